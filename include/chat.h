@@ -1,0 +1,170 @@
+/*
+ * chat.h - the connector interface every chat platform implements
+ * (chat_console.c, chat_telegram.c, chat_matrix.c, chat_discord.c).
+ *
+ * A connector turns platform updates into normalised chat_events and
+ * hands them to the router with ctx->submit(); it knows nothing of
+ * policy or jobs. Outgoing, it sends, edits and answers, from whatever
+ * thread calls it (router, workers, monitor): send/edit/reply/answer must
+ * be thread-safe. Text handed to a connector is plain UTF-8; the
+ * connector escapes it for its platform (HTML for Telegram and Matrix,
+ * Markdown for Discord).
+ */
+#ifndef PVEBOT_CHAT_H
+#define PVEBOT_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct catalogue;
+struct connector;
+
+enum chat_event_kind {
+	CHAT_EV_MESSAGE,	/* a text message */
+	CHAT_EV_BUTTON,		/* a button press or an approving reaction */
+	CHAT_EV_OFFSET,		/* nothing to do but save the offset */
+};
+
+/* A normalised incoming event; every string is owned by the event. */
+struct chat_event {
+	enum chat_event_kind	 kind;
+	char	*connector;	/* "console", "telegram", "matrix", "discord" */
+	char	*room;		/* platform room / chat / channel id */
+	char	*user;		/* identity: "telegram:123", never a name */
+	char	*display;	/* display name, for messages only */
+	char	*text;		/* MESSAGE: the text */
+	char	*button_data;	/* BUTTON: data of the pressed button */
+	char	*msg_ref;	/* BUTTON: the message carrying the buttons */
+	char	*reply_token;	/* callback query id, interaction token... */
+	int64_t	 sent_at;	/* platform timestamp, UNIX seconds */
+	int	 direct;	/* a private conversation with pvebot */
+	int	 addressed;	/* explicitly for pvebot: /cmd@bot, slash */
+	int	 slash;		/* Discord slash command: text is canonical */
+	/* Saved in the same SQLite transaction as the work it produced. */
+	char	*offset_key;	/* e.g. "telegram", NULL when none */
+	char	*offset;
+};
+
+struct chat_event *chat_event_new(enum chat_event_kind, const char *connector,
+		    const char *room, const char *user);
+void		 chat_event_free(struct chat_event *);
+
+enum chat_button_style { CHAT_BUTTON_PRIMARY, CHAT_BUTTON_SUCCESS,
+	CHAT_BUTTON_DANGER };
+
+struct chat_button {
+	const char		*label;	/* "Approve" */
+	const char		*data;	/* "ap:12:3f9c..." - at most 64 bytes */
+	const char		*emoji;	/* reaction for Matrix: "✅" */
+	enum chat_button_style	 style;
+};
+
+/* An outgoing message; plain text, escaped by the connector. */
+struct chat_msg {
+	const char			*title;	/* bold first line, or NULL */
+	const char			*text;	/* body */
+	int				 pre;	/* body is monospace */
+	const struct chat_button	*buttons;
+	size_t				 nbuttons;
+};
+
+/* Return values of outgoing operations. */
+enum chat_result {
+	CHAT_OK = 0,
+	CHAT_TEMPORARY = -1,	/* worth retrying: network, 5xx, 429 */
+	CHAT_PERMANENT = -2,	/* retrying will not help: 400, 403, gone */
+};
+
+struct connector_ops {
+	const char *name;
+	/* Starts the receiving thread. */
+	int	(*start)(struct connector *, char **cause);
+	/* Stops receiving; returns once the thread has ended. */
+	void	(*stop)(struct connector *);
+	/* Sends to a room; *ref (caller frees) identifies it for edits. */
+	int	(*send)(struct connector *, const char *room,
+		    const struct chat_msg *, char **ref, char **cause);
+	/* Replaces the text (and buttons) of a sent message. */
+	int	(*edit)(struct connector *, const char *room, const char *ref,
+		    const struct chat_msg *, char **cause);
+	/*
+	 * Replies to an event: usually a send to ev->room; Discord answers
+	 * an interaction by editing its deferred response. May be NULL.
+	 */
+	int	(*reply)(struct connector *, const struct chat_event *,
+		    const struct chat_msg *, char **ref, char **cause);
+	/*
+	 * Acknowledges a button press with a short text (Telegram
+	 * answerCallbackQuery, Discord ephemeral reply, Matrix reply).
+	 * May be NULL when the platform needs nothing.
+	 */
+	int	(*answer)(struct connector *, const struct chat_event *,
+		    const char *text, char **cause);
+	void	(*free)(struct connector *);
+};
+
+/* What a connector gets from the core. */
+struct chat_ctx {
+	const struct conf	*conf;
+	const struct catalogue	*catalogue;	/* for setMyCommands etc. */
+	/* Hands an event to the router, which takes ownership. */
+	void			(*submit)(void *arg, struct chat_event *);
+	void			*submit_arg;
+};
+
+struct connector {
+	const struct connector_ops	*ops;
+	const struct chat_ctx		*ctx;
+	void				*priv;
+};
+
+/* Constructors, one per backend; NULL with *cause on a setup error. */
+struct connector *chat_console_create(const struct chat_ctx *, int in_fd,
+		    int out_fd, char **cause);
+struct connector *chat_telegram_create(const struct chat_ctx *, char **cause);
+struct connector *chat_matrix_create(const struct chat_ctx *, char **cause);
+struct connector *chat_discord_create(const struct chat_ctx *, char **cause);
+
+/* Generic helpers over the ops (chat.c). */
+int	chat_send(struct connector *, const char *room,
+	    const struct chat_msg *, char **ref, char **cause);
+int	chat_edit(struct connector *, const char *room, const char *ref,
+	    const struct chat_msg *, char **cause);
+int	chat_reply(struct connector *, const struct chat_event *,
+	    const struct chat_msg *, char **ref, char **cause);
+int	chat_answer(struct connector *, const struct chat_event *,
+	    const char *text);
+/*
+ * Sends (ref == NULL) or edits a final result, retrying temporary
+ * failures with backoff for up to `patience_ms`.
+ */
+int	chat_deliver(struct connector *, const char *room, const char *ref,
+	    const struct chat_msg *, char **new_ref, int64_t patience_ms);
+void	chat_free(struct connector *);
+
+/*
+ * Shared by all connectors: is a command sent at `sent_at` too old to
+ * run (it arrived while pvebot was down)?
+ */
+int	chat_is_stale(const struct conf *, int64_t sent_at, int64_t now);
+
+/*
+ * Backoff with full jitter for attempt n (0-based): a random wait in
+ * [base/2, min(cap, base * 2^n)] milliseconds.
+ */
+int64_t	chat_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
+
+/*
+ * Per-room pacing shared by connectors: waits until a send to `room` is
+ * allowed, at most one per `interval_ms` per room.
+ */
+struct chat_pacer;
+struct chat_pacer *chat_pacer_create(void);
+void	chat_pacer_wait(struct chat_pacer *, const char *room,
+	    int64_t interval_ms);
+/* Holds every send back until now + ms (a 429's retry_after). */
+void	chat_pacer_hold(struct chat_pacer *, int64_t ms);
+void	chat_pacer_free(struct chat_pacer *);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * conf.h - bot.conf (YAML) turned into one immutable struct.
+ *
+ * Keys are declared once, in the tables of conf.c (name, type, range,
+ * default, help); one walker validates the YAML against them. Every error
+ * names file:line:column and all errors of a file are reported. Secrets
+ * are read from `NAME_file` (mode 0600 or stricter) or `NAME_env`, never
+ * inline, and are registered with the logger so they never reach a log.
+ */
+#ifndef PVEBOT_CONF_H
+#define PVEBOT_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf_room {
+	char	*id;		/* chat id, room id or channel id */
+	int	 alerts;	/* alerts and digests are posted here */
+	int	 commands;	/* commands are served here (default yes) */
+};
+
+struct conf_console {
+	int	 enabled;
+	char	*user;		/* initial pretend user, e.g. "bob" */
+	int	 alerts;
+};
+
+struct conf_telegram {
+	int		  enabled;
+	char		 *api_url;	/* default https://api.telegram.org */
+	char		 *token;	/* secret */
+	struct conf_room *chats;
+	size_t		  nchats;
+	char		**users;	/* user ids served in private chats */
+	size_t		  nusers;
+	int64_t		  poll_timeout;	/* seconds, getUpdates timeout */
+};
+
+struct conf_matrix {
+	int		  enabled;
+	char		 *homeserver;	/* https://matrix.example.org */
+	char		 *user_id;	/* @pvebot:example.org */
+	char		 *token;	/* secret */
+	struct conf_room *rooms;	/* room ids (!x:hs) or aliases (#x:hs) */
+	size_t		  nrooms;
+	int64_t		  sync_timeout;	/* seconds */
+};
+
+struct conf_discord {
+	int		  enabled;
+	char		 *api_url;	/* default https://discord.com/api/v10 */
+	char		 *token;	/* secret */
+	char		 *application_id;
+	char		**guilds;	/* guild ids for slash commands */
+	size_t		  nguilds;
+	struct conf_room *channels;	/* channel ids */
+	size_t		  nchannels;
+	char		**users;	/* user ids served in DMs */
+	size_t		  nusers;
+};
+
+struct conf_chat {
+	int64_t			 max_command_age;	/* seconds */
+	char			*bot_name;	/* for /cmd@bot_name */
+	struct conf_console	 console;
+	struct conf_telegram	 telegram;
+	struct conf_matrix	 matrix;
+	struct conf_discord	 discord;
+};
+
+struct conf_proxmox {
+	char	**urls;		/* https://host:8006/api2/json, in order */
+	size_t	  nurls;
+	char	 *token_id;	/* user@realm!tokenid */
+	char	 *secret;	/* secret */
+	char	 *ca_file;
+	char	 *fingerprint;	/* AA:BB:... SHA-256 pin */
+	int64_t	  connect_timeout;	/* seconds */
+	int64_t	  request_timeout;	/* seconds */
+	int64_t	  task_poll;		/* milliseconds between status polls */
+};
+
+struct conf_ssh_host {
+	char	*name;		/* the name commands use */
+	char	*address;
+	int	 port;
+	char	*user;
+	char	*key_file;
+	char	*known_hosts;
+	char	*node;		/* Proxmox node name that maps here */
+};
+
+struct conf_ssh {
+	char			*ssh_path;	/* default /usr/bin/ssh */
+	int64_t			 connect_timeout;
+	int64_t			 timeout;	/* default command timeout */
+	int64_t			 output_cap;	/* bytes */
+	struct conf_ssh_host	*hosts;
+	size_t			 nhosts;
+};
+
+struct conf_workers {
+	int	 count;
+	int	 heavy_per_node;	/* backup, migrate, clone */
+	int64_t	 edit_interval;		/* seconds between progress edits */
+};
+
+struct conf_override {
+	char	*target;	/* "101", "node:pve1", "storage:local" */
+	double	 threshold;
+	double	 clear;
+	int	 has_threshold;
+	int	 has_clear;
+	int	 exclude;
+};
+
+struct conf_rule {
+	char			*name;
+	char			*metric;	/* node.cpu, guest.memory, ... */
+	char			**select;	/* "101", "100-199", "tag:db" */
+	size_t			 nselect;
+	char			*op;		/* ">" or "<" */
+	double			 threshold;
+	double			 clear;
+	int			 has_clear;
+	int64_t			 for_s;
+	int64_t			 repeat;	/* 0 = never */
+	char			*severity;	/* info, warning, critical */
+	struct conf_override	*overrides;
+	size_t			 noverrides;
+};
+
+struct conf_window {
+	char	*days;		/* "mon-fri", "sat,sun", "*" */
+	char	*start;		/* "HH:MM" */
+	char	*end;
+	char	*severity;	/* quiet hours: severities held back */
+	char	*room;		/* quiet hours: room id, NULL = all */
+};
+
+struct conf_monitor {
+	int			 enabled;
+	int64_t			 interval;
+	char			*timezone;
+	struct conf_rule	*rules;
+	size_t			 nrules;
+	int64_t			 no_backup_days;
+	int			 flap_count;
+	int64_t			 flap_window;
+	int			 local_sensors;
+	char			**sensor_hosts;	/* ssh host names */
+	size_t			 nsensor_hosts;
+	char			**sensor_ignore;	/* "chip/label" globs */
+	size_t			 nsensor_ignore;
+	double			 temp_max_sane;
+	struct conf_window	*backup_windows;
+	size_t			 nbackup_windows;
+	struct conf_window	*quiet_hours;
+	size_t			 nquiet_hours;
+};
+
+struct conf_digest {
+	int	 enabled;
+	char	*time;		/* "HH:MM" local */
+	char	*timezone;
+};
+
+struct conf {
+	char			*path;
+	char			*database;
+	char			*commands_dir;
+	char			*policies_dir;
+	char			*log_level;
+	struct conf_chat	 chat;
+	struct conf_proxmox	 proxmox;
+	struct conf_ssh		 ssh;
+	struct conf_workers	 workers;
+	struct conf_monitor	 monitor;
+	struct conf_digest	 digest;
+};
+
+/*
+ * Loads and validates a file (or an in-memory text, `name` being what
+ * errors call it). On failure returns NULL and sets *errors to every
+ * problem, one "file:line:column: message" per line; caller frees.
+ */
+struct conf	*conf_load(const char *path, char **errors);
+struct conf	*conf_load_string(const char *name, const char *text,
+		    char **errors);
+void		 conf_free(struct conf *);
+
+/* Finds the SSH host for a host name or a Proxmox node name. */
+const struct conf_ssh_host *conf_ssh_host_find(const struct conf *,
+		    const char *name);
+
+/*
+ * Reads a secret file the way OpenSSH reads a key: refused when group or
+ * others may read it. Returns the trimmed content; caller frees.
+ */
+char		*conf_read_secret_file(const char *path, char **cause);
+
+#endif
