@@ -1,0 +1,58 @@
+/*
+ * store.h - the SQLite store: one connection per thread (WAL mode, busy
+ * timeout), the schema created and upgraded by numbered migrations, the
+ * saved chat offsets, a small key/value table, and the append-only,
+ * hash-chained audit log.
+ *
+ * Tables (see store.c for the full schema): jobs, approvals, audit,
+ * offsets, kv, alerts, silences, chat_outbox, chat_buttons.
+ */
+#ifndef PVEBOT_STORE_H
+#define PVEBOT_STORE_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct store;
+
+/* Opens (creating and migrating) the database; NULL with *cause. */
+struct store	*store_open(const char *path, char **cause);
+void		 store_close(struct store *);
+sqlite3		*store_db(struct store *);
+const char	*store_path(const struct store *);
+int		 store_version(struct store *);	/* schema version */
+int		 store_latest_version(void);	/* what this binary knows */
+
+/* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout. */
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/* Runs one statement with no result; -1 with *cause on error. */
+int	store_exec(struct store *, const char *sql, char **cause);
+/* Prepares; logs and returns NULL on error (a bug, not input). */
+sqlite3_stmt *store_prepare(struct store *, const char *sql);
+
+/* Chat offsets (Telegram update_id, Matrix since, Discord sequence). */
+int	store_offset_get(struct store *, const char *key, char **value);
+int	store_offset_set(struct store *, const char *key, const char *value);
+
+/* Key/value state (last digest date, ...). value NULL when absent. */
+int	store_kv_get(struct store *, const char *key, char **value);
+int	store_kv_set(struct store *, const char *key, const char *value);
+
+/*
+ * Audit log: append-only; each row's hash is SHA-256 over its content
+ * and the previous row's hash. Call inside the caller's transaction when
+ * the event belongs to other work, so both land or neither does.
+ */
+int	audit_append(struct store *, const char *actor, const char *event,
+	    const char *detail);
+/*
+ * Walks the chain. Returns 0 when intact; -1 with *report naming the
+ * first row that was edited, inserted or deleted.
+ */
+int	audit_verify(struct store *, int64_t *rows, char **report);
+
+#endif
