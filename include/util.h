@@ -69,6 +69,14 @@ int64_t	now_ms(void);		/* monotonic clock, milliseconds */
 int64_t	wall_now(void);		/* UNIX time, seconds */
 int64_t	wall_now_ms(void);
 void	sleep_ms(int64_t);
+/*
+ * Local time of UNIX time t in time zone tz ("Europe/Berlin"; NULL or ""
+ * means UTC). Thread-safe (serialised around TZ). -1 for an unknown zone.
+ */
+struct tm;
+int	tz_localtime(int64_t t, const char *tz, struct tm *out);
+/* UNIX time of local date/time in tz (tm_isdst ignored); -1 on error. */
+int64_t	tz_mktime(const struct tm *local, const char *tz);
 
 /* SHA-256 of data as 64 lowercase hex characters plus NUL. */
 void	sha256_hex(const void *, size_t, char out[65]);
