@@ -12,7 +12,7 @@ CC	?= cc
 PKGS	 = libwebsockets libcurl jansson yaml-0.1 sqlite3 openssl
 DEBS	 = build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev \
 	   libjansson-dev libyaml-dev libsqlite3-dev libsensors-dev \
-	   libssl-dev openssh-client openssh-server ca-certificates
+	   libssl-dev openssh-client openssh-server ca-certificates tzdata
 
 SAN	?= 0
 ifeq ($(SAN),1)
