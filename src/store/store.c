@@ -227,7 +227,7 @@ store_migrate_to(struct store *s, int target, char **cause)
 			return -1;
 		}
 		free(sql);
-		log_info("store", "migrated path=%s version=%d", s->path, v + 1);
+		log_debug("store", "migrated path=%s version=%d", s->path, v + 1);
 	}
 	return 0;
 }
