@@ -201,7 +201,7 @@ test_audit_deleted_row(void)
 	store_exec(s, "DROP TRIGGER audit_no_delete;"
 	    "DELETE FROM audit WHERE id = 5", NULL);
 	T_EQ_INT(audit_verify(s, &rows, &report), -1);
-	T_CONTAINS(report, "audit rows after 4 were deleted");
+	T_CONTAINS(report, "audit row(s) 5..5 were deleted");
 	free(report);
 	report = NULL;
 	store_close(s);
@@ -212,19 +212,50 @@ test_audit_inserted_row(void)
 {
 	struct store	*s = audited("ins.db", 5);
 	int64_t		 rows;
-	char		*report = NULL;
+	char		*report = NULL, *sql, *content, prev[65], hash[65];
+	sqlite3_stmt	*st;
 
-	/* A forger who renumbers rows 3.. and slips a row in at 3. */
-	store_exec(s, "DROP TRIGGER audit_no_update;"
+	/*
+	 * A forger who knows the hash format renumbers rows 3.. and slips a
+	 * well-hashed row in at 3: its own hash checks out, but row 4 still
+	 * links to row 2.
+	 */
+	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 2");
+	T_OK(sqlite3_step(st) == SQLITE_ROW);
+	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	content = xasprintf("3|1000|11:console:eve|7:approve|5:job=1|%s", prev);
+	sha256_hex(content, strlen(content), hash);
+	sql = xasprintf("DROP TRIGGER audit_no_update;"
 	    "UPDATE audit SET id = id + 100 WHERE id >= 3;"
 	    "UPDATE audit SET id = id - 99 WHERE id >= 103;"
-	    "INSERT INTO audit (id, at, actor, event, detail, prev_hash, hash)"
-	    " SELECT 3, at, 'console:eve', 'approve', 'job=1', hash, hash "
-	    " FROM audit WHERE id = 2", NULL);
+	    "INSERT INTO audit VALUES (3, 1000, 'console:eve', 'approve', "
+	    "'job=1', '%s', '%s')", prev, hash);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
 	T_EQ_INT(audit_verify(s, &rows, &report), -1);
-	T_CONTAINS(report, "audit row 3 was");
+	T_CONTAINS(report, "audit row(s) 3..3 were inserted");
 	free(report);
 	report = NULL;
+	free(sql);
+	free(content);
+	store_close(s);
+
+	/* A row appended behind pvebot's back, hash and all. */
+	s = audited("append.db", 3);
+	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 3");
+	T_OK(sqlite3_step(st) == SQLITE_ROW);
+	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	content = xasprintf("4|1000|11:console:eve|7:approve|5:job=1|%s", prev);
+	sha256_hex(content, strlen(content), hash);
+	sql = xasprintf("INSERT INTO audit VALUES (4, 1000, 'console:eve', "
+	    "'approve', 'job=1', '%s', '%s')", prev, hash);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	T_EQ_INT(audit_verify(s, &rows, &report), -1);
+	T_CONTAINS(report, "audit row(s) 4..4 were inserted after the last");
+	free(report);
+	free(sql);
+	free(content);
 	store_close(s);
 }
 
