@@ -120,6 +120,25 @@ pol_window_contains(const struct pol_window *w, int64_t now)
 	return 0;
 }
 
+char *
+pol_short_duration(int64_t secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(buf, len, "%llds", (long long)secs);
+	else if (secs < 3600)
+		snprintf(buf, len, "%lldm", (long long)(secs / 60));
+	else if (secs < 86400 && (secs % 3600) / 60 != 0)
+		snprintf(buf, len, "%lldh%lldm", (long long)(secs / 3600),
+		    (long long)((secs % 3600) / 60));
+	else if (secs < 86400)
+		snprintf(buf, len, "%lldh", (long long)(secs / 3600));
+	else
+		snprintf(buf, len, "%lldd", (long long)(secs / 86400));
+	return buf;
+}
+
 /* Case-insensitive glob: guest names, tags and nodes are not case-proof. */
 static int
 glob_ci(const char *pattern, const char *s)
@@ -531,7 +550,7 @@ policy_explain(const struct policy *p, const struct policy_request *req)
 	    d.rule_name[0] != '\0' ? ")" : "");
 	buf_printf(&b, "why: %s\n", d.why);
 	if (d.effect == POLICY_REQUIRE_APPROVAL) {
-		format_duration(d.expiry, expiry, sizeof expiry);
+		pol_short_duration(d.expiry, expiry, sizeof expiry);
 		buf_printf(&b, "approval: %d approval%s from %s within %s; the "
 		    "requester %s approve%s%s\n", d.approvals,
 		    d.approvals == 1 ? "" : "s", d.approver_roles, expiry,

@@ -155,7 +155,7 @@ policy_check_approval(const struct policy *p, const struct approval_state *st,
 		    "in the room where the request was posted", job);
 	}
 	if (now >= st->expires_at) {
-		format_duration(now - st->expires_at, ago, sizeof ago);
+		pol_short_duration(now - st->expires_at, ago, sizeof ago);
 		return refuse(why, whylen, "this approval expired %s ago",
 		    ago);
 	}

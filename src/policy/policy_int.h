@@ -108,5 +108,7 @@ struct policy {
 const struct pol_user *pol_find_user(const struct policy *, const char *);
 int	pol_role_may(const struct pol_strv *, const char *action);
 int	pol_window_contains(const struct pol_window *, int64_t now);
+/* "45s", "3m", "2h", "1h30m", "2d": short, for chat sentences. */
+char	*pol_short_duration(int64_t secs, char *buf, size_t len);
 
 #endif
