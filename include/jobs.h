@@ -107,12 +107,14 @@ int	jobs_approvers(struct store *, int64_t job_id, char ***list,
 void	jobs_free_list(char **, size_t);
 
 /*
- * Claims the oldest queued job that may run now: no other job of the
+ * Claims the oldest queued job of `kind` ("action" or "read") that may
+ * run now: no other job of the
  * same guest is running, and a heavy job only while fewer than
  * heavy_per_node heavy jobs run on its node. Moves it to running.
  * Returns 1 with *out filled, 0 when nothing can run, -1 on error.
  */
-int	jobs_claim(struct store *, int heavy_per_node, struct job *out);
+int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
+	    struct job *out);
 
 /* Ids of jobs in a state (e.g. running at start-up); caller frees. */
 int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,

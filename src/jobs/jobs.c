@@ -320,7 +320,8 @@ valid_column(const char *c)
 {
 	static const char *ok[] = { "msg_ref", "approval_ref", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
-	    "target_status", "target_type", "target_vmid" };
+	    "target_status", "target_type", "target_vmid",
+	    "cancel_requested" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {
@@ -425,7 +426,8 @@ jobs_free_list(char **list, size_t n)
 }
 
 int
-jobs_claim(struct store *s, int heavy_per_node, struct job *out)
+jobs_claim(struct store *s, const char *kind, int heavy_per_node,
+    struct job *out)
 {
 	sqlite3_stmt	*st;
 	int		 rc, found = 0;
@@ -440,7 +442,8 @@ jobs_claim(struct store *s, int heavy_per_node, struct job *out)
 	 * whose node is at its limit.
 	 */
 	st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
-	    "WHERE state = 'queued' AND (target_vmid IS NULL OR NOT EXISTS ("
+	    "WHERE state = 'queued' AND kind = ?2 AND "
+	    "(target_vmid IS NULL OR NOT EXISTS ("
 	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
 	    "  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))"
 	    " AND (heavy = 0 OR target_node IS NULL OR (SELECT COUNT(*) FROM "
@@ -452,6 +455,7 @@ jobs_claim(struct store *s, int heavy_per_node, struct job *out)
 		return -1;
 	}
 	sqlite3_bind_int(st, 1, heavy_per_node);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row_to_job(st, out);

@@ -62,7 +62,9 @@ static const char *migrations[] = {
 	"  progress INTEGER,"
 	"  result TEXT,"
 	"  error TEXT,"
-	"  parent_job INTEGER"
+	"  parent_job INTEGER,"
+	"  kind TEXT NOT NULL DEFAULT 'action',"	/* action | read */
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX jobs_state ON jobs(state, id);"
 	"CREATE TABLE approvals ("

@@ -323,18 +323,18 @@ test_claim_serialises_guest_and_heavy(void)
 	jobs_insert(s, &b, &cause);
 	jobs_insert(s, &c, &cause);
 	jobs_insert(s, &d, &cause);
-	T_EQ_INT(jobs_claim(s, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
 	T_EQ_INT(got.id, a.id);
 	job_release(&got);
 	/* b waits for a (same guest); c is heavy and its node has room. */
-	T_EQ_INT(jobs_claim(s, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
 	T_EQ_INT(got.id, c.id);
 	job_release(&got);
 	/* d is heavy on the same node: at the limit of 1. */
-	T_EQ_INT(jobs_claim(s, 1, &got), 0);
+	T_EQ_INT(jobs_claim(s, "action", 1, &got), 0);
 	T_EQ_INT(jobs_transition(s, a.id, JOB_RUNNING, JOB_SUCCEEDED, "w",
 	    "done", NULL, &cause), 0);
-	T_EQ_INT(jobs_claim(s, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
 	T_EQ_INT(got.id, b.id);
 	job_release(&got);
 	free(cause);
