@@ -136,8 +136,8 @@ node(struct load *l, int i)
 	k = (size_t)(i - 1);
 	if (k < l->f->nnodes) {
 		if (l->f->seen[k]) {
-			lerr(l, n, "YAML aliases (*name) are not supported in "
-			    "policies");
+			lerr(l, n, "YAML anchors and aliases (&name, *name) "
+			    "are not supported in policies");
 			return NULL;
 		}
 		l->f->seen[k] = 1;
@@ -1318,6 +1318,7 @@ load_text(struct load *l, struct pol_file *f, const char *text, size_t len)
 	yaml_node_t		*root, *k, *v;
 	yaml_node_pair_t	*pair;
 	const char		*key;
+	int			 alias;
 
 	l->f = f;
 	if (memchr(text, '\0', len) != NULL) {
@@ -1328,11 +1329,15 @@ load_text(struct load *l, struct pol_file *f, const char *text, size_t len)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
 	    len);
 	if (!yaml_parser_load(&parser, &f->doc)) {
+		alias = parser.context != NULL &&
+		    strstr(parser.context, "alias") != NULL;
 		lerr_at(l, f->name, parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem_mark.column + 1, "YAML syntax error: %s%s%s%s",
 		    parser.problem != NULL ? parser.problem : "unknown",
 		    parser.context != NULL ? " " : "",
-		    parser.context != NULL ? parser.context : "");
+		    parser.context != NULL ? parser.context : "",
+		    alias ? " (quote patterns that start with '*', such as "
+		    "\"*.read\")" : "");
 		yaml_parser_delete(&parser);
 		return;
 	}
