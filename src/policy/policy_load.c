@@ -1,5 +1,5 @@
 /*
- * policy_load.c - reads the YAML files in policies/ (libyaml) into a struct policy.
+ * policy_load.c - reads the YAML files in policies/ into a struct policy.
  *
  * Guarantees:
  * - Every key of every mapping is declared once in a table below; one
@@ -1438,9 +1438,11 @@ expand_path(struct load *l, const char *path, struct pol_strv *files)
 		if (yaml_name(de->d_name))
 			strv_add(&names, de->d_name);
 	closedir(dir);
-	if (names.n == 0)
+	if (names.n == 0) {
 		lerr_at(l, path, 1, 1, "no policy files (*.yaml) in this "
 		    "folder");
+		return;
+	}
 	qsort(names.v, names.n, sizeof *names.v, name_cmp);
 	for (i = 0; i < names.n; i++) {
 		full = xasprintf("%s%s%s", path,
