@@ -345,6 +345,10 @@ each_item(struct load *l, yaml_node_t *n, const char *what,
 	yaml_node_t		*item;
 	int			 rc = 0;
 
+	if (is_null(n)) {
+		lerr(l, n, "%s is empty", what);
+		return -1;
+	}
 	if (n->type == YAML_SCALAR_NODE)
 		return fn(l, n, arg);
 	if (n->type != YAML_SEQUENCE_NODE) {

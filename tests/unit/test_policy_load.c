@@ -112,6 +112,14 @@ test_wrong_type(void)
 	    "\"maybe\"");
 	free(e);
 
+	e = errors_of(
+	    "users:\n"				/* 4 */
+	    "  bob:\n"				/* 5 */
+	    "    identities: [console:bob]\n"	/* 6 */
+	    "    roles:\n");			/* 7 */
+	T_CONTAINS(e, "bad.yaml:7:11: roles is empty");
+	free(e);
+
 	e = errors_of("rules:\n  effect: allow\n");
 	T_CONTAINS(e, "bad.yaml:5:3: rules must be a list of rules");
 	free(e);
