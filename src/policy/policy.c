@@ -139,22 +139,32 @@ pol_short_duration(int64_t secs, char *buf, size_t len)
 	return buf;
 }
 
-/* Case-insensitive glob: guest names, tags and nodes are not case-proof. */
+/*
+ * glob_match() ignoring case: guest names, tags and snapshot names are
+ * matched so that "Safety-1" is still a safety-* snapshot.
+ */
 static int
-glob_ci(const char *pattern, const char *s)
+glob_ci(const char *p, const char *s)
 {
-	char	 lp[256], ls[256];
-	size_t	 i;
+	const char	*star = NULL, *ss = NULL;
 
-	if (strlen(pattern) >= sizeof lp || strlen(s) >= sizeof ls)
-		return 0;
-	for (i = 0; pattern[i] != '\0'; i++)
-		lp[i] = (char)tolower((unsigned char)pattern[i]);
-	lp[i] = '\0';
-	for (i = 0; s[i] != '\0'; i++)
-		ls[i] = (char)tolower((unsigned char)s[i]);
-	ls[i] = '\0';
-	return glob_match(lp, ls);
+	while (*s != '\0') {
+		if (*p == '?' || (*p != '*' && *p != '\0' &&
+		    tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
+			p++;
+			s++;
+		} else if (*p == '*') {
+			star = p++;
+			ss = s;
+		} else if (star != NULL) {
+			p = star + 1;
+			s = ++ss;
+		} else
+			return 0;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
 }
 
 static int

@@ -1,5 +1,5 @@
 /*
- * policy_load.c - reads the YAML files in policies/ (libyaml) into a struct policy.
+ * policy_load.c - reads the YAML files in policies/ into a struct policy.
  *
  * Guarantees:
  * - Every key of every mapping is declared once in a table below; one
@@ -136,8 +136,8 @@ node(struct load *l, int i)
 	k = (size_t)(i - 1);
 	if (k < l->f->nnodes) {
 		if (l->f->seen[k]) {
-			lerr(l, n, "YAML aliases (*name) are not supported in "
-			    "policies");
+			lerr(l, n, "YAML anchors and aliases (&name, *name) "
+			    "are not supported in policies");
 			return NULL;
 		}
 		l->f->seen[k] = 1;
@@ -345,6 +345,10 @@ each_item(struct load *l, yaml_node_t *n, const char *what,
 	yaml_node_t		*item;
 	int			 rc = 0;
 
+	if (is_null(n)) {
+		lerr(l, n, "%s is empty", what);
+		return -1;
+	}
 	if (n->type == YAML_SCALAR_NODE)
 		return fn(l, n, arg);
 	if (n->type != YAML_SEQUENCE_NODE) {
@@ -1318,6 +1322,7 @@ load_text(struct load *l, struct pol_file *f, const char *text, size_t len)
 	yaml_node_t		*root, *k, *v;
 	yaml_node_pair_t	*pair;
 	const char		*key;
+	int			 alias;
 
 	l->f = f;
 	if (memchr(text, '\0', len) != NULL) {
@@ -1328,11 +1333,15 @@ load_text(struct load *l, struct pol_file *f, const char *text, size_t len)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
 	    len);
 	if (!yaml_parser_load(&parser, &f->doc)) {
+		alias = parser.context != NULL &&
+		    strstr(parser.context, "alias") != NULL;
 		lerr_at(l, f->name, parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem_mark.column + 1, "YAML syntax error: %s%s%s%s",
 		    parser.problem != NULL ? parser.problem : "unknown",
 		    parser.context != NULL ? " " : "",
-		    parser.context != NULL ? parser.context : "");
+		    parser.context != NULL ? parser.context : "",
+		    alias ? " (quote patterns that start with '*', such as "
+		    "\"*.read\")" : "");
 		yaml_parser_delete(&parser);
 		return;
 	}
@@ -1433,9 +1442,11 @@ expand_path(struct load *l, const char *path, struct pol_strv *files)
 		if (yaml_name(de->d_name))
 			strv_add(&names, de->d_name);
 	closedir(dir);
-	if (names.n == 0)
+	if (names.n == 0) {
 		lerr_at(l, path, 1, 1, "no policy files (*.yaml) in this "
 		    "folder");
+		return;
+	}
 	qsort(names.v, names.n, sizeof *names.v, name_cmp);
 	for (i = 0; i < names.n; i++) {
 		full = xasprintf("%s%s%s", path,

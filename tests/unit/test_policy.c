@@ -219,6 +219,8 @@ static const struct dcase default_cases[] = {
 	  POLICY_PROHIBIT, "name:safety-snapshots-undeletable" },
 	{ "console:alice", "host.snapshot.delete", 0, "safety-2",
 	  POLICY_PROHIBIT, "name:safety-snapshots-undeletable" },
+	{ "console:bob", "guest.snapshot.delete", 102, "Safety-Old",
+	  POLICY_PROHIBIT, "name:safety-snapshots-undeletable" },
 	{ "console:bob", "guest.start", 9000, NULL, POLICY_PROHIBIT,
 	  "name:templates-untouchable" },
 	{ "console:alice", "guest.snapshot.rollback", 9001, "base",
