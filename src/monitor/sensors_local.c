@@ -16,10 +16,13 @@
 #include <sensors/error.h>
 #include <sensors/sensors.h>
 
+#include "app.h"
+#include "conf.h"
 #include "log.h"
 #include "sensors.h"
 #include "sensors_local.h"
 #include "util.h"
+#include "worker.h"
 
 static pthread_once_t	 local_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t	 local_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -112,4 +115,28 @@ sensors_local_read(const struct sensor_filter *filter,
 	rc = sensors_parse_json(json, filter, seen, list, cause);
 	free(json);
 	return rc;
+}
+
+char *
+worker_local_sensors(struct app *app, char **cause)
+{
+	const struct conf_monitor	*mc = &app->conf->monitor;
+	struct sensor_filter		 f;
+	struct sensor_list		 l;
+	char				*text;
+
+	memset(&f, 0, sizeof f);
+	f.ignore = (const char *const *)mc->sensor_ignore;
+	f.nignore = mc->nsensor_ignore;
+	f.temp_max = mc->temp_max_sane;
+	f.temp_min = SENSOR_TEMP_MIN;
+	if (sensors_local_read(&f, NULL, &l, cause) != 0)
+		return NULL;
+	if (l.n == 0 && l.nnotes == 0)
+		text = xstrdup("no temperature or fan sensors on this machine "
+		    "(a VM or container?); try sensors NODE");
+	else
+		text = sensors_format(&l);
+	sensor_list_release(&l);
+	return text;
 }
