@@ -1235,7 +1235,10 @@ static const struct sim_param p_rollback[] = { P_NODE, P_VMID, P_SNAPNAME,
 	OPT_BOOL("start"), P_END };
 static const struct sim_param p_delsnapshot[] = { P_NODE, P_VMID,
 	P_SNAPNAME, OPT_BOOL("force"), P_END };
-static const struct sim_param p_vzdump[] = { P_NODE,
+static const struct sim_param p_vzdump[] = {
+	/* The schema marks this path parameter optional. */
+	{ .name = "node", .type = PT_STR, .in_path = 1, .optional = 1,
+	    .fmt = F_NODE },
 	{ .name = "vmid", .type = PT_STR, .optional = 1, .fmt = F_VMIDLIST },
 	OPT_BOOL("all"),
 	{ .name = "mode", .type = PT_STR, .optional = 1,
