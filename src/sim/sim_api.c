@@ -242,6 +242,13 @@ api_cluster_resources(struct sim_call *c, struct sim_reply *r)
 }
 
 static void
+api_version(struct sim_call *c, struct sim_reply *r)
+{
+	r->data = json_pack("{ssssss}", "version", "9.1.1", "release", "9.1",
+	    "repoid", "42db4a6cf33dac83");
+}
+
+static void
 api_cluster_status(struct sim_call *c, struct sim_reply *r)
 {
 	struct sim	*s = c->sim;
@@ -1340,6 +1347,7 @@ static const struct sim_param p_task_log[] = { P_NODE, P_UPID,
 	{ m, "/nodes/{node}/" t "/{vmid}" sub, fn, params }
 
 const struct sim_route sim_routes[] = {
+	{ "GET", "/version", api_version, p_none },
 	{ "GET", "/cluster/resources", api_cluster_resources, p_resources },
 	{ "GET", "/cluster/status", api_cluster_status, p_none },
 	{ "GET", "/nodes", api_nodes, p_none },

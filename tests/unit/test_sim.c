@@ -431,6 +431,14 @@ test_start_task_runs_and_takes_effect(void)
 	free(path);
 	curl_free(esc);
 	curl_easy_cleanup(c);
+	/* The UPID unescaped in the path works too. */
+	path = xasprintf("/nodes/pve1/tasks/%s/log", upid);
+	call(s, "GET", path, NULL, &r);
+	T_EQ_INT(r.status, 200);
+	T_EQ_INT(json_integer_value(json_object_get(json_array_get(data(&r),
+	    0), "n")), 1);
+	reply_free(&r);
+	free(path);
 
 	/* Running tasks are "active", not "archive". */
 	call(s, "GET", "/nodes/pve1/tasks", "source=active", &r);
@@ -898,6 +906,66 @@ test_task_stop_migrate_clone(void)
 	sim_stop(s);
 }
 
+static void
+test_scenario_file(void)
+{
+	struct sim_opts	 o;
+	struct sim	*s;
+	struct reply	 r;
+	const char	*scen;
+	char		*cause = NULL, *path;
+
+	scen = t_write("scen.json", "{\"fault\":[{\"node\":\"pve2\","
+	    "\"online\":false},{\"kind\":\"error\",\"status\":503,"
+	    "\"message\":\"busy\",\"match\":\"GET /version\"}],"
+	    "\"guest\":[{\"vmid\":101,\"status\":\"running\","
+	    "\"lock\":\"migrate\"}],\"metrics\":{\"storage\":"
+	    "\"nas-backup\",\"disk\":123}}", 0600);
+	if ((s = start_sim(200, scen)) == NULL)
+		return;
+	call(s, "GET", "/nodes/pve2/status", NULL, &r);
+	T_EQ_INT(r.status, 595);
+	reply_free(&r);
+	call(s, "GET", "/version", NULL, &r);
+	T_EQ_INT(r.status, 503);
+	T_EQ_STR(r.reason, "busy");
+	reply_free(&r);
+	call(s, "GET", "/version", NULL, &r);
+	T_EQ_INT(r.status, 503);	/* no count: until cleared */
+	reply_free(&r);
+	admin(s, "fault", "{\"clear\":true}");
+	call(s, "GET", "/version", NULL, &r);
+	T_EQ_INT(r.status, 200);
+	T_EQ_STR(json_string_value(json_object_get(data(&r), "release")),
+	    "9.1");
+	reply_free(&r);
+	call(s, "GET", "/cluster/resources", "type=vm", &r);
+	T_EQ_STR(json_string_value(json_object_get(find_vmid(data(&r), 101),
+	    "lock")), "migrate");
+	T_EQ_STR(json_string_value(json_object_get(find_vmid(data(&r), 101),
+	    "status")), "running");
+	reply_free(&r);
+	sim_stop(s);
+
+	/* A broken scenario names the file and the place. */
+	path = xstrdup(t_write("bad.json", "{\"fault\": [ {\"kind\": }\n",
+	    0600));
+	memset(&o, 0, sizeof o);
+	o.secret = SECRET;
+	o.scenario = path;
+	s = sim_start(&o, &cause);
+	T_OK(s == NULL);
+	T_CONTAINS(cause, "bad.json:1:");
+	free(cause);
+	cause = NULL;
+	t_write("bad.json", "{\"guest\":[{\"vmid\":4242}]}", 0600);
+	s = sim_start(&o, &cause);
+	T_OK(s == NULL);
+	T_CONTAINS(cause, "unknown or missing vmid");
+	free(cause);
+	free(path);
+}
+
 /* The fingerprint of the certificate a raw TLS client receives. */
 static char *
 fingerprint_seen(int port)
@@ -1186,6 +1254,7 @@ main(void)
 	T_RUN(test_faults);
 	T_RUN(test_admin_guest_metrics_calls);
 	T_RUN(test_task_stop_migrate_clone);
+	T_RUN(test_scenario_file);
 	T_RUN(test_sim_main_prints_fingerprint_clients_see);
 	if (spec_path() != NULL)
 		T_RUN(test_schema_conformance);
