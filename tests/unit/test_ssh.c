@@ -516,7 +516,7 @@ test_unknown_host_refused(void)
 }
 
 static void
-test_missing_key_file(void)
+test_refused_before_spawn(void)
 {
 	struct env		 e;
 	struct ssh_result	 res;
@@ -536,8 +536,43 @@ test_missing_key_file(void)
 	T_OK(!exists(e.marker));
 	free(expect);
 	free(cause);
-	free(missing);
 	ssh_result_release(&res);
+
+	/* A missing known_hosts file, an empty command. */
+	e.f.host.key_file = e.f.sshd.user_key;
+	e.f.host.known_hosts = missing;
+	T_EQ_INT(run(&e, "pve1", argv, 2, &res, &cause), -1);
+	expect = xasprintf("known_hosts file %s for pve1-host cannot be read: "
+	    "No such file or directory (see docs/ssh.md)", missing);
+	T_EQ_STR(cause, expect);
+	T_EQ_INT(res.error, SSH_ERR_CONFIG);
+	free(expect);
+	free(cause);
+	ssh_result_release(&res);
+	e.f.host.known_hosts = e.f.sshd.known_hosts;
+	T_EQ_INT(run(&e, "pve1", argv, 0, &res, &cause), -1);
+	T_EQ_STR(cause, "no command to run on pve1-host");
+	free(cause);
+	ssh_result_release(&res);
+	/* A host entry whose address would read as an ssh option. */
+	e.f.host.address = "-oProxyCommand=touch /tmp/p";
+	T_EQ_INT(run(&e, "pve1", argv, 2, &res, &cause), -1);
+	T_CONTAINS(cause, "SSH host pve1-host has an invalid address");
+	free(cause);
+	ssh_result_release(&res);
+	e.f.host.address = e.f.sshd.address;
+	T_OK(!exists(e.marker));
+	/* No ssh client at the configured path. */
+	e.f.cs.ssh_path = missing;
+	T_EQ_INT(run(&e, "pve1", argv, 2, &res, &cause), -1);
+	expect = xasprintf("cannot run the ssh client %s: No such file or "
+	    "directory", missing);
+	T_EQ_STR(cause, expect);
+	T_EQ_INT(res.error, SSH_ERR_SPAWN);
+	free(expect);
+	free(cause);
+	ssh_result_release(&res);
+	free(missing);
 	teardown(&e);
 }
 
@@ -631,7 +666,7 @@ main(void)
 	T_RUN(test_hostkey_changed);
 	T_RUN(test_injection_arrives_literally);
 	T_RUN(test_unknown_host_refused);
-	T_RUN(test_missing_key_file);
+	T_RUN(test_refused_before_spawn);
 	T_RUN(test_key_file_mode);
 	T_RUN(test_unreachable_and_auth);
 	return t_summary();
