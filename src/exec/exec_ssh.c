@@ -45,6 +45,13 @@
 #define SSH_ERR_CAP	(64 * 1024)
 #define SSH_GRACE_MS	2000	/* reading what is left after a kill */
 
+int
+ssh_error_temporary(enum ssh_error e)
+{
+	return e == SSH_ERR_UNREACHABLE || e == SSH_ERR_TIMEOUT ||
+	    e == SSH_ERR_SSH;
+}
+
 const struct conf_ssh_host *
 ssh_host_lookup(const struct conf_ssh *cs, const char *name)
 {

@@ -7,7 +7,9 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,6 +657,72 @@ test_unreachable_and_auth(void)
 	teardown(&e);
 }
 
+struct worker {
+	struct env		*e;
+	char			 word[32];
+	struct ssh_result	 res;
+	int			 rc;
+	char			*cause;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	const char	*argv[] = { "echoargs", w->word };
+
+	w->rc = ssh_run(&w->e->f.cs, "pve1", argv, 2, 0, NULL, NULL, &w->res,
+	    &w->cause);
+	return NULL;
+}
+
+static int
+open_fds(void)
+{
+	DIR	*d = opendir("/proc/self/fd");
+	int	 n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_concurrent_runs(void)
+{
+	struct env	 e;
+	struct worker	 w[4];
+	pthread_t	 th[4];
+	int		 before;
+	size_t		 i;
+	char		*want;
+
+	if (setup(&e) == -1)
+		return;
+	before = open_fds();
+	for (i = 0; i < nitems(w); i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].e = &e;
+		snprintf(w[i].word, sizeof w[i].word, "worker %zu", i);
+		T_EQ_INT(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < nitems(w); i++) {
+		pthread_join(th[i], NULL);
+		T_EQ_INT(w[i].rc, 0);
+		want = xasprintf("[worker %zu]\n", i);
+		T_EQ_STR(w[i].res.out, want);
+		free(want);
+		free(w[i].cause);
+		ssh_result_release(&w[i].res);
+	}
+	/* Every pipe of every run is closed again. */
+	T_EQ_INT(open_fds(), before);
+	teardown(&e);
+}
+
 int
 main(void)
 {
@@ -669,5 +737,6 @@ main(void)
 	T_RUN(test_refused_before_spawn);
 	T_RUN(test_key_file_mode);
 	T_RUN(test_unreachable_and_auth);
+	T_RUN(test_concurrent_runs);
 	return t_summary();
 }
