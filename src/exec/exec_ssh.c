@@ -336,6 +336,12 @@ classify(const struct conf_ssh_host *h, const char *err, char **cause)
 		    host_port(h), why);
 		return SSH_ERR_UNREACHABLE;
 	}
+	if (strstr(err, "closed by remote host") != NULL) {
+		set_cause(cause, "the connection to %s (%s:%d) was closed by "
+		    "the remote host before the command ended", h->name, where,
+		    host_port(h));
+		return SSH_ERR_SSH;
+	}
 	if (str_has_prefix(err, "ssh: ") || strstr(err, "\nssh: ") != NULL) {
 		line = first_line(strstr(err, "ssh: "));
 		set_cause(cause, "ssh to %s failed: %s", h->name, line);

@@ -178,6 +178,8 @@ test_nonzero_exit(void)
 	    "status", "nosuch" };
 	const char		*exit255[] = { "sh", "-c",
 	    "echo partial; echo oops >&2; exit 255" };
+	const char		*dropped[] = { "sh", "-c",
+	    "echo started; sleep 0.5; kill -9 $PPID; sleep 5" };
 	char			*cause = NULL;
 
 	if (setup(&e) == -1)
@@ -194,6 +196,15 @@ test_nonzero_exit(void)
 	T_EQ_INT(res.error, SSH_OK);
 	T_EQ_STR(res.out, "partial\n");
 	T_EQ_STR(res.err, "oops\n");
+	ssh_result_release(&res);
+	/* The server side of the session dies under the command. */
+	T_EQ_INT(run(&e, "pve1", dropped, 3, &res, &cause), -1);
+	T_EQ_INT(res.error, SSH_ERR_SSH);
+	T_CONTAINS(cause, "the connection to pve1-host (127.0.0.1:");
+	T_CONTAINS(cause, "was closed by the remote host before the command "
+	    "ended");
+	T_CONTAINS(res.out, "started\n");
+	free(cause);
 	ssh_result_release(&res);
 	teardown(&e);
 }
