@@ -270,7 +270,7 @@ ssh_result_release(struct ssh_result *res)
 	res->out = res->err = NULL;
 }
 
-/* The first line of s, trimmed, in static-free storage; caller frees. */
+/* The first line of s, trimmed; caller frees. */
 static char *
 first_line(const char *s)
 {

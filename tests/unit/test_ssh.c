@@ -247,16 +247,17 @@ test_timeout_kills_group(void)
 	free(script);
 	e.f.cs.ssh_path = e.ssh_wrapper;
 	start = now_ms();
-	T_EQ_INT(ssh_run(&e.f.cs, "pve1", argv, 1, 2, NULL, NULL, &res,
+	T_EQ_INT(ssh_run(&e.f.cs, "pve1", argv, 1, 3, NULL, NULL, &res,
 	    &cause), -1);
-	T_OK(now_ms() - start < 5000);
+	T_OK(now_ms() - start >= 3000);
+	T_OK(now_ms() - start < 6000);
 	T_EQ_INT(res.timed_out, 1);
 	T_EQ_INT(res.error, SSH_ERR_TIMEOUT);
 	T_EQ_INT(res.exit_status, -1);
-	T_EQ_STR(cause, "the command on pve1-host timed out after 2 s and was "
+	T_EQ_STR(cause, "the command on pve1-host timed out after 3 s and was "
 	    "killed");
 	/* What arrived before the kill is kept. */
-	T_CONTAINS(res.out, "tick 0\ntick 1\n");
+	T_OK(str_has_prefix(res.out, "tick 0\n"));
 	pidtext = t_slurp(pidfile);
 	T_OK(pidtext != NULL);
 	if (pidtext != NULL) {
