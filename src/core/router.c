@@ -448,6 +448,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=%s rule=%s",
 		    rt->room, text, policy_effect_name(d.effect), d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		msg = xasprintf("%s: %s (rule %s)", effect_word(d.effect),
 		    d.why, d.rule);
 		reply_text(rt, msg);
@@ -462,6 +463,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=need_reason "
 		    "rule=%s", rt->room, text, d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		reply_text(rt, msg);
 		free(msg);
 		goto out;
