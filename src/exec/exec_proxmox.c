@@ -434,6 +434,14 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, call);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)PVE_REPLY_MAX);
+	if (strcmp(method, "GET") != 0) {
+		/*
+		 * libcurl silently sends a request again when a reused
+		 * connection dies before any reply byte; an action must
+		 * never be repeated, so it always gets a new connection.
+		 */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	}
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);

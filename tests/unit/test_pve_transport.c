@@ -329,6 +329,10 @@ test_get_retried_post_not(void)
 	int64_t		 t0;
 
 	client_open(&c, h, 0, httpd_fingerprint(h), NULL);
+	/* A kept-alive connection from an earlier call: libcurl would
+	 * silently resend on it when it dies without a reply. */
+	T_EQ_INT(pve_request(c.pve, "GET", "/nodes", NULL, 0, NULL, &cause),
+	    PVE_OK);
 	/* The server takes the request and closes without a reply. */
 	fake_script(200, NULL, "{\"data\":null}");
 	fk.drop = 1;
@@ -345,7 +349,9 @@ test_get_retried_post_not(void)
 	t0 = now_ms();
 	T_EQ_INT(pve_request(c.pve, "GET", "/cluster/status", NULL, 0, NULL,
 	    &cause), PVE_TEMPORARY);
-	T_EQ_INT(fake_count(), 3);
+	/* Three tries (libcurl adds one of its own when the first drop
+	 * hits a kept-alive connection; harmless for a read). */
+	T_OK(fake_count() >= 3 && fake_count() <= 4);
 	/* With backoff between the tries (250 ms, then 500 ms). */
 	T_OK(now_ms() - t0 >= 700);
 	free(cause);
