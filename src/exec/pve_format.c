@@ -488,8 +488,25 @@ pve_format_snapshots(struct pve *pve, const char *ref, char **cause)
 }
 
 /*
- * backups: every storage of the guest's node that holds backups.
+ * backups: every storage of the guest's node that holds backups (from
+ * /cluster/resources, one call for all), then each one's content.
  */
+
+/* Whether a comma-separated list ("backup,iso,vztmpl") holds word. */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t		 n = strlen(word);
+	const char	*p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' ||
+		    p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
 
 struct backup {
 	char	*storage;
@@ -510,7 +527,7 @@ cmp_backup_desc(const void *a, const void *b)
 char *
 pve_format_backups(struct pve *pve, const char *ref, char **cause)
 {
-	static const struct pve_param	 sp[] = { { "content", "backup" } };
+	static const struct pve_param	 sp[] = { { "type", "storage" } };
 	struct pve_guest		 g;
 	struct buf			 b;
 	struct backup			*bk = NULL;
@@ -526,17 +543,17 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	if (pve_resolve_guest(pve, ref, &g, cause) != PVE_OK)
 		return NULL;
 	snprintf(vmid, sizeof vmid, "%d", g.vmid);
-	path = xasprintf("/nodes/%s/storage", g.node);
-	stores = get_array(pve, path, sp, nitems(sp), cause);
-	free(path);
+	stores = get_array(pve, "/cluster/resources", sp, nitems(sp), cause);
 	if (stores == NULL) {
 		pve_guest_release(&g);
 		return NULL;
 	}
 	json_array_foreach(stores, i, s) {
+		/* Storages of the guest's node whose content has backups. */
 		sname = jstr(s, "storage", NULL);
-		if (sname == NULL || (json_object_get(s, "active") != NULL &&
-		    jint(s, "active") == 0))
+		if (sname == NULL || strcmp(jstr(s, "node", ""), g.node) != 0 ||
+		    !has_word(jstr(s, "content", ""), "backup") ||
+		    strcmp(jstr(s, "status", "available"), "available") != 0)
 			continue;
 		path = xasprintf("/nodes/%s/storage/%s/content", g.node,
 		    sname);
@@ -558,7 +575,8 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 		}
 		json_decref(content);
 	}
-	qsort(bk, n, sizeof *bk, cmp_backup_desc);
+	if (n > 0)
+		qsort(bk, n, sizeof *bk, cmp_backup_desc);
 
 	buf_init(&b, 0);
 	if (n == 0)
