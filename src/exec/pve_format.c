@@ -388,9 +388,13 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
 		buf_printf(&b, "cpu %d%% of %d, ", percent(cpu, 1), g.maxcpu);
 	buf_printf(&b, "mem %s/%s\n", pve_format_bytes(mem, a, sizeof a),
 	    pve_format_bytes(maxmem, c, sizeof c));
-	if (g.maxdisk > 0)
+	/* Proxmox does not know how full a VM's disks are (disk is 0). */
+	if (g.maxdisk > 0 && g.disk > 0)
 		buf_printf(&b, "disk %s/%s\n", pve_format_bytes(g.disk, a,
 		    sizeof a), pve_format_bytes(g.maxdisk, c, sizeof c));
+	else if (g.maxdisk > 0)
+		buf_printf(&b, "disk %s\n", pve_format_bytes(g.maxdisk, c,
+		    sizeof c));
 	if (g.ntags > 0) {
 		buf_puts(&b, "tags:");
 		for (i = 0; i < g.ntags; i++)

@@ -349,6 +349,7 @@ test_format_guest_by_id_and_name(void)
 	T_CONTAINS(out, "101 web-01 (qemu on pve1)\n");
 	T_CONTAINS(out, "status: stopped\n");
 	T_CONTAINS(out, "\ntags: web, prod");
+	T_CONTAINS(out, "\nmem 0 B/4.0 GiB\ndisk 32.0 GiB\n");
 	free(out);
 
 	out = pve_format_guest(e.pve, "db-01", &cause);
@@ -361,6 +362,8 @@ test_format_guest_by_id_and_name(void)
 	out = pve_format_guest(e.pve, "dns", &cause);
 	T_CONTAINS(out, "103 dns (lxc on pve2)\n");
 	T_CONTAINS(out, "\ntags: infra");
+	T_CONTAINS(out, " of 1, mem 128.0 MiB/256.0 MiB\n"
+	    "disk 1.3 GiB/4.0 GiB\n");
 	free(out);
 	free(cause);
 	env_stop(&e);
