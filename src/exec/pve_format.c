@@ -62,6 +62,27 @@ jstr(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/*
+ * Text from the API as one line without control characters, cut to fit
+ * at a character boundary (chat platforms refuse broken UTF-8).
+ */
+static const char *
+one_line(const char *s, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' :
+		    s[i];
+	}
+	if (s[i] != '\0') {
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static int64_t
 jint(const json_t *o, const char *key)
 {
@@ -415,17 +436,6 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
  * snapshots
  */
 
-/* The start of a (maybe multi-line) description as one short line. */
-static const char *
-one_line(const char *s, char *out, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-	out[i] = '\0';
-	return out;
-}
 
 static int
 cmp_snaptime(const void *a, const void *b)
@@ -717,7 +727,7 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 	struct pve_task_status	 ts;
 	struct buf		 b;
 	json_t			*all, *page, *v;
-	char			 when[32];
+	char			 when[32], line[512];
 	size_t			 i, n;
 	int			 pct = -1, rc;
 
@@ -762,15 +772,20 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 		buf_puts(&b, "status: running");
 		if (pct >= 0)
 			buf_printf(&b, " (%d%%)", pct);
+		if (wall_now() > u.starttime)
+			buf_printf(&b, " for %s", format_duration(wall_now() -
+			    u.starttime, when, sizeof when));
 		buf_puts(&b, "\n");
 	} else
 		buf_printf(&b, "status: %s\n", strcmp(ts.exitstatus, "OK") ==
 		    0 ? "OK" : ts.exitstatus);
 	if (n > 0) {
 		buf_printf(&b, "last log lines:\n");
-		for (i = n > TASK_LOG_TAIL ? n - TASK_LOG_TAIL : 0; i < n; i++)
-			buf_printf(&b, "%s\n", jstr(json_array_get(all, i),
-			    "t", ""));
+		for (i = n > TASK_LOG_TAIL ? n - TASK_LOG_TAIL : 0; i < n;
+		    i++) {
+			buf_printf(&b, "%s\n", one_line(jstr(json_array_get(all,
+			    i), "t", ""), line, sizeof line));
+		}
 	}
 	json_decref(all);
 	pve_task_status_release(&ts);

@@ -115,6 +115,12 @@ test_reply_errors(void)
 	T_EQ_STR(cause, "permission denied: token lacks "
 	    "Datastore.AllocateSpace on /storage/nas-backup");
 
+	T_EQ_INT(parse(403, "Permission check failed (/vms/101, "
+	    "VM.Config.Disk|VM.Config.CPU)", "", "/x", 0, &data, &cause),
+	    PVE_PERMANENT);
+	T_EQ_STR(cause, "permission denied: token lacks VM.Config.Disk or "
+	    "VM.Config.CPU on /vms/101");
+
 	T_EQ_INT(parse(403, "Permission check failed (user != root@pam)",
 	    "", "/x", 0, &data, &cause), PVE_PERMANENT);
 	T_EQ_STR(cause, "permission denied: user != root@pam");

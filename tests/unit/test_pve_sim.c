@@ -492,7 +492,7 @@ test_snapshots_qemu_vmstate_lxc_without(void)
 	struct env		 e;
 	struct pve_param	 qp[] = {
 		{ "snapname", "pvebot-1" },
-		{ "description", "before upgrade" },
+		{ "description", "before upgrade\nof the database" },
 		{ "vmstate", "1" }
 	};
 	struct pve_param	 lp[] = {
@@ -508,7 +508,8 @@ test_snapshots_qemu_vmstate_lxc_without(void)
 	out = pve_format_snapshots(e.pve, "102", &cause);
 	T_CONTAINS(out, "Snapshots of 102 db-01 (2):\n");
 	T_CONTAINS(out, "pvebot-1  ");
-	T_CONTAINS(out, "+RAM - before upgrade");
+	/* A multi-line description stays on its line. */
+	T_CONTAINS(out, "+RAM - before upgrade of the database");
 	free(out);
 	T_OK(act_ok(&e, "102", "/snapshot/pvebot-1/rollback", NULL, 0));
 	upid = act(&e, "102", "DELETE", "/snapshot/pvebot-1", NULL, 0,
