@@ -616,6 +616,53 @@ test_backup_progress_from_task_log(void)
 }
 
 static void
+test_live_migration_progress(void)
+{
+	struct env		 e;
+	struct pve_guest	 g;
+	struct pve_param	 p[] = {
+		{ "target", "pve1" },
+		{ "online", "1" }
+	};
+	json_t			*lines, *l;
+	char			*cause = NULL, *upid, *st;
+	int			 distinct = 0, last = -1, pct;
+	size_t			 i;
+
+	if (env_start(&e, 600) != 0)
+		return;
+	/* 106 k8s-node-1 runs on pve3. */
+	upid = act(&e, "106", "POST", "/migrate", p, nitems(p), &cause);
+	T_OK(upid != NULL);
+	if (upid == NULL) {
+		free(cause);
+		env_stop(&e);
+		return;
+	}
+	T_CONTAINS(upid, ":qmigrate:106:");
+	st = wait_task(&e, upid, 10000);
+	T_EQ_STR(st, "OK");
+	free(st);
+	T_EQ_INT(pve_task_log(e.pve, upid, 0, &lines, &cause), PVE_OK);
+	json_array_foreach(lines, i, l) {
+		pct = pve_progress_percent(json_string_value(json_object_get(l,
+		    "t")));
+		if (pct > last) {
+			distinct++;
+			last = pct;
+		}
+	}
+	json_decref(lines);
+	T_OK(distinct >= 2);
+	T_EQ_INT(pve_resolve_guest(e.pve, "106", &g, &cause), PVE_OK);
+	T_EQ_STR(g.node, "pve1");
+	T_EQ_STR(g.status, "running");
+	pve_guest_release(&g);
+	free(upid);
+	env_stop(&e);
+}
+
+static void
 test_migrate_clone_unlock(void)
 {
 	struct env		 e;
@@ -626,6 +673,7 @@ test_migrate_clone_unlock(void)
 		{ "name", "web-02" }
 	};
 	struct pve_param	 unlock[] = { { "delete", "lock" } };
+	struct pve_param	 tags[] = { { "tags", "web;prod;pinned" } };
 	char			*cause = NULL, *upid;
 
 	if (env_start(&e, 150) != 0)
@@ -634,6 +682,20 @@ test_migrate_clone_unlock(void)
 	T_OK(act_ok(&e, "104", "/migrate", mig, nitems(mig)));
 	T_EQ_INT(pve_resolve_guest(e.pve, "media", &g, &cause), PVE_OK);
 	T_EQ_STR(g.node, "pve3");
+	pve_guest_release(&g);
+
+	/* A stopped container moves too. */
+	T_OK(act_ok(&e, "111", "/migrate", mig, nitems(mig)));
+	T_EQ_INT(pve_resolve_guest(e.pve, "111", &g, &cause), PVE_OK);
+	T_EQ_STR(g.node, "pve3");
+	pve_guest_release(&g);
+
+	/* Tags are config too. */
+	T_EQ_INT(pve_request(e.pve, "PUT", "/nodes/pve1/qemu/101/config",
+	    tags, 1, NULL, &cause), PVE_OK);
+	T_EQ_INT(pve_resolve_guest(e.pve, "101", &g, &cause), PVE_OK);
+	T_OK(pve_guest_has_tag(&g, "pinned"));
+	T_OK(pve_guest_has_tag(&g, "web"));
 	pve_guest_release(&g);
 
 	/* A clone of the template. */
@@ -742,13 +804,19 @@ test_error_lines_from_the_api(void)
 	admin(&e, "fault", "{\"token\":\"" TOKEN "\",\"grant\":"
 	    "\"VM.PowerMgmt\"}");
 
-	/* 500 with the API's message. */
-	admin(&e, "fault", "{\"kind\":\"error\",\"match\":\"POST *\","
-	    "\"status\":500,\"message\":\"cluster not ready - no quorum?\","
-	    "\"count\":1}");
+	/* 500 with the API's message: no quorum, no writes. */
+	admin(&e, "fault", "{\"quorate\":false}");
 	upid = act(&e, "101", "POST", "/status/start", NULL, 0, &cause);
 	T_OK(upid == NULL);
 	T_EQ_STR(cause, "cluster not ready - no quorum?");
+	free(cause);
+	cause = NULL;
+	admin(&e, "fault", "{\"quorate\":true}");
+	admin(&e, "fault", "{\"kind\":\"error\",\"match\":\"POST *\","
+	    "\"status\":500,\"message\":\"got timeout\",\"count\":1}");
+	upid = act(&e, "101", "POST", "/status/start", NULL, 0, &cause);
+	T_OK(upid == NULL);
+	T_EQ_STR(cause, "got timeout");
 	free(cause);
 	cause = NULL;
 
@@ -907,6 +975,7 @@ main(void)
 	T_RUN(test_power_actions_qemu_and_lxc);
 	T_RUN(test_snapshots_qemu_vmstate_lxc_without);
 	T_RUN(test_backup_progress_from_task_log);
+	T_RUN(test_live_migration_progress);
 	T_RUN(test_migrate_clone_unlock);
 	T_RUN(test_tasks_find_and_stop);
 	T_RUN(test_error_lines_from_the_api);
