@@ -6,13 +6,22 @@
  * one-line error, the TLS pin and CA checks, fail-over, and when a
  * request is (not) repeated.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "httpd.h"
+#include "log.h"
 #include "t.h"
 #include "util.h"
 
@@ -423,6 +432,66 @@ test_failover_from_dead_url(void)
 	fake_reset();
 }
 
+/* A socket that accepts TCP (the kernel's backlog) but never speaks. */
+static int
+mute_listener(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    listen(fd, 8) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void
+test_failover_from_mute_url(void)
+{
+	struct httpd	*h = fake_start();
+	struct client	 c;
+	char		*cause = NULL;
+	int		 fd, port = 0;
+	int64_t		 t0;
+
+	if ((fd = mute_listener(&port)) < 0) {
+		t_fail(__FILE__, __LINE__, "cannot listen");
+		httpd_stop(h);
+		return;
+	}
+	client_open(&c, h, 1, httpd_fingerprint(h), NULL);
+	pve_free(c.pve);
+	free(c.urls[0]);
+	c.urls[0] = xasprintf("https://127.0.0.1:%d/api2/json", port);
+	c.cf.connect_timeout = 1;
+	c.pve = pve_create(&c.cf, &cause);
+	/* The TLS handshake never completes: the request was never sent,
+	 * so even a POST moves on to the next URL after connect_timeout. */
+	fake_script(200, NULL, "{\"data\":\"UPID:pve1:00001234:00005678:"
+	    "6560A1B2:qmstart:101:pvebot@pve!bot:\"}");
+	t0 = now_ms();
+	T_EQ_INT(pve_request(c.pve, "POST", "/nodes/pve1/qemu/101/status/"
+	    "start", NULL, 0, NULL, &cause), PVE_OK);
+	T_OK(cause == NULL);
+	T_EQ_INT(fake_count(), 1);
+	T_OK(now_ms() - t0 >= 900 && now_ms() - t0 < 5000);
+	free(cause);
+	close(fd);
+	client_close(&c);
+	httpd_stop(h);
+	fake_reset();
+}
+
 static void
 test_tls_pin_mismatch(void)
 {
@@ -521,6 +590,48 @@ test_reply_cap(void)
 	fake_reset();
 }
 
+static void
+test_secret_never_logged(void)
+{
+	struct httpd	*h = fake_start();
+	struct client	 c;
+	char		*cause = NULL, *logged;
+	const char	*path;
+	int		 saved, fd;
+
+	path = t_write("stderr.log", "", 0600);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dup2(fd, 2);
+	close(fd);
+	log_set_level(LOG_DEBUG);
+
+	client_open(&c, h, 1, httpd_fingerprint(h), NULL);
+	fake_script(200, NULL, "{\"data\":null}");
+	pve_request(c.pve, "GET", "/nodes", NULL, 0, NULL, &cause);
+	/* A server that echoes the token back in its error message. */
+	fake_script(500, "bad token " SECRET, "{\"data\":null}");
+	T_EQ_INT(pve_request(c.pve, "POST", "/nodes/pve1/vzdump", NULL, 0,
+	    NULL, &cause), PVE_PERMANENT);
+	T_NOT_CONTAINS(cause, SECRET);
+	T_CONTAINS(cause, "bad token ***");
+	free(cause);
+	client_close(&c);
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	log_set_level(LOG_INFO);
+	logged = t_slurp(path);
+	T_CONTAINS(logged, "part=exec_proxmox");
+	T_CONTAINS(logged, "path=/nodes/pve1/vzdump");
+	T_NOT_CONTAINS(logged, SECRET);
+	free(logged);
+	httpd_stop(h);
+	fake_reset();
+}
+
 struct worker_arg {
 	struct pve	*pve;
 	int		 ok;
@@ -580,9 +691,11 @@ main(void)
 	T_RUN(test_error_lines);
 	T_RUN(test_get_retried_post_not);
 	T_RUN(test_failover_from_dead_url);
+	T_RUN(test_failover_from_mute_url);
 	T_RUN(test_tls_pin_mismatch);
 	T_RUN(test_tls_ca_file_and_system_store);
 	T_RUN(test_reply_cap);
+	T_RUN(test_secret_never_logged);
 	T_RUN(test_threads_share_one_client);
 	return t_summary();
 }
