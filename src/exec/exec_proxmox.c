@@ -593,12 +593,17 @@ pve_request(struct pve *pve, const char *method, const char *path,
 				done = 1;
 				break;
 			case ATTEMPT_TLS:
+				log_warn("exec_proxmox", "tls refused: %s",
+				    one);
 				if (tls == NULL)
 					tls = one;
 				else
 					free(one);
 				break;
 			case ATTEMPT_NOT_SENT:
+				if (pve->nurls > 1)
+					log_warn("exec_proxmox", "fail-over: "
+					    "%s", one);
 				replace_cause(&last, one);
 				break;
 			case ATTEMPT_LOST:

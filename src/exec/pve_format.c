@@ -543,10 +543,11 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 {
 	static const struct pve_param	 sp[] = { { "type", "storage" } };
 	struct pve_guest		 g;
-	struct buf			 b;
+	struct buf			 b, skipped;
 	struct backup			*bk = NULL;
 	json_t				*stores, *s, *content, *v;
 	char				*path, vmid[16], when[32], size[32];
+	char				*one = NULL;
 	const char			*sname, *volid, *base;
 	size_t				 i, j, n = 0;
 	struct pve_param		 cp[] = {
@@ -556,9 +557,11 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 
 	if (pve_resolve_guest(pve, ref, &g, cause) != PVE_OK)
 		return NULL;
+	buf_init(&skipped, 0);
 	snprintf(vmid, sizeof vmid, "%d", g.vmid);
 	stores = get_array(pve, "/cluster/resources", sp, nitems(sp), cause);
 	if (stores == NULL) {
+		buf_release(&skipped);
 		pve_guest_release(&g);
 		return NULL;
 	}
@@ -571,10 +574,15 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 			continue;
 		path = xasprintf("/nodes/%s/storage/%s/content", g.node,
 		    sname);
-		content = get_array(pve, path, cp, nitems(cp), cause);
+		content = get_array(pve, path, cp, nitems(cp), &one);
 		free(path);
-		if (content == NULL)
-			goto fail;
+		if (content == NULL) {
+			/* One storage down does not hide the others. */
+			buf_printf(&skipped, "%s: %s\n", sname, one);
+			free(one);
+			one = NULL;
+			continue;
+		}
 		json_array_foreach(content, j, v) {
 			if ((volid = jstr(v, "volid", NULL)) == NULL ||
 			    jint(v, "vmid") != g.vmid)
@@ -593,9 +601,11 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 		qsort(bk, n, sizeof *bk, cmp_backup_desc);
 
 	buf_init(&b, 0);
-	if (n == 0)
+	if (n == 0 && skipped.len == 0)
 		buf_printf(&b, "%d %s has no backups on %s\n", g.vmid, g.name,
 		    g.node);
+	else if (n == 0)
+		buf_printf(&b, "No backups of %d %s found\n", g.vmid, g.name);
 	else
 		buf_printf(&b, "Backups of %d %s (%zu), newest first:\n",
 		    g.vmid, g.name, n);
@@ -610,6 +620,9 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	}
 	if (n > LIST_MAX)
 		buf_printf(&b, "... and %zu older\n", n - LIST_MAX);
+	if (skipped.len > 0)
+		buf_printf(&b, "not readable:\n%s", skipped.data);
+	buf_release(&skipped);
 	for (i = 0; i < n; i++) {
 		free(bk[i].storage);
 		free(bk[i].volid);
@@ -618,16 +631,6 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	json_decref(stores);
 	pve_guest_release(&g);
 	return finish(&b);
-
-fail:
-	for (i = 0; i < n; i++) {
-		free(bk[i].storage);
-		free(bk[i].volid);
-	}
-	free(bk);
-	json_decref(stores);
-	pve_guest_release(&g);
-	return NULL;
 }
 
 /*
@@ -667,8 +670,8 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		{ "source", "all" }
 	};
 	json_t				*nodes = NULL, *all, *list, *v, **sorted;
-	struct buf			 b;
-	char				*path;
+	struct buf			 b, skipped;
+	char				*path, *one = NULL;
 	size_t				 i, j, n;
 	const char			*name;
 
@@ -684,18 +687,28 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		    "online");
 	}
 	buf_init(&b, 0);
+	buf_init(&skipped, 0);
 	json_array_foreach(nodes, i, v) {
 		name = jstr(v, "node", NULL);
 		if (name == NULL || strcmp(jstr(v, "status", ""), "online"))
 			continue;
 		path = xasprintf("/nodes/%s/tasks", name);
-		list = get_array(pve, path, tp, nitems(tp), cause);
+		list = get_array(pve, path, tp, nitems(tp),
+		    node != NULL ? cause : &one);
 		free(path);
-		if (list == NULL) {
+		if (list == NULL && node != NULL) {
 			buf_release(&b);
+			buf_release(&skipped);
 			json_decref(nodes);
 			json_decref(all);
 			return NULL;
+		}
+		if (list == NULL) {
+			/* One node down does not hide the others. */
+			buf_printf(&skipped, "%s\n", one);
+			free(one);
+			one = NULL;
+			continue;
 		}
 		json_array_foreach(list, j, v)
 			json_array_append(all, v);
@@ -714,6 +727,9 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		    node ? node : "");
 	for (i = 0; i < n && i < LIST_MAX; i++)
 		task_line(&b, sorted[i]);
+	if (skipped.len > 0)
+		buf_printf(&b, "not readable:\n%s", skipped.data);
+	buf_release(&skipped);
 	free(sorted);
 	json_decref(all);
 	json_decref(nodes);

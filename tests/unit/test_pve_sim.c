@@ -444,6 +444,44 @@ test_format_snapshots_and_backups(void)
 	env_stop(&e);
 }
 
+static void
+test_format_partial_failures(void)
+{
+	struct env	 e;
+	char		*out, *cause = NULL;
+
+	if (env_start(&e, 150) != 0)
+		return;
+	/* One storage failing does not hide the others' backups. */
+	admin(&e, "fault", "{\"kind\":\"error\",\"match\":"
+	    "\"GET */storage/local/content\",\"status\":500,\"message\":"
+	    "\"storage 'local' is not online\"}");
+	out = pve_format_backups(e.pve, "102", &cause);
+	T_OK(cause == NULL);
+	T_CONTAINS(out, "Backups of 102 db-01 (2), newest first:\n");
+	T_CONTAINS(out, "\nnot readable:\nlocal: storage 'local' is not "
+	    "online");
+	free(out);
+
+	/* One node failing does not hide the others' tasks; asked for by
+	 * name, its error is the answer. */
+	admin(&e, "fault", "{\"kind\":\"error\",\"match\":"
+	    "\"GET */nodes/pve2/tasks\",\"status\":596,\"message\":"
+	    "\"Connection timed out\"}");
+	T_OK(act_ok(&e, "101", "/status/start", NULL, 0));
+	out = pve_format_tasks(e.pve, NULL, &cause);
+	T_OK(cause == NULL);
+	T_CONTAINS(out, "qmstart 101 on pve1: OK\n");
+	T_CONTAINS(out, "\nnot readable:\nnode pve2 unreachable (596 "
+	    "Connection timed out)");
+	free(out);
+	out = pve_format_tasks(e.pve, "pve2", &cause);
+	T_OK(out == NULL);
+	T_EQ_STR(cause, "node pve2 unreachable (596 Connection timed out)");
+	free(cause);
+	env_stop(&e);
+}
+
 /*
  * Actions.
  */
@@ -972,6 +1010,7 @@ main(void)
 	T_RUN(test_format_guest_by_id_and_name);
 	T_RUN(test_resolve_unknown_and_ambiguous);
 	T_RUN(test_format_snapshots_and_backups);
+	T_RUN(test_format_partial_failures);
 	T_RUN(test_power_actions_qemu_and_lxc);
 	T_RUN(test_snapshots_qemu_vmstate_lxc_without);
 	T_RUN(test_backup_progress_from_task_log);
