@@ -959,9 +959,6 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 		    "file changed by other user? Try again.");
 		return;
 	}
-	if (g->protection && sim_param(c, "protection") == NULL &&
-	    del != NULL && list_has(del, "protection"))
-		g->protection = 0;
 	if (del != NULL) {
 		if (list_has(del, "lock"))
 			g->lock[0] = '\0';

@@ -400,7 +400,7 @@ test_resources_shape(void)
 static void
 test_start_task_runs_and_takes_effect(void)
 {
-	struct sim	*s = start_sim(300, NULL);
+	struct sim	*s = start_sim(2000, NULL);
 	struct reply	 r;
 	char		*upid = NULL, *exitstatus, *path;
 	CURL		*c;
@@ -502,7 +502,7 @@ test_start_running_guest_fails_like_pve(void)
 static void
 test_vzdump_progress_lock_and_volume(void)
 {
-	struct sim	*s = start_sim(1500, NULL);
+	struct sim	*s = start_sim(2500, NULL);
 	struct reply	 r;
 	char		*upid, *esc, *path, *exitstatus;
 	const char	*line, *pct;
@@ -535,7 +535,7 @@ test_vzdump_progress_lock_and_volume(void)
 	c = curl_easy_init();
 	esc = curl_easy_escape(c, upid, 0);
 	path = xasprintf("/nodes/pve1/tasks/%s/log", esc);
-	end = now_ms() + 6000;
+	end = now_ms() + 8000;
 	while (now_ms() < end) {
 		call(s, "GET", path, "start=0&limit=500", &r);
 		v = -1;
