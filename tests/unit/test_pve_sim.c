@@ -479,6 +479,51 @@ test_format_partial_failures(void)
 	T_OK(out == NULL);
 	T_EQ_STR(cause, "node pve2 unreachable (596 Connection timed out)");
 	free(cause);
+	cause = NULL;
+
+	/* A node whose status cannot be read still gets its line. */
+	admin(&e, "fault", "{\"kind\":\"error\",\"match\":"
+	    "\"GET */nodes/pve3/status\",\"status\":596,\"message\":"
+	    "\"Connection timed out\"}");
+	out = pve_format_nodes(e.pve, &cause);
+	T_OK(cause == NULL);
+	T_CONTAINS(out, "pve3: online");
+	T_CONTAINS(out, "  (details unavailable: node pve3 unreachable (596 "
+	    "Connection timed out))");
+	T_CONTAINS(out, "pve1: online");
+	free(out);
+	env_stop(&e);
+}
+
+static void
+test_format_failed_task(void)
+{
+	struct env		 e;
+	struct pve_param	 p[] = {
+		{ "vmid", "103" },
+		{ "storage", "nas-backup" },
+		{ "mode", "stop" }
+	};
+	json_t			*data = NULL;
+	char			*cause = NULL, *upid, *st, *out;
+
+	if (env_start(&e, 200) != 0)
+		return;
+	admin(&e, "fault", "{\"fail_task\":\"vzdump\",\"message\":"
+	    "\"job errors\"}");
+	T_EQ_INT(pve_request(e.pve, "POST", "/nodes/pve2/vzdump", p,
+	    nitems(p), &data, &cause), PVE_OK);
+	upid = xstrdup(json_string_value(data));
+	json_decref(data);
+	st = wait_task(&e, upid, 10000);
+	T_EQ_STR(st, "job errors");
+	free(st);
+	out = pve_format_task(e.pve, upid, &cause);
+	T_CONTAINS(out, "vzdump 103 on pve2, started ");
+	T_CONTAINS(out, "\nstatus: job errors\n");
+	T_CONTAINS(out, "TASK ERROR: job errors");
+	free(out);
+	free(upid);
 	env_stop(&e);
 }
 
@@ -1011,6 +1056,7 @@ main(void)
 	T_RUN(test_resolve_unknown_and_ambiguous);
 	T_RUN(test_format_snapshots_and_backups);
 	T_RUN(test_format_partial_failures);
+	T_RUN(test_format_failed_task);
 	T_RUN(test_power_actions_qemu_and_lxc);
 	T_RUN(test_snapshots_qemu_vmstate_lxc_without);
 	T_RUN(test_backup_progress_from_task_log);
