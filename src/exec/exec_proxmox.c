@@ -217,6 +217,8 @@ pve_current_url(struct pve *pve)
 {
 	char	*url;
 
+	if (pve == NULL)
+		return xstrdup("");
 	pthread_mutex_lock(&pve->lock);
 	url = xstrdup(pve->urls[pve->good]);
 	pthread_mutex_unlock(&pve->lock);
@@ -543,6 +545,11 @@ pve_request(struct pve *pve, const char *method, const char *path,
 
 	if (data != NULL)
 		*data = NULL;
+	if (pve == NULL) {
+		set_cause(cause, "Proxmox is not configured (proxmox: in the "
+		    "config)");
+		return PVE_PERMANENT;
+	}
 	if (method == NULL || (strcmp(method, "GET") != 0 &&
 	    strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 &&
 	    strcmp(method, "DELETE") != 0)) {

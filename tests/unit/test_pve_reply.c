@@ -269,6 +269,13 @@ test_create_checks(void)
 	free(cause);
 	cause = NULL;
 
+	/* Without a client every call says why instead of crashing. */
+	T_EQ_INT(pve_request(NULL, "GET", "/nodes", NULL, 0, NULL, &cause),
+	    PVE_PERMANENT);
+	T_CONTAINS(cause, "Proxmox is not configured");
+	free(cause);
+	cause = NULL;
+
 	cf.fingerprint = NULL;
 	cf.ca_file = "/nonexistent/ca.pem";
 	T_OK(pve_create(&cf, &cause) == NULL);
