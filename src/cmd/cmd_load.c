@@ -370,7 +370,8 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 			want_int(l, v, "min", -(1LL << 53), 1LL << 53, &a->min);
 		if ((v = map_get(l, n, "max")) != NULL)
 			want_int(l, v, "max", -(1LL << 53), 1LL << 53, &a->max);
-		if (a->min > a->max)
+		if (map_get(l, n, "min") != NULL &&
+		    map_get(l, n, "max") != NULL && a->min > a->max)
 			lerr(l, n, "argument %s: min is above max",
 			    a->name ? a->name : "?");
 	} else if ((v = map_get(l, n, "min")) != NULL ||
