@@ -250,12 +250,15 @@ ident_ok(const char *s, size_t max, int dashes, int dots)
 	return 1;
 }
 
+/* One line of 1 to max characters (not bytes): menu texts. */
 static int
 oneline_text(const char *s, size_t max)
 {
-	size_t	 n = strlen(s);
+	size_t	 i, n = strlen(s), chars = 0;
 
-	return n > 0 && n <= max && utf8_valid_text(s, n) &&
+	for (i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return chars > 0 && chars <= max && utf8_valid_text(s, n) &&
 	    strchr(s, '\t') == NULL;
 }
 

@@ -155,7 +155,10 @@ next_token(const char **pp, const char *end, char **tok, char **cause)
 	return 0;
 }
 
-/* The rest of the line, trimmed; one fully quoted string loses quotes. */
+/*
+ * The rest of the line, trimmed; one fully quoted string loses its quotes
+ * (and the spaces inside them, so the value reads back the same).
+ */
 static char *
 rest_of_line(const char *p, const char *end)
 {
@@ -165,8 +168,14 @@ rest_of_line(const char *p, const char *end)
 		end--;
 	n = (size_t)(end - p);
 	if (n >= 2 && (*p == '"' || *p == '\'') && end[-1] == *p &&
-	    memchr(p + 1, *p, n - 2) == NULL)
-		return xstrndup(p + 1, n - 2);
+	    memchr(p + 1, *p, n - 2) == NULL) {
+		p++;
+		end--;
+		p = skip_space(p, end);
+		while (end > p && is_space(end[-1]))
+			end--;
+		n = (size_t)(end - p);
+	}
 	return xstrndup(p, n);
 }
 
