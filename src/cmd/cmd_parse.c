@@ -327,11 +327,27 @@ word_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/* Whole-message checks, once the message is known to be for pvebot. */
+static int
+hostile(const char *text, size_t len, char **cause)
+{
+	if (len > CMD_LINE_MAX)
+		return set_cause(cause, "Message too long (%zu bytes; at most "
+		    "%d).", len, CMD_LINE_MAX);
+	if (memchr(text, '\0', len) != NULL)
+		return set_cause(cause, "Message refused: it contains a NUL "
+		    "byte.");
+	if (!utf8_valid_text(text, len))
+		return set_cause(cause, "Message refused: it contains control "
+		    "characters or invalid UTF-8.");
+	return 0;
+}
+
 enum cmd_parse_result
 cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
     const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
 {
-	const char		*p = text, *end = text + len, *w, *we, *at;
+	const char		*p = text, *end, *w, *we, *at;
 	const struct cmd_def	*d;
 	const char		*suggest;
 	char			 word[WORD_MAX + 1];
@@ -344,6 +360,10 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	if (text == NULL)
 		return CMD_PARSE_IGNORE;
 	for_us = o != NULL && (o->direct || o->addressed);
+	/* Clients add a final newline now and then; that one is harmless. */
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	end = text + len;
 
 	p = skip_space(p, end);
 	if (p < end && (*p == '/' || *p == '!')) {
@@ -375,6 +395,8 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	if (wl == 0)
 		return CMD_PARSE_IGNORE;
 	for_us = for_us || named_us;
+	if (for_us && hostile(text, len, cause) != 0)
+		return CMD_PARSE_ERROR;
 
 	wordok = wl <= WORD_MAX;
 	for (i = 0; wordok && i < wl; i++)
@@ -401,21 +423,9 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 		return CMD_PARSE_ERROR;
 	}
 
-	/* The message is for pvebot: refuse hostile bytes as a whole. */
-	if (len > CMD_LINE_MAX) {
-		set_cause(cause, "Message too long (%zu bytes; at most %d).",
-		    len, CMD_LINE_MAX);
+	/* A known command in a group: now it is for pvebot. */
+	if (!for_us && hostile(text, len, cause) != 0)
 		return CMD_PARSE_ERROR;
-	}
-	if (memchr(text, '\0', len) != NULL) {
-		set_cause(cause, "Message refused: it contains a NUL byte.");
-		return CMD_PARSE_ERROR;
-	}
-	if (!utf8_valid_text(text, len)) {
-		set_cause(cause, "Message refused: it contains control "
-		    "characters or invalid UTF-8.");
-		return CMD_PARSE_ERROR;
-	}
 
 	call->def = d;
 	call->values = xcalloc(d->nargs + 1, sizeof *call->values);

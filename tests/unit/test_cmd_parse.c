@@ -318,6 +318,17 @@ hostile_input(void)
 		    "is not a guest" },
 		{ DIRECT, "st\xc3\xa4rt 101", CMD_PARSE_ERROR,
 		    "Unknown command" },
+		{ DIRECT, "\x1b]0;pwned\x07start 101", CMD_PARSE_ERROR,
+		    "control characters" },
+		{ GROUP, "/start 101\x1b[2J", CMD_PARSE_ERROR,
+		    "control characters" },
+		/* Not for us: not even an error reply. */
+		{ GROUP, "/weather 101\x1b[2J", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "hi \x01 all", CMD_PARSE_IGNORE, NULL },
+		/* One trailing newline is what some clients send. */
+		{ DIRECT, "start 101\n", CMD_PARSE_OK, "start 101" },
+		{ DIRECT, "start 101\r\n", CMD_PARSE_OK, "start 101" },
+		{ DIRECT, "start\n101", CMD_PARSE_ERROR, "control characters" },
 	};
 
 	run_table(tc, nitems(tc));
