@@ -113,7 +113,8 @@ catalogue_suggest(const struct catalogue *cat, const char *typo)
 				best = cand;
 			}
 			if (n >= 3 && name_prefix(typo, cand) &&
-			    (prefixed == NULL || strcmp(prefixed, d->name) != 0)) {
+			    (prefixed == NULL ||
+			    strcmp(prefixed, d->name) != 0)) {
 				prefixed = d->name;
 				nprefixed++;
 			}
