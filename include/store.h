@@ -23,6 +23,11 @@ sqlite3		*store_db(struct store *);
 const char	*store_path(const struct store *);
 int		 store_version(struct store *);	/* schema version */
 int		 store_latest_version(void);	/* what this binary knows */
+/* Opens migrating only up to `version`, and migrates an open store
+ * further: how tests build and upgrade databases of older versions. */
+struct store	*store_open_version(const char *path, int version,
+		    char **cause);
+int		 store_migrate_to(struct store *, int version, char **cause);
 
 /* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout. */
 int	store_begin(struct store *);
