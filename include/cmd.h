@@ -8,6 +8,7 @@
  * The parser turns one chat line into a struct cmd_call whose every value
  * has passed its type's rules, so nothing unvalidated reaches a policy or
  * an executor. Parsing has no side effects and allocates only the result.
+ * A loaded catalogue is never changed: any thread may parse against it.
  */
 #ifndef PVEBOT_CMD_H
 #define PVEBOT_CMD_H

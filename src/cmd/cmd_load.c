@@ -332,6 +332,8 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 	int		 b, have_type = 0;
 
 	a->max = -1;
+	/* Until the type is known: not a guest (no {node} {type} {vmid}). */
+	a->type = ARG_WORD;
 	if (check_keys(l, n, "argument", arg_keys, arg_required) != 0)
 		return;
 	if ((s = want_scalar(l, map_get(l, n, "name"), "name")) != NULL) {
@@ -537,6 +539,12 @@ check_template(struct loader *l, yaml_node_t *n, const struct cmd_def *d,
 		    (cmd_is_rest_type(a->type) || a->type == ARG_MATCHER)) {
 			lerr(l, n, "%s '%s': free text ({%s}) may go into a "
 			    "parameter only", where, t, a->name);
+			return -1;
+		}
+		if (strcmp(where, "argv") == 0 && a->type == ARG_INT &&
+		    a->min < 0) {
+			lerr(l, n, "argv '%s': {%s} may be negative and read "
+			    "as an option: give it min: 0", t, a->name);
 			return -1;
 		}
 		if (strcmp(where, "argv") == 0 &&

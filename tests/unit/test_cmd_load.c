@@ -260,7 +260,8 @@ unsafe_templates_and_args(void)
 	    "      - {name: node, type: node}\n"
 	    "      - {name: n, type: int}\n"
 	    "      - {name: m, type: colour}\n"
-	    "    ssh: {host: node, argv: [\"{node}\"], timeout: 2d}\n"
+	    "      - {name: k, type: int, min: -5, max: 5}\n"
+	    "    ssh: {host: node, argv: [\"{node}\", \"{k}\"], timeout: 2d}\n"
 	    "  - name: three\n"
 	    "    summary: Three\n"
 	    "    action: host.x\n"
@@ -282,12 +283,16 @@ unsafe_templates_and_args(void)
 	T_NOT_CONTAINS(errors, "min is above max");
 	expect_error(errors, "x.yaml", 19, 25, "type: unknown argument type "
 	    "'colour'");
-	expect_error(errors, "x.yaml", 20, 30, "argv: the program must be a "
+	expect_error(errors, "x.yaml", 21, 30, "argv: the program must be a "
 	    "constant");
-	expect_error(errors, "x.yaml", 20, 50, "timeout: expected a duration");
-	expect_error(errors, "x.yaml", 27, 40, "argv: optional argument 'name' "
+	expect_error(errors, "x.yaml", 21, 40, "argv '{k}': {k} may be "
+	    "negative and read as an option");
+	expect_error(errors, "x.yaml", 21, 57, "timeout: expected a duration");
+	/* An unknown type is not taken for a guest. */
+	T_NOT_CONTAINS(errors, "clashes");
+	expect_error(errors, "x.yaml", 28, 40, "argv: optional argument 'name' "
 	    "has no default");
-	expect_error(errors, "x.yaml", 28, 14, "builtin: only a read command");
+	expect_error(errors, "x.yaml", 29, 14, "builtin: only a read command");
 	free(errors);
 }
 
