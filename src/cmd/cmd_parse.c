@@ -328,6 +328,32 @@ word_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/*
+ * "@pvebot start 101" (a mention) or "pvebot: start 101" (how Matrix
+ * clients address someone): returns where the command starts, or NULL.
+ */
+static const char *
+mention(const char *p, const char *end, const char *bot)
+{
+	const char	*after;
+	size_t		 n;
+	int		 at;
+
+	if (bot == NULL || (n = strlen(bot)) == 0)
+		return NULL;
+	at = p < end && *p == '@';
+	if ((size_t)(end - p) < at + n || strncasecmp(p + at, bot, n) != 0)
+		return NULL;
+	after = p + at + n;
+	if (after < end && (*after == ':' || *after == ','))
+		after++;
+	else if (!at)
+		return NULL;	/* "pvebot start" is just talk */
+	if (after < end && !is_space(*after))
+		return NULL;	/* "@pvebotx", "pvebot:x" */
+	return after;
+}
+
 /* Whole-message checks, once the message is known to be for pvebot. */
 static int
 hostile(const char *text, size_t len, char **cause)
@@ -348,7 +374,7 @@ enum cmd_parse_result
 cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
     const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
 {
-	const char		*p = text, *end, *w, *we, *at;
+	const char		*p = text, *end, *w, *we, *at, *q;
 	const struct cmd_def	*d;
 	const char		*suggest;
 	char			 word[WORD_MAX + 1];
@@ -367,6 +393,10 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	end = text + len;
 
 	p = skip_space(p, end);
+	if (o != NULL && (q = mention(p, end, o->bot_name)) != NULL) {
+		p = skip_space(q, end);
+		for_us = named_us = 1;
+	}
 	if (p < end && (*p == '/' || *p == '!')) {
 		prefixed = 1;
 		p++;

@@ -123,6 +123,17 @@ prefix_forms(void)
 		    "unknown command 'weather'" },
 		{ GROUP, "/weather@pvebot", CMD_PARSE_ERROR,
 		    "unknown command 'weather'" },
+		/* Mentions and "name:" (Matrix) address pvebot. */
+		{ GROUP, "@pvebot start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "@PVEbot: start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot: start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot, /start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot: hello", CMD_PARSE_ERROR,
+		    "unknown command 'hello'" },
+		{ GROUP, "@pvebotx start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "pvebot start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "@alice start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "@pvebot", CMD_PARSE_IGNORE, NULL },
 	};
 
 	run_table(tc, nitems(tc));
