@@ -211,6 +211,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 {
 	size_t	 ai = 0, k;
 	char	*tok = NULL, *first_error;
+	int	 placed;
 
 	while (ai < d->nargs) {
 		const char *start;
@@ -225,6 +226,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 		} else if (next_token(&p, end, &tok, cause) != 0)
 			return -1;
 		first_error = NULL;
+		placed = 0;
 		for (k = ai; k < d->nargs; k++) {
 			const struct cmd_arg	*a = &d->args[k];
 			char			*err = NULL;
@@ -235,7 +237,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 				p = end;
 			}
 			if (cmd_validate_arg(a, tok, &err) == 0) {
-				free(err);
+				placed = 1;
 				break;
 			}
 			if (first_error == NULL)
@@ -245,8 +247,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 			if (!a->optional)
 				break;
 		}
-		if (k == d->nargs || cmd_validate_arg(&d->args[k], tok,
-		    NULL) != 0) {
+		if (!placed) {
 			free(tok);
 			*cause = first_error;
 			return -1;
@@ -370,8 +371,8 @@ hostile(const char *text, size_t len, char **cause)
 	return 0;
 }
 
-enum cmd_parse_result
-cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
+static enum cmd_parse_result
+parse(const struct catalogue *cat, const char *text, size_t len,
     const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
 {
 	const char		*p = text, *end, *w, *we, *at, *q;
@@ -381,9 +382,6 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	int			 prefixed = 0, for_us, named_us = 0, wordok;
 	size_t			 wl, i;
 
-	memset(call, 0, sizeof *call);
-	if (cause != NULL)
-		*cause = NULL;
 	if (text == NULL)
 		return CMD_PARSE_IGNORE;
 	for_us = o != NULL && (o->direct || o->addressed);
@@ -443,7 +441,7 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 		if (!for_us && suggest == NULL)
 			return CMD_PARSE_IGNORE;
 		if (!wordok)
-			set_cause(cause, "Unknown command. Send 'help' for the "
+			set_cause(cause, "unknown command. Send 'help' for the "
 			    "list of commands.");
 		else if (suggest != NULL)
 			set_cause(cause, "unknown command '%s'. Did you mean "
@@ -468,6 +466,28 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	effective_action(d, call);
 	call->canonical = cmd_format_line(d, call->values);
 	return CMD_PARSE_OK;
+}
+
+enum cmd_parse_result
+cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
+    const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
+{
+	enum cmd_parse_result	 r;
+	char			*why = NULL;
+
+	memset(call, 0, sizeof *call);
+	r = parse(cat, text, len, o, call, &why);
+	if (r == CMD_PARSE_ERROR && why == NULL)
+		why = xstrdup("That is not a command.");
+	if (r != CMD_PARSE_ERROR) {
+		free(why);
+		why = NULL;
+	}
+	if (cause != NULL)
+		*cause = why;
+	else
+		free(why);
+	return r;
 }
 
 enum cmd_parse_result

@@ -329,7 +329,7 @@ hostile_input(void)
 		{ DIRECT, "start \xe2\x80\xae" "101", CMD_PARSE_ERROR,
 		    "is not a guest" },
 		{ DIRECT, "st\xc3\xa4rt 101", CMD_PARSE_ERROR,
-		    "Unknown command" },
+		    "unknown command. Send" },
 		{ DIRECT, "\x1b]0;pwned\x07start 101", CMD_PARSE_ERROR,
 		    "control characters" },
 		{ GROUP, "/start 101\x1b[2J", CMD_PARSE_ERROR,
