@@ -562,6 +562,25 @@ unbalanced:
 	return -1;
 }
 
+/* Proxmox parameter names: forceStop, target-storage, with-local-disks. */
+static int
+param_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') ||
+	    (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 static const char *const proxmox_keys[] = { "method", "path", "params",
     "params_qemu", "params_lxc", "task", "expect_status", NULL };
 static const char *const proxmox_required[] = { "method", "path", NULL };
@@ -596,7 +615,7 @@ load_params(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 		v = want_scalar(l, vn, key);
 		if (k == NULL || v == NULL)
 			continue;
-		if (!ident_ok(k, 64, 1, 0) && strcmp(k, "forceStop") != 0)
+		if (!param_name_ok(k))
 			lerr(l, kn, "%s: '%s' is not a parameter name", key, k);
 		check_template(l, vn, d, v, "param");
 		(*out)[*nout].key = xstrdup(k);

@@ -44,9 +44,17 @@ cmd_edit_distance(const char *a, const char *b, size_t limit)
 {
 	size_t	 la = strlen(a), lb = strlen(b), i, j;
 	size_t	 d[WORD_MAX + 1][WORD_MAX + 1];
+	char	 na[WORD_MAX + 1], nb[WORD_MAX + 1];
 
 	if (la > WORD_MAX || lb > WORD_MAX)
 		return limit + 1;
+	/* Compare as names compare: any case, '-' the same as '_'. */
+	for (i = 0; i <= la; i++)
+		na[i] = a[i] == '-' ? '_' : (char)tolower_ascii(a[i]);
+	for (j = 0; j <= lb; j++)
+		nb[j] = b[j] == '-' ? '_' : (char)tolower_ascii(b[j]);
+	a = na;
+	b = nb;
 	for (i = 0; i <= la; i++)
 		d[i][0] = i;
 	for (j = 0; j <= lb; j++)
@@ -54,12 +62,8 @@ cmd_edit_distance(const char *a, const char *b, size_t limit)
 	for (i = 1; i <= la; i++) {
 		for (j = 1; j <= lb; j++) {
 			size_t	 cost, v;
-			char	 ca = a[i - 1] == '-' ? '_' : a[i - 1];
-			char	 cb = b[j - 1] == '-' ? '_' : b[j - 1];
 
-			ca = (char)tolower_ascii(ca);
-			cb = (char)tolower_ascii(cb);
-			cost = ca == cb ? 0 : 1;
+			cost = a[i - 1] == b[j - 1] ? 0 : 1;
 			v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
 				v = d[i][j - 1] + 1;

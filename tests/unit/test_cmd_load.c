@@ -312,12 +312,28 @@ wrong_shapes(void)
 	    "    aliases: yes\n"
 	    "extra: 1\n", 0644);
 	t_write("c.yaml", "", 0644);
+	t_write("d.yaml",
+	    "commands:\n"
+	    "  - name: two\n"
+	    "    summary: Two\n"
+	    "    action: guest.x\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "      - {name: guest, type: node}\n"
+	    "      - {name: node, type: node}\n"
+	    "    proxmox: {method: GET, path: /cluster/resources,\n"
+	    "      params: {Bad.Name: x}}\n", 0644);
 	t_write("notes.txt", "not yaml at all: [", 0644);
 	errors = load_errors();
 	expect_error(errors, "a.yaml", 1, 1, "file: expected a mapping");
 	expect_error(errors, "b.yaml", 6, 12, "heavy: expected true or false");
 	expect_error(errors, "b.yaml", 7, 14, "aliases: expected a list");
 	expect_error(errors, "b.yaml", 8, 1, "file: unknown key 'extra'");
+	expect_error(errors, "d.yaml", 7, 9, "argument 'guest' appears twice");
+	expect_error(errors, "d.yaml", 2, 5, "argument 'node' clashes with "
+	    "the guest's {node}");
+	expect_error(errors, "d.yaml", 10, 16, "params: 'Bad.Name' is not a "
+	    "parameter name");
 	T_NOT_CONTAINS(errors, "notes.txt");
 	T_NOT_CONTAINS(errors, "c.yaml");
 	free(errors);
