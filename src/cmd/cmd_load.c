@@ -323,8 +323,7 @@ static const char *const arg_keys[] = { "name", "type", "optional", "min",
 static const char *const arg_required[] = { "name", "type", NULL };
 
 static void
-load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
-    struct cmd_arg *a)
+load_arg(struct loader *l, yaml_node_t *n, struct cmd_arg *a)
 {
 	yaml_node_t	*v;
 	const char	*s;
@@ -463,7 +462,6 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 		free(cause);
 		a->def_now = xstrdup(s);
 	}
-	(void)d;
 }
 
 /* A template's placeholders, checked against the command's arguments. */
@@ -941,7 +939,7 @@ load_command(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 				    v->data.sequence.items.start[i]);
 				struct cmd_arg *a = &d->args[d->nargs++];
 
-				load_arg(l, e, d, a);
+				load_arg(l, e, a);
 				if (a->name == NULL)
 					continue;
 				for (j = 0; j + 1 < d->nargs; j++) {
