@@ -38,14 +38,11 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "cmd.h"
 #include "conf.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
-
-#ifdef PVEBOT_HAVE_CMD
-#include "cmd.h"
-#endif
 
 #define TG_DEFAULT_URL		"https://api.telegram.org"
 #define TG_BODY_MAX		(4 * 1024 * 1024)
@@ -1188,10 +1185,10 @@ tg_set_commands(struct tg *tg, json_t *commands, char **cause)
 	return rc;
 }
 
+/* The catalogue as the bot's command menu; a failure only warns. */
 static void
 tg_publish_commands(struct tg *tg)
 {
-#ifdef PVEBOT_HAVE_CMD
 	json_t	*commands;
 	char	*cause = NULL;
 
@@ -1207,9 +1204,6 @@ tg_publish_commands(struct tg *tg)
 		log_info("telegram", "commands published count=%zu",
 		    json_array_size(commands));
 	json_decref(commands);
-#else
-	(void)tg_set_commands;
-#endif
 }
 
 static int

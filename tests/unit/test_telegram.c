@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "cmd.h"
 #include "conf.h"
 #include "fakes/fake_telegram.h"
 #include "log.h"
@@ -878,10 +879,46 @@ test_token_absent_from_logs_and_causes(void)
 	free(path);
 }
 
+static void
+test_commands_published_at_start(void)
+{
+	struct env		*e = env_new(0);
+	struct catalogue	*cat;
+	char			*errors = NULL;
+	json_t			*p, *cmds, *c;
+	int			 status = 0, found_start = 0;
+	size_t			 i;
+
+	cat = catalogue_load("commands", &errors);
+	T_OK(cat != NULL);
+	if (errors != NULL)
+		printf("  %s\n", errors);
+	free(errors);
+	e->ctx.catalogue = cat;
+	T_EQ_INT(e->c->ops->start(e->c, NULL), 0);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "getMe"), 1);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "setMyCommands"), 1);
+	p = fake_telegram_call(e->fake, "setMyCommands", 0, NULL, &status);
+	T_EQ_INT(status, 200);
+	cmds = json_object_get(p, "commands");
+	T_OK(json_array_size(cmds) > 10);
+	json_array_foreach(cmds, i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "command")),
+		    "start") == 0)
+			found_start = 1;
+	}
+	T_OK(found_start);
+	json_decref(p);
+	e->c->ops->stop(e->c);
+	env_free(e);
+	catalogue_free(cat);
+}
+
 int
 main(void)
 {
 	T_RUN(test_message_becomes_event);
+	T_RUN(test_commands_published_at_start);
 	T_RUN(test_filtered_updates_only_move_the_offset);
 	T_RUN(test_offset_waits_for_the_router);
 	T_RUN(test_send_escapes_html);
