@@ -474,6 +474,46 @@ tg_load_migrations(struct tg *tg, struct store *st)
 /* ------------------------------------------------------------------ */
 /* Incoming updates                                                     */
 
+static int	tg_deliver(struct tg *, const char *, const char *,
+		    const struct chat_msg *, char **, char **);
+
+/*
+ * `whoami` in a chat pvebot does not serve gets the ids to put in
+ * bot.conf and nothing else: it is how an operator finds them.
+ */
+static void
+tg_whoami_hint(struct tg *tg, json_t *chat, const char *user_id,
+    const char *text)
+{
+	struct chat_msg	 msg = { 0 };
+	const char	*type = tg_json_str(chat, "type");
+	long long	 chat_id;
+	size_t		 wlen = strcspn(text, " \t\n");
+	char		*room, *body, *cause = NULL;
+
+	if (*text == '/')
+		text++, wlen--;
+	if (wlen != 6 || strncasecmp(text, "whoami", 6) != 0 ||
+	    tg_json_int(chat, "id", &chat_id) != 0)
+		return;
+	room = tg_id_string(chat_id);
+	body = xasprintf("pvebot does not serve this %s yet.\n"
+	    "chat id: %s (telegram.chats in bot.conf)\n"
+	    "your user id: %s (telegram.users for private chats; identity "
+	    "telegram:%s in the policy)", type != NULL &&
+	    strcmp(type, "private") == 0 ? "private chat" : "chat", room,
+	    user_id, user_id);
+	msg.text = body;
+	if (tg_deliver(tg, room, NULL, &msg, NULL, &cause) != CHAT_OK) {
+		log_warn("telegram", "whoami hint not sent: %s", cause);
+		free(cause);
+	}
+	log_info("telegram", "whoami from an unconfigured chat=%s "
+	    "user=telegram:%s", room, user_id);
+	free(body);
+	free(room);
+}
+
 /*
  * Rewrites "/cmd@bot args" to "/cmd args". Returns 1 when the command
  * names this bot or no bot, 0 when it names another bot.
@@ -604,6 +644,10 @@ tg_message_event(struct tg *tg, struct store *st, json_t *msg)
 	if (room == NULL) {
 		log_debug("telegram", "message ignored: chat or user not "
 		    "configured user=telegram:%s", user_id);
+		copy = xstrdup(text);
+		if (tg_strip_botname(tg, copy) && (direct || copy[0] == '/'))
+			tg_whoami_hint(tg, chat, user_id, copy);
+		free(copy);
 		free(user_id);
 		return NULL;
 	}

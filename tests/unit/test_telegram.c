@@ -281,12 +281,50 @@ test_filtered_updates_only_move_the_offset(void)
 	T_OK(ev != NULL && ev->kind == CHAT_EV_MESSAGE);
 	if (ev != NULL)
 		T_EQ_STR(ev->text, "/status");
-	/* Nothing else came through. */
+	/* Nothing else came through, and nobody was answered. */
 	T_OK(next_event(e, 300) == NULL);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), 0);
 	/* The next poll confirms everything to Telegram. */
 	fake_telegram_inject_message(e->fake, USER, USER, "help", 0);
 	T_OK(next_event(e, 5000) != NULL);
 	T_OK(fake_telegram_confirmed(e->fake) >= last + 1);
+	env_free(e);
+}
+
+static void
+test_whoami_in_an_unconfigured_chat(void)
+{
+	struct env		*e = env_new(1);
+	struct chat_event	*ev;
+	char			*text, *chat;
+
+	/* How an operator finds the ids before they are in bot.conf. */
+	fake_telegram_inject_message(e->fake, -100777, 5150,
+	    "/whoami@pvebot_test", 0);
+	ev = next_event(e, 5000);
+	T_OK(ev != NULL && ev->kind == CHAT_EV_OFFSET);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), 1);
+	text = call_param(e, "sendMessage", 0, "text");
+	chat = call_param(e, "sendMessage", 0, "chat_id");
+	T_CONTAINS(text, "chat id: -100777");
+	T_CONTAINS(text, "your user id: 5150");
+	T_EQ_STR(chat, "-100777");
+	free(text);
+	free(chat);
+	/* Other commands there get nothing, nor whoami for another bot. */
+	fake_telegram_inject_message(e->fake, -100777, 5150, "/start 101", 0);
+	fake_telegram_inject_message(e->fake, -100777, 5150,
+	    "/whoami@otherbot", 0);
+	T_OK(next_event(e, 5000) != NULL);
+	T_OK(next_event(e, 5000) != NULL);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), 1);
+	/* A private chat from an unknown user works the same way. */
+	fake_telegram_inject_message(e->fake, 5150, 5150, "whoami", 0);
+	T_OK(next_event(e, 5000) != NULL);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), 2);
+	text = call_param(e, "sendMessage", 1, "text");
+	T_CONTAINS(text, "private chat");
+	free(text);
 	env_free(e);
 }
 
@@ -920,6 +958,7 @@ main(void)
 	T_RUN(test_message_becomes_event);
 	T_RUN(test_commands_published_at_start);
 	T_RUN(test_filtered_updates_only_move_the_offset);
+	T_RUN(test_whoami_in_an_unconfigured_chat);
 	T_RUN(test_offset_waits_for_the_router);
 	T_RUN(test_send_escapes_html);
 	T_RUN(test_long_message_split_at_lines);
