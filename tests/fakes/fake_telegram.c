@@ -36,6 +36,7 @@ struct ft_msg {
 	char		*html;		/* as sent */
 	char		*plain;		/* visible text */
 	char		*markup;	/* compact JSON or "" */
+	int		 from_bot;
 };
 
 struct ft_query {
@@ -316,6 +317,7 @@ ft_add_msg(struct fake_telegram *f, long long chat, const char *html,
 	m->html = xstrdup(html);
 	m->plain = xstrdup(plain);
 	m->markup = xstrdup(markup);
+	m->from_bot = 0;
 	return m;
 }
 
@@ -681,6 +683,7 @@ ft_send_message(struct fake_telegram *f, json_t *params,
 	    JSON_SORT_KEYS) : xstrdup("");
 	m = ft_add_msg(f, chat, json_string_value(json_object_get(params,
 	    "text")), plain, mk);
+	m->from_bot = 1;
 	ft_reply_ok(resp, ft_message_json(f, m));
 	free(mk);
 	free(plain);
@@ -1221,6 +1224,27 @@ fake_telegram_answer(struct fake_telegram *f, const char *query_id)
 	}
 	pthread_mutex_unlock(&f->lock);
 	return out;
+}
+
+long long
+fake_telegram_find(struct fake_telegram *f, long long chat_id,
+    const char *needle)
+{
+	long long	 id = -1;
+	size_t		 i;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = f->nmsgs; i > 0; i--) {
+		struct ft_msg	*m = &f->msgs[i - 1];
+
+		if (m->from_bot && m->chat_id == chat_id &&
+		    strstr(m->plain, needle) != NULL) {
+			id = m->message_id;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return id;
 }
 
 long long

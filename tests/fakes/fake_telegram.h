@@ -84,6 +84,12 @@ char		*fake_telegram_message_markup(struct fake_telegram *,
 /* Answer text given to a callback query; NULL while unanswered. */
 char		*fake_telegram_answer(struct fake_telegram *,
 		    const char *query_id);
+/*
+ * The newest message pvebot sent (or edited) in chat whose visible text
+ * contains needle: its message id, or -1.
+ */
+long long	 fake_telegram_find(struct fake_telegram *, long long chat_id,
+		    const char *needle);
 /* The highest offset a getUpdates has confirmed. */
 long long	 fake_telegram_confirmed(struct fake_telegram *);
 /* All calls as text lines "method status params" (caller frees). */
