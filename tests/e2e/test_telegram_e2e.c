@@ -518,6 +518,38 @@ test_approval_by_button(void)
 }
 
 static void
+test_429_and_5xx_recovery(void)
+{
+	struct e2e	*e = e2e_new();
+	int64_t		 t429 = 0, tok = 0;
+	int		 status = 0, found429 = 0;
+	size_t		 n, i;
+
+	fake_telegram_fault(e->fake, "getUpdates", FAKE_TG_5XX, 502, 2);
+	fake_telegram_fault(e->fake, "getUpdates", FAKE_TG_GARBAGE, 0, 1);
+	fake_telegram_fault(e->fake, "sendMessage", FAKE_TG_429, 2, 1);
+	fake_telegram_fault(e->fake, "editMessageText", FAKE_TG_5XX, 500, 1);
+	fake_telegram_inject_message(e->fake, BOB, BOB, "start 101", 0);
+	/* The command still runs and its final result still arrives. */
+	T_OK(wait_bot_text(e, BOB, "succeeded", 30000) != -1);
+	T_EQ_INT(sim_count(e, "POST", "/qemu/101/status/start"), 1);
+	T_EQ_INT(db_jobs(e, "start 101"), 1);
+	/* The 429's retry_after was waited out before the next send. */
+	n = fake_telegram_ncalls(e->fake, "sendMessage");
+	for (i = 0; i < n; i++) {
+		json_decref(fake_telegram_call(e->fake, "sendMessage", i,
+		    found429 ? &tok : &t429, &status));
+		if (status == 429)
+			found429 = 1;
+		else if (found429)
+			break;
+	}
+	T_OK(found429);
+	T_OK(tok - t429 >= 1950);
+	e2e_free(e);
+}
+
+static void
 test_stale_command_refused(void)
 {
 	struct e2e	*e = e2e_new();
@@ -584,6 +616,7 @@ main(int argc, char **argv)
 	}
 	T_RUN(test_command_and_reply);
 	T_RUN(test_approval_by_button);
+	T_RUN(test_429_and_5xx_recovery);
 	T_RUN(test_stale_command_refused);
 	T_RUN(test_kill9_restart_loses_and_repeats_nothing);
 	return t_summary();
