@@ -558,11 +558,12 @@ tg_strip_mention(struct tg *tg, char *text)
 
 /*
  * Works out whether an update's chat is served. Returns the room name to
- * give the router (caller frees) or NULL.
+ * give the router (caller frees) or NULL. A chat with `commands: false`
+ * still serves button presses: its alerts carry Ack and Silence buttons.
  */
 static char *
 tg_served_room(struct tg *tg, json_t *chat, const char *user_id,
-    int *direct)
+    int buttons, int *direct)
 {
 	const struct conf_room	*room;
 	const char		*type = tg_json_str(chat, "type");
@@ -582,7 +583,7 @@ tg_served_room(struct tg *tg, json_t *chat, const char *user_id,
 	}
 	room = tg_room_of(tg, id);
 	free(id);
-	if (room == NULL || !room->commands)
+	if (room == NULL || (!room->commands && !buttons))
 		return NULL;
 	return xstrdup(room->id);
 }
@@ -640,7 +641,7 @@ tg_message_event(struct tg *tg, struct store *st, json_t *msg)
 		return NULL;
 	}
 	user_id = tg_id_string(from_id);
-	room = tg_served_room(tg, chat, user_id, &direct);
+	room = tg_served_room(tg, chat, user_id, 0, &direct);
 	if (room == NULL) {
 		log_debug("telegram", "message ignored: chat or user not "
 		    "configured user=telegram:%s", user_id);
@@ -706,7 +707,7 @@ tg_callback_event(struct tg *tg, json_t *cq)
 	if (strlen(data) > TG_DATA_MAX)
 		return NULL;
 	user_id = tg_id_string(from_id);
-	room = tg_served_room(tg, json_object_get(msg, "chat"), user_id,
+	room = tg_served_room(tg, json_object_get(msg, "chat"), user_id, 1,
 	    &direct);
 	if (room == NULL) {
 		log_debug("telegram", "button press ignored: chat or user not "

@@ -613,6 +613,15 @@ test_buttons_and_press(void)
 		free(ans);
 	}
 
+	/* An alert-only chat (commands: false) still takes button presses. */
+	fake_telegram_press(e->fake, GROUP2, 7, 4242, "ack:3", qid);
+	ev = next_event(e, 5000);
+	T_OK(ev != NULL && ev->kind == CHAT_EV_BUTTON);
+	if (ev != NULL) {
+		T_EQ_STR(ev->room, "-100300");
+		T_EQ_STR(ev->button_data, "ack:3");
+	}
+
 	/* A press in a chat pvebot does not serve is not an event. */
 	fake_telegram_press(e->fake, -777, 7, ref_id(ref), "ap:12:3f9c0a",
 	    NULL);
@@ -750,6 +759,30 @@ test_poll_recovers_from_5xx_garbage_and_drops(void)
 		T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), 4);
 		free(ref);
 	}
+	env_free(e);
+}
+
+static void
+test_stop_is_prompt_and_slow_replies_wait(void)
+{
+	struct env	*e = env_new(1);
+	struct chat_msg	 msg = { 0 };
+	int64_t		 t0;
+
+	/* A slow reply is waited for, not treated as a failure. */
+	msg.text = "slow";
+	fake_telegram_fault(e->fake, "sendMessage", FAKE_TG_SLOW, 1500, 1);
+	t0 = now_ms();
+	T_EQ_INT(chat_send(e->c, "42", &msg, NULL, NULL), CHAT_OK);
+	T_OK(now_ms() - t0 >= 1400);
+	/* Stopping does not wait for a long poll's timeout (5 s here). */
+	T_EQ_INT(fake_telegram_wait_calls(e->fake, "getUpdates", 1, 3000), 0);
+	sleep_ms(300);
+	t0 = now_ms();
+	e->c->ops->stop(e->c);
+	T_OK(now_ms() - t0 < 1000);
+	/* Sends still work after the receiving side stopped. */
+	T_EQ_INT(chat_send(e->c, "43", &msg, NULL, NULL), CHAT_OK);
 	env_free(e);
 }
 
@@ -967,6 +1000,7 @@ main(void)
 	T_RUN(test_sends_are_paced_per_chat);
 	T_RUN(test_429_retry_after_is_honoured);
 	T_RUN(test_poll_recovers_from_5xx_garbage_and_drops);
+	T_RUN(test_stop_is_prompt_and_slow_replies_wait);
 	T_RUN(test_getme_401_is_clear);
 	T_RUN(test_supergroup_migration);
 	T_RUN(test_token_absent_from_logs_and_causes);
