@@ -229,7 +229,6 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	json_error_t		 jerr;
 	CURLcode		 cc;
 	long			 status = 0;
-	int			 rc;
 
 	memset(fail, 0, sizeof *fail);
 	if (result != NULL)
@@ -300,13 +299,11 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	    "ok"))) {
 		json_decref(root);
 		fail->code = status;
-		if (status >= 400 && status < 500 && status != 429) {
-			set_cause(cause, "Telegram %s failed: HTTP %ld with an "
-			    "unreadable reply", method, status);
-			return CHAT_PERMANENT;
-		}
 		set_cause(cause, "Telegram %s failed: HTTP %ld with an "
 		    "unreadable reply", method, status);
+		/* A proxy's error page is passing; a 404 page is not. */
+		if (status >= 400 && status < 500 && status != 429)
+			return CHAT_PERMANENT;
 		return CHAT_TEMPORARY;
 	}
 	if (json_is_true(json_object_get(root, "ok"))) {
@@ -351,8 +348,7 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	}
 	set_cause(cause, "Telegram %s failed: %ld %s", method, fail->code,
 	    fail->description);
-	rc = fail->code >= 500 ? CHAT_TEMPORARY : CHAT_PERMANENT;
-	return rc;
+	return fail->code >= 500 ? CHAT_TEMPORARY : CHAT_PERMANENT;
 }
 
 /* ------------------------------------------------------------------ */

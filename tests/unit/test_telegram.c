@@ -233,6 +233,15 @@ test_message_becomes_event(void)
 		T_EQ_INT(ev->direct, 0);
 		T_EQ_INT(ev->addressed, 1);
 	}
+	/* A mention addresses pvebot too; the mention is dropped. */
+	fake_telegram_inject_message(e->fake, GROUP, 7, "@pvebot_test status",
+	    0);
+	ev = next_event(e, 5000);
+	T_OK(ev != NULL && ev->kind == CHAT_EV_MESSAGE);
+	if (ev != NULL) {
+		T_EQ_STR(ev->text, "status");
+		T_EQ_INT(ev->addressed, 1);
+	}
 	/* Plain chatter in a group is passed on, but not as addressed. */
 	fake_telegram_inject_message(e->fake, GROUP, 7, "lunch anyone?", 0);
 	ev = next_event(e, 5000);
