@@ -105,6 +105,43 @@ self_run(const char *path)
 	return rc;
 }
 
+/* Decides once whether $PVEBOT has the Telegram backend linked in. */
+static void
+pick_daemon(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), (char *)"run", (char *)"-c",
+		    NULL, NULL };
+	char	*out = NULL, *conf, *token, *probe, cwd[PATH_MAX];
+
+	if (use_self != -1)
+		return;
+	/*
+	 * A config with a malformed token answers at once either way:
+	 * "invalid format" from the backend, or "built without" from app.c.
+	 */
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		cwd[0] = '\0';
+	token = xstrdup(t_write("probe.token", "not a token\n", 0600));
+	conf = xasprintf("database: %s/probe.db\n"
+	    "commands: %s/commands\npolicies: %s/policies\n"
+	    "chat:\n  telegram:\n    enabled: true\n"
+	    "    api_url: http://127.0.0.1:9\n"
+	    "    token_file: %s\n", t_tmpdir(), cwd, t_tmpdir(), token);
+	probe = xstrdup(t_write("probe.conf", conf, 0600));
+	argv[3] = probe;
+	t_spawn(argv, NULL, NULL, &out, 10000);
+	use_self = out != NULL && strstr(out, "built without") != NULL;
+	if (use_self)
+		printf("  note: %s lacks the Telegram backend; running the "
+		    "daemon from this test binary\n", argv[0]);
+	else
+		T_CONTAINS(out, "invalid format");
+	free(out);
+	free(conf);
+	free(token);
+	free(probe);
+}
+
 static void
 e2e_start_pvebot(struct e2e *e)
 {
@@ -113,38 +150,7 @@ e2e_start_pvebot(struct e2e *e)
 	char	*self_argv[] = { self_exe, (char *)"--pvebot-run",
 		    e->conf_path, NULL };
 
-	if (use_self == -1) {
-		char	*probe_argv[] = { argv[0], (char *)"run", (char *)"-c",
-			    NULL, NULL };
-		char	*out = NULL, *conf, *token, *probe, cwd[PATH_MAX];
-
-		/*
-		 * Does this pvebot have Telegram? A config with a malformed
-		 * token answers at once either way.
-		 */
-		if (getcwd(cwd, sizeof cwd) == NULL)
-			cwd[0] = '\0';
-		token = xstrdup(t_write("probe.token", "not a token\n", 0600));
-		conf = xasprintf("database: %s/probe.db\n"
-		    "commands: %s/commands\npolicies: %s/policies\n"
-		    "chat:\n  telegram:\n    enabled: true\n"
-		    "    api_url: http://127.0.0.1:9\n"
-		    "    token_file: %s\n", t_tmpdir(), cwd, t_tmpdir(),
-		    token);
-		probe = xstrdup(t_write("probe.conf", conf, 0600));
-		probe_argv[3] = probe;
-		t_spawn(probe_argv, NULL, NULL, &out, 10000);
-		use_self = out != NULL && strstr(out, "built without") != NULL;
-		if (use_self)
-			printf("  note: %s lacks the Telegram backend; running "
-			    "the daemon from this test binary\n", argv[0]);
-		else
-			T_CONTAINS(out, "invalid format");
-		free(out);
-		free(conf);
-		free(token);
-		free(probe);
-	}
+	pick_daemon();
 	T_EQ_INT(t_proc_start(&e->proc, use_self ? self_argv : argv, 0), 0);
 	e->running = 1;
 	if (t_proc_wait_for(&e->proc, "connector started name=telegram",
@@ -157,8 +163,9 @@ e2e_start_pvebot(struct e2e *e)
 	}
 }
 
+/* A simulator, a fake Telegram, a config with `token`; pvebot if start. */
 static struct e2e *
-e2e_new(void)
+e2e_new_with(const char *token, int start)
 {
 	struct e2e	*e = xcalloc(1, sizeof *e);
 	struct sim_opts	 so;
@@ -187,7 +194,9 @@ e2e_new(void)
 	t_write("policies/default.yaml", policy != NULL ? policy : "", 0644);
 	free(policy);
 	t_write("policies/users.yaml", users_yaml, 0644);
-	token_path = t_write("telegram.token", TOKEN "\n", 0600);
+	text = xasprintf("%s\n", token);
+	token_path = t_write("telegram.token", text, 0600);
+	free(text);
 	e->db_path = t_path("pvebot.db");
 	text = xasprintf(
 	    "database: %s\n"
@@ -224,8 +233,15 @@ e2e_new(void)
 	    e->sim != NULL ? sim_fingerprint(e->sim) : "");
 	e->conf_path = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
-	e2e_start_pvebot(e);
+	if (start)
+		e2e_start_pvebot(e);
 	return e;
+}
+
+static struct e2e *
+e2e_new(void)
+{
+	return e2e_new_with(TOKEN, 1);
 }
 
 /* Checks pvebot's whole output for the token; returns the output. */
@@ -550,6 +566,32 @@ test_429_and_5xx_recovery(void)
 }
 
 static void
+test_wrong_token_stops_with_a_clear_error(void)
+{
+	const char	*wrong = "555000111:AAFwrongWRONGwrongWRONG_abcdefghijk";
+	struct e2e	*e = e2e_new_with(wrong, 0);
+	char		*argv[] = { (char *)t_pvebot(), (char *)"run", (char *)"-c",
+			    e->conf_path, NULL };
+	char		*self_argv[] = { self_exe, (char *)"--pvebot-run",
+			    e->conf_path, NULL };
+	char		*err = NULL;
+	int		 rc;
+
+	pick_daemon();
+	rc = t_spawn(use_self == 1 ? self_argv : argv, NULL, NULL, &err,
+	    20000);
+	T_EQ_INT(rc, 1);
+	T_CONTAINS(err, "Telegram rejected the bot token (401 Unauthorized)");
+	T_NOT_CONTAINS(err, wrong);
+	T_NOT_CONTAINS(err, "AAFwrongWRONG");
+	/* It gave up at once: one getMe, no polling. */
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "getMe"), 1);
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "getUpdates"), 0);
+	free(err);
+	e2e_free(e);
+}
+
+static void
 test_stale_command_refused(void)
 {
 	struct e2e	*e = e2e_new();
@@ -624,6 +666,7 @@ main(int argc, char **argv)
 	T_RUN(test_command_and_reply);
 	T_RUN(test_approval_by_button);
 	T_RUN(test_429_and_5xx_recovery);
+	T_RUN(test_wrong_token_stops_with_a_clear_error);
 	T_RUN(test_stale_command_refused);
 	T_RUN(test_kill9_restart_loses_and_repeats_nothing);
 	return t_summary();
