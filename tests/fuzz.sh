@@ -1,12 +1,14 @@
 #!/bin/sh
 # fuzz.sh - builds and runs libFuzzer targets: `make fuzz` passes every
-# tests/fuzz/fuzz_*.c. Each target is built with clang and
-# -fsanitize=fuzzer,address,undefined against all of src/ except
-# src/main.c (the same -I and pkg-config flags as the Makefile), then run
-# for a fixed number of inputs ($FUZZ_RUNS, default 20000) starting from
-# tests/fuzz/corpus/<target>/ when it exists. Prints "PASS target" or
-# "FAIL target: why" per target and "N passed, N failed"; exits non-zero
-# on any failure. Without clang it says so and exits 0.
+# tests/fuzz/fuzz_*.c. All of src/ except src/main.c is compiled once with
+# clang (-fsanitize=fuzzer-no-link,address,undefined; the Makefile's -I
+# and pkg-config flags) into build/fuzz/libpvebot-fuzz.a, and each target
+# is linked against it with -fsanitize=fuzzer,address,undefined. Each runs
+# a fixed number of inputs ($FUZZ_RUNS, default 20000), starting from
+# tests/fuzz/corpus/<target>/ and with tests/fuzz/<target>.dict when they
+# exist. Prints "PASS target" or "FAIL target: why" per target and
+# "N passed, N failed"; exits non-zero on any failure. Without clang it
+# says so and exits 0.
 
 CLANG=${CLANG:-clang}
 RUNS=${FUZZ_RUNS:-20000}
@@ -22,20 +24,36 @@ if [ $# -eq 0 ]; then
 	exit 0
 fi
 
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Iinclude -Itests/lib -Itests $(pkg-config --cflags $PKGS 2>/dev/null)"
+COMMON="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined -Iinclude -Itests/lib -Itests \
+	$(pkg-config --cflags $PKGS 2>/dev/null)"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lsensors -lpthread -lm"
-SRCS=$(find src -name '*.c' ! -path src/main.c | sort)
+LIB="$OUT/libpvebot-fuzz.a"
 
-mkdir -p "$OUT"
+# The sources once, instrumented for coverage, then one link per target.
+rm -rf "$OUT/obj"
+mkdir -p "$OUT/obj"
+rm -f "$LIB"
+export CLANG COMMON OUT
+if ! find src -name '*.c' ! -path src/main.c | sort | xargs -P 2 -I{} \
+    sh -c 'o="$OUT/obj/$(echo "{}" | tr / _).o"; $CLANG $COMMON \
+	-fsanitize=fuzzer-no-link,address,undefined -c -o "$o" "{}"' \
+    >"$OUT/build.log" 2>&1 ||
+    ! ar rcs "$LIB" "$OUT"/obj/*.o >>"$OUT/build.log" 2>&1; then
+	echo "FAIL fuzz: building src/ with $CLANG failed (see $OUT/build.log)"
+	tail -n 20 "$OUT/build.log"
+	echo "0 passed, $# failed"
+	exit 1
+fi
+
 pass=0; fail=0
 for src in "$@"; do
 	name=$(basename "$src" .c)
 	bin="$OUT/$name"
 	log="$OUT/$name.log"
 	# shellcheck disable=SC2086
-	if ! "$CLANG" $CFLAGS -o "$bin" "$src" $SRCS $LIBS >"$log" 2>&1; then
+	if ! "$CLANG" $COMMON -fsanitize=fuzzer,address,undefined \
+	    -o "$bin" "$src" "$LIB" $LIBS >"$log" 2>&1; then
 		echo "FAIL $name: build failed (see $log)"
 		tail -n 20 "$log"
 		fail=$((fail + 1))

@@ -288,7 +288,8 @@ validate_word(const struct cmd_arg *a, const char *v, char **cause)
 	    regexec((const regex_t *)a->regex, v, 0, NULL, 0) != 0)
 		return set_cause(cause, "'%s' is not a valid %s%s%s",
 		    shown(v, b, sizeof b), a->name,
-		    a->help != NULL ? ": " : "", a->help != NULL ? a->help : "");
+		    a->help != NULL ? ": " : "",
+		    a->help != NULL ? a->help : "");
 	return 0;
 }
 
@@ -418,7 +419,8 @@ matcher_value_ok(const char *key, const char *val, size_t n)
 static int
 validate_matcher(const char *v, char **cause)
 {
-	static const char	*keys[] = { "rule", "node", "guest", "severity" };
+	static const char	*keys[] = { "rule", "node", "guest",
+				    "severity" };
 	const char		*p = v, *eq, *end;
 	unsigned		 seen = 0;
 	size_t			 i;

@@ -211,6 +211,67 @@ ssh_argv(void)
 	check_argv("start 101", 0, "bind error: start is not an SSH command");
 }
 
+/* A user's own command: path values are encoded, {arg?TEXT} works. */
+static void
+custom_templates(void)
+{
+	const char			*y =
+	    "commands:\n"
+	    "  - name: tag\n"
+	    "    summary: Tag a guest\n"
+	    "    action: guest.tag\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "      - {name: label, type: word, pattern: \"[a-z:/ ]{1,20}\"}\n"
+	    "      - {name: force, type: enum, optional: true, "
+	    "values: [force]}\n"
+	    "    proxmox:\n"
+	    "      method: PUT\n"
+	    "      path: /nodes/{node}/{type}/{vmid}/x/{label}\n"
+	    "      params: {tags: \"pvebot;{label}\", force: \"{force?1}\"}\n";
+	struct cmd_parse_opts		 o = { NULL, 1, 0, 0 };
+	struct cmd_guest_ref		 g = { "pve2", "lxc", 103 };
+	struct cmd_proxmox_request	 r;
+	struct catalogue		*c;
+	struct cmd_call			 call;
+	char				*errors = NULL, *cause = NULL;
+
+	c = catalogue_load_string("tag.yaml", y, strlen(y), &errors);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		printf("%s", errors);
+		free(errors);
+		return;
+	}
+	T_EQ_INT(cmd_parse(c, "tag dns \"a/b c:d\"", &o, &call, &cause),
+	    CMD_PARSE_OK);
+	T_EQ_INT(cmd_proxmox_request(&call, &g, &r, &cause), 0);
+	T_EQ_STR(r.path, "/nodes/pve2/lxc/103/x/a%2Fb%20c%3Ad");
+	T_EQ_INT(r.nparams, 1);
+	T_EQ_STR(r.params[0].key, "tags");
+	T_EQ_STR(r.params[0].value, "pvebot;a/b c:d");
+	cmd_proxmox_request_release(&r);
+	cmd_call_release(&call);
+
+	T_EQ_INT(cmd_parse(c, "tag dns x force", &o, &call, &cause),
+	    CMD_PARSE_OK);
+	T_EQ_INT(cmd_proxmox_request(&call, &g, &r, &cause), 0);
+	T_EQ_INT(r.nparams, 2);
+	T_EQ_STR(r.params[1].key, "force");
+	T_EQ_STR(r.params[1].value, "1");
+	cmd_proxmox_request_release(&r);
+	cmd_call_release(&call);
+
+	/* A guest reference without a type is refused, not guessed. */
+	g.type = "vm";
+	T_EQ_INT(cmd_parse(c, "tag dns x", &o, &call, &cause), CMD_PARSE_OK);
+	T_EQ_INT(cmd_proxmox_request(&call, &g, &r, &cause), -1);
+	T_CONTAINS(cause, "the guest has no node or type");
+	free(cause);
+	cmd_call_release(&call);
+	catalogue_free(c);
+}
+
 int
 main(void)
 {
@@ -219,6 +280,7 @@ main(void)
 	T_RUN(backup_migrate_clone);
 	T_RUN(read_commands_are_not_proxmox);
 	T_RUN(ssh_argv);
+	T_RUN(custom_templates);
 	catalogue_free(cat);
 	return t_summary();
 }

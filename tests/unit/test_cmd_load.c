@@ -260,7 +260,8 @@ unsafe_templates_and_args(void)
 	    "      - {name: node, type: node}\n"
 	    "      - {name: n, type: int}\n"
 	    "      - {name: m, type: colour}\n"
-	    "    ssh: {host: node, argv: [\"{node}\"], timeout: 2d}\n"
+	    "      - {name: k, type: int, min: -5, max: 5}\n"
+	    "    ssh: {host: node, argv: [\"{node}\", \"{k}\"], timeout: 2d}\n"
 	    "  - name: three\n"
 	    "    summary: Three\n"
 	    "    action: host.x\n"
@@ -282,12 +283,16 @@ unsafe_templates_and_args(void)
 	T_NOT_CONTAINS(errors, "min is above max");
 	expect_error(errors, "x.yaml", 19, 25, "type: unknown argument type "
 	    "'colour'");
-	expect_error(errors, "x.yaml", 20, 30, "argv: the program must be a "
+	expect_error(errors, "x.yaml", 21, 30, "argv: the program must be a "
 	    "constant");
-	expect_error(errors, "x.yaml", 20, 50, "timeout: expected a duration");
-	expect_error(errors, "x.yaml", 27, 40, "argv: optional argument 'name' "
+	expect_error(errors, "x.yaml", 21, 40, "argv '{k}': {k} may be "
+	    "negative and read as an option");
+	expect_error(errors, "x.yaml", 21, 57, "timeout: expected a duration");
+	/* An unknown type is not taken for a guest. */
+	T_NOT_CONTAINS(errors, "clashes");
+	expect_error(errors, "x.yaml", 28, 40, "argv: optional argument 'name' "
 	    "has no default");
-	expect_error(errors, "x.yaml", 28, 14, "builtin: only a read command");
+	expect_error(errors, "x.yaml", 29, 14, "builtin: only a read command");
 	free(errors);
 }
 
@@ -307,12 +312,28 @@ wrong_shapes(void)
 	    "    aliases: yes\n"
 	    "extra: 1\n", 0644);
 	t_write("c.yaml", "", 0644);
+	t_write("d.yaml",
+	    "commands:\n"
+	    "  - name: two\n"
+	    "    summary: Two\n"
+	    "    action: guest.x\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "      - {name: guest, type: node}\n"
+	    "      - {name: node, type: node}\n"
+	    "    proxmox: {method: GET, path: /cluster/resources,\n"
+	    "      params: {Bad.Name: x}}\n", 0644);
 	t_write("notes.txt", "not yaml at all: [", 0644);
 	errors = load_errors();
 	expect_error(errors, "a.yaml", 1, 1, "file: expected a mapping");
 	expect_error(errors, "b.yaml", 6, 12, "heavy: expected true or false");
 	expect_error(errors, "b.yaml", 7, 14, "aliases: expected a list");
 	expect_error(errors, "b.yaml", 8, 1, "file: unknown key 'extra'");
+	expect_error(errors, "d.yaml", 7, 9, "argument 'guest' appears twice");
+	expect_error(errors, "d.yaml", 2, 5, "argument 'node' clashes with "
+	    "the guest's {node}");
+	expect_error(errors, "d.yaml", 10, 16, "params: 'Bad.Name' is not a "
+	    "parameter name");
 	T_NOT_CONTAINS(errors, "notes.txt");
 	T_NOT_CONTAINS(errors, "c.yaml");
 	free(errors);

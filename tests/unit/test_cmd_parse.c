@@ -123,6 +123,17 @@ prefix_forms(void)
 		    "unknown command 'weather'" },
 		{ GROUP, "/weather@pvebot", CMD_PARSE_ERROR,
 		    "unknown command 'weather'" },
+		/* Mentions and "name:" (Matrix) address pvebot. */
+		{ GROUP, "@pvebot start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "@PVEbot: start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot: start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot, /start 101", CMD_PARSE_OK, "start 101" },
+		{ GROUP, "pvebot: hello", CMD_PARSE_ERROR,
+		    "unknown command 'hello'" },
+		{ GROUP, "@pvebotx start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "pvebot start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "@alice start 101", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "@pvebot", CMD_PARSE_IGNORE, NULL },
 	};
 
 	run_table(tc, nitems(tc));
@@ -194,7 +205,8 @@ arguments(void)
 		    "backup 101 snapshot nas-backup" },
 		{ DIRECT, "backup 101 nas/backup", CMD_PARSE_ERROR,
 		    "is not a valid mode" },
-		{ DIRECT, "migrate 102 pve2", CMD_PARSE_OK, "migrate 102 pve2" },
+		{ DIRECT, "migrate 102 pve2", CMD_PARSE_OK,
+		    "migrate 102 pve2" },
 		{ DIRECT, "migrate 102 pve2 online", CMD_PARSE_OK,
 		    "migrate 102 pve2 online" },
 		{ DIRECT, "migrate 102 pve2 live", CMD_PARSE_ERROR,
@@ -317,7 +329,18 @@ hostile_input(void)
 		{ DIRECT, "start \xe2\x80\xae" "101", CMD_PARSE_ERROR,
 		    "is not a guest" },
 		{ DIRECT, "st\xc3\xa4rt 101", CMD_PARSE_ERROR,
-		    "Unknown command" },
+		    "unknown command. Send" },
+		{ DIRECT, "\x1b]0;pwned\x07start 101", CMD_PARSE_ERROR,
+		    "control characters" },
+		{ GROUP, "/start 101\x1b[2J", CMD_PARSE_ERROR,
+		    "control characters" },
+		/* Not for us: not even an error reply. */
+		{ GROUP, "/weather 101\x1b[2J", CMD_PARSE_IGNORE, NULL },
+		{ GROUP, "hi \x01 all", CMD_PARSE_IGNORE, NULL },
+		/* One trailing newline is what some clients send. */
+		{ DIRECT, "start 101\n", CMD_PARSE_OK, "start 101" },
+		{ DIRECT, "start 101\r\n", CMD_PARSE_OK, "start 101" },
+		{ DIRECT, "start\n101", CMD_PARSE_ERROR, "control characters" },
 	};
 
 	run_table(tc, nitems(tc));

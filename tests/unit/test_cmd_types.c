@@ -39,7 +39,8 @@ make_arg(struct cmd_arg *a, enum arg_type t, regex_t *re)
 	if (t == ARG_WORD) {
 		a->name = "unit";
 		a->help = "a unit name";
-		regcomp(re, "^([a-z][a-z0-9.-]{0,15})$", REG_EXTENDED | REG_NOSUB);
+		regcomp(re, "^([a-z][a-z0-9.-]{0,15})$",
+		    REG_EXTENDED | REG_NOSUB);
 		a->regex = re;
 	}
 	if (t == ARG_REASON)
@@ -128,8 +129,8 @@ node_snapshot_storage(void)
 		{ ARG_NODE, "pve-", 0, "is not a node name" },
 		{ ARG_NODE, "pve.lan", 0, "is not a node name" },
 		{ ARG_NODE, "pve1;reboot", 0, "is not a node name" },
-		{ ARG_NODE, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-		    "nnnnnnnnnnn", 0, "too long" },
+		{ ARG_NODE, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn", 0, "too long" },
 		{ ARG_SNAPSHOT, "pre-upgrade", 1, NULL },
 		{ ARG_SNAPSHOT, "safety_1", 1, NULL },
 		{ ARG_SNAPSHOT, "a1", 1, NULL },
@@ -182,7 +183,8 @@ duration_int_enum_word(void)
 		{ ARG_INT, "5;", 0, "not a whole number" },
 		{ ARG_ENUM, "stop", 1, NULL },
 		{ ARG_ENUM, "STOP", 1, NULL },
-		{ ARG_ENUM, "halt", 0, "choose one of snapshot, suspend, stop" },
+		{ ARG_ENUM, "halt", 0,
+		    "choose one of snapshot, suspend, stop" },
 		{ ARG_WORD, "pveproxy", 1, NULL },
 		{ ARG_WORD, "nginx.service", 1, NULL },
 		{ ARG_WORD, "-rf", 0, "must not start with '-'" },
