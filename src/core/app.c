@@ -29,7 +29,6 @@
 #include "util.h"
 
 /* Backends that are not linked in yet resolve to NULL. */
-#pragma weak chat_telegram_create
 #pragma weak chat_matrix_create
 #pragma weak chat_discord_create
 

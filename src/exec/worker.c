@@ -948,6 +948,16 @@ recovery_thread(void *arg)
 int
 workers_start_recovery(struct workers *w, char **cause)
 {
+	struct store	*s;
+
+	/*
+	 * Jobs whose announcement a previous process never sent: nobody
+	 * will send it now, so they may run (and post a new message).
+	 */
+	if ((s = store_open(w->app->conf->database, cause)) == NULL)
+		return -1;
+	store_exec(s, "UPDATE jobs SET ready = 1 WHERE ready = 0", NULL);
+	store_close(s);
 	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
 		return set_cause(cause, "cannot start the recovery thread");
 	w->recovering = 1;
