@@ -145,6 +145,20 @@ rule_find(struct monitor *m, const char *name)
 
 /* ---- rooms ---- */
 
+/* app_connector() without linking the whole app (tests build their own
+ * struct app). */
+static struct connector *
+connector_named(struct app *app, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < app->nconnectors; i++) {
+		if (strcmp(app->connectors[i]->ops->name, name) == 0)
+			return app->connectors[i];
+	}
+	return NULL;
+}
+
 void
 mon_alert_rooms(struct app *app, void (*fn)(void *, struct connector *,
     const char *), void *arg)
@@ -154,22 +168,22 @@ mon_alert_rooms(struct app *app, void (*fn)(void *, struct connector *,
 	size_t			 i;
 
 	if (cc->console.enabled && cc->console.alerts &&
-	    (c = app_connector(app, "console")) != NULL)
+	    (c = connector_named(app, "console")) != NULL)
 		fn(arg, c, "console");
-	if (cc->telegram.enabled && (c = app_connector(app, "telegram")) !=
+	if (cc->telegram.enabled && (c = connector_named(app, "telegram")) !=
 	    NULL) {
 		for (i = 0; i < cc->telegram.nchats; i++) {
 			if (cc->telegram.chats[i].alerts)
 				fn(arg, c, cc->telegram.chats[i].id);
 		}
 	}
-	if (cc->matrix.enabled && (c = app_connector(app, "matrix")) != NULL) {
+	if (cc->matrix.enabled && (c = connector_named(app, "matrix")) != NULL) {
 		for (i = 0; i < cc->matrix.nrooms; i++) {
 			if (cc->matrix.rooms[i].alerts)
 				fn(arg, c, cc->matrix.rooms[i].id);
 		}
 	}
-	if (cc->discord.enabled && (c = app_connector(app, "discord")) !=
+	if (cc->discord.enabled && (c = connector_named(app, "discord")) !=
 	    NULL) {
 		for (i = 0; i < cc->discord.nchannels; i++) {
 			if (cc->discord.channels[i].alerts)
