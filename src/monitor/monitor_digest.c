@@ -154,11 +154,12 @@ pct(double used, double total)
 	return total > 0 ? 100.0 * used / total : 0;
 }
 
-/* Hourly averages of the last 24 h as a sparkline; NULL if no samples. */
+/* Hourly averages of the last 24 h as a sparkline (0-100%, a space for
+ * an hour without samples); NULL if there are none. */
 static char *
 cpu_sparkline(struct store *s, const char *node, int64_t now)
 {
-	double		 sum[24], v[24], hi = 10;
+	double		 sum[24], v[24];
 	int		 n[24], any = 0, i;
 	int64_t		 start = now - 86400;
 	sqlite3_stmt	*st;
@@ -187,12 +188,10 @@ cpu_sparkline(struct store *s, const char *node, int64_t now)
 	free(series);
 	if (!any)
 		return NULL;
-	for (i = 0; i < 24; i++) {
+	for (i = 0; i < 24; i++)
 		v[i] = n[i] > 0 ? sum[i] / n[i] : -1;
-		if (v[i] > hi)
-			hi = v[i];
-	}
-	return mon_sparkline(v, 24, 0, hi);
+	/* Percent of the node's CPUs: one scale for every node. */
+	return mon_sparkline(v, 24, 0, 100);
 }
 
 static int

@@ -54,7 +54,7 @@ struct env {
 	struct store		*store;		/* the test's own connection */
 };
 
-static void
+static __attribute__((unused)) void
 rec_add(struct connector *c, int edit, const char *room, const char *ref,
     const struct chat_msg *m)
 {
@@ -81,7 +81,7 @@ rec_add(struct connector *c, int edit, const char *room, const char *ref,
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int
+static __attribute__((unused)) int
 rec_send(struct connector *c, const char *room, const struct chat_msg *m,
     char **ref, char **cause)
 {
@@ -97,7 +97,7 @@ rec_send(struct connector *c, const char *room, const struct chat_msg *m,
 	return CHAT_OK;
 }
 
-static int
+static __attribute__((unused)) int
 rec_edit(struct connector *c, const char *room, const char *ref,
     const struct chat_msg *m, char **cause)
 {
@@ -111,7 +111,7 @@ static const struct connector_ops rec_ops = {
 	.edit = rec_edit,
 };
 
-static void
+static __attribute__((unused)) void
 rec_clear(struct recorder *r)
 {
 	size_t	 i;
@@ -127,7 +127,7 @@ rec_clear(struct recorder *r)
 }
 
 /* How many sends (edit 0) or edits (edit 1) were recorded. */
-static size_t
+static __attribute__((unused)) size_t
 rec_count(struct env *e, int edit)
 {
 	size_t	 i, n = 0;
@@ -138,7 +138,7 @@ rec_count(struct env *e, int edit)
 }
 
 /* The last send or edit, or an empty message. */
-static const struct rec_msg *
+static __attribute__((unused)) const struct rec_msg *
 rec_last(struct env *e, int edit)
 {
 	static struct rec_msg	 none = { 0, "", "", "", "", "" };
@@ -151,7 +151,7 @@ rec_last(struct env *e, int edit)
 	return &none;
 }
 
-static void
+static __attribute__((unused)) void
 env_admin(struct env *e, const char *what, const char *json)
 {
 	char	*cause = NULL;
@@ -165,7 +165,7 @@ env_admin(struct env *e, const char *what, const char *json)
 
 /* Starts the simulator, loads `conf_text` (monitor and digest sections;
  * the console room takes alerts) and creates the monitor. */
-static int
+static __attribute__((unused)) int
 env_start(struct env *e, const char *conf_text)
 {
 	struct sim_opts	 o;
@@ -225,7 +225,7 @@ env_start(struct env *e, const char *conf_text)
 }
 
 /* A new monitor object on a new store connection: a restart. */
-static void
+static __attribute__((unused)) void
 env_restart(struct env *e)
 {
 	char	*cause = NULL;
@@ -237,7 +237,7 @@ env_restart(struct env *e)
 	}
 }
 
-static void
+static __attribute__((unused)) void
 env_stop(struct env *e)
 {
 	monitor_free(e->mon);
@@ -251,7 +251,7 @@ env_stop(struct env *e)
 }
 
 /* Today 00:00 UTC plus `hhmm` minutes, for readable schedules. */
-static int64_t
+static __attribute__((unused)) int64_t
 env_today(int hours, int minutes)
 {
 	int64_t	 now = wall_now();
@@ -259,7 +259,7 @@ env_today(int hours, int minutes)
 	return now - now % 86400 + hours * 3600 + minutes * 60;
 }
 
-static int64_t
+static __attribute__((unused)) int64_t
 env_int(struct env *e, const char *sql)
 {
 	sqlite3_stmt	*st = store_prepare(e->store, sql);
