@@ -479,6 +479,8 @@ covered(struct cycle *cy, const struct mon_samples *s, struct actx *a)
 	const char	*t = a->row.target;
 	size_t		 i;
 
+	if (mon_samples_is_unknown(s, t))
+		return 0;
 	if (a->rule != NULL && strcmp(a->rule->metric, "guest.no_backup") == 0)
 		return s->backups_ok;
 	if (str_has_prefix(t, "node:") || str_has_prefix(t, "guest:") ||

@@ -40,7 +40,14 @@ struct mon_samples {
 	int			 resources_ok;	/* /cluster/resources read */
 	int			 status_ok;	/* /cluster/status read */
 	int			 backups_ok;	/* backup ages known */
+	/* Targets that exist but cannot be measured now (a guest or a
+	 * storage of an offline node, the offline node itself): their
+	 * alerts are neither resolved nor fired. */
+	char			**unknown;
+	size_t			 nunknown;
 };
+void	mon_samples_unknown(struct mon_samples *, const char *target);
+int	mon_samples_is_unknown(const struct mon_samples *, const char *);
 
 /* Sensors of one host: local ("local") or an SSH host. */
 struct mon_host {

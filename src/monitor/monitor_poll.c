@@ -50,7 +50,30 @@ mon_samples_free(struct mon_samples *s)
 		free(x->summary);
 	}
 	free(s->v);
+	for (i = 0; i < s->nunknown; i++)
+		free(s->unknown[i]);
+	free(s->unknown);
 	memset(s, 0, sizeof *s);
+}
+
+void
+mon_samples_unknown(struct mon_samples *s, const char *target)
+{
+	s->unknown = xreallocarray(s->unknown, s->nunknown + 1,
+	    sizeof *s->unknown);
+	s->unknown[s->nunknown++] = xstrdup(target);
+}
+
+int
+mon_samples_is_unknown(const struct mon_samples *s, const char *target)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nunknown; i++) {
+		if (strcmp(s->unknown[i], target) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 struct mon_sample *
@@ -322,8 +345,13 @@ poll_guest(struct monitor *m, const json_t *g, int64_t now,
 		} else if (!backup && stop_alert_open(m, vmid))
 			v = 1;
 		add_guest(s, "guest.stopped_unexpectedly", g, v);
+	} else {
+		/* "unknown" (node offline): nothing is known of it. */
+		char	*target = xasprintf("guest:%d", vmid);
+
+		mon_samples_unknown(s, target);
+		free(target);
 	}
-	/* "unknown" (node offline): nothing is known about the guest. */
 }
 
 static int
@@ -358,8 +386,13 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			    strcmp(status, "online") == 0;
 
 			add_node(s, "node.offline", node, online ? 0 : 1);
-			if (!online)
+			if (!online) {
+				char	*target = xasprintf("node:%s", node);
+
+				mon_samples_unknown(s, target);
+				free(target);
 				continue;
+			}
 			add_node(s, "node.cpu", node, 100.0 * num_of(o, "cpu"));
 			add_node(s, "node.memory", node, pct(num_of(o, "mem"),
 			    num_of(o, "maxmem")));
@@ -374,12 +407,17 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			char			*target;
 			struct mon_sample	*x;
 
-			if (id == NULL || node == NULL || status == NULL ||
-			    strcmp(status, "available") != 0 ||
-			    num_of(o, "maxdisk") <= 0)
+			if (id == NULL || node == NULL)
 				continue;
 			target = shared ? xasprintf("storage:%s", id) :
 			    xasprintf("storage:%s@%s", id, node);
+			if (status == NULL || strcmp(status, "available") != 0 ||
+			    num_of(o, "maxdisk") <= 0) {
+				if (!shared)
+					mon_samples_unknown(s, target);
+				free(target);
+				continue;
+			}
 			for (j = 0; j < nseen; j++) {
 				if (strcmp(seen[j], target) == 0)
 					break;

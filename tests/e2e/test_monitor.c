@@ -479,11 +479,18 @@ test_node_offline_and_quorum_lost(void)
 
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
+	cpu(&e, "pve3", 0.95);
 	monitor_cycle(e.mon, t);
+	T_EQ_INT(e.rec.n, 1);
+	rec_clear(&e.rec);
 	env_admin(&e, "fault", "[{\"node\":\"pve3\",\"online\":false},"
 	    "{\"quorate\":false}]");
 	monitor_cycle(e.mon, t + 30);
+	/* A new message; the CPU alert of pve3 is not resolved by the
+	 * node going dark. */
 	T_EQ_INT(e.rec.n, 1);
+	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE rule = "
+	    "'node-cpu-high' AND state = 'firing'"), 1);
 	m = rec_last(&e, 0);
 	T_CONTAINS(m->title, "2 alerts firing");
 	T_CONTAINS(m->text, "pve3 is offline\n   node-offline, critical");
@@ -499,6 +506,8 @@ test_node_offline_and_quorum_lost(void)
 	T_CONTAINS(rec_last(&e, 1)->title, "resolved");
 	T_CONTAINS(rec_last(&e, 1)->text, "pve3 is online");
 	T_CONTAINS(rec_last(&e, 1)->text, "cluster is quorate");
+	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE rule = "
+	    "'node-cpu-high' AND state = 'firing'"), 1);
 	env_stop(&e);
 }
 
@@ -577,6 +586,32 @@ test_overrides_and_exclusions(void)
 	env_stop(&e);
 }
 
+static void
+test_thread_runs_cycles(void)
+{
+	struct env	 e;
+	char		*cause = NULL;
+	int		 i;
+
+	if (start_cpu(&e, "0s", "") != 0)
+		return;
+	cpu(&e, "pve2", 0.99);
+	T_EQ_INT(monitor_start(e.mon, &cause), 0);
+	for (i = 0; i < 100; i++) {
+		pthread_mutex_lock(&e.rec.lock);
+		if (e.rec.n > 0)
+			i = 1000;
+		pthread_mutex_unlock(&e.rec.lock);
+		if (i < 1000)
+			sleep_ms(50);
+	}
+	monitor_stop(e.mon);
+	monitor_stop(e.mon);
+	T_EQ_INT(e.rec.n, 1);
+	T_CONTAINS(rec_last(&e, 0)->text, "pve2: CPU 99%");
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -593,5 +628,6 @@ main(void)
 	T_RUN(test_node_offline_and_quorum_lost);
 	T_RUN(test_guest_stopped_outside_pvebot);
 	T_RUN(test_overrides_and_exclusions);
+	T_RUN(test_thread_runs_cycles);
 	return t_summary();
 }
