@@ -24,6 +24,7 @@ struct pve;
 struct router;
 struct workers;
 struct monitor;
+struct sim;
 struct store;
 struct chat_event;
 struct job;
@@ -43,6 +44,7 @@ struct app {
 	struct router		*router;
 	struct workers		*workers;
 	struct monitor		*monitor;
+	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */

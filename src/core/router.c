@@ -259,9 +259,12 @@ insert_job(struct route *rt, const struct cmd_call *call,
 	}
 	j->snapshot_before = d->snapshot_before;
 	rc = jobs_insert(rt->store, j, cause);
-	if (rc == 0 && !call->mutating)
-		rc = store_exec(rt->store, "UPDATE jobs SET kind = 'read' "
-		    "WHERE id = last_insert_rowid()", cause);
+	/* Workers wait until the reply is out and its ref stored. */
+	if (rc == 0)
+		rc = store_exec(rt->store, call->mutating ? "UPDATE jobs SET "
+		    "ready = 0 WHERE id = last_insert_rowid()" : "UPDATE jobs "
+		    "SET kind = 'read', ready = 0 WHERE id = "
+		    "last_insert_rowid()", cause);
 	if (state == JOB_AWAITING_APPROVAL)
 		j->nonce = xstrdup(nonce);
 	else
@@ -445,6 +448,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=%s rule=%s",
 		    rt->room, text, policy_effect_name(d.effect), d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		msg = xasprintf("%s: %s (rule %s)", effect_word(d.effect),
 		    d.why, d.rule);
 		reply_text(rt, msg);
@@ -459,6 +463,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=need_reason "
 		    "rule=%s", rt->room, text, d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		reply_text(rt, msg);
 		free(msg);
 		goto out;
@@ -509,6 +514,7 @@ route_call(struct route *rt, struct cmd_call *call)
 	ref = reply(rt, title, call->mutating ? "queued" : "working...");
 	if (ref != NULL)
 		jobs_set_text(rt->store, j.id, "msg_ref", ref);
+	jobs_set_int(rt->store, j.id, "ready", 1);
 	free(ref);
 	free(title);
 	free(label);
@@ -1110,6 +1116,10 @@ route(struct router *r, struct chat_event *ev)
 	if (ev->kind == CHAT_EV_OFFSET || rt.conn == NULL ||
 	    ev->user == NULL || ev->room == NULL) {
 		commit_note(&rt, NULL, NULL);
+		return;
+	}
+	if (ev->kind == CHAT_EV_NOTICE) {
+		reply_text(&rt, ev->text != NULL ? ev->text : "");
 		return;
 	}
 	pthread_rwlock_rdlock(&r->app->rules_lock);

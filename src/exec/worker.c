@@ -64,6 +64,7 @@ struct run {
 	int64_t			 last_edit_ms;
 	int			 percent;
 	int			 shown_percent;
+	int			 read;		/* a read: show just the answer */
 	char			*last_line;
 	struct buf		 tail;		/* last task log lines */
 };
@@ -132,6 +133,17 @@ run_finish(struct run *r, enum job_state to, const char *result,
 	}
 	switch (to) {
 	case JOB_SUCCEEDED:
+		if (r->read && result != NULL) {
+			text = xstrdup(result);
+			break;
+		}
+		if (r->percent >= 0) {
+			char	 bar[128];
+
+			progress_bar(r->percent, bar, sizeof bar);
+			text = xasprintf("succeeded in %s %s", el, bar);
+			break;
+		}
 		text = xasprintf("succeeded in %s%s%s", el,
 		    result != NULL && *result ? "\n" : "",
 		    result != NULL ? result : "");
@@ -778,6 +790,7 @@ execute(struct workers *w, struct store *s, struct job *j)
 		return;
 	}
 	log_info("worker", "job=%" PRId64 " command=%s", j->id, j->command);
+	r.read = !call.mutating;
 	switch (call.def->exec) {
 	case CMD_EXEC_PROXMOX:
 		run_proxmox(&r, &call);
