@@ -150,6 +150,7 @@ struct mon_labels {
 	int		 vmid;
 	const char	*storage;
 	const char	*severity;
+	const char	*guest_name;	/* guest=NAME matches it too */
 };
 /*
  * "rule=node-cpu-high,node=pve1,guest=101,severity=warning,alert=12,

@@ -59,6 +59,7 @@ struct actx {
 	char			*node;
 	char			*storage;
 	int			 vmid;
+	char			*guest_name;
 	json_t			*refs;	/* [{"c","r","m","g"}] */
 	int			 refs_dirty;
 };
@@ -298,6 +299,7 @@ silenced(struct cycle *cy, const struct actx *a)
 	l.vmid = a->vmid;
 	l.storage = a->storage;
 	l.severity = a->row.severity;
+	l.guest_name = a->guest_name;
 	for (i = 0; i < cy->nsilences; i++) {
 		if (mon_matcher_match(cy->silences[i], &l) == 1)
 			return 1;
@@ -353,6 +355,7 @@ actx_release(struct actx *a)
 	free(a->row.summary);
 	free(a->node);
 	free(a->storage);
+	free(a->guest_name);
 	json_decref(a->refs);
 }
 
@@ -462,8 +465,11 @@ step_sample(struct cycle *cy, const struct conf_rule *r,
 	a->muted = muted(cy, r->metric, x->backup_lock);
 	free(a->node);
 	a->node = x->node != NULL ? xstrdup(x->node) : NULL;
-	if (x->vmid > 0)
+	if (x->vmid > 0) {
 		a->vmid = x->vmid;
+		free(a->guest_name);
+		a->guest_name = x->name != NULL ? xstrdup(x->name) : NULL;
+	}
 	free(a->row.severity);
 	a->row.severity = xstrdup(eff.severity);
 	a->action = alert_step(&a->row, 1, x->value, cy->now, &eff);

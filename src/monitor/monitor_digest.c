@@ -579,6 +579,34 @@ send_digest(void *arg, struct connector *c, const char *room)
 		    c->ops->name, room);
 }
 
+/*
+ * Without a digest ever sent, today's is due only if its time came after
+ * pvebot first ran: a fresh install at 15:00 has missed nothing.
+ */
+static int
+due_since_first_cycle(struct monitor *m, const struct tm *today, int h,
+    int min)
+{
+	const struct conf_digest	*d = &m->conf->digest;
+	struct tm			 at = *today;
+	char				*first = NULL;
+	const char			*errstr;
+	int64_t				 first_at, scheduled;
+
+	if (store_kv_get(m->store, "monitor.first_cycle", &first) != 0 ||
+	    first == NULL) {
+		free(first);
+		return 0;
+	}
+	first_at = strtonum(first, 0, INT64_MAX, &errstr);
+	free(first);
+	at.tm_hour = h;
+	at.tm_min = min;
+	at.tm_sec = 0;
+	scheduled = tz_mktime(&at, d->timezone);
+	return errstr == NULL && scheduled >= 0 && scheduled >= first_at;
+}
+
 void
 mon_digest_tick(struct monitor *m, int64_t now)
 {
@@ -588,6 +616,17 @@ mon_digest_tick(struct monitor *m, int64_t now)
 	char				*cause = NULL;
 	int				 h, min;
 
+	if (m->first_cycle == 0) {
+		char	*first = NULL, num[32];
+
+		if (store_kv_get(m->store, "monitor.first_cycle", &first) ==
+		    0 && first == NULL) {
+			snprintf(num, sizeof num, "%lld", (long long)now);
+			store_kv_set(m->store, "monitor.first_cycle", num);
+		}
+		free(first);
+		m->first_cycle = now;
+	}
 	if (!d->enabled || d->time == NULL ||
 	    sscanf(d->time, "%d:%d", &h, &min) != 2)
 		return;
@@ -600,6 +639,10 @@ mon_digest_tick(struct monitor *m, int64_t now)
 	if (store_kv_get(m->store, "digest.last_date", &last) != 0)
 		return;
 	if (last != NULL && strcmp(last, date) == 0) {
+		free(last);
+		return;
+	}
+	if (last == NULL && !due_since_first_cycle(m, &tm, h, min)) {
 		free(last);
 		return;
 	}

@@ -106,6 +106,7 @@ struct monitor {
 	struct mon_series	*series;
 	size_t			 nseries;
 	int64_t			 pruned_at;
+	int64_t			 first_cycle;	/* kv monitor.first_cycle */
 };
 
 /* monitor_poll.c */

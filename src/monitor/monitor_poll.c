@@ -617,7 +617,13 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 					days = 0;
 			}
 		}
-		add_guest(s, "guest.no_backup", o, days);
+		/*
+		 * A guest never backed up is left out of backups on
+		 * purpose more often than not: the digest lists it, the
+		 * alert is for backups that stopped.
+		 */
+		if (days < NEVER_BACKED_UP)
+			add_guest(s, "guest.no_backup", o, days);
 	}
 }
 

@@ -323,7 +323,8 @@ label_match(const char *key, const char *want, const struct mon_labels *l)
 		if (l->vmid <= 0)
 			return 0;
 		snprintf(num, sizeof num, "%d", l->vmid);
-		return glob_match(want, num);
+		return glob_match(want, num) || (l->guest_name != NULL &&
+		    glob_match(want, l->guest_name));
 	}
 	if (strcmp(key, "rule") == 0)
 		return l->rule != NULL && glob_match(want, l->rule);

@@ -587,6 +587,54 @@ test_overrides_and_exclusions(void)
 }
 
 static void
+test_no_backup_for_days(void)
+{
+	struct env		 e;
+	struct pve_param	 p[] = { { "vmid", "101" },
+	    { "storage", "nas-backup" }, { "mode", "snapshot" } };
+	json_t			*upid = NULL;
+	char			*cause = NULL;
+	int			 i;
+
+	if (env_start(&e, "monitor:\n  no_backup_days: 2\n"
+	    "  local_sensors: false\n" NO_DIGEST) != 0)
+		return;
+	/* The simulator's web-01 was backed up 3 days ago, db-01, dns and
+	 * nextcloud yesterday; the others never (left to the digest). */
+	monitor_cycle(e.mon, wall_now());
+	T_EQ_INT(e.rec.n, 1);
+	T_CONTAINS(rec_last(&e, 0)->title, "1 alert firing");
+	T_CONTAINS(rec_last(&e, 0)->text, "web-01 (101): no backup for 3 "
+	    "days\n   no-backup, warning");
+	/* A backup is made; the storages are listed again within the
+	 * hour, and the alert resolves. */
+	T_EQ_INT(pve_request(e.pve, "POST", "/nodes/pve1/vzdump", p, 3,
+	    &upid, &cause), PVE_OK);
+	for (i = 0; i < 100 && json_is_string(upid); i++) {
+		struct pve_task_status	 ts;
+
+		memset(&ts, 0, sizeof ts);
+		if (pve_task_status(e.pve, json_string_value(upid), &ts,
+		    &cause) == PVE_OK && !ts.running) {
+			T_EQ_STR(ts.exitstatus, "OK");
+			pve_task_status_release(&ts);
+			break;
+		}
+		pve_task_status_release(&ts);
+		sleep_ms(20);
+	}
+	json_decref(upid);
+	monitor_cycle(e.mon, wall_now() + 60);
+	T_EQ_INT(e.rec.n, 1);
+	monitor_cycle(e.mon, wall_now() + 3700);
+	T_EQ_INT(rec_count(&e, 1), 1);
+	T_CONTAINS(rec_last(&e, 1)->title, "resolved");
+	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE state = "
+	    "'firing'"), 0);
+	env_stop(&e);
+}
+
+static void
 test_thread_runs_cycles(void)
 {
 	struct env	 e;
@@ -628,6 +676,7 @@ main(void)
 	T_RUN(test_node_offline_and_quorum_lost);
 	T_RUN(test_guest_stopped_outside_pvebot);
 	T_RUN(test_overrides_and_exclusions);
+	T_RUN(test_no_backup_for_days);
 	T_RUN(test_thread_runs_cycles);
 	return t_summary();
 }

@@ -213,7 +213,11 @@ test_digest_missed_is_caught_up(void)
 
 	if (env_start(&e, QUIET_MONITOR "digest:\n  time: \"08:00\"\n") != 0)
 		return;
-	/* pvebot was down at 08:00 and starts at 15:00: sent at start. */
+	/* pvebot ran yesterday evening, was down at 08:00 today and starts
+	 * again at 15:00: today's digest is sent at start. */
+	monitor_cycle(e.mon, env_today(-4, 0));
+	T_EQ_INT(digests(&e), 0);
+	env_restart(&e);
 	monitor_cycle(e.mon, env_today(15, 0));
 	T_EQ_INT(digests(&e), 1);
 	store_kv_get(e.store, "digest.last_date", &last);
@@ -226,6 +230,24 @@ test_digest_missed_is_caught_up(void)
 	env_stop(&e);
 }
 
+static void
+test_digest_fresh_install_missed_nothing(void)
+{
+	struct env	 e;
+
+	if (env_start(&e, QUIET_MONITOR "digest:\n  time: \"08:00\"\n") != 0)
+		return;
+	/* First ever start at 15:00: no digest was missed. */
+	monitor_cycle(e.mon, env_today(15, 0));
+	monitor_cycle(e.mon, env_today(23, 0));
+	T_EQ_INT(digests(&e), 0);
+	monitor_cycle(e.mon, env_today(24 + 7, 59));
+	T_EQ_INT(digests(&e), 0);
+	monitor_cycle(e.mon, env_today(24 + 8, 0));
+	T_EQ_INT(digests(&e), 1);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -233,5 +255,6 @@ main(void)
 	T_RUN(test_digest_offline_node_and_no_quorum);
 	T_RUN(test_digest_schedule_never_twice);
 	T_RUN(test_digest_missed_is_caught_up);
+	T_RUN(test_digest_fresh_install_missed_nothing);
 	return t_summary();
 }

@@ -242,7 +242,7 @@ test_matchers(void)
 	struct mon_labels	 l = { 12, 10, "node-cpu-high", "node:pve1",
 	    "pve1", 0, NULL, "warning" };
 	struct mon_labels	 g = { 13, 13, "guest-memory-high",
-	    "guest:101", "pve1", 101, NULL, "critical" };
+	    "guest:101", "pve1", 101, NULL, "critical", "web-01" };
 
 	T_EQ_INT(mon_matcher_match("rule=node-cpu-high", &l), 1);
 	T_EQ_INT(mon_matcher_match("rule=node-cpu-high,node=pve1", &l), 1);
@@ -251,6 +251,8 @@ test_matchers(void)
 	T_EQ_INT(mon_matcher_match("severity=warning", &g), 0);
 	T_EQ_INT(mon_matcher_match("guest=101", &g), 1);
 	T_EQ_INT(mon_matcher_match("guest=101", &l), 0);
+	T_EQ_INT(mon_matcher_match("guest=web-*", &g), 1);
+	T_EQ_INT(mon_matcher_match("guest=db-01", &g), 0);
 	T_EQ_INT(mon_matcher_match("alert=12", &l), 1);
 	/* The group's id (the message's buttons) matches its members. */
 	T_EQ_INT(mon_matcher_match("alert=10", &l), 1);
