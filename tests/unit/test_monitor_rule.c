@@ -240,7 +240,7 @@ static void
 test_matchers(void)
 {
 	struct mon_labels	 l = { 12, 10, "node-cpu-high", "node:pve1",
-	    "pve1", 0, NULL, "warning" };
+	    "pve1", 0, NULL, "warning", NULL };
 	struct mon_labels	 g = { 13, 13, "guest-memory-high",
 	    "guest:101", "pve1", 101, NULL, "critical", "web-01" };
 
