@@ -499,7 +499,7 @@ section_updates(struct buf *b, const struct conf *conf)
 		const struct conf_ssh_host	*h = &conf->ssh.hosts[i];
 		struct ssh_result		 res;
 		struct apt_updates		 u;
-		char				*cause = NULL, *sum;
+		char				*cause = NULL, *sum, *names;
 
 		if (h->node == NULL)
 			continue;
@@ -512,8 +512,19 @@ section_updates(struct buf *b, const struct conf *conf)
 			log_warn("monitor", "digest: updates host=%s: %s",
 			    h->name, cause != NULL ? cause : "apt failed");
 		} else {
+			/* "4 updates" on the node's line, names below. */
 			sum = apt_summary(&u, 2);
+			names = strstr(sum, ": ");
+			if (names != NULL && strlen(names + 2) > 36) {
+				free(sum);
+				sum = apt_summary(&u, 1);
+				names = strstr(sum, ": ");
+			}
+			if (names != NULL)
+				*names = '\0';
 			buf_printf(b, "  %s: %s\n", h->node, sum);
+			if (names != NULL)
+				buf_printf(b, "    %.36s\n", names + 2);
 			free(sum);
 			apt_release(&u);
 		}

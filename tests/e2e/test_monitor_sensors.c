@@ -157,7 +157,9 @@ test_sensors_over_ssh_and_digest(void)
 	text = monitor_digest_text(&e.app, e.store, now, &cause);
 	T_CONTAINS(text, "\npve1: up ");
 	T_CONTAINS(text, "  temp high 48.6 C\n");
-	T_CONTAINS(text, "Updates:\n  pve1: 4 updates: ");
+	T_CONTAINS(text, "Updates:\n  pve1: 4 updates\n"
+	    "    libssl3, openssl and 2 more\n");
+	T_NOT_CONTAINS(text, "and 2 more\n\n");
 	free(text);
 	env_stop(&e);
 out:
