@@ -4,8 +4,8 @@
  * Samples: each cycle adds node CPU and the hottest temperature of each
  * node to a 15-minute bucket; the bucket's value (average for CPU, high
  * for temperature) is written to table metric_samples, so memory holds
- * one bucket per series and a day is 96 rows per series. Rows older
- * than 8 days are pruned.
+ * one bucket per series and a day is 96 rows per series. Samples older
+ * than 8 days and alert events older than 90 days are pruned.
  *
  * The digest: once a day at digest.time in digest.timezone, one message
  * per alert room. The date it was last sent is stored (kv
@@ -34,6 +34,7 @@
 
 #define BUCKET		900
 #define KEEP_SAMPLES	(8 * 86400)
+#define KEEP_EVENTS	(90 * 86400)
 #define DIGEST_SSH_TIMEOUT 60
 
 /* ---- samples ---- */
@@ -122,6 +123,13 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 		    "at < ?1");
 		if (st != NULL) {
 			sqlite3_bind_int64(st, 1, now - KEEP_SAMPLES);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		st = store_prepare(m->store, "DELETE FROM alert_events WHERE "
+		    "at < ?1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, now - KEEP_EVENTS);
 			sqlite3_step(st);
 			sqlite3_finalize(st);
 		}
