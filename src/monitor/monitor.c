@@ -886,7 +886,36 @@ edit_group(struct cycle *cy, struct connector *c, const char *room,
 	buf_release(&body);
 }
 
-/* Resolves, flaps and settles edit the messages they were posted in. */
+/* Acked (by a button or `ack`) but the message does not say so yet. */
+static int
+ack_unseen(const struct actx *a, const json_t *e)
+{
+	return a->row.state == ALERT_FIRING && a->row.acked_by != NULL &&
+	    !json_is_true(json_object_get(e, "a"));
+}
+
+/* Marks the acks shown in the message `ref` of a room. */
+static void
+acks_shown(struct cycle *cy, const char *conn, const char *room,
+    const char *ref)
+{
+	size_t	 i;
+
+	for (i = 0; i < cy->n; i++) {
+		struct actx	*a = &cy->v[i];
+		json_t		*e = ref_in(a, conn, room);
+		const char	*m;
+
+		if (e == NULL || !ack_unseen(a, e) || (m = json_string_value(
+		    json_object_get(e, "m"))) == NULL || strcmp(m, ref) != 0)
+			continue;
+		json_object_set_new(e, "a", json_true());
+		a->refs_dirty = 1;
+	}
+}
+
+/* Resolves, flaps, settles and acks edit the messages they were posted
+ * in. */
 static void
 post_edits(struct cycle *cy, struct connector *c, const char *room)
 {
@@ -898,12 +927,12 @@ post_edits(struct cycle *cy, struct connector *c, const char *room)
 		json_t		*e;
 		const char	*ref;
 
-		if (a->action != ALERT_RESOLVE && a->action != ALERT_FLAP &&
-		    a->action != ALERT_UNFLAP)
-			continue;
 		if ((e = ref_in(a, c->ops->name, room)) == NULL ||
 		    (ref = json_string_value(json_object_get(e, "m"))) ==
 		    NULL || *ref == '\0')
+			continue;
+		if (a->action != ALERT_RESOLVE && a->action != ALERT_FLAP &&
+		    a->action != ALERT_UNFLAP && !ack_unseen(a, e))
 			continue;
 		for (k = 0; k < ndone && strcmp(done[k], ref) != 0; k++)
 			;
@@ -912,6 +941,7 @@ post_edits(struct cycle *cy, struct connector *c, const char *room)
 		done = xreallocarray(done, ndone + 1, sizeof *done);
 		done[ndone++] = xstrdup(ref);
 		edit_group(cy, c, room, ref, a);
+		acks_shown(cy, c->ops->name, room, done[ndone - 1]);
 	}
 	for (k = 0; k < ndone; k++)
 		free(done[k]);

@@ -355,15 +355,21 @@ test_ack_and_silence_buttons(void)
 	free(data);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM audit WHERE event = "
 	    "'alert.ack' AND actor = 'console:alice'"), 1);
+	/* The message says so (an edit), once. */
+	monitor_cycle(e.mon, t + 90);
+	T_EQ_INT(rec_count(&e, 1), 1);
+	T_CONTAINS(rec_last(&e, 1)->text, "node-cpu-high, warning, acked by "
+	    "console:alice");
 	for (i = 1; i <= 5; i++)
 		monitor_cycle(e.mon, t + 3600 * i);
-	T_EQ_INT(e.rec.n, 1);
+	T_EQ_INT(e.rec.n, 2);
 	/* Resolve, fire again: a new message that repeats. */
 	cpu(&e, "pve1", 0.10);
 	monitor_cycle(e.mon, t + 20000);
 	cpu(&e, "pve1", 0.95);
 	monitor_cycle(e.mon, t + 20030);
 	T_EQ_INT(rec_count(&e, 0), 2);
+	T_NOT_CONTAINS(rec_last(&e, 0)->text, "acked");
 	/* Silence 1h from its button. */
 	data = xasprintf("sil:%lld:1h", (long long)id);
 	T_EQ_INT(monitor_button(e.store, "console:alice", data, t + 20040,
