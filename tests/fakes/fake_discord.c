@@ -1495,3 +1495,111 @@ fake_discord_api_url(struct fake_discord *fd)
 {
 	return fd->api_url;
 }
+
+/* ---- test bench ---------------------------------------------------- */
+
+static void
+fb_submit(void *arg, struct chat_event *ev)
+{
+	struct fake_bench	*b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->nev < FAKE_BENCH_EVENTS)
+		b->ev[b->nev++] = ev;
+	else
+		chat_event_free(ev);
+	pthread_mutex_unlock(&b->lock);
+}
+
+struct chat_event *
+fake_bench_wait(struct fake_bench *b, enum chat_event_kind kind, int nth,
+    int timeout_ms)
+{
+	int64_t			 deadline = now_ms() + timeout_ms;
+	struct chat_event	*found;
+	size_t			 i;
+	int			 seen;
+
+	do {
+		found = NULL;
+		pthread_mutex_lock(&b->lock);
+		for (i = 0, seen = 0; i < b->nev; i++)
+			if (b->ev[i]->kind == kind && ++seen == nth)
+				found = b->ev[i];
+		pthread_mutex_unlock(&b->lock);
+		if (found != NULL)
+			return found;
+		sleep_ms(5);
+	} while (now_ms() < deadline);
+	return NULL;
+}
+
+int
+fake_bench_count(struct fake_bench *b, enum chat_event_kind kind)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < b->nev; i++)
+		n += b->ev[i]->kind == kind;
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
+void
+fake_bench_init(struct fake_bench *b, int heartbeat_ms)
+{
+	memset(b, 0, sizeof *b);
+	pthread_mutex_init(&b->lock, NULL);
+	b->fd = fake_discord_start(TOKEN, heartbeat_ms);
+	b->rooms[0].id = CHAN;
+	b->rooms[0].commands = 1;
+	b->rooms[1].id = CHAN2;
+	b->rooms[1].commands = 1;
+	b->guilds[0] = GUILD;
+	b->users[0] = DMUSER;
+	b->conf.chat.max_command_age = 300;
+	b->conf.chat.discord.enabled = 1;
+	b->conf.chat.discord.api_url = (char *)fake_discord_api_url(b->fd);
+	b->conf.chat.discord.token = TOKEN;
+	b->conf.chat.discord.guilds = b->guilds;
+	b->conf.chat.discord.nguilds = 1;
+	b->conf.chat.discord.channels = b->rooms;
+	b->conf.chat.discord.nchannels = 2;
+	b->conf.chat.discord.users = b->users;
+	b->conf.chat.discord.nusers = 1;
+	b->ctx.conf = &b->conf;
+	b->ctx.submit = fb_submit;
+	b->ctx.submit_arg = b;
+}
+
+int
+fake_bench_start(struct fake_bench *b)
+{
+	char	*cause = NULL;
+
+	if ((b->c = chat_discord_create(&b->ctx, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "create: %s", cause);
+		free(cause);
+		return -1;
+	}
+	if (b->c->ops->start(b->c, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "start: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+void
+fake_bench_done(struct fake_bench *b)
+{
+	size_t	 i;
+
+	chat_free(b->c);
+	fake_discord_stop(b->fd);
+	for (i = 0; i < b->nev; i++)
+		chat_event_free(b->ev[i]);
+	pthread_mutex_destroy(&b->lock);
+}

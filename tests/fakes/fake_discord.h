@@ -14,12 +14,28 @@
 #ifndef PVEBOT_FAKE_DISCORD_H
 #define PVEBOT_FAKE_DISCORD_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
+#include "chat.h"
+#include "conf.h"
+
 #define FAKE_DISCORD_APP_ID	"400000000000000001"
 #define FAKE_DISCORD_BOT_ID	"400000000000000002"
+
+/* What the test bench configures (a token is a secret: tests check it
+ * never reaches a log). */
+#define TOKEN	 "MTE5ODc2NTQzMjEwOTg3NjU0.GfAkEx.pvebot-test-token-7d3e9a1c55"
+#define GUILD	 "500000000000000001"
+#define CHAN	 "600000000000000001"
+#define CHAN2	 "600000000000000002"
+#define OTHER	 "600000000000000099"	/* not configured */
+#define ALICE	 "700000000000000001"	/* in a guild channel */
+#define BOB	 "700000000000000002"
+#define DMUSER	 "700000000000000009"	/* configured for DMs */
+#define STRANGER "700000000000000066"
 
 struct fake_discord;
 
@@ -110,5 +126,33 @@ void	fake_discord_bucket(struct fake_discord *, const char *method,
 char	*fake_discord_stored_message(struct fake_discord *, const char *id);
 /* How many 429s the fake has answered (global ones in *global). */
 int	fake_discord_429s(struct fake_discord *, int *global);
+
+
+/*
+ * A test bench: the fake plus a connector configured for it (guild
+ * GUILD, channels CHAN and CHAN2, DMs from DMUSER) whose submitted
+ * events are kept for the test to look at.
+ */
+#define FAKE_BENCH_EVENTS 256
+struct fake_bench {
+	struct fake_discord	*fd;
+	struct conf		 conf;
+	struct conf_room	 rooms[2];
+	char			*guilds[1];
+	char			*users[1];
+	struct chat_ctx		 ctx;
+	struct connector	*c;
+	pthread_mutex_t		 lock;
+	struct chat_event	*ev[FAKE_BENCH_EVENTS];
+	size_t			 nev;
+};
+void	fake_bench_init(struct fake_bench *, int heartbeat_ms);
+/* Creates and starts the connector; -1 (test failed) on error. */
+int	fake_bench_start(struct fake_bench *);
+void	fake_bench_done(struct fake_bench *);
+/* The nth (1-based) event of a kind, waiting up to timeout_ms. */
+struct chat_event *fake_bench_wait(struct fake_bench *,
+	    enum chat_event_kind, int nth, int timeout_ms);
+int	fake_bench_count(struct fake_bench *, enum chat_event_kind);
 
 #endif

@@ -22,138 +22,6 @@
 #include "t.h"
 #include "util.h"
 
-#define TOKEN	"MTE5ODc2NTQzMjEwOTg3NjU0.GfAkEx.pvebot-test-token-7d3e9a1c55"
-#define GUILD	"500000000000000001"
-#define CHAN	"600000000000000001"
-#define CHAN2	"600000000000000002"
-#define OTHER	"600000000000000099"	/* not configured */
-#define ALICE	"700000000000000001"	/* in a guild channel */
-#define DMUSER	"700000000000000009"	/* configured for DMs */
-#define STRANGER "700000000000000066"
-
-#define MAX_EVENTS 128
-
-struct h {
-	struct fake_discord	*fd;
-	struct conf		 conf;
-	struct conf_room	 rooms[2];
-	char			*guilds[1];
-	char			*users[1];
-	struct chat_ctx		 ctx;
-	struct connector	*c;
-	pthread_mutex_t		 lock;
-	struct chat_event	*ev[MAX_EVENTS];
-	size_t			 nev;
-};
-
-static void
-submit(void *arg, struct chat_event *ev)
-{
-	struct h	*h = arg;
-
-	pthread_mutex_lock(&h->lock);
-	if (h->nev < MAX_EVENTS)
-		h->ev[h->nev++] = ev;
-	else
-		chat_event_free(ev);
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* The nth (1-based) event of a kind, waiting up to timeout_ms. */
-static struct chat_event *
-wait_ev(struct h *h, enum chat_event_kind kind, int nth, int timeout_ms)
-{
-	int64_t			 deadline = now_ms() + timeout_ms;
-	struct chat_event	*found;
-	size_t			 i;
-	int			 seen;
-
-	do {
-		found = NULL;
-		pthread_mutex_lock(&h->lock);
-		for (i = 0, seen = 0; i < h->nev; i++)
-			if (h->ev[i]->kind == kind && ++seen == nth)
-				found = h->ev[i];
-		pthread_mutex_unlock(&h->lock);
-		if (found != NULL)
-			return found;
-		sleep_ms(5);
-	} while (now_ms() < deadline);
-	return NULL;
-}
-
-static int
-count_ev(struct h *h, enum chat_event_kind kind)
-{
-	size_t	 i;
-	int	 n = 0;
-
-	pthread_mutex_lock(&h->lock);
-	for (i = 0; i < h->nev; i++)
-		n += h->ev[i]->kind == kind;
-	pthread_mutex_unlock(&h->lock);
-	return n;
-}
-
-static void
-h_init(struct h *h, int heartbeat_ms)
-{
-	memset(h, 0, sizeof *h);
-	pthread_mutex_init(&h->lock, NULL);
-	h->fd = fake_discord_start(TOKEN, heartbeat_ms);
-	h->rooms[0].id = CHAN;
-	h->rooms[0].commands = 1;
-	h->rooms[1].id = CHAN2;
-	h->rooms[1].commands = 1;
-	h->guilds[0] = GUILD;
-	h->users[0] = DMUSER;
-	h->conf.chat.max_command_age = 300;
-	h->conf.chat.discord.enabled = 1;
-	h->conf.chat.discord.api_url = (char *)fake_discord_api_url(h->fd);
-	h->conf.chat.discord.token = TOKEN;
-	h->conf.chat.discord.guilds = h->guilds;
-	h->conf.chat.discord.nguilds = 1;
-	h->conf.chat.discord.channels = h->rooms;
-	h->conf.chat.discord.nchannels = 2;
-	h->conf.chat.discord.users = h->users;
-	h->conf.chat.discord.nusers = 1;
-	h->ctx.conf = &h->conf;
-	h->ctx.submit = submit;
-	h->ctx.submit_arg = h;
-}
-
-/* Creates and starts the connector; waits for the first session. */
-static int
-h_start(struct h *h)
-{
-	char	*cause = NULL;
-
-	h->c = chat_discord_create(&h->ctx, &cause);
-	T_OK(h->c != NULL);
-	if (h->c == NULL) {
-		free(cause);
-		return -1;
-	}
-	if (h->c->ops->start(h->c, &cause) != 0) {
-		t_fail(__FILE__, __LINE__, "start: %s", cause);
-		free(cause);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-h_done(struct h *h)
-{
-	size_t	 i;
-
-	chat_free(h->c);
-	fake_discord_stop(h->fd);
-	for (i = 0; i < h->nev; i++)
-		chat_event_free(h->ev[i]);
-	pthread_mutex_destroy(&h->lock);
-}
-
 static json_t *
 frame_d(const struct fake_frame *f)
 {
@@ -170,11 +38,13 @@ static int	 saved_stderr = -1;
 static void
 log_capture(void)
 {
+	char	*path = t_path("log");
 	int	 fd;
 
 	fflush(stderr);
 	saved_stderr = dup(2);
-	fd = open(t_path("log") , O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	free(path);
 	dup2(fd, 2);
 	close(fd);
 }
@@ -197,15 +67,15 @@ log_release(void)
 static void
 test_identify_and_heartbeat(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 id, b1, b2, b3;
 	struct fake_call	 gw;
 	json_t			*d;
 	int64_t			 hello;
 	char			*path;
 
-	h_init(&h, 300);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 300);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_call(h.fd, "GET", "/gateway/bot", 1, 2000,
 	    &gw), 0);
@@ -241,25 +111,25 @@ test_identify_and_heartbeat(void)
 	fake_frame_release(&b3);
 	T_EQ_INT(fake_discord_connections(h.fd), 1);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_resume_after_drop(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 r;
 	struct chat_event	*ev;
 	json_t			*d;
 	char			*path;
 
-	h_init(&h, 5000);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 5000);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_dispatch(h.fd, "MESSAGE_CREATE", fake_discord_message(
 	    CHAN, GUILD, ALICE, 0, "!status 101"));
-	T_OK(wait_ev(&h, CHAT_EV_MESSAGE, 1, 2000) != NULL);
+	T_OK(fake_bench_wait(&h, CHAT_EV_MESSAGE, 1, 2000) != NULL);
 	/* The TCP connection dies; what happens meanwhile is replayed. */
 	fake_discord_close(h.fd, 0);
 	fake_discord_dispatch(h.fd, "MESSAGE_CREATE", fake_discord_message(
@@ -276,26 +146,26 @@ test_resume_after_drop(void)
 	path = fake_discord_conn_path(h.fd, 2);
 	T_EQ_STR(path, "/resume?v=10&encoding=json");
 	free(path);
-	ev = wait_ev(&h, CHAT_EV_MESSAGE, 2, 3000);
+	ev = fake_bench_wait(&h, CHAT_EV_MESSAGE, 2, 3000);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
 		T_EQ_STR(ev->text, "start 101");
 		T_OK(str_has_prefix(ev->offset, "3 fakesession1 ws://"));
 	}
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);
-	T_EQ_INT(count_ev(&h, CHAT_EV_MESSAGE), 2);
+	T_EQ_INT(fake_bench_count(&h, CHAT_EV_MESSAGE), 2);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_op7_reconnect(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 r;
 
-	h_init(&h, 5000);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 5000);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_send_op(h.fd, 7, NULL);
@@ -307,17 +177,17 @@ test_op7_reconnect(void)
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);
 	T_EQ_INT(fake_discord_connections(h.fd), 2);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_op9_resumable(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 r;
 
-	h_init(&h, 5000);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 5000);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_send_op(h.fd, 9, json_true());
@@ -327,18 +197,18 @@ test_op9_resumable(void)
 	T_EQ_INT(fake_discord_wait_live(h.fd, 2, 3000), 0);
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_op9_not_resumable(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 id2;
 	int64_t			 sent;
 
-	h_init(&h, 5000);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 5000);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_send_op(h.fd, 9, json_false());
@@ -353,24 +223,24 @@ test_op9_not_resumable(void)
 	fake_discord_dispatch(h.fd, "MESSAGE_CREATE", fake_discord_message(
 	    CHAN, GUILD, ALICE, 0, "!status"));
 	{
-		struct chat_event *ev = wait_ev(&h, CHAT_EV_MESSAGE, 1, 2000);
+		struct chat_event *ev = fake_bench_wait(&h, CHAT_EV_MESSAGE, 1, 2000);
 
 		T_OK(ev != NULL);
 		if (ev != NULL)
 			T_OK(str_has_prefix(ev->offset, "2 fakesession2 "));
 	}
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_zombie_connection(void)
 {
-	struct h		 h;
+	struct fake_bench	 h;
 	struct fake_frame	 r;
 
-	h_init(&h, 200);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 200);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_withhold_acks(h.fd, 1);
@@ -381,16 +251,16 @@ test_zombie_connection(void)
 	T_EQ_INT(fake_discord_wait_live(h.fd, 2, 3000), 0);
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_close_4009_identifies_again(void)
 {
-	struct h	 h;
+	struct fake_bench	 h;
 
-	h_init(&h, 5000);
-	if (h_start(&h) != 0)
+	fake_bench_init(&h, 5000);
+	if (fake_bench_start(&h) != 0)
 		goto out;
 	T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 	fake_discord_close(h.fd, 4009);		/* session timed out */
@@ -401,18 +271,18 @@ test_close_4009_identifies_again(void)
 	fake_discord_close(h.fd, 4000);
 	T_EQ_INT(fake_discord_wait_frame(h.fd, 6, 1, 3000, NULL), 0);
 out:
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_close_4004_is_fatal(void)
 {
-	struct h	 h;
+	struct fake_bench	 h;
 	char		*fatal = NULL, *log;
 
-	h_init(&h, 5000);
+	fake_bench_init(&h, 5000);
 	log_capture();
-	if (h_start(&h) == 0) {
+	if (fake_bench_start(&h) == 0) {
 		T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
 		fake_discord_close(h.fd, 4004);
 		while ((fatal = chat_discord_fatal(h.c)) == NULL &&
@@ -429,20 +299,20 @@ test_close_4004_is_fatal(void)
 	T_NOT_CONTAINS(log, TOKEN);
 	free(fatal);
 	free(log);
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 static void
 test_close_4014_is_fatal(void)
 {
-	struct h	 h;
+	struct fake_bench	 h;
 	char		*fatal = NULL, *log;
 	int64_t		 deadline;
 
-	h_init(&h, 5000);
+	fake_bench_init(&h, 5000);
 	fake_discord_disallow_intents(h.fd, 1);
 	log_capture();
-	if (h_start(&h) == 0) {
+	if (fake_bench_start(&h) == 0) {
 		deadline = now_ms() + 3000;
 		while ((fatal = chat_discord_fatal(h.c)) == NULL &&
 		    now_ms() < deadline)
@@ -458,7 +328,7 @@ test_close_4014_is_fatal(void)
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);
 	free(fatal);
 	free(log);
-	h_done(&h);
+	fake_bench_done(&h);
 }
 
 int
