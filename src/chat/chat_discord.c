@@ -511,13 +511,20 @@ char *
 chat_discord_escape(const char *s)
 {
 	struct buf	 b;
+	int		 line_start = 1;
 
 	buf_init(&b, 0);
 	buf_append(&b, "", 0);
 	for (; *s != '\0'; s++) {
-		if (strchr("\\*_`~|>#[]", *s) != NULL)
+		/* Quotes, headings and lists only work at a line start. */
+		if (strchr("\\*_`~|[]", *s) != NULL ||
+		    (line_start && strchr(">#-", *s) != NULL))
 			buf_append(&b, "\\", 1);
 		buf_append(&b, s, 1);
+		if (*s == '\n')
+			line_start = 1;
+		else if (*s != ' ')
+			line_start = 0;
 	}
 	return buf_steal(&b);
 }
