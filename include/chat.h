@@ -122,6 +122,8 @@ struct connector {
 /* Constructors, one per backend; NULL with *cause on a setup error. */
 struct connector *chat_console_create(const struct chat_ctx *, int in_fd,
 		    int out_fd, char **cause);
+/* The console has read all of its input. */
+int	chat_console_eof(struct connector *);
 struct connector *chat_telegram_create(const struct chat_ctx *, char **cause);
 struct connector *chat_matrix_create(const struct chat_ctx *, char **cause);
 struct connector *chat_discord_create(const struct chat_ctx *, char **cause);
