@@ -40,6 +40,7 @@
 
 #include "chat.h"
 #include "chat_discord.h"
+#include "cmd.h"
 #include "conf.h"
 #include "log.h"
 #include "store.h"
@@ -1028,15 +1029,17 @@ dc_on_message(struct dc *dc, json_t *d, const char *offset)
 		dc_skip(dc, offset);
 		return;
 	}
+	/*
+	 * "!cmd" stays as it is: the parser knows the prefix, and since
+	 * other bots share '!' an unknown "!x" must not count as addressed
+	 * to pvebot. A mention of the bot does, and is removed.
+	 */
 	text = content;
 	while (*text == ' ')
 		text++;
 	mention1 = xasprintf("<@%s>", bot != NULL ? bot : "-");
 	mention2 = xasprintf("<@!%s>", bot != NULL ? bot : "-");
-	if (*text == '!' && text[1] != '\0' && text[1] != ' ') {
-		text++;
-		addressed = 1;
-	} else if (str_has_prefix(text, mention1)) {
+	if (str_has_prefix(text, mention1)) {
 		text += strlen(mention1);
 		addressed = 1;
 	} else if (str_has_prefix(text, mention2)) {
@@ -1048,8 +1051,8 @@ dc_on_message(struct dc *dc, json_t *d, const char *offset)
 	free(bot);
 	while (*text == ' ')
 		text++;
-	/* In channels only what is addressed to pvebot is a command. */
-	if ((guild != NULL && !addressed) || *text == '\0') {
+	/* In channels only "!cmd" and mentions can be commands. */
+	if ((guild != NULL && !addressed && *text != '!') || *text == '\0') {
 		dc_skip(dc, offset);
 		return;
 	}
@@ -1062,7 +1065,7 @@ dc_on_message(struct dc *dc, json_t *d, const char *offset)
 	if (display != NULL)
 		ev->display = xstrdup(display);
 	ev->direct = guild == NULL;
-	ev->addressed = 1;
+	ev->addressed = addressed;
 	if ((ev->sent_at = dc_timestamp(dc_str(d, "timestamp", NULL))) == 0 &&
 	    (ms = chat_discord_snowflake_ms(dc_str(d, "id", NULL))) > 0)
 		ev->sent_at = ms / 1000;
@@ -1158,6 +1161,43 @@ chat_discord_slash_text(json_t *data, json_t *commands)
 	return buf_steal(&b);
 }
 
+/*
+ * The command line of a slash command as the catalogue writes it
+ * (values quoted so the parser reads them back the same); NULL when
+ * there is no catalogue or it does not know the command.
+ */
+static char *
+dc_catalogue_line(struct dc *dc, json_t *data)
+{
+	const struct cmd_def	*def;
+	json_t			*opt;
+	char			**values, *line;
+	size_t			 k;
+
+	if (dc->ctx->catalogue == NULL || (def = catalogue_find(
+	    dc->ctx->catalogue, dc_str(data, "name", NULL))) == NULL)
+		return NULL;
+	values = xcalloc(def->nargs + 1, sizeof *values);
+	for (k = 0; k < def->nargs; k++) {
+		opt = json_object_get(dc_find_named(json_object_get(data,
+		    "options"), def->args[k].name), "value");
+		if (json_is_string(opt))
+			values[k] = xstrdup(json_string_value(opt));
+		else if (json_is_integer(opt))
+			values[k] = xasprintf("%lld",
+			    (long long)json_integer_value(opt));
+		else if (json_is_real(opt))
+			values[k] = xasprintf("%g", json_real_value(opt));
+		else if (json_is_boolean(opt))
+			values[k] = xstrdup(json_is_true(opt) ? "yes" : "no");
+	}
+	line = cmd_format_line(def, values);
+	for (k = 0; k < def->nargs; k++)
+		free(values[k]);
+	free(values);
+	return line;
+}
+
 static int
 dc_callback(struct dc *dc, const char *id, const char *token, json_t *body,
     char **cause)
@@ -1231,11 +1271,14 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 	ev->addressed = 1;
 	ev->sent_at = chat_discord_snowflake_ms(id) / 1000;
 	if (type == 2) {
-		pthread_mutex_lock(&dc->lock);
-		cmds = json_incref(dc->commands);
-		pthread_mutex_unlock(&dc->lock);
-		text = chat_discord_slash_text(data, cmds);
-		json_decref(cmds);
+		text = dc_catalogue_line(dc, data);
+		if (text == NULL) {
+			pthread_mutex_lock(&dc->lock);
+			cmds = json_incref(dc->commands);
+			pthread_mutex_unlock(&dc->lock);
+			text = chat_discord_slash_text(data, cmds);
+			json_decref(cmds);
+		}
 		if (text == NULL) {
 			chat_event_free(ev);
 			dc_skip(dc, offset);
@@ -1651,6 +1694,9 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 	pthread_cond_init(&dc->cond, NULL);
 	dc->tail = &dc->head;
 	atomic_init(&dc->stopping, 0);
+	/* Slash commands from the catalogue, registered at READY. */
+	if (ctx->catalogue != NULL)
+		dc->commands = cmd_export_discord(ctx->catalogue);
 	dc->gw = dc_gateway_create(dc->token, dc_on_dispatch, dc);
 	dc->conn.ops = &dc_ops;
 	dc->conn.ctx = ctx;

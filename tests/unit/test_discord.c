@@ -149,7 +149,7 @@ test_resume_after_drop(void)
 	ev = fake_bench_wait(&h, CHAT_EV_MESSAGE, 2, 3000);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
-		T_EQ_STR(ev->text, "start 101");
+		T_EQ_STR(ev->text, "!start 101");
 		T_OK(str_has_prefix(ev->offset, "3 fakesession1 ws://"));
 	}
 	T_EQ_INT(fake_discord_count_frames(h.fd, 2), 1);

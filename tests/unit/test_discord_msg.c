@@ -79,10 +79,11 @@ test_prefix_command_and_reply(void)
 	if (ev == NULL)
 		goto out;
 	T_EQ_STR(ev->connector, "discord");
-	T_EQ_STR(ev->text, "snapshot 101 pre-upgrade");
+	/* The parser knows "!"; other bots use it too: not addressed. */
+	T_EQ_STR(ev->text, "!snapshot 101 pre-upgrade");
 	T_EQ_STR(ev->user, "discord:" ALICE);
 	T_EQ_STR(ev->room, CHAN);
-	T_EQ_INT(ev->addressed, 1);
+	T_EQ_INT(ev->addressed, 0);
 	T_EQ_INT(ev->direct, 0);
 	T_EQ_INT(ev->slash, 0);
 	T_OK(ev->sent_at >= wall_now() - 2 && ev->sent_at <= wall_now());
@@ -103,6 +104,16 @@ test_prefix_command_and_reply(void)
 	    "allowed_mentions"), "parse")));
 	json_decref(body);
 	fake_call_release(&post);
+	/* A mention of the bot addresses it. */
+	fake_discord_dispatch(b.fd, "MESSAGE_CREATE", fake_discord_message(
+	    CHAN2, GUILD, ALICE, 0, "<@" FAKE_DISCORD_BOT_ID "> status"));
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 2, 2000);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		T_EQ_STR(ev->text, "status");
+		T_EQ_INT(ev->addressed, 1);
+		T_EQ_STR(ev->room, CHAN2);
+	}
 	free(ref);
 	free(cause);
 out:
@@ -812,7 +823,7 @@ test_resume_saved_session(void)
 	T_CONTAINS(r.json, "\"seq\":2");
 	fake_frame_release(&r);
 	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 2, 3000);
-	T_OK(ev != NULL && strcmp(ev->text, "stop 102") == 0);
+	T_OK(ev != NULL && strcmp(ev->text, "!stop 102") == 0);
 	sleep_ms(200);
 	T_EQ_INT(fake_bench_count(&b, CHAT_EV_MESSAGE), 2);
 	T_EQ_INT(fake_discord_count_frames(b.fd, 2), 1);
