@@ -16,6 +16,7 @@
 
 #include "../../src/chat/chat_discord.h"
 #include "chat.h"
+#include "cmd.h"
 #include "conf.h"
 #include "fakes/fake_discord.h"
 #include "log.h"
@@ -244,6 +245,68 @@ out:
 	free(ref);
 	free(cause);
 	fake_bench_done(&b);
+}
+
+/* With the real catalogue: its export is registered, and a slash
+ * command becomes the line the parser reads back. */
+static void
+test_slash_with_catalogue(void)
+{
+	struct fake_bench	 b;
+	struct catalogue	*cat;
+	struct chat_event	*ev;
+	struct fake_call	 put;
+	json_t			*want, *got, *opts;
+	char			*errors = NULL;
+
+	cat = catalogue_load("commands", &errors);
+	T_OK(cat != NULL);
+	if (cat == NULL) {
+		free(errors);
+		return;
+	}
+	fake_bench_init(&b, 5000);
+	b.ctx.catalogue = cat;
+	b.conf.chat.discord.application_id = FAKE_DISCORD_APP_ID;
+	if (fake_bench_start(&b) != 0)
+		goto out;
+	T_EQ_INT(fake_discord_wait_call(b.fd, "PUT", "/applications/"
+	    FAKE_DISCORD_APP_ID "/guilds/" GUILD "/commands", 1, 3000, &put),
+	    0);
+	want = cmd_export_discord(cat);
+	got = json_loads(put.body != NULL ? put.body : "", 0, NULL);
+	T_OK(json_array_size(want) > 5);
+	T_OK(json_equal(want, got));
+	json_decref(want);
+	json_decref(got);
+	fake_call_release(&put);
+	T_EQ_INT(fake_discord_wait_live(b.fd, 1, 3000), 0);
+	opts = json_pack("[{s:s, s:i, s:s}, {s:s, s:i, s:s}, {s:s, s:i, "
+	    "s:s}]", "name", "reason", "type", 3, "value", "before the kernel "
+	    "update", "name", "name", "type", 3, "value", "pre-upgrade",
+	    "name", "guest", "type", 3, "value", "101");
+	fake_discord_interaction(b.fd, fake_discord_slash(CHAN, GUILD, ALICE,
+	    "snapshot", opts), NULL);
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 1, 3000);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		struct cmd_parse_opts	 po = { NULL, 0, 1, 0 };
+		struct cmd_call		 call;
+		char			*cause = NULL;
+
+		T_OK(str_has_prefix(ev->text, "snapshot 101 pre-upgrade "));
+		T_EQ_INT(cmd_parse(cat, ev->text, &po, &call, &cause),
+		    CMD_PARSE_OK);
+		T_EQ_STR(cmd_call_value(&call, "guest"), "101");
+		T_EQ_STR(cmd_call_value(&call, "name"), "pre-upgrade");
+		T_EQ_STR(cmd_call_value(&call, "reason"),
+		    "before the kernel update");
+		cmd_call_release(&call);
+		free(cause);
+	}
+out:
+	fake_bench_done(&b);
+	catalogue_free(cat);
 }
 
 static void
@@ -841,6 +904,7 @@ main(void)
 	T_RUN(test_prefix_command_and_reply);
 	T_RUN(test_messages_filtered);
 	T_RUN(test_slash_command);
+	T_RUN(test_slash_with_catalogue);
 	T_RUN(test_register_commands_directly);
 	T_RUN(test_slash_in_unconfigured_channel);
 	T_RUN(test_ack_while_rate_limited);
