@@ -140,6 +140,7 @@ fake_call_release(struct fake_call *c)
 	free(c->auth);
 	free(c->user_agent);
 	free(c->body);
+	free(c->reply);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1225,6 +1226,7 @@ fd_serve(struct fake_discord *fd, int s)
 	call->user_agent = q.ua != NULL ? xstrdup(q.ua) : NULL;
 	call->body = xstrdup(q.body);
 	call->status = r.status;
+	call->reply = xstrdup(r.body != NULL ? r.body : "");
 	pthread_mutex_unlock(&fd->lock);
 reply:
 	out = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
@@ -1288,6 +1290,7 @@ fake_discord_wait_call(struct fake_discord *fd, const char *method,
 				    xstrdup(c->user_agent) : NULL;
 				out->body = xstrdup(c->body);
 				out->status = c->status;
+				out->reply = xstrdup(c->reply);
 			}
 			pthread_mutex_unlock(&fd->lock);
 			return 0;
@@ -1421,6 +1424,7 @@ fake_discord_start(const char *token, int heartbeat_ms)
 	snprintf(fd->api_url, sizeof fd->api_url,
 	    "http://127.0.0.1:%d/api/v10", fd->http_port);
 	fd->ws_port = t_free_port();
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	memset(&info, 0, sizeof info);
 	info.port = fd->ws_port;
 	info.iface = "127.0.0.1";

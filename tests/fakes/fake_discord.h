@@ -47,6 +47,7 @@ struct fake_call {
 	char	*user_agent;
 	char	*body;		/* "" when none */
 	int	 status;	/* what the fake answered */
+	char	*reply;		/* and its body, "" when none */
 };
 void	fake_call_release(struct fake_call *);
 
