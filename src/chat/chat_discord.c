@@ -48,6 +48,7 @@
 
 #define DC_USER_AGENT	"DiscordBot (https://github.com/pvebot/pvebot, " \
 			PVEBOT_VERSION ")"
+#define DC_GATEWAY	"wss://gateway.discord.gg"
 #define DC_BODY_MAX	(4 * 1024 * 1024)
 #define DC_CONTENT_MAX	2000
 #define DC_MIN_SPACING	20	/* ms between requests: 50 a second */
@@ -70,6 +71,8 @@ struct dc_bucket {
 	int64_t	 reset_at;	/* now_ms() when it refills */
 	int64_t	 used;
 };
+
+struct dc_cmdspec;
 
 struct dc_item {
 	struct dc_item	*next;
@@ -109,6 +112,8 @@ struct dc {
 	atomic_int		 stopping;
 
 	struct dc_gateway	*gw;
+	struct dc_cmdspec	*specs;	/* from the catalogue at create */
+	size_t			 nspecs;
 };
 
 static pthread_once_t	 dc_curl_once = PTHREAD_ONCE_INIT;
@@ -1162,40 +1167,122 @@ chat_discord_slash_text(json_t *data, json_t *commands)
 }
 
 /*
- * The command line of a slash command as the catalogue writes it
- * (values quoted so the parser reads them back the same); NULL when
- * there is no catalogue or it does not know the command.
+ * What a slash command line needs from the catalogue, copied at create
+ * time: the catalogue can be swapped by a reload while the worker runs,
+ * and the commands registered with Discord are the ones of that moment.
+ */
+struct dc_cmdspec {
+	char	 *name;
+	char	**args;
+	int	 *rest;		/* takes the rest of the line */
+	size_t	  nargs;
+};
+
+static void
+dc_specs_load(struct dc *dc, const struct catalogue *cat)
+{
+	size_t			 i, k, n = catalogue_count(cat);
+	const struct cmd_def	*d;
+	struct dc_cmdspec	*sp;
+
+	dc->specs = xcalloc(n + 1, sizeof *dc->specs);
+	for (i = 0; i < n; i++) {
+		d = catalogue_get(cat, i);
+		sp = &dc->specs[dc->nspecs++];
+		sp->name = xstrdup(d->name);
+		sp->nargs = d->nargs;
+		sp->args = xcalloc(d->nargs + 1, sizeof *sp->args);
+		sp->rest = xcalloc(d->nargs + 1, sizeof *sp->rest);
+		for (k = 0; k < d->nargs; k++) {
+			sp->args[k] = xstrdup(d->args[k].name);
+			sp->rest[k] = d->args[k].type == ARG_REASON ||
+			    d->args[k].type == ARG_COMMAND;
+		}
+	}
+}
+
+static void
+dc_specs_free(struct dc *dc)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < dc->nspecs; i++) {
+		for (k = 0; k < dc->specs[i].nargs; k++)
+			free(dc->specs[i].args[k]);
+		free(dc->specs[i].args);
+		free(dc->specs[i].rest);
+		free(dc->specs[i].name);
+	}
+	free(dc->specs);
+}
+
+/* Quoted the way cmd_format_line() does, so the parser reads v back. */
+static void
+dc_append_value(struct buf *b, const char *v, int rest)
+{
+	size_t	 n = strlen(v);
+	int	 needs;
+
+	if (rest)
+		needs = n >= 2 && (v[0] == '"' || v[0] == '\'') &&
+		    v[n - 1] == v[0] && memchr(v + 1, v[0], n - 2) == NULL;
+	else
+		needs = n == 0 || strpbrk(v, " \t") != NULL || v[0] == '"' ||
+		    v[0] == '\'';
+	if (!needs)
+		buf_puts(b, v);
+	else if (strchr(v, '"') == NULL)
+		buf_printf(b, "\"%s\"", v);
+	else if (strchr(v, '\'') == NULL)
+		buf_printf(b, "'%s'", v);
+	else
+		buf_puts(b, v);
+}
+
+/*
+ * The command line of a slash command in the catalogue's argument
+ * order, values quoted as the parser expects; NULL when the catalogue
+ * does not know the command.
  */
 static char *
 dc_catalogue_line(struct dc *dc, json_t *data)
 {
-	const struct cmd_def	*def;
+	const struct dc_cmdspec	*sp = NULL;
+	const char		*name = dc_str(data, "name", NULL);
 	json_t			*opt;
-	char			**values, *line;
-	size_t			 k;
+	struct buf		 b;
+	char			*v;
+	size_t			 i, k;
 
-	if (dc->ctx->catalogue == NULL || (def = catalogue_find(
-	    dc->ctx->catalogue, dc_str(data, "name", NULL))) == NULL)
+	for (i = 0; name != NULL && i < dc->nspecs; i++)
+		if (strcmp(dc->specs[i].name, name) == 0)
+			sp = &dc->specs[i];
+	if (sp == NULL)
 		return NULL;
-	values = xcalloc(def->nargs + 1, sizeof *values);
-	for (k = 0; k < def->nargs; k++) {
+	buf_init(&b, 8192);
+	buf_puts(&b, sp->name);
+	for (k = 0; k < sp->nargs; k++) {
 		opt = json_object_get(dc_find_named(json_object_get(data,
-		    "options"), def->args[k].name), "value");
+		    "options"), sp->args[k]), "value");
 		if (json_is_string(opt))
-			values[k] = xstrdup(json_string_value(opt));
+			v = xstrdup(json_string_value(opt));
 		else if (json_is_integer(opt))
-			values[k] = xasprintf("%lld",
-			    (long long)json_integer_value(opt));
+			v = xasprintf("%lld", (long long)json_integer_value(opt));
 		else if (json_is_real(opt))
-			values[k] = xasprintf("%g", json_real_value(opt));
+			v = xasprintf("%g", json_real_value(opt));
 		else if (json_is_boolean(opt))
-			values[k] = xstrdup(json_is_true(opt) ? "yes" : "no");
+			v = xstrdup(json_is_true(opt) ? "yes" : "no");
+		else
+			continue;
+		buf_puts(&b, " ");
+		dc_append_value(&b, v, sp->rest[k]);
+		free(v);
 	}
-	line = cmd_format_line(def, values);
-	for (k = 0; k < def->nargs; k++)
-		free(values[k]);
-	free(values);
-	return line;
+	if (b.truncated) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
 }
 
 static int
@@ -1519,12 +1606,22 @@ dc_start(struct connector *c, char **cause)
 	struct dc_session	 saved;
 	json_t			*reply = NULL;
 	const char		*url;
+	char			*why = NULL;
 	int			 rc;
 
 	rc = dc_rest(dc, "get gateway", "GET", "/gateway/bot", NULL, 0,
-	    &reply, cause);
-	if (rc != CHAT_OK)
+	    &reply, &why);
+	if (rc == CHAT_TEMPORARY &&
+	    strcmp(dc->api_url, "https://discord.com/api/v10") == 0) {
+		/* Discord's documented URL; the gateway retries by itself. */
+		log_warn("discord", "%s; connecting to %s", why, DC_GATEWAY);
+		reply = json_pack("{s:s}", "url", DC_GATEWAY);
+	} else if (rc != CHAT_OK) {
+		set_cause(cause, "%s", why);
+		free(why);
 		return -1;
+	}
+	free(why);
 	if ((url = json_string_value(json_object_get(reply, "url"))) ==
 	    NULL) {
 		json_decref(reply);
@@ -1597,6 +1694,7 @@ dc_free(struct connector *c)
 		free(dc->buckets[i].key);
 	}
 	json_decref(dc->commands);
+	dc_specs_free(dc);
 	free(dc->app_id);
 	free(dc->bot_id);
 	free(dc->api_url);
@@ -1695,8 +1793,10 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 	dc->tail = &dc->head;
 	atomic_init(&dc->stopping, 0);
 	/* Slash commands from the catalogue, registered at READY. */
-	if (ctx->catalogue != NULL)
+	if (ctx->catalogue != NULL) {
 		dc->commands = cmd_export_discord(ctx->catalogue);
+		dc_specs_load(dc, ctx->catalogue);
+	}
 	dc->gw = dc_gateway_create(dc->token, dc_on_dispatch, dc);
 	dc->conn.ops = &dc_ops;
 	dc->conn.ctx = ctx;
