@@ -372,6 +372,74 @@ out:
 	e2e_done(&e);
 }
 
+/* A slash command that runs a job: the deferred response becomes the
+ * job's message, edited in place as it progresses. */
+static void
+test_slash_job_progress(void)
+{
+	struct e2e		 e;
+	struct fake_call	 orig, c;
+	json_t			*d, *opts, *reply;
+	char			*path, *mpath = NULL, *stored;
+	int			 i, n;
+	int64_t			 deadline;
+
+	if (e2e_start(&e) != 0)
+		goto out;
+	opts = json_pack("[{s:s, s:i, s:s}]", "name", "guest", "type", 3,
+	    "value", "104");
+	d = fake_discord_slash(CHAN, GUILD, BOB, "start", opts);
+	path = xasprintf("/webhooks/" FAKE_DISCORD_APP_ID "/%s/messages/"
+	    "@original", json_string_value(json_object_get(d, "token")));
+	fake_discord_interaction(e.fd, d, NULL);
+	if (fake_discord_wait_call(e.fd, "PATCH", path, 1, 5000, &orig) != 0) {
+		t_fail(__FILE__, __LINE__, "no response to the slash command");
+		free(path);
+		goto out;
+	}
+	T_EQ_INT(orig.status, 200);
+	reply = json_loads(orig.reply, 0, NULL);
+	mpath = xasprintf("/channels/" CHAN "/messages/%s",
+	    json_string_value(json_object_get(reply, "id")));
+	json_decref(reply);
+	fake_call_release(&orig);
+	free(path);
+	/* Progress and the result edit that message, nothing new. */
+	deadline = now_ms() + 8000;
+	while (sim_count(&e, "POST", "/qemu/104/status/start") == 0 &&
+	    now_ms() < deadline)
+		sleep_ms(50);
+	T_EQ_INT(sim_count(&e, "POST", "/qemu/104/status/start"), 1);
+	T_EQ_INT(fake_discord_wait_call(e.fd, "PATCH", mpath, 1, 8000, NULL),
+	    0);
+	deadline = now_ms() + 8000;
+	do {
+		stored = fake_discord_stored_message(e.fd, mpath + strlen(
+		    "/channels/" CHAN "/messages/"));
+		n = stored != NULL && strstr(stored, "succeeded") != NULL;
+		free(stored);
+		if (!n)
+			sleep_ms(50);
+	} while (!n && now_ms() < deadline);
+	n = fake_discord_count_calls(e.fd, "PATCH", mpath);
+	T_OK(n >= 1);
+	for (i = 1; i <= n; i++) {
+		T_EQ_INT(fake_discord_wait_call(e.fd, "PATCH", mpath, i, 100,
+		    &c), 0);
+		T_EQ_INT(c.status, 200);
+		fake_call_release(&c);
+	}
+	T_EQ_INT(fake_discord_count_calls(e.fd, "POST", "/channels/"), 0);
+	stored = fake_discord_stored_message(e.fd, mpath + strlen(
+	    "/channels/" CHAN "/messages/"));
+	T_CONTAINS(stored, "**Job #1: start 104**");
+	T_CONTAINS(stored, "succeeded");
+	free(stored);
+out:
+	free(mpath);
+	e2e_done(&e);
+}
+
 int
 main(void)
 {
@@ -379,5 +447,6 @@ main(void)
 	T_RUN(test_prefix_command_reply);
 	T_RUN(test_slash_command_reply);
 	T_RUN(test_approval_by_button);
+	T_RUN(test_slash_job_progress);
 	return t_summary();
 }

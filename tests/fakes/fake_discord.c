@@ -69,6 +69,7 @@ struct fd_interaction {
 	char	*id;
 	char	*token;
 	int	 type;		/* 2 command, 3 component */
+	char	*channel;
 	int64_t	 created_ms;
 	int	 cb_type;	/* 0 = not yet */
 	int64_t	 cb_delay;
@@ -712,6 +713,8 @@ fake_discord_interaction(struct fake_discord *fd, json_t *d, char **id)
 	it->id = xstrdup(json_string_value(json_object_get(d, "id")));
 	it->token = xstrdup(json_string_value(json_object_get(d, "token")));
 	it->type = (int)json_integer_value(json_object_get(d, "type"));
+	it->channel = xstrdup(json_string_value(json_object_get(d,
+	    "channel_id")));
 	it->created_ms = now_ms();
 	if (id != NULL)
 		*id = xstrdup(it->id);
@@ -1107,14 +1110,14 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 		else if ((err = fd_check_message(body, nseg == 3)) != NULL)
 			fd_error(r, 400, err, 50035);
 		else if (nseg == 3) {
-			m = fd_msg_new(fd, "followup", body,
+			m = fd_msg_new(fd, it->channel, body,
 			    (int)json_integer_value(json_object_get(body,
 			    "flags")));
 			r->body = json_dumps(m->obj, JSON_COMPACT);
 		} else {
 			if (it->original == NULL ||
 			    (m = fd_msg_find(fd, it->original)) == NULL) {
-				m = fd_msg_new(fd, "original", body, 0);
+				m = fd_msg_new(fd, it->channel, body, 0);
 				it->original = xstrdup(m->id);
 			} else
 				fd_msg_update(m, body);
@@ -1480,6 +1483,7 @@ fake_discord_stop(struct fake_discord *fd)
 		free(fd->inters[i].id);
 		free(fd->inters[i].token);
 		free(fd->inters[i].original);
+		free(fd->inters[i].channel);
 	}
 	free(fd->inters);
 	for (i = 0; i < fd->nmsgs; i++) {
