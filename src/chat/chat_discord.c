@@ -1704,6 +1704,15 @@ dc_free(struct connector *c)
 	free(dc);
 }
 
+void
+chat_discord_set_backoff(struct connector *c, int64_t base_ms,
+    int64_t cap_ms)
+{
+	struct dc	*dc = c->priv;
+
+	dc_gateway_set_backoff(dc->gw, base_ms, cap_ms);
+}
+
 char *
 chat_discord_fatal(struct connector *c)
 {

@@ -65,6 +65,9 @@ int	 chat_discord_register(struct connector *, json_t *commands,
 	    char **cause);
 /* Commands to register at READY (a reference is taken); NULL = none. */
 void	 chat_discord_set_commands(struct connector *, json_t *commands);
+/* Shortens the reconnect backoff (tests); before start. */
+void	 chat_discord_set_backoff(struct connector *, int64_t base_ms,
+	    int64_t cap_ms);
 /* Why the connector stopped for good, or NULL; caller frees. */
 char	*chat_discord_fatal(struct connector *);
 /* Escapes Discord Markdown in plain text; caller frees. */

@@ -44,6 +44,7 @@ struct fd_conn {
 	int		 close_code;
 	int		 drop;
 	int		 live;
+	int64_t		 at_ms;		/* when it was accepted */
 	struct buf	 rx;
 };
 
@@ -106,6 +107,7 @@ struct fake_discord {
 	size_t			 nframes;
 	int64_t			 last_sent[16];
 	int			 nsessions;
+	int			 refuse;	/* drop this many new ones */
 
 	/* REST. */
 	struct fake_call	*calls;
@@ -338,6 +340,7 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		c = xcalloc(1, sizeof *c);
 		c->wsi = wsi;
 		c->n = ++fd->nconns;
+		c->at_ms = now_ms();
 		c->outq_tail = &c->outq;
 		buf_init(&c->rx, 8 * 1024 * 1024);
 		buf_init(&path, 0);
@@ -352,7 +355,10 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		fd->conns = c;
 		fd->cur = c;
 		*pc = c;
-		if (strstr(c->path, "v=10") == NULL ||
+		if (fd->refuse > 0) {
+			fd->refuse--;
+			c->drop = 1;
+		} else if (strstr(c->path, "v=10") == NULL ||
 		    strstr(c->path, "encoding=json") == NULL)
 			c->close_code = 4012;	/* Invalid API version */
 		else
@@ -488,6 +494,28 @@ fake_discord_close(struct fake_discord *fd, int code)
 	}
 	pthread_mutex_unlock(&fd->lock);
 	fd_wake(fd);
+}
+
+void
+fake_discord_refuse(struct fake_discord *fd, int n)
+{
+	pthread_mutex_lock(&fd->lock);
+	fd->refuse = n;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+int64_t
+fake_discord_conn_time(struct fake_discord *fd, int n)
+{
+	struct fd_conn	*c;
+	int64_t		 t = 0;
+
+	pthread_mutex_lock(&fd->lock);
+	for (c = fd->conns; c != NULL; c = c->next)
+		if (c->n == n)
+			t = c->at_ms;
+	pthread_mutex_unlock(&fd->lock);
+	return t;
 }
 
 int

@@ -79,6 +79,10 @@ void	fake_discord_send_op(struct fake_discord *, int op, json_t *d);
  * connection without a close frame. */
 void	fake_discord_close(struct fake_discord *, int code);
 int	fake_discord_connections(struct fake_discord *);
+/* The next n gateway connections are dropped as soon as accepted. */
+void	fake_discord_refuse(struct fake_discord *, int n);
+/* now_ms() when connection n was accepted; 0 if there is none. */
+int64_t	fake_discord_conn_time(struct fake_discord *, int n);
 /* Path and query of gateway connection n (1-based); caller frees. */
 char	*fake_discord_conn_path(struct fake_discord *, int n);
 /* Waits for a live session (READY or RESUMED sent) on connection n. */

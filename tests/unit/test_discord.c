@@ -274,6 +274,44 @@ out:
 	fake_bench_done(&h);
 }
 
+/* Failed attempts back off with jitter; the first retry is at once. */
+static void
+test_reconnect_backoff(void)
+{
+	struct fake_bench	 b;
+	int64_t			 t[6];
+	int			 i;
+	char			*cause = NULL;
+
+	fake_bench_init(&b, 5000);
+	b.c = chat_discord_create(&b.ctx, &cause);
+	T_OK(b.c != NULL);
+	if (b.c == NULL)
+		goto out;
+	chat_discord_set_backoff(b.c, 200, 800);
+	T_EQ_INT(b.c->ops->start(b.c, &cause), 0);
+	T_EQ_INT(fake_discord_wait_live(b.fd, 1, 3000), 0);
+	fake_discord_refuse(b.fd, 4);
+	fake_discord_close(b.fd, 0);
+	/* Connection 6 is the one that is let through again. */
+	T_EQ_INT(fake_discord_wait_live(b.fd, 6, 8000), 0);
+	for (i = 1; i <= 6; i++)
+		t[i - 1] = fake_discord_conn_time(b.fd, i);
+	/* 2: at once; 3: within [100, 200]; 4: [100, 400]; 5: [100, 800];
+	 * 6: [100, 800] (capped). */
+	T_OK(t[1] - t[0] >= 0);
+	T_OK(t[2] - t[1] >= 90 && t[2] - t[1] <= 200 + 150);
+	T_OK(t[3] - t[2] >= 90 && t[3] - t[2] <= 400 + 150);
+	T_OK(t[4] - t[3] >= 90 && t[4] - t[3] <= 800 + 150);
+	T_OK(t[5] - t[4] >= 90 && t[5] - t[4] <= 800 + 150);
+	/* The session survived it all: Resume, not Identify. */
+	T_EQ_INT(fake_discord_count_frames(b.fd, 2), 1);
+	T_OK(fake_discord_count_frames(b.fd, 6) >= 1);
+out:
+	free(cause);
+	fake_bench_done(&b);
+}
+
 static void
 test_close_4004_is_fatal(void)
 {
@@ -341,6 +379,7 @@ main(void)
 	T_RUN(test_op9_not_resumable);
 	T_RUN(test_zombie_connection);
 	T_RUN(test_close_4009_identifies_again);
+	T_RUN(test_reconnect_backoff);
 	T_RUN(test_close_4004_is_fatal);
 	T_RUN(test_close_4014_is_fatal);
 	return t_summary();
