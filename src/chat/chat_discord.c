@@ -57,7 +57,8 @@
 #define DC_BUCKETS	64
 #define DC_QUEUE_MAX	1024
 
-#define DC_REST_NOGLOBAL	0x1	/* interaction callbacks */
+#define DC_REST_NOGLOBAL	0x1	/* interaction endpoints */
+#define DC_REST_ACK		0x2	/* useless after Discord's 3 s */
 
 struct dc_route {
 	char	*route;		/* "PATCH /channels/1/messages/:id" */
@@ -431,7 +432,8 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+		    (flags & DC_REST_ACK) ? 3000L : 30000L);
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, dc_header_cb);
 		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &h);
@@ -1294,7 +1296,7 @@ dc_callback(struct dc *dc, const char *id, const char *token, json_t *body,
 
 	path = xasprintf("/interactions/%s/%s/callback", id, token);
 	rc = dc_rest(dc, "interaction callback", "POST", path, body,
-	    DC_REST_NOGLOBAL, NULL, cause);
+	    DC_REST_NOGLOBAL | DC_REST_ACK, NULL, cause);
 	free(path);
 	return rc;
 }
@@ -1482,6 +1484,7 @@ dc_register_thread(void *arg)
 	json_t		*cmds;
 	char		*cause = NULL;
 	int		 attempt;
+	int64_t		 deadline;
 
 	pthread_mutex_lock(&dc->lock);
 	cmds = json_incref(dc->commands);
@@ -1498,7 +1501,9 @@ dc_register_thread(void *arg)
 		cause = NULL;
 		if (rc == CHAT_PERMANENT || attempt >= 4)
 			break;
-		sleep_ms(chat_backoff_ms(attempt, 1000, 10000));
+		deadline = now_ms() + chat_backoff_ms(attempt, 1000, 10000);
+		while (now_ms() < deadline && !atomic_load(&dc->stopping))
+			sleep_ms(50);
 	}
 	json_decref(cmds);
 	return NULL;
