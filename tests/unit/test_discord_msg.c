@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "../../src/chat/chat_discord.h"
@@ -896,10 +897,82 @@ out:
 	fake_bench_done(&b);
 }
 
+static size_t
+discard(char *data, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+/* A raw request to the fake, to show it refuses what Discord refuses. */
+static int
+raw(struct fake_discord *fd, const char *method, const char *path,
+    const char *body, int with_auth, int with_ua)
+{
+	CURL			*curl = curl_easy_init();
+	struct curl_slist	*h = NULL;
+	char			*url = xasprintf("%s%s",
+				    fake_discord_api_url(fd), path);
+	long			 status = 0;
+
+	if (with_auth)
+		h = curl_slist_append(h, "Authorization: Bot " TOKEN);
+	h = curl_slist_append(h, with_ua ? "User-Agent: DiscordBot "
+	    "(https://example.org, 1.0)" : "User-Agent:");
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	free(url);
+	return (int)status;
+}
+
+static void
+test_fake_is_strict(void)
+{
+	struct fake_discord	*fd = fake_discord_start(TOKEN, 5000);
+	struct buf		 big;
+	char			*id = NULL, *path;
+	json_t			*d;
+	int			 i;
+
+	T_EQ_INT(raw(fd, "POST", "/channels/" CHAN "/messages",
+	    "{\"content\":\"hi\"}", 1, 1), 200);
+	T_EQ_INT(raw(fd, "POST", "/channels/" CHAN "/messages",
+	    "{\"content\":\"hi\"}", 0, 1), 401);
+	T_EQ_INT(raw(fd, "POST", "/channels/" CHAN "/messages",
+	    "{\"content\":\"hi\"}", 1, 0), 401);
+	buf_init(&big, 0);
+	buf_puts(&big, "{\"content\":\"");
+	for (i = 0; i < 2001; i++)
+		buf_puts(&big, "x");
+	buf_puts(&big, "\"}");
+	T_EQ_INT(raw(fd, "POST", "/channels/" CHAN "/messages",
+	    buf_cstr(&big), 1, 1), 400);
+	buf_release(&big);
+	/* An interaction acknowledged after 3 s is unknown. */
+	d = fake_discord_slash(CHAN, GUILD, ALICE, "status", NULL);
+	path = xasprintf("/interactions/%s/%s/callback",
+	    json_string_value(json_object_get(d, "id")),
+	    json_string_value(json_object_get(d, "token")));
+	fake_discord_interaction(fd, d, &id);
+	sleep_ms(3100);
+	T_EQ_INT(raw(fd, "POST", path, "{\"type\":5}", 0, 1), 404);
+	free(path);
+	free(id);
+	fake_discord_stop(fd);
+}
+
 int
 main(void)
 {
 	T_RUN(test_helpers);
+	T_RUN(test_fake_is_strict);
 	T_RUN(test_bad_config);
 	T_RUN(test_prefix_command_and_reply);
 	T_RUN(test_messages_filtered);
