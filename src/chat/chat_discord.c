@@ -53,7 +53,8 @@
 #define DC_CONTENT_MAX	2000
 #define DC_MIN_SPACING	20	/* ms between requests: 50 a second */
 #define DC_RETRY_MAX	3	/* 429s retried per request */
-#define DC_RETRY_WAIT	30000	/* longer 429 waits are left to callers */
+/* Longer 429 waits are left to the callers (CHAT_TEMPORARY). */
+#define DC_RETRY_WAIT	30000
 #define DC_BUCKETS	64
 #define DC_QUEUE_MAX	1024
 
@@ -61,7 +62,7 @@
 #define DC_REST_ACK		0x2	/* useless after Discord's 3 s */
 
 struct dc_route {
-	char	*route;		/* "PATCH /channels/1/messages/:id" */
+	char	*route;	/* "PATCH /channels/1/messages/:id" */
 	char	*bucket;	/* X-RateLimit-Bucket + major parameter */
 	int64_t	 used;
 };
@@ -113,7 +114,7 @@ struct dc {
 	atomic_int		 stopping;
 
 	struct dc_gateway	*gw;
-	struct dc_cmdspec	*specs;	/* from the catalogue at create */
+	struct dc_cmdspec	*specs;	/* the catalogue at create */
 	size_t			 nspecs;
 };
 
@@ -548,7 +549,7 @@ dc_pre_body(const char *s)
 	for (; *s != '\0'; s++) {
 		buf_append(&b, s, 1);
 		if (*s == '`' && s[1] == '`')
-			buf_puts(&b, "\xe2\x80\x8b");	/* zero width space */
+			buf_puts(&b, "\xe2\x80\x8b");	/* zero width */
 	}
 	return buf_steal(&b);
 }
@@ -1120,7 +1121,8 @@ dc_find_named(json_t *array, const char *name)
 static void
 dc_options_text(struct buf *b, json_t *opts, json_t *def)
 {
-	json_t		*o, *d, *defopts = json_object_get(def, "options");
+	json_t		*o, *d;
+	json_t		*defopts = json_object_get(def, "options");
 	size_t		 i;
 	json_int_t	 type;
 
@@ -1269,7 +1271,8 @@ dc_catalogue_line(struct dc *dc, json_t *data)
 		if (json_is_string(opt))
 			v = xstrdup(json_string_value(opt));
 		else if (json_is_integer(opt))
-			v = xasprintf("%lld", (long long)json_integer_value(opt));
+			v = xasprintf("%lld",
+			    (long long)json_integer_value(opt));
 		else if (json_is_real(opt))
 			v = xasprintf("%g", json_real_value(opt));
 		else if (json_is_boolean(opt))
@@ -1326,10 +1329,11 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 		return;
 	}
 	if (!dc_room_allowed(dc, guild, channel, user)) {
-		json_t	*refuse = json_pack("{s:i, s:{s:s, s:i}}", "type", 4,
+		json_t	*refuse;
+
+		refuse = json_pack("{s:i, s:{s:s, s:i}}", "type", 4,
 		    "data", "content", "pvebot does not take commands here.",
 		    "flags", 64);
-
 		rc = dc_callback(dc, id, token, refuse, &cause);
 		json_decref(refuse);
 		if (rc != CHAT_OK)
@@ -1340,8 +1344,9 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 	}
 	/* Acknowledge first: Discord allows 3 seconds. */
 	{
-		json_t	*ack = json_pack("{s:i}", "type", type == 2 ? 5 : 6);
+		json_t	*ack;
 
+		ack = json_pack("{s:i}", "type", type == 2 ? 5 : 6);
 		rc = dc_callback(dc, id, token, ack, &cause);
 		json_decref(ack);
 	}

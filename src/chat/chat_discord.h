@@ -30,7 +30,7 @@ struct dc_gateway;
 struct dc_session {
 	char	*session_id;
 	char	*resume_url;
-	int64_t	 seq;		/* last sequence number seen, 0 = none */
+	int64_t	 seq;		/* last sequence seen, 0 = none */
 };
 
 /*
@@ -52,8 +52,8 @@ void		 dc_gateway_free(struct dc_gateway *);
  * caller frees. */
 char		*dc_gateway_fatal(struct dc_gateway *);
 /* Sets the backoff base for reconnects (tests shorten it). */
-void		 dc_gateway_set_backoff(struct dc_gateway *, int64_t base_ms,
-		    int64_t cap_ms);
+void		 dc_gateway_set_backoff(struct dc_gateway *,
+		    int64_t base_ms, int64_t cap_ms);
 
 /* Connector extras the tests and the core use. */
 /*

@@ -34,14 +34,15 @@
 #include "util.h"
 
 #define GW_FRAME_MAX	(4 * 1024 * 1024)	/* READY can be large */
-#define GW_CLOSE_RESUME	4000	/* a non-1000 code keeps the session */
+/* Closing with a code other than 1000 keeps the session resumable. */
+#define GW_CLOSE_RESUME	4000
 
 enum gw_state { GW_IDLE, GW_CONNECTING, GW_OPEN };
 
 struct gw_frame {
 	struct gw_frame	*next;
 	size_t		 len;
-	unsigned char	 data[];	/* LWS_PRE bytes, then the payload */
+	unsigned char	 data[];	/* LWS_PRE, then the payload */
 };
 
 struct dc_gateway {
@@ -55,10 +56,10 @@ struct dc_gateway {
 	atomic_int		 stop;
 	pthread_mutex_t		 lock;		/* fatal */
 	char			*fatal;
-	int			 done;		/* the loop should end */
+	int			 done;		/* the loop ends */
 	int64_t			 stop_deadline;
 
-	char			*url;		/* from GET /gateway/bot */
+	char			*url;		/* GET /gateway/bot */
 	struct lws		*wsi;
 	enum gw_state		 state;
 	struct buf		 rx;

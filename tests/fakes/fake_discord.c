@@ -36,7 +36,7 @@ struct fd_out {
 };
 
 struct fd_conn {
-	struct fd_conn	*next;		/* every connection, for freeing */
+	struct fd_conn	*next;		/* all, for freeing */
 	struct lws	*wsi;
 	int		 n;
 	char		*path;
@@ -162,8 +162,8 @@ fd_queue(struct fake_discord *fd, struct fd_conn *c, json_t *payload)
 {
 	struct fd_out	*o;
 	char		*text = json_dumps(payload, JSON_COMPACT);
-	int		 op = (int)json_integer_value(json_object_get(payload,
-			    "op"));
+	int		 op = (int)json_integer_value(
+			    json_object_get(payload, "op"));
 	size_t		 len = strlen(text);
 
 	json_decref(payload);
@@ -963,8 +963,9 @@ fd_rate(struct fake_discord *fd, const struct fd_req *q, int global_exempt,
 			fd->global_used = 0;
 		}
 		if (++fd->global_used > 50) {
-			double	 ra = (double)(fd->global_window + 1000 - now) /
-			    1000.0;
+			double	 ra;
+
+			ra = (double)(fd->global_window + 1000 - now) / 1000.0;
 
 			r->status = 429;
 			r->body = xasprintf("{\"message\": \"You are being "
@@ -1308,7 +1309,8 @@ fake_discord_wait_call(struct fake_discord *fd, const char *method,
 		for (i = 0, seen = 0; i < fd->ncalls; i++) {
 			struct fake_call *c = &fd->calls[i];
 
-			if ((method != NULL && strcmp(c->method, method) != 0) ||
+			if ((method != NULL &&
+			    strcmp(c->method, method) != 0) ||
 			    !str_has_prefix(c->path, path_prefix) ||
 			    ++seen != nth)
 				continue;

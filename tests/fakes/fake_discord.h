@@ -27,7 +27,8 @@
 
 /* What the test bench configures (a token is a secret: tests check it
  * never reaches a log). */
-#define TOKEN	 "MTE5ODc2NTQzMjEwOTg3NjU0.GfAkEx.pvebot-test-token-7d3e9a1c55"
+#define TOKEN	 \
+    "MTE5ODc2NTQzMjEwOTg3NjU0.GfAkEx.pvebot-test-token-7d3e9a1c55"
 #define GUILD	 "500000000000000001"
 #define CHAN	 "600000000000000001"
 #define CHAN2	 "600000000000000002"
@@ -53,9 +54,9 @@ void	fake_call_release(struct fake_call *);
 
 struct fake_frame {
 	int64_t	 at_ms;
-	int	 conn;		/* 1 for the first gateway connection... */
+	int	 conn;		/* 1 for the first connection... */
 	int	 op;
-	char	*json;		/* the payload as the client sent it */
+	char	*json;		/* the payload as sent */
 };
 void	fake_frame_release(struct fake_frame *);
 
@@ -109,7 +110,8 @@ json_t	*fake_discord_press(const char *channel, const char *guild,
 	    const char *user, const char *message_id, const char *custom_id);
 /* Dispatches an interaction (d stolen) and starts its 3 s clock;
  * *id (caller frees) gets its id. */
-int64_t	fake_discord_interaction(struct fake_discord *, json_t *d, char **id);
+int64_t	fake_discord_interaction(struct fake_discord *, json_t *d,
+	    char **id);
 /* The callback an interaction got: 0 and its type and delay, -1 none. */
 int	fake_discord_callback_of(struct fake_discord *, const char *id,
 	    int *type, int64_t *delay_ms);
