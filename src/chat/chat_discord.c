@@ -17,7 +17,8 @@
  * -Reset-After: a request waits while its bucket is empty), a 429 holds
  * its bucket - or every request when it is global - for retry_after and
  * is retried; requests start at least 20 ms apart (never more than 50 a
- * second; interaction callbacks are exempt, as on Discord). 5xx, network
+ * second). Interaction endpoints are exempt from a global hold, as on
+ * Discord, so an acknowledgement is never late because of one. 5xx, network
  * errors and 429s are CHAT_TEMPORARY, other 4xx CHAT_PERMANENT. The token
  * is registered as a secret and no cause or log line carries a URL.
  *
@@ -259,8 +260,7 @@ dc_rate_wait(struct dc *dc, const char *route, int flags)
 		    b->remaining == 0 && b->reset_at > now &&
 		    b->reset_at - now > wait)
 			wait = b->reset_at - now;
-		if (!(flags & DC_REST_NOGLOBAL) && dc->next_slot > now &&
-		    dc->next_slot - now > wait)
+		if (dc->next_slot > now && dc->next_slot - now > wait)
 			wait = dc->next_slot - now;
 		if (wait == 0)
 			break;
@@ -272,8 +272,7 @@ dc_rate_wait(struct dc *dc, const char *route, int flags)
 		b->remaining--;
 	else if (b != NULL && b->reset_at <= now)
 		b->remaining = -1;
-	if (!(flags & DC_REST_NOGLOBAL))
-		dc->next_slot = now + DC_MIN_SPACING;
+	dc->next_slot = now + DC_MIN_SPACING;
 	pthread_mutex_unlock(&dc->lock);
 }
 
@@ -1350,6 +1349,10 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 		rc = dc_callback(dc, id, token, ack, &cause);
 		json_decref(ack);
 	}
+	/* Replayed after a crash between our ack and the router's commit. */
+	if (rc == CHAT_PERMANENT && cause != NULL &&
+	    strstr(cause, "(code 40060)") != NULL)
+		rc = CHAT_OK;
 	if (rc != CHAT_OK) {
 		log_warn("discord", "interaction not acknowledged, dropped: "
 		    "%s", cause);
@@ -1357,6 +1360,7 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 		dc_skip(dc, offset);
 		return;
 	}
+	free(cause);
 	ev = chat_event_new(type == 2 ? CHAT_EV_MESSAGE : CHAT_EV_BUTTON,
 	    "discord", channel, NULL);
 	ev->user = xasprintf("discord:%s", user);

@@ -968,6 +968,63 @@ test_fake_is_strict(void)
 	fake_discord_stop(fd);
 }
 
+/*
+ * pvebot dies after acknowledging an interaction but before the router
+ * committed its work: after the restart the interaction is replayed,
+ * Discord says it was acknowledged already, and the command still runs.
+ */
+static void
+test_replayed_interaction_after_crash(void)
+{
+	struct fake_bench	 b;
+	struct chat_event	*ev;
+	struct store		*st;
+	char			*cause = NULL, *db = t_path("pvebot.db");
+	char			*id = NULL, *token = NULL;
+
+	fake_bench_init(&b, 5000);
+	b.conf.database = db;
+	if (fake_bench_start(&b) != 0 ||
+	    fake_discord_wait_live(b.fd, 1, 3000) != 0)
+		goto out;
+	fake_discord_dispatch(b.fd, "MESSAGE_CREATE", fake_discord_message(
+	    CHAN, GUILD, ALICE, 0, "!status"));
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 1, 2000);
+	T_OK(ev != NULL);
+	if (ev == NULL || (st = store_open(db, &cause)) == NULL)
+		goto out;
+	T_EQ_INT(store_offset_set(st, ev->offset_key, ev->offset), 0);
+	store_close(st);
+	fake_discord_interaction(b.fd, fake_discord_slash(CHAN, GUILD, ALICE,
+	    "status", NULL), &id);
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 2, 2000);
+	T_OK(ev != NULL && ev->slash);
+	if (ev == NULL)
+		goto out;
+	token = xstrdup(ev->reply_token);
+	/* The crash: nothing of the slash command was committed. */
+	b.c->ops->stop(b.c);
+	chat_free(b.c);
+	b.c = NULL;
+	if (fake_bench_start(&b) != 0)
+		goto out;
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 3, 3000);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		T_EQ_INT(ev->slash, 1);
+		T_EQ_STR(ev->reply_token, token);
+		T_EQ_STR(ev->text, "status");
+	}
+	/* One acknowledgement accepted, the replayed one refused. */
+	T_EQ_INT(fake_discord_count_calls(b.fd, "POST", "/interactions/"), 2);
+out:
+	free(token);
+	free(id);
+	free(cause);
+	free(db);
+	fake_bench_done(&b);
+}
+
 int
 main(void)
 {
@@ -991,5 +1048,6 @@ main(void)
 	T_RUN(test_fifty_per_second);
 	T_RUN(test_token_absent_from_logs);
 	T_RUN(test_resume_saved_session);
+	T_RUN(test_replayed_interaction_after_crash);
 	return t_summary();
 }
