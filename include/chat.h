@@ -24,6 +24,7 @@ enum chat_event_kind {
 	CHAT_EV_MESSAGE,	/* a text message */
 	CHAT_EV_BUTTON,		/* a button press or an approving reaction */
 	CHAT_EV_OFFSET,		/* nothing to do but save the offset */
+	CHAT_EV_NOTICE,		/* echo ev->text back, in queue order */
 };
 
 /* A normalised incoming event; every string is owned by the event. */

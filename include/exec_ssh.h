@@ -35,6 +35,9 @@ enum ssh_error {
 	SSH_ERR_SSH		/* another error reported by ssh itself */
 };
 
+/* Worth retrying later (node down, slow)? Config and key problems are not. */
+int	ssh_error_temporary(enum ssh_error);
+
 struct ssh_result {
 	int		 exit_status;	/* remote exit status, -1 if none */
 	int		 timed_out;

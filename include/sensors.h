@@ -39,8 +39,8 @@ struct sensor_list {
 struct sensor_filter {
 	const char *const	*ignore;	/* "chip/label" globs, '*' '?' */
 	size_t			 nignore;
-	double			 temp_min;	/* both 0: the defaults above */
-	double			 temp_max;
+	double			 temp_min;	/* 0: SENSOR_TEMP_MIN */
+	double			 temp_max;	/* 0: SENSOR_TEMP_MAX */
 	double			 fan_max;	/* 0: SENSOR_FAN_MAX */
 };
 

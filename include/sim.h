@@ -19,9 +19,16 @@
  *   POST/PUT as application/x-www-form-urlencoded.
  * - Tasks: UPID:node:PID:PSTART:STARTTIME:type:id:user@realm!token: .
  *   A task runs for task_ms and then applies its effect; it writes log
- *   lines as it goes (vzdump "INFO:  45% (...)", migration "migration
- *   active, transferred ... of ..."), ends with "TASK OK" or
- *   "TASK ERROR: <why>", and its exitstatus is "OK" or <why>.
+ *   lines as it goes (vzdump of a VM "INFO:  45% (...)" - like the real
+ *   one, a container backup has no percentages; migration "migration
+ *   active, transferred X of Y VM-state"; offline migration and full
+ *   clone "transferred X of Y (NN.NN%)"), ends with "TASK OK" or
+ *   "TASK ERROR: <why>", and its exitstatus is "OK" or <why> (a failed
+ *   vzdump: "job errors", with "ERROR: Backup of VM N failed - <why>" in
+ *   the log). A task log with no lines yet reads [{"n":1,"t":"no
+ *   content"}]. vzdump skips guests of other nodes ("INFO: skip external
+ *   VMs: 104") and succeeds, as the real one does. DELETE of a task ends
+ *   it with "interrupted by signal" and applies nothing.
  * - Real-API choices: an action on a locked guest is "500 VM is locked
  *   (backup)" ("CT is locked (...)" for containers) at call time;
  *   starting a running VM gives a UPID whose task fails with "VM 101
@@ -43,7 +50,8 @@
  *     {"kind":"error"|"garbage"|"drop"|"slow"|"unauthorized",
  *      "match":"POST *vzdump", "status":500, "message":"...",
  *      "delay_ms":2000, "count":1}        reply fault for matching calls
- *                                         ("METHOD path" glob, default
+ *                                         ("METHOD path" glob on the path
+ *                                         without /api2/json, default
  *                                         "*"; count 0 = until cleared)
  *     {"node":"pve3","online":false}      node offline / back online
  *     {"quorate":false}                   quorum lost / back

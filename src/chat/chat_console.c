@@ -201,19 +201,22 @@ handle_line(struct connector *c, char *line)
 
 	if (str_has_prefix(line, "/as ") || strcmp(line, "/as") == 0) {
 		char		*name = str_trim(line + 3);
-		struct chat_msg	 m = { 0 };
-		char		*text;
 
-		if (!valid_name(name)) {
-			text = xstrdup("usage: /as NAME (letters, digits, - "
-			    "and _)");
-		} else {
+		/*
+		 * The answer goes through the router's queue so it prints
+		 * after the replies to the lines typed before it.
+		 */
+		snprintf(id, sizeof id, "console:%s", con->user);
+		ev = chat_event_new(CHAT_EV_NOTICE, "console", "console", id);
+		if (!valid_name(name))
+			ev->text = xstrdup("usage: /as NAME (letters, digits, "
+			    "- and _)");
+		else {
 			snprintf(con->user, sizeof con->user, "%s", name);
-			text = xasprintf("you are now console:%s", con->user);
+			ev->text = xasprintf("you are now console:%s",
+			    con->user);
 		}
-		m.text = text;
-		console_send(c, "console", &m, NULL, NULL);
-		free(text);
+		c->ctx->submit(c->ctx->submit_arg, ev);
 		return;
 	}
 	snprintf(id, sizeof id, "console:%s", con->user);

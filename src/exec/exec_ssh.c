@@ -45,6 +45,13 @@
 #define SSH_ERR_CAP	(64 * 1024)
 #define SSH_GRACE_MS	2000	/* reading what is left after a kill */
 
+int
+ssh_error_temporary(enum ssh_error e)
+{
+	return e == SSH_ERR_UNREACHABLE || e == SSH_ERR_TIMEOUT ||
+	    e == SSH_ERR_SSH;
+}
+
 const struct conf_ssh_host *
 ssh_host_lookup(const struct conf_ssh *cs, const char *name)
 {
@@ -263,7 +270,7 @@ ssh_result_release(struct ssh_result *res)
 	res->out = res->err = NULL;
 }
 
-/* The first line of s, trimmed, in static-free storage; caller frees. */
+/* The first line of s, trimmed; caller frees. */
 static char *
 first_line(const char *s)
 {
@@ -328,6 +335,12 @@ classify(const struct conf_ssh_host *h, const char *err, char **cause)
 		set_cause(cause, "cannot reach %s (%s:%d): %s", h->name, where,
 		    host_port(h), why);
 		return SSH_ERR_UNREACHABLE;
+	}
+	if (strstr(err, "closed by remote host") != NULL) {
+		set_cause(cause, "the connection to %s (%s:%d) was closed by "
+		    "the remote host before the command ended", h->name, where,
+		    host_port(h));
+		return SSH_ERR_SSH;
 	}
 	if (str_has_prefix(err, "ssh: ") || strstr(err, "\nssh: ") != NULL) {
 		line = first_line(strstr(err, "ssh: "));

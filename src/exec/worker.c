@@ -64,6 +64,7 @@ struct run {
 	int64_t			 last_edit_ms;
 	int			 percent;
 	int			 shown_percent;
+	int			 read;		/* a read: show just the answer */
 	char			*last_line;
 	struct buf		 tail;		/* last task log lines */
 };
@@ -132,6 +133,17 @@ run_finish(struct run *r, enum job_state to, const char *result,
 	}
 	switch (to) {
 	case JOB_SUCCEEDED:
+		if (r->read && result != NULL) {
+			text = xstrdup(result);
+			break;
+		}
+		if (r->percent >= 0) {
+			char	 bar[128];
+
+			progress_bar(r->percent, bar, sizeof bar);
+			text = xasprintf("succeeded in %s %s", el, bar);
+			break;
+		}
 		text = xasprintf("succeeded in %s%s%s", el,
 		    result != NULL && *result ? "\n" : "",
 		    result != NULL ? result : "");
@@ -362,7 +374,16 @@ recheck(struct run *r, const struct cmd_call *call, struct pve_guest *g)
 		return xasprintf("guest %d moved from %s to %s since the "
 		    "request; nothing was done", g->vmid, r->job->target_node,
 		    g->node);
-	if (g->lock != NULL)
+	if (g->status == NULL)
+		g->status = xstrdup("unknown");
+	if (strcmp(g->status, "unknown") == 0)
+		return xasprintf("node %s is not reachable (guest %d shows as "
+		    "unknown); nothing was done", g->node, g->vmid);
+	if (strcmp(r->job->action, "guest.unlock") == 0) {
+		if (g->lock == NULL)
+			return xasprintf("guest %d is not locked; nothing was "
+			    "done", g->vmid);
+	} else if (g->lock != NULL)
 		return xasprintf("guest %d is locked (%s); nothing was done",
 		    g->vmid, g->lock);
 	if (expect != NULL && !status_expected(expect, g->status))
@@ -502,8 +523,14 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 			struct chat_button	 b = { "Roll back", data,
 			    "\xe2\x86\xa9", CHAT_BUTTON_DANGER };
 
+			char			*why;
+
 			snprintf(data, sizeof data, "rb:%" PRId64, r->job->id);
-			run_finish(r, st, NULL, err, &b, 1);
+			why = xasprintf("%s\nthe safety snapshot is kept; to "
+			    "go back: rollback %d pvebot-%" PRId64, err != NULL ?
+			    err : "the task failed", g.vmid, r->job->id);
+			run_finish(r, st, NULL, why, &b, 1);
+			free(why);
 		} else {
 			if (st == JOB_SUCCEEDED && r->percent >= 0)
 				r->percent = 100;
@@ -778,6 +805,7 @@ execute(struct workers *w, struct store *s, struct job *j)
 		return;
 	}
 	log_info("worker", "job=%" PRId64 " command=%s", j->id, j->command);
+	r.read = !call.mutating;
 	switch (call.def->exec) {
 	case CMD_EXEC_PROXMOX:
 		run_proxmox(&r, &call);

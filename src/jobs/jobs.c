@@ -321,7 +321,7 @@ valid_column(const char *c)
 	static const char *ok[] = { "msg_ref", "approval_ref", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
 	    "target_status", "target_type", "target_vmid",
-	    "cancel_requested" };
+	    "cancel_requested", "ready" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {
@@ -443,6 +443,7 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	 */
 	st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
 	    "WHERE state = 'queued' AND kind = ?2 AND "
+	    "(ready = 1 OR created_at < ?3) AND "
 	    "(target_vmid IS NULL OR NOT EXISTS ("
 	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
 	    "  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))"
@@ -456,6 +457,8 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	}
 	sqlite3_bind_int(st, 1, heavy_per_node);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	/* A job whose announcement never got out still runs, later. */
+	sqlite3_bind_int64(st, 3, wall_now() - 30);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row_to_job(st, out);

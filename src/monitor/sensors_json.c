@@ -150,10 +150,10 @@ consider(struct sensor_list *sl, const struct sensor_filter *f,
 	double	 fmax = SENSOR_FAN_MAX;
 	char	*key;
 
-	if (f != NULL && (f->temp_min != 0 || f->temp_max != 0)) {
+	if (f != NULL && f->temp_min != 0)
 		tmin = f->temp_min;
+	if (f != NULL && f->temp_max != 0)
 		tmax = f->temp_max;
-	}
 	if (f != NULL && f->fan_max > 0)
 		fmax = f->fan_max;
 	if (sensors_ignored(f, chip, label))

@@ -242,6 +242,13 @@ api_cluster_resources(struct sim_call *c, struct sim_reply *r)
 }
 
 static void
+api_version(struct sim_call *c, struct sim_reply *r)
+{
+	r->data = json_pack("{ssssss}", "version", "9.1.1", "release", "9.1",
+	    "repoid", "42db4a6cf33dac83");
+}
+
+static void
 api_cluster_status(struct sim_call *c, struct sim_reply *r)
 {
 	struct sim	*s = c->sim;
@@ -952,9 +959,6 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 		    "file changed by other user? Try again.");
 		return;
 	}
-	if (g->protection && sim_param(c, "protection") == NULL &&
-	    del != NULL && list_has(del, "protection"))
-		g->protection = 0;
 	if (del != NULL) {
 		if (list_has(del, "lock"))
 			g->lock[0] = '\0';
@@ -1235,7 +1239,10 @@ static const struct sim_param p_rollback[] = { P_NODE, P_VMID, P_SNAPNAME,
 	OPT_BOOL("start"), P_END };
 static const struct sim_param p_delsnapshot[] = { P_NODE, P_VMID,
 	P_SNAPNAME, OPT_BOOL("force"), P_END };
-static const struct sim_param p_vzdump[] = { P_NODE,
+static const struct sim_param p_vzdump[] = {
+	/* The schema marks this path parameter optional. */
+	{ .name = "node", .type = PT_STR, .in_path = 1, .optional = 1,
+	    .fmt = F_NODE },
 	{ .name = "vmid", .type = PT_STR, .optional = 1, .fmt = F_VMIDLIST },
 	OPT_BOOL("all"),
 	{ .name = "mode", .type = PT_STR, .optional = 1,
@@ -1337,6 +1344,7 @@ static const struct sim_param p_task_log[] = { P_NODE, P_UPID,
 	{ m, "/nodes/{node}/" t "/{vmid}" sub, fn, params }
 
 const struct sim_route sim_routes[] = {
+	{ "GET", "/version", api_version, p_none },
 	{ "GET", "/cluster/resources", api_cluster_resources, p_resources },
 	{ "GET", "/cluster/status", api_cluster_status, p_none },
 	{ "GET", "/nodes", api_nodes, p_none },

@@ -64,7 +64,8 @@ static const char *migrations[] = {
 	"  error TEXT,"
 	"  parent_job INTEGER,"
 	"  kind TEXT NOT NULL DEFAULT 'action',"	/* action | read */
-	"  cancel_requested INTEGER NOT NULL DEFAULT 0"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  ready INTEGER NOT NULL DEFAULT 1"	/* its chat message is out */
 	");"
 	"CREATE INDEX jobs_state ON jobs(state, id);"
 	"CREATE TABLE approvals ("

@@ -197,8 +197,8 @@ static const char lvs_seed[] =
 	"data||2024-03-02 14:11:09 +0100|<319.61g\n"
 	"root||2024-03-02 14:10:51 +0100|96.00g\n"
 	"swap||2024-03-02 14:10:50 +0100|8.00g\n"
-	"safety-1|root|2025-06-01 02:00:00 +0200|8.00g\n"
-	"pre-upgrade-20261001|root|2026-10-01 03:00:00 +0200|8.00g\n";
+	"safety-1|root|2025-06-01 02:00:00 +0200|2.00g\n"
+	"hostsnap-20261001-010000|root|2026-10-01 03:00:00 +0200|2.00g\n";
 
 static char *
 subst_dir(const char *text, const char *dir)
@@ -423,4 +423,26 @@ fake_sshd_calls(const struct fake_sshd *s)
 	char	*text = t_slurp(s->calls);
 
 	return text != NULL ? text : xstrdup("");
+}
+
+int
+fake_ssh_env_start(struct fake_ssh_env *e, char **cause)
+{
+	memset(e, 0, sizeof *e);
+	if (fake_sshd_start(&e->sshd, cause) == -1)
+		return -1;
+	fake_sshd_host(&e->sshd, &e->host, "pve1-host", "pve1");
+	e->cs.ssh_path = NULL;
+	e->cs.connect_timeout = 5;
+	e->cs.timeout = 20;
+	e->cs.output_cap = 0;
+	e->cs.hosts = &e->host;
+	e->cs.nhosts = 1;
+	return 0;
+}
+
+void
+fake_ssh_env_stop(struct fake_ssh_env *e)
+{
+	fake_sshd_stop(&e->sshd);
 }

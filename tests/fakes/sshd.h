@@ -17,9 +17,8 @@
 #ifndef PVEBOT_FAKE_SSHD_H
 #define PVEBOT_FAKE_SSHD_H
 
+#include "conf.h"
 #include "t.h"
-
-struct conf_ssh_host;
 
 struct fake_sshd {
 	char		 dir[400];
@@ -54,5 +53,18 @@ char	*fake_sshd_calls(const struct fake_sshd *);
  * the public key's "ssh-ed25519 AAAA..." part, caller frees.
  */
 char	*fake_sshd_keygen(struct fake_sshd *, const char *name, char **cause);
+
+/*
+ * A started server plus an ssh config that reaches it: one host named
+ * "pve1-host" for the Proxmox node "pve1", connect timeout 5 s, command
+ * timeout 20 s, default output cap, the system ssh client.
+ */
+struct fake_ssh_env {
+	struct fake_sshd	 sshd;
+	struct conf_ssh_host	 host;
+	struct conf_ssh		 cs;
+};
+int	fake_ssh_env_start(struct fake_ssh_env *, char **cause);
+void	fake_ssh_env_stop(struct fake_ssh_env *);
 
 #endif

@@ -115,6 +115,7 @@ test_ignore_globs_and_range(void)
 	const char		*ignore[] = { "nct6775-*/AUXTIN", "acpitz-*/*" };
 	struct sensor_filter	 f = { ignore, 2, 0, 0, 0 };
 	struct sensor_filter	 strict = { NULL, 0, 0, 100, 0 };
+	struct sensor_filter	 warm = { NULL, 0, 20, 0, 0 };
 	struct sensor_list	 sl;
 
 	T_EQ_INT(sensors_parse_json(json, &f, NULL, &sl, &cause), 0);
@@ -134,6 +135,17 @@ test_ignore_globs_and_range(void)
 	T_EQ_INT(sensors_parse_json(json, &strict, NULL, &sl, &cause), 0);
 	T_OK(sensors_find(&sl, "*", "AUXTIN") == NULL);
 	T_OK(has_note(&sl, "nct6775-isa-0290/AUXTIN: 127.0 C"));
+	sensor_list_release(&sl);
+	free(json);
+
+	/* Bounds are set one at a time: a raised floor keeps the ceiling. */
+	json = fixture("amd-k10temp-nct6798.json");
+	T_EQ_INT(sensors_parse_json(json, &warm, NULL, &sl, &cause), 0);
+	T_OK(sensors_find(&sl, "acpitz-acpi-0", "temp1") == NULL);
+	T_OK(has_note(&sl, "acpitz-acpi-0/temp1: 16.8 C"));
+	T_OK(has_note(&sl, "nct6798-isa-0290/temp5: 216.0 C"));
+	T_OK(has_note(&sl, "nct6798-isa-0290/PCH_CHIP_TEMP: 0.0 C"));
+	T_EQ_INT(sl.n, 13);
 	sensor_list_release(&sl);
 	free(json);
 }

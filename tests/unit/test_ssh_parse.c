@@ -392,6 +392,12 @@ test_argv(void)
 	T_EQ_STR(ssh_format_size(256 * 1024, size, sizeof size), "256 KiB");
 	T_EQ_STR(ssh_format_size(2 << 20, size, sizeof size), "2 MiB");
 	T_EQ_STR(ssh_format_size(1000, size, sizeof size), "1000 bytes");
+	T_OK(ssh_error_temporary(SSH_ERR_UNREACHABLE));
+	T_OK(ssh_error_temporary(SSH_ERR_TIMEOUT));
+	T_OK(!ssh_error_temporary(SSH_ERR_HOSTKEY_CHANGED));
+	T_OK(!ssh_error_temporary(SSH_ERR_KEY));
+	T_OK(!ssh_error_temporary(SSH_ERR_AUTH));
+	T_OK(!ssh_error_temporary(SSH_ERR_CONFIG));
 }
 
 int
