@@ -372,6 +372,58 @@ out:
 	e2e_done(&e);
 }
 
+/* An approval asked for through a slash command: the buttons ride on
+ * the interaction's response, and a press there decides it. */
+static void
+test_slash_approval(void)
+{
+	struct e2e		 e;
+	struct fake_call	 orig;
+	json_t			*d, *opts, *body = NULL, *reply = NULL;
+	const char		*ap, *msg;
+	char			*path, *answer;
+	int64_t			 deadline;
+
+	if (e2e_start(&e) != 0)
+		goto out;
+	opts = json_pack("[{s:s, s:i, s:s}, {s:s, s:i, s:s}]", "name",
+	    "snapshot", "type", 3, "value", "pre-upgrade", "name", "guest",
+	    "type", 3, "value", "101");
+	d = fake_discord_slash(CHAN, GUILD, BOB, "rollback", opts);
+	path = xasprintf("/webhooks/" FAKE_DISCORD_APP_ID "/%s/messages/"
+	    "@original", json_string_value(json_object_get(d, "token")));
+	fake_discord_interaction(e.fd, d, NULL);
+	if (fake_discord_wait_call(e.fd, "PATCH", path, 1, 5000, &orig) != 0) {
+		t_fail(__FILE__, __LINE__, "no response to the slash command");
+		free(path);
+		goto out;
+	}
+	free(path);
+	body = json_loads(orig.body, 0, NULL);
+	reply = json_loads(orig.reply, 0, NULL);
+	fake_call_release(&orig);
+	ap = json_string_value(json_object_get(json_array_get(
+	    json_object_get(json_array_get(json_object_get(body,
+	    "components"), 0), "components"), 0), "custom_id"));
+	msg = json_string_value(json_object_get(reply, "id"));
+	T_OK(ap != NULL && str_has_prefix(ap, "ap:"));
+	T_OK(msg != NULL);
+	if (ap == NULL || msg == NULL)
+		goto out;
+	answer = press(&e, ALICE, msg, ap, 1);
+	T_CONTAINS(answer, "approved");
+	free(answer);
+	deadline = now_ms() + 5000;
+	while (sim_count(&e, "POST", "/snapshot/pre-upgrade/rollback") == 0 &&
+	    now_ms() < deadline)
+		sleep_ms(50);
+	T_EQ_INT(sim_count(&e, "POST", "/snapshot/pre-upgrade/rollback"), 1);
+out:
+	json_decref(body);
+	json_decref(reply);
+	e2e_done(&e);
+}
+
 /* A slash command that runs a job: the deferred response becomes the
  * job's message, edited in place as it progresses. */
 static void
@@ -448,5 +500,6 @@ main(void)
 	T_RUN(test_slash_command_reply);
 	T_RUN(test_approval_by_button);
 	T_RUN(test_slash_job_progress);
+	T_RUN(test_slash_approval);
 	return t_summary();
 }
