@@ -64,6 +64,7 @@ struct fd_rule {
 	int	 used;
 	int64_t	 window_start;
 	int	 is_bucket;
+	int	 fail_status;	/* answer this status instead */
 };
 
 struct fd_interaction {
@@ -932,7 +933,20 @@ fd_rate(struct fake_discord *fd, const struct fd_req *q, int global_exempt,
 
 	for (i = 0; i < fd->nrules; i++) {
 		rule = &fd->rules[i];
-		if (rule->is_bucket || rule->count <= 0 ||
+		if (rule->fail_status == 0 || rule->count <= 0 ||
+		    strcmp(rule->method, q->method) != 0 ||
+		    !str_has_prefix(q->path, rule->prefix))
+			continue;
+		rule->count--;
+		fd_error(r, rule->fail_status, rule->fail_status == 403 ?
+		    "Missing Permissions" : "Internal Server Error",
+		    rule->fail_status == 403 ? 50013 : 0);
+		return -1;
+	}
+	for (i = 0; i < fd->nrules; i++) {
+		rule = &fd->rules[i];
+		if (rule->is_bucket || rule->fail_status != 0 ||
+		    rule->count <= 0 ||
 		    strcmp(rule->method, q->method) != 0 ||
 		    !str_has_prefix(q->path, rule->prefix))
 			continue;
@@ -1374,6 +1388,19 @@ fake_discord_force_429(struct fake_discord *fd, const char *method,
 	r = fd_rule_add(fd, method, path_prefix);
 	r->retry_after = retry_after;
 	r->global = global;
+	r->count = count;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+void
+fake_discord_fail(struct fake_discord *fd, const char *method,
+    const char *path_prefix, int status, int count)
+{
+	struct fd_rule	*r;
+
+	pthread_mutex_lock(&fd->lock);
+	r = fd_rule_add(fd, method, path_prefix);
+	r->fail_status = status;
 	r->count = count;
 	pthread_mutex_unlock(&fd->lock);
 }

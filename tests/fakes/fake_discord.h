@@ -126,6 +126,10 @@ int	fake_discord_count_calls(struct fake_discord *, const char *method,
 void	fake_discord_force_429(struct fake_discord *, const char *method,
 	    const char *path_prefix, double retry_after, int global,
 	    int count);
+/* The next `count` requests matching answer `status` (403: Missing
+ * Permissions, else 500). */
+void	fake_discord_fail(struct fake_discord *, const char *method,
+	    const char *path_prefix, int status, int count);
 /* A bucket: at most `limit` requests per `window_ms`, with headers. */
 void	fake_discord_bucket(struct fake_discord *, const char *method,
 	    const char *path_prefix, int limit, int window_ms);

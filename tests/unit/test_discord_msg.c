@@ -1025,6 +1025,41 @@ out:
 	fake_bench_done(&b);
 }
 
+/* Callers retry what may pass later and give up on what will not. */
+static void
+test_temporary_and_permanent(void)
+{
+	struct fake_bench	 b;
+	struct chat_msg		 m = { NULL, "hello", 0, NULL, 0 };
+	char			*cause = NULL, *ref = NULL;
+
+	if (start_live(&b) != 0)
+		goto out;
+	fake_discord_fail(b.fd, "POST", "/channels/" CHAN, 500, 1);
+	T_EQ_INT(chat_send(b.c, CHAN, &m, NULL, &cause), CHAT_TEMPORARY);
+	T_CONTAINS(cause, "HTTP 500");
+	free(cause);
+	cause = NULL;
+	fake_discord_fail(b.fd, "POST", "/channels/" CHAN2, 403, 1);
+	T_EQ_INT(chat_send(b.c, CHAN2, &m, NULL, &cause), CHAT_PERMANENT);
+	T_CONTAINS(cause, "Missing Permissions");
+	free(cause);
+	cause = NULL;
+	/* chat_deliver() retries the temporary one until it passes. */
+	fake_discord_fail(b.fd, "POST", "/channels/" CHAN, 502, 1);
+	T_EQ_INT(chat_deliver(b.c, CHAN, NULL, &m, &ref, 10000), 0);
+	T_OK(ref != NULL);
+	T_EQ_INT(fake_discord_count_calls(b.fd, "POST", "/channels/" CHAN),
+	    3);
+	/* Not a channel id: refused before any request. */
+	T_EQ_INT(chat_send(b.c, "general", &m, NULL, &cause), CHAT_PERMANENT);
+	T_CONTAINS(cause, "not a snowflake");
+out:
+	free(ref);
+	free(cause);
+	fake_bench_done(&b);
+}
+
 int
 main(void)
 {
@@ -1042,6 +1077,7 @@ main(void)
 	T_RUN(test_progress_edits);
 	T_RUN(test_long_message_split);
 	T_RUN(test_markdown_escaped);
+	T_RUN(test_temporary_and_permanent);
 	T_RUN(test_429_retry_after);
 	T_RUN(test_429_global_holds_everything);
 	T_RUN(test_bucket_waits_for_reset);
