@@ -45,6 +45,8 @@ struct workers {
 	struct app	*app;
 	pthread_t	 threads[MAX_WORKERS + 1];
 	int		 nthreads;
+	pthread_t	 recovery;
+	int		 recovering;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 stop;
@@ -936,6 +938,32 @@ workers_recover(struct workers *w)
 	store_close(s);
 }
 
+static void *
+recovery_thread(void *arg)
+{
+	workers_recover(arg);
+	return NULL;
+}
+
+int
+workers_start_recovery(struct workers *w, char **cause)
+{
+	struct store	*s;
+
+	/*
+	 * Jobs whose announcement a previous process never sent: nobody
+	 * will send it now, so they may run (and post a new message).
+	 */
+	if ((s = store_open(w->app->conf->database, cause)) == NULL)
+		return -1;
+	store_exec(s, "UPDATE jobs SET ready = 1 WHERE ready = 0", NULL);
+	store_close(s);
+	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
+		return set_cause(cause, "cannot start the recovery thread");
+	w->recovering = 1;
+	return 0;
+}
+
 struct worker_arg {
 	struct workers	*w;
 	int		 reads;
@@ -1067,6 +1095,10 @@ workers_stop(struct workers *w)
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
 	w->nthreads = 0;
+	if (w->recovering) {
+		pthread_join(w->recovery, NULL);
+		w->recovering = 0;
+	}
 }
 
 void

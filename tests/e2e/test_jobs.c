@@ -407,6 +407,46 @@ test_snapshot_before_and_roll_back_offer(void)
 }
 
 static void
+test_approval_expires_by_timer(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*argv[5], *out, *dir = t_path("pol");
+	sqlite3		*h;
+
+	T_EQ_INT(mkdir(dir, 0700), 0);
+	t_write("pol/test.yaml", snap_policy, 0600);
+	env_start(&e, 300, dir, NULL, "alice");
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = e.conf;
+	argv[4] = NULL;
+	t_proc_start(&p, argv, 1);
+	T_OK(write(p.in_fd, "migrate 101 pve2\n", 17) == 17);
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	/* Fifteen minutes pass (the policy's shortest expiry is 1m)... */
+	T_EQ_INT(sqlite3_open(e.db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	T_EQ_INT(sqlite3_exec(h, "UPDATE jobs SET expires_at = "
+	    "strftime('%s','now') - 1 WHERE id = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	/* ...nobody looked: the timer ends it and tells the requester. */
+	T_EQ_INT(t_proc_wait_for(&p, "expired without approval", 15000), 0);
+	T_OK(write(p.in_fd, "approve 1\n", 10) == 10);
+	T_EQ_INT(t_proc_wait_for(&p, "expired", 5000), 0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "pvebot[1]~ expired: nobody approved it in time");
+	T_CONTAINS(out, "job 1 is expired, not awaiting approval");
+	T_EQ_INT(count_calls(&e, "POST", "*/migrate"), 0);
+	free(out);
+	free(dir);
+	env_stop(&e);
+}
+
+static void
 test_kill_9_reattaches_once(void)
 {
 	struct env	 e;
@@ -451,6 +491,7 @@ main(void)
 	T_RUN(test_jobs_on_one_guest_serialised);
 	T_RUN(test_cancel_queued_and_running);
 	T_RUN(test_snapshot_before_and_roll_back_offer);
+	T_RUN(test_approval_expires_by_timer);
 	T_RUN(test_kill_9_reattaches_once);
 	curl_global_cleanup();
 	return t_summary();
