@@ -4,8 +4,10 @@
  *
  *   connector -> router -> policy -> job store -> worker -> executor
  *
- * The catalogue and the policy can be swapped by SIGHUP; readers take
- * app->rules_lock for reading while they use them.
+ * The catalogue and the policy can be swapped by SIGHUP: readers take
+ * app->rules_lock to read the pointers. A replaced catalogue or policy is
+ * kept (retired) until the daemon exits, so a worker that follows a long
+ * task with the old one never holds the lock, and reloads never wait.
  */
 #ifndef PVEBOT_APP_H
 #define PVEBOT_APP_H
@@ -36,6 +38,9 @@ struct app {
 	pthread_rwlock_t	 rules_lock;
 	struct catalogue	*catalogue;
 	struct policy		*policy;
+	struct catalogue	**retired_catalogues;
+	struct policy		**retired_policies;
+	size_t			 nretired;
 	struct chat_ctx		 chat_ctx;
 	struct connector	*connectors[APP_MAX_CONNECTORS];
 	size_t			 nconnectors;

@@ -186,8 +186,13 @@ app_reload(struct app *app, char **cause)
 	if (load_rules(app->conf, &cat, &pol, cause) != 0)
 		return -1;
 	pthread_rwlock_wrlock(&app->rules_lock);
-	catalogue_free(app->catalogue);
-	policy_free(app->policy);
+	app->retired_catalogues = xreallocarray(app->retired_catalogues,
+	    app->nretired + 1, sizeof *app->retired_catalogues);
+	app->retired_policies = xreallocarray(app->retired_policies,
+	    app->nretired + 1, sizeof *app->retired_policies);
+	app->retired_catalogues[app->nretired] = app->catalogue;
+	app->retired_policies[app->nretired] = app->policy;
+	app->nretired++;
 	app->catalogue = cat;
 	app->policy = pol;
 	app->chat_ctx.catalogue = cat;
@@ -273,6 +278,12 @@ app_free(struct app *app)
 	pve_free(app->pve);
 	catalogue_free(app->catalogue);
 	policy_free(app->policy);
+	for (i = 0; i < app->nretired; i++) {
+		catalogue_free(app->retired_catalogues[i]);
+		policy_free(app->retired_policies[i]);
+	}
+	free(app->retired_catalogues);
+	free(app->retired_policies);
 	pthread_rwlock_destroy(&app->rules_lock);
 	free(app);
 }

@@ -765,13 +765,13 @@ run_builtin(struct run *r, const struct cmd_call *call)
 
 /* Rebuilds the call from the job's canonical command. */
 static int
-job_call(struct app *app, const struct job *j, struct cmd_call *call,
-    char **cause)
+job_call(const struct catalogue *cat, const struct job *j,
+    struct cmd_call *call, char **cause)
 {
 	struct cmd_parse_opts	 opts = { .bot_name = NULL, .direct = 1,
 	    .addressed = 1, .now = j->created_at };
 
-	if (cmd_parse(app->catalogue, j->command, &opts, call, cause) !=
+	if (cmd_parse(cat, j->command, &opts, call, cause) !=
 	    CMD_PARSE_OK) {
 		char	*c = *cause;
 
@@ -811,14 +811,17 @@ run_release(struct run *r)
 static void
 execute(struct workers *w, struct store *s, struct job *j)
 {
-	struct run	 r;
-	struct cmd_call	 call;
-	char		*cause = NULL;
+	const struct catalogue	*cat;
+	struct run		 r;
+	struct cmd_call		 call;
+	char			*cause = NULL;
 
 	run_init(&r, w, s, j);
+	/* A reload retires, never frees, the catalogue this job uses. */
 	pthread_rwlock_rdlock(&w->app->rules_lock);
-	if (job_call(w->app, j, &call, &cause) != 0) {
-		pthread_rwlock_unlock(&w->app->rules_lock);
+	cat = w->app->catalogue;
+	pthread_rwlock_unlock(&w->app->rules_lock);
+	if (job_call(cat, j, &call, &cause) != 0) {
 		run_finish(&r, JOB_FAILED, NULL, cause, NULL, 0);
 		free(cause);
 		run_release(&r);
@@ -838,7 +841,6 @@ execute(struct workers *w, struct store *s, struct job *j)
 		break;
 	}
 	cmd_call_release(&call);
-	pthread_rwlock_unlock(&w->app->rules_lock);
 	run_release(&r);
 }
 
