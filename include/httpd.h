@@ -1,0 +1,127 @@
+/*
+ * httpd.h - a small HTTP/1.1 server on 127.0.0.1 for the Proxmox
+ * simulator and the fake chat servers in tests/fakes/.
+ *
+ * What it guarantees:
+ * - It binds 127.0.0.1 only; port 0 picks a free port (httpd_port()).
+ * - One thread per connection (at most HTTPD_MAX_CONNS at once; more are
+ *   closed at once), so a handler may block for a long time (a long poll)
+ *   without stalling other requests. Handlers run concurrently: a
+ *   handler that touches shared state takes its own lock.
+ * - Input is capped: request line plus headers 16 KiB (431 past it), body
+ *   opts.max_body (default 1 MiB, 413 past it). A body needs
+ *   Content-Length; chunked request bodies are refused with 411.
+ *   Malformed requests get 400 and the connection is closed. The handler
+ *   only ever sees a well-formed request.
+ * - Keep-alive is supported for HTTP/1.1 (a handler may force
+ *   `Connection: close` with resp->close).
+ * - With opts.tls it generates a self-signed EC P-256 certificate
+ *   (CN 127.0.0.1, SAN IP:127.0.0.1 and DNS:localhost) in memory at start;
+ *   httpd_fingerprint() gives its SHA-256 in the form Proxmox shows it
+ *   ("AA:BB:..."), httpd_cert_pem() its PEM (usable as a CA file).
+ * - httpd_stop() closes the listener, shuts every connection down, waits
+ *   for every handler to return, and frees everything. A handler that
+ *   blocks must poll httpd_stopping() (or be woken by its owner) so stop
+ *   does not wait for its full timeout.
+ */
+#ifndef PVEBOT_HTTPD_H
+#define PVEBOT_HTTPD_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define HTTPD_MAX_HEAD		(16 * 1024)
+#define HTTPD_MAX_BODY		(1024 * 1024)
+#define HTTPD_MAX_CONNS		64
+#define HTTPD_MAX_RESP_BODY	(32 * 1024 * 1024)
+
+struct httpd;
+
+/* A key/value pair (a header, a query or form parameter). */
+struct httpd_kv {
+	char	*key;
+	char	*value;
+};
+
+/* One request, valid only during the handler call. */
+struct httpd_req {
+	const char	*method;	/* "GET", "POST", ... as sent */
+	const char	*path;		/* percent-decoded, without the query */
+	const char	*raw_path;	/* as sent, without the query */
+	const char	*query;		/* raw text after '?', "" if none */
+	struct httpd_kv	*headers;	/* names as sent */
+	size_t		 nheaders;
+	const char	*body;		/* NUL-terminated; "" if none */
+	size_t		 body_len;
+	const char	*peer;		/* "127.0.0.1:PORT" */
+	int		 tls;		/* 1 when it came over TLS */
+};
+
+/*
+ * The reply a handler fills. Before the call: status 200, empty body,
+ * content_type "application/json;charset=UTF-8", both buffers
+ * initialised (body capped at HTTPD_MAX_RESP_BODY).
+ */
+struct httpd_resp {
+	int		 status;
+	const char	*reason;	/* status text; NULL = the standard one */
+	const char	*content_type;	/* NULL = no Content-Type header */
+	struct buf	 headers_extra;	/* extra "Name: value\r\n" lines */
+	struct buf	 body;
+	int		 drop;		/* close without replying (faults) */
+	int		 delay_ms;	/* wait this long before replying */
+	int		 close;		/* send Connection: close and close */
+};
+
+typedef void (*httpd_handler)(void *arg, const struct httpd_req *,
+    struct httpd_resp *);
+
+struct httpd_opts {
+	int		 port;		/* 0 = a free port */
+	int		 tls;		/* 1 = HTTPS with a fresh certificate */
+	httpd_handler	 handler;
+	void		*arg;		/* passed to the handler */
+	size_t		 max_body;	/* 0 = HTTPD_MAX_BODY */
+	const char	*name;		/* log prefix; NULL = "httpd" */
+};
+
+/* Starts listening and serving; NULL with *cause on failure. */
+struct httpd	*httpd_start(const struct httpd_opts *, char **cause);
+/* Stops, joins every thread and frees; NULL is fine. */
+void		 httpd_stop(struct httpd *);
+int		 httpd_port(const struct httpd *);
+/* "AA:BB:..." (SHA-256 of the DER certificate); NULL without TLS. */
+const char	*httpd_fingerprint(const struct httpd *);
+/* The certificate as PEM; NULL without TLS. */
+const char	*httpd_cert_pem(const struct httpd *);
+/* 1 once httpd_stop() has begun: blocking handlers return early. */
+int		 httpd_stopping(const struct httpd *);
+
+/* A request header by name, case-insensitive; NULL if absent. */
+const char	*httpd_header(const struct httpd_req *, const char *name);
+
+/*
+ * Percent-decodes s[0..len) into a new string (caller frees); with
+ * plus_space '+' becomes ' ' (form and query encoding). NULL when an
+ * escape is malformed or decodes to NUL.
+ */
+char		*httpd_url_decode(const char *s, size_t len, int plus_space);
+
+/*
+ * Parses application/x-www-form-urlencoded text (also a query string)
+ * into *out (caller frees with httpd_kv_free). Repeated keys are kept in
+ * order; "k" alone gives value "". At most 1024 pairs. Returns 0, or -1
+ * on a malformed escape or too many pairs (nothing is returned then).
+ */
+int		 httpd_parse_form(const char *s, size_t len,
+		    struct httpd_kv **out, size_t *n);
+void		 httpd_kv_free(struct httpd_kv *, size_t);
+/* First value for key in a list; NULL if absent. */
+const char	*httpd_kv_get(const struct httpd_kv *, size_t n,
+		    const char *key);
+
+/* The standard reason phrase of a status code ("OK", "Not Found"). */
+const char	*httpd_reason(int status);
+
+#endif
