@@ -46,7 +46,7 @@
 #include "util.h"
 
 #define MX_TIMELINE_LIMIT	50
-#define MX_BACKOFF_BASE_MS	1000
+#define MX_BACKOFF_BASE_MS	500
 #define MX_BACKOFF_CAP_MS	60000
 #define MX_NOTICE_E2EE "pvebot serves unencrypted rooms only. This room " \
 	"has end-to-end encryption turned on, so pvebot cannot read the " \
