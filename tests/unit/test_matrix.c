@@ -894,27 +894,35 @@ test_token_absent_from_logs(void)
 	free(path);
 }
 
+/* T_ONLY=test_name runs one case. */
+#define RUN(fn) do {							\
+	if (getenv("T_ONLY") == NULL || strcmp(getenv("T_ONLY"), #fn) == 0) \
+		T_RUN(fn);						\
+} while (0)
+
 int
 main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	T_RUN(test_whoami_ok);
-	T_RUN(test_whoami_rejected);
-	T_RUN(test_whoami_other_user);
-	T_RUN(test_config_errors);
-	T_RUN(test_first_start_ignores_history);
-	T_RUN(test_message_event);
-	T_RUN(test_ignored_events);
-	T_RUN(test_invites);
-	T_RUN(test_encrypted_room_notice);
-	T_RUN(test_send_shape);
-	T_RUN(test_edit_shape);
-	T_RUN(test_retry_same_txn);
-	T_RUN(test_reaction_buttons);
-	T_RUN(test_rate_limit_429);
-	T_RUN(test_server_errors_recovery);
-	T_RUN(test_offsets_survive_crash_mid_batch);
-	T_RUN(test_token_absent_from_logs);
+	if (getenv("T_DEBUG") != NULL)
+		log_set_level(LOG_DEBUG);
+	RUN(test_whoami_ok);
+	RUN(test_whoami_rejected);
+	RUN(test_whoami_other_user);
+	RUN(test_config_errors);
+	RUN(test_first_start_ignores_history);
+	RUN(test_message_event);
+	RUN(test_ignored_events);
+	RUN(test_invites);
+	RUN(test_encrypted_room_notice);
+	RUN(test_send_shape);
+	RUN(test_edit_shape);
+	RUN(test_retry_same_txn);
+	RUN(test_reaction_buttons);
+	RUN(test_rate_limit_429);
+	RUN(test_server_errors_recovery);
+	RUN(test_offsets_survive_crash_mid_batch);
+	RUN(test_token_absent_from_logs);
 	curl_global_cleanup();
 	return t_summary();
 }
