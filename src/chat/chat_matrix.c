@@ -29,11 +29,13 @@
  *   for 429, jittered backoff otherwise), and stop() interrupts both the
  *   long poll and the waits.
  *
- * Addressing: Matrix has no bot commands, so ev->addressed is set when a
- * message starts with "!" or with pvebot's name (bot_name, the user id or
- * its localpart, followed by ":" or ","); that prefix is removed from
- * the text. A room with exactly two joined members (pvebot and one
- * person) is ev->direct.
+ * Addressing: Matrix has no bot commands. "!cmd args" is passed on as it
+ * is (the command parser knows the prefix and stays quiet about "!"
+ * commands of other bots); a message that starts with pvebot's name
+ * (chat.bot_name, the user id or its localpart, followed by ":" or ",",
+ * as Element writes a mention) is ev->addressed, the name removed. A room
+ * with exactly two joined members (pvebot and one person) is ev->direct,
+ * where plain "cmd args" works too.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -380,7 +382,7 @@ mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 }
 
 /*
- * Strips pvebot's name from the start of a body: "!cmd", "pvebot: cmd",
+ * Strips pvebot's name from the start of a body: "pvebot: cmd",
  * "@pvebot:hs: cmd", "pvebot, cmd". Returns the rest or NULL.
  */
 static const char *
@@ -390,8 +392,6 @@ mx_addressed(struct matrix *m, const char *body)
 	char		*local = NULL;
 	size_t		 i, len;
 
-	if (body[0] == '!')
-		return body + 1;
 	names[0] = m->user_id;
 	names[1] = m->ctx->conf->chat.bot_name;
 	if ((p = strchr(m->user_id, ':')) != NULL)

@@ -332,7 +332,7 @@ test_first_start_ignores_history(void)
 	ev = h_next(h, 5000, NULL);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
-		T_EQ_STR(ev->text, "status");
+		T_EQ_STR(ev->text, "!status");
 		T_EQ_STR(ev->reply_token, id);
 	}
 	/* Nothing else: the history stayed history. */
@@ -376,12 +376,12 @@ test_message_event(void)
 
 	/* A third member: no longer direct; plain text is not addressed. */
 	fake_matrix_join(h->fm, OPS, BOB);
-	free(fake_matrix_say(h->fm, OPS, BOB, "status"));
+	free(fake_matrix_say(h->fm, OPS, BOB, "!status"));
 	ev = h_next(h, 5000, NULL);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
 		T_EQ_STR(ev->user, "matrix:" BOB);
-		T_EQ_STR(ev->text, "status");
+		T_EQ_STR(ev->text, "!status");
 		T_EQ_INT(ev->addressed, 0);
 		T_EQ_INT(ev->direct, 0);
 	}
@@ -417,7 +417,7 @@ test_ignored_events(void)
 	ev = h_next(h, 5000, NULL);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
-		T_EQ_STR(ev->text, "status");
+		T_EQ_STR(ev->text, "!status");
 		T_EQ_STR(ev->reply_token, id);
 	}
 	chat_event_free(ev);
@@ -774,7 +774,7 @@ test_server_errors_recovery(void)
 	ev = h_next(h, 10000, NULL);
 	T_OK(ev != NULL);
 	if (ev != NULL)
-		T_EQ_STR(ev->text, "status");
+		T_EQ_STR(ev->text, "!status");
 	chat_event_free(ev);
 	/* Three failures, then success: backoff, not a busy loop. */
 	n = fake_matrix_requests(h->fm, "GET", sync) - before;
