@@ -807,7 +807,7 @@ test_offsets_survive_crash_mid_batch(void)
 	h->save_limit = h->saved + 1;
 	h_restart(h);
 	ev = h_next(h, 5000, NULL);
-	T_OK(ev != NULL && strcmp(ev->text, "start 101") == 0);
+	T_OK(ev != NULL && strcmp(ev->text, "!start 101") == 0);
 	chat_event_free(ev);
 	chat_event_free(h_next(h, 2000, NULL));
 	chat_event_free(h_next(h, 2000, NULL));
@@ -821,10 +821,10 @@ test_offsets_survive_crash_mid_batch(void)
 	h->save_limit = -1;
 	h_restart(h);
 	ev = h_next(h, 5000, NULL);
-	T_OK(ev != NULL && strcmp(ev->text, "start 103") == 0);
+	T_OK(ev != NULL && strcmp(ev->text, "!start 103") == 0);
 	chat_event_free(ev);
 	ev = h_next(h, 2000, NULL);
-	T_OK(ev != NULL && strcmp(ev->text, "start 104") == 0);
+	T_OK(ev != NULL && strcmp(ev->text, "!start 104") == 0);
 	chat_event_free(ev);
 	T_OK(h_next(h, 300, NULL) == NULL);
 
