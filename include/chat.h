@@ -24,6 +24,7 @@ enum chat_event_kind {
 	CHAT_EV_MESSAGE,	/* a text message */
 	CHAT_EV_BUTTON,		/* a button press or an approving reaction */
 	CHAT_EV_OFFSET,		/* nothing to do but save the offset */
+	CHAT_EV_NOTICE,		/* echo ev->text back, in queue order */
 };
 
 /* A normalised incoming event; every string is owned by the event. */
@@ -122,6 +123,8 @@ struct connector {
 /* Constructors, one per backend; NULL with *cause on a setup error. */
 struct connector *chat_console_create(const struct chat_ctx *, int in_fd,
 		    int out_fd, char **cause);
+/* The console has read all of its input. */
+int	chat_console_eof(struct connector *);
 struct connector *chat_telegram_create(const struct chat_ctx *, char **cause);
 struct connector *chat_matrix_create(const struct chat_ctx *, char **cause);
 struct connector *chat_discord_create(const struct chat_ctx *, char **cause);

@@ -69,6 +69,7 @@ struct conf_chat {
 };
 
 struct conf_proxmox {
+	int	  enabled;
 	char	**urls;		/* https://host:8006/api2/json, in order */
 	size_t	  nurls;
 	char	 *token_id;	/* user@realm!tokenid */
@@ -122,6 +123,7 @@ struct conf_rule {
 	char			*op;		/* ">" or "<" */
 	double			 threshold;
 	double			 clear;
+	int			 has_threshold;
 	int			 has_clear;
 	int64_t			 for_s;
 	int64_t			 repeat;	/* 0 = never */

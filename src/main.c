@@ -1,19 +1,429 @@
 /*
- * main.c - the pvebot command line: run, check, explain, jobs, audit,
- * demo, version.
+ * main.c - the pvebot command line.
+ *
+ *   pvebot run      -c FILE          run the daemon
+ *   pvebot check    -c FILE          validate config, commands, policies
+ *   pvebot explain  -c FILE --user ID COMMAND...
+ *   pvebot jobs     -c FILE [--limit N]
+ *   pvebot audit    -c FILE [--verify] [--limit N]
+ *   pvebot demo     [--db PATH] [--task-ms N]
+ *   pvebot sim      [options]        the Proxmox simulator on its own
+ *   pvebot version
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "app.h"
+#include "cmd.h"
+#include "conf.h"
+#include "demo.h"
+#include "exec_proxmox.h"
+#include "jobs.h"
+#include "log.h"
+#include "policy.h"
+#include "sim.h"
+#include "store.h"
 #include "util.h"
+
+#define EXIT_OK		0
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+
+static const char *default_conf = "/etc/pvebot/bot.conf";
+
+static const char *usage_text =
+    "usage: pvebot COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run      -c FILE            run the daemon\n"
+    "  check    -c FILE            validate the config, commands and "
+    "policies\n"
+    "  explain  -c FILE --user ID [--room R] COMMAND...\n"
+    "                              what the policy decides, and why\n"
+    "  jobs     -c FILE [--limit N] recent jobs\n"
+    "  audit    -c FILE [--verify] [--limit N]\n"
+    "                              the audit log, or check its hash chain\n"
+    "  demo     [--db PATH] [--task-ms N]\n"
+    "                              console chat + Proxmox simulator + "
+    "SQLite\n"
+    "  sim      [--port N] ...     the Proxmox simulator alone\n"
+    "  version                     print the version\n"
+    "\n"
+    "Each command takes --help. -c defaults to /etc/pvebot/bot.conf.\n"
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration "
+    "error.\n";
+
+static int
+usage(FILE *f, int code)
+{
+	fputs(usage_text, f);
+	return code;
+}
+
+/* Options every subcommand shares; returns optind or -1 for --help. */
+struct opts {
+	const char	*conf;
+	const char	*user;
+	const char	*room;
+	const char	*db;
+	int		 verify;
+	int		 limit;
+	int		 task_ms;
+	int		 help;
+};
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "room", required_argument, NULL, 'r' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "verify", no_argument, NULL, 'V' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "task-ms", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*errstr;
+	int		 ch;
+
+	memset(o, 0, sizeof *o);
+	o->conf = default_conf;
+	o->limit = 20;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'r':
+			o->room = optarg;
+			break;
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'V':
+			o->verify = 1;
+			break;
+		case 'n':
+			o->limit = (int)strtonum(optarg, 1, 100000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "pvebot: --limit %s: %s\n",
+				    optarg, errstr);
+				return -1;
+			}
+			break;
+		case 't':
+			o->task_ms = (int)strtonum(optarg, 10, 600000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "pvebot: --task-ms %s: %s\n",
+				    optarg, errstr);
+				return -1;
+			}
+			break;
+		case 'h':
+			o->help = 1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static struct conf *
+load_conf(const char *path)
+{
+	char		*errors = NULL;
+	struct conf	*c = conf_load(path, &errors);
+
+	if (c == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+	}
+	return c;
+}
+
+/* Config, then catalogue and policy: every problem, not just the first. */
+static int
+cmd_check(int argc, char **argv)
+{
+	struct opts		 o;
+	struct conf		*c;
+	struct catalogue	*cat;
+	struct policy		*pol;
+	char			*errors = NULL;
+	const char		*paths[1];
+	int			 bad = 0;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help) {
+		printf("usage: pvebot check [-c FILE]\n"
+		    "Validates the configuration, the command catalogue and "
+		    "the policies;\nprints every problem as file:line:column, "
+		    "or \"configuration OK\".\nExit codes: 0 ok, 2 problems "
+		    "found.\n");
+		return EXIT_OK;
+	}
+	if ((c = load_conf(o.conf)) == NULL)
+		return EXIT_USAGE;
+	if ((cat = catalogue_load(c->commands_dir, &errors)) == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		errors = NULL;
+		bad = 1;
+	}
+	paths[0] = c->policies_dir;
+	if ((pol = policy_load(paths, 1, &errors)) == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		bad = 1;
+	}
+	catalogue_free(cat);
+	policy_free(pol);
+	conf_free(c);
+	if (bad)
+		return EXIT_USAGE;
+	printf("configuration OK\n");
+	return EXIT_OK;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	struct opts	 o;
+	struct conf	*c;
+	struct app	*app;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help) {
+		printf("usage: pvebot run [-c FILE]\n"
+		    "Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads "
+		    "commands and policies.\nExit codes: 0 ok, 1 runtime "
+		    "failure, 2 configuration error.\n");
+		return EXIT_OK;
+	}
+	if ((c = load_conf(o.conf)) == NULL)
+		return EXIT_USAGE;
+	if ((app = app_create(c, STDIN_FILENO, STDOUT_FILENO, &cause)) ==
+	    NULL) {
+		fprintf(stderr, "pvebot: %s\n", cause);
+		free(cause);
+		conf_free(c);
+		return EXIT_USAGE;
+	}
+	log_info("app", "started version=%s config=%s", PVEBOT_VERSION,
+	    o.conf);
+	if (app_start(app, &cause) != 0) {
+		fprintf(stderr, "pvebot: %s\n", cause);
+		free(cause);
+		rc = EXIT_RUNTIME;
+	} else
+		rc = app_run(app) == 0 ? EXIT_OK : EXIT_RUNTIME;
+	app_free(app);
+	conf_free(c);
+	log_info("app", "stopped");
+	return rc;
+}
+
+static int
+cmd_explain(int argc, char **argv)
+{
+	struct opts	 o;
+	struct conf	*c;
+	struct app	 app;
+	struct buf	 line;
+	const char	*paths[1];
+	char		*errors = NULL, *text, *room;
+	int		 i, first;
+
+	first = parse_opts(argc, argv, &o);
+	if (first < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help || o.user == NULL || first >= argc) {
+		fprintf(o.help ? stdout : stderr, "usage: pvebot explain "
+		    "[-c FILE] --user IDENTITY [--room CONNECTOR:ROOM] "
+		    "COMMAND...\nPrints the policy's decision for the command "
+		    "and the rule (file:line) that made it;\nnothing runs. "
+		    "Exit codes: 0 ok, 2 usage or configuration error.\n");
+		return o.help ? EXIT_OK : EXIT_USAGE;
+	}
+	if ((c = load_conf(o.conf)) == NULL)
+		return EXIT_USAGE;
+	memset(&app, 0, sizeof app);
+	app.conf = c;
+	if ((app.catalogue = catalogue_load(c->commands_dir, &errors)) ==
+	    NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		conf_free(c);
+		return EXIT_USAGE;
+	}
+	paths[0] = c->policies_dir;
+	if ((app.policy = policy_load(paths, 1, &errors)) == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		catalogue_free(app.catalogue);
+		conf_free(c);
+		return EXIT_USAGE;
+	}
+	if (c->proxmox.enabled && c->proxmox.nurls > 0)
+		app.pve = pve_create(&c->proxmox, NULL);
+	buf_init(&line, 8192);
+	for (i = first; i < argc; i++)
+		buf_printf(&line, "%s%s", i > first ? " " : "", argv[i]);
+	room = o.room != NULL ? xstrdup(o.room) : xasprintf("%.*s:cli",
+	    (int)strcspn(o.user, ":"), o.user);
+	text = router_explain(&app, o.user, room, buf_cstr(&line), wall_now());
+	printf("%s\n", text);
+	free(text);
+	free(room);
+	buf_release(&line);
+	pve_free(app.pve);
+	policy_free(app.policy);
+	catalogue_free(app.catalogue);
+	conf_free(c);
+	return EXIT_OK;
+}
+
+static struct store *
+open_store(const char *conf_path, struct conf **cp)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((*cp = load_conf(conf_path)) == NULL)
+		return NULL;
+	if ((s = store_open((*cp)->database, &cause)) == NULL) {
+		fprintf(stderr, "pvebot: %s\n", cause);
+		free(cause);
+		conf_free(*cp);
+	}
+	return s;
+}
+
+static int
+cmd_jobs(int argc, char **argv)
+{
+	struct opts	 o;
+	struct conf	*c;
+	struct store	*s;
+	char		*text;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help) {
+		printf("usage: pvebot jobs [-c FILE] [--limit N]\n"
+		    "Lists recent jobs, newest first.\nExit codes: 0 ok, 1 "
+		    "database error, 2 configuration error.\n");
+		return EXIT_OK;
+	}
+	if ((s = open_store(o.conf, &c)) == NULL)
+		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
+	text = jobs_format_list(s, o.limit, NULL);
+	fputs(text, stdout);
+	free(text);
+	store_close(s);
+	conf_free(c);
+	return EXIT_OK;
+}
+
+static int
+cmd_audit(int argc, char **argv)
+{
+	struct opts	 o;
+	struct conf	*c;
+	struct store	*s;
+	sqlite3_stmt	*st;
+	char		*report = NULL;
+	int64_t		 rows;
+	int		 rc = EXIT_OK;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help) {
+		printf("usage: pvebot audit [-c FILE] [--verify] [--limit N]\n"
+		    "Prints the newest audit rows, or with --verify checks "
+		    "the hash chain and\nnames the first row that was edited, "
+		    "inserted or deleted.\nExit codes: 0 ok, 1 the chain is "
+		    "broken or the database fails, 2 configuration error.\n");
+		return EXIT_OK;
+	}
+	if ((s = open_store(o.conf, &c)) == NULL)
+		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (o.verify) {
+		if (audit_verify(s, &rows, &report) == 0)
+			printf("audit log OK: %lld rows, hash chain intact\n",
+			    (long long)rows);
+		else {
+			printf("audit log BROKEN: %s\n", report);
+			rc = EXIT_RUNTIME;
+		}
+		free(report);
+	} else if ((st = store_prepare(s, "SELECT * FROM (SELECT id, "
+	    "datetime(at, 'unixepoch'), actor, event, detail FROM audit "
+	    "ORDER BY id DESC LIMIT ?1) ORDER BY 1")) != NULL) {
+		sqlite3_bind_int(st, 1, o.limit);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("%lld %s %s %s %s\n",
+			    (long long)sqlite3_column_int64(st, 0),
+			    sqlite3_column_text(st, 1),
+			    sqlite3_column_text(st, 2),
+			    sqlite3_column_text(st, 3),
+			    sqlite3_column_text(st, 4));
+		sqlite3_finalize(st);
+	}
+	store_close(s);
+	conf_free(c);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "version") == 0) {
+	static const struct {
+		const char	*name;
+		int		(*fn)(int, char **);
+	} cmds[] = {
+		{ "run", cmd_run },
+		{ "check", cmd_check },
+		{ "explain", cmd_explain },
+		{ "jobs", cmd_jobs },
+		{ "audit", cmd_audit },
+		{ "demo", demo_main },
+		{ "sim", sim_main },
+	};
+	size_t	 i;
+
+	if (argc < 2)
+		return usage(stderr, EXIT_USAGE);
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
 		printf("pvebot %s\n", PVEBOT_VERSION);
-		return 0;
+		return EXIT_OK;
 	}
-	fprintf(stderr, "usage: pvebot run|check|explain|jobs|audit|demo|version\n");
-	return 2;
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return usage(stdout, EXIT_OK);
+	for (i = 0; i < nitems(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "pvebot: unknown command '%s'\n", argv[1]);
+	return usage(stderr, EXIT_USAGE);
 }

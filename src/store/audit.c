@@ -90,6 +90,30 @@ fail:
 	return -1;
 }
 
+/*
+ * A row whose hash matches under a smaller id was pushed down by rows
+ * inserted before it; returns by how much (0 when it was edited).
+ */
+static int64_t
+renumbered(sqlite3_stmt *st, int64_t id, const char *stored)
+{
+	char	 hash[65];
+	int64_t	 k;
+
+	if (stored == NULL)
+		return 0;
+	for (k = 1; k <= 16 && k < id; k++) {
+		row_hash(id - k, sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4),
+		    (const char *)sqlite3_column_text(st, 5), hash);
+		if (strcmp(hash, stored) == 0)
+			return k;
+	}
+	return 0;
+}
+
 int
 audit_verify(struct store *s, int64_t *rows, char **report)
 {
@@ -116,8 +140,17 @@ audit_verify(struct store *s, int64_t *rows, char **report)
 		    (const char *)sqlite3_column_text(st, 4),
 		    row_prev != NULL ? row_prev : "", hash);
 		if (row_hash_s == NULL || strcmp(hash, row_hash_s) != 0) {
-			set_cause(report, "audit row %" PRId64 " was edited: "
-			    "its content does not match its hash", id);
+			int64_t	 shift = renumbered(st, id, row_hash_s);
+
+			if (shift > 0)
+				set_cause(report, "audit row(s) %" PRId64
+				    "..%" PRId64 " were inserted: row %" PRId64
+				    " was row %" PRId64 " when it was written",
+				    id - shift, id - 1, id, id - shift);
+			else
+				set_cause(report, "audit row %" PRId64 " was "
+				    "edited: its content does not match its "
+				    "hash", id);
 			bad = 1;
 			break;
 		}
@@ -152,12 +185,18 @@ audit_verify(struct store *s, int64_t *rows, char **report)
 		char	*expect = xasprintf("%" PRId64 ":%s", prev_id, prev);
 
 		if (strcmp(head, expect) != 0) {
-			const char	*colon = strchr(head, ':');
 			long long	 head_id = strtoll(head, NULL, 10);
 
-			set_cause(report, "audit rows after %" PRId64 " were "
-			    "deleted: the log ended at row %lld", prev_id,
-			    colon != NULL ? head_id : 0LL);
+			if (head_id < prev_id)
+				set_cause(report, "audit row(s) %lld..%" PRId64
+				    " were inserted after the last row pvebot "
+				    "wrote (%lld)", head_id + 1, prev_id,
+				    head_id);
+			else
+				set_cause(report, "audit row(s) %" PRId64
+				    "..%lld were deleted: the log ends at row %"
+				    PRId64 " but pvebot wrote up to row %lld",
+				    prev_id + 1, head_id, prev_id, head_id);
 			bad = 1;
 		}
 		free(expect);

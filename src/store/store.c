@@ -62,7 +62,10 @@ static const char *migrations[] = {
 	"  progress INTEGER,"
 	"  result TEXT,"
 	"  error TEXT,"
-	"  parent_job INTEGER"
+	"  parent_job INTEGER,"
+	"  kind TEXT NOT NULL DEFAULT 'action',"	/* action | read */
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  ready INTEGER NOT NULL DEFAULT 1"	/* its chat message is out */
 	");"
 	"CREATE INDEX jobs_state ON jobs(state, id);"
 	"CREATE TABLE approvals ("
@@ -227,7 +230,7 @@ store_migrate_to(struct store *s, int target, char **cause)
 			return -1;
 		}
 		free(sql);
-		log_info("store", "migrated path=%s version=%d", s->path, v + 1);
+		log_debug("store", "migrated path=%s version=%d", s->path, v + 1);
 	}
 	return 0;
 }

@@ -184,6 +184,42 @@ raw_exchange(int port, const char *data, size_t len)
 	return (buf_steal(&b));
 }
 
+/* Sends a head with Expect: 100-continue, waits for the interim reply,
+ * then sends the body; returns everything received (caller frees). */
+static char *
+expect_continue(int port)
+{
+	static const char head[] = "PUT /e HTTP/1.1\r\nContent-Length: 2\r\n"
+	    "Expect: 100-continue\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 5, 0 };
+	struct buf		 b;
+	char			 tmp[4096];
+	ssize_t			 n;
+	int			 fd, sent_body = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	buf_init(&b, 1 << 20);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0) {
+		(void)send(fd, head, sizeof head - 1, MSG_NOSIGNAL);
+		while ((n = recv(fd, tmp, sizeof tmp, 0)) > 0) {
+			buf_append(&b, tmp, (size_t)n);
+			if (!sent_body && strstr(buf_cstr(&b),
+			    "100 Continue\r\n\r\n") != NULL) {
+				(void)send(fd, "ok", 2, MSG_NOSIGNAL);
+				sent_body = 1;
+			}
+		}
+	}
+	close(fd);
+	return (buf_steal(&b));
+}
+
 static void
 test_get_decodes_path_query_headers(void)
 {
@@ -395,6 +431,12 @@ test_malformed_requests_refused(void)
 	T_OK(str_has_prefix(r, "HTTP/1.1 431 "));
 	free(r);
 	free(big);
+
+	/* Expect: 100-continue gets its interim reply, then the answer. */
+	r = expect_continue(httpd_port(h));
+	T_OK(str_has_prefix(r, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"));
+	T_CONTAINS(r, "body=ok");
+	free(r);
 
 	/* Two requests in one write, both answered (keep-alive). */
 	r = raw_exchange(httpd_port(h), "POST /x HTTP/1.1\r\n"

@@ -1,0 +1,109 @@
+/*
+ * app.h - the running daemon: what the router, the workers and the
+ * monitor share, and the threads that carry the flow of DESIGN.md:
+ *
+ *   connector -> router -> policy -> job store -> worker -> executor
+ *
+ * The catalogue and the policy can be swapped by SIGHUP; readers take
+ * app->rules_lock for reading while they use them.
+ */
+#ifndef PVEBOT_APP_H
+#define PVEBOT_APP_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "chat.h"
+
+struct conf;
+struct catalogue;
+struct policy;
+struct pve;
+struct router;
+struct workers;
+struct monitor;
+struct sim;
+struct store;
+struct chat_event;
+struct job;
+
+#define APP_MAX_CONNECTORS 8
+
+struct app {
+	struct conf		*conf;
+	pthread_rwlock_t	 rules_lock;
+	struct catalogue	*catalogue;
+	struct policy		*policy;
+	struct chat_ctx		 chat_ctx;
+	struct connector	*connectors[APP_MAX_CONNECTORS];
+	size_t			 nconnectors;
+	struct connector	*console;	/* also in connectors[] */
+	struct pve		*pve;		/* NULL without Proxmox */
+	struct router		*router;
+	struct workers		*workers;
+	struct monitor		*monitor;
+	struct sim		*sim;		/* the demo's simulator */
+	atomic_int		 stopping;
+	/* Tests and the demo shorten waits through these. */
+	int64_t			 tick_ms;	/* router timer period */
+};
+
+/*
+ * Builds the daemon from a loaded config: catalogue, policy, Proxmox
+ * client, connectors. Console on in_fd/out_fd when enabled.
+ */
+struct app	*app_create(struct conf *, int in_fd, int out_fd, char **cause);
+/* Starts router, workers, monitor and connectors. */
+int		 app_start(struct app *, char **cause);
+/*
+ * Runs until SIGTERM/SIGINT (or, for the console, end of input with no
+ * job in flight); SIGHUP reloads catalogue and policy.
+ */
+int		 app_run(struct app *);
+void		 app_stop(struct app *);	/* drains queues; idempotent */
+void		 app_free(struct app *);
+/* Reloads commands and policies; keeps the old ones on error. */
+int		 app_reload(struct app *, char **cause);
+
+struct connector *app_connector(struct app *, const char *name);
+
+/* The router (router.c). */
+struct router	*router_create(struct app *, char **cause);
+int		 router_start(struct router *, char **cause);
+void		 router_submit(void *router, struct chat_event *);
+/* Waits until the queue is empty and the router idle. */
+void		 router_drain(struct router *);
+void		 router_stop(struct router *);
+void		 router_free(struct router *);
+/* Builtins the router answers itself (help, whoami, approve, ...). */
+int		 router_is_local_builtin(const char *name);
+/* The policy's explanation for a command line; caller frees. */
+char		*router_explain(struct app *, const char *user,
+		    const char *room, const char *line, int64_t now);
+
+/* Workers (exec/worker.c). */
+struct workers	*workers_create(struct app *, char **cause);
+int		 workers_start(struct workers *, char **cause);
+/* Wakes a worker: a job was queued. */
+void		 workers_kick(struct workers *);
+/* Number of jobs queued or running. */
+int		 workers_busy(struct workers *);
+void		 workers_stop(struct workers *);
+void		 workers_free(struct workers *);
+/*
+ * Re-attaches jobs left running by a previous process (crash safety):
+ * each is followed by its UPID, found in the node's task list, or
+ * reported interrupted. Called once at start before workers claim.
+ */
+void		 workers_recover(struct workers *);
+
+/*
+ * Posting to a job's room: the job's message is edited when it has one,
+ * else a new one is sent and remembered (jobs.msg_ref).
+ */
+void		 app_job_message(struct app *, struct store *, struct job *,
+		    const struct chat_msg *, int final);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * jobs.h - jobs in SQLite: the state machine, approvals and claiming.
+ *
+ *   awaiting_approval -> queued | denied | expired | cancelled
+ *   queued            -> running | cancelled
+ *   running           -> succeeded | failed | cancelled | interrupted
+ *
+ * jobs_transition() is the one function that changes a job's state. It
+ * refuses a transition the machine does not have, and it is a
+ * compare-and-swap: it succeeds only if the job is still in the state the
+ * caller saw, so two threads (or a button pressed twice) cannot both move
+ * the same job. Every transition is written to the audit log in the same
+ * transaction.
+ */
+#ifndef PVEBOT_JOBS_H
+#define PVEBOT_JOBS_H
+
+#include <stdint.h>
+
+struct store;
+
+enum job_state {
+	JOB_AWAITING_APPROVAL,
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_INTERRUPTED,
+	JOB_DENIED,
+	JOB_EXPIRED,
+	JOB_NSTATES
+};
+
+struct job {
+	int64_t		 id;
+	enum job_state	 state;
+	char		*command;	/* canonical text */
+	char		*cmd_name;
+	char		*action;
+	char		*args;		/* JSON array of argument values */
+	char		*requester;
+	char		*connector;
+	char		*room;
+	char		*msg_ref;	/* message edited with progress */
+	char		*approval_ref;
+	char		*nonce;
+	char		*rule;
+	int		 approvals_needed;
+	char		*approver_roles;
+	int		 self_approve;
+	int		 snapshot_before;
+	char		*reason;
+	int64_t		 target_vmid;
+	char		*target_node;
+	char		*target_type;
+	char		*target_status;
+	int		 heavy;
+	int64_t		 created_at;
+	int64_t		 expires_at;
+	int64_t		 queued_at;
+	int64_t		 started_at;
+	int64_t		 dispatched_at;
+	int64_t		 finished_at;
+	char		*upid;
+	int		 progress;	/* -1 unknown */
+	char		*result;
+	char		*error;
+	int64_t		 parent_job;
+};
+
+const char	*job_state_name(enum job_state);
+int		 job_state_parse(const char *, enum job_state *);
+int		 job_state_final(enum job_state);
+int		 job_transition_legal(enum job_state from, enum job_state to);
+
+/* Inserts j (id and created_at are filled in). Part of the caller's
+ * transaction when one is open. */
+int	jobs_insert(struct store *, struct job *, char **cause);
+/* 0 and *out filled, or -1 when there is no such job. */
+int	jobs_get(struct store *, int64_t id, struct job *out);
+void	job_release(struct job *);
+
+/*
+ * Moves job `id` from `from` to `to`. Sets the timestamps the target
+ * state implies; `result` and `error` (may be NULL) are stored with a
+ * final state. Returns 0, or -1 with *cause when the transition is not
+ * legal or the job is no longer in state `from`.
+ */
+int	jobs_transition(struct store *, int64_t id, enum job_state from,
+	    enum job_state to, const char *actor, const char *result,
+	    const char *error, char **cause);
+
+/* Field updates that are not state changes. */
+int	jobs_set_text(struct store *, int64_t id, const char *column,
+	    const char *value);
+int	jobs_set_int(struct store *, int64_t id, const char *column,
+	    int64_t value);
+
+/* Approvals: one row per (job, person); a second is refused. */
+int	jobs_add_approval(struct store *, int64_t job_id, const char *who,
+	    const char *decision);
+/* Identities that approved; *list is NULL-terminated, caller frees
+ * with jobs_free_list(). */
+int	jobs_approvers(struct store *, int64_t job_id, char ***list,
+	    size_t *n);
+void	jobs_free_list(char **, size_t);
+
+/*
+ * Claims the oldest queued job of `kind` ("action" or "read") that may
+ * run now: no other job of the
+ * same guest is running, and a heavy job only while fewer than
+ * heavy_per_node heavy jobs run on its node. Moves it to running.
+ * Returns 1 with *out filled, 0 when nothing can run, -1 on error.
+ */
+int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
+	    struct job *out);
+
+/* Ids of jobs in a state (e.g. running at start-up); caller frees. */
+int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,
+	    size_t *n);
+/* Awaiting approval and past expires_at. */
+int	jobs_ids_expired(struct store *, int64_t now, int64_t **ids,
+	    size_t *n);
+
+/* One line per recent job, newest first (for `jobs`). Caller frees. */
+char	*jobs_format_list(struct store *, int limit, const char *requester);
+char	*jobs_format_one(struct store *, int64_t id);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * sensors.h - hardware readings (temperatures and fans) by chip and
+ * label, from `sensors -j` output (remote nodes over SSH) and, later,
+ * from libsensors on the local machine. Shared by the `sensors` command
+ * and the monitor.
+ *
+ * Readings outside a sane range (a 216 C board sensor, a fan header at
+ * 0 RPM that never had a fan) are dropped and described in `notes`; an
+ * ignore list of "chip/label" globs drops readings silently.
+ */
+#ifndef PVEBOT_SENSORS_H
+#define PVEBOT_SENSORS_H
+
+#include <stddef.h>
+
+enum sensor_kind {
+	SENSOR_TEMP,		/* degrees Celsius */
+	SENSOR_FAN		/* RPM */
+};
+
+struct sensor_reading {
+	char			*chip;	/* "k10temp-pci-00c3" */
+	char			*label;	/* "Tctl", "Composite", "fan2" */
+	enum sensor_kind	 kind;
+	double			 value;
+};
+
+struct sensor_list {
+	struct sensor_reading	*v;	/* in the order sensors printed them */
+	size_t			 n;
+	char			**notes;	/* dropped readings, one line each */
+	size_t			 nnotes;
+};
+
+#define SENSOR_TEMP_MIN		(-40.0)
+#define SENSOR_TEMP_MAX		150.0
+#define SENSOR_FAN_MAX		30000.0
+
+struct sensor_filter {
+	const char *const	*ignore;	/* "chip/label" globs, '*' '?' */
+	size_t			 nignore;
+	double			 temp_min;	/* 0: SENSOR_TEMP_MIN */
+	double			 temp_max;	/* 0: SENSOR_TEMP_MAX */
+	double			 fan_max;	/* 0: SENSOR_FAN_MAX */
+};
+
+/*
+ * Memory across polls of one host, for the monitor: which fans have
+ * been seen spinning (a fan that spun and now reads 0 RPM is kept as a
+ * 0 reading, so a stall can alert) and which oddities were already
+ * noted (each is noted once). Not thread-safe: one per monitor thread.
+ */
+struct sensors_seen;
+struct sensors_seen	*sensors_seen_create(void);
+void			 sensors_seen_free(struct sensors_seen *);
+
+/*
+ * Parses `sensors -j` output. filter may be NULL (defaults, no ignore
+ * list); seen may be NULL (every oddity is noted, 0 RPM fans dropped).
+ * Returns 0, or -1 with *cause when the text is not sensors JSON.
+ */
+int	sensors_parse_json(const char *json, const struct sensor_filter *,
+	    struct sensors_seen *, struct sensor_list *, char **cause);
+void	sensor_list_release(struct sensor_list *);
+
+/* Whether "chip/label" matches one of the filter's ignore globs. */
+int	sensors_ignored(const struct sensor_filter *, const char *chip,
+	    const char *label);
+
+/* The reading for chip (glob) and label, or NULL. */
+const struct sensor_reading *sensors_find(const struct sensor_list *,
+	    const char *chip_glob, const char *label);
+
+/* One line per chip: "k10temp-pci-00c3: Tctl 45.9 C, Tccd1 41.2 C". */
+char	*sensors_format(const struct sensor_list *);
+
+#endif

@@ -1,0 +1,1111 @@
+/*
+ * conf.c - bot.conf: the key tables and the one walker that checks a YAML
+ * document against them.
+ *
+ * Every key is declared once below (name, type, default, range, help).
+ * The walker reports each problem as "file:line:column: message" and
+ * carries on, so one run of `pvebot check` shows every mistake. Unknown
+ * keys are errors: a typo must not silently disable a setting. Secrets are
+ * never inline: a secret key `token` is given as `token_file: PATH` (the
+ * file must not be readable by group or others, as OpenSSH insists for
+ * keys) or `token_env: NAME`, and the value is registered with the logger
+ * so it is scrubbed from every log line.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yaml.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#define CONF_MAX_SIZE	(1 << 20)
+#define SECRET_MAX_SIZE	4096
+
+enum ck_type {
+	CK_STR,		/* char * */
+	CK_PATH,	/* char *, relative to the config file's folder */
+	CK_URL,		/* char *, http:// or https:// */
+	CK_INT,		/* int, min..max */
+	CK_I64,		/* int64_t, min..max */
+	CK_DUR,		/* int64_t seconds: 90s, 15m, 2h, 7d */
+	CK_BOOL,	/* int */
+	CK_NUM,		/* double; has_off marks presence */
+	CK_SECRET,	/* char *, from NAME_file or NAME_env */
+	CK_STRLIST,	/* char **, count at count_off */
+	CK_SECTION,	/* nested mapping; flag_off set when present */
+	CK_LIST,	/* array of structs, count at count_off */
+	CK_ENUM,	/* char *, one of enums */
+	CK_TIME,	/* char *, "HH:MM" */
+	CK_ZONE,	/* char *, a known time zone */
+	CK_FPR,		/* char *, AA:BB:... SHA-256 fingerprint */
+	CK_TOKENID,	/* char *, user@realm!tokenid */
+};
+
+struct ckey {
+	const char		*name;
+	enum ck_type		 type;
+	size_t			 off;
+	const char		*def;
+	int			 required;
+	long long		 min, max;
+	const struct ckey	*sub;		/* SECTION, LIST */
+	size_t			 elem_size;	/* LIST */
+	size_t			 count_off;	/* LIST, STRLIST */
+	size_t			 flag_off;	/* SECTION: set to 1 if given */
+	size_t			 has_off;	/* NUM: set to 1 if given */
+	const char *const	*enums;
+	const char		*shorthand;	/* LIST: a scalar fills this */
+	const char		*help;
+};
+
+#define NONE ((size_t)-1)
+#define KEND { NULL, CK_STR, 0, NULL, 0, 0, 0, NULL, 0, NONE, NONE, NONE, \
+	NULL, NULL, NULL }
+
+#define K(n, t, s, f, d, req, h) \
+	{ n, t, offsetof(s, f), d, req, 0, 0, NULL, 0, NONE, NONE, NONE, \
+	NULL, NULL, h }
+#define KR(n, t, s, f, d, lo, hi, h) \
+	{ n, t, offsetof(s, f), d, 0, lo, hi, NULL, 0, NONE, NONE, NONE, \
+	NULL, NULL, h }
+#define KNUM(n, s, f, hasf, d, h) \
+	{ n, CK_NUM, offsetof(s, f), d, 0, 0, 0, NULL, 0, NONE, NONE, \
+	offsetof(s, hasf), NULL, NULL, h }
+#define KENUM(n, s, f, d, e, h) \
+	{ n, CK_ENUM, offsetof(s, f), d, 0, 0, 0, NULL, 0, NONE, NONE, NONE, \
+	e, NULL, h }
+#define KLIST(n, s, f, cnt, sub, et, sh, h) \
+	{ n, CK_LIST, offsetof(s, f), NULL, 0, 0, 0, sub, sizeof(et), \
+	offsetof(s, cnt), NONE, NONE, NULL, sh, h }
+#define KSTRS(n, s, f, cnt, h) \
+	{ n, CK_STRLIST, offsetof(s, f), NULL, 0, 0, 0, NULL, 0, \
+	offsetof(s, cnt), NONE, NONE, NULL, NULL, h }
+#define KSEC(n, s, f, sub, flag, h) \
+	{ n, CK_SECTION, offsetof(s, f), NULL, 0, 0, 0, sub, 0, NONE, flag, \
+	NONE, NULL, NULL, h }
+
+static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const severities[] = { "info", "warning", "critical",
+	NULL };
+static const char *const ops[] = { ">", "<", ">=", "<=", NULL };
+
+static const struct ckey room_keys[] = {
+	K("id", CK_STR, struct conf_room, id, NULL, 1,
+	    "chat, room or channel id"),
+	K("alerts", CK_BOOL, struct conf_room, alerts, "false", 0,
+	    "alerts and the digest are posted here"),
+	K("commands", CK_BOOL, struct conf_room, commands, "true", 0,
+	    "commands are served here"),
+	KEND
+};
+
+static const struct ckey console_keys[] = {
+	K("enabled", CK_BOOL, struct conf_console, enabled, "true", 0,
+	    "serve the console (standard input)"),
+	K("user", CK_STR, struct conf_console, user, "bob", 0,
+	    "the pretend user at start"),
+	K("alerts", CK_BOOL, struct conf_console, alerts, "true", 0,
+	    "alerts are printed on the console"),
+	KEND
+};
+
+static const struct ckey telegram_keys[] = {
+	K("enabled", CK_BOOL, struct conf_telegram, enabled, "true", 0,
+	    "serve Telegram"),
+	K("api_url", CK_URL, struct conf_telegram, api_url,
+	    "https://api.telegram.org", 0, "Bot API base URL"),
+	K("token", CK_SECRET, struct conf_telegram, token, NULL, 1,
+	    "bot token from BotFather"),
+	KLIST("chats", struct conf_telegram, chats, nchats, room_keys,
+	    struct conf_room, "id", "chat ids served"),
+	KSTRS("users", struct conf_telegram, users, nusers,
+	    "user ids served in private chats"),
+	KR("poll_timeout", CK_DUR, struct conf_telegram, poll_timeout, "30s",
+	    1, 120, "getUpdates long-poll timeout"),
+	KEND
+};
+
+static const struct ckey matrix_keys[] = {
+	K("enabled", CK_BOOL, struct conf_matrix, enabled, "true", 0,
+	    "serve Matrix"),
+	K("homeserver", CK_URL, struct conf_matrix, homeserver, NULL, 1,
+	    "homeserver base URL"),
+	K("user_id", CK_STR, struct conf_matrix, user_id, NULL, 1,
+	    "the bot's user id, @pvebot:example.org"),
+	K("token", CK_SECRET, struct conf_matrix, token, NULL, 1,
+	    "access token"),
+	KLIST("rooms", struct conf_matrix, rooms, nrooms, room_keys,
+	    struct conf_room, "id", "room ids or aliases served"),
+	KR("sync_timeout", CK_DUR, struct conf_matrix, sync_timeout, "30s",
+	    1, 120, "/sync long-poll timeout"),
+	KEND
+};
+
+static const struct ckey discord_keys[] = {
+	K("enabled", CK_BOOL, struct conf_discord, enabled, "true", 0,
+	    "serve Discord"),
+	K("api_url", CK_URL, struct conf_discord, api_url,
+	    "https://discord.com/api/v10", 0, "REST base URL"),
+	K("token", CK_SECRET, struct conf_discord, token, NULL, 1,
+	    "bot token"),
+	K("application_id", CK_STR, struct conf_discord, application_id,
+	    NULL, 1, "application id, for slash commands"),
+	KSTRS("guilds", struct conf_discord, guilds, nguilds,
+	    "guild ids where slash commands are registered"),
+	KLIST("channels", struct conf_discord, channels, nchannels, room_keys,
+	    struct conf_room, "id", "channel ids served"),
+	KSTRS("users", struct conf_discord, users, nusers,
+	    "user ids served in direct messages"),
+	KEND
+};
+
+static const struct ckey chat_keys[] = {
+	KR("max_command_age", CK_DUR, struct conf_chat, max_command_age,
+	    "5m", 0, 86400, "older commands are not run"),
+	K("bot_name", CK_STR, struct conf_chat, bot_name, "pvebot", 0,
+	    "the name in /cmd@bot_name"),
+	KSEC("console", struct conf_chat, console, console_keys,
+	    offsetof(struct conf_chat, console.enabled), "console chat"),
+	KSEC("telegram", struct conf_chat, telegram, telegram_keys,
+	    offsetof(struct conf_chat, telegram.enabled), "Telegram"),
+	KSEC("matrix", struct conf_chat, matrix, matrix_keys,
+	    offsetof(struct conf_chat, matrix.enabled), "Matrix"),
+	KSEC("discord", struct conf_chat, discord, discord_keys,
+	    offsetof(struct conf_chat, discord.enabled), "Discord"),
+	KEND
+};
+
+static const struct ckey proxmox_keys[] = {
+	K("enabled", CK_BOOL, struct conf_proxmox, enabled, "true", 0,
+	    "use the Proxmox VE API"),
+	KSTRS("urls", struct conf_proxmox, urls, nurls,
+	    "API base URLs of one cluster, tried in order"),
+	K("token_id", CK_TOKENID, struct conf_proxmox, token_id, NULL, 0,
+	    "API token id, user@realm!name"),
+	K("secret", CK_SECRET, struct conf_proxmox, secret, NULL, 0,
+	    "API token secret"),
+	K("ca_file", CK_PATH, struct conf_proxmox, ca_file, NULL, 0,
+	    "CA bundle to verify the API certificate"),
+	K("fingerprint", CK_FPR, struct conf_proxmox, fingerprint, NULL, 0,
+	    "SHA-256 certificate fingerprint pin, AA:BB:..."),
+	KR("connect_timeout", CK_DUR, struct conf_proxmox, connect_timeout,
+	    "5s", 1, 300, "TCP/TLS connect timeout"),
+	KR("request_timeout", CK_DUR, struct conf_proxmox, request_timeout,
+	    "30s", 1, 3600, "timeout of one API request"),
+	KR("task_poll_ms", CK_I64, struct conf_proxmox, task_poll, "1000",
+	    50, 60000, "milliseconds between task status polls"),
+	KEND
+};
+
+static const struct ckey ssh_host_keys[] = {
+	K("name", CK_STR, struct conf_ssh_host, name, NULL, 1,
+	    "the name commands use"),
+	K("address", CK_STR, struct conf_ssh_host, address, NULL, 1,
+	    "host name or address"),
+	KR("port", CK_INT, struct conf_ssh_host, port, "22", 1, 65535,
+	    "SSH port"),
+	K("user", CK_STR, struct conf_ssh_host, user, "root", 0,
+	    "remote user"),
+	K("key_file", CK_PATH, struct conf_ssh_host, key_file, NULL, 1,
+	    "private key (mode 0600)"),
+	K("known_hosts", CK_PATH, struct conf_ssh_host, known_hosts, NULL, 1,
+	    "known_hosts file holding the host key"),
+	K("node", CK_STR, struct conf_ssh_host, node, NULL, 0,
+	    "Proxmox node name served by this host"),
+	KEND
+};
+
+static const struct ckey ssh_keys[] = {
+	K("ssh_path", CK_PATH, struct conf_ssh, ssh_path, "/usr/bin/ssh", 0,
+	    "the OpenSSH client"),
+	KR("connect_timeout", CK_DUR, struct conf_ssh, connect_timeout, "10s",
+	    1, 300, "ConnectTimeout"),
+	KR("timeout", CK_DUR, struct conf_ssh, timeout, "2m", 1, 86400,
+	    "default command timeout"),
+	KR("output_cap", CK_I64, struct conf_ssh, output_cap, "262144", 1024,
+	    64 << 20, "bytes of output kept per command"),
+	KLIST("hosts", struct conf_ssh, hosts, nhosts, ssh_host_keys,
+	    struct conf_ssh_host, NULL, "hosts pvebot may reach"),
+	KEND
+};
+
+static const struct ckey worker_keys[] = {
+	KR("count", CK_INT, struct conf_workers, count, "2", 1, 64,
+	    "worker threads"),
+	KR("heavy_per_node", CK_INT, struct conf_workers, heavy_per_node,
+	    "1", 1, 16, "concurrent backup/migrate/clone per node"),
+	KR("edit_interval", CK_DUR, struct conf_workers, edit_interval, "3s",
+	    0, 600, "least time between progress edits of one message"),
+	KEND
+};
+
+static const struct ckey override_keys[] = {
+	K("target", CK_STR, struct conf_override, target, NULL, 1,
+	    "101, node:pve1, storage:local"),
+	KNUM("threshold", struct conf_override, threshold, has_threshold,
+	    NULL, "threshold for this target"),
+	KNUM("clear", struct conf_override, clear, has_clear, NULL,
+	    "clear level for this target"),
+	K("exclude", CK_BOOL, struct conf_override, exclude, "false", 0,
+	    "never alert on this target"),
+	KEND
+};
+
+static const struct ckey rule_keys[] = {
+	K("name", CK_STR, struct conf_rule, name, NULL, 1, "rule name"),
+	K("metric", CK_STR, struct conf_rule, metric, NULL, 1,
+	    "node.cpu, guest.memory, storage.usage, ..."),
+	KSTRS("select", struct conf_rule, select, nselect,
+	    "targets: 101, 100-199, tag:db, name:web*, node:pve1"),
+	KENUM("op", struct conf_rule, op, ">", ops, "comparison"),
+	KNUM("threshold", struct conf_rule, threshold, has_threshold, NULL,
+	    "fires beyond this value"),
+	KNUM("clear", struct conf_rule, clear, has_clear, NULL,
+	    "resolves only back past this value (hysteresis)"),
+	KR("for", CK_DUR, struct conf_rule, for_s, "0s", 0, 86400 * 7,
+	    "how long the condition must hold"),
+	KR("repeat", CK_DUR, struct conf_rule, repeat, "0s", 0, 86400 * 30,
+	    "repeat a firing alert this often (0 = never)"),
+	KENUM("severity", struct conf_rule, severity, "warning", severities,
+	    "info, warning or critical"),
+	KLIST("overrides", struct conf_rule, overrides, noverrides,
+	    override_keys, struct conf_override, NULL,
+	    "per-target thresholds or exclusions"),
+	KEND
+};
+
+static const struct ckey window_keys[] = {
+	K("days", CK_STR, struct conf_window, days, "*", 0,
+	    "mon-fri, sat,sun or *"),
+	K("start", CK_TIME, struct conf_window, start, NULL, 1, "HH:MM"),
+	K("end", CK_TIME, struct conf_window, end, NULL, 1, "HH:MM"),
+	KENUM("severity", struct conf_window, severity, "warning", severities,
+	    "quiet hours hold back this severity and below"),
+	K("room", CK_STR, struct conf_window, room, NULL, 0,
+	    "connector:room it applies to (default all)"),
+	KEND
+};
+
+static const struct ckey monitor_keys[] = {
+	K("enabled", CK_BOOL, struct conf_monitor, enabled, "true", 0,
+	    "watch the cluster"),
+	KR("interval", CK_DUR, struct conf_monitor, interval, "30s", 1, 3600,
+	    "seconds between polls"),
+	K("timezone", CK_ZONE, struct conf_monitor, timezone, "UTC", 0,
+	    "time zone of windows and quiet hours"),
+	KLIST("rules", struct conf_monitor, rules, nrules, rule_keys,
+	    struct conf_rule, NULL, "threshold rules"),
+	KR("no_backup_days", CK_INT, struct conf_monitor, no_backup_days,
+	    "7", 0, 3650, "alert on guests without a backup this long"),
+	KR("flap_count", CK_INT, struct conf_monitor, flap_count, "4", 2, 100,
+	    "state flips in flap_window that mark an alert flapping"),
+	KR("flap_window", CK_DUR, struct conf_monitor, flap_window, "30m",
+	    60, 86400, "window for flap detection"),
+	K("local_sensors", CK_BOOL, struct conf_monitor, local_sensors,
+	    "true", 0, "read lm-sensors on this machine"),
+	KSTRS("sensor_hosts", struct conf_monitor, sensor_hosts,
+	    nsensor_hosts, "ssh hosts read with sensors -j"),
+	KSTRS("sensor_ignore", struct conf_monitor, sensor_ignore,
+	    nsensor_ignore, "chip/label globs to ignore"),
+	{ "temp_max_sane", CK_NUM, offsetof(struct conf_monitor,
+	    temp_max_sane), "150", 0, 0, 0, NULL, 0, NONE, NONE, NONE, NULL,
+	    NULL, "temperatures above this are bogus readings" },
+	KLIST("backup_windows", struct conf_monitor, backup_windows,
+	    nbackup_windows, window_keys, struct conf_window, NULL,
+	    "windows when backups mute their alerts"),
+	KLIST("quiet_hours", struct conf_monitor, quiet_hours, nquiet_hours,
+	    window_keys, struct conf_window, NULL,
+	    "hours when non-critical alerts wait"),
+	KEND
+};
+
+static const struct ckey digest_keys[] = {
+	K("enabled", CK_BOOL, struct conf_digest, enabled, "true", 0,
+	    "send a daily digest"),
+	K("time", CK_TIME, struct conf_digest, time, "08:00", 0,
+	    "local time to send it"),
+	K("timezone", CK_ZONE, struct conf_digest, timezone, "UTC", 0,
+	    "time zone of `time`"),
+	KEND
+};
+
+static const struct ckey top_keys[] = {
+	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
+	    "SQLite database"),
+	K("commands", CK_PATH, struct conf, commands_dir, "commands", 0,
+	    "folder of command catalogue files"),
+	K("policies", CK_PATH, struct conf, policies_dir, "policies", 0,
+	    "folder of policy files"),
+	KENUM("log_level", struct conf, log_level, "info", levels,
+	    "debug, info, warn or error"),
+	KSEC("chat", struct conf, chat, chat_keys, NONE, "chat platforms"),
+	KSEC("proxmox", struct conf, proxmox, proxmox_keys,
+	    offsetof(struct conf, proxmox.enabled), "Proxmox VE API"),
+	KSEC("ssh", struct conf, ssh, ssh_keys, NONE, "SSH hosts"),
+	KSEC("workers", struct conf, workers, worker_keys, NONE,
+	    "job workers"),
+	KSEC("monitor", struct conf, monitor, monitor_keys, NONE,
+	    "alerts"),
+	KSEC("digest", struct conf, digest, digest_keys, NONE,
+	    "daily digest"),
+	KEND
+};
+
+struct walker {
+	const char	*file;
+	char		*base;		/* folder relative paths start from */
+	yaml_document_t	*doc;
+	struct buf	 errors;
+	int		 nerrors;
+};
+
+static void
+werr(struct walker *w, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+werr(struct walker *w, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (n != NULL)
+		buf_printf(&w->errors, "%s:%zu:%zu: %s\n", w->file,
+		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
+	else
+		buf_printf(&w->errors, "%s: %s\n", w->file, msg);
+	w->nerrors++;
+	free(msg);
+}
+
+static const char *
+scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static void *
+field(void *base, size_t off)
+{
+	return (char *)base + off;
+}
+
+static char *
+resolve_path(struct walker *w, const char *p)
+{
+	if (p[0] == '/' || w->base == NULL)
+		return xstrdup(p);
+	return xasprintf("%s/%s", w->base, p);
+}
+
+static int
+parse_bool(const char *s, int *v)
+{
+	static const char *yes[] = { "true", "yes", "on" };
+	static const char *no[] = { "false", "no", "off" };
+	size_t	 i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*v = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+valid_time(const char *s)
+{
+	return strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
+	    isdigit((unsigned char)s[1]) && s[2] == ':' &&
+	    isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
+	    (s[0] - '0') * 10 + (s[1] - '0') < 24 &&
+	    (s[3] - '0') * 10 + (s[4] - '0') < 60;
+}
+
+static int
+valid_fingerprint(const char *s)
+{
+	size_t	 i;
+
+	if (strlen(s) != 95)
+		return 0;
+	for (i = 0; i < 95; i++) {
+		if (i % 3 == 2) {
+			if (s[i] != ':')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* Converts one scalar into its field; text is the value, n its node. */
+static int
+set_scalar(struct walker *w, const struct ckey *k, void *base,
+    const char *text, const yaml_node_t *n)
+{
+	const char	*errstr;
+	char		*cause = NULL, *end;
+	long long	 ll;
+	int64_t		 secs;
+	double		 d;
+	int		 b;
+	struct tm	 tm;
+	size_t		 i;
+
+	switch (k->type) {
+	case CK_STR:
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	case CK_PATH:
+		*(char **)field(base, k->off) = resolve_path(w, text);
+		return 0;
+	case CK_URL:
+		if (!str_has_prefix(text, "https://") &&
+		    !str_has_prefix(text, "http://")) {
+			werr(w, n, "%s: expected an http:// or https:// URL, "
+			    "got '%s'", k->name, text);
+			return -1;
+		}
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	case CK_INT:
+	case CK_I64:
+		ll = strtonum(text, k->min, k->max, &errstr);
+		if (errstr != NULL) {
+			werr(w, n, "%s: expected an integer from %lld to %lld, "
+			    "got '%s' (%s)", k->name, k->min, k->max, text,
+			    errstr);
+			return -1;
+		}
+		if (k->type == CK_INT)
+			*(int *)field(base, k->off) = (int)ll;
+		else
+			*(int64_t *)field(base, k->off) = ll;
+		return 0;
+	case CK_DUR:
+		if (parse_duration(text, &secs, &cause) != 0) {
+			werr(w, n, "%s: %s", k->name, cause);
+			free(cause);
+			return -1;
+		}
+		if (secs < k->min || secs > k->max) {
+			werr(w, n, "%s: expected a duration from %llds to "
+			    "%llds, got '%s'", k->name, k->min, k->max, text);
+			return -1;
+		}
+		*(int64_t *)field(base, k->off) = secs;
+		return 0;
+	case CK_BOOL:
+		if (parse_bool(text, &b) != 0) {
+			werr(w, n, "%s: expected true or false, got '%s'",
+			    k->name, text);
+			return -1;
+		}
+		*(int *)field(base, k->off) = b;
+		return 0;
+	case CK_NUM:
+		errno = 0;
+		d = strtod(text, &end);
+		if (*text == '\0' || *end != '\0' || errno != 0) {
+			werr(w, n, "%s: expected a number, got '%s'", k->name,
+			    text);
+			return -1;
+		}
+		*(double *)field(base, k->off) = d;
+		if (k->has_off != NONE)
+			*(int *)field(base, k->has_off) = 1;
+		return 0;
+	case CK_ENUM:
+		for (i = 0; k->enums[i] != NULL; i++) {
+			if (strcmp(text, k->enums[i]) == 0) {
+				*(char **)field(base, k->off) = xstrdup(text);
+				return 0;
+			}
+		}
+		{
+			struct buf	 b2;
+
+			buf_init(&b2, 0);
+			for (i = 0; k->enums[i] != NULL; i++)
+				buf_printf(&b2, "%s%s", i ? ", " : "",
+				    k->enums[i]);
+			werr(w, n, "%s: expected one of %s, got '%s'",
+			    k->name, buf_cstr(&b2), text);
+			buf_release(&b2);
+		}
+		return -1;
+	case CK_FPR:
+		if (!valid_fingerprint(text)) {
+			werr(w, n, "%s: expected 32 hex pairs separated by "
+			    "colons (AA:BB:...), as Proxmox shows it", k->name);
+			return -1;
+		}
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	case CK_TOKENID:
+		if (strchr(text, '@') == NULL || strchr(text, '!') == NULL ||
+		    strchr(text, '@') > strchr(text, '!')) {
+			werr(w, n, "%s: expected user@realm!tokenid, got '%s'",
+			    k->name, text);
+			return -1;
+		}
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	case CK_TIME:
+		if (!valid_time(text)) {
+			werr(w, n, "%s: expected a time HH:MM, got '%s'",
+			    k->name, text);
+			return -1;
+		}
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	case CK_ZONE:
+		if (tz_localtime(0, text, &tm) != 0) {
+			werr(w, n, "%s: unknown time zone '%s' (expected e.g. "
+			    "UTC or Europe/Berlin)", k->name, text);
+			return -1;
+		}
+		*(char **)field(base, k->off) = xstrdup(text);
+		return 0;
+	default:
+		werr(w, n, "%s: expected a %s", k->name,
+		    k->type == CK_SECTION ? "mapping" : "list");
+		return -1;
+	}
+}
+
+char *
+conf_read_secret_file(const char *path, char **cause)
+{
+	struct stat	 st;
+	char		*data, *trimmed;
+
+	if (stat(path, &st) == -1) {
+		set_cause(cause, "cannot read secret file %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		set_cause(cause, "secret file %s is readable by group or "
+		    "others (mode %04o): run chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return NULL;
+	}
+	if ((data = read_file(path, SECRET_MAX_SIZE, NULL, cause)) == NULL)
+		return NULL;
+	trimmed = xstrdup(str_trim(data));
+	free(data);
+	if (*trimmed == '\0') {
+		free(trimmed);
+		set_cause(cause, "secret file %s is empty", path);
+		return NULL;
+	}
+	return trimmed;
+}
+
+static int
+set_secret(struct walker *w, const struct ckey *k, void *base,
+    const char *how, const char *text, const yaml_node_t *n)
+{
+	char	*cause = NULL, *value = NULL, *path;
+	char   **slot = field(base, k->off);
+
+	if (*slot != NULL) {
+		werr(w, n, "%s: give only one of %s_file and %s_env", k->name,
+		    k->name, k->name);
+		return -1;
+	}
+	if (strcmp(how, "file") == 0) {
+		path = resolve_path(w, text);
+		value = conf_read_secret_file(path, &cause);
+		free(path);
+		if (value == NULL) {
+			werr(w, n, "%s_file: %s", k->name, cause);
+			free(cause);
+			return -1;
+		}
+	} else {
+		const char	*env = getenv(text);
+
+		if (env == NULL || *env == '\0') {
+			werr(w, n, "%s_env: environment variable %s is not set",
+			    k->name, text);
+			return -1;
+		}
+		value = xstrdup(env);
+	}
+	log_add_secret(value);
+	*slot = value;
+	return 0;
+}
+
+static void walk_mapping(struct walker *, const struct ckey *, void *,
+    yaml_node_t *, const char *);
+
+static void
+apply_defaults(struct walker *w, const struct ckey *keys, void *base)
+{
+	const struct ckey	*k;
+
+	for (k = keys; k->name != NULL; k++) {
+		if (k->type == CK_SECTION) {
+			apply_defaults(w, k->sub, field(base, k->off));
+			if (k->flag_off != NONE)
+				*(int *)field(base, k->flag_off) = 0;
+			continue;
+		}
+		if (k->def != NULL)
+			set_scalar(w, k, base, k->def, NULL);
+	}
+}
+
+/* Frees what a default put in place before the file's value replaces it. */
+static void
+clear_field(const struct ckey *k, void *base)
+{
+	switch (k->type) {
+	case CK_STR:
+	case CK_PATH:
+	case CK_URL:
+	case CK_ENUM:
+	case CK_TIME:
+	case CK_ZONE:
+	case CK_FPR:
+	case CK_TOKENID:
+		free(*(char **)field(base, k->off));
+		*(char **)field(base, k->off) = NULL;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+walk_strlist(struct walker *w, const struct ckey *k, void *base,
+    yaml_node_t *n)
+{
+	char		***list = field(base, k->off);
+	size_t		 *count = field(base, k->count_off);
+	yaml_node_item_t *it;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		/* A single value is a list of one. */
+		*list = xreallocarray(*list, *count + 1, sizeof **list);
+		(*list)[(*count)++] = xstrdup(scalar(n));
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		werr(w, n, "%s: expected a list of values", k->name);
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t	*item = yaml_document_get_node(w->doc, *it);
+
+		if (item->type != YAML_SCALAR_NODE) {
+			werr(w, item, "%s: expected a plain value in the list",
+			    k->name);
+			continue;
+		}
+		*list = xreallocarray(*list, *count + 1, sizeof **list);
+		(*list)[(*count)++] = xstrdup(scalar(item));
+	}
+}
+
+static void
+walk_list(struct walker *w, const struct ckey *k, void *base,
+    yaml_node_t *n)
+{
+	void		**array = field(base, k->off);
+	size_t		 *count = field(base, k->count_off);
+	yaml_node_item_t *it;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		werr(w, n, "%s: expected a list", k->name);
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t	*item = yaml_document_get_node(w->doc, *it);
+		void		*elem;
+
+		*array = xreallocarray(*array, *count + 1, k->elem_size);
+		elem = (char *)*array + *count * k->elem_size;
+		memset(elem, 0, k->elem_size);
+		(*count)++;
+		apply_defaults(w, k->sub, elem);
+		if (item->type == YAML_SCALAR_NODE && k->shorthand != NULL) {
+			const struct ckey	*sk;
+
+			for (sk = k->sub; sk->name != NULL; sk++) {
+				if (strcmp(sk->name, k->shorthand) == 0)
+					break;
+			}
+			set_scalar(w, sk, elem, scalar(item), item);
+			continue;
+		}
+		if (item->type != YAML_MAPPING_NODE) {
+			werr(w, item, "%s: expected a mapping in the list",
+			    k->name);
+			continue;
+		}
+		walk_mapping(w, k->sub, elem, item, k->name);
+	}
+}
+
+/*
+ * A section with `enabled: false` is not used, so its secrets are neither
+ * read nor required: an example file can show every block and still pass
+ * `pvebot check`.
+ */
+static int
+mapping_disabled(struct walker *w, yaml_node_t *map)
+{
+	yaml_node_pair_t	*p;
+	int			 v;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t	*kn = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t	*vn = yaml_document_get_node(w->doc, p->value);
+
+		if (kn->type == YAML_SCALAR_NODE &&
+		    strcmp(scalar(kn), "enabled") == 0 &&
+		    vn->type == YAML_SCALAR_NODE &&
+		    parse_bool(scalar(vn), &v) == 0 && v == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+walk_mapping(struct walker *w, const struct ckey *keys, void *base,
+    yaml_node_t *map, const char *where)
+{
+	yaml_node_pair_t	*p;
+	const struct ckey	*k;
+	unsigned char		 seen[64];
+	size_t			 i;
+	int			 disabled = mapping_disabled(w, map);
+
+	memset(seen, 0, sizeof seen);
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t	*kn = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t	*vn = yaml_document_get_node(w->doc, p->value);
+		const char	*name, *how = NULL;
+		char		 stem[64];
+
+		if (kn->type != YAML_SCALAR_NODE) {
+			werr(w, kn, "keys must be plain names");
+			continue;
+		}
+		name = scalar(kn);
+		for (k = keys, i = 0; k->name != NULL; k++, i++) {
+			size_t	 len = strlen(k->name);
+
+			if (k->type == CK_SECRET &&
+			    strncmp(name, k->name, len) == 0 &&
+			    (strcmp(name + len, "_file") == 0 ||
+			    strcmp(name + len, "_env") == 0)) {
+				how = name + len + 1;
+				break;
+			}
+			if (strcmp(name, k->name) == 0)
+				break;
+		}
+		if (k->name == NULL) {
+			werr(w, kn, "unknown key '%s' in %s", name, where);
+			continue;
+		}
+		if (i < sizeof seen && seen[i]++ && k->type != CK_SECRET) {
+			werr(w, kn, "key '%s' is given twice", name);
+			continue;
+		}
+		if (k->type == CK_SECRET) {
+			if (how == NULL) {
+				werr(w, kn, "%s: secrets are never inline; use "
+				    "%s_file: PATH or %s_env: NAME", name,
+				    name, name);
+				continue;
+			}
+			if (vn->type != YAML_SCALAR_NODE) {
+				werr(w, vn, "%s: expected a value", name);
+				continue;
+			}
+			if (!disabled)
+				set_secret(w, k, base, how, scalar(vn), vn);
+			continue;
+		}
+		snprintf(stem, sizeof stem, "%s", name);
+		switch (k->type) {
+		case CK_SECTION:
+			if (vn->type == YAML_SCALAR_NODE &&
+			    *scalar(vn) == '\0')
+				break;	/* "telegram:" with nothing under it */
+			if (vn->type != YAML_MAPPING_NODE) {
+				werr(w, vn, "%s: expected a mapping", name);
+				break;
+			}
+			if (k->flag_off != NONE)
+				*(int *)field(base, k->flag_off) = 1;
+			walk_mapping(w, k->sub, field(base, k->off), vn, stem);
+			break;
+		case CK_LIST:
+			walk_list(w, k, base, vn);
+			break;
+		case CK_STRLIST:
+			walk_strlist(w, k, base, vn);
+			break;
+		default:
+			if (vn->type != YAML_SCALAR_NODE) {
+				werr(w, vn, "%s: expected a single value, not a "
+				    "%s", name, vn->type == YAML_MAPPING_NODE ?
+				    "mapping" : "list");
+				break;
+			}
+			clear_field(k, base);
+			set_scalar(w, k, base, scalar(vn), vn);
+			break;
+		}
+	}
+	/* Required keys; secrets are checked by field. */
+	for (k = keys; k->name != NULL; k++) {
+		if (!k->required || (disabled && k->type == CK_SECRET))
+			continue;
+		if (k->type == CK_SECRET) {
+			if (*(char **)field(base, k->off) == NULL)
+				werr(w, map, "%s: missing required key %s_file "
+				    "or %s_env", where, k->name, k->name);
+		} else if (*(char **)field(base, k->off) == NULL)
+			werr(w, map, "%s: missing required key '%s'", where,
+			    k->name);
+	}
+}
+
+static void
+free_keys(const struct ckey *keys, void *base)
+{
+	const struct ckey	*k;
+	size_t			 i;
+
+	for (k = keys; k->name != NULL; k++) {
+		switch (k->type) {
+		case CK_STR:
+		case CK_PATH:
+		case CK_URL:
+		case CK_ENUM:
+		case CK_TIME:
+		case CK_ZONE:
+		case CK_FPR:
+		case CK_TOKENID:
+		case CK_SECRET:
+			free(*(char **)field(base, k->off));
+			break;
+		case CK_SECTION:
+			free_keys(k->sub, field(base, k->off));
+			break;
+		case CK_STRLIST: {
+			char	**list = *(char ***)field(base, k->off);
+			size_t	  n = *(size_t *)field(base, k->count_off);
+
+			for (i = 0; i < n; i++)
+				free(list[i]);
+			free(list);
+			break;
+		}
+		case CK_LIST: {
+			char	*array = *(char **)field(base, k->off);
+			size_t	 n = *(size_t *)field(base, k->count_off);
+
+			for (i = 0; i < n; i++)
+				free_keys(k->sub, array + i * k->elem_size);
+			free(array);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free_keys(top_keys, c);
+	free(c->path);
+	free(c);
+}
+
+/* Checks that span keys: what one key means for another. */
+static void
+check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < c->proxmox.nurls; i++) {
+		if (!str_has_prefix(c->proxmox.urls[i], "https://") &&
+		    !str_has_prefix(c->proxmox.urls[i], "http://"))
+			werr(w, root, "proxmox.urls: '%s' is not an http(s) "
+			    "URL", c->proxmox.urls[i]);
+	}
+	if (c->proxmox.enabled && c->proxmox.nurls > 0 &&
+	    (c->proxmox.token_id == NULL ||
+	    c->proxmox.secret == NULL))
+		werr(w, root, "proxmox: token_id and secret_file (or "
+		    "secret_env) are required when urls are given");
+	for (i = 0; i < c->ssh.nhosts; i++) {
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->ssh.hosts[i].name,
+			    c->ssh.hosts[j].name) == 0)
+				werr(w, root, "ssh.hosts: host '%s' is defined "
+				    "twice", c->ssh.hosts[i].name);
+		}
+	}
+	for (i = 0; i < c->monitor.nrules; i++) {
+		struct conf_rule	*r = &c->monitor.rules[i];
+
+		if (!r->has_threshold)
+			werr(w, root, "monitor.rules: rule '%s' has no "
+			    "threshold", r->name);
+
+		for (j = 0; j < c->monitor.nrules; j++) {
+			if (j < i && strcmp(r->name,
+			    c->monitor.rules[j].name) == 0)
+				werr(w, root, "monitor.rules: rule '%s' is "
+				    "defined twice", r->name);
+		}
+	}
+	for (i = 0; i < c->monitor.nsensor_hosts; i++) {
+		if (conf_ssh_host_find(c, c->monitor.sensor_hosts[i]) == NULL)
+			werr(w, root, "monitor.sensor_hosts: '%s' is not a "
+			    "host in ssh.hosts", c->monitor.sensor_hosts[i]);
+	}
+}
+
+static struct conf *
+load(const char *name, const char *text, size_t len, const char *base,
+    char **errors)
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	struct walker	 w;
+	struct conf	*c = xcalloc(1, sizeof *c);
+
+	memset(&w, 0, sizeof w);
+	w.file = name;
+	w.base = base != NULL ? xstrdup(base) : NULL;
+	buf_init(&w.errors, 64 << 10);
+	c->path = xstrdup(name);
+	apply_defaults(&w, top_keys, c);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+	    len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		buf_printf(&w.errors, "%s:%zu:%zu: YAML syntax error: %s%s%s\n",
+		    name, parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem != NULL ? parser.problem : "?",
+		    parser.context != NULL ? " " : "",
+		    parser.context != NULL ? parser.context : "");
+		w.nerrors++;
+		yaml_parser_delete(&parser);
+		goto out;
+	}
+	w.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		;	/* an empty file: every default */
+	else if (root->type != YAML_MAPPING_NODE)
+		werr(&w, root, "expected a mapping of settings at the top");
+	else {
+		walk_mapping(&w, top_keys, c, root, "the top level");
+		if (w.nerrors == 0)
+			check_semantics(&w, c, root);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+out:
+	free(w.base);
+	if (w.nerrors > 0) {
+		*errors = buf_steal(&w.errors);
+		conf_free(c);
+		return NULL;
+	}
+	buf_release(&w.errors);
+	if (c->log_level != NULL) {
+		enum log_level	 level;
+
+		if (log_parse_level(c->log_level, &level) == 0)
+			log_set_level(level);
+	}
+	return c;
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	char		*text, *cause = NULL, *copy, *base;
+	size_t		 len;
+	struct conf	*c;
+
+	*errors = NULL;
+	if ((text = read_file(path, CONF_MAX_SIZE, &len, &cause)) == NULL) {
+		*errors = xasprintf("%s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	copy = xstrdup(path);
+	base = dirname(copy);
+	c = load(path, text, len, base, errors);
+	free(copy);
+	free(text);
+	return c;
+}
+
+struct conf *
+conf_load_string(const char *name, const char *text, char **errors)
+{
+	*errors = NULL;
+	return load(name, text, strlen(text), NULL, errors);
+}
+
+const struct conf_ssh_host *
+conf_ssh_host_find(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ssh.nhosts; i++) {
+		if (strcmp(c->ssh.hosts[i].name, name) == 0)
+			return &c->ssh.hosts[i];
+	}
+	for (i = 0; i < c->ssh.nhosts; i++) {
+		if (c->ssh.hosts[i].node != NULL &&
+		    strcmp(c->ssh.hosts[i].node, name) == 0)
+			return &c->ssh.hosts[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,222 @@
+/*
+ * demo.c - `pvebot demo`: pvebot on its embedded default, with no
+ * Proxmox and no chat account. The Proxmox simulator runs in-process on
+ * a loopback port with a fresh self-signed certificate, pinned by its
+ * fingerprint; the console is the chat room; SQLite lives in a fresh
+ * temporary folder unless --db names a database, so a second run can
+ * continue the first.
+ *
+ * The demo starts as bob (operator); alice is an admin who may approve,
+ * carol a viewer; anyone else (/as eve) is unknown and refused.
+ */
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "conf.h"
+#include "demo.h"
+#include "log.h"
+#include "sim.h"
+#include "util.h"
+
+#define DEMO_SECRET_ENV	"PVEBOT_DEMO_PROXMOX_SECRET"
+
+static const char *demo_conf_template =
+    "database: %s\n"
+    "commands: %s/commands\n"
+    "policies: %s/policies\n"
+    "log_level: %s\n"
+    "chat:\n"
+    "  max_command_age: 5m\n"
+    "  console:\n"
+    "    user: bob\n"
+    "    alerts: true\n"
+    "proxmox:\n"
+    "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
+    "  token_id: pvebot@pve!bot\n"
+    "  secret_env: " DEMO_SECRET_ENV "\n"
+    "  fingerprint: \"%s\"\n"
+    "  task_poll_ms: 250\n"
+    "workers:\n"
+    "  count: 2\n"
+    "  edit_interval: 1s\n"
+    "monitor:\n"
+    "  interval: %s\n"
+    "  local_sensors: false\n"
+    "  rules:\n"
+    "    - name: node-cpu-high\n"
+    "      metric: node.cpu\n"
+    "      select: [\"node:*\"]\n"
+    "      threshold: 90\n"
+    "      clear: 70\n"
+    "      for: %s\n"
+    "      repeat: %s\n"
+    "      severity: warning\n"
+    "digest:\n"
+    "  time: \"08:00\"\n"
+    "  timezone: UTC\n";
+
+/* Where commands/ and policies/ are: the source tree or an install. */
+static char *
+find_share(const char *argv0)
+{
+	const char	*env = getenv("PVEBOT_SHARE");
+	char		 exe[PATH_MAX], *copy, *dir, *cand;
+	struct stat	 st;
+	ssize_t		 n;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (stat("commands", &st) == 0 && stat("policies", &st) == 0)
+		return xstrdup(".");
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		copy = xstrdup(exe);
+		dir = dirname(copy);
+		cand = xasprintf("%s/..", dir);
+		free(copy);
+		copy = xasprintf("%s/commands", cand);
+		if (stat(copy, &st) == 0) {
+			free(copy);
+			return cand;
+		}
+		free(copy);
+		free(cand);
+	}
+	return xstrdup("/usr/share/pvebot");
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+demo_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "task-ms", required_argument, NULL, 't' },
+		{ "monitor-interval", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sim_opts	 so;
+	struct sim	*sim;
+	struct conf	*c;
+	struct app	*app;
+	const char	*db = NULL, *errstr, *level, *interval = "5s";
+	char		 tmp[] = "/tmp/pvebot-demo-XXXXXX", secret[33];
+	char		*dbpath, *share, *text, *errors = NULL, *cause = NULL;
+	int		 ch, task_ms = 3000, rc = 0, made_tmp = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:t:m:h", longopts, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 't':
+			task_ms = (int)strtonum(optarg, 10, 600000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "pvebot demo: --task-ms %s: "
+				    "%s\n", optarg, errstr);
+				return 2;
+			}
+			break;
+		case 'm':
+			interval = optarg;
+			break;
+		case 'h':
+			printf("usage: pvebot demo [--db PATH] [--task-ms N] "
+			    "[--monitor-interval DURATION]\n"
+			    "Runs pvebot with the console as chat room, the "
+			    "Proxmox simulator and SQLite.\nType commands on "
+			    "standard input (help, status, start 101, "
+			    "rollback 101 pre-upgrade);\n/as NAME switches "
+			    "user: bob (operator, the start), alice (admin), "
+			    "carol (viewer).\nWith --db the database is kept, "
+			    "so a second run continues the first.\nExit "
+			    "codes: 0 ok, 1 runtime failure, 2 usage "
+			    "error.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	random_hex(secret, 16);
+	setenv(DEMO_SECRET_ENV, secret, 1);
+	memset(&so, 0, sizeof so);
+	so.tls = 1;
+	so.token_id = "pvebot@pve!bot";
+	so.secret = secret;
+	so.task_ms = task_ms;
+	if ((sim = sim_start(&so, &cause)) == NULL) {
+		fprintf(stderr, "pvebot demo: simulator: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (db == NULL) {
+		if (mkdtemp(tmp) == NULL) {
+			perror("pvebot demo: mkdtemp");
+			sim_stop(sim);
+			return 1;
+		}
+		made_tmp = 1;
+		dbpath = xasprintf("%s/pvebot.db", tmp);
+	} else
+		dbpath = xstrdup(db);
+	share = find_share(argv[0]);
+	level = getenv("PVEBOT_LOG") != NULL ? getenv("PVEBOT_LOG") : "warn";
+	text = xasprintf(demo_conf_template, dbpath, share, share, level,
+	    sim_port(sim), sim_fingerprint(sim), interval, "1m", "30m");
+	c = conf_load_string("(demo)", text, &errors);
+	free(text);
+	if (c == NULL) {
+		fprintf(stderr, "pvebot demo: %s", errors);
+		free(errors);
+		rc = 2;
+		goto out;
+	}
+	fprintf(stderr, "pvebot demo: Proxmox simulator on 127.0.0.1:%d "
+	    "(cluster homelab: pve1-pve3, guests 100-112)\n"
+	    "pvebot demo: you are bob (operator); /as alice (admin) to "
+	    "approve, /as carol (viewer)\n"
+	    "pvebot demo: try: help, status, guests, start 101, backup 102, "
+	    "rollback 101 pre-upgrade\n", sim_port(sim));
+	if ((app = app_create(c, STDIN_FILENO, STDOUT_FILENO, &cause)) ==
+	    NULL) {
+		fprintf(stderr, "pvebot demo: %s\n", cause);
+		free(cause);
+		conf_free(c);
+		rc = 2;
+		goto out;
+	}
+	app->sim = sim;
+	if (app_start(app, &cause) != 0) {
+		fprintf(stderr, "pvebot demo: %s\n", cause);
+		free(cause);
+		rc = 1;
+	} else
+		rc = app_run(app) == 0 ? 0 : 1;
+	app_free(app);
+	conf_free(c);
+out:
+	sim_stop(sim);
+	if (made_tmp)
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(dbpath);
+	free(share);
+	return rc;
+}

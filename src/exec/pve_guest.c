@@ -1,0 +1,298 @@
+/*
+ * pve_guest.c - guests as the cluster sees them: the /cluster/resources
+ * list, and the resolution of what a user typed (a VMID or a name) to one
+ * guest with its node and type, so no command has to ask for either.
+ *
+ * A name that matches several guests is never guessed: the answer lists
+ * the matches and asks for the VMID.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "exec_proxmox.h"
+#include "util.h"
+
+void
+pve_guest_release(struct pve_guest *g)
+{
+	size_t	i;
+
+	if (g == NULL)
+		return;
+	free(g->name);
+	free(g->node);
+	free(g->type);
+	free(g->status);
+	free(g->lock);
+	free(g->pool);
+	for (i = 0; i < g->ntags; i++)
+		free(g->tags[i]);
+	free(g->tags);
+	memset(g, 0, sizeof *g);
+}
+
+void
+pve_guests_free(struct pve_guest *g, size_t n)
+{
+	size_t	i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		pve_guest_release(&g[i]);
+	free(g);
+}
+
+static char *
+json_strdup(const json_t *obj, const char *key)
+{
+	const json_t	*v = json_object_get(obj, key);
+
+	if (json_is_string(v) && *json_string_value(v) != '\0')
+		return xstrdup(json_string_value(v));
+	return NULL;
+}
+
+static int64_t
+json_int(const json_t *obj, const char *key)
+{
+	const json_t	*v = json_object_get(obj, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+/* Proxmox separates tags with ';' (older releases: ',' or spaces). */
+static void
+split_tags(struct pve_guest *g, const char *tags)
+{
+	char	*copy, *word, *save = NULL;
+
+	if (tags == NULL)
+		return;
+	copy = xstrdup(tags);
+	for (word = strtok_r(copy, ";, ", &save); word != NULL;
+	    word = strtok_r(NULL, ";, ", &save)) {
+		g->tags = xreallocarray(g->tags, g->ntags + 1,
+		    sizeof *g->tags);
+		g->tags[g->ntags++] = xstrdup(word);
+	}
+	free(copy);
+}
+
+int
+pve_guest_from_json(const json_t *o, struct pve_guest *g)
+{
+	const json_t	*type, *cpu;
+	const char	*t;
+	int64_t		 vmid;
+
+	memset(g, 0, sizeof *g);
+	type = json_object_get(o, "type");
+	if (!json_is_string(type))
+		return -1;
+	t = json_string_value(type);
+	if (strcmp(t, "qemu") != 0 && strcmp(t, "lxc") != 0)
+		return -1;
+	vmid = json_int(o, "vmid");
+	if (vmid <= 0 || vmid > 999999999)
+		return -1;
+	g->vmid = (int)vmid;
+	g->type = xstrdup(t);
+	g->name = json_strdup(o, "name");
+	if (g->name == NULL)
+		g->name = xasprintf("%d", g->vmid);
+	g->node = json_strdup(o, "node");
+	if (g->node == NULL)
+		g->node = xstrdup("?");
+	g->status = json_strdup(o, "status");
+	if (g->status == NULL)
+		g->status = xstrdup("unknown");
+	g->lock = json_strdup(o, "lock");
+	g->pool = json_strdup(o, "pool");
+	split_tags(g, json_string_value(json_object_get(o, "tags")));
+	g->is_template = json_int(o, "template") != 0;
+	cpu = json_object_get(o, "cpu");
+	g->cpu = json_is_number(cpu) ? json_number_value(cpu) : 0;
+	g->maxcpu = (int)json_int(o, "maxcpu");
+	g->mem = json_int(o, "mem");
+	g->maxmem = json_int(o, "maxmem");
+	g->disk = json_int(o, "disk");
+	g->maxdisk = json_int(o, "maxdisk");
+	g->uptime = json_int(o, "uptime");
+	return 0;
+}
+
+static int
+cmp_vmid(const void *a, const void *b)
+{
+	const struct pve_guest	*x = a, *y = b;
+
+	return (x->vmid > y->vmid) - (x->vmid < y->vmid);
+}
+
+int
+pve_list_guests(struct pve *pve, struct pve_guest **out, size_t *nout,
+    char **cause)
+{
+	static const struct pve_param	 p[] = { { "type", "vm" } };
+	json_t				*data, *v;
+	struct pve_guest		*g = NULL;
+	size_t				 n = 0, i;
+	int				 rc;
+
+	*out = NULL;
+	*nout = 0;
+	rc = pve_request(pve, "GET", "/cluster/resources", p, nitems(p),
+	    &data, cause);
+	if (rc != PVE_OK)
+		return rc;
+	if (!json_is_array(data)) {
+		json_decref(data);
+		set_cause(cause, "Proxmox sent a guest list that is not a "
+		    "list");
+		return PVE_TEMPORARY;
+	}
+	g = xcalloc(json_array_size(data) + 1, sizeof *g);
+	json_array_foreach(data, i, v) {
+		if (pve_guest_from_json(v, &g[n]) == 0)
+			n++;
+	}
+	json_decref(data);
+	qsort(g, n, sizeof *g, cmp_vmid);
+	*out = g;
+	*nout = n;
+	return PVE_OK;
+}
+
+static void
+guest_copy(struct pve_guest *dst, const struct pve_guest *src)
+{
+	size_t	i;
+
+	*dst = *src;
+	dst->name = xstrdup(src->name);
+	dst->node = xstrdup(src->node);
+	dst->type = xstrdup(src->type);
+	dst->status = xstrdup(src->status);
+	dst->lock = src->lock != NULL ? xstrdup(src->lock) : NULL;
+	dst->pool = src->pool != NULL ? xstrdup(src->pool) : NULL;
+	dst->tags = src->ntags ? xcalloc(src->ntags, sizeof *dst->tags) :
+	    NULL;
+	for (i = 0; i < src->ntags; i++)
+		dst->tags[i] = xstrdup(src->tags[i]);
+}
+
+static int
+name_matches(const char *name, const char *ref, size_t pass)
+{
+	return (pass == 0 ? strcmp(name, ref) : strcasecmp(name, ref)) == 0;
+}
+
+int
+pve_resolve_guest(struct pve *pve, const char *ref, struct pve_guest *out,
+    char **cause)
+{
+	struct pve_guest	*g;
+	struct buf		 b;
+	size_t			 n, i, nmatch = 0, first = 0, pass;
+	const char		*errstr;
+	long long		 vmid = 0;
+	int			 rc, numeric = 0;
+
+	memset(out, 0, sizeof *out);
+	if (ref == NULL || *ref == '\0' || strlen(ref) > 128) {
+		set_cause(cause, "no guest given");
+		return PVE_PERMANENT;
+	}
+	if (strspn(ref, "0123456789") == strlen(ref)) {
+		vmid = strtonum(ref, 1, 999999999, &errstr);
+		if (errstr != NULL) {
+			set_cause(cause, "%.20s is not a VMID (100-999999999)",
+			    ref);
+			return PVE_PERMANENT;
+		}
+		numeric = 1;
+	}
+	rc = pve_list_guests(pve, &g, &n, cause);
+	if (rc != PVE_OK)
+		return rc;
+
+	if (numeric) {
+		for (i = 0; i < n; i++) {
+			if (g[i].vmid == vmid) {
+				guest_copy(out, &g[i]);
+				pve_guests_free(g, n);
+				return PVE_OK;
+			}
+		}
+		pve_guests_free(g, n);
+		set_cause(cause, "no guest %lld in the cluster", vmid);
+		return PVE_PERMANENT;
+	}
+
+	/* Exact names first; a case-insensitive match only if none. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			if (!name_matches(g[i].name, ref, pass))
+				continue;
+			if (nmatch++ == 0)
+				first = i;
+		}
+		if (nmatch > 0)
+			break;
+	}
+	if (nmatch == 1) {
+		guest_copy(out, &g[first]);
+		pve_guests_free(g, n);
+		return PVE_OK;
+	}
+	if (nmatch == 0) {
+		pve_guests_free(g, n);
+		set_cause(cause, "no guest named '%s' in the cluster", ref);
+		return PVE_PERMANENT;
+	}
+	buf_init(&b, 0);
+	buf_printf(&b, "name '%s' matches ", ref);
+	nmatch = 0;
+	for (i = 0; i < n; i++) {
+		if (!name_matches(g[i].name, ref, pass))
+			continue;
+		buf_printf(&b, "%s%d (%s on %s)", nmatch++ ? ", " : "",
+		    g[i].vmid, g[i].type, g[i].node);
+	}
+	buf_puts(&b, ": use the VMID");
+	pve_guests_free(g, n);
+	if (cause != NULL)
+		*cause = buf_steal(&b);
+	else
+		buf_release(&b);
+	return PVE_PERMANENT;
+}
+
+char *
+pve_guest_path(const struct pve_guest *g, const char *suffix)
+{
+	return xasprintf("/nodes/%s/%s/%d%s", g->node, g->type, g->vmid,
+	    suffix != NULL ? suffix : "");
+}
+
+int
+pve_guest_has_tag(const struct pve_guest *g, const char *tag)
+{
+	size_t	i;
+
+	for (i = 0; i < g->ntags; i++) {
+		if (strcasecmp(g->tags[i], tag) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,605 @@
+/*
+ * jobs.c - jobs, approvals and claiming, on the SQLite store.
+ *
+ * jobs_transition() owns every state change (see jobs.h): a table says
+ * which moves exist, and the UPDATE is conditional on the state the
+ * caller saw, so a transition happens once or not at all. Each one is
+ * audited in the same transaction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+static const char *state_names[JOB_NSTATES] = {
+	"awaiting_approval", "queued", "running", "succeeded", "failed",
+	"cancelled", "interrupted", "denied", "expired",
+};
+
+/* legal[from][to] */
+static const unsigned char legal[JOB_NSTATES][JOB_NSTATES] = {
+	[JOB_AWAITING_APPROVAL] = {
+		[JOB_QUEUED] = 1, [JOB_DENIED] = 1, [JOB_EXPIRED] = 1,
+		[JOB_CANCELLED] = 1,
+	},
+	[JOB_QUEUED] = { [JOB_RUNNING] = 1, [JOB_CANCELLED] = 1 },
+	[JOB_RUNNING] = {
+		[JOB_SUCCEEDED] = 1, [JOB_FAILED] = 1, [JOB_CANCELLED] = 1,
+		[JOB_INTERRUPTED] = 1,
+	},
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return s < JOB_NSTATES ? state_names[s] : "?";
+}
+
+int
+job_state_parse(const char *s, enum job_state *out)
+{
+	int	 i;
+
+	for (i = 0; i < JOB_NSTATES; i++) {
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (enum job_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+job_state_final(enum job_state s)
+{
+	return s >= JOB_SUCCEEDED;
+}
+
+int
+job_transition_legal(enum job_state from, enum job_state to)
+{
+	if (from >= JOB_NSTATES || to >= JOB_NSTATES)
+		return 0;
+	return legal[from][to];
+}
+
+static void
+bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v != 0)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+jobs_insert(struct store *s, struct job *j, char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	j->created_at = wall_now();
+	st = store_prepare(s, "INSERT INTO jobs (state, command, cmd_name, "
+	    "action, args, requester, connector, room, nonce, rule, "
+	    "approvals_needed, approver_roles, self_approve, snapshot_before, "
+	    "reason, target_vmid, target_node, target_type, target_status, "
+	    "heavy, created_at, expires_at, queued_at, parent_job, msg_ref) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+	if (st == NULL)
+		return set_cause(cause, "cannot store the job");
+	sqlite3_bind_text(st, 1, job_state_name(j->state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, j->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, j->cmd_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, j->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, j->args != NULL ? j->args : "[]", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, j->requester, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, j->connector, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, j->room, -1, SQLITE_STATIC);
+	bind_opt_text(st, 9, j->nonce);
+	bind_opt_text(st, 10, j->rule);
+	sqlite3_bind_int(st, 11, j->approvals_needed);
+	bind_opt_text(st, 12, j->approver_roles);
+	sqlite3_bind_int(st, 13, j->self_approve);
+	sqlite3_bind_int(st, 14, j->snapshot_before);
+	bind_opt_text(st, 15, j->reason);
+	bind_opt_int(st, 16, j->target_vmid);
+	bind_opt_text(st, 17, j->target_node);
+	bind_opt_text(st, 18, j->target_type);
+	bind_opt_text(st, 19, j->target_status);
+	sqlite3_bind_int(st, 20, j->heavy);
+	sqlite3_bind_int64(st, 21, j->created_at);
+	bind_opt_int(st, 22, j->expires_at);
+	bind_opt_int(st, 23, j->state == JOB_QUEUED ? j->created_at : 0);
+	bind_opt_int(st, 24, j->parent_job);
+	bind_opt_text(st, 25, j->msg_ref);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return set_cause(cause, "cannot store the job: %s",
+		    sqlite3_errmsg(store_db(s)));
+	j->id = sqlite3_last_insert_rowid(store_db(s));
+	return 0;
+}
+
+static char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char	*t = sqlite3_column_text(st, i);
+
+	return t != NULL ? xstrdup((const char *)t) : NULL;
+}
+
+#define JOB_COLUMNS "id, state, command, cmd_name, action, args, requester, " \
+	"connector, room, msg_ref, approval_ref, nonce, rule, " \
+	"approvals_needed, approver_roles, self_approve, snapshot_before, " \
+	"reason, target_vmid, target_node, target_type, target_status, heavy, " \
+	"created_at, expires_at, queued_at, started_at, dispatched_at, " \
+	"finished_at, upid, progress, result, error, parent_job"
+
+static void
+row_to_job(sqlite3_stmt *st, struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	if (job_state_parse((const char *)sqlite3_column_text(st, 1),
+	    &j->state) != 0)
+		j->state = JOB_FAILED;
+	j->command = col_text(st, 2);
+	j->cmd_name = col_text(st, 3);
+	j->action = col_text(st, 4);
+	j->args = col_text(st, 5);
+	j->requester = col_text(st, 6);
+	j->connector = col_text(st, 7);
+	j->room = col_text(st, 8);
+	j->msg_ref = col_text(st, 9);
+	j->approval_ref = col_text(st, 10);
+	j->nonce = col_text(st, 11);
+	j->rule = col_text(st, 12);
+	j->approvals_needed = sqlite3_column_int(st, 13);
+	j->approver_roles = col_text(st, 14);
+	j->self_approve = sqlite3_column_int(st, 15);
+	j->snapshot_before = sqlite3_column_int(st, 16);
+	j->reason = col_text(st, 17);
+	j->target_vmid = sqlite3_column_int64(st, 18);
+	j->target_node = col_text(st, 19);
+	j->target_type = col_text(st, 20);
+	j->target_status = col_text(st, 21);
+	j->heavy = sqlite3_column_int(st, 22);
+	j->created_at = sqlite3_column_int64(st, 23);
+	j->expires_at = sqlite3_column_int64(st, 24);
+	j->queued_at = sqlite3_column_int64(st, 25);
+	j->started_at = sqlite3_column_int64(st, 26);
+	j->dispatched_at = sqlite3_column_int64(st, 27);
+	j->finished_at = sqlite3_column_int64(st, 28);
+	j->upid = col_text(st, 29);
+	j->progress = sqlite3_column_type(st, 30) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 30);
+	j->result = col_text(st, 31);
+	j->error = col_text(st, 32);
+	j->parent_job = sqlite3_column_int64(st, 33);
+}
+
+int
+jobs_get(struct store *s, int64_t id, struct job *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs "
+	    "WHERE id = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_to_job(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+void
+job_release(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->command);
+	free(j->cmd_name);
+	free(j->action);
+	free(j->args);
+	free(j->requester);
+	free(j->connector);
+	free(j->room);
+	free(j->msg_ref);
+	free(j->approval_ref);
+	free(j->nonce);
+	free(j->rule);
+	free(j->approver_roles);
+	free(j->reason);
+	free(j->target_node);
+	free(j->target_type);
+	free(j->target_status);
+	free(j->upid);
+	free(j->result);
+	free(j->error);
+	memset(j, 0, sizeof *j);
+}
+
+int
+jobs_transition(struct store *s, int64_t id, enum job_state from,
+    enum job_state to, const char *actor, const char *result,
+    const char *error, char **cause)
+{
+	sqlite3_stmt	*st;
+	const char	*stamp;
+	char		*sql, *detail;
+	int		 rc, own_tx, changed;
+
+	if (!job_transition_legal(from, to))
+		return set_cause(cause, "job %" PRId64 " cannot go from %s "
+		    "to %s", id, job_state_name(from), job_state_name(to));
+	switch (to) {
+	case JOB_QUEUED:
+		stamp = "queued_at";
+		break;
+	case JOB_RUNNING:
+		stamp = "started_at";
+		break;
+	default:
+		stamp = "finished_at";
+		break;
+	}
+	own_tx = sqlite3_get_autocommit(store_db(s));
+	if (own_tx && store_begin(s) != 0)
+		return set_cause(cause, "database busy");
+	sql = xasprintf("UPDATE jobs SET state = ?1, %s = ?2, "
+	    "result = COALESCE(?3, result), error = COALESCE(?4, error) "
+	    "WHERE id = ?5 AND state = ?6", stamp);
+	st = store_prepare(s, sql);
+	free(sql);
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, job_state_name(to), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, wall_now());
+	bind_opt_text(st, 3, result);
+	bind_opt_text(st, 4, error);
+	sqlite3_bind_int64(st, 5, id);
+	sqlite3_bind_text(st, 6, job_state_name(from), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	changed = sqlite3_changes(store_db(s));
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (changed != 1) {
+		struct job	 now;
+
+		if (own_tx)
+			store_rollback(s);
+		if (jobs_get(s, id, &now) != 0)
+			return set_cause(cause, "there is no job %" PRId64, id);
+		set_cause(cause, "job %" PRId64 " is %s, not %s", id,
+		    job_state_name(now.state), job_state_name(from));
+		job_release(&now);
+		return -1;
+	}
+	detail = xasprintf("job=%" PRId64 " from=%s to=%s%s%s", id,
+	    job_state_name(from), job_state_name(to),
+	    error != NULL ? " error=" : "", error != NULL ? error : "");
+	rc = audit_append(s, actor != NULL ? actor : "pvebot", "job.state",
+	    detail);
+	free(detail);
+	if (rc != 0)
+		goto fail;
+	if (own_tx && store_commit(s) != 0)
+		return set_cause(cause, "database commit failed");
+	return 0;
+fail:
+	if (own_tx)
+		store_rollback(s);
+	return set_cause(cause, "cannot update job %" PRId64 ": %s", id,
+	    sqlite3_errmsg(store_db(s)));
+}
+
+static int
+valid_column(const char *c)
+{
+	static const char *ok[] = { "msg_ref", "approval_ref", "upid",
+	    "progress", "result", "error", "dispatched_at", "target_node",
+	    "target_status", "target_type", "target_vmid",
+	    "cancel_requested", "ready" };
+	size_t	 i;
+
+	for (i = 0; i < nitems(ok); i++) {
+		if (strcmp(c, ok[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+jobs_set_text(struct store *s, int64_t id, const char *column,
+    const char *value)
+{
+	sqlite3_stmt	*st;
+	char		*sql;
+	int		 rc;
+
+	if (!valid_column(column))
+		return -1;
+	sql = xasprintf("UPDATE jobs SET %s = ?1 WHERE id = ?2", column);
+	st = store_prepare(s, sql);
+	free(sql);
+	if (st == NULL)
+		return -1;
+	bind_opt_text(st, 1, value);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+jobs_set_int(struct store *s, int64_t id, const char *column, int64_t value)
+{
+	sqlite3_stmt	*st;
+	char		*sql;
+	int		 rc;
+
+	if (!valid_column(column))
+		return -1;
+	sql = xasprintf("UPDATE jobs SET %s = ?1 WHERE id = ?2", column);
+	st = store_prepare(s, sql);
+	free(sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, value);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+jobs_add_approval(struct store *s, int64_t job_id, const char *who,
+    const char *decision)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(s, "INSERT INTO approvals (job_id, approver, "
+	    "decision, at) VALUES (?1, ?2, ?3, ?4)")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_id);
+	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, wall_now());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+jobs_approvers(struct store *s, int64_t job_id, char ***list, size_t *n)
+{
+	sqlite3_stmt	*st;
+
+	*list = xcalloc(1, sizeof **list);
+	*n = 0;
+	if ((st = store_prepare(s, "SELECT approver FROM approvals WHERE "
+	    "job_id = ?1 AND decision = 'approve' ORDER BY id")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*list = xreallocarray(*list, *n + 2, sizeof **list);
+		(*list)[(*n)++] = col_text(st, 0);
+		(*list)[*n] = NULL;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void
+jobs_free_list(char **list, size_t n)
+{
+	size_t	 i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int
+jobs_claim(struct store *s, const char *kind, int heavy_per_node,
+    struct job *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc, found = 0;
+	char		*cause = NULL;
+
+	if (store_begin(s) != 0)
+		return -1;
+	/*
+	 * Oldest first; skip a job whose guest already has a running job
+	 * (jobs on one guest run one at a time, in order: an older queued
+	 * job of the same guest also blocks a newer one), and a heavy job
+	 * whose node is at its limit.
+	 */
+	st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
+	    "WHERE state = 'queued' AND kind = ?2 AND "
+	    "(ready = 1 OR created_at < ?3) AND "
+	    "(target_vmid IS NULL OR NOT EXISTS ("
+	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
+	    "  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))"
+	    " AND (heavy = 0 OR target_node IS NULL OR (SELECT COUNT(*) FROM "
+	    "  jobs h WHERE h.state = 'running' AND h.heavy = 1 AND "
+	    "  h.target_node = j.target_node) < ?1) "
+	    "ORDER BY id LIMIT 1");
+	if (st == NULL) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, heavy_per_node);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	/* A job whose announcement never got out still runs, later. */
+	sqlite3_bind_int64(st, 3, wall_now() - 30);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_job(st, out);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		store_rollback(s);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	if (jobs_transition(s, out->id, JOB_QUEUED, JOB_RUNNING, "worker",
+	    NULL, NULL, &cause) != 0) {
+		log_warn("jobs", "claim failed job=%" PRId64 ": %s", out->id,
+		    cause);
+		free(cause);
+		store_rollback(s);
+		job_release(out);
+		return -1;
+	}
+	if (store_commit(s) != 0) {
+		job_release(out);
+		return -1;
+	}
+	out->state = JOB_RUNNING;
+	out->started_at = wall_now();
+	return 1;
+}
+
+static int
+ids_query(struct store *s, const char *sql, const char *text, int64_t num,
+    int64_t **ids, size_t *n)
+{
+	sqlite3_stmt	*st;
+
+	*ids = NULL;
+	*n = 0;
+	if ((st = store_prepare(s, sql)) == NULL)
+		return -1;
+	if (text != NULL)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, num);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+jobs_ids_in_state(struct store *s, enum job_state state, int64_t **ids,
+    size_t *n)
+{
+	return ids_query(s, "SELECT id FROM jobs WHERE state = ?1 ORDER BY id",
+	    job_state_name(state), 0, ids, n);
+}
+
+int
+jobs_ids_expired(struct store *s, int64_t now, int64_t **ids, size_t *n)
+{
+	return ids_query(s, "SELECT id FROM jobs WHERE state = "
+	    "'awaiting_approval' AND expires_at IS NOT NULL AND "
+	    "expires_at <= ?1 ORDER BY id", NULL, now, ids, n);
+}
+
+static void
+format_job_line(struct buf *b, const struct job *j)
+{
+	char	 ago[32];
+
+	format_duration(wall_now() - j->created_at, ago, sizeof ago);
+	buf_printf(b, "#%" PRId64 " %s: %s (by %s, %s ago)", j->id,
+	    job_state_name(j->state), j->command, j->requester, ago);
+	if (j->progress >= 0 && j->state == JOB_RUNNING)
+		buf_printf(b, " %d%%", j->progress);
+	buf_puts(b, "\n");
+}
+
+char *
+jobs_format_list(struct store *s, int limit, const char *requester)
+{
+	sqlite3_stmt	*st;
+	struct buf	 b;
+	struct job	 j;
+	int		 n = 0;
+
+	buf_init(&b, 64 << 10);
+	buf_append(&b, "", 0);
+	st = store_prepare(s, requester != NULL ?
+	    "SELECT " JOB_COLUMNS " FROM jobs WHERE requester = ?2 "
+	    "ORDER BY id DESC LIMIT ?1" :
+	    "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT ?1");
+	if (st == NULL)
+		return buf_steal(&b);
+	sqlite3_bind_int(st, 1, limit);
+	if (requester != NULL)
+		sqlite3_bind_text(st, 2, requester, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		row_to_job(st, &j);
+		format_job_line(&b, &j);
+		job_release(&j);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n == 0)
+		buf_puts(&b, "no jobs yet\n");
+	return buf_steal(&b);
+}
+
+char *
+jobs_format_one(struct store *s, int64_t id)
+{
+	struct job	 j;
+	struct buf	 b;
+	char		**who;
+	size_t		 n, i;
+
+	if (jobs_get(s, id, &j) != 0)
+		return NULL;
+	buf_init(&b, 64 << 10);
+	format_job_line(&b, &j);
+	buf_printf(&b, "action: %s", j.action);
+	if (j.rule != NULL)
+		buf_printf(&b, " (rule %s)", j.rule);
+	buf_puts(&b, "\n");
+	if (j.reason != NULL)
+		buf_printf(&b, "reason: %s\n", j.reason);
+	if (jobs_approvers(s, id, &who, &n) == 0 && n > 0) {
+		buf_puts(&b, "approved by:");
+		for (i = 0; i < n; i++)
+			buf_printf(&b, " %s", who[i]);
+		buf_puts(&b, "\n");
+	}
+	jobs_free_list(who, n);
+	if (j.upid != NULL)
+		buf_printf(&b, "task: %s\n", j.upid);
+	if (j.result != NULL)
+		buf_printf(&b, "result: %s\n", j.result);
+	if (j.error != NULL)
+		buf_printf(&b, "error: %s\n", j.error);
+	job_release(&j);
+	return buf_steal(&b);
+}

@@ -1,0 +1,166 @@
+/*
+ * End to end through the console connector: pvebot demo (the Proxmox
+ * simulator over real HTTPS with a pinned certificate, real SQLite) fed a
+ * scripted conversation through a pipe, exactly as a user would type it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+#include "util.h"
+
+static int
+run_demo_ms(const char *script, const char *db, const char *task_ms,
+    char **out, char **err)
+{
+	char	*argv[8];
+	int	 i = 0;
+
+	argv[i++] = (char *)t_pvebot();
+	argv[i++] = "demo";
+	argv[i++] = "--task-ms";
+	argv[i++] = (char *)task_ms;
+	if (db != NULL) {
+		argv[i++] = "--db";
+		argv[i++] = (char *)db;
+	}
+	argv[i] = NULL;
+	return t_spawn(argv, script, out, err, 60000);
+}
+
+static int
+run_demo(const char *script, const char *db, char **out, char **err)
+{
+	return run_demo_ms(script, db, "600", out, err);
+}
+
+/* The block of console message `ref` after its last edit. */
+static int
+count(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void
+test_help_and_whoami(void)
+{
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(run_demo("help\nwhoami\n", NULL, &out, &err), 0);
+	T_CONTAINS(out, "pvebot[1]> Commands (help COMMAND for details):");
+	T_CONTAINS(out, "rollback GUEST SNAPSHOT");
+	T_CONTAINS(out, "pvebot[2]> you are console:bob in room "
+	    "console:console");
+	T_CONTAINS(out, "roles: operator");
+	free(out);
+	free(err);
+}
+
+static void
+test_status_start_backup(void)
+{
+	char	*out = NULL, *err = NULL;
+
+	/* Backups need an admin's approval in the default policy. */
+	T_EQ_INT(run_demo_ms("status\nstart 101\nbackup 102\n/as alice\n"
+	    "approve 3\n", NULL, "4000", &out, &err), 0);
+	T_CONTAINS(out, "Cluster homelab: quorate");
+	T_CONTAINS(out, "Nodes: 3/3 online");
+	T_CONTAINS(out, "Job #2: start 101 (web-01 on pve1)");
+	T_CONTAINS(out, "pvebot[3]> backup 102 snapshot (db-01 on pve1)");
+	/* The backup's message is edited in place up to 100%. */
+	T_CONTAINS(out, "pvebot[3]~ running [");
+	T_OK(count(out, "pvebot[3]~ running [") >= 3);
+	T_CONTAINS(out, "pvebot[3]~ succeeded in");
+	T_CONTAINS(out, "] 100%");
+	T_OK(count(out, "succeeded in") >= 2);
+	T_NOT_CONTAINS(out, "failed");
+	free(out);
+	free(err);
+}
+
+static void
+test_approval_flow(void)
+{
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(run_demo(
+	    "rollback 101 pre-upgrade\n"
+	    "approve 1\n"
+	    "/as carol\n"
+	    "approve 1\n"
+	    "/as alice\n"
+	    "approve 1\n"
+	    "approve 1\n", NULL, &out, &err), 0);
+	T_CONTAINS(out, "pvebot[1]> Approval needed: job #1");
+	T_CONTAINS(out, "pvebot[1]> [approve 1] [deny 1]");
+	/* The requester cannot approve their own request. */
+	T_CONTAINS(out, "pvebot[2]> you requested this job; another "
+	    "approver must approve it");
+	/* A viewer may not approve. */
+	T_CONTAINS(out, "pvebot[4]> Refused: your role viewer may not "
+	    "request job.approve");
+	T_CONTAINS(out, "approved by console:alice; queued");
+	/* A second approval changes nothing. */
+	T_CONTAINS(out, "job 1 is queued, not awaiting approval");
+	T_CONTAINS(out, "pvebot[1]~ succeeded in");
+	free(out);
+	free(err);
+}
+
+static void
+test_refusals_and_explain(void)
+{
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(run_demo(
+	    "delsnap 101 safety-1\n"
+	    "stop 100\n"
+	    "explain rollback 101 pre-upgrade\n"
+	    "/as eve\n"
+	    "status\n"
+	    "strat 101\n"
+	    "start 101; rm -rf /\n", NULL, &out, &err), 0);
+	T_CONTAINS(out, "Prohibited: snapshots named safety-*");
+	T_CONTAINS(out, "policies/default.yaml:");
+	T_CONTAINS(out, "Refused (self-protection)");
+	T_CONTAINS(out, "decision: require_approval by ");
+	T_CONTAINS(out, "console:eve is not a known user");
+	T_CONTAINS(out, "Did you mean 'start'?");
+	T_NOT_CONTAINS(out, "Job #");
+	free(out);
+	free(err);
+}
+
+static void
+test_second_run_continues(void)
+{
+	char	*db = t_path("demo.db"), *out = NULL, *err = NULL;
+
+	T_EQ_INT(run_demo("start 101\n", db, &out, &err), 0);
+	free(out);
+	free(err);
+	T_EQ_INT(run_demo("jobs\n", db, &out, &err), 0);
+	T_CONTAINS(out, "#1 succeeded: start 101 (by console:bob");
+	free(out);
+	free(err);
+	free(db);
+}
+
+int
+main(void)
+{
+	T_RUN(test_help_and_whoami);
+	T_RUN(test_status_start_backup);
+	T_RUN(test_approval_flow);
+	T_RUN(test_refusals_and_explain);
+	T_RUN(test_second_run_continues);
+	return t_summary();
+}
