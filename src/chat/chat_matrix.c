@@ -63,6 +63,7 @@ struct mx_sync {
 	char		**skip;		/* event ids already handed over */
 	size_t		 nskip;
 	int		 ready;		/* whoami, aliases, filter done */
+	int		 filter_stale;	/* a room id became known */
 	int		 failures;
 };
 
@@ -239,10 +240,43 @@ mx_encrypted_room(struct matrix *m, struct mx_sync *ms, const char *room_id)
 	free(key);
 }
 
-/* Asks the server whether a joined room is encrypted. */
+/* POST /join/{room}; 0 when pvebot is in the room now. */
+static int
+mx_join(struct matrix *m, const char *room_id, const char *inviter)
+{
+	struct mx_reply	 r;
+	char		*esc, *path, *cause;
+	json_t		*body = json_object();
+	int		 rc = -1;
+
+	esc = mx_escape(room_id);
+	path = xasprintf("/_matrix/client/v3/join/%s", esc);
+	free(esc);
+	mx_http(m, "POST", path, body, MX_REQUEST_TIMEOUT_MS, &r);
+	json_decref(body);
+	free(path);
+	if (mx_classify(&r) == CHAT_OK) {
+		log_info("matrix", "joined room=%s inviter=%s", room_id,
+		    inviter != NULL ? inviter : "-");
+		rc = 0;
+	} else {
+		cause = mx_reply_cause("joining", &r);
+		log_warn("matrix", "%s room=%s%s", cause, room_id,
+		    r.status == 403 ? "; invite pvebot to the room" : "");
+		free(cause);
+	}
+	mx_reply_clear(&r);
+	return rc;
+}
+
+/*
+ * Asks the server whether a configured room is encrypted. A room pvebot
+ * is not in yet is joined when it can be (a pending invite, a public
+ * room): the config says pvebot belongs there.
+ */
 static void
 mx_check_encryption(struct matrix *m, struct mx_sync *ms,
-    const char *room_id)
+    const char *room_id, int may_join)
 {
 	struct mx_reply	 r;
 	char		*esc, *path;
@@ -256,9 +290,10 @@ mx_check_encryption(struct matrix *m, struct mx_sync *ms,
 	if (r.status == 200 && json_is_string(json_object_get(r.json,
 	    "algorithm")))
 		mx_encrypted_room(m, ms, room_id);
-	else if (r.status == 403)
-		log_warn("matrix", "pvebot is not in room %s yet: invite %s",
-		    room_id, m->user_id);
+	else if (r.status == 403 && may_join) {
+		if (mx_join(m, room_id, NULL) == 0)
+			mx_check_encryption(m, ms, room_id, 0);
+	}
 	mx_reply_clear(&r);
 }
 
@@ -288,7 +323,7 @@ mx_setup(struct matrix *m, struct mx_sync *ms, char **cause)
 			free(why);
 			why = NULL;
 		} else
-			mx_check_encryption(m, ms, id);
+			mx_check_encryption(m, ms, id, 1);
 		free(id);
 		free(name);
 	}
@@ -314,11 +349,9 @@ static void
 mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 {
 	const char	*room_id, *inviter;
-	json_t		*room, *ev, *body;
+	json_t		*room, *ev;
 	size_t		 i, idx;
 	int		 configured;
-	struct mx_reply	 r;
-	char		*esc, *path;
 
 	json_object_foreach(invites, room_id, room) {
 		json_t	*events = json_object_get(json_object_get(room,
@@ -352,6 +385,7 @@ mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 			    m->rooms[idx].id == NULL) {
 				m->rooms[idx].id = xstrdup(room_id);
 				configured = 1;
+				ms->filter_stale = 1;
 			}
 		}
 		pthread_mutex_unlock(&m->rooms_lock);
@@ -360,24 +394,8 @@ mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 			    "bot.conf room=%s inviter=%s", room_id, inviter);
 			continue;
 		}
-		esc = mx_escape(room_id);
-		path = xasprintf("/_matrix/client/v3/join/%s", esc);
-		free(esc);
-		body = json_object();
-		mx_http(m, "POST", path, body, MX_REQUEST_TIMEOUT_MS, &r);
-		json_decref(body);
-		free(path);
-		if (mx_classify(&r) == CHAT_OK) {
-			log_info("matrix", "joined room=%s inviter=%s",
-			    room_id, inviter);
-			mx_check_encryption(m, ms, room_id);
-		} else {
-			char	*cause = mx_reply_cause("joining", &r);
-
-			log_warn("matrix", "%s room=%s", cause, room_id);
-			free(cause);
-		}
-		mx_reply_clear(&r);
+		if (mx_join(m, room_id, inviter) == 0)
+			mx_check_encryption(m, ms, room_id, 0);
 	}
 }
 
@@ -758,6 +776,17 @@ mx_thread(void *arg)
 				continue;
 			}
 			ms.ready = 1;
+			ms.filter_stale = 0;
+		}
+		if (ms.filter_stale) {
+			if (mx_upload_filter(m, &ms, &cause) != 0) {
+				mx_after_failure(m, &ms, NULL,
+				    "Matrix filter upload", cause);
+				free(cause);
+				cause = NULL;
+				continue;
+			}
+			ms.filter_stale = 0;
 		}
 		initial = ms.since == NULL;
 		esc = mx_escape(ms.filter_id);

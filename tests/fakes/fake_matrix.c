@@ -88,6 +88,8 @@ struct fake_matrix {
 	size_t		 nrequests;
 	int		 token_in_query;
 	int64_t		 idle_at;	/* position a waiting poll has seen */
+	uint64_t	 idle_seq;	/* which sync request that is */
+	uint64_t	 nsyncs;	/* sync requests so far */
 	uint64_t	 counter;
 };
 
@@ -434,6 +436,7 @@ fm_sync(struct fake_matrix *fm, const char *user,
 	int64_t		 since = -1, timeout = 0, deadline, upto;
 	int		 content;
 	long long	 id;
+	uint64_t	 seq = ++fm->nsyncs;
 
 	if (httpd_parse_form(req->query, strlen(req->query), &kv, &nkv) != 0) {
 		fm_error(resp, 400, "M_INVALID_PARAM", "Bad query string");
@@ -483,6 +486,7 @@ fm_sync(struct fake_matrix *fm, const char *user,
 			break;
 		json_decref(body);
 		fm->idle_at = upto;
+		fm->idle_seq = seq;
 		pthread_cond_broadcast(&fm->cond);
 		while (fm_pos(fm) == upto && !fm->stopping &&
 		    now_ms() < deadline) {
@@ -496,7 +500,7 @@ fm_sync(struct fake_matrix *fm, const char *user,
 			}
 			pthread_cond_timedwait(&fm->cond, &fm->lock, &tsp);
 		}
-		if (fm->idle_at == upto)
+		if (fm->idle_seq == seq)
 			fm->idle_at = -1;
 	}
 	fm_json(resp, body);
@@ -1124,7 +1128,9 @@ fake_matrix_wait_idle(struct fake_matrix *fm, int timeout_ms)
 
 	for (;;) {
 		pthread_mutex_lock(&fm->lock);
-		idle = fm->idle_at >= 0 && fm->idle_at == fm_pos(fm);
+		/* The newest poll, not one a stopped client left behind. */
+		idle = fm->idle_at >= 0 && fm->idle_at == fm_pos(fm) &&
+		    fm->idle_seq == fm->nsyncs;
 		pthread_mutex_unlock(&fm->lock);
 		if (idle)
 			return 0;
