@@ -558,6 +558,12 @@ mx_handle_room(struct matrix *m, struct mx_sync *ms, const char *room_id,
 	}
 	timeline = json_object_get(json_object_get(jroom, "timeline"),
 	    "events");
+	/* More happened than one sync shows (a long outage): say so. */
+	if (json_is_true(json_object_get(json_object_get(jroom, "timeline"),
+	    "limited")))
+		log_warn("matrix", "room had more than %d new events; older "
+		    "ones are not acted on room=%s", MX_TIMELINE_LIMIT,
+		    room.name);
 	json_array_foreach(timeline, i, ev) {
 		type = json_string_value(json_object_get(ev, "type"));
 		sender = json_string_value(json_object_get(ev, "sender"));

@@ -167,6 +167,9 @@ e2e_kill(struct e2e *e, int sig)
 	T_OK(logs != NULL && strstr(logs, "part=matrix") != NULL);
 	T_NOT_CONTAINS(logs, TOKEN);
 	T_NOT_CONTAINS(logs, "E2eSecretToken");
+	/* Under SAN=1 a clean stop must also be a clean exit. */
+	T_NOT_CONTAINS(logs, "Sanitizer");
+	T_NOT_CONTAINS(logs, "runtime error");
 	free(logs);
 }
 

@@ -403,8 +403,11 @@ fm_sync_body(struct fake_matrix *fm, const char *user, json_t *filter,
 			}
 		}
 		if (since >= 0 && json_array_size(tl) == 0 &&
-		    json_array_size(st) == 0)
+		    json_array_size(st) == 0) {
+			json_decref(tl);
+			json_decref(st);
 			continue;
+		}
 		jr = json_pack("{s:{s:o, s:b, s:s}, s:{s:o}, s:{s:i, s:i}, "
 		    "s:{s:[]}, s:{s:[]}}",
 		    "timeline", "events", tl, "limited", n > (size_t)limit,
@@ -717,13 +720,16 @@ fm_route(struct fake_matrix *fm, const char *user, const char *token,
 			fm_error(resp, 404, "M_NOT_FOUND", "No known servers");
 			goto done;
 		}
-		if (req->body_len > 0 && !json_is_object(body =
-		    json_loadb(req->body, req->body_len, 0, NULL))) {
+		if (req->body_len > 0) {
+			body = json_loadb(req->body, req->body_len, 0, NULL);
+			if (!json_is_object(body)) {
+				json_decref(body);
+				fm_error(resp, 400, "M_NOT_JSON",
+				    "Content not JSON.");
+				goto done;
+			}
 			json_decref(body);
-			fm_error(resp, 400, "M_NOT_JSON", "Content not JSON.");
-			goto done;
-		} else if (req->body_len > 0)
-			json_decref(body);
+		}
 		mem = fm_membership_at(fm, room->id, user, INT64_MAX);
 		if (mem == NULL || (strcmp(mem, "invite") != 0 &&
 		    strcmp(mem, "join") != 0)) {
