@@ -86,6 +86,39 @@ mx_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	return t->long_poll && atomic_load(&t->m->stopping);
 }
 
+/*
+ * Runs a transfer; a long poll is abandoned within 100 ms of stop()
+ * (curl's progress callback alone may wait a second between calls).
+ */
+static CURLcode
+mx_perform(struct matrix *m, CURL *c, int long_poll)
+{
+	CURLM		*multi;
+	CURLMsg		*msg;
+	CURLcode	 cc = CURLE_ABORTED_BY_CALLBACK;
+	int		 running = 1, left;
+
+	if (!long_poll)
+		return curl_easy_perform(c);
+	if ((multi = curl_multi_init()) == NULL)
+		log_fatal("matrix", "curl_multi_init failed");
+	curl_multi_add_handle(multi, c);
+	while (running) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!running || atomic_load(&m->stopping))
+			break;
+		curl_multi_poll(multi, NULL, 0, 100, NULL);
+	}
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+			cc = msg->data.result;
+	}
+	curl_multi_remove_handle(multi, c);
+	curl_multi_cleanup(multi);
+	return cc;
+}
+
 int
 mx_http(struct matrix *m, const char *method, const char *path,
     json_t *body, int64_t timeout_ms, struct mx_reply *r)
@@ -135,7 +168,7 @@ mx_http(struct matrix *m, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->net_error);
 
-	cc = curl_easy_perform(c);
+	cc = mx_perform(m, c, t.long_poll);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	else {

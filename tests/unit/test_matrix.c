@@ -329,7 +329,8 @@ test_first_start_ignores_history(void)
 	free(fake_matrix_say(h->fm, OPS, ALICE, "!stop 102"));
 	free(fake_matrix_say(h->fm, OPS, ALICE, "pvebot: delete 101"));
 	T_EQ_INT(h_start(h, &cause), 0);
-	T_OK(h_next(h, 1500, &offsets) == NULL);
+	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
+	T_OK(h_next(h, 300, &offsets) == NULL);
 	T_EQ_INT(offsets, 1);
 	off = h_offset(h);
 	T_OK(off != NULL && off[0] == 's');
