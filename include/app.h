@@ -95,9 +95,11 @@ void		 workers_free(struct workers *);
 /*
  * Re-attaches jobs left running by a previous process (crash safety):
  * each is followed by its UPID, found in the node's task list, or
- * reported interrupted. Called once at start before workers claim.
+ * reported interrupted. workers_start_recovery() runs it on its own
+ * thread at start, so a long task does not hold up the connectors.
  */
 void		 workers_recover(struct workers *);
+int		 workers_start_recovery(struct workers *, char **cause);
 
 /*
  * Posting to a job's room: the job's message is edited when it has one,

@@ -8,6 +8,7 @@
  * The parser turns one chat line into a struct cmd_call whose every value
  * has passed its type's rules, so nothing unvalidated reaches a policy or
  * an executor. Parsing has no side effects and allocates only the result.
+ * A loaded catalogue is never changed: any thread may parse against it.
  */
 #ifndef PVEBOT_CMD_H
 #define PVEBOT_CMD_H
@@ -43,7 +44,7 @@ struct cmd_arg {
 	long long	  min, max;	/* ARG_INT */
 	char		**enums;	/* ARG_ENUM */
 	size_t		  nenums;
-	char		 *pattern;	/* ARG_WORD regex (POSIX ERE, anchored) */
+	char		 *pattern;	/* ARG_WORD: POSIX ERE, anchored */
 	char		 *def;		/* default when absent, or NULL */
 	char		 *def_now;	/* strftime(3) default, UTC, or NULL */
 	char		 *help;
@@ -74,10 +75,10 @@ struct cmd_def {
 	char		 *group;	/* file name without .yaml: "guests" */
 	struct cmd_arg	 *args;
 	size_t		  nargs;
-	char		 *action;	/* policy action: "guest.snapshot.rollback" */
-	int		  mutating;	/* changes state: self-protection applies */
-	int		  heavy;	/* backup/migrate/clone: per-node limit */
-	char		 *action_arg;	/* enum arg choosing a variant, or NULL */
+	char		 *action;	/* policy action: "guest.start" */
+	int		  mutating;	/* changes state: self-protection */
+	int		  heavy;	/* backup/migrate/clone: node limit */
+	char		 *action_arg;	/* enum arg picking a variant */
 	struct cmd_variant *variants;
 	size_t		  nvariants;
 	enum cmd_exec	  exec;
@@ -92,10 +93,10 @@ struct cmd_def {
 		struct cmd_param *params_lxc;
 		size_t		  nparams_lxc;
 		int		  task;		/* returns a task UPID */
-		char		 *expect_status; /* "running", "stopped,paused" */
+		char		 *expect_status; /* "running,paused" */
 	} proxmox;
 	struct {
-		char		 *host_arg;	/* name of an ARG_NODE argument */
+		char		 *host_arg;	/* an ARG_NODE argument */
 		char		**argv;		/* constants or "{arg}" */
 		size_t		  nargv;
 		long long	  timeout;	/* seconds */
@@ -125,7 +126,7 @@ const struct cmd_def *catalogue_find(const struct catalogue *,
 const char *catalogue_suggest(const struct catalogue *, const char *typo);
 
 struct cmd_parse_opts {
-	const char	*bot_name;	/* "pvebot" for /cmd@pvebot; NULL = any */
+	const char	*bot_name;	/* "pvebot" (/cmd@pvebot); NULL any */
 	int		 direct;	/* private conversation */
 	int		 addressed;	/* slash command, reply, mention */
 	int64_t		 now;		/* UNIX time for def_now; 0 = none */

@@ -163,7 +163,8 @@ int		 pve_task_find(struct pve *, const char *node,
  * Percentage (0-100) a task log line reports: vzdump's "INFO:  45% (...)"
  * and "INFO: status: 45% (...)", migration and disk mirror/clone lines
  * ("transferred 1.2 GiB of 4.0 GiB", "migration status: active
- * (transferred N, remaining M), total T)"). -1 when the line has none.
+ * (transferred N, remaining M), total T)"), restores ("progress 45%
+ * (read ...)"). -1 when the line has none.
  */
 int		 pve_progress_percent(const char *log_line);
 

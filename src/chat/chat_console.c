@@ -147,8 +147,10 @@ console_edit(struct connector *c, const char *room, const char *ref,
 	const char	*errstr;
 	int		 id = (int)strtonum(ref, 1, 1 << 30, &errstr);
 
-	if (errstr != NULL)
-		return set_cause(cause, "no console message %s", ref), CHAT_PERMANENT;
+	if (errstr != NULL) {
+		set_cause(cause, "no console message %s", ref);
+		return CHAT_PERMANENT;
+	}
 	print_block(con, id, '~', m);
 	return CHAT_OK;
 }

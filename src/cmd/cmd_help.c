@@ -260,7 +260,8 @@ cmd_export_discord(const struct catalogue *cat)
 		free(desc);
 		opts = json_array();
 		for (k = 0; k < d->nargs && k < 25; k++)
-			json_array_append_new(opts, discord_option(&d->args[k]));
+			json_array_append_new(opts,
+			    discord_option(&d->args[k]));
 		json_object_set_new(c, "options", opts);
 		json_array_append_new(arr, c);
 	}

@@ -250,12 +250,15 @@ ident_ok(const char *s, size_t max, int dashes, int dots)
 	return 1;
 }
 
+/* One line of 1 to max characters (not bytes): menu texts. */
 static int
 oneline_text(const char *s, size_t max)
 {
-	size_t	 n = strlen(s);
+	size_t	 i, n = strlen(s), chars = 0;
 
-	return n > 0 && n <= max && utf8_valid_text(s, n) &&
+	for (i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return chars > 0 && chars <= max && utf8_valid_text(s, n) &&
 	    strchr(s, '\t') == NULL;
 }
 
@@ -320,8 +323,7 @@ static const char *const arg_keys[] = { "name", "type", "optional", "min",
 static const char *const arg_required[] = { "name", "type", NULL };
 
 static void
-load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
-    struct cmd_arg *a)
+load_arg(struct loader *l, yaml_node_t *n, struct cmd_arg *a)
 {
 	yaml_node_t	*v;
 	const char	*s;
@@ -329,6 +331,8 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 	int		 b, have_type = 0;
 
 	a->max = -1;
+	/* Until the type is known: not a guest (no {node} {type} {vmid}). */
+	a->type = ARG_WORD;
 	if (check_keys(l, n, "argument", arg_keys, arg_required) != 0)
 		return;
 	if ((s = want_scalar(l, map_get(l, n, "name"), "name")) != NULL) {
@@ -370,7 +374,8 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 			want_int(l, v, "min", -(1LL << 53), 1LL << 53, &a->min);
 		if ((v = map_get(l, n, "max")) != NULL)
 			want_int(l, v, "max", -(1LL << 53), 1LL << 53, &a->max);
-		if (a->min > a->max)
+		if (map_get(l, n, "min") != NULL &&
+		    map_get(l, n, "max") != NULL && a->min > a->max)
 			lerr(l, n, "argument %s: min is above max",
 			    a->name ? a->name : "?");
 	} else if ((v = map_get(l, n, "min")) != NULL ||
@@ -457,7 +462,6 @@ load_arg(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 		free(cause);
 		a->def_now = xstrdup(s);
 	}
-	(void)d;
 }
 
 /* A template's placeholders, checked against the command's arguments. */
@@ -535,6 +539,12 @@ check_template(struct loader *l, yaml_node_t *n, const struct cmd_def *d,
 			    "parameter only", where, t, a->name);
 			return -1;
 		}
+		if (strcmp(where, "argv") == 0 && a->type == ARG_INT &&
+		    a->min < 0) {
+			lerr(l, n, "argv '%s': {%s} may be negative and read "
+			    "as an option: give it min: 0", t, a->name);
+			return -1;
+		}
 		if (strcmp(where, "argv") == 0 &&
 		    (q != NULL || open != t || close[1] != '\0')) {
 			lerr(l, n, "argv element '%s' mixes constant text "
@@ -548,6 +558,25 @@ check_template(struct loader *l, yaml_node_t *n, const struct cmd_def *d,
 unbalanced:
 	lerr(l, n, "%s '%s': unbalanced '{' or '}'", where, t);
 	return -1;
+}
+
+/* Proxmox parameter names: forceStop, target-storage, with-local-disks. */
+static int
+param_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') ||
+	    (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
 }
 
 static const char *const proxmox_keys[] = { "method", "path", "params",
@@ -584,7 +613,7 @@ load_params(struct loader *l, yaml_node_t *n, struct cmd_def *d,
 		v = want_scalar(l, vn, key);
 		if (k == NULL || v == NULL)
 			continue;
-		if (!ident_ok(k, 64, 1, 0) && strcmp(k, "forceStop") != 0)
+		if (!param_name_ok(k))
 			lerr(l, kn, "%s: '%s' is not a parameter name", key, k);
 		check_template(l, vn, d, v, "param");
 		(*out)[*nout].key = xstrdup(k);
@@ -910,7 +939,7 @@ load_command(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 				    v->data.sequence.items.start[i]);
 				struct cmd_arg *a = &d->args[d->nargs++];
 
-				load_arg(l, e, d, a);
+				load_arg(l, e, a);
 				if (a->name == NULL)
 					continue;
 				for (j = 0; j + 1 < d->nargs; j++) {

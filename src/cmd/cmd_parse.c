@@ -44,9 +44,17 @@ cmd_edit_distance(const char *a, const char *b, size_t limit)
 {
 	size_t	 la = strlen(a), lb = strlen(b), i, j;
 	size_t	 d[WORD_MAX + 1][WORD_MAX + 1];
+	char	 na[WORD_MAX + 1], nb[WORD_MAX + 1];
 
 	if (la > WORD_MAX || lb > WORD_MAX)
 		return limit + 1;
+	/* Compare as names compare: any case, '-' the same as '_'. */
+	for (i = 0; i <= la; i++)
+		na[i] = a[i] == '-' ? '_' : (char)tolower_ascii(a[i]);
+	for (j = 0; j <= lb; j++)
+		nb[j] = b[j] == '-' ? '_' : (char)tolower_ascii(b[j]);
+	a = na;
+	b = nb;
 	for (i = 0; i <= la; i++)
 		d[i][0] = i;
 	for (j = 0; j <= lb; j++)
@@ -54,12 +62,8 @@ cmd_edit_distance(const char *a, const char *b, size_t limit)
 	for (i = 1; i <= la; i++) {
 		for (j = 1; j <= lb; j++) {
 			size_t	 cost, v;
-			char	 ca = a[i - 1] == '-' ? '_' : a[i - 1];
-			char	 cb = b[j - 1] == '-' ? '_' : b[j - 1];
 
-			ca = (char)tolower_ascii(ca);
-			cb = (char)tolower_ascii(cb);
-			cost = ca == cb ? 0 : 1;
+			cost = a[i - 1] == b[j - 1] ? 0 : 1;
 			v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
 				v = d[i][j - 1] + 1;
@@ -113,7 +117,8 @@ catalogue_suggest(const struct catalogue *cat, const char *typo)
 				best = cand;
 			}
 			if (n >= 3 && name_prefix(typo, cand) &&
-			    (prefixed == NULL || strcmp(prefixed, d->name) != 0)) {
+			    (prefixed == NULL ||
+			    strcmp(prefixed, d->name) != 0)) {
 				prefixed = d->name;
 				nprefixed++;
 			}
@@ -155,7 +160,10 @@ next_token(const char **pp, const char *end, char **tok, char **cause)
 	return 0;
 }
 
-/* The rest of the line, trimmed; one fully quoted string loses quotes. */
+/*
+ * The rest of the line, trimmed; one fully quoted string loses its quotes
+ * (and the spaces inside them, so the value reads back the same).
+ */
 static char *
 rest_of_line(const char *p, const char *end)
 {
@@ -165,8 +173,14 @@ rest_of_line(const char *p, const char *end)
 		end--;
 	n = (size_t)(end - p);
 	if (n >= 2 && (*p == '"' || *p == '\'') && end[-1] == *p &&
-	    memchr(p + 1, *p, n - 2) == NULL)
-		return xstrndup(p + 1, n - 2);
+	    memchr(p + 1, *p, n - 2) == NULL) {
+		p++;
+		end--;
+		p = skip_space(p, end);
+		while (end > p && is_space(end[-1]))
+			end--;
+		n = (size_t)(end - p);
+	}
 	return xstrndup(p, n);
 }
 
@@ -201,6 +215,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 {
 	size_t	 ai = 0, k;
 	char	*tok = NULL, *first_error;
+	int	 placed;
 
 	while (ai < d->nargs) {
 		const char *start;
@@ -215,6 +230,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 		} else if (next_token(&p, end, &tok, cause) != 0)
 			return -1;
 		first_error = NULL;
+		placed = 0;
 		for (k = ai; k < d->nargs; k++) {
 			const struct cmd_arg	*a = &d->args[k];
 			char			*err = NULL;
@@ -225,7 +241,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 				p = end;
 			}
 			if (cmd_validate_arg(a, tok, &err) == 0) {
-				free(err);
+				placed = 1;
 				break;
 			}
 			if (first_error == NULL)
@@ -235,8 +251,7 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 			if (!a->optional)
 				break;
 		}
-		if (k == d->nargs || cmd_validate_arg(&d->args[k], tok,
-		    NULL) != 0) {
+		if (!placed) {
 			free(tok);
 			*cause = first_error;
 			return -1;
@@ -318,25 +333,72 @@ word_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-enum cmd_parse_result
-cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
+/*
+ * "@pvebot start 101" (a mention) or "pvebot: start 101" (how Matrix
+ * clients address someone): returns where the command starts, or NULL.
+ */
+static const char *
+mention(const char *p, const char *end, const char *bot)
+{
+	const char	*after;
+	size_t		 n;
+	int		 at;
+
+	if (bot == NULL || (n = strlen(bot)) == 0)
+		return NULL;
+	at = p < end && *p == '@';
+	if ((size_t)(end - p) < at + n || strncasecmp(p + at, bot, n) != 0)
+		return NULL;
+	after = p + at + n;
+	if (after < end && (*after == ':' || *after == ','))
+		after++;
+	else if (!at)
+		return NULL;	/* "pvebot start" is just talk */
+	if (after < end && !is_space(*after))
+		return NULL;	/* "@pvebotx", "pvebot:x" */
+	return after;
+}
+
+/* Whole-message checks, once the message is known to be for pvebot. */
+static int
+hostile(const char *text, size_t len, char **cause)
+{
+	if (len > CMD_LINE_MAX)
+		return set_cause(cause, "Message too long (%zu bytes; at most "
+		    "%d).", len, CMD_LINE_MAX);
+	if (memchr(text, '\0', len) != NULL)
+		return set_cause(cause, "Message refused: it contains a NUL "
+		    "byte.");
+	if (!utf8_valid_text(text, len))
+		return set_cause(cause, "Message refused: it contains control "
+		    "characters or invalid UTF-8.");
+	return 0;
+}
+
+static enum cmd_parse_result
+parse(const struct catalogue *cat, const char *text, size_t len,
     const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
 {
-	const char		*p = text, *end = text + len, *w, *we, *at;
+	const char		*p = text, *end, *w, *we, *at, *q;
 	const struct cmd_def	*d;
 	const char		*suggest;
 	char			 word[WORD_MAX + 1];
 	int			 prefixed = 0, for_us, named_us = 0, wordok;
 	size_t			 wl, i;
 
-	memset(call, 0, sizeof *call);
-	if (cause != NULL)
-		*cause = NULL;
 	if (text == NULL)
 		return CMD_PARSE_IGNORE;
 	for_us = o != NULL && (o->direct || o->addressed);
+	/* Clients add a final newline now and then; that one is harmless. */
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	end = text + len;
 
 	p = skip_space(p, end);
+	if (o != NULL && (q = mention(p, end, o->bot_name)) != NULL) {
+		p = skip_space(q, end);
+		for_us = named_us = 1;
+	}
 	if (p < end && (*p == '/' || *p == '!')) {
 		prefixed = 1;
 		p++;
@@ -366,6 +428,8 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	if (wl == 0)
 		return CMD_PARSE_IGNORE;
 	for_us = for_us || named_us;
+	if (for_us && hostile(text, len, cause) != 0)
+		return CMD_PARSE_ERROR;
 
 	wordok = wl <= WORD_MAX;
 	for (i = 0; wordok && i < wl; i++)
@@ -381,7 +445,7 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 		if (!for_us && suggest == NULL)
 			return CMD_PARSE_IGNORE;
 		if (!wordok)
-			set_cause(cause, "Unknown command. Send 'help' for the "
+			set_cause(cause, "unknown command. Send 'help' for the "
 			    "list of commands.");
 		else if (suggest != NULL)
 			set_cause(cause, "unknown command '%s'. Did you mean "
@@ -392,21 +456,9 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 		return CMD_PARSE_ERROR;
 	}
 
-	/* The message is for pvebot: refuse hostile bytes as a whole. */
-	if (len > CMD_LINE_MAX) {
-		set_cause(cause, "Message too long (%zu bytes; at most %d).",
-		    len, CMD_LINE_MAX);
+	/* A known command in a group: now it is for pvebot. */
+	if (!for_us && hostile(text, len, cause) != 0)
 		return CMD_PARSE_ERROR;
-	}
-	if (memchr(text, '\0', len) != NULL) {
-		set_cause(cause, "Message refused: it contains a NUL byte.");
-		return CMD_PARSE_ERROR;
-	}
-	if (!utf8_valid_text(text, len)) {
-		set_cause(cause, "Message refused: it contains control "
-		    "characters or invalid UTF-8.");
-		return CMD_PARSE_ERROR;
-	}
 
 	call->def = d;
 	call->values = xcalloc(d->nargs + 1, sizeof *call->values);
@@ -418,6 +470,28 @@ cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
 	effective_action(d, call);
 	call->canonical = cmd_format_line(d, call->values);
 	return CMD_PARSE_OK;
+}
+
+enum cmd_parse_result
+cmd_parse_len(const struct catalogue *cat, const char *text, size_t len,
+    const struct cmd_parse_opts *o, struct cmd_call *call, char **cause)
+{
+	enum cmd_parse_result	 r;
+	char			*why = NULL;
+
+	memset(call, 0, sizeof *call);
+	r = parse(cat, text, len, o, call, &why);
+	if (r == CMD_PARSE_ERROR && why == NULL)
+		why = xstrdup("That is not a command.");
+	if (r != CMD_PARSE_ERROR) {
+		free(why);
+		why = NULL;
+	}
+	if (cause != NULL)
+		*cause = why;
+	else
+		free(why);
+	return r;
 }
 
 enum cmd_parse_result

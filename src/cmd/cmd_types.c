@@ -228,7 +228,9 @@ validate_duration(const char *v, char **cause)
 	int64_t	 secs;
 	char	 b[64];
 
+	/* A bare number would be seconds: too easy to misread ("2"). */
 	if (!isdigit((unsigned char)v[0]) ||
+	    isdigit((unsigned char)v[strlen(v) - 1]) ||
 	    parse_duration(v, &secs, NULL) != 0 || secs <= 0)
 		return set_cause(cause, "'%s' is not a duration: use e.g. "
 		    "90s, 15m, 2h or 7d", shown(v, b, sizeof b));
@@ -286,7 +288,8 @@ validate_word(const struct cmd_arg *a, const char *v, char **cause)
 	    regexec((const regex_t *)a->regex, v, 0, NULL, 0) != 0)
 		return set_cause(cause, "'%s' is not a valid %s%s%s",
 		    shown(v, b, sizeof b), a->name,
-		    a->help != NULL ? ": " : "", a->help != NULL ? a->help : "");
+		    a->help != NULL ? ": " : "",
+		    a->help != NULL ? a->help : "");
 	return 0;
 }
 
@@ -311,6 +314,14 @@ validate_text(const struct cmd_arg *a, const char *v, size_t cap,
 	if (!utf8_valid_text(v, n))
 		return set_cause(cause, "%s holds control characters or "
 		    "invalid UTF-8", a->name);
+	/* Bidirectional overrides make a reply read other than it is. */
+	if (strstr(v, "\xe2\x80\xaa") || strstr(v, "\xe2\x80\xab") ||
+	    strstr(v, "\xe2\x80\xac") || strstr(v, "\xe2\x80\xad") ||
+	    strstr(v, "\xe2\x80\xae") || strstr(v, "\xe2\x81\xa6") ||
+	    strstr(v, "\xe2\x81\xa7") || strstr(v, "\xe2\x81\xa8") ||
+	    strstr(v, "\xe2\x81\xa9"))
+		return set_cause(cause, "%s holds a text-direction override "
+		    "character", a->name);
 	if (utf8_chars(v) > cap)
 		return set_cause(cause, "%s is too long (%zu characters; at "
 		    "most %zu)", a->name, utf8_chars(v), cap);
@@ -408,7 +419,8 @@ matcher_value_ok(const char *key, const char *val, size_t n)
 static int
 validate_matcher(const char *v, char **cause)
 {
-	static const char	*keys[] = { "rule", "node", "guest", "severity" };
+	static const char	*keys[] = { "rule", "node", "guest",
+				    "severity" };
 	const char		*p = v, *eq, *end;
 	unsigned		 seen = 0;
 	size_t			 i;

@@ -441,21 +441,27 @@ valid_time(const char *s)
 	    (s[3] - '0') * 10 + (s[4] - '0') < 60;
 }
 
+/* One pin, or several separated by commas (each node has its own). */
 static int
 valid_fingerprint(const char *s)
 {
-	size_t	 i;
+	size_t	 i, len;
 
-	if (strlen(s) != 95)
-		return 0;
-	for (i = 0; i < 95; i++) {
-		if (i % 3 == 2) {
-			if (s[i] != ':')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i]))
+	for (;;) {
+		len = strcspn(s, ",");
+		if (len != 95)
 			return 0;
+		for (i = 0; i < 95; i++) {
+			if (i % 3 == 2) {
+				if (s[i] != ':')
+					return 0;
+			} else if (!isxdigit((unsigned char)s[i]))
+				return 0;
+		}
+		if (s[len] == '\0')
+			return 1;
+		s += len + 1;
 	}
-	return 1;
 }
 
 /* Converts one scalar into its field; text is the value, n its node. */
@@ -557,7 +563,8 @@ set_scalar(struct walker *w, const struct ckey *k, void *base,
 	case CK_FPR:
 		if (!valid_fingerprint(text)) {
 			werr(w, n, "%s: expected 32 hex pairs separated by "
-			    "colons (AA:BB:...), as Proxmox shows it", k->name);
+			    "colons (AA:BB:...), as Proxmox shows it; several "
+			    "pins are separated by commas", k->name);
 			return -1;
 		}
 		*(char **)field(base, k->off) = xstrdup(text);

@@ -152,8 +152,9 @@ app_start(struct app *app, char **cause)
 {
 	size_t	 i;
 
-	/* Jobs a previous process left running come first. */
-	workers_recover(app->workers);
+	/* Jobs a previous process left running are followed again. */
+	if (workers_start_recovery(app->workers, cause) != 0)
+		return -1;
 	if (router_start(app->router, cause) != 0)
 		return -1;
 	if (workers_start(app->workers, cause) != 0)

@@ -155,6 +155,13 @@ demo_main(int argc, char **argv)
 			return 2;
 		}
 	}
+	level = getenv("PVEBOT_LOG") != NULL ? getenv("PVEBOT_LOG") : "warn";
+	{
+		enum log_level	 l;
+
+		if (log_parse_level(level, &l) == 0)
+			log_set_level(l);
+	}
 	random_hex(secret, 16);
 	setenv(DEMO_SECRET_ENV, secret, 1);
 	memset(&so, 0, sizeof so);
@@ -178,7 +185,6 @@ demo_main(int argc, char **argv)
 	} else
 		dbpath = xstrdup(db);
 	share = find_share(argv[0]);
-	level = getenv("PVEBOT_LOG") != NULL ? getenv("PVEBOT_LOG") : "warn";
 	text = xasprintf(demo_conf_template, dbpath, share, share, level,
 	    sim_port(sim), sim_fingerprint(sim), interval, "1m", "30m");
 	c = conf_load_string("(demo)", text, &errors);

@@ -448,6 +448,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=%s rule=%s",
 		    rt->room, text, policy_effect_name(d.effect), d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		msg = xasprintf("%s: %s (rule %s)", effect_word(d.effect),
 		    d.why, d.rule);
 		reply_text(rt, msg);
@@ -462,6 +463,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s decision=need_reason "
 		    "rule=%s", rt->room, text, d.rule);
 		commit_note(rt, "command.refused", detail);
+		free(detail);
 		reply_text(rt, msg);
 		free(msg);
 		goto out;
@@ -502,6 +504,7 @@ route_call(struct route *rt, struct cmd_call *call)
 			jobs_set_text(rt->store, j.id, "approval_ref", ref);
 			jobs_set_text(rt->store, j.id, "msg_ref", ref);
 		}
+		jobs_set_int(rt->store, j.id, "ready", 1);
 		free(ref);
 		free(j.nonce);
 		goto out;
@@ -735,6 +738,53 @@ bi_deny(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
+static void	route_call(struct route *, struct cmd_call *);
+
+/*
+ * The Roll back button of a job whose safety snapshot was taken: the
+ * presser asks for `rollback VMID pvebot-ID`, which goes through the
+ * policy like any other command.
+ */
+static void
+roll_back_offer(struct route *rt, const char *id_s)
+{
+	struct cmd_parse_opts	 opts = { .direct = 1, .addressed = 1,
+	    .now = rt->now };
+	struct cmd_call		 call;
+	struct job		 j;
+	const char		*errstr;
+	char			*line, *cause = NULL;
+	int64_t			 id = strtonum(id_s, 1, INT64_MAX, &errstr);
+
+	if (errstr != NULL || jobs_get(rt->store, id, &j) != 0) {
+		chat_answer(rt->conn, rt->ev, "this button is not valid");
+		commit_note(rt, "button", "verdict=refused why=bad roll back");
+		return;
+	}
+	if (!j.snapshot_before || j.target_vmid == 0 ||
+	    j.state != JOB_FAILED) {
+		chat_answer(rt->conn, rt->ev, "that job has no safety "
+		    "snapshot to go back to");
+		commit_note(rt, "button", "verdict=refused why=no snapshot");
+		job_release(&j);
+		return;
+	}
+	line = xasprintf("rollback %lld pvebot-%lld", (long long)j.target_vmid,
+	    (long long)j.id);
+	job_release(&j);
+	chat_answer(rt->conn, rt->ev, line);
+	if (cmd_parse(rt->app->catalogue, line, &opts, &call, &cause) ==
+	    CMD_PARSE_OK) {
+		route_call(rt, &call);
+		cmd_call_release(&call);
+	} else {
+		reply_text(rt, cause != NULL ? cause : "cannot roll back");
+		commit_note(rt, NULL, NULL);
+	}
+	free(cause);
+	free(line);
+}
+
 static void
 route_button(struct route *rt)
 {
@@ -756,6 +806,11 @@ route_button(struct route *rt)
 			    "outdated)");
 		} else
 			answer = decide(rt, id, end + 1, data[0] == 'd', NULL);
+	} else if (str_has_prefix(data, "rb:")) {
+		/* Decided outside this transaction, as a new command. */
+		store_rollback(rt->store);
+		roll_back_offer(rt, data + 3);
+		return;
 	} else {
 		char	*t = audit_text(data), *detail;
 

@@ -217,6 +217,8 @@ pve_current_url(struct pve *pve)
 {
 	char	*url;
 
+	if (pve == NULL)
+		return xstrdup("");
 	pthread_mutex_lock(&pve->lock);
 	url = xstrdup(pve->urls[pve->good]);
 	pthread_mutex_unlock(&pve->lock);
@@ -434,6 +436,14 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, call);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)PVE_REPLY_MAX);
+	if (strcmp(method, "GET") != 0) {
+		/*
+		 * libcurl silently sends a request again when a reused
+		 * connection dies before any reply byte; an action must
+		 * never be repeated, so it always gets a new connection.
+		 */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	}
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
@@ -535,6 +545,11 @@ pve_request(struct pve *pve, const char *method, const char *path,
 
 	if (data != NULL)
 		*data = NULL;
+	if (pve == NULL) {
+		set_cause(cause, "Proxmox is not configured (proxmox: in the "
+		    "config)");
+		return PVE_PERMANENT;
+	}
 	if (method == NULL || (strcmp(method, "GET") != 0 &&
 	    strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 &&
 	    strcmp(method, "DELETE") != 0)) {
@@ -585,12 +600,17 @@ pve_request(struct pve *pve, const char *method, const char *path,
 				done = 1;
 				break;
 			case ATTEMPT_TLS:
+				log_warn("exec_proxmox", "tls refused: %s",
+				    one);
 				if (tls == NULL)
 					tls = one;
 				else
 					free(one);
 				break;
 			case ATTEMPT_NOT_SENT:
+				if (pve->nurls > 1)
+					log_warn("exec_proxmox", "fail-over: "
+					    "%s", one);
 				replace_cause(&last, one);
 				break;
 			case ATTEMPT_LOST:

@@ -62,17 +62,44 @@ jstr(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/*
+ * Text from the API as one line without control characters, cut to fit
+ * at a character boundary (chat platforms refuse broken UTF-8).
+ */
+static const char *
+one_line(const char *s, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' :
+		    s[i];
+	}
+	if (s[i] != '\0') {
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static int64_t
 jint(const json_t *o, const char *key)
 {
 	const json_t	*v = json_object_get(o, key);
+	const char	*errstr;
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
+	if (json_is_real(v)) {
+		/* Out-of-range doubles would be undefined as integers. */
+		if (!(json_real_value(v) > -9e18 && json_real_value(v) < 9e18))
+			return 0;
 		return (int64_t)json_real_value(v);
+	}
 	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
+		return strtonum(json_string_value(v), INT64_MIN, INT64_MAX,
+		    &errstr);
 	return 0;
 }
 
@@ -388,9 +415,13 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
 		buf_printf(&b, "cpu %d%% of %d, ", percent(cpu, 1), g.maxcpu);
 	buf_printf(&b, "mem %s/%s\n", pve_format_bytes(mem, a, sizeof a),
 	    pve_format_bytes(maxmem, c, sizeof c));
-	if (g.maxdisk > 0)
+	/* Proxmox does not know how full a VM's disks are (disk is 0). */
+	if (g.maxdisk > 0 && g.disk > 0)
 		buf_printf(&b, "disk %s/%s\n", pve_format_bytes(g.disk, a,
 		    sizeof a), pve_format_bytes(g.maxdisk, c, sizeof c));
+	else if (g.maxdisk > 0)
+		buf_printf(&b, "disk %s\n", pve_format_bytes(g.maxdisk, c,
+		    sizeof c));
 	if (g.ntags > 0) {
 		buf_puts(&b, "tags:");
 		for (i = 0; i < g.ntags; i++)
@@ -411,17 +442,6 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
  * snapshots
  */
 
-/* The start of a (maybe multi-line) description as one short line. */
-static const char *
-one_line(const char *s, char *out, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-	out[i] = '\0';
-	return out;
-}
 
 static int
 cmp_snaptime(const void *a, const void *b)
@@ -488,8 +508,25 @@ pve_format_snapshots(struct pve *pve, const char *ref, char **cause)
 }
 
 /*
- * backups: every storage of the guest's node that holds backups.
+ * backups: every storage of the guest's node that holds backups (from
+ * /cluster/resources, one call for all), then each one's content.
  */
+
+/* Whether a comma-separated list ("backup,iso,vztmpl") holds word. */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t		 n = strlen(word);
+	const char	*p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' ||
+		    p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
 
 struct backup {
 	char	*storage;
@@ -510,12 +547,13 @@ cmp_backup_desc(const void *a, const void *b)
 char *
 pve_format_backups(struct pve *pve, const char *ref, char **cause)
 {
-	static const struct pve_param	 sp[] = { { "content", "backup" } };
+	static const struct pve_param	 sp[] = { { "type", "storage" } };
 	struct pve_guest		 g;
-	struct buf			 b;
+	struct buf			 b, skipped;
 	struct backup			*bk = NULL;
 	json_t				*stores, *s, *content, *v;
 	char				*path, vmid[16], when[32], size[32];
+	char				*one = NULL;
 	const char			*sname, *volid, *base;
 	size_t				 i, j, n = 0;
 	struct pve_param		 cp[] = {
@@ -525,25 +563,32 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 
 	if (pve_resolve_guest(pve, ref, &g, cause) != PVE_OK)
 		return NULL;
+	buf_init(&skipped, 0);
 	snprintf(vmid, sizeof vmid, "%d", g.vmid);
-	path = xasprintf("/nodes/%s/storage", g.node);
-	stores = get_array(pve, path, sp, nitems(sp), cause);
-	free(path);
+	stores = get_array(pve, "/cluster/resources", sp, nitems(sp), cause);
 	if (stores == NULL) {
+		buf_release(&skipped);
 		pve_guest_release(&g);
 		return NULL;
 	}
 	json_array_foreach(stores, i, s) {
+		/* Storages of the guest's node whose content has backups. */
 		sname = jstr(s, "storage", NULL);
-		if (sname == NULL || (json_object_get(s, "active") != NULL &&
-		    jint(s, "active") == 0))
+		if (sname == NULL || strcmp(jstr(s, "node", ""), g.node) != 0 ||
+		    !has_word(jstr(s, "content", ""), "backup") ||
+		    strcmp(jstr(s, "status", "available"), "available") != 0)
 			continue;
 		path = xasprintf("/nodes/%s/storage/%s/content", g.node,
 		    sname);
-		content = get_array(pve, path, cp, nitems(cp), cause);
+		content = get_array(pve, path, cp, nitems(cp), &one);
 		free(path);
-		if (content == NULL)
-			goto fail;
+		if (content == NULL) {
+			/* One storage down does not hide the others. */
+			buf_printf(&skipped, "%s: %s\n", sname, one);
+			free(one);
+			one = NULL;
+			continue;
+		}
 		json_array_foreach(content, j, v) {
 			if ((volid = jstr(v, "volid", NULL)) == NULL ||
 			    jint(v, "vmid") != g.vmid)
@@ -558,12 +603,15 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 		}
 		json_decref(content);
 	}
-	qsort(bk, n, sizeof *bk, cmp_backup_desc);
+	if (n > 0)
+		qsort(bk, n, sizeof *bk, cmp_backup_desc);
 
 	buf_init(&b, 0);
-	if (n == 0)
+	if (n == 0 && skipped.len == 0)
 		buf_printf(&b, "%d %s has no backups on %s\n", g.vmid, g.name,
 		    g.node);
+	else if (n == 0)
+		buf_printf(&b, "No backups of %d %s found\n", g.vmid, g.name);
 	else
 		buf_printf(&b, "Backups of %d %s (%zu), newest first:\n",
 		    g.vmid, g.name, n);
@@ -578,6 +626,9 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	}
 	if (n > LIST_MAX)
 		buf_printf(&b, "... and %zu older\n", n - LIST_MAX);
+	if (skipped.len > 0)
+		buf_printf(&b, "not readable:\n%s", skipped.data);
+	buf_release(&skipped);
 	for (i = 0; i < n; i++) {
 		free(bk[i].storage);
 		free(bk[i].volid);
@@ -586,16 +637,6 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	json_decref(stores);
 	pve_guest_release(&g);
 	return finish(&b);
-
-fail:
-	for (i = 0; i < n; i++) {
-		free(bk[i].storage);
-		free(bk[i].volid);
-	}
-	free(bk);
-	json_decref(stores);
-	pve_guest_release(&g);
-	return NULL;
 }
 
 /*
@@ -635,8 +676,8 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		{ "source", "all" }
 	};
 	json_t				*nodes = NULL, *all, *list, *v, **sorted;
-	struct buf			 b;
-	char				*path;
+	struct buf			 b, skipped;
+	char				*path, *one = NULL;
 	size_t				 i, j, n;
 	const char			*name;
 
@@ -652,18 +693,28 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		    "online");
 	}
 	buf_init(&b, 0);
+	buf_init(&skipped, 0);
 	json_array_foreach(nodes, i, v) {
 		name = jstr(v, "node", NULL);
 		if (name == NULL || strcmp(jstr(v, "status", ""), "online"))
 			continue;
 		path = xasprintf("/nodes/%s/tasks", name);
-		list = get_array(pve, path, tp, nitems(tp), cause);
+		list = get_array(pve, path, tp, nitems(tp),
+		    node != NULL ? cause : &one);
 		free(path);
-		if (list == NULL) {
+		if (list == NULL && node != NULL) {
 			buf_release(&b);
+			buf_release(&skipped);
 			json_decref(nodes);
 			json_decref(all);
 			return NULL;
+		}
+		if (list == NULL) {
+			/* One node down does not hide the others. */
+			buf_printf(&skipped, "%s\n", one);
+			free(one);
+			one = NULL;
+			continue;
 		}
 		json_array_foreach(list, j, v)
 			json_array_append(all, v);
@@ -682,6 +733,9 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 		    node ? node : "");
 	for (i = 0; i < n && i < LIST_MAX; i++)
 		task_line(&b, sorted[i]);
+	if (skipped.len > 0)
+		buf_printf(&b, "not readable:\n%s", skipped.data);
+	buf_release(&skipped);
 	free(sorted);
 	json_decref(all);
 	json_decref(nodes);
@@ -695,7 +749,7 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 	struct pve_task_status	 ts;
 	struct buf		 b;
 	json_t			*all, *page, *v;
-	char			 when[32];
+	char			 when[32], line[512];
 	size_t			 i, n;
 	int			 pct = -1, rc;
 
@@ -740,15 +794,20 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 		buf_puts(&b, "status: running");
 		if (pct >= 0)
 			buf_printf(&b, " (%d%%)", pct);
+		if (wall_now() > u.starttime)
+			buf_printf(&b, " for %s", format_duration(wall_now() -
+			    u.starttime, when, sizeof when));
 		buf_puts(&b, "\n");
 	} else
 		buf_printf(&b, "status: %s\n", strcmp(ts.exitstatus, "OK") ==
 		    0 ? "OK" : ts.exitstatus);
 	if (n > 0) {
 		buf_printf(&b, "last log lines:\n");
-		for (i = n > TASK_LOG_TAIL ? n - TASK_LOG_TAIL : 0; i < n; i++)
-			buf_printf(&b, "%s\n", jstr(json_array_get(all, i),
-			    "t", ""));
+		for (i = n > TASK_LOG_TAIL ? n - TASK_LOG_TAIL : 0; i < n;
+		    i++) {
+			buf_printf(&b, "%s\n", one_line(jstr(json_array_get(all,
+			    i), "t", ""), line, sizeof line));
+		}
 	}
 	json_decref(all);
 	pve_task_status_release(&ts);

@@ -60,13 +60,19 @@ static int64_t
 json_int(const json_t *obj, const char *key)
 {
 	const json_t	*v = json_object_get(obj, key);
+	const char	*errstr;
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
+	if (json_is_real(v)) {
+		/* Out-of-range doubles would be undefined as integers. */
+		if (!(json_real_value(v) > -9e18 && json_real_value(v) < 9e18))
+			return 0;
 		return (int64_t)json_real_value(v);
+	}
 	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
+		return strtonum(json_string_value(v), INT64_MIN, INT64_MAX,
+		    &errstr);
 	return 0;
 }
 

@@ -120,6 +120,24 @@ path_node(const char *path)
 	return xstrndup(p, e - p);
 }
 
+/* "VM.Config.Disk|VM.Config.CPU" (any one of them) as words. */
+static char *
+alternatives(const char *p, size_t len)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "");
+	for (i = 0; i < len; i++) {
+		if (p[i] == '|')
+			buf_puts(&b, " or ");
+		else
+			buf_append(&b, &p[i], 1);
+	}
+	return buf_steal(&b);
+}
+
 /*
  * "Permission check failed (/vms/101, VM.PowerMgmt)" names the path and
  * the privilege; say it the way an operator fixes it.
@@ -148,7 +166,7 @@ permission_message(const char *msg)
 	p = comma + 1;
 	while (*p == ' ')
 		p++;
-	priv = xstrndup(p, close - p);
+	priv = alternatives(p, close - p);
 	out = xasprintf("permission denied: token lacks %s on %s", priv, acl);
 	free(acl);
 	free(priv);

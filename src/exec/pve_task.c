@@ -366,6 +366,21 @@ migration_status_percent(const char *line)
 	return clamp_percent(done * 100 / total);
 }
 
+/* qmrestore of a vma archive: "progress 45% (read 4831838208 bytes, ...)" */
+static int
+restore_percent(const char *line)
+{
+	const char	*p;
+	double		 v;
+
+	if (!str_has_prefix(line, "progress "))
+		return -1;
+	p = line + strlen("progress ");
+	if ((p = parse_number(p, &v)) == NULL || *p != '%')
+		return -1;
+	return clamp_percent(v);
+}
+
 int
 pve_progress_percent(const char *line)
 {
@@ -374,6 +389,8 @@ pve_progress_percent(const char *line)
 	if (line == NULL)
 		return -1;
 	if ((v = vzdump_percent(line)) >= 0)
+		return v;
+	if ((v = restore_percent(line)) >= 0)
 		return v;
 	if ((v = migration_status_percent(line)) >= 0)
 		return v;

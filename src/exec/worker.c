@@ -45,6 +45,8 @@ struct workers {
 	struct app	*app;
 	pthread_t	 threads[MAX_WORKERS + 1];
 	int		 nthreads;
+	pthread_t	 recovery;
+	int		 recovering;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 stop;
@@ -374,7 +376,16 @@ recheck(struct run *r, const struct cmd_call *call, struct pve_guest *g)
 		return xasprintf("guest %d moved from %s to %s since the "
 		    "request; nothing was done", g->vmid, r->job->target_node,
 		    g->node);
-	if (g->lock != NULL)
+	if (g->status == NULL)
+		g->status = xstrdup("unknown");
+	if (strcmp(g->status, "unknown") == 0)
+		return xasprintf("node %s is not reachable (guest %d shows as "
+		    "unknown); nothing was done", g->node, g->vmid);
+	if (strcmp(r->job->action, "guest.unlock") == 0) {
+		if (g->lock == NULL)
+			return xasprintf("guest %d is not locked; nothing was "
+			    "done", g->vmid);
+	} else if (g->lock != NULL)
 		return xasprintf("guest %d is locked (%s); nothing was done",
 		    g->vmid, g->lock);
 	if (expect != NULL && !status_expected(expect, g->status))
@@ -514,8 +525,14 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 			struct chat_button	 b = { "Roll back", data,
 			    "\xe2\x86\xa9", CHAT_BUTTON_DANGER };
 
+			char			*why;
+
 			snprintf(data, sizeof data, "rb:%" PRId64, r->job->id);
-			run_finish(r, st, NULL, err, &b, 1);
+			why = xasprintf("%s\nthe safety snapshot is kept; to "
+			    "go back: rollback %d pvebot-%" PRId64, err != NULL ?
+			    err : "the task failed", g.vmid, r->job->id);
+			run_finish(r, st, NULL, why, &b, 1);
+			free(why);
 		} else {
 			if (st == JOB_SUCCEEDED && r->percent >= 0)
 				r->percent = 100;
@@ -921,6 +938,22 @@ workers_recover(struct workers *w)
 	store_close(s);
 }
 
+static void *
+recovery_thread(void *arg)
+{
+	workers_recover(arg);
+	return NULL;
+}
+
+int
+workers_start_recovery(struct workers *w, char **cause)
+{
+	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
+		return set_cause(cause, "cannot start the recovery thread");
+	w->recovering = 1;
+	return 0;
+}
+
 struct worker_arg {
 	struct workers	*w;
 	int		 reads;
@@ -1052,6 +1085,10 @@ workers_stop(struct workers *w)
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
 	w->nthreads = 0;
+	if (w->recovering) {
+		pthread_join(w->recovery, NULL);
+		w->recovering = 0;
+	}
 }
 
 void

@@ -115,6 +115,12 @@ test_reply_errors(void)
 	T_EQ_STR(cause, "permission denied: token lacks "
 	    "Datastore.AllocateSpace on /storage/nas-backup");
 
+	T_EQ_INT(parse(403, "Permission check failed (/vms/101, "
+	    "VM.Config.Disk|VM.Config.CPU)", "", "/x", 0, &data, &cause),
+	    PVE_PERMANENT);
+	T_EQ_STR(cause, "permission denied: token lacks VM.Config.Disk or "
+	    "VM.Config.CPU on /vms/101");
+
 	T_EQ_INT(parse(403, "Permission check failed (user != root@pam)",
 	    "", "/x", 0, &data, &cause), PVE_PERMANENT);
 	T_EQ_STR(cause, "permission denied: user != root@pam");
@@ -263,11 +269,73 @@ test_create_checks(void)
 	free(cause);
 	cause = NULL;
 
+	/* Without a client every call says why instead of crashing. */
+	T_EQ_INT(pve_request(NULL, "GET", "/nodes", NULL, 0, NULL, &cause),
+	    PVE_PERMANENT);
+	T_CONTAINS(cause, "Proxmox is not configured");
+	free(cause);
+	cause = NULL;
+
 	cf.fingerprint = NULL;
 	cf.ca_file = "/nonexistent/ca.pem";
 	T_OK(pve_create(&cf, &cause) == NULL);
 	T_CONTAINS(cause, "cannot read /nonexistent/ca.pem");
 	free(cause);
+}
+
+static void
+test_guest_from_json(void)
+{
+	struct pve_guest	 g;
+	json_t			*j;
+	char			*path;
+
+	j = json_loads("{\"id\":\"qemu/101\",\"vmid\":101,\"type\":"
+	    "\"qemu\",\"name\":\"web-01\",\"node\":\"pve1\",\"status\":"
+	    "\"running\",\"tags\":\"web;prod\",\"lock\":\"backup\","
+	    "\"cpu\":0.25,\"maxcpu\":4,\"mem\":1073741824,\"maxmem\":"
+	    "4294967296,\"uptime\":3600,\"template\":0}", 0, NULL);
+	T_EQ_INT(pve_guest_from_json(j, &g), 0);
+	T_EQ_INT(g.vmid, 101);
+	T_EQ_STR(g.name, "web-01");
+	T_EQ_STR(g.lock, "backup");
+	T_OK(g.pool == NULL);
+	T_EQ_INT(g.ntags, 2);
+	T_OK(pve_guest_has_tag(&g, "PROD"));
+	T_OK(!pve_guest_has_tag(&g, "db"));
+	T_EQ_INT(g.mem, 1073741824);
+	T_EQ_INT(g.is_template, 0);
+	path = pve_guest_path(&g, "/status/start");
+	T_EQ_STR(path, "/nodes/pve1/qemu/101/status/start");
+	free(path);
+	pve_guest_release(&g);
+	json_decref(j);
+
+	/* Odd but survivable shapes: numbers as strings, huge reals, old
+	 * tag separators, no name. */
+	j = json_loads("{\"vmid\":\"105\",\"type\":\"lxc\",\"node\":"
+	    "\"pve2\",\"mem\":1e300,\"maxmem\":\"x\",\"tags\":"
+	    "\"a, b c\",\"template\":1}", 0, NULL);
+	T_EQ_INT(pve_guest_from_json(j, &g), 0);
+	T_EQ_INT(g.vmid, 105);
+	T_EQ_STR(g.name, "105");
+	T_EQ_STR(g.status, "unknown");
+	T_EQ_INT(g.mem, 0);
+	T_EQ_INT(g.maxmem, 0);
+	T_EQ_INT(g.ntags, 3);
+	T_OK(g.is_template);
+	pve_guest_release(&g);
+	json_decref(j);
+
+	/* Not guests: a storage, a node, a bad VMID. */
+	j = json_loads("[{\"type\":\"storage\",\"storage\":\"local\"},"
+	    "{\"type\":\"node\",\"node\":\"pve1\"},{\"type\":\"qemu\","
+	    "\"vmid\":0},{\"type\":\"qemu\",\"vmid\":1000000000},"
+	    "{\"vmid\":101}]", 0, NULL);
+	for (size_t i = 0; i < json_array_size(j); i++)
+		T_EQ_INT(pve_guest_from_json(json_array_get(j, i), &g), -1);
+	json_decref(j);
+	pve_guest_release(NULL);
 }
 
 int
@@ -280,5 +348,6 @@ main(void)
 	T_RUN(test_reply_garbage);
 	T_RUN(test_fingerprint);
 	T_RUN(test_create_checks);
+	T_RUN(test_guest_from_json);
 	return t_summary();
 }

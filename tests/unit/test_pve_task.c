@@ -109,6 +109,10 @@ test_progress_migration(void)
 	    "32.0 GiB (100.00%) in 5m 3s, ready"), 100);
 	T_EQ_INT(pve_progress_percent("transferred 2.0 GiB of 32.0 GiB "
 	    "(6.25%)"), 6);
+	/* Restore of a vma archive. */
+	T_EQ_INT(pve_progress_percent("progress 45% (read 4831838208 bytes, "
+	    "duration 30 sec)"), 45);
+	T_EQ_INT(pve_progress_percent("progress: done"), -1);
 }
 
 int

@@ -1,0 +1,1448 @@
+/*
+ * chat_telegram.c - the Telegram Bot API connector: long polling with
+ * getUpdates, HTML replies split at 4096 characters, edits in place,
+ * inline-keyboard buttons and callback-query answers.
+ *
+ * What it guarantees:
+ * - Nothing is lost or repeated across a crash. Telegram forgets an
+ *   update as soon as getUpdates is called with a higher offset, so the
+ *   poller hands every update to the router with offset update_id+1 and
+ *   does not ask for the next batch until the router has saved that
+ *   offset (it reads it back from the offsets table). Filtered updates
+ *   become CHAT_EV_OFFSET events so their offset is saved too.
+ * - Only configured chats are served; in a private chat only configured
+ *   users. Commands for other bots (/cmd@otherbot) and messages from bots
+ *   are ignored. /cmd@thisbot is delivered as /cmd with `addressed` set.
+ * - A group upgraded to a supergroup keeps working: the new chat id is
+ *   remembered in the kv table ("telegram.migrated.<old id>") and the
+ *   configured (old) id stays the room's name towards the router, so
+ *   approvals and alerts still match the configuration.
+ * - Text is plain UTF-8 until here and is HTML-escaped for every message;
+ *   a message longer than 4096 characters is split at line boundaries.
+ *   The ref of a sent message is the message id of its last part (the one
+ *   that carries the buttons).
+ * - Sends are paced per chat (1 s, 3 s in groups); a 429 holds every send
+ *   back for retry_after seconds; network errors and 5xx back off with
+ *   jitter; the poll loop never spins. Results are CHAT_TEMPORARY for
+ *   network, 429 and 5xx, CHAT_PERMANENT for the rest.
+ * - The token is part of every URL; it is registered with the logger and
+ *   error messages are built from method names only.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "chat.h"
+#include "cmd.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define TG_DEFAULT_URL		"https://api.telegram.org"
+#define TG_BODY_MAX		(4 * 1024 * 1024)
+#define TG_TEXT_MAX		4096	/* UTF-16 units after entity parsing */
+#define TG_DATA_MAX		64	/* callback_data, bytes */
+#define TG_ANSWER_MAX		200	/* answerCallbackQuery text, chars */
+#define TG_TITLE_MAX		256
+#define TG_IN_TEXT_MAX		(16 * 1024)	/* incoming text, bytes */
+#define TG_CONNECT_TIMEOUT	10
+#define TG_CALL_TIMEOUT		30
+#define TG_PACE_PRIVATE_MS	1000
+#define TG_PACE_GROUP_MS	3000
+#define TG_RETRY_AFTER_INLINE	10	/* a 429 shorter than this is waited */
+#define TG_PERSIST_WAIT_MS	30000
+#define TG_MIN_POLL_MS		500
+
+struct tg_migration {
+	char	*from;		/* the configured chat id */
+	char	*to;		/* the supergroup it became */
+};
+
+struct tg {
+	const struct chat_ctx		*ctx;
+	const struct conf_telegram	*conf;
+	char				*base;	/* API URL, no trailing '/' */
+	char				*token;
+	char				*username;	/* from getMe */
+	long long			 bot_id;
+	int64_t				 poll_timeout;
+	struct chat_pacer		*pacer;
+
+	pthread_mutex_t			 lock;	/* migrations */
+	struct tg_migration		*migrations;
+	size_t				 nmigrations;
+
+	pthread_t			 thread;
+	int				 running;
+	atomic_int			 stopping;
+	struct store			*store;	/* poller thread only */
+	long long			 offset;
+};
+
+/* What a failed call said, beyond its result code. */
+struct tg_fail {
+	long		 code;		/* error_code or HTTP status; 0 = none */
+	int64_t		 retry_after;	/* seconds */
+	long long	 migrate_to;
+	char		 description[256];
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+
+static int
+tg_parse_id(const char *s, long long *id)
+{
+	const char	*errstr;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	*id = strtonum(s, -9007199254740991LL, 9007199254740991LL, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static char *
+tg_id_string(long long id)
+{
+	return xasprintf("%lld", id);
+}
+
+/* Telegram counts text length in UTF-16 code units. */
+static size_t
+tg_u16len(const char *s, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		n += c >= 0xf0 ? 2 : 1;
+	}
+	return n;
+}
+
+/* Bytes of s that hold at most `units` UTF-16 units, whole characters. */
+static size_t
+tg_u16prefix(const char *s, size_t len, size_t units)
+{
+	size_t	 i = 0, n = 0;
+
+	while (i < len) {
+		unsigned char	c = (unsigned char)s[i];
+		size_t		w = c >= 0xf0 ? 2 : 1, clen = 1;
+
+		if (c >= 0xf0)
+			clen = 4;
+		else if (c >= 0xe0)
+			clen = 3;
+		else if (c >= 0xc0)
+			clen = 2;
+		if (n + w > units || i + clen > len)
+			break;
+		n += w;
+		i += clen;
+	}
+	return i;
+}
+
+static const char *
+tg_json_str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int
+tg_json_int(json_t *o, const char *key, long long *v)
+{
+	json_t	*j = json_object_get(o, key);
+
+	if (!json_is_integer(j))
+		return -1;
+	*v = json_integer_value(j);
+	return 0;
+}
+
+static int
+tg_sleep(struct tg *tg, int64_t ms)
+{
+	int64_t	 until = now_ms() + ms;
+
+	while (!atomic_load(&tg->stopping)) {
+		int64_t	 left = until - now_ms();
+
+		if (left <= 0)
+			return 0;
+		sleep_ms(left < 50 ? left : 50);
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The HTTP layer                                                       */
+
+struct tg_xfer {
+	struct buf	 body;
+	atomic_int	*stopping;	/* NULL: not interruptible */
+};
+
+static size_t
+tg_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct tg_xfer	*x = arg;
+
+	if (buf_append(&x->body, ptr, size * nmemb) != 0)
+		return 0;
+	return size * nmemb;
+}
+
+static int
+tg_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct tg_xfer	*x = arg;
+
+	return x->stopping != NULL && atomic_load(x->stopping) ? 1 : 0;
+}
+
+/*
+ * Calls a Bot API method with JSON parameters. On success *result (may
+ * be NULL) gets the "result" value (caller decrefs). Failures fill *fail
+ * and *cause; the cause names the method, never the URL.
+ */
+static int
+tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
+    int interruptible, json_t **result, struct tg_fail *fail, char **cause)
+{
+	CURL			*curl;
+	struct curl_slist	*headers = NULL;
+	struct tg_xfer		 x;
+	char			*url, *body, errbuf[CURL_ERROR_SIZE];
+	json_t			*root = NULL, *params_obj;
+	json_error_t		 jerr;
+	CURLcode		 cc;
+	long			 status = 0;
+
+	memset(fail, 0, sizeof *fail);
+	if (result != NULL)
+		*result = NULL;
+	buf_init(&x.body, TG_BODY_MAX);
+	x.stopping = interruptible ? &tg->stopping : NULL;
+	errbuf[0] = '\0';
+
+	url = xasprintf("%s/bot%s/%s", tg->base, tg->token, method);
+	if (params != NULL)
+		body = json_dumps(params, JSON_COMPACT);
+	else
+		body = xstrdup("{}");
+	headers = curl_slist_append(headers,
+	    "Content-Type: application/json");
+
+	curl = curl_easy_init();
+	if (curl == NULL) {
+		free(url);
+		free(body);
+		curl_slist_free_all(headers);
+		buf_release(&x.body);
+		set_cause(cause, "Telegram %s failed: cannot start libcurl",
+		    method);
+		return CHAT_TEMPORARY;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pvebot/" PVEBOT_VERSION);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, tg_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, tg_progress_cb);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)TG_CONNECT_TIMEOUT);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_VERBOSE, 0L);
+
+	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+	free(url);
+	free(body);
+
+	if (cc != CURLE_OK) {
+		char	*clean;
+
+		if (cc == CURLE_WRITE_ERROR && x.body.truncated)
+			snprintf(errbuf, sizeof errbuf, "reply larger than "
+			    "%d bytes", TG_BODY_MAX);
+		clean = log_scrub(errbuf[0] != '\0' ? errbuf :
+		    curl_easy_strerror(cc));
+		set_cause(cause, "Telegram %s failed: %s", method, clean);
+		free(clean);
+		buf_release(&x.body);
+		return CHAT_TEMPORARY;
+	}
+
+	root = json_loadb(x.body.data != NULL ? x.body.data : "", x.body.len,
+	    0, &jerr);
+	buf_release(&x.body);
+	if (!json_is_object(root) || !json_is_boolean(json_object_get(root,
+	    "ok"))) {
+		json_decref(root);
+		fail->code = status;
+		set_cause(cause, "Telegram %s failed: HTTP %ld with an "
+		    "unreadable reply", method, status);
+		/* A proxy's error page is passing; a 404 page is not. */
+		if (status >= 400 && status < 500 && status != 429)
+			return CHAT_PERMANENT;
+		return CHAT_TEMPORARY;
+	}
+	if (json_is_true(json_object_get(root, "ok"))) {
+		if (result != NULL) {
+			*result = json_object_get(root, "result");
+			json_incref(*result);
+		}
+		json_decref(root);
+		return CHAT_OK;
+	}
+
+	/* {"ok":false,"error_code":N,"description":"...","parameters":{}} */
+	{
+		long long	 code = status, v;
+		const char	*desc = tg_json_str(root, "description");
+		char		*clean;
+
+		if (tg_json_int(root, "error_code", &v) == 0)
+			code = v;
+		fail->code = (long)code;
+		params_obj = json_object_get(root, "parameters");
+		if (tg_json_int(params_obj, "retry_after", &v) == 0 && v > 0)
+			fail->retry_after = v;
+		if (tg_json_int(params_obj, "migrate_to_chat_id", &v) == 0)
+			fail->migrate_to = v;
+		clean = log_scrub(desc != NULL ? desc : "no description");
+		snprintf(fail->description, sizeof fail->description, "%s",
+		    clean);
+		free(clean);
+	}
+	json_decref(root);
+
+	if (fail->code == 429) {
+		int64_t	 wait = fail->retry_after > 0 ? fail->retry_after : 1;
+
+		chat_pacer_hold(tg->pacer, wait * 1000);
+		log_warn("telegram", "rate limited method=%s retry_after=%lld",
+		    method, (long long)wait);
+		set_cause(cause, "Telegram %s failed: 429 %s (retry after "
+		    "%llds)", method, fail->description, (long long)wait);
+		return CHAT_TEMPORARY;
+	}
+	set_cause(cause, "Telegram %s failed: %ld %s", method, fail->code,
+	    fail->description);
+	return fail->code >= 500 ? CHAT_TEMPORARY : CHAT_PERMANENT;
+}
+
+/* ------------------------------------------------------------------ */
+/* Chats, users, migrations                                             */
+
+/* The configured room a chat id belongs to (itself or migrated); or NULL. */
+static const struct conf_room *
+tg_room_of(struct tg *tg, const char *chat_id)
+{
+	const char	*configured = chat_id;
+	size_t		 i;
+
+	pthread_mutex_lock(&tg->lock);
+	for (i = 0; i < tg->nmigrations; i++) {
+		if (strcmp(tg->migrations[i].to, chat_id) == 0) {
+			configured = tg->migrations[i].from;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tg->lock);
+	for (i = 0; i < tg->conf->nchats; i++) {
+		if (strcmp(tg->conf->chats[i].id, configured) == 0)
+			return &tg->conf->chats[i];
+	}
+	return NULL;
+}
+
+/* The chat id to send to for a room: the supergroup it became, if any. */
+static char *
+tg_chat_for_room(struct tg *tg, const char *room)
+{
+	char	*out = NULL;
+	size_t	 i;
+
+	pthread_mutex_lock(&tg->lock);
+	for (i = 0; i < tg->nmigrations; i++) {
+		if (strcmp(tg->migrations[i].from, room) == 0) {
+			out = xstrdup(tg->migrations[i].to);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tg->lock);
+	return out != NULL ? out : xstrdup(room);
+}
+
+static int
+tg_user_allowed(struct tg *tg, const char *user_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < tg->conf->nusers; i++) {
+		if (strcmp(tg->conf->users[i], user_id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Remembers that configured room `from` is now chat `to`. */
+static void
+tg_add_migration(struct tg *tg, const char *from, const char *to)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&tg->lock);
+	for (i = 0; i < tg->nmigrations; i++) {
+		if (strcmp(tg->migrations[i].from, from) == 0) {
+			free(tg->migrations[i].to);
+			tg->migrations[i].to = xstrdup(to);
+			break;
+		}
+	}
+	if (i == tg->nmigrations) {
+		tg->migrations = xreallocarray(tg->migrations,
+		    tg->nmigrations + 1, sizeof *tg->migrations);
+		tg->migrations[i].from = xstrdup(from);
+		tg->migrations[i].to = xstrdup(to);
+		tg->nmigrations++;
+	}
+	pthread_mutex_unlock(&tg->lock);
+}
+
+/* Records a migration seen by the poller, in memory and in the kv table. */
+static void
+tg_migrate(struct tg *tg, struct store *st, const char *from,
+    const char *to)
+{
+	char	*key;
+
+	log_info("telegram", "group migrated to a supergroup chat=%s "
+	    "new_chat=%s: serving the new chat as %s", from, to, from);
+	tg_add_migration(tg, from, to);
+	if (st == NULL)
+		return;
+	key = xasprintf("telegram.migrated.%s", from);
+	if (store_kv_set(st, key, to) != 0)
+		log_warn("telegram", "cannot save migration chat=%s", from);
+	free(key);
+}
+
+static void
+tg_load_migrations(struct tg *tg, struct store *st)
+{
+	size_t	 i;
+
+	for (i = 0; i < tg->conf->nchats; i++) {
+		char	*key, *value = NULL;
+
+		key = xasprintf("telegram.migrated.%s", tg->conf->chats[i].id);
+		if (store_kv_get(st, key, &value) == 0 && value != NULL) {
+			tg_add_migration(tg, tg->conf->chats[i].id, value);
+			log_info("telegram", "chat=%s is served as supergroup "
+			    "%s", tg->conf->chats[i].id, value);
+		}
+		free(value);
+		free(key);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Incoming updates                                                     */
+
+static int	tg_deliver(struct tg *, const char *, const char *,
+		    const struct chat_msg *, char **, char **);
+
+/*
+ * `whoami` in a chat pvebot does not serve gets the ids to put in
+ * bot.conf and nothing else: it is how an operator finds them.
+ */
+static void
+tg_whoami_hint(struct tg *tg, json_t *chat, const char *user_id,
+    const char *text)
+{
+	struct chat_msg	 msg = { 0 };
+	const char	*type = tg_json_str(chat, "type");
+	long long	 chat_id;
+	size_t		 wlen = strcspn(text, " \t\n");
+	char		*room, *body, *cause = NULL;
+
+	if (*text == '/')
+		text++, wlen--;
+	if (wlen != 6 || strncasecmp(text, "whoami", 6) != 0 ||
+	    tg_json_int(chat, "id", &chat_id) != 0)
+		return;
+	room = tg_id_string(chat_id);
+	body = xasprintf("pvebot does not serve this %s yet.\n"
+	    "chat id: %s (telegram.chats in bot.conf)\n"
+	    "your user id: %s (telegram.users for private chats; identity "
+	    "telegram:%s in the policy)", type != NULL &&
+	    strcmp(type, "private") == 0 ? "private chat" : "chat", room,
+	    user_id, user_id);
+	msg.text = body;
+	if (tg_deliver(tg, room, NULL, &msg, NULL, &cause) != CHAT_OK) {
+		log_warn("telegram", "whoami hint not sent: %s", cause);
+		free(cause);
+	}
+	log_info("telegram", "whoami from an unconfigured chat=%s "
+	    "user=telegram:%s", room, user_id);
+	free(body);
+	free(room);
+}
+
+/*
+ * Rewrites "/cmd@bot args" to "/cmd args". Returns 1 when the command
+ * names this bot or no bot, 0 when it names another bot.
+ */
+static int
+tg_strip_botname(struct tg *tg, char *text)
+{
+	size_t	 word = strcspn(text, " \t\n");
+	char	*at = memchr(text, '@', word);
+	size_t	 nlen;
+
+	if (at == NULL)
+		return 1;
+	nlen = word - (size_t)(at - text) - 1;
+	if (tg->username == NULL || strlen(tg->username) != nlen ||
+	    strncasecmp(at + 1, tg->username, nlen) != 0)
+		return 0;
+	memmove(at, text + word, strlen(text + word) + 1);
+	return 1;
+}
+
+/* Strips a leading "@bot" mention; 1 when there was one. */
+static int
+tg_strip_mention(struct tg *tg, char *text)
+{
+	size_t	 nlen;
+	char	*p;
+
+	if (tg->username == NULL || text[0] != '@')
+		return 0;
+	nlen = strlen(tg->username);
+	if (strncasecmp(text + 1, tg->username, nlen) != 0)
+		return 0;
+	p = text + 1 + nlen;
+	if (*p != '\0' && *p != ' ' && *p != ',' && *p != ':' && *p != '\n')
+		return 0;
+	while (*p == ' ' || *p == ',' || *p == ':' || *p == '\n')
+		p++;
+	memmove(text, p, strlen(p) + 1);
+	return 1;
+}
+
+/*
+ * Works out whether an update's chat is served. Returns the room name to
+ * give the router (caller frees) or NULL. A chat with `commands: false`
+ * still serves button presses: its alerts carry Ack and Silence buttons.
+ */
+static char *
+tg_served_room(struct tg *tg, json_t *chat, const char *user_id,
+    int buttons, int *direct)
+{
+	const struct conf_room	*room;
+	const char		*type = tg_json_str(chat, "type");
+	long long		 chat_id;
+	char			*id;
+
+	*direct = 0;
+	if (tg_json_int(chat, "id", &chat_id) != 0 || type == NULL)
+		return NULL;
+	id = tg_id_string(chat_id);
+	if (strcmp(type, "private") == 0) {
+		*direct = 1;
+		if (user_id != NULL && tg_user_allowed(tg, user_id))
+			return id;
+		free(id);
+		return NULL;
+	}
+	room = tg_room_of(tg, id);
+	free(id);
+	if (room == NULL || (!room->commands && !buttons))
+		return NULL;
+	return xstrdup(room->id);
+}
+
+static struct chat_event *
+tg_message_event(struct tg *tg, struct store *st, json_t *msg)
+{
+	json_t			*chat = json_object_get(msg, "chat");
+	json_t			*from = json_object_get(msg, "from");
+	json_t			*reply_to;
+	struct chat_event	*ev;
+	const char		*text, *name;
+	long long		 v, date = 0, from_id;
+	char			*room, *user_id, *chat_id, *copy;
+	int			 direct, addressed = 0;
+
+	if (tg_json_int(chat, "id", &v) != 0)
+		return NULL;
+	chat_id = tg_id_string(v);
+
+	/* The old group says where it went; the new one where it came from. */
+	if (tg_json_int(msg, "migrate_to_chat_id", &v) == 0) {
+		const struct conf_room	*r = tg_room_of(tg, chat_id);
+		char			*to = tg_id_string(v);
+
+		if (r != NULL)
+			tg_migrate(tg, st, r->id, to);
+		free(to);
+		free(chat_id);
+		return NULL;
+	}
+	if (tg_json_int(msg, "migrate_from_chat_id", &v) == 0) {
+		char			*old = tg_id_string(v);
+		const struct conf_room	*r = tg_room_of(tg, old);
+
+		if (r != NULL)
+			tg_migrate(tg, st, r->id, chat_id);
+		free(old);
+		free(chat_id);
+		return NULL;
+	}
+	free(chat_id);
+
+	/* Channel posts and anonymous admins have no user: not served. */
+	if (!json_is_object(from) || tg_json_int(from, "id", &from_id) != 0)
+		return NULL;
+	if (json_is_true(json_object_get(from, "is_bot")))
+		return NULL;
+	text = tg_json_str(msg, "text");
+	if (text == NULL || *text == '\0')
+		return NULL;
+	if (strlen(text) > TG_IN_TEXT_MAX) {
+		log_warn("telegram", "message too long, ignored bytes=%zu",
+		    strlen(text));
+		return NULL;
+	}
+	user_id = tg_id_string(from_id);
+	room = tg_served_room(tg, chat, user_id, 0, &direct);
+	if (room == NULL) {
+		log_debug("telegram", "message ignored: chat or user not "
+		    "configured user=telegram:%s", user_id);
+		copy = xstrdup(text);
+		if (tg_strip_botname(tg, copy) && (direct || copy[0] == '/'))
+			tg_whoami_hint(tg, chat, user_id, copy);
+		free(copy);
+		free(user_id);
+		return NULL;
+	}
+
+	copy = xstrdup(text);
+	if (copy[0] == '/') {
+		if (!tg_strip_botname(tg, copy)) {
+			log_debug("telegram", "command for another bot ignored "
+			    "room=%s", room);
+			free(copy);
+			free(room);
+			free(user_id);
+			return NULL;
+		}
+		addressed = 1;
+	} else if (tg_strip_mention(tg, copy))
+		addressed = 1;
+	reply_to = json_object_get(msg, "reply_to_message");
+	if (json_is_object(reply_to) && tg_json_int(json_object_get(reply_to,
+	    "from"), "id", &v) == 0 && v == tg->bot_id)
+		addressed = 1;
+
+	ev = chat_event_new(CHAT_EV_MESSAGE, "telegram", room, NULL);
+	ev->user = xasprintf("telegram:%s", user_id);
+	ev->text = copy;
+	name = tg_json_str(from, "username");
+	if (name == NULL)
+		name = tg_json_str(from, "first_name");
+	ev->display = xstrdup(name != NULL ? name : user_id);
+	if (tg_json_int(msg, "date", &date) == 0 && date > 0)
+		ev->sent_at = date;
+	ev->direct = direct;
+	ev->addressed = addressed || direct;
+	free(room);
+	free(user_id);
+	return ev;
+}
+
+static struct chat_event *
+tg_callback_event(struct tg *tg, json_t *cq)
+{
+	json_t			*from = json_object_get(cq, "from");
+	json_t			*msg = json_object_get(cq, "message");
+	struct chat_event	*ev;
+	const char		*id = tg_json_str(cq, "id");
+	const char		*data = tg_json_str(cq, "data");
+	const char		*name;
+	long long		 from_id, msg_id;
+	char			*user_id, *room;
+	int			 direct;
+
+	if (id == NULL || data == NULL || !json_is_object(msg) ||
+	    tg_json_int(from, "id", &from_id) != 0 ||
+	    tg_json_int(msg, "message_id", &msg_id) != 0)
+		return NULL;
+	if (strlen(data) > TG_DATA_MAX)
+		return NULL;
+	user_id = tg_id_string(from_id);
+	room = tg_served_room(tg, json_object_get(msg, "chat"), user_id, 1,
+	    &direct);
+	if (room == NULL) {
+		log_debug("telegram", "button press ignored: chat or user not "
+		    "configured user=telegram:%s", user_id);
+		free(user_id);
+		return NULL;
+	}
+	ev = chat_event_new(CHAT_EV_BUTTON, "telegram", room, NULL);
+	ev->user = xasprintf("telegram:%s", user_id);
+	name = tg_json_str(from, "username");
+	if (name == NULL)
+		name = tg_json_str(from, "first_name");
+	ev->display = xstrdup(name != NULL ? name : user_id);
+	ev->button_data = xstrdup(data);
+	ev->msg_ref = tg_id_string(msg_id);
+	ev->reply_token = xstrdup(id);
+	/* A press has no date of its own: it happens now. */
+	ev->sent_at = wall_now();
+	ev->direct = direct;
+	ev->addressed = 1;
+	free(room);
+	free(user_id);
+	return ev;
+}
+
+static void
+tg_handle_update(struct tg *tg, struct store *st, json_t *u,
+    long long next_offset)
+{
+	struct chat_event	*ev = NULL;
+	json_t			*msg;
+
+	if ((msg = json_object_get(u, "message")) != NULL &&
+	    json_is_object(msg))
+		ev = tg_message_event(tg, st, msg);
+	else if ((msg = json_object_get(u, "callback_query")) != NULL &&
+	    json_is_object(msg))
+		ev = tg_callback_event(tg, msg);
+	if (ev == NULL)
+		ev = chat_event_new(CHAT_EV_OFFSET, "telegram", NULL, NULL);
+	ev->offset_key = xstrdup("telegram");
+	ev->offset = xasprintf("%lld", next_offset);
+	tg->ctx->submit(tg->ctx->submit_arg, ev);
+}
+
+/*
+ * Waits until the router has saved `offset`, so that the next getUpdates
+ * (which makes Telegram forget everything below it) cannot lose work.
+ */
+static void
+tg_wait_persisted(struct tg *tg, struct store *st, long long offset)
+{
+	int64_t	 deadline = now_ms() + TG_PERSIST_WAIT_MS;
+
+	for (;;) {
+		char		*value = NULL;
+		long long	 saved = 0;
+
+		if (store_offset_get(st, "telegram", &value) == 0 &&
+		    value != NULL && tg_parse_id(value, &saved) == 0 &&
+		    saved >= offset) {
+			free(value);
+			return;
+		}
+		free(value);
+		if (now_ms() >= deadline) {
+			log_warn("telegram", "offset %lld not saved after "
+			    "%ds; polling on", offset,
+			    TG_PERSIST_WAIT_MS / 1000);
+			return;
+		}
+		if (tg_sleep(tg, 20) != 0)
+			return;
+	}
+}
+
+static void *
+tg_poll_main(void *arg)
+{
+	struct tg	*tg = arg;
+	int		 attempt = 0;
+
+	while (!atomic_load(&tg->stopping)) {
+		json_t		*params, *result = NULL, *u;
+		struct tg_fail	 fail;
+		char		*cause = NULL;
+		int64_t		 started = now_ms();
+		long long	 next = tg->offset;
+		size_t		 i;
+		int		 rc;
+
+		params = json_pack("{s:I, s:[ss]}", "timeout",
+		    (json_int_t)tg->poll_timeout, "allowed_updates",
+		    "message", "callback_query");
+		if (tg->offset > 0)
+			json_object_set_new(params, "offset",
+			    json_integer(tg->offset));
+		rc = tg_call(tg, "getUpdates", params,
+		    (long)tg->poll_timeout + TG_CALL_TIMEOUT, 1, &result,
+		    &fail, &cause);
+		json_decref(params);
+		if (atomic_load(&tg->stopping)) {
+			free(cause);
+			json_decref(result);
+			break;
+		}
+		if (rc == CHAT_OK && !json_is_array(result)) {
+			free(cause);
+			cause = xstrdup("Telegram getUpdates failed: the "
+			    "result is not a list");
+			rc = CHAT_TEMPORARY;
+		}
+		if (rc != CHAT_OK) {
+			int64_t	 wait;
+
+			if (fail.retry_after > 0)
+				wait = fail.retry_after * 1000;
+			else
+				wait = chat_backoff_ms(attempt++, 1000, 60000);
+			log_warn("telegram", "poll failed, retrying in %lldms: "
+			    "%s", (long long)wait, cause);
+			free(cause);
+			json_decref(result);
+			tg_sleep(tg, wait);
+			continue;
+		}
+		attempt = 0;
+		json_array_foreach(result, i, u) {
+			long long	 uid;
+
+			if (tg_json_int(u, "update_id", &uid) != 0 ||
+			    uid < tg->offset)
+				continue;
+			next = uid + 1;
+			tg_handle_update(tg, tg->store, u, next);
+			tg->offset = next;
+		}
+		if (json_array_size(result) > 0)
+			tg_wait_persisted(tg, tg->store, tg->offset);
+		else if (now_ms() - started < TG_MIN_POLL_MS)
+			tg_sleep(tg, TG_MIN_POLL_MS - (now_ms() - started));
+		json_decref(result);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outgoing messages                                                    */
+
+/*
+ * Splits plain text into chunks of at most `first` (first chunk) and
+ * `rest` UTF-16 units, at line boundaries when a line fits, hard within a
+ * line that does not.
+ */
+static char **
+tg_split(const char *text, size_t first, size_t rest, size_t *n)
+{
+	char		**parts = NULL;
+	struct buf	  cur;
+	size_t		  budget = first, used = 0, len = strlen(text);
+	const char	 *p = text, *end = text + len;
+
+	*n = 0;
+	buf_init(&cur, 0);
+	buf_append(&cur, "", 0);
+	while (p < end) {
+		const char	*nl = memchr(p, '\n', (size_t)(end - p));
+		size_t		 llen = nl != NULL ? (size_t)(nl - p) :
+				    (size_t)(end - p);
+		size_t		 lunits = tg_u16len(p, llen);
+		size_t		 need = lunits + (cur.len > 0 ? 1 : 0);
+
+		if (used + need <= budget) {
+			if (cur.len > 0)
+				buf_append(&cur, "\n", 1);
+			buf_append(&cur, p, llen);
+			used += need;
+			p += llen + (nl != NULL ? 1 : 0);
+			continue;
+		}
+		if (cur.len > 0) {
+			/* Flush what we have; the line starts the next part. */
+			parts = xreallocarray(parts, *n + 1, sizeof *parts);
+			parts[(*n)++] = buf_steal(&cur);
+			buf_append(&cur, "", 0);
+			budget = rest;
+			used = 0;
+			continue;
+		}
+		/* One line longer than a whole message: cut it. */
+		{
+			size_t	 take = tg_u16prefix(p, llen, budget);
+
+			if (take == 0)
+				take = 1;	/* cannot happen with sane budgets */
+			buf_append(&cur, p, take);
+			parts = xreallocarray(parts, *n + 1, sizeof *parts);
+			parts[(*n)++] = buf_steal(&cur);
+			buf_append(&cur, "", 0);
+			budget = rest;
+			used = 0;
+			p += take;
+		}
+	}
+	if (cur.len > 0 || *n == 0) {
+		parts = xreallocarray(parts, *n + 1, sizeof *parts);
+		parts[(*n)++] = buf_steal(&cur);
+	} else
+		buf_release(&cur);
+	return parts;
+}
+
+static void
+tg_free_parts(char **parts, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	free(parts);
+}
+
+/* The HTML parts of a message: title on the first, body chunked. */
+static char **
+tg_format(const struct chat_msg *msg, size_t *n)
+{
+	const char	*text = msg->text != NULL ? msg->text : "";
+	char		*title = NULL, **chunks, **html;
+	size_t		 first = TG_TEXT_MAX, i;
+
+	if (msg->title != NULL && *msg->title != '\0') {
+		size_t	 tlen = strlen(msg->title);
+		size_t	 cut = tg_u16prefix(msg->title, tlen, TG_TITLE_MAX);
+
+		title = xstrndup(msg->title, cut);
+		first -= tg_u16len(title, strlen(title)) + 1;
+	}
+	chunks = tg_split(text, first, TG_TEXT_MAX, n);
+	html = xcalloc(*n, sizeof *html);
+	for (i = 0; i < *n; i++) {
+		struct buf	 b;
+		char		*esc;
+
+		buf_init(&b, 0);
+		buf_append(&b, "", 0);
+		if (i == 0 && title != NULL) {
+			esc = html_escape(title);
+			buf_printf(&b, "<b>%s</b>", esc);
+			free(esc);
+			if (chunks[i][0] != '\0')
+				buf_puts(&b, "\n");
+		}
+		if (chunks[i][0] != '\0') {
+			esc = html_escape(chunks[i]);
+			if (msg->pre)
+				buf_printf(&b, "<pre>%s</pre>", esc);
+			else
+				buf_puts(&b, esc);
+			free(esc);
+		}
+		html[i] = buf_steal(&b);
+	}
+	tg_free_parts(chunks, *n);
+	free(title);
+	return html;
+}
+
+static int
+tg_check_msg(const struct chat_msg *msg, char **cause)
+{
+	size_t	 i;
+
+	if ((msg->text == NULL || *msg->text == '\0') &&
+	    (msg->title == NULL || *msg->title == '\0'))
+		return set_cause(cause, "Telegram cannot send an empty "
+		    "message");
+	for (i = 0; i < msg->nbuttons; i++) {
+		const struct chat_button	*b = &msg->buttons[i];
+
+		if (b->data == NULL || *b->data == '\0' ||
+		    strlen(b->data) > TG_DATA_MAX)
+			return set_cause(cause, "button \"%s\": data must be "
+			    "1 to %d bytes", b->label != NULL ? b->label : "",
+			    TG_DATA_MAX);
+		if (b->label == NULL || *b->label == '\0')
+			return set_cause(cause, "a button has no label");
+	}
+	return 0;
+}
+
+/* {"inline_keyboard":[[...]]}; an empty keyboard removes the buttons. */
+static json_t *
+tg_keyboard(const struct chat_msg *msg)
+{
+	json_t	*row = json_array(), *kb;
+	size_t	 i;
+
+	for (i = 0; i < msg->nbuttons; i++) {
+		const struct chat_button	*b = &msg->buttons[i];
+		json_t				*btn;
+		char				*label;
+
+		if (b->emoji != NULL && *b->emoji != '\0')
+			label = xasprintf("%s %s", b->emoji, b->label);
+		else
+			label = xstrdup(b->label);
+		btn = json_pack("{s:s, s:s}", "text", label, "callback_data",
+		    b->data);
+		free(label);
+		if (b->style == CHAT_BUTTON_SUCCESS)
+			json_object_set_new(btn, "style", json_string("success"));
+		else if (b->style == CHAT_BUTTON_DANGER)
+			json_object_set_new(btn, "style", json_string("danger"));
+		json_array_append_new(row, btn);
+	}
+	kb = json_object();
+	if (json_array_size(row) > 0)
+		json_object_set_new(kb, "inline_keyboard", json_pack("[o]",
+		    row));
+	else {
+		json_decref(row);
+		json_object_set_new(kb, "inline_keyboard", json_array());
+	}
+	return kb;
+}
+
+static json_t *
+tg_chat_id_json(const char *chat)
+{
+	long long	 id;
+
+	if (tg_parse_id(chat, &id) == 0)
+		return json_integer(id);
+	return json_string(chat);
+}
+
+/*
+ * One outgoing call to a chat: paced, a short 429 waited out once, a
+ * migrated group followed. *result gets the API result on success.
+ */
+static int
+tg_chat_call(struct tg *tg, const char *room, const char *method,
+    json_t *params, json_t **result, char **cause)
+{
+	struct tg_fail	 fail;
+	char		*chat = tg_chat_for_room(tg, room);
+	int		 tries, rc = CHAT_PERMANENT;
+	long long	 id = 0;
+
+	for (tries = 0; tries < 3; tries++) {
+		char	*why = NULL;
+
+		json_object_set_new(params, "chat_id", tg_chat_id_json(chat));
+		tg_parse_id(chat, &id);
+		chat_pacer_wait(tg->pacer, chat, id < 0 ? TG_PACE_GROUP_MS :
+		    TG_PACE_PRIVATE_MS);
+		rc = tg_call(tg, method, params, TG_CALL_TIMEOUT, 0, result,
+		    &fail, &why);
+		if (rc == CHAT_OK) {
+			free(chat);
+			return CHAT_OK;
+		}
+		if (strstr(fail.description, "message is not modified") !=
+		    NULL) {
+			free(why);
+			free(chat);
+			return CHAT_OK;
+		}
+		if (fail.migrate_to != 0) {
+			free(chat);
+			chat = tg_id_string(fail.migrate_to);
+			tg_add_migration(tg, room, chat);
+			log_info("telegram", "group migrated to a supergroup "
+			    "chat=%s new_chat=%s", room, chat);
+			free(why);
+			continue;
+		}
+		if (fail.code == 429 && fail.retry_after > 0 &&
+		    fail.retry_after <= TG_RETRY_AFTER_INLINE && tries < 2) {
+			/* The pacer holds the next try for retry_after. */
+			free(why);
+			continue;
+		}
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+		break;
+	}
+	free(chat);
+	return rc;
+}
+
+/*
+ * Sends a message, or with edit_ref edits that message into the first
+ * part and sends the rest. *ref gets the message id of the last part.
+ */
+static int
+tg_deliver(struct tg *tg, const char *room, const char *edit_ref,
+    const struct chat_msg *msg, char **ref, char **cause)
+{
+	char		**parts;
+	size_t		  nparts, i;
+	long long	  msg_id = 0;
+	int		  rc = CHAT_OK;
+
+	if (ref != NULL)
+		*ref = NULL;
+	if (tg_check_msg(msg, cause) != 0)
+		return CHAT_PERMANENT;
+	if (edit_ref != NULL && tg_parse_id(edit_ref, &msg_id) != 0) {
+		set_cause(cause, "Telegram edit: \"%s\" is not a message id",
+		    edit_ref);
+		return CHAT_PERMANENT;
+	}
+	parts = tg_format(msg, &nparts);
+	for (i = 0; i < nparts && rc == CHAT_OK; i++) {
+		json_t		*params, *result = NULL;
+		int		 last = i + 1 == nparts, editing;
+		long long	 sent_id;
+
+		editing = i == 0 && edit_ref != NULL;
+		params = json_pack("{s:s, s:s}", "text", parts[i],
+		    "parse_mode", "HTML");
+		json_object_set_new(params, "link_preview_options",
+		    json_pack("{s:b}", "is_disabled", 1));
+		if (editing) {
+			json_object_set_new(params, "message_id",
+			    json_integer(msg_id));
+			/* An edit without buttons removes them. */
+			if (last)
+				json_object_set_new(params, "reply_markup",
+				    tg_keyboard(msg));
+			else
+				json_object_set_new(params, "reply_markup",
+				    json_pack("{s:[]}", "inline_keyboard"));
+		} else if (last && msg->nbuttons > 0)
+			json_object_set_new(params, "reply_markup",
+			    tg_keyboard(msg));
+		rc = tg_chat_call(tg, room, editing ? "editMessageText" :
+		    "sendMessage", params, &result, cause);
+		json_decref(params);
+		if (rc == CHAT_OK && ref != NULL) {
+			free(*ref);
+			if (editing)
+				*ref = xstrdup(edit_ref);
+			else if (tg_json_int(result, "message_id",
+			    &sent_id) == 0)
+				*ref = tg_id_string(sent_id);
+			else
+				*ref = NULL;
+		}
+		json_decref(result);
+	}
+	tg_free_parts(parts, nparts);
+	if (rc != CHAT_OK && ref != NULL) {
+		free(*ref);
+		*ref = NULL;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connector operations                                                 */
+
+static int
+tg_get_me(struct tg *tg, char **cause)
+{
+	struct tg_fail	 fail;
+	json_t		*me = NULL;
+	const char	*username;
+	char		*why = NULL;
+	int		 rc, attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		free(why);
+		why = NULL;
+		rc = tg_call(tg, "getMe", NULL, TG_CALL_TIMEOUT, 1, &me, &fail,
+		    &why);
+		if (rc != CHAT_TEMPORARY || atomic_load(&tg->stopping))
+			break;
+		log_warn("telegram", "getMe failed, retrying: %s", why);
+		sleep_ms(chat_backoff_ms(attempt, 500, 4000));
+	}
+	if (rc != CHAT_OK) {
+		if (fail.code == 401 || fail.code == 404) {
+			set_cause(cause, "Telegram rejected the bot token (%ld "
+			    "%s): check telegram.token", fail.code,
+			    fail.code == 401 ? "Unauthorized" : "Not Found");
+		} else
+			set_cause(cause, "%s", why);
+		free(why);
+		return -1;
+	}
+	free(why);
+	username = tg_json_str(me, "username");
+	if (username == NULL || tg_json_int(me, "id", &tg->bot_id) != 0) {
+		json_decref(me);
+		return set_cause(cause, "Telegram getMe returned no bot "
+		    "username");
+	}
+	free(tg->username);
+	tg->username = xstrdup(username);
+	json_decref(me);
+	return 0;
+}
+
+/* setMyCommands with a list of BotCommand objects. */
+static int
+tg_set_commands(struct tg *tg, json_t *commands, char **cause)
+{
+	struct tg_fail	 fail;
+	json_t		*params;
+	int		 rc;
+
+	params = json_pack("{s:O}", "commands", commands);
+	rc = tg_call(tg, "setMyCommands", params, TG_CALL_TIMEOUT, 1, NULL,
+	    &fail, cause);
+	json_decref(params);
+	return rc;
+}
+
+/* The catalogue as the bot's command menu; a failure only warns. */
+static void
+tg_publish_commands(struct tg *tg)
+{
+	json_t	*commands;
+	char	*cause = NULL;
+
+	if (tg->ctx->catalogue == NULL)
+		return;
+	commands = cmd_export_telegram(tg->ctx->catalogue);
+	if (commands == NULL)
+		return;
+	if (tg_set_commands(tg, commands, &cause) != CHAT_OK) {
+		log_warn("telegram", "setMyCommands failed: %s", cause);
+		free(cause);
+	} else
+		log_info("telegram", "commands published count=%zu",
+		    json_array_size(commands));
+	json_decref(commands);
+}
+
+static int
+tg_start(struct connector *c, char **cause)
+{
+	struct tg	*tg = c->priv;
+	char		*value = NULL;
+	long long	 off;
+
+	if (tg->running)
+		return 0;
+	atomic_store(&tg->stopping, 0);
+	if (tg->ctx->conf->database == NULL)
+		return set_cause(cause, "Telegram needs a database for its "
+		    "offsets");
+	tg->store = store_open(tg->ctx->conf->database, cause);
+	if (tg->store == NULL)
+		return -1;
+	if (store_offset_get(tg->store, "telegram", &value) == 0 &&
+	    value != NULL && tg_parse_id(value, &off) == 0)
+		tg->offset = off;
+	free(value);
+	tg_load_migrations(tg, tg->store);
+
+	if (tg_get_me(tg, cause) != 0) {
+		store_close(tg->store);
+		tg->store = NULL;
+		return -1;
+	}
+	log_info("telegram", "connected bot=@%s offset=%lld chats=%zu",
+	    tg->username, tg->offset, tg->conf->nchats);
+	tg_publish_commands(tg);
+
+	if (pthread_create(&tg->thread, NULL, tg_poll_main, tg) != 0) {
+		store_close(tg->store);
+		tg->store = NULL;
+		return set_cause(cause, "cannot start the Telegram thread");
+	}
+	tg->running = 1;
+	return 0;
+}
+
+static void
+tg_stop(struct connector *c)
+{
+	struct tg	*tg = c->priv;
+
+	if (!tg->running)
+		return;
+	atomic_store(&tg->stopping, 1);
+	pthread_join(tg->thread, NULL);
+	tg->running = 0;
+	store_close(tg->store);
+	tg->store = NULL;
+}
+
+static int
+tg_send(struct connector *c, const char *room, const struct chat_msg *msg,
+    char **ref, char **cause)
+{
+	return tg_deliver(c->priv, room, NULL, msg, ref, cause);
+}
+
+static int
+tg_edit(struct connector *c, const char *room, const char *ref,
+    const struct chat_msg *msg, char **cause)
+{
+	return tg_deliver(c->priv, room, ref, msg, NULL, cause);
+}
+
+static int
+tg_answer(struct connector *c, const struct chat_event *ev,
+    const char *text, char **cause)
+{
+	struct tg	*tg = c->priv;
+	struct tg_fail	 fail;
+	json_t		*params;
+	int		 rc;
+
+	if (ev->reply_token == NULL)
+		return CHAT_OK;	/* a message, not a press: nothing to do */
+	params = json_pack("{s:s}", "callback_query_id", ev->reply_token);
+	if (text != NULL && *text != '\0') {
+		size_t	 cut = tg_u16prefix(text, strlen(text),
+			    TG_ANSWER_MAX);
+		char	*t = xstrndup(text, cut);
+
+		json_object_set_new(params, "text", json_string(t));
+		free(t);
+	}
+	rc = tg_call(tg, "answerCallbackQuery", params, TG_CALL_TIMEOUT, 0,
+	    NULL, &fail, cause);
+	json_decref(params);
+	return rc;
+}
+
+static void
+tg_free(struct connector *c)
+{
+	struct tg	*tg;
+	size_t		 i;
+
+	if (c == NULL)
+		return;
+	tg = c->priv;
+	tg_stop(c);
+	for (i = 0; i < tg->nmigrations; i++) {
+		free(tg->migrations[i].from);
+		free(tg->migrations[i].to);
+	}
+	free(tg->migrations);
+	pthread_mutex_destroy(&tg->lock);
+	chat_pacer_free(tg->pacer);
+	free(tg->base);
+	free(tg->token);
+	free(tg->username);
+	free(tg);
+	free(c);
+	curl_global_cleanup();
+}
+
+static const struct connector_ops tg_ops = {
+	.name = "telegram",
+	.start = tg_start,
+	.stop = tg_stop,
+	.send = tg_send,
+	.edit = tg_edit,
+	.reply = NULL,
+	.answer = tg_answer,
+	.free = tg_free,
+};
+
+static int
+tg_check_conf(const struct conf_telegram *tc, char **cause)
+{
+	long long	 id;
+	size_t		 i;
+
+	if (tc->token == NULL || *tc->token == '\0')
+		return set_cause(cause, "telegram: no bot token (set "
+		    "telegram.token_file or telegram.token_env)");
+	if (strcspn(tc->token, "/?#% \t\r\n") != strlen(tc->token))
+		return set_cause(cause, "telegram: the bot token has an "
+		    "invalid format (it looks like 123456:ABC-DEF...)");
+	if (tc->api_url != NULL && !str_has_prefix(tc->api_url, "http://") &&
+	    !str_has_prefix(tc->api_url, "https://"))
+		return set_cause(cause, "telegram.api_url must start with "
+		    "https:// or http://");
+	for (i = 0; i < tc->nchats; i++) {
+		if (tc->chats[i].id == NULL ||
+		    tg_parse_id(tc->chats[i].id, &id) != 0)
+			return set_cause(cause, "telegram.chats: \"%s\" is not "
+			    "a chat id (a number such as -1001234567890; ask "
+			    "the bot `whoami` in the chat)",
+			    tc->chats[i].id != NULL ? tc->chats[i].id : "");
+	}
+	for (i = 0; i < tc->nusers; i++) {
+		if (tg_parse_id(tc->users[i], &id) != 0 || id <= 0)
+			return set_cause(cause, "telegram.users: \"%s\" is not "
+			    "a user id (a positive number; ask the bot "
+			    "`whoami`)", tc->users[i]);
+	}
+	return 0;
+}
+
+struct connector *
+chat_telegram_create(const struct chat_ctx *ctx, char **cause)
+{
+	const struct conf_telegram	*tc = &ctx->conf->chat.telegram;
+	struct connector		*c;
+	struct tg			*tg;
+	size_t				 len;
+
+	if (tc->token != NULL)
+		log_add_secret(tc->token);
+	if (tg_check_conf(tc, cause) != 0)
+		return NULL;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	tg = xcalloc(1, sizeof *tg);
+	tg->ctx = ctx;
+	tg->conf = tc;
+	tg->base = xstrdup(tc->api_url != NULL && *tc->api_url != '\0' ?
+	    tc->api_url : TG_DEFAULT_URL);
+	len = strlen(tg->base);
+	while (len > 0 && tg->base[len - 1] == '/')
+		tg->base[--len] = '\0';
+	tg->token = xstrdup(tc->token);
+	tg->poll_timeout = tc->poll_timeout > 0 ? tc->poll_timeout : 30;
+	if (tg->poll_timeout > 50)
+		tg->poll_timeout = 50;
+	tg->pacer = chat_pacer_create();
+	pthread_mutex_init(&tg->lock, NULL);
+	atomic_init(&tg->stopping, 0);
+
+	c = xcalloc(1, sizeof *c);
+	c->ops = &tg_ops;
+	c->ctx = ctx;
+	c->priv = tg;
+	return c;
+}

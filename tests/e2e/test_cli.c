@@ -1,0 +1,242 @@
+/*
+ * The command line as an operator uses it: check, explain, jobs, audit,
+ * --help and the documented exit codes; SIGTERM and SIGHUP on `run`.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "util.h"
+
+static int
+pvebot(const char *a1, const char *a2, const char *a3, const char *a4,
+    const char *a5, const char *a6, char **out, char **err)
+{
+	char	*argv[] = { (char *)t_pvebot(), (char *)a1, (char *)a2,
+	    (char *)a3, (char *)a4, (char *)a5, (char *)a6, NULL };
+
+	return t_spawn(argv, NULL, out, err, 30000);
+}
+
+/* A console-only config using the repository's commands and policies. */
+static const char *
+console_conf(void)
+{
+	char		 cwd[512];
+	char		*text;
+	const char	*path;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	    "policies: %s/policies\nchat:\n  console: {user: bob}\n",
+	    t_tmpdir(), cwd, cwd);
+	path = t_write("bot.conf", text, 0600);
+	free(text);
+	return path;
+}
+
+static void
+test_check_example_ok(void)
+{
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(pvebot("check", "-c", "bot.conf.example", NULL, NULL, NULL,
+	    &out, &err), 0);
+	T_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+}
+
+static void
+test_check_misspelled_key_exit_2(void)
+{
+	char		*out = NULL, *err = NULL, *path;
+	const char	*p;
+
+	p = t_write("typo.conf", "chat:\n  console:\n    enabld: true\n",
+	    0600);
+	path = xstrdup(p);
+	T_EQ_INT(pvebot("check", "-c", path, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "typo.conf:3:5: unknown key 'enabld' in console");
+	T_NOT_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+	free(path);
+}
+
+static void
+test_check_reports_command_and_policy_errors(void)
+{
+	char	*out = NULL, *err = NULL, *text, *conf;
+	char	*cmds = t_path("cmds"), *pols = t_path("pols");
+
+	T_EQ_INT(mkdir(cmds, 0700), 0);
+	T_EQ_INT(mkdir(pols, 0700), 0);
+	t_write("cmds/a.yaml", "commands:\n  - name: x\n    summry: y\n", 0600);
+	t_write("pols/p.yaml", "roles:\n  admin: {request: [\"*\"], "
+	    "aprove: []}\n", 0600);
+	text = xasprintf("commands: %s\npolicies: %s\n", cmds, pols);
+	conf = xstrdup(t_write("c.conf", text, 0600));
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "cmds/a.yaml:3:5:");
+	T_CONTAINS(err, "pols/p.yaml:2:");
+	free(out);
+	free(err);
+	free(text);
+	free(conf);
+	free(cmds);
+	free(pols);
+}
+
+static void
+test_explain_names_the_rule(void)
+{
+	char	*out = NULL, *err = NULL, *conf = xstrdup(console_conf());
+
+	T_EQ_INT(pvebot("explain", "-c", conf, "--user", "console:bob",
+	    "delsnap 101 safety-1", &out, &err), 0);
+	T_CONTAINS(out, "decision: prohibit by ");
+	T_CONTAINS(out, "policies/default.yaml:");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("explain", "-c", conf, NULL, NULL, NULL, &out, &err),
+	    2);
+	T_CONTAINS(err, "usage: pvebot explain");
+	free(out);
+	free(err);
+	free(conf);
+}
+
+static void
+test_help_and_usage_errors(void)
+{
+	static const char *cmds[] = { "run", "check", "explain", "jobs",
+	    "audit", "demo" };
+	char	*out = NULL, *err = NULL;
+	size_t	 i;
+
+	for (i = 0; i < nitems(cmds); i++) {
+		T_EQ_INT(pvebot(cmds[i], "--help", NULL, NULL, NULL, NULL, &out,
+		    &err), 0);
+		T_CONTAINS(out, "usage: pvebot");
+		free(out);
+		free(err);
+	}
+	T_EQ_INT(pvebot("frobnicate", NULL, NULL, NULL, NULL, NULL, &out,
+	    &err), 2);
+	T_CONTAINS(err, "unknown command 'frobnicate'");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("run", "-c", "/nonexistent/bot.conf", NULL, NULL,
+	    NULL, &out, &err), 2);
+	T_CONTAINS(err, "/nonexistent/bot.conf");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("version", NULL, NULL, NULL, NULL, NULL, &out, &err),
+	    0);
+	T_CONTAINS(out, "pvebot ");
+	free(out);
+	free(err);
+}
+
+static void
+test_run_jobs_audit(void)
+{
+	char	*conf = xstrdup(console_conf()), *out = NULL, *err = NULL;
+	char	*argv[] = { (char *)t_pvebot(), "run", "-c", conf, NULL };
+
+	/* Without Proxmox, a start is refused for want of a guest lookup
+	 * only for names; a VMID becomes a job that fails clearly. */
+	T_EQ_INT(t_spawn(argv, "whoami\nstart 101\nhelp start\n", &out, &err,
+	    30000), 0);
+	T_CONTAINS(out, "you are console:bob");
+	T_CONTAINS(out, "no Proxmox endpoint is configured");
+	T_CONTAINS(out, "start GUEST");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("jobs", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
+	T_CONTAINS(out, "#1 failed: start 101 (by console:bob");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("audit", "-c", conf, "--verify", NULL, NULL, &out,
+	    &err), 0);
+	T_CONTAINS(out, "audit log OK");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("audit", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
+	T_CONTAINS(out, "console:bob command room=console:console");
+	free(out);
+	free(err);
+	free(conf);
+}
+
+static const char *small_policy =
+    "roles:\n"
+    "  operator: {request: [\"*\"], approve: []}\n"
+    "users:\n"
+    "  bob: {identities: [console:bob], roles: [operator]}\n"
+    "rules:\n"
+    "  - {name: all, effect: allow, action: [\"*\"]}\n";
+
+static void
+test_sigterm_and_sighup(void)
+{
+	char		*out, *text, *conf, *pols = t_path("pols"), cwd[512];
+	char		*argv[5];
+	struct t_proc	 p;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	T_EQ_INT(mkdir(pols, 0700), 0);
+	t_write("pols/p.yaml", small_policy, 0600);
+	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	    "policies: %s\nchat:\n  console: {user: bob}\n", t_tmpdir(), cwd,
+	    pols);
+	conf = xstrdup(t_write("bot.conf", text, 0600));
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = conf;
+	argv[4] = NULL;
+	t_proc_start(&p, argv, 1);
+	T_EQ_INT(t_proc_wait_for(&p, "connector started name=console", 10000),
+	    0);
+	/* A broken policy on SIGHUP: the error is logged, the old one stays. */
+	t_write("pols/p.yaml", "roles: [\n", 0600);
+	kill(p.pid, SIGHUP);
+	T_EQ_INT(t_proc_wait_for(&p, "reload failed, keeping the old", 10000),
+	    0);
+	T_OK(write(p.in_fd, "whoami\n", 7) == 7);
+	T_EQ_INT(t_proc_wait_for(&p, "roles: operator", 10000), 0);
+	/* A good one is taken. */
+	t_write("pols/p.yaml", small_policy, 0600);
+	kill(p.pid, SIGHUP);
+	T_EQ_INT(t_proc_wait_for(&p, "commands and policies reloaded", 10000),
+	    0);
+	T_EQ_INT(t_proc_stop(&p, SIGTERM, 10000), 0);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "level=info part=app stopped");
+	free(out);
+	free(conf);
+	free(text);
+	free(pols);
+}
+
+int
+main(void)
+{
+	T_RUN(test_check_example_ok);
+	T_RUN(test_check_misspelled_key_exit_2);
+	T_RUN(test_check_reports_command_and_policy_errors);
+	T_RUN(test_explain_names_the_rule);
+	T_RUN(test_help_and_usage_errors);
+	T_RUN(test_run_jobs_audit);
+	T_RUN(test_sigterm_and_sighup);
+	return t_summary();
+}

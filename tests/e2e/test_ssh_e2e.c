@@ -1,0 +1,123 @@
+/*
+ * The SSH-backed commands through the whole daemon: `pvebot run` with the
+ * console as chat room and a real sshd started by the test (stand-ins for
+ * pvecm, apt, lvcreate, lvs, systemctl, nvidia-smi and sensors first on
+ * its PATH). Proves the catalogue's argv templates, the policy, the
+ * worker and the output parsers work together.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fakes/sshd.h"
+#include "t.h"
+#include "util.h"
+
+static char *
+write_conf(struct fake_ssh_env *f)
+{
+	char	 cwd[512], *text, *path;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
+	    "ssh:\n  timeout: 30s\n  hosts:\n"
+	    "    - name: %s\n      node: %s\n      address: %s\n"
+	    "      port: %d\n      user: %s\n      key_file: %s\n"
+	    "      known_hosts: %s\n", t_tmpdir(), cwd, cwd, f->host.name,
+	    f->host.node != NULL ? f->host.node : f->host.name,
+	    f->host.address, f->host.port, f->host.user, f->host.key_file,
+	    f->host.known_hosts);
+	path = xstrdup(t_write("bot.conf", text, 0600));
+	free(text);
+	return path;
+}
+
+static int
+run(const char *conf, const char *script, char **out)
+{
+	char	*argv[] = { (char *)t_pvebot(), "run", "-c", (char *)conf,
+	    NULL };
+	char	*err = NULL;
+	int	 rc = t_spawn(argv, script, out, &err, 120000);
+
+	if (rc != 0)
+		printf("pvebot exited %d:\n%s\n", rc, err);
+	free(err);
+	return rc;
+}
+
+static void
+test_ssh_commands_through_the_daemon(void)
+{
+	struct fake_ssh_env	 f;
+	char			*cause = NULL, *conf, *out = NULL, *calls;
+
+	if (fake_ssh_env_start(&f, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "cannot run the test sshd: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	conf = write_conf(&f);
+	{
+		char	 cwd[512], *script;
+
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			abort();
+		script = xasprintf("cat '%s/tests/data/sensors/"
+		    "amd-k10temp-nct6798.json'\n", cwd);
+		fake_sshd_stub(&f.sshd, "sensors", script);
+		free(script);
+	}
+	T_EQ_INT(run(conf,
+	    "quorum\n"
+	    "updates pve1\n"
+	    "hostsnap pve1 hostsnap-e2e\n"
+	    "hostsnaps pve1\n"
+	    "service pve1 pveproxy status\n"
+	    "gpu pve1\n"
+	    "sensors pve1\n", &out), 0);
+	T_CONTAINS(out, "quorate");
+	T_CONTAINS(out, "updates");
+	T_CONTAINS(out, "Job #3: hostsnap pve1 hostsnap-e2e");
+	T_CONTAINS(out, "hostsnap-e2e");
+	T_CONTAINS(out, "pveproxy");
+	T_CONTAINS(out, "k10temp-pci-00c3: Tctl");
+	if (strstr(out, "failed") != NULL)
+		printf("%s\n", out);
+	T_NOT_CONTAINS(out, "failed");
+	calls = fake_sshd_calls(&f.sshd);
+	T_CONTAINS(calls, "lvcreate [-s] [-n] [hostsnap-e2e] [-L] [2G] [pve/root]");
+	free(calls);
+	free(out);
+	/* Restart needs an admin's approval; the requester confirms. */
+	T_EQ_INT(run(conf, "service pve1 pveproxy restart\napprove 8\n",
+	    &out), 0);
+	T_CONTAINS(out, "Approval needed: job #8");
+	T_NOT_CONTAINS(out, "failed");
+	calls = fake_sshd_calls(&f.sshd);
+	T_CONTAINS(calls, "systemctl [--no-pager] [restart] [pveproxy]");
+	free(calls);
+	free(out);
+	/* Hostile text never reaches the host: refused by its type. */
+	T_EQ_INT(run(conf, "service pve1 'x; touch /tmp/pwned' status\n"
+	    "hostsnap pve1 '$(reboot)'\n", &out), 0);
+	T_NOT_CONTAINS(out, "Job #");
+	calls = fake_sshd_calls(&f.sshd);
+	T_NOT_CONTAINS(calls, "pwned");
+	T_NOT_CONTAINS(calls, "reboot");
+	free(calls);
+	free(out);
+	free(conf);
+	fake_ssh_env_stop(&f);
+}
+
+int
+main(void)
+{
+	T_RUN(test_ssh_commands_through_the_daemon);
+	return t_summary();
+}

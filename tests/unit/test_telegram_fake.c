@@ -1,0 +1,237 @@
+/*
+ * test_telegram_fake.c - the fake Bot API holds to the real wire format:
+ * raw HTTP requests (JSON and form bodies) get the replies and the
+ * refusals Telegram gives, so the connector tests that rely on it mean
+ * something. pvebot itself refuses most of these before the wire, which
+ * is why they are checked here with plain libcurl.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "fakes/fake_telegram.h"
+#include "t.h"
+#include "util.h"
+
+#define TOKEN	"424242:AAFakeTestTokenValue_0123456789abcdef"
+
+static size_t
+collect(char *p, size_t size, size_t nmemb, void *arg)
+{
+	buf_append(arg, p, size * nmemb);
+	return size * nmemb;
+}
+
+/* POSTs body to /bot<token>/<method>; returns the HTTP status. */
+static long
+post(struct fake_telegram *f, const char *token, const char *method,
+    const char *ctype, const char *body, json_t **reply)
+{
+	struct curl_slist	*h = NULL;
+	struct buf		 b;
+	CURL			*curl = curl_easy_init();
+	char			*url, *hdr;
+	long			 status = 0;
+
+	buf_init(&b, 1 << 20);
+	url = xasprintf("%s/bot%s/%s", fake_telegram_url(f), token, method);
+	hdr = xasprintf("Content-Type: %s", ctype);
+	h = curl_slist_append(h, hdr);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	*reply = json_loads(buf_cstr(&b), 0, NULL);
+	buf_release(&b);
+	free(url);
+	free(hdr);
+	return status;
+}
+
+static const char *
+desc(json_t *r)
+{
+	const char	*d = json_string_value(json_object_get(r,
+			    "description"));
+
+	return d != NULL ? d : "";
+}
+
+static void
+test_wire_format_and_auth(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	json_t			*r = NULL;
+
+	/* A wrong token: 401 in the Bot API's error shape. */
+	T_EQ_INT(post(f, "1:wrong", "getMe", "application/json", "{}", &r),
+	    401);
+	T_OK(json_is_false(json_object_get(r, "ok")));
+	T_EQ_INT(json_integer_value(json_object_get(r, "error_code")), 401);
+	T_EQ_STR(desc(r), "Unauthorized");
+	json_decref(r);
+
+	T_EQ_INT(post(f, TOKEN, "getMe", "application/json", "{}", &r), 200);
+	T_OK(json_is_true(json_object_get(r, "ok")));
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(r,
+	    "result"), "username")), "fakebot");
+	json_decref(r);
+
+	/* Form bodies work as JSON ones do. */
+	T_EQ_INT(post(f, TOKEN, "sendMessage",
+	    "application/x-www-form-urlencoded",
+	    "chat_id=42&text=hello+%3Cb%3Eworld%3C%2Fb%3E&parse_mode=HTML",
+	    &r), 200);
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(r,
+	    "result"), "text")), "hello world");
+	json_decref(r);
+	T_EQ_INT(post(f, TOKEN, "noSuchMethod", "application/json", "{}", &r),
+	    404);
+	json_decref(r);
+	fake_telegram_stop(f);
+}
+
+static void
+test_refuses_what_telegram_refuses(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	struct buf		 big;
+	json_t			*r = NULL, *body;
+	char			*s;
+	int			 i;
+
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"\"}", &r), 400);
+	T_CONTAINS(desc(r), "message text is empty");
+	json_decref(r);
+
+	buf_init(&big, 0);
+	for (i = 0; i < 4097; i++)
+		buf_puts(&big, "x");
+	body = json_pack("{s:i, s:s}", "chat_id", 42, "text", big.data);
+	s = json_dumps(body, 0);
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json", s, &r),
+	    400);
+	T_CONTAINS(desc(r), "message is too long");
+	json_decref(r);
+	free(s);
+	json_decref(body);
+	/* 4096 after entity parsing is fine: &amp; counts as one. */
+	buf_reset(&big);
+	for (i = 0; i < 4096; i++)
+		buf_puts(&big, "&amp;");
+	body = json_pack("{s:i, s:s, s:s}", "chat_id", 42, "text", big.data,
+	    "parse_mode", "HTML");
+	s = json_dumps(body, 0);
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json", s, &r),
+	    200);
+	json_decref(r);
+	free(s);
+	json_decref(body);
+	buf_release(&big);
+
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"a\",\"parse_mode\":\"BBCode\"}", &r),
+	    400);
+	json_decref(r);
+	/* Unescaped text is refused in HTML mode. */
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"<evil> & co\",\"parse_mode\":\"HTML\"}",
+	    &r), 400);
+	T_CONTAINS(desc(r), "can't parse entities");
+	json_decref(r);
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"a & b\",\"parse_mode\":\"HTML\"}",
+	    &r), 400);
+	json_decref(r);
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"<b>open\",\"parse_mode\":\"HTML\"}",
+	    &r), 400);
+	json_decref(r);
+
+	/* callback_data of 65 bytes. */
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"a\",\"reply_markup\":{\"inline_keyboard\":"
+	    "[[{\"text\":\"b\",\"callback_data\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]]}}", &r), 400);
+	T_CONTAINS(desc(r), "BUTTON_DATA_INVALID");
+	json_decref(r);
+
+	/* An answer to a query that does not exist. */
+	T_EQ_INT(post(f, TOKEN, "answerCallbackQuery", "application/json",
+	    "{\"callback_query_id\":\"123\",\"text\":\"x\"}", &r), 400);
+	json_decref(r);
+	fake_telegram_stop(f);
+}
+
+static void
+test_offsets_and_long_poll(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	json_t			*r = NULL, *res;
+	long long		 u1, u2;
+	int64_t			 t0;
+
+	u1 = fake_telegram_inject_message(f, 42, 42, "one", 0);
+	u2 = fake_telegram_inject_message(f, 42, 42, "two", 0);
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json", "{}", &r),
+	    200);
+	T_EQ_INT(json_array_size(json_object_get(r, "result")), 2);
+	json_decref(r);
+	/* Unconfirmed updates come again. */
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json", "{}", &r),
+	    200);
+	T_EQ_INT(json_array_size(json_object_get(r, "result")), 2);
+	json_decref(r);
+	/* offset = u1 + 1 confirms u1 for good. */
+	{
+		char	*b = xasprintf("{\"offset\":%lld}", u1 + 1);
+
+		T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json", b,
+		    &r), 200);
+		free(b);
+	}
+	res = json_object_get(r, "result");
+	T_EQ_INT(json_array_size(res), 1);
+	T_EQ_INT(json_integer_value(json_object_get(json_array_get(res, 0),
+	    "update_id")), u2);
+	json_decref(r);
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json", "{}", &r),
+	    200);
+	T_EQ_INT(json_array_size(json_object_get(r, "result")), 1);
+	json_decref(r);
+	/* With nothing pending, a long poll waits for its timeout. */
+	{
+		char	*b = xasprintf("{\"offset\":%lld,\"timeout\":1}", u2 + 1);
+
+		t0 = now_ms();
+		T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json", b,
+		    &r), 200);
+		T_OK(now_ms() - t0 >= 900);
+		T_EQ_INT(json_array_size(json_object_get(r, "result")), 0);
+		json_decref(r);
+		free(b);
+	}
+	T_EQ_INT(fake_telegram_confirmed(f), u2 + 1);
+	fake_telegram_stop(f);
+}
+
+int
+main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	T_RUN(test_wire_format_and_auth);
+	T_RUN(test_refuses_what_telegram_refuses);
+	T_RUN(test_offsets_and_long_poll);
+	curl_global_cleanup();
+	return t_summary();
+}
