@@ -766,6 +766,19 @@ mx_thread(void *arg)
 		free(cause);
 		cause = NULL;
 	}
+	/* The outbox only matters while a send may still be retried. */
+	if (ms.store != NULL) {
+		char	*sql = xasprintf("DELETE FROM chat_outbox WHERE "
+		    "connector = 'matrix' AND created_at < %lld",
+		    (long long)(wall_now() - 7 * 86400));
+
+		if (store_exec(ms.store, sql, &cause) != 0) {
+			log_warn("matrix", "outbox cleanup: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
+		free(sql);
+	}
 	if (ms.store != NULL && store_offset_get(ms.store, "matrix",
 	    &saved) == 0 && saved != NULL) {
 		mx_load_offset(&ms, saved);
