@@ -40,6 +40,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chat_matrix_priv.h"
 #include "conf.h"
@@ -81,7 +82,8 @@ mx_sync_clear_skip(struct mx_sync *ms)
 	ms->nskip = 0;
 }
 
-int
+/* Waits up to ms unless the connector is stopping; 1 if it is. */
+static int
 mx_wait(struct matrix *m, int64_t ms)
 {
 	int64_t		 deadline = now_ms() + ms;

@@ -84,9 +84,6 @@ char	*mx_reply_cause(const char *what, const struct mx_reply *);
 /* Percent-escapes a path segment; caller frees. */
 char	*mx_escape(const char *);
 
-/* Waits up to ms unless the connector is stopping; 1 if it is. */
-int	mx_wait(struct matrix *, int64_t ms);
-
 /* Room id for a configured name or a room id; NULL with *cause. */
 char	*mx_room_id(struct matrix *, const char *room, char **cause);
 

@@ -781,6 +781,7 @@ test_server_errors_recovery(void)
 	const char		*sync = "/_matrix/client/v3/sync";
 	char			*cause = NULL;
 	int			 before, n;
+	int64_t			 t0;
 
 	h_running(h);
 	chat_free(h->c);
@@ -806,6 +807,18 @@ test_server_errors_recovery(void)
 	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
 	T_EQ_INT(fake_matrix_wait_events(h->fm, OPS, BOT, "m.room.message", 1,
 	    100), 1);
+
+	/* A slow server is waited for, not retried into duplicates. */
+	fake_matrix_fault(h->fm, "PUT", "/_matrix/client/v3/rooms/",
+	    FM_SLOW, 0, 1500, 1);
+	msg.text = "slowly";
+	t0 = now_ms();
+	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
+	T_OK(now_ms() - t0 >= 1400);
+	T_EQ_INT(fake_matrix_requests(h->fm, "PUT",
+	    "/_matrix/client/v3/rooms/"), 4);
+	T_EQ_INT(fake_matrix_wait_events(h->fm, OPS, BOT, "m.room.message", 2,
+	    100), 2);
 	free(cause);
 	h_free(h);
 }
