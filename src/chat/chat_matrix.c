@@ -761,6 +761,7 @@ mx_thread(void *arg)
 	int		 initial;
 
 	memset(&ms, 0, sizeof ms);
+	mx_on_sync_thread = 1;
 	while (!atomic_load(&m->stopping)) {
 		if ((ms.store = store_open(m->db_path, &cause)) != NULL)
 			break;

@@ -68,11 +68,14 @@ struct mx_reply {
 	char	 net_error[CURL_ERROR_SIZE];
 };
 
+/* Set on the receiving thread: its requests end when stop() is called. */
+extern _Thread_local int mx_on_sync_thread;
+
 /*
  * Runs one request. `path` starts with "/_matrix/" and has its segments
  * escaped (mx_escape). `body` may be NULL. Returns 0 when a reply came
  * (any status), -1 when none did (net_error says why) or the stop flag
- * cut a long poll short.
+ * cut a request of the receiving thread short.
  */
 int	mx_http(struct matrix *, const char *method, const char *path,
 	    json_t *body, int64_t timeout_ms, struct mx_reply *);

@@ -42,7 +42,7 @@ static const char *mx_keycaps[] = { "1\xef\xb8\x8f\xe2\x83\xa3",
 struct mx_transfer {
 	struct buf	 body;
 	struct matrix	*m;
-	int		 long_poll;
+	int		 interruptible;	/* stop() cuts it short */
 	int64_t		 retry_after_hdr;
 };
 
@@ -82,23 +82,26 @@ mx_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 {
 	struct mx_transfer	*t = arg;
 
-	/* Only long polls are cut short: a send should finish. */
-	return t->long_poll && atomic_load(&t->m->stopping);
+	/* Only the receiving thread's requests: a send should finish. */
+	return t->interruptible && atomic_load(&t->m->stopping);
 }
 
+_Thread_local int mx_on_sync_thread;
+
 /*
- * Runs a transfer; a long poll is abandoned within 100 ms of stop()
+ * Runs a transfer; on the receiving thread (long polls, set-up) it is
+ * abandoned within 100 ms of stop()
  * (curl's progress callback alone may wait a second between calls).
  */
 static CURLcode
-mx_perform(struct matrix *m, CURL *c, int long_poll)
+mx_perform(struct matrix *m, CURL *c, int interruptible)
 {
 	CURLM		*multi;
 	CURLMsg		*msg;
 	CURLcode	 cc = CURLE_ABORTED_BY_CALLBACK;
 	int		 running = 1, left;
 
-	if (!long_poll)
+	if (!interruptible)
 		return curl_easy_perform(c);
 	if ((multi = curl_multi_init()) == NULL)
 		log_fatal("matrix", "curl_multi_init failed");
@@ -134,7 +137,7 @@ mx_http(struct matrix *m, const char *method, const char *path,
 	memset(&t, 0, sizeof t);
 	buf_init(&t.body, MX_BODY_CAP);
 	t.m = m;
-	t.long_poll = strncmp(path, "/_matrix/client/v3/sync", 23) == 0;
+	t.interruptible = mx_on_sync_thread;
 	t.retry_after_hdr = -1;
 
 	url = xasprintf("%s%s", m->homeserver, path);
@@ -168,7 +171,7 @@ mx_http(struct matrix *m, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->net_error);
 
-	cc = mx_perform(m, c, t.long_poll);
+	cc = mx_perform(m, c, t.interruptible);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	else {
