@@ -33,14 +33,17 @@
  * is (the command parser knows the prefix and stays quiet about "!"
  * commands of other bots); a message that starts with pvebot's name
  * (chat.bot_name, the user id or its localpart, followed by ":" or ",",
- * as Element writes a mention) is ev->addressed, the name removed. A room
- * with exactly two joined members (pvebot and one person) is ev->direct,
- * where plain "cmd args" works too.
+ * as Element writes a mention, or an Element "pill" mention naming pvebot
+ * in m.mentions) is ev->addressed, the name removed; so is a reply to one
+ * of pvebot's messages. A room with exactly two joined members (pvebot
+ * and one person) is ev->direct, where plain "cmd args" works too.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sqlite3.h>
 
 #include "chat_matrix_priv.h"
 #include "conf.h"
@@ -453,10 +456,59 @@ mx_strip_reply_fallback(const char *body)
 	return p;
 }
 
+/* Did pvebot send this event (it is in the outbox)? */
+static int
+mx_is_ours(struct mx_sync *ms, const char *event_id)
+{
+	sqlite3_stmt	*st;
+	int		 ours = 0;
+
+	if (event_id == NULL || (st = store_prepare(ms->store, "SELECT 1 "
+	    "FROM chat_outbox WHERE connector = 'matrix' AND ref = ?1")) ==
+	    NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	ours = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return ours;
+}
+
+/*
+ * A mention made with Element's pill: m.mentions names pvebot and the
+ * HTML starts with a link to it; the body then starts "Display Name: ".
+ * Returns the text after that prefix, or NULL.
+ */
+static const char *
+mx_pill_mention(struct matrix *m, json_t *content, const char *body)
+{
+	json_t		*ids = json_object_get(json_object_get(content,
+	    "m.mentions"), "user_ids"), *v;
+	const char	*html, *colon;
+	char		*pill;
+	size_t		 i;
+	int		 named = 0, starts;
+
+	json_array_foreach(ids, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v),
+		    m->user_id) == 0)
+			named = 1;
+	}
+	html = json_string_value(json_object_get(content, "formatted_body"));
+	if (!named || html == NULL)
+		return NULL;
+	pill = xasprintf("<a href=\"https://matrix.to/#/%s\">", m->user_id);
+	starts = str_has_prefix(html, pill);
+	free(pill);
+	if (!starts || (colon = strstr(body, ": ")) == NULL ||
+	    colon - body > 256)
+		return NULL;
+	return colon + 2;
+}
+
 /* An m.room.message from someone else in a configured room. */
 static struct chat_event *
-mx_message_event(struct matrix *m, const struct mx_room *room,
-    const char *sender, json_t *ev)
+mx_message_event(struct matrix *m, struct mx_sync *ms,
+    const struct mx_room *room, const char *sender, json_t *ev)
 {
 	json_t			*content = json_object_get(ev, "content");
 	json_t			*rel = json_object_get(content, "m.relates_to");
@@ -484,10 +536,13 @@ mx_message_event(struct matrix *m, const struct mx_room *room,
 	user = xasprintf("matrix:%s", sender);
 	cev = chat_event_new(CHAT_EV_MESSAGE, "matrix", room->name, user);
 	free(user);
-	if ((text = mx_addressed(m, body)) != NULL) {
+	if ((text = mx_addressed(m, body)) != NULL ||
+	    (text = mx_pill_mention(m, content, body)) != NULL) {
 		cev->addressed = 1;
 		body = text;
-	}
+	} else if (mx_is_ours(ms, json_string_value(json_object_get(
+	    json_object_get(rel, "m.in_reply_to"), "event_id"))))
+		cev->addressed = 1;	/* a reply to pvebot */
 	cev->text = xstrdup(body);
 	cev->display = xstrdup(sender);
 	cev->direct = room->joined == 2;
@@ -588,7 +643,7 @@ mx_handle_room(struct matrix *m, struct mx_sync *ms, const char *room_id,
 			continue;
 		cev = NULL;
 		if (strcmp(type, "m.room.message") == 0 && room.commands)
-			cev = mx_message_event(m, &room, sender, ev);
+			cev = mx_message_event(m, ms, &room, sender, ev);
 		else if (strcmp(type, "m.reaction") == 0)
 			cev = mx_reaction_event(m, ms, &room, sender, ev);
 		if (cev == NULL)

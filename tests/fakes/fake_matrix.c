@@ -849,9 +849,14 @@ fm_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		goto out;
 	}
 	if (f != NULL && f->kind == FM_SLOW) {
-		pthread_mutex_unlock(&fm->lock);
-		sleep_ms(f->param);
-		pthread_mutex_lock(&fm->lock);
+		int64_t	 end = now_ms() + f->param;
+
+		/* Slow, but not slower than the fake's own stop. */
+		while (!fm->stopping && now_ms() < end) {
+			pthread_mutex_unlock(&fm->lock);
+			sleep_ms(20);
+			pthread_mutex_lock(&fm->lock);
+		}
 	}
 
 	if (httpd_parse_form(req->query, strlen(req->query), &kv, &nkv) == 0 &&

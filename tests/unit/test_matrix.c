@@ -397,6 +397,41 @@ test_message_event(void)
 	evs = fake_matrix_events(h->fm, OPS, BOT, "m.room.message");
 	T_EQ_INT(json_array_size(evs), 0);
 	json_decref(evs);
+
+	/* Element's pill mention, whatever pvebot's display name. */
+	free(fake_matrix_inject(h->fm, OPS, BOB, "m.room.message",
+	    json_pack("{s:s, s:s, s:s, s:s, s:{s:[s]}}", "msgtype", "m.text",
+	    "body", "PVE Bot: guests", "format", "org.matrix.custom.html",
+	    "formatted_body", "<a href=\"https://matrix.to/#/" BOT "\">PVE "
+	    "Bot</a>: guests", "m.mentions", "user_ids", BOT), 0));
+	ev = h_next(h, 5000, NULL);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		T_EQ_STR(ev->text, "guests");
+		T_EQ_INT(ev->addressed, 1);
+	}
+	chat_event_free(ev);
+
+	/* A reply to one of pvebot's messages is for pvebot. */
+	{
+		struct chat_msg	 msg = { .text = "Job 3 failed" };
+		char		*ref = NULL, *cause = NULL;
+
+		T_EQ_INT(chat_send(h->c, OPS, &msg, &ref, &cause), CHAT_OK);
+		free(fake_matrix_inject(h->fm, OPS, BOB, "m.room.message",
+		    json_pack("{s:s, s:s, s:{s:{s:s}}}", "msgtype", "m.text",
+		    "body", "> <@pvebot:hs.test> Job 3 failed\n\nlog 3",
+		    "m.relates_to", "m.in_reply_to", "event_id", ref), 0));
+		ev = h_next(h, 5000, NULL);
+		T_OK(ev != NULL);
+		if (ev != NULL) {
+			T_EQ_STR(ev->text, "log 3");
+			T_EQ_INT(ev->addressed, 1);
+		}
+		chat_event_free(ev);
+		free(ref);
+		free(cause);
+	}
 	h_free(h);
 }
 
@@ -870,6 +905,35 @@ test_offsets_survive_crash_mid_batch(void)
 }
 
 static void
+test_stop_is_prompt(void)
+{
+	struct harness	*h = h_new(NULL);
+	char		*cause = NULL;
+	int64_t		 t0;
+
+	/* In the middle of a long poll. */
+	h_running(h);
+	t0 = now_ms();
+	chat_free(h->c);
+	h->c = NULL;
+	T_OK(now_ms() - t0 < 1000);
+
+	/* In the middle of the set-up, the server hanging. */
+	fake_matrix_fault(h->fm, "POST", "/_matrix/client/v3/user/",
+	    FM_SLOW, 0, 8000, 1);
+	T_EQ_INT(h_start(h, &cause), 0);
+	while (fake_matrix_requests(h->fm, "POST",
+	    "/_matrix/client/v3/user/") < 2)
+		sleep_ms(10);
+	t0 = now_ms();
+	chat_free(h->c);
+	h->c = NULL;
+	T_OK(now_ms() - t0 < 1000);
+	free(cause);
+	h_free(h);
+}
+
+static void
 test_token_absent_from_logs(void)
 {
 	struct harness	*h;
@@ -956,6 +1020,7 @@ main(void)
 	RUN(test_rate_limit_429);
 	RUN(test_server_errors_recovery);
 	RUN(test_offsets_survive_crash_mid_batch);
+	RUN(test_stop_is_prompt);
 	RUN(test_token_absent_from_logs);
 	curl_global_cleanup();
 	return t_summary();
