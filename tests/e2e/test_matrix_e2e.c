@@ -364,6 +364,8 @@ test_command_and_reply(void)
 	char		*id;
 	int		 n;
 
+	/* History from before pvebot's first start is not executed. */
+	free(fake_matrix_say(e->fm, OPS, ALICE, "!start 104"));
 	T_EQ_INT(e2e_run(e), 0);
 	id = fake_matrix_say(e->fm, OPS, CAROL, "!status");
 	ev = wait_bot(e, "Cluster homelab: quorate", 15000);
@@ -386,6 +388,7 @@ test_command_and_reply(void)
 	T_EQ_INT(originals(all), n);
 	T_EQ_INT(n, 1);
 	json_decref(all);
+	T_EQ_INT(originals_matching(e, "start 104"), 0);
 	e2e_free(e);
 }
 
