@@ -274,13 +274,37 @@ mx_join(struct matrix *m, const char *room_id, const char *inviter)
 	return rc;
 }
 
+/* Counts the joined members of a room (is it a direct conversation?). */
+static void
+mx_count_members(struct matrix *m, const char *room_id)
+{
+	struct mx_reply	 r;
+	char		*esc, *path;
+	json_t		*joined;
+	int		 idx;
+
+	esc = mx_escape(room_id);
+	path = xasprintf("/_matrix/client/v3/rooms/%s/joined_members", esc);
+	free(esc);
+	mx_http(m, "GET", path, NULL, MX_REQUEST_TIMEOUT_MS, &r);
+	free(path);
+	joined = json_object_get(r.json, "joined");
+	if (mx_classify(&r) == CHAT_OK && json_is_object(joined)) {
+		pthread_mutex_lock(&m->rooms_lock);
+		if ((idx = mx_room_index(m, room_id)) >= 0)
+			m->rooms[idx].joined = (int)json_object_size(joined);
+		pthread_mutex_unlock(&m->rooms_lock);
+	}
+	mx_reply_clear(&r);
+}
+
 /*
- * Asks the server whether a configured room is encrypted. A room pvebot
- * is not in yet is joined when it can be (a pending invite, a public
- * room): the config says pvebot belongs there.
+ * Asks the server whether a configured room is encrypted and how many
+ * have joined it. A room pvebot is not in yet is joined when it can be
+ * (a pending invite, a public room): the config says pvebot belongs there.
  */
 static void
-mx_check_encryption(struct matrix *m, struct mx_sync *ms,
+mx_check_room(struct matrix *m, struct mx_sync *ms,
     const char *room_id, int may_join)
 {
 	struct mx_reply	 r;
@@ -295,9 +319,11 @@ mx_check_encryption(struct matrix *m, struct mx_sync *ms,
 	if (r.status == 200 && json_is_string(json_object_get(r.json,
 	    "algorithm")))
 		mx_encrypted_room(m, ms, room_id);
-	else if (r.status == 403 && may_join) {
+	if (r.status != 403)
+		mx_count_members(m, room_id);
+	else if (may_join) {
 		if (mx_join(m, room_id, NULL) == 0)
-			mx_check_encryption(m, ms, room_id, 0);
+			mx_check_room(m, ms, room_id, 0);
 	}
 	mx_reply_clear(&r);
 }
@@ -328,7 +354,7 @@ mx_setup(struct matrix *m, struct mx_sync *ms, char **cause)
 			free(why);
 			why = NULL;
 		} else
-			mx_check_encryption(m, ms, id, 1);
+			mx_check_room(m, ms, id, 1);
 		free(id);
 		free(name);
 	}
@@ -400,7 +426,7 @@ mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 			continue;
 		}
 		if (mx_join(m, room_id, inviter) == 0)
-			mx_check_encryption(m, ms, room_id, 0);
+			mx_check_room(m, ms, room_id, 0);
 	}
 }
 

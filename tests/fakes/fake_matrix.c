@@ -307,6 +307,22 @@ fm_joined_count(struct fake_matrix *fm, const char *room, int64_t upto)
 	return n;
 }
 
+static int
+fm_members_changed(struct fake_matrix *fm, const char *room, int64_t since,
+    int64_t upto)
+{
+	size_t	 i;
+
+	for (i = 0; i < fm->nevents && fm->events[i].pos <= upto; i++) {
+		if (fm->events[i].pos > since &&
+		    strcmp(fm->events[i].room, room) == 0 &&
+		    strcmp(json_string_value(json_object_get(fm->events[i].ev,
+		    "type")), "m.room.member") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Builds a sync reply for events after `since` (-1: initial sync) up to
  * `upto`; *content says whether anything is in it.
@@ -408,15 +424,19 @@ fm_sync_body(struct fake_matrix *fm, const char *user, json_t *filter,
 			json_decref(st);
 			continue;
 		}
-		jr = json_pack("{s:{s:o, s:b, s:s}, s:{s:o}, s:{s:i, s:i}, "
+		jr = json_pack("{s:{s:o, s:b, s:s}, s:{s:o}, s:{}, "
 		    "s:{s:[]}, s:{s:[]}}",
 		    "timeline", "events", tl, "limited", n > (size_t)limit,
 		    "prev_batch", "s0",
 		    "state", "events", st,
-		    "summary", "m.joined_member_count",
-		    fm_joined_count(fm, room, upto),
-		    "m.invited_member_count", 0,
+		    "summary",
 		    "ephemeral", "events", "account_data", "events");
+		/* Like Synapse: the counts only when they may have changed. */
+		if (since < 0 || joined_at > since ||
+		    fm_members_changed(fm, room, since, upto))
+			json_object_set_new(json_object_get(jr, "summary"),
+			    "m.joined_member_count", json_integer(
+			    fm_joined_count(fm, room, upto)));
 		json_object_set_new(join, room, jr);
 		*content = 1;
 	}
@@ -774,6 +794,33 @@ fm_route(struct fake_matrix *fm, const char *user, const char *token,
 		else
 			fm_json(resp, json_incref(json_object_get(ev,
 			    "content")));
+		goto done;
+	}
+	if (n == 6 && strcmp(seg[3], "rooms") == 0 &&
+	    strcmp(seg[5], "joined_members") == 0 && strcmp(m, "GET") == 0) {
+		json_t	*joined = json_object();
+
+		if (fm_room_find(fm, seg[4]) == NULL ||
+		    !fm_is_member(fm, seg[4], user)) {
+			json_decref(joined);
+			fm_error(resp, 403, "M_FORBIDDEN", "User not in room");
+			goto done;
+		}
+		for (i = 0; i < fm->nevents; i++) {
+			const char	*sk;
+
+			ev = fm->events[i].ev;
+			sk = json_string_value(json_object_get(ev,
+			    "state_key"));
+			if (sk != NULL && strcmp(fm->events[i].room,
+			    seg[4]) == 0 && strcmp(json_string_value(
+			    json_object_get(ev, "type")), "m.room.member") ==
+			    0 && fm_is_member(fm, seg[4], sk))
+				json_object_set_new(joined, sk, json_pack(
+				    "{s:n, s:n}", "display_name",
+				    "avatar_url"));
+		}
+		fm_json(resp, json_pack("{s:o}", "joined", joined));
 		goto done;
 	}
 	if (n == 8 && strcmp(seg[3], "rooms") == 0 &&
