@@ -125,6 +125,12 @@ struct connector *chat_console_create(const struct chat_ctx *, int in_fd,
 		    int out_fd, char **cause);
 /* The console has read all of its input. */
 int	chat_console_eof(struct connector *);
+/*
+ * Lines starting with "/sim " go to this hook (the demo drives its
+ * simulator with them); the returned text (caller frees) is printed.
+ */
+typedef char	*(*chat_console_hook)(void *arg, const char *args);
+void	chat_console_set_hook(struct connector *, chat_console_hook, void *);
 struct connector *chat_telegram_create(const struct chat_ctx *, char **cause);
 struct connector *chat_matrix_create(const struct chat_ctx *, char **cause);
 struct connector *chat_discord_create(const struct chat_ctx *, char **cause);

@@ -101,6 +101,9 @@ struct cmd_def {
 		size_t		  nargv;
 		long long	  timeout;	/* seconds */
 		char		 *parser;
+		int		  sudo;		/* needs root: "sudo -n" on
+						   hosts that log in as a
+						   plain user */
 	} ssh;
 	char		 *file;
 	int		  line;

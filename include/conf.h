@@ -89,6 +89,7 @@ struct conf_ssh_host {
 	char	*key_file;
 	char	*known_hosts;
 	char	*node;		/* Proxmox node name that maps here */
+	int	 sudo;		/* root commands run with "sudo -n" */
 };
 
 struct conf_ssh {

@@ -95,6 +95,7 @@ char	*read_file(const char *path, size_t limit, size_t *len, char **cause);
 /* String helpers. */
 int	str_has_prefix(const char *, const char *);
 int	glob_match(const char *pattern, const char *str);	/* '*' and '?' */
+int	glob_match_case(const char *pattern, const char *str, int nocase);
 char	*str_trim(char *);
 
 #endif

@@ -41,6 +41,8 @@ struct console {
 	int		 next_ref;
 	char		 user[64];
 	int		 tty;
+	chat_console_hook hook;
+	void		*hook_arg;
 };
 
 static void
@@ -221,6 +223,15 @@ handle_line(struct connector *c, char *line)
 		c->ctx->submit(c->ctx->submit_arg, ev);
 		return;
 	}
+	if (str_has_prefix(line, "/sim ") || strcmp(line, "/sim") == 0) {
+		snprintf(id, sizeof id, "console:%s", con->user);
+		ev = chat_event_new(CHAT_EV_NOTICE, "console", "console", id);
+		ev->text = con->hook != NULL ?
+		    con->hook(con->hook_arg, str_trim(line + 4)) :
+		    xstrdup("there is no simulator here");
+		c->ctx->submit(c->ctx->submit_arg, ev);
+		return;
+	}
 	snprintf(id, sizeof id, "console:%s", con->user);
 	ev = chat_event_new(CHAT_EV_MESSAGE, "console", "console", id);
 	ev->display = xstrdup(con->user);
@@ -356,4 +367,13 @@ chat_console_eof(struct connector *c)
 	struct console	*con = c->priv;
 
 	return atomic_load(&con->eof);
+}
+
+void
+chat_console_set_hook(struct connector *c, chat_console_hook hook, void *arg)
+{
+	struct console	*con = c->priv;
+
+	con->hook = hook;
+	con->hook_arg = arg;
 }

@@ -660,6 +660,11 @@ tg_message_event(struct tg *tg, struct store *st, json_t *msg)
 			return NULL;
 		}
 		addressed = 1;
+		/* Telegram sends a bare /start when a chat with the bot opens. */
+		if (strcmp(copy, "/start") == 0) {
+			free(copy);
+			copy = xstrdup("help");
+		}
 	} else if (tg_strip_mention(tg, copy))
 		addressed = 1;
 	reply_to = json_object_get(msg, "reply_to_message");

@@ -677,7 +677,7 @@ load_proxmox(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 }
 
 static const char *const ssh_keys[] = { "host", "argv", "timeout", "parser",
-    NULL };
+    "sudo", NULL };
 static const char *const ssh_required[] = { "host", "argv", NULL };
 
 static void
@@ -746,6 +746,13 @@ load_ssh(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 		if (!ident_ok(s, 32, 0, 0))
 			lerr(l, v, "parser: '%s' is not a parser name", s);
 		d->ssh.parser = xstrdup(s);
+	}
+	{
+		int	 b;
+
+		if ((v = map_get(l, n, "sudo")) != NULL &&
+		    want_bool(l, v, "sudo", &b) == 0)
+			d->ssh.sudo = b;
 	}
 }
 

@@ -385,42 +385,52 @@ bad:
 	    shown(v, b, sizeof b));
 }
 
+/*
+ * Matcher values: alert ids are numbers; names may be globs ('*', '?')
+ * over the characters Proxmox allows in node, guest, storage and rule
+ * names, so no value can carry anything else.
+ */
 static int
 matcher_value_ok(const char *key, const char *val, size_t n)
 {
 	size_t	 i;
 	char	 tmp[80];
 
-	if (n == 0 || n >= sizeof tmp)
+	if (n == 0 || n > 64 || n >= sizeof tmp)
 		return 0;
 	memcpy(tmp, val, n);
 	tmp[n] = '\0';
-	if (strcmp(key, "rule") == 0) {
-		if (!is_alnum(tmp[0]))
-			return 0;
+	if (strcmp(key, "alert") == 0) {
 		for (i = 0; i < n; i++) {
-			if (!is_alnum(tmp[i]) && strchr("_-.", tmp[i]) == NULL)
+			if (tmp[i] < '0' || tmp[i] > '9')
 				return 0;
 		}
-		return n <= 64;
+		return n <= 18;
 	}
-	if (strcmp(key, "node") == 0)
-		return validate_node(tmp, NULL) == 0;
-	if (strcmp(key, "guest") == 0)
-		return validate_guest(tmp, NULL) == 0;
 	if (strcmp(key, "severity") == 0)
 		return strcasecmp(tmp, "info") == 0 ||
 		    strcasecmp(tmp, "warning") == 0 ||
 		    strcasecmp(tmp, "critical") == 0;
-	return 0;
+	if (strcmp(key, "guest") == 0 && strspn(tmp, "0123456789") == n)
+		return validate_guest(tmp, NULL) == 0;	/* a VMID in range */
+	if (!is_alnum(tmp[0]) && tmp[0] != '*' && tmp[0] != '?')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!is_alnum(tmp[i]) && strchr("_-.:*?", tmp[i]) == NULL)
+			return 0;
+	}
+	return 1;
 }
 
-/* rule=NAME,node=N,guest=VMID|NAME,severity=info|warning|critical */
+/*
+ * rule=NAME,node=N,guest=VMID|NAME,storage=S,target=T,alert=ID,
+ * severity=info|warning|critical; names may be globs.
+ */
 static int
 validate_matcher(const char *v, char **cause)
 {
 	static const char	*keys[] = { "rule", "node", "guest",
-				    "severity" };
+				    "severity", "alert", "target", "storage" };
 	const char		*p = v, *eq, *end;
 	unsigned		 seen = 0;
 	size_t			 i;

@@ -222,6 +222,8 @@ static const struct ckey ssh_host_keys[] = {
 	    "known_hosts file holding the host key"),
 	K("node", CK_STR, struct conf_ssh_host, node, NULL, 0,
 	    "Proxmox node name served by this host"),
+	K("sudo", CK_BOOL, struct conf_ssh_host, sudo, "false", 0,
+	    "the user is not root: commands that need root run with sudo -n"),
 	KEND
 };
 

@@ -29,9 +29,7 @@
 #include "util.h"
 
 /* Backends that are not linked in yet resolve to NULL. */
-#pragma weak chat_telegram_create
 #pragma weak chat_matrix_create
-#pragma weak chat_discord_create
 
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_hup;

@@ -57,8 +57,8 @@ static const char *demo_conf_template =
     "      select: [\"node:*\"]\n"
     "      threshold: 90\n"
     "      clear: 70\n"
-    "      for: %s\n"
-    "      repeat: %s\n"
+    "      for: %llds\n"
+    "      repeat: %llds\n"
     "      severity: warning\n"
     "digest:\n"
     "  time: \"08:00\"\n"
@@ -95,6 +95,44 @@ find_share(const char *argv0)
 	return xstrdup("/usr/share/pvebot");
 }
 
+/*
+ * "/sim load NODE PERCENT" sets a node's CPU in the simulator (a load
+ * spike for the monitor to see); "/sim wait SECONDS" pauses the script.
+ */
+static char *
+demo_hook(void *arg, const char *args)
+{
+	struct sim	*sim = arg;
+	char		 node[64], *json, *cause = NULL;
+	const char	*errstr;
+	int		 pct, secs, n;
+
+	if (sscanf(args, "load %63[a-z0-9-] %d%n", node, &pct, &n) == 2 &&
+	    args[n] == '\0') {
+		if (pct < 0 || pct > 100)
+			return xstrdup("usage: /sim load NODE PERCENT (0-100)");
+		json = xasprintf("{\"node\":\"%s\",\"cpu\":%.2f}", node,
+		    pct / 100.0);
+		if (sim_admin(sim, "metrics", json, &cause) != 0) {
+			char	*msg = xasprintf("simulator: %s", cause);
+
+			free(cause);
+			free(json);
+			return msg;
+		}
+		free(json);
+		return xasprintf("simulator: %s now at %d%% CPU", node, pct);
+	}
+	if (str_has_prefix(args, "wait ")) {
+		secs = (int)strtonum(args + 5, 1, 600, &errstr);
+		if (errstr == NULL) {
+			sleep_ms((int64_t)secs * 1000);
+			return xasprintf("simulator: waited %ds", secs);
+		}
+	}
+	return xstrdup("usage: /sim load NODE PERCENT | /sim wait SECONDS");
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -116,6 +154,7 @@ demo_main(int argc, char **argv)
 	struct conf	*c;
 	struct app	*app;
 	const char	*db = NULL, *errstr, *level, *interval = "5s";
+	int64_t		 every = 5;
 	char		 tmp[] = "/tmp/pvebot-demo-XXXXXX", secret[33];
 	char		*dbpath, *share, *text, *errors = NULL, *cause = NULL;
 	int		 ch, task_ms = 3000, rc = 0, made_tmp = 0;
@@ -137,6 +176,14 @@ demo_main(int argc, char **argv)
 			break;
 		case 'm':
 			interval = optarg;
+			if (parse_duration(interval, &every, &cause) != 0 ||
+			    every < 1 || every > 3600) {
+				fprintf(stderr, "pvebot demo: --monitor-interval "
+				    "%s: %s\n", optarg, cause != NULL ? cause :
+				    "out of range (1s to 1h)");
+				free(cause);
+				return 2;
+			}
 			break;
 		case 'h':
 			printf("usage: pvebot demo [--db PATH] [--task-ms N] "
@@ -146,7 +193,11 @@ demo_main(int argc, char **argv)
 			    "standard input (help, status, start 101, "
 			    "rollback 101 pre-upgrade);\n/as NAME switches "
 			    "user: bob (operator, the start), alice (admin), "
-			    "carol (viewer).\nWith --db the database is kept, "
+			    "carol (viewer).\n/sim load NODE PERCENT sets a "
+			    "node's CPU in the simulator (the monitor alerts "
+			    "above 90%%\nfor 3 intervals, repeats every 12, "
+			    "resolves below 70%%); /sim wait SECONDS pauses.\n"
+			    "With --db the database is kept, "
 			    "so a second run continues the first.\nExit "
 			    "codes: 0 ok, 1 runtime failure, 2 usage "
 			    "error.\n");
@@ -186,7 +237,8 @@ demo_main(int argc, char **argv)
 		dbpath = xstrdup(db);
 	share = find_share(argv[0]);
 	text = xasprintf(demo_conf_template, dbpath, share, share, level,
-	    sim_port(sim), sim_fingerprint(sim), interval, "1m", "30m");
+	    sim_port(sim), sim_fingerprint(sim), interval,
+	    (long long)(3 * every), (long long)(12 * every));
 	c = conf_load_string("(demo)", text, &errors);
 	free(text);
 	if (c == NULL) {
@@ -210,6 +262,8 @@ demo_main(int argc, char **argv)
 		goto out;
 	}
 	app->sim = sim;
+	if (app->console != NULL)
+		chat_console_set_hook(app->console, demo_hook, sim);
 	if (app_start(app, &cause) != 0) {
 		fprintf(stderr, "pvebot demo: %s\n", cause);
 		free(cause);

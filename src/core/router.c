@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "jobs.h"
 #include "log.h"
+#include "monitor.h"
 #include "policy.h"
 #include "request.h"
 #include "store.h"
@@ -344,6 +345,7 @@ static int	bi_silence(struct route *, const struct cmd_call *,
 		    struct buf *);
 static int	bi_unsilence(struct route *, const struct cmd_call *,
 		    struct buf *);
+static int	bi_ack(struct route *, const struct cmd_call *, struct buf *);
 
 static const struct {
 	const char	*name;
@@ -361,6 +363,7 @@ static const struct {
 	{ "alerts", bi_alerts },
 	{ "silence", bi_silence },
 	{ "unsilence", bi_unsilence },
+	{ "ack", bi_ack },
 };
 
 int
@@ -785,6 +788,22 @@ roll_back_offer(struct route *rt, const char *id_s)
 	free(line);
 }
 
+/* Alert buttons are the `ack` and `silence` commands: same action. */
+static int
+alert_allowed(struct route *rt)
+{
+	struct policy_request	 preq;
+	struct policy_decision	 d;
+
+	memset(&preq, 0, sizeof preq);
+	preq.user = rt->ev->user;
+	preq.action = "alert.silence";
+	preq.room = rt->room;
+	preq.now = rt->now;
+	policy_decide(rt->app->policy, &preq, &d);
+	return d.effect == POLICY_ALLOW;
+}
+
 static void
 route_button(struct route *rt)
 {
@@ -806,6 +825,15 @@ route_button(struct route *rt)
 			    "outdated)");
 		} else
 			answer = decide(rt, id, end + 1, data[0] == 'd', NULL);
+	} else if ((str_has_prefix(data, "ack:") ||
+	    str_has_prefix(data, "sil:")) && !alert_allowed(rt)) {
+		audit_append(rt->store, rt->ev->user, "button",
+		    "verdict=refused why=role may not silence alerts");
+		answer = xstrdup("your role may not acknowledge or silence "
+		    "alerts");
+	} else if (monitor_button(rt->store, rt->ev->user, data, rt->now,
+	    &answer)) {
+		/* ack:ID or sil:ID:DUR, audited by the monitor. */
 	} else if (str_has_prefix(data, "rb:")) {
 		/* Decided outside this transaction, as a new command. */
 		store_rollback(rt->store);
@@ -1103,6 +1131,21 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		buf_printf(out, "silence %" PRId64 " ended", id);
 	} else
 		buf_printf(out, "there is no active silence %" PRId64, id);
+	return 0;
+}
+
+static int
+bi_ack(struct route *rt, const struct cmd_call *call, struct buf *out)
+{
+	char	*data = xasprintf("ack:%" PRId64, arg_id(call, "id"));
+	char	*answer = NULL;
+
+	if (!monitor_button(rt->store, rt->ev->user, data, rt->now, &answer))
+		buf_puts(out, "alerts are not available");
+	else
+		buf_puts(out, answer != NULL ? answer : "");
+	free(answer);
+	free(data);
 	return 0;
 }
 

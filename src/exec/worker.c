@@ -626,21 +626,39 @@ format_ssh_output(const char *parser, const char *out, char **cause)
 	return NULL;
 }
 
-/* Runs argv on host; the output formatted by parser. */
+/*
+ * Runs argv on host; the output formatted by parser. A command that needs
+ * root gets "sudo -n" in front on hosts that log in as a plain user.
+ */
 static char *
 ssh_text(struct run *r, const char *host, char *const *argv, size_t argc,
-    int64_t timeout, const char *parser, int *exit_status, char **cause)
+    int64_t timeout, const char *parser, int needs_root, int *exit_status,
+    char **cause)
 {
-	struct ssh_result	 res;
-	char			*text = NULL;
+	const struct conf_ssh_host	*h;
+	struct ssh_result		 res;
+	const char			**full;
+	char				*text = NULL;
+	size_t				 n = 0, i;
+	int				 rc;
 
 	*exit_status = -1;
 	if (r->app->conf->ssh.nhosts == 0) {
 		set_cause(cause, "no SSH hosts are configured");
 		return NULL;
 	}
-	if (ssh_run(&r->app->conf->ssh, host, (const char *const *)argv, argc,
-	    timeout, ssh_line, r, &res, cause) != 0) {
+	full = xcalloc(argc + 3, sizeof *full);
+	h = conf_ssh_host_find(r->app->conf, host);
+	if (needs_root && h != NULL && h->sudo) {
+		full[n++] = "sudo";
+		full[n++] = "-n";
+	}
+	for (i = 0; i < argc; i++)
+		full[n++] = argv[i];
+	rc = ssh_run(&r->app->conf->ssh, host, full, n, timeout, ssh_line, r,
+	    &res, cause);
+	free(full);
+	if (rc != 0) {
 		ssh_result_release(&res);
 		return NULL;
 	}
@@ -669,7 +687,7 @@ run_ssh(struct run *r, const struct cmd_call *call)
 	mark_dispatched(r);
 	run_progress(r, 1);
 	text = ssh_text(r, host, argv, argc, call->def->ssh.timeout,
-	    call->def->ssh.parser, &status, &cause);
+	    call->def->ssh.parser, call->def->ssh.sudo, &status, &cause);
 	if (text != NULL)
 		run_finish(r, JOB_SUCCEEDED, text, NULL, NULL, 0);
 	else
@@ -710,7 +728,7 @@ run_builtin(struct run *r, const struct cmd_call *call)
 			set_cause(&cause, "no SSH hosts are configured");
 		else
 			text = ssh_text(r, node, q ? argv_q : argv_s, 2, 0,
-			    q ? "pvecm" : "sensors_json", &status, &cause);
+			    q ? "pvecm" : "sensors_json", q, &status, &cause);
 		read_finish(r, text, cause);
 		return;
 	}
@@ -948,6 +966,16 @@ recovery_thread(void *arg)
 int
 workers_start_recovery(struct workers *w, char **cause)
 {
+	struct store	*s;
+
+	/*
+	 * Jobs whose announcement a previous process never sent: nobody
+	 * will send it now, so they may run (and post a new message).
+	 */
+	if ((s = store_open(w->app->conf->database, cause)) == NULL)
+		return -1;
+	store_exec(s, "UPDATE jobs SET ready = 1 WHERE ready = 0", NULL);
+	store_close(s);
 	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
 		return set_cause(cause, "cannot start the recovery thread");
 	w->recovering = 1;

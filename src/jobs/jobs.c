@@ -331,9 +331,10 @@ valid_column(const char *c)
 	return 0;
 }
 
-int
-jobs_set_text(struct store *s, int64_t id, const char *column,
-    const char *value)
+/* One column of one job; text NULL with is_text stores NULL. */
+static int
+set_column(struct store *s, int64_t id, const char *column, int is_text,
+    const char *text, int64_t num)
 {
 	sqlite3_stmt	*st;
 	char		*sql;
@@ -346,7 +347,10 @@ jobs_set_text(struct store *s, int64_t id, const char *column,
 	free(sql);
 	if (st == NULL)
 		return -1;
-	bind_opt_text(st, 1, value);
+	if (is_text)
+		bind_opt_text(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, num);
 	sqlite3_bind_int64(st, 2, id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -354,24 +358,16 @@ jobs_set_text(struct store *s, int64_t id, const char *column,
 }
 
 int
+jobs_set_text(struct store *s, int64_t id, const char *column,
+    const char *value)
+{
+	return set_column(s, id, column, 1, value, 0);
+}
+
+int
 jobs_set_int(struct store *s, int64_t id, const char *column, int64_t value)
 {
-	sqlite3_stmt	*st;
-	char		*sql;
-	int		 rc;
-
-	if (!valid_column(column))
-		return -1;
-	sql = xasprintf("UPDATE jobs SET %s = ?1 WHERE id = ?2", column);
-	st = store_prepare(s, sql);
-	free(sql);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, value);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return set_column(s, id, column, 0, NULL, value);
 }
 
 int

@@ -140,33 +140,9 @@ pol_short_duration(int64_t secs, char *buf, size_t len)
 }
 
 /*
- * glob_match() ignoring case: guest names, tags and snapshot names are
- * matched so that "Safety-1" is still a safety-* snapshot.
+ * Globs ignore case: guest names, tags and snapshot names are matched so
+ * that "Safety-1" is still a safety-* snapshot.
  */
-static int
-glob_ci(const char *p, const char *s)
-{
-	const char	*star = NULL, *ss = NULL;
-
-	while (*s != '\0') {
-		if (*p == '?' || (*p != '*' && *p != '\0' &&
-		    tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
-			p++;
-			s++;
-		} else if (*p == '*') {
-			star = p++;
-			ss = s;
-		} else if (star != NULL) {
-			p = star + 1;
-			s = ++ss;
-		} else
-			return 0;
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
 static int
 globs_match(const struct pol_strv *globs, const char *s)
 {
@@ -175,7 +151,7 @@ globs_match(const struct pol_strv *globs, const char *s)
 	if (s == NULL)
 		return 0;
 	for (i = 0; i < globs->n; i++)
-		if (glob_ci(globs->v[i], s))
+		if (glob_match_case(globs->v[i], s, 1))
 			return 1;
 	return 0;
 }

@@ -514,13 +514,22 @@ str_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static int
+chars_equal(char a, char b, int nocase)
+{
+	if (nocase)
+		return tolower((unsigned char)a) == tolower((unsigned char)b);
+	return a == b;
+}
+
 int
-glob_match(const char *p, const char *s)
+glob_match_case(const char *p, const char *s, int nocase)
 {
 	const char	*star = NULL, *ss = NULL;
 
 	while (*s != '\0') {
-		if (*p == '?' || *p == *s) {
+		if (*p == '?' || (*p != '*' && *p != '\0' &&
+		    chars_equal(*p, *s, nocase))) {
 			p++;
 			s++;
 		} else if (*p == '*') {
@@ -535,6 +544,12 @@ glob_match(const char *p, const char *s)
 	while (*p == '*')
 		p++;
 	return *p == '\0';
+}
+
+int
+glob_match(const char *p, const char *s)
+{
+	return glob_match_case(p, s, 0);
 }
 
 char *

@@ -109,7 +109,7 @@ test_approval_flow(void)
 	    "request job.approve");
 	T_CONTAINS(out, "approved by console:alice; queued");
 	/* A second approval changes nothing. */
-	T_CONTAINS(out, "job 1 is queued, not awaiting approval");
+	T_CONTAINS(out, ", not awaiting approval");
 	T_CONTAINS(out, "pvebot[1]~ succeeded in");
 	free(out);
 	free(err);
@@ -140,6 +140,59 @@ test_refusals_and_explain(void)
 }
 
 static void
+test_alert_fires_repeats_resolves_and_digest(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(t_spawn(argv,
+	    "/sim load pve1 95\n"
+	    "/sim wait 8\n"
+	    "/sim wait 8\n"
+	    "/sim load pve1 20\n"
+	    "/sim wait 4\n"
+	    "/as alice\n"
+	    "digest\n", &out, &err, 90000), 0);
+	/* Once after the for-duration, again after repeat, then resolved. */
+	T_EQ_INT(count(out, "> \xe2\x9a\xa0\xef\xb8\x8f 1 alert firing"), 1);
+	T_CONTAINS(out, "#1 pve1: CPU 95%");
+	T_CONTAINS(out, "[ack 1] [silence alert=1 1h]");
+	T_EQ_INT(count(out, "still firing after"), 1);
+	T_CONTAINS(out, "node-cpu-high, resolved after");
+	T_CONTAINS(out, "Cluster homelab");
+	free(out);
+	free(err);
+}
+
+static void
+test_ack_and_silence_from_the_console(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(t_spawn(argv,
+	    "/sim load pve2 97\n"
+	    "/sim wait 5\n"
+	    "/as carol\n"
+	    "ack 1\n"
+	    "/as bob\n"
+	    "ack 1\n"
+	    "silence node=pve2 1h noisy\n"
+	    "alerts\n", &out, &err, 90000), 0);
+	T_CONTAINS(out, "#1 pve2: CPU 97%");
+	T_CONTAINS(out, "Refused: your role viewer may not request "
+	    "alert.silence");
+	T_CONTAINS(out, "acked #1: no repeats until resolved");
+	T_CONTAINS(out, "silence 1: node=pve2 for 1h");
+	T_CONTAINS(out, "acked by console:bob");
+	T_CONTAINS(out, "silence 1: node=pve2 for");
+	free(out);
+	free(err);
+}
+
+static void
 test_second_run_continues(void)
 {
 	char	*db = t_path("demo.db"), *out = NULL, *err = NULL;
@@ -161,6 +214,8 @@ main(void)
 	T_RUN(test_status_start_backup);
 	T_RUN(test_approval_flow);
 	T_RUN(test_refusals_and_explain);
+	T_RUN(test_alert_fires_repeats_resolves_and_digest);
+	T_RUN(test_ack_and_silence_from_the_console);
 	T_RUN(test_second_run_continues);
 	return t_summary();
 }

@@ -25,7 +25,8 @@ write_conf(struct fake_ssh_env *f)
 	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
 	    "ssh:\n  timeout: 30s\n  hosts:\n"
 	    "    - name: %s\n      node: %s\n      address: %s\n"
-	    "      port: %d\n      user: %s\n      key_file: %s\n"
+	    "      port: %d\n      user: %s\n      sudo: true\n"
+	    "      key_file: %s\n"
 	    "      known_hosts: %s\n", t_tmpdir(), cwd, cwd, f->host.name,
 	    f->host.node != NULL ? f->host.node : f->host.name,
 	    f->host.address, f->host.port, f->host.user, f->host.key_file,
@@ -91,6 +92,10 @@ test_ssh_commands_through_the_daemon(void)
 	T_NOT_CONTAINS(out, "failed");
 	calls = fake_sshd_calls(&f.sshd);
 	T_CONTAINS(calls, "lvcreate [-s] [-n] [hostsnap-e2e] [-L] [2G] [pve/root]");
+	/* The host logs in as a plain user: root commands go through sudo. */
+	T_CONTAINS(calls, "sudo [-n] [lvcreate] [-s]");
+	T_CONTAINS(calls, "sudo [-n] [pvecm] [status]");
+	T_NOT_CONTAINS(calls, "sudo [-n] [apt]");
 	free(calls);
 	free(out);
 	/* Restart needs an admin's approval; the requester confirms. */

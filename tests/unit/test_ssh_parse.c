@@ -362,7 +362,7 @@ static void
 test_argv(void)
 {
 	struct conf_ssh_host	 h = { "pve1", "127.0.0.1", 2222, "pvebot",
-	    "/etc/pvebot/id_ed25519", "/etc/pvebot/known_hosts", "pve1" };
+	    "/etc/pvebot/id_ed25519", "/etc/pvebot/known_hosts", "pve1", 0 };
 	struct conf_ssh		 cs = { NULL, 7, 60, 0, &h, 1 };
 	const char		*cmd[] = { "pvecm", "status" };
 	char			**v, *joined;

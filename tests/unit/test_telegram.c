@@ -233,6 +233,12 @@ test_message_becomes_event(void)
 		T_EQ_INT(ev->direct, 0);
 		T_EQ_INT(ev->addressed, 1);
 	}
+	/* The bare /start that opens a chat with the bot means help. */
+	fake_telegram_inject_message(e->fake, USER, USER, "/start", 0);
+	ev = next_event(e, 5000);
+	T_OK(ev != NULL && ev->kind == CHAT_EV_MESSAGE);
+	if (ev != NULL)
+		T_EQ_STR(ev->text, "help");
 	/* A mention addresses pvebot too; the mention is dropped. */
 	fake_telegram_inject_message(e->fake, GROUP, 7, "@pvebot_test status",
 	    0);

@@ -1,0 +1,683 @@
+/*
+ * monitor_digest.c - the daily digest and the samples it draws from.
+ *
+ * Samples: each cycle adds node CPU and the hottest temperature of each
+ * node to a 15-minute bucket; the bucket's value (average for CPU, high
+ * for temperature) is written to table metric_samples, so memory holds
+ * one bucket per series and a day is 96 rows per series. Samples older
+ * than 8 days and alert events older than 90 days are pruned.
+ *
+ * The digest: once a day at digest.time in digest.timezone, one message
+ * per alert room. The date it was last sent is stored (kv
+ * digest.last_date) before it is sent, so it is never sent twice; a
+ * digest missed while pvebot was down goes out at the first cycle of the
+ * same day. Lines stay short for phones (about 40 characters).
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "conf.h"
+#include "exec_proxmox.h"
+#include "exec_ssh.h"
+#include "log.h"
+#include "monitor_int.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+#define BUCKET		900
+#define KEEP_SAMPLES	(8 * 86400)
+#define KEEP_EVENTS	(90 * 86400)
+#define DIGEST_SSH_TIMEOUT 60
+
+/* ---- samples ---- */
+
+static struct mon_series *
+series_get(struct monitor *m, const char *name, int use_max)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nseries; i++) {
+		if (strcmp(m->series[i].name, name) == 0)
+			return &m->series[i];
+	}
+	m->series = xreallocarray(m->series, m->nseries + 1,
+	    sizeof *m->series);
+	memset(&m->series[m->nseries], 0, sizeof *m->series);
+	m->series[m->nseries].name = xstrdup(name);
+	m->series[m->nseries].use_max = use_max;
+	return &m->series[m->nseries++];
+}
+
+static void
+series_add(struct monitor *m, const char *name, int use_max, double v,
+    int64_t bucket)
+{
+	struct mon_series	*se = series_get(m, name, use_max);
+
+	if (se->bucket != bucket) {
+		se->bucket = bucket;
+		se->sum = 0;
+		se->n = 0;
+		se->max = v;
+	}
+	se->sum += v;
+	se->n++;
+	if (v > se->max)
+		se->max = v;
+}
+
+void
+mon_series_record(struct monitor *m, const struct mon_samples *s,
+    int64_t now)
+{
+	int64_t		 bucket = now - now % BUCKET;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	char		*name;
+
+	for (i = 0; i < m->nseries; i++)
+		m->series[i].n = m->series[i].bucket == bucket ?
+		    m->series[i].n : 0;
+	for (i = 0; i < s->n; i++) {
+		const struct mon_sample	*x = &s->v[i];
+
+		if (strcmp(x->metric, "node.cpu") == 0) {
+			name = xasprintf("node.cpu:%s", x->node);
+			series_add(m, name, 0, x->value, bucket);
+			free(name);
+		} else if (strcmp(x->metric, "sensor.temp") == 0 &&
+		    x->node != NULL) {
+			name = xasprintf("temp.max:%s", x->node);
+			series_add(m, name, 1, x->value, bucket);
+			free(name);
+		}
+	}
+	if (store_begin(m->store) != 0)
+		return;
+	for (i = 0; i < m->nseries; i++) {
+		struct mon_series	*se = &m->series[i];
+
+		if (se->bucket != bucket || se->n == 0)
+			continue;
+		st = store_prepare(m->store, "INSERT OR REPLACE INTO "
+		    "metric_samples (series, at, value) VALUES (?1, ?2, ?3)");
+		if (st == NULL)
+			break;
+		sqlite3_bind_text(st, 1, se->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, bucket);
+		sqlite3_bind_double(st, 3, se->use_max ? se->max :
+		    se->sum / se->n);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (now - m->pruned_at >= 3600 || now < m->pruned_at) {
+		st = store_prepare(m->store, "DELETE FROM metric_samples WHERE "
+		    "at < ?1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, now - KEEP_SAMPLES);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		st = store_prepare(m->store, "DELETE FROM alert_events WHERE "
+		    "at < ?1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, now - KEEP_EVENTS);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		m->pruned_at = now;
+	}
+	store_commit(m->store);
+}
+
+/* ---- the digest ---- */
+
+static const char *
+str_of(const json_t *o, const char *key)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static double
+num_of(const json_t *o, const char *key)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static double
+pct(double used, double total)
+{
+	return total > 0 ? 100.0 * used / total : 0;
+}
+
+/* Hourly averages of the last 24 h as a sparkline (0-100%, a space for
+ * an hour without samples); NULL if there are none. */
+static char *
+cpu_sparkline(struct store *s, const char *node, int64_t now)
+{
+	double		 sum[24], v[24];
+	int		 n[24], any = 0, i;
+	int64_t		 start = now - 86400;
+	sqlite3_stmt	*st;
+	char		*series = xasprintf("node.cpu:%s", node);
+
+	memset(sum, 0, sizeof sum);
+	memset(n, 0, sizeof n);
+	st = store_prepare(s, "SELECT at, value FROM metric_samples WHERE "
+	    "series = ?1 AND at > ?2 AND at <= ?3");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, start);
+		sqlite3_bind_int64(st, 3, now);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t	 at = sqlite3_column_int64(st, 0);
+			int	 k = (int)((at - start) / 3600);
+
+			if (k < 0 || k > 23)
+				continue;
+			sum[k] += sqlite3_column_double(st, 1);
+			n[k]++;
+			any = 1;
+		}
+		sqlite3_finalize(st);
+	}
+	free(series);
+	if (!any)
+		return NULL;
+	for (i = 0; i < 24; i++)
+		v[i] = n[i] > 0 ? sum[i] / n[i] : -1;
+	/* Percent of the node's CPUs: one scale for every node. */
+	return mon_sparkline(v, 24, 0, 100);
+}
+
+static int
+temp_high(struct store *s, const char *node, int64_t now, double *out)
+{
+	sqlite3_stmt	*st;
+	char		*series = xasprintf("temp.max:%s", node);
+	int		 found = 0;
+
+	st = store_prepare(s, "SELECT MAX(value) FROM metric_samples WHERE "
+	    "series = ?1 AND at > ?2");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now - 86400);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			*out = sqlite3_column_double(st, 0);
+			found = 1;
+		}
+		sqlite3_finalize(st);
+	}
+	free(series);
+	return found;
+}
+
+static void
+section_cluster(struct buf *b, struct pve *pve, const json_t *res)
+{
+	json_t		*status = NULL, *o;
+	const char	*name = NULL;
+	size_t		 i;
+	int		 quorate = -1, nodes = 0, online = 0;
+
+	if (pve_request(pve, "GET", "/cluster/status", NULL, 0, &status,
+	    NULL) == PVE_OK && json_is_array(status)) {
+		json_array_foreach(status, i, o) {
+			const char	*type = str_of(o, "type");
+
+			if (type != NULL && strcmp(type, "cluster") == 0) {
+				name = str_of(o, "name");
+				quorate = num_of(o, "quorate") != 0;
+			}
+		}
+	}
+	json_array_foreach(res, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*st = str_of(o, "status");
+
+		if (type == NULL || strcmp(type, "node") != 0)
+			continue;
+		nodes++;
+		online += st != NULL && strcmp(st, "online") == 0;
+	}
+	buf_printf(b, "Cluster %s: %s\n", name != NULL ? name : "",
+	    quorate < 0 ? "quorum unknown" : quorate ? "quorate" :
+	    "NO QUORUM");
+	buf_printf(b, "Nodes: %d/%d online\n", online, nodes);
+	json_decref(status);
+}
+
+static void
+section_nodes(struct buf *b, struct store *s, const json_t *res,
+    int64_t now)
+{
+	const json_t	*o;
+	size_t		 i;
+	char		 up[32], *spark;
+	double		 t;
+
+	json_array_foreach(res, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*node = str_of(o, "node");
+		const char	*st = str_of(o, "status");
+
+		if (type == NULL || strcmp(type, "node") != 0 || node == NULL)
+			continue;
+		if (st == NULL || strcmp(st, "online") != 0) {
+			buf_printf(b, "%s: OFFLINE\n", node);
+			continue;
+		}
+		format_duration((int64_t)num_of(o, "uptime"), up, sizeof up);
+		buf_printf(b, "%s: up %s\n", node, up);
+		buf_printf(b, "  CPU %.0f%% mem %.0f%% disk %.0f%%\n",
+		    100.0 * num_of(o, "cpu"), pct(num_of(o, "mem"),
+		    num_of(o, "maxmem")), pct(num_of(o, "disk"),
+		    num_of(o, "maxdisk")));
+		if (temp_high(s, node, now, &t))
+			buf_printf(b, "  temp high %.1f C\n", t);
+		if ((spark = cpu_sparkline(s, node, now)) != NULL) {
+			buf_printf(b, "  CPU 24h %s\n", spark);
+			free(spark);
+		}
+	}
+}
+
+struct top {
+	const json_t	*g;
+	double		 v;
+};
+
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct top	*x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v < y->v ? 1 : -1;
+	return (int)(num_of(x->g, "vmid") - num_of(y->g, "vmid"));
+}
+
+static void
+section_guests(struct buf *b, const json_t *res)
+{
+	const json_t	*o;
+	struct top	*cpu, *mem;
+	size_t		 i, n = 0, k;
+	int		 running = 0, stopped = 0;
+
+	cpu = xreallocarray(NULL, json_array_size(res) + 1, sizeof *cpu);
+	mem = xreallocarray(NULL, json_array_size(res) + 1, sizeof *mem);
+	json_array_foreach(res, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*st = str_of(o, "status");
+
+		if (type == NULL || (strcmp(type, "qemu") != 0 &&
+		    strcmp(type, "lxc") != 0) || num_of(o, "template") != 0)
+			continue;
+		if (st != NULL && strcmp(st, "running") == 0) {
+			running++;
+			cpu[n].g = mem[n].g = o;
+			cpu[n].v = 100.0 * num_of(o, "cpu");
+			mem[n].v = pct(num_of(o, "mem"), num_of(o, "maxmem"));
+			n++;
+		} else if (st != NULL && strcmp(st, "stopped") == 0)
+			stopped++;
+	}
+	buf_printf(b, "Guests: %d running, %d stopped\n", running, stopped);
+	if (n > 0) {
+		qsort(cpu, n, sizeof *cpu, top_cmp);
+		qsort(mem, n, sizeof *mem, top_cmp);
+		buf_puts(b, "Top CPU:\n");
+		for (k = 0; k < n && k < 5; k++)
+			buf_printf(b, "  %.20s (%d) %.0f%%\n",
+			    str_of(cpu[k].g, "name") ? str_of(cpu[k].g,
+			    "name") : "?", (int)num_of(cpu[k].g, "vmid"),
+			    cpu[k].v);
+		buf_puts(b, "Top memory:\n");
+		for (k = 0; k < n && k < 5; k++)
+			buf_printf(b, "  %.20s (%d) %.0f%%\n",
+			    str_of(mem[k].g, "name") ? str_of(mem[k].g,
+			    "name") : "?", (int)num_of(mem[k].g, "vmid"),
+			    mem[k].v);
+	}
+	free(cpu);
+	free(mem);
+}
+
+static void
+section_storage(struct buf *b, const json_t *res)
+{
+	const json_t	*o;
+	char		**seen;
+	size_t		 i, nseen = 0, k;
+
+	seen = xreallocarray(NULL, json_array_size(res) + 1, sizeof *seen);
+	buf_puts(b, "Storage:\n");
+	json_array_foreach(res, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*id = str_of(o, "storage");
+		const char	*node = str_of(o, "node");
+		const char	*st = str_of(o, "status");
+		char		*key, *bar;
+		double		 p;
+
+		if (type == NULL || strcmp(type, "storage") != 0 || id ==
+		    NULL || node == NULL || st == NULL ||
+		    strcmp(st, "available") != 0 || num_of(o, "maxdisk") <= 0)
+			continue;
+		key = num_of(o, "shared") != 0 ? xstrdup(id) :
+		    xasprintf("%s@%s", id, node);
+		for (k = 0; k < nseen && strcmp(seen[k], key) != 0; k++)
+			;
+		if (k < nseen) {
+			free(key);
+			continue;
+		}
+		seen[nseen++] = key;
+		p = pct(num_of(o, "disk"), num_of(o, "maxdisk"));
+		bar = mon_bar(p, 10);
+		buf_printf(b, "  %-14.14s %s %3.0f%%\n", key, bar, p);
+		free(bar);
+	}
+	for (k = 0; k < nseen; k++)
+		free(seen[k]);
+	free(seen);
+}
+
+static int64_t
+count_rows(struct store *s, const char *sql, int64_t since, const char *arg)
+{
+	sqlite3_stmt	*st = store_prepare(s, sql);
+	int64_t		 n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, since);
+	if (arg != NULL)
+		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+section_alerts(struct buf *b, struct store *s, int64_t now)
+{
+	const char	*ev = "SELECT COUNT(*) FROM alert_events WHERE at > ?1 "
+	    "AND kind = ?2";
+	sqlite3_stmt	*st;
+	int		 n = 0;
+
+	buf_printf(b, "Alerts 24h: %" PRId64 " fired, %" PRId64
+	    " resolved\n", count_rows(s, ev, now - 86400, "fired"),
+	    count_rows(s, ev, now - 86400, "resolved"));
+	st = store_prepare(s, "SELECT id, summary, state FROM alerts WHERE "
+	    "state IN ('firing', 'flapping') ORDER BY id");
+	if (st == NULL)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)
+			buf_puts(b, "  still firing:\n");
+		if (n > 8)
+			continue;
+		buf_printf(b, "  #%lld %s\n",
+		    (long long)sqlite3_column_int64(st, 0),
+		    sqlite3_column_text(st, 1) != NULL ?
+		    (const char *)sqlite3_column_text(st, 1) : "?");
+	}
+	if (n > 8)
+		buf_printf(b, "  and %d more\n", n - 8);
+	sqlite3_finalize(st);
+}
+
+static void
+section_jobs(struct buf *b, struct store *s, int64_t now)
+{
+	const char	*q = "SELECT COUNT(*) FROM jobs WHERE kind = 'action' "
+	    "AND COALESCE(finished_at, created_at) > ?1 AND state = ?2";
+
+	buf_printf(b, "Jobs 24h: %" PRId64 " ok, %" PRId64 " failed, %"
+	    PRId64 " denied\n", count_rows(s, q, now - 86400, "succeeded"),
+	    count_rows(s, q, now - 86400, "failed") +
+	    count_rows(s, q, now - 86400, "interrupted"),
+	    count_rows(s, q, now - 86400, "denied"));
+}
+
+static void
+section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
+    const json_t *res, int64_t now)
+{
+	struct mon_backup	*v = NULL;
+	size_t			 n = 0, i, k;
+	const json_t		*o;
+	int			 count = 0;
+	int64_t			 days = conf->monitor.no_backup_days > 0 ?
+	    conf->monitor.no_backup_days : 7;
+
+	if (mon_read_backups(pve, res, &v, &n) != 0) {
+		buf_puts(b, "Backups: could not list them\n");
+		return;
+	}
+	json_array_foreach(res, i, o) {
+		const char	*type = str_of(o, "type");
+		int		 vmid = (int)num_of(o, "vmid");
+		int64_t		 last = 0;
+
+		if (type == NULL || (strcmp(type, "qemu") != 0 &&
+		    strcmp(type, "lxc") != 0) || num_of(o, "template") != 0)
+			continue;
+		for (k = 0; k < n; k++) {
+			if (v[k].vmid == vmid)
+				last = v[k].ctime;
+		}
+		if (last != 0 && now - last <= days * 86400)
+			continue;
+		if (count++ == 0)
+			buf_printf(b, "No backup in %" PRId64 " days:\n", days);
+		buf_printf(b, "  %.20s (%d)%s\n", str_of(o, "name") ?
+		    str_of(o, "name") : "?", vmid, last == 0 ? " never" : "");
+	}
+	if (count == 0)
+		buf_printf(b, "Backups: all within %" PRId64 " days\n", days);
+	free(v);
+}
+
+static void
+section_updates(struct buf *b, const struct conf *conf)
+{
+	const char	*argv[] = { "apt", "list", "--upgradable" };
+	size_t		 i;
+	int		 header = 0;
+
+	for (i = 0; i < conf->ssh.nhosts; i++) {
+		const struct conf_ssh_host	*h = &conf->ssh.hosts[i];
+		struct ssh_result		 res;
+		struct apt_updates		 u;
+		char				*cause = NULL, *sum, *names;
+
+		if (h->node == NULL)
+			continue;
+		if (!header++)
+			buf_puts(b, "Updates:\n");
+		if (ssh_run(&conf->ssh, h->name, argv, 3, DIGEST_SSH_TIMEOUT,
+		    NULL, NULL, &res, &cause) != 0 || res.exit_status != 0 ||
+		    apt_parse(res.out, &u, &cause) != 0) {
+			buf_printf(b, "  %s: unknown\n", h->node);
+			log_warn("monitor", "digest: updates host=%s: %s",
+			    h->name, cause != NULL ? cause : "apt failed");
+		} else {
+			/* "4 updates" on the node's line, names below. */
+			sum = apt_summary(&u, 2);
+			names = strstr(sum, ": ");
+			if (names != NULL && strlen(names + 2) > 36) {
+				free(sum);
+				sum = apt_summary(&u, 1);
+				names = strstr(sum, ": ");
+			}
+			if (names != NULL)
+				*names = '\0';
+			buf_printf(b, "  %s: %s\n", h->node, sum);
+			if (names != NULL)
+				buf_printf(b, "    %.36s\n", names + 2);
+			free(sum);
+			apt_release(&u);
+		}
+		free(cause);
+		ssh_result_release(&res);
+	}
+}
+
+char *
+monitor_digest_text(struct app *app, struct store *s, int64_t now,
+    char **cause)
+{
+	const struct conf	*conf = app->conf;
+	json_t			*res = NULL;
+	struct buf		 b;
+	struct tm		 tm;
+	char			 day[64];
+
+	if (app->pve == NULL) {
+		set_cause(cause, "no Proxmox endpoint is configured");
+		return NULL;
+	}
+	if (pve_request(app->pve, "GET", "/cluster/resources", NULL, 0, &res,
+	    cause) != PVE_OK)
+		return NULL;
+	if (!json_is_array(res)) {
+		json_decref(res);
+		set_cause(cause, "/cluster/resources is not a list");
+		return NULL;
+	}
+	if (tz_localtime(now, conf->digest.timezone, &tm) != 0)
+		tz_localtime(now, NULL, &tm);
+	strftime(day, sizeof day, "%a %d %b %Y", &tm);
+	buf_init(&b, 0);
+	buf_printf(&b, "\xf0\x9f\x93\x8b Daily digest, %s\n", day);
+	section_cluster(&b, app->pve, res);
+	section_nodes(&b, s, res, now);
+	section_guests(&b, res);
+	section_storage(&b, res);
+	section_alerts(&b, s, now);
+	section_jobs(&b, s, now);
+	section_backups(&b, app->pve, conf, res, now);
+	section_updates(&b, conf);
+	json_decref(res);
+	return buf_steal(&b);
+}
+
+char *
+worker_digest(struct app *app, struct store *s, char **cause)
+{
+	return monitor_digest_text(app, s, wall_now(), cause);
+}
+
+static void
+send_digest(void *arg, struct connector *c, const char *room)
+{
+	struct chat_msg	 msg;
+
+	memset(&msg, 0, sizeof msg);
+	msg.text = arg;
+	if (chat_deliver(c, room, NULL, &msg, NULL, 10000) != 0)
+		log_warn("monitor", "digest not delivered connector=%s room=%s",
+		    c->ops->name, room);
+}
+
+/*
+ * Without a digest ever sent, today's is due only if its time came after
+ * pvebot first ran: a fresh install at 15:00 has missed nothing.
+ */
+static int
+due_since_first_cycle(struct monitor *m, const struct tm *today, int h,
+    int min)
+{
+	const struct conf_digest	*d = &m->conf->digest;
+	struct tm			 at = *today;
+	char				*first = NULL;
+	const char			*errstr;
+	int64_t				 first_at, scheduled;
+
+	if (store_kv_get(m->store, "monitor.first_cycle", &first) != 0 ||
+	    first == NULL) {
+		free(first);
+		return 0;
+	}
+	first_at = strtonum(first, 0, INT64_MAX, &errstr);
+	free(first);
+	at.tm_hour = h;
+	at.tm_min = min;
+	at.tm_sec = 0;
+	scheduled = tz_mktime(&at, d->timezone);
+	return errstr == NULL && scheduled >= 0 && scheduled >= first_at;
+}
+
+void
+mon_digest_tick(struct monitor *m, int64_t now)
+{
+	const struct conf_digest	*d = &m->conf->digest;
+	struct tm			 tm;
+	char				 date[32], *last = NULL, *text;
+	char				*cause = NULL;
+	int				 h, min;
+
+	if (m->first_cycle == 0) {
+		char	*first = NULL, num[32];
+
+		if (store_kv_get(m->store, "monitor.first_cycle", &first) ==
+		    0 && first == NULL) {
+			snprintf(num, sizeof num, "%lld", (long long)now);
+			store_kv_set(m->store, "monitor.first_cycle", num);
+		}
+		free(first);
+		m->first_cycle = now;
+	}
+	if (!d->enabled || d->time == NULL ||
+	    sscanf(d->time, "%d:%d", &h, &min) != 2)
+		return;
+	if (tz_localtime(now, d->timezone, &tm) != 0)
+		return;
+	if (tm.tm_hour * 60 + tm.tm_min < h * 60 + min)
+		return;
+	snprintf(date, sizeof date, "%04d-%02d-%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	if (store_kv_get(m->store, "digest.last_date", &last) != 0)
+		return;
+	if (last != NULL && strcmp(last, date) == 0) {
+		free(last);
+		return;
+	}
+	if (last == NULL && !due_since_first_cycle(m, &tm, h, min)) {
+		free(last);
+		return;
+	}
+	free(last);
+	if ((text = monitor_digest_text(m->app, m->store, now, &cause)) ==
+	    NULL) {
+		log_warn("monitor", "digest not built: %s", cause);
+		free(cause);
+		return;
+	}
+	/* Recorded before sending: never twice, even across a crash. */
+	if (store_kv_set(m->store, "digest.last_date", date) != 0) {
+		free(text);
+		return;
+	}
+	log_info("monitor", "sending digest date=%s", date);
+	mon_alert_rooms(m->app, send_digest, text);
+	free(text);
+}

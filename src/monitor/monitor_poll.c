@@ -1,0 +1,785 @@
+/*
+ * monitor_poll.c - one cycle's measurements: /cluster/resources (nodes,
+ * running guests, storages), /cluster/status (quorum), backup ages from
+ * the content of backup storages, and temperatures and fans from
+ * libsensors and `sensors -j` over SSH.
+ *
+ * A source that could not be read leaves its flag in mon_samples unset,
+ * so the evaluation does not take "not measured" for "back to normal".
+ * Events become values: node.offline and cluster.quorum are 0/1, a guest
+ * that was running and is now stopped without a pvebot job behind it is
+ * guest.stopped_unexpectedly 1 until it runs again, a fan that spun and
+ * reads 0 RPM is sensor.fan_stall 1.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "conf.h"
+#include "exec_proxmox.h"
+#include "exec_ssh.h"
+#include "log.h"
+#include "monitor_int.h"
+#include "sensors_local.h"
+#include "store.h"
+#include "util.h"
+
+/* Days of guest.no_backup for a guest that was never backed up. */
+#define NEVER_BACKED_UP	99999.0
+/* How often backup storages are listed. */
+#define BACKUP_REFRESH	3600
+
+void
+mon_samples_free(struct mon_samples *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++) {
+		struct mon_sample	*x = &s->v[i];
+
+		free(x->metric);
+		free(x->target);
+		free(x->kind);
+		free(x->node);
+		free(x->name);
+		free(x->tags);
+		free(x->summary);
+	}
+	free(s->v);
+	for (i = 0; i < s->nunknown; i++)
+		free(s->unknown[i]);
+	free(s->unknown);
+	memset(s, 0, sizeof *s);
+}
+
+void
+mon_samples_unknown(struct mon_samples *s, const char *target)
+{
+	s->unknown = xreallocarray(s->unknown, s->nunknown + 1,
+	    sizeof *s->unknown);
+	s->unknown[s->nunknown++] = xstrdup(target);
+}
+
+int
+mon_samples_is_unknown(const struct mon_samples *s, const char *target)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nunknown; i++) {
+		if (strcmp(s->unknown[i], target) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct mon_sample *
+mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
+    const char *target, double value)
+{
+	struct mon_sample	*x;
+
+	if (s->n == s->size) {
+		s->size = s->size == 0 ? 64 : s->size * 2;
+		s->v = xreallocarray(s->v, s->size, sizeof *s->v);
+	}
+	x = &s->v[s->n++];
+	memset(x, 0, sizeof *x);
+	x->metric = xstrdup(metric);
+	x->kind = xstrdup(kind);
+	x->target = xstrdup(target);
+	x->value = value;
+	return x;
+}
+
+static const char *
+str_of(const json_t *o, const char *key)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static double
+num_of(const json_t *o, const char *key)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static double
+pct(double used, double total)
+{
+	return total > 0 ? 100.0 * used / total : 0;
+}
+
+/* The short chip name: "k10temp" of "k10temp-pci-00c3". */
+static char *
+chip_short(const char *name)
+{
+	const char	*slash = strchr(name, '/');
+	const char	*dash = strchr(name, '-');
+	size_t		 len;
+
+	len = dash != NULL && (slash == NULL || dash < slash) ?
+	    (size_t)(dash - name) : slash != NULL ? (size_t)(slash - name) :
+	    strlen(name);
+	return xstrndup(name, len);
+}
+
+void
+mon_sample_summary(struct mon_sample *x)
+{
+	const char	*m = x->metric;
+	char		*who, *chip = NULL;
+	const char	*label;
+
+	free(x->summary);
+	if (x->vmid > 0)
+		who = xasprintf("%s (%d)", x->name != NULL ? x->name : "?",
+		    x->vmid);
+	else if (strcmp(x->kind, "storage") == 0)
+		who = xstrdup(x->target + strlen("storage:"));
+	else
+		who = xstrdup(x->node != NULL ? x->node : x->target);
+	if (strcmp(m, "node.cpu") == 0 || strcmp(m, "guest.cpu") == 0)
+		x->summary = xasprintf("%s: CPU %.0f%%", who, x->value);
+	else if (strcmp(m, "node.memory") == 0 ||
+	    strcmp(m, "guest.memory") == 0)
+		x->summary = xasprintf("%s: memory %.0f%%", who, x->value);
+	else if (strcmp(m, "node.disk") == 0)
+		x->summary = xasprintf("%s: root disk %.0f%%", who, x->value);
+	else if (strcmp(m, "guest.disk") == 0)
+		x->summary = xasprintf("%s: disk %.0f%%", who, x->value);
+	else if (strcmp(m, "storage.usage") == 0)
+		x->summary = xasprintf("%s: %.0f%% full", who, x->value);
+	else if (strcmp(m, "node.offline") == 0)
+		x->summary = xasprintf("%s is %s", who, x->value > 0 ?
+		    "offline" : "online");
+	else if (strcmp(m, "cluster.quorum") == 0)
+		x->summary = xstrdup(x->value > 0 ? "cluster is quorate" :
+		    "cluster has lost quorum");
+	else if (strcmp(m, "guest.stopped_unexpectedly") == 0)
+		x->summary = xasprintf("%s %s", who, x->value > 0 ?
+		    "stopped, not by pvebot" : "is running");
+	else if (strcmp(m, "guest.no_backup") == 0)
+		x->summary = x->value >= NEVER_BACKED_UP ?
+		    xasprintf("%s: never backed up", who) :
+		    xasprintf("%s: no backup for %.0f days", who,
+		    floor(x->value));
+	else if (strcmp(m, "sensor.temp") == 0 ||
+	    strcmp(m, "sensor.fan_stall") == 0) {
+		chip = chip_short(x->name != NULL ? x->name : "?");
+		label = x->name != NULL && strchr(x->name, '/') != NULL ?
+		    strchr(x->name, '/') + 1 : "?";
+		if (m[7] == 't')
+			x->summary = xasprintf("%s: %s %.1f C (%s)", who,
+			    label, x->value, chip);
+		else
+			x->summary = xasprintf("%s: %s %s (%s)", who, label,
+			    x->value > 0 ? "stalled, 0 RPM" : "spinning",
+			    chip);
+	} else
+		x->summary = xasprintf("%s: %s %.1f", who, m, x->value);
+	free(chip);
+	free(who);
+}
+
+static struct mon_sample *
+add_node(struct mon_samples *s, const char *metric, const char *node,
+    double value)
+{
+	char			*target = xasprintf("node:%s", node);
+	struct mon_sample	*x = mon_sample_add(s, metric, "node", target,
+	    value);
+
+	free(target);
+	x->node = xstrdup(node);
+	mon_sample_summary(x);
+	return x;
+}
+
+static struct mon_sample *
+add_guest(struct mon_samples *s, const char *metric, const json_t *g,
+    double value)
+{
+	int			 vmid = (int)json_integer_value(
+	    json_object_get(g, "vmid"));
+	char			*target = xasprintf("guest:%d", vmid);
+	struct mon_sample	*x = mon_sample_add(s, metric, "guest", target,
+	    value);
+	const char		*lock = str_of(g, "lock");
+
+	free(target);
+	x->vmid = vmid;
+	x->node = str_of(g, "node") ? xstrdup(str_of(g, "node")) : NULL;
+	x->name = str_of(g, "name") ? xstrdup(str_of(g, "name")) : NULL;
+	x->tags = str_of(g, "tags") ? xstrdup(str_of(g, "tags")) : NULL;
+	x->backup_lock = lock != NULL && strcmp(lock, "backup") == 0;
+	mon_sample_summary(x);
+	return x;
+}
+
+static int
+int_in(const int *v, size_t n, int x)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == x)
+			return 1;
+	}
+	return 0;
+}
+
+/* Did a pvebot job stop (or may have stopped) this guest lately? */
+static int
+stopped_by_job(struct monitor *m, int vmid, int64_t since)
+{
+	sqlite3_stmt	*st;
+	int		 found = 0;
+
+	st = store_prepare(m->store, "SELECT 1 FROM jobs WHERE "
+	    "target_vmid = ?1 AND action IN ('guest.stop', 'guest.shutdown',"
+	    " 'guest.reboot', 'guest.suspend', 'guest.migrate', "
+	    "'guest.snapshot.rollback', 'backup.create') AND (state IN "
+	    "('queued', 'running') OR COALESCE(finished_at, started_at, "
+	    "created_at) >= ?2) LIMIT 1");
+	if (st == NULL)
+		return 1;	/* cannot tell: do not accuse */
+	sqlite3_bind_int(st, 1, vmid);
+	sqlite3_bind_int64(st, 2, since);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Is an alert on this guest's stop still open (it stays until it runs)? */
+static int
+stop_alert_open(struct monitor *m, int vmid)
+{
+	sqlite3_stmt	*st;
+	char		*target = xasprintf("guest:%d", vmid);
+	size_t		 i;
+	int		 open = 0;
+
+	for (i = 0; i < m->nrules && !open; i++) {
+		if (strcmp(m->rules[i].metric,
+		    "guest.stopped_unexpectedly") != 0)
+			continue;
+		st = store_prepare(m->store, "SELECT 1 FROM alerts WHERE "
+		    "rule = ?1 AND target = ?2 AND state IN ('pending', "
+		    "'firing', 'flapping')");
+		if (st == NULL)
+			break;
+		sqlite3_bind_text(st, 1, m->rules[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+		open = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	free(target);
+	return open;
+}
+
+static void
+save_running(struct monitor *m, const int *running, size_t n)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	if (m->have_running && n == m->nrunning &&
+	    memcmp(running, m->running, n * sizeof *running) == 0)
+		return;
+	buf_init(&b, 0);
+	buf_puts(&b, "");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%d", i ? "," : "", running[i]);
+	store_kv_set(m->store, "monitor.running", b.data);
+	buf_release(&b);
+	free(m->running);
+	m->running = xreallocarray(NULL, n + 1, sizeof *running);
+	memcpy(m->running, running, n * sizeof *running);
+	m->nrunning = n;
+	m->have_running = 1;
+}
+
+static void
+poll_guest(struct monitor *m, const json_t *g, int64_t now,
+    struct mon_samples *s, int *running, size_t *nrunning)
+{
+	const char	*status = str_of(g, "status");
+	int		 vmid = (int)json_integer_value(json_object_get(g,
+	    "vmid"));
+	const char	*lock = str_of(g, "lock");
+	int		 backup = lock != NULL && strcmp(lock, "backup") == 0;
+	double		 v;
+
+	if (status == NULL || vmid <= 0 ||
+	    json_integer_value(json_object_get(g, "template")) != 0)
+		return;
+	if (strcmp(status, "running") == 0) {
+		running[(*nrunning)++] = vmid;
+		add_guest(s, "guest.cpu", g, 100.0 * num_of(g, "cpu"));
+		add_guest(s, "guest.memory", g, pct(num_of(g, "mem"),
+		    num_of(g, "maxmem")));
+		if (num_of(g, "maxdisk") > 0 && num_of(g, "disk") > 0)
+			add_guest(s, "guest.disk", g, pct(num_of(g, "disk"),
+			    num_of(g, "maxdisk")));
+		add_guest(s, "guest.stopped_unexpectedly", g, 0);
+	} else if (strcmp(status, "stopped") == 0) {
+		v = 0;
+		if (m->have_running && int_in(m->running, m->nrunning, vmid) &&
+		    !backup) {
+			int64_t	 since = (m->last_poll > 0 ? m->last_poll :
+			    now) - 600;
+
+			if (!stopped_by_job(m, vmid, since)) {
+				log_info("monitor", "guest stopped outside "
+				    "pvebot vmid=%d", vmid);
+				v = 1;
+			}
+		} else if (!backup && stop_alert_open(m, vmid))
+			v = 1;
+		add_guest(s, "guest.stopped_unexpectedly", g, v);
+	} else {
+		/* "unknown" (node offline): nothing is known of it. */
+		char	*target = xasprintf("guest:%d", vmid);
+
+		mon_samples_unknown(s, target);
+		free(target);
+	}
+}
+
+static int
+poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
+    json_t **out)
+{
+	json_t		*data = NULL, *o;
+	char		*cause = NULL, **seen = NULL;
+	int		*running;
+	size_t		 i, nrunning = 0, nseen = 0, j;
+
+	if (pve_request(m->app->pve, "GET", "/cluster/resources", NULL, 0,
+	    &data, &cause) != PVE_OK || !json_is_array(data)) {
+		log_warn("monitor", "cannot read /cluster/resources: %s",
+		    cause != NULL ? cause : "not a list");
+		free(cause);
+		json_decref(data);
+		return -1;
+	}
+	running = xreallocarray(NULL, json_array_size(data) + 1,
+	    sizeof *running);
+	seen = xreallocarray(NULL, json_array_size(data) + 1, sizeof *seen);
+	json_array_foreach(data, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*node = str_of(o, "node");
+		const char	*status = str_of(o, "status");
+
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "node") == 0 && node != NULL) {
+			int	 online = status != NULL &&
+			    strcmp(status, "online") == 0;
+
+			add_node(s, "node.offline", node, online ? 0 : 1);
+			if (!online) {
+				char	*target = xasprintf("node:%s", node);
+
+				mon_samples_unknown(s, target);
+				free(target);
+				continue;
+			}
+			add_node(s, "node.cpu", node, 100.0 * num_of(o, "cpu"));
+			add_node(s, "node.memory", node, pct(num_of(o, "mem"),
+			    num_of(o, "maxmem")));
+			add_node(s, "node.disk", node, pct(num_of(o, "disk"),
+			    num_of(o, "maxdisk")));
+		} else if (strcmp(type, "qemu") == 0 ||
+		    strcmp(type, "lxc") == 0)
+			poll_guest(m, o, now, s, running, &nrunning);
+		else if (strcmp(type, "storage") == 0) {
+			const char		*id = str_of(o, "storage");
+			int			 shared = num_of(o, "shared") != 0;
+			char			*target;
+			struct mon_sample	*x;
+
+			if (id == NULL || node == NULL)
+				continue;
+			target = shared ? xasprintf("storage:%s", id) :
+			    xasprintf("storage:%s@%s", id, node);
+			if (status == NULL || strcmp(status, "available") != 0 ||
+			    num_of(o, "maxdisk") <= 0) {
+				if (!shared)
+					mon_samples_unknown(s, target);
+				free(target);
+				continue;
+			}
+			for (j = 0; j < nseen; j++) {
+				if (strcmp(seen[j], target) == 0)
+					break;
+			}
+			if (j < nseen) {
+				free(target);
+				continue;
+			}
+			seen[nseen++] = target;
+			x = mon_sample_add(s, "storage.usage", "storage",
+			    target, pct(num_of(o, "disk"), num_of(o,
+			    "maxdisk")));
+			x->name = xstrdup(id);
+			x->node = shared ? NULL : xstrdup(node);
+			mon_sample_summary(x);
+		}
+	}
+	for (j = 0; j < nseen; j++)
+		free(seen[j]);
+	free(seen);
+	/* Sorted, so an unchanged set is not written again. */
+	for (i = 1; i < nrunning; i++) {
+		int	 v = running[i];
+
+		for (j = i; j > 0 && running[j - 1] > v; j--)
+			running[j] = running[j - 1];
+		running[j] = v;
+	}
+	save_running(m, running, nrunning);
+	free(running);
+	*out = data;
+	return 0;
+}
+
+static int
+poll_status(struct monitor *m, struct mon_samples *s)
+{
+	json_t		*data = NULL, *o;
+	char		*cause = NULL;
+	size_t		 i;
+
+	if (pve_request(m->app->pve, "GET", "/cluster/status", NULL, 0,
+	    &data, &cause) != PVE_OK || !json_is_array(data)) {
+		log_warn("monitor", "cannot read /cluster/status: %s",
+		    cause != NULL ? cause : "not a list");
+		free(cause);
+		json_decref(data);
+		return -1;
+	}
+	json_array_foreach(data, i, o) {
+		const char		*type = str_of(o, "type");
+		struct mon_sample	*x;
+
+		if (type == NULL || strcmp(type, "cluster") != 0)
+			continue;
+		x = mon_sample_add(s, "cluster.quorum", "cluster", "cluster",
+		    num_of(o, "quorate") != 0 ? 1 : 0);
+		x->name = str_of(o, "name") ? xstrdup(str_of(o, "name")) :
+		    NULL;
+		mon_sample_summary(x);
+	}
+	json_decref(data);
+	return 0;
+}
+
+static void
+backup_seen(struct mon_backup **v, size_t *n, int vmid, int64_t ctime)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++) {
+		if ((*v)[i].vmid == vmid) {
+			if (ctime > (*v)[i].ctime)
+				(*v)[i].ctime = ctime;
+			return;
+		}
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[*n].vmid = vmid;
+	(*v)[(*n)++].ctime = ctime;
+}
+
+/* Lists every backup storage once (shared ones from one node). */
+int
+mon_read_backups(struct pve *pve, const json_t *resources,
+    struct mon_backup **out, size_t *nout)
+{
+	struct mon_backup	*v = NULL;
+	size_t			 n = 0, i, k;
+	char			**done = NULL;
+	size_t			 ndone = 0;
+	const json_t		*o;
+	int			 rc = 0;
+
+	done = xreallocarray(NULL, json_array_size(resources) + 1,
+	    sizeof *done);
+	json_array_foreach(resources, i, o) {
+		const char	*type = str_of(o, "type");
+		const char	*id = str_of(o, "storage");
+		const char	*node = str_of(o, "node");
+		const char	*content = str_of(o, "content");
+		const char	*status = str_of(o, "status");
+		struct pve_param p = { "content", "backup" };
+		json_t		*data = NULL, *e;
+		char		*path, *key, *cause = NULL;
+		size_t		 j;
+
+		if (type == NULL || strcmp(type, "storage") != 0 ||
+		    id == NULL || node == NULL || content == NULL ||
+		    strstr(content, "backup") == NULL || status == NULL ||
+		    strcmp(status, "available") != 0)
+			continue;
+		key = num_of(o, "shared") != 0 ? xstrdup(id) :
+		    xasprintf("%s@%s", id, node);
+		for (k = 0; k < ndone && strcmp(done[k], key) != 0; k++)
+			;
+		if (k < ndone) {
+			free(key);
+			continue;
+		}
+		done[ndone++] = key;
+		path = xasprintf("/nodes/%s/storage/%s/content", node, id);
+		if (pve_request(pve, "GET", path, &p, 1, &data,
+		    &cause) != PVE_OK || !json_is_array(data)) {
+			log_warn("monitor", "cannot list backups storage=%s "
+			    "node=%s: %s", id, node, cause != NULL ? cause :
+			    "not a list");
+			free(cause);
+			rc = -1;
+		} else {
+			json_array_foreach(data, j, e) {
+				int	 vmid = (int)num_of(e, "vmid");
+
+				if (vmid > 0)
+					backup_seen(&v, &n, vmid,
+					    (int64_t)num_of(e, "ctime"));
+			}
+		}
+		json_decref(data);
+		free(path);
+	}
+	for (k = 0; k < ndone; k++)
+		free(done[k]);
+	free(done);
+	if (rc != 0) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+static int
+read_backups(struct monitor *m, const json_t *resources)
+{
+	struct mon_backup	*v = NULL;
+	size_t			 n = 0;
+
+	if (mon_read_backups(m->app->pve, resources, &v, &n) != 0)
+		return -1;
+	free(m->backups);
+	m->backups = v;
+	m->nbackups = n;
+	return 0;
+}
+
+static void
+poll_backups(struct monitor *m, int64_t now, const json_t *resources,
+    struct mon_samples *s)
+{
+	const json_t	*o;
+	size_t		 i, k;
+
+	if (m->conf->monitor.no_backup_days <= 0)
+		return;
+	if ((m->backups_at == 0 || now - m->backups_at >= BACKUP_REFRESH ||
+	    now < m->backups_at) && read_backups(m, resources) == 0)
+		m->backups_at = now;
+	if (m->backups_at == 0)
+		return;
+	s->backups_ok = 1;
+	json_array_foreach(resources, i, o) {
+		const char	*type = str_of(o, "type");
+		int		 vmid = (int)num_of(o, "vmid");
+		double		 days = NEVER_BACKED_UP;
+
+		if (type == NULL || (strcmp(type, "qemu") != 0 &&
+		    strcmp(type, "lxc") != 0) || vmid <= 0 ||
+		    num_of(o, "template") != 0)
+			continue;
+		for (k = 0; k < m->nbackups; k++) {
+			if (m->backups[k].vmid == vmid) {
+				days = (double)(now - m->backups[k].ctime) /
+				    86400.0;
+				if (days < 0)
+					days = 0;
+			}
+		}
+		/*
+		 * A guest never backed up is left out of backups on
+		 * purpose more often than not: the digest lists it, the
+		 * alert is for backups that stopped.
+		 */
+		if (days < NEVER_BACKED_UP)
+			add_guest(s, "guest.no_backup", o, days);
+	}
+}
+
+struct mon_host *
+mon_host_get(struct monitor *m, const char *host)
+{
+	const struct conf_ssh_host	*h;
+	size_t				 i;
+
+	for (i = 0; i < m->nhosts; i++) {
+		if (strcmp(m->hosts[i].host, host) == 0)
+			return &m->hosts[i];
+	}
+	m->hosts = xreallocarray(m->hosts, m->nhosts + 1, sizeof *m->hosts);
+	memset(&m->hosts[m->nhosts], 0, sizeof *m->hosts);
+	m->hosts[m->nhosts].host = xstrdup(host);
+	h = conf_ssh_host_find(m->conf, host);
+	m->hosts[m->nhosts].node = xstrdup(h != NULL && h->node != NULL ?
+	    h->node : host);
+	m->hosts[m->nhosts].seen = sensors_seen_create();
+	return &m->hosts[m->nhosts++];
+}
+
+static void
+filter_of(const struct conf_monitor *mc, struct sensor_filter *f)
+{
+	memset(f, 0, sizeof *f);
+	f->ignore = (const char *const *)mc->sensor_ignore;
+	f->nignore = mc->nsensor_ignore;
+	f->temp_min = SENSOR_TEMP_MIN;
+	f->temp_max = mc->temp_max_sane > 0 ? mc->temp_max_sane :
+	    SENSOR_TEMP_MAX;
+}
+
+static void
+host_took(struct mon_host *h)
+{
+	size_t	 i;
+
+	/* Oddities come once per host (sensors_seen): log them once. */
+	for (i = 0; i < h->list.nnotes; i++)
+		log_warn("monitor", "sensor reading ignored host=%s: %s",
+		    h->host, h->list.notes[i]);
+	h->have = 1;
+	h->ok = 1;
+}
+
+int
+monitor_sensors_input(struct monitor *m, const char *host, const char *json,
+    char **cause)
+{
+	struct mon_host		*h = mon_host_get(m, host);
+	struct sensor_filter	 f;
+	struct sensor_list	 l;
+
+	filter_of(&m->conf->monitor, &f);
+	if (sensors_parse_json(json, &f, h->seen, &l, cause) != 0)
+		return -1;
+	sensor_list_release(&h->list);
+	h->list = l;
+	host_took(h);
+	return 0;
+}
+
+static void
+read_sensors(struct monitor *m)
+{
+	const struct conf_monitor	*mc = &m->conf->monitor;
+	const char			*argv[] = { "sensors", "-j" };
+	struct sensor_filter		 f;
+	size_t				 i;
+
+	filter_of(mc, &f);
+	if (mc->local_sensors) {
+		struct mon_host		*h = mon_host_get(m, "local");
+		struct sensor_list	 l;
+		char			*cause = NULL;
+
+		if (sensors_local_read(&f, h->seen, &l, &cause) == 0) {
+			sensor_list_release(&h->list);
+			h->list = l;
+			host_took(h);
+		} else {
+			log_warn("monitor", "local sensors: %s", cause);
+			free(cause);
+		}
+	}
+	for (i = 0; i < mc->nsensor_hosts; i++) {
+		struct ssh_result	 res;
+		char			*cause = NULL;
+
+		if (ssh_run(&m->conf->ssh, mc->sensor_hosts[i], argv, 2, 30,
+		    NULL, NULL, &res, &cause) != 0 || res.exit_status != 0) {
+			log_warn("monitor", "sensors -j failed host=%s: %s",
+			    mc->sensor_hosts[i], cause != NULL ? cause :
+			    res.err);
+		} else if (monitor_sensors_input(m, mc->sensor_hosts[i],
+		    res.out, &cause) != 0)
+			log_warn("monitor", "sensors -j host=%s: %s",
+			    mc->sensor_hosts[i], cause);
+		free(cause);
+		ssh_result_release(&res);
+	}
+}
+
+static void
+sensor_samples(struct monitor *m, struct mon_samples *s)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < m->nhosts; i++) {
+		struct mon_host	*h = &m->hosts[i];
+
+		if (!h->have)
+			continue;
+		for (j = 0; j < h->list.n; j++) {
+			const struct sensor_reading	*r = &h->list.v[j];
+			struct mon_sample		*x;
+			char				*target;
+
+			target = xasprintf("sensor:%s/%s/%s", h->host,
+			    r->chip, r->label);
+			x = mon_sample_add(s, r->kind == SENSOR_TEMP ?
+			    "sensor.temp" : "sensor.fan_stall", "sensor",
+			    target, r->kind == SENSOR_TEMP ? r->value :
+			    r->value <= 0 ? 1 : 0);
+			free(target);
+			x->node = xstrdup(h->node);
+			x->name = xasprintf("%s/%s", r->chip, r->label);
+			mon_sample_summary(x);
+		}
+		/* Used once: the next cycle needs a new reading. */
+		h->have = 0;
+	}
+}
+
+int
+mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
+{
+	json_t	*resources = NULL;
+	size_t	 i;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < m->nhosts; i++)
+		m->hosts[i].ok = m->hosts[i].have;
+	if (m->app->pve != NULL) {
+		if (poll_resources(m, now, s, &resources) == 0) {
+			s->resources_ok = 1;
+			poll_backups(m, now, resources, s);
+			json_decref(resources);
+		}
+		if (poll_status(m, s) == 0)
+			s->status_ok = 1;
+	}
+	read_sensors(m);
+	sensor_samples(m, s);
+	m->last_poll = now;
+	return s->resources_ok ? 0 : -1;
+}

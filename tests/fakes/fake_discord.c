@@ -1,0 +1,1670 @@
+/*
+ * fake_discord.c - the fake Discord of fake_discord.h: a REST server (a
+ * blocking HTTP/1.1 loop, one request per connection, on its own
+ * thread) and a Gateway server (libwebsockets, on another thread), both
+ * bound to 127.0.0.1. All state sits under one mutex; the test thread
+ * changes it and wakes the libwebsockets loop with lws_cancel_service().
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "fake_discord.h"
+#include "t.h"
+#include "util.h"
+
+#define FD_EPOCH_MS	1420070400000LL
+#define FD_MAX_RULES	16
+
+struct fd_out {
+	struct fd_out	*next;
+	size_t		 len;
+	unsigned char	 data[];	/* LWS_PRE, then the payload */
+};
+
+struct fd_conn {
+	struct fd_conn	*next;		/* all, for freeing */
+	struct lws	*wsi;
+	int		 n;
+	char		*path;
+	struct fd_out	*outq, **outq_tail;
+	int		 close_code;
+	int		 drop;
+	int		 live;
+	int64_t		 at_ms;		/* when it was accepted */
+	struct buf	 rx;
+};
+
+struct fd_hist {
+	int64_t	 seq;
+	char	*json;
+};
+
+struct fd_rule {
+	char	*method;
+	char	*prefix;
+	double	 retry_after;	/* forced 429 */
+	int	 global;
+	int	 count;
+	int	 limit;		/* bucket */
+	int	 window_ms;
+	int	 used;
+	int64_t	 window_start;
+	int	 is_bucket;
+	int	 fail_status;	/* answer this status instead */
+};
+
+struct fd_interaction {
+	char	*id;
+	char	*token;
+	int	 type;		/* 2 command, 3 component */
+	char	*channel;
+	int64_t	 created_ms;
+	int	 cb_type;	/* 0 = not yet */
+	int64_t	 cb_delay;
+	char	*original;	/* message id of the response */
+};
+
+struct fd_msg {
+	char	*id;
+	char	*channel;
+	json_t	*obj;
+};
+
+struct fake_discord {
+	pthread_mutex_t		 lock;
+	char			*token;
+	int			 heartbeat_ms;
+	char			 api_url[64];
+	int			 http_port, ws_port;
+	int			 http_fd;
+	atomic_int		 stop;
+	pthread_t		 http_thread, ws_thread;
+	struct lws_context	*ctx;
+
+	/* Gateway. */
+	struct fd_conn		*conns, *cur;
+	int			 nconns;
+	int			 withhold;
+	int			 disallow;
+	char			*session_id;
+	int64_t			 seq;
+	struct fd_hist		*hist;
+	size_t			 nhist;
+	struct fake_frame	*frames;
+	size_t			 nframes;
+	int64_t			 last_sent[16];
+	int			 nsessions;
+	int			 refuse;	/* drop this many new ones */
+
+	/* REST. */
+	struct fake_call	*calls;
+	size_t			 ncalls;
+	struct fd_rule		 rules[FD_MAX_RULES];
+	size_t			 nrules;
+	struct fd_interaction	*inters;
+	size_t			 ninters;
+	struct fd_msg		*msgs;
+	size_t			 nmsgs;
+	int64_t			 global_window;
+	int			 global_used;
+	int			 n429, n429_global;
+};
+
+static atomic_uint_fast64_t	 fd_counter;
+
+char *
+fake_discord_snowflake(void)
+{
+	uint64_t	 v;
+
+	v = ((uint64_t)(wall_now_ms() - FD_EPOCH_MS) << 22) |
+	    (atomic_fetch_add(&fd_counter, 1) & 0x3fffff);
+	return xasprintf("%llu", (unsigned long long)v);
+}
+
+void
+fake_call_release(struct fake_call *c)
+{
+	free(c->method);
+	free(c->path);
+	free(c->auth);
+	free(c->user_agent);
+	free(c->body);
+	free(c->reply);
+	memset(c, 0, sizeof *c);
+}
+
+void
+fake_frame_release(struct fake_frame *f)
+{
+	free(f->json);
+	memset(f, 0, sizeof *f);
+}
+
+/* ---- gateway ------------------------------------------------------- */
+
+/* Queues a payload on a connection; lock held. */
+static void
+fd_queue(struct fake_discord *fd, struct fd_conn *c, json_t *payload)
+{
+	struct fd_out	*o;
+	char		*text = json_dumps(payload, JSON_COMPACT);
+	int		 op = (int)json_integer_value(
+			    json_object_get(payload, "op"));
+	size_t		 len = strlen(text);
+
+	json_decref(payload);
+	if (op >= 0 && op < 16)
+		fd->last_sent[op] = now_ms();
+	o = xmalloc(sizeof *o + LWS_PRE + len);
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->data + LWS_PRE, text, len);
+	free(text);
+	*c->outq_tail = o;
+	c->outq_tail = &o->next;
+}
+
+static void
+fd_queue_text(struct fd_conn *c, const char *text)
+{
+	struct fd_out	*o;
+	size_t		 len = strlen(text);
+
+	o = xmalloc(sizeof *o + LWS_PRE + len);
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->data + LWS_PRE, text, len);
+	*c->outq_tail = o;
+	c->outq_tail = &o->next;
+}
+
+static void
+fd_wake(struct fake_discord *fd)
+{
+	if (fd->ctx != NULL)
+		lws_cancel_service(fd->ctx);
+}
+
+/* A dispatch in the session history, sent when live; lock held. */
+static int64_t
+fd_dispatch_locked(struct fake_discord *fd, const char *type, json_t *d)
+{
+	json_t	*p;
+	char	*text;
+
+	p = json_pack("{s:i, s:I, s:s, s:o}", "op", 0, "s",
+	    (json_int_t)++fd->seq, "t", type, "d", d);
+	text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	fd->hist = xreallocarray(fd->hist, fd->nhist + 1, sizeof *fd->hist);
+	fd->hist[fd->nhist].seq = fd->seq;
+	fd->hist[fd->nhist].json = text;
+	fd->nhist++;
+	fd->last_sent[0] = now_ms();
+	if (fd->cur != NULL && fd->cur->wsi != NULL && fd->cur->live)
+		fd_queue_text(fd->cur, text);
+	return fd->seq;
+}
+
+static void
+fd_hist_clear(struct fake_discord *fd)
+{
+	size_t	 i;
+
+	for (i = 0; i < fd->nhist; i++)
+		free(fd->hist[i].json);
+	free(fd->hist);
+	fd->hist = NULL;
+	fd->nhist = 0;
+}
+
+static void
+fd_on_client_frame(struct fake_discord *fd, struct fd_conn *c,
+    const char *text, size_t len)
+{
+	json_t		*p = json_loadb(text, len, 0, NULL), *d;
+	int		 op;
+	const char	*tok, *sid;
+	int64_t		 seq;
+	size_t		 i;
+
+	if (p == NULL || !json_is_integer(json_object_get(p, "op"))) {
+		c->close_code = 4002;	/* Decode error */
+		json_decref(p);
+		return;
+	}
+	op = (int)json_integer_value(json_object_get(p, "op"));
+	d = json_object_get(p, "d");
+	fd->frames = xreallocarray(fd->frames, fd->nframes + 1,
+	    sizeof *fd->frames);
+	fd->frames[fd->nframes].at_ms = now_ms();
+	fd->frames[fd->nframes].conn = c->n;
+	fd->frames[fd->nframes].op = op;
+	fd->frames[fd->nframes].json = xstrndup(text, len);
+	fd->nframes++;
+	switch (op) {
+	case 1:
+		if (!fd->withhold)
+			fd_queue(fd, c, json_pack("{s:i}", "op", 11));
+		break;
+	case 2:
+		tok = json_string_value(json_object_get(d, "token"));
+		if (tok == NULL || strcmp(tok, fd->token) != 0) {
+			c->close_code = 4004;
+			break;
+		}
+		if (fd->disallow && (json_integer_value(json_object_get(d,
+		    "intents")) & (1 << 15))) {
+			c->close_code = 4014;
+			break;
+		}
+		free(fd->session_id);
+		fd->session_id = xasprintf("fakesession%d", ++fd->nsessions);
+		fd->seq = 0;
+		fd_hist_clear(fd);
+		c->live = 1;
+		fd->cur = c;
+		{
+			char	*url = xasprintf("ws://127.0.0.1:%d/resume",
+			    fd->ws_port);
+
+			fd_dispatch_locked(fd, "READY", json_pack("{s:i, "
+			    "s:{s:s, s:s, s:b}, s:[{s:s, s:b}], s:s, s:s, "
+			    "s:{s:s, s:i}}", "v", 10, "user", "id",
+			    FAKE_DISCORD_BOT_ID, "username", "pvebot", "bot", 1,
+			    "guilds", "id", "500000000000000001",
+			    "unavailable", 1, "session_id", fd->session_id,
+			    "resume_gateway_url", url, "application", "id",
+			    FAKE_DISCORD_APP_ID, "flags", 0));
+			free(url);
+		}
+		break;
+	case 6:
+		tok = json_string_value(json_object_get(d, "token"));
+		sid = json_string_value(json_object_get(d, "session_id"));
+		seq = json_integer_value(json_object_get(d, "seq"));
+		if (tok == NULL || strcmp(tok, fd->token) != 0) {
+			c->close_code = 4004;
+			break;
+		}
+		if (sid == NULL || fd->session_id == NULL ||
+		    strcmp(sid, fd->session_id) != 0 || seq > fd->seq) {
+			fd_queue(fd, c, json_pack("{s:i, s:b}", "op", 9, "d",
+			    0));
+			break;
+		}
+		for (i = 0; i < fd->nhist; i++)
+			if (fd->hist[i].seq > seq)
+				fd_queue_text(c, fd->hist[i].json);
+		c->live = 1;
+		fd->cur = c;
+		fd_dispatch_locked(fd, "RESUMED", json_object());
+		break;
+	default:
+		break;
+	}
+	json_decref(p);
+}
+
+static int
+fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct fake_discord	*fd = lws_context_user(lws_get_context(wsi));
+	struct fd_conn		**pc = user, *c;
+	struct fd_out		*o;
+	char			 uri[256], arg[256];
+	struct buf		 path;
+	int			 i, rc = 0;
+
+	if (fd == NULL)
+		return 0;
+	pthread_mutex_lock(&fd->lock);
+	c = pc != NULL ? *pc : NULL;
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		c = xcalloc(1, sizeof *c);
+		c->wsi = wsi;
+		c->n = ++fd->nconns;
+		c->at_ms = now_ms();
+		c->outq_tail = &c->outq;
+		buf_init(&c->rx, 8 * 1024 * 1024);
+		buf_init(&path, 0);
+		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
+			uri[0] = '\0';
+		buf_puts(&path, uri);
+		for (i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg,
+		    WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+			buf_printf(&path, "%s%s", i == 0 ? "?" : "&", arg);
+		c->path = buf_steal(&path);
+		c->next = fd->conns;
+		fd->conns = c;
+		fd->cur = c;
+		*pc = c;
+		if (fd->refuse > 0) {
+			fd->refuse--;
+			c->drop = 1;
+		} else if (strstr(c->path, "v=10") == NULL ||
+		    strstr(c->path, "encoding=json") == NULL)
+			c->close_code = 4012;	/* Invalid API version */
+		else
+			fd_queue(fd, c, json_pack("{s:i, s:n, s:{s:i}}", "op",
+			    10, "s", "d", "heartbeat_interval",
+			    fd->heartbeat_ms));
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		if (c == NULL)
+			break;
+		if (buf_append(&c->rx, in, len) != 0) {
+			c->close_code = 4002;
+		} else if (lws_is_final_fragment(wsi) &&
+		    lws_remaining_packet_payload(wsi) == 0) {
+			fd_on_client_frame(fd, c, buf_cstr(&c->rx), c->rx.len);
+			buf_reset(&c->rx);
+		}
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (c == NULL)
+			break;
+		if (c->drop) {
+			shutdown(lws_get_socket_fd(wsi), SHUT_RDWR);
+			rc = -1;
+			break;
+		}
+		if ((o = c->outq) != NULL) {
+			c->outq = o->next;
+			if (c->outq == NULL)
+				c->outq_tail = &c->outq;
+			if (lws_write(wsi, o->data + LWS_PRE, o->len,
+			    LWS_WRITE_TEXT) < (int)o->len)
+				rc = -1;
+			free(o);
+			if (c->outq != NULL || c->close_code != 0)
+				lws_callback_on_writable(wsi);
+			break;
+		}
+		if (c->close_code != 0) {
+			lws_close_reason(wsi, (enum lws_close_status)
+			    c->close_code, (unsigned char *)"fake", 4);
+			rc = -1;
+		}
+		break;
+	case LWS_CALLBACK_CLOSED:
+		if (c != NULL) {
+			c->wsi = NULL;
+			c->live = 0;
+		}
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		for (c = fd->conns; c != NULL; c = c->next)
+			if (c->wsi != NULL && (c->outq != NULL ||
+			    c->close_code != 0 || c->drop))
+				lws_callback_on_writable(c->wsi);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&fd->lock);
+	return rc;
+}
+
+static const struct lws_protocols fd_protocols[] = {
+	{ "fake-discord-gateway", fd_ws_callback, sizeof(struct fd_conn *),
+	    65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void *
+fd_ws_thread(void *arg)
+{
+	struct fake_discord	*fd = arg;
+
+	while (!atomic_load(&fd->stop))
+		lws_service(fd->ctx, 0);
+	return NULL;
+}
+
+void
+fake_discord_withhold_acks(struct fake_discord *fd, int on)
+{
+	pthread_mutex_lock(&fd->lock);
+	fd->withhold = on;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+void
+fake_discord_disallow_intents(struct fake_discord *fd, int on)
+{
+	pthread_mutex_lock(&fd->lock);
+	fd->disallow = on;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+int64_t
+fake_discord_dispatch(struct fake_discord *fd, const char *type, json_t *d)
+{
+	int64_t	 seq;
+
+	pthread_mutex_lock(&fd->lock);
+	seq = fd_dispatch_locked(fd, type, d);
+	pthread_mutex_unlock(&fd->lock);
+	fd_wake(fd);
+	return seq;
+}
+
+void
+fake_discord_send_op(struct fake_discord *fd, int op, json_t *d)
+{
+	pthread_mutex_lock(&fd->lock);
+	if (fd->cur != NULL && fd->cur->wsi != NULL)
+		fd_queue(fd, fd->cur, json_pack("{s:i, s:o}", "op", op, "d",
+		    d != NULL ? d : json_null()));
+	else
+		json_decref(d);
+	pthread_mutex_unlock(&fd->lock);
+	fd_wake(fd);
+}
+
+void
+fake_discord_close(struct fake_discord *fd, int code)
+{
+	pthread_mutex_lock(&fd->lock);
+	if (fd->cur != NULL && fd->cur->wsi != NULL) {
+		fd->cur->live = 0;
+		if (code == 0)
+			fd->cur->drop = 1;
+		else
+			fd->cur->close_code = code;
+	}
+	pthread_mutex_unlock(&fd->lock);
+	fd_wake(fd);
+}
+
+void
+fake_discord_refuse(struct fake_discord *fd, int n)
+{
+	pthread_mutex_lock(&fd->lock);
+	fd->refuse = n;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+int64_t
+fake_discord_conn_time(struct fake_discord *fd, int n)
+{
+	struct fd_conn	*c;
+	int64_t		 t = 0;
+
+	pthread_mutex_lock(&fd->lock);
+	for (c = fd->conns; c != NULL; c = c->next)
+		if (c->n == n)
+			t = c->at_ms;
+	pthread_mutex_unlock(&fd->lock);
+	return t;
+}
+
+int
+fake_discord_connections(struct fake_discord *fd)
+{
+	int	 n;
+
+	pthread_mutex_lock(&fd->lock);
+	n = fd->nconns;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+char *
+fake_discord_conn_path(struct fake_discord *fd, int n)
+{
+	struct fd_conn	*c;
+	char		*s = NULL;
+
+	pthread_mutex_lock(&fd->lock);
+	for (c = fd->conns; c != NULL; c = c->next)
+		if (c->n == n)
+			s = xstrdup(c->path);
+	pthread_mutex_unlock(&fd->lock);
+	return s;
+}
+
+int
+fake_discord_wait_live(struct fake_discord *fd, int n, int timeout_ms)
+{
+	int64_t		 deadline = now_ms() + timeout_ms;
+	struct fd_conn	*c;
+	int		 live;
+
+	do {
+		live = 0;
+		pthread_mutex_lock(&fd->lock);
+		for (c = fd->conns; c != NULL; c = c->next)
+			if (c->n == n && c->live && c->wsi != NULL &&
+			    c->outq == NULL)
+				live = 1;
+		pthread_mutex_unlock(&fd->lock);
+		if (live)
+			return 0;
+		sleep_ms(5);
+	} while (now_ms() < deadline);
+	return -1;
+}
+
+int
+fake_discord_wait_frame(struct fake_discord *fd, int op, int nth,
+    int timeout_ms, struct fake_frame *out)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+	size_t	 i;
+	int	 seen;
+
+	do {
+		pthread_mutex_lock(&fd->lock);
+		for (i = 0, seen = 0; i < fd->nframes; i++) {
+			if (fd->frames[i].op != op || ++seen != nth)
+				continue;
+			if (out != NULL) {
+				*out = fd->frames[i];
+				out->json = xstrdup(fd->frames[i].json);
+			}
+			pthread_mutex_unlock(&fd->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&fd->lock);
+		sleep_ms(5);
+	} while (now_ms() < deadline);
+	return -1;
+}
+
+int
+fake_discord_count_frames(struct fake_discord *fd, int op)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&fd->lock);
+	for (i = 0; i < fd->nframes; i++)
+		if (fd->frames[i].op == op)
+			n++;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+int64_t
+fake_discord_last_sent(struct fake_discord *fd, int op)
+{
+	int64_t	 t = 0;
+
+	pthread_mutex_lock(&fd->lock);
+	if (op >= 0 && op < 16)
+		t = fd->last_sent[op];
+	pthread_mutex_unlock(&fd->lock);
+	return t;
+}
+
+int64_t
+fake_discord_seq(struct fake_discord *fd)
+{
+	int64_t	 s;
+
+	pthread_mutex_lock(&fd->lock);
+	s = fd->seq;
+	pthread_mutex_unlock(&fd->lock);
+	return s;
+}
+
+/* ---- payload builders ---------------------------------------------- */
+
+static char *
+fd_iso_now(void)
+{
+	int64_t		 ms = wall_now_ms();
+	time_t		 t = (time_t)(ms / 1000);
+	struct tm	 tm;
+	char		 s[40];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+	return xasprintf("%s.%03d000+00:00", s, (int)(ms % 1000));
+}
+
+static json_t *
+fd_user(const char *id, int bot)
+{
+	char	*name = xasprintf("user%s", id + strlen(id) - 3);
+	json_t	*u = json_pack("{s:s, s:s, s:s, s:n, s:b}", "id", id,
+		    "username", name, "discriminator", "0", "global_name",
+		    "bot", bot);
+
+	free(name);
+	return u;
+}
+
+json_t *
+fake_discord_message(const char *channel, const char *guild,
+    const char *author, int bot, const char *content)
+{
+	char	*id = fake_discord_snowflake(), *ts = fd_iso_now();
+	json_t	*m;
+
+	m = json_pack("{s:s, s:s, s:o, s:s, s:s, s:n, s:b, s:b, s:i, "
+	    "s:[], s:[], s:[], s:[]}", "id", id, "channel_id", channel,
+	    "author", fd_user(author, bot), "content", content, "timestamp",
+	    ts, "edited_timestamp", "tts", 0, "mention_everyone", 0, "type", 0,
+	    "mentions", "mention_roles", "attachments", "embeds");
+	if (guild != NULL) {
+		json_object_set_new(m, "guild_id", json_string(guild));
+		json_object_set_new(m, "member", json_pack("{s:n, s:[]}",
+		    "nick", "roles"));
+	}
+	free(id);
+	free(ts);
+	return m;
+}
+
+static json_t *
+fd_interaction(int type, const char *channel, const char *guild,
+    const char *user)
+{
+	char	*id = fake_discord_snowflake();
+	char	*token = xasprintf("aW50ZXJhY3Rpb246%s:tok", id);
+	json_t	*i;
+
+	i = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:s}", "id", id,
+	    "application_id", FAKE_DISCORD_APP_ID, "type", type, "token",
+	    token, "channel_id", channel, "version", 1, "locale", "en-US");
+	if (guild != NULL) {
+		json_object_set_new(i, "guild_id", json_string(guild));
+		json_object_set_new(i, "member", json_pack("{s:o, s:[], "
+		    "s:s}", "user", fd_user(user, 0), "roles", "permissions",
+		    "2048"));
+	} else
+		json_object_set_new(i, "user", fd_user(user, 0));
+	free(id);
+	free(token);
+	return i;
+}
+
+json_t *
+fake_discord_slash(const char *channel, const char *guild, const char *user,
+    const char *name, json_t *options)
+{
+	json_t	*i = fd_interaction(2, channel, guild, user);
+	char	*cid = fake_discord_snowflake();
+
+	json_object_set_new(i, "data", json_pack("{s:s, s:s, s:i, s:o}",
+	    "id", cid, "name", name, "type", 1, "options",
+	    options != NULL ? options : json_array()));
+	free(cid);
+	return i;
+}
+
+json_t *
+fake_discord_press(const char *channel, const char *guild, const char *user,
+    const char *message_id, const char *custom_id)
+{
+	json_t	*i = fd_interaction(3, channel, guild, user);
+
+	json_object_set_new(i, "data", json_pack("{s:s, s:i}", "custom_id",
+	    custom_id, "component_type", 2));
+	json_object_set_new(i, "message", json_pack("{s:s, s:s}", "id",
+	    message_id, "channel_id", channel));
+	return i;
+}
+
+int64_t
+fake_discord_interaction(struct fake_discord *fd, json_t *d, char **id)
+{
+	struct fd_interaction	*it;
+	int64_t			 seq;
+
+	pthread_mutex_lock(&fd->lock);
+	fd->inters = xreallocarray(fd->inters, fd->ninters + 1,
+	    sizeof *fd->inters);
+	it = &fd->inters[fd->ninters++];
+	memset(it, 0, sizeof *it);
+	it->id = xstrdup(json_string_value(json_object_get(d, "id")));
+	it->token = xstrdup(json_string_value(json_object_get(d, "token")));
+	it->type = (int)json_integer_value(json_object_get(d, "type"));
+	it->channel = xstrdup(json_string_value(json_object_get(d,
+	    "channel_id")));
+	it->created_ms = now_ms();
+	if (id != NULL)
+		*id = xstrdup(it->id);
+	seq = fd_dispatch_locked(fd, "INTERACTION_CREATE", d);
+	pthread_mutex_unlock(&fd->lock);
+	fd_wake(fd);
+	return seq;
+}
+
+int
+fake_discord_callback_of(struct fake_discord *fd, const char *id, int *type,
+    int64_t *delay_ms)
+{
+	size_t	 i;
+	int	 rc = -1;
+
+	pthread_mutex_lock(&fd->lock);
+	for (i = 0; i < fd->ninters; i++) {
+		if (strcmp(fd->inters[i].id, id) == 0 &&
+		    fd->inters[i].cb_type != 0) {
+			*type = fd->inters[i].cb_type;
+			*delay_ms = fd->inters[i].cb_delay;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&fd->lock);
+	return rc;
+}
+
+/* ---- REST ---------------------------------------------------------- */
+
+struct fd_req {
+	char	 method[16];
+	char	 path[1024];
+	char	*auth;
+	char	*ua;
+	char	*body;
+	size_t	 body_len;
+};
+
+struct fd_resp {
+	int		 status;
+	struct buf	 headers;
+	char		*body;		/* NULL for 204 */
+};
+
+static size_t
+fd_utf8_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void
+fd_error(struct fd_resp *r, int status, const char *message, int code)
+{
+	r->status = status;
+	r->body = xasprintf("{\"message\": \"%s\", \"code\": %d}", message,
+	    code);
+}
+
+/* Components as Discord checks them: rows of type 1 holding buttons. */
+static const char *
+fd_check_message(json_t *body, int need_content)
+{
+	json_t		*content = json_object_get(body, "content");
+	json_t		*comps = json_object_get(body, "components");
+	json_t		*row, *btn, *cid;
+	size_t		 i, j;
+
+	if (body == NULL || !json_is_object(body))
+		return "Invalid Form Body";
+	if (content != NULL && !json_is_string(content) &&
+	    !json_is_null(content))
+		return "Invalid Form Body";
+	if (json_is_string(content) &&
+	    fd_utf8_chars(json_string_value(content)) > 2000)
+		return "Invalid Form Body: content: Must be 2000 or fewer in "
+		    "length.";
+	if (comps != NULL && !json_is_array(comps))
+		return "Invalid Form Body";
+	if (json_array_size(comps) > 5)
+		return "Invalid Form Body: components: Must be 5 or fewer";
+	json_array_foreach(comps, i, row) {
+		if (json_integer_value(json_object_get(row, "type")) != 1 ||
+		    json_array_size(json_object_get(row, "components")) < 1 ||
+		    json_array_size(json_object_get(row, "components")) > 5)
+			return "Invalid Form Body: components: action row";
+		json_array_foreach(json_object_get(row, "components"), j, btn) {
+			json_int_t style = json_integer_value(
+			    json_object_get(btn, "style"));
+
+			cid = json_object_get(btn, "custom_id");
+			if (json_integer_value(json_object_get(btn, "type")) !=
+			    2 || style < 1 || style > 4 ||
+			    !json_is_string(cid) ||
+			    json_string_length(cid) < 1 ||
+			    json_string_length(cid) > 100)
+				return "Invalid Form Body: components: button";
+			if (json_string_length(json_object_get(btn,
+			    "label")) > 80)
+				return "Invalid Form Body: label";
+		}
+	}
+	if (need_content && (!json_is_string(content) ||
+	    json_string_length(content) == 0) && json_array_size(comps) == 0)
+		return "Cannot send an empty message";
+	return NULL;
+}
+
+static struct fd_msg *
+fd_msg_find(struct fake_discord *fd, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < fd->nmsgs; i++)
+		if (strcmp(fd->msgs[i].id, id) == 0)
+			return &fd->msgs[i];
+	return NULL;
+}
+
+static struct fd_msg *
+fd_msg_new(struct fake_discord *fd, const char *channel, json_t *body,
+    int flags)
+{
+	struct fd_msg	*m;
+	char		*id = fake_discord_snowflake(), *ts = fd_iso_now();
+
+	fd->msgs = xreallocarray(fd->msgs, fd->nmsgs + 1, sizeof *fd->msgs);
+	m = &fd->msgs[fd->nmsgs++];
+	m->id = id;
+	m->channel = xstrdup(channel);
+	m->obj = json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:[]}", "id", id,
+	    "channel_id", channel, "author", fd_user(FAKE_DISCORD_BOT_ID, 1),
+	    "content", "", "timestamp", ts, "flags", flags, "components");
+	free(ts);
+	if (body != NULL) {
+		if (json_is_string(json_object_get(body, "content")))
+			json_object_set(m->obj, "content",
+			    json_object_get(body, "content"));
+		if (json_is_array(json_object_get(body, "components")))
+			json_object_set(m->obj, "components",
+			    json_object_get(body, "components"));
+		if (json_is_object(json_object_get(body, "allowed_mentions")))
+			json_object_set(m->obj, "allowed_mentions",
+			    json_object_get(body, "allowed_mentions"));
+	}
+	return m;
+}
+
+static void
+fd_msg_update(struct fd_msg *m, json_t *body)
+{
+	if (json_is_string(json_object_get(body, "content")))
+		json_object_set(m->obj, "content", json_object_get(body,
+		    "content"));
+	if (json_is_array(json_object_get(body, "components")))
+		json_object_set(m->obj, "components", json_object_get(body,
+		    "components"));
+	json_object_set_new(m->obj, "edited_timestamp",
+	    json_string("2026-01-01T00:00:00+00:00"));
+}
+
+static struct fd_interaction *
+fd_inter_by_token(struct fake_discord *fd, const char *token)
+{
+	size_t	 i;
+
+	for (i = 0; i < fd->ninters; i++)
+		if (strcmp(fd->inters[i].token, token) == 0)
+			return &fd->inters[i];
+	return NULL;
+}
+
+/* Rate limits: forced 429s, buckets, the global 50 a second. */
+static int
+fd_rate(struct fake_discord *fd, const struct fd_req *q, int global_exempt,
+    struct fd_resp *r)
+{
+	struct fd_rule	*rule;
+	size_t		 i;
+	int64_t		 now = now_ms();
+
+	for (i = 0; i < fd->nrules; i++) {
+		rule = &fd->rules[i];
+		if (rule->fail_status == 0 || rule->count <= 0 ||
+		    strcmp(rule->method, q->method) != 0 ||
+		    !str_has_prefix(q->path, rule->prefix))
+			continue;
+		rule->count--;
+		fd_error(r, rule->fail_status, rule->fail_status == 403 ?
+		    "Missing Permissions" : "Internal Server Error",
+		    rule->fail_status == 403 ? 50013 : 0);
+		return -1;
+	}
+	for (i = 0; i < fd->nrules; i++) {
+		rule = &fd->rules[i];
+		if (rule->is_bucket || rule->fail_status != 0 ||
+		    rule->count <= 0 ||
+		    strcmp(rule->method, q->method) != 0 ||
+		    !str_has_prefix(q->path, rule->prefix))
+			continue;
+		rule->count--;
+		r->status = 429;
+		r->body = xasprintf("{\"message\": \"You are being rate "
+		    "limited.\", \"retry_after\": %.3f, \"global\": %s}",
+		    rule->retry_after, rule->global ? "true" : "false");
+		buf_printf(&r->headers, "Retry-After: %d\r\n",
+		    (int)ceil(rule->retry_after));
+		if (rule->global)
+			buf_puts(&r->headers, "X-RateLimit-Global: true\r\n"
+			    "X-RateLimit-Scope: global\r\n");
+		else
+			buf_printf(&r->headers, "X-RateLimit-Scope: user\r\n"
+			    "X-RateLimit-Bucket: forced%zu\r\n"
+			    "X-RateLimit-Limit: 5\r\n"
+			    "X-RateLimit-Remaining: 0\r\n"
+			    "X-RateLimit-Reset-After: %.3f\r\n", i,
+			    rule->retry_after);
+		fd->n429++;
+		fd->n429_global += rule->global;
+		return -1;
+	}
+	if (!global_exempt) {
+		if (now - fd->global_window >= 1000) {
+			fd->global_window = now;
+			fd->global_used = 0;
+		}
+		if (++fd->global_used > 50) {
+			double	 ra;
+
+			ra = (double)(fd->global_window + 1000 - now) / 1000.0;
+
+			r->status = 429;
+			r->body = xasprintf("{\"message\": \"You are being "
+			    "rate limited.\", \"retry_after\": %.3f, "
+			    "\"global\": true}", ra);
+			buf_puts(&r->headers, "X-RateLimit-Global: true\r\n"
+			    "X-RateLimit-Scope: global\r\n");
+			fd->n429++;
+			fd->n429_global++;
+			return -1;
+		}
+	}
+	for (i = 0; i < fd->nrules; i++) {
+		double	 reset;
+
+		rule = &fd->rules[i];
+		if (!rule->is_bucket || strcmp(rule->method, q->method) != 0 ||
+		    !str_has_prefix(q->path, rule->prefix))
+			continue;
+		if (now - rule->window_start >= rule->window_ms) {
+			rule->window_start = now;
+			rule->used = 0;
+		}
+		reset = (double)(rule->window_start + rule->window_ms - now) /
+		    1000.0;
+		if (rule->used >= rule->limit) {
+			r->status = 429;
+			r->body = xasprintf("{\"message\": \"You are being "
+			    "rate limited.\", \"retry_after\": %.3f, "
+			    "\"global\": false}", reset);
+			buf_printf(&r->headers, "X-RateLimit-Scope: user\r\n"
+			    "X-RateLimit-Bucket: bucket%zu\r\n"
+			    "X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: "
+			    "0\r\nX-RateLimit-Reset-After: %.3f\r\n", i,
+			    rule->limit, reset);
+			fd->n429++;
+			return -1;
+		}
+		rule->used++;
+		buf_printf(&r->headers, "X-RateLimit-Bucket: bucket%zu\r\n"
+		    "X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: %d\r\n"
+		    "X-RateLimit-Reset-After: %.3f\r\n", i, rule->limit,
+		    rule->limit - rule->used, reset);
+		return 0;
+	}
+	buf_puts(&r->headers, "X-RateLimit-Bucket: fakedefault\r\n"
+	    "X-RateLimit-Limit: 1000\r\nX-RateLimit-Remaining: 999\r\n"
+	    "X-RateLimit-Reset-After: 1.000\r\n");
+	return 0;
+}
+
+/* Splits "/a/b/c" into at most n segments; returns the count. */
+static int
+fd_segments(char *path, char **seg, int n)
+{
+	char	*save = NULL, *t, *q;
+	int	 i = 0;
+
+	if ((q = strchr(path, '?')) != NULL)
+		*q = '\0';
+	for (t = strtok_r(path, "/", &save); t != NULL && i < n;
+	    t = strtok_r(NULL, "/", &save))
+		seg[i++] = t;
+	return i;
+}
+
+static void
+fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
+{
+	char			 pathbuf[1024], *seg[8], *auth;
+	int			 nseg, interaction;
+	json_t			*body = NULL;
+	const char		*err;
+	struct fd_msg		*m;
+	struct fd_interaction	*it;
+
+	snprintf(pathbuf, sizeof pathbuf, "%s", q->path);
+	nseg = fd_segments(pathbuf, seg, 8);
+	interaction = (nseg >= 1 && strcmp(seg[0], "interactions") == 0) ||
+	    (nseg >= 3 && strcmp(seg[0], "webhooks") == 0);
+	if (q->ua == NULL || !str_has_prefix(q->ua, "DiscordBot (")) {
+		fd_error(r, 401, "401: Unauthorized", 0);
+		return;
+	}
+	auth = xasprintf("Bot %s", fd->token);
+	if (!interaction && (q->auth == NULL || strcmp(q->auth, auth) != 0)) {
+		free(auth);
+		fd_error(r, 401, "401: Unauthorized", 0);
+		return;
+	}
+	free(auth);
+	if (fd_rate(fd, q, interaction, r) != 0)
+		return;
+	if (q->body_len > 0 && (body = json_loadb(q->body, q->body_len, 0,
+	    NULL)) == NULL) {
+		fd_error(r, 400, "The request body contains invalid JSON.",
+		    50109);
+		return;
+	}
+	r->status = 200;
+	if (strcmp(q->method, "GET") == 0 && nseg == 2 &&
+	    strcmp(seg[0], "gateway") == 0 && strcmp(seg[1], "bot") == 0) {
+		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d/gateway\", "
+		    "\"shards\": 1, \"session_start_limit\": {\"total\": 1000, "
+		    "\"remaining\": 999, \"reset_after\": 14400000, "
+		    "\"max_concurrency\": 1}}", fd->ws_port);
+	} else if (strcmp(q->method, "POST") == 0 && nseg == 3 &&
+	    strcmp(seg[0], "channels") == 0 &&
+	    strcmp(seg[2], "messages") == 0) {
+		if ((err = fd_check_message(body, 1)) != NULL)
+			fd_error(r, 400, err, 50035);
+		else {
+			m = fd_msg_new(fd, seg[1], body, 0);
+			r->body = json_dumps(m->obj, JSON_COMPACT);
+		}
+	} else if (strcmp(q->method, "PATCH") == 0 && nseg == 4 &&
+	    strcmp(seg[0], "channels") == 0 &&
+	    strcmp(seg[2], "messages") == 0) {
+		if ((m = fd_msg_find(fd, seg[3])) == NULL ||
+		    strcmp(m->channel, seg[1]) != 0)
+			fd_error(r, 404, "Unknown Message", 10008);
+		else if ((err = fd_check_message(body, 0)) != NULL)
+			fd_error(r, 400, err, 50035);
+		else {
+			fd_msg_update(m, body);
+			r->body = json_dumps(m->obj, JSON_COMPACT);
+		}
+	} else if (strcmp(q->method, "PUT") == 0 && nseg == 5 &&
+	    strcmp(seg[0], "applications") == 0 &&
+	    strcmp(seg[2], "guilds") == 0 &&
+	    strcmp(seg[4], "commands") == 0) {
+		if (strcmp(seg[1], FAKE_DISCORD_APP_ID) != 0)
+			fd_error(r, 403, "Missing Access", 50001);
+		else if (!json_is_array(body) || json_array_size(body) > 100)
+			fd_error(r, 400, "Invalid Form Body", 50035);
+		else
+			r->body = json_dumps(body, JSON_COMPACT);
+	} else if (strcmp(q->method, "POST") == 0 && nseg == 4 &&
+	    strcmp(seg[0], "interactions") == 0 &&
+	    strcmp(seg[3], "callback") == 0) {
+		json_int_t type = json_integer_value(json_object_get(body,
+		    "type"));
+
+		it = fd_inter_by_token(fd, seg[2]);
+		if (it == NULL || strcmp(it->id, seg[1]) != 0 ||
+		    now_ms() - it->created_ms > 3000)
+			fd_error(r, 404, "Unknown interaction", 10062);
+		else if (it->cb_type != 0)
+			fd_error(r, 400, "Interaction has already been "
+			    "acknowledged.", 40060);
+		else if (type != 4 && type != 5 && !(it->type == 3 &&
+		    (type == 6 || type == 7)))
+			fd_error(r, 400, "Invalid Form Body: type", 50035);
+		else if ((err = fd_check_message(json_object_get(body,
+		    "data"), 0)) != NULL && json_object_get(body, "data"))
+			fd_error(r, 400, err, 50035);
+		else {
+			it->cb_type = (int)type;
+			it->cb_delay = now_ms() - it->created_ms;
+			r->status = 204;
+		}
+	} else if (nseg >= 3 && strcmp(seg[0], "webhooks") == 0 &&
+	    ((strcmp(q->method, "PATCH") == 0 && nseg == 5 &&
+	    strcmp(seg[3], "messages") == 0 &&
+	    strcmp(seg[4], "@original") == 0) ||
+	    (strcmp(q->method, "POST") == 0 && nseg == 3))) {
+		it = fd_inter_by_token(fd, seg[2]);
+		if (strcmp(seg[1], FAKE_DISCORD_APP_ID) != 0 || it == NULL ||
+		    it->cb_type == 0)
+			fd_error(r, 404, "Unknown Webhook", 10015);
+		else if ((err = fd_check_message(body, nseg == 3)) != NULL)
+			fd_error(r, 400, err, 50035);
+		else if (nseg == 3) {
+			m = fd_msg_new(fd, it->channel, body,
+			    (int)json_integer_value(json_object_get(body,
+			    "flags")));
+			r->body = json_dumps(m->obj, JSON_COMPACT);
+		} else {
+			if (it->original == NULL ||
+			    (m = fd_msg_find(fd, it->original)) == NULL) {
+				m = fd_msg_new(fd, it->channel, body, 0);
+				it->original = xstrdup(m->id);
+			} else
+				fd_msg_update(m, body);
+			r->body = json_dumps(m->obj, JSON_COMPACT);
+		}
+	} else
+		fd_error(r, 404, "404: Not Found", 0);
+	json_decref(body);
+}
+
+static const char *
+fd_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 429: return "Too Many Requests";
+	default: return "Error";
+	}
+}
+
+static char *
+fd_header(const char *head, const char *name)
+{
+	const char	*p = head;
+	size_t		 n = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char	*v = p + n + 1, *e;
+
+			while (*v == ' ')
+				v++;
+			e = strstr(v, "\r\n");
+			return xstrndup(v, e != NULL ? (size_t)(e - v) :
+			    strlen(v));
+		}
+	}
+	return NULL;
+}
+
+static void
+fd_serve(struct fake_discord *fd, int s)
+{
+	struct buf	 in;
+	char		 chunk[4096], *end, *cl;
+	struct fd_req	 q;
+	struct fd_resp	 r;
+	struct timeval	 tv = { 2, 0 };
+	ssize_t		 n;
+	size_t		 head_len, want;
+	const char	*errstr;
+	struct fake_call *call;
+	char		*out;
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	buf_init(&in, 2 * 1024 * 1024);
+	memset(&q, 0, sizeof q);
+	memset(&r, 0, sizeof r);
+	buf_init(&r.headers, 0);
+	buf_append(&r.headers, "", 0);
+	for (;;) {
+		if ((n = recv(s, chunk, sizeof chunk, 0)) <= 0)
+			goto done;
+		if (buf_append(&in, chunk, (size_t)n) != 0)
+			goto done;
+		if ((end = strstr(in.data, "\r\n\r\n")) != NULL)
+			break;
+	}
+	head_len = (size_t)(end - in.data) + 4;
+	if (sscanf(in.data, "%15s %1023s", q.method, q.path) != 2)
+		goto done;
+	end[2] = '\0';
+	q.auth = fd_header(in.data, "Authorization");
+	q.ua = fd_header(in.data, "User-Agent");
+	want = 0;
+	if ((cl = fd_header(in.data, "Content-Length")) != NULL) {
+		want = (size_t)strtonum(cl, 0, 1024 * 1024, &errstr);
+		free(cl);
+	}
+	while (in.len - head_len < want) {
+		if ((n = recv(s, chunk, sizeof chunk, 0)) <= 0 ||
+		    buf_append(&in, chunk, (size_t)n) != 0)
+			goto done;
+	}
+	q.body = xstrndup(in.data + head_len, want);
+	q.body_len = want;
+	/* Paths are recorded after the API prefix. */
+	if (str_has_prefix(q.path, "/api/v10/"))
+		memmove(q.path, q.path + 8, strlen(q.path + 8) + 1);
+	else {
+		fd_error(&r, 404, "404: Not Found", 0);
+		goto reply;
+	}
+	pthread_mutex_lock(&fd->lock);
+	fd_route(fd, &q, &r);
+	fd->calls = xreallocarray(fd->calls, fd->ncalls + 1,
+	    sizeof *fd->calls);
+	call = &fd->calls[fd->ncalls++];
+	call->at_ms = now_ms();
+	call->method = xstrdup(q.method);
+	call->path = xstrdup(q.path);
+	call->auth = q.auth != NULL ? xstrdup(q.auth) : NULL;
+	call->user_agent = q.ua != NULL ? xstrdup(q.ua) : NULL;
+	call->body = xstrdup(q.body);
+	call->status = r.status;
+	call->reply = xstrdup(r.body != NULL ? r.body : "");
+	pthread_mutex_unlock(&fd->lock);
+reply:
+	out = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n%s", r.status,
+	    fd_reason(r.status), r.body != NULL ? strlen(r.body) : 0,
+	    buf_cstr(&r.headers), r.body != NULL ? r.body : "");
+	(void)!write(s, out, strlen(out));
+	free(out);
+done:
+	free(q.auth);
+	free(q.ua);
+	free(q.body);
+	free(r.body);
+	buf_release(&r.headers);
+	buf_release(&in);
+}
+
+static void *
+fd_http_thread(void *arg)
+{
+	struct fake_discord	*fd = arg;
+	struct pollfd		 pfd;
+	int			 s;
+
+	while (!atomic_load(&fd->stop)) {
+		pfd.fd = fd->http_fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((s = accept(fd->http_fd, NULL, NULL)) < 0)
+			continue;
+		fd_serve(fd, s);
+		close(s);
+	}
+	return NULL;
+}
+
+int
+fake_discord_wait_call(struct fake_discord *fd, const char *method,
+    const char *path_prefix, int nth, int timeout_ms, struct fake_call *out)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+	size_t	 i;
+	int	 seen;
+
+	do {
+		pthread_mutex_lock(&fd->lock);
+		for (i = 0, seen = 0; i < fd->ncalls; i++) {
+			struct fake_call *c = &fd->calls[i];
+
+			if ((method != NULL &&
+			    strcmp(c->method, method) != 0) ||
+			    !str_has_prefix(c->path, path_prefix) ||
+			    ++seen != nth)
+				continue;
+			if (out != NULL) {
+				out->at_ms = c->at_ms;
+				out->method = xstrdup(c->method);
+				out->path = xstrdup(c->path);
+				out->auth = c->auth ? xstrdup(c->auth) : NULL;
+				out->user_agent = c->user_agent ?
+				    xstrdup(c->user_agent) : NULL;
+				out->body = xstrdup(c->body);
+				out->status = c->status;
+				out->reply = xstrdup(c->reply);
+			}
+			pthread_mutex_unlock(&fd->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&fd->lock);
+		sleep_ms(5);
+	} while (now_ms() < deadline);
+	return -1;
+}
+
+int
+fake_discord_count_calls(struct fake_discord *fd, const char *method,
+    const char *path_prefix)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&fd->lock);
+	for (i = 0; i < fd->ncalls; i++)
+		if ((method == NULL || strcmp(fd->calls[i].method, method) ==
+		    0) && str_has_prefix(fd->calls[i].path, path_prefix))
+			n++;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+static struct fd_rule *
+fd_rule_add(struct fake_discord *fd, const char *method, const char *prefix)
+{
+	struct fd_rule	*r;
+
+	if (fd->nrules == FD_MAX_RULES)
+		abort();
+	r = &fd->rules[fd->nrules++];
+	memset(r, 0, sizeof *r);
+	r->method = xstrdup(method);
+	r->prefix = xstrdup(prefix);
+	return r;
+}
+
+void
+fake_discord_force_429(struct fake_discord *fd, const char *method,
+    const char *path_prefix, double retry_after, int global, int count)
+{
+	struct fd_rule	*r;
+
+	pthread_mutex_lock(&fd->lock);
+	r = fd_rule_add(fd, method, path_prefix);
+	r->retry_after = retry_after;
+	r->global = global;
+	r->count = count;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+void
+fake_discord_fail(struct fake_discord *fd, const char *method,
+    const char *path_prefix, int status, int count)
+{
+	struct fd_rule	*r;
+
+	pthread_mutex_lock(&fd->lock);
+	r = fd_rule_add(fd, method, path_prefix);
+	r->fail_status = status;
+	r->count = count;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+void
+fake_discord_bucket(struct fake_discord *fd, const char *method,
+    const char *path_prefix, int limit, int window_ms)
+{
+	struct fd_rule	*r;
+
+	pthread_mutex_lock(&fd->lock);
+	r = fd_rule_add(fd, method, path_prefix);
+	r->is_bucket = 1;
+	r->limit = limit;
+	r->window_ms = window_ms;
+	pthread_mutex_unlock(&fd->lock);
+}
+
+char *
+fake_discord_stored_message(struct fake_discord *fd, const char *id)
+{
+	struct fd_msg	*m;
+	char		*s = NULL;
+
+	pthread_mutex_lock(&fd->lock);
+	if (id != NULL && (m = fd_msg_find(fd, id)) != NULL)
+		s = json_dumps(m->obj, JSON_COMPACT);
+	pthread_mutex_unlock(&fd->lock);
+	return s;
+}
+
+int
+fake_discord_429s(struct fake_discord *fd, int *global)
+{
+	int	 n;
+
+	pthread_mutex_lock(&fd->lock);
+	n = fd->n429;
+	if (global != NULL)
+		*global = fd->n429_global;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+/* ---- life ---------------------------------------------------------- */
+
+static int
+fd_listen(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	int			 s, one = 1;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    listen(s, 64) != 0 ||
+	    getsockname(s, (struct sockaddr *)&sin, &len) != 0) {
+		close(s);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return s;
+}
+
+struct fake_discord *
+fake_discord_start(const char *token, int heartbeat_ms)
+{
+	struct fake_discord			*fd = xcalloc(1, sizeof *fd);
+	struct lws_context_creation_info	 info;
+
+	pthread_mutex_init(&fd->lock, NULL);
+	fd->token = xstrdup(token);
+	fd->heartbeat_ms = heartbeat_ms;
+	if ((fd->http_fd = fd_listen(&fd->http_port)) < 0)
+		abort();
+	snprintf(fd->api_url, sizeof fd->api_url,
+	    "http://127.0.0.1:%d/api/v10", fd->http_port);
+	fd->ws_port = t_free_port();
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = fd->ws_port;
+	info.iface = "127.0.0.1";
+	info.protocols = fd_protocols;
+	info.user = fd;
+	info.gid = -1;
+	info.uid = -1;
+	if ((fd->ctx = lws_create_context(&info)) == NULL)
+		abort();
+	atomic_init(&fd->stop, 0);
+	pthread_create(&fd->http_thread, NULL, fd_http_thread, fd);
+	pthread_create(&fd->ws_thread, NULL, fd_ws_thread, fd);
+	return fd;
+}
+
+void
+fake_discord_stop(struct fake_discord *fd)
+{
+	struct fd_conn	*c;
+	struct fd_out	*o;
+	size_t		 i;
+
+	if (fd == NULL)
+		return;
+	atomic_store(&fd->stop, 1);
+	lws_cancel_service(fd->ctx);
+	pthread_join(fd->ws_thread, NULL);
+	pthread_join(fd->http_thread, NULL);
+	lws_context_destroy(fd->ctx);
+	close(fd->http_fd);
+	while ((c = fd->conns) != NULL) {
+		fd->conns = c->next;
+		while ((o = c->outq) != NULL) {
+			c->outq = o->next;
+			free(o);
+		}
+		buf_release(&c->rx);
+		free(c->path);
+		free(c);
+	}
+	fd_hist_clear(fd);
+	for (i = 0; i < fd->nframes; i++)
+		free(fd->frames[i].json);
+	free(fd->frames);
+	for (i = 0; i < fd->ncalls; i++)
+		fake_call_release(&fd->calls[i]);
+	free(fd->calls);
+	for (i = 0; i < fd->nrules; i++) {
+		free(fd->rules[i].method);
+		free(fd->rules[i].prefix);
+	}
+	for (i = 0; i < fd->ninters; i++) {
+		free(fd->inters[i].id);
+		free(fd->inters[i].token);
+		free(fd->inters[i].original);
+		free(fd->inters[i].channel);
+	}
+	free(fd->inters);
+	for (i = 0; i < fd->nmsgs; i++) {
+		free(fd->msgs[i].id);
+		free(fd->msgs[i].channel);
+		json_decref(fd->msgs[i].obj);
+	}
+	free(fd->msgs);
+	free(fd->session_id);
+	free(fd->token);
+	pthread_mutex_destroy(&fd->lock);
+	free(fd);
+}
+
+const char *
+fake_discord_api_url(struct fake_discord *fd)
+{
+	return fd->api_url;
+}
+
+/* ---- test bench ---------------------------------------------------- */
+
+static void
+fb_submit(void *arg, struct chat_event *ev)
+{
+	struct fake_bench	*b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->nev < FAKE_BENCH_EVENTS)
+		b->ev[b->nev++] = ev;
+	else
+		chat_event_free(ev);
+	pthread_mutex_unlock(&b->lock);
+}
+
+struct chat_event *
+fake_bench_wait(struct fake_bench *b, enum chat_event_kind kind, int nth,
+    int timeout_ms)
+{
+	int64_t			 deadline = now_ms() + timeout_ms;
+	struct chat_event	*found;
+	size_t			 i;
+	int			 seen;
+
+	do {
+		found = NULL;
+		pthread_mutex_lock(&b->lock);
+		for (i = 0, seen = 0; i < b->nev; i++)
+			if (b->ev[i]->kind == kind && ++seen == nth)
+				found = b->ev[i];
+		pthread_mutex_unlock(&b->lock);
+		if (found != NULL)
+			return found;
+		sleep_ms(5);
+	} while (now_ms() < deadline);
+	return NULL;
+}
+
+int
+fake_bench_count(struct fake_bench *b, enum chat_event_kind kind)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < b->nev; i++)
+		n += b->ev[i]->kind == kind;
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
+void
+fake_bench_init(struct fake_bench *b, int heartbeat_ms)
+{
+	memset(b, 0, sizeof *b);
+	pthread_mutex_init(&b->lock, NULL);
+	b->fd = fake_discord_start(TOKEN, heartbeat_ms);
+	b->rooms[0].id = CHAN;
+	b->rooms[0].commands = 1;
+	b->rooms[1].id = CHAN2;
+	b->rooms[1].commands = 1;
+	b->guilds[0] = GUILD;
+	b->users[0] = DMUSER;
+	b->conf.chat.max_command_age = 300;
+	b->conf.chat.discord.enabled = 1;
+	b->conf.chat.discord.api_url = (char *)fake_discord_api_url(b->fd);
+	b->conf.chat.discord.token = TOKEN;
+	b->conf.chat.discord.guilds = b->guilds;
+	b->conf.chat.discord.nguilds = 1;
+	b->conf.chat.discord.channels = b->rooms;
+	b->conf.chat.discord.nchannels = 2;
+	b->conf.chat.discord.users = b->users;
+	b->conf.chat.discord.nusers = 1;
+	b->ctx.conf = &b->conf;
+	b->ctx.submit = fb_submit;
+	b->ctx.submit_arg = b;
+}
+
+int
+fake_bench_start(struct fake_bench *b)
+{
+	char	*cause = NULL;
+
+	if ((b->c = chat_discord_create(&b->ctx, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "create: %s", cause);
+		free(cause);
+		return -1;
+	}
+	if (b->c->ops->start(b->c, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "start: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+void
+fake_bench_done(struct fake_bench *b)
+{
+	size_t	 i;
+
+	chat_free(b->c);
+	fake_discord_stop(b->fd);
+	for (i = 0; i < b->nev; i++)
+		chat_event_free(b->ev[i]);
+	pthread_mutex_destroy(&b->lock);
+}
