@@ -1,0 +1,816 @@
+/*
+ * chat_matrix_send.c - the Matrix connector's HTTP client and everything
+ * pvebot posts: notices, edits (m.replace), replies, answers to reactions,
+ * and its own ✅ / ❌ reactions on approval requests.
+ *
+ * Guarantees:
+ * - The access token travels only in the Authorization header, never in
+ *   a URL, a log line or a cause string.
+ * - Every event is PUT with a transaction id that is written to
+ *   chat_outbox before the first try. A later try of the same content to
+ *   the same room (a retry after a lost reply, even after a restart)
+ *   reuses the pending row's id, and the homeserver's transaction-id
+ *   idempotency turns it into the same event: nothing posts twice.
+ * - 429 M_LIMIT_EXCEEDED holds every send for retry_after_ms; network
+ *   errors and 5xx are retried with jittered backoff for a short while,
+ *   then reported as CHAT_TEMPORARY; other refusals are CHAT_PERMANENT.
+ * - The buttons of a message are stored in chat_buttons (with the emoji
+ *   that stands for each) before pvebot reacts with them, so a user's
+ *   reaction finds its data even after a restart.
+ * - Safe to call from any thread: a curl handle per request; the store
+ *   connection for outbox and buttons is used under out_lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "chat_matrix_priv.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define MX_SEND_ATTEMPTS	4
+#define MX_MAX_HOLD_MS		20000	/* a longer 429 wait: temporary */
+#define MX_OUTBOX_REUSE_S	86400
+
+/* Keycaps for buttons that bring no emoji of their own. */
+static const char *mx_keycaps[] = { "1\xef\xb8\x8f\xe2\x83\xa3",
+	"2\xef\xb8\x8f\xe2\x83\xa3", "3\xef\xb8\x8f\xe2\x83\xa3",
+	"4\xef\xb8\x8f\xe2\x83\xa3", "5\xef\xb8\x8f\xe2\x83\xa3" };
+
+struct mx_transfer {
+	struct buf	 body;
+	struct matrix	*m;
+	int		 interruptible;	/* stop() cuts it short */
+	int64_t		 retry_after_hdr;
+};
+
+static size_t
+mx_write_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct mx_transfer	*t = arg;
+
+	if (buf_append(&t->body, ptr, size * n) != 0)
+		return 0;	/* over the cap: curl fails the transfer */
+	return size * n;
+}
+
+static size_t
+mx_header_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct mx_transfer	*t = arg;
+	size_t			 len = size * n;
+	char			 line[128];
+	const char		*errstr;
+	long long		 secs;
+
+	if (len < 12 || len >= sizeof line ||
+	    strncasecmp(ptr, "Retry-After:", 12) != 0)
+		return len;
+	memcpy(line, ptr + 12, len - 12);
+	line[len - 12] = '\0';
+	secs = strtonum(str_trim(line), 0, 3600, &errstr);
+	if (errstr == NULL)
+		t->retry_after_hdr = secs * 1000;
+	return len;
+}
+
+static int
+mx_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct mx_transfer	*t = arg;
+
+	/* Only the receiving thread's requests: a send should finish. */
+	return t->interruptible && atomic_load(&t->m->stopping);
+}
+
+_Thread_local int mx_on_sync_thread;
+
+/*
+ * Runs a transfer; on the receiving thread (long polls, set-up) it is
+ * abandoned within 100 ms of stop()
+ * (curl's progress callback alone may wait a second between calls).
+ */
+static CURLcode
+mx_perform(struct matrix *m, CURL *c, int interruptible)
+{
+	CURLM		*multi;
+	CURLMsg		*msg;
+	CURLcode	 cc = CURLE_ABORTED_BY_CALLBACK;
+	int		 running = 1, left;
+
+	if (!interruptible)
+		return curl_easy_perform(c);
+	if ((multi = curl_multi_init()) == NULL)
+		log_fatal("matrix", "curl_multi_init failed");
+	curl_multi_add_handle(multi, c);
+	while (running) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!running || atomic_load(&m->stopping))
+			break;
+		curl_multi_poll(multi, NULL, 0, 100, NULL);
+	}
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+			cc = msg->data.result;
+	}
+	curl_multi_remove_handle(multi, c);
+	curl_multi_cleanup(multi);
+	return cc;
+}
+
+int
+mx_http(struct matrix *m, const char *method, const char *path,
+    json_t *body, int64_t timeout_ms, struct mx_reply *r)
+{
+	struct mx_transfer	 t;
+	struct curl_slist	*hdrs = NULL;
+	CURL			*c;
+	CURLcode		 cc;
+	char			*url, *payload = NULL;
+	json_t			*v;
+
+	memset(r, 0, sizeof *r);
+	memset(&t, 0, sizeof t);
+	buf_init(&t.body, MX_BODY_CAP);
+	t.m = m;
+	t.interruptible = mx_on_sync_thread;
+	t.retry_after_hdr = -1;
+
+	url = xasprintf("%s%s", m->homeserver, path);
+	c = curl_easy_init();
+	if (c == NULL)
+		log_fatal("matrix", "curl_easy_init failed");
+	hdrs = curl_slist_append(hdrs, m->auth_header);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (body != NULL) {
+		payload = json_dumps(body, JSON_COMPACT);
+		hdrs = curl_slist_append(hdrs,
+		    "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "pvebot/" PVEBOT_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mx_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, mx_header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, mx_progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->net_error);
+
+	cc = mx_perform(m, c, t.interruptible);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	else {
+		if (r->net_error[0] == '\0' || t.body.truncated)
+			snprintf(r->net_error, sizeof r->net_error, "%s",
+			    t.body.truncated ? "reply larger than 4 MiB" :
+			    curl_easy_strerror(cc));
+		r->status = 0;
+	}
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	free(payload);
+	free(url);
+
+	if (r->status != 0 && t.body.len > 0) {
+		r->json = json_loadb(t.body.data, t.body.len, 0, NULL);
+		if (r->json != NULL && !json_is_object(r->json) &&
+		    !json_is_array(r->json)) {
+			json_decref(r->json);
+			r->json = NULL;
+		}
+	}
+	buf_release(&t.body);
+	if (r->json != NULL && json_is_object(r->json)) {
+		if (json_is_string(v = json_object_get(r->json, "errcode")))
+			r->errcode = xstrdup(json_string_value(v));
+		if (json_is_string(v = json_object_get(r->json, "error")))
+			r->error = xstrndup(json_string_value(v), 200);
+		v = json_object_get(r->json, "retry_after_ms");
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			r->retry_after_ms = json_integer_value(v);
+	}
+	if (r->retry_after_ms == 0 && t.retry_after_hdr >= 0)
+		r->retry_after_ms = t.retry_after_hdr;
+	return r->status != 0 ? 0 : -1;
+}
+
+void
+mx_reply_clear(struct mx_reply *r)
+{
+	if (r->json != NULL)
+		json_decref(r->json);
+	free(r->errcode);
+	free(r->error);
+	memset(r, 0, sizeof *r);
+}
+
+int
+mx_classify(const struct mx_reply *r)
+{
+	if (r->status >= 200 && r->status < 300)
+		return CHAT_OK;
+	if (r->status == 0 || r->status == 429 || r->status >= 500 ||
+	    (r->errcode != NULL && strcmp(r->errcode, "M_LIMIT_EXCEEDED") == 0))
+		return CHAT_TEMPORARY;
+	return CHAT_PERMANENT;
+}
+
+char *
+mx_reply_cause(const char *what, const struct mx_reply *r)
+{
+	char	*cause, *scrubbed;
+
+	if (r->status == 0)
+		cause = xasprintf("%s failed: homeserver unreachable (%s)",
+		    what, r->net_error);
+	else if (r->errcode != NULL)
+		cause = xasprintf("%s failed: HTTP %ld %s%s%s%s", what,
+		    r->status, r->errcode, r->error != NULL ? " (" : "",
+		    r->error != NULL ? r->error : "",
+		    r->error != NULL ? ")" : "");
+	else
+		cause = xasprintf("%s failed: HTTP %ld%s", what, r->status,
+		    r->json == NULL && r->status < 300 ?
+		    " with a reply that is not JSON" : "");
+	/* A server echoing the token back must not leak it either. */
+	scrubbed = log_scrub(cause);
+	free(cause);
+	return scrubbed;
+}
+
+char *
+mx_escape(const char *s)
+{
+	char	*e, *out;
+
+	e = curl_easy_escape(NULL, s, 0);
+	if (e == NULL)
+		log_fatal("matrix", "curl_easy_escape failed");
+	out = xstrdup(e);
+	curl_free(e);
+	return out;
+}
+
+char *
+mx_room_id(struct matrix *m, const char *room, char **cause)
+{
+	struct mx_reply	 r;
+	char		*id = NULL, *path, *esc;
+	size_t		 i;
+	json_t		*v;
+
+	if (room == NULL || (room[0] != '!' && room[0] != '#')) {
+		set_cause(cause, "not a Matrix room id or alias: %s",
+		    room != NULL ? room : "(none)");
+		return NULL;
+	}
+	if (room[0] == '!')
+		return xstrdup(room);
+	pthread_mutex_lock(&m->rooms_lock);
+	for (i = 0; i < m->nrooms; i++) {
+		if (strcmp(m->rooms[i].name, room) == 0 &&
+		    m->rooms[i].id != NULL)
+			id = xstrdup(m->rooms[i].id);
+	}
+	pthread_mutex_unlock(&m->rooms_lock);
+	if (id != NULL)
+		return id;
+
+	esc = mx_escape(room);
+	path = xasprintf("/_matrix/client/v3/directory/room/%s", esc);
+	free(esc);
+	mx_http(m, "GET", path, NULL, MX_REQUEST_TIMEOUT_MS, &r);
+	free(path);
+	if (mx_classify(&r) == CHAT_OK &&
+	    json_is_string(v = json_object_get(r.json, "room_id")) &&
+	    json_string_value(v)[0] == '!')
+		id = xstrdup(json_string_value(v));
+	else if (mx_classify(&r) == CHAT_OK)
+		set_cause(cause, "resolving %s failed: no room_id in the "
+		    "reply", room);
+	else {
+		char	*what = xasprintf("resolving %s", room);
+
+		if (cause != NULL)
+			*cause = mx_reply_cause(what, &r);
+		free(what);
+	}
+	mx_reply_clear(&r);
+	if (id == NULL)
+		return NULL;
+	pthread_mutex_lock(&m->rooms_lock);
+	for (i = 0; i < m->nrooms; i++) {
+		if (strcmp(m->rooms[i].name, room) == 0 &&
+		    m->rooms[i].id == NULL)
+			m->rooms[i].id = xstrdup(id);
+	}
+	pthread_mutex_unlock(&m->rooms_lock);
+	return id;
+}
+
+/* The outbox connection, opened on first use; out_lock held. */
+static struct store *
+mx_out_store(struct matrix *m, char **cause)
+{
+	if (m->out_store == NULL)
+		m->out_store = store_open(m->db_path, cause);
+	return m->out_store;
+}
+
+/*
+ * Finds a pending transaction for the same content in the same room, or
+ * records a new one. Returns the txn id (caller frees) or NULL.
+ */
+static char *
+mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
+    char **cause)
+{
+	struct store	*s;
+	sqlite3_stmt	*st;
+	char		*txn = NULL, hex[33];
+
+	pthread_mutex_lock(&m->out_lock);
+	if ((s = mx_out_store(m, cause)) == NULL)
+		goto out;
+	st = store_prepare(s, "SELECT txn_id FROM chat_outbox WHERE "
+	    "connector = 'matrix' AND room = ?1 AND body = ?2 AND "
+	    "state = 'pending' AND created_at > ?3 ORDER BY id LIMIT 1");
+	if (st == NULL) {
+		set_cause(cause, "outbox lookup failed");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		txn = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (txn != NULL)
+		goto out;
+
+	random_hex(hex, 16);
+	txn = xasprintf("pvebot.%s", hex);
+	st = store_prepare(s, "INSERT INTO chat_outbox (connector, room, "
+	    "txn_id, body, state, created_at) VALUES ('matrix', ?1, ?2, ?3, "
+	    "'pending', ?4)");
+	if (st == NULL) {
+		free(txn);
+		txn = NULL;
+		set_cause(cause, "outbox insert failed");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, txn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, wall_now());
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_cause(cause, "outbox insert failed: %s",
+		    sqlite3_errmsg(store_db(s)));
+		free(txn);
+		txn = NULL;
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&m->out_lock);
+	return txn;
+}
+
+static void
+mx_outbox_finish(struct matrix *m, const char *txn, const char *state,
+    const char *ref)
+{
+	sqlite3_stmt	*st;
+
+	pthread_mutex_lock(&m->out_lock);
+	if (m->out_store != NULL && (st = store_prepare(m->out_store,
+	    "UPDATE chat_outbox SET state = ?1, ref = ?2 WHERE "
+	    "txn_id = ?3")) != NULL) {
+		sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, txn, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_warn("matrix", "outbox update failed txn=%s: %s",
+			    txn, sqlite3_errmsg(store_db(m->out_store)));
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&m->out_lock);
+}
+
+int
+mx_put_event(struct matrix *m, const char *room_id, const char *type,
+    json_t *content, char **event_id, char **cause)
+{
+	struct mx_reply	 r;
+	char		*body, *txn, *path, *e_room, *e_type, *e_txn, *what;
+	char		*why = NULL;
+	int		 attempt, rc = CHAT_TEMPORARY;
+	json_t		*v;
+
+	*event_id = NULL;
+	body = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
+	txn = mx_outbox_claim(m, room_id, body, cause);
+	free(body);
+	if (txn == NULL)
+		return CHAT_TEMPORARY;
+
+	e_room = mx_escape(room_id);
+	e_type = mx_escape(type);
+	e_txn = mx_escape(txn);
+	path = xasprintf("/_matrix/client/v3/rooms/%s/send/%s/%s", e_room,
+	    e_type, e_txn);
+	free(e_room);
+	free(e_type);
+	free(e_txn);
+	what = xasprintf("sending %s to %s", type, room_id);
+
+	for (attempt = 0; attempt < MX_SEND_ATTEMPTS; attempt++) {
+		chat_pacer_wait(m->pacer, room_id, MX_SEND_INTERVAL_MS);
+		mx_http(m, "PUT", path, content, MX_REQUEST_TIMEOUT_MS, &r);
+		rc = mx_classify(&r);
+		if (rc == CHAT_OK) {
+			v = json_object_get(r.json, "event_id");
+			if (json_is_string(v) &&
+			    json_string_value(v)[0] == '$') {
+				*event_id = xstrdup(json_string_value(v));
+				mx_reply_clear(&r);
+				break;
+			}
+			/* 2xx without an event id: treat as a bad reply. */
+			rc = CHAT_TEMPORARY;
+			snprintf(r.net_error, sizeof r.net_error,
+			    "no event_id in the reply");
+			r.status = 0;
+		}
+		free(why);
+		why = mx_reply_cause(what, &r);
+		if (rc == CHAT_PERMANENT) {
+			mx_reply_clear(&r);
+			break;
+		}
+		log_warn("matrix", "%s (txn=%s attempt=%d)", why, txn,
+		    attempt + 1);
+		if (r.status == 429 || r.retry_after_ms > 0) {
+			int64_t	 hold = r.retry_after_ms > 0 ?
+			    r.retry_after_ms : 1000;
+
+			chat_pacer_hold(m->pacer, hold);
+			if (hold > MX_MAX_HOLD_MS) {
+				mx_reply_clear(&r);
+				break;
+			}
+		} else if (attempt + 1 < MX_SEND_ATTEMPTS)
+			sleep_ms(chat_backoff_ms(attempt, 250, 4000));
+		mx_reply_clear(&r);
+	}
+	if (rc == CHAT_OK) {
+		free(why);
+		why = NULL;
+		mx_outbox_finish(m, txn, "sent", *event_id);
+	} else if (rc == CHAT_PERMANENT)
+		mx_outbox_finish(m, txn, "failed", NULL);
+	if (cause != NULL)
+		*cause = why;
+	else
+		free(why);
+	free(what);
+	free(path);
+	free(txn);
+	return rc;
+}
+
+/* Text with newlines, HTML-escaped, newlines as <br>; into b. */
+static void
+mx_html_lines(struct buf *b, const char *text)
+{
+	char		*esc = html_escape(text);
+	const char	*p;
+
+	for (p = esc; *p != '\0'; p++) {
+		if (*p == '\n')
+			buf_puts(b, "<br>");
+		else
+			buf_append(b, p, 1);
+	}
+	free(esc);
+}
+
+static const char *
+mx_button_emoji(const struct chat_msg *msg, size_t i)
+{
+	if (msg->buttons[i].emoji != NULL && msg->buttons[i].emoji[0] != '\0')
+		return msg->buttons[i].emoji;
+	return mx_keycaps[i % nitems(mx_keycaps)];
+}
+
+/* The plain body and the HTML formatted_body of a message. */
+static void
+mx_render(const struct chat_msg *msg, char **plain, char **html)
+{
+	struct buf	 p, h;
+	const char	*text = msg->text != NULL ? msg->text : "";
+	char		*esc;
+	size_t		 i;
+
+	buf_init(&p, 0);
+	buf_init(&h, 0);
+	buf_puts(&p, "");
+	buf_puts(&h, "");
+	if (msg->title != NULL && msg->title[0] != '\0') {
+		buf_printf(&p, "%s\n", msg->title);
+		buf_puts(&h, "<b>");
+		mx_html_lines(&h, msg->title);
+		buf_puts(&h, "</b><br>");
+	}
+	buf_puts(&p, text);
+	if (msg->pre) {
+		esc = html_escape(text);
+		buf_printf(&h, "<pre><code>%s</code></pre>", esc);
+		free(esc);
+	} else
+		mx_html_lines(&h, text);
+	if (msg->nbuttons > 0) {
+		buf_puts(&p, "\nReact with");
+		buf_puts(&h, "<br><i>React with");
+		for (i = 0; i < msg->nbuttons; i++) {
+			const char	*emoji = mx_button_emoji(msg, i);
+
+			buf_printf(&p, "%s %s %s", i > 0 ? "," : "", emoji,
+			    msg->buttons[i].label);
+			esc = html_escape(msg->buttons[i].label);
+			buf_printf(&h, "%s %s %s", i > 0 ? "," : "", emoji,
+			    esc);
+			free(esc);
+		}
+		buf_puts(&p, ".");
+		buf_puts(&h, ".</i>");
+	}
+	*plain = buf_steal(&p);
+	*html = buf_steal(&h);
+}
+
+static json_t *
+mx_content(const char *plain, const char *html)
+{
+	return json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice",
+	    "body", plain, "format", "org.matrix.custom.html",
+	    "formatted_body", html);
+}
+
+int
+mx_notice(struct matrix *m, const char *room_id, const char *text,
+    char **cause)
+{
+	struct chat_msg	 msg = { .text = text };
+	char		*plain, *html, *event_id = NULL;
+	json_t		*content;
+	int		 rc;
+
+	mx_render(&msg, &plain, &html);
+	content = mx_content(plain, html);
+	rc = mx_put_event(m, room_id, "m.room.message", content, &event_id,
+	    cause);
+	json_decref(content);
+	free(plain);
+	free(html);
+	free(event_id);
+	return rc;
+}
+
+/*
+ * Records the buttons of a message and reacts with each emoji. Returns
+ * how many reactions failed; the buttons work without them too (a user
+ * can pick the emoji), so that is logged, not fatal.
+ */
+static void
+mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
+    const struct chat_msg *msg)
+{
+	struct store	*s;
+	sqlite3_stmt	*st;
+	char		*cause = NULL, *reaction = NULL;
+	size_t		 i;
+	int		*fresh;
+
+	fresh = xcalloc(msg->nbuttons, sizeof *fresh);
+	pthread_mutex_lock(&m->out_lock);
+	if ((s = mx_out_store(m, &cause)) == NULL) {
+		log_warn("matrix", "cannot store buttons: %s", cause);
+		free(cause);
+		cause = NULL;
+	} else {
+		for (i = 0; i < msg->nbuttons; i++) {
+			st = store_prepare(s, "INSERT OR IGNORE INTO "
+			    "chat_buttons (connector, room, msg_ref, label, "
+			    "data, emoji) VALUES ('matrix', ?1, ?2, ?3, ?4, "
+			    "?5)");
+			if (st == NULL)
+				continue;
+			sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, msg_ref, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, msg->buttons[i].label, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, msg->buttons[i].data, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, mx_button_emoji(msg, i), -1,
+			    SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_DONE &&
+			    sqlite3_changes(store_db(s)) > 0)
+				fresh[i] = 1;
+			sqlite3_finalize(st);
+		}
+	}
+	pthread_mutex_unlock(&m->out_lock);
+
+	for (i = 0; i < msg->nbuttons; i++) {
+		json_t	*content;
+
+		if (!fresh[i])
+			continue;
+		content = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to",
+		    "rel_type", "m.annotation", "event_id", msg_ref, "key",
+		    mx_button_emoji(msg, i));
+		if (mx_put_event(m, room_id, "m.reaction", content, &reaction,
+		    &cause) != CHAT_OK)
+			log_warn("matrix", "reacting to own message failed "
+			    "room=%s event=%s: %s", room_id, msg_ref,
+			    cause != NULL ? cause : "?");
+		json_decref(content);
+		free(reaction);
+		reaction = NULL;
+		free(cause);
+		cause = NULL;
+	}
+	free(fresh);
+}
+
+/* Drops U+FE0F (emoji presentation selector) so ✅ and ✅️ compare equal. */
+static char *
+mx_emoji_key(const char *s)
+{
+	struct buf	 b;
+
+	buf_init(&b, 256);
+	buf_puts(&b, "");
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xb8 &&
+		    (unsigned char)s[2] == 0x8f) {
+			s += 2;
+			continue;
+		}
+		buf_append(&b, s, 1);
+	}
+	return buf_steal(&b);
+}
+
+char *
+mx_button_lookup(struct store *s, const char *room_id, const char *msg_ref,
+    const char *key)
+{
+	sqlite3_stmt	*st;
+	char		*want, *have, *data = NULL;
+
+	st = store_prepare(s, "SELECT data, emoji FROM chat_buttons WHERE "
+	    "connector = 'matrix' AND room = ?1 AND msg_ref = ?2");
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msg_ref, -1, SQLITE_STATIC);
+	want = mx_emoji_key(key);
+	while (data == NULL && sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 1) == NULL)
+			continue;
+		have = mx_emoji_key((const char *)sqlite3_column_text(st, 1));
+		if (strcmp(have, want) == 0)
+			data = xstrdup((const char *)sqlite3_column_text(st,
+			    0));
+		free(have);
+	}
+	free(want);
+	sqlite3_finalize(st);
+	return data;
+}
+
+/* Sends a rendered message, optionally as a reply to `in_reply_to`. */
+static int
+mx_send_msg(struct matrix *m, const char *room, const struct chat_msg *msg,
+    const char *in_reply_to, char **ref, char **cause)
+{
+	char	*room_id, *plain, *html, *event_id = NULL;
+	json_t	*content;
+	int	 rc;
+
+	if (ref != NULL)
+		*ref = NULL;
+	if ((room_id = mx_room_id(m, room, cause)) == NULL)
+		return CHAT_TEMPORARY;
+	mx_render(msg, &plain, &html);
+	content = mx_content(plain, html);
+	if (in_reply_to != NULL && in_reply_to[0] == '$')
+		json_object_set_new(content, "m.relates_to", json_pack(
+		    "{s:{s:s}}", "m.in_reply_to", "event_id", in_reply_to));
+	rc = mx_put_event(m, room_id, "m.room.message", content, &event_id,
+	    cause);
+	json_decref(content);
+	free(plain);
+	free(html);
+	if (rc == CHAT_OK && msg->nbuttons > 0)
+		mx_add_buttons(m, room_id, event_id, msg);
+	if (rc == CHAT_OK && ref != NULL)
+		*ref = event_id;
+	else
+		free(event_id);
+	free(room_id);
+	return rc;
+}
+
+int
+mx_op_send(struct connector *c, const char *room, const struct chat_msg *msg,
+    char **ref, char **cause)
+{
+	return mx_send_msg(c->priv, room, msg, NULL, ref, cause);
+}
+
+int
+mx_op_edit(struct connector *c, const char *room, const char *ref,
+    const struct chat_msg *msg, char **cause)
+{
+	struct matrix	*m = c->priv;
+	char		*room_id, *plain, *html, *fb_plain, *fb_html;
+	char		*event_id = NULL;
+	json_t		*content;
+	int		 rc;
+
+	if (ref == NULL || ref[0] != '$') {
+		set_cause(cause, "not a Matrix event id: %s",
+		    ref != NULL ? ref : "(none)");
+		return CHAT_PERMANENT;
+	}
+	if ((room_id = mx_room_id(m, room, cause)) == NULL)
+		return CHAT_TEMPORARY;
+	mx_render(msg, &plain, &html);
+	/* Clients without edit support show the "* " fallback. */
+	fb_plain = xasprintf("* %s", plain);
+	fb_html = xasprintf("* %s", html);
+	content = mx_content(fb_plain, fb_html);
+	json_object_set_new(content, "m.new_content", mx_content(plain,
+	    html));
+	json_object_set_new(content, "m.relates_to", json_pack(
+	    "{s:s, s:s}", "rel_type", "m.replace", "event_id", ref));
+	rc = mx_put_event(m, room_id, "m.room.message", content, &event_id,
+	    cause);
+	json_decref(content);
+	if (rc == CHAT_OK && msg->nbuttons > 0)
+		mx_add_buttons(m, room_id, ref, msg);
+	free(fb_plain);
+	free(fb_html);
+	free(plain);
+	free(html);
+	free(event_id);
+	free(room_id);
+	return rc;
+}
+
+int
+mx_op_reply(struct connector *c, const struct chat_event *ev,
+    const struct chat_msg *msg, char **ref, char **cause)
+{
+	return mx_send_msg(c->priv, ev->room, msg, ev->reply_token, ref,
+	    cause);
+}
+
+int
+mx_op_answer(struct connector *c, const struct chat_event *ev,
+    const char *text, char **cause)
+{
+	struct chat_msg	 msg = { .text = NULL };
+	const char	*who = ev->user;
+	const char	*to;
+	char		*line;
+	int		 rc;
+
+	if (who != NULL && str_has_prefix(who, "matrix:"))
+		who += strlen("matrix:");
+	/* Answer under the message the reaction was on: that is the context. */
+	to = ev->msg_ref != NULL ? ev->msg_ref : ev->reply_token;
+	line = xasprintf("%s%s%s", who != NULL ? who : "",
+	    who != NULL ? ": " : "", text);
+	msg.text = line;
+	rc = mx_send_msg(c->priv, ev->room, &msg, to, NULL, cause);
+	free(line);
+	return rc;
+}
