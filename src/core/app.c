@@ -28,8 +28,6 @@
 #include "store.h"
 #include "util.h"
 
-/* Backends that are not linked in yet resolve to NULL. */
-#pragma weak chat_matrix_create
 
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_hup;
@@ -119,11 +117,6 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 
 		if (!backends[i].enabled)
 			continue;
-		if (backends[i].create == NULL) {
-			set_cause(cause, "this pvebot was built without one of "
-			    "the enabled chat platforms");
-			goto fail;
-		}
 		if ((c = backends[i].create(&app->chat_ctx, cause)) == NULL)
 			goto fail;
 		app->connectors[app->nconnectors++] = c;

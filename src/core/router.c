@@ -72,6 +72,7 @@ struct route {
 	int64_t			 now;
 	struct deferred		 later[8];
 	size_t			 nlater;
+	int64_t			 held_job;	/* queued; runs after the edits */
 };
 
 static void
@@ -89,6 +90,29 @@ defer(struct route *rt, const char *connector, const char *room,
 	d->ref = ref != NULL ? xstrdup(ref) : NULL;
 	d->title = title != NULL ? xstrdup(title) : NULL;
 	d->text = xstrdup(text != NULL ? text : "");
+}
+
+static void
+free_deferred(struct deferred *d)
+{
+	free(d->connector);
+	free(d->room);
+	free(d->ref);
+	free(d->title);
+	free(d->text);
+	free(d->nonce);
+}
+
+/* The transaction did not commit: nothing it promised is shown. */
+static void
+drop_deferred(struct route *rt)
+{
+	size_t	 i;
+
+	for (i = 0; i < rt->nlater; i++)
+		free_deferred(&rt->later[i]);
+	rt->nlater = 0;
+	rt->held_job = 0;
 }
 
 static void
@@ -118,12 +142,7 @@ run_deferred(struct route *rt)
 		}
 		if (c != NULL)
 			chat_deliver(c, d->room, d->ref, &m, NULL, 10000);
-		free(d->connector);
-		free(d->room);
-		free(d->ref);
-		free(d->title);
-		free(d->text);
-		free(d->nonce);
+		free_deferred(d);
 	}
 	rt->nlater = 0;
 }
@@ -409,7 +428,7 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	}
 	save_offset(rt);
 	if (store_commit(rt->store) != 0) {
-		rt->nlater = 0;
+		drop_deferred(rt);
 		buf_reset(&out);
 		buf_puts(&out, "pvebot could not save that; nothing was done");
 	}
@@ -666,6 +685,10 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 		}
 		title = xasprintf("Job #%" PRId64 ": %s", id, j.command);
 		text = xasprintf("approved by %s; queued", rt->ev->user);
+		/* Not claimable before "approved" is shown, or a fast job's
+		 * progress edits could land first and be overwritten. */
+		jobs_set_int(rt->store, id, "ready", 0);
+		rt->held_job = id;
 		break;
 	case APPROVAL_DENIED:
 		jobs_add_approval(rt->store, id, rt->ev->user, "deny");
@@ -705,8 +728,6 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	free(text);
 	jobs_free_list(who, n);
 	job_release(&j);
-	if (v == APPROVAL_COMPLETE && rt->app->workers != NULL)
-		workers_kick(rt->app->workers);
 	return xstrdup(why);
 }
 
@@ -850,7 +871,7 @@ route_button(struct route *rt)
 	}
 	save_offset(rt);
 	if (store_commit(rt->store) != 0) {
-		rt->nlater = 0;
+		drop_deferred(rt);
 		free(answer);
 		answer = xstrdup("pvebot could not save that; press again");
 	}
@@ -1225,6 +1246,11 @@ route(struct router *r, struct chat_event *ev)
 		route_message(&rt);
 	pthread_rwlock_unlock(&r->app->rules_lock);
 	run_deferred(&rt);
+	if (rt.held_job != 0) {
+		jobs_set_int(r->store, rt.held_job, "ready", 1);
+		if (r->app->workers != NULL)
+			workers_kick(r->app->workers);
+	}
 }
 
 static void *
