@@ -77,11 +77,13 @@ tests: $(PVEBOT) $(TEST_BINS)
 deps:
 	@sh tests/deps.sh $(DEBS)
 
-demo: deps bin/pvebot
+# A sub-make, so pkg-config runs after deps installed the libraries.
+demo: deps
+	@$(MAKE) --no-print-directory bin/pvebot
 	bin/pvebot demo
 
 test: deps
-	@$(MAKE) --no-print-directory tests SAN=$(SAN)
+	@$(MAKE) --no-print-directory -j2 tests SAN=$(SAN)
 	@PVEBOT=$(PVEBOT) TESTBIN=$(BUILD)/tests sh tests/run.sh $(TEST_BINS)
 
 FUZZ_SRCS := $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null | sort)
