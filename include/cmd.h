@@ -169,6 +169,12 @@ const char *cmd_arg_type_name(enum arg_type);
  * (Discord slash commands) feed to cmd_parse. Caller frees.
  */
 char	*cmd_format_line(const struct cmd_def *, char *const *values);
+/*
+ * Appends one value quoted the way cmd_format_line() does; `rest` for a
+ * value that takes the rest of the line (reason, command).
+ */
+struct buf;
+void	 cmd_append_value(struct buf *, const char *v, int rest);
 
 /* Plain-text help; NULL name = overview. Caller frees. */
 char	*cmd_help(const struct catalogue *, const char *name, char **cause);

@@ -93,6 +93,7 @@ int	utf8_valid_text(const char *, size_t);
 char	*read_file(const char *path, size_t limit, size_t *len, char **cause);
 
 /* String helpers. */
+void	strv_free(char **, size_t n);	/* n strings, then the array */
 int	str_has_prefix(const char *, const char *);
 int	glob_match(const char *pattern, const char *str);	/* '*' and '?' */
 int	glob_match_case(const char *pattern, const char *str, int nocase);

@@ -631,16 +631,6 @@ dc_format(const struct chat_msg *m, char ***pieces)
 	return n;
 }
 
-static void
-dc_pieces_free(char **pieces, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		free(pieces[i]);
-	free(pieces);
-}
-
 /* One action row (type 1) of buttons (type 2) per five buttons. */
 static json_t *
 dc_components(const struct chat_msg *m)
@@ -736,7 +726,7 @@ dc_send(struct connector *c, const char *room, const struct chat_msg *m,
 		}
 		json_decref(reply);
 	}
-	dc_pieces_free(pieces, n);
+	strv_free(pieces, n);
 	free(path);
 	return rc;
 }
@@ -759,7 +749,7 @@ dc_single(const struct chat_msg *m)
 		s = xasprintf("%.*s%s\n\xe2\x80\xa6", (int)len, pieces[0],
 		    m->pre ? "\n```" : "");
 	}
-	dc_pieces_free(pieces, n);
+	strv_free(pieces, n);
 	return s;
 }
 
@@ -866,7 +856,7 @@ dc_reply(struct connector *c, const struct chat_event *ev,
 		}
 		json_decref(reply);
 	}
-	dc_pieces_free(pieces, n);
+	strv_free(pieces, n);
 	free(app);
 	free(id);
 	free(token);
@@ -1219,29 +1209,6 @@ dc_specs_free(struct dc *dc)
 	free(dc->specs);
 }
 
-/* Quoted the way cmd_format_line() does, so the parser reads v back. */
-static void
-dc_append_value(struct buf *b, const char *v, int rest)
-{
-	size_t	 n = strlen(v);
-	int	 needs;
-
-	if (rest)
-		needs = n >= 2 && (v[0] == '"' || v[0] == '\'') &&
-		    v[n - 1] == v[0] && memchr(v + 1, v[0], n - 2) == NULL;
-	else
-		needs = n == 0 || strpbrk(v, " \t") != NULL || v[0] == '"' ||
-		    v[0] == '\'';
-	if (!needs)
-		buf_puts(b, v);
-	else if (strchr(v, '"') == NULL)
-		buf_printf(b, "\"%s\"", v);
-	else if (strchr(v, '\'') == NULL)
-		buf_printf(b, "'%s'", v);
-	else
-		buf_puts(b, v);
-}
-
 /*
  * The command line of a slash command in the catalogue's argument
  * order, values quoted as the parser expects; NULL when the catalogue
@@ -1279,7 +1246,7 @@ dc_catalogue_line(struct dc *dc, json_t *data)
 		else
 			continue;
 		buf_puts(&b, " ");
-		dc_append_value(&b, v, sp->rest[k]);
+		cmd_append_value(&b, v, sp->rest[k]);
 		free(v);
 	}
 	if (b.truncated) {

@@ -921,16 +921,6 @@ tg_split(const char *text, size_t first, size_t rest, size_t *n)
 	return parts;
 }
 
-static void
-tg_free_parts(char **parts, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		free(parts[i]);
-	free(parts);
-}
-
 /* The HTML parts of a message: title on the first, body chunked. */
 static char **
 tg_format(const struct chat_msg *msg, size_t *n)
@@ -971,7 +961,7 @@ tg_format(const struct chat_msg *msg, size_t *n)
 		}
 		html[i] = buf_steal(&b);
 	}
-	tg_free_parts(chunks, *n);
+	strv_free(chunks, *n);
 	free(title);
 	return html;
 }
@@ -1163,7 +1153,7 @@ tg_deliver(struct tg *tg, const char *room, const char *edit_ref,
 		}
 		json_decref(result);
 	}
-	tg_free_parts(parts, nparts);
+	strv_free(parts, nparts);
 	if (rc != CHAT_OK && ref != NULL) {
 		free(*ref);
 		*ref = NULL;

@@ -1209,16 +1209,6 @@ catalogue_load(const char *dir, char **errors)
 }
 
 static void
-free_strv(char **v, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 free_params(struct cmd_param *p, size_t n)
 {
 	size_t	 i;
@@ -1236,7 +1226,7 @@ free_def(struct cmd_def *d)
 	size_t	 i;
 
 	free(d->name);
-	free_strv(d->aliases, d->naliases);
+	strv_free(d->aliases, d->naliases);
 	free(d->summary);
 	free(d->help);
 	free(d->usage);
@@ -1245,7 +1235,7 @@ free_def(struct cmd_def *d)
 		struct cmd_arg *a = &d->args[i];
 
 		free(a->name);
-		free_strv(a->enums, a->nenums);
+		strv_free(a->enums, a->nenums);
 		free(a->pattern);
 		free(a->def);
 		free(a->def_now);
@@ -1271,7 +1261,7 @@ free_def(struct cmd_def *d)
 	free_params(d->proxmox.params_lxc, d->proxmox.nparams_lxc);
 	free(d->proxmox.expect_status);
 	free(d->ssh.host_arg);
-	free_strv(d->ssh.argv, d->ssh.nargv);
+	strv_free(d->ssh.argv, d->ssh.nargv);
 	free(d->ssh.parser);
 	free(d->file);
 }

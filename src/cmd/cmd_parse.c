@@ -533,8 +533,8 @@ cmd_call_value(const struct cmd_call *call, const char *name)
 }
 
 /* Quoted so that next_token() / rest_of_line() read back v itself. */
-static void
-append_value(struct buf *b, const char *v, int rest)
+void
+cmd_append_value(struct buf *b, const char *v, int rest)
 {
 	size_t	 n = strlen(v);
 	int	 needs;
@@ -567,7 +567,7 @@ cmd_format_line(const struct cmd_def *d, char *const *values)
 		if (values[i] == NULL)
 			continue;
 		buf_puts(&b, " ");
-		append_value(&b, values[i], cmd_is_rest_type(d->args[i].type));
+		cmd_append_value(&b, values[i], cmd_is_rest_type(d->args[i].type));
 	}
 	return buf_steal(&b);
 }

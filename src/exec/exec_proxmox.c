@@ -86,16 +86,6 @@ pve_global_init(void)
 	pve_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
-static void
-free_strv(char **v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Pins are "AA:BB:..", several separated by commas or spaces. */
 static int
 parse_pins(struct pve *pve, const char *text, char **cause)
@@ -202,7 +192,7 @@ pve_free(struct pve *pve)
 		return;
 	for (i = 0; i < pve->npool; i++)
 		curl_easy_cleanup(pve->pool[i]);
-	free_strv(pve->urls, pve->nurls);
+	strv_free(pve->urls, pve->nurls);
 	if (pve->auth_header != NULL) {
 		explicit_bzero(pve->auth_header, strlen(pve->auth_header));
 		free(pve->auth_header);

@@ -412,13 +412,7 @@ jobs_approvers(struct store *s, int64_t job_id, char ***list, size_t *n)
 void
 jobs_free_list(char **list, size_t n)
 {
-	size_t	 i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
+	strv_free(list, n);
 }
 
 int

@@ -34,23 +34,13 @@ sensors_seen_create(void)
 	return xcalloc(1, sizeof(struct sensors_seen));
 }
 
-static void
-free_strings(char **v, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 sensors_seen_free(struct sensors_seen *seen)
 {
 	if (seen == NULL)
 		return;
-	free_strings(seen->spun, seen->nspun);
-	free_strings(seen->noted, seen->nnoted);
+	strv_free(seen->spun, seen->nspun);
+	strv_free(seen->noted, seen->nnoted);
 	free(seen);
 }
 
@@ -228,7 +218,7 @@ sensor_list_release(struct sensor_list *sl)
 		free(sl->v[i].label);
 	}
 	free(sl->v);
-	free_strings(sl->notes, sl->nnotes);
+	strv_free(sl->notes, sl->nnotes);
 	memset(sl, 0, sizeof *sl);
 }
 

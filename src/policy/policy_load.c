@@ -315,13 +315,9 @@ strv_add(struct pol_strv *sv, const char *s)
 }
 
 static void
-strv_free(struct pol_strv *sv)
+pol_strv_free(struct pol_strv *sv)
 {
-	size_t	 i;
-
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
+	strv_free(sv->v, sv->n);
 	sv->v = NULL;
 	sv->n = 0;
 }
@@ -1233,13 +1229,13 @@ rule_free(struct pol_rule *r)
 	free(r->name);
 	free(r->why);
 	free(r->vmids);
-	strv_free(&r->actions);
-	strv_free(&r->names);
-	strv_free(&r->tags);
-	strv_free(&r->nodes);
-	strv_free(&r->pools);
-	strv_free(&r->snapshots);
-	strv_free(&r->storages);
+	pol_strv_free(&r->actions);
+	pol_strv_free(&r->names);
+	pol_strv_free(&r->tags);
+	pol_strv_free(&r->nodes);
+	pol_strv_free(&r->pools);
+	pol_strv_free(&r->snapshots);
+	pol_strv_free(&r->storages);
 	free(r->roles.v);
 	free(r->during.v);
 	free(r->outside.v);
@@ -1454,7 +1450,7 @@ expand_path(struct load *l, const char *path, struct pol_strv *files)
 		strv_add(files, full);
 		free(full);
 	}
-	strv_free(&names);
+	pol_strv_free(&names);
 }
 
 /*
@@ -1566,13 +1562,13 @@ policy_free(struct policy *p)
 		return;
 	for (i = 0; i < p->nroles; i++) {
 		free(p->roles[i].name);
-		strv_free(&p->roles[i].request);
-		strv_free(&p->roles[i].approve);
+		pol_strv_free(&p->roles[i].request);
+		pol_strv_free(&p->roles[i].approve);
 	}
 	free(p->roles);
 	for (i = 0; i < p->nusers; i++) {
 		free(p->users[i].name);
-		strv_free(&p->users[i].identities);
+		pol_strv_free(&p->users[i].identities);
 		free(p->users[i].roles.v);
 	}
 	free(p->users);
@@ -1584,6 +1580,6 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_free(&p->rules[i]);
 	free(p->rules);
-	strv_free(&p->files);
+	pol_strv_free(&p->files);
 	free(p);
 }

@@ -508,6 +508,18 @@ fail:
 	return NULL;
 }
 
+void
+strv_free(char **v, size_t n)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 str_has_prefix(const char *s, const char *prefix)
 {
