@@ -171,6 +171,8 @@ int		 mon_severity_rank(const char *);
 
 /* "▁▂▃▄▅▆▇█" line of values scaled to [lo, hi]; caller frees. */
 char		*mon_sparkline(const double *, size_t n, double lo, double hi);
+/* used as a percentage of total; 0 when total is 0. */
+double		 mon_pct(double used, double total);
 /* "███░░░░░░░" bar of `width` cells for pct 0..100; caller frees. */
 char		*mon_bar(double pct, int width);
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "exec_proxmox.h"
+#include "jsonx.h"
 #include "util.h"
 
 #define LIST_MAX	15	/* snapshots, backups, tasks shown */
@@ -54,14 +55,6 @@ format_time(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
-jstr(const json_t *o, const char *key, const char *dflt)
-{
-	const char	*s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : dflt;
-}
-
 /*
  * Text from the API as one line without control characters, cut to fit
  * at a character boundary (chat platforms refuse broken UTF-8).
@@ -81,38 +74,6 @@ one_line(const char *s, char *out, size_t len)
 	}
 	out[i] = '\0';
 	return out;
-}
-
-static int64_t
-jint(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-	const char	*errstr;
-
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v)) {
-		/* Out-of-range doubles would be undefined as integers. */
-		if (!(json_real_value(v) > -9e18 && json_real_value(v) < 9e18))
-			return 0;
-		return (int64_t)json_real_value(v);
-	}
-	if (json_is_string(v))
-		return strtonum(json_string_value(v), INT64_MIN, INT64_MAX,
-		    &errstr);
-	return 0;
-}
-
-static double
-jnum(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	if (json_is_number(v))
-		return json_number_value(v);
-	if (json_is_string(v))
-		return strtod(json_string_value(v), NULL);
-	return 0;
 }
 
 static int
@@ -192,9 +153,9 @@ pve_format_status(struct pve *pve, char **cause)
 	buf_init(&b, 0);
 	buf_init(&off, 0);
 	json_array_foreach(cs, i, v) {
-		if (strcmp(jstr(v, "type", ""), "cluster") == 0) {
-			cluster = jstr(v, "name", "?");
-			quorate = jint(v, "quorate") != 0;
+		if (strcmp(jx_str(v, "type", ""), "cluster") == 0) {
+			cluster = jx_str(v, "name", "?");
+			quorate = jx_int(v, "quorate") != 0;
 		}
 	}
 	if (cluster != NULL)
@@ -204,11 +165,11 @@ pve_format_status(struct pve *pve, char **cause)
 		buf_printf(&b, "Single node (no cluster)\n");
 	json_array_foreach(nodes, i, v) {
 		total++;
-		if (strcmp(jstr(v, "status", ""), "online") == 0)
+		if (strcmp(jx_str(v, "status", ""), "online") == 0)
 			online++;
 		else
 			buf_printf(&off, "%s%s", off.len ? ", " : "",
-			    jstr(v, "node", "?"));
+			    jx_str(v, "node", "?"));
 	}
 	buf_printf(&b, "Nodes: %d/%d online", online, total);
 	if (off.len > 0)
@@ -257,8 +218,8 @@ pve_format_status(struct pve *pve, char **cause)
 static int
 cmp_node_name(const void *a, const void *b)
 {
-	return strcmp(jstr(*(json_t * const *)a, "node", ""),
-	    jstr(*(json_t * const *)b, "node", ""));
+	return strcmp(jx_str(*(json_t * const *)a, "node", ""),
+	    jx_str(*(json_t * const *)b, "node", ""));
 }
 
 static void
@@ -284,12 +245,12 @@ node_details(struct pve *pve, struct buf *b, const char *node)
 		    json_string_value(json_array_get(load, 0)) : "?");
 		if (json_is_object(root))
 			buf_printf(b, ", root %s/%s",
-			    pve_format_bytes(jint(root, "used"), used,
-			    sizeof used), pve_format_bytes(jint(root, "total"),
+			    pve_format_bytes(jx_int(root, "used"), used,
+			    sizeof used), pve_format_bytes(jx_int(root, "total"),
 			    size, sizeof size));
 		buf_puts(b, "\n");
 	}
-	if ((ver = jstr(st, "pveversion", NULL)) != NULL)
+	if ((ver = jx_str(st, "pveversion", NULL)) != NULL)
 		buf_printf(b, "  %s\n", ver);
 	json_decref(st);
 }
@@ -314,19 +275,19 @@ pve_format_nodes(struct pve *pve, char **cause)
 	buf_printf(&b, "Nodes (%zu):\n", n);
 	for (i = 0; i < n; i++) {
 		v = sorted[i];
-		if (strcmp(jstr(v, "status", ""), "online") != 0) {
-			buf_printf(&b, "%s: %s\n", jstr(v, "node", "?"),
-			    jstr(v, "status", "unknown"));
+		if (strcmp(jx_str(v, "status", ""), "online") != 0) {
+			buf_printf(&b, "%s: %s\n", jx_str(v, "node", "?"),
+			    jx_str(v, "status", "unknown"));
 			continue;
 		}
-		buf_printf(&b, "%s: online, up %s\n", jstr(v, "node", "?"),
-		    format_duration(jint(v, "uptime"), up, sizeof up));
+		buf_printf(&b, "%s: online, up %s\n", jx_str(v, "node", "?"),
+		    format_duration(jx_int(v, "uptime"), up, sizeof up));
 		buf_printf(&b, "  cpu %d%% of %lld, mem %s/%s (%d%%)\n",
-		    percent(jnum(v, "cpu"), 1), (long long)jint(v, "maxcpu"),
-		    pve_format_bytes(jint(v, "mem"), used, sizeof used),
-		    pve_format_bytes(jint(v, "maxmem"), size, sizeof size),
-		    percent(jnum(v, "mem"), jnum(v, "maxmem")));
-		node_details(pve, &b, jstr(v, "node", "?"));
+		    percent(jx_num(v, "cpu"), 1), (long long)jx_int(v, "maxcpu"),
+		    pve_format_bytes(jx_int(v, "mem"), used, sizeof used),
+		    pve_format_bytes(jx_int(v, "maxmem"), size, sizeof size),
+		    percent(jx_num(v, "mem"), jx_num(v, "maxmem")));
+		node_details(pve, &b, jx_str(v, "node", "?"));
 	}
 	free(sorted);
 	json_decref(nodes);
@@ -390,13 +351,13 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
 		cur = NULL;
 	}
 	free(path);
-	status = cur != NULL ? jstr(cur, "status", g.status) : g.status;
-	qmp = cur != NULL ? jstr(cur, "qmpstatus", NULL) : NULL;
-	uptime = cur != NULL ? jint(cur, "uptime") : g.uptime;
-	cpu = cur != NULL ? jnum(cur, "cpu") : g.cpu;
-	mem = cur != NULL ? jint(cur, "mem") : g.mem;
-	maxmem = cur != NULL && jint(cur, "maxmem") > 0 ?
-	    jint(cur, "maxmem") : g.maxmem;
+	status = cur != NULL ? jx_str(cur, "status", g.status) : g.status;
+	qmp = cur != NULL ? jx_str(cur, "qmpstatus", NULL) : NULL;
+	uptime = cur != NULL ? jx_int(cur, "uptime") : g.uptime;
+	cpu = cur != NULL ? jx_num(cur, "cpu") : g.cpu;
+	mem = cur != NULL ? jx_int(cur, "mem") : g.mem;
+	maxmem = cur != NULL && jx_int(cur, "maxmem") > 0 ?
+	    jx_int(cur, "maxmem") : g.maxmem;
 
 	buf_init(&b, 0);
 	buf_printf(&b, "%d %s (%s on %s)\n", g.vmid, g.name, g.type, g.node);
@@ -430,9 +391,9 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
 	}
 	if (g.pool != NULL)
 		buf_printf(&b, "pool: %s\n", g.pool);
-	if (g.lock != NULL || (cur != NULL && jstr(cur, "lock", NULL)))
+	if (g.lock != NULL || (cur != NULL && jx_str(cur, "lock", NULL)))
 		buf_printf(&b, "locked: %s\n", cur != NULL &&
-		    jstr(cur, "lock", NULL) ? jstr(cur, "lock", "") : g.lock);
+		    jx_str(cur, "lock", NULL) ? jx_str(cur, "lock", "") : g.lock);
 	json_decref(cur);
 	pve_guest_release(&g);
 	return finish(&b);
@@ -446,8 +407,8 @@ pve_format_guest(struct pve *pve, const char *ref, char **cause)
 static int
 cmp_snaptime(const void *a, const void *b)
 {
-	int64_t	x = jint(*(json_t * const *)a, "snaptime");
-	int64_t	y = jint(*(json_t * const *)b, "snaptime");
+	int64_t	x = jx_int(*(json_t * const *)a, "snaptime");
+	int64_t	y = jx_int(*(json_t * const *)b, "snaptime");
 
 	return (x > y) - (x < y);
 }
@@ -474,7 +435,7 @@ pve_format_snapshots(struct pve *pve, const char *ref, char **cause)
 	snaps = xcalloc(json_array_size(list) + 1, sizeof *snaps);
 	json_array_foreach(list, i, v) {
 		/* "current" is where the guest is now, not a snapshot. */
-		if (strcmp(jstr(v, "name", "current"), "current") != 0)
+		if (strcmp(jx_str(v, "name", "current"), "current") != 0)
 			snaps[n++] = v;
 	}
 	qsort(snaps, n, sizeof *snaps, cmp_snaptime);
@@ -491,11 +452,11 @@ pve_format_snapshots(struct pve *pve, const char *ref, char **cause)
 		buf_printf(&b, "... %zu older\n", shown);
 	for (i = shown; i < n; i++) {
 		v = snaps[i];
-		buf_printf(&b, "%s  %s", jstr(v, "name", "?"),
-		    format_time(jint(v, "snaptime"), when, sizeof when));
-		if (jint(v, "vmstate") != 0)
+		buf_printf(&b, "%s  %s", jx_str(v, "name", "?"),
+		    format_time(jx_int(v, "snaptime"), when, sizeof when));
+		if (jx_int(v, "vmstate") != 0)
 			buf_puts(&b, " +RAM");
-		desc = jstr(v, "description", "");
+		desc = jx_str(v, "description", "");
 		if (*desc != '\0')
 			buf_printf(&b, " - %s", one_line(desc, line,
 			    sizeof line));
@@ -573,10 +534,10 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 	}
 	json_array_foreach(stores, i, s) {
 		/* Storages of the guest's node whose content has backups. */
-		sname = jstr(s, "storage", NULL);
-		if (sname == NULL || strcmp(jstr(s, "node", ""), g.node) != 0 ||
-		    !has_word(jstr(s, "content", ""), "backup") ||
-		    strcmp(jstr(s, "status", "available"), "available") != 0)
+		sname = jx_str(s, "storage", NULL);
+		if (sname == NULL || strcmp(jx_str(s, "node", ""), g.node) != 0 ||
+		    !has_word(jx_str(s, "content", ""), "backup") ||
+		    strcmp(jx_str(s, "status", "available"), "available") != 0)
 			continue;
 		path = xasprintf("/nodes/%s/storage/%s/content", g.node,
 		    sname);
@@ -590,15 +551,15 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 			continue;
 		}
 		json_array_foreach(content, j, v) {
-			if ((volid = jstr(v, "volid", NULL)) == NULL ||
-			    jint(v, "vmid") != g.vmid)
+			if ((volid = jx_str(v, "volid", NULL)) == NULL ||
+			    jx_int(v, "vmid") != g.vmid)
 				continue;
 			bk = xreallocarray(bk, n + 1, sizeof *bk);
 			bk[n].storage = xstrdup(sname);
 			bk[n].volid = xstrdup(volid);
-			bk[n].ctime = jint(v, "ctime");
-			bk[n].size = jint(v, "size");
-			bk[n].protected = jint(v, "protected") != 0;
+			bk[n].ctime = jx_int(v, "ctime");
+			bk[n].size = jx_int(v, "size");
+			bk[n].protected = jx_int(v, "protected") != 0;
 			n++;
 		}
 		json_decref(content);
@@ -646,8 +607,8 @@ pve_format_backups(struct pve *pve, const char *ref, char **cause)
 static int
 cmp_task_desc(const void *a, const void *b)
 {
-	int64_t	x = jint(*(json_t * const *)a, "starttime");
-	int64_t	y = jint(*(json_t * const *)b, "starttime");
+	int64_t	x = jx_int(*(json_t * const *)a, "starttime");
+	int64_t	y = jx_int(*(json_t * const *)b, "starttime");
 
 	return (x < y) - (x > y);
 }
@@ -656,16 +617,16 @@ static void
 task_line(struct buf *b, const json_t *t)
 {
 	char		 when[32];
-	const char	*status = jstr(t, "status", NULL);
-	const char	*id = jstr(t, "id", "");
+	const char	*status = jx_str(t, "status", NULL);
+	const char	*id = jx_str(t, "id", "");
 
 	if (status == NULL || strcmp(status, "running") == 0 ||
-	    jint(t, "endtime") == 0)
+	    jx_int(t, "endtime") == 0)
 		status = "running";
 	buf_printf(b, "%s %s%s%s on %s: %s\n  %s\n",
-	    format_time(jint(t, "starttime"), when, sizeof when),
-	    jstr(t, "type", "?"), *id ? " " : "", id, jstr(t, "node", "?"),
-	    status, jstr(t, "upid", ""));
+	    format_time(jx_int(t, "starttime"), when, sizeof when),
+	    jx_str(t, "type", "?"), *id ? " " : "", id, jx_str(t, "node", "?"),
+	    status, jx_str(t, "upid", ""));
 }
 
 char *
@@ -695,8 +656,8 @@ pve_format_tasks(struct pve *pve, const char *node, char **cause)
 	buf_init(&b, 0);
 	buf_init(&skipped, 0);
 	json_array_foreach(nodes, i, v) {
-		name = jstr(v, "node", NULL);
-		if (name == NULL || strcmp(jstr(v, "status", ""), "online"))
+		name = jx_str(v, "node", NULL);
+		if (name == NULL || strcmp(jx_str(v, "status", ""), "online"))
 			continue;
 		path = xasprintf("/nodes/%s/tasks", name);
 		list = get_array(pve, path, tp, nitems(tp),
@@ -780,7 +741,7 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 	}
 	n = json_array_size(all);
 	json_array_foreach(all, i, v) {
-		int p = pve_progress_percent(jstr(v, "t", ""));
+		int p = pve_progress_percent(jx_str(v, "t", ""));
 
 		if (p >= 0)
 			pct = p;
@@ -805,7 +766,7 @@ pve_format_task(struct pve *pve, const char *upid, char **cause)
 		buf_printf(&b, "last log lines:\n");
 		for (i = n > TASK_LOG_TAIL ? n - TASK_LOG_TAIL : 0; i < n;
 		    i++) {
-			buf_printf(&b, "%s\n", one_line(jstr(json_array_get(all,
+			buf_printf(&b, "%s\n", one_line(jx_str(json_array_get(all,
 			    i), "t", ""), line, sizeof line));
 		}
 	}

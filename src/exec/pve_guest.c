@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "exec_proxmox.h"
+#include "jsonx.h"
 #include "util.h"
 
 void
@@ -56,26 +57,6 @@ json_strdup(const json_t *obj, const char *key)
 	return NULL;
 }
 
-static int64_t
-json_int(const json_t *obj, const char *key)
-{
-	const json_t	*v = json_object_get(obj, key);
-	const char	*errstr;
-
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v)) {
-		/* Out-of-range doubles would be undefined as integers. */
-		if (!(json_real_value(v) > -9e18 && json_real_value(v) < 9e18))
-			return 0;
-		return (int64_t)json_real_value(v);
-	}
-	if (json_is_string(v))
-		return strtonum(json_string_value(v), INT64_MIN, INT64_MAX,
-		    &errstr);
-	return 0;
-}
-
 /* Proxmox separates tags with ';' (older releases: ',' or spaces). */
 static void
 split_tags(struct pve_guest *g, const char *tags)
@@ -108,7 +89,7 @@ pve_guest_from_json(const json_t *o, struct pve_guest *g)
 	t = json_string_value(type);
 	if (strcmp(t, "qemu") != 0 && strcmp(t, "lxc") != 0)
 		return -1;
-	vmid = json_int(o, "vmid");
+	vmid = jx_int(o, "vmid");
 	if (vmid <= 0 || vmid > 999999999)
 		return -1;
 	g->vmid = (int)vmid;
@@ -125,15 +106,15 @@ pve_guest_from_json(const json_t *o, struct pve_guest *g)
 	g->lock = json_strdup(o, "lock");
 	g->pool = json_strdup(o, "pool");
 	split_tags(g, json_string_value(json_object_get(o, "tags")));
-	g->is_template = json_int(o, "template") != 0;
+	g->is_template = jx_int(o, "template") != 0;
 	cpu = json_object_get(o, "cpu");
 	g->cpu = json_is_number(cpu) ? json_number_value(cpu) : 0;
-	g->maxcpu = (int)json_int(o, "maxcpu");
-	g->mem = json_int(o, "mem");
-	g->maxmem = json_int(o, "maxmem");
-	g->disk = json_int(o, "disk");
-	g->maxdisk = json_int(o, "maxdisk");
-	g->uptime = json_int(o, "uptime");
+	g->maxcpu = (int)jx_int(o, "maxcpu");
+	g->mem = jx_int(o, "mem");
+	g->maxmem = jx_int(o, "maxmem");
+	g->disk = jx_int(o, "disk");
+	g->maxdisk = jx_int(o, "maxdisk");
+	g->uptime = jx_int(o, "uptime");
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "exec_ssh.h"
+#include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
 #include "store.h"
@@ -140,28 +141,6 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 
 /* ---- the digest ---- */
 
-static const char *
-str_of(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static double
-num_of(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : 0;
-}
-
-static double
-pct(double used, double total)
-{
-	return total > 0 ? 100.0 * used / total : 0;
-}
-
 /* Hourly averages of the last 24 h as a sparkline (0-100%, a space for
  * an hour without samples); NULL if there are none. */
 static char *
@@ -236,17 +215,17 @@ section_cluster(struct buf *b, struct pve *pve, const json_t *res)
 	if (pve_request(pve, "GET", "/cluster/status", NULL, 0, &status,
 	    NULL) == PVE_OK && json_is_array(status)) {
 		json_array_foreach(status, i, o) {
-			const char	*type = str_of(o, "type");
+			const char	*type = jx_str(o, "type", NULL);
 
 			if (type != NULL && strcmp(type, "cluster") == 0) {
-				name = str_of(o, "name");
-				quorate = num_of(o, "quorate") != 0;
+				name = jx_str(o, "name", NULL);
+				quorate = jx_num(o, "quorate") != 0;
 			}
 		}
 	}
 	json_array_foreach(res, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*st = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*st = jx_str(o, "status", NULL);
 
 		if (type == NULL || strcmp(type, "node") != 0)
 			continue;
@@ -270,9 +249,9 @@ section_nodes(struct buf *b, struct store *s, const json_t *res,
 	double		 t;
 
 	json_array_foreach(res, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*node = str_of(o, "node");
-		const char	*st = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*node = jx_str(o, "node", NULL);
+		const char	*st = jx_str(o, "status", NULL);
 
 		if (type == NULL || strcmp(type, "node") != 0 || node == NULL)
 			continue;
@@ -280,12 +259,12 @@ section_nodes(struct buf *b, struct store *s, const json_t *res,
 			buf_printf(b, "%s: OFFLINE\n", node);
 			continue;
 		}
-		format_duration((int64_t)num_of(o, "uptime"), up, sizeof up);
+		format_duration((int64_t)jx_num(o, "uptime"), up, sizeof up);
 		buf_printf(b, "%s: up %s\n", node, up);
 		buf_printf(b, "  CPU %.0f%% mem %.0f%% disk %.0f%%\n",
-		    100.0 * num_of(o, "cpu"), pct(num_of(o, "mem"),
-		    num_of(o, "maxmem")), pct(num_of(o, "disk"),
-		    num_of(o, "maxdisk")));
+		    100.0 * jx_num(o, "cpu"), mon_pct(jx_num(o, "mem"),
+		    jx_num(o, "maxmem")), mon_pct(jx_num(o, "disk"),
+		    jx_num(o, "maxdisk")));
 		if (temp_high(s, node, now, &t))
 			buf_printf(b, "  temp high %.1f C\n", t);
 		if ((spark = cpu_sparkline(s, node, now)) != NULL) {
@@ -307,7 +286,7 @@ top_cmp(const void *a, const void *b)
 
 	if (x->v != y->v)
 		return x->v < y->v ? 1 : -1;
-	return (int)(num_of(x->g, "vmid") - num_of(y->g, "vmid"));
+	return (int)(jx_num(x->g, "vmid") - jx_num(y->g, "vmid"));
 }
 
 static void
@@ -321,17 +300,17 @@ section_guests(struct buf *b, const json_t *res)
 	cpu = xreallocarray(NULL, json_array_size(res) + 1, sizeof *cpu);
 	mem = xreallocarray(NULL, json_array_size(res) + 1, sizeof *mem);
 	json_array_foreach(res, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*st = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*st = jx_str(o, "status", NULL);
 
 		if (type == NULL || (strcmp(type, "qemu") != 0 &&
-		    strcmp(type, "lxc") != 0) || num_of(o, "template") != 0)
+		    strcmp(type, "lxc") != 0) || jx_num(o, "template") != 0)
 			continue;
 		if (st != NULL && strcmp(st, "running") == 0) {
 			running++;
 			cpu[n].g = mem[n].g = o;
-			cpu[n].v = 100.0 * num_of(o, "cpu");
-			mem[n].v = pct(num_of(o, "mem"), num_of(o, "maxmem"));
+			cpu[n].v = 100.0 * jx_num(o, "cpu");
+			mem[n].v = mon_pct(jx_num(o, "mem"), jx_num(o, "maxmem"));
 			n++;
 		} else if (st != NULL && strcmp(st, "stopped") == 0)
 			stopped++;
@@ -343,14 +322,14 @@ section_guests(struct buf *b, const json_t *res)
 		buf_puts(b, "Top CPU:\n");
 		for (k = 0; k < n && k < 5; k++)
 			buf_printf(b, "  %.20s (%d) %.0f%%\n",
-			    str_of(cpu[k].g, "name") ? str_of(cpu[k].g,
-			    "name") : "?", (int)num_of(cpu[k].g, "vmid"),
+			    jx_str(cpu[k].g, "name", "?"),
+			    (int)jx_num(cpu[k].g, "vmid"),
 			    cpu[k].v);
 		buf_puts(b, "Top memory:\n");
 		for (k = 0; k < n && k < 5; k++)
 			buf_printf(b, "  %.20s (%d) %.0f%%\n",
-			    str_of(mem[k].g, "name") ? str_of(mem[k].g,
-			    "name") : "?", (int)num_of(mem[k].g, "vmid"),
+			    jx_str(mem[k].g, "name", "?"),
+			    (int)jx_num(mem[k].g, "vmid"),
 			    mem[k].v);
 	}
 	free(cpu);
@@ -367,18 +346,18 @@ section_storage(struct buf *b, const json_t *res)
 	seen = xreallocarray(NULL, json_array_size(res) + 1, sizeof *seen);
 	buf_puts(b, "Storage:\n");
 	json_array_foreach(res, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*id = str_of(o, "storage");
-		const char	*node = str_of(o, "node");
-		const char	*st = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*id = jx_str(o, "storage", NULL);
+		const char	*node = jx_str(o, "node", NULL);
+		const char	*st = jx_str(o, "status", NULL);
 		char		*key, *bar;
 		double		 p;
 
 		if (type == NULL || strcmp(type, "storage") != 0 || id ==
 		    NULL || node == NULL || st == NULL ||
-		    strcmp(st, "available") != 0 || num_of(o, "maxdisk") <= 0)
+		    strcmp(st, "available") != 0 || jx_num(o, "maxdisk") <= 0)
 			continue;
-		key = num_of(o, "shared") != 0 ? xstrdup(id) :
+		key = jx_num(o, "shared") != 0 ? xstrdup(id) :
 		    xasprintf("%s@%s", id, node);
 		for (k = 0; k < nseen && strcmp(seen[k], key) != 0; k++)
 			;
@@ -387,7 +366,7 @@ section_storage(struct buf *b, const json_t *res)
 			continue;
 		}
 		seen[nseen++] = key;
-		p = pct(num_of(o, "disk"), num_of(o, "maxdisk"));
+		p = mon_pct(jx_num(o, "disk"), jx_num(o, "maxdisk"));
 		bar = mon_bar(p, 10);
 		buf_printf(b, "  %-14.14s %s %3.0f%%\n", key, bar, p);
 		free(bar);
@@ -473,12 +452,12 @@ section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
 		return;
 	}
 	json_array_foreach(res, i, o) {
-		const char	*type = str_of(o, "type");
-		int		 vmid = (int)num_of(o, "vmid");
+		const char	*type = jx_str(o, "type", NULL);
+		int		 vmid = (int)jx_num(o, "vmid");
 		int64_t		 last = 0;
 
 		if (type == NULL || (strcmp(type, "qemu") != 0 &&
-		    strcmp(type, "lxc") != 0) || num_of(o, "template") != 0)
+		    strcmp(type, "lxc") != 0) || jx_num(o, "template") != 0)
 			continue;
 		for (k = 0; k < n; k++) {
 			if (v[k].vmid == vmid)
@@ -488,8 +467,8 @@ section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
 			continue;
 		if (count++ == 0)
 			buf_printf(b, "No backup in %" PRId64 " days:\n", days);
-		buf_printf(b, "  %.20s (%d)%s\n", str_of(o, "name") ?
-		    str_of(o, "name") : "?", vmid, last == 0 ? " never" : "");
+		buf_printf(b, "  %.20s (%d)%s\n", jx_str(o, "name", NULL) ?
+		    jx_str(o, "name", NULL) : "?", vmid, last == 0 ? " never" : "");
 	}
 	if (count == 0)
 		buf_printf(b, "Backups: all within %" PRId64 " days\n", days);

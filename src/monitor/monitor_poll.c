@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "exec_ssh.h"
+#include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
 #include "sensors_local.h"
@@ -93,28 +94,6 @@ mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
 	x->target = xstrdup(target);
 	x->value = value;
 	return x;
-}
-
-static const char *
-str_of(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static double
-num_of(const json_t *o, const char *key)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : 0;
-}
-
-static double
-pct(double used, double total)
-{
-	return total > 0 ? 100.0 * used / total : 0;
 }
 
 /* The short chip name: "k10temp" of "k10temp-pci-00c3". */
@@ -212,13 +191,13 @@ add_guest(struct mon_samples *s, const char *metric, const json_t *g,
 	char			*target = xasprintf("guest:%d", vmid);
 	struct mon_sample	*x = mon_sample_add(s, metric, "guest", target,
 	    value);
-	const char		*lock = str_of(g, "lock");
+	const char		*lock = jx_str(g, "lock", NULL);
 
 	free(target);
 	x->vmid = vmid;
-	x->node = str_of(g, "node") ? xstrdup(str_of(g, "node")) : NULL;
-	x->name = str_of(g, "name") ? xstrdup(str_of(g, "name")) : NULL;
-	x->tags = str_of(g, "tags") ? xstrdup(str_of(g, "tags")) : NULL;
+	x->node = jx_str(g, "node", NULL) ? xstrdup(jx_str(g, "node", NULL)) : NULL;
+	x->name = jx_str(g, "name", NULL) ? xstrdup(jx_str(g, "name", NULL)) : NULL;
+	x->tags = jx_str(g, "tags", NULL) ? xstrdup(jx_str(g, "tags", NULL)) : NULL;
 	x->backup_lock = lock != NULL && strcmp(lock, "backup") == 0;
 	mon_sample_summary(x);
 	return x;
@@ -311,10 +290,10 @@ static void
 poll_guest(struct monitor *m, const json_t *g, int64_t now,
     struct mon_samples *s, int *running, size_t *nrunning)
 {
-	const char	*status = str_of(g, "status");
+	const char	*status = jx_str(g, "status", NULL);
 	int		 vmid = (int)json_integer_value(json_object_get(g,
 	    "vmid"));
-	const char	*lock = str_of(g, "lock");
+	const char	*lock = jx_str(g, "lock", NULL);
 	int		 backup = lock != NULL && strcmp(lock, "backup") == 0;
 	double		 v;
 
@@ -323,12 +302,12 @@ poll_guest(struct monitor *m, const json_t *g, int64_t now,
 		return;
 	if (strcmp(status, "running") == 0) {
 		running[(*nrunning)++] = vmid;
-		add_guest(s, "guest.cpu", g, 100.0 * num_of(g, "cpu"));
-		add_guest(s, "guest.memory", g, pct(num_of(g, "mem"),
-		    num_of(g, "maxmem")));
-		if (num_of(g, "maxdisk") > 0 && num_of(g, "disk") > 0)
-			add_guest(s, "guest.disk", g, pct(num_of(g, "disk"),
-			    num_of(g, "maxdisk")));
+		add_guest(s, "guest.cpu", g, 100.0 * jx_num(g, "cpu"));
+		add_guest(s, "guest.memory", g, mon_pct(jx_num(g, "mem"),
+		    jx_num(g, "maxmem")));
+		if (jx_num(g, "maxdisk") > 0 && jx_num(g, "disk") > 0)
+			add_guest(s, "guest.disk", g, mon_pct(jx_num(g, "disk"),
+			    jx_num(g, "maxdisk")));
 		add_guest(s, "guest.stopped_unexpectedly", g, 0);
 	} else if (strcmp(status, "stopped") == 0) {
 		v = 0;
@@ -375,9 +354,9 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 	    sizeof *running);
 	seen = xreallocarray(NULL, json_array_size(data) + 1, sizeof *seen);
 	json_array_foreach(data, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*node = str_of(o, "node");
-		const char	*status = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*node = jx_str(o, "node", NULL);
+		const char	*status = jx_str(o, "status", NULL);
 
 		if (type == NULL)
 			continue;
@@ -393,17 +372,17 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 				free(target);
 				continue;
 			}
-			add_node(s, "node.cpu", node, 100.0 * num_of(o, "cpu"));
-			add_node(s, "node.memory", node, pct(num_of(o, "mem"),
-			    num_of(o, "maxmem")));
-			add_node(s, "node.disk", node, pct(num_of(o, "disk"),
-			    num_of(o, "maxdisk")));
+			add_node(s, "node.cpu", node, 100.0 * jx_num(o, "cpu"));
+			add_node(s, "node.memory", node, mon_pct(jx_num(o, "mem"),
+			    jx_num(o, "maxmem")));
+			add_node(s, "node.disk", node, mon_pct(jx_num(o, "disk"),
+			    jx_num(o, "maxdisk")));
 		} else if (strcmp(type, "qemu") == 0 ||
 		    strcmp(type, "lxc") == 0)
 			poll_guest(m, o, now, s, running, &nrunning);
 		else if (strcmp(type, "storage") == 0) {
-			const char		*id = str_of(o, "storage");
-			int			 shared = num_of(o, "shared") != 0;
+			const char		*id = jx_str(o, "storage", NULL);
+			int			 shared = jx_num(o, "shared") != 0;
 			char			*target;
 			struct mon_sample	*x;
 
@@ -412,7 +391,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			target = shared ? xasprintf("storage:%s", id) :
 			    xasprintf("storage:%s@%s", id, node);
 			if (status == NULL || strcmp(status, "available") != 0 ||
-			    num_of(o, "maxdisk") <= 0) {
+			    jx_num(o, "maxdisk") <= 0) {
 				if (!shared)
 					mon_samples_unknown(s, target);
 				free(target);
@@ -428,7 +407,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			}
 			seen[nseen++] = target;
 			x = mon_sample_add(s, "storage.usage", "storage",
-			    target, pct(num_of(o, "disk"), num_of(o,
+			    target, mon_pct(jx_num(o, "disk"), jx_num(o,
 			    "maxdisk")));
 			x->name = xstrdup(id);
 			x->node = shared ? NULL : xstrdup(node);
@@ -468,14 +447,14 @@ poll_status(struct monitor *m, struct mon_samples *s)
 		return -1;
 	}
 	json_array_foreach(data, i, o) {
-		const char		*type = str_of(o, "type");
+		const char		*type = jx_str(o, "type", NULL);
 		struct mon_sample	*x;
 
 		if (type == NULL || strcmp(type, "cluster") != 0)
 			continue;
 		x = mon_sample_add(s, "cluster.quorum", "cluster", "cluster",
-		    num_of(o, "quorate") != 0 ? 1 : 0);
-		x->name = str_of(o, "name") ? xstrdup(str_of(o, "name")) :
+		    jx_num(o, "quorate") != 0 ? 1 : 0);
+		x->name = jx_str(o, "name", NULL) ? xstrdup(jx_str(o, "name", NULL)) :
 		    NULL;
 		mon_sample_summary(x);
 	}
@@ -515,11 +494,11 @@ mon_read_backups(struct pve *pve, const json_t *resources,
 	done = xreallocarray(NULL, json_array_size(resources) + 1,
 	    sizeof *done);
 	json_array_foreach(resources, i, o) {
-		const char	*type = str_of(o, "type");
-		const char	*id = str_of(o, "storage");
-		const char	*node = str_of(o, "node");
-		const char	*content = str_of(o, "content");
-		const char	*status = str_of(o, "status");
+		const char	*type = jx_str(o, "type", NULL);
+		const char	*id = jx_str(o, "storage", NULL);
+		const char	*node = jx_str(o, "node", NULL);
+		const char	*content = jx_str(o, "content", NULL);
+		const char	*status = jx_str(o, "status", NULL);
 		struct pve_param p = { "content", "backup" };
 		json_t		*data = NULL, *e;
 		char		*path, *key, *cause = NULL;
@@ -530,7 +509,7 @@ mon_read_backups(struct pve *pve, const json_t *resources,
 		    strstr(content, "backup") == NULL || status == NULL ||
 		    strcmp(status, "available") != 0)
 			continue;
-		key = num_of(o, "shared") != 0 ? xstrdup(id) :
+		key = jx_num(o, "shared") != 0 ? xstrdup(id) :
 		    xasprintf("%s@%s", id, node);
 		for (k = 0; k < ndone && strcmp(done[k], key) != 0; k++)
 			;
@@ -549,11 +528,11 @@ mon_read_backups(struct pve *pve, const json_t *resources,
 			rc = -1;
 		} else {
 			json_array_foreach(data, j, e) {
-				int	 vmid = (int)num_of(e, "vmid");
+				int	 vmid = (int)jx_num(e, "vmid");
 
 				if (vmid > 0)
 					backup_seen(&v, &n, vmid,
-					    (int64_t)num_of(e, "ctime"));
+					    (int64_t)jx_num(e, "ctime"));
 			}
 		}
 		json_decref(data);
@@ -601,13 +580,13 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 		return;
 	s->backups_ok = 1;
 	json_array_foreach(resources, i, o) {
-		const char	*type = str_of(o, "type");
-		int		 vmid = (int)num_of(o, "vmid");
+		const char	*type = jx_str(o, "type", NULL);
+		int		 vmid = (int)jx_num(o, "vmid");
 		double		 days = NEVER_BACKED_UP;
 
 		if (type == NULL || (strcmp(type, "qemu") != 0 &&
 		    strcmp(type, "lxc") != 0) || vmid <= 0 ||
-		    num_of(o, "template") != 0)
+		    jx_num(o, "template") != 0)
 			continue;
 		for (k = 0; k < m->nbackups; k++) {
 			if (m->backups[k].vmid == vmid) {

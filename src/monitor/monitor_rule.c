@@ -504,3 +504,9 @@ mon_bar(double pct, int width)
 		buf_puts(&b, i < full ? "\xe2\x96\x88" : "\xe2\x96\x91");
 	return buf_steal(&b);
 }
+
+double
+mon_pct(double used, double total)
+{
+	return total > 0 ? 100.0 * used / total : 0;
+}
