@@ -433,6 +433,17 @@ test_command_and_reply(void)
 	    "start <b>&evil</b>", 0);
 	id = wait_bot_text(e, BOB, "<b>&evil</b>", 10000);
 	T_OK(id != -1);
+	/* A hostile guest name from the API is shown as text, not markup. */
+	{
+		char	*cause = NULL;
+
+		T_EQ_INT(sim_admin(e->sim, "guest", "{\"vmid\":104,"
+		    "\"name\":\"<i>x</i>&amp;\"}", &cause), 0);
+		free(cause);
+	}
+	fake_telegram_inject_message(e->fake, BOB, BOB, "/guest 104", 0);
+	id = wait_bot_text(e, BOB, "<i>x</i>&amp;", 10000);
+	T_OK(id != -1);
 	/* Every message pvebot sent was valid for Telegram. */
 	{
 		size_t	 n = fake_telegram_ncalls(e->fake, "sendMessage"), i;
