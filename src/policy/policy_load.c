@@ -416,6 +416,70 @@ role_index(const struct policy *p, const char *name)
 	return -1;
 }
 
+/* Where an entry of that kind was defined, or NULL. */
+typedef const struct pol_loc *(*defined_fn)(const struct policy *,
+    const char *);
+
+static const struct pol_loc *
+role_defined(const struct policy *p, const char *name)
+{
+	ssize_t	 i = role_index(p, name);
+
+	return i == -1 ? NULL : &p->roles[i].loc;
+}
+
+static const struct pol_loc *
+user_defined(const struct policy *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nusers; i++) {
+		if (strcmp(p->users[i].name, name) == 0)
+			return &p->users[i].loc;
+	}
+	return NULL;
+}
+
+static const struct pol_loc *
+window_defined(const struct policy *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nwindows; i++) {
+		if (strcmp(p->windows[i].name, name) == 0)
+			return &p->windows[i].loc;
+	}
+	return NULL;
+}
+
+/*
+ * The name of one entry of a roles:, users: or windows: mapping: a valid
+ * name not defined before. NULL (and the error said) otherwise.
+ */
+static const char *
+entry_name(struct load *l, yaml_node_t *k, const char *kind, size_t max,
+    defined_fn defined)
+{
+	const struct pol_loc	*prev;
+	const char		*name;
+	char			 what[32];
+
+	snprintf(what, sizeof what, "a %s name", kind);
+	if ((name = scalar(l, k, what)) == NULL)
+		return NULL;
+	if (!name_valid(name, max)) {
+		lerr(l, k, "bad %s name \"%s\": use up to %zu letters, "
+		    "digits, '_', '-' or '.'", kind, name, max);
+		return NULL;
+	}
+	if ((prev = defined(l->p, name)) != NULL) {
+		lerr(l, k, "%s \"%s\" is already defined at %s:%d", kind,
+		    name, prev->file, prev->line);
+		return NULL;
+	}
+	return name;
+}
+
 static int
 add_role_ref(struct load *l, yaml_node_t *n, void *arg)
 {
@@ -556,7 +620,6 @@ load_roles(struct load *l, yaml_node_t *n)
 	yaml_node_t		*k, *v;
 	const char		*name;
 	struct pol_role		 r;
-	ssize_t			 dup;
 	char			 what[96];
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -569,19 +632,9 @@ load_roles(struct load *l, yaml_node_t *n)
 		if ((k = node(l, pair->key)) == NULL ||
 		    (v = node(l, pair->value)) == NULL)
 			continue;
-		if ((name = scalar(l, k, "a role name")) == NULL)
+		if ((name = entry_name(l, k, "role", 32,
+		    role_defined)) == NULL)
 			continue;
-		if (!name_valid(name, 32)) {
-			lerr(l, k, "bad role name \"%s\": use up to 32 "
-			    "letters, digits, '_', '-' or '.'", name);
-			continue;
-		}
-		if ((dup = role_index(l->p, name)) != -1) {
-			lerr(l, k, "role \"%s\" is already defined at %s:%d",
-			    name, l->p->roles[dup].loc.file,
-			    l->p->roles[dup].loc.line);
-			continue;
-		}
 		memset(&r, 0, sizeof r);
 		set_loc(l, k, &r.loc);
 		snprintf(what, sizeof what, "role %s", name);
@@ -655,8 +708,6 @@ load_users(struct load *l, yaml_node_t *n)
 	yaml_node_t		*k, *v;
 	const char		*name;
 	struct pol_user		 u;
-	size_t			 i;
-	int			 dup;
 	char			 what[96];
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -669,22 +720,8 @@ load_users(struct load *l, yaml_node_t *n)
 		if ((k = node(l, pair->key)) == NULL ||
 		    (v = node(l, pair->value)) == NULL)
 			continue;
-		if ((name = scalar(l, k, "a user name")) == NULL)
-			continue;
-		if (!name_valid(name, 63)) {
-			lerr(l, k, "bad user name \"%s\": use up to 63 "
-			    "letters, digits, '_', '-' or '.'", name);
-			continue;
-		}
-		for (dup = 0, i = 0; i < l->p->nusers; i++) {
-			if (strcmp(l->p->users[i].name, name) == 0) {
-				lerr(l, k, "user \"%s\" is already defined at "
-				    "%s:%d", name, l->p->users[i].loc.file,
-				    l->p->users[i].loc.line);
-				dup = 1;
-			}
-		}
-		if (dup)
+		if ((name = entry_name(l, k, "user", 63,
+		    user_defined)) == NULL)
 			continue;
 		memset(&u, 0, sizeof u);
 		set_loc(l, k, &u.loc);
@@ -840,8 +877,6 @@ load_windows(struct load *l, yaml_node_t *n)
 	yaml_node_t		*k, *v;
 	const char		*name;
 	struct pol_window	 w;
-	size_t			 i;
-	int			 dup;
 	char			 what[96];
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -854,22 +889,8 @@ load_windows(struct load *l, yaml_node_t *n)
 		if ((k = node(l, pair->key)) == NULL ||
 		    (v = node(l, pair->value)) == NULL)
 			continue;
-		if ((name = scalar(l, k, "a window name")) == NULL)
-			continue;
-		if (!name_valid(name, 32)) {
-			lerr(l, k, "bad window name \"%s\": use up to 32 "
-			    "letters, digits, '_', '-' or '.'", name);
-			continue;
-		}
-		for (dup = 0, i = 0; i < l->p->nwindows; i++) {
-			if (strcmp(l->p->windows[i].name, name) == 0) {
-				lerr(l, k, "window \"%s\" is already defined "
-				    "at %s:%d", name, l->p->windows[i].loc.file,
-				    l->p->windows[i].loc.line);
-				dup = 1;
-			}
-		}
-		if (dup)
+		if ((name = entry_name(l, k, "window", 32,
+		    window_defined)) == NULL)
 			continue;
 		memset(&w, 0, sizeof w);
 		set_loc(l, k, &w.loc);
