@@ -63,7 +63,6 @@ struct deferred {
 };
 
 struct route {
-	struct router		*router;
 	struct app		*app;
 	struct store		*store;
 	struct chat_event	*ev;
@@ -1222,7 +1221,6 @@ route(struct router *r, struct chat_event *ev)
 	struct route	 rt;
 
 	memset(&rt, 0, sizeof rt);
-	rt.router = r;
 	rt.app = r->app;
 	rt.store = r->store;
 	rt.ev = ev;

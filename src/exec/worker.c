@@ -51,7 +51,6 @@ struct workers {
 	pthread_cond_t	 cond;
 	int		 stop;
 	int		 kicks;
-	int		 recovered;
 };
 
 /* What one running job carries while a worker follows it. */
@@ -60,14 +59,12 @@ struct run {
 	struct app		*app;
 	struct store		*store;
 	struct job		*job;
-	struct connector	*conn;
 	char			*title;
 	int64_t			 started_ms;
 	int64_t			 last_edit_ms;
 	int			 percent;
 	int			 shown_percent;
 	int			 read;		/* a read: show just the answer */
-	char			*last_line;
 	struct buf		 tail;		/* last task log lines */
 };
 
@@ -792,7 +789,6 @@ run_init(struct run *r, struct workers *w, struct store *s, struct job *j)
 	r->app = w->app;
 	r->store = s;
 	r->job = j;
-	r->conn = app_connector(w->app, j->connector);
 	r->title = xasprintf("Job #%" PRId64 ": %s", j->id, j->command);
 	r->started_ms = now_ms();
 	r->percent = -1;
@@ -804,7 +800,6 @@ static void
 run_release(struct run *r)
 {
 	free(r->title);
-	free(r->last_line);
 	buf_release(&r->tail);
 }
 
