@@ -197,6 +197,7 @@ int
 app_run(struct app *app)
 {
 	struct sigaction	 sa;
+	int			 console_gone = 0;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -223,13 +224,21 @@ app_run(struct app *app)
 				    "reloaded");
 		}
 		/*
-		 * The console's input ended: finish what is in flight (not
-		 * approvals nobody can give any more) and exit.
+		 * The console's input ended: when it is the only chat, finish
+		 * what is in flight (not approvals nobody can give any more)
+		 * and exit; beside other platforms, carry on without it.
 		 */
 		if (app->console != NULL && chat_console_eof(app->console)) {
-			router_drain(app->router);
-			if (workers_busy(app->workers) == 0)
-				break;
+			if (app->nconnectors > 1) {
+				if (!console_gone)
+					log_info("app", "console input ended; "
+					    "the other chat platforms go on");
+				console_gone = 1;
+			} else {
+				router_drain(app->router);
+				if (workers_busy(app->workers) == 0)
+					break;
+			}
 		}
 		sleep_ms(50);
 	}
