@@ -153,6 +153,8 @@ struct conf_monitor {
 	int			 local_sensors;
 	char			**sensor_hosts;	/* ssh host names */
 	size_t			 nsensor_hosts;
+	char			**gpu_hosts;	/* ssh hosts read with nvidia-smi */
+	size_t			 ngpu_hosts;
 	char			**sensor_ignore;	/* "chip/label" globs */
 	size_t			 nsensor_ignore;
 	double			 temp_max_sane;

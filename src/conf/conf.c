@@ -317,6 +317,8 @@ static const struct ckey monitor_keys[] = {
 	    "true", 0, "read lm-sensors on this machine"),
 	KSTRS("sensor_hosts", struct conf_monitor, sensor_hosts,
 	    nsensor_hosts, "ssh hosts read with sensors -j"),
+	KSTRS("gpu_hosts", struct conf_monitor, gpu_hosts,
+	    ngpu_hosts, "ssh hosts whose GPUs nvidia-smi reads"),
 	KSTRS("sensor_ignore", struct conf_monitor, sensor_ignore,
 	    nsensor_ignore, "chip/label globs to ignore"),
 	{ "temp_max_sane", CK_NUM, offsetof(struct conf_monitor,
@@ -1011,6 +1013,11 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 		if (conf_ssh_host_find(c, c->monitor.sensor_hosts[i]) == NULL)
 			werr(w, root, "monitor.sensor_hosts: '%s' is not a "
 			    "host in ssh.hosts", c->monitor.sensor_hosts[i]);
+	}
+	for (i = 0; i < c->monitor.ngpu_hosts; i++) {
+		if (conf_ssh_host_find(c, c->monitor.gpu_hosts[i]) == NULL)
+			werr(w, root, "monitor.gpu_hosts: '%s' is not a "
+			    "host in ssh.hosts", c->monitor.gpu_hosts[i]);
 	}
 }
 

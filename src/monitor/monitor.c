@@ -499,9 +499,13 @@ covered(struct cycle *cy, const struct mon_samples *s, struct actx *a)
 			struct mon_host	*h = &cy->m->hosts[i];
 			size_t		 len = strlen(h->host);
 
-			if (strncmp(t + 7, h->host, len) == 0 &&
-			    t[7 + len] == '/')
-				return h->ok;
+			if (strncmp(t + 7, h->host, len) != 0 ||
+			    t[7 + len] != '/')
+				continue;
+			/* GPUs come from nvidia-smi, not sensors -j. */
+			if (str_has_prefix(t + 8 + len, MON_GPU_CHIP))
+				return h->gpu_ok;
+			return h->ok;
 		}
 		return 0;
 	}
@@ -1368,6 +1372,7 @@ monitor_free(struct monitor *m)
 		free(m->hosts[i].node);
 		sensors_seen_free(m->hosts[i].seen);
 		sensor_list_release(&m->hosts[i].list);
+		gpu_release(&m->hosts[i].gpus);
 	}
 	free(m->hosts);
 	for (i = 0; i < m->nseries; i++)

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "exec_ssh.h"
 #include "monitor.h"
 #include "sensors.h"
 
@@ -49,6 +50,9 @@ struct mon_samples {
 void	mon_samples_unknown(struct mon_samples *, const char *target);
 int	mon_samples_is_unknown(const struct mon_samples *, const char *);
 
+/* Chip name of a GPU read with nvidia-smi: "nvidia-gpu0", "nvidia-gpu1". */
+#define MON_GPU_CHIP	"nvidia-gpu"
+
 /* Sensors of one host: local ("local") or an SSH host. */
 struct mon_host {
 	char			*host;
@@ -57,6 +61,11 @@ struct mon_host {
 	struct sensor_list	 list;
 	int			 have;		/* list holds fresh readings */
 	int			 ok;		/* read this cycle */
+	/* GPUs read with nvidia-smi (monitor.gpu_hosts). */
+	struct gpu_list		 gpus;
+	int			 gpu_have;	/* gpus holds fresh readings */
+	int			 gpu_ok;	/* nvidia-smi read this cycle */
+	int			 gpu_failing;	/* failure logged, not since read */
 };
 
 /* Newest backup per guest. */

@@ -2,7 +2,8 @@
  * monitor_poll.c - one cycle's measurements: /cluster/resources (nodes,
  * running guests, storages), /cluster/status (quorum), backup ages from
  * the content of backup storages, and temperatures and fans from
- * libsensors and `sensors -j` over SSH.
+ * libsensors and `sensors -j` over SSH, GPU temperatures from nvidia-smi
+ * over SSH.
  *
  * A source that could not be read leaves its flag in mon_samples unset,
  * so the evaluation does not take "not measured" for "back to normal".
@@ -96,7 +97,8 @@ mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
 	return x;
 }
 
-/* The short chip name: "k10temp" of "k10temp-pci-00c3". */
+/* The short chip name: "k10temp" of "k10temp-pci-00c3"; a GPU keeps
+ * its index: "nvidia-gpu0". */
 static char *
 chip_short(const char *name)
 {
@@ -104,6 +106,8 @@ chip_short(const char *name)
 	const char	*dash = strchr(name, '-');
 	size_t		 len;
 
+	if (str_has_prefix(name, MON_GPU_CHIP))
+		dash = NULL;
 	len = dash != NULL && (slash == NULL || dash < slash) ?
 	    (size_t)(dash - name) : slash != NULL ? (size_t)(slash - name) :
 	    strlen(name);
@@ -708,6 +712,100 @@ read_sensors(struct monitor *m)
 	}
 }
 
+/*
+ * GPUs of each gpu host, every cycle like `sensors -j` (one short
+ * nvidia-smi query). A host where it fails (no GPU, no driver, not
+ * installed, unreachable) is logged once until it reads again, and its
+ * GPU alerts are neither fired nor resolved meanwhile.
+ */
+static void
+read_gpus(struct monitor *m)
+{
+	const struct conf_monitor	*mc = &m->conf->monitor;
+	const char			*argv[] = { "nvidia-smi",
+	    "--query-gpu=name,temperature.gpu,utilization.gpu,memory.used,"
+	    "memory.total", "--format=csv,noheader,nounits" };
+	size_t				 i;
+
+	for (i = 0; i < mc->ngpu_hosts; i++) {
+		struct mon_host		*h = mon_host_get(m, mc->gpu_hosts[i]);
+		struct ssh_result	 res;
+		struct gpu_list		 gl;
+		char			*cause = NULL, *why = NULL;
+
+		if (ssh_run(&m->conf->ssh, h->host, argv, 3, 30, NULL, NULL,
+		    &res, &cause) != 0)
+			why = xstrdup(cause);
+		else if (res.exit_status != 0) {
+			char	*nl, *err = xstrdup(*res.err != '\0' ? res.err :
+			    res.out);
+
+			if ((nl = strchr(err, '\n')) != NULL)
+				*nl = '\0';
+			why = xasprintf("exit status %d: %s", res.exit_status,
+			    err);
+			free(err);
+		} else if (gpu_parse(res.out, &gl, &cause) != 0)
+			why = xstrdup(cause);
+		else {
+			gpu_release(&h->gpus);
+			h->gpus = gl;
+			h->gpu_have = 1;
+			h->gpu_ok = 1;
+			if (h->gpu_failing)
+				log_info("monitor", "nvidia-smi reads again "
+				    "host=%s gpus=%zu", h->host, gl.n);
+			h->gpu_failing = 0;
+		}
+		if (why != NULL && !h->gpu_failing) {
+			log_warn("monitor", "nvidia-smi failed host=%s: %s "
+			    "(not logged again until it works)", h->host, why);
+			h->gpu_failing = 1;
+		}
+		free(why);
+		free(cause);
+		ssh_result_release(&res);
+	}
+}
+
+static void
+gpu_samples(struct monitor *m, struct mon_host *h, struct mon_samples *s)
+{
+	struct sensor_filter	 f;
+	size_t			 j;
+
+	filter_of(&m->conf->monitor, &f);
+	for (j = 0; j < h->gpus.n; j++) {
+		const struct gpu_info	*g = &h->gpus.v[j];
+		struct mon_sample	*x;
+		char			*chip, *target;
+
+		chip = xasprintf("%s%zu", MON_GPU_CHIP, j);
+		target = xasprintf("sensor:%s/%s/%s", h->host, chip, g->name);
+		if (sensors_ignored(&f, chip, g->name)) {
+			free(target);
+			free(chip);
+			continue;
+		}
+		/* [N/A] (-1) or outside the sane range: not measured, so
+		 * an alert on it neither fires nor resolves. */
+		if (g->temp_c < 0 || g->temp_c < f.temp_min ||
+		    g->temp_c > f.temp_max) {
+			mon_samples_unknown(s, target);
+			free(target);
+			free(chip);
+			continue;
+		}
+		x = mon_sample_add(s, "sensor.temp", "sensor", target,
+		    g->temp_c);
+		x->node = xstrdup(h->node);
+		x->name = xasprintf("%s/%s", chip, g->name);
+		mon_sample_summary(x);
+		free(target);
+		free(chip);
+	}
+}
+
 static void
 sensor_samples(struct monitor *m, struct mon_samples *s)
 {
@@ -716,6 +814,10 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 	for (i = 0; i < m->nhosts; i++) {
 		struct mon_host	*h = &m->hosts[i];
 
+		if (h->gpu_have) {
+			gpu_samples(m, h, s);
+			h->gpu_have = 0;
+		}
 		if (!h->have)
 			continue;
 		for (j = 0; j < h->list.n; j++) {
@@ -746,8 +848,10 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 	size_t	 i;
 
 	memset(s, 0, sizeof *s);
-	for (i = 0; i < m->nhosts; i++)
+	for (i = 0; i < m->nhosts; i++) {
 		m->hosts[i].ok = m->hosts[i].have;
+		m->hosts[i].gpu_ok = 0;
+	}
 	if (m->app->pve != NULL) {
 		if (poll_resources(m, now, s, &resources) == 0) {
 			s->resources_ok = 1;
@@ -758,6 +862,7 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 			s->status_ok = 1;
 	}
 	read_sensors(m);
+	read_gpus(m);
 	sensor_samples(m, s);
 	m->last_poll = now;
 	return s->resources_ok ? 0 : -1;
