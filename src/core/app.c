@@ -300,8 +300,8 @@ app_job_message(struct app *app, struct store *s, struct job *j,
 	if (c == NULL)
 		return;
 	if (final) {
-		if (chat_deliver(c, j->room, j->msg_ref, m, &ref,
-		    j->msg_ref != NULL ? 60000 : 60000) != 0)
+		/* A final result is retried for up to a minute. */
+		if (chat_deliver(c, j->room, j->msg_ref, m, &ref, 60000) != 0)
 			log_error("app", "job=%lld result not delivered",
 			    (long long)j->id);
 	} else if (j->msg_ref != NULL) {
