@@ -62,6 +62,7 @@ struct fm_request {
 	char	*path;
 	char	*body;
 	int64_t	 at_ms;
+	int	 faulted;	/* an injected fault answered it */
 };
 
 struct fake_matrix {
@@ -859,6 +860,7 @@ fm_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 	rq->path = xstrdup(req->path);
 	rq->body = xstrdup(req->body);
 	rq->at_ms = now_ms();
+	rq->faulted = 0;
 
 	for (i = 0; i < fm->nfaults; i++) {
 		struct fm_fault	*c = &fm->faults[i];
@@ -868,6 +870,7 @@ fm_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		    str_has_prefix(req->path, c->prefix)) {
 			c->count--;
 			f = c;
+			rq->faulted = 1;
 			break;
 		}
 	}
@@ -1256,6 +1259,23 @@ fake_matrix_request_times(struct fake_matrix *fm, const char *method,
 	}
 	pthread_mutex_unlock(&fm->lock);
 	return out;
+}
+
+int64_t
+fake_matrix_fault_time(struct fake_matrix *fm, const char *method,
+    const char *path_prefix)
+{
+	int64_t	 at = -1;
+	size_t	 i;
+
+	pthread_mutex_lock(&fm->lock);
+	for (i = 0; i < fm->nrequests; i++) {
+		if (fm->requests[i].faulted &&
+		    fm_request_match(&fm->requests[i], method, path_prefix))
+			at = fm->requests[i].at_ms;
+	}
+	pthread_mutex_unlock(&fm->lock);
+	return at;
 }
 
 json_t *

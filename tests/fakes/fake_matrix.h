@@ -85,6 +85,10 @@ void	fake_matrix_fault(struct fake_matrix *, const char *method,
 int	 fake_matrix_requests(struct fake_matrix *, const char *method,
 	    const char *path_prefix);
 /* Monotonic ms times of those requests, in order (caller frees). */
+/* When the last matching request answered by an injected fault came;
+ * -1 if none. */
+int64_t	 fake_matrix_fault_time(struct fake_matrix *, const char *method,
+	    const char *path_prefix);
 int64_t	*fake_matrix_request_times(struct fake_matrix *, const char *method,
 	    const char *path_prefix, int *n);
 /* Body of the last such request parsed as JSON, or NULL. Caller decrefs. */
