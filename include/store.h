@@ -36,8 +36,13 @@ void	store_rollback(struct store *);
 
 /* Runs one statement with no result; -1 with *cause on error. */
 int	store_exec(struct store *, const char *sql, char **cause);
-/* Prepares; logs and returns NULL on error (a bug, not input). */
+/*
+ * A prepared statement from the connection's cache (prepared on first
+ * use); logs and returns NULL on error (a bug, not input). Give it back
+ * with store_finish(), never sqlite3_finalize().
+ */
 sqlite3_stmt *store_prepare(struct store *, const char *sql);
+void	store_finish(struct store *, sqlite3_stmt *);
 
 /* Chat offsets (Telegram update_id, Matrix since, Discord sequence). */
 int	store_offset_get(struct store *, const char *key, char **value);

@@ -386,7 +386,7 @@ cmd_audit(int argc, char **argv)
 			    sqlite3_column_text(st, 2),
 			    sqlite3_column_text(st, 3),
 			    sqlite3_column_text(st, 4));
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	store_close(s);
 	conf_free(c);

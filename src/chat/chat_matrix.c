@@ -495,7 +495,7 @@ mx_is_ours(struct mx_sync *ms, const char *event_id)
 		return 0;
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
 	ours = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	store_finish(ms->store, st);
 	return ours;
 }
 

@@ -359,7 +359,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 	sqlite3_bind_int64(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		txn = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (txn != NULL)
 		goto out;
 
@@ -384,7 +384,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 		free(txn);
 		txn = NULL;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 out:
 	pthread_mutex_unlock(&m->out_lock);
 	return txn;
@@ -406,7 +406,7 @@ mx_outbox_finish(struct matrix *m, const char *txn, const char *state,
 		if (sqlite3_step(st) != SQLITE_DONE)
 			log_warn("matrix", "outbox update failed txn=%s: %s",
 			    txn, sqlite3_errmsg(store_db(m->out_store)));
-		sqlite3_finalize(st);
+		store_finish(m->out_store, st);
 	}
 	pthread_mutex_unlock(&m->out_lock);
 }
@@ -631,7 +631,7 @@ mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
 			if (sqlite3_step(st) == SQLITE_DONE &&
 			    sqlite3_changes(store_db(s)) > 0)
 				fresh[i] = 1;
-			sqlite3_finalize(st);
+			store_finish(s, st);
 		}
 	}
 	pthread_mutex_unlock(&m->out_lock);
@@ -701,7 +701,7 @@ mx_button_lookup(struct store *s, const char *room_id, const char *msg_ref,
 		free(have);
 	}
 	free(want);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return data;
 }
 

@@ -1055,7 +1055,7 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 			    (const char *)sqlite3_column_text(st, 6) : "");
 			n++;
 		}
-		sqlite3_finalize(st);
+		store_finish(rt->store, st);
 	}
 	if (n == 0)
 		buf_puts(out, "no alerts firing\n");
@@ -1077,7 +1077,7 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 			    *sqlite3_column_text(st, 4) ? ": " : "",
 			    sqlite3_column_text(st, 4));
 		}
-		sqlite3_finalize(st);
+		store_finish(rt->store, st);
 	}
 	return 0;
 }
@@ -1123,7 +1123,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
 		    format_duration(secs, buf, sizeof buf));
 	}
-	sqlite3_finalize(st);
+	store_finish(rt->store, st);
 	return 0;
 }
 
@@ -1142,7 +1142,7 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	sqlite3_bind_int64(st, 2, rt->now);
 	sqlite3_bind_int64(st, 3, id);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(rt->store, st);
 	if (sqlite3_changes(store_db(rt->store)) == 1) {
 		char	*detail = xasprintf("silence=%" PRId64, id);
 

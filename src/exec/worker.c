@@ -192,7 +192,7 @@ cancel_requested(struct run *r)
 	sqlite3_bind_int64(st, 1, r->job->id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		yes = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(r->store, st);
 	return yes;
 }
 
@@ -1091,7 +1091,7 @@ workers_busy(struct workers *w)
 	    "('queued', 'running')");
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	store_close(s);
 	return n;
 }

@@ -129,7 +129,7 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	bind_opt_int(st, 24, j->parent_job);
 	bind_opt_text(st, 25, j->msg_ref);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE)
 		return set_cause(cause, "cannot store the job: %s",
 		    sqlite3_errmsg(store_db(s)));
@@ -209,7 +209,7 @@ jobs_get(struct store *s, int64_t id, struct job *out)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		row_to_job(st, out);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -281,7 +281,7 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	sqlite3_bind_int64(st, 5, id);
 	sqlite3_bind_text(st, 6, job_state_name(from), -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	changed = sqlite3_changes(store_db(s));
 	if (rc != SQLITE_DONE)
 		goto fail;
@@ -353,7 +353,7 @@ set_column(struct store *s, int64_t id, const char *column, int is_text,
 		sqlite3_bind_int64(st, 1, num);
 	sqlite3_bind_int64(st, 2, id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -385,7 +385,7 @@ jobs_add_approval(struct store *s, int64_t job_id, const char *who,
 	sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, wall_now());
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -405,7 +405,7 @@ jobs_approvers(struct store *s, int64_t job_id, char ***list, size_t *n)
 		(*list)[(*n)++] = col_text(st, 0);
 		(*list)[*n] = NULL;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return 0;
 }
 
@@ -454,7 +454,7 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 		row_to_job(st, out);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (!found) {
 		store_rollback(s);
 		return rc == SQLITE_DONE ? 0 : -1;
@@ -495,7 +495,7 @@ ids_query(struct store *s, const char *sql, const char *text, int64_t num,
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return 0;
 }
 
@@ -553,7 +553,7 @@ jobs_format_list(struct store *s, int limit, const char *requester)
 		job_release(&j);
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (n == 0)
 		buf_puts(&b, "no jobs yet\n");
 	return buf_steal(&b);

@@ -273,7 +273,7 @@ load_silences(struct cycle *cy)
 		cy->silences[cy->nsilences++] = xstrdup((const char *)
 		    sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
+	store_finish(cy->m->store, st);
 }
 
 static int64_t
@@ -402,7 +402,7 @@ load_rows(struct cycle *cy)
 		a->rule = rule_find(cy->m, a->row.rule);
 		labels_from_target(a, cy->m);
 	}
-	sqlite3_finalize(st);
+	store_finish(cy->m->store, st);
 }
 
 static struct actx *
@@ -616,7 +616,7 @@ write_row(struct cycle *cy, struct actx *a)
 	bind_opt_text(st, 13, a->row.msg_refs);
 	bind_opt_text(st, 14, a->row.summary);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE)
 		return -1;
 	if (a->isnew) {
@@ -632,7 +632,7 @@ write_row(struct cycle *cy, struct actx *a)
 		sqlite3_bind_int64(st, 2, cy->now);
 		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
+		store_finish(s, st);
 		if (rc != SQLITE_DONE)
 			return -1;
 	}
@@ -1123,7 +1123,7 @@ group_members(struct store *s, int64_t id, int64_t **ids, char ***rules,
 		    3));
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return found ? 0 : -1;
 }
 
@@ -1171,7 +1171,7 @@ button_ack(struct store *s, const char *user, int64_t id, int64_t *ids,
 		if (sqlite3_step(st) == SQLITE_DONE &&
 		    sqlite3_changes(store_db(s)) == 1)
 			acked++;
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	if (acked == 0)
 		return xasprintf("alert #%" PRId64 " is not firing or already "
@@ -1222,7 +1222,7 @@ button_silence(struct store *s, const char *user, int64_t id,
 			    "for=%s", sid, matcher, dur);
 			audit_append(s, user, "silence.create", detail);
 		}
-		sqlite3_finalize(st);
+		store_finish(s, st);
 		free(detail);
 		free(matcher);
 	}

@@ -117,7 +117,7 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 		sqlite3_bind_double(st, 3, se->use_max ? se->max :
 		    se->sum / se->n);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		store_finish(m->store, st);
 	}
 	if (now - m->pruned_at >= 3600 || now < m->pruned_at) {
 		st = store_prepare(m->store, "DELETE FROM metric_samples WHERE "
@@ -125,14 +125,14 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 		if (st != NULL) {
 			sqlite3_bind_int64(st, 1, now - KEEP_SAMPLES);
 			sqlite3_step(st);
-			sqlite3_finalize(st);
+			store_finish(m->store, st);
 		}
 		st = store_prepare(m->store, "DELETE FROM alert_events WHERE "
 		    "at < ?1");
 		if (st != NULL) {
 			sqlite3_bind_int64(st, 1, now - KEEP_EVENTS);
 			sqlite3_step(st);
-			sqlite3_finalize(st);
+			store_finish(m->store, st);
 		}
 		m->pruned_at = now;
 	}
@@ -170,7 +170,7 @@ cpu_sparkline(struct store *s, const char *node, int64_t now)
 			n[k]++;
 			any = 1;
 		}
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	free(series);
 	if (!any)
@@ -198,7 +198,7 @@ temp_high(struct store *s, const char *node, int64_t now, double *out)
 			*out = sqlite3_column_double(st, 0);
 			found = 1;
 		}
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	free(series);
 	return found;
@@ -389,7 +389,7 @@ count_rows(struct store *s, const char *sql, int64_t since, const char *arg)
 		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return n;
 }
 
@@ -420,7 +420,7 @@ section_alerts(struct buf *b, struct store *s, int64_t now)
 	}
 	if (n > 8)
 		buf_printf(b, "  and %d more\n", n - 8);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 }
 
 static void

@@ -237,7 +237,7 @@ stopped_by_job(struct monitor *m, int vmid, int64_t since)
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int64(st, 2, since);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	store_finish(m->store, st);
 	return found;
 }
 
@@ -262,7 +262,7 @@ stop_alert_open(struct monitor *m, int vmid)
 		sqlite3_bind_text(st, 1, m->rules[i].name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
 		open = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
+		store_finish(m->store, st);
 	}
 	free(target);
 	return open;

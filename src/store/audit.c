@@ -57,7 +57,7 @@ audit_append(struct store *s, const char *actor, const char *event,
 		snprintf(prev, sizeof prev, "%s",
 		    (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	row_hash(id, at, actor, event, detail, prev, hash);
 	if ((st = store_prepare(s, "INSERT INTO audit (id, at, actor, event, "
 	    "detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
@@ -71,7 +71,7 @@ audit_append(struct store *s, const char *actor, const char *event,
 	sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE) {
 		log_error("audit", "append failed: %s", sqlite3_errmsg(db));
 		goto fail;
@@ -177,7 +177,7 @@ audit_verify(struct store *s, int64_t *rows, char **report)
 		prev_id = id;
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	*rows = n;
 	if (bad)
 		return -1;

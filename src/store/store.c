@@ -21,9 +21,28 @@
 #include "store.h"
 #include "util.h"
 
+/*
+ * Prepared statements are kept per connection, keyed by their SQL text:
+ * parsing SQL is most of the cost of a small statement. store_prepare()
+ * hands out an idle cached statement (or prepares one), store_finish()
+ * resets it for the next use. A statement asked for while its cached
+ * copies are all in use is prepared afresh and finalised by
+ * store_finish(), so nesting and early returns stay correct.
+ */
+#define STMT_CACHE_MAX	256
+
+struct stmt_slot {
+	const char	*sql_ptr;	/* the caller's literal, fast path */
+	char		*sql;
+	sqlite3_stmt	*st;
+	int		 in_use;
+};
+
 struct store {
-	sqlite3	*db;
-	char	*path;
+	sqlite3			*db;
+	char			*path;
+	struct stmt_slot	*slots;
+	size_t			 nslots;
 };
 
 static const char *migrations[] = {
@@ -280,8 +299,15 @@ store_open_version(const char *path, int version, char **cause)
 void
 store_close(struct store *s)
 {
+	size_t	 i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->nslots; i++) {
+		sqlite3_finalize(s->slots[i].st);
+		free(s->slots[i].sql);
+	}
+	free(s->slots);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -352,14 +378,54 @@ store_exec(struct store *s, const char *sql, char **cause)
 sqlite3_stmt *
 store_prepare(struct store *s, const char *sql)
 {
-	sqlite3_stmt	*st = NULL;
+	struct stmt_slot	*slot;
+	sqlite3_stmt		*st = NULL;
+	size_t			 i;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (i = 0; i < s->nslots; i++) {
+		slot = &s->slots[i];
+		if (slot->in_use || (slot->sql_ptr != sql &&
+		    strcmp(slot->sql, sql) != 0))
+			continue;
+		slot->in_use = 1;
+		slot->sql_ptr = sql;
+		return slot->st;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &st, NULL) != SQLITE_OK) {
 		log_error("store", "prepare failed: %s sql=%s",
 		    sqlite3_errmsg(s->db), sql);
+		sqlite3_finalize(st);
 		return NULL;
 	}
+	if (s->nslots < STMT_CACHE_MAX) {
+		s->slots = xreallocarray(s->slots, s->nslots + 1,
+		    sizeof *s->slots);
+		slot = &s->slots[s->nslots++];
+		slot->sql_ptr = sql;
+		slot->sql = xstrdup(sql);
+		slot->st = st;
+		slot->in_use = 1;
+	}
 	return st;
+}
+
+void
+store_finish(struct store *s, sqlite3_stmt *st)
+{
+	size_t	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < s->nslots; i++) {
+		if (s->slots[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->slots[i].in_use = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 static int
@@ -375,7 +441,7 @@ get_text(struct store *s, const char *sql, const char *key, char **value)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*value = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -392,7 +458,7 @@ put_text(struct store *s, const char *sql, const char *key,
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, wall_now());
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE) {
 		log_error("store", "write failed key=%s: %s", key,
 		    sqlite3_errmsg(s->db));

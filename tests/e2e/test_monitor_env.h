@@ -269,7 +269,7 @@ env_int(struct env *e, const char *sql)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_finish(e->store, st);
 	return v;
 }
 

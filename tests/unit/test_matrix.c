@@ -664,7 +664,7 @@ test_retry_same_txn(void)
 		T_EQ_INT(sqlite3_step(st), SQLITE_ROW);
 		T_EQ_INT(sqlite3_column_int(st, 0), 1);
 		T_EQ_STR((const char *)sqlite3_column_text(st, 1), "sent");
-		sqlite3_finalize(st);
+		store_finish(h->store, st);
 	}
 	/* Sending the same text again later is a new message. */
 	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);

@@ -34,7 +34,7 @@ table_exists(struct store *s, const char *name)
 
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return found;
 }
 
@@ -57,7 +57,7 @@ test_migrate_from_empty(void)
 	st = store_prepare(s, "PRAGMA journal_mode");
 	T_OK(sqlite3_step(st) == SQLITE_ROW);
 	T_EQ_STR((const char *)sqlite3_column_text(st, 0), "wal");
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	store_close(s);
 }
 
@@ -223,7 +223,7 @@ test_audit_inserted_row(void)
 	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 2");
 	T_OK(sqlite3_step(st) == SQLITE_ROW);
 	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	content = xasprintf("3|1000|11:console:eve|7:approve|5:job=1|%s", prev);
 	sha256_hex(content, strlen(content), hash);
 	sql = xasprintf("DROP TRIGGER audit_no_update;"
@@ -245,7 +245,7 @@ test_audit_inserted_row(void)
 	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 3");
 	T_OK(sqlite3_step(st) == SQLITE_ROW);
 	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	content = xasprintf("4|1000|11:console:eve|7:approve|5:job=1|%s", prev);
 	sha256_hex(content, strlen(content), hash);
 	sql = xasprintf("INSERT INTO audit VALUES (4, 1000, 'console:eve', "
