@@ -5,7 +5,8 @@
  * hash-chained audit log.
  *
  * Tables (see store.c for the full schema): jobs, approvals, audit,
- * offsets, kv, alerts, silences, chat_outbox, chat_buttons.
+ * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
+ * transaction ids), chat_buttons.
  */
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H
@@ -33,6 +34,16 @@ int		 store_migrate_to(struct store *, int version, char **cause);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+
+/*
+ * The outbox wakes senders through this hook, called with a connector's
+ * name after a transaction that wrote to its outbox commits (at once for
+ * a write outside a transaction). One hook per process.
+ */
+typedef void	(*store_outbox_hook)(const char *connector);
+void	store_set_outbox_hook(store_outbox_hook);
+/* Called by outbox.c for each write. */
+void	store_note_outbox(struct store *, const char *connector);
 
 /* Runs one statement with no result; -1 with *cause on error. */
 int	store_exec(struct store *, const char *sql, char **cause);

@@ -32,7 +32,7 @@
 #define STMT_CACHE_MAX	256
 
 struct stmt_slot {
-	const char	*sql_ptr;	/* the caller's literal, fast path */
+	uint64_t	 hash;		/* of the SQL text */
 	char		*sql;
 	sqlite3_stmt	*st;
 	int		 in_use;
@@ -43,7 +43,51 @@ struct store {
 	char			*path;
 	struct stmt_slot	*slots;
 	size_t			 nslots;
+	/* Connectors whose outbox changed in the open transaction. */
+	char			**notify;
+	size_t			 nnotify;
 };
+
+static store_outbox_hook	 outbox_hook;
+
+void
+store_set_outbox_hook(store_outbox_hook hook)
+{
+	outbox_hook = hook;
+}
+
+static void
+notify_flush(struct store *s, int run)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nnotify; i++) {
+		if (run && outbox_hook != NULL)
+			outbox_hook(s->notify[i]);
+		free(s->notify[i]);
+	}
+	s->nnotify = 0;
+}
+
+void
+store_note_outbox(struct store *s, const char *connector)
+{
+	size_t	 i;
+
+	if (sqlite3_get_autocommit(s->db)) {
+		/* No transaction: the row is already committed. */
+		if (outbox_hook != NULL)
+			outbox_hook(connector);
+		return;
+	}
+	for (i = 0; i < s->nnotify; i++) {
+		if (strcmp(s->notify[i], connector) == 0)
+			return;
+	}
+	s->notify = xreallocarray(s->notify, s->nnotify + 1,
+	    sizeof *s->notify);
+	s->notify[s->nnotify++] = xstrdup(connector);
+}
 
 static const char *migrations[] = {
 	/* 1: the base schema. */
@@ -177,6 +221,51 @@ static const char *migrations[] = {
 	"  PRIMARY KEY(series, at)"
 	");"
 	"CREATE INDEX jobs_finished ON jobs(finished_at);",
+
+	/*
+	 * 3: the durable chat outbox (outbox.c): one row per logical
+	 * message, sent and edited by the connector's sender thread. Jobs
+	 * name their messages by outbox id instead of a platform ref, and
+	 * the `ready` flag goes: a job's message exists from the moment
+	 * the job does. Messages of jobs in flight are carried over.
+	 */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  connector TEXT NOT NULL,"
+	"  room TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"			/* message | answer */
+	"  body TEXT NOT NULL,"			/* JSON content */
+	"  reply TEXT,"				/* JSON: the event answered */
+	"  label TEXT,"				/* "job #42" */
+	"  ref TEXT,"				/* the platform's reference */
+	"  version INTEGER NOT NULL,"
+	"  sent_version INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"		/* pending | done | failed */
+	"  attempts INTEGER NOT NULL,"
+	"  next_at INTEGER NOT NULL,"		/* wall clock ms */
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX outbox_waiting ON outbox(connector, state, room, id);"
+	"ALTER TABLE jobs ADD COLUMN msg_id INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN approval_msg_id INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN display TEXT;"
+	"ALTER TABLE jobs ADD COLUMN target_name TEXT;"
+	"INSERT INTO outbox (connector, room, kind, body, label, ref, version,"
+	"  sent_version, state, attempts, next_at, created_at, updated_at)"
+	"  SELECT connector, room, 'message', '{}', 'job #' || id, msg_ref,"
+	"  1, 1, 'done', 0, 0, created_at, created_at FROM jobs"
+	"  WHERE msg_ref IS NOT NULL AND state IN ('awaiting_approval',"
+	"  'queued', 'running');"
+	"UPDATE jobs SET msg_id = (SELECT o.id FROM outbox o WHERE"
+	"  o.label = 'job #' || jobs.id AND o.ref = jobs.msg_ref)"
+	"  WHERE msg_ref IS NOT NULL;"
+	"UPDATE jobs SET approval_msg_id = msg_id WHERE approval_ref IS NOT"
+	"  NULL AND approval_ref = msg_ref;"
+	"ALTER TABLE jobs DROP COLUMN ready;"
+	"ALTER TABLE jobs DROP COLUMN msg_ref;"
+	"ALTER TABLE jobs DROP COLUMN approval_ref;",
 };
 
 int
@@ -308,6 +397,8 @@ store_close(struct store *s)
 		free(s->slots[i].sql);
 	}
 	free(s->slots);
+	notify_flush(s, 0);
+	free(s->notify);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -357,8 +448,10 @@ store_commit(struct store *s)
 		log_error("store", "commit failed: %s", cause);
 		free(cause);
 		exec_sql(s->db, "ROLLBACK", NULL);
+		notify_flush(s, 0);
 		return -1;
 	}
+	notify_flush(s, 1);
 	return 0;
 }
 
@@ -367,6 +460,7 @@ store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		exec_sql(s->db, "ROLLBACK", NULL);
+	notify_flush(s, 0);
 }
 
 int
@@ -375,20 +469,32 @@ store_exec(struct store *s, const char *sql, char **cause)
 	return exec_sql(s->db, sql, cause);
 }
 
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
+	return h;
+}
+
 sqlite3_stmt *
 store_prepare(struct store *s, const char *sql)
 {
 	struct stmt_slot	*slot;
 	sqlite3_stmt		*st = NULL;
+	uint64_t		 h = sql_hash(sql);
 	size_t			 i;
 
+	/* By content, never by address: SQL built at run time may reuse
+	 * the address of other SQL. */
 	for (i = 0; i < s->nslots; i++) {
 		slot = &s->slots[i];
-		if (slot->in_use || (slot->sql_ptr != sql &&
-		    strcmp(slot->sql, sql) != 0))
+		if (slot->in_use || slot->hash != h ||
+		    strcmp(slot->sql, sql) != 0)
 			continue;
 		slot->in_use = 1;
-		slot->sql_ptr = sql;
 		return slot->st;
 	}
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -402,7 +508,7 @@ store_prepare(struct store *s, const char *sql)
 		s->slots = xreallocarray(s->slots, s->nslots + 1,
 		    sizeof *s->slots);
 		slot = &s->slots[s->nslots++];
-		slot->sql_ptr = sql;
+		slot->hash = h;
 		slot->sql = xstrdup(sql);
 		slot->st = st;
 		slot->in_use = 1;

@@ -1,0 +1,497 @@
+/*
+ * outbox.c - the durable chat outbox on the SQLite store (see outbox.h).
+ *
+ * One row per logical message. `version` counts content changes and
+ * `sent_version` is the newest the platform acknowledged; a row waits
+ * while sent_version < version and its state is 'pending'. Content is
+ * stored as JSON (title, text, pre, buttons), a reply's context as JSON
+ * (room, user, token, msg_ref, slash). Writers run inside their own
+ * transaction; the store wakes the connector's sender after the commit
+ * (store_note_outbox), so nothing is announced that was rolled back.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "chat.h"
+#include "log.h"
+#include "outbox.h"
+#include "store.h"
+#include "util.h"
+
+/* Content and reply context are capped: they came from somewhere. */
+#define OUTBOX_TEXT_MAX	(256 * 1024)
+
+static const char *
+kind_name(enum outbox_kind k)
+{
+	return k == OUTBOX_ANSWER ? "answer" : "message";
+}
+
+/* The first `max` bytes of s, cut at a character boundary. */
+static char *
+cut_utf8(const char *s, size_t max)
+{
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return xstrndup(s, max);
+}
+
+static char *
+encode_msg(const struct chat_msg *m)
+{
+	json_t	*o = json_object(), *bs;
+	char	*s, *text = NULL;
+	size_t	 i;
+
+	if (m->title != NULL)
+		json_object_set_new(o, "title", json_string(m->title));
+	if (m->text != NULL) {
+		if (strlen(m->text) > OUTBOX_TEXT_MAX)
+			text = cut_utf8(m->text, OUTBOX_TEXT_MAX);
+		json_object_set_new(o, "text", json_string(text != NULL ?
+		    text : m->text));
+		free(text);
+	}
+	if (m->pre)
+		json_object_set_new(o, "pre", json_true());
+	if (m->nbuttons > 0) {
+		bs = json_array();
+		for (i = 0; i < m->nbuttons; i++) {
+			const struct chat_button	*b = &m->buttons[i];
+			json_t				*jb;
+
+			jb = json_pack("{s:s, s:s, s:i}", "label",
+			    b->label != NULL ? b->label : "", "data",
+			    b->data != NULL ? b->data : "", "style",
+			    (int)b->style);
+			if (b->emoji != NULL)
+				json_object_set_new(jb, "emoji",
+				    json_string(b->emoji));
+			json_array_append_new(bs, jb);
+		}
+		json_object_set_new(o, "buttons", bs);
+	}
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static char *
+encode_event(const struct chat_event *ev)
+{
+	json_t	*o = json_object();
+	char	*s;
+
+	if (ev->user != NULL)
+		json_object_set_new(o, "user", json_string(ev->user));
+	if (ev->reply_token != NULL)
+		json_object_set_new(o, "token", json_string(ev->reply_token));
+	if (ev->msg_ref != NULL)
+		json_object_set_new(o, "msg_ref", json_string(ev->msg_ref));
+	if (ev->slash)
+		json_object_set_new(o, "slash", json_true());
+	if (ev->direct)
+		json_object_set_new(o, "direct", json_true());
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static int64_t
+insert_row(struct store *s, enum outbox_kind kind, const char *connector,
+    const char *room, const char *body, const char *reply, const char *label)
+{
+	sqlite3_stmt	*st;
+	int64_t		 id = -1, now = wall_now();
+
+	st = store_prepare(s, "INSERT INTO outbox (connector, room, kind, "
+	    "body, reply, label, version, sent_version, state, attempts, "
+	    "next_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, 1, 0, 'pending', 0, 0, ?7, ?7)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind_name(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+	if (reply != NULL)
+		sqlite3_bind_text(st, 5, reply, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	if (label != NULL)
+		sqlite3_bind_text(st, 6, label, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, now);
+	if (sqlite3_step(st) == SQLITE_DONE) {
+		id = sqlite3_last_insert_rowid(store_db(s));
+		store_note_outbox(s, connector);
+	} else
+		log_error("outbox", "insert failed connector=%s room=%s: %s",
+		    connector, room, sqlite3_errmsg(store_db(s)));
+	store_finish(s, st);
+	return id;
+}
+
+int64_t
+outbox_send(struct store *s, const char *connector, const char *room,
+    const struct chat_msg *m, const char *label)
+{
+	char	*body = encode_msg(m);
+	int64_t	 id;
+
+	id = insert_row(s, OUTBOX_MESSAGE, connector, room, body, NULL, label);
+	free(body);
+	return id;
+}
+
+int64_t
+outbox_reply(struct store *s, const struct chat_event *ev,
+    const struct chat_msg *m, const char *label)
+{
+	char	*body = encode_msg(m), *reply = encode_event(ev);
+	int64_t	 id;
+
+	id = insert_row(s, OUTBOX_MESSAGE, ev->connector, ev->room, body,
+	    reply, label);
+	free(body);
+	free(reply);
+	return id;
+}
+
+int
+outbox_answer(struct store *s, const struct chat_event *ev, const char *text)
+{
+	struct chat_msg	 m = { .text = text != NULL ? text : "" };
+	char		*body, *reply;
+	int64_t		 id;
+
+	/* A message has nothing to acknowledge; only presses do. */
+	if (ev->kind != CHAT_EV_BUTTON)
+		return 0;
+	body = encode_msg(&m);
+	reply = encode_event(ev);
+	id = insert_row(s, OUTBOX_ANSWER, ev->connector, ev->room, body,
+	    reply, NULL);
+	free(body);
+	free(reply);
+	return id > 0 ? 0 : -1;
+}
+
+int
+outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
+{
+	sqlite3_stmt	*st;
+	char		*body;
+	char		*connector = NULL;
+	int		 rc = -1;
+
+	if (id <= 0)
+		return -1;
+	body = encode_msg(m);
+	st = store_prepare(s, "UPDATE outbox SET body = ?1, version = "
+	    "version + 1, state = 'pending', attempts = 0, next_at = 0, "
+	    "updated_at = ?2 WHERE id = ?3 AND kind = 'message' RETURNING "
+	    "connector");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, wall_now());
+		sqlite3_bind_int64(st, 3, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			connector = xstrdup((const char *)
+			    sqlite3_column_text(st, 0));
+			rc = 0;
+		}
+		store_finish(s, st);
+	}
+	if (connector != NULL)
+		store_note_outbox(s, connector);
+	free(connector);
+	free(body);
+	return rc;
+}
+
+/* ---- the sender's side ---- */
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static char *
+dup_col(sqlite3_stmt *st, int i)
+{
+	const char	*s = col_text(st, i);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static char *
+dup_json(const json_t *o, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Rebuilds the content; a row that does not decode is sent as text. */
+static void
+decode_msg(struct outbox_item *it, const char *body)
+{
+	json_t	*o = json_loads(body != NULL ? body : "", 0, NULL), *bs, *b;
+	size_t	 i, n;
+
+	it->title = dup_json(o, "title");
+	it->text = dup_json(o, "text");
+	if (it->text == NULL && it->title == NULL)
+		it->text = xstrdup(o == NULL ? "(unreadable message)" : "");
+	it->msg.pre = json_is_true(json_object_get(o, "pre"));
+	bs = json_object_get(o, "buttons");
+	n = json_is_array(bs) ? json_array_size(bs) : 0;
+	if (n > 0) {
+		it->buttons = xcalloc(n, sizeof *it->buttons);
+		it->button_strings = xcalloc(3 * n, sizeof *it->button_strings);
+		json_array_foreach(bs, i, b) {
+			it->button_strings[3 * i] = dup_json(b, "label");
+			it->button_strings[3 * i + 1] = dup_json(b, "data");
+			it->button_strings[3 * i + 2] = dup_json(b, "emoji");
+			it->buttons[i].label = it->button_strings[3 * i];
+			it->buttons[i].data = it->button_strings[3 * i + 1];
+			it->buttons[i].emoji = it->button_strings[3 * i + 2];
+			it->buttons[i].style = (enum chat_button_style)
+			    json_integer_value(json_object_get(b, "style"));
+		}
+	}
+	it->msg.title = it->title;
+	it->msg.text = it->text;
+	it->msg.buttons = it->buttons;
+	it->msg.nbuttons = n;
+	json_decref(o);
+}
+
+static struct chat_event *
+decode_event(const struct outbox_item *it, const char *reply)
+{
+	struct chat_event	*ev;
+	json_t			*o;
+
+	if (reply == NULL)
+		return NULL;
+	o = json_loads(reply, 0, NULL);
+	ev = chat_event_new(it->kind == OUTBOX_ANSWER ? CHAT_EV_BUTTON :
+	    CHAT_EV_MESSAGE, it->connector, it->room, NULL);
+	ev->user = dup_json(o, "user");
+	ev->reply_token = dup_json(o, "token");
+	ev->msg_ref = dup_json(o, "msg_ref");
+	ev->slash = json_is_true(json_object_get(o, "slash"));
+	ev->direct = json_is_true(json_object_get(o, "direct"));
+	json_decref(o);
+	return ev;
+}
+
+static void
+item_release(struct outbox_item *it)
+{
+	size_t	 i;
+
+	free(it->connector);
+	free(it->room);
+	free(it->ref);
+	free(it->label);
+	free(it->title);
+	free(it->text);
+	for (i = 0; i < 3 * it->msg.nbuttons; i++)
+		free(it->button_strings[i]);
+	free(it->button_strings);
+	free(it->buttons);
+	chat_event_free(it->ev);
+}
+
+void
+outbox_items_free(struct outbox_item *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		item_release(&v[i]);
+	free(v);
+}
+
+int
+outbox_due(struct store *s, const char *connector, int64_t now_ms,
+    struct outbox_item **out, size_t *nout, int64_t *next_ms)
+{
+	sqlite3_stmt	*st;
+	struct outbox_item *v = NULL;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*nout = 0;
+	*next_ms = 0;
+	/*
+	 * The oldest waiting row of each room (answers are not ordered
+	 * with messages: each is its own "room"). A room whose oldest row
+	 * is not due yet waits as a whole, so its messages stay in order.
+	 */
+	st = store_prepare(s, "SELECT o.id, o.kind, o.room, o.ref, o.label, "
+	    "o.version, o.attempts, o.created_at, o.body, o.reply, o.next_at "
+	    "FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox WHERE "
+	    "connector = ?1 AND state = 'pending' GROUP BY CASE kind WHEN "
+	    "'answer' THEN 'a' || id ELSE 'r' || room END) h ON o.id = h.id "
+	    "ORDER BY o.id");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_item	*it;
+		int64_t			 at = sqlite3_column_int64(st, 10);
+
+		if (at > now_ms) {
+			if (*next_ms == 0 || at < *next_ms)
+				*next_ms = at;
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof *v);
+		it = &v[n++];
+		memset(it, 0, sizeof *it);
+		it->id = sqlite3_column_int64(st, 0);
+		it->kind = strcmp(col_text(st, 1), "answer") == 0 ?
+		    OUTBOX_ANSWER : OUTBOX_MESSAGE;
+		it->connector = xstrdup(connector);
+		it->room = dup_col(st, 2);
+		it->ref = dup_col(st, 3);
+		it->label = dup_col(st, 4);
+		it->version = sqlite3_column_int64(st, 5);
+		it->attempts = sqlite3_column_int(st, 6);
+		it->created_at = sqlite3_column_int64(st, 7);
+		decode_msg(it, col_text(st, 8));
+		it->ev = decode_event(it, col_text(st, 9));
+	}
+	store_finish(s, st);
+	*out = v;
+	*nout = n;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+outbox_sent(struct store *s, const struct outbox_item *it, const char *ref)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE outbox SET sent_version = ?1, ref = "
+	    "COALESCE(?2, ref), attempts = 0, next_at = 0, error = NULL, "
+	    "state = CASE WHEN version <= ?1 THEN 'done' ELSE 'pending' END, "
+	    "updated_at = ?3 WHERE id = ?4");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, it->version);
+	if (ref != NULL)
+		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, wall_now());
+	sqlite3_bind_int64(st, 4, it->id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+outbox_retry(struct store *s, const struct outbox_item *it, int64_t next_ms,
+    const char *error)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE outbox SET attempts = attempts + 1, "
+	    "next_at = ?1, error = ?2, updated_at = ?3 WHERE id = ?4");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, next_ms);
+	sqlite3_bind_text(st, 2, error != NULL ? error : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, wall_now());
+	sqlite3_bind_int64(st, 4, it->id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+outbox_forget_ref(struct store *s, const struct outbox_item *it)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE outbox SET ref = NULL, reply = NULL, "
+	    "updated_at = ?1 WHERE id = ?2");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, wall_now());
+	sqlite3_bind_int64(st, 2, it->id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+outbox_failed(struct store *s, const struct outbox_item *it,
+    const char *error)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE outbox SET state = 'failed', error = "
+	    "?1, updated_at = ?2 WHERE id = ?3");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, error != NULL ? error : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, wall_now());
+	sqlite3_bind_int64(st, 3, it->id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+outbox_pending(struct store *s, const char *connector)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = 0;
+
+	st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE state = "
+	    "'pending' AND (?1 IS NULL OR connector = ?1)");
+	if (st == NULL)
+		return -1;
+	if (connector != NULL)
+		sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	store_finish(s, st);
+	return n;
+}
+
+char *
+outbox_ref(struct store *s, int64_t id)
+{
+	sqlite3_stmt	*st;
+	char		*ref = NULL;
+
+	st = store_prepare(s, "SELECT ref FROM outbox WHERE id = ?1");
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ref = dup_col(st, 0);
+	store_finish(s, st);
+	return ref;
+}
