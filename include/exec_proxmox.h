@@ -113,6 +113,19 @@ struct pve_guest {
 int		 pve_resolve_guest(struct pve *, const char *vmid_or_name,
 		    struct pve_guest *, char **cause);
 void		 pve_guest_release(struct pve_guest *);
+void		 pve_guest_copy(struct pve_guest *dst,
+		    const struct pve_guest *src);
+/*
+ * Every guest list read from Proxmox (pve_list_guests, hence every
+ * resolve and `guests`) is also handed to `fn` (the guest index), from
+ * the thread that read it.
+ */
+typedef void	(*pve_guest_observer)(void *arg, const struct pve_guest *,
+		    size_t n);
+void		 pve_set_guest_observer(struct pve *, pve_guest_observer,
+		    void *arg);
+void		 pve_observe_guests(struct pve *, const struct pve_guest *,
+		    size_t n);
 /* Every guest of the cluster, sorted by VMID. */
 int		 pve_list_guests(struct pve *, struct pve_guest **,
 		    size_t *nguests, char **cause);

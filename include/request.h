@@ -11,6 +11,20 @@
 #include "policy.h"
 
 struct cmd_call;
+struct guest_view;
+
+/* Where guests are looked up. */
+struct request_guests {
+	int			 proxmox;	/* a cluster is configured */
+	const struct guest_view	*view;		/* NULL: none yet */
+	int64_t			 max_age_ms;	/* older: a worker looks up */
+};
+
+enum {
+	REQUEST_OK = 0,
+	REQUEST_ERROR = -1,
+	REQUEST_LOOKUP = 1,	/* the guest must be looked up by a worker */
+};
 
 struct request {
 	struct policy_target	 target;	/* points into guest/call */
@@ -21,11 +35,12 @@ struct request {
 };
 
 /*
- * Resolves the call's guest (by VMID or name, through pve when it is not
- * NULL) and fills r. The call must outlive r. -1 with *cause when the
- * guest cannot be found or is ambiguous.
+ * Resolves the call's guest (by VMID or name, from the guest index) and
+ * fills r. The call must outlive r. REQUEST_ERROR with *cause when the
+ * guest cannot be found or is ambiguous; REQUEST_LOOKUP when the index
+ * cannot tell (r is filled but for the guest).
  */
-int	request_prepare(struct pve *, const struct cmd_call *,
+int	request_prepare(const struct request_guests *, const struct cmd_call *,
 	    const char *user, const char *room, int64_t now, struct request *,
 	    char **cause);
 void	request_release(struct request *);

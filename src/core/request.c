@@ -1,17 +1,21 @@
 /*
  * request.c - from a parsed command to a policy request: the guest named
- * by VMID or name is resolved against the cluster (node, type, tags,
+ * by VMID or name is resolved against the guest index (node, type, tags,
  * pool, template), and the node, storage and snapshot arguments become
- * the target the policy's selectors match.
+ * the target the policy's selectors match. Nothing here does I/O: a
+ * lookup the index cannot answer (none yet, or too old) is handed back
+ * as REQUEST_LOOKUP for a worker to do.
  *
- * Shared by the router, the chat command `explain` and `pvebot explain`,
- * so all three decide on exactly the same request.
+ * Shared by the router, the workers (resolving and re-checking jobs),
+ * the chat command `explain` and `pvebot explain`, so all of them decide
+ * on exactly the same request.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "exec_proxmox.h"
+#include "guest_index.h"
 #include "log.h"
 #include "policy.h"
 #include "request.h"
@@ -30,12 +34,13 @@ all_digits(const char *s)
 }
 
 int
-request_prepare(struct pve *pve, const struct cmd_call *call,
+request_prepare(const struct request_guests *rg, const struct cmd_call *call,
     const char *user, const char *room, int64_t now, struct request *r,
     char **cause)
 {
 	const struct cmd_def	*def = call->def;
 	size_t			 i;
+	int			 lookup = 0;
 
 	memset(r, 0, sizeof *r);
 	for (i = 0; i < def->nargs; i++) {
@@ -46,10 +51,16 @@ request_prepare(struct pve *pve, const struct cmd_call *call,
 			continue;
 		switch (a->type) {
 		case ARG_GUEST:
-			if (r->have_guest)
+			if (r->have_guest || lookup)
 				break;
-			if (pve != NULL) {
-				if (pve_resolve_guest(pve, v, &r->guest,
+			if (rg != NULL && rg->proxmox) {
+				if (rg->view == NULL || (rg->max_age_ms > 0 &&
+				    guest_view_age_ms(rg->view) >
+				    rg->max_age_ms)) {
+					lookup = 1;
+					break;
+				}
+				if (guest_view_resolve(rg->view, v, &r->guest,
 				    cause) != 0)
 					goto fail;
 			} else if (all_digits(v)) {
@@ -110,10 +121,10 @@ request_prepare(struct pve *pve, const struct cmd_call *call,
 	r->preq.room = room;
 	r->preq.has_reason = r->reason != NULL;
 	r->preq.now = now;
-	return 0;
+	return lookup ? REQUEST_LOOKUP : REQUEST_OK;
 fail:
 	request_release(r);
-	return -1;
+	return REQUEST_ERROR;
 }
 
 void

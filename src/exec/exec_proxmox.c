@@ -55,7 +55,24 @@ struct pve {
 	size_t		  good;		/* index of the URL that last answered */
 	CURL		 *pool[PVE_POOL_MAX];
 	size_t		  npool;
+
+	pve_guest_observer observer;	/* set before threads start */
+	void		 *observer_arg;
 };
+
+void
+pve_set_guest_observer(struct pve *pve, pve_guest_observer fn, void *arg)
+{
+	pve->observer = fn;
+	pve->observer_arg = arg;
+}
+
+void
+pve_observe_guests(struct pve *pve, const struct pve_guest *g, size_t n)
+{
+	if (pve->observer != NULL)
+		pve->observer(pve->observer_arg, g, n);
+}
 
 /* What one attempt on one URL came to. */
 enum attempt {

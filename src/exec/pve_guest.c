@@ -155,21 +155,22 @@ pve_list_guests(struct pve *pve, struct pve_guest **out, size_t *nout,
 	}
 	json_decref(data);
 	qsort(g, n, sizeof *g, cmp_vmid);
+	pve_observe_guests(pve, g, n);
 	*out = g;
 	*nout = n;
 	return PVE_OK;
 }
 
-static void
-guest_copy(struct pve_guest *dst, const struct pve_guest *src)
+void
+pve_guest_copy(struct pve_guest *dst, const struct pve_guest *src)
 {
 	size_t	i;
 
 	*dst = *src;
-	dst->name = xstrdup(src->name);
-	dst->node = xstrdup(src->node);
-	dst->type = xstrdup(src->type);
-	dst->status = xstrdup(src->status);
+	dst->name = src->name != NULL ? xstrdup(src->name) : NULL;
+	dst->node = src->node != NULL ? xstrdup(src->node) : NULL;
+	dst->type = src->type != NULL ? xstrdup(src->type) : NULL;
+	dst->status = src->status != NULL ? xstrdup(src->status) : NULL;
 	dst->lock = src->lock != NULL ? xstrdup(src->lock) : NULL;
 	dst->pool = src->pool != NULL ? xstrdup(src->pool) : NULL;
 	dst->tags = src->ntags ? xcalloc(src->ntags, sizeof *dst->tags) :
@@ -216,7 +217,7 @@ pve_resolve_guest(struct pve *pve, const char *ref, struct pve_guest *out,
 	if (numeric) {
 		for (i = 0; i < n; i++) {
 			if (g[i].vmid == vmid) {
-				guest_copy(out, &g[i]);
+				pve_guest_copy(out, &g[i]);
 				pve_guests_free(g, n);
 				return PVE_OK;
 			}
@@ -238,7 +239,7 @@ pve_resolve_guest(struct pve *pve, const char *ref, struct pve_guest *out,
 			break;
 	}
 	if (nmatch == 1) {
-		guest_copy(out, &g[first]);
+		pve_guest_copy(out, &g[first]);
 		pve_guests_free(g, n);
 		return PVE_OK;
 	}

@@ -1,0 +1,49 @@
+/*
+ * guest_index.h - the guests of the cluster in memory (core/
+ * guest_index.c), so the router resolves names and VMIDs with no I/O.
+ *
+ * The index holds one immutable view at a time: every guest with its
+ * VMID, name, node, type, tags, status, lock, template flag and pool,
+ * sorted for lookups by VMID and by name. A new list from Proxmox (the
+ * monitor's cycle, a worker's read of /cluster/resources) replaces the
+ * view as a whole; a reader that holds a view keeps it until it lets go,
+ * so no reader ever sees half an update and no writer waits for readers.
+ * Each view has a version and knows its age, so callers can tell a
+ * fresh answer from an old one and send a lookup to a worker instead.
+ */
+#ifndef PVEBOT_GUEST_INDEX_H
+#define PVEBOT_GUEST_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pve_guest;
+struct guest_index;
+struct guest_view;
+
+struct guest_index	*guest_index_create(void);
+void			 guest_index_free(struct guest_index *);
+/* A fresh list replaces the view; the guests are copied. */
+void	guest_index_publish(struct guest_index *, const struct pve_guest *,
+	    size_t n);
+/* The current view with a reference (NULL before the first publish). */
+const struct guest_view *guest_index_get(struct guest_index *);
+void	guest_view_release(const struct guest_view *);
+
+uint64_t guest_view_version(const struct guest_view *);
+/* Milliseconds since the list was read from Proxmox. */
+int64_t	guest_view_age_ms(const struct guest_view *);
+size_t	guest_view_count(const struct guest_view *);
+const struct pve_guest *guest_view_at(const struct guest_view *, size_t i);
+const struct pve_guest *guest_view_vmid(const struct guest_view *, int vmid);
+
+/*
+ * Resolves a VMID or a guest name the way Proxmox users expect: an exact
+ * name first, a case-insensitive one only when there is none. On success
+ * *out is a copy (pve_guest_release). A miss says so and suggests the
+ * closest names ("did you mean"); an ambiguous name lists the matches.
+ */
+int	guest_view_resolve(const struct guest_view *, const char *ref,
+	    struct pve_guest *out, char **cause);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * guest_index.c - the guests of the cluster in memory (guest_index.h).
+ *
+ * A view is built once (sorted by VMID, and a second order by name) and
+ * never changed; it is freed when the last holder releases it. The index
+ * itself is a pointer to the current view under a mutex held only to
+ * take or swap a reference: lookups run on the caller's view without any
+ * lock, so the router's cost per guest command is two binary searches.
+ */
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <pthread.h>
+
+#include "exec_proxmox.h"
+#include "guest_index.h"
+#include "util.h"
+
+#define SUGGEST_MAX	3
+
+struct guest_view {
+	atomic_int		 refs;
+	uint64_t		 version;
+	int64_t			 born_ms;	/* monotonic */
+	struct pve_guest	*guests;	/* by VMID */
+	size_t			 n;
+	size_t			*by_name;	/* indexes, by name */
+};
+
+struct guest_index {
+	pthread_mutex_t		 lock;
+	struct guest_view	*view;
+	uint64_t		 version;
+};
+
+static void
+view_free(struct guest_view *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < v->n; i++)
+		pve_guest_release(&v->guests[i]);
+	free(v->guests);
+	free(v->by_name);
+	free(v);
+}
+
+void
+guest_view_release(const struct guest_view *cv)
+{
+	struct guest_view	*v = (struct guest_view *)cv;
+
+	if (v != NULL && atomic_fetch_sub(&v->refs, 1) == 1)
+		view_free(v);
+}
+
+struct guest_index *
+guest_index_create(void)
+{
+	struct guest_index	*gi = xcalloc(1, sizeof *gi);
+
+	pthread_mutex_init(&gi->lock, NULL);
+	return gi;
+}
+
+void
+guest_index_free(struct guest_index *gi)
+{
+	if (gi == NULL)
+		return;
+	guest_view_release(gi->view);
+	pthread_mutex_destroy(&gi->lock);
+	free(gi);
+}
+
+static int
+cmp_vmid(const void *a, const void *b)
+{
+	const struct pve_guest	*x = a, *y = b;
+
+	return (x->vmid > y->vmid) - (x->vmid < y->vmid);
+}
+
+/* qsort has no context argument: the view being sorted, per thread. */
+static _Thread_local const struct guest_view *sorting;
+
+static int
+name_order(const char *a, const char *b)
+{
+	int	 c = strcasecmp(a, b);
+
+	return c != 0 ? c : strcmp(a, b);
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	const struct pve_guest	*x = &sorting->guests[*(const size_t *)a];
+	const struct pve_guest	*y = &sorting->guests[*(const size_t *)b];
+	int			 c = name_order(x->name, y->name);
+
+	return c != 0 ? c : (x->vmid > y->vmid) - (x->vmid < y->vmid);
+}
+
+void
+guest_index_publish(struct guest_index *gi, const struct pve_guest *g,
+    size_t n)
+{
+	struct guest_view	*v = xcalloc(1, sizeof *v), *old;
+	size_t			 i;
+
+	atomic_init(&v->refs, 1);
+	v->born_ms = now_ms();
+	v->guests = xcalloc(n + 1, sizeof *v->guests);
+	for (i = 0; i < n; i++) {
+		pve_guest_copy(&v->guests[i], &g[i]);
+		if (v->guests[i].name == NULL)
+			v->guests[i].name = xstrdup("");
+	}
+	v->n = n;
+	qsort(v->guests, n, sizeof *v->guests, cmp_vmid);
+	v->by_name = xcalloc(n + 1, sizeof *v->by_name);
+	for (i = 0; i < n; i++)
+		v->by_name[i] = i;
+	sorting = v;
+	qsort(v->by_name, n, sizeof *v->by_name, cmp_name);
+	sorting = NULL;
+	pthread_mutex_lock(&gi->lock);
+	v->version = ++gi->version;
+	old = gi->view;
+	gi->view = v;
+	pthread_mutex_unlock(&gi->lock);
+	guest_view_release(old);
+}
+
+const struct guest_view *
+guest_index_get(struct guest_index *gi)
+{
+	struct guest_view	*v;
+
+	if (gi == NULL)
+		return NULL;
+	pthread_mutex_lock(&gi->lock);
+	if ((v = gi->view) != NULL)
+		atomic_fetch_add(&v->refs, 1);
+	pthread_mutex_unlock(&gi->lock);
+	return v;
+}
+
+uint64_t
+guest_view_version(const struct guest_view *v)
+{
+	return v->version;
+}
+
+int64_t
+guest_view_age_ms(const struct guest_view *v)
+{
+	return now_ms() - v->born_ms;
+}
+
+size_t
+guest_view_count(const struct guest_view *v)
+{
+	return v->n;
+}
+
+const struct pve_guest *
+guest_view_at(const struct guest_view *v, size_t i)
+{
+	return i < v->n ? &v->guests[i] : NULL;
+}
+
+const struct pve_guest *
+guest_view_vmid(const struct guest_view *v, int vmid)
+{
+	size_t	 lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t	 mid = lo + (hi - lo) / 2;
+
+		if (v->guests[mid].vmid == vmid)
+			return &v->guests[mid];
+		if (v->guests[mid].vmid < vmid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The first position in by_name whose name is not below ref, ignoring
+ * case. */
+static size_t
+name_lower_bound(const struct guest_view *v, const char *ref)
+{
+	size_t	 lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t	 mid = lo + (hi - lo) / 2;
+
+		if (strcasecmp(v->guests[v->by_name[mid]].name, ref) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Levenshtein distance of two short strings, case folded, capped. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j;
+	size_t	 row[65], prev, tmp;
+
+	if (la > 64 || lb > 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t	 cost = tolower((unsigned char)a[i - 1]) ==
+			    tolower((unsigned char)b[j - 1]) ? 0 : 1;
+
+			tmp = row[j];
+			row[j] = prev + cost;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* " Did you mean web1 (101), web2 (102)?" or "" (caller frees). */
+static char *
+suggest(const struct guest_view *v, const char *ref)
+{
+	const struct pve_guest	*best[SUGGEST_MAX];
+	size_t			 bestd[SUGGEST_MAX], nbest = 0, i, k;
+	size_t			 limit = strlen(ref) / 3 + 1;
+	struct buf		 b;
+
+	for (i = 0; i < v->n; i++) {
+		const struct pve_guest	*g = &v->guests[i];
+		size_t			 d;
+
+		if (*g->name == '\0')
+			continue;
+		d = strncasecmp(g->name, ref, strlen(ref)) == 0 ? 1 :
+		    distance(g->name, ref);
+		if (d > limit)
+			continue;
+		for (k = nbest; k > 0 && bestd[k - 1] > d; k--)
+			;
+		if (k >= SUGGEST_MAX)
+			continue;
+		if (nbest < SUGGEST_MAX)
+			nbest++;
+		memmove(&best[k + 1], &best[k], (nbest - 1 - k) * sizeof *best);
+		memmove(&bestd[k + 1], &bestd[k], (nbest - 1 - k) *
+		    sizeof *bestd);
+		best[k] = g;
+		bestd[k] = d;
+	}
+	buf_init(&b, 0);
+	buf_append(&b, "", 0);
+	for (i = 0; i < nbest; i++)
+		buf_printf(&b, "%s%s (%d)", i == 0 ? ". Did you mean " : ", ",
+		    best[i]->name, best[i]->vmid);
+	if (nbest > 0)
+		buf_puts(&b, "?");
+	return buf_steal(&b);
+}
+
+int
+guest_view_resolve(const struct guest_view *v, const char *ref,
+    struct pve_guest *out, char **cause)
+{
+	const struct pve_guest	*g;
+	const char		*errstr;
+	size_t			 at, i, nexact = 0, nfold = 0, exact = 0;
+	struct buf		 b;
+	long long		 vmid;
+	char			*hint;
+
+	memset(out, 0, sizeof *out);
+	if (ref == NULL || *ref == '\0' || strlen(ref) > 128)
+		return set_cause(cause, "no guest given");
+	if (strspn(ref, "0123456789") == strlen(ref)) {
+		vmid = strtonum(ref, 1, 999999999, &errstr);
+		if (errstr != NULL)
+			return set_cause(cause, "%.20s is not a VMID "
+			    "(100-999999999)", ref);
+		if ((g = guest_view_vmid(v, (int)vmid)) == NULL)
+			return set_cause(cause, "no guest %lld in the cluster",
+			    vmid);
+		pve_guest_copy(out, g);
+		return 0;
+	}
+	at = name_lower_bound(v, ref);
+	for (i = at; i < v->n; i++) {
+		g = &v->guests[v->by_name[i]];
+		if (strcasecmp(g->name, ref) != 0)
+			break;
+		nfold++;
+		if (strcmp(g->name, ref) == 0 && nexact++ == 0)
+			exact = i;
+	}
+	if (nexact == 1 || (nexact == 0 && nfold == 1)) {
+		pve_guest_copy(out, &v->guests[v->by_name[nexact == 1 ? exact :
+		    at]]);
+		return 0;
+	}
+	if (nfold == 0) {
+		hint = suggest(v, ref);
+		set_cause(cause, "no guest named '%s' in the cluster%s", ref,
+		    hint);
+		free(hint);
+		return -1;
+	}
+	buf_init(&b, 0);
+	buf_printf(&b, "name '%s' matches ", ref);
+	nfold = 0;
+	for (i = at; i < v->n; i++) {
+		g = &v->guests[v->by_name[i]];
+		if (strcasecmp(g->name, ref) != 0)
+			break;
+		if (nexact > 0 && strcmp(g->name, ref) != 0)
+			continue;
+		buf_printf(&b, "%s%d (%s on %s)", nfold++ ? ", " : "", g->vmid,
+		    g->type, g->node);
+	}
+	buf_puts(&b, ": use the VMID");
+	if (cause != NULL)
+		*cause = buf_steal(&b);
+	else
+		buf_release(&b);
+	return -1;
+}
