@@ -59,8 +59,18 @@ struct conf_discord {
 	size_t		  nusers;
 };
 
+/* Token buckets the router keeps (ratelimit.h). */
+struct conf_rate_limit {
+	int	 per_user;	/* commands per window for one person */
+	int	 user_burst;	/* at once */
+	int	 per_room;	/* commands per window in one room */
+	int	 room_burst;
+	int64_t	 window;	/* seconds */
+};
+
 struct conf_chat {
 	int64_t			 max_command_age;	/* seconds */
+	struct conf_rate_limit	 rate_limit;
 	char			*bot_name;	/* for /cmd@bot_name */
 	struct conf_console	 console;
 	struct conf_telegram	 telegram;
@@ -79,6 +89,8 @@ struct conf_proxmox {
 	int64_t	  connect_timeout;	/* seconds */
 	int64_t	  request_timeout;	/* seconds */
 	int64_t	  task_poll;		/* milliseconds between status polls */
+	int64_t	  index_max_age;	/* seconds: an older guest index is
+					 * not trusted for lookups */
 };
 
 struct conf_ssh_host {

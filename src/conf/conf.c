@@ -169,9 +169,25 @@ static const struct ckey discord_keys[] = {
 	KEND
 };
 
+static const struct ckey rate_limit_keys[] = {
+	KR("per_user", CK_INT, struct conf_rate_limit, per_user, "10", 1,
+	    100000, "commands one person may give per window"),
+	KR("user_burst", CK_INT, struct conf_rate_limit, user_burst, "5", 1,
+	    100000, "commands one person may give at once"),
+	KR("per_room", CK_INT, struct conf_rate_limit, per_room, "30", 1,
+	    100000, "commands one room may give per window"),
+	KR("room_burst", CK_INT, struct conf_rate_limit, room_burst, "15", 1,
+	    100000, "commands one room may give at once"),
+	KR("window", CK_DUR, struct conf_rate_limit, window, "30s", 1, 86400,
+	    "the window of the limits above"),
+	KEND
+};
+
 static const struct ckey chat_keys[] = {
 	KR("max_command_age", CK_DUR, struct conf_chat, max_command_age,
 	    "5m", 0, 86400, "older commands are not run"),
+	KSEC("rate_limit", struct conf_chat, rate_limit, rate_limit_keys,
+	    NONE, "how many commands a person and a room may give"),
 	K("bot_name", CK_STR, struct conf_chat, bot_name, "pvebot", 0,
 	    "the name in /cmd@bot_name"),
 	KSEC("console", struct conf_chat, console, console_keys,
@@ -204,6 +220,9 @@ static const struct ckey proxmox_keys[] = {
 	    "30s", 1, 3600, "timeout of one API request"),
 	KR("task_poll_ms", CK_I64, struct conf_proxmox, task_poll, "1000",
 	    50, 60000, "milliseconds between task status polls"),
+	KR("index_max_age", CK_DUR, struct conf_proxmox, index_max_age,
+	    "90s", 1, 86400, "guest lists older than this are looked up "
+	    "again before a command is decided"),
 	KEND
 };
 
