@@ -4,11 +4,13 @@
  *
  * A connector turns platform updates into normalised chat_events and
  * hands them to the router with ctx->submit(); it knows nothing of
- * policy or jobs. Outgoing, it sends, edits and answers, from whatever
- * thread calls it (router, workers, monitor): send/edit/reply/answer must
- * be thread-safe. Text handed to a connector is plain UTF-8; the
- * connector escapes it for its platform (HTML for Telegram and Matrix,
- * Markdown for Discord).
+ * policy or jobs. Outgoing, nobody calls it directly: the router,
+ * workers and monitor write to the durable outbox (outbox.h) and the
+ * connector's own sender thread (chat_sender.c) calls send/edit/reply/
+ * answer, which make one attempt each and never wait out a rate limit
+ * themselves: they report it (retry_after) and the sender waits. Text
+ * handed to a connector is plain UTF-8; the connector escapes it for its
+ * platform (HTML for Telegram and Matrix, Markdown for Discord).
  */
 #ifndef PVEBOT_CHAT_H
 #define PVEBOT_CHAT_H
@@ -25,6 +27,14 @@ enum chat_event_kind {
 	CHAT_EV_BUTTON,		/* a button press or an approving reaction */
 	CHAT_EV_OFFSET,		/* nothing to do but save the offset */
 	CHAT_EV_NOTICE,		/* echo ev->text back, in queue order */
+	CHAT_EV_SKIPPED,	/* an update that cannot be handled: the
+				 * offset is saved, ev->text is audited and
+				 * ev->answer (when set) goes to ev->room */
+	CHAT_EV_UNSERVED,	/* ev->user wrote in a room pvebot does not
+				 * serve: audited once a day per room when
+				 * the policy knows the person; ev->answer
+				 * (a whoami hint) is sent at most once per
+				 * room and rate-limit window */
 };
 
 /* A normalised incoming event; every string is owned by the event. */
@@ -45,6 +55,14 @@ struct chat_event {
 	/* Saved in the same SQLite transaction as the work it produced. */
 	char	*offset_key;	/* e.g. "telegram", NULL when none */
 	char	*offset;
+	/*
+	 * Called by the router once the transaction that saved `offset`
+	 * committed (or the event was dropped), so a poller never confirms
+	 * to the platform what is not saved. May be NULL.
+	 */
+	void	(*saved)(void *arg, const char *offset, int ok);
+	void	*saved_arg;
+	char	*answer;	/* SKIPPED, UNSERVED: a short reply */
 };
 
 struct chat_event *chat_event_new(enum chat_event_kind, const char *connector,
@@ -103,6 +121,19 @@ struct connector_ops {
 	int	(*answer)(struct connector *, const struct chat_event *,
 		    const char *text, char **cause);
 	void	(*free)(struct connector *);
+	/*
+	 * The platform's flood limit: least milliseconds between messages
+	 * to `room`, or between any two calls when room is NULL. May be
+	 * NULL (no limit).
+	 */
+	int64_t	(*pace_ms)(struct connector *, const char *room);
+	/*
+	 * After an outgoing call returned CHAT_TEMPORARY: how long the
+	 * platform asked to wait (a 429's retry_after) in ms, 0 when it did
+	 * not say. Reading clears it. Only the sender thread calls it. May
+	 * be NULL.
+	 */
+	int64_t	(*retry_after)(struct connector *);
 };
 
 /* What a connector gets from the core. */
@@ -144,13 +175,29 @@ int	chat_reply(struct connector *, const struct chat_event *,
 	    const struct chat_msg *, char **ref, char **cause);
 int	chat_answer(struct connector *, const struct chat_event *,
 	    const char *text);
-/*
- * Sends (ref == NULL) or edits a final result, retrying temporary
- * failures with backoff for up to `patience_ms`.
- */
-int	chat_deliver(struct connector *, const char *room, const char *ref,
-	    const struct chat_msg *, char **new_ref, int64_t patience_ms);
 void	chat_free(struct connector *);
+
+/*
+ * The sender thread of a connector (chat_sender.c): drains its outbox.
+ * chat_sender_notify() is the store's outbox hook. Stopping delivers
+ * what is due for up to drain_ms, then leaves the rest for the next
+ * start.
+ */
+struct chat_sender;
+struct chat_sender *chat_sender_start(struct connector *, const char *db_path,
+	    char **cause);
+void	chat_sender_notify(const char *connector);
+void	chat_sender_stop(struct chat_sender *, int64_t drain_ms);
+void	chat_sender_free(struct chat_sender *);
+/*
+ * Delivers what is due for connector c now, on the caller's thread and
+ * store connection, ignoring pacing: how tests drive a recording
+ * connector step by step. Returns the number of attempts.
+ */
+struct store;
+int	chat_sender_flush(struct connector *, struct store *);
+/* Rows delivered since start (tests). */
+int64_t	chat_sender_delivered(struct chat_sender *);
 
 /*
  * Shared by all connectors: is a command sent at `sent_at` too old to
@@ -163,17 +210,5 @@ int	chat_is_stale(const struct conf *, int64_t sent_at, int64_t now);
  * [base/2, min(cap, base * 2^n)] milliseconds.
  */
 int64_t	chat_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
-
-/*
- * Per-room pacing shared by connectors: waits until a send to `room` is
- * allowed, at most one per `interval_ms` per room.
- */
-struct chat_pacer;
-struct chat_pacer *chat_pacer_create(void);
-void	chat_pacer_wait(struct chat_pacer *, const char *room,
-	    int64_t interval_ms);
-/* Holds every send back until now + ms (a 429's retry_after). */
-void	chat_pacer_hold(struct chat_pacer *, int64_t ms);
-void	chat_pacer_free(struct chat_pacer *);
 
 #endif

@@ -13,6 +13,12 @@
  * [deny 12]", and the user types them. The console works the same from a
  * terminal and from a pipe; at end of input chat_console_eof() turns
  * true and the daemon waits for jobs in flight before it exits.
+ *
+ * Like a person at a terminal, the console reads the next line only
+ * after pvebot has answered the last one: the router has saved it and
+ * the console's outbox holds nothing undelivered. A script piped in
+ * thus gets the transcript a person would see, in order (later edits of
+ * running jobs still arrive whenever they happen).
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,9 +32,12 @@
 #include "chat.h"
 #include "conf.h"
 #include "log.h"
+#include "outbox.h"
+#include "store.h"
 #include "util.h"
 
 #define CONSOLE_LINE_MAX	8192
+#define CONSOLE_ANSWER_WAIT_MS	30000	/* a line's answer, at most */
 
 struct console {
 	int		 in_fd;
@@ -43,7 +52,60 @@ struct console {
 	int		 tty;
 	chat_console_hook hook;
 	void		*hook_arg;
+	/* The answer to the last line: saved, then printed. */
+	pthread_mutex_t	 wait_lock;
+	pthread_cond_t	 wait_cond;
+	int		 handled;
+	struct store	*store;		/* reader thread: outbox pending */
 };
+
+static void
+line_saved(void *arg, const char *offset, int ok)
+{
+	struct console	*con = arg;
+
+	pthread_mutex_lock(&con->wait_lock);
+	con->handled = 1;
+	pthread_cond_broadcast(&con->wait_cond);
+	pthread_mutex_unlock(&con->wait_lock);
+}
+
+/* Something was printed: a waiting reader looks again. */
+static void
+printed(struct console *con)
+{
+	pthread_mutex_lock(&con->wait_lock);
+	pthread_cond_broadcast(&con->wait_cond);
+	pthread_mutex_unlock(&con->wait_lock);
+}
+
+/* Hands ev to the router and waits until its answer is printed. */
+static void
+submit_and_wait(struct connector *c, struct chat_event *ev)
+{
+	struct console	*con = c->priv;
+	int64_t		 deadline = now_ms() + CONSOLE_ANSWER_WAIT_MS;
+
+	ev->saved = line_saved;
+	ev->saved_arg = con;
+	pthread_mutex_lock(&con->wait_lock);
+	con->handled = 0;
+	pthread_mutex_unlock(&con->wait_lock);
+	c->ctx->submit(c->ctx->submit_arg, ev);
+	pthread_mutex_lock(&con->wait_lock);
+	while (!atomic_load(&con->stop) && now_ms() < deadline) {
+		struct timespec	 ts;
+		int64_t		 at = wall_now_ms() + 50;
+
+		if (con->handled && (con->store == NULL ||
+		    outbox_pending(con->store, "console") == 0))
+			break;
+		ts.tv_sec = at / 1000;
+		ts.tv_nsec = (at % 1000) * 1000000;
+		pthread_cond_timedwait(&con->wait_cond, &con->wait_lock, &ts);
+	}
+	pthread_mutex_unlock(&con->wait_lock);
+}
 
 static void
 console_write(struct console *con, const char *s, size_t len)
@@ -123,6 +185,7 @@ print_block(struct console *con, int ref, char mark, const struct chat_msg *m)
 	pthread_mutex_unlock(&con->out_lock);
 	buf_release(&b);
 	free(prefix);
+	printed(con);
 }
 
 static int
@@ -220,7 +283,7 @@ handle_line(struct connector *c, char *line)
 			ev->text = xasprintf("you are now console:%s",
 			    con->user);
 		}
-		c->ctx->submit(c->ctx->submit_arg, ev);
+		submit_and_wait(c, ev);
 		return;
 	}
 	if (str_has_prefix(line, "/sim ") || strcmp(line, "/sim") == 0) {
@@ -229,7 +292,7 @@ handle_line(struct connector *c, char *line)
 		ev->text = con->hook != NULL ?
 		    con->hook(con->hook_arg, str_trim(line + 4)) :
 		    xstrdup("there is no simulator here");
-		c->ctx->submit(c->ctx->submit_arg, ev);
+		submit_and_wait(c, ev);
 		return;
 	}
 	snprintf(id, sizeof id, "console:%s", con->user);
@@ -238,7 +301,7 @@ handle_line(struct connector *c, char *line)
 	ev->text = xstrdup(line);
 	ev->direct = 1;
 	ev->addressed = 1;
-	c->ctx->submit(c->ctx->submit_arg, ev);
+	submit_and_wait(c, ev);
 }
 
 static void *
@@ -296,7 +359,14 @@ static int
 console_start(struct connector *c, char **cause)
 {
 	struct console	*con = c->priv;
+	char		*why = NULL;
 
+	if (c->ctx->conf != NULL && c->ctx->conf->database != NULL &&
+	    con->store == NULL &&
+	    (con->store = store_open(c->ctx->conf->database, &why)) == NULL) {
+		log_warn("console", "answers are not awaited: %s", why);
+		free(why);
+	}
 	if (pthread_create(&con->thread, NULL, console_thread, c) != 0)
 		return set_cause(cause, "cannot start the console thread");
 	con->started = 1;
@@ -324,7 +394,10 @@ console_free(struct connector *c)
 		return;
 	con = c->priv;
 	console_stop(c);
+	store_close(con->store);
 	pthread_mutex_destroy(&con->out_lock);
+	pthread_mutex_destroy(&con->wait_lock);
+	pthread_cond_destroy(&con->wait_cond);
 	free(con);
 	free(c);
 }
@@ -354,6 +427,8 @@ chat_console_create(const struct chat_ctx *ctx, int in_fd, int out_fd,
 	con->out_fd = out_fd;
 	con->tty = isatty(in_fd) && isatty(out_fd);
 	pthread_mutex_init(&con->out_lock, NULL);
+	pthread_mutex_init(&con->wait_lock, NULL);
+	pthread_cond_init(&con->wait_cond, NULL);
 	snprintf(con->user, sizeof con->user, "%s", user);
 	c->ops = &console_ops;
 	c->ctx = ctx;

@@ -61,6 +61,8 @@
 
 #define DC_REST_NOGLOBAL	0x1	/* interaction endpoints */
 #define DC_REST_ACK		0x2	/* useless after Discord's 3 s */
+#define DC_REST_SENDER		0x4	/* the sender thread: never wait out
+					 * a bucket or a 429, report it */
 
 struct dc_route {
 	char	*route;	/* "PATCH /channels/1/messages/:id" */
@@ -104,6 +106,7 @@ struct dc {
 	struct dc_bucket	 buckets[DC_BUCKETS];
 	int64_t			 global_until;
 	int64_t			 next_slot;
+	int64_t			 retry_after_ms;	/* sender thread */
 	int64_t			 lru;
 
 	/* The worker queue. */
@@ -240,26 +243,35 @@ dc_bucket_find(struct dc *dc, const char *key, int create)
 	return old;
 }
 
-/* Waits until the route's bucket, the global hold and the pace allow. */
-static void
+/*
+ * Waits until the route's bucket, the global hold and the pace allow.
+ * With DC_REST_SENDER a bucket or global wait is not slept: its length
+ * is returned (the sender comes back later); 0 means go.
+ */
+static int64_t
 dc_rate_wait(struct dc *dc, const char *route, int flags)
 {
 	struct dc_route		*r;
 	struct dc_bucket	*b;
-	int64_t			 now, wait;
+	int64_t			 now, wait, limit;
 
 	pthread_mutex_lock(&dc->lock);
 	for (;;) {
 		now = now_ms();
-		wait = 0;
+		limit = 0;
 		if (!(flags & DC_REST_NOGLOBAL) && dc->global_until > now)
-			wait = dc->global_until - now;
+			limit = dc->global_until - now;
 		b = NULL;
 		if ((r = dc_route_find(dc, route, 0)) != NULL &&
 		    (b = dc_bucket_find(dc, r->bucket, 0)) != NULL &&
 		    b->remaining == 0 && b->reset_at > now &&
-		    b->reset_at - now > wait)
-			wait = b->reset_at - now;
+		    b->reset_at - now > limit)
+			limit = b->reset_at - now;
+		if (limit > 0 && (flags & DC_REST_SENDER)) {
+			pthread_mutex_unlock(&dc->lock);
+			return limit;
+		}
+		wait = limit;
 		if (dc->next_slot > now && dc->next_slot - now > wait)
 			wait = dc->next_slot - now;
 		if (wait == 0)
@@ -274,6 +286,7 @@ dc_rate_wait(struct dc *dc, const char *route, int flags)
 		b->remaining = -1;
 	dc->next_slot = now + DC_MIN_SPACING;
 	pthread_mutex_unlock(&dc->lock);
+	return 0;
 }
 
 struct dc_headers {
@@ -423,7 +436,15 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 	}
 	buf_init(&resp, DC_BODY_MAX);
 	for (attempt = 0;; attempt++) {
-		dc_rate_wait(dc, route, flags);
+		int64_t	 held = dc_rate_wait(dc, route, flags);
+
+		if (held > 0) {
+			dc->retry_after_ms = held;
+			set_cause(cause, "Discord %s: rate limited for %.1f s",
+			    what, (double)held / 1000);
+			rc = CHAT_TEMPORARY;
+			break;
+		}
 		memset(&h, 0, sizeof h);
 		buf_reset(&resp);
 		curl = curl_easy_init();
@@ -474,9 +495,12 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 			dc_rate_hold(dc, route, global, dc_seconds_ms(ra));
 			log_warn("discord", "rate limited request=\"%s\" "
 			    "retry_after=%.3f global=%d", what, ra, global);
-			if (attempt + 1 < DC_RETRY_MAX &&
+			if (!(flags & DC_REST_SENDER) &&
+			    attempt + 1 < DC_RETRY_MAX &&
 			    dc_seconds_ms(ra) <= DC_RETRY_WAIT)
 				continue;
+			if (flags & DC_REST_SENDER)
+				dc->retry_after_ms = dc_seconds_ms(ra);
 			rc = CHAT_TEMPORARY;
 			set_cause(cause, "Discord %s: rate limited for %.1f s",
 			    what, ra);
@@ -715,8 +739,8 @@ dc_send(struct connector *c, const char *room, const struct chat_msg *m,
 		/* Buttons ride on the last piece, the one ref names. */
 		body = dc_message_body(pieces[i], m,
 		    i + 1 == n && m->nbuttons > 0);
-		rc = dc_rest(dc, "create message", "POST", path, body, 0,
-		    &reply, cause);
+		rc = dc_rest(dc, "create message", "POST", path, body,
+		    DC_REST_SENDER, &reply, cause);
 		json_decref(body);
 		if (rc == CHAT_OK && ref != NULL && i + 1 == n) {
 			const char *id = json_string_value(
@@ -772,7 +796,8 @@ dc_edit(struct connector *c, const char *room, const char *ref,
 	/* components: [] removes buttons that were there. */
 	body = dc_message_body(content, m, 1);
 	path = xasprintf("/channels/%s/messages/%s", room, ref);
-	rc = dc_rest(dc, "edit message", "PATCH", path, body, 0, NULL, cause);
+	rc = dc_rest(dc, "edit message", "PATCH", path, body, DC_REST_SENDER,
+	    NULL, cause);
 	json_decref(body);
 	free(path);
 	free(content);
@@ -830,7 +855,7 @@ dc_reply(struct connector *c, const struct chat_event *ev,
 	body = dc_message_body(pieces[0], m, n == 1);
 	path = xasprintf("/webhooks/%s/%s/messages/@original", app, token);
 	rc = dc_rest(dc, "edit interaction response", "PATCH", path, body,
-	    DC_REST_NOGLOBAL, &reply, cause);
+	    DC_REST_NOGLOBAL | DC_REST_SENDER, &reply, cause);
 	json_decref(body);
 	free(path);
 	if (rc == CHAT_OK && ref != NULL && n == 1) {
@@ -844,8 +869,8 @@ dc_reply(struct connector *c, const struct chat_event *ev,
 		body = dc_message_body(pieces[i], m,
 		    i + 1 == n && m->nbuttons > 0);
 		path = xasprintf("/channels/%s/messages", ev->room);
-		rc = dc_rest(dc, "create message", "POST", path, body, 0,
-		    &reply, cause);
+		rc = dc_rest(dc, "create message", "POST", path, body,
+		    DC_REST_SENDER, &reply, cause);
 		json_decref(body);
 		free(path);
 		if (rc == CHAT_OK && ref != NULL && i + 1 == n) {
@@ -889,7 +914,7 @@ dc_answer(struct connector *c, const struct chat_event *ev, const char *text,
 	    "flags", 64, "allowed_mentions", "parse");
 	path = xasprintf("/webhooks/%s/%s", app, token);
 	rc = dc_rest(dc, "interaction follow-up", "POST", path, body,
-	    DC_REST_NOGLOBAL, NULL, cause);
+	    DC_REST_NOGLOBAL | DC_REST_SENDER, NULL, cause);
 	json_decref(body);
 	free(path);
 	free(content);
@@ -1702,10 +1727,29 @@ chat_discord_fatal(struct connector *c)
 	return dc_gateway_fatal(dc->gw);
 }
 
+/* Discord's limits are per bucket, kept inside dc_rest(). */
+static int64_t
+dc_pace_ms(struct connector *c, const char *room)
+{
+	return room == NULL ? DC_MIN_SPACING : 0;
+}
+
+static int64_t
+dc_retry_after(struct connector *c)
+{
+	struct dc	*dc = c->priv;
+	int64_t		 ms = dc->retry_after_ms;
+
+	dc->retry_after_ms = 0;
+	return ms;
+}
+
 static const struct connector_ops dc_ops = {
 	.name = "discord",
 	.start = dc_start,
 	.stop = dc_stop,
+	.pace_ms = dc_pace_ms,
+	.retry_after = dc_retry_after,
 	.send = dc_send,
 	.edit = dc_edit,
 	.reply = dc_reply,

@@ -821,7 +821,6 @@ mx_after_failure(struct matrix *m, struct mx_sync *ms,
 
 	if (r != NULL && (r->status == 429 || r->retry_after_ms > 0)) {
 		wait = r->retry_after_ms > 0 ? r->retry_after_ms : 1000;
-		chat_pacer_hold(m->pacer, wait);
 	} else
 		wait = chat_backoff_ms(ms->failures, MX_BACKOFF_BASE_MS,
 		    MX_BACKOFF_CAP_MS);
@@ -1008,7 +1007,6 @@ mx_free(struct connector *c)
 	free(m->user_id);
 	free(m->auth_header);
 	free(m->db_path);
-	chat_pacer_free(m->pacer);
 	store_close(m->out_store);
 	pthread_mutex_destroy(&m->rooms_lock);
 	pthread_mutex_destroy(&m->out_lock);
@@ -1025,6 +1023,8 @@ static const struct connector_ops mx_ops = {
 	.edit = mx_op_edit,
 	.reply = mx_op_reply,
 	.answer = mx_op_answer,
+	.pace_ms = mx_op_pace_ms,
+	.retry_after = mx_op_retry_after,
 	.free = mx_free,
 };
 
@@ -1114,7 +1114,6 @@ chat_matrix_create(const struct chat_ctx *ctx, char **cause)
 		m->rooms[i].commands = cf->rooms[i].commands;
 	}
 	m->db_path = xstrdup(ctx->conf->database);
-	m->pacer = chat_pacer_create();
 	pthread_mutex_init(&m->rooms_lock, NULL);
 	pthread_mutex_init(&m->out_lock, NULL);
 	pthread_mutex_init(&m->wait_lock, NULL);

@@ -46,7 +46,7 @@ struct matrix {
 	struct mx_room		*rooms;
 	size_t			 nrooms;
 
-	struct chat_pacer	*pacer;
+	int64_t			 retry_after_ms; /* sender thread */
 	char			*db_path;
 	pthread_mutex_t		 out_lock;	/* out_store */
 	struct store		*out_store;	/* outbox, buttons; lazy */
@@ -112,6 +112,8 @@ int	mx_op_edit(struct connector *, const char *room, const char *ref,
 	    const struct chat_msg *, char **cause);
 int	mx_op_reply(struct connector *, const struct chat_event *,
 	    const struct chat_msg *, char **ref, char **cause);
+int64_t	mx_op_pace_ms(struct connector *, const char *room);
+int64_t	mx_op_retry_after(struct connector *);
 int	mx_op_answer(struct connector *, const struct chat_event *,
 	    const char *text, char **cause);
 

@@ -11,13 +11,14 @@
  *   the same room (a retry after a lost reply, even after a restart)
  *   reuses the pending row's id, and the homeserver's transaction-id
  *   idempotency turns it into the same event: nothing posts twice.
- * - 429 M_LIMIT_EXCEEDED holds every send for retry_after_ms; network
- *   errors and 5xx are retried with jittered backoff for a short while,
- *   then reported as CHAT_TEMPORARY; other refusals are CHAT_PERMANENT.
+ * - One attempt per call: 429 M_LIMIT_EXCEEDED (its retry_after_ms
+ *   kept for the sender), network errors and 5xx are CHAT_TEMPORARY,
+ *   other refusals CHAT_PERMANENT; the sender thread paces and retries.
  * - The buttons of a message are stored in chat_buttons (with the emoji
  *   that stands for each) before pvebot reacts with them, so a user's
  *   reaction finds its data even after a restart.
- * - Safe to call from any thread: a curl handle per request; the store
+ * - Called by the sender thread (and once by the receiving thread for
+ *   the encryption notice): a curl handle per request; the store
  *   connection for outbox and buttons is used under out_lock.
  */
 #include <stdlib.h>
@@ -30,8 +31,6 @@
 #include "store.h"
 #include "util.h"
 
-#define MX_SEND_ATTEMPTS	4
-#define MX_MAX_HOLD_MS		20000	/* a longer 429 wait: temporary */
 #define MX_OUTBOX_REUSE_S	86400
 
 /* Keycaps for buttons that bring no emoji of their own. */
@@ -418,7 +417,7 @@ mx_put_event(struct matrix *m, const char *room_id, const char *type,
 	struct mx_reply	 r;
 	char		*body, *txn, *path, *e_room, *e_type, *e_txn, *what;
 	char		*why = NULL;
-	int		 attempt, rc = CHAT_TEMPORARY;
+	int		 rc = CHAT_TEMPORARY;
 	json_t		*v;
 
 	*event_id = NULL;
@@ -438,45 +437,29 @@ mx_put_event(struct matrix *m, const char *room_id, const char *type,
 	free(e_txn);
 	what = xasprintf("sending %s to %s", type, room_id);
 
-	for (attempt = 0; attempt < MX_SEND_ATTEMPTS; attempt++) {
-		chat_pacer_wait(m->pacer, room_id, MX_SEND_INTERVAL_MS);
-		mx_http(m, "PUT", path, content, MX_REQUEST_TIMEOUT_MS, &r);
-		rc = mx_classify(&r);
-		if (rc == CHAT_OK) {
-			v = json_object_get(r.json, "event_id");
-			if (json_is_string(v) &&
-			    json_string_value(v)[0] == '$') {
-				*event_id = xstrdup(json_string_value(v));
-				mx_reply_clear(&r);
-				break;
-			}
+	/* One attempt: the sender paces, waits out 429s and retries. */
+	mx_http(m, "PUT", path, content, MX_REQUEST_TIMEOUT_MS, &r);
+	rc = mx_classify(&r);
+	if (rc == CHAT_OK) {
+		v = json_object_get(r.json, "event_id");
+		if (json_is_string(v) && json_string_value(v)[0] == '$')
+			*event_id = xstrdup(json_string_value(v));
+		else {
 			/* 2xx without an event id: treat as a bad reply. */
 			rc = CHAT_TEMPORARY;
 			snprintf(r.net_error, sizeof r.net_error,
 			    "no event_id in the reply");
 			r.status = 0;
 		}
-		free(why);
-		why = mx_reply_cause(what, &r);
-		if (rc == CHAT_PERMANENT) {
-			mx_reply_clear(&r);
-			break;
-		}
-		log_warn("matrix", "%s (txn=%s attempt=%d)", why, txn,
-		    attempt + 1);
-		if (r.status == 429 || r.retry_after_ms > 0) {
-			int64_t	 hold = r.retry_after_ms > 0 ?
-			    r.retry_after_ms : 1000;
-
-			chat_pacer_hold(m->pacer, hold);
-			if (hold > MX_MAX_HOLD_MS) {
-				mx_reply_clear(&r);
-				break;
-			}
-		} else if (attempt + 1 < MX_SEND_ATTEMPTS)
-			sleep_ms(chat_backoff_ms(attempt, 250, 4000));
-		mx_reply_clear(&r);
 	}
+	if (rc != CHAT_OK) {
+		why = mx_reply_cause(what, &r);
+		log_warn("matrix", "%s (txn=%s)", why, txn);
+		if (r.status == 429 || r.retry_after_ms > 0)
+			m->retry_after_ms = r.retry_after_ms > 0 ?
+			    r.retry_after_ms : 1000;
+	}
+	mx_reply_clear(&r);
 	if (rc == CHAT_OK) {
 		free(why);
 		why = NULL;
@@ -791,6 +774,22 @@ mx_op_reply(struct connector *c, const struct chat_event *ev,
 {
 	return mx_send_msg(c->priv, ev->room, msg, ev->reply_token, ref,
 	    cause);
+}
+
+int64_t
+mx_op_pace_ms(struct connector *c, const char *room)
+{
+	return room != NULL ? MX_SEND_INTERVAL_MS : 0;
+}
+
+int64_t
+mx_op_retry_after(struct connector *c)
+{
+	struct matrix	*m = c->priv;
+	int64_t		 ms = m->retry_after_ms;
+
+	m->retry_after_ms = 0;
+	return ms;
 }
 
 int

@@ -53,11 +53,13 @@
 #define TG_IN_TEXT_MAX		(16 * 1024)	/* incoming text, bytes */
 #define TG_CONNECT_TIMEOUT	10
 #define TG_CALL_TIMEOUT		30
-#define TG_PACE_PRIVATE_MS	1000
-#define TG_PACE_GROUP_MS	3000
-#define TG_RETRY_AFTER_INLINE	10	/* a 429 shorter than this is waited */
-#define TG_PERSIST_WAIT_MS	30000
+#define TG_PACE_PRIVATE_MS	1000	/* about one message a second */
+#define TG_PACE_GROUP_MS	3000	/* 20 a minute in a group */
+#define TG_PACE_GLOBAL_MS	34	/* 30 a second in all */
 #define TG_MIN_POLL_MS		500
+#define TG_START_TIMEOUT	5	/* the first getMe, seconds */
+#define TG_BATCH		100	/* getUpdates limit */
+#define TG_SCAN_MAX		(64 * 1024)	/* of a reply we cannot parse */
 
 struct tg_migration {
 	char	*from;		/* the configured chat id */
@@ -72,7 +74,7 @@ struct tg {
 	char				*username;	/* from getMe */
 	long long			 bot_id;
 	int64_t				 poll_timeout;
-	struct chat_pacer		*pacer;
+	int64_t				 retry_after_ms; /* sender thread */
 
 	pthread_mutex_t			 lock;	/* migrations */
 	struct tg_migration		*migrations;
@@ -83,6 +85,14 @@ struct tg {
 	atomic_int			 stopping;
 	struct store			*store;	/* poller thread only */
 	long long			 offset;
+	int				 connected;	/* getMe worked */
+	int				 one_by_one;	/* after a bad reply */
+
+	/* What the router saved: the poller confirms nothing beyond. */
+	pthread_mutex_t			 saved_lock;
+	pthread_cond_t			 saved_cond;
+	long long			 saved_offset;
+	int				 saved_failed;
 };
 
 /* What a failed call said, beyond its result code. */
@@ -213,26 +223,25 @@ tg_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
- * Calls a Bot API method with JSON parameters. On success *result (may
- * be NULL) gets the "result" value (caller decrefs). Failures fill *fail
- * and *cause; the cause names the method, never the URL.
+ * One HTTP call of a Bot API method with JSON parameters. The reply body
+ * (capped at TG_BODY_MAX; *truncated says it was cut) goes to *body
+ * (caller releases). Returns CHAT_OK when a reply arrived (any status),
+ * CHAT_TEMPORARY with *cause when none did; the cause names the method,
+ * never the URL.
  */
 static int
-tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
-    int interruptible, json_t **result, struct tg_fail *fail, char **cause)
+tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
+    int interruptible, struct buf *body_out, long *status, int *truncated,
+    char **cause)
 {
 	CURL			*curl;
 	struct curl_slist	*headers = NULL;
 	struct tg_xfer		 x;
 	char			*url, *body, errbuf[CURL_ERROR_SIZE];
-	json_t			*root = NULL, *params_obj;
-	json_error_t		 jerr;
 	CURLcode		 cc;
-	long			 status = 0;
 
-	memset(fail, 0, sizeof *fail);
-	if (result != NULL)
-		*result = NULL;
+	*status = 0;
+	*truncated = 0;
 	buf_init(&x.body, TG_BODY_MAX);
 	x.stopping = interruptible ? &tg->stopping : NULL;
 	errbuf[0] = '\0';
@@ -272,18 +281,21 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	curl_easy_setopt(curl, CURLOPT_VERBOSE, 0L);
 
 	cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	free(url);
 	free(body);
 
+	if (cc == CURLE_WRITE_ERROR && x.body.truncated) {
+		/* The reply is larger than we read: what arrived is kept. */
+		*truncated = 1;
+		*body_out = x.body;
+		return CHAT_OK;
+	}
 	if (cc != CURLE_OK) {
 		char	*clean;
 
-		if (cc == CURLE_WRITE_ERROR && x.body.truncated)
-			snprintf(errbuf, sizeof errbuf, "reply larger than "
-			    "%d bytes", TG_BODY_MAX);
 		clean = log_scrub(errbuf[0] != '\0' ? errbuf :
 		    curl_easy_strerror(cc));
 		set_cause(cause, "Telegram %s failed: %s", method, clean);
@@ -291,10 +303,45 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 		buf_release(&x.body);
 		return CHAT_TEMPORARY;
 	}
+	*body_out = x.body;
+	return CHAT_OK;
+}
+
+/*
+ * Calls a Bot API method with JSON parameters. On success *result (may
+ * be NULL) gets the "result" value (caller decrefs). Failures fill *fail
+ * and *cause; the cause names the method, never the URL.
+ */
+static int
+tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
+    int interruptible, json_t **result, struct tg_fail *fail, char **cause)
+{
+	struct buf	 body;
+	json_t		*root = NULL, *params_obj;
+	json_error_t	 jerr;
+	long		 status = 0;
+	int		 rc, truncated;
+
+	memset(fail, 0, sizeof *fail);
+	if (result != NULL)
+		*result = NULL;
+	rc = tg_http(tg, method, params, timeout_s, interruptible, &body,
+	    &status, &truncated, cause);
+	if (rc != CHAT_OK)
+		return rc;
+	if (truncated) {
+		buf_release(&body);
+		set_cause(cause, "Telegram %s failed: reply larger than %d "
+		    "bytes", method, TG_BODY_MAX);
+		return CHAT_TEMPORARY;
+	}
+	{
+		struct tg_xfer	 x = { .body = body };
 
 	root = json_loadb(x.body.data != NULL ? x.body.data : "", x.body.len,
 	    0, &jerr);
 	buf_release(&x.body);
+	}
 	if (!json_is_object(root) || !json_is_boolean(json_object_get(root,
 	    "ok"))) {
 		json_decref(root);
@@ -339,7 +386,6 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	if (fail->code == 429) {
 		int64_t	 wait = fail->retry_after > 0 ? fail->retry_after : 1;
 
-		chat_pacer_hold(tg->pacer, wait * 1000);
 		log_warn("telegram", "rate limited method=%s retry_after=%lld",
 		    method, (long long)wait);
 		set_cause(cause, "Telegram %s failed: 429 %s (retry after "
@@ -470,44 +516,40 @@ tg_load_migrations(struct tg *tg, struct store *st)
 /* ------------------------------------------------------------------ */
 /* Incoming updates                                                     */
 
-static int	tg_deliver(struct tg *, const char *, const char *,
-		    const struct chat_msg *, char **, char **);
-
 /*
  * `whoami` in a chat pvebot does not serve gets the ids to put in
- * bot.conf and nothing else: it is how an operator finds them.
+ * bot.conf and nothing else: it is how an operator finds them. The
+ * answer rides on the unserved-room event: the router writes it to the
+ * outbox (at most one per chat per window) and saves the offset with it.
  */
-static void
+static struct chat_event *
 tg_whoami_hint(struct tg *tg, json_t *chat, const char *user_id,
     const char *text)
 {
-	struct chat_msg	 msg = { 0 };
-	const char	*type = tg_json_str(chat, "type");
-	long long	 chat_id;
-	size_t		 wlen = strcspn(text, " \t\n");
-	char		*room, *body, *cause = NULL;
+	struct chat_event	*ev;
+	const char		*type = tg_json_str(chat, "type");
+	long long		 chat_id;
+	size_t			 wlen = strcspn(text, " \t\n");
+	char			*room;
 
 	if (*text == '/')
 		text++, wlen--;
 	if (wlen != 6 || strncasecmp(text, "whoami", 6) != 0 ||
 	    tg_json_int(chat, "id", &chat_id) != 0)
-		return;
+		return NULL;
 	room = tg_id_string(chat_id);
-	body = xasprintf("pvebot does not serve this %s yet.\n"
+	ev = chat_event_new(CHAT_EV_UNSERVED, "telegram", room, NULL);
+	ev->user = xasprintf("telegram:%s", user_id);
+	ev->answer = xasprintf("pvebot does not serve this %s yet.\n"
 	    "chat id: %s (telegram.chats in bot.conf)\n"
 	    "your user id: %s (telegram.users for private chats; identity "
 	    "telegram:%s in the policy)", type != NULL &&
 	    strcmp(type, "private") == 0 ? "private chat" : "chat", room,
 	    user_id, user_id);
-	msg.text = body;
-	if (tg_deliver(tg, room, NULL, &msg, NULL, &cause) != CHAT_OK) {
-		log_warn("telegram", "whoami hint not sent: %s", cause);
-		free(cause);
-	}
 	log_info("telegram", "whoami from an unconfigured chat=%s "
 	    "user=telegram:%s", room, user_id);
-	free(body);
 	free(room);
+	return ev;
 }
 
 /*
@@ -631,22 +673,54 @@ tg_message_event(struct tg *tg, struct store *st, json_t *msg)
 	text = tg_json_str(msg, "text");
 	if (text == NULL || *text == '\0')
 		return NULL;
-	if (strlen(text) > TG_IN_TEXT_MAX) {
-		log_warn("telegram", "message too long, ignored bytes=%zu",
-		    strlen(text));
-		return NULL;
-	}
 	user_id = tg_id_string(from_id);
 	room = tg_served_room(tg, chat, user_id, 0, &direct);
 	if (room == NULL) {
+		ev = NULL;
+		copy = xstrdup(text);
+		if (strlen(text) == json_string_length(json_object_get(msg,
+		    "text")) && tg_strip_botname(tg, copy) &&
+		    (direct || copy[0] == '/'))
+			ev = tg_whoami_hint(tg, chat, user_id, copy);
+		free(copy);
+		if (ev == NULL && tg_json_int(chat, "id", &v) == 0) {
+			/* Audited by the router (once a day per room) when
+			 * the sender is someone the policy knows. */
+			chat_id = tg_id_string(v);
+			ev = chat_event_new(CHAT_EV_UNSERVED, "telegram",
+			    chat_id, NULL);
+			ev->user = xasprintf("telegram:%s", user_id);
+			free(chat_id);
+		}
 		log_debug("telegram", "message ignored: chat or user not "
 		    "configured user=telegram:%s", user_id);
-		copy = xstrdup(text);
-		if (tg_strip_botname(tg, copy) && (direct || copy[0] == '/'))
-			tg_whoami_hint(tg, chat, user_id, copy);
-		free(copy);
 		free(user_id);
-		return NULL;
+		return ev;
+	}
+	/* Telegram never sends these; a message that has them is refused
+	 * whole rather than cut at the NUL or truncated. */
+	if (strlen(text) != json_string_length(json_object_get(msg, "text")) ||
+	    strlen(text) > TG_IN_TEXT_MAX) {
+		size_t	 len = json_string_length(json_object_get(msg, "text"));
+
+		ev = chat_event_new(CHAT_EV_SKIPPED, "telegram", room, NULL);
+		ev->user = xasprintf("telegram:%s", user_id);
+		if (strlen(text) != len) {
+			ev->text = xstrdup("telegram message with a NUL byte "
+			    "refused");
+			ev->answer = xstrdup("That message contains a NUL "
+			    "character; nothing was done.");
+		} else {
+			ev->text = xasprintf("telegram message of %zu bytes "
+			    "refused (limit %d)", len, TG_IN_TEXT_MAX);
+			ev->answer = xasprintf("That message is too long (%zu "
+			    "bytes; commands are at most %d KiB); nothing was "
+			    "done.", len, TG_IN_TEXT_MAX / 1024);
+		}
+		ev->direct = direct;
+		free(room);
+		free(user_id);
+		return ev;
 	}
 
 	copy = xstrdup(text);
@@ -705,7 +779,8 @@ tg_callback_event(struct tg *tg, json_t *cq)
 	    tg_json_int(from, "id", &from_id) != 0 ||
 	    tg_json_int(msg, "message_id", &msg_id) != 0)
 		return NULL;
-	if (strlen(data) > TG_DATA_MAX)
+	if (strlen(data) > TG_DATA_MAX || strlen(data) !=
+	    json_string_length(json_object_get(cq, "data")))
 		return NULL;
 	user_id = tg_id_string(from_id);
 	room = tg_served_room(tg, json_object_get(msg, "chat"), user_id, 1,
@@ -734,6 +809,50 @@ tg_callback_event(struct tg *tg, json_t *cq)
 	return ev;
 }
 
+/* The router saved (or gave up on) an offset. */
+static void
+tg_saved(void *arg, const char *offset, int ok)
+{
+	struct tg	*tg = arg;
+	long long	 off;
+
+	pthread_mutex_lock(&tg->saved_lock);
+	if (!ok)
+		tg->saved_failed = 1;
+	else if (offset != NULL && tg_parse_id(offset, &off) == 0 &&
+	    off > tg->saved_offset)
+		tg->saved_offset = off;
+	pthread_cond_broadcast(&tg->saved_cond);
+	pthread_mutex_unlock(&tg->saved_lock);
+}
+
+/* Hands one event to the router with the offset that follows it. */
+static void
+tg_submit(struct tg *tg, struct chat_event *ev, long long next_offset)
+{
+	ev->offset_key = xstrdup("telegram");
+	ev->offset = xasprintf("%lld", next_offset);
+	ev->saved = tg_saved;
+	ev->saved_arg = tg;
+	tg->ctx->submit(tg->ctx->submit_arg, ev);
+}
+
+/* An update pvebot cannot use: skipped with an audit row, never retried. */
+static void
+tg_skip(struct tg *tg, long long update_id, const char *why,
+    const char *room, const char *answer)
+{
+	struct chat_event	*ev;
+
+	log_warn("telegram", "update %lld skipped: %s", update_id, why);
+	ev = chat_event_new(CHAT_EV_SKIPPED, "telegram", room, NULL);
+	ev->text = xasprintf("telegram update %lld skipped: %s", update_id,
+	    why);
+	if (answer != NULL && room != NULL)
+		ev->answer = xstrdup(answer);
+	tg_submit(tg, ev, update_id + 1);
+}
+
 static void
 tg_handle_update(struct tg *tg, struct store *st, json_t *u,
     long long next_offset)
@@ -749,40 +868,251 @@ tg_handle_update(struct tg *tg, struct store *st, json_t *u,
 		ev = tg_callback_event(tg, msg);
 	if (ev == NULL)
 		ev = chat_event_new(CHAT_EV_OFFSET, "telegram", NULL, NULL);
-	ev->offset_key = xstrdup("telegram");
-	ev->offset = xasprintf("%lld", next_offset);
-	tg->ctx->submit(tg->ctx->submit_arg, ev);
+	tg_submit(tg, ev, next_offset);
 }
 
 /*
  * Waits until the router has saved `offset`, so that the next getUpdates
  * (which makes Telegram forget everything below it) cannot lose work.
+ * There is no time limit: an update Telegram forgets must be saved. A
+ * save the router gave up on stops waiting (the update is lost; the
+ * router logged it) so one bad write does not deafen pvebot.
  */
-static void
-tg_wait_persisted(struct tg *tg, struct store *st, long long offset)
+static int
+tg_wait_saved(struct tg *tg, long long offset)
 {
-	int64_t	 deadline = now_ms() + TG_PERSIST_WAIT_MS;
+	int	 ok = 1;
 
-	for (;;) {
-		char		*value = NULL;
-		long long	 saved = 0;
+	pthread_mutex_lock(&tg->saved_lock);
+	while (tg->saved_offset < offset && !tg->saved_failed &&
+	    !atomic_load(&tg->stopping)) {
+		struct timespec	 ts;
+		int64_t		 at = wall_now_ms() + 200;
 
-		if (store_offset_get(st, "telegram", &value) == 0 &&
-		    value != NULL && tg_parse_id(value, &saved) == 0 &&
-		    saved >= offset) {
-			free(value);
-			return;
-		}
-		free(value);
-		if (now_ms() >= deadline) {
-			log_warn("telegram", "offset %lld not saved after "
-			    "%ds; polling on", offset,
-			    TG_PERSIST_WAIT_MS / 1000);
-			return;
-		}
-		if (tg_sleep(tg, 20) != 0)
-			return;
+		ts.tv_sec = at / 1000;
+		ts.tv_nsec = (at % 1000) * 1000000;
+		pthread_cond_timedwait(&tg->saved_cond, &tg->saved_lock, &ts);
 	}
+	if (tg->saved_offset < offset && !tg->saved_failed)
+		ok = 0;		/* stopping */
+	tg->saved_failed = 0;
+	pthread_mutex_unlock(&tg->saved_lock);
+	return ok;
+}
+
+/* The first "update_id": N in text (a reply we cannot parse); -1 if none. */
+static long long
+tg_scan_update_id(const char *text, size_t len, const char **at)
+{
+	const char	*p = text, *end = text + len;
+	static const char key[] = "\"update_id\"";
+
+	while (p < end) {
+		const char	*k = memmem(p, (size_t)(end - p), key,
+		    sizeof key - 1);
+		long long	 id = 0;
+		int		 digits = 0;
+
+		if (k == NULL)
+			return -1;
+		p = k + sizeof key - 1;
+		while (p < end && (*p == ' ' || *p == ':' || *p == '"'))
+			p++;
+		while (p < end && *p >= '0' && *p <= '9' && digits < 18) {
+			id = id * 10 + (*p - '0');
+			p++;
+			digits++;
+		}
+		if (digits > 0) {
+			if (at != NULL)
+				*at = k;
+			return id;
+		}
+	}
+	return -1;
+}
+
+/* The number after `"key":{"id":` in text, or 0. */
+static long long
+tg_scan_id_after(const char *text, size_t len, const char *key)
+{
+	const char	*p, *end = text + len;
+	char		*pat = xasprintf("\"%s\":{\"id\":", key);
+	long long	 id = 0;
+	int		 neg = 0, digits = 0;
+
+	p = memmem(text, len, pat, strlen(pat));
+	if (p != NULL) {
+		p += strlen(pat);
+		if (p < end && *p == '-') {
+			neg = 1;
+			p++;
+		}
+		while (p < end && *p >= '0' && *p <= '9' && digits < 18) {
+			id = id * 10 + (*p - '0');
+			p++;
+			digits++;
+		}
+	}
+	free(pat);
+	return digits > 0 ? (neg ? -id : id) : 0;
+}
+
+/*
+ * A getUpdates reply that cannot be read as a whole (an update too large
+ * for the cap, broken JSON): the first update is isolated by asking for
+ * it alone and skipped with an audit row. Its sender, when the chat is
+ * served, is told. Returns 0 when the offset moved past it.
+ */
+static int
+tg_skip_unreadable(struct tg *tg, const char *body, size_t len,
+    int truncated)
+{
+	long long	 id, chat_id, from_id;
+	const char	*at = NULL;
+	char		*room = NULL, *why, *answer;
+	int		 direct;
+	size_t		 scan = len < TG_SCAN_MAX ? len : TG_SCAN_MAX;
+
+	/*
+	 * No update id at all: not an update we fail to read but a reply
+	 * that is not Telegram's (a proxy's page). Nothing is skipped: the
+	 * caller backs off and asks again.
+	 */
+	if ((id = tg_scan_update_id(body, scan, &at)) < 0 || id < tg->offset)
+		return -1;
+	chat_id = tg_scan_id_after(at, scan - (size_t)(at - body), "chat");
+	from_id = tg_scan_id_after(at, scan - (size_t)(at - body), "from");
+	if (chat_id != 0 && from_id != 0) {
+		json_t	*chat = json_pack("{s:I, s:s}", "id",
+		    (json_int_t)chat_id, "type", chat_id > 0 ? "private" :
+		    "group");
+		char	*uid = tg_id_string(from_id);
+
+		room = tg_served_room(tg, chat, uid, 0, &direct);
+		json_decref(chat);
+		free(uid);
+	}
+	if (truncated)
+		answer = xasprintf("That message is too large (over %d MiB); "
+		    "nothing was done.", TG_BODY_MAX / (1024 * 1024));
+	else
+		answer = xstrdup("pvebot could not read that message; nothing "
+		    "was done.");
+	why = xasprintf("%s update", truncated ? "oversize" : "unreadable");
+	tg_skip(tg, id, why, room, answer);
+	tg->offset = id + 1;
+	free(why);
+	free(answer);
+	free(room);
+	return 0;
+}
+
+/*
+ * getUpdates once. A reply that cannot be read as a whole (over the size
+ * cap, broken JSON) makes the next polls read one update at a time: the
+ * update that is at fault is then skipped (with its audit row) and the
+ * batches resume. Returns CHAT_OK with *result (an array) or with
+ * nothing to handle (NULL).
+ */
+static int
+tg_get_updates(struct tg *tg, json_t **result, struct tg_fail *fail,
+    char **cause)
+{
+	json_t		*params, *root;
+	struct buf	 body;
+	long		 status;
+	int		 rc, truncated, limit = tg->one_by_one ? 1 : TG_BATCH;
+
+	*result = NULL;
+	memset(fail, 0, sizeof *fail);
+	params = json_pack("{s:I, s:I, s:[ss]}", "timeout",
+	    (json_int_t)(limit == 1 ? 0 : tg->poll_timeout), "limit",
+	    (json_int_t)limit, "allowed_updates", "message",
+	    "callback_query");
+	if (tg->offset > 0)
+		json_object_set_new(params, "offset", json_integer(tg->offset));
+	rc = tg_http(tg, "getUpdates", params, (long)tg->poll_timeout +
+	    TG_CALL_TIMEOUT, 1, &body, &status, &truncated, cause);
+	json_decref(params);
+	if (rc != CHAT_OK)
+		return rc;
+	root = truncated ? NULL : json_loadb(body.data != NULL ? body.data :
+	    "", body.len, JSON_ALLOW_NUL, NULL);
+	if (root == NULL && status == 200) {
+		rc = CHAT_TEMPORARY;
+		if (limit > 1) {
+			log_warn("telegram", "getUpdates reply %s; reading "
+			    "updates one at a time", truncated ? "over the "
+			    "size cap" : "unreadable");
+			tg->one_by_one = 1;
+		} else if (tg_skip_unreadable(tg, body.data != NULL ?
+		    body.data : "", body.len, truncated) == 0)
+			rc = CHAT_OK;
+		if (rc != CHAT_OK)
+			set_cause(cause, "Telegram getUpdates: %s reply",
+			    truncated ? "an oversize" : "an unreadable");
+		buf_release(&body);
+		return rc;
+	}
+	buf_release(&body);
+	if (!json_is_object(root) || !json_is_true(json_object_get(root,
+	    "ok")) || !json_is_array(json_object_get(root, "result"))) {
+		long long	 v;
+		const char	*desc = tg_json_str(root, "description");
+
+		fail->code = status;
+		if (tg_json_int(root, "error_code", &v) == 0)
+			fail->code = (long)v;
+		if (tg_json_int(json_object_get(root, "parameters"),
+		    "retry_after", &v) == 0 && v > 0)
+			fail->retry_after = v;
+		set_cause(cause, "Telegram getUpdates failed: HTTP %ld%s%s",
+		    status, desc != NULL ? " " : "", desc != NULL ? desc : "");
+		json_decref(root);
+		return fail->code == 401 || fail->code == 404 ?
+		    CHAT_PERMANENT : CHAT_TEMPORARY;
+	}
+	*result = json_incref(json_object_get(root, "result"));
+	json_decref(root);
+	/* A reply read whole again: back to batches. */
+	tg->one_by_one = 0;
+	return CHAT_OK;
+}
+
+/* getMe until it works: Telegram may be unreachable when pvebot starts. */
+static int	tg_get_me(struct tg *, long, int *, char **);
+static void	tg_publish_commands(struct tg *);
+
+static int
+tg_connect(struct tg *tg)
+{
+	int	 attempt = 0, rejected;
+
+	while (!tg->connected && !atomic_load(&tg->stopping)) {
+		char	*cause = NULL;
+		int64_t	 wait;
+
+		if (tg_get_me(tg, TG_CALL_TIMEOUT, &rejected, &cause) == 0) {
+			tg->connected = 1;
+			break;
+		}
+		wait = chat_backoff_ms(attempt++, 1000, 60000);
+		if (rejected)
+			log_error("telegram", "%s; retrying in %lldms", cause,
+			    (long long)wait);
+		else
+			log_warn("telegram", "cannot reach Telegram, retrying "
+			    "in %lldms: %s", (long long)wait, cause);
+		free(cause);
+		tg_sleep(tg, wait);
+	}
+	if (!tg->connected)
+		return -1;
+	log_info("telegram", "connected bot=@%s offset=%lld chats=%zu",
+	    tg->username, tg->offset, tg->conf->nchats);
+	tg_publish_commands(tg);
+	return 0;
 }
 
 static void *
@@ -791,35 +1121,22 @@ tg_poll_main(void *arg)
 	struct tg	*tg = arg;
 	int		 attempt = 0;
 
+	if (tg_connect(tg) != 0)
+		return NULL;
 	while (!atomic_load(&tg->stopping)) {
-		json_t		*params, *result = NULL, *u;
+		json_t		*result = NULL, *u;
 		struct tg_fail	 fail;
 		char		*cause = NULL;
 		int64_t		 started = now_ms();
-		long long	 next = tg->offset;
+		long long	 first = tg->offset;
 		size_t		 i;
 		int		 rc;
 
-		params = json_pack("{s:I, s:[ss]}", "timeout",
-		    (json_int_t)tg->poll_timeout, "allowed_updates",
-		    "message", "callback_query");
-		if (tg->offset > 0)
-			json_object_set_new(params, "offset",
-			    json_integer(tg->offset));
-		rc = tg_call(tg, "getUpdates", params,
-		    (long)tg->poll_timeout + TG_CALL_TIMEOUT, 1, &result,
-		    &fail, &cause);
-		json_decref(params);
+		rc = tg_get_updates(tg, &result, &fail, &cause);
 		if (atomic_load(&tg->stopping)) {
 			free(cause);
 			json_decref(result);
 			break;
-		}
-		if (rc == CHAT_OK && !json_is_array(result)) {
-			free(cause);
-			cause = xstrdup("Telegram getUpdates failed: the "
-			    "result is not a list");
-			rc = CHAT_TEMPORARY;
 		}
 		if (rc != CHAT_OK) {
 			int64_t	 wait;
@@ -838,19 +1155,41 @@ tg_poll_main(void *arg)
 		attempt = 0;
 		json_array_foreach(result, i, u) {
 			long long	 uid;
+			json_t		*idv = json_object_get(u, "update_id");
+			const char	*errstr;
 
-			if (tg_json_int(u, "update_id", &uid) != 0 ||
-			    uid < tg->offset)
+			if (json_is_integer(idv))
+				uid = json_integer_value(idv);
+			else if (json_is_string(idv) &&
+			    (uid = strtonum(json_string_value(idv), 0,
+			    9007199254740991LL, &errstr), errstr == NULL)) {
+				/* Not what the Bot API sends: skipped. */
+				if (uid >= tg->offset) {
+					tg_skip(tg, uid, "update_id is not a "
+					    "number", NULL, NULL);
+					tg->offset = uid + 1;
+				}
 				continue;
-			next = uid + 1;
-			tg_handle_update(tg, tg->store, u, next);
-			tg->offset = next;
+			} else {
+				log_warn("telegram", "an update without a "
+				    "usable update_id ignored");
+				continue;
+			}
+			if (uid < tg->offset)
+				continue;
+			if (!json_is_object(u)) {
+				tg_skip(tg, uid, "not an object", NULL, NULL);
+				tg->offset = uid + 1;
+				continue;
+			}
+			tg_handle_update(tg, tg->store, u, uid + 1);
+			tg->offset = uid + 1;
 		}
-		if (json_array_size(result) > 0)
-			tg_wait_persisted(tg, tg->store, tg->offset);
+		json_decref(result);
+		if (tg->offset > first)
+			tg_wait_saved(tg, tg->offset);
 		else if (now_ms() - started < TG_MIN_POLL_MS)
 			tg_sleep(tg, TG_MIN_POLL_MS - (now_ms() - started));
-		json_decref(result);
 	}
 	return NULL;
 }
@@ -1036,8 +1375,9 @@ tg_chat_id_json(const char *chat)
 }
 
 /*
- * One outgoing call to a chat: paced, a short 429 waited out once, a
- * migrated group followed. *result gets the API result on success.
+ * One outgoing call to a chat, a migrated group followed. No waiting
+ * here: a 429's retry_after is left for the sender (tg_op_retry_after).
+ * *result gets the API result on success.
  */
 static int
 tg_chat_call(struct tg *tg, const char *room, const char *method,
@@ -1046,15 +1386,11 @@ tg_chat_call(struct tg *tg, const char *room, const char *method,
 	struct tg_fail	 fail;
 	char		*chat = tg_chat_for_room(tg, room);
 	int		 tries, rc = CHAT_PERMANENT;
-	long long	 id = 0;
 
-	for (tries = 0; tries < 3; tries++) {
+	for (tries = 0; tries < 2; tries++) {
 		char	*why = NULL;
 
 		json_object_set_new(params, "chat_id", tg_chat_id_json(chat));
-		tg_parse_id(chat, &id);
-		chat_pacer_wait(tg->pacer, chat, id < 0 ? TG_PACE_GROUP_MS :
-		    TG_PACE_PRIVATE_MS);
 		rc = tg_call(tg, method, params, TG_CALL_TIMEOUT, 0, result,
 		    &fail, &why);
 		if (rc == CHAT_OK) {
@@ -1076,12 +1412,9 @@ tg_chat_call(struct tg *tg, const char *room, const char *method,
 			free(why);
 			continue;
 		}
-		if (fail.code == 429 && fail.retry_after > 0 &&
-		    fail.retry_after <= TG_RETRY_AFTER_INLINE && tries < 2) {
-			/* The pacer holds the next try for retry_after. */
-			free(why);
-			continue;
-		}
+		if (fail.code == 429)
+			tg->retry_after_ms = (fail.retry_after > 0 ?
+			    fail.retry_after : 1) * 1000;
 		if (cause != NULL)
 			*cause = why;
 		else
@@ -1164,27 +1497,25 @@ tg_deliver(struct tg *tg, const char *room, const char *edit_ref,
 /* ------------------------------------------------------------------ */
 /* Connector operations                                                 */
 
+/*
+ * getMe, once, within timeout_s. -1 with *cause when it failed; then
+ * *rejected says the token itself was refused (401, 404): trying again
+ * will not help.
+ */
 static int
-tg_get_me(struct tg *tg, char **cause)
+tg_get_me(struct tg *tg, long timeout_s, int *rejected, char **cause)
 {
 	struct tg_fail	 fail;
 	json_t		*me = NULL;
 	const char	*username;
 	char		*why = NULL;
-	int		 rc, attempt;
+	int		 rc;
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		free(why);
-		why = NULL;
-		rc = tg_call(tg, "getMe", NULL, TG_CALL_TIMEOUT, 1, &me, &fail,
-		    &why);
-		if (rc != CHAT_TEMPORARY || atomic_load(&tg->stopping))
-			break;
-		log_warn("telegram", "getMe failed, retrying: %s", why);
-		sleep_ms(chat_backoff_ms(attempt, 500, 4000));
-	}
+	*rejected = 0;
+	rc = tg_call(tg, "getMe", NULL, timeout_s, 1, &me, &fail, &why);
 	if (rc != CHAT_OK) {
 		if (fail.code == 401 || fail.code == 404) {
+			*rejected = 1;
 			set_cause(cause, "Telegram rejected the bot token (%ld "
 			    "%s): check telegram.token", fail.code,
 			    fail.code == 401 ? "Unauthorized" : "Not Found");
@@ -1246,8 +1577,9 @@ static int
 tg_start(struct connector *c, char **cause)
 {
 	struct tg	*tg = c->priv;
-	char		*value = NULL;
+	char		*value = NULL, *why = NULL;
 	long long	 off;
+	int		 rejected;
 
 	if (tg->running)
 		return 0;
@@ -1263,16 +1595,28 @@ tg_start(struct connector *c, char **cause)
 		tg->offset = off;
 	free(value);
 	tg_load_migrations(tg, tg->store);
+	tg->saved_offset = tg->offset;
 
-	if (tg_get_me(tg, cause) != 0) {
+	/*
+	 * One quick getMe: a token Telegram refuses is a configuration
+	 * error and stops pvebot at once. Any other failure is left to the
+	 * thread, which retries while Telegram is unreachable: pvebot
+	 * serves its other chats meanwhile.
+	 */
+	tg->connected = 0;
+	if (tg_get_me(tg, TG_START_TIMEOUT, &rejected, &why) == 0)
+		tg->connected = 1;
+	else if (rejected) {
+		set_cause(cause, "%s", why);
+		free(why);
 		store_close(tg->store);
 		tg->store = NULL;
 		return -1;
+	} else {
+		log_warn("telegram", "Telegram is not reachable yet, "
+		    "connecting in the background: %s", why);
+		free(why);
 	}
-	log_info("telegram", "connected bot=@%s offset=%lld chats=%zu",
-	    tg->username, tg->offset, tg->conf->nchats);
-	tg_publish_commands(tg);
-
 	if (pthread_create(&tg->thread, NULL, tg_poll_main, tg) != 0) {
 		store_close(tg->store);
 		tg->store = NULL;
@@ -1333,7 +1677,37 @@ tg_answer(struct connector *c, const struct chat_event *ev,
 	rc = tg_call(tg, "answerCallbackQuery", params, TG_CALL_TIMEOUT, 0,
 	    NULL, &fail, cause);
 	json_decref(params);
+	if (rc == CHAT_TEMPORARY && fail.code == 429)
+		tg->retry_after_ms = (fail.retry_after > 0 ? fail.retry_after :
+		    1) * 1000;
+	/* A press answered too late is not worth another try. */
+	if (rc != CHAT_OK && strstr(fail.description, "query is too old") !=
+	    NULL)
+		rc = CHAT_PERMANENT;
 	return rc;
+}
+
+/* Telegram's flood limits: a chat, a group, the bot as a whole. */
+static int64_t
+tg_pace_ms(struct connector *c, const char *room)
+{
+	long long	 id;
+
+	if (room == NULL)
+		return TG_PACE_GLOBAL_MS;
+	if (tg_parse_id(room, &id) == 0 && id < 0)
+		return TG_PACE_GROUP_MS;
+	return TG_PACE_PRIVATE_MS;
+}
+
+static int64_t
+tg_retry_after(struct connector *c)
+{
+	struct tg	*tg = c->priv;
+	int64_t		 ms = tg->retry_after_ms;
+
+	tg->retry_after_ms = 0;
+	return ms;
 }
 
 static void
@@ -1352,7 +1726,8 @@ tg_free(struct connector *c)
 	}
 	free(tg->migrations);
 	pthread_mutex_destroy(&tg->lock);
-	chat_pacer_free(tg->pacer);
+	pthread_mutex_destroy(&tg->saved_lock);
+	pthread_cond_destroy(&tg->saved_cond);
 	free(tg->base);
 	free(tg->token);
 	free(tg->username);
@@ -1370,6 +1745,8 @@ static const struct connector_ops tg_ops = {
 	.reply = NULL,
 	.answer = tg_answer,
 	.free = tg_free,
+	.pace_ms = tg_pace_ms,
+	.retry_after = tg_retry_after,
 };
 
 static int
@@ -1431,8 +1808,9 @@ chat_telegram_create(const struct chat_ctx *ctx, char **cause)
 	tg->poll_timeout = tc->poll_timeout > 0 ? tc->poll_timeout : 30;
 	if (tg->poll_timeout > 50)
 		tg->poll_timeout = 50;
-	tg->pacer = chat_pacer_create();
 	pthread_mutex_init(&tg->lock, NULL);
+	pthread_mutex_init(&tg->saved_lock, NULL);
+	pthread_cond_init(&tg->saved_cond, NULL);
 	atomic_init(&tg->stopping, 0);
 
 	c = xcalloc(1, sizeof *c);

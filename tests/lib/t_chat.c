@@ -1,0 +1,111 @@
+/*
+ * t_chat.c - see t_chat.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "chat.h"
+#include "outbox.h"
+#include "store.h"
+#include "t.h"
+#include "t_chat.h"
+#include "util.h"
+
+char *
+t_chat_deliver(struct connector *c, const char *db_path, const char *room,
+    const struct chat_msg *msg, int64_t timeout_ms)
+{
+	struct chat_sender	*snd;
+	struct store		*s;
+	sqlite3_stmt		*st;
+	char			*cause = NULL, *path, *ref = NULL;
+	int64_t			 id, deadline = now_ms() + timeout_ms;
+	int			 done = 0;
+
+	path = db_path != NULL ? xstrdup(db_path) : t_path("deliver.db");
+	if ((s = store_open(path, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "store_open: %s", cause);
+		free(cause);
+		free(path);
+		return NULL;
+	}
+	store_set_outbox_hook(chat_sender_notify);
+	id = outbox_send(s, c->ops->name, room, msg, NULL);
+	if ((snd = chat_sender_start(c, path, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "sender: %s", cause);
+		free(cause);
+		store_close(s);
+		free(path);
+		return NULL;
+	}
+	while (!done && now_ms() < deadline) {
+		st = store_prepare(s, "SELECT state, ref FROM outbox WHERE "
+		    "id = ?1");
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 0),
+		    "pending") != 0) {
+			done = 1;
+			if (strcmp((const char *)sqlite3_column_text(st, 0),
+			    "done") == 0 && sqlite3_column_text(st, 1) != NULL)
+				ref = xstrdup((const char *)
+				    sqlite3_column_text(st, 1));
+		}
+		store_finish(s, st);
+		if (!done)
+			sleep_ms(20);
+	}
+	chat_sender_free(snd);
+	store_close(s);
+	free(path);
+	return ref;
+}
+
+int
+t_chat_deliver_all(struct connector *c, const char *db_path,
+    const char *const *rooms, const struct chat_msg *msgs, size_t n,
+    int64_t timeout_ms)
+{
+	struct chat_sender	*snd;
+	struct store		*s;
+	sqlite3_stmt		*st;
+	char			*cause = NULL, *path;
+	int64_t			 deadline = now_ms() + timeout_ms, waiting = -1;
+	int			 delivered = 0;
+	size_t			 i;
+
+	path = db_path != NULL ? xstrdup(db_path) : t_path("deliver.db");
+	if ((s = store_open(path, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "store_open: %s", cause);
+		free(cause);
+		free(path);
+		return 0;
+	}
+	store_set_outbox_hook(chat_sender_notify);
+	store_begin(s);
+	for (i = 0; i < n; i++)
+		outbox_send(s, c->ops->name, rooms[i], &msgs[i], NULL);
+	store_commit(s);
+	if ((snd = chat_sender_start(c, path, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "sender: %s", cause);
+		free(cause);
+		store_close(s);
+		free(path);
+		return 0;
+	}
+	while (waiting != 0 && now_ms() < deadline) {
+		sleep_ms(20);
+		waiting = outbox_pending(s, c->ops->name);
+	}
+	chat_sender_free(snd);
+	st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE state = "
+	    "'done'");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		delivered = sqlite3_column_int(st, 0);
+	store_finish(s, st);
+	store_close(s);
+	free(path);
+	return delivered;
+}
