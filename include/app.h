@@ -29,6 +29,9 @@ struct monitor;
 struct sim;
 struct store;
 struct chat_event;
+struct chat_sender;
+struct guest_index;
+struct guest_view;
 struct job;
 
 #define APP_MAX_CONNECTORS 8
@@ -44,8 +47,14 @@ struct app {
 	struct chat_ctx		 chat_ctx;
 	struct connector	*connectors[APP_MAX_CONNECTORS];
 	size_t			 nconnectors;
+	struct chat_sender	*senders[APP_MAX_CONNECTORS];
 	struct connector	*console;	/* also in connectors[] */
 	struct pve		*pve;		/* NULL without Proxmox */
+	struct guest_index	*guests;	/* what Proxmox last said */
+	pthread_t		 refresher;	/* keeps the index fresh */
+	int			 refreshing;
+	pthread_mutex_t		 refresh_lock;
+	pthread_cond_t		 refresh_cond;
 	struct router		*router;
 	struct workers		*workers;
 	struct monitor		*monitor;
@@ -82,6 +91,18 @@ void		 router_submit(void *router, struct chat_event *);
 void		 router_drain(struct router *);
 void		 router_stop(struct router *);
 void		 router_free(struct router *);
+/* now_ms() of the router loop's last turn (the watchdog's food). */
+int64_t		 router_heartbeat(struct router *);
+/*
+ * Finishes a job in state `resolving` (workers): the guest is looked up
+ * in `view` (fresh from Proxmox), the policy decides as the router would
+ * have, and the job is queued, sent for approval or refused, its message
+ * edited. lookup_error says why there is no view. Runs inside the
+ * caller's transaction; -1 when a write failed.
+ */
+int		 router_resolve_job(struct app *, struct store *, struct job *,
+		    const struct catalogue *, const struct policy *,
+		    const struct guest_view *, const char *lookup_error);
 /* Builtins the router answers itself (help, whoami, approve, ...). */
 int		 router_is_local_builtin(const char *name);
 /* The policy's explanation for a command line; caller frees. */
@@ -106,11 +127,7 @@ void		 workers_free(struct workers *);
 void		 workers_recover(struct workers *);
 int		 workers_start_recovery(struct workers *, char **cause);
 
-/*
- * Posting to a job's room: the job's message is edited when it has one,
- * else a new one is sent and remembered (jobs.msg_ref).
- */
-void		 app_job_message(struct app *, struct store *, struct job *,
-		    const struct chat_msg *, int final);
+/* Reads the guest list from Proxmox once (the index is fed). */
+int		 app_refresh_guests(struct app *, char **cause);
 
 #endif

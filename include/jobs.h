@@ -1,9 +1,21 @@
 /*
  * jobs.h - jobs in SQLite: the state machine, approvals and claiming.
  *
+ *   resolving         -> queued | awaiting_approval | refused | failed |
+ *                        cancelled
  *   awaiting_approval -> queued | denied | expired | cancelled
- *   queued            -> running | cancelled
- *   running           -> succeeded | failed | cancelled | interrupted
+ *   queued            -> running | cancelled | refused
+ *   running           -> succeeded | failed | cancelled | interrupted |
+ *                        refused | unknown
+ *
+ * `resolving` is a request whose guest the router could not look up in
+ * memory (the guest index was empty or old): a worker looks it up and
+ * lets the policy decide, as the router would have. `refused` is a
+ * request the policy turned down after it was stored (at resolution, or
+ * at dispatch when the rules or the guest changed). `unknown` is an
+ * action whose outcome pvebot cannot know (its request may have reached
+ * Proxmox, no task was found): never reported as done or failed on a
+ * guess, never run again without a person deciding.
  *
  * jobs_transition() is the one function that changes a job's state. It
  * refuses a transition the machine does not have, and it is a
@@ -20,6 +32,7 @@
 struct store;
 
 enum job_state {
+	JOB_RESOLVING,
 	JOB_AWAITING_APPROVAL,
 	JOB_QUEUED,
 	JOB_RUNNING,
@@ -29,6 +42,8 @@ enum job_state {
 	JOB_INTERRUPTED,
 	JOB_DENIED,
 	JOB_EXPIRED,
+	JOB_REFUSED,
+	JOB_UNKNOWN,
 	JOB_NSTATES
 };
 
@@ -40,10 +55,12 @@ struct job {
 	char		*action;
 	char		*args;		/* JSON array of argument values */
 	char		*requester;
+	char		*display;	/* the requester's name, for messages */
 	char		*connector;
 	char		*room;
-	char		*msg_ref;	/* message edited with progress */
-	char		*approval_ref;
+	char		*kind;		/* "action" or "read" */
+	int64_t		 msg_id;	/* outbox row edited with progress */
+	int64_t		 approval_msg_id; /* the approval request */
 	char		*nonce;
 	char		*rule;
 	int		 approvals_needed;
@@ -52,6 +69,7 @@ struct job {
 	int		 snapshot_before;
 	char		*reason;
 	int64_t		 target_vmid;
+	char		*target_name;
 	char		*target_node;
 	char		*target_type;
 	char		*target_status;
@@ -90,6 +108,12 @@ void	job_release(struct job *);
 int	jobs_transition(struct store *, int64_t id, enum job_state from,
 	    enum job_state to, const char *actor, const char *result,
 	    const char *error, char **cause);
+
+/*
+ * A resolving job's decision (rule, approvals, expiry, nonce, snapshot,
+ * the resolved target) stored before its transition out of resolving.
+ */
+int	jobs_set_decision(struct store *, const struct job *);
 
 /* Field updates that are not state changes. */
 int	jobs_set_text(struct store *, int64_t id, const char *column,

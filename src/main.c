@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "demo.h"
 #include "exec_proxmox.h"
+#include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
 #include "policy.h"
@@ -241,6 +242,14 @@ cmd_run(int argc, char **argv)
 	return rc;
 }
 
+static void
+explain_guests(void *arg, const struct pve_guest *g, size_t n)
+{
+	struct app	*app = arg;
+
+	guest_index_publish(app->guests, g, n);
+}
+
 static int
 cmd_explain(int argc, char **argv)
 {
@@ -282,8 +291,19 @@ cmd_explain(int argc, char **argv)
 		conf_free(c);
 		return EXIT_USAGE;
 	}
-	if (c->proxmox.enabled && c->proxmox.nurls > 0)
-		app.pve = pve_create(&c->proxmox, NULL);
+	app.guests = guest_index_create();
+	if (c->proxmox.enabled && c->proxmox.nurls > 0 &&
+	    (app.pve = pve_create(&c->proxmox, NULL)) != NULL) {
+		char	*cause = NULL;
+
+		/* The CLI may wait on Proxmox: it looks the guests up. */
+		pve_set_guest_observer(app.pve, explain_guests, &app);
+		if (app_refresh_guests(&app, &cause) != 0) {
+			fprintf(stderr, "pvebot: cannot read the guest list: "
+			    "%s\n", cause);
+			free(cause);
+		}
+	}
 	buf_init(&line, 8192);
 	for (i = first; i < argc; i++)
 		buf_printf(&line, "%s%s", i > first ? " " : "", argv[i]);
@@ -295,6 +315,7 @@ cmd_explain(int argc, char **argv)
 	free(room);
 	buf_release(&line);
 	pve_free(app.pve);
+	guest_index_free(app.guests);
 	policy_free(app.policy);
 	catalogue_free(app.catalogue);
 	conf_free(c);

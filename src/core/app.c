@@ -1,13 +1,23 @@
 /*
  * app.c - assembling and running the daemon: the catalogue and the
- * policy, the Proxmox client, the connectors, the router, the workers
- * and the monitor, started in that order and stopped in reverse.
+ * policy, the Proxmox client and the guest index, the connectors with a
+ * sender thread each, the router, the workers and the monitor, started
+ * in that order and stopped in reverse.
+ *
+ * The guest index is fed by every guest list read from Proxmox (the
+ * monitor's cycle, workers' lookups) and kept fresh by a refresher
+ * thread that reads the list itself when nobody else has for half of
+ * proxmox.index_max_age. At start pvebot waits a moment (at most
+ * APP_FIRST_LOOK_MS) for a first list, so the first commands resolve in
+ * memory; a Proxmox that does not answer does not hold the start up.
  *
  * Shutdown (SIGTERM/SIGINT) stops the connectors first so no new work
  * arrives, drains the router's queue, then lets the workers finish what
  * they hold: a task still running keeps its job in state running with
- * its UPID, which the next start re-attaches to. SIGHUP reloads the
- * commands and policies and keeps the old ones if the new ones fail.
+ * its UPID, which the next start re-attaches to. The senders deliver
+ * what is due for a few seconds; what is left waits in the outbox for
+ * the next start. SIGHUP reloads the commands and policies and keeps the
+ * old ones if the new ones fail.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +31,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "exec_proxmox.h"
+#include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
 #include "monitor.h"
@@ -28,6 +39,9 @@
 #include "store.h"
 #include "util.h"
 
+
+#define APP_FIRST_LOOK_MS	3000	/* a first guest list at start */
+#define APP_SENDER_DRAIN_MS	5000	/* output delivered at stop */
 
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_hup;
@@ -77,6 +91,84 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 	return 0;
 }
 
+static void
+guests_observed(void *arg, const struct pve_guest *g, size_t n)
+{
+	struct app	*app = arg;
+
+	guest_index_publish(app->guests, g, n);
+	pthread_mutex_lock(&app->refresh_lock);
+	pthread_cond_broadcast(&app->refresh_cond);
+	pthread_mutex_unlock(&app->refresh_lock);
+}
+
+int
+app_refresh_guests(struct app *app, char **cause)
+{
+	struct pve_guest	*g = NULL;
+	size_t			 n = 0;
+	int			 rc;
+
+	if (app->pve == NULL)
+		return set_cause(cause, "no Proxmox endpoint is configured");
+	rc = pve_list_guests(app->pve, &g, &n, cause);
+	pve_guests_free(g, n);
+	return rc == PVE_OK ? 0 : -1;
+}
+
+/*
+ * The refresher: reads the guest list when the index is older than half
+ * its allowed age (the monitor's cycle usually keeps it fresher).
+ */
+static void *
+refresher_main(void *arg)
+{
+	struct app	*app = arg;
+	int64_t		 half = app->conf->proxmox.index_max_age * 500;
+	int		 failures = 0;
+
+	if (half <= 0)
+		half = 45000;
+	while (!atomic_load(&app->stopping)) {
+		const struct guest_view	*v = guest_index_get(app->guests);
+		int64_t			 age = v != NULL ?
+		    guest_view_age_ms(v) : INT64_MAX;
+		int64_t			 wait;
+		char			*cause = NULL;
+		struct timespec		 ts;
+
+		guest_view_release(v);
+		wait = half - (age == INT64_MAX ? half : age);
+		if (wait <= 0) {
+			if (app_refresh_guests(app, &cause) != 0) {
+				if (failures++ == 0)
+					log_warn("app", "cannot read the guest "
+					    "list: %s", cause);
+				free(cause);
+				wait = chat_backoff_ms(failures, 1000, half);
+			} else {
+				if (failures > 0)
+					log_info("app", "guest list read "
+					    "again");
+				failures = 0;
+				wait = half;
+			}
+		}
+		pthread_mutex_lock(&app->refresh_lock);
+		if (!atomic_load(&app->stopping)) {
+			int64_t	 at = wall_now_ms() + (wait < 1000 ? 1000 :
+			    wait);
+
+			ts.tv_sec = at / 1000;
+			ts.tv_nsec = (at % 1000) * 1000000;
+			pthread_cond_timedwait(&app->refresh_cond,
+			    &app->refresh_lock, &ts);
+		}
+		pthread_mutex_unlock(&app->refresh_lock);
+	}
+	return NULL;
+}
+
 struct app *
 app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 {
@@ -94,11 +186,17 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	app->conf = conf;
 	app->tick_ms = 1000;
 	pthread_rwlock_init(&app->rules_lock, NULL);
+	pthread_mutex_init(&app->refresh_lock, NULL);
+	pthread_cond_init(&app->refresh_cond, NULL);
+	app->guests = guest_index_create();
+	store_set_outbox_hook(chat_sender_notify);
 	if (load_rules(conf, &app->catalogue, &app->policy, cause) != 0)
 		goto fail;
-	if (conf->proxmox.enabled && conf->proxmox.nurls > 0 &&
-	    (app->pve = pve_create(&conf->proxmox, cause)) == NULL)
-		goto fail;
+	if (conf->proxmox.enabled && conf->proxmox.nurls > 0) {
+		if ((app->pve = pve_create(&conf->proxmox, cause)) == NULL)
+			goto fail;
+		pve_set_guest_observer(app->pve, guests_observed, app);
+	}
 	if ((app->router = router_create(app, cause)) == NULL)
 		goto fail;
 	app->chat_ctx.conf = conf;
@@ -146,6 +244,33 @@ app_start(struct app *app, char **cause)
 	/* Jobs a previous process left running are followed again. */
 	if (workers_start_recovery(app->workers, cause) != 0)
 		return -1;
+	if (app->pve != NULL) {
+		const struct guest_view	*v = NULL;
+		int64_t			 until = now_ms() + APP_FIRST_LOOK_MS;
+
+		if (pthread_create(&app->refresher, NULL, refresher_main,
+		    app) != 0)
+			return set_cause(cause, "cannot start the guest list "
+			    "thread");
+		app->refreshing = 1;
+		/* A first look at the cluster, briefly. */
+		pthread_mutex_lock(&app->refresh_lock);
+		while ((v = guest_index_get(app->guests)) == NULL &&
+		    now_ms() < until) {
+			struct timespec	 ts;
+			int64_t		 at = wall_now_ms() + 50;
+
+			ts.tv_sec = at / 1000;
+			ts.tv_nsec = (at % 1000) * 1000000;
+			pthread_cond_timedwait(&app->refresh_cond,
+			    &app->refresh_lock, &ts);
+		}
+		pthread_mutex_unlock(&app->refresh_lock);
+		if (v == NULL)
+			log_warn("app", "no guest list from Proxmox yet; "
+			    "guest commands are looked up by a worker");
+		guest_view_release(v);
+	}
 	if (router_start(app->router, cause) != 0)
 		return -1;
 	if (workers_start(app->workers, cause) != 0)
@@ -164,6 +289,9 @@ app_start(struct app *app, char **cause)
 			return -1;
 		}
 		log_info("app", "connector started name=%s", c->ops->name);
+		if ((app->senders[i] = chat_sender_start(c,
+		    app->conf->database, cause)) == NULL)
+			return -1;
 	}
 	/* Jobs queued before a restart. */
 	workers_kick(app->workers);
@@ -262,6 +390,15 @@ app_stop(struct app *app)
 	if (app->monitor != NULL)
 		monitor_stop(app->monitor);
 	workers_stop(app->workers);
+	if (app->refreshing) {
+		pthread_mutex_lock(&app->refresh_lock);
+		pthread_cond_broadcast(&app->refresh_cond);
+		pthread_mutex_unlock(&app->refresh_lock);
+		pthread_join(app->refresher, NULL);
+		app->refreshing = 0;
+	}
+	for (i = 0; i < app->nconnectors; i++)
+		chat_sender_stop(app->senders[i], APP_SENDER_DRAIN_MS);
 }
 
 void
@@ -275,9 +412,14 @@ app_free(struct app *app)
 	monitor_free(app->monitor);
 	workers_free(app->workers);
 	router_free(app->router);
-	for (i = 0; i < app->nconnectors; i++)
+	for (i = 0; i < app->nconnectors; i++) {
+		chat_sender_free(app->senders[i]);
 		chat_free(app->connectors[i]);
+	}
 	pve_free(app->pve);
+	guest_index_free(app->guests);
+	pthread_mutex_destroy(&app->refresh_lock);
+	pthread_cond_destroy(&app->refresh_cond);
 	catalogue_free(app->catalogue);
 	policy_free(app->policy);
 	for (i = 0; i < app->nretired; i++) {
@@ -288,33 +430,4 @@ app_free(struct app *app)
 	free(app->retired_policies);
 	pthread_rwlock_destroy(&app->rules_lock);
 	free(app);
-}
-
-void
-app_job_message(struct app *app, struct store *s, struct job *j,
-    const struct chat_msg *m, int final)
-{
-	struct connector	*c = app_connector(app, j->connector);
-	char			*ref = NULL, *cause = NULL;
-
-	if (c == NULL)
-		return;
-	if (final) {
-		/* A final result is retried for up to a minute. */
-		if (chat_deliver(c, j->room, j->msg_ref, m, &ref, 60000) != 0)
-			log_error("app", "job=%lld result not delivered",
-			    (long long)j->id);
-	} else if (j->msg_ref != NULL) {
-		if (chat_edit(c, j->room, j->msg_ref, m, &cause) != CHAT_OK)
-			log_warn("app", "job=%lld progress edit failed: %s",
-			    (long long)j->id, cause != NULL ? cause : "?");
-	} else if (chat_send(c, j->room, m, &ref, &cause) != CHAT_OK)
-		log_warn("app", "job=%lld progress not sent: %s",
-		    (long long)j->id, cause != NULL ? cause : "?");
-	free(cause);
-	if (ref != NULL && j->msg_ref == NULL) {
-		jobs_set_text(s, j->id, "msg_ref", ref);
-		j->msg_ref = ref;
-	} else
-		free(ref);
 }

@@ -1,21 +1,31 @@
 /*
- * router.c - the one path every chat event takes: stale check, parse,
- * resolve, policy decision, job, reply.
+ * router.c - the one path every chat event takes: stale check, rate
+ * limits, parse, guest lookup in memory, policy decision, job, reply.
  *
  * Connectors hand events to router_submit(); one router thread handles
- * them in order. The work an event produces (a job, an approval, a
- * silence) is written in ONE SQLite transaction together with the audit
- * rows and the connector's offset, so a crash either keeps all of it or
- * none, and the platform redelivers what was not kept: nothing is lost,
- * nothing runs twice. Chat replies go out after the commit.
+ * them in order. It never touches the network: guests are resolved from
+ * the in-memory guest index (a lookup the index cannot answer becomes a
+ * job in state `resolving` that a worker finishes), and every reply,
+ * approval request and edit is a row in the durable outbox that the
+ * connector's sender delivers. All the work an event produces (a job,
+ * an approval, a silence, the audit rows, the outgoing messages) is
+ * written in ONE SQLite transaction together with the connector's
+ * offset, so a crash keeps all of it or none, and the platform
+ * redelivers what was not kept: nothing is lost, nothing runs twice.
+ * The connector learns the offset is saved only after the commit.
+ *
+ * Rate limits come first (after the stale check): a person and a room
+ * have token buckets, an unknown person gets at most one answer per
+ * room per window, and a refusal is answered and audited once per
+ * window. Approvals by button are never throttled.
  *
  * Commands that only touch pvebot's own state (help, whoami, explain,
  * jobs, approve, deny, cancel, alerts, silence) are answered here; the
- * rest become jobs for the workers, reads included, so a slow Proxmox
- * never stalls the router. A timer expires approvals that nobody
- * decided in time.
+ * rest become jobs for the workers, reads included. A timer expires
+ * approvals that nobody decided in time.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +36,21 @@
 #include "chat.h"
 #include "cmd.h"
 #include "conf.h"
+#include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
 #include "monitor.h"
+#include "outbox.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "store.h"
 #include "util.h"
 
+/* Back-pressure, not a drop: a full queue makes the connector wait. */
 #define ROUTER_QUEUE_MAX	4096
+/* A transaction that fails is tried again this often, then given up. */
+#define ROUTER_COMMIT_TRIES	5
 
 struct router {
 	struct app		*app;
@@ -48,147 +64,58 @@ struct router {
 	int			 busy;
 	int			 stop;
 	struct store		*store;
+	_Atomic int64_t		 heartbeat_ms;	/* now_ms() of the last loop */
+	/* Owned by the router thread. */
+	struct ratelimit	*per_user;
+	struct ratelimit	*per_room;
+	struct ratelimit	*strangers;	/* unknown people, per room */
+	struct ratelimit	*unserved;	/* audit rows for unserved rooms */
 };
 
-/* A chat operation to run after the transaction commits. */
-struct deferred {
-	char		*connector;
-	char		*room;
-	char		*ref;		/* NULL: send a new message */
-	char		*title;
-	char		*text;
-	int		 approval_buttons;	/* job id and nonce below */
-	int64_t		 job_id;
-	char		*nonce;
-};
-
+/* One event being handled: everything it writes is one transaction. */
 struct route {
 	struct app		*app;
+	struct router		*router;
 	struct store		*store;
+	const struct policy	*policy;
+	const struct catalogue	*catalogue;
 	struct chat_event	*ev;
-	struct connector	*conn;
 	char			 room[512];	/* connector:room */
 	int64_t			 now;
-	struct deferred		 later[8];
-	size_t			 nlater;
-	int64_t			 held_job;	/* queued; runs after the edits */
+	int			 kick;		/* a job was queued */
 };
 
-static void
-defer(struct route *rt, const char *connector, const char *room,
-    const char *ref, const char *title, const char *text)
+/* ---- output: rows in the outbox, in the route's transaction ---- */
+
+static int64_t
+reply_msg(struct route *rt, const char *title, const char *text,
+    const struct chat_button *buttons, size_t nbuttons, const char *label)
 {
-	struct deferred	*d;
+	struct chat_msg	 m = { .title = title, .text = text,
+	    .buttons = buttons, .nbuttons = nbuttons };
 
-	if (rt->nlater == nitems(rt->later))
-		return;
-	d = &rt->later[rt->nlater++];
-	memset(d, 0, sizeof *d);
-	d->connector = xstrdup(connector);
-	d->room = xstrdup(room);
-	d->ref = ref != NULL ? xstrdup(ref) : NULL;
-	d->title = title != NULL ? xstrdup(title) : NULL;
-	d->text = xstrdup(text != NULL ? text : "");
-}
-
-static void
-free_deferred(struct deferred *d)
-{
-	free(d->connector);
-	free(d->room);
-	free(d->ref);
-	free(d->title);
-	free(d->text);
-	free(d->nonce);
-}
-
-/* The transaction did not commit: nothing it promised is shown. */
-static void
-drop_deferred(struct route *rt)
-{
-	size_t	 i;
-
-	for (i = 0; i < rt->nlater; i++)
-		free_deferred(&rt->later[i]);
-	rt->nlater = 0;
-	rt->held_job = 0;
-}
-
-static void
-run_deferred(struct route *rt)
-{
-	size_t	 i;
-
-	for (i = 0; i < rt->nlater; i++) {
-		struct deferred		*d = &rt->later[i];
-		struct connector	*c = app_connector(rt->app, d->connector);
-		struct chat_msg		 m = { .title = d->title,
-		    .text = d->text };
-		struct chat_button	 b[2];
-		char			 ap[80], dn[80];
-
-		if (d->approval_buttons) {
-			snprintf(ap, sizeof ap, "ap:%" PRId64 ":%s", d->job_id,
-			    d->nonce);
-			snprintf(dn, sizeof dn, "dn:%" PRId64 ":%s", d->job_id,
-			    d->nonce);
-			b[0] = (struct chat_button){ "Approve", ap,
-			    "\xe2\x9c\x85", CHAT_BUTTON_SUCCESS };
-			b[1] = (struct chat_button){ "Deny", dn,
-			    "\xe2\x9d\x8c", CHAT_BUTTON_DANGER };
-			m.buttons = b;
-			m.nbuttons = 2;
-		}
-		if (c != NULL)
-			chat_deliver(c, d->room, d->ref, &m, NULL, 10000);
-		free_deferred(d);
-	}
-	rt->nlater = 0;
-}
-
-/* Replies to the event; returns the new message's ref (caller frees). */
-static char *
-reply(struct route *rt, const char *title, const char *text)
-{
-	struct chat_msg	 m = { .title = title, .text = text };
-	char		*ref = NULL, *cause = NULL;
-
-	if (chat_reply(rt->conn, rt->ev, &m, &ref, &cause) != CHAT_OK) {
-		log_warn("router", "reply failed connector=%s room=%s: %s",
-		    rt->conn->ops->name, rt->ev->room,
-		    cause != NULL ? cause : "?");
-		free(cause);
-		free(ref);
-		return NULL;
-	}
-	return ref;
+	return outbox_reply(rt->store, rt->ev, &m, label);
 }
 
 static void
 reply_text(struct route *rt, const char *text)
 {
-	free(reply(rt, NULL, text));
+	reply_msg(rt, NULL, text, NULL, 0, NULL);
 }
 
-/* Saves the event's offset; inside the caller's transaction if any. */
 static void
-save_offset(struct route *rt)
+answer(struct route *rt, const char *text)
 {
-	if (rt->ev->offset_key != NULL && rt->ev->offset != NULL)
-		store_offset_set(rt->store, rt->ev->offset_key, rt->ev->offset);
+	outbox_answer(rt->store, rt->ev, text);
 }
 
-/* Offset and one audit row, alone in a transaction. */
+/* A plain message to a job's room (not a reply to anything). */
 static void
-commit_note(struct route *rt, const char *event, const char *detail)
+tell_room(struct store *s, const struct job *j, const char *text)
 {
-	if (store_begin(rt->store) != 0)
-		return;
-	if (event != NULL)
-		audit_append(rt->store, rt->ev->user != NULL ? rt->ev->user :
-		    "?", event, detail);
-	save_offset(rt);
-	store_commit(rt->store);
+	struct chat_msg	 m = { .text = text };
+
+	outbox_send(s, j->connector, j->room, &m, NULL);
 }
 
 /* Chat text in an audit row: bounded and on one line. */
@@ -203,6 +130,13 @@ audit_text(const char *s)
 			*p = ' ';
 	}
 	return t;
+}
+
+static void
+audit(struct route *rt, const char *event, const char *detail)
+{
+	audit_append(rt->store, rt->ev->user != NULL ? rt->ev->user : "?",
+	    event, detail);
 }
 
 static const char *
@@ -230,122 +164,335 @@ args_json(const struct cmd_call *call)
 	return a;
 }
 
-/*
- * The job for a call the policy allowed or sent for approval. Runs inside
- * the caller's transaction.
- */
-static int
-insert_job(struct route *rt, const struct cmd_call *call,
-    const struct request *req, const struct policy_decision *d,
-    enum job_state state, struct job *j, char **cause)
+static char *
+guest_label_of(const char *name, const char *node)
 {
-	json_t	*args = args_json(call);
-	char	*args_s = json_dumps(args, JSON_COMPACT);
-	char	 nonce[33];
-	int	 rc;
+	if (name == NULL || *name == '\0')
+		return xstrdup("");
+	return xasprintf(" (%s on %s)", name, node != NULL ? node : "?");
+}
 
-	json_decref(args);
-	memset(j, 0, sizeof *j);
-	j->state = state;
-	j->command = call->canonical;
-	j->cmd_name = call->def->name;
-	j->action = (char *)req->preq.action;
-	j->args = args_s;
-	j->requester = rt->ev->user;
-	j->connector = rt->ev->connector;
-	j->room = rt->ev->room;
+/* ---- approval messages ---- */
+
+static void
+approval_buttons(const struct job *j, struct chat_button b[2],
+    char ap[80], char dn[80])
+{
+	snprintf(ap, 80, "ap:%" PRId64 ":%s", j->id, j->nonce);
+	snprintf(dn, 80, "dn:%" PRId64 ":%s", j->id, j->nonce);
+	b[0] = (struct chat_button){ "Approve", ap, "\xe2\x9c\x85",
+	    CHAT_BUTTON_SUCCESS };
+	b[1] = (struct chat_button){ "Deny", dn, "\xe2\x9d\x8c",
+	    CHAT_BUTTON_DANGER };
+}
+
+/* The approval request of job j as the approvers first see it. */
+static void
+approval_text(const struct job *j, const char *rule_name, int64_t now,
+    char **title, char **text)
+{
+	char	 exp[32], *label;
+
+	label = guest_label_of(j->target_name, j->target_node);
+	*title = xasprintf("Approval needed: job #%" PRId64, j->id);
+	*text = xasprintf("%s%s\nrequested by %s (%s)%s%s\nrule: %s%s%s%s\n"
+	    "approvers: %s; %d approval%s needed; expires in %s",
+	    j->command, label, j->display != NULL && *j->display ?
+	    j->display : j->requester, j->requester, j->reason != NULL ?
+	    "\nreason: " : "", j->reason != NULL ? j->reason : "",
+	    j->rule != NULL ? j->rule : "?", rule_name != NULL &&
+	    *rule_name ? " (" : "", rule_name != NULL ? rule_name : "",
+	    rule_name != NULL && *rule_name ? ")" : "",
+	    j->approver_roles != NULL ? j->approver_roles : "",
+	    j->approvals_needed, j->approvals_needed == 1 ? "" : "s",
+	    format_duration(j->expires_at - now, exp, sizeof exp));
+	free(label);
+}
+
+/* ---- admission: a resolved request becomes a job, or is refused ---- */
+
+/*
+ * What a request is admitted with. The router fills `ev` (replies go
+ * under the event); a worker finishing a `resolving` job fills `job`
+ * (its message is edited instead).
+ */
+struct admit {
+	struct app		*app;
+	struct store		*store;
+	const struct cmd_call	*call;
+	const struct request	*req;
+	const struct chat_event	*ev;
+	struct job		*job;
+	const char		*user;
+	const char		*display;
+	const char		*connector;
+	const char		*room;
+	const char		*room_key;	/* connector:room */
+	int64_t			 now;
+	int			 kick;		/* out: a job was queued */
+};
+
+/* A message for the request: a reply (router) or its job's message. */
+static int64_t
+admit_say(struct admit *a, const char *title, const char *text,
+    const struct chat_button *b, size_t nb, const char *label)
+{
+	struct chat_msg	 m = { .title = title, .text = text, .buttons = b,
+	    .nbuttons = nb };
+
+	if (a->job != NULL && a->job->msg_id > 0) {
+		outbox_edit(a->store, a->job->msg_id, &m);
+		return a->job->msg_id;
+	}
+	if (a->ev != NULL)
+		return outbox_reply(a->store, a->ev, &m, label);
+	return outbox_send(a->store, a->connector, a->room, &m, label);
+}
+
+static void
+admit_refuse(struct admit *a, const char *decision, const char *rule,
+    const char *msg)
+{
+	char	*text = audit_text(a->call->canonical), *detail, *title;
+	char	*cause = NULL;
+
+	if (a->job != NULL) {
+		detail = xasprintf("room=%s job=%" PRId64 " command=%s "
+		    "decision=%s rule=%s", a->room_key, a->job->id, text,
+		    decision, rule);
+		audit_append(a->store, a->user, "command.refused", detail);
+		if (jobs_transition(a->store, a->job->id, JOB_RESOLVING,
+		    JOB_REFUSED, "pvebot", NULL, msg, &cause) != 0) {
+			log_warn("router", "job=%" PRId64 " not refused: %s",
+			    a->job->id, cause);
+			free(cause);
+		}
+		title = xasprintf("Job #%" PRId64 ": %s", a->job->id,
+		    a->call->canonical);
+		admit_say(a, title, msg, NULL, 0, NULL);
+		free(title);
+	} else {
+		detail = xasprintf("room=%s command=%s decision=%s rule=%s",
+		    a->room_key, text, decision, rule);
+		audit_append(a->store, a->user, "command.refused", detail);
+		admit_say(a, NULL, msg, NULL, 0, NULL);
+	}
+	free(detail);
+	free(text);
+}
+
+/* Fills the job fields a decision and the resolved guest give. */
+static void
+admit_fill(struct admit *a, const struct policy_decision *d,
+    struct job *j, char nonce[33])
+{
+	const struct request	*req = a->req;
+
 	j->rule = (char *)d->rule;
 	j->reason = (char *)req->reason;
-	j->heavy = call->def->heavy;
+	j->heavy = a->call->def->heavy;
 	if (req->have_guest) {
 		j->target_vmid = req->guest.vmid;
+		j->target_name = req->guest.name;
 		j->target_node = req->guest.node;
 		j->target_type = req->guest.type;
 		j->target_status = req->guest.status;
 	}
-	if (!call->mutating) {
+	if (!a->call->mutating) {
 		/* Reads never wait behind actions on the same guest. */
 		j->target_vmid = 0;
 		j->heavy = 0;
 	}
-	if (state == JOB_AWAITING_APPROVAL) {
+	if (d->effect == POLICY_REQUIRE_APPROVAL) {
 		random_hex(nonce, 16);
 		j->nonce = nonce;
 		j->approvals_needed = d->approvals > 0 ? d->approvals : 1;
 		j->approver_roles = (char *)d->approver_roles;
 		j->self_approve = d->self_approve;
-		j->expires_at = rt->now + (d->expiry > 0 ? d->expiry : 900);
+		j->expires_at = a->now + (d->expiry > 0 ? d->expiry : 900);
 	}
 	j->snapshot_before = d->snapshot_before;
-	rc = jobs_insert(rt->store, j, cause);
-	/* Workers wait until the reply is out and its ref stored. */
-	if (rc == 0)
-		rc = store_exec(rt->store, call->mutating ? "UPDATE jobs SET "
-		    "ready = 0 WHERE id = last_insert_rowid()" : "UPDATE jobs "
-		    "SET kind = 'read', ready = 0 WHERE id = "
-		    "last_insert_rowid()", cause);
-	if (state == JOB_AWAITING_APPROVAL)
-		j->nonce = xstrdup(nonce);
-	else
-		j->nonce = NULL;
-	j->args = NULL;
-	free(args_s);
+}
+
+/*
+ * Records the decision on a resolved request: a refusal, a queued job,
+ * or a job awaiting approval with its request message. Runs inside the
+ * caller's transaction; returns -1 when the store refused a write (the
+ * caller rolls back).
+ */
+static int
+admit_record(struct admit *a, const struct policy_decision *d)
+{
+	struct job		 j;
+	struct chat_button	 b[2];
+	char			 nonce[33], ap[80], dn[80], *cause = NULL;
+	char			*title, *text, *msg, *label, *detail, *cmd;
+	char			*args = NULL;
+	json_t			*aj;
+	enum job_state		 state;
+	int			 rc = 0;
+
+	if (d->effect == POLICY_DENY || d->effect == POLICY_PROHIBIT ||
+	    d->effect == POLICY_SELF_PROTECT) {
+		msg = xasprintf("%s: %s (rule %s)", effect_word(d->effect),
+		    d->why, d->rule);
+		admit_refuse(a, policy_effect_name(d->effect), d->rule, msg);
+		free(msg);
+		return 0;
+	}
+	if (d->effect == POLICY_REQUIRE_APPROVAL && d->reason_required &&
+	    a->req->reason == NULL) {
+		msg = xasprintf("%s needs a reason: add it at the end of the "
+		    "command (rule %s)", a->call->def->name, d->rule);
+		admit_refuse(a, "need_reason", d->rule, msg);
+		free(msg);
+		return 0;
+	}
+	state = d->effect == POLICY_ALLOW ? JOB_QUEUED : JOB_AWAITING_APPROVAL;
+	cmd = audit_text(a->call->canonical);
+	if (a->job != NULL) {
+		struct job	*rj = a->job;
+		struct job	 fill = *rj;
+
+		admit_fill(a, d, &fill, nonce);
+		if (jobs_set_decision(a->store, &fill) != 0 ||
+		    jobs_transition(a->store, rj->id, JOB_RESOLVING, state,
+		    "pvebot", NULL, NULL, &cause) != 0) {
+			log_error("router", "job=%" PRId64 " not admitted: %s",
+			    rj->id, cause != NULL ? cause : "?");
+			free(cause);
+			free(cmd);
+			return -1;
+		}
+		j = fill;
+		j.state = state;
+	} else {
+		memset(&j, 0, sizeof j);
+		j.state = state;
+		j.command = a->call->canonical;
+		j.cmd_name = a->call->def->name;
+		j.action = (char *)a->req->preq.action;
+		j.requester = (char *)a->user;
+		j.display = (char *)a->display;
+		j.connector = (char *)a->connector;
+		j.room = (char *)a->room;
+		j.kind = a->call->mutating ? "action" : "read";
+		aj = args_json(a->call);
+		args = json_dumps(aj, JSON_COMPACT);
+		json_decref(aj);
+		j.args = args;
+		admit_fill(a, d, &j, nonce);
+		rc = jobs_insert(a->store, &j, &cause);
+		j.args = NULL;
+		free(args);
+		if (rc != 0) {
+			log_error("router", "job not stored: %s", cause);
+			free(cause);
+			free(cmd);
+			return -1;
+		}
+	}
+	detail = xasprintf("room=%s job=%" PRId64 " command=%s decision=%s "
+	    "rule=%s", a->room_key, j.id, cmd, policy_effect_name(d->effect),
+	    d->rule);
+	audit_append(a->store, a->user, "command", detail);
+	free(detail);
+	free(cmd);
+	label = xasprintf("job #%" PRId64, j.id);
+	if (state == JOB_AWAITING_APPROVAL) {
+		approval_text(&j, d->rule_name, a->now, &title, &text);
+		approval_buttons(&j, b, ap, dn);
+		j.approval_msg_id = admit_say(a, title, text, b, 2, label);
+		free(title);
+		free(text);
+	} else {
+		char	*glabel = guest_label_of(j.target_name,
+			    j.target_node);
+
+		title = xasprintf("Job #%" PRId64 ": %s%s", j.id,
+		    a->call->canonical, glabel);
+		j.approval_msg_id = 0;
+		j.msg_id = admit_say(a, title, a->call->mutating ? "queued" :
+		    "working...", NULL, 0, label);
+		free(title);
+		free(glabel);
+		a->kick = 1;
+	}
+	if (j.approval_msg_id > 0) {
+		j.msg_id = j.approval_msg_id;
+		jobs_set_int(a->store, j.id, "approval_msg_id",
+		    j.approval_msg_id);
+	}
+	if (j.msg_id <= 0 || jobs_set_int(a->store, j.id, "msg_id",
+	    j.msg_id) != 0)
+		rc = -1;
+	free(label);
 	return rc;
 }
 
-static char *
-guest_label(const struct request *req)
+/*
+ * A request whose guest the index could not look up: a job in state
+ * `resolving` with its message; a worker finishes it.
+ */
+static int
+admit_later(struct admit *a)
 {
-	if (!req->have_guest || req->guest.name == NULL)
-		return xstrdup("");
-	return xasprintf(" (%s on %s)", req->guest.name, req->guest.node);
-}
+	struct job	 j;
+	char		*cause = NULL, *title, *text, *label, *detail, *cmd;
+	const char	*guest = NULL;
+	json_t		*aj;
+	size_t		 i;
+	int		 rc;
 
-/* Approval request: title, body, and Approve/Deny buttons. */
-static char *
-send_approval(struct route *rt, const struct job *j,
-    const struct policy_decision *d, const struct request *req)
-{
-	struct chat_button	 b[2];
-	struct chat_msg		 m;
-	char			 ap[80], dn[80], exp[32], *title, *text;
-	char			*ref = NULL, *cause = NULL, *label;
-	int			 rc;
-
-	snprintf(ap, sizeof ap, "ap:%" PRId64 ":%s", j->id, j->nonce);
-	snprintf(dn, sizeof dn, "dn:%" PRId64 ":%s", j->id, j->nonce);
-	b[0] = (struct chat_button){ "Approve", ap, "\xe2\x9c\x85",
-	    CHAT_BUTTON_SUCCESS };
-	b[1] = (struct chat_button){ "Deny", dn, "\xe2\x9d\x8c",
-	    CHAT_BUTTON_DANGER };
-	label = guest_label(req);
-	title = xasprintf("Approval needed: job #%" PRId64, j->id);
-	text = xasprintf("%s%s\nrequested by %s (%s)%s%s\nrule: %s%s%s%s\n"
-	    "approvers: %s; %d approval%s needed; expires in %s",
-	    j->command, label, d->person[0] ? d->person : rt->ev->user,
-	    rt->ev->user, req->reason != NULL ? "\nreason: " : "",
-	    req->reason != NULL ? req->reason : "", d->rule,
-	    d->rule_name[0] ? " (" : "", d->rule_name,
-	    d->rule_name[0] ? ")" : "", d->approver_roles,
-	    j->approvals_needed, j->approvals_needed == 1 ? "" : "s",
-	    format_duration(j->expires_at - rt->now, exp, sizeof exp));
-	m = (struct chat_msg){ .title = title, .text = text, .buttons = b,
-	    .nbuttons = 2 };
-	rc = chat_reply(rt->conn, rt->ev, &m, &ref, &cause);
-	if (rc != CHAT_OK) {
-		log_warn("router", "approval request not delivered job=%"
-		    PRId64 ": %s", j->id, cause != NULL ? cause : "?");
-		free(ref);
-		ref = NULL;
+	for (i = 0; i < a->call->def->nargs; i++) {
+		if (a->call->def->args[i].type == ARG_GUEST &&
+		    a->call->values[i] != NULL) {
+			guest = a->call->values[i];
+			break;
+		}
 	}
-	free(cause);
+	memset(&j, 0, sizeof j);
+	j.state = JOB_RESOLVING;
+	j.command = a->call->canonical;
+	j.cmd_name = a->call->def->name;
+	j.action = (char *)a->req->preq.action;
+	j.requester = (char *)a->user;
+	j.display = (char *)a->display;
+	j.connector = (char *)a->connector;
+	j.room = (char *)a->room;
+	j.reason = (char *)a->req->reason;
+	j.kind = a->call->mutating ? "action" : "read";
+	aj = args_json(a->call);
+	j.args = json_dumps(aj, JSON_COMPACT);
+	json_decref(aj);
+	rc = jobs_insert(a->store, &j, &cause);
+	free(j.args);
+	j.args = NULL;
+	if (rc != 0) {
+		log_error("router", "job not stored: %s", cause);
+		free(cause);
+		return -1;
+	}
+	cmd = audit_text(a->call->canonical);
+	detail = xasprintf("room=%s job=%" PRId64 " command=%s "
+	    "decision=lookup", a->room_key, j.id, cmd);
+	audit_append(a->store, a->user, "command", detail);
+	free(detail);
+	free(cmd);
+	title = xasprintf("Job #%" PRId64 ": %s", j.id, a->call->canonical);
+	text = xasprintf("looking up %s in the cluster...",
+	    guest != NULL ? guest : "the guest");
+	label = xasprintf("job #%" PRId64, j.id);
+	j.msg_id = admit_say(a, title, text, NULL, 0, label);
 	free(title);
 	free(text);
 	free(label);
-	return ref;
+	a->kick = 1;
+	return jobs_set_int(a->store, j.id, "msg_id", j.msg_id);
 }
 
-/* Builtins answered by the router itself (own state only). */
+/* ---- builtins answered by the router itself (own state only) ---- */
+
 static int	bi_help(struct route *, const struct cmd_call *, struct buf *);
 static int	bi_whoami(struct route *, const struct cmd_call *, struct buf *);
 static int	bi_explain(struct route *, const struct cmd_call *,
@@ -408,15 +555,10 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 
 	buf_init(&out, 256 << 10);
 	buf_append(&out, "", 0);
-	if (store_begin(rt->store) != 0) {
-		reply_text(rt, "pvebot's database is busy; try again");
-		buf_release(&out);
-		return;
-	}
 	text = audit_text(call->canonical);
 	detail = xasprintf("room=%s command=%s decision=allow rule=%s",
 	    rt->room, text, d->rule);
-	audit_append(rt->store, rt->ev->user, "command", detail);
+	audit(rt, "command", detail);
 	free(detail);
 	free(text);
 	for (i = 0; i < nitems(router_builtins); i++) {
@@ -425,130 +567,164 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 			break;
 		}
 	}
-	save_offset(rt);
-	if (store_commit(rt->store) != 0) {
-		drop_deferred(rt);
-		buf_reset(&out);
-		buf_puts(&out, "pvebot could not save that; nothing was done");
-	}
 	if (out.len > 0)
 		reply_text(rt, out.data);
-	run_deferred(rt);
 	buf_release(&out);
 }
 
-static void
+static struct request_guests
+guests_of(struct app *app, const struct guest_view *view)
+{
+	struct request_guests	 rg;
+
+	rg.proxmox = app->pve != NULL;
+	rg.view = view;
+	rg.max_age_ms = app->conf->proxmox.index_max_age * 1000;
+	return rg;
+}
+
+static int
 route_call(struct route *rt, struct cmd_call *call)
 {
 	struct app		*app = rt->app;
+	const struct guest_view	*view = guest_index_get(app->guests);
+	struct request_guests	 rg = guests_of(app, view);
 	struct request		 req;
 	struct policy_decision	 d;
-	struct job		 j;
-	char			*cause = NULL, *detail, *text, *ref, *title;
-	char			*label;
-	enum job_state		 state;
+	struct admit		 a;
+	char			*cause = NULL, *detail, *text;
+	int			 prep, rc = 0;
 
-	if (request_prepare(app->pve, call, rt->ev->user, rt->room, rt->now,
-	    &req, &cause) != 0) {
+	prep = request_prepare(&rg, call, rt->ev->user, rt->room, rt->now,
+	    &req, &cause);
+	if (prep == REQUEST_ERROR) {
 		text = audit_text(call->canonical);
 		detail = xasprintf("room=%s command=%s error=%s", rt->room,
 		    text, cause);
-		commit_note(rt, "command.invalid", detail);
+		audit(rt, "command.invalid", detail);
 		reply_text(rt, cause);
 		free(detail);
 		free(text);
 		free(cause);
-		return;
+		guest_view_release(view);
+		return 0;
 	}
-	policy_decide(app->policy, &req.preq, &d);
-	text = audit_text(call->canonical);
-	if (d.effect == POLICY_DENY || d.effect == POLICY_PROHIBIT ||
-	    d.effect == POLICY_SELF_PROTECT) {
-		char	*msg;
+	memset(&a, 0, sizeof a);
+	a.app = app;
+	a.store = rt->store;
+	a.call = call;
+	a.req = &req;
+	a.ev = rt->ev;
+	a.user = rt->ev->user;
+	a.display = rt->ev->display;
+	a.connector = rt->ev->connector;
+	a.room = rt->ev->room;
+	a.room_key = rt->room;
+	a.now = rt->now;
+	if (prep == REQUEST_LOOKUP) {
+		/*
+		 * Only a person the policy knows gets a lookup: anyone else
+		 * is refused now, whatever the guest turns out to be.
+		 */
+		char	 who[64];
 
-		detail = xasprintf("room=%s command=%s decision=%s rule=%s",
-		    rt->room, text, policy_effect_name(d.effect), d.rule);
-		commit_note(rt, "command.refused", detail);
-		free(detail);
-		msg = xasprintf("%s: %s (rule %s)", effect_word(d.effect),
-		    d.why, d.rule);
-		reply_text(rt, msg);
-		free(msg);
-		goto out;
+		if (policy_person(rt->policy, rt->ev->user, who,
+		    sizeof who) != 0 || *who == '\0') {
+			policy_decide(rt->policy, &req.preq, &d);
+			rc = admit_record(&a, &d);
+		} else
+			rc = admit_later(&a);
+		rt->kick |= a.kick;
+		request_release(&req);
+		guest_view_release(view);
+		return rc;
 	}
-	if (d.effect == POLICY_REQUIRE_APPROVAL && d.reason_required &&
-	    req.reason == NULL) {
-		char	*msg = xasprintf("%s needs a reason: add it at the end "
-		    "of the command (rule %s)", call->def->name, d.rule);
-
-		detail = xasprintf("room=%s command=%s decision=need_reason "
-		    "rule=%s", rt->room, text, d.rule);
-		commit_note(rt, "command.refused", detail);
-		free(detail);
-		reply_text(rt, msg);
-		free(msg);
-		goto out;
-	}
+	policy_decide(rt->policy, &req.preq, &d);
 	if (d.effect == POLICY_ALLOW && call->def->exec == CMD_EXEC_BUILTIN &&
-	    router_is_local_builtin(call->def->builtin)) {
+	    router_is_local_builtin(call->def->builtin))
 		run_local_builtin(rt, call, &d);
-		goto out;
+	else {
+		rc = admit_record(&a, &d);
+		rt->kick |= a.kick;
 	}
-	state = d.effect == POLICY_ALLOW ? JOB_QUEUED : JOB_AWAITING_APPROVAL;
-	if (store_begin(rt->store) != 0) {
-		reply_text(rt, "pvebot's database is busy; try again");
-		goto out;
-	}
-	if (insert_job(rt, call, &req, &d, state, &j, &cause) != 0) {
-		store_rollback(rt->store);
-		log_error("router", "job not stored: %s", cause);
-		reply_text(rt, "pvebot could not store the job; nothing was "
-		    "done");
-		free(cause);
-		goto out;
-	}
-	detail = xasprintf("room=%s job=%" PRId64 " command=%s decision=%s "
-	    "rule=%s", rt->room, j.id, text, policy_effect_name(d.effect),
-	    d.rule);
-	audit_append(rt->store, rt->ev->user, "command", detail);
-	free(detail);
-	save_offset(rt);
-	if (store_commit(rt->store) != 0) {
-		reply_text(rt, "pvebot could not store the job; nothing was "
-		    "done");
-		free(j.nonce);
-		goto out;
-	}
-	if (state == JOB_AWAITING_APPROVAL) {
-		ref = send_approval(rt, &j, &d, &req);
-		if (ref != NULL) {
-			jobs_set_text(rt->store, j.id, "approval_ref", ref);
-			jobs_set_text(rt->store, j.id, "msg_ref", ref);
-		}
-		jobs_set_int(rt->store, j.id, "ready", 1);
-		free(ref);
-		free(j.nonce);
-		goto out;
-	}
-	label = guest_label(&req);
-	title = xasprintf("Job #%" PRId64 ": %s%s", j.id, call->canonical,
-	    label);
-	ref = reply(rt, title, call->mutating ? "queued" : "working...");
-	if (ref != NULL)
-		jobs_set_text(rt->store, j.id, "msg_ref", ref);
-	jobs_set_int(rt->store, j.id, "ready", 1);
-	free(ref);
-	free(title);
-	free(label);
-	if (app->workers != NULL)
-		workers_kick(app->workers);
-	free(j.nonce);
-out:
-	free(text);
 	request_release(&req);
+	guest_view_release(view);
+	return rc;
 }
 
-static void
+/* Is the person someone the policy knows? */
+static int
+known_person(struct route *rt)
+{
+	char	 who[64];
+
+	return policy_person(rt->policy, rt->ev->user, who, sizeof who) == 0 &&
+	    *who != '\0';
+}
+
+/*
+ * The rate limits, before any costly work. Returns 1 when the command
+ * may go on; 0 when it is refused (answered and audited at most once per
+ * window).
+ */
+static int
+rate_ok(struct route *rt, const char *cmd_name)
+{
+	struct router	*r = rt->router;
+	int64_t		 now = now_ms();
+	int		 first = 0, ok;
+	char		*msg, *detail, win[32];
+
+	/* Approvers must be able to act: approve and deny are free. */
+	if (cmd_name != NULL && (strcmp(cmd_name, "approve") == 0 ||
+	    strcmp(cmd_name, "deny") == 0))
+		return 1;
+	format_duration(rt->app->conf->chat.rate_limit.window, win,
+	    sizeof win);
+	if (!known_person(rt)) {
+		/* One answer per room per window for people nobody knows. */
+		if (ratelimit_take(r->strangers, rt->room, now, &first))
+			return 1;
+		if (first) {
+			detail = xasprintf("room=%s limit=unknown_person "
+			    "window=%s", rt->room, win);
+			audit(rt, "ratelimit", detail);
+			free(detail);
+		}
+		return 0;
+	}
+	ok = ratelimit_take(r->per_user, rt->ev->user, now, &first);
+	if (ok && !(ok = ratelimit_take(r->per_room, rt->room, now, &first))) {
+		if (first) {
+			detail = xasprintf("room=%s limit=room window=%s",
+			    rt->room, win);
+			audit(rt, "ratelimit", detail);
+			free(detail);
+			msg = xasprintf("Too many commands in this room: "
+			    "at most %d per %s. Commands are ignored until "
+			    "then.", rt->app->conf->chat.rate_limit.per_room,
+			    win);
+			reply_text(rt, msg);
+			free(msg);
+		}
+		return 0;
+	}
+	if (!ok && first) {
+		detail = xasprintf("room=%s limit=user window=%s", rt->room,
+		    win);
+		audit(rt, "ratelimit", detail);
+		free(detail);
+		msg = xasprintf("Too many commands: at most %d per %s (%d at "
+		    "once). Further commands are ignored for now; nothing "
+		    "of them runs.", rt->app->conf->chat.rate_limit.per_user,
+		    win, rt->app->conf->chat.rate_limit.user_burst);
+		reply_text(rt, msg);
+		free(msg);
+	}
+	return ok;
+}
+
+static int
 route_message(struct route *rt)
 {
 	struct app		*app = rt->app;
@@ -557,11 +733,10 @@ route_message(struct route *rt)
 	struct cmd_call		 call;
 	enum cmd_parse_result	 pr;
 	char			*cause = NULL, *detail, *text;
+	int			 rc;
 
-	if (ev->text == NULL) {
-		commit_note(rt, NULL, NULL);
-		return;
-	}
+	if (ev->text == NULL)
+		return 0;
 	if (chat_is_stale(app->conf, ev->sent_at, rt->now)) {
 		char	 age[32], limit[32], *msg;
 
@@ -571,7 +746,7 @@ route_message(struct route *rt)
 		text = audit_text(ev->text);
 		detail = xasprintf("room=%s text=%s age=%s", rt->room, text,
 		    age);
-		commit_note(rt, "command.late", detail);
+		audit(rt, "command.late", detail);
 		msg = xasprintf("\"%s\" arrived late (sent %s ago; commands "
 		    "older than %s are not run, e.g. after pvebot was down). "
 		    "Nothing was done: send it again if you still want it.",
@@ -580,43 +755,52 @@ route_message(struct route *rt)
 		free(msg);
 		free(detail);
 		free(text);
-		return;
+		return 0;
 	}
 	memset(&opts, 0, sizeof opts);
 	opts.bot_name = app->conf->chat.bot_name;
 	opts.direct = ev->direct;
 	opts.addressed = ev->addressed;
 	opts.now = rt->now;
-	pr = cmd_parse(app->catalogue, ev->text, &opts, &call, &cause);
-	if (pr == CMD_PARSE_IGNORE) {
-		commit_note(rt, NULL, NULL);
-		return;
+	pr = cmd_parse(rt->catalogue, ev->text, &opts, &call, &cause);
+	if (pr == CMD_PARSE_IGNORE)
+		return 0;
+	if (!rate_ok(rt, pr == CMD_PARSE_OK ? call.def->name : NULL)) {
+		if (pr == CMD_PARSE_OK)
+			cmd_call_release(&call);
+		free(cause);
+		return 0;
 	}
 	if (pr == CMD_PARSE_ERROR) {
 		text = audit_text(ev->text);
 		detail = xasprintf("room=%s text=%s error=%s", rt->room, text,
 		    cause != NULL ? cause : "?");
-		commit_note(rt, "command.invalid", detail);
+		audit(rt, "command.invalid", detail);
 		reply_text(rt, cause != NULL ? cause : "that is not a command");
 		free(detail);
 		free(text);
 		free(cause);
-		return;
+		return 0;
 	}
-	route_call(rt, &call);
+	rc = route_call(rt, &call);
 	cmd_call_release(&call);
+	return rc;
 }
 
 /* ---- approvals ---- */
 
 static void
-approval_edit(struct route *rt, const struct job *j, const char *title,
-    const char *text)
+job_edit(struct route *rt, const struct job *j, int64_t msg_id,
+    const char *title, const char *text, const struct chat_button *b,
+    size_t nb)
 {
-	const char	*ref = j->approval_ref != NULL ? j->approval_ref :
-	    j->msg_ref;
+	struct chat_msg	 m = { .title = title, .text = text, .buttons = b,
+	    .nbuttons = nb };
 
-	defer(rt, j->connector, j->room, ref, title, text);
+	if (msg_id > 0)
+		outbox_edit(rt->store, msg_id, &m);
+	else
+		outbox_send(rt->store, j->connector, j->room, &m, NULL);
 }
 
 /*
@@ -631,17 +815,21 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	struct approval_state	 st;
 	struct job		 j;
 	enum approval_verdict	 v;
+	struct chat_button	 b[2];
 	char			**who = NULL, why[256], jroom[512], *detail;
 	char			*cause = NULL, *title = NULL, *text = NULL;
+	char			 ap[80], dn[80];
 	size_t			 n = 0;
+	int64_t			 msg_id;
 
 	if (jobs_get(rt->store, id, &j) != 0) {
 		detail = xasprintf("job=%" PRId64 " verdict=refused why=no "
 		    "such job", id);
-		audit_append(rt->store, rt->ev->user, "approval", detail);
+		audit(rt, "approval", detail);
 		free(detail);
 		return xasprintf("there is no job #%" PRId64, id);
 	}
+	msg_id = j.approval_msg_id > 0 ? j.approval_msg_id : j.msg_id;
 	jobs_approvers(rt->store, id, &who, &n);
 	snprintf(jroom, sizeof jroom, "%s:%s", j.connector, j.room);
 	memset(&st, 0, sizeof st);
@@ -657,11 +845,11 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	st.approver_roles = j.approver_roles != NULL ? j.approver_roles : "";
 	st.approved_by = (const char *const *)who;
 	st.napproved = n;
-	v = policy_check_approval(rt->app->policy, &st, rt->ev->user, rt->room,
+	v = policy_check_approval(rt->policy, &st, rt->ev->user, rt->room,
 	    nonce, deny, rt->now, why, sizeof why);
 	detail = xasprintf("job=%" PRId64 " verdict=%s via=%s why=%s", id,
 	    approval_verdict_name(v), nonce != NULL ? "button" : "text", why);
-	audit_append(rt->store, rt->ev->user, "approval", detail);
+	audit(rt, "approval", detail);
 	free(detail);
 	switch (v) {
 	case APPROVAL_REFUSED:
@@ -673,6 +861,8 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 		    "another approver", j.command, rt->ev->user, n + 1,
 		    j.approvals_needed);
 		/* Keep the buttons: more approvers must press them. */
+		approval_buttons(&j, b, ap, dn);
+		job_edit(rt, &j, msg_id, title, text, b, 2);
 		break;
 	case APPROVAL_COMPLETE:
 		jobs_add_approval(rt->store, id, rt->ev->user, "approve");
@@ -684,10 +874,8 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 		}
 		title = xasprintf("Job #%" PRId64 ": %s", id, j.command);
 		text = xasprintf("approved by %s; queued", rt->ev->user);
-		/* Not claimable before "approved" is shown, or a fast job's
-		 * progress edits could land first and be overwritten. */
-		jobs_set_int(rt->store, id, "ready", 0);
-		rt->held_job = id;
+		job_edit(rt, &j, msg_id, title, text, NULL, 0);
+		rt->kick = 1;
 		break;
 	case APPROVAL_DENIED:
 		jobs_add_approval(rt->store, id, rt->ev->user, "deny");
@@ -700,28 +888,17 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 		title = xasprintf("Job #%" PRId64 ": %s", id, j.command);
 		text = xasprintf("denied by %s%s%s", rt->ev->user,
 		    reason != NULL ? ": " : "", reason != NULL ? reason : "");
+		job_edit(rt, &j, msg_id, title, text, NULL, 0);
 		if (strcmp(rt->ev->user, j.requester) != 0) {
 			char	*tell = xasprintf("%s: your job #%" PRId64
 			    " (%s) was denied by %s%s%s", j.requester, id,
 			    j.command, rt->ev->user, reason ? ": " : "",
 			    reason ? reason : "");
 
-			defer(rt, j.connector, j.room, NULL, NULL, tell);
+			tell_room(rt->store, &j, tell);
 			free(tell);
 		}
 		break;
-	}
-	if (title != NULL) {
-		if (v == APPROVAL_RECORDED) {
-			struct deferred	*d;
-
-			approval_edit(rt, &j, title, text);
-			d = &rt->later[rt->nlater - 1];
-			d->approval_buttons = 1;
-			d->job_id = id;
-			d->nonce = xstrdup(j.nonce);
-		} else
-			approval_edit(rt, &j, title, text);
 	}
 	free(title);
 	free(text);
@@ -761,14 +938,12 @@ bi_deny(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static void	route_call(struct route *, struct cmd_call *);
-
 /*
  * The Roll back button of a job whose safety snapshot was taken: the
  * presser asks for `rollback VMID pvebot-ID`, which goes through the
  * policy like any other command.
  */
-static void
+static int
 roll_back_offer(struct route *rt, const char *id_s)
 {
 	struct cmd_parse_opts	 opts = { .direct = 1, .addressed = 1,
@@ -778,34 +953,33 @@ roll_back_offer(struct route *rt, const char *id_s)
 	const char		*errstr;
 	char			*line, *cause = NULL;
 	int64_t			 id = strtonum(id_s, 1, INT64_MAX, &errstr);
+	int			 rc = 0;
 
 	if (errstr != NULL || jobs_get(rt->store, id, &j) != 0) {
-		chat_answer(rt->conn, rt->ev, "this button is not valid");
-		commit_note(rt, "button", "verdict=refused why=bad roll back");
-		return;
+		answer(rt, "this button is not valid");
+		audit(rt, "button", "verdict=refused why=bad roll back");
+		return 0;
 	}
 	if (!j.snapshot_before || j.target_vmid == 0 ||
 	    j.state != JOB_FAILED) {
-		chat_answer(rt->conn, rt->ev, "that job has no safety "
-		    "snapshot to go back to");
-		commit_note(rt, "button", "verdict=refused why=no snapshot");
+		answer(rt, "that job has no safety snapshot to go back to");
+		audit(rt, "button", "verdict=refused why=no snapshot");
 		job_release(&j);
-		return;
+		return 0;
 	}
 	line = xasprintf("rollback %lld pvebot-%lld", (long long)j.target_vmid,
 	    (long long)j.id);
 	job_release(&j);
-	chat_answer(rt->conn, rt->ev, line);
-	if (cmd_parse(rt->app->catalogue, line, &opts, &call, &cause) ==
+	answer(rt, line);
+	if (cmd_parse(rt->catalogue, line, &opts, &call, &cause) ==
 	    CMD_PARSE_OK) {
-		route_call(rt, &call);
+		rc = route_call(rt, &call);
 		cmd_call_release(&call);
-	} else {
+	} else
 		reply_text(rt, cause != NULL ? cause : "cannot roll back");
-		commit_note(rt, NULL, NULL);
-	}
 	free(cause);
 	free(line);
+	return rc;
 }
 
 /* Alert buttons are the `ack` and `silence` commands: same action. */
@@ -820,63 +994,63 @@ alert_allowed(struct route *rt)
 	preq.action = "alert.silence";
 	preq.room = rt->room;
 	preq.now = rt->now;
-	policy_decide(rt->app->policy, &preq, &d);
+	policy_decide(rt->policy, &preq, &d);
 	return d.effect == POLICY_ALLOW;
 }
 
-static void
+static int
 route_button(struct route *rt)
 {
 	const char	*data = rt->ev->button_data != NULL ?
 	    rt->ev->button_data : "";
-	char		*answer = NULL, *end;
+	char		*ans = NULL, *end;
 	int64_t		 id;
 
-	if (store_begin(rt->store) != 0) {
-		chat_answer(rt->conn, rt->ev, "pvebot is busy; press again");
-		return;
-	}
 	if (str_has_prefix(data, "ap:") || str_has_prefix(data, "dn:")) {
 		id = strtoll(data + 3, &end, 10);
 		if (id <= 0 || *end != ':' || strlen(end + 1) != 32) {
-			audit_append(rt->store, rt->ev->user, "approval",
-			    "verdict=refused why=malformed button");
-			answer = xstrdup("this button is not valid (forged or "
+			audit(rt, "approval", "verdict=refused why=malformed "
+			    "button");
+			ans = xstrdup("this button is not valid (forged or "
 			    "outdated)");
 		} else
-			answer = decide(rt, id, end + 1, data[0] == 'd', NULL);
+			ans = decide(rt, id, end + 1, data[0] == 'd', NULL);
 	} else if ((str_has_prefix(data, "ack:") ||
 	    str_has_prefix(data, "sil:")) && !alert_allowed(rt)) {
-		audit_append(rt->store, rt->ev->user, "button",
-		    "verdict=refused why=role may not silence alerts");
-		answer = xstrdup("your role may not acknowledge or silence "
+		audit(rt, "button", "verdict=refused why=role may not silence "
+		    "alerts");
+		ans = xstrdup("your role may not acknowledge or silence "
 		    "alerts");
 	} else if (monitor_button(rt->store, rt->ev->user, data, rt->now,
-	    &answer)) {
+	    &ans)) {
 		/* ack:ID or sil:ID:DUR, audited by the monitor. */
-	} else if (str_has_prefix(data, "rb:")) {
-		/* Decided outside this transaction, as a new command. */
-		store_rollback(rt->store);
-		roll_back_offer(rt, data + 3);
-		return;
-	} else {
+	} else if (str_has_prefix(data, "rb:"))
+		return roll_back_offer(rt, data + 3);
+	else {
 		char	*t = audit_text(data), *detail;
 
 		detail = xasprintf("unknown button data=%s", t);
-		audit_append(rt->store, rt->ev->user, "button", detail);
+		audit(rt, "button", detail);
 		free(detail);
 		free(t);
-		answer = xstrdup("this button is not known to pvebot");
+		ans = xstrdup("this button is not known to pvebot");
 	}
-	save_offset(rt);
-	if (store_commit(rt->store) != 0) {
-		drop_deferred(rt);
-		free(answer);
-		answer = xstrdup("pvebot could not save that; press again");
-	}
-	/* Answer first so the button stops spinning, then edit. */
-	chat_answer(rt->conn, rt->ev, answer);
-	free(answer);
+	answer(rt, ans);
+	free(ans);
+	return 0;
+}
+
+/* An update the connector could not handle: audited, maybe answered. */
+static int
+route_skipped(struct route *rt)
+{
+	char	*t = audit_text(rt->ev->text);
+
+	audit(rt, "chat.skipped", t);
+	free(t);
+	if (rt->ev->answer != NULL && rt->ev->room != NULL)
+		reply_text(rt, rt->ev->answer);
+	return 0;
 }
 
 /* ---- the simple builtins ---- */
@@ -885,7 +1059,7 @@ static int
 bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*cause = NULL;
-	char	*text = cmd_help(rt->app->catalogue,
+	char	*text = cmd_help(rt->catalogue,
 	    cmd_call_value(call, call->def->nargs > 0 ?
 	    call->def->args[0].name : "command"), &cause);
 
@@ -898,7 +1072,7 @@ bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 static int
 bi_whoami(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	char	*text = policy_whoami(rt->app->policy, rt->ev->user);
+	char	*text = policy_whoami(rt->policy, rt->ev->user);
 
 	buf_printf(out, "you are %s in room %s\n", rt->ev->user, rt->room);
 	buf_puts(out, text);
@@ -906,49 +1080,71 @@ bi_whoami(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-char *
-router_explain(struct app *app, const char *user, const char *room,
-    const char *line, int64_t now)
+static char *
+explain_with(struct app *app, const struct catalogue *cat,
+    const struct policy *pol, const struct guest_view *view,
+    const char *user, const char *room, const char *line, int64_t now)
 {
 	struct cmd_parse_opts	 opts = { .bot_name = NULL, .direct = 1,
 	    .addressed = 1, .now = now };
+	struct request_guests	 rg = guests_of(app, view);
 	struct cmd_call		 call;
 	struct request		 req;
 	char			*cause = NULL, *text, *out;
+	int			 prep;
 
-	if (cmd_parse(app->catalogue, line, &opts, &call, &cause) !=
-	    CMD_PARSE_OK) {
+	if (cmd_parse(cat, line, &opts, &call, &cause) != CMD_PARSE_OK) {
 		out = xasprintf("cannot explain: %s", cause != NULL ? cause :
 		    "not a command");
 		free(cause);
 		return out;
 	}
-	if (request_prepare(app->pve, &call, user, room, now, &req,
-	    &cause) != 0) {
+	rg.max_age_ms = 0;	/* an explanation may use an older list */
+	prep = request_prepare(&rg, &call, user, room, now, &req, &cause);
+	if (prep == REQUEST_ERROR) {
 		out = xasprintf("cannot explain: %s", cause);
 		free(cause);
 		cmd_call_release(&call);
 		return out;
 	}
-	text = policy_explain(app->policy, &req.preq);
-	out = xasprintf("%s\n%s", call.canonical, text);
+	text = policy_explain(pol, &req.preq);
+	out = xasprintf("%s\n%s%s", call.canonical, prep == REQUEST_LOOKUP ?
+	    "(the guest list is not known yet: rules that depend on the "
+	    "guest are not applied)\n" : "", text);
 	free(text);
 	request_release(&req);
 	cmd_call_release(&call);
 	return out;
 }
 
+char *
+router_explain(struct app *app, const char *user, const char *room,
+    const char *line, int64_t now)
+{
+	const struct guest_view	*view = guest_index_get(app->guests);
+	char			*out;
+
+	out = explain_with(app, app->catalogue, app->policy, view, user, room,
+	    line, now);
+	guest_view_release(view);
+	return out;
+}
+
 static int
 bi_explain(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	const char	*line = cmd_call_value(call, "command");
-	char		*text;
+	const struct guest_view	*view;
+	const char		*line = cmd_call_value(call, "command");
+	char			*text;
 
 	if (line == NULL) {
 		buf_puts(out, "usage: explain COMMAND...");
 		return 0;
 	}
-	text = router_explain(rt->app, rt->ev->user, rt->room, line, rt->now);
+	view = guest_index_get(rt->app->guests);
+	text = explain_with(rt->app, rt->catalogue, rt->policy, view,
+	    rt->ev->user, rt->room, line, rt->now);
+	guest_view_release(view);
 	buf_puts(out, text);
 	free(text);
 	return 0;
@@ -992,12 +1188,13 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 	}
 	/* The requester, or anyone who could have approved it. */
 	may = strcmp(j.requester, rt->ev->user) == 0 ||
-	    policy_may_approve(rt->app->policy, rt->ev->user, j.action);
+	    policy_may_approve(rt->policy, rt->ev->user, j.action);
 	if (!may) {
 		buf_printf(out, "job #%" PRId64 " is not yours, and your role "
 		    "may not approve %s, so you cannot cancel it", id,
 		    j.action);
-	} else if (j.state == JOB_QUEUED || j.state == JOB_AWAITING_APPROVAL) {
+	} else if (j.state == JOB_QUEUED || j.state == JOB_AWAITING_APPROVAL ||
+	    j.state == JOB_RESOLVING) {
 		if (jobs_transition(rt->store, id, j.state, JOB_CANCELLED,
 		    rt->ev->user, NULL, "cancelled", &cause) != 0)
 			buf_printf(out, "%s", cause);
@@ -1008,9 +1205,9 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 			    rt->ev->user);
 
 			buf_printf(out, "job #%" PRId64 " cancelled", id);
-			if (j.msg_ref != NULL)
-				defer(rt, j.connector, j.room, j.msg_ref, title,
-				    text);
+			if (j.msg_id > 0)
+				job_edit(rt, &j, j.msg_id, title, text, NULL,
+				    0);
 			free(title);
 			free(text);
 		}
@@ -1117,8 +1314,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		char	*detail = xasprintf("silence=%" PRId64 " matcher=%s "
 		    "for=%s", id, matcher, dur);
 
-		audit_append(rt->store, rt->ev->user, "silence.create",
-		    detail);
+		audit(rt, "silence.create", detail);
 		free(detail);
 		buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
 		    format_duration(secs, buf, sizeof buf));
@@ -1146,7 +1342,7 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	if (sqlite3_changes(store_db(rt->store)) == 1) {
 		char	*detail = xasprintf("silence=%" PRId64, id);
 
-		audit_append(rt->store, rt->ev->user, "silence.end", detail);
+		audit(rt, "silence.end", detail);
 		free(detail);
 		buf_printf(out, "silence %" PRId64 " ended", id);
 	} else
@@ -1158,13 +1354,13 @@ static int
 bi_ack(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*data = xasprintf("ack:%" PRId64, arg_id(call, "id"));
-	char	*answer = NULL;
+	char	*ans = NULL;
 
-	if (!monitor_button(rt->store, rt->ev->user, data, rt->now, &answer))
+	if (!monitor_button(rt->store, rt->ev->user, data, rt->now, &ans))
 		buf_puts(out, "alerts are not available");
 	else
-		buf_puts(out, answer != NULL ? answer : "");
-	free(answer);
+		buf_puts(out, ans != NULL ? ans : "");
+	free(ans);
 	free(data);
 	return 0;
 }
@@ -1182,32 +1378,35 @@ expire_approvals(struct router *r)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct job		 j;
-		struct connector	*c;
-		char			*title, *text, *tell;
+		struct job	 j;
+		struct chat_msg	 m;
+		char		*title, *tell;
 
-		if (jobs_get(r->store, ids[i], &j) != 0)
+		if (store_begin(r->store) != 0)
+			break;
+		if (jobs_get(r->store, ids[i], &j) != 0) {
+			store_rollback(r->store);
 			continue;
+		}
 		if (jobs_transition(r->store, j.id, JOB_AWAITING_APPROVAL,
 		    JOB_EXPIRED, "pvebot", NULL, "nobody approved in time",
-		    NULL) == 0 && (c = app_connector(r->app, j.connector))
-		    != NULL) {
-			struct chat_msg	 m;
-
+		    NULL) == 0) {
 			title = xasprintf("Job #%" PRId64 ": %s", j.id,
 			    j.command);
-			text = xstrdup("expired: nobody approved it in time");
-			m = (struct chat_msg){ .title = title, .text = text };
-			chat_deliver(c, j.room, j.approval_ref, &m, NULL, 5000);
+			m = (struct chat_msg){ .title = title, .text =
+			    "expired: nobody approved it in time" };
+			if (j.approval_msg_id > 0)
+				outbox_edit(r->store, j.approval_msg_id, &m);
 			tell = xasprintf("%s: your job #%" PRId64 " (%s) expired "
 			    "without approval; nothing was done", j.requester,
 			    j.id, j.command);
-			m = (struct chat_msg){ .text = tell };
-			chat_deliver(c, j.room, NULL, &m, NULL, 5000);
+			tell_room(r->store, &j, tell);
 			free(title);
-			free(text);
 			free(tell);
 		}
+		if (store_commit(r->store) != 0)
+			log_error("router", "expiry of job=%" PRId64 " not "
+			    "saved", j.id);
 		job_release(&j);
 	}
 	free(ids);
@@ -1215,40 +1414,99 @@ expire_approvals(struct router *r)
 
 /* ---- the thread ---- */
 
+/* Saves the event's offset; inside the route's transaction. */
+static int
+save_offset(struct route *rt)
+{
+	if (rt->ev->offset_key == NULL || rt->ev->offset == NULL)
+		return 0;
+	return store_offset_set(rt->store, rt->ev->offset_key, rt->ev->offset);
+}
+
+/* Handles the event inside the open transaction; -1 rolls back. */
+static int
+route_in_tx(struct route *rt)
+{
+	struct chat_event	*ev = rt->ev;
+
+	int			 first;
+	char			*detail;
+
+	switch (ev->kind) {
+	case CHAT_EV_OFFSET:
+		return 0;
+	case CHAT_EV_SKIPPED:
+		return route_skipped(rt);
+	case CHAT_EV_NOTICE:
+		if (ev->room != NULL)
+			reply_text(rt, ev->text != NULL ? ev->text : "");
+		return 0;
+	case CHAT_EV_UNSERVED:
+		if (ev->user != NULL && ev->room != NULL && known_person(rt) &&
+		    ratelimit_take(rt->router->unserved, rt->room, now_ms(),
+		    &first)) {
+			detail = xasprintf("room=%s not served (not in "
+			    "bot.conf): the message was ignored", rt->room);
+			audit(rt, "chat.unserved", detail);
+			free(detail);
+		}
+		/* A hint (whoami): one per room and window, whoever asks. */
+		if (ev->answer != NULL && ev->room != NULL &&
+		    ratelimit_take(rt->router->strangers, rt->room, now_ms(),
+		    &first))
+			reply_text(rt, ev->answer);
+		return 0;
+	default:
+		break;
+	}
+	if (ev->user == NULL || ev->room == NULL ||
+	    app_connector(rt->app, ev->connector) == NULL)
+		return 0;
+	if (ev->kind == CHAT_EV_BUTTON)
+		return route_button(rt);
+	return route_message(rt);
+}
+
 static void
 route(struct router *r, struct chat_event *ev)
 {
 	struct route	 rt;
+	int		 tries, ok = 0;
 
-	memset(&rt, 0, sizeof rt);
-	rt.app = r->app;
-	rt.store = r->store;
-	rt.ev = ev;
-	rt.now = wall_now();
-	rt.conn = app_connector(r->app, ev->connector);
-	snprintf(rt.room, sizeof rt.room, "%s:%s", ev->connector,
-	    ev->room != NULL ? ev->room : "");
-	if (ev->kind == CHAT_EV_OFFSET || rt.conn == NULL ||
-	    ev->user == NULL || ev->room == NULL) {
-		commit_note(&rt, NULL, NULL);
-		return;
+	for (tries = 0; tries < ROUTER_COMMIT_TRIES && !ok; tries++) {
+		if (tries > 0)
+			sleep_ms(chat_backoff_ms(tries - 1, 200, 5000));
+		memset(&rt, 0, sizeof rt);
+		rt.app = r->app;
+		rt.router = r;
+		rt.store = r->store;
+		rt.ev = ev;
+		rt.now = wall_now();
+		snprintf(rt.room, sizeof rt.room, "%s:%s", ev->connector,
+		    ev->room != NULL ? ev->room : "");
+		if (store_begin(r->store) != 0)
+			continue;
+		pthread_rwlock_rdlock(&r->app->rules_lock);
+		rt.policy = r->app->policy;
+		rt.catalogue = r->app->catalogue;
+		if (route_in_tx(&rt) != 0 || save_offset(&rt) != 0) {
+			pthread_rwlock_unlock(&r->app->rules_lock);
+			store_rollback(r->store);
+			continue;
+		}
+		pthread_rwlock_unlock(&r->app->rules_lock);
+		ok = store_commit(r->store) == 0;
 	}
-	if (ev->kind == CHAT_EV_NOTICE) {
-		reply_text(&rt, ev->text != NULL ? ev->text : "");
-		return;
-	}
-	pthread_rwlock_rdlock(&r->app->rules_lock);
-	if (ev->kind == CHAT_EV_BUTTON)
-		route_button(&rt);
-	else
-		route_message(&rt);
-	pthread_rwlock_unlock(&r->app->rules_lock);
-	run_deferred(&rt);
-	if (rt.held_job != 0) {
-		jobs_set_int(r->store, rt.held_job, "ready", 1);
-		if (r->app->workers != NULL)
-			workers_kick(r->app->workers);
-	}
+	if (!ok)
+		log_error("router", "event not saved after %d tries "
+		    "connector=%s room=%s offset=%s: the database refuses "
+		    "writes", ROUTER_COMMIT_TRIES, ev->connector,
+		    ev->room != NULL ? ev->room : "-",
+		    ev->offset != NULL ? ev->offset : "-");
+	if (ev->saved != NULL)
+		ev->saved(ev->saved_arg, ev->offset, ok);
+	if (ok && rt.kick && r->app->workers != NULL)
+		workers_kick(r->app->workers);
 }
 
 static void *
@@ -1262,6 +1520,7 @@ router_thread(void *arg)
 	for (;;) {
 		struct chat_event	*ev;
 
+		atomic_store(&r->heartbeat_ms, now_ms());
 		while (r->len == 0 && !r->stop && now_ms() < next_tick) {
 			struct timespec	 ts;
 			int64_t		 wake = wall_now_ms() +
@@ -1302,26 +1561,43 @@ router_thread(void *arg)
 struct router *
 router_create(struct app *app, char **cause)
 {
-	struct router	*r = xcalloc(1, sizeof *r);
+	struct router			*r = xcalloc(1, sizeof *r);
+	const struct conf_rate_limit	*rl = &app->conf->chat.rate_limit;
+	int64_t				 win = rl->window > 0 ?
+	    rl->window * 1000 : 30000;
 
 	r->app = app;
 	if ((r->store = store_open(app->conf->database, cause)) == NULL) {
 		free(r);
 		return NULL;
 	}
+	r->per_user = ratelimit_create(rl->per_user > 0 ? rl->per_user : 10,
+	    win, rl->user_burst > 0 ? rl->user_burst : 5);
+	r->per_room = ratelimit_create(rl->per_room > 0 ? rl->per_room : 30,
+	    win, rl->room_burst > 0 ? rl->room_burst : 15);
+	r->strangers = ratelimit_create(1, win, 1);
+	r->unserved = ratelimit_create(1, 86400 * 1000, 1);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_cond_init(&r->idle, NULL);
+	atomic_init(&r->heartbeat_ms, now_ms());
 	return r;
 }
 
 int
 router_start(struct router *r, char **cause)
 {
+	atomic_store(&r->heartbeat_ms, now_ms());
 	if (pthread_create(&r->thread, NULL, router_thread, r) != 0)
 		return set_cause(cause, "cannot start the router thread");
 	r->started = 1;
 	return 0;
+}
+
+int64_t
+router_heartbeat(struct router *r)
+{
+	return atomic_load(&r->heartbeat_ms);
 }
 
 void
@@ -1335,6 +1611,8 @@ router_submit(void *arg, struct chat_event *ev)
 		pthread_cond_wait(&r->cond, &r->lock);
 	if (r->stop) {
 		pthread_mutex_unlock(&r->lock);
+		if (ev->saved != NULL)
+			ev->saved(ev->saved_arg, ev->offset, 0);
 		chat_event_free(ev);
 		return;
 	}
@@ -1373,13 +1651,92 @@ router_free(struct router *r)
 		return;
 	router_stop(r);
 	while (r->len > 0) {
-		chat_event_free(r->queue[r->head]);
+		struct chat_event	*ev = r->queue[r->head];
+
+		if (ev->saved != NULL)
+			ev->saved(ev->saved_arg, ev->offset, 0);
+		chat_event_free(ev);
 		r->head = (r->head + 1) % ROUTER_QUEUE_MAX;
 		r->len--;
 	}
+	ratelimit_free(r->per_user);
+	ratelimit_free(r->per_room);
+	ratelimit_free(r->strangers);
+	ratelimit_free(r->unserved);
 	store_close(r->store);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	pthread_cond_destroy(&r->idle);
 	free(r);
+}
+
+/* ---- resolving jobs: the worker's half of admission ---- */
+
+int
+router_resolve_job(struct app *app, struct store *s, struct job *j,
+    const struct catalogue *cat, const struct policy *pol,
+    const struct guest_view *view, const char *lookup_error)
+{
+	struct cmd_parse_opts	 opts = { .bot_name = NULL, .direct = 1,
+	    .addressed = 1, .now = j->created_at };
+	struct request_guests	 rg = guests_of(app, view);
+	struct cmd_call		 call;
+	struct request		 req;
+	struct policy_decision	 d;
+	struct admit		 a;
+	char			*cause = NULL, room[512], *msg;
+	int			 prep, rc;
+
+	rg.max_age_ms = 0;
+	snprintf(room, sizeof room, "%s:%s", j->connector, j->room);
+	memset(&a, 0, sizeof a);
+	a.app = app;
+	a.store = s;
+	a.job = j;
+	a.user = j->requester;
+	a.display = j->display;
+	a.connector = j->connector;
+	a.room = j->room;
+	a.room_key = room;
+	a.now = wall_now();
+	if (cmd_parse(cat, j->command, &opts, &call, &cause) != CMD_PARSE_OK) {
+		msg = xasprintf("the command no longer parses (the catalogue "
+		    "changed?): %s", cause != NULL ? cause : "");
+		free(cause);
+		rc = jobs_transition(s, j->id, JOB_RESOLVING, JOB_FAILED,
+		    "pvebot", NULL, msg, NULL);
+		free(msg);
+		return rc;
+	}
+	a.call = &call;
+	if (lookup_error != NULL)
+		prep = REQUEST_LOOKUP;
+	else
+		prep = request_prepare(&rg, &call, j->requester, room, a.now,
+		    &req, &cause);
+	if (prep != REQUEST_OK) {
+		struct chat_msg	 m;
+		char		*title;
+
+		msg = prep == REQUEST_ERROR ? xstrdup(cause) : xasprintf(
+		    "cannot look up the guest: %s; nothing was done",
+		    lookup_error != NULL ? lookup_error : "no guest list");
+		free(cause);
+		rc = jobs_transition(s, j->id, JOB_RESOLVING, JOB_FAILED,
+		    "pvebot", NULL, msg, NULL);
+		title = xasprintf("Job #%" PRId64 ": %s", j->id, j->command);
+		m = (struct chat_msg){ .title = title, .text = msg };
+		if (j->msg_id > 0)
+			outbox_edit(s, j->msg_id, &m);
+		free(title);
+		free(msg);
+		cmd_call_release(&call);
+		return rc;
+	}
+	a.req = &req;
+	policy_decide(pol, &req.preq, &d);
+	rc = admit_record(&a, &d);
+	request_release(&req);
+	cmd_call_release(&call);
+	return rc;
 }

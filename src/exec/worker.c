@@ -32,8 +32,10 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "exec_ssh.h"
+#include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
+#include "outbox.h"
 #include "sensors.h"
 #include "store.h"
 #include "util.h"
@@ -65,17 +67,39 @@ struct run {
 	int			 percent;
 	int			 shown_percent;
 	int			 read;		/* a read: show just the answer */
+	int			 reattached;	/* followed again after a restart */
+	char			*context;	/* "approved by ..." or NULL */
 	struct buf		 tail;		/* last task log lines */
 };
 
+/*
+ * The job's message gets new content: an edit of its outbox row (the
+ * sender delivers the newest content; nothing here waits on the chat).
+ */
 static void
-run_post(struct run *r, const char *text, int final,
-    const struct chat_button *buttons, size_t nbuttons)
+run_post(struct run *r, const char *text, const struct chat_button *buttons,
+    size_t nbuttons)
 {
 	struct chat_msg	 m = { .title = r->title, .text = text,
 	    .buttons = buttons, .nbuttons = nbuttons };
+	char		*label, *full = NULL;
 
-	app_job_message(r->app, r->store, r->job, &m, final);
+	/* Who let it run stays on the message to the end. */
+	if (r->context != NULL)
+		m.text = full = xasprintf("%s\n%s", r->context, text);
+	if (r->job->msg_id > 0 && outbox_edit(r->store, r->job->msg_id,
+	    &m) == 0) {
+		r->last_edit_ms = now_ms();
+		free(full);
+		return;
+	}
+	label = xasprintf("job #%" PRId64, r->job->id);
+	r->job->msg_id = outbox_send(r->store, r->job->connector,
+	    r->job->room, &m, label);
+	free(label);
+	free(full);
+	if (r->job->msg_id > 0)
+		jobs_set_int(r->store, r->job->id, "msg_id", r->job->msg_id);
 	r->last_edit_ms = now_ms();
 }
 
@@ -108,28 +132,31 @@ run_progress(struct run *r, int force)
 	format_duration((now_ms() - r->started_ms) / 1000, el, sizeof el);
 	if (r->percent >= 0) {
 		progress_bar(r->percent, bar, sizeof bar);
-		text = xasprintf("running %s, %s", bar, el);
+		text = xasprintf("running %s, %s%s", bar, el, r->reattached ?
+		    " (pvebot restarted; following the task again)" : "");
 		jobs_set_int(r->store, r->job->id, "progress", r->percent);
 	} else
-		text = xasprintf("running, %s", el);
+		text = xasprintf("running, %s%s", el, r->reattached ?
+		    " (pvebot restarted; following the task again)" : "");
 	r->shown_percent = r->percent;
-	run_post(r, text, 0, NULL, 0);
+	run_post(r, text, NULL, 0);
 	free(text);
 }
 
+/*
+ * The job's final state and its message, in one transaction: the chat
+ * shows what the database says. A failed write is tried again until it
+ * works (loudly, the job stays running meanwhile): pvebot never reports
+ * an outcome it could not record.
+ */
 static void
 run_finish(struct run *r, enum job_state to, const char *result,
     const char *error, const struct chat_button *buttons, size_t nbuttons)
 {
 	char	 el[32], *text, *cause = NULL;
+	int	 attempt;
 
 	format_duration((now_ms() - r->started_ms) / 1000, el, sizeof el);
-	if (jobs_transition(r->store, r->job->id, JOB_RUNNING, to, "worker",
-	    result, error, &cause) != 0) {
-		log_error("worker", "job=%" PRId64 " final state not saved: %s",
-		    r->job->id, cause);
-		free(cause);
-	}
 	switch (to) {
 	case JOB_SUCCEEDED:
 		if (r->read && result != NULL) {
@@ -153,6 +180,13 @@ run_finish(struct run *r, enum job_state to, const char *result,
 	case JOB_INTERRUPTED:
 		text = xasprintf("interrupted: %s", error != NULL ? error : "");
 		break;
+	case JOB_REFUSED:
+		text = xasprintf("refused: %s", error != NULL ? error : "");
+		break;
+	case JOB_UNKNOWN:
+		text = xasprintf("outcome unknown: %s", error != NULL ? error :
+		    "");
+		break;
 	default:
 		text = xasprintf("failed after %s: %s%s%s", el,
 		    error != NULL ? error : "unknown error",
@@ -160,7 +194,31 @@ run_finish(struct run *r, enum job_state to, const char *result,
 		    buf_cstr(&r->tail));
 		break;
 	}
-	run_post(r, text, 1, buttons, nbuttons);
+	for (attempt = 0;; attempt++) {
+		if (store_begin(r->store) == 0) {
+			if (jobs_transition(r->store, r->job->id, JOB_RUNNING,
+			    to, "worker", result, error, &cause) != 0) {
+				/* Not running any more (cancelled, ...):
+				 * nothing to record. */
+				log_warn("worker", "job=%" PRId64 " final "
+				    "state not saved: %s", r->job->id, cause);
+				free(cause);
+				cause = NULL;
+				store_rollback(r->store);
+				break;
+			}
+			run_post(r, text, buttons, nbuttons);
+			if (store_commit(r->store) == 0)
+				break;
+		}
+		log_error("worker", "job=%" PRId64 " outcome %s could not be "
+		    "saved (attempt %d): the database refuses writes; the "
+		    "job stays running until it can", r->job->id,
+		    job_state_name(to), attempt + 1);
+		if (atomic_load(&r->app->stopping) && attempt >= 3)
+			break;
+		sleep_ms(chat_backoff_ms(attempt, 500, 30000));
+	}
 	log_info("worker", "job=%" PRId64 " state=%s", r->job->id,
 	    job_state_name(to));
 	free(text);
@@ -438,7 +496,7 @@ safety_snapshot(struct run *r, const struct pve_guest *g, char **cause)
 	p[1] = (struct pve_param){ "description", "safety snapshot taken "
 	    "by pvebot before the job ran" };
 	path = pve_guest_path(g, "/snapshot");
-	run_post(r, "taking safety snapshot first", 0, NULL, 0);
+	run_post(r, "taking safety snapshot first", NULL, 0);
 	if (start_task(r, "POST", path, p, 2, &upid, cause) != 0) {
 		free(path);
 		return -1;
@@ -794,12 +852,29 @@ run_init(struct run *r, struct workers *w, struct store *s, struct job *j)
 	r->percent = -1;
 	r->shown_percent = -1;
 	buf_init(&r->tail, 4096);
+	if (j->approvals_needed > 0) {
+		char	**who = NULL;
+		size_t	  n = 0, i;
+		struct buf b;
+
+		jobs_approvers(s, j->id, &who, &n);
+		if (n > 0) {
+			buf_init(&b, 4096);
+			buf_puts(&b, "approved by ");
+			for (i = 0; i < n; i++)
+				buf_printf(&b, "%s%s", i > 0 ? ", " : "",
+				    who[i]);
+			r->context = buf_steal(&b);
+		}
+		jobs_free_list(who, n);
+	}
 }
 
 static void
 run_release(struct run *r)
 {
 	free(r->title);
+	free(r->context);
 	buf_release(&r->tail);
 }
 
@@ -915,8 +990,8 @@ recover_one(struct workers *w, struct store *s, struct job *j)
 		goto out;
 	}
 	log_info("worker", "job=%" PRId64 " re-attached upid=%s", j->id, upid);
-	run_post(&r, "pvebot restarted; following the task again", 0, NULL,
-	    0);
+	r.reattached = 1;
+	run_post(&r, "pvebot restarted; following the task again", NULL, 0);
 	st = follow_task(&r, upid, &err);
 	if (st != JOB_RUNNING)
 		run_finish(&r, st, st == JOB_SUCCEEDED ? "task OK" : NULL,
@@ -963,20 +1038,62 @@ recovery_thread(void *arg)
 int
 workers_start_recovery(struct workers *w, char **cause)
 {
-	struct store	*s;
-
-	/*
-	 * Jobs whose announcement a previous process never sent: nobody
-	 * will send it now, so they may run (and post a new message).
-	 */
-	if ((s = store_open(w->app->conf->database, cause)) == NULL)
-		return -1;
-	store_exec(s, "UPDATE jobs SET ready = 1 WHERE ready = 0", NULL);
-	store_close(s);
 	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
 		return set_cause(cause, "cannot start the recovery thread");
 	w->recovering = 1;
 	return 0;
+}
+
+/*
+ * Requests the router could not resolve in memory: the guest list is
+ * read from Proxmox once for all of them, then each is decided as the
+ * router would have (router_resolve_job). Returns how many were done.
+ */
+static int
+resolve_pending(struct workers *w, struct store *s)
+{
+	const struct catalogue	*cat;
+	const struct policy	*pol;
+	const struct guest_view	*view;
+	int64_t			*ids = NULL;
+	size_t			 n = 0, i;
+	char			*cause = NULL;
+	int			 done = 0;
+
+	if (jobs_ids_in_state(s, JOB_RESOLVING, &ids, &n) != 0 || n == 0) {
+		free(ids);
+		return 0;
+	}
+	if (app_refresh_guests(w->app, &cause) != 0)
+		log_warn("worker", "guest lookup failed: %s", cause);
+	view = cause == NULL ? guest_index_get(w->app->guests) : NULL;
+	pthread_rwlock_rdlock(&w->app->rules_lock);
+	cat = w->app->catalogue;
+	pol = w->app->policy;
+	pthread_rwlock_unlock(&w->app->rules_lock);
+	for (i = 0; i < n && !atomic_load(&w->app->stopping); i++) {
+		struct job	 j;
+
+		if (store_begin(s) != 0)
+			break;
+		if (jobs_get(s, ids[i], &j) != 0 || j.state != JOB_RESOLVING) {
+			store_rollback(s);
+			job_release(&j);
+			continue;
+		}
+		if (router_resolve_job(w->app, s, &j, cat, pol, view,
+		    cause) != 0 || store_commit(s) != 0)
+			store_rollback(s);
+		else
+			done++;
+		job_release(&j);
+	}
+	guest_view_release(view);
+	free(cause);
+	free(ids);
+	if (done > 0)
+		workers_kick(w);
+	return done;
 }
 
 struct worker_arg {
@@ -1005,6 +1122,8 @@ worker_thread(void *arg)
 
 		if (atomic_load(&w->app->stopping))
 			break;
+		if (reads && resolve_pending(w, s) > 0)
+			continue;
 		rc = jobs_claim(s, reads ? "read" : "action",
 		    w->app->conf->workers.heavy_per_node, &j);
 		if (rc == 1) {
@@ -1088,7 +1207,7 @@ workers_busy(struct workers *w)
 		return 0;
 	}
 	st = store_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state IN "
-	    "('queued', 'running')");
+	    "('resolving', 'queued', 'running')");
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	store_finish(s, st);

@@ -17,20 +17,27 @@
 #include "util.h"
 
 static const char *state_names[JOB_NSTATES] = {
-	"awaiting_approval", "queued", "running", "succeeded", "failed",
-	"cancelled", "interrupted", "denied", "expired",
+	"resolving", "awaiting_approval", "queued", "running", "succeeded",
+	"failed", "cancelled", "interrupted", "denied", "expired", "refused",
+	"unknown",
 };
 
 /* legal[from][to] */
 static const unsigned char legal[JOB_NSTATES][JOB_NSTATES] = {
+	[JOB_RESOLVING] = {
+		[JOB_QUEUED] = 1, [JOB_AWAITING_APPROVAL] = 1,
+		[JOB_REFUSED] = 1, [JOB_FAILED] = 1, [JOB_CANCELLED] = 1,
+	},
 	[JOB_AWAITING_APPROVAL] = {
 		[JOB_QUEUED] = 1, [JOB_DENIED] = 1, [JOB_EXPIRED] = 1,
 		[JOB_CANCELLED] = 1,
 	},
-	[JOB_QUEUED] = { [JOB_RUNNING] = 1, [JOB_CANCELLED] = 1 },
+	[JOB_QUEUED] = {
+		[JOB_RUNNING] = 1, [JOB_CANCELLED] = 1, [JOB_REFUSED] = 1,
+	},
 	[JOB_RUNNING] = {
 		[JOB_SUCCEEDED] = 1, [JOB_FAILED] = 1, [JOB_CANCELLED] = 1,
-		[JOB_INTERRUPTED] = 1,
+		[JOB_INTERRUPTED] = 1, [JOB_REFUSED] = 1, [JOB_UNKNOWN] = 1,
 	},
 };
 
@@ -97,9 +104,11 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	    "action, args, requester, connector, room, nonce, rule, "
 	    "approvals_needed, approver_roles, self_approve, snapshot_before, "
 	    "reason, target_vmid, target_node, target_type, target_status, "
-	    "heavy, created_at, expires_at, queued_at, parent_job, msg_ref) "
+	    "heavy, created_at, expires_at, queued_at, parent_job, msg_id, "
+	    "approval_msg_id, display, kind, target_name) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+	    "?27, ?28, ?29)");
 	if (st == NULL)
 		return set_cause(cause, "cannot store the job");
 	sqlite3_bind_text(st, 1, job_state_name(j->state), -1, SQLITE_STATIC);
@@ -127,7 +136,12 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	bind_opt_int(st, 22, j->expires_at);
 	bind_opt_int(st, 23, j->state == JOB_QUEUED ? j->created_at : 0);
 	bind_opt_int(st, 24, j->parent_job);
-	bind_opt_text(st, 25, j->msg_ref);
+	bind_opt_int(st, 25, j->msg_id);
+	bind_opt_int(st, 26, j->approval_msg_id);
+	bind_opt_text(st, 27, j->display);
+	sqlite3_bind_text(st, 28, j->kind != NULL ? j->kind : "action", -1,
+	    SQLITE_STATIC);
+	bind_opt_text(st, 29, j->target_name);
 	rc = sqlite3_step(st);
 	store_finish(s, st);
 	if (rc != SQLITE_DONE)
@@ -146,11 +160,12 @@ col_text(sqlite3_stmt *st, int i)
 }
 
 #define JOB_COLUMNS "id, state, command, cmd_name, action, args, requester, " \
-	"connector, room, msg_ref, approval_ref, nonce, rule, " \
+	"connector, room, msg_id, approval_msg_id, nonce, rule, " \
 	"approvals_needed, approver_roles, self_approve, snapshot_before, " \
 	"reason, target_vmid, target_node, target_type, target_status, heavy, " \
 	"created_at, expires_at, queued_at, started_at, dispatched_at, " \
-	"finished_at, upid, progress, result, error, parent_job"
+	"finished_at, upid, progress, result, error, parent_job, display, kind, " \
+	"target_name"
 
 static void
 row_to_job(sqlite3_stmt *st, struct job *j)
@@ -167,8 +182,8 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 	j->requester = col_text(st, 6);
 	j->connector = col_text(st, 7);
 	j->room = col_text(st, 8);
-	j->msg_ref = col_text(st, 9);
-	j->approval_ref = col_text(st, 10);
+	j->msg_id = sqlite3_column_int64(st, 9);
+	j->approval_msg_id = sqlite3_column_int64(st, 10);
 	j->nonce = col_text(st, 11);
 	j->rule = col_text(st, 12);
 	j->approvals_needed = sqlite3_column_int(st, 13);
@@ -193,6 +208,9 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 	j->result = col_text(st, 31);
 	j->error = col_text(st, 32);
 	j->parent_job = sqlite3_column_int64(st, 33);
+	j->display = col_text(st, 34);
+	j->kind = col_text(st, 35);
+	j->target_name = col_text(st, 36);
 }
 
 int
@@ -225,8 +243,9 @@ job_release(struct job *j)
 	free(j->requester);
 	free(j->connector);
 	free(j->room);
-	free(j->msg_ref);
-	free(j->approval_ref);
+	free(j->display);
+	free(j->kind);
+	free(j->target_name);
 	free(j->nonce);
 	free(j->rule);
 	free(j->approver_roles);
@@ -260,6 +279,9 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	case JOB_RUNNING:
 		stamp = "started_at";
 		break;
+	case JOB_AWAITING_APPROVAL:
+		stamp = "created_at";	/* unchanged: ?2 is not used */
+		break;
 	default:
 		stamp = "finished_at";
 		break;
@@ -267,9 +289,10 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	own_tx = sqlite3_get_autocommit(store_db(s));
 	if (own_tx && store_begin(s) != 0)
 		return set_cause(cause, "database busy");
-	sql = xasprintf("UPDATE jobs SET state = ?1, %s = ?2, "
+	sql = xasprintf("UPDATE jobs SET state = ?1, %s = %s, "
 	    "result = COALESCE(?3, result), error = COALESCE(?4, error) "
-	    "WHERE id = ?5 AND state = ?6", stamp);
+	    "WHERE id = ?5 AND state = ?6", stamp,
+	    to == JOB_AWAITING_APPROVAL ? "created_at + 0 * ?2" : "?2");
 	st = store_prepare(s, sql);
 	free(sql);
 	if (st == NULL)
@@ -318,10 +341,10 @@ fail:
 static int
 valid_column(const char *c)
 {
-	static const char *ok[] = { "msg_ref", "approval_ref", "upid",
+	static const char *ok[] = { "msg_id", "approval_msg_id", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
 	    "target_status", "target_type", "target_vmid",
-	    "cancel_requested", "ready" };
+	    "cancel_requested" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {
@@ -368,6 +391,40 @@ int
 jobs_set_int(struct store *s, int64_t id, const char *column, int64_t value)
 {
 	return set_column(s, id, column, 0, NULL, value);
+}
+
+int
+jobs_set_decision(struct store *s, const struct job *j)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE jobs SET rule = ?1, nonce = ?2, "
+	    "approvals_needed = ?3, approver_roles = ?4, self_approve = ?5, "
+	    "snapshot_before = ?6, expires_at = ?7, target_vmid = ?8, "
+	    "target_node = ?9, target_type = ?10, target_status = ?11, "
+	    "heavy = ?12, approval_msg_id = ?13, target_name = ?15 "
+	    "WHERE id = ?14");
+	if (st == NULL)
+		return -1;
+	bind_opt_text(st, 1, j->rule);
+	bind_opt_text(st, 2, j->nonce);
+	sqlite3_bind_int(st, 3, j->approvals_needed);
+	bind_opt_text(st, 4, j->approver_roles);
+	sqlite3_bind_int(st, 5, j->self_approve);
+	sqlite3_bind_int(st, 6, j->snapshot_before);
+	bind_opt_int(st, 7, j->expires_at);
+	bind_opt_int(st, 8, j->target_vmid);
+	bind_opt_text(st, 9, j->target_node);
+	bind_opt_text(st, 10, j->target_type);
+	bind_opt_text(st, 11, j->target_status);
+	sqlite3_bind_int(st, 12, j->heavy);
+	bind_opt_int(st, 13, j->approval_msg_id);
+	sqlite3_bind_int64(st, 14, j->id);
+	bind_opt_text(st, 15, j->target_name);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
@@ -433,7 +490,6 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	 */
 	st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
 	    "WHERE state = 'queued' AND kind = ?2 AND "
-	    "(ready = 1 OR created_at < ?3) AND "
 	    "(target_vmid IS NULL OR NOT EXISTS ("
 	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
 	    "  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))"
@@ -447,8 +503,6 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	}
 	sqlite3_bind_int(st, 1, heavy_per_node);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	/* A job whose announcement never got out still runs, later. */
-	sqlite3_bind_int64(st, 3, wall_now() - 30);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row_to_job(st, out);

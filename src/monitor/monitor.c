@@ -29,11 +29,11 @@
 #include "conf.h"
 #include "log.h"
 #include "monitor_int.h"
+#include "outbox.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
 
-#define POST_PATIENCE_MS	5000
 
 /* Built-in event rules; a configured rule on the same metric replaces
  * its built-in. */
@@ -639,13 +639,12 @@ write_row(struct cycle *cy, struct actx *a)
 	return 0;
 }
 
+/* Inside the cycle's transaction. */
 static int
 write_rows(struct cycle *cy, int only_refs)
 {
 	size_t	 i;
 
-	if (store_begin(cy->m->store) != 0)
-		return -1;
 	for (i = 0; i < cy->n; i++) {
 		struct actx		*a = &cy->v[i];
 		enum alert_action	 act = a->action;
@@ -656,14 +655,13 @@ write_rows(struct cycle *cy, int only_refs)
 			a->action = ALERT_NONE;	/* events are written */
 		if (write_row(cy, a) != 0) {
 			a->action = act;
-			store_rollback(cy->m->store);
 			log_error("monitor", "cannot store alert rule=%s "
 			    "target=%s", a->row.rule, a->row.target);
 			return -1;
 		}
 		a->action = act;
 	}
-	return store_commit(cy->m->store);
+	return 0;
 }
 
 /* ---- messages ---- */
@@ -783,6 +781,23 @@ render_group(struct cycle *cy, const char *conn, const char *room,
 	return nfiring;
 }
 
+/* "o:42": how an alert names the outbox row it was posted in. */
+static char *
+outbox_ref_name(int64_t id)
+{
+	return xasprintf("o:%" PRId64, id);
+}
+
+static int64_t
+outbox_id_of(const char *ref)
+{
+	const char	*errstr;
+
+	if (ref == NULL || !str_has_prefix(ref, "o:"))
+		return 0;
+	return strtonum(ref + 2, 1, INT64_MAX, &errstr);
+}
+
 static void
 post_new(struct cycle *cy, struct connector *c, const char *room)
 {
@@ -792,7 +807,7 @@ post_new(struct cycle *cy, struct connector *c, const char *room)
 	struct chat_msg		 msg;
 	struct buf		 body;
 	size_t			 i;
-	int64_t			 group = 0, g2;
+	int64_t			 group = 0, g2, id;
 	int			 n = 0;
 	const char		*worst = "info";
 
@@ -806,7 +821,7 @@ post_new(struct cycle *cy, struct connector *c, const char *room)
 			continue;
 		if (group == 0)
 			group = a->row.id;
-		/* Marked with an empty ref until the send succeeds. */
+		/* Marked with an empty ref until the row is written. */
 		json_array_append_new(a->refs, json_pack("{s:s,s:s,s:s,s:I}",
 		    "c", conn, "r", room, "m", "", "g", (json_int_t)group));
 		n++;
@@ -825,9 +840,8 @@ post_new(struct cycle *cy, struct connector *c, const char *room)
 	msg.text = buf_cstr(&body);
 	msg.buttons = b;
 	msg.nbuttons = 4;
-	if (chat_deliver(c, room, NULL, &msg, &ref, POST_PATIENCE_MS) != 0)
-		log_warn("monitor", "alert message not delivered connector=%s "
-		    "room=%s group=%" PRId64, conn, room, group);
+	if ((id = outbox_send(cy->m->store, conn, room, &msg, NULL)) > 0)
+		ref = outbox_ref_name(id);
 	for (i = 0; i < cy->n; i++) {
 		struct actx	*a = &cy->v[i];
 		json_t		*e = ref_in(a, conn, room);
@@ -836,7 +850,7 @@ post_new(struct cycle *cy, struct connector *c, const char *room)
 		if (e == NULL || strcmp(json_string_value(json_object_get(e,
 		    "m")), "") != 0)
 			continue;
-		if (ref == NULL) {	/* not sent: try again next cycle */
+		if (ref == NULL) {	/* not written: try again next cycle */
 			k = json_array_size(a->refs) - 1;
 			json_array_remove(a->refs, k);
 			continue;
@@ -854,7 +868,7 @@ post_new(struct cycle *cy, struct connector *c, const char *room)
 
 static void
 edit_group(struct cycle *cy, struct connector *c, const char *room,
-    const char *ref, const struct actx *cause)
+    const char *ref)
 {
 	struct chat_button	 b[4];
 	char			 data[4][48], *title = NULL;
@@ -874,18 +888,11 @@ edit_group(struct cycle *cy, struct connector *c, const char *room,
 		msg.buttons = b;
 		msg.nbuttons = 4;
 	}
-	if (chat_deliver(c, room, ref, &msg, NULL, POST_PATIENCE_MS) != 0 &&
-	    cause != NULL && cause->row.state == ALERT_RESOLVED) {
-		/* The message is gone: say it in a short line instead. */
-		struct chat_msg	 line;
-		char		*text = xasprintf("\xe2\x9c\x85 resolved: #%"
-		    PRId64 " %s", cause->row.id, cause->row.summary);
-
-		memset(&line, 0, sizeof line);
-		line.text = text;
-		chat_deliver(c, room, NULL, &line, NULL, POST_PATIENCE_MS);
-		free(text);
-	}
+	/* A message that cannot be edited any more is posted anew by the
+	 * sender, with this newest content. */
+	if (outbox_edit(cy->m->store, outbox_id_of(ref), &msg) != 0)
+		log_warn("monitor", "alert message %s not found: not edited",
+		    ref);
 	free(title);
 	buf_release(&body);
 }
@@ -944,7 +951,7 @@ post_edits(struct cycle *cy, struct connector *c, const char *room)
 			continue;
 		done = xreallocarray(done, ndone + 1, sizeof *done);
 		done[ndone++] = xstrdup(ref);
-		edit_group(cy, c, room, ref, a);
+		edit_group(cy, c, room, ref);
 		acks_shown(cy, c->ops->name, room, done[ndone - 1]);
 	}
 	for (k = 0; k < ndone; k++)
@@ -999,7 +1006,7 @@ post_lines(struct cycle *cy, struct connector *c, const char *room)
 			msg.buttons = b;
 			msg.nbuttons = 4;
 		}
-		chat_deliver(c, room, NULL, &msg, NULL, POST_PATIENCE_MS);
+		outbox_send(cy->m->store, conn, room, &msg, NULL);
 	}
 	buf_release(&body);
 }
@@ -1056,13 +1063,21 @@ monitor_cycle(struct monitor *m, int64_t now)
 			    a->row.target, a->row.value, a->muted ?
 			    " muted=backup" : "");
 	}
-	if (write_rows(&cy, 0) == 0) {
+	/* The alerts and the messages that report them: one transaction. */
+	if (store_begin(m->store) != 0)
+		rc = -1;
+	else if (write_rows(&cy, 0) == 0) {
 		for (i = 0; i < cy.n; i++)
 			cy.v[i].refs_dirty = 0;
 		mon_alert_rooms(m->app, post_room, &cy);
-		write_rows(&cy, 1);
-	} else
+		if (write_rows(&cy, 1) != 0 || store_commit(m->store) != 0) {
+			store_rollback(m->store);
+			rc = -1;
+		}
+	} else {
+		store_rollback(m->store);
 		rc = -1;
+	}
 	mon_digest_tick(m, now);
 	for (i = 0; i < cy.n; i++)
 		actx_release(&cy.v[i]);

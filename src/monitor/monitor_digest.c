@@ -29,6 +29,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
+#include "outbox.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -565,16 +566,22 @@ worker_digest(struct app *app, struct store *s, char **cause)
 	return monitor_digest_text(app, s, wall_now(), cause);
 }
 
+struct digest_post {
+	struct store	*store;
+	const char	*text;
+	int		 failed;
+};
+
 static void
 send_digest(void *arg, struct connector *c, const char *room)
 {
-	struct chat_msg	 msg;
+	struct digest_post	*dp = arg;
+	struct chat_msg		 msg;
 
 	memset(&msg, 0, sizeof msg);
-	msg.text = arg;
-	if (chat_deliver(c, room, NULL, &msg, NULL, 10000) != 0)
-		log_warn("monitor", "digest not delivered connector=%s room=%s",
-		    c->ops->name, room);
+	msg.text = dp->text;
+	if (outbox_send(dp->store, c->ops->name, room, &msg, NULL) <= 0)
+		dp->failed = 1;
 }
 
 /*
@@ -612,6 +619,7 @@ mon_digest_tick(struct monitor *m, int64_t now)
 	struct tm			 tm;
 	char				 date[32], *last = NULL, *text;
 	char				*cause = NULL;
+	struct digest_post		 dp;
 	int				 h, min;
 
 	if (m->first_cycle == 0) {
@@ -651,12 +659,22 @@ mon_digest_tick(struct monitor *m, int64_t now)
 		free(cause);
 		return;
 	}
-	/* Recorded before sending: never twice, even across a crash. */
-	if (store_kv_set(m->store, "digest.last_date", date) != 0) {
+	/* The date and the messages in one transaction: once, even across
+	 * a crash, and never lost. */
+	dp.store = m->store;
+	dp.text = text;
+	dp.failed = 0;
+	if (store_begin(m->store) != 0) {
 		free(text);
 		return;
 	}
-	log_info("monitor", "sending digest date=%s", date);
-	mon_alert_rooms(m->app, send_digest, text);
+	mon_alert_rooms(m->app, send_digest, &dp);
+	if (dp.failed || store_kv_set(m->store, "digest.last_date", date) !=
+	    0 || store_commit(m->store) != 0) {
+		store_rollback(m->store);
+		log_warn("monitor", "digest not stored date=%s; trying again "
+		    "next cycle", date);
+	} else
+		log_info("monitor", "digest queued date=%s", date);
 	free(text);
 }

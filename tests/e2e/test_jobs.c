@@ -32,6 +32,9 @@ static const char *conf_template =
     "policies: %s\n"
     "chat:\n"
     "  console: {user: %s}\n"
+    /* One person gives many commands in a row here. */
+    "  rate_limit: {per_user: 1000, user_burst: 1000, per_room: 1000,\n"
+    "    room_burst: 1000}\n"
     "proxmox:\n"
     "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
     "  token_id: pvebot@pve!bot\n"

@@ -65,22 +65,22 @@ test_for_holds_spike_fires_once_repeats_resolves(void)
 
 	if (start_cpu(&e, "5m", "") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	/* A 60-second spike: pending, never posted. */
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t + 30);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 30);
+	env_cycle(&e, t + 60);
 	cpu(&e, "pve1", 0.30);
-	monitor_cycle(e.mon, t + 90);
+	env_cycle(&e, t + 90);
 	T_EQ_INT(e.rec.n, 0);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE state = "
 	    "'firing'"), 0);
 	/* Sustained load: one message once 5 minutes have passed. */
 	cpu(&e, "pve1", 0.95);
 	for (i = 4; i <= 13; i++)
-		monitor_cycle(e.mon, t + 30 * i);
+		env_cycle(&e, t + 30 * i);
 	T_EQ_INT(e.rec.n, 0);
-	monitor_cycle(e.mon, t + 30 * 14);	/* 300 s after t + 120 */
+	env_cycle(&e, t + 30 * 14);	/* 300 s after t + 120 */
 	T_EQ_INT(rec_count(&e, 0), 1);
 	m = rec_last(&e, 0);
 	T_EQ_STR(m->room, "console");
@@ -95,20 +95,20 @@ test_for_holds_spike_fires_once_repeats_resolves(void)
 	ref = xstrdup(m->ref);
 	/* Still high: nothing more until the repeat interval (1h). */
 	for (i = 1; i <= 10; i++)
-		monitor_cycle(e.mon, t + 420 + 300 * i);
+		env_cycle(&e, t + 420 + 300 * i);
 	T_EQ_INT(e.rec.n, 1);
-	monitor_cycle(e.mon, t + 420 + 3600);
+	env_cycle(&e, t + 420 + 3600);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_CONTAINS(rec_last(&e, 0)->text, "still firing after 1h");
-	monitor_cycle(e.mon, t + 420 + 3630);
+	env_cycle(&e, t + 420 + 3630);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	/* 85%: above the clear level, not resolved (hysteresis). */
 	cpu(&e, "pve1", 0.85);
-	monitor_cycle(e.mon, t + 420 + 3660);
+	env_cycle(&e, t + 420 + 3660);
 	T_EQ_INT(e.rec.n, 2);
 	/* 50%: resolved, by editing the first message. */
 	cpu(&e, "pve1", 0.50);
-	monitor_cycle(e.mon, t + 420 + 3690);
+	env_cycle(&e, t + 420 + 3690);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	m = rec_last(&e, 1);
@@ -119,7 +119,7 @@ test_for_holds_spike_fires_once_repeats_resolves(void)
 	T_EQ_STR(m->buttons, "");
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alert_events WHERE kind "
 	    "IN ('fired', 'resolved')"), 2);
-	monitor_cycle(e.mon, t + 420 + 3720);
+	env_cycle(&e, t + 420 + 3720);
 	T_EQ_INT(e.rec.n, 3);
 	free(ref);
 	env_stop(&e);
@@ -135,11 +135,11 @@ test_hysteresis_oscillation_does_not_refire(void)
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
 	cpu(&e, "pve2", 0.93);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(rec_count(&e, 0), 1);
 	for (i = 1; i <= 20; i++) {
 		cpu(&e, "pve2", i % 2 ? 0.86 : 0.92);
-		monitor_cycle(e.mon, t + 30 * i);
+		env_cycle(&e, t + 30 * i);
 	}
 	T_EQ_INT(e.rec.n, 1);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alert_events"), 1);
@@ -160,11 +160,11 @@ test_grouping_one_message_per_cycle(void)
 	    "      threshold: 80\n"
 	    "      severity: critical\n") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	cpu(&e, "pve1", 0.95);
 	cpu(&e, "pve3", 0.97);
 	env_admin(&e, "metrics", "{\"vmid\":102,\"cpu\":0.9}");
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	T_EQ_INT(e.rec.n, 1);
 	m = rec_last(&e, 0);
 	T_CONTAINS(m->title, "3 alerts firing");
@@ -174,7 +174,7 @@ test_grouping_one_message_per_cycle(void)
 	/* One of the group resolves: the group's message is edited and
 	 * still carries the others. */
 	cpu(&e, "pve3", 0.10);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(rec_count(&e, 0), 1);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	m = rec_last(&e, 1);
@@ -195,23 +195,23 @@ test_restart_keeps_state(void)
 	if (start_cpu(&e, "5m", "") != 0)
 		return;
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	env_restart(&e);
 	/* Pending survives: fires 5 minutes after the first breach. */
-	monitor_cycle(e.mon, t + 270);
+	env_cycle(&e, t + 270);
 	T_EQ_INT(e.rec.n, 0);
-	monitor_cycle(e.mon, t + 300);
+	env_cycle(&e, t + 300);
 	T_EQ_INT(e.rec.n, 1);
 	ref = xstrdup(rec_last(&e, 0)->ref);
 	/* Firing survives: no second message after a restart. */
 	env_restart(&e);
-	monitor_cycle(e.mon, t + 330);
-	monitor_cycle(e.mon, t + 360);
+	env_cycle(&e, t + 330);
+	env_cycle(&e, t + 360);
 	T_EQ_INT(e.rec.n, 1);
 	/* And the message it was posted in is still known. */
 	env_restart(&e);
 	cpu(&e, "pve1", 0.20);
-	monitor_cycle(e.mon, t + 390);
+	env_cycle(&e, t + 390);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	T_EQ_STR(rec_last(&e, 1)->ref, ref);
 	free(ref);
@@ -229,7 +229,7 @@ test_flapping_held_with_one_message(void)
 		return;
 	for (i = 0; i < 10; i++) {
 		cpu(&e, "pve1", i % 2 ? 0.20 : 0.95);
-		monitor_cycle(e.mon, t + 30 * i);
+		env_cycle(&e, t + 30 * i);
 	}
 	/* fire, resolve (edit), then the third flip: one flapping line. */
 	T_EQ_INT(rec_count(&e, 0), 2);
@@ -241,15 +241,15 @@ test_flapping_held_with_one_message(void)
 	/* More flips: nothing more is said. */
 	for (i = 10; i < 16; i++) {
 		cpu(&e, "pve1", i % 2 ? 0.20 : 0.95);
-		monitor_cycle(e.mon, t + 30 * i);
+		env_cycle(&e, t + 30 * i);
 	}
 	T_EQ_INT(e.rec.n, 4);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE state = "
 	    "'flapping'"), 1);
 	/* Calm and high for a whole window: settles as firing. */
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t + 600);
-	monitor_cycle(e.mon, t + 600 + 1800);
+	env_cycle(&e, t + 600);
+	env_cycle(&e, t + 600 + 1800);
 	/* Said by editing its message, not by a new one. */
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_EQ_INT(rec_count(&e, 1), 3);
@@ -270,16 +270,16 @@ test_backup_lock_mutes(void)
 	    "      metric: guest.cpu\n"
 	    "      threshold: 80\n") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	/* A snapshot-mode backup: the guest works hard, locked. */
 	env_admin(&e, "guest", "{\"vmid\":102,\"lock\":\"backup\"}");
 	env_admin(&e, "metrics", "{\"vmid\":102,\"cpu\":0.99}");
-	monitor_cycle(e.mon, t + 30);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 30);
+	env_cycle(&e, t + 60);
 	/* A stop-mode backup of another guest: stopped, locked. */
 	env_admin(&e, "guest", "{\"vmid\":103,\"status\":\"stopped\","
 	    "\"lock\":\"backup\"}");
-	monitor_cycle(e.mon, t + 90);
+	env_cycle(&e, t + 90);
 	T_EQ_INT(e.rec.n, 0);
 	/* Tracked all the same. */
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE rule = "
@@ -289,11 +289,11 @@ test_backup_lock_mutes(void)
 	env_admin(&e, "metrics", "{\"vmid\":102,\"cpu\":0.05}");
 	env_admin(&e, "guest", "{\"vmid\":103,\"status\":\"running\","
 	    "\"lock\":\"\"}");
-	monitor_cycle(e.mon, t + 120);
+	env_cycle(&e, t + 120);
 	T_EQ_INT(e.rec.n, 0);
 	/* Without the lock the same load is an alert. */
 	env_admin(&e, "metrics", "{\"vmid\":102,\"cpu\":0.99}");
-	monitor_cycle(e.mon, t + 150);
+	env_cycle(&e, t + 150);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "db-01 (102): CPU 99%");
 	env_stop(&e);
@@ -311,19 +311,19 @@ test_backup_window_mutes(void)
 	    "      start: \"01:00\"\n"
 	    "      end: \"03:00\"\n") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	cpu(&e, "pve1", 0.97);
 	env_admin(&e, "guest", "{\"vmid\":107,\"status\":\"stopped\"}");
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	T_EQ_INT(e.rec.n, 0);
 	/* Back to normal inside the window: nothing to say. */
 	cpu(&e, "pve1", 0.10);
 	env_admin(&e, "guest", "{\"vmid\":107,\"status\":\"running\"}");
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(e.rec.n, 0);
 	/* After the window the same load alerts. */
 	cpu(&e, "pve1", 0.97);
-	monitor_cycle(e.mon, env_today(3, 5));
+	env_cycle(&e, env_today(3, 5));
 	T_EQ_INT(e.rec.n, 1);
 	env_stop(&e);
 }
@@ -339,7 +339,7 @@ test_ack_and_silence_buttons(void)
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(e.rec.n, 1);
 	id = alert_id(&e, "node-cpu-high", "node:pve1");
 	/* Ack: no repeats until it resolves. */
@@ -356,18 +356,18 @@ test_ack_and_silence_buttons(void)
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM audit WHERE event = "
 	    "'alert.ack' AND actor = 'console:alice'"), 1);
 	/* The message says so (an edit), once. */
-	monitor_cycle(e.mon, t + 90);
+	env_cycle(&e, t + 90);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	T_CONTAINS(rec_last(&e, 1)->text, "node-cpu-high, warning, acked by "
 	    "console:alice");
 	for (i = 1; i <= 5; i++)
-		monitor_cycle(e.mon, t + 3600 * i);
+		env_cycle(&e, t + 3600 * i);
 	T_EQ_INT(e.rec.n, 2);
 	/* Resolve, fire again: a new message that repeats. */
 	cpu(&e, "pve1", 0.10);
-	monitor_cycle(e.mon, t + 20000);
+	env_cycle(&e, t + 20000);
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t + 20030);
+	env_cycle(&e, t + 20030);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_NOT_CONTAINS(rec_last(&e, 0)->text, "acked");
 	/* Silence 1h from its button. */
@@ -383,14 +383,14 @@ test_ack_and_silence_buttons(void)
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM audit WHERE event = "
 	    "'silence.create'"), 1);
 	/* The repeat due within the hour is not posted; after, it is. */
-	monitor_cycle(e.mon, t + 20030 + 3600 - 60);
+	env_cycle(&e, t + 20030 + 3600 - 60);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	cpu(&e, "pve1", 0.10);
-	monitor_cycle(e.mon, t + 20030 + 3600 - 30);
+	env_cycle(&e, t + 20030 + 3600 - 30);
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t + 20030 + 3600 - 20);	/* re-fires, silenced */
+	env_cycle(&e, t + 20030 + 3600 - 20);	/* re-fires, silenced */
 	T_EQ_INT(rec_count(&e, 0), 2);
-	monitor_cycle(e.mon, t + 20040 + 3600);		/* expired */
+	env_cycle(&e, t + 20040 + 3600);		/* expired */
 	T_EQ_INT(rec_count(&e, 0), 3);
 	/* Bad and foreign data. */
 	T_EQ_INT(monitor_button(e.store, "console:alice", "ap:1:x", t,
@@ -428,7 +428,7 @@ test_silence_from_command_row(void)
 	free(sql);
 	cpu(&e, "pve1", 0.95);
 	cpu(&e, "pve2", 0.95);
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	/* pve2 is posted, pve1 is silenced (and tracked). */
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "pve2: CPU 95%");
@@ -438,7 +438,7 @@ test_silence_from_command_row(void)
 	/* Ended early by `unsilence`: posted at the next cycle. */
 	T_EQ_INT(store_exec(e.store, "UPDATE silences SET ended_by = "
 	    "'console:bob'", &cause), 0);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(e.rec.n, 2);
 	T_CONTAINS(rec_last(&e, 0)->text, "pve1: CPU 95%");
 	env_stop(&e);
@@ -457,20 +457,20 @@ test_quiet_hours(void)
 	    "      end: \"07:00\"\n"
 	    "      severity: warning\n") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	T_EQ_INT(e.rec.n, 0);
 	/* Critical passes: quorum lost (built-in rule). */
 	env_admin(&e, "fault", "{\"quorate\":false}");
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "cluster has lost quorum");
 	T_NOT_CONTAINS(rec_last(&e, 0)->text, "pve1");
-	monitor_cycle(e.mon, t + 3600 * 4);
+	env_cycle(&e, t + 3600 * 4);
 	T_EQ_INT(e.rec.n, 1);
 	/* 07:00: the held warning goes out. */
-	monitor_cycle(e.mon, t + 3600 * 8);
+	env_cycle(&e, t + 3600 * 8);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_CONTAINS(rec_last(&e, 0)->text, "pve1: CPU 95%");
 	env_stop(&e);
@@ -494,7 +494,7 @@ test_quiet_hours_per_room(void)
 		return;
 	/* Quiet elsewhere, or only for info here: a warning passes. */
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(e.rec.n, 1);
 	env_stop(&e);
 }
@@ -511,10 +511,10 @@ test_resolved_during_quiet_hours_says_nothing(void)
 	    "      end: \"07:00\"\n") != 0)
 		return;
 	cpu(&e, "pve1", 0.95);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	cpu(&e, "pve1", 0.10);
-	monitor_cycle(e.mon, t + 600);
-	monitor_cycle(e.mon, t + 3600 * 9);
+	env_cycle(&e, t + 600);
+	env_cycle(&e, t + 3600 * 9);
 	T_EQ_INT(e.rec.n, 0);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alert_events"), 2);
 	env_stop(&e);
@@ -530,12 +530,12 @@ test_node_offline_and_quorum_lost(void)
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
 	cpu(&e, "pve3", 0.95);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(e.rec.n, 1);
 	rec_clear(&e.rec);
 	env_admin(&e, "fault", "[{\"node\":\"pve3\",\"online\":false},"
 	    "{\"quorate\":false}]");
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	/* A new message; the CPU alert of pve3 is not resolved by the
 	 * node going dark. */
 	T_EQ_INT(e.rec.n, 1);
@@ -547,11 +547,11 @@ test_node_offline_and_quorum_lost(void)
 	T_CONTAINS(m->text, "cluster has lost quorum");
 	/* Guests of the offline node are unknown, not stopped. */
 	T_NOT_CONTAINS(m->text, "stopped");
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(e.rec.n, 1);
 	env_admin(&e, "fault", "[{\"node\":\"pve3\",\"online\":true},"
 	    "{\"quorate\":true}]");
-	monitor_cycle(e.mon, t + 90);
+	env_cycle(&e, t + 90);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	T_CONTAINS(rec_last(&e, 1)->title, "resolved");
 	T_CONTAINS(rec_last(&e, 1)->text, "pve3 is online");
@@ -570,7 +570,7 @@ test_guest_stopped_outside_pvebot(void)
 
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	/* Stopped by a pvebot job: not an alert. */
 	sql = xasprintf("INSERT INTO jobs (state, command, cmd_name, action, "
 	    "requester, connector, room, created_at, finished_at, "
@@ -582,21 +582,21 @@ test_guest_stopped_outside_pvebot(void)
 	env_admin(&e, "guest", "{\"vmid\":107,\"status\":\"stopped\"}");
 	/* Stopped by someone else. */
 	env_admin(&e, "guest", "{\"vmid\":102,\"status\":\"stopped\"}");
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "db-01 (102) stopped, not by "
 	    "pvebot");
 	T_NOT_CONTAINS(rec_last(&e, 0)->text, "107");
 	/* Stays firing while stopped, across a restart. */
 	env_restart(&e);
-	monitor_cycle(e.mon, t + 60);
-	monitor_cycle(e.mon, t + 90);
+	env_cycle(&e, t + 60);
+	env_cycle(&e, t + 90);
 	T_EQ_INT(e.rec.n, 1);
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE target = "
 	    "'guest:102' AND state = 'firing'"), 1);
 	/* Started again: resolved. */
 	env_admin(&e, "guest", "{\"vmid\":102,\"status\":\"running\"}");
-	monitor_cycle(e.mon, t + 120);
+	env_cycle(&e, t + 120);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	T_CONTAINS(rec_last(&e, 1)->text, "db-01 (102) is running");
 	env_stop(&e);
@@ -629,7 +629,7 @@ test_overrides_and_exclusions(void)
 	env_admin(&e, "metrics", "[{\"vmid\":102,\"mem\":7650000000,"
 	    "\"maxmem\":8000000000},{\"vmid\":103,\"mem\":950,"
 	    "\"maxmem\":1000},{\"vmid\":107,\"mem\":950,\"maxmem\":1000}]");
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->title, "1 alert firing");
 	T_CONTAINS(rec_last(&e, 0)->text, "nextcloud (107): memory 95%");
@@ -651,7 +651,7 @@ test_no_backup_for_days(void)
 		return;
 	/* The simulator's web-01 was backed up 3 days ago, db-01, dns and
 	 * nextcloud yesterday; the others never (left to the digest). */
-	monitor_cycle(e.mon, wall_now());
+	env_cycle(&e, wall_now());
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->title, "1 alert firing");
 	T_CONTAINS(rec_last(&e, 0)->text, "web-01 (101): no backup for 3 "
@@ -674,9 +674,9 @@ test_no_backup_for_days(void)
 		sleep_ms(20);
 	}
 	json_decref(upid);
-	monitor_cycle(e.mon, wall_now() + 60);
+	env_cycle(&e, wall_now() + 60);
 	T_EQ_INT(e.rec.n, 1);
-	monitor_cycle(e.mon, wall_now() + 3700);
+	env_cycle(&e, wall_now() + 3700);
 	T_EQ_INT(rec_count(&e, 1), 1);
 	T_CONTAINS(rec_last(&e, 1)->title, "resolved");
 	T_EQ_INT(env_int(&e, "SELECT COUNT(*) FROM alerts WHERE state = "
@@ -687,13 +687,18 @@ test_no_backup_for_days(void)
 static void
 test_thread_runs_cycles(void)
 {
-	struct env	 e;
-	char		*cause = NULL;
-	int		 i;
+	struct env		 e;
+	struct chat_sender	*snd;
+	char			*cause = NULL;
+	int			 i;
 
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
 	cpu(&e, "pve2", 0.99);
+	/* The monitor thread writes; a sender thread delivers. */
+	store_set_outbox_hook(chat_sender_notify);
+	snd = chat_sender_start(&e.conn, e.conf->database, &cause);
+	T_OK(snd != NULL);
 	T_EQ_INT(monitor_start(e.mon, &cause), 0);
 	for (i = 0; i < 100; i++) {
 		pthread_mutex_lock(&e.rec.lock);
@@ -705,6 +710,7 @@ test_thread_runs_cycles(void)
 	}
 	monitor_stop(e.mon);
 	monitor_stop(e.mon);
+	chat_sender_free(snd);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "pve2: CPU 99%");
 	env_stop(&e);

@@ -106,7 +106,7 @@ test_digest_text(void)
 		env_admin(&e, "metrics", i > 4 ?
 		    "{\"node\":\"pve1\",\"cpu\":0.04}" :
 		    "{\"node\":\"pve1\",\"cpu\":0.80}");
-		monitor_cycle(e.mon, now - 900 * i + 1);
+		env_cycle(&e, now - 900 * i + 1);
 	}
 	add_job(&e, "succeeded", now - 3600);
 	add_job(&e, "succeeded", now - 7200);
@@ -185,22 +185,22 @@ test_digest_schedule_never_twice(void)
 	    "digest:\n  time: \"08:00\"\n  timezone: Europe/Berlin\n") != 0)
 		return;
 	/* 06:59 UTC is 07:59 in Berlin (winter): not yet. */
-	monitor_cycle(e.mon, env_today(6, 59));
+	env_cycle(&e, env_today(6, 59));
 	T_EQ_INT(digests(&e), 0);
-	monitor_cycle(e.mon, env_today(7, 0));
+	env_cycle(&e, env_today(7, 0));
 	T_EQ_INT(digests(&e), 1);
 	T_EQ_STR(rec_last(&e, 0)->room, "console");
-	monitor_cycle(e.mon, env_today(7, 30));
-	monitor_cycle(e.mon, env_today(20, 0));
+	env_cycle(&e, env_today(7, 30));
+	env_cycle(&e, env_today(20, 0));
 	T_EQ_INT(digests(&e), 1);
 	/* A restart the same day does not send it again. */
 	env_restart(&e);
-	monitor_cycle(e.mon, env_today(21, 0));
+	env_cycle(&e, env_today(21, 0));
 	T_EQ_INT(digests(&e), 1);
 	/* The next day at 08:00 Berlin. */
-	monitor_cycle(e.mon, env_today(24 + 6, 0));
+	env_cycle(&e, env_today(24 + 6, 0));
 	T_EQ_INT(digests(&e), 1);
-	monitor_cycle(e.mon, env_today(24 + 7, 1));
+	env_cycle(&e, env_today(24 + 7, 1));
 	T_EQ_INT(digests(&e), 2);
 	env_stop(&e);
 }
@@ -215,17 +215,17 @@ test_digest_missed_is_caught_up(void)
 		return;
 	/* pvebot ran yesterday evening, was down at 08:00 today and starts
 	 * again at 15:00: today's digest is sent at start. */
-	monitor_cycle(e.mon, env_today(-4, 0));
+	env_cycle(&e, env_today(-4, 0));
 	T_EQ_INT(digests(&e), 0);
 	env_restart(&e);
-	monitor_cycle(e.mon, env_today(15, 0));
+	env_cycle(&e, env_today(15, 0));
 	T_EQ_INT(digests(&e), 1);
 	store_kv_get(e.store, "digest.last_date", &last);
 	T_OK(last != NULL && strlen(last) == 10);
 	free(last);
-	monitor_cycle(e.mon, env_today(15, 1));
+	env_cycle(&e, env_today(15, 1));
 	env_restart(&e);
-	monitor_cycle(e.mon, env_today(23, 59));
+	env_cycle(&e, env_today(23, 59));
 	T_EQ_INT(digests(&e), 1);
 	env_stop(&e);
 }
@@ -238,12 +238,12 @@ test_digest_fresh_install_missed_nothing(void)
 	if (env_start(&e, QUIET_MONITOR "digest:\n  time: \"08:00\"\n") != 0)
 		return;
 	/* First ever start at 15:00: no digest was missed. */
-	monitor_cycle(e.mon, env_today(15, 0));
-	monitor_cycle(e.mon, env_today(23, 0));
+	env_cycle(&e, env_today(15, 0));
+	env_cycle(&e, env_today(23, 0));
 	T_EQ_INT(digests(&e), 0);
-	monitor_cycle(e.mon, env_today(24 + 7, 59));
+	env_cycle(&e, env_today(24 + 7, 59));
 	T_EQ_INT(digests(&e), 0);
-	monitor_cycle(e.mon, env_today(24 + 8, 0));
+	env_cycle(&e, env_today(24 + 8, 0));
 	T_EQ_INT(digests(&e), 1);
 	env_stop(&e);
 }

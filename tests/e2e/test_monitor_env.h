@@ -250,6 +250,26 @@ env_stop(struct env *e)
 	pthread_mutex_destroy(&e->rec.lock);
 }
 
+/*
+ * One monitor cycle at time t, then what it wrote to the outbox goes
+ * out through the sender's delivery code to the recording connector.
+ */
+static __attribute__((unused)) int
+env_cycle(struct env *e, int64_t t)
+{
+	int	 rc = monitor_cycle(e->mon, t);
+
+	chat_sender_flush(&e->conn, e->store);
+	return rc;
+}
+
+/* Delivers what waits in the outbox (after a button press, ...). */
+static __attribute__((unused)) void
+env_flush(struct env *e)
+{
+	chat_sender_flush(&e->conn, e->store);
+}
+
 /* Today 00:00 UTC plus `hhmm` minutes, for readable schedules. */
 static __attribute__((unused)) int64_t
 env_today(int hours, int minutes)

@@ -82,10 +82,10 @@ test_hot_gpu_fires_and_resolves(void)
 	if (env_start(&e, conf) != 0)
 		goto out;
 	/* 91 C: pending for the rule's 2 minutes, then firing. */
-	monitor_cycle(e.mon, t);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(e.rec.n, 0);
-	monitor_cycle(e.mon, t + 130);
+	env_cycle(&e, t + 130);
 	T_EQ_INT(rec_count(&e, 0), 1);
 	text = rec_last(&e, 0)->text;
 	T_CONTAINS(text, "pve1: NVIDIA GeForce RTX 3060 91.0 C (nvidia-gpu0)");
@@ -103,15 +103,15 @@ test_hot_gpu_fires_and_resolves(void)
 
 	/* [N/A]: not measured, so the alert neither resolves nor repeats. */
 	free(fake_sshd_file(&fs, "gpu.csv", GPU_NA, 0644));
-	monitor_cycle(e.mon, t + 190);
-	monitor_cycle(e.mon, t + 250);
+	env_cycle(&e, t + 190);
+	env_cycle(&e, t + 250);
 	T_EQ_INT(e.rec.n, 1);
 	T_EQ_INT(env_int(&e, "SELECT count(*) FROM alerts WHERE "
 	    "state = 'firing'"), 1);
 
 	/* 62 C: below the 80 C clear level, resolved. */
 	free(fake_sshd_file(&fs, "gpu.csv", GPU_COOL, 0644));
-	monitor_cycle(e.mon, t + 310);
+	env_cycle(&e, t + 310);
 	T_EQ_INT(env_int(&e, "SELECT count(*) FROM alerts WHERE "
 	    "state = 'firing'"), 0);
 	T_OK(e.rec.n >= 2);
@@ -147,7 +147,7 @@ cycles_logged(struct env *e, int64_t t, int n)
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 	for (i = 0; i < n; i++)
-		monitor_cycle(e->mon, t + 60 * i);
+		env_cycle(e, t + 60 * i);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);

@@ -51,7 +51,7 @@ test_fixtures_through_the_monitor(void)
 		goto out;
 	T_EQ_INT(monitor_sensors_input(e.mon, "pve1", amd, &cause), 0);
 	T_EQ_INT(monitor_sensors_input(e.mon, "pve2", intel, &cause), 0);
-	monitor_cycle(e.mon, t);
+	env_cycle(&e, t);
 	T_EQ_INT(e.rec.n, 1);
 	text = rec_last(&e, 0)->text;
 	/* Above 46 C: Tctl 48.6 (AMD), NVMe sensor 2 46.9, the Intel
@@ -65,7 +65,7 @@ test_fixtures_through_the_monitor(void)
 	T_NOT_CONTAINS(text, "216");
 	T_NOT_CONTAINS(text, "AUXTIN");
 	/* No reading next cycle: not measured, so nothing resolves. */
-	monitor_cycle(e.mon, t + 30);
+	env_cycle(&e, t + 30);
 	T_EQ_INT(e.rec.n, 1);
 	/* fan2 spun; now it reads 0 RPM: a critical fan stall. */
 	stalled = xstrdup(amd);
@@ -74,7 +74,7 @@ test_fixtures_through_the_monitor(void)
 	if (at != NULL)
 		memcpy(at, "\"fan2_input\":    0.000", 22);
 	T_EQ_INT(monitor_sensors_input(e.mon, "pve1", stalled, &cause), 0);
-	monitor_cycle(e.mon, t + 60);
+	env_cycle(&e, t + 60);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_CONTAINS(rec_last(&e, 0)->title, "\xf0\x9f\x9a\xa8 1 alert firing");
 	T_CONTAINS(rec_last(&e, 0)->text, "pve1: fan2 stalled, 0 RPM "
@@ -108,7 +108,7 @@ test_local_libsensors(void)
 	    "  local_sensors: true\n"
 	    "digest:\n  enabled: false\n") != 0)
 		return;
-	T_EQ_INT(monitor_cycle(e.mon, env_today(12, 0)), 0);
+	T_EQ_INT(env_cycle(&e, env_today(12, 0)), 0);
 	T_EQ_INT(e.rec.n, 0);
 	env_stop(&e);
 }
@@ -147,7 +147,7 @@ test_sensors_over_ssh_and_digest(void)
 	    fs.known_hosts);
 	if (env_start(&e, conf) != 0)
 		goto out;
-	monitor_cycle(e.mon, now - 60);
+	env_cycle(&e, now - 60);
 	T_EQ_INT(e.rec.n, 1);
 	T_CONTAINS(rec_last(&e, 0)->text, "pve1: Tctl 48.6 C (k10temp)");
 	json = fake_sshd_calls(&fs);

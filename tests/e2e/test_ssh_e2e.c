@@ -23,6 +23,8 @@ write_conf(struct fake_ssh_env *f)
 		abort();
 	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
 	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
+	    "  rate_limit: {per_user: 1000, user_burst: 1000, per_room: 1000,\n"
+	    "    room_burst: 1000}\n"
 	    "ssh:\n  timeout: 30s\n  hosts:\n"
 	    "    - name: %s\n      node: %s\n      address: %s\n"
 	    "      port: %d\n      user: %s\n      sudo: true\n"

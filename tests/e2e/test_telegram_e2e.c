@@ -424,7 +424,8 @@ test_command_and_reply(void)
 	text = fake_telegram_message_text(e->fake, BOB, id);
 	T_CONTAINS(text, "Job #1: start 101");
 	free(text);
-	T_OK(count_bot_text(e, BOB, "editMessageText", "Job #1") >= 1);
+	/* One message, edited in place: never a second one for the job. */
+	T_EQ_INT(count_bot_text(e, BOB, "sendMessage", "Job #1"), 1);
 	T_EQ_INT(sim_count(e, "POST", "/qemu/101/status/start"), 1);
 	T_EQ_INT(db_jobs(e, "start 101"), 1);
 

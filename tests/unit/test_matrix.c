@@ -27,6 +27,7 @@
 #include "log.h"
 #include "store.h"
 #include "t.h"
+#include "t_chat.h"
 #include "util.h"
 
 #define BOT	"@pvebot:hs.test"
@@ -628,11 +629,14 @@ test_retry_same_txn(void)
 	char		*ref = NULL, *ref2 = NULL, *cause = NULL;
 	const char	*send = "/_matrix/client/v3/rooms/" OPS "/send/";
 	json_t		*evs;
+	int		 i;
 
 	h_running(h);
-	/* The reply is lost after the server stored the event. */
+	/* The reply is lost after the server stored the event: the
+	 * sender's next try reuses the transaction id. */
 	fake_matrix_fault(h->fm, "PUT", send, FM_DROP, 0, 0, 1);
-	T_EQ_INT(chat_send(h->c, OPS, &msg, &ref, &cause), CHAT_OK);
+	ref = t_chat_deliver(h->c, NULL, OPS, &msg, 10000);
+	T_OK(ref != NULL);
 	T_EQ_INT(fake_matrix_requests(h->fm, "PUT", send), 2);
 	evs = fake_matrix_events(h->fm, OPS, BOT, "m.room.message");
 	T_EQ_INT(json_array_size(evs), 1);
@@ -643,11 +647,14 @@ test_retry_same_txn(void)
 	/* Every try of a call lost: the caller's retry reuses the txn. */
 	msg.text = "Job 9 finished";
 	fake_matrix_fault(h->fm, "PUT", send, FM_DROP, 0, 0, 4);
-	T_EQ_INT(chat_send(h->c, OPS, &msg, &ref2, &cause), CHAT_TEMPORARY);
-	T_OK(ref2 == NULL);
-	T_CONTAINS(cause, "homeserver unreachable");
-	free(cause);
-	cause = NULL;
+	for (i = 0; i < 4; i++) {
+		T_EQ_INT(chat_send(h->c, OPS, &msg, &ref2, &cause),
+		    CHAT_TEMPORARY);
+		T_OK(ref2 == NULL);
+		T_CONTAINS(cause, "homeserver unreachable");
+		free(cause);
+		cause = NULL;
+	}
 	T_EQ_INT(chat_send(h->c, OPS, &msg, &ref2, &cause), CHAT_OK);
 	evs = fake_matrix_events(h->fm, OPS, BOT, "m.room.message");
 	T_EQ_INT(json_array_size(evs), 2);
@@ -767,13 +774,15 @@ test_rate_limit_429(void)
 	struct harness	*h = h_new(NULL);
 	struct chat_msg	 msg = { .text = "hello" };
 	const char	*send = "/_matrix/client/v3/rooms/" OPS "/send/";
-	char		*cause = NULL;
+	char		*cause = NULL, *ref;
 	int64_t		*at, t0;
 	int		 n, i;
 
 	h_running(h);
 	fake_matrix_fault(h->fm, "PUT", send, FM_STATUS, 429, 700, 1);
-	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
+	ref = t_chat_deliver(h->c, NULL, OPS, &msg, 10000);
+	T_OK(ref != NULL);
+	free(ref);
 	at = fake_matrix_request_times(h->fm, "PUT", send, &n);
 	T_EQ_INT(n, 2);
 	if (n == 2)
@@ -820,7 +829,7 @@ test_server_errors_recovery(void)
 	struct chat_event	*ev;
 	struct chat_msg		 msg = { .text = "after errors" };
 	const char		*sync = "/_matrix/client/v3/sync";
-	char			*cause = NULL;
+	char			*cause = NULL, *ref;
 	int			 before, n;
 	int64_t			 t0;
 
@@ -845,7 +854,9 @@ test_server_errors_recovery(void)
 
 	fake_matrix_fault(h->fm, "PUT", "/_matrix/client/v3/rooms/",
 	    FM_STATUS, 503, 0, 2);
-	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
+	ref = t_chat_deliver(h->c, NULL, OPS, &msg, 10000);
+	T_OK(ref != NULL);
+	free(ref);
 	T_EQ_INT(fake_matrix_wait_events(h->fm, OPS, BOT, "m.room.message", 1,
 	    100), 1);
 
@@ -944,7 +955,7 @@ test_token_absent_from_logs(void)
 {
 	struct harness	*h;
 	struct chat_msg	 msg = { .text = "x" };
-	char		*cause = NULL, *logs, *path;
+	char		*cause = NULL, *logs, *path, *ref;
 	int		 saved, fd;
 
 	fflush(stderr);
@@ -965,7 +976,9 @@ test_token_absent_from_logs(void)
 	    FM_DROP, 0, 0, 1);
 	free(fake_matrix_say(h->fm, OPS, ALICE, "!status " TOKEN));
 	chat_event_free(h_next(h, 5000, NULL));
-	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
+	ref = t_chat_deliver(h->c, NULL, OPS, &msg, 10000);
+	T_OK(ref != NULL);
+	free(ref);
 	free(cause);
 	cause = NULL;
 	h_free(h);
