@@ -48,6 +48,7 @@ struct router {
 	int			 busy;
 	int			 stop;
 	struct store		*store;
+	_Atomic int64_t		 heartbeat_ms;	/* now_ms() of the last loop */
 };
 
 /* A chat operation to run after the transaction commits. */
@@ -1262,6 +1263,7 @@ router_thread(void *arg)
 	for (;;) {
 		struct chat_event	*ev;
 
+		atomic_store(&r->heartbeat_ms, now_ms());
 		while (r->len == 0 && !r->stop && now_ms() < next_tick) {
 			struct timespec	 ts;
 			int64_t		 wake = wall_now_ms() +
@@ -1276,6 +1278,7 @@ router_thread(void *arg)
 		if (r->len == 0) {
 			r->busy = 1;
 			pthread_mutex_unlock(&r->lock);
+			app_router_hold(r->app);	/* a test's wedge */
 			expire_approvals(r);
 			next_tick = now_ms() + tick;
 			pthread_mutex_lock(&r->lock);
@@ -1318,10 +1321,17 @@ router_create(struct app *app, char **cause)
 int
 router_start(struct router *r, char **cause)
 {
+	atomic_store(&r->heartbeat_ms, now_ms());
 	if (pthread_create(&r->thread, NULL, router_thread, r) != 0)
 		return set_cause(cause, "cannot start the router thread");
 	r->started = 1;
 	return 0;
+}
+
+int64_t
+router_heartbeat(struct router *r)
+{
+	return atomic_load(&r->heartbeat_ms);
 }
 
 void
