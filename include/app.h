@@ -73,7 +73,8 @@ int		 app_start(struct app *, char **cause);
  * Runs until SIGTERM/SIGINT (or, for the console, end of input with no
  * job in flight); SIGHUP reloads catalogue and policy. Under systemd
  * (sdnotify.h) it sends READY=1 once app_start() has returned, and
- * WATCHDOG=1 every WATCHDOG_USEC/2 while app_router_alive() says yes.
+ * WATCHDOG=1 every WATCHDOG_USEC/2 while the router's heartbeat is no
+ * older than that (or two ticks, whichever is longer).
  */
 int		 app_run(struct app *);
 void		 app_stop(struct app *);	/* drains queues; idempotent */
@@ -89,11 +90,14 @@ int		 app_reload(struct app *, char **cause);
 struct connector *app_connector(struct app *, const char *name);
 
 /*
- * Whether the router's loop is turning: it wakes at least every tick, so
- * a heartbeat older than two ticks means it is stuck. *age_ms (may be
- * NULL) is the heartbeat's age. 1 alive, 0 stuck.
+ * Whether the router's loop is turning: its heartbeat is at most
+ * max_age_ms old. It wakes at least every tick, so a smaller max_age_ms
+ * counts as two ticks; a larger one tolerates a slow event (today a chat
+ * send in the router can take seconds). *age_ms (may be NULL) is the
+ * heartbeat's age. 1 alive, 0 stuck.
  */
-int		 app_router_alive(struct app *, int64_t *age_ms);
+int		 app_router_alive(struct app *, int64_t max_age_ms,
+		    int64_t *age_ms);
 /* Wedges the router for ms milliseconds (tests and the demo only). */
 void		 app_wedge_router(struct app *, int64_t ms);
 /* Called by the router's loop: holds still while it is wedged. */

@@ -12,8 +12,8 @@
  * Under systemd (Type=notify) the main loop says READY=1 once every part
  * has started, and feeds the watchdog (WatchdogSec=) from the router's
  * heartbeat: a ping goes out every WATCHDOG_USEC/2 only while the router
- * loop has turned within the last two ticks, so a wedged router stops
- * the pings and systemd restarts the daemon. The main loop itself only
+ * loop has turned within that half period (or two ticks, if longer), so
+ * a wedged router stops the pings and systemd restarts the daemon. The main loop itself only
  * sleeps and reads flags, so it is never the part that hangs.
  */
 #include <errno.h>
@@ -212,14 +212,16 @@ app_reload(struct app *app, char **cause)
 }
 
 int
-app_router_alive(struct app *app, int64_t *age_ms)
+app_router_alive(struct app *app, int64_t max_age_ms, int64_t *age_ms)
 {
 	int64_t	 tick = app->tick_ms > 0 ? app->tick_ms : 1000;
 	int64_t	 age = now_ms() - router_heartbeat(app->router);
 
 	if (age_ms != NULL)
 		*age_ms = age;
-	return age <= 2 * tick;
+	if (max_age_ms < 2 * tick)
+		max_age_ms = 2 * tick;
+	return age <= max_age_ms;
 }
 
 void
@@ -254,16 +256,18 @@ notify(const char *state)
 }
 
 /*
- * One watchdog round: ping while the router is alive, say once when it
- * stops turning and once when it turns again.
+ * One watchdog round, every half period: ping while the router's
+ * heartbeat is no older than that half period (two ticks at least); say
+ * once when it stops turning and once when it turns again. A router stuck
+ * at t is thus restarted by t + 2 periods at the latest.
  */
 static void
-watchdog_round(struct app *app, int *stalled)
+watchdog_round(struct app *app, int64_t ping_ms, int *stalled)
 {
 	int64_t	 age;
 	char	*status;
 
-	if (app_router_alive(app, &age)) {
+	if (app_router_alive(app, ping_ms, &age)) {
 		if (*stalled) {
 			log_warn("app", "router turning again after a stall "
 			    "of %lldms", (long long)age);
@@ -325,7 +329,7 @@ app_run(struct app *app)
 			notify("READY=1");
 		}
 		if (ping_ms > 0 && now_ms() >= next_ping) {
-			watchdog_round(app, &stalled);
+			watchdog_round(app, ping_ms, &stalled);
 			next_ping = now_ms() + ping_ms;
 		}
 		/*
