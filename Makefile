@@ -107,6 +107,12 @@ bin/pvebot: build/rel/pvebot
 	@mkdir -p bin
 	cp $< $@
 
+# The release binary from a SAN=1 make (make install SAN=1, make demo).
+ifeq ($(SAN),1)
+build/rel/pvebot: FORCE
+	@$(MAKE) --no-print-directory SAN=0 build/rel/pvebot
+endif
+
 $(FLAGS_STAMP): FORCE
 	$(shell mkdir -p $(BUILD))$(file >$@.new,$(CC) $(ALL_CPPFLAGS) \
 	    $(ALL_CFLAGS) $(TEST_CPPFLAGS) $(ALL_LDFLAGS) $(LDLIBS))
