@@ -226,12 +226,12 @@ uninstall:
 	rm -rf $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(DOCDIR)
 
 # The package is built from a copy of the tree in build/deb, so the
-# checkout stays clean; the .deb lands in this folder.
+# checkout stays clean; the .deb lands in this folder. Like `make deps`,
+# it first installs what is missing (the build tools too).
+DEB_TOOLS = debhelper dpkg-dev
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 deb:
-	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
-	    { echo "make deb needs dpkg-dev and debhelper:" \
-	    "apt-get install dpkg-dev debhelper fakeroot" >&2; exit 1; }
+	@sh tests/deps.sh $(DEBS) $(DEB_TOOLS)
 	rm -rf build/deb
 	mkdir -p build/deb/pvebot-$(VERSION)
 	tar -cf - --exclude=./build --exclude=./bin --exclude=./.git \
