@@ -100,7 +100,7 @@ int		 app_router_alive(struct app *, int64_t max_age_ms,
 		    int64_t *age_ms);
 /* Wedges the router for ms milliseconds (tests and the demo only). */
 void		 app_wedge_router(struct app *, int64_t ms);
-/* Called by the router's loop: holds still while it is wedged. */
+/* Called by the router's loop at its timer turn: holds while wedged. */
 void		 app_router_hold(struct app *);
 
 /* The router (router.c). */

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
@@ -646,9 +645,11 @@ conf_read_secret_file(const char *path, char **cause)
  * by root, and lets the service's user read it with an ACL entry, which
  * stat() shows as group read bits (the ACL mask) although no group may
  * read it; where the file system has no ACLs it chowns the file to the
- * user instead. So a credential is accepted when it is a regular file
- * directly in the folder, owned by root or by us, with no bit for others
- * and no write bit for group: what systemd makes, and nothing looser.
+ * user instead (and with PrivateUsers= root shows as an unmapped owner).
+ * So a credential is accepted when it is a regular file directly in the
+ * folder with no bit for others and no write bit for group: what systemd
+ * makes, and nothing looser. Its folder is systemd's, private to the
+ * unit, so the owner says nothing more.
  */
 static char *
 read_credential(const char *name, char **cause)
@@ -678,11 +679,10 @@ read_credential(const char *name, char **cause)
 		free(path);
 		return NULL;
 	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 0027) != 0 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0027) != 0) {
 		set_cause(cause, "credential %s is not a private file (mode "
-		    "%04o, owner %u): expected what LoadCredential= makes", path,
-		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		    "%04o): expected what LoadCredential= makes", path,
+		    (unsigned)(st.st_mode & 07777));
 		free(path);
 		return NULL;
 	}

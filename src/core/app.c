@@ -13,8 +13,9 @@
  * has started, and feeds the watchdog (WatchdogSec=) from the router's
  * heartbeat: a ping goes out every WATCHDOG_USEC/2 only while the router
  * loop has turned within that half period (or two ticks, if longer), so
- * a wedged router stops the pings and systemd restarts the daemon. The main loop itself only
- * sleeps and reads flags, so it is never the part that hangs.
+ * a wedged router stops the pings and systemd restarts the daemon. The
+ * main loop itself only sleeps and reads flags, so it is never the part
+ * that hangs.
  */
 #include <errno.h>
 #include <signal.h>
@@ -351,8 +352,8 @@ app_run(struct app *app)
 		}
 		nap = 50;
 		if (ping_ms > 0 && next_ping - now_ms() < nap)
-			nap = next_ping - now_ms() > 0 ? next_ping - now_ms() : 1;
-		sleep_ms(nap);
+			nap = next_ping - now_ms();
+		sleep_ms(nap > 0 ? nap : 1);
 	}
 	notify("STOPPING=1");
 	app_stop(app);

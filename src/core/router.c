@@ -48,7 +48,7 @@ struct router {
 	int			 busy;
 	int			 stop;
 	struct store		*store;
-	_Atomic int64_t		 heartbeat_ms;	/* now_ms() of the last loop */
+	_Atomic int64_t		 heartbeat_ms;	/* now_ms(), last turn */
 };
 
 /* A chat operation to run after the transaction commits. */

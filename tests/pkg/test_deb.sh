@@ -115,8 +115,18 @@ case $dyn in
 *) failed installed_binary_hardened "no BIND_NOW" ;;
 esac
 
-warn=$( (man --warnings pvebot >/dev/null; man --warnings 5 pvebot.conf \
-    >/dev/null) 2>&1)
+# The pages as shipped (a slim image may exclude /usr/share/man from
+# installs), rendered by man with every warning on.
+dpkg-deb -x "$deb" "$tmp/x"
+warn=""
+for page in man8/pvebot.8.gz man5/pvebot.conf.5.gz; do
+	if [ ! -f "$tmp/x/usr/share/man/$page" ]; then
+		warn="$warn $page is not in the package;"
+	else
+		warn="$warn$(MANWIDTH=80 man --warnings -l \
+		    "$tmp/x/usr/share/man/$page" 2>&1 >/dev/null)"
+	fi
+done
 [ -z "$warn" ] && pass man_pages || failed man_pages "$warn"
 got=$(bash --norc --noprofile -c '
 	. /usr/share/bash-completion/completions/pvebot
