@@ -62,6 +62,13 @@ struct app {
 	atomic_int		 stopping;
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
+	/*
+	 * A fault only tests and the demo inject (`/sim wedge router N`):
+	 * until this now_ms() the router's loop holds still, as if a call
+	 * in it hung, so the watchdog and health checks can be seen to
+	 * notice. 0: no fault.
+	 */
+	_Atomic int64_t		 router_wedged_until;
 };
 
 /*
@@ -73,15 +80,37 @@ struct app	*app_create(struct conf *, int in_fd, int out_fd, char **cause);
 int		 app_start(struct app *, char **cause);
 /*
  * Runs until SIGTERM/SIGINT (or, for the console, end of input with no
- * job in flight); SIGHUP reloads catalogue and policy.
+ * job in flight); SIGHUP reloads catalogue and policy. Under systemd
+ * (sdnotify.h) it sends READY=1 once app_start() has returned, and
+ * WATCHDOG=1 every WATCHDOG_USEC/2 while the router's heartbeat is no
+ * older than that (or two ticks, whichever is longer).
  */
 int		 app_run(struct app *);
 void		 app_stop(struct app *);	/* drains queues; idempotent */
 void		 app_free(struct app *);
+/*
+ * The catalogue bot.conf names: `commands`, with `local_commands` layered
+ * over it when given. NULL with *errors (every problem) on failure.
+ */
+struct catalogue *app_load_catalogue(const struct conf *, char **errors);
 /* Reloads commands and policies; keeps the old ones on error. */
 int		 app_reload(struct app *, char **cause);
 
 struct connector *app_connector(struct app *, const char *name);
+
+/*
+ * Whether the router's loop is turning: its heartbeat is at most
+ * max_age_ms old. It wakes at least every tick, so a smaller max_age_ms
+ * counts as two ticks; a larger one tolerates a slow event (today a chat
+ * send in the router can take seconds). *age_ms (may be NULL) is the
+ * heartbeat's age. 1 alive, 0 stuck.
+ */
+int		 app_router_alive(struct app *, int64_t max_age_ms,
+		    int64_t *age_ms);
+/* Wedges the router for ms milliseconds (tests and the demo only). */
+void		 app_wedge_router(struct app *, int64_t ms);
+/* Called by the router's loop at its timer turn: holds while wedged. */
+void		 app_router_hold(struct app *);
 
 /* The router (router.c). */
 struct router	*router_create(struct app *, char **cause);
@@ -90,9 +119,9 @@ void		 router_submit(void *router, struct chat_event *);
 /* Waits until the queue is empty and the router idle. */
 void		 router_drain(struct router *);
 void		 router_stop(struct router *);
-void		 router_free(struct router *);
-/* now_ms() of the router loop's last turn (the watchdog's food). */
+/* now_ms() of the router loop's last turn (an atomic read). */
 int64_t		 router_heartbeat(struct router *);
+void		 router_free(struct router *);
 /*
  * Finishes a job in state `resolving` (workers): the guest is looked up
  * in `view` (fresh from Proxmox), the policy decides as the router would

@@ -116,6 +116,13 @@ struct catalogue;
  * sets *errors to every problem, one "file:line:column: message\n" each.
  */
 struct catalogue *catalogue_load(const char *dir, char **errors);
+/*
+ * The same over layered folders: a *.yaml in a later folder replaces the
+ * file of the same name in an earlier one, other names add to them; the
+ * files are then read in name order. Every folder must exist.
+ */
+struct catalogue *catalogue_load_dirs(const char *const *dirs, size_t ndirs,
+	    char **errors);
 /* The same from one YAML text (file names it in messages). */
 struct catalogue *catalogue_load_string(const char *file, const char *text,
 	    size_t len, char **errors);

@@ -186,6 +186,7 @@ struct conf {
 	char			*path;
 	char			*database;
 	char			*commands_dir;
+	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;
 	char			*log_level;
 	struct conf_chat	 chat;

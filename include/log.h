@@ -1,6 +1,8 @@
 /*
  * log.h - one logger for every part: `key=value` lines on stderr with a
- * timestamp, a level and the part as prefix, journald-friendly.
+ * timestamp, a level and the part as prefix; under journald (stderr is
+ * the stream JOURNAL_STREAM names) a `<N>` syslog priority prefix
+ * replaces the timestamp.
  *
  * Every secret that pvebot loads is registered with log_add_secret();
  * each line is scrubbed of all registered secrets before it is written,

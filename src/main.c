@@ -27,6 +27,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "policy.h"
+#include "sdnotify.h"
 #include "sim.h"
 #include "store.h"
 #include "util.h"
@@ -35,7 +36,11 @@
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 
-static const char *default_conf = "/etc/pvebot/bot.conf";
+#ifndef PVEBOT_SYSCONFDIR
+#define PVEBOT_SYSCONFDIR "/etc"
+#endif
+
+static const char *default_conf = PVEBOT_SYSCONFDIR "/pvebot/bot.conf";
 
 static const char *usage_text =
     "usage: pvebot COMMAND [options]\n"
@@ -55,7 +60,8 @@ static const char *usage_text =
     "  sim      [--port N] ...     the Proxmox simulator alone\n"
     "  version                     print the version\n"
     "\n"
-    "Each command takes --help. -c defaults to /etc/pvebot/bot.conf.\n"
+    "Each command takes --help. -c defaults to " PVEBOT_SYSCONFDIR
+    "/pvebot/bot.conf.\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration "
     "error.\n";
 
@@ -180,7 +186,7 @@ cmd_check(int argc, char **argv)
 	}
 	if ((c = load_conf(o.conf)) == NULL)
 		return EXIT_USAGE;
-	if ((cat = catalogue_load(c->commands_dir, &errors)) == NULL) {
+	if ((cat = app_load_catalogue(c, &errors)) == NULL) {
 		fputs(errors, stderr);
 		free(errors);
 		errors = NULL;
@@ -276,7 +282,7 @@ cmd_explain(int argc, char **argv)
 		return EXIT_USAGE;
 	memset(&app, 0, sizeof app);
 	app.conf = c;
-	if ((app.catalogue = catalogue_load(c->commands_dir, &errors)) ==
+	if ((app.catalogue = app_load_catalogue(c, &errors)) ==
 	    NULL) {
 		fputs(errors, stderr);
 		free(errors);
@@ -431,6 +437,8 @@ main(int argc, char **argv)
 	};
 	size_t	 i;
 
+	/* Before any thread: it reads and clears the environment. */
+	sdnotify_init();
 	if (argc < 2)
 		return usage(stderr, EXIT_USAGE);
 	if (strcmp(argv[1], "version") == 0 ||

@@ -3,7 +3,8 @@
 # tests/fuzz/fuzz_*.c. All of src/ except src/main.c is compiled once with
 # clang (-fsanitize=fuzzer-no-link,address,undefined; the Makefile's -I
 # and pkg-config flags) into build/fuzz/libpvebot-fuzz.a, and each target
-# is linked against it with -fsanitize=fuzzer,address,undefined. Each runs
+# is linked against it with -fsanitize=fuzzer,address,undefined (only the
+# targets get the test-only include paths -Itests -Itests/lib). Each runs
 # a fixed number of inputs ($FUZZ_RUNS, default 20000), starting from
 # tests/fuzz/corpus/<target>/ and with tests/fuzz/<target>.dict when they
 # exist. Prints "PASS target" or "FAIL target: why" per target and
@@ -25,8 +26,9 @@ if [ $# -eq 0 ]; then
 fi
 
 COMMON="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-	-fno-sanitize-recover=undefined -Iinclude -Itests/lib -Itests \
+	-fno-sanitize-recover=undefined -Iinclude \
 	$(pkg-config --cflags $PKGS 2>/dev/null)"
+TESTINC="-Itests/lib -Itests"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lsensors -lpthread -lm"
 LIB="$OUT/libpvebot-fuzz.a"
 
@@ -52,7 +54,7 @@ for src in "$@"; do
 	bin="$OUT/$name"
 	log="$OUT/$name.log"
 	# shellcheck disable=SC2086
-	if ! "$CLANG" $COMMON -fsanitize=fuzzer,address,undefined \
+	if ! "$CLANG" $COMMON $TESTINC -fsanitize=fuzzer,address,undefined \
 	    -o "$bin" "$src" "$LIB" $LIBS >"$log" 2>&1; then
 		echo "FAIL $name: build failed (see $log)"
 		tail -n 20 "$log"

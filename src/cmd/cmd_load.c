@@ -1,5 +1,9 @@
 /*
- * cmd_load.c - loads the command catalogue: every *.yaml in commands/.
+ * cmd_load.c - loads the command catalogue: every *.yaml in commands/,
+ * and in a local folder layered over it (bot.conf's local_commands), where
+ * a file adds commands or replaces the file of the same name, so a site
+ * keeps its changes out of the shipped catalogue and package upgrades
+ * update the rest.
  *
  * Files are read in name order, each at most 1 MiB, with libyaml. Every
  * key is checked against the tables below: an unknown key, a missing
@@ -1168,43 +1172,85 @@ yaml_name(const struct dirent *de)
 struct catalogue *
 catalogue_load(const char *dir, char **errors)
 {
+	return catalogue_load_dirs(&dir, 1, errors);
+}
+
+/* One catalogue file: its name (the layering key) and where it is. */
+struct cat_file {
+	char	*name;
+	char	*path;
+};
+
+static int
+cat_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cat_file *)a)->name,
+	    ((const struct cat_file *)b)->name);
+}
+
+struct catalogue *
+catalogue_load_dirs(const char *const *dirs, size_t ndirs, char **errors)
+{
 	struct catalogue	*cat = xcalloc(1, sizeof *cat);
 	struct dirent		**list = NULL;
+	struct cat_file		*files = NULL;
 	struct loader		 l;
 	struct buf		 eb;
+	size_t			 nfiles = 0, d, j;
 	int			 n, i;
 
 	memset(&l, 0, sizeof l);
 	buf_init(&eb, ERRORS_MAX);
 	l.errors = &eb;
-	l.file = dir;
-	n = scandir(dir, &list, yaml_name, alphasort);
-	if (n < 0) {
-		buf_printf(&eb, "%s: cannot read the commands folder: %s\n",
-		    dir, strerror(errno));
-		l.nerrors++;
-		return finish(&l, cat, errors);
+	for (d = 0; d < ndirs; d++) {
+		n = scandir(dirs[d], &list, yaml_name, alphasort);
+		if (n < 0) {
+			buf_printf(&eb, "%s: cannot read the commands folder: "
+			    "%s\n", dirs[d], strerror(errno));
+			l.nerrors++;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < nfiles; j++) {
+				if (strcmp(files[j].name, list[i]->d_name) == 0)
+					break;
+			}
+			if (j == nfiles) {
+				files = xreallocarray(files, nfiles + 1,
+				    sizeof *files);
+				files[nfiles].name = xstrdup(list[i]->d_name);
+				files[nfiles].path = NULL;
+				nfiles++;
+			}
+			free(files[j].path);
+			files[j].path = xasprintf("%s/%s", dirs[d],
+			    list[i]->d_name);
+			free(list[i]);
+		}
+		free(list);
+		list = NULL;
 	}
-	for (i = 0; i < n; i++) {
-		char	*path, *text, *cause = NULL;
+	if (nfiles > 0)
+		qsort(files, nfiles, sizeof *files, cat_file_cmp);
+	for (j = 0; j < nfiles; j++) {
+		char	*text, *cause = NULL;
 		size_t	 len;
 
-		path = xasprintf("%s/%s", dir, list[i]->d_name);
-		free(list[i]);
-		text = read_file(path, FILE_MAX, &len, &cause);
-		l.file = path;
+		text = read_file(files[j].path, FILE_MAX, &len, &cause);
+		l.file = files[j].path;
 		if (text == NULL) {
-			buf_printf(&eb, "%s: %s\n", path, cause);
+			buf_printf(&eb, "%s: %s\n", files[j].path, cause);
 			l.nerrors++;
 		} else
 			load_text(&l, cat, text, len);
 		free(cause);
 		free(text);
 		/* Defs keep their own copy; the names list its own too. */
-		free(path);
+		free(files[j].path);
+		free(files[j].name);
 	}
-	free(list);
-	l.file = dir;
+	free(files);
+	l.file = ndirs > 0 ? dirs[0] : "(catalogue)";
 	return finish(&l, cat, errors);
 }
 

@@ -9,7 +9,10 @@
  * never inline: a secret key `token` is given as `token_file: PATH` (the
  * file must not be readable by group or others, as OpenSSH insists for
  * keys) or `token_env: NAME`, and the value is registered with the logger
- * so it is scrubbed from every log line.
+ * so it is scrubbed from every log line. A secret file may be named as
+ * `${CREDENTIALS_DIRECTORY}/NAME`: the copy systemd's LoadCredential=NAME
+ * put in the unit's credentials folder for this run (see
+ * read_credential below for how its mode is checked).
  */
 #include <sys/stat.h>
 
@@ -367,6 +370,9 @@ static const struct ckey top_keys[] = {
 	    "SQLite database"),
 	K("commands", CK_PATH, struct conf, commands_dir, "commands", 0,
 	    "folder of command catalogue files"),
+	K("local_commands", CK_PATH, struct conf, local_commands_dir, NULL, 0,
+	    "folder whose *.yaml add to `commands` or replace its file of "
+	    "the same name"),
 	K("policies", CK_PATH, struct conf, policies_dir, "policies", 0,
 	    "folder of policy files"),
 	KENUM("log_level", struct conf, log_level, "info", levels,
@@ -653,12 +659,91 @@ conf_read_secret_file(const char *path, char **cause)
 	return trimmed;
 }
 
+/*
+ * A credential systemd loaded for this run. systemd writes it 0400, owned
+ * by root, and lets the service's user read it with an ACL entry, which
+ * stat() shows as group read bits (the ACL mask) although no group may
+ * read it; where the file system has no ACLs it chowns the file to the
+ * user instead (and with PrivateUsers= root shows as an unmapped owner).
+ * So a credential is accepted when it is a regular file directly in the
+ * folder with no bit for others and no write bit for group: what systemd
+ * makes, and nothing looser. Its folder is systemd's, private to the
+ * unit, so the owner says nothing more.
+ */
+static char *
+read_credential(const char *name, char **cause)
+{
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	struct stat	 st;
+	char		*path, *data, *trimmed;
+
+	if (dir == NULL || dir[0] != '/') {
+		set_cause(cause, "${CREDENTIALS_DIRECTORY} is not set: systemd "
+		    "sets it in a unit with LoadCredential=%s; outside the "
+		    "unit, name the folder that holds the file, e.g. "
+		    "CREDENTIALS_DIRECTORY=/etc/pvebot pvebot check", name);
+		return NULL;
+	}
+	if (*name == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		set_cause(cause, "'%s' is not a credential name (a file name "
+		    "directly in ${CREDENTIALS_DIRECTORY})", name);
+		return NULL;
+	}
+	path = xasprintf("%s/%s", dir, name);
+	if (lstat(path, &st) == -1) {
+		set_cause(cause, "cannot read credential %s: %s (is "
+		    "LoadCredential=%s in the unit?)", path, strerror(errno),
+		    name);
+		free(path);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0027) != 0) {
+		set_cause(cause, "credential %s is not a private file (mode "
+		    "%04o): expected what LoadCredential= makes", path,
+		    (unsigned)(st.st_mode & 07777));
+		free(path);
+		return NULL;
+	}
+	data = read_file(path, SECRET_MAX_SIZE, NULL, cause);
+	if (data == NULL) {
+		free(path);
+		return NULL;
+	}
+	trimmed = xstrdup(str_trim(data));
+	free(data);
+	if (*trimmed == '\0') {
+		free(trimmed);
+		set_cause(cause, "credential %s is empty", path);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	return trimmed;
+}
+
+/* The credential name when a path is written ${CREDENTIALS_DIRECTORY}/NAME. */
+static const char *
+credential_name(const char *text)
+{
+	static const char *forms[] = { "${CREDENTIALS_DIRECTORY}/",
+	    "$CREDENTIALS_DIRECTORY/" };
+	size_t	 i;
+
+	for (i = 0; i < nitems(forms); i++) {
+		if (str_has_prefix(text, forms[i]))
+			return text + strlen(forms[i]);
+	}
+	return NULL;
+}
+
 static int
 set_secret(struct walker *w, const struct ckey *k, void *base,
     const char *how, const char *text, const yaml_node_t *n)
 {
-	char	*cause = NULL, *value = NULL, *path;
-	char   **slot = field(base, k->off);
+	char		*cause = NULL, *value = NULL, *path;
+	char	       **slot = field(base, k->off);
+	const char	*cred;
 
 	if (*slot != NULL) {
 		werr(w, n, "%s: give only one of %s_file and %s_env", k->name,
@@ -666,9 +751,13 @@ set_secret(struct walker *w, const struct ckey *k, void *base,
 		return -1;
 	}
 	if (strcmp(how, "file") == 0) {
-		path = resolve_path(w, text);
-		value = conf_read_secret_file(path, &cause);
-		free(path);
+		if ((cred = credential_name(text)) != NULL)
+			value = read_credential(cred, &cause);
+		else {
+			path = resolve_path(w, text);
+			value = conf_read_secret_file(path, &cause);
+			free(path);
+		}
 		if (value == NULL) {
 			werr(w, n, "%s_file: %s", k->name, cause);
 			free(cause);

@@ -18,6 +18,14 @@
  * what is due for a few seconds; what is left waits in the outbox for
  * the next start. SIGHUP reloads the commands and policies and keeps the
  * old ones if the new ones fail.
+ *
+ * Under systemd (Type=notify) the main loop says READY=1 once every part
+ * has started, and feeds the watchdog (WatchdogSec=) from the router's
+ * heartbeat: a ping goes out every WATCHDOG_USEC/2 only while the router
+ * loop has turned within that half period (or two ticks, if longer), so
+ * a wedged router stops the pings and systemd restarts the daemon. The
+ * main loop itself only sleeps and reads flags, so it is never the part
+ * that hangs.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +44,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "policy.h"
+#include "sdnotify.h"
 #include "store.h"
 #include "util.h"
 
@@ -67,6 +76,16 @@ app_connector(struct app *app, const char *name)
 	return NULL;
 }
 
+struct catalogue *
+app_load_catalogue(const struct conf *conf, char **errors)
+{
+	const char	*dirs[2] = { conf->commands_dir,
+	    conf->local_commands_dir };
+
+	return catalogue_load_dirs(dirs, conf->local_commands_dir != NULL ?
+	    2 : 1, errors);
+}
+
 static int
 load_rules(const struct conf *conf, struct catalogue **cat,
     struct policy **pol, char **cause)
@@ -74,7 +93,7 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 	const char	*paths[1] = { conf->policies_dir };
 	char		*errors = NULL;
 
-	*cat = catalogue_load(conf->commands_dir, &errors);
+	*cat = app_load_catalogue(conf, &errors);
 	if (*cat == NULL) {
 		set_cause(cause, "%s", errors);
 		free(errors);
@@ -322,10 +341,88 @@ app_reload(struct app *app, char **cause)
 }
 
 int
+app_router_alive(struct app *app, int64_t max_age_ms, int64_t *age_ms)
+{
+	int64_t	 tick = app->tick_ms > 0 ? app->tick_ms : 1000;
+	int64_t	 age = now_ms() - router_heartbeat(app->router);
+
+	if (age_ms != NULL)
+		*age_ms = age;
+	if (max_age_ms < 2 * tick)
+		max_age_ms = 2 * tick;
+	return age <= max_age_ms;
+}
+
+void
+app_wedge_router(struct app *app, int64_t ms)
+{
+	atomic_store(&app->router_wedged_until, now_ms() + ms);
+}
+
+void
+app_router_hold(struct app *app)
+{
+	while (now_ms() < atomic_load(&app->router_wedged_until) &&
+	    !atomic_load(&app->stopping))
+		sleep_ms(10);
+}
+
+/* Tells systemd; a failing socket is logged once, not at every ping. */
+static void
+notify(const char *state)
+{
+	static int	 failing;
+	char		*cause = NULL;
+
+	if (sdnotify_send(state, &cause) == 0) {
+		failing = 0;
+		return;
+	}
+	if (!failing)
+		log_warn("app", "%s", cause);
+	failing = 1;
+	free(cause);
+}
+
+/*
+ * One watchdog round, every half period: ping while the router's
+ * heartbeat is no older than that half period (two ticks at least); say
+ * once when it stops turning and once when it turns again. A router stuck
+ * at t is thus restarted by t + 2 periods at the latest.
+ */
+static void
+watchdog_round(struct app *app, int64_t ping_ms, int *stalled)
+{
+	int64_t	 age;
+	char	*status;
+
+	if (app_router_alive(app, ping_ms, &age)) {
+		if (*stalled) {
+			log_warn("app", "router turning again after a stall "
+			    "of %lldms", (long long)age);
+			notify("STATUS=running");
+		}
+		*stalled = 0;
+		notify("WATCHDOG=1");
+		return;
+	}
+	if (!*stalled) {
+		log_error("app", "router stalled: no loop for %lldms; "
+		    "withholding watchdog pings", (long long)age);
+		status = xasprintf("STATUS=router stalled for %llds",
+		    (long long)(age / 1000));
+		notify(status);
+		free(status);
+	}
+	*stalled = 1;
+}
+
+int
 app_run(struct app *app)
 {
 	struct sigaction	 sa;
-	int			 console_gone = 0;
+	int			 console_gone = 0, stalled = 0;
+	int64_t			 ping_ms, next_ping, nap;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -334,6 +431,13 @@ app_run(struct app *app)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The connectors and the router are up: app_start() returned. */
+	notify("READY=1\nSTATUS=running");
+	ping_ms = sdnotify_watchdog_usec() / 2000;
+	if (ping_ms > 0)
+		log_info("app", "systemd watchdog on: a ping every %lldms "
+		    "while the router turns", (long long)ping_ms);
+	next_ping = now_ms();
 	for (;;) {
 		if (got_term) {
 			log_info("app", "signal received, stopping");
@@ -343,6 +447,7 @@ app_run(struct app *app)
 			char	*cause = NULL;
 
 			got_hup = 0;
+			notify("RELOADING=1");
 			if (app_reload(app, &cause) != 0) {
 				log_error("app", "reload failed, keeping the "
 				    "old commands and policies: %s", cause);
@@ -350,6 +455,11 @@ app_run(struct app *app)
 			} else
 				log_info("app", "commands and policies "
 				    "reloaded");
+			notify("READY=1");
+		}
+		if (ping_ms > 0 && now_ms() >= next_ping) {
+			watchdog_round(app, ping_ms, &stalled);
+			next_ping = now_ms() + ping_ms;
 		}
 		/*
 		 * The console's input ended: when it is the only chat, finish
@@ -368,8 +478,12 @@ app_run(struct app *app)
 					break;
 			}
 		}
-		sleep_ms(50);
+		nap = 50;
+		if (ping_ms > 0 && next_ping - now_ms() < nap)
+			nap = next_ping - now_ms();
+		sleep_ms(nap > 0 ? nap : 1);
 	}
+	notify("STOPPING=1");
 	app_stop(app);
 	return 0;
 }

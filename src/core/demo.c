@@ -64,45 +64,77 @@ static const char *demo_conf_template =
     "  time: \"08:00\"\n"
     "  timezone: UTC\n";
 
-/* Where commands/ and policies/ are: the source tree or an install. */
+/* Where an install keeps the catalogue and policies (the Makefile's). */
+#ifndef PVEBOT_PKGDATADIR
+#define PVEBOT_PKGDATADIR "/usr/local/share/pvebot"
+#endif
+
+/* Whether dir holds a catalogue and policies to run the demo on. */
+static int
+is_share(const char *dir)
+{
+	struct stat	 st;
+	char		*a, *b;
+	int		 ok;
+
+	a = xasprintf("%s/commands/meta.yaml", dir);
+	b = xasprintf("%s/policies/default.yaml", dir);
+	ok = stat(a, &st) == 0 && stat(b, &st) == 0;
+	free(a);
+	free(b);
+	return ok;
+}
+
+/*
+ * Where commands/ and policies/ are, first found: $PVEBOT_SHARE; the
+ * checkout we run in (bin/pvebot demo, tests); beside the binary (a
+ * checkout's bin/ or build/), or ../share/pvebot from it (an install
+ * moved to another prefix); the install's PVEBOT_PKGDATADIR.
+ */
 static char *
 find_share(const char *argv0)
 {
 	const char	*env = getenv("PVEBOT_SHARE");
-	char		 exe[PATH_MAX], *copy, *dir, *cand;
-	struct stat	 st;
+	char		 exe[PATH_MAX], *copy, *cand;
+	const char	*rel[] = { "..", "../..", "../share/pvebot" };
+	size_t		 i;
 	ssize_t		 n;
 
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	if (stat("commands", &st) == 0 && stat("policies", &st) == 0)
+	if (is_share("."))
 		return xstrdup(".");
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
 		exe[n] = '\0';
 		copy = xstrdup(exe);
-		dir = dirname(copy);
-		cand = xasprintf("%s/..", dir);
-		free(copy);
-		copy = xasprintf("%s/commands", cand);
-		if (stat(copy, &st) == 0) {
+		for (i = 0; i < nitems(rel); i++) {
+			cand = xasprintf("%s/%s", dirname(copy), rel[i]);
+			if (is_share(cand)) {
+				free(copy);
+				return cand;
+			}
+			free(cand);
 			free(copy);
-			return cand;
+			copy = xstrdup(exe);
 		}
 		free(copy);
-		free(cand);
 	}
-	return xstrdup("/usr/share/pvebot");
+	return xstrdup(PVEBOT_PKGDATADIR);
 }
 
 /*
  * "/sim load NODE PERCENT" sets a node's CPU in the simulator (a load
- * spike for the monitor to see); "/sim wait SECONDS" pauses the script.
+ * spike for the monitor to see); "/sim wait SECONDS" pauses the script;
+ * "/sim wedge router SECONDS" holds pvebot's own router loop still, as a
+ * hung call would, so the systemd watchdog (and /healthz) can be seen to
+ * notice.
  */
 static char *
 demo_hook(void *arg, const char *args)
 {
-	struct sim	*sim = arg;
+	struct app	*app = arg;
+	struct sim	*sim = app->sim;
 	char		 node[64], *json, *cause = NULL;
 	const char	*errstr;
 	int		 pct, secs, n;
@@ -130,7 +162,16 @@ demo_hook(void *arg, const char *args)
 			return xasprintf("simulator: waited %ds", secs);
 		}
 	}
-	return xstrdup("usage: /sim load NODE PERCENT | /sim wait SECONDS");
+	if (str_has_prefix(args, "wedge router ")) {
+		secs = (int)strtonum(args + 13, 1, 600, &errstr);
+		if (errstr == NULL) {
+			app_wedge_router(app, (int64_t)secs * 1000);
+			return xasprintf("simulator: router wedged for %ds",
+			    secs);
+		}
+	}
+	return xstrdup("usage: /sim load NODE PERCENT | /sim wait SECONDS | "
+	    "/sim wedge router SECONDS");
 }
 
 static int
@@ -196,7 +237,9 @@ demo_main(int argc, char **argv)
 			    "carol (viewer).\n/sim load NODE PERCENT sets a "
 			    "node's CPU in the simulator (the monitor alerts "
 			    "above 90%%\nfor 3 intervals, repeats every 12, "
-			    "resolves below 70%%); /sim wait SECONDS pauses.\n"
+			    "resolves below 70%%); /sim wait SECONDS pauses;\n"
+			    "/sim wedge router SECONDS holds the router still "
+			    "(the systemd watchdog notices).\n"
 			    "With --db the database is kept, "
 			    "so a second run continues the first.\nExit "
 			    "codes: 0 ok, 1 runtime failure, 2 usage "
@@ -263,7 +306,7 @@ demo_main(int argc, char **argv)
 	}
 	app->sim = sim;
 	if (app->console != NULL)
-		chat_console_set_hook(app->console, demo_hook, sim);
+		chat_console_set_hook(app->console, demo_hook, app);
 	if (app_start(app, &cause) != 0) {
 		fprintf(stderr, "pvebot demo: %s\n", cause);
 		free(cause);

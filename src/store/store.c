@@ -5,7 +5,11 @@
  * writer, a busy timeout so writers queue instead of failing. The schema
  * is created and upgraded by the numbered migrations below, each in its
  * own transaction and recorded in schema_version; a database written by a
- * newer pvebot is refused rather than misread.
+ * newer pvebot is refused rather than misread. Before the first migration
+ * of a database that already has a schema, a copy of it as it was is
+ * written beside it (VACUUM INTO PATH.bak-vOLD-YYYYMMDD-HHMMSS, UTC, with
+ * the database file's permissions); when that copy cannot be made, the
+ * upgrade does not start. A brand new database gets no copy.
  *
  * The tables are designed once for every part: jobs and approvals (the
  * job state machine is in jobs/), the audit log (audit.c), chat offsets
@@ -14,8 +18,14 @@
  * transaction ids (Matrix idempotency), and the buttons of sent messages
  * (so a reaction or a press after a restart still finds its job).
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -308,6 +318,75 @@ read_version(sqlite3 *db, int *version, char **cause)
 	return 0;
 }
 
+/*
+ * The copy made before migrating from `version`. The file is created
+ * first (O_EXCL, the database's mode) so a second upgrade within the
+ * same second gets its own name and the copy is never more readable than
+ * the database; VACUUM INTO accepts an empty file.
+ */
+static int
+backup_before_migration(struct store *s, int version, char **cause)
+{
+	struct stat	 st;
+	struct tm	 tm;
+	time_t		 t = (time_t)wall_now();
+	sqlite3_stmt	*vac;
+	char		 stamp[32], *path = NULL;
+	mode_t		 mode = 0600;
+	int		 i, fd = -1, rc;
+
+	if (*s->path == '\0' || strcmp(s->path, ":memory:") == 0 ||
+	    str_has_prefix(s->path, "file:"))
+		return 0;
+	if (stat(s->path, &st) == 0)
+		mode = st.st_mode & 0666;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	for (i = 0; i < 100 && fd == -1; i++) {
+		free(path);
+		path = i == 0 ? xasprintf("%s.bak-v%d-%s", s->path, version,
+		    stamp) : xasprintf("%s.bak-v%d-%s.%d", s->path, version,
+		    stamp, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd == -1 && errno != EEXIST) {
+			set_cause(cause, "%s: cannot create the backup %s "
+			    "before upgrading the schema: %s", s->path, path,
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+	}
+	if (fd == -1) {
+		set_cause(cause, "%s: too many backups named %s.*", s->path,
+		    path);
+		free(path);
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &vac, NULL) !=
+	    SQLITE_OK) {
+		set_cause(cause, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	sqlite3_bind_text(vac, 1, path, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(vac);
+	sqlite3_finalize(vac);
+	if (rc != SQLITE_DONE) {
+		set_cause(cause, "%s: backup to %s before upgrading the schema "
+		    "failed, schema not upgraded: %s", s->path, path,
+		    sqlite3_errmsg(s->db));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	log_info("store", "backed up before upgrading the schema path=%s "
+	    "backup=%s version=%d", s->path, path, version);
+	free(path);
+	return 0;
+}
+
 int
 store_migrate_to(struct store *s, int target, char **cause)
 {
@@ -321,6 +400,9 @@ store_migrate_to(struct store *s, int target, char **cause)
 		    "newer than this pvebot understands (%d); upgrade pvebot "
 		    "or use another database", s->path, version,
 		    store_latest_version());
+	if (version > 0 && version < target &&
+	    backup_before_migration(s, version, cause) != 0)
+		return -1;
 	for (v = version; v < target; v++) {
 		if (exec_sql(s->db, "BEGIN IMMEDIATE", cause) != 0)
 			return -1;

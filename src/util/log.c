@@ -1,9 +1,18 @@
 /*
  * log.c - the one logger. Lines go to stderr as
  *   2026-11-22T18:00:00Z level=info part=conf msg text key=value ...
- * Every registered secret is replaced by "***" before the line is written;
- * a line is written with one write(2) so threads do not interleave.
+ * or, when stderr is journald's stream (systemd sets JOURNAL_STREAM to
+ * the stream's "device:inode", and it matches stderr's), as
+ *   <6>level=info part=conf msg text key=value ...
+ * with the syslog priority as prefix (journald strips it and files the
+ * line at that priority: 7 debug, 6 info, 4 warn, 3 error) and no
+ * timestamp of our own, since the journal keeps one. Which of the two is
+ * decided once, at the first line. Every registered secret is replaced
+ * by "***" before the line is written; a line is written with one
+ * write(2) so threads do not interleave.
  */
+#include <sys/stat.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +30,31 @@ static enum log_level	 log_level = LOG_INFO;
 static pthread_mutex_t	 log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char		*log_secrets[LOG_MAX_SECRETS];
 static size_t		 log_nsecrets;
+static pthread_once_t	 log_once = PTHREAD_ONCE_INIT;
+static int		 log_journal;	/* stderr is journald's stream */
+
+/* JOURNAL_STREAM is inherited by children too: trust it only if it
+ * names the very stream our stderr is. */
+static void
+log_detect_journal(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	char			*end;
+
+	if (env == NULL || fstat(STDERR_FILENO, &st) == -1)
+		return;
+	dev = strtoull(env, &end, 10);
+	if (end == env || *end != ':')
+		return;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (end == env || *end != '\0')
+		return;
+	log_journal = (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_set_level(enum log_level level)
@@ -107,6 +141,7 @@ log_vmsg(enum log_level level, const char *part, const char *fmt,
     va_list ap)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
+	static const int priorities[] = { 7, 6, 4, 3 };	/* syslog(3) */
 	char		 line[LOG_LINE_MAX], stamp[32], *msg, *clean;
 	struct tm	 tm;
 	time_t		 t;
@@ -121,12 +156,17 @@ log_vmsg(enum log_level level, const char *part, const char *fmt,
 		if (msg[i] == '\n' || msg[i] == '\r')
 			msg[i] = ' ';
 	}
-	t = time(NULL);
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pthread_once(&log_once, log_detect_journal);
+	if (log_journal)
+		snprintf(stamp, sizeof stamp, "<%d>", priorities[level]);
+	else {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	}
 	pthread_mutex_lock(&log_lock);
 	clean = scrub_locked(msg);
-	n = snprintf(line, sizeof line, "%s level=%s part=%s %s\n", stamp,
+	n = snprintf(line, sizeof line, "%slevel=%s part=%s %s\n", stamp,
 	    names[level], part, clean);
 	if (n >= (int)sizeof line) {
 		n = sizeof line - 1;

@@ -1,8 +1,12 @@
 /*
  * test_cmd_load.c - the catalogue loader: the shipped commands/ folder
  * loads and says what the issue asks for, and each kind of bad file is
- * reported with its exact file:line:column, all errors at once.
+ * reported with its exact file:line:column, all errors at once; a local
+ * folder layered over the shipped one adds files and replaces files of
+ * the same name.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +361,57 @@ missing_folder_and_empty(void)
 }
 
 static void
+local_folder_layered(void)
+{
+	struct catalogue	*cat;
+	const struct cmd_def	*d;
+	char			*errors = NULL, *local = t_path("local");
+	char			*want;
+	const char		*dirs[2] = { "commands", local };
+
+	T_EQ_INT(mkdir(local, 0755), 0);
+	/* Replaces the shipped ssh.yaml (hostsnap and the rest) ... */
+	t_write("local/ssh.yaml",
+	    "commands:\n"
+	    "  - name: ping\n"
+	    "    summary: Ping\n"
+	    "    action: meta.ping\n"
+	    "    builtin: ping\n", 0644);
+	/* ... and adds a file of its own. */
+	t_write("local/site.yaml",
+	    "commands:\n"
+	    "  - name: pong\n"
+	    "    summary: Pong\n"
+	    "    action: meta.pong\n"
+	    "    builtin: ping\n", 0644);
+	cat = catalogue_load_dirs(dirs, 2, &errors);
+	T_OK(cat != NULL);
+	if (cat == NULL) {
+		printf("%s", errors);
+		goto out;
+	}
+	d = catalogue_find(cat, "ping");
+	T_OK(d != NULL);
+	want = xasprintf("%s/ssh.yaml", local);
+	if (d != NULL)
+		T_EQ_STR(d->file, want);
+	free(want);
+	T_OK(catalogue_find(cat, "pong") != NULL);
+	T_OK(catalogue_find(cat, "hostsnap") == NULL);
+	T_OK(catalogue_find(cat, "start") != NULL);
+	catalogue_free(cat);
+
+	/* A local folder that is not there is an error, not ignored. */
+	dirs[1] = "no-such-local-folder";
+	T_OK(catalogue_load_dirs(dirs, 2, &errors) == NULL);
+	T_CONTAINS(errors, "no-such-local-folder: cannot read the commands "
+	    "folder");
+out:
+	free(errors);
+	free(local);
+}
+
+static void
 load_from_string(void)
 {
 	struct catalogue	*cat;
@@ -389,5 +444,6 @@ main(void)
 	T_RUN(wrong_shapes);
 	T_RUN(missing_folder_and_empty);
 	T_RUN(load_from_string);
+	T_RUN(local_folder_layered);
 	return t_summary();
 }

@@ -1,7 +1,10 @@
 /*
  * Config tests: a good file, and one test per kind of bad file, each
- * asserting the exact file:line:column a user would be pointed to.
+ * asserting the exact file:line:column a user would be pointed to; secret
+ * files named in systemd's ${CREDENTIALS_DIRECTORY}; local_commands.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +228,98 @@ test_all_errors_reported(void)
 	free(errors);
 }
 
+/*
+ * What LoadCredential= makes: a file 0400 owned by root that the service
+ * user may read through an ACL entry, which stat() shows as mode 0440.
+ */
+static void
+test_credentials_directory(void)
+{
+	char		*errors = NULL, *dir = t_path("creds");
+	struct conf	*c;
+
+	T_EQ_INT(mkdir(dir, 0500 | 0200), 0);
+	t_write("creds/pvebot.telegram.token", "123456:CRED-secret-token\n",
+	    0440);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	c = load_text("cred.conf",
+	    "chat:\n"
+	    "  telegram:\n"
+	    "    token_file: ${CREDENTIALS_DIRECTORY}/pvebot.telegram.token\n",
+	    &errors);
+	T_OK(c != NULL);
+	if (c != NULL)
+		T_EQ_STR(c->chat.telegram.token, "123456:CRED-secret-token");
+	conf_free(c);
+	free(errors);
+	errors = NULL;
+
+	/* The same file named directly gets the strict check. */
+	T_OK(load_text("direct.conf",
+	    "chat:\n"
+	    "  telegram:\n"
+	    "    token_file: creds/pvebot.telegram.token\n", &errors) == NULL);
+	expect_error(errors, "direct.conf", 3, 17,
+	    "is readable by group or others (mode 0440)");
+	free(errors);
+	errors = NULL;
+
+	/* Readable by others is never what systemd made. */
+	t_write("creds/open.token", "123456:OPEN-secret-token\n", 0444);
+	T_OK(load_text("open.conf",
+	    "chat:\n"
+	    "  telegram:\n"
+	    "    token_file: $CREDENTIALS_DIRECTORY/open.token\n",
+	    &errors) == NULL);
+	expect_error(errors, "open.conf", 3, 17, "is not a private file");
+	T_NOT_CONTAINS(errors, "OPEN-secret-token");
+	free(errors);
+	errors = NULL;
+
+	/* A name, not a way out of the folder. */
+	T_OK(load_text("escape.conf",
+	    "chat:\n"
+	    "  telegram:\n"
+	    "    token_file: ${CREDENTIALS_DIRECTORY}/../tg.token\n",
+	    &errors) == NULL);
+	expect_error(errors, "escape.conf", 3, 17, "is not a credential name");
+	free(errors);
+	errors = NULL;
+
+	/* Not under systemd: say what to do. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	T_OK(load_text("nodir.conf",
+	    "chat:\n"
+	    "  telegram:\n"
+	    "    token_file: ${CREDENTIALS_DIRECTORY}/pvebot.telegram.token\n",
+	    &errors) == NULL);
+	expect_error(errors, "nodir.conf", 3, 17,
+	    "${CREDENTIALS_DIRECTORY} is not set");
+	T_CONTAINS(errors, "LoadCredential=pvebot.telegram.token");
+	free(errors);
+	free(dir);
+}
+
+static void
+test_local_commands(void)
+{
+	char		*errors = NULL, *want;
+	struct conf	*c;
+
+	c = load_text("local.conf", "local_commands: mine\n", &errors);
+	T_OK(c != NULL);
+	if (c != NULL) {
+		want = xasprintf("%s/mine", t_tmpdir());
+		T_EQ_STR(c->local_commands_dir, want);
+		free(want);
+	}
+	conf_free(c);
+	c = load_text("none.conf", "log_level: warn\n", &errors);
+	T_OK(c != NULL && c->local_commands_dir == NULL);
+	conf_free(c);
+	free(errors);
+}
+
 int
 main(void)
 {
@@ -237,5 +332,7 @@ main(void)
 	T_RUN(test_world_readable_secret);
 	T_RUN(test_inline_secret_refused);
 	T_RUN(test_all_errors_reported);
+	T_RUN(test_credentials_directory);
+	T_RUN(test_local_commands);
 	return t_summary();
 }

@@ -1,11 +1,16 @@
 /*
- * Store tests: migrations from empty and from every older version, a
- * newer database refused, offsets and kv, the audit chain catching an
+ * Store tests: migrations from empty and from every older version, the
+ * dated copy taken before a schema upgrade (and none for a new database),
+ * a newer database refused, offsets and kv, the audit chain catching an
  * edited, a deleted and an inserted row, and the job state machine.
  */
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobs.h"
 #include "store.h"
@@ -94,6 +99,111 @@ test_migrate_from_each_older_version(void)
 		free(path);
 		free(cause);
 	}
+}
+
+/* The names in the test's folder that start with prefix; caller frees. */
+static char *
+names_with_prefix(const char *prefix)
+{
+	DIR		*d = opendir(t_tmpdir());
+	struct dirent	*de;
+	struct buf	 b;
+
+	buf_init(&b, 0);
+	buf_append(&b, "", 0);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (str_has_prefix(de->d_name, prefix))
+			buf_printf(&b, "%s\n", de->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	return buf_steal(&b);
+}
+
+static void
+test_backup_before_migration(void)
+{
+	char		*path = t_path("pvebot.db"), *cause = NULL, *names;
+	char		*bak, *val = NULL, stamp[32];
+	struct store	*s, *old;
+	struct stat	 st, bst;
+	struct tm	 tm;
+	time_t		 before, after;
+	int		 y, mo, d, h, mi, sec, n = 0;
+
+	s = store_open_version(path, 1, &cause);
+	T_OK(s != NULL);
+	if (s == NULL)
+		goto out;
+	T_EQ_INT(store_offset_set(s, "telegram", "41"), 0);
+	store_close(s);
+	T_EQ_INT(chmod(path, 0640), 0);
+
+	before = time(NULL);
+	s = store_open(path, &cause);
+	after = time(NULL);
+	T_OK(s != NULL);
+	if (s == NULL)
+		goto out;
+	T_EQ_INT(store_version(s), store_latest_version());
+	store_close(s);
+
+	/* One copy, named after the old version and the UTC time. */
+	names = names_with_prefix("pvebot.db.bak-");
+	T_OK(sscanf(names, "pvebot.db.bak-v1-%4d%2d%2d-%2d%2d%2d\n%n", &y, &mo,
+	    &d, &h, &mi, &sec, &n) == 6);
+	T_EQ_INT(names[n], '\0');
+	gmtime_r(&before, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	bak = xasprintf("%s.bak-v1-%s", path, stamp);
+	if (stat(bak, &bst) != 0) {
+		free(bak);
+		gmtime_r(&after, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+		bak = xasprintf("%s.bak-v1-%s", path, stamp);
+	}
+	free(names);
+
+	/* It is the database as it was: version 1, with its data, and no
+	 * more readable than the database. */
+	T_EQ_INT(stat(path, &st), 0);
+	T_EQ_INT(stat(bak, &bst), 0);
+	T_EQ_INT(bst.st_mode & 0777, st.st_mode & 0777);
+	old = store_open_version(bak, 1, &cause);
+	T_OK(old != NULL);
+	if (old != NULL) {
+		T_EQ_INT(store_version(old), 1);
+		T_OK(!table_exists(old, "metric_samples"));
+		store_offset_get(old, "telegram", &val);
+		T_EQ_STR(val, "41");
+		free(val);
+		store_close(old);
+	}
+	free(bak);
+
+	/* Opening it again migrates nothing and copies nothing. */
+	s = store_open(path, &cause);
+	T_OK(s != NULL);
+	store_close(s);
+	names = names_with_prefix("pvebot.db.bak-");
+	T_OK(strchr(names, '\n') == strrchr(names, '\n'));
+	free(names);
+out:
+	free(cause);
+	free(path);
+}
+
+static void
+test_no_backup_for_new_database(void)
+{
+	struct store	*s = fresh("brand-new.db");
+	char		*names;
+
+	T_OK(s != NULL);
+	store_close(s);
+	names = names_with_prefix("brand-new.db.bak");
+	T_EQ_STR(names, "");
+	free(names);
 }
 
 static void
@@ -346,6 +456,8 @@ main(void)
 {
 	T_RUN(test_migrate_from_empty);
 	T_RUN(test_migrate_from_each_older_version);
+	T_RUN(test_backup_before_migration);
+	T_RUN(test_no_backup_for_new_database);
 	T_RUN(test_newer_database_refused);
 	T_RUN(test_offsets_and_kv);
 	T_RUN(test_audit_intact);
