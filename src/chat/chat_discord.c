@@ -57,7 +57,7 @@
 /* Longer 429 waits are left to the callers (CHAT_TEMPORARY). */
 #define DC_RETRY_WAIT	30000
 #define DC_BUCKETS	64
-#define DC_QUEUE_MAX	1024
+#define DC_QUEUE_WARN	1024	/* a backlog worth a log line */
 
 #define DC_REST_NOGLOBAL	0x1	/* interaction endpoints */
 #define DC_REST_ACK		0x2	/* useless after Discord's 3 s */
@@ -1015,6 +1015,29 @@ dc_skip(struct dc *dc, const char *offset)
 	    offset);
 }
 
+/*
+ * A dispatch that cannot be handled (malformed, or not what Discord
+ * sends): skipped with its offset, and audited with its sequence and
+ * why. `room` and `answer`, when given, tell the sender.
+ */
+static void
+dc_skip_bad(struct dc *dc, const char *offset, const char *type,
+    const char *why, const char *room, const char *answer)
+{
+	struct chat_event	*ev;
+	long long		 seq = offset != NULL ? strtoll(offset, NULL,
+	    10) : 0;
+
+	log_warn("discord", "dispatch seq=%lld %s skipped: %s", seq, type,
+	    why);
+	ev = chat_event_new(CHAT_EV_SKIPPED, "discord", room, NULL);
+	ev->text = xasprintf("discord dispatch seq %lld %s skipped: %s", seq,
+	    type, why);
+	if (room != NULL && answer != NULL)
+		ev->answer = xstrdup(answer);
+	dc_submit(dc, ev, offset);
+}
+
 static const char *
 dc_str(json_t *o, const char *path1, const char *path2)
 {
@@ -1039,16 +1062,30 @@ dc_on_message(struct dc *dc, json_t *d, const char *offset)
 	channel = dc_str(d, "channel_id", NULL);
 	guild = dc_str(d, "guild_id", NULL);
 	content = dc_str(d, "content", NULL);
+	if (!json_is_object(d) || author == NULL || channel == NULL ||
+	    content == NULL || !dc_valid_id(author) || !dc_valid_id(channel)) {
+		dc_skip_bad(dc, offset, "MESSAGE_CREATE", "no author, channel "
+		    "or content", NULL, NULL);
+		return;
+	}
 	pthread_mutex_lock(&dc->lock);
 	bot = dc->bot_id != NULL ? xstrdup(dc->bot_id) : NULL;
 	pthread_mutex_unlock(&dc->lock);
-	if (author == NULL || channel == NULL || content == NULL ||
-	    json_is_true(json_object_get(json_object_get(d, "author"),
+	if (json_is_true(json_object_get(json_object_get(d, "author"),
 	    "bot")) || (bot != NULL && strcmp(bot, author) == 0) ||
-	    !dc_room_allowed(dc, guild, channel, author) ||
-	    strlen(content) > 4000) {
+	    !dc_room_allowed(dc, guild, channel, author)) {
 		free(bot);
 		dc_skip(dc, offset);
+		return;
+	}
+	/* Refused whole, never cut at the NUL or truncated. */
+	if (strlen(content) != json_string_length(json_object_get(d,
+	    "content")) || strlen(content) > 4000) {
+		free(bot);
+		dc_skip_bad(dc, offset, "MESSAGE_CREATE", strlen(content) > 4000 ?
+		    "content over 4000 bytes" : "content with a NUL byte",
+		    channel, "That message cannot be read as a command "
+		    "(too long, or a NUL character); nothing was done.");
 		return;
 	}
 	/*
@@ -1313,10 +1350,16 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 	if ((user = dc_str(json_object_get(d, "member"), "user", "id")) ==
 	    NULL)
 		user = dc_str(d, "user", "id");
+	if (type == 1) {	/* PING: for webhook endpoints only */
+		dc_skip(dc, offset);
+		return;
+	}
 	if (id == NULL || token == NULL || channel == NULL || user == NULL ||
 	    (type != 2 && type != 3) || strchr(token, '/') != NULL ||
-	    !dc_valid_id(id)) {
-		dc_skip(dc, offset);
+	    strlen(token) != json_string_length(json_object_get(d, "token")) ||
+	    !dc_valid_id(id) || !dc_valid_id(channel) || !dc_valid_id(user)) {
+		dc_skip_bad(dc, offset, "INTERACTION_CREATE", "no usable id, "
+		    "token, channel, user or type", NULL, NULL);
 		return;
 	}
 	if (!dc_room_allowed(dc, guild, channel, user)) {
@@ -1371,7 +1414,8 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 		}
 		if (text == NULL) {
 			chat_event_free(ev);
-			dc_skip(dc, offset);
+			dc_skip_bad(dc, offset, "INTERACTION_CREATE", "a slash "
+			    "command pvebot cannot read", NULL, NULL);
 			return;
 		}
 		ev->text = text;
@@ -1382,7 +1426,8 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 
 		if (cid == NULL || mid == NULL) {
 			chat_event_free(ev);
-			dc_skip(dc, offset);
+			dc_skip_bad(dc, offset, "INTERACTION_CREATE", "a button "
+			    "press without custom_id or message", NULL, NULL);
 			return;
 		}
 		ev->button_data = xstrdup(cid);
@@ -1416,6 +1461,9 @@ dc_worker(void *arg)
 		pthread_mutex_unlock(&dc->lock);
 		if (strcmp(it->type, "INTERACTION_CREATE") == 0)
 			dc_on_interaction(dc, it->data, it->offset);
+		else if (strcmp(it->type, GW_UNREADABLE) == 0)
+			dc_skip_bad(dc, it->offset, "frame", "not a JSON "
+			    "payload", NULL, NULL);
 		else
 			dc_on_message(dc, it->data, it->offset);
 		free(it->type);
@@ -1549,17 +1597,20 @@ dc_on_dispatch(void *arg, const char *type, json_t *d,
 		return;
 	}
 	if (strcmp(type, "MESSAGE_CREATE") != 0 &&
-	    strcmp(type, "INTERACTION_CREATE") != 0)
+	    strcmp(type, "INTERACTION_CREATE") != 0 &&
+	    strcmp(type, GW_UNREADABLE) != 0)
 		return;
+	/*
+	 * No cap that drops: the worker hands every item to the router
+	 * (whose queue pushes back). A long queue is only said.
+	 */
 	pthread_mutex_lock(&dc->lock);
-	if (dc->queued >= DC_QUEUE_MAX) {
-		pthread_mutex_unlock(&dc->lock);
-		log_warn("discord", "dispatch queue full, %s dropped", type);
-		return;
-	}
+	if (dc->queued > 0 && dc->queued % DC_QUEUE_WARN == 0)
+		log_warn("discord", "%zu dispatches wait for the router",
+		    dc->queued);
 	it = xcalloc(1, sizeof *it);
 	it->type = xstrdup(type);
-	it->data = json_incref(d);
+	it->data = d != NULL ? json_incref(d) : NULL;
 	it->offset = dc_offset_string(s);
 	*dc->tail = it;
 	dc->tail = &it->next;

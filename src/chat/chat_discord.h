@@ -35,8 +35,12 @@ struct dc_session {
 
 /*
  * Called on the gateway thread for every dispatch (op 0) with the
- * session as it stands after it; must not block (no REST).
+ * session as it stands after it; must not block (no REST). A frame that
+ * cannot be read comes as type GW_UNREADABLE with no data: it is skipped
+ * and audited.
  */
+#define GW_UNREADABLE	"PVEBOT_UNREADABLE"
+
 typedef void (*dc_dispatch_cb)(void *arg, const char *type, json_t *data,
     const struct dc_session *);
 

@@ -430,10 +430,21 @@ gw_on_frame(struct dc_gateway *gw, const char *text, size_t len)
 	int		 op;
 	int64_t		 ms;
 
-	if ((p = json_loadb(text, len, 0, &err)) == NULL ||
+	/* NUL in a string is the receiver's business, not a bad frame. */
+	if ((p = json_loadb(text, len, JSON_ALLOW_NUL, &err)) == NULL ||
 	    !json_is_integer(json_object_get(p, "op"))) {
+		const char	*at = memmem(text, len, "\"s\":", 4);
+		int64_t		 seq = 0;
+
+		/* Skipped, and named in the audit by its sequence when the
+		 * text shows it; the sequence moves on with the next one. */
+		if (at != NULL)
+			seq = strtoll(at + 4, NULL, 10);
 		log_warn("discord", "gateway sent a frame that is not a "
-		    "payload, ignored");
+		    "payload, skipped seq=%lld", (long long)seq);
+		if (seq > gw->session.seq)
+			gw->session.seq = seq;
+		gw->dispatch(gw->arg, GW_UNREADABLE, NULL, &gw->session);
 		json_decref(p);
 		return;
 	}

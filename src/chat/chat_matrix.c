@@ -553,10 +553,22 @@ mx_message_event(struct matrix *m, struct mx_sync *ms,
 	rel_type = json_string_value(json_object_get(rel, "rel_type"));
 	if (rel_type != NULL && strcmp(rel_type, "m.replace") == 0)
 		return NULL;
-	if (strlen(body) > MX_TEXT_CAP) {
-		log_info("matrix", "message too long, ignored room=%s "
-		    "sender=%s bytes=%zu", room->name, sender, strlen(body));
-		return NULL;
+	/* Refused whole, never cut at the NUL or truncated. */
+	if (strlen(body) > MX_TEXT_CAP || strlen(body) !=
+	    json_string_length(json_object_get(content, "body"))) {
+		size_t	 len = json_string_length(json_object_get(content,
+		    "body"));
+
+		cev = chat_event_new(CHAT_EV_SKIPPED, "matrix", room->name,
+		    NULL);
+		cev->text = xasprintf("matrix event %s from %s in %s skipped: "
+		    "%s", json_string_value(json_object_get(ev, "event_id")),
+		    sender, room->name, strlen(body) != len ? "a body with a "
+		    "NUL byte" : "a body over the size limit");
+		cev->answer = xstrdup("That message cannot be read as a "
+		    "command (too long, or a NUL character); nothing was "
+		    "done.");
+		return cev;
 	}
 	body = mx_strip_reply_fallback(body);
 	user = xasprintf("matrix:%s", sender);
@@ -651,8 +663,23 @@ mx_handle_room(struct matrix *m, struct mx_sync *ms, const char *room_id,
 		type = json_string_value(json_object_get(ev, "type"));
 		sender = json_string_value(json_object_get(ev, "sender"));
 		event_id = json_string_value(json_object_get(ev, "event_id"));
-		if (type == NULL || sender == NULL || event_id == NULL)
+		if (type == NULL || sender == NULL || event_id == NULL ||
+		    strlen(sender) != json_string_length(json_object_get(ev,
+		    "sender")) || strlen(event_id) != json_string_length(
+		    json_object_get(ev, "event_id")) || event_id[0] != '$') {
+			/* Not what a homeserver sends: skipped, audited. */
+			cev = chat_event_new(CHAT_EV_SKIPPED, "matrix", NULL,
+			    NULL);
+			cev->text = xasprintf("matrix event %.80s in %s "
+			    "skipped: no usable type, sender or event id",
+			    event_id != NULL ? event_id : "(no id)",
+			    room.name);
+			cev->reply_token = xstrdup(event_id != NULL &&
+			    event_id[0] == '$' ? event_id : "-");
+			*evs = xreallocarray(*evs, *nevs + 1, sizeof **evs);
+			(*evs)[(*nevs)++] = cev;
 			continue;
+		}
 		if (strcmp(type, "m.room.encryption") == 0 ||
 		    strcmp(type, "m.room.encrypted") == 0) {
 			encrypted = 1;

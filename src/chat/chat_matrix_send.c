@@ -186,7 +186,9 @@ mx_http(struct matrix *m, const char *method, const char *path,
 	free(url);
 
 	if (r->status != 0 && t.body.len > 0) {
-		r->json = json_loadb(t.body.data, t.body.len, 0, NULL);
+		/* NUL in a string is judged per event, not per reply. */
+		r->json = json_loadb(t.body.data, t.body.len, JSON_ALLOW_NUL,
+		    NULL);
 		if (r->json != NULL && !json_is_object(r->json) &&
 		    !json_is_array(r->json)) {
 			json_decref(r->json);

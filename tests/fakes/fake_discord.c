@@ -469,6 +469,29 @@ fake_discord_dispatch(struct fake_discord *fd, const char *type, json_t *d)
 	return seq;
 }
 
+int64_t
+fake_discord_dispatch_broken(struct fake_discord *fd, const char *type)
+{
+	char	*text;
+	int64_t	 seq;
+
+	pthread_mutex_lock(&fd->lock);
+	seq = ++fd->seq;
+	/* Cut short: not JSON at all. */
+	text = xasprintf("{\"op\":0,\"s\":%lld,\"t\":\"%s\",\"d\":"
+	    "{\"content\":\"cut", (long long)seq, type);
+	fd->hist = xreallocarray(fd->hist, fd->nhist + 1, sizeof *fd->hist);
+	fd->hist[fd->nhist].seq = seq;
+	fd->hist[fd->nhist].json = text;
+	fd->nhist++;
+	fd->last_sent[0] = now_ms();
+	if (fd->cur != NULL && fd->cur->wsi != NULL && fd->cur->live)
+		fd_queue_text(fd->cur, text);
+	pthread_mutex_unlock(&fd->lock);
+	fd_wake(fd);
+	return seq;
+}
+
 void
 fake_discord_send_op(struct fake_discord *fd, int op, json_t *d)
 {

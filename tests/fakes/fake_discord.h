@@ -74,6 +74,8 @@ void	fake_discord_disallow_intents(struct fake_discord *, int on);
  * session is live, else kept for a Resume to replay. Returns its seq. */
 int64_t	fake_discord_dispatch(struct fake_discord *, const char *type,
 	    json_t *d);
+/* A dispatch frame of `type` cut short (not JSON); returns its seq. */
+int64_t	fake_discord_dispatch_broken(struct fake_discord *, const char *type);
 /* Sends {op, d} (d stolen, may be NULL) on the live connection. */
 void	fake_discord_send_op(struct fake_discord *, int op, json_t *d);
 /* Closes the live connection with a close code; 0 drops the TCP

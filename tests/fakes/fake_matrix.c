@@ -1112,6 +1112,26 @@ fake_matrix_inject(struct fake_matrix *fm, const char *room_id,
 }
 
 char *
+fake_matrix_inject_raw(struct fake_matrix *fm, const char *room_id,
+    json_t *ev)
+{
+	struct fm_event	*e;
+	const char	*id;
+
+	pthread_mutex_lock(&fm->lock);
+	fm->events = xreallocarray(fm->events, fm->nevents + 1,
+	    sizeof *fm->events);
+	e = &fm->events[fm->nevents++];
+	e->pos = (int64_t)fm->nevents;
+	e->room = xstrdup(room_id);
+	e->ev = ev;
+	id = json_string_value(json_object_get(ev, "event_id"));
+	pthread_cond_broadcast(&fm->cond);
+	pthread_mutex_unlock(&fm->lock);
+	return id != NULL ? xstrdup(id) : NULL;
+}
+
+char *
 fake_matrix_say(struct fake_matrix *fm, const char *room_id,
     const char *sender, const char *body)
 {

@@ -50,6 +50,13 @@ const char *fake_matrix_membership(struct fake_matrix *,
 char	*fake_matrix_inject(struct fake_matrix *, const char *room_id,
 	    const char *sender, const char *type, json_t *content,
 	    int64_t ts_ms);
+/*
+ * An event exactly as given (stolen), malformed ones included: how tests
+ * make the homeserver send what it should not. Returns its event_id if
+ * it has one (caller frees).
+ */
+char	*fake_matrix_inject_raw(struct fake_matrix *, const char *room_id,
+	    json_t *ev);
 /* An m.text message; returns the event id (caller frees). */
 char	*fake_matrix_say(struct fake_matrix *, const char *room_id,
 	    const char *sender, const char *body);

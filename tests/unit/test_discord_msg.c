@@ -166,6 +166,71 @@ out:
 	fake_bench_done(&b);
 }
 
+/*
+ * Dispatches Discord would not send (a broken frame, a message with no
+ * author, content with a NUL, an interaction with no token): each is
+ * skipped with its sequence saved and a row for the audit, and the
+ * connector goes on with the next one.
+ */
+static void
+test_malformed_dispatches_skipped(void)
+{
+	struct fake_bench	 b;
+	struct chat_event	*ev;
+	json_t			*m, *in;
+	int64_t			 broken, noauthor, nul, notoken, last;
+	int			 i;
+
+	if (start_live(&b) != 0)
+		goto out;
+	broken = fake_discord_dispatch_broken(b.fd, "MESSAGE_CREATE");
+	m = fake_discord_message("800000000000000002", NULL, DMUSER, 0, "x");
+	json_object_del(m, "author");
+	noauthor = fake_discord_dispatch(b.fd, "MESSAGE_CREATE", m);
+	m = fake_discord_message("800000000000000002", NULL, DMUSER, 0, "x");
+	json_object_set_new(m, "content", json_stringn("start 101\0reboot",
+	    17));
+	nul = fake_discord_dispatch(b.fd, "MESSAGE_CREATE", m);
+	in = fake_discord_slash(CHAN, GUILD, ALICE, "status", NULL);
+	json_object_del(in, "token");
+	notoken = fake_discord_dispatch(b.fd, "INTERACTION_CREATE", in);
+	last = fake_discord_dispatch(b.fd, "MESSAGE_CREATE",
+	    fake_discord_message("800000000000000002", NULL, DMUSER, 0,
+	    "status"));
+	ev = fake_bench_wait(&b, CHAT_EV_MESSAGE, 1, 3000);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		char	*want = xasprintf("%lld ", (long long)last);
+
+		T_EQ_STR(ev->text, "status");
+		T_OK(str_has_prefix(ev->offset, want));
+		free(want);
+	}
+	T_EQ_INT(fake_bench_count(&b, CHAT_EV_SKIPPED), 4);
+	for (i = 1; i <= 4; i++) {
+		int64_t	 seq[] = { broken, noauthor, nul, notoken };
+		char	*name;
+
+		ev = fake_bench_wait(&b, CHAT_EV_SKIPPED, i, 100);
+		T_OK(ev != NULL);
+		if (ev == NULL)
+			continue;
+		name = xasprintf("discord dispatch seq %lld ",
+		    (long long)seq[i - 1]);
+		T_CONTAINS(ev->text, name);
+		T_OK(ev->offset != NULL);
+		free(name);
+	}
+	/* The one with a NUL is answered where it came from. */
+	ev = fake_bench_wait(&b, CHAT_EV_SKIPPED, 3, 100);
+	if (ev != NULL) {
+		T_EQ_STR(ev->room, "800000000000000002");
+		T_CONTAINS(ev->answer, "nothing was done");
+	}
+out:
+	fake_bench_done(&b);
+}
+
 /* ---- slash commands ------------------------------------------------ */
 
 static void
@@ -1100,6 +1165,7 @@ main(void)
 	T_RUN(test_bad_config);
 	T_RUN(test_prefix_command_and_reply);
 	T_RUN(test_messages_filtered);
+	T_RUN(test_malformed_dispatches_skipped);
 	T_RUN(test_slash_command);
 	T_RUN(test_slash_with_catalogue);
 	T_RUN(test_register_commands_directly);

@@ -621,6 +621,57 @@ test_edit_shape(void)
 	h_free(h);
 }
 
+/*
+ * Events a homeserver should not send (no sender, a body with a NUL):
+ * each is skipped with an audit text naming it, the batch's offset
+ * still moves, and the next message is served.
+ */
+static void
+test_malformed_events_skipped(void)
+{
+	struct harness		*h = h_new(NULL);
+	struct chat_event	*ev;
+	char			*id, *off;
+	int			 skipped = 0, i;
+
+	h_running(h);
+	free(fake_matrix_inject_raw(h->fm, OPS, json_pack("{s:s, s:s, "
+	    "s:{s:s, s:s}}", "type", "m.room.message", "event_id",
+	    "$nosender1", "content", "msgtype", "m.text", "body",
+	    "!status")));
+	free(fake_matrix_inject(h->fm, OPS, ALICE, "m.room.message",
+	    json_pack("{s:s, s:s%}", "msgtype", "m.text", "body",
+	    "!start 101\0reboot", (size_t)17), 0));
+	id = fake_matrix_say(h->fm, OPS, ALICE, "!status");
+	for (i = 0; i < 3; i++) {
+		ev = h_next(h, 5000, NULL);
+		T_OK(ev != NULL);
+		if (ev == NULL)
+			break;
+		if (ev->kind == CHAT_EV_SKIPPED) {
+			skipped++;
+			T_CONTAINS(ev->text, "matrix event ");
+			T_OK(ev->offset != NULL);
+			if (strstr(ev->text, "NUL") != NULL) {
+				T_EQ_STR(ev->room, OPS);
+				T_CONTAINS(ev->answer, "nothing was done");
+			} else
+				T_CONTAINS(ev->text, "$nosender1");
+		} else {
+			T_EQ_INT(ev->kind, CHAT_EV_MESSAGE);
+			T_EQ_STR(ev->text, "!status");
+			T_EQ_STR(ev->reply_token, id);
+		}
+		chat_event_free(ev);
+	}
+	T_EQ_INT(skipped, 2);
+	off = h_offset(h);
+	T_OK(off != NULL);
+	free(off);
+	free(id);
+	h_free(h);
+}
+
 static void
 test_retry_same_txn(void)
 {
@@ -1034,6 +1085,7 @@ main(void)
 	RUN(test_encrypted_room_notice);
 	RUN(test_send_shape);
 	RUN(test_edit_shape);
+	RUN(test_malformed_events_skipped);
 	RUN(test_retry_same_txn);
 	RUN(test_reaction_buttons);
 	RUN(test_rate_limit_429);
