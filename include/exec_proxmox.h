@@ -24,7 +24,14 @@ struct pve;
 enum pve_status {
 	PVE_OK = 0,
 	PVE_TEMPORARY = -1,
-	PVE_PERMANENT = -2
+	PVE_PERMANENT = -2,
+	/*
+	 * A request that changes something may have reached Proxmox, but
+	 * no readable reply came (the connection broke, a proxy answered
+	 * 502/503/504, the body was cut or garbage): it may have run. The
+	 * caller finds out (a task list) instead of guessing.
+	 */
+	PVE_MAYBE = -3
 };
 
 /* Largest reply body accepted. */
@@ -165,9 +172,23 @@ int		 pve_task_log(struct pve *, const char *upid, int start,
 		    json_t **lines, char **cause);
 int		 pve_task_stop(struct pve *, const char *upid, char **cause);
 /*
+ * Every task on `node` of `type` for `vmid` started by `user` at or after
+ * `since` (UNIX time), oldest first; *upids (caller frees with strv_free)
+ * may be empty. How a step whose UPID was never stored finds its task.
+ */
+int		 pve_task_candidates(struct pve *, const char *node,
+		    const char *type, int vmid, const char *user,
+		    int64_t since, char ***upids, size_t *n, char **cause);
+/*
+ * The last line of a finished task's log, as Proxmox writes it: "TASK OK",
+ * "TASK WARNINGS: 2", "TASK ERROR: ...". NULL with *cause when the log
+ * cannot be read or has no such line yet.
+ */
+char		*pve_task_final_line(struct pve *, const char *upid,
+		    char **cause);
+/*
  * Newest task on `node` of `type` for `vmid` started by `user` at or after
- * `since` (UNIX time); *upid is NULL when there is none. Used to re-attach
- * to a task whose UPID was never stored.
+ * `since` (UNIX time); *upid is NULL when there is none.
  */
 int		 pve_task_find(struct pve *, const char *node,
 		    const char *type, int vmid, const char *user,

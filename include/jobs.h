@@ -138,7 +138,55 @@ void	jobs_free_list(char **, size_t);
  * Returns 1 with *out filled, 0 when nothing can run, -1 on error.
  */
 int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
-	    struct job *out);
+	    int64_t gen, struct job *out);
+
+/*
+ * Process generations: each start takes the next one (kept in kv), and
+ * jobs_claim() stamps it on the jobs it claims. Running jobs of older
+ * generations are orphans of a process that is gone: jobs_adopt_orphans()
+ * stamps them with `gen` and returns their ids, once, before this
+ * process's workers start; caller frees.
+ */
+int64_t	jobs_next_generation(struct store *);
+int	jobs_adopt_orphans(struct store *, int64_t gen, int64_t **ids,
+	    size_t *n);
+
+/*
+ * Steps: intent before action. A step row is committed before its
+ * request is sent; the UPID is stored the moment it is known, and a
+ * UPID belongs to at most one step (a unique constraint).
+ */
+enum step_state { STEP_INTENT, STEP_STARTED, STEP_DONE, STEP_FAILED,
+	STEP_UNKNOWN };
+
+struct job_step {
+	int64_t		 id;
+	int64_t		 job_id;
+	int		 seq;
+	char		*name;		/* safety_snapshot, action, ssh */
+	char		*method;
+	char		*target;	/* API path or SSH host */
+	char		*params;	/* JSON */
+	char		*node;
+	char		*task_type;
+	int		 vmid;
+	int64_t		 intent_at;
+	char		*upid;
+	enum step_state	 state;
+};
+
+/* Records the intent (next seq of the job); fills s->id and seq. */
+int	jobs_step_intent(struct store *, struct job_step *, char **cause);
+/* The UPID of a step; -1 when another step holds it already. */
+int	jobs_step_upid(struct store *, int64_t step_id, const char *upid);
+int	jobs_step_finish(struct store *, int64_t step_id, enum step_state);
+/* The steps of a job in order; caller frees with jobs_steps_free(). */
+int	jobs_steps(struct store *, int64_t job_id, struct job_step **,
+	    size_t *n);
+void	jobs_steps_free(struct job_step *, size_t n);
+/* Is the UPID stored against some step already? */
+int	jobs_upid_claimed(struct store *, const char *upid);
+const char *step_state_name(enum step_state);
 
 /* Ids of jobs in a state (e.g. running at start-up); caller frees. */
 int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,

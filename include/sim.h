@@ -47,12 +47,17 @@
  *   POST /_sim/fault       one object or an array of objects, each with
  *                          any of:
  *     {"clear":true}                      remove faults, task failures
- *     {"kind":"error"|"garbage"|"drop"|"slow"|"unauthorized",
+ *     {"kind":"error"|"garbage"|"drop"|"slow"|"unauthorized"|"lost",
  *      "match":"POST *vzdump", "status":500, "message":"...",
  *      "delay_ms":2000, "count":1}        reply fault for matching calls
  *                                         ("METHOD path" glob on the path
  *                                         without /api2/json, default
- *                                         "*"; count 0 = until cleared)
+ *                                         "*"; count 0 = until cleared).
+ *                                         All but "lost" stop the call
+ *                                         before Proxmox; "lost" does it,
+ *                                         then drops the reply (or, with
+ *                                         a status, answers that: a
+ *                                         proxy's 502 after the fact)
  *     {"node":"pve3","online":false}      node offline / back online
  *     {"quorate":false}                   quorum lost / back
  *     {"token":"ID","revoke":"VM.PowerMgmt"} / {"token":..,"grant":..}

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "demo.h"
 #include "exec_proxmox.h"
+#include "fault.h"
 #include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
@@ -439,6 +440,7 @@ main(int argc, char **argv)
 
 	/* Before any thread: it reads and clears the environment. */
 	sdnotify_init();
+	fault_init();
 	if (argc < 2)
 		return usage(stderr, EXIT_USAGE);
 	if (strcmp(argv[1], "version") == 0 ||

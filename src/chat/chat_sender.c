@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "fault.h"
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
@@ -178,6 +179,7 @@ deliver(struct chat_sender *s, struct store *st, struct outbox_item *it)
 	age = wall_now() - it->created_at;
 	switch (rc) {
 	case CHAT_OK:
+		fault_point("send.done");
 		outbox_sent(st, it, ref);
 		atomic_fetch_add(&s->sent, 1);
 		log_debug("sender", "delivered connector=%s room=%s outbox=%"

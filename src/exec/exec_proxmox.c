@@ -623,8 +623,9 @@ pve_request(struct pve *pve, const char *method, const char *path,
 			case ATTEMPT_LOST:
 				replace_cause(&last, one);
 				if (!idempotent) {
-					/* It may have run: never again. */
-					rc = PVE_PERMANENT;
+					/* It may have run: never again, and
+					 * the caller finds out. */
+					rc = PVE_MAYBE;
 					done = 1;
 				}
 				break;

@@ -214,7 +214,8 @@ pve_reply_parse(long status, const char *reason, const char *body,
 		if (root == NULL || !json_is_object(root)) {
 			json_decref(root);
 			set_cause(cause, "Proxmox sent a reply that is not JSON");
-			return idempotent ? PVE_TEMPORARY : PVE_PERMANENT;
+			/* It was accepted: what it started is unknown. */
+			return idempotent ? PVE_TEMPORARY : PVE_MAYBE;
 		}
 		if (data != NULL) {
 			m = json_object_get(root, "data");
@@ -259,8 +260,8 @@ pve_reply_parse(long status, const char *reason, const char *body,
 	case 504:
 		text = xasprintf("Proxmox is unavailable (%ld%s%s)", status,
 		    *msg ? " " : "", msg);
-		if (idempotent)
-			rc = PVE_TEMPORARY;
+		/* A proxy's answer: the request may have gone through. */
+		rc = idempotent ? PVE_TEMPORARY : PVE_MAYBE;
 		break;
 	case 595:
 	case 596:

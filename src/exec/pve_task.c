@@ -203,8 +203,9 @@ pve_task_stop(struct pve *pve, const char *upid, char **cause)
 }
 
 int
-pve_task_find(struct pve *pve, const char *node, const char *type, int vmid,
-    const char *user, int64_t since, char **upid, char **cause)
+pve_task_candidates(struct pve *pve, const char *node, const char *type,
+    int vmid, const char *user, int64_t since, char ***upids, size_t *n,
+    char **cause)
 {
 	char			 vmidbuf[16], sincebuf[24];
 	struct pve_param	 p[] = {
@@ -219,11 +220,12 @@ pve_task_find(struct pve *pve, const char *node, const char *type, int vmid,
 	struct pve_upid		 u;
 	const char		*s;
 	char			*path, id[16];
-	int64_t			 best = -1;
-	size_t			 i;
+	size_t			 i, k;
+	int64_t			*starts = NULL;
 	int			 rc;
 
-	*upid = NULL;
+	*upids = NULL;
+	*n = 0;
 	snprintf(vmidbuf, sizeof vmidbuf, "%d", vmid);
 	snprintf(id, sizeof id, "%d", vmid);
 	snprintf(sincebuf, sizeof sincebuf, "%lld", (long long)since);
@@ -236,18 +238,89 @@ pve_task_find(struct pve *pve, const char *node, const char *type, int vmid,
 		s = json_string_value(json_object_get(t, "upid"));
 		if (s == NULL || pve_upid_parse(s, &u) != 0)
 			continue;
+		/* Filtered again here: the server's filters are a help. */
 		if ((type == NULL || strcmp(u.type, type) == 0) &&
 		    (vmid <= 0 || strcmp(u.id, id) == 0) &&
 		    (user == NULL || strcmp(u.user, user) == 0) &&
-		    u.starttime >= since && u.starttime > best) {
-			best = u.starttime;
-			free(*upid);
-			*upid = xstrdup(s);
+		    u.starttime >= since) {
+			/* Oldest first. */
+			for (k = *n; k > 0 && starts[k - 1] > u.starttime; k--)
+				;
+			*upids = xreallocarray(*upids, *n + 1,
+			    sizeof **upids);
+			starts = xreallocarray(starts, *n + 1, sizeof *starts);
+			memmove(&(*upids)[k + 1], &(*upids)[k],
+			    (*n - k) * sizeof **upids);
+			memmove(&starts[k + 1], &starts[k],
+			    (*n - k) * sizeof *starts);
+			(*upids)[k] = xstrdup(s);
+			starts[k] = u.starttime;
+			(*n)++;
 		}
 		pve_upid_release(&u);
 	}
+	free(starts);
 	json_decref(data);
 	return PVE_OK;
+}
+
+int
+pve_task_find(struct pve *pve, const char *node, const char *type, int vmid,
+    const char *user, int64_t since, char **upid, char **cause)
+{
+	char	**v;
+	size_t	  n;
+	int	  rc;
+
+	*upid = NULL;
+	rc = pve_task_candidates(pve, node, type, vmid, user, since, &v, &n,
+	    cause);
+	if (rc != PVE_OK)
+		return rc;
+	if (n > 0) {
+		*upid = v[n - 1];
+		v[n - 1] = NULL;
+	}
+	strv_free(v, n);
+	return PVE_OK;
+}
+
+char *
+pve_task_final_line(struct pve *pve, const char *upid, char **cause)
+{
+	json_t		*lines, *l;
+	char		*last = NULL;
+	size_t		 i, got;
+	int		 start = 0, page;
+
+	for (page = 0; page < 40; page++) {
+		if (pve_task_log(pve, upid, start, &lines, cause) != PVE_OK) {
+			free(last);
+			return NULL;
+		}
+		got = json_array_size(lines);
+		json_array_foreach(lines, i, l) {
+			const char	*t = json_string_value(
+			    json_object_get(l, "t"));
+
+			/* An empty log's placeholder is not a line. */
+			if (t == NULL || (got == 1 &&
+			    strcmp(t, "no content") == 0))
+				continue;
+			free(last);
+			last = xstrdup(t);
+		}
+		json_decref(lines);
+		if (got < 500)
+			break;
+		start += (int)got;
+	}
+	if (last == NULL || !str_has_prefix(last, "TASK ")) {
+		free(last);
+		set_cause(cause, "the task log has no final line");
+		return NULL;
+	}
+	return last;
 }
 
 /*

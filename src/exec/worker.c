@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "exec_ssh.h"
+#include "fault.h"
 #include "guest_index.h"
 #include "jobs.h"
 #include "log.h"
@@ -42,6 +43,10 @@
 #include "worker.h"
 
 #define MAX_WORKERS	64
+#define WORKER_STATUS_TRIES	40	/* failed status reads before the
+					 * log's final line decides */
+#define WORKER_FIND_TRIES	3	/* task list reads, a second apart */
+#define WORKER_CLOCK_SKEW	2	/* seconds a node's clock may lag */
 
 struct workers {
 	struct app	*app;
@@ -49,6 +54,9 @@ struct workers {
 	int		 nthreads;
 	pthread_t	 recovery;
 	int		 recovering;
+	int64_t		 gen;		/* this process's generation */
+	int64_t		*orphans;	/* jobs of processes that are gone */
+	size_t		 norphans;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 stop;
@@ -280,7 +288,10 @@ tail_line(struct run *r, const char *line)
 /*
  * Follows a task to its end: log lines become progress, cancel requests
  * stop it. Returns the final state; *error is the task's exit status
- * when it failed (caller frees).
+ * when it failed (caller frees). When the status endpoint keeps failing
+ * the task log's final line decides ("TASK OK", "TASK ERROR: ..."); when
+ * that cannot be read either the outcome is JOB_UNKNOWN, never a guess.
+ * JOB_RUNNING means pvebot is stopping and left the task running.
  */
 static enum job_state
 follow_task(struct run *r, const char *upid, char **error)
@@ -293,18 +304,22 @@ follow_task(struct run *r, const char *upid, char **error)
 	for (;;) {
 		struct pve_task_status	 ts;
 		json_t			*lines = NULL, *l;
-		char			*cause = NULL;
+		char			*cause = NULL, *last;
 		size_t			 i;
 
 		if (pve_task_log(pve, upid, next_line, &lines, &cause) == 0) {
+			size_t	 got = json_array_size(lines);
+
 			json_array_foreach(lines, i, l) {
 				const char	*t = json_string_value(
 				    json_object_get(l, "t"));
 				int		 pct;
 
-				next_line++;
-				if (t == NULL)
+				/* An empty log's placeholder is no line. */
+				if (t == NULL || (next_line == 0 && got == 1 &&
+				    strcmp(t, "no content") == 0))
 					continue;
+				next_line++;
 				tail_line(r, t);
 				pct = pve_progress_percent(t);
 				if (pct > r->percent)
@@ -316,11 +331,28 @@ follow_task(struct run *r, const char *upid, char **error)
 		cause = NULL;
 		memset(&ts, 0, sizeof ts);
 		if (pve_task_status(pve, upid, &ts, &cause) != 0) {
-			if (++errors > 30) {
-				*error = xasprintf("lost track of the task: %s",
-				    cause);
+			if (++errors > WORKER_STATUS_TRIES) {
+				last = pve_task_final_line(pve, upid, NULL);
+				if (last != NULL && (strcmp(last, "TASK OK") ==
+				    0 || str_has_prefix(last,
+				    "TASK WARNINGS"))) {
+					free(last);
+					free(cause);
+					return JOB_SUCCEEDED;
+				}
+				if (last != NULL && str_has_prefix(last,
+				    "TASK ERROR: ")) {
+					*error = xstrdup(last + 12);
+					free(last);
+					free(cause);
+					return JOB_FAILED;
+				}
+				free(last);
+				*error = xasprintf("pvebot lost track of task %s "
+				    "(%s); it may still run or have ended: "
+				    "check `task %s`", upid, cause, upid);
 				free(cause);
-				return JOB_FAILED;
+				return JOB_UNKNOWN;
 			}
 			free(cause);
 			sleep_ms(poll);
@@ -337,7 +369,9 @@ follow_task(struct run *r, const char *upid, char **error)
 					const char	*t = json_string_value(
 					    json_object_get(l, "t"));
 
-					if (t == NULL)
+					if (t == NULL || (next_line == 0 &&
+					    json_array_size(lines) == 1 &&
+					    strcmp(t, "no content") == 0))
 						continue;
 					tail_line(r, t);
 					if (pve_progress_percent(t) > r->percent)
@@ -460,27 +494,194 @@ mark_dispatched(struct run *r)
 	return jobs_set_int(r->store, r->job->id, "dispatched_at", wall_now());
 }
 
-/* POST that returns a UPID: stores it the moment it arrives. */
-static int
-start_task(struct run *r, const char *method, const char *path,
-    const struct pve_param *params, size_t n, char **upid, char **cause)
+/* Task types by action, for finding a task whose UPID was not stored. */
+static const char *
+task_type(const char *action, const char *guest_type)
 {
-	json_t	*data = NULL;
-	int	 rc;
+	static const struct {
+		const char	*action, *qemu, *lxc;
+	} map[] = {
+		{ "guest.start", "qmstart", "vzstart" },
+		{ "guest.stop", "qmstop", "vzstop" },
+		{ "guest.shutdown", "qmshutdown", "vzshutdown" },
+		{ "guest.reboot", "qmreboot", "vzreboot" },
+		{ "guest.suspend", "qmsuspend", "vzsuspend" },
+		{ "guest.resume", "qmresume", "vzresume" },
+		{ "guest.snapshot.create", "qmsnapshot", "vzsnapshot" },
+		{ "guest.snapshot.rollback", "qmrollback", "vzrollback" },
+		{ "guest.snapshot.delete", "qmdelsnapshot", "vzdelsnapshot" },
+		{ "backup.create", "vzdump", "vzdump" },
+		{ "guest.migrate", "qmigrate", "vzmigrate" },
+		{ "guest.clone", "qmclone", "vzclone" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(map); i++) {
+		if (strcmp(map[i].action, action) == 0)
+			return guest_type != NULL &&
+			    strcmp(guest_type, "lxc") == 0 ? map[i].lxc :
+			    map[i].qemu;
+	}
+	return NULL;
+}
+
+static char *
+params_json(const struct pve_param *params, size_t n)
+{
+	json_t	*o = json_object();
+	char	*s;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, params[i].key, json_string(
+		    params[i].value != NULL ? params[i].value : ""));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+/*
+ * The task a step started, found by its intent: of the right type, on
+ * the right node and guest, by pvebot's token, started at or after the
+ * intent (less a little clock skew) and claimed by no other step.
+ * Exactly one such task is adopted (its UPID stored against the step);
+ * none or several leave *upid NULL. `patience` tries, a second apart:
+ * Proxmox lists a task as soon as it starts.
+ */
+static void
+step_find_task(struct run *r, const struct job_step *js, int patience,
+    char **upid, int *ambiguous)
+{
+	char	**v = NULL, *cause = NULL;
+	size_t	  n = 0, i, free_n;
+	int	  tries;
+	ssize_t	  pick;
 
 	*upid = NULL;
-	mark_dispatched(r);
-	rc = pve_request(r->app->pve, method, path, params, n, &data, cause);
-	if (rc != PVE_OK)
-		return -1;
-	if (!json_is_string(data)) {
-		json_decref(data);
-		return set_cause(cause, "Proxmox did not return a task id");
+	*ambiguous = 0;
+	if (r->app->pve == NULL || js->task_type == NULL || js->node == NULL)
+		return;
+	for (tries = 0; tries < patience; tries++) {
+		if (tries > 0)
+			sleep_ms(1000);
+		if (pve_task_candidates(r->app->pve, js->node, js->task_type,
+		    js->vmid, r->app->conf->proxmox.token_id, js->intent_at -
+		    WORKER_CLOCK_SKEW, &v, &n, &cause) != PVE_OK) {
+			log_warn("worker", "job=%" PRId64 " task lookup "
+			    "failed: %s", js->job_id, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		free_n = 0;
+		pick = -1;
+		for (i = 0; i < n; i++) {
+			if (jobs_upid_claimed(r->store, v[i]))
+				continue;
+			free_n++;
+			pick = (ssize_t)i;
+		}
+		if (free_n == 1 && jobs_step_upid(r->store, js->id,
+		    v[pick]) == 0) {
+			*upid = xstrdup(v[pick]);
+			strv_free(v, n);
+			return;
+		}
+		strv_free(v, n);
+		if (free_n > 1) {
+			*ambiguous = 1;
+			return;
+		}
 	}
-	*upid = xstrdup(json_string_value(data));
+}
+
+/*
+ * One request that starts something, as a step of the job: the intent
+ * is committed first, then the request goes out, then its UPID is stored
+ * against the step (a task endpoint). Returns 0 (with *upid for a
+ * task), -1 when it did not run (*cause), 1 when it may have run and
+ * pvebot cannot tell (*cause says what to check).
+ */
+static int
+run_step(struct run *r, const char *name, const char *method,
+    const char *path, const struct pve_param *params, size_t n,
+    const char *node, const char *type, int vmid, int task, int64_t *step_id,
+    char **upid, char **cause)
+{
+	struct job_step	 js;
+	json_t		*data = NULL;
+	char		*pj, *why = NULL;
+	int		 rc, ambiguous;
+
+	*upid = NULL;
+	memset(&js, 0, sizeof js);
+	js.job_id = r->job->id;
+	js.name = (char *)name;
+	js.method = (char *)method;
+	js.target = (char *)path;
+	js.params = pj = params_json(params, n);
+	js.node = (char *)node;
+	js.task_type = (char *)type;
+	js.vmid = vmid;
+	rc = jobs_step_intent(r->store, &js, cause);
+	free(pj);
+	if (rc != 0)
+		return -1;
+	*step_id = js.id;
+	mark_dispatched(r);
+	fault_point("step.intent");
+	rc = pve_request(r->app->pve, method, path, params, n, task ? &data :
+	    NULL, &why);
+	fault_point("step.sent");
+	if (rc == PVE_OK && task && !json_is_string(data)) {
+		rc = PVE_MAYBE;
+		free(why);
+		why = xstrdup("Proxmox accepted it but returned no task id");
+	}
+	if (rc == PVE_OK) {
+		if (task) {
+			*upid = xstrdup(json_string_value(data));
+			json_decref(data);
+			if (jobs_step_upid(r->store, js.id, *upid) != 0) {
+				/* Another step holds it: never follow it. */
+				jobs_step_finish(r->store, js.id, STEP_UNKNOWN);
+				set_cause(cause, "Proxmox returned task %s, which "
+				    "belongs to another job; check `task %s`",
+				    *upid, *upid);
+				free(*upid);
+				*upid = NULL;
+				return 1;
+			}
+		} else
+			jobs_step_finish(r->store, js.id, STEP_DONE);
+		free(why);
+		return 0;
+	}
 	json_decref(data);
-	jobs_set_text(r->store, r->job->id, "upid", *upid);
-	return 0;
+	if (rc != PVE_MAYBE) {
+		jobs_step_finish(r->store, js.id, STEP_FAILED);
+		*cause = why;
+		return -1;
+	}
+	/* It may have run: the task list says whether it did. */
+	log_warn("worker", "job=%" PRId64 " step=%s: %s; looking for its task",
+	    r->job->id, name, why);
+	if (task)
+		step_find_task(r, &js, WORKER_FIND_TRIES, upid, &ambiguous);
+	if (*upid != NULL) {
+		log_info("worker", "job=%" PRId64 " found its task %s",
+		    r->job->id, *upid);
+		free(why);
+		return 0;
+	}
+	jobs_step_finish(r->store, js.id, STEP_UNKNOWN);
+	set_cause(cause, "%s, and %s. It may have run: check %s before you "
+	    "send it again", why, !task || type == NULL ? "Proxmox gives no "
+	    "task to look for" : ambiguous ? "several tasks of pvebot match "
+	    "it" : "Proxmox shows no task for it", node != NULL ? "`tasks`" :
+	    "the guest");
+	free(why);
+	return 1;
 }
 
 static int
@@ -489,7 +690,8 @@ safety_snapshot(struct run *r, const struct pve_guest *g, char **cause)
 	struct pve_param	 p[2];
 	char			 name[64], *path, *upid = NULL, *err = NULL;
 	enum job_state		 st;
-	int			 percent = r->percent;
+	int64_t			 step;
+	int			 percent = r->percent, rc;
 
 	snprintf(name, sizeof name, "pvebot-%" PRId64, r->job->id);
 	p[0] = (struct pve_param){ "snapname", name };
@@ -497,21 +699,29 @@ safety_snapshot(struct run *r, const struct pve_guest *g, char **cause)
 	    "by pvebot before the job ran" };
 	path = pve_guest_path(g, "/snapshot");
 	run_post(r, "taking safety snapshot first", NULL, 0);
-	if (start_task(r, "POST", path, p, 2, &upid, cause) != 0) {
-		free(path);
-		return -1;
-	}
+	rc = run_step(r, "safety_snapshot", "POST", path, p, 2, g->node,
+	    task_type("guest.snapshot.create", g->type), g->vmid, 1, &step,
+	    &upid, cause);
 	free(path);
+	if (rc != 0)
+		return rc;
+	fault_point("step.snapshot");
 	st = follow_task(r, upid, &err);
 	free(upid);
 	r->percent = percent;
 	buf_reset(&r->tail);
-	jobs_set_text(r->store, r->job->id, "upid", NULL);
+	jobs_step_finish(r->store, step, st == JOB_SUCCEEDED ? STEP_DONE :
+	    st == JOB_FAILED ? STEP_FAILED : STEP_UNKNOWN);
+	if (st == JOB_RUNNING) {
+		free(err);
+		return 2;	/* stopping: the next start follows it */
+	}
 	if (st != JOB_SUCCEEDED) {
-		set_cause(cause, "the safety snapshot %s failed: %s", name,
+		set_cause(cause, "the safety snapshot %s %s: %s", name,
+		    st == JOB_FAILED ? "failed" : "has an unknown outcome",
 		    err != NULL ? err : "?");
 		free(err);
-		return -1;
+		return st == JOB_FAILED ? -1 : 1;
 	}
 	return 0;
 }
@@ -527,9 +737,11 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 	char				*cause = NULL, *changed, *upid = NULL;
 	char				*err = NULL;
 	size_t				 i;
-	int				 have_guest;
+	int64_t				 step = 0;
+	int				 have_guest, rc;
 
 	memset(&g, 0, sizeof g);
+	memset(&req, 0, sizeof req);
 	if (r->app->pve == NULL) {
 		run_finish(r, JOB_FAILED, NULL, "no Proxmox endpoint is "
 		    "configured", NULL, 0);
@@ -548,8 +760,10 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 		gref.vmid = g.vmid;
 	}
 	if (r->job->snapshot_before && have_guest &&
-	    safety_snapshot(r, &g, &cause) != 0) {
-		run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
+	    (rc = safety_snapshot(r, &g, &cause)) != 0) {
+		if (rc != 2)
+			run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL,
+			    cause, NULL, 0);
 		free(cause);
 		pve_guest_release(&g);
 		return;
@@ -565,45 +779,45 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 	for (i = 0; i < req.nparams; i++)
 		params[i] = (struct pve_param){ req.params[i].key,
 		    req.params[i].value };
-	if (call->def->proxmox.task) {
-		if (start_task(r, req.method, req.path, params, req.nparams,
-		    &upid, &cause) != 0)
-			goto failed;
-		log_info("worker", "job=%" PRId64 " upid=%s", r->job->id,
-		    upid);
-		run_progress(r, 1);
-		st = follow_task(r, upid, &err);
-		if (st == JOB_RUNNING)
-			goto out;	/* shutting down; re-attached later */
-		if (st == JOB_FAILED && r->job->snapshot_before && have_guest) {
-			char			 data[32];
-			struct chat_button	 b = { "Roll back", data,
-			    "\xe2\x86\xa9", CHAT_BUTTON_DANGER };
-
-			char			*why;
-
-			snprintf(data, sizeof data, "rb:%" PRId64, r->job->id);
-			why = xasprintf("%s\nthe safety snapshot is kept; to "
-			    "go back: rollback %d pvebot-%" PRId64, err != NULL ?
-			    err : "the task failed", g.vmid, r->job->id);
-			run_finish(r, st, NULL, why, &b, 1);
-			free(why);
-		} else {
-			if (st == JOB_SUCCEEDED && r->percent >= 0)
-				r->percent = 100;
-			run_finish(r, st, st == JOB_SUCCEEDED ? "task OK" :
-			    NULL, err, NULL, 0);
-		}
+	rc = run_step(r, "action", req.method, req.path, params, req.nparams,
+	    have_guest ? g.node : call_value(call, ARG_NODE), task_type(
+	    r->job->action, have_guest ? g.type : NULL), have_guest ? g.vmid :
+	    0, call->def->proxmox.task, &step, &upid, &cause);
+	if (rc != 0) {
+		run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL, cause,
+		    NULL, 0);
 		goto out;
 	}
-	mark_dispatched(r);
-	if (pve_request(r->app->pve, req.method, req.path, params,
-	    req.nparams, NULL, &cause) != PVE_OK)
-		goto failed;
-	run_finish(r, JOB_SUCCEEDED, "done", NULL, NULL, 0);
-	goto out;
-failed:
-	run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
+	if (!call->def->proxmox.task) {
+		run_finish(r, JOB_SUCCEEDED, "done", NULL, NULL, 0);
+		goto out;
+	}
+	log_info("worker", "job=%" PRId64 " upid=%s", r->job->id, upid);
+	jobs_set_text(r->store, r->job->id, "upid", upid);
+	run_progress(r, 1);
+	st = follow_task(r, upid, &err);
+	if (st == JOB_RUNNING)
+		goto out;	/* shutting down; re-attached later */
+	jobs_step_finish(r->store, step, st == JOB_SUCCEEDED ? STEP_DONE :
+	    st == JOB_UNKNOWN ? STEP_UNKNOWN : STEP_FAILED);
+	if (st == JOB_FAILED && r->job->snapshot_before && have_guest) {
+		char			 data[32];
+		struct chat_button	 b = { "Roll back", data,
+		    "\xe2\x86\xa9", CHAT_BUTTON_DANGER };
+		char			*why;
+
+		snprintf(data, sizeof data, "rb:%" PRId64, r->job->id);
+		why = xasprintf("%s\nthe safety snapshot is kept; to go "
+		    "back: rollback %d pvebot-%" PRId64, err != NULL ? err :
+		    "the task failed", g.vmid, r->job->id);
+		run_finish(r, st, NULL, why, &b, 1);
+		free(why);
+	} else {
+		if (st == JOB_SUCCEEDED && r->percent >= 0)
+			r->percent = 100;
+		run_finish(r, st, st == JOB_SUCCEEDED ? "task OK" : NULL, err,
+		    NULL, 0);
+	}
 out:
 	free(cause);
 	free(err);
@@ -730,23 +944,53 @@ ssh_text(struct run *r, const char *host, char *const *argv, size_t argc,
 static void
 run_ssh(struct run *r, const struct cmd_call *call)
 {
-	char	*host = NULL, **argv = NULL, *cause = NULL, *text;
+	char	*host = NULL, **argv = NULL, *cause = NULL, *text = NULL;
 	size_t	 argc = 0;
-	int	 status;
+	int64_t	 step = 0;
+	int	 status, rc;
 
 	if (cmd_ssh_argv(call, &host, &argv, &argc, &cause) != 0) {
 		run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
 		free(cause);
 		return;
 	}
+	if (call->mutating) {
+		/* A command that changes things is a step: after a crash
+		 * pvebot knows it may have run. */
+		struct job_step	 js;
+		json_t		*a = json_array();
+		size_t		 i;
+
+		for (i = 0; i < argc; i++)
+			json_array_append_new(a, json_string(argv[i]));
+		memset(&js, 0, sizeof js);
+		js.job_id = r->job->id;
+		js.name = "ssh";
+		js.method = "ssh";
+		js.target = host;
+		js.params = json_dumps(a, JSON_COMPACT);
+		json_decref(a);
+		rc = jobs_step_intent(r->store, &js, &cause);
+		free(js.params);
+		if (rc != 0) {
+			run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
+			goto out;
+		}
+		step = js.id;
+	}
 	mark_dispatched(r);
+	fault_point("step.intent");
 	run_progress(r, 1);
 	text = ssh_text(r, host, argv, argc, call->def->ssh.timeout,
 	    call->def->ssh.parser, call->def->ssh.sudo, &status, &cause);
+	if (step > 0)
+		jobs_step_finish(r->store, step, text != NULL ? STEP_DONE :
+		    STEP_FAILED);
 	if (text != NULL)
 		run_finish(r, JOB_SUCCEEDED, text, NULL, NULL, 0);
 	else
 		run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
+out:
 	free(text);
 	free(cause);
 	free(host);
@@ -914,89 +1158,111 @@ execute(struct workers *w, struct store *s, struct job *j)
 	run_release(&r);
 }
 
-/* Task types by action, for finding a task whose UPID was not stored. */
-static const char *
-task_type(const char *action, const char *guest_type)
-{
-	static const struct {
-		const char	*action, *qemu, *lxc;
-	} map[] = {
-		{ "guest.start", "qmstart", "vzstart" },
-		{ "guest.stop", "qmstop", "vzstop" },
-		{ "guest.shutdown", "qmshutdown", "vzshutdown" },
-		{ "guest.reboot", "qmreboot", "vzreboot" },
-		{ "guest.suspend", "qmsuspend", "vzsuspend" },
-		{ "guest.resume", "qmresume", "vzresume" },
-		{ "guest.snapshot.create", "qmsnapshot", "vzsnapshot" },
-		{ "guest.snapshot.rollback", "qmrollback", "vzrollback" },
-		{ "guest.snapshot.delete", "qmdelsnapshot", "vzdelsnapshot" },
-		{ "backup.create", "vzdump", "vzdump" },
-		{ "guest.migrate", "qmigrate", "vzmigrate" },
-		{ "guest.clone", "qmclone", "vzclone" },
-	};
-	size_t	 i;
-
-	for (i = 0; i < nitems(map); i++) {
-		if (strcmp(map[i].action, action) == 0)
-			return guest_type != NULL &&
-			    strcmp(guest_type, "lxc") == 0 ? map[i].lxc :
-			    map[i].qemu;
-	}
-	return NULL;
-}
-
-/* One job left running by a previous process. */
+/*
+ * One job left running by a process that is gone, judged by its steps:
+ * - no step: nothing was sent; interrupted, nothing was done;
+ * - the last step has a UPID: its task is followed to the end;
+ * - the last step is only an intent: the task it may have started is
+ *   looked for (type, node, guest, token, start time, claimed by no
+ *   other step); exactly one is adopted and followed, else the outcome
+ *   is unknown and the chat says what to check;
+ * - an SSH step without a result: unknown (it may have run);
+ * - every step done but the job not finished: the last step's outcome
+ *   is the job's when it was the action; after a safety snapshot alone,
+ *   interrupted (the action was never sent).
+ * Nothing is sent again: a person decides.
+ */
 static void
 recover_one(struct workers *w, struct store *s, struct job *j)
 {
 	struct run	 r;
-	char		*upid = NULL, *err = NULL, *cause = NULL;
-	const char	*type;
+	struct job_step	*steps = NULL, *last;
+	size_t		 n = 0;
+	char		*upid = NULL, *err = NULL, *msg = NULL;
 	enum job_state	 st;
+	int		 ambiguous;
 
 	run_init(&r, w, s, j);
-	if (j->upid != NULL)
-		upid = xstrdup(j->upid);
-	else if (j->dispatched_at == 0) {
+	r.reattached = 1;
+	if (strcmp(j->kind != NULL ? j->kind : "action", "read") == 0) {
+		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot restarted before "
+		    "it answered; ask again", NULL, 0);
+		goto out;
+	}
+	jobs_steps(s, j->id, &steps, &n);
+	if (n == 0) {
 		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped before "
 		    "it sent the request; nothing was done. Send the command "
 		    "again if you still want it", NULL, 0);
 		goto out;
-	} else if (w->app->pve != NULL && j->target_node != NULL &&
-	    (type = task_type(j->action, j->target_type)) != NULL) {
-		char	*user = xstrdup(w->app->conf->proxmox.token_id);
-
-		if (pve_task_find(w->app->pve, j->target_node, type,
-		    (int)j->target_vmid, user, j->dispatched_at - 5, &upid,
-		    &cause) != 0) {
-			log_warn("worker", "job=%" PRId64 " task lookup "
-			    "failed: %s", j->id, cause);
-			free(cause);
-			cause = NULL;
-		}
-		free(user);
-		if (upid != NULL)
-			jobs_set_text(s, j->id, "upid", upid);
 	}
-	if (upid == NULL) {
-		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped while "
-		    "sending the request and Proxmox shows no task for it; "
-		    "check with `tasks` before sending it again", NULL, 0);
+	last = &steps[n - 1];
+	if (strcmp(last->name, "ssh") == 0 && (last->state == STEP_INTENT ||
+	    last->state == STEP_STARTED)) {
+		jobs_step_finish(s, last->id, STEP_UNKNOWN);
+		msg = xasprintf("pvebot stopped while the command ran on %s: it "
+		    "may have run, in part or whole. Check %s before you send "
+		    "it again", last->target, last->target);
+		run_finish(&r, JOB_UNKNOWN, NULL, msg, NULL, 0);
+		goto out;
+	}
+	if (last->state == STEP_DONE || last->state == STEP_FAILED ||
+	    last->state == STEP_UNKNOWN) {
+		if (strcmp(last->name, "action") == 0)
+			run_finish(&r, last->state == STEP_DONE ?
+			    JOB_SUCCEEDED : last->state == STEP_FAILED ?
+			    JOB_FAILED : JOB_UNKNOWN, last->state == STEP_DONE ?
+			    "task OK" : NULL, last->state == STEP_DONE ? NULL :
+			    "its task ended before pvebot stopped; see `job`",
+			    NULL, 0);
+		else
+			run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped "
+			    "after the safety snapshot; the action itself was "
+			    "not sent. Send the command again if you still "
+			    "want it", NULL, 0);
 		goto out;
 	}
 	if (w->app->pve == NULL) {
-		run_finish(&r, JOB_INTERRUPTED, NULL, "no Proxmox endpoint "
-		    "to follow the task", NULL, 0);
+		run_finish(&r, JOB_UNKNOWN, NULL, "no Proxmox endpoint to "
+		    "follow the task", NULL, 0);
 		goto out;
 	}
-	log_info("worker", "job=%" PRId64 " re-attached upid=%s", j->id, upid);
-	r.reattached = 1;
+	if (last->upid != NULL)
+		upid = xstrdup(last->upid);
+	else {
+		step_find_task(&r, last, WORKER_FIND_TRIES, &upid, &ambiguous);
+		if (upid == NULL) {
+			jobs_step_finish(s, last->id, STEP_UNKNOWN);
+			msg = xasprintf("pvebot stopped while sending the "
+			    "request and %s. It may have run: check `tasks %s` "
+			    "and the guest before you send it again",
+			    ambiguous ? "several of pvebot's tasks match it" :
+			    "Proxmox shows no task for it", last->node != NULL ?
+			    last->node : "");
+			run_finish(&r, JOB_UNKNOWN, NULL, msg, NULL, 0);
+			goto out;
+		}
+	}
+	log_info("worker", "job=%" PRId64 " re-attached step=%s upid=%s", j->id,
+	    last->name, upid);
+	jobs_set_text(s, j->id, "upid", upid);
 	run_post(&r, "pvebot restarted; following the task again", NULL, 0);
 	st = follow_task(&r, upid, &err);
-	if (st != JOB_RUNNING)
+	if (st == JOB_RUNNING)
+		goto out;
+	jobs_step_finish(s, last->id, st == JOB_SUCCEEDED ? STEP_DONE :
+	    st == JOB_FAILED ? STEP_FAILED : STEP_UNKNOWN);
+	if (strcmp(last->name, "action") != 0 && st == JOB_SUCCEEDED)
+		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped during "
+		    "the safety snapshot, which has finished; the action "
+		    "itself was not sent. Send the command again if you still "
+		    "want it", NULL, 0);
+	else
 		run_finish(&r, st, st == JOB_SUCCEEDED ? "task OK" : NULL,
 		    err, NULL, 0);
 out:
+	jobs_steps_free(steps, n);
+	free(msg);
 	free(upid);
 	free(err);
 	run_release(&r);
@@ -1006,8 +1272,7 @@ void
 workers_recover(struct workers *w)
 {
 	struct store	*s;
-	int64_t		*ids = NULL;
-	size_t		 n = 0, i;
+	size_t		 i;
 	char		*cause = NULL;
 
 	if ((s = store_open(w->app->conf->database, &cause)) == NULL) {
@@ -1015,16 +1280,15 @@ workers_recover(struct workers *w)
 		free(cause);
 		return;
 	}
-	jobs_ids_in_state(s, JOB_RUNNING, &ids, &n);
-	for (i = 0; i < n && !atomic_load(&w->app->stopping); i++) {
+	for (i = 0; i < w->norphans && !atomic_load(&w->app->stopping); i++) {
 		struct job	 j;
 
-		if (jobs_get(s, ids[i], &j) != 0)
+		if (jobs_get(s, w->orphans[i], &j) != 0)
 			continue;
-		recover_one(w, s, &j);
+		if (j.state == JOB_RUNNING)
+			recover_one(w, s, &j);
 		job_release(&j);
 	}
-	free(ids);
 	store_close(s);
 }
 
@@ -1038,6 +1302,25 @@ recovery_thread(void *arg)
 int
 workers_start_recovery(struct workers *w, char **cause)
 {
+	struct store	*s;
+
+	/*
+	 * Once per start, before any worker claims a job: this process's
+	 * generation, and the running jobs of earlier ones. Only those are
+	 * recovered; jobs this process claims carry its generation.
+	 */
+	if ((s = store_open(w->app->conf->database, cause)) == NULL)
+		return -1;
+	if ((w->gen = jobs_next_generation(s)) < 0 ||
+	    jobs_adopt_orphans(s, w->gen, &w->orphans, &w->norphans) != 0) {
+		store_close(s);
+		return set_cause(cause, "cannot read the jobs a previous "
+		    "process left");
+	}
+	store_close(s);
+	if (w->norphans > 0)
+		log_info("worker", "jobs left running by an earlier process: "
+		    "%zu", w->norphans);
 	if (pthread_create(&w->recovery, NULL, recovery_thread, w) != 0)
 		return set_cause(cause, "cannot start the recovery thread");
 	w->recovering = 1;
@@ -1125,7 +1408,7 @@ worker_thread(void *arg)
 		if (reads && resolve_pending(w, s) > 0)
 			continue;
 		rc = jobs_claim(s, reads ? "read" : "action",
-		    w->app->conf->workers.heavy_per_node, &j);
+		    w->app->conf->workers.heavy_per_node, w->gen, &j);
 		if (rc == 1) {
 			execute(w, s, &j);
 			job_release(&j);
@@ -1241,6 +1524,7 @@ workers_free(struct workers *w)
 	if (w == NULL)
 		return;
 	workers_stop(w);
+	free(w->orphans);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	free(w);

@@ -344,7 +344,7 @@ valid_column(const char *c)
 	static const char *ok[] = { "msg_id", "approval_msg_id", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
 	    "target_status", "target_type", "target_vmid",
-	    "cancel_requested" };
+	    "cancel_requested", "claim_gen" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {
@@ -474,7 +474,7 @@ jobs_free_list(char **list, size_t n)
 
 int
 jobs_claim(struct store *s, const char *kind, int heavy_per_node,
-    struct job *out)
+    int64_t gen, struct job *out)
 {
 	sqlite3_stmt	*st;
 	int		 rc, found = 0;
@@ -514,9 +514,10 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	if (jobs_transition(s, out->id, JOB_QUEUED, JOB_RUNNING, "worker",
-	    NULL, NULL, &cause) != 0) {
+	    NULL, NULL, &cause) != 0 ||
+	    jobs_set_int(s, out->id, "claim_gen", gen) != 0) {
 		log_warn("jobs", "claim failed job=%" PRId64 ": %s", out->id,
-		    cause);
+		    cause != NULL ? cause : "cannot stamp the generation");
 		free(cause);
 		store_rollback(s);
 		job_release(out);
@@ -646,4 +647,229 @@ jobs_format_one(struct store *s, int64_t id)
 		buf_printf(&b, "error: %s\n", j.error);
 	job_release(&j);
 	return buf_steal(&b);
+}
+
+/* ---- generations ---- */
+
+int64_t
+jobs_next_generation(struct store *s)
+{
+	char		*v = NULL, num[32];
+	const char	*errstr;
+	int64_t		 gen = 0;
+
+	if (store_begin(s) != 0)
+		return -1;
+	if (store_kv_get(s, "process.generation", &v) == 0 && v != NULL)
+		gen = strtonum(v, 0, INT64_MAX - 1, &errstr);
+	free(v);
+	gen++;
+	snprintf(num, sizeof num, "%" PRId64, gen);
+	if (store_kv_set(s, "process.generation", num) != 0 ||
+	    store_commit(s) != 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return gen;
+}
+
+int
+jobs_adopt_orphans(struct store *s, int64_t gen, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (store_begin(s) != 0)
+		return -1;
+	st = store_prepare(s, "UPDATE jobs SET claim_gen = ?1 WHERE state = "
+	    "'running' AND (claim_gen IS NULL OR claim_gen < ?1) RETURNING "
+	    "id");
+	if (st == NULL) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, gen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	store_finish(s, st);
+	if (rc != SQLITE_DONE || store_commit(s) != 0) {
+		store_rollback(s);
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- steps ---- */
+
+static const char *step_names[] = { "intent", "started", "done", "failed",
+	"unknown" };
+
+const char *
+step_state_name(enum step_state st)
+{
+	return (size_t)st < nitems(step_names) ? step_names[st] : "?";
+}
+
+int
+jobs_step_intent(struct store *s, struct job_step *js, char **cause)
+{
+	sqlite3_stmt	*st;
+	char		 marker[17];
+	int		 rc;
+
+	random_hex(marker, 8);
+	js->intent_at = wall_now();
+	st = store_prepare(s, "INSERT INTO job_steps (job_id, seq, name, "
+	    "method, target, params, node, task_type, vmid, marker, "
+	    "intent_at, state) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 "
+	    "FROM job_steps WHERE job_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, 'intent') RETURNING id, seq");
+	if (st == NULL)
+		return set_cause(cause, "cannot record the step");
+	sqlite3_bind_int64(st, 1, js->job_id);
+	sqlite3_bind_text(st, 2, js->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, js->method, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, js->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, js->params != NULL ? js->params : "{}", -1,
+	    SQLITE_STATIC);
+	bind_opt_text(st, 6, js->node);
+	bind_opt_text(st, 7, js->task_type);
+	bind_opt_int(st, 8, js->vmid);
+	sqlite3_bind_text(st, 9, marker, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, js->intent_at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		js->id = sqlite3_column_int64(st, 0);
+		js->seq = sqlite3_column_int(st, 1);
+	}
+	store_finish(s, st);
+	if (rc != SQLITE_ROW)
+		return set_cause(cause, "cannot record the step: %s",
+		    sqlite3_errmsg(store_db(s)));
+	js->state = STEP_INTENT;
+	return 0;
+}
+
+int
+jobs_step_upid(struct store *s, int64_t step_id, const char *upid)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE job_steps SET upid = ?1, state = "
+	    "'started' WHERE id = ?2 AND (upid IS NULL OR upid = ?1)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, upid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, step_id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	/* SQLITE_CONSTRAINT: another step holds this UPID. */
+	return rc == SQLITE_DONE && sqlite3_changes(store_db(s)) == 1 ? 0 :
+	    -1;
+}
+
+int
+jobs_step_finish(struct store *s, int64_t step_id, enum step_state state)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = store_prepare(s, "UPDATE job_steps SET state = ?1, finished_at "
+	    "= ?2 WHERE id = ?3");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, step_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, wall_now());
+	sqlite3_bind_int64(st, 3, step_id);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+jobs_steps(struct store *s, int64_t job_id, struct job_step **out,
+    size_t *n)
+{
+	sqlite3_stmt	*st;
+	struct job_step	*v = NULL;
+	size_t		 k;
+
+	*out = NULL;
+	*n = 0;
+	st = store_prepare(s, "SELECT id, seq, name, method, target, params, "
+	    "node, task_type, vmid, intent_at, upid, state FROM job_steps "
+	    "WHERE job_id = ?1 ORDER BY seq");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct job_step	*js;
+		char		*state;
+
+		v = xreallocarray(v, *n + 1, sizeof *v);
+		js = &v[(*n)++];
+		memset(js, 0, sizeof *js);
+		js->id = sqlite3_column_int64(st, 0);
+		js->job_id = job_id;
+		js->seq = sqlite3_column_int(st, 1);
+		js->name = col_text(st, 2);
+		js->method = col_text(st, 3);
+		js->target = col_text(st, 4);
+		js->params = col_text(st, 5);
+		js->node = col_text(st, 6);
+		js->task_type = col_text(st, 7);
+		js->vmid = sqlite3_column_int(st, 8);
+		js->intent_at = sqlite3_column_int64(st, 9);
+		js->upid = col_text(st, 10);
+		state = col_text(st, 11);
+		js->state = STEP_INTENT;
+		for (k = 0; k < nitems(step_names); k++) {
+			if (state != NULL && strcmp(state, step_names[k]) == 0)
+				js->state = (enum step_state)k;
+		}
+		free(state);
+	}
+	store_finish(s, st);
+	*out = v;
+	return 0;
+}
+
+void
+jobs_steps_free(struct job_step *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].method);
+		free(v[i].target);
+		free(v[i].params);
+		free(v[i].node);
+		free(v[i].task_type);
+		free(v[i].upid);
+	}
+	free(v);
+}
+
+int
+jobs_upid_claimed(struct store *s, const char *upid)
+{
+	sqlite3_stmt	*st;
+	int		 yes = 0;
+
+	st = store_prepare(s, "SELECT 1 FROM job_steps WHERE upid = ?1");
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, upid, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	store_finish(s, st);
+	return yes;
 }

@@ -158,6 +158,7 @@ api_request(struct sim *s, const struct httpd_req *req,
 	struct sim_call		 call;
 	struct sim_reply	 r;
 	struct sim_fault	 f;
+	struct sim_fault	 lost = { .kind = SIM_FAULT_SLOW };
 	struct httpd_kv		*q = NULL, *b = NULL;
 	size_t			 nq = 0, nb = 0, i;
 	const char		*why, *ct;
@@ -235,6 +236,10 @@ api_request(struct sim *s, const struct httpd_req *req,
 		case SIM_FAULT_SLOW:
 			resp->delay_ms = f.delay_ms;
 			break;
+		case SIM_FAULT_LOST:
+			/* Proxmox does it; its answer never arrives. */
+			lost = f;
+			break;
 		}
 	}
 
@@ -310,6 +315,15 @@ api_request(struct sim *s, const struct httpd_req *req,
 	    resp->status);
 	log_debug("sim", "call method=%s path=%s status=%d", req->method,
 	    path, resp->status);
+	if (lost.kind == SIM_FAULT_LOST) {
+		buf_reset(&resp->body);
+		if (lost.status == 0)
+			resp->drop = 1;
+		else {
+			reply_error(resp, lost.status, lost.message, NULL);
+			set_reason(resp, lost.message);
+		}
+	}
 	json_decref(r.data);
 	json_decref(r.errors);
 	json_decref(r.extra);
@@ -417,6 +431,8 @@ admin_fault_one(struct sim *s, json_t *o, char **cause)
 			f->kind = SIM_FAULT_SLOW;
 		else if (strcmp(kind, "unauthorized") == 0)
 			f->kind = SIM_FAULT_UNAUTHORIZED;
+		else if (strcmp(kind, "lost") == 0)
+			f->kind = SIM_FAULT_LOST;
 		else
 			return (set_cause(cause, "fault: unknown kind %s",
 			    kind));
@@ -424,8 +440,9 @@ admin_fault_one(struct sim *s, json_t *o, char **cause)
 		snprintf(f->match, sizeof f->match, "%s", v != NULL ? v : "*");
 		j = json_object_get(o, "status");
 		f->status = json_is_integer(j) ? (int)json_integer_value(j) :
-		    500;
-		if (f->status < 100 || f->status > 999)
+		    f->kind == SIM_FAULT_LOST ? 0 : 500;
+		if ((f->status < 100 && !(f->kind == SIM_FAULT_LOST &&
+		    f->status == 0)) || f->status > 999)
 			return (set_cause(cause, "fault: bad status"));
 		v = json_string_value(json_object_get(o, "message"));
 		snprintf(f->message, sizeof f->message, "%s", v != NULL ? v :

@@ -139,6 +139,8 @@ enum sim_fault_kind {
 	SIM_FAULT_DROP,
 	SIM_FAULT_SLOW,
 	SIM_FAULT_UNAUTHORIZED,
+	SIM_FAULT_LOST,		/* done, but the reply is lost (or a proxy
+				 * answers `status` instead) */
 };
 
 struct sim_fault {

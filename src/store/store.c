@@ -276,6 +276,33 @@ static const char *migrations[] = {
 	"ALTER TABLE jobs DROP COLUMN ready;"
 	"ALTER TABLE jobs DROP COLUMN msg_ref;"
 	"ALTER TABLE jobs DROP COLUMN approval_ref;",
+
+	/*
+	 * 4: intent before action. Each request that can start something
+	 * (a Proxmox task, an SSH command) is a step written before it is
+	 * sent; its UPID is stored against the step, and a UPID belongs to
+	 * at most one step. Jobs carry the process generation that claimed
+	 * them, so recovery touches only jobs of processes that are gone.
+	 */
+	"CREATE TABLE job_steps ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id),"
+	"  seq INTEGER NOT NULL,"		/* 1, 2, ... in the job */
+	"  name TEXT NOT NULL,"			/* safety_snapshot, action, ssh */
+	"  method TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"		/* API path, or host */
+	"  params TEXT NOT NULL,"		/* JSON */
+	"  node TEXT,"
+	"  task_type TEXT,"			/* qmstart, vzdump, ... */
+	"  vmid INTEGER,"
+	"  marker TEXT NOT NULL,"		/* random, per step */
+	"  intent_at INTEGER NOT NULL,"		/* UNIX s, before sending */
+	"  upid TEXT UNIQUE,"
+	"  state TEXT NOT NULL,"	/* intent started done failed unknown */
+	"  finished_at INTEGER,"
+	"  UNIQUE(job_id, seq)"
+	");"
+	"ALTER TABLE jobs ADD COLUMN claim_gen INTEGER;",
 };
 
 int

@@ -483,6 +483,216 @@ test_kill_9_reattaches_once(void)
 	env_stop(&e);
 }
 
+/* ---- crashes at the worst moments (PVEBOT_CRASH_AT, util/fault.c) ---- */
+
+static const char *rollback_policy =
+    "roles:\n"
+    "  admin: {request: [\"*\"], approve: [\"*\"]}\n"
+    "users:\n"
+    "  alice: {identities: [console:alice], roles: [admin]}\n"
+    "rules:\n"
+    "  - name: rollback-with-safety-net\n"
+    "    effect: require_approval\n"
+    "    action: guest.snapshot.rollback\n"
+    "    approvers: [admin]\n"
+    "    self_approve: yes\n"
+    "    snapshot_before: yes\n"
+    "  - name: the-rest\n"
+    "    effect: allow\n"
+    "    action: [\"*\"]\n";
+
+/* pvebot on a script, killed (as by SIGKILL) at crash point `at`. */
+static int
+crash_run(struct env *e, const char *at, const char *script)
+{
+	char	*argv[] = { (char *)t_pvebot(), "run", "-c", e->conf, NULL };
+	int	 rc;
+
+	setenv("PVEBOT_CRASH_AT", at, 1);
+	rc = t_spawn(argv, script, NULL, NULL, 60000);
+	unsetenv("PVEBOT_CRASH_AT");
+	return rc;
+}
+
+static char *
+job_text(const char *db, int id, const char *col)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
+	    id), *v = NULL;
+
+	if (sqlite3_open(db, &h) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_text(st, 0) != NULL)
+			v = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	free(sql);
+	return v;
+}
+
+/*
+ * Killed after the intent is stored, before the request went out: no
+ * task exists, so the outcome is unknown, said plainly, and nothing is
+ * sent again.
+ */
+static void
+test_crash_between_intent_and_request(void)
+{
+	struct env	 e;
+	char		*out = NULL, *state;
+
+	env_start(&e, 300, NULL, NULL, "alice");
+	T_EQ_INT(crash_run(&e, "step.intent", "start 101\n"), 137);
+	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 0);
+	T_EQ_INT(env_run(&e, "", &out), 0);
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "unknown");
+	T_CONTAINS(out, "outcome unknown");
+	T_CONTAINS(out, "Proxmox shows no task for it");
+	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 0);
+	free(state);
+	free(out);
+	env_stop(&e);
+}
+
+/*
+ * Killed after Proxmox took the request, before its UPID was stored:
+ * the next start finds exactly that task and follows it; it runs once.
+ */
+static void
+test_crash_before_upid_stored(void)
+{
+	struct env	 e;
+	char		*out = NULL, *state, *upid;
+
+	env_start(&e, 1500, NULL, NULL, "alice");
+	T_EQ_INT(crash_run(&e, "step.sent", "start 101\n"), 137);
+	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 1);
+	T_EQ_INT(env_run(&e, "", &out), 0);
+	state = job_text(e.db, 1, "state");
+	upid = job_text(e.db, 1, "upid");
+	T_EQ_STR(state, "succeeded");
+	T_OK(upid != NULL && strstr(upid, ":qmstart:101:") != NULL);
+	T_CONTAINS(out, "succeeded in");
+	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 1);
+	free(state);
+	free(upid);
+	free(out);
+	env_stop(&e);
+}
+
+/*
+ * A rollback with a safety snapshot, killed while the snapshot runs:
+ * the next start follows the snapshot to its end and says the rollback
+ * itself was never sent; it is not reported done from the snapshot.
+ */
+static void
+test_crash_during_safety_snapshot(void)
+{
+	struct env	 e;
+	char		*out = NULL, *state, *dir = t_path("pol");
+
+	T_EQ_INT(mkdir(dir, 0700), 0);
+	t_write("pol/test.yaml", rollback_policy, 0600);
+	env_start(&e, 1500, dir, NULL, "alice");
+	T_EQ_INT(crash_run(&e, "step.snapshot", "rollback 101 pre-upgrade\n"
+	    "approve 1\n"), 137);
+	T_EQ_INT(env_run(&e, "", &out), 0);
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "interrupted");
+	T_CONTAINS(out, "the action itself was not sent");
+	T_EQ_INT(count_calls(&e, "POST", "/nodes/pve1/qemu/101/snapshot"), 1);
+	T_EQ_INT(count_calls(&e, "POST", "*/rollback"), 0);
+	free(state);
+	free(out);
+	free(dir);
+	env_stop(&e);
+}
+
+/*
+ * Killed after the rollback's intent, before its request: its safety
+ * snapshot's task is on the same guest, by the same token, a moment
+ * earlier, and must never be taken for the rollback's.
+ */
+static void
+test_rollback_never_adopts_its_snapshot(void)
+{
+	struct env	 e;
+	char		*out = NULL, *state, *dir = t_path("pol");
+
+	T_EQ_INT(mkdir(dir, 0700), 0);
+	t_write("pol/test.yaml", rollback_policy, 0600);
+	env_start(&e, 300, dir, NULL, "alice");
+	T_EQ_INT(crash_run(&e, "step.intent:2", "rollback 101 pre-upgrade\n"
+	    "approve 1\n"), 137);
+	T_EQ_INT(count_calls(&e, "POST", "/nodes/pve1/qemu/101/snapshot"), 1);
+	T_EQ_INT(env_run(&e, "", &out), 0);
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "unknown");
+	T_NOT_CONTAINS(out, "succeeded");
+	T_EQ_INT(count_calls(&e, "POST", "*/rollback"), 0);
+	free(state);
+	free(out);
+
+	/* Killed after the rollback's request: its own task is found. */
+	T_EQ_INT(crash_run(&e, "step.sent:2", "rollback 101 pre-upgrade\n"
+	    "approve 2\n"), 137);
+	T_EQ_INT(env_run(&e, "", &out), 0);
+	state = job_text(e.db, 2, "state");
+	T_EQ_STR(state, "succeeded");
+	T_EQ_INT(count_calls(&e, "POST", "*/rollback"), 1);
+	free(state);
+	state = job_text(e.db, 2, "upid");
+	T_OK(state != NULL && strstr(state, ":qmrollback:101:") != NULL);
+	free(state);
+	free(out);
+	free(dir);
+	env_stop(&e);
+}
+
+/*
+ * The request reached Proxmox but its answer did not come back (the
+ * connection broke, a proxy said 502): the job looks its task up and
+ * follows it, instead of saying "failed" for an action that ran.
+ */
+static void
+test_lost_reply_finds_the_task(void)
+{
+	struct env	 e;
+	char		*out = NULL, *state;
+
+	env_start(&e, 300, NULL, NULL, "alice");
+	admin(&e, "fault", "[{\"kind\":\"lost\",\"match\":\"POST "
+	    "*/status/start\",\"count\":1},{\"kind\":\"lost\",\"status\":"
+	    "502,\"message\":\"Bad Gateway\",\"match\":\"POST "
+	    "*/snapshot\",\"count\":1}]");
+	T_EQ_INT(env_run(&e, "start 101\nsnapshot 102 before-x\n", &out), 0);
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "succeeded");
+	free(state);
+	state = job_text(e.db, 2, "state");
+	T_EQ_STR(state, "succeeded");
+	free(state);
+	T_NOT_CONTAINS(out, "failed");
+	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 1);
+	T_EQ_INT(count_calls(&e, "POST", "*/qemu/102/snapshot"), 1);
+	free(out);
+
+	/* The status endpoint fails on and on: the log's last line tells. */
+	admin(&e, "fault", "{\"kind\":\"error\",\"status\":500,"
+	    "\"match\":\"GET */tasks/*/status\",\"count\":60}");
+	T_EQ_INT(env_run(&e, "stop 101\n", &out), 0);
+	state = job_text(e.db, 3, "state");
+	T_EQ_STR(state, "succeeded");
+	free(state);
+	free(out);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -496,6 +706,11 @@ main(void)
 	T_RUN(test_snapshot_before_and_roll_back_offer);
 	T_RUN(test_approval_expires_by_timer);
 	T_RUN(test_kill_9_reattaches_once);
+	T_RUN(test_crash_between_intent_and_request);
+	T_RUN(test_crash_before_upid_stored);
+	T_RUN(test_crash_during_safety_snapshot);
+	T_RUN(test_rollback_never_adopts_its_snapshot);
+	T_RUN(test_lost_reply_finds_the_task);
 	curl_global_cleanup();
 	return t_summary();
 }

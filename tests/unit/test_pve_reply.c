@@ -155,7 +155,7 @@ test_reply_errors(void)
 	    &cause), PVE_TEMPORARY);
 	T_CONTAINS(cause, "503");
 	T_EQ_INT(parse(503, "Service Unavailable", "", "/x", 0, &data,
-	    &cause), PVE_PERMANENT);
+	    &cause), PVE_MAYBE);
 	free(cause);
 }
 
@@ -171,7 +171,7 @@ test_reply_garbage(void)
 	T_OK(data == NULL);
 	/* A POST that got garbage may have run: not to be retried. */
 	T_EQ_INT(parse(200, "OK", "{\"data\":", "/nodes/pve1/qemu/101/status/"
-	    "start", 0, &data, &cause), PVE_PERMANENT);
+	    "start", 0, &data, &cause), PVE_MAYBE);
 	T_EQ_STR(cause, "Proxmox sent a reply that is not JSON");
 	T_EQ_INT(parse(200, "OK", "[1,2]", "/x", 1, &data, &cause),
 	    PVE_TEMPORARY);

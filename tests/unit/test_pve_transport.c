@@ -319,7 +319,7 @@ test_error_lines(void)
 	    "schema and the schema does not allow additional properties");
 
 	T_EQ_INT(one(&c, "POST", "/nodes/pve1/qemu/101/status/start", 200,
-	    NULL, "{\"data\": UPID", &cause), PVE_PERMANENT);
+	    NULL, "{\"data\": UPID", &cause), PVE_MAYBE);
 	T_EQ_STR(cause, "Proxmox sent a reply that is not JSON");
 	T_EQ_INT(fake_count(), 1);
 	T_NOT_CONTAINS(cause, SECRET);
@@ -346,7 +346,7 @@ test_get_retried_post_not(void)
 	fake_script(200, NULL, "{\"data\":null}");
 	fk.drop = 1;
 	T_EQ_INT(pve_request(c.pve, "POST", "/nodes/pve1/qemu/101/status/"
-	    "start", NULL, 0, NULL, &cause), PVE_PERMANENT);
+	    "start", NULL, 0, NULL, &cause), PVE_MAYBE);
 	T_CONTAINS(cause, "no complete reply from Proxmox at https://"
 	    "127.0.0.1:");
 	T_EQ_INT(fake_count(), 1);
@@ -371,7 +371,7 @@ test_get_retried_post_not(void)
 	    &cause), PVE_TEMPORARY);
 	T_EQ_INT(fake_count(), 3);
 	T_EQ_INT(one(&c, "POST", "/nodes/pve1/vzdump", 503,
-	    "Service Unavailable", "", &cause), PVE_PERMANENT);
+	    "Service Unavailable", "", &cause), PVE_MAYBE);
 	T_EQ_INT(fake_count(), 1);
 
 	/* A reply that comes too late: the POST is not sent again. */
@@ -380,7 +380,7 @@ test_get_retried_post_not(void)
 	free(cause);
 	cause = NULL;
 	T_EQ_INT(pve_request(c.pve, "POST", "/nodes/pve1/qemu/101/status/"
-	    "stop", NULL, 0, NULL, &cause), PVE_PERMANENT);
+	    "stop", NULL, 0, NULL, &cause), PVE_MAYBE);
 	T_CONTAINS(cause, "no complete reply");
 	T_EQ_INT(fake_count(), 1);
 	free(cause);
@@ -581,7 +581,7 @@ test_reply_cap(void)
 	fake_script(200, NULL, "");
 	fk.big = PVE_REPLY_MAX + 10;
 	T_EQ_INT(pve_request(c.pve, "POST", "/nodes/pve1/vzdump", NULL, 0,
-	    &data, &cause), PVE_PERMANENT);
+	    &data, &cause), PVE_MAYBE);
 	T_CONTAINS(cause, "larger than 8 MiB");
 	T_OK(data == NULL);
 	free(cause);

@@ -433,20 +433,93 @@ test_claim_serialises_guest_and_heavy(void)
 	jobs_insert(s, &b, &cause);
 	jobs_insert(s, &c, &cause);
 	jobs_insert(s, &d, &cause);
-	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
 	T_EQ_INT(got.id, a.id);
 	job_release(&got);
 	/* b waits for a (same guest); c is heavy and its node has room. */
-	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
 	T_EQ_INT(got.id, c.id);
 	job_release(&got);
 	/* d is heavy on the same node: at the limit of 1. */
-	T_EQ_INT(jobs_claim(s, "action", 1, &got), 0);
+	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 0);
 	T_EQ_INT(jobs_transition(s, a.id, JOB_RUNNING, JOB_SUCCEEDED, "w",
 	    "done", NULL, &cause), 0);
-	T_EQ_INT(jobs_claim(s, "action", 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
 	T_EQ_INT(got.id, b.id);
 	job_release(&got);
+	free(cause);
+	store_close(s);
+}
+
+/*
+ * Intent before action: a UPID belongs to one step at most, whatever
+ * order jobs and recoveries store them in; orphans are only the running
+ * jobs of earlier process generations.
+ */
+static void
+test_steps_one_upid_one_step(void)
+{
+	struct store	*s = fresh("steps.db");
+	struct job	 a = sample_job(JOB_QUEUED, 104, 0);
+	struct job	 b = sample_job(JOB_QUEUED, 105, 0);
+	struct job_step	 sa, sb, *v = NULL;
+	const char	*upid = "UPID:pve1:0000A1B2:00C0FFEE:6760A2B3:"
+	    "qmsnapshot:104:pvebot@pve!bot:";
+	char		*cause = NULL;
+	int64_t		*ids = NULL, gen;
+	size_t		 n = 0;
+	struct job	 got;
+
+	jobs_insert(s, &a, &cause);
+	jobs_insert(s, &b, &cause);
+	memset(&sa, 0, sizeof sa);
+	sa.job_id = a.id;
+	sa.name = "action";
+	sa.method = "POST";
+	sa.target = "/nodes/pve1/qemu/104/snapshot";
+	sa.task_type = "qmsnapshot";
+	sa.vmid = 104;
+	sb = sa;
+	sb.job_id = b.id;
+	T_EQ_INT(jobs_step_intent(s, &sa, &cause), 0);
+	T_EQ_INT(jobs_step_intent(s, &sb, &cause), 0);
+	T_EQ_INT(sa.seq, 1);
+	T_OK(sa.intent_at > 0);
+	T_EQ_INT(jobs_upid_claimed(s, upid), 0);
+	T_EQ_INT(jobs_step_upid(s, sa.id, upid), 0);
+	/* The same UPID for another job's step is refused... */
+	T_EQ_INT(jobs_step_upid(s, sb.id, upid), -1);
+	T_EQ_INT(jobs_upid_claimed(s, upid), 1);
+	/* ...and the first step keeps it. */
+	T_EQ_INT(jobs_steps(s, a.id, &v, &n), 0);
+	T_EQ_INT(n, 1);
+	if (n == 1) {
+		T_EQ_STR(v[0].upid, upid);
+		T_EQ_INT(v[0].state, STEP_STARTED);
+	}
+	jobs_steps_free(v, n);
+	T_EQ_INT(jobs_steps(s, b.id, &v, &n), 0);
+	if (n == 1)
+		T_OK(v[0].upid == NULL);
+	jobs_steps_free(v, n);
+
+	/* Generations: a job claimed by generation 1 is an orphan for 2,
+	 * once; a job claimed by generation 2 is never one. */
+	T_EQ_INT(jobs_next_generation(s), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
+	job_release(&got);
+	gen = jobs_next_generation(s);
+	T_EQ_INT(gen, 2);
+	T_EQ_INT(jobs_adopt_orphans(s, gen, &ids, &n), 0);
+	T_EQ_INT(n, 1);
+	if (n == 1)
+		T_EQ_INT(ids[0], a.id);
+	free(ids);
+	T_EQ_INT(jobs_claim(s, "action", 1, gen, &got), 1);
+	job_release(&got);
+	T_EQ_INT(jobs_adopt_orphans(s, gen, &ids, &n), 0);
+	T_EQ_INT(n, 0);
+	free(ids);
 	free(cause);
 	store_close(s);
 }
@@ -466,5 +539,6 @@ main(void)
 	T_RUN(test_audit_inserted_row);
 	T_RUN(test_job_state_machine);
 	T_RUN(test_claim_serialises_guest_and_heavy);
+	T_RUN(test_steps_one_upid_one_step);
 	return t_summary();
 }
