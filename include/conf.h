@@ -148,6 +148,7 @@ struct conf_monitor {
 	struct conf_rule	*rules;
 	size_t			 nrules;
 	int64_t			 no_backup_days;
+	int64_t			 max_silence;	/* seconds */
 	int			 flap_count;
 	int64_t			 flap_window;
 	int			 local_sensors;

@@ -172,7 +172,9 @@ cmd_check(int argc, char **argv)
 	if (o.help) {
 		printf("usage: pvebot check [-c FILE]\n"
 		    "Validates the configuration, the command catalogue and "
-		    "the policies;\nprints every problem as file:line:column, "
+		    "the policies\n(builtin and parser names, policy actions, "
+		    "files in the policies folder\nthat would not be read);\n"
+		    "prints every problem as file:line:column, "
 		    "or \"configuration OK\".\nExit codes: 0 ok, 2 problems "
 		    "found.\n");
 		return EXIT_OK;
@@ -187,6 +189,18 @@ cmd_check(int argc, char **argv)
 	}
 	paths[0] = c->policies_dir;
 	if ((pol = policy_load(paths, 1, &errors)) == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		errors = NULL;
+		bad = 1;
+	}
+	if ((errors = policy_unread_files(paths, 1)) != NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		errors = NULL;
+		bad = 1;
+	}
+	if (app_check_rules(cat, pol, &errors) != 0) {
 		fputs(errors, stderr);
 		free(errors);
 		bad = 1;

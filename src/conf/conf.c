@@ -307,6 +307,8 @@ static const struct ckey monitor_keys[] = {
 	    "time zone of windows and quiet hours"),
 	KLIST("rules", struct conf_monitor, rules, nrules, rule_keys,
 	    struct conf_rule, NULL, "threshold rules"),
+	KR("max_silence", CK_DUR, struct conf_monitor, max_silence, "7d",
+	    60, 365 * 86400, "longest silence a chat command may set"),
 	KR("no_backup_days", CK_INT, struct conf_monitor, no_backup_days,
 	    "7", 0, 3650, "alert on guests without a backup this long"),
 	KR("flap_count", CK_INT, struct conf_monitor, flap_count, "4", 2, 100,

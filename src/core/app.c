@@ -67,12 +67,24 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 		return -1;
 	}
 	*pol = policy_load(paths, 1, &errors);
-	if (*pol == NULL) {
+	if (*pol == NULL || app_check_rules(*cat, *pol, &errors) != 0) {
 		catalogue_free(*cat);
+		policy_free(*pol);
 		*cat = NULL;
+		*pol = NULL;
 		set_cause(cause, "%s", errors);
 		free(errors);
 		return -1;
+	}
+	/* Files left out are no reason to stop, but are worth a line. */
+	if ((errors = policy_unread_files(paths, 1)) != NULL) {
+		char	*line, *rest = errors;
+
+		while ((line = strsep(&rest, "\n")) != NULL) {
+			if (*line != '\0')
+				log_warn("app", "policy file %s", line);
+		}
+		free(errors);
 	}
 	return 0;
 }

@@ -23,9 +23,11 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "chat.h"
 #include "cmd.h"
 #include "conf.h"
+#include "core_int.h"
 #include "jobs.h"
 #include "log.h"
 #include "monitor.h"
@@ -345,66 +347,21 @@ send_approval(struct route *rt, const struct job *j,
 	return ref;
 }
 
-/* Builtins answered by the router itself (own state only). */
-static int	bi_help(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_whoami(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_explain(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_jobs(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_job(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_cancel(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_approve(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_deny(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_alerts(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_silence(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_unsilence(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_ack(struct route *, const struct cmd_call *, struct buf *);
-
-static const struct {
-	const char	*name;
-	int		(*fn)(struct route *, const struct cmd_call *,
-			    struct buf *);
-} router_builtins[] = {
-	{ "help", bi_help },
-	{ "whoami", bi_whoami },
-	{ "explain", bi_explain },
-	{ "jobs", bi_jobs },
-	{ "job", bi_job },
-	{ "cancel", bi_cancel },
-	{ "approve", bi_approve },
-	{ "deny", bi_deny },
-	{ "alerts", bi_alerts },
-	{ "silence", bi_silence },
-	{ "unsilence", bi_unsilence },
-	{ "ack", bi_ack },
-};
-
 int
 router_is_local_builtin(const char *name)
 {
-	size_t	 i;
+	const struct builtin	*b = builtin_find(name);
 
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < nitems(router_builtins); i++) {
-		if (strcmp(router_builtins[i].name, name) == 0)
-			return 1;
-	}
-	return 0;
+	return b != NULL && b->local != NULL;
 }
 
 static void
 run_local_builtin(struct route *rt, const struct cmd_call *call,
     const struct policy_decision *d)
 {
-	struct buf	 out;
-	size_t		 i;
-	char		*detail, *text;
+	const struct builtin	*b = builtin_find(call->def->builtin);
+	struct buf		 out;
+	char			*detail, *text;
 
 	buf_init(&out, 256 << 10);
 	buf_append(&out, "", 0);
@@ -419,12 +376,8 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	audit_append(rt->store, rt->ev->user, "command", detail);
 	free(detail);
 	free(text);
-	for (i = 0; i < nitems(router_builtins); i++) {
-		if (strcmp(router_builtins[i].name, call->def->builtin) == 0) {
-			router_builtins[i].fn(rt, call, &out);
-			break;
-		}
-	}
+	if (b != NULL && b->local != NULL)
+		b->local(rt, call, &out);
 	save_offset(rt);
 	if (store_commit(rt->store) != 0) {
 		drop_deferred(rt);
@@ -740,7 +693,7 @@ arg_id(const struct cmd_call *call, const char *name)
 	return strtonum(v, 1, INT64_MAX, &errstr);
 }
 
-static int
+int
 bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*why = decide(rt, arg_id(call, "id"), NULL, 0, NULL);
@@ -750,7 +703,7 @@ bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_deny(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*why = decide(rt, arg_id(call, "id"), NULL, 1,
@@ -881,7 +834,7 @@ route_button(struct route *rt)
 
 /* ---- the simple builtins ---- */
 
-static int
+int
 bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*cause = NULL;
@@ -895,10 +848,11 @@ bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_whoami(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	char	*text = policy_whoami(rt->app->policy, rt->ev->user);
+	char	*text = policy_whoami(rt->app->policy, rt->ev->user,
+	    rt->ev->direct);
 
 	buf_printf(out, "you are %s in room %s\n", rt->ev->user, rt->room);
 	buf_puts(out, text);
@@ -938,7 +892,7 @@ router_explain(struct app *app, const char *user, const char *room,
 	return out;
 }
 
-static int
+int
 bi_explain(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	const char	*line = cmd_call_value(call, "command");
@@ -954,7 +908,7 @@ bi_explain(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_jobs(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*text = jobs_format_list(rt->store, 15, NULL);
@@ -964,7 +918,7 @@ bi_jobs(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_job(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t	 id = arg_id(call, "id");
@@ -978,7 +932,7 @@ bi_job(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
@@ -1028,7 +982,7 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 
 /* ---- alerts and silences (state shared with the monitor) ---- */
 
-static int
+int
 bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	sqlite3_stmt	*st;
@@ -1082,7 +1036,29 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+struct announcement {
+	struct route	*rt;
+	const char	*text;
+};
+
+static void
+announce_in(void *arg, struct connector *c, const char *room)
+{
+	struct announcement	*a = arg;
+
+	defer(a->rt, c->ops->name, room, NULL, NULL, a->text);
+}
+
+/* Posts text to every alert room, after the transaction commits. */
+static void
+post_alert_rooms(struct route *rt, const char *text)
+{
+	struct announcement	 a = { rt, text };
+
+	mon_alert_rooms(rt->app, announce_in, &a);
+}
+
+int
 bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	const char	*matcher = cmd_call_value(call, "matcher");
@@ -1090,12 +1066,18 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	const char	*reason = cmd_call_value(call, "reason");
 	sqlite3_stmt	*st;
 	int64_t		 secs = 0;
-	char		*cause = NULL, buf[32];
+	char		*cause = NULL, *notice = NULL, buf[32];
 
 	if (matcher == NULL || dur == NULL ||
 	    parse_duration(dur, &secs, &cause) != 0) {
 		buf_printf(out, "%s", cause != NULL ? cause :
 		    "usage: silence MATCHER DURATION [reason]");
+		free(cause);
+		return 0;
+	}
+	if (monitor_silence_check(rt->app->conf->monitor.max_silence, matcher,
+	    secs, rt->ev->user, reason, rt->now, &cause, &notice) != 0) {
+		buf_puts(out, cause);
 		free(cause);
 		return 0;
 	}
@@ -1122,12 +1104,17 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(detail);
 		buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
 		    format_duration(secs, buf, sizeof buf));
+		if (notice != NULL) {
+			post_alert_rooms(rt, notice);
+			buf_puts(out, " (announced in the alert rooms)");
+		}
 	}
 	sqlite3_finalize(st);
+	free(notice);
 	return 0;
 }
 
-static int
+int
 bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
@@ -1154,7 +1141,7 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_ack(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*data = xasprintf("ack:%" PRId64, arg_id(call, "id"));

@@ -731,17 +731,17 @@ test_whoami_and_may_approve(void)
 
 	if ((p = load_default()) == NULL)
 		return;
-	out = policy_whoami(p, "console:alice");
+	out = policy_whoami(p, "console:alice", 1);
 	T_CONTAINS(out, "you are alice");
 	T_CONTAINS(out, "roles: admin");
 	T_CONTAINS(out, "may approve: *");
 	free(out);
-	out = policy_whoami(p, "console:carol");
+	out = policy_whoami(p, "console:carol", 1);
 	T_CONTAINS(out, "roles: viewer");
 	T_CONTAINS(out, "may request: *.read, meta.*");
 	T_CONTAINS(out, "may approve: nothing");
 	free(out);
-	out = policy_whoami(p, "console:eve");
+	out = policy_whoami(p, "console:eve", 1);
 	T_CONTAINS(out, "not a known user");
 	free(out);
 

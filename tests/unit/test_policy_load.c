@@ -423,7 +423,7 @@ test_missing_and_empty(void)
 	paths[0] = dir;
 	p = policy_load(paths, 1, &errors);
 	T_OK(p == NULL);
-	T_CONTAINS(errors, "no policy files (*.yaml) in this folder");
+	T_CONTAINS(errors, "no policy files (*.yaml, *.yml) in this folder");
 	free(errors);
 	free(dir);
 
