@@ -12,6 +12,10 @@
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +218,24 @@ cmd_check(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * A core of the daemon would hold every secret it read (chat tokens, the
+ * Proxmox secret, the audit key): no core file, and no ptrace attach or
+ * /proc/PID/mem read by other processes of the same user.
+ */
+static void
+no_core_dumps(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warn("app", "cannot turn core dumps off: %s",
+		    strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("app", "cannot mark the process not dumpable: %s",
+		    strerror(errno));
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -232,6 +254,7 @@ cmd_run(int argc, char **argv)
 		    "failure, 2 configuration error.\n");
 		return EXIT_OK;
 	}
+	no_core_dumps();
 	if ((c = load_conf(o.conf)) == NULL)
 		return EXIT_USAGE;
 	if ((app = app_create(c, STDIN_FILENO, STDOUT_FILENO, &cause)) ==
