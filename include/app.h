@@ -51,6 +51,7 @@ struct app {
 	struct monitor		*monitor;
 	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
+	int			 audit_keyed;	/* its key is registered */
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
 };

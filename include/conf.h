@@ -171,6 +171,10 @@ struct conf_digest {
 	char	*timezone;
 };
 
+struct conf_audit {
+	char	*key_file;	/* HMAC key; default: the database + ".key" */
+};
+
 struct conf {
 	char			*path;
 	char			*database;
@@ -183,6 +187,7 @@ struct conf {
 	struct conf_workers	 workers;
 	struct conf_monitor	 monitor;
 	struct conf_digest	 digest;
+	struct conf_audit	 audit;
 };
 
 /*

@@ -5,7 +5,7 @@
  *   pvebot check    -c FILE          validate config, commands, policies
  *   pvebot explain  -c FILE --user ID COMMAND...
  *   pvebot jobs     -c FILE [--limit N]
- *   pvebot audit    -c FILE [--verify] [--limit N]
+ *   pvebot audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]
  *   pvebot demo     [--db PATH] [--task-ms N]
  *   pvebot sim      [options]        the Proxmox simulator on its own
  *   pvebot version
@@ -50,7 +50,7 @@ static const char *usage_text =
     "  explain  -c FILE --user ID [--room R] COMMAND...\n"
     "                              what the policy decides, and why\n"
     "  jobs     -c FILE [--limit N] recent jobs\n"
-    "  audit    -c FILE [--verify] [--limit N]\n"
+    "  audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]\n"
     "                              the audit log, or check its hash chain\n"
     "  demo     [--db PATH] [--task-ms N]\n"
     "                              console chat + Proxmox simulator + "
@@ -75,6 +75,7 @@ struct opts {
 	const char	*user;
 	const char	*room;
 	const char	*db;
+	const char	*checkpoint;
 	int		 verify;
 	int		 limit;
 	int		 task_ms;
@@ -90,6 +91,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "room", required_argument, NULL, 'r' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "checkpoint", required_argument, NULL, 'C' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "task-ms", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,7 +104,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->conf = default_conf;
 	o->limit = 20;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hVC:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -118,6 +120,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->db = optarg;
 			break;
 		case 'V':
+			o->verify = 1;
+			break;
+		case 'C':
+			o->checkpoint = optarg;
 			o->verify = 1;
 			break;
 		case 'n':
@@ -394,24 +400,40 @@ cmd_audit(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) < 0)
 		return usage(stderr, EXIT_USAGE);
 	if (o.help) {
-		printf("usage: pvebot audit [-c FILE] [--verify] [--limit N]\n"
+		printf("usage: pvebot audit [-c FILE] [--verify] "
+		    "[--checkpoint ID:MAC] [--limit N]\n"
 		    "Prints the newest audit rows, or with --verify checks "
-		    "the hash chain and\nnames the first row that was edited, "
-		    "inserted or deleted.\nExit codes: 0 ok, 1 the chain is "
-		    "broken or the database fails, 2 configuration error.\n");
+		    "the keyed hash chain\nand the checkpoint pvebot stored, "
+		    "and names the first row that was\nedited, inserted or "
+		    "deleted. --checkpoint also checks the log against a\n"
+		    "checkpoint copied from pvebot's log or the daily digest."
+		    "\nExit codes: 0 ok, 1 the chain is broken or the database "
+		    "fails, 2 configuration\nerror.\n");
 		return EXIT_OK;
 	}
 	if ((s = open_store(o.conf, &c)) == NULL)
 		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
 	if (o.verify) {
-		if (audit_verify(s, &rows, &report) == 0)
-			printf("audit log OK: %lld rows, hash chain intact\n",
-			    (long long)rows);
+		char	*key, *cause = NULL;
+
+		/* The daemon makes the key; verifying never does. */
+		if ((key = audit_key_load(c->audit.key_file, 0, NULL,
+		    &cause)) != NULL) {
+			audit_key_set(c->database, key, strlen(key));
+			free(key);
+		} else {
+			fprintf(stderr, "pvebot: no audit key: %s\n", cause);
+			free(cause);
+		}
+		if (audit_verify(s, o.checkpoint, &rows, &report) == 0)
+			printf("audit log OK: %lld rows, hash chain intact; "
+			    "%s\n", (long long)rows, report);
 		else {
 			printf("audit log BROKEN: %s\n", report);
 			rc = EXIT_RUNTIME;
 		}
 		free(report);
+		audit_key_clear(c->database);
 	} else if ((st = store_prepare(s, "SELECT * FROM (SELECT id, "
 	    "datetime(at, 'unixepoch'), actor, event, detail FROM audit "
 	    "ORDER BY id DESC LIMIT ?1) ORDER BY 1")) != NULL) {

@@ -349,6 +349,13 @@ static const struct ckey digest_keys[] = {
 	KEND
 };
 
+static const struct ckey audit_keys[] = {
+	K("key_file", CK_PATH, struct conf_audit, key_file, NULL, 0,
+	    "HMAC key of the audit log; made at the first start (default: "
+	    "the database path + .key)"),
+	KEND
+};
+
 static const struct ckey top_keys[] = {
 	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
 	    "SQLite database"),
@@ -368,6 +375,7 @@ static const struct ckey top_keys[] = {
 	    "alerts"),
 	KSEC("digest", struct conf, digest, digest_keys, NONE,
 	    "daily digest"),
+	KSEC("audit", struct conf, audit, audit_keys, NONE, "audit log"),
 	KEND
 };
 
@@ -1173,6 +1181,8 @@ out:
 		return NULL;
 	}
 	buf_release(&w.errors);
+	if (c->audit.key_file == NULL && c->database != NULL)
+		c->audit.key_file = xasprintf("%s.key", c->database);
 	if (c->log_level != NULL) {
 		enum log_level	 level;
 

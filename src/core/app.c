@@ -89,6 +89,53 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 	return 0;
 }
 
+/*
+ * The audit key: read, or made at the first start, and given to every
+ * connection to the database (the router's has just created it).
+ */
+static int
+audit_key_setup(struct app *app, char **cause)
+{
+	const struct conf	*conf = app->conf;
+	char			*key;
+	int			 created;
+
+	if ((key = audit_key_load(conf->audit.key_file, 1, &created,
+	    cause)) == NULL)
+		return -1;
+	if (created)
+		log_info("app", "audit key created path=%s: keep it with the "
+		    "database's backups", conf->audit.key_file);
+	audit_key_set(conf->database, key, strlen(key));
+	explicit_bzero(key, strlen(key));
+	free(key);
+	app->audit_keyed = 1;
+	return 0;
+}
+
+/* The audit log at start and at stop: checked, keyed, checkpointed. */
+static void
+audit_milestone(struct app *app, int start)
+{
+	struct store		*s;
+	struct audit_head	 head;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((s = store_open(app->conf->database, &cause)) == NULL) {
+		log_error("app", "audit log not checked: %s", cause);
+		free(cause);
+		return;
+	}
+	rc = start ? audit_start(s, &cause) : audit_checkpoint(s, &head,
+	    &cause);
+	if (rc != 0) {
+		log_error("app", "audit log: %s", cause);
+		free(cause);
+	}
+	store_close(s);
+}
+
 struct app *
 app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 {
@@ -112,6 +159,8 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	    (app->pve = pve_create(&conf->proxmox, cause)) == NULL)
 		goto fail;
 	if ((app->router = router_create(app, cause)) == NULL)
+		goto fail;
+	if (audit_key_setup(app, cause) != 0)
 		goto fail;
 	app->chat_ctx.conf = conf;
 	app->chat_ctx.catalogue = app->catalogue;
@@ -155,6 +204,7 @@ app_start(struct app *app, char **cause)
 {
 	size_t	 i;
 
+	audit_milestone(app, 1);
 	/* Jobs a previous process left running are followed again. */
 	if (workers_start_recovery(app->workers, cause) != 0)
 		return -1;
@@ -274,6 +324,8 @@ app_stop(struct app *app)
 	if (app->monitor != NULL)
 		monitor_stop(app->monitor);
 	workers_stop(app->workers);
+	if (app->audit_keyed)
+		audit_milestone(app, 0);
 }
 
 void
@@ -298,6 +350,8 @@ app_free(struct app *app)
 	}
 	free(app->retired_catalogues);
 	free(app->retired_policies);
+	if (app->audit_keyed)
+		audit_key_clear(app->conf->database);
 	pthread_rwlock_destroy(&app->rules_lock);
 	free(app);
 }

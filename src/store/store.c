@@ -19,11 +19,13 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 struct store {
-	sqlite3	*db;
-	char	*path;
+	sqlite3			*db;
+	char			*path;
+	struct audit_conn	*audit;		/* audit.c's, lazily */
 };
 
 static const char *migrations[] = {
@@ -282,6 +284,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	audit_conn_free(s->audit);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -292,6 +295,12 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+struct audit_conn **
+store_audit_slot(struct store *s)
+{
+	return &s->audit;
 }
 
 const char *
