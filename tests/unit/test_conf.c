@@ -217,6 +217,8 @@ test_secret_file_rules(void)
 	char	*dir = t_path("shared"), *real = t_path("real.token");
 	char	*own = t_path("theirs.token"), *in_shared;
 
+	/* A FIFO must never be waited on: a hang ends the test, failed. */
+	alarm(60);
 	t_write("real.token", "123456:ABC-secret-token\n", 0600);
 	/* A symbolic link, even to a good file. */
 	T_EQ_INT(symlink(real, link), 0);
@@ -262,6 +264,7 @@ test_secret_file_rules(void)
 		free(errors);
 		free(text);
 	}
+	alarm(0);
 	free(in_shared);
 	free(link);
 	free(fifo);
