@@ -73,8 +73,8 @@ void		 app_free(struct app *);
 /* Reloads commands and policies; keeps the old ones on error. */
 int		 app_reload(struct app *, char **cause);
 /*
- * Checks across the catalogue and the policy (core/check.c): builtin: and
- * parser: names pvebot implements, policy actions that commands define.
+ * Checks across the catalogue and the policy (core/app_check.c): builtin:
+ * and parser: names pvebot implements, policy actions commands define.
  * 0, or -1 with *errors ("file:line:column: ...\n" each; caller frees).
  */
 int		 app_check_rules(const struct catalogue *,

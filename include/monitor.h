@@ -175,7 +175,7 @@ void		 mon_alert_rooms(struct app *, void (*fn)(void *arg,
  * or its matcher matches every alert (caller frees), NULL when it needs
  * no announcement.
  */
-int		 monitor_silence_check(int64_t max_secs, const char *matcher,
+int		 mon_silence_check(int64_t max_secs, const char *matcher,
 		    int64_t secs, const char *who, const char *reason,
 		    int64_t now, char **refusal, char **notice);
 

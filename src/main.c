@@ -215,6 +215,19 @@ cmd_check(int argc, char **argv)
 		free(errors);
 		bad = 1;
 	}
+	/* The audit key, when there is one yet (run makes it at start). */
+	if (access(c->audit.key_file, F_OK) == 0) {
+		char	*key, *cause = NULL;
+
+		if ((key = audit_key_load(c->audit.key_file, 0, NULL,
+		    &cause)) == NULL) {
+			fprintf(stderr, "%s: audit.key_file: %s\n", c->path,
+			    cause);
+			free(cause);
+			bad = 1;
+		}
+		free(key);
+	}
 	catalogue_free(cat);
 	policy_free(pol);
 	conf_free(c);

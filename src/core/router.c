@@ -1075,7 +1075,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(cause);
 		return 0;
 	}
-	if (monitor_silence_check(rt->app->conf->monitor.max_silence, matcher,
+	if (mon_silence_check(rt->app->conf->monitor.max_silence, matcher,
 	    secs, rt->ev->user, reason, rt->now, &cause, &notice) != 0) {
 		buf_puts(out, cause);
 		free(cause);
@@ -1084,8 +1084,10 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	st = store_prepare(rt->store, "INSERT INTO silences (matcher, "
 	    "created_by, reason, starts_at, ends_at, created_at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?4)");
-	if (st == NULL)
+	if (st == NULL) {
+		free(notice);
 		return -1;
+	}
 	sqlite3_bind_text(st, 1, matcher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rt->ev->user, -1, SQLITE_STATIC);
 	if (reason != NULL)

@@ -395,7 +395,7 @@ matches_everything(const char *matcher)
 }
 
 int
-monitor_silence_check(int64_t max_secs, const char *matcher, int64_t secs,
+mon_silence_check(int64_t max_secs, const char *matcher, int64_t secs,
     const char *who, const char *reason, int64_t now, char **refusal,
     char **notice)
 {

@@ -1,6 +1,6 @@
 /*
- * check.c - what loading checks across files, on top of each file's own
- * checks: every `builtin:` and SSH `parser:` of the catalogue names a
+ * app_check.c - what loading checks across files, on top of each file's
+ * own checks: every `builtin:` and SSH `parser:` of the catalogue names a
  * handler pvebot has (builtin.c's and ssh_parse.c's tables), and every
  * action of the policy is an action of some command.
  *
