@@ -280,6 +280,24 @@ test_check_fifo_token_file(void)
 	free(fifo);
 }
 
+/* The audit key follows the secret-file rules too, once it exists. */
+static void
+test_check_audit_key(void)
+{
+	char	*out = NULL, *err = NULL, *conf = xstrdup(console_conf());
+
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
+	free(out);
+	free(err);
+	t_write("p.db.key", "0123456789abcdef0123456789abcdef\n", 0644);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "bot.conf: audit.key_file: secret file ");
+	T_CONTAINS(err, "p.db.key is readable by group or others (mode 0644)");
+	free(out);
+	free(err);
+	free(conf);
+}
+
 static void
 test_explain_names_the_rule(void)
 {
@@ -424,6 +442,7 @@ main(void)
 	T_RUN(test_check_unknown_builtin_and_parser);
 	T_RUN(test_check_yml_and_unread_files);
 	T_RUN(test_check_fifo_token_file);
+	T_RUN(test_check_audit_key);
 	T_RUN(test_explain_names_the_rule);
 	T_RUN(test_help_and_usage_errors);
 	T_RUN(test_run_jobs_audit);
