@@ -91,7 +91,7 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 
 /*
  * The audit key: read, or made at the first start, and given to every
- * connection to the database (the router's has just created it).
+ * connection to the database this process opens.
  */
 static int
 audit_key_setup(struct app *app, char **cause)
@@ -158,9 +158,10 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	if (conf->proxmox.enabled && conf->proxmox.nurls > 0 &&
 	    (app->pve = pve_create(&conf->proxmox, cause)) == NULL)
 		goto fail;
-	if ((app->router = router_create(app, cause)) == NULL)
-		goto fail;
+	/* Before any connection to the database exists. */
 	if (audit_key_setup(app, cause) != 0)
+		goto fail;
+	if ((app->router = router_create(app, cause)) == NULL)
 		goto fail;
 	app->chat_ctx.conf = conf;
 	app->chat_ctx.catalogue = app->catalogue;
