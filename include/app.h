@@ -60,6 +60,7 @@ struct app {
 	struct monitor		*monitor;
 	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
+	int			 audit_keyed;	/* its key is registered */
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
 	/*
@@ -95,6 +96,13 @@ void		 app_free(struct app *);
 struct catalogue *app_load_catalogue(const struct conf *, char **errors);
 /* Reloads commands and policies; keeps the old ones on error. */
 int		 app_reload(struct app *, char **cause);
+/*
+ * Checks across the catalogue and the policy (core/app_check.c): builtin:
+ * and parser: names pvebot implements, policy actions commands define.
+ * 0, or -1 with *errors ("file:line:column: ...\n" each; caller frees).
+ */
+int		 app_check_rules(const struct catalogue *,
+		    const struct policy *, char **errors);
 
 struct connector *app_connector(struct app *, const char *name);
 

@@ -107,6 +107,9 @@ struct cmd_def {
 	} ssh;
 	char		 *file;
 	int		  line;
+	/* Where builtin: and ssh.parser: were written (0 when absent). */
+	int		  builtin_line, builtin_column;
+	int		  parser_line, parser_column;
 };
 
 struct catalogue;
@@ -156,6 +159,10 @@ struct cmd_call {
 	char			 *canonical;	/* "rollback 101 pre-upgrade" */
 	const char		 *action;	/* effective policy action */
 	int			  mutating;	/* effective */
+	char			 *reason;	/* "-- TEXT" or "because TEXT"
+						   after the arguments of a
+						   command without a reason
+						   argument; else NULL */
 };
 
 enum cmd_parse_result cmd_parse(const struct catalogue *, const char *text,

@@ -4,7 +4,7 @@
  * Keys are declared once, in the tables of conf.c (name, type, range,
  * default, help); one walker validates the YAML against them. Every error
  * names file:line:column and all errors of a file are reported. Secrets
- * are read from `NAME_file` (mode 0600 or stricter) or `NAME_env`, never
+ * are read from `NAME_file` (see conf_read_secret_file) or `NAME_env`, never
  * inline, and are registered with the logger so they never reach a log.
  */
 #ifndef PVEBOT_CONF_H
@@ -160,6 +160,7 @@ struct conf_monitor {
 	struct conf_rule	*rules;
 	size_t			 nrules;
 	int64_t			 no_backup_days;
+	int64_t			 max_silence;	/* seconds */
 	int			 flap_count;
 	int64_t			 flap_window;
 	int			 local_sensors;
@@ -182,6 +183,10 @@ struct conf_digest {
 	char	*timezone;
 };
 
+struct conf_audit {
+	char	*key_file;	/* HMAC key; default: the database + ".key" */
+};
+
 struct conf {
 	char			*path;
 	char			*database;
@@ -195,6 +200,7 @@ struct conf {
 	struct conf_workers	 workers;
 	struct conf_monitor	 monitor;
 	struct conf_digest	 digest;
+	struct conf_audit	 audit;
 };
 
 /*
@@ -212,8 +218,13 @@ const struct conf_ssh_host *conf_ssh_host_find(const struct conf *,
 		    const char *name);
 
 /*
- * Reads a secret file the way OpenSSH reads a key: refused when group or
- * others may read it. Returns the trimmed content; caller frees.
+ * Reads a secret file the way OpenSSH reads a key, only stricter: refused
+ * when it is a symbolic link or not a regular file (a FIFO is looked at,
+ * never waited on), when it belongs to someone other than the running
+ * user or root, when group or others may read or write it, and when a
+ * folder on its way from / may be written by anyone but its owner (root
+ * or the running user; sticky folders such as /tmp excepted). Returns
+ * the trimmed content; caller frees.
  */
 char		*conf_read_secret_file(const char *path, char **cause);
 

@@ -199,4 +199,24 @@ size_t	lvs_retention(const struct lv_snapshots *, size_t max_count,
  */
 char	*systemctl_summary(const char *unit, const char *text);
 
+/* --- output parsers by name (the `parser:` of an SSH command) --- */
+
+/*
+ * The one table of SSH output parsers: the catalogue check rejects a
+ * parser: name it does not hold, and the worker formats output through
+ * it. `format` turns a command's standard output into chat text, or
+ * returns NULL with *cause.
+ */
+struct ssh_output {
+	const char	*name;
+	char		*(*format)(const char *out, char **cause);
+};
+/* The parser named so, or NULL. */
+const struct ssh_output *ssh_output_find(const char *name);
+/* Number of parsers and the i-th (for lists and suggestions). */
+size_t	ssh_output_count(void);
+const struct ssh_output *ssh_output_get(size_t);
+/* Output through the named parser (NULL name: "text"); caller frees. */
+char	*ssh_output_format(const char *name, const char *out, char **cause);
+
 #endif

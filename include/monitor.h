@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct app;
+struct connector;
 struct store;
 struct monitor;
 struct conf_rule;
@@ -158,6 +159,25 @@ struct mon_labels {
  * key matches, 0 when one does not, -1 for a malformed matcher.
  */
 int		 mon_matcher_match(const char *matcher, const struct mon_labels *);
+
+/*
+ * The alert rooms (monitor.c): calls fn for each (connector, room) with
+ * alerts on, the places alerts, digests and announcements are posted.
+ */
+void		 mon_alert_rooms(struct app *, void (*fn)(void *arg,
+		    struct connector *, const char *room), void *arg);
+
+/*
+ * The rules for a new silence (`silence MATCHER DURATION [reason]`, by
+ * identity `who`): -1 with *refusal (caller frees; it names the maximum)
+ * when it would last longer than max_secs. Otherwise 0, and *notice is
+ * the text for the alert rooms when the silence lasts longer than a day
+ * or its matcher matches every alert (caller frees), NULL when it needs
+ * no announcement.
+ */
+int		 mon_silence_check(int64_t max_secs, const char *matcher,
+		    int64_t secs, const char *who, const char *reason,
+		    int64_t now, char **refusal, char **notice);
 
 /*
  * Windows (quiet hours, backup windows) at local time tm: days "*",

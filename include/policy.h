@@ -68,13 +68,29 @@ struct policy_decision {
 };
 
 /*
- * Loads every path (a file, or a folder whose *.yaml files are read in
- * sorted order) as one policy. On any error returns NULL and sets
+ * Loads every path (a file, or a folder whose *.yaml and *.yml files are
+ * read in sorted order) as one policy. On any error returns NULL and sets
  * *errors (caller frees) to every problem, one per line, each
  * "file:line:column: message\n".
  */
 struct policy *policy_load(const char *const *paths, size_t npaths,
 	    char **errors);
+/*
+ * What policy_load() leaves out of the folders among paths: hidden files,
+ * files that end in neither .yaml nor .yml, folders. One
+ * "file:1:1: not read: ...\n" line each, or NULL when there are none.
+ * Caller frees.
+ */
+char	*policy_unread_files(const char *const *paths, size_t npaths);
+/*
+ * Every action pattern of the rules and roles must name an action that
+ * a command defines (`actions`, from the catalogue): an exact name must
+ * be one of them, a glob must match at least one. Returns 0, or -1 with
+ * *errors (caller frees) holding one "file:line:column: ...\n" per
+ * pattern, with a suggestion when a close name exists.
+ */
+int	policy_check_actions(const struct policy *,
+	    const char *const *actions, size_t nactions, char **errors);
 /* The same from a string; `name` stands for the file name in messages. */
 struct policy *policy_load_string(const char *name, const char *yaml,
 	    char **errors);
@@ -90,8 +106,13 @@ const char *policy_effect_name(enum policy_effect);
  * with file:line. Caller frees.
  */
 char	*policy_explain(const struct policy *, const struct policy_request *);
-/* Person, identities, roles, may request, may approve. Caller frees. */
-char	*policy_whoami(const struct policy *, const char *identity);
+/*
+ * Person, identities, roles, may request, may approve. Caller frees.
+ * all_networks 0 (a shared room): only the identities of identity's own
+ * network are listed, with a count of the others.
+ */
+char	*policy_whoami(const struct policy *, const char *identity,
+	    int all_networks);
 /* 1 when one of the identity's roles may approve `action`. */
 int	policy_may_approve(const struct policy *, const char *identity,
 	    const char *action);

@@ -2,7 +2,7 @@
  * store.h - the SQLite store: one connection per thread (WAL mode, busy
  * timeout), the schema created and upgraded by numbered migrations, the
  * saved chat offsets, a small key/value table, and the append-only,
- * hash-chained audit log.
+ * keyed, hash-chained audit log.
  *
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
@@ -11,6 +11,7 @@
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -64,16 +65,61 @@ int	store_kv_get(struct store *, const char *key, char **value);
 int	store_kv_set(struct store *, const char *key, const char *value);
 
 /*
- * Audit log: append-only; each row's hash is SHA-256 over its content
- * and the previous row's hash. Call inside the caller's transaction when
- * the event belongs to other work, so both land or neither does.
+ * Audit log: append-only; each row carries a MAC over its content and the
+ * previous row's: HMAC-SHA256 under the database's audit key once it has
+ * one (see audit.c and docs/security.md). Call inside the caller's
+ * transaction when the event belongs to other work, so both land or
+ * neither does. One INSERT; the head is kept per connection.
  */
 int	audit_append(struct store *, const char *actor, const char *event,
 	    const char *detail);
+
 /*
- * Walks the chain. Returns 0 when intact; -1 with *report naming the
- * first row that was edited, inserted or deleted.
+ * The audit key of the database at db_path, for every connection of this
+ * process (copied); audit_key_clear() forgets it.
  */
-int	audit_verify(struct store *, int64_t *rows, char **report);
+void	audit_key_set(const char *db_path, const char *key, size_t len);
+void	audit_key_clear(const char *db_path);
+/*
+ * Reads the key file with the rules of secret files; with `create`, an
+ * absent file is first made (mode 0600, 32 random bytes in hex) and
+ * *created set. Caller frees (the value is registered with the logger).
+ */
+char	*audit_key_load(const char *path, int create, int *created,
+	    char **cause);
+
+/* A head: rows, newest id and MAC ("hmac:..." when keyed). */
+struct audit_head {
+	int64_t	 rows;
+	int64_t	 id;
+	char	 hash[80];
+	int	 keyed;
+};
+/*
+ * Writes a checkpoint of the current head (when the database has a key)
+ * and logs it; *head is what the digest shows. 0, or -1 with *cause.
+ */
+int	audit_checkpoint(struct store *, struct audit_head *, char **cause);
+/* The stored checkpoint, its MAC checked: 0, or -1 (none or bad). */
+int	audit_stored_checkpoint(struct store *, struct audit_head *);
+/*
+ * The daemon's start: checks the rows written since the last checkpoint
+ * (a break is logged loudly, never fatal), keys the chain when its head
+ * is not keyed yet (an "audit.keyed" row), writes a checkpoint.
+ */
+int	audit_start(struct store *, char **cause);
+
+/*
+ * Walks the chain and checks it against the stored checkpoint, and
+ * against `checkpoint` ("ID:MAC", 16 or more hex digits of the MAC) when
+ * it is not NULL. Returns 0 when intact, *report saying how (keyed or
+ * not, which checkpoint); -1 with *report naming the first row that was
+ * edited, inserted or deleted. Caller frees *report either way.
+ */
+int	audit_verify(struct store *, const char *checkpoint, int64_t *rows,
+	    char **report);
+/* The same from row `from` on (the row before it is the link). */
+int	audit_verify_from(struct store *, int64_t from, int64_t *rows,
+	    char **report);
 
 #endif

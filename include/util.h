@@ -80,6 +80,9 @@ int64_t	tz_mktime(const struct tm *local, const char *tz);
 
 /* SHA-256 of data as 64 lowercase hex characters plus NUL. */
 void	sha256_hex(const void *, size_t, char out[65]);
+/* HMAC-SHA256 of data under key, as 64 lowercase hex characters plus NUL. */
+void	hmac_sha256_hex(const void *key, size_t keylen, const void *data,
+	    size_t len, char out[65]);
 /* Random bytes from the kernel, as lowercase hex (2*n chars + NUL). */
 void	random_hex(char *out, size_t nbytes);
 uint64_t random_u64(void);
@@ -89,7 +92,10 @@ char	*html_escape(const char *);
 /* Valid UTF-8 without NUL and without C0 controls other than \t. */
 int	utf8_valid_text(const char *, size_t);
 
-/* Reads a whole file of at most `limit` bytes; caller frees. */
+/*
+ * Reads a whole regular file of at most `limit` bytes (a FIFO, device or
+ * folder is refused, never waited on); caller frees.
+ */
 char	*read_file(const char *path, size_t limit, size_t *len, char **cause);
 
 /* String helpers. */
@@ -98,5 +104,12 @@ int	str_has_prefix(const char *, const char *);
 int	glob_match(const char *pattern, const char *str);	/* '*' and '?' */
 int	glob_match_case(const char *pattern, const char *str, int nocase);
 char	*str_trim(char *);
+/*
+ * Edits (insert, delete, replace, swap of neighbours) that turn a into b,
+ * exactly; limit+1 when it is more than limit or a string is longer than
+ * EDIT_DISTANCE_MAX: what "did you mean" suggestions are made from.
+ */
+#define EDIT_DISTANCE_MAX 256
+size_t	edit_distance(const char *a, const char *b, size_t limit);
 
 #endif

@@ -5,13 +5,17 @@
  *   pvebot check    -c FILE          validate config, commands, policies
  *   pvebot explain  -c FILE --user ID COMMAND...
  *   pvebot jobs     -c FILE [--limit N]
- *   pvebot audit    -c FILE [--verify] [--limit N]
+ *   pvebot audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]
  *   pvebot demo     [--db PATH] [--task-ms N]
  *   pvebot sim      [options]        the Proxmox simulator on its own
  *   pvebot version
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +57,7 @@ static const char *usage_text =
     "  explain  -c FILE --user ID [--room R] COMMAND...\n"
     "                              what the policy decides, and why\n"
     "  jobs     -c FILE [--limit N] recent jobs\n"
-    "  audit    -c FILE [--verify] [--limit N]\n"
+    "  audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]\n"
     "                              the audit log, or check its hash chain\n"
     "  demo     [--db PATH] [--task-ms N]\n"
     "                              console chat + Proxmox simulator + "
@@ -79,6 +83,7 @@ struct opts {
 	const char	*user;
 	const char	*room;
 	const char	*db;
+	const char	*checkpoint;
 	int		 verify;
 	int		 limit;
 	int		 task_ms;
@@ -94,6 +99,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "room", required_argument, NULL, 'r' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "checkpoint", required_argument, NULL, 'C' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "task-ms", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,7 +112,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->conf = default_conf;
 	o->limit = 20;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hVC:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -122,6 +128,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->db = optarg;
 			break;
 		case 'V':
+			o->verify = 1;
+			break;
+		case 'C':
+			o->checkpoint = optarg;
 			o->verify = 1;
 			break;
 		case 'n':
@@ -180,7 +190,9 @@ cmd_check(int argc, char **argv)
 	if (o.help) {
 		printf("usage: pvebot check [-c FILE]\n"
 		    "Validates the configuration, the command catalogue and "
-		    "the policies;\nprints every problem as file:line:column, "
+		    "the policies\n(builtin and parser names, policy actions, "
+		    "files in the policies folder\nthat would not be read);\n"
+		    "prints every problem as file:line:column, "
 		    "or \"configuration OK\".\nExit codes: 0 ok, 2 problems "
 		    "found.\n");
 		return EXIT_OK;
@@ -197,7 +209,32 @@ cmd_check(int argc, char **argv)
 	if ((pol = policy_load(paths, 1, &errors)) == NULL) {
 		fputs(errors, stderr);
 		free(errors);
+		errors = NULL;
 		bad = 1;
+	}
+	if ((errors = policy_unread_files(paths, 1)) != NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		errors = NULL;
+		bad = 1;
+	}
+	if (app_check_rules(cat, pol, &errors) != 0) {
+		fputs(errors, stderr);
+		free(errors);
+		bad = 1;
+	}
+	/* The audit key, when there is one yet (run makes it at start). */
+	if (access(c->audit.key_file, F_OK) == 0) {
+		char	*key, *cause = NULL;
+
+		if ((key = audit_key_load(c->audit.key_file, 0, NULL,
+		    &cause)) == NULL) {
+			fprintf(stderr, "%s: audit.key_file: %s\n", c->path,
+			    cause);
+			free(cause);
+			bad = 1;
+		}
+		free(key);
 	}
 	catalogue_free(cat);
 	policy_free(pol);
@@ -206,6 +243,24 @@ cmd_check(int argc, char **argv)
 		return EXIT_USAGE;
 	printf("configuration OK\n");
 	return EXIT_OK;
+}
+
+/*
+ * A core of the daemon would hold every secret it read (chat tokens, the
+ * Proxmox secret, the audit key): no core file, and no ptrace attach or
+ * /proc/PID/mem read by other processes of the same user.
+ */
+static void
+no_core_dumps(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warn("app", "cannot turn core dumps off: %s",
+		    strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("app", "cannot mark the process not dumpable: %s",
+		    strerror(errno));
 }
 
 static int
@@ -226,6 +281,7 @@ cmd_run(int argc, char **argv)
 		    "failure, 2 configuration error.\n");
 		return EXIT_OK;
 	}
+	no_core_dumps();
 	if ((c = load_conf(o.conf)) == NULL)
 		return EXIT_USAGE;
 	if ((app = app_create(c, STDIN_FILENO, STDOUT_FILENO, &cause)) ==
@@ -385,24 +441,40 @@ cmd_audit(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) < 0)
 		return usage(stderr, EXIT_USAGE);
 	if (o.help) {
-		printf("usage: pvebot audit [-c FILE] [--verify] [--limit N]\n"
+		printf("usage: pvebot audit [-c FILE] [--verify] "
+		    "[--checkpoint ID:MAC] [--limit N]\n"
 		    "Prints the newest audit rows, or with --verify checks "
-		    "the hash chain and\nnames the first row that was edited, "
-		    "inserted or deleted.\nExit codes: 0 ok, 1 the chain is "
-		    "broken or the database fails, 2 configuration error.\n");
+		    "the keyed hash chain\nand the checkpoint pvebot stored, "
+		    "and names the first row that was\nedited, inserted or "
+		    "deleted. --checkpoint also checks the log against a\n"
+		    "checkpoint copied from pvebot's log or the daily digest."
+		    "\nExit codes: 0 ok, 1 the chain is broken or the database "
+		    "fails, 2 configuration\nerror.\n");
 		return EXIT_OK;
 	}
 	if ((s = open_store(o.conf, &c)) == NULL)
 		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
 	if (o.verify) {
-		if (audit_verify(s, &rows, &report) == 0)
-			printf("audit log OK: %lld rows, hash chain intact\n",
-			    (long long)rows);
+		char	*key, *cause = NULL;
+
+		/* The daemon makes the key; verifying never does. */
+		if ((key = audit_key_load(c->audit.key_file, 0, NULL,
+		    &cause)) != NULL) {
+			audit_key_set(c->database, key, strlen(key));
+			free(key);
+		} else {
+			fprintf(stderr, "pvebot: no audit key: %s\n", cause);
+			free(cause);
+		}
+		if (audit_verify(s, o.checkpoint, &rows, &report) == 0)
+			printf("audit log OK: %lld rows, hash chain intact; "
+			    "%s\n", (long long)rows, report);
 		else {
 			printf("audit log BROKEN: %s\n", report);
 			rc = EXIT_RUNTIME;
 		}
 		free(report);
+		audit_key_clear(c->database);
 	} else if ((st = store_prepare(s, "SELECT * FROM (SELECT id, "
 	    "datetime(at, 'unixepoch'), actor, event, detail FROM audit "
 	    "ORDER BY id DESC LIMIT ?1) ORDER BY 1")) != NULL) {

@@ -304,6 +304,28 @@ handle_line(struct connector *c, char *line)
 	submit_and_wait(c, ev);
 }
 
+/*
+ * One line as typed. A line cut at the cap, or with a NUL byte in it, is
+ * refused as a whole: "start 101\0reboot" must not run "start 101".
+ */
+static void
+take_line(struct connector *c, const struct buf *line)
+{
+	struct chat_msg	 m;
+
+	memset(&m, 0, sizeof m);
+	if (line->truncated)
+		m.text = "that line is too long (over 8192 bytes); nothing was "
+		    "done";
+	else if (memchr(line->data, '\0', line->len) != NULL)
+		m.text = "that line contains a NUL byte; nothing was done";
+	else {
+		handle_line(c, line->data);
+		return;
+	}
+	console_send(c, "console", &m, NULL, NULL);
+}
+
 static void *
 console_thread(void *arg)
 {
@@ -333,23 +355,14 @@ console_thread(void *arg)
 			}
 			if (line.len > 0 && line.data[line.len - 1] == '\r')
 				line.data[--line.len] = '\0';
-			if (line.len > 0 || line.truncated) {
-				if (line.truncated) {
-					struct chat_msg	 m = { .text =
-					    "that line is too long (over 8192 "
-					    "bytes); nothing was done" };
-
-					console_send(c, "console", &m, NULL,
-					    NULL);
-				} else
-					handle_line(c, line.data);
-			}
+			if (line.len > 0 || line.truncated)
+				take_line(c, &line);
 			buf_reset(&line);
 			prompt(con);
 		}
 	}
-	if (line.len > 0 && !line.truncated && !atomic_load(&con->stop))
-		handle_line(c, line.data);
+	if (line.len > 0 && !atomic_load(&con->stop))
+		take_line(c, &line);
 	buf_release(&line);
 	atomic_store(&con->eof, 1);
 	return NULL;

@@ -21,10 +21,16 @@
  *   what was already handed over: nothing lost, nothing twice.
  * - The very first start (no saved offset) acts on nothing in the rooms'
  *   history: its initial sync only yields the offset to start from.
- * - Invites are accepted only for configured rooms; others are logged
- *   and left alone. A room with m.room.encryption gets one plain notice
- *   (remembered in kv) that pvebot serves unencrypted rooms only; its
- *   encrypted events are never commands.
+ * - A configured alias is bound to the room id the homeserver's
+ *   directory gives for it, once, and stays bound for the life of the
+ *   process. An alias that does not resolve at start is resolved again
+ *   later (backing off up to MX_ALIAS_RETRY_MAX_MS); an invite never
+ *   binds it, whatever the inviting room claims its alias to be, so a
+ *   stranger cannot get a room of theirs served as a configured one.
+ * - Invites are accepted only for configured rooms (by room id); others
+ *   are declined (left) and logged. A room with m.room.encryption gets
+ *   one plain notice (remembered in kv) that pvebot serves unencrypted
+ *   rooms only; its encrypted events are never commands.
  * - The loop never spins: every failed request waits (retry_after_ms
  *   for 429, jittered backoff otherwise), and stop() interrupts both the
  *   long poll and the waits.
@@ -54,6 +60,8 @@
 #define MX_TIMELINE_LIMIT	50
 #define MX_BACKOFF_BASE_MS	500
 #define MX_BACKOFF_CAP_MS	60000
+#define MX_ALIAS_RETRY_MIN_MS	2000
+#define MX_ALIAS_RETRY_MAX_MS	300000
 #define MX_NOTICE_E2EE "pvebot serves unencrypted rooms only. This room " \
 	"has end-to-end encryption turned on, so pvebot cannot read the " \
 	"commands sent here and will not act on them. Please use an " \
@@ -69,6 +77,8 @@ struct mx_sync {
 	int		 ready;		/* whoami, aliases, filter done */
 	int		 filter_stale;	/* a room id became known */
 	int		 failures;
+	int64_t		 alias_retry_at;	/* monotonic ms; 0 = none due */
+	int64_t		 alias_retry_ms;	/* the next wait */
 };
 
 static const struct connector_ops mx_ops;
@@ -349,10 +359,16 @@ mx_setup(struct matrix *m, struct mx_sync *ms, char **cause)
 		name = xstrdup(m->rooms[i].name);
 		pthread_mutex_unlock(&m->rooms_lock);
 		if ((id = mx_room_id(m, name, &why)) == NULL) {
-			/* An unknown alias is not fatal: invites may fix it. */
-			log_warn("matrix", "room not served: %s", why);
+			/* Not fatal: resolved again later, never by invite. */
+			log_warn("matrix", "room not served yet: %s; trying "
+			    "again later", why);
 			free(why);
 			why = NULL;
+			if (ms->alias_retry_at == 0) {
+				ms->alias_retry_ms = MX_ALIAS_RETRY_MIN_MS;
+				ms->alias_retry_at = now_ms() +
+				    ms->alias_retry_ms;
+			}
 		} else
 			mx_check_room(m, ms, id, 1);
 		free(id);
@@ -361,27 +377,90 @@ mx_setup(struct matrix *m, struct mx_sync *ms, char **cause)
 	return mx_upload_filter(m, ms, cause);
 }
 
-static int
-mx_is_configured_alias(struct matrix *m, const char *alias, size_t *idx)
+/*
+ * Configured aliases the directory did not know: asked again, with a
+ * growing wait, until each has a room id. A newly bound room is joined
+ * when it can be and taken into the sync filter.
+ */
+static void
+mx_retry_aliases(struct matrix *m, struct mx_sync *ms)
 {
-	size_t	 i;
+	char	**names = NULL, *id, *why = NULL;
+	size_t	 i, n = 0;
+	int	 left = 0;
 
+	if (ms->alias_retry_at == 0 || now_ms() < ms->alias_retry_at)
+		return;
+	pthread_mutex_lock(&m->rooms_lock);
+	names = xcalloc(m->nrooms + 1, sizeof *names);
 	for (i = 0; i < m->nrooms; i++) {
-		if (strcmp(m->rooms[i].name, alias) == 0) {
-			*idx = i;
-			return 1;
-		}
+		if (m->rooms[i].id == NULL)
+			names[n++] = xstrdup(m->rooms[i].name);
 	}
-	return 0;
+	pthread_mutex_unlock(&m->rooms_lock);
+	for (i = 0; i < n; i++) {
+		if ((id = mx_room_id(m, names[i], &why)) == NULL) {
+			log_debug("matrix", "alias still unresolved: %s", why);
+			free(why);
+			why = NULL;
+			left++;
+			continue;
+		}
+		log_info("matrix", "alias resolved room=%s id=%s", names[i],
+		    id);
+		ms->filter_stale = 1;
+		mx_check_room(m, ms, id, 1);
+		free(id);
+	}
+	strv_free(names, n);
+	if (left == 0) {
+		ms->alias_retry_at = 0;
+		return;
+	}
+	ms->alias_retry_ms *= 2;
+	if (ms->alias_retry_ms > MX_ALIAS_RETRY_MAX_MS)
+		ms->alias_retry_ms = MX_ALIAS_RETRY_MAX_MS;
+	ms->alias_retry_at = now_ms() + ms->alias_retry_ms;
 }
 
-/* rooms.invite: join configured rooms, log and leave alone the others. */
+/* POST /rooms/{id}/leave: declines an invite pvebot will not take. */
+static void
+mx_decline(struct matrix *m, const char *room_id, const char *inviter)
+{
+	struct mx_reply	 r;
+	char		*esc, *path, *cause;
+	json_t		*body = json_pack("{s:s}", "reason", "pvebot serves "
+	    "only the rooms in its configuration");
+
+	esc = mx_escape(room_id);
+	path = xasprintf("/_matrix/client/v3/rooms/%s/leave", esc);
+	free(esc);
+	mx_http(m, "POST", path, body, MX_REQUEST_TIMEOUT_MS, &r);
+	json_decref(body);
+	free(path);
+	if (mx_classify(&r) == CHAT_OK)
+		log_info("matrix", "invite declined: room not in bot.conf "
+		    "room=%s inviter=%s", room_id, inviter);
+	else {
+		cause = mx_reply_cause("declining an invite", &r);
+		log_warn("matrix", "%s room=%s inviter=%s", cause, room_id,
+		    inviter);
+		free(cause);
+	}
+	mx_reply_clear(&r);
+}
+
+/*
+ * rooms.invite: join configured rooms (known by room id), decline the
+ * others. What the invite's stripped state claims (a canonical alias, a
+ * name) is the inviter's word and binds nothing.
+ */
 static void
 mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 {
 	const char	*room_id, *inviter;
 	json_t		*room, *ev;
-	size_t		 i, idx;
+	size_t		 i;
 	int		 configured;
 
 	json_object_foreach(invites, room_id, room) {
@@ -389,40 +468,35 @@ mx_handle_invites(struct matrix *m, struct mx_sync *ms, json_t *invites)
 		    "invite_state"), "events");
 
 		inviter = "?";
-		pthread_mutex_lock(&m->rooms_lock);
-		configured = mx_room_index(m, room_id) >= 0;
 		json_array_foreach(events, i, ev) {
 			const char	*type = json_string_value(
 			    json_object_get(ev, "type"));
-			json_t		*content = json_object_get(ev,
-			    "content");
-			const char	*alias;
 
-			if (type == NULL)
-				continue;
-			if (strcmp(type, "m.room.member") == 0 &&
+			if (type != NULL &&
+			    strcmp(type, "m.room.member") == 0 &&
 			    json_is_string(json_object_get(ev, "sender")) &&
 			    json_is_string(json_object_get(ev, "state_key")) &&
 			    strcmp(json_string_value(json_object_get(ev,
 			    "state_key")), m->user_id) == 0)
 				inviter = json_string_value(
 				    json_object_get(ev, "sender"));
-			if (strcmp(type, "m.room.canonical_alias") != 0)
-				continue;
-			alias = json_string_value(json_object_get(content,
-			    "alias"));
-			if (alias != NULL && !configured &&
-			    mx_is_configured_alias(m, alias, &idx) &&
-			    m->rooms[idx].id == NULL) {
-				m->rooms[idx].id = xstrdup(room_id);
-				configured = 1;
-				ms->filter_stale = 1;
-			}
 		}
+		pthread_mutex_lock(&m->rooms_lock);
+		configured = mx_room_index(m, room_id) >= 0;
 		pthread_mutex_unlock(&m->rooms_lock);
+		/*
+		 * The room may be one whose alias was just published: ask the
+		 * directory (never the invite) once more before saying no.
+		 */
+		if (!configured && ms->alias_retry_at != 0) {
+			ms->alias_retry_at = now_ms();
+			mx_retry_aliases(m, ms);
+			pthread_mutex_lock(&m->rooms_lock);
+			configured = mx_room_index(m, room_id) >= 0;
+			pthread_mutex_unlock(&m->rooms_lock);
+		}
 		if (!configured) {
-			log_info("matrix", "invite ignored: room not in "
-			    "bot.conf room=%s inviter=%s", room_id, inviter);
+			mx_decline(m, room_id, inviter);
 			continue;
 		}
 		if (mx_join(m, room_id, inviter) == 0)
@@ -907,6 +981,7 @@ mx_thread(void *arg)
 			ms.ready = 1;
 			ms.filter_stale = 0;
 		}
+		mx_retry_aliases(m, &ms);
 		if (ms.filter_stale) {
 			if (mx_upload_filter(m, &ms, &cause) != 0) {
 				mx_after_failure(m, &ms, NULL,

@@ -750,6 +750,8 @@ load_ssh(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 		if (!ident_ok(s, 32, 0, 0))
 			lerr(l, v, "parser: '%s' is not a parser name", s);
 		d->ssh.parser = xstrdup(s);
+		d->parser_line = (int)v->start_mark.line + 1;
+		d->parser_column = (int)v->start_mark.column + 1;
 	}
 	{
 		int	 b;
@@ -1010,6 +1012,8 @@ load_command(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 		if (!ident_ok(s, 32, 0, 0))
 			lerr(l, bi, "builtin: '%s' is not a handler name", s);
 		d->builtin = xstrdup(s);
+		d->builtin_line = (int)bi->start_mark.line + 1;
+		d->builtin_column = (int)bi->start_mark.column + 1;
 	}
 
 	/* Reads default to not mutating; anything else to mutating. */

@@ -42,8 +42,7 @@ skip_space(const char *p, const char *end)
 size_t
 cmd_edit_distance(const char *a, const char *b, size_t limit)
 {
-	size_t	 la = strlen(a), lb = strlen(b), i, j;
-	size_t	 d[WORD_MAX + 1][WORD_MAX + 1];
+	size_t	 la = strlen(a), lb = strlen(b), i;
 	char	 na[WORD_MAX + 1], nb[WORD_MAX + 1];
 
 	if (la > WORD_MAX || lb > WORD_MAX)
@@ -51,31 +50,9 @@ cmd_edit_distance(const char *a, const char *b, size_t limit)
 	/* Compare as names compare: any case, '-' the same as '_'. */
 	for (i = 0; i <= la; i++)
 		na[i] = a[i] == '-' ? '_' : (char)tolower_ascii(a[i]);
-	for (j = 0; j <= lb; j++)
-		nb[j] = b[j] == '-' ? '_' : (char)tolower_ascii(b[j]);
-	a = na;
-	b = nb;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			size_t	 cost, v;
-
-			cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb] > limit ? limit + 1 : d[la][lb];
+	for (i = 0; i <= lb; i++)
+		nb[i] = b[i] == '-' ? '_' : (char)tolower_ascii(b[i]);
+	return edit_distance(na, nb, limit);
 }
 
 /* Case-insensitive prefix test with '-' equal to '_'. */
@@ -205,9 +182,72 @@ usage_error(const struct cmd_def *d, const char *what)
 }
 
 /*
+ * "-- TEXT" or "because TEXT" once every required argument has its value:
+ * the request's reason. Returns 1 when the token at p starts one (p then
+ * points past the marker), 0 when it is an argument like any other.
+ */
+static int
+reason_marker(const struct cmd_def *d, size_t ai, const char **pp,
+    const char *end)
+{
+	const char	*p = *pp, *q;
+	size_t		 k, n;
+
+	for (k = ai; k < d->nargs; k++) {
+		if (!d->args[k].optional || d->args[k].type == ARG_COMMAND)
+			return 0;
+	}
+	for (q = p; q < end && !is_space(*q); q++)
+		;
+	n = (size_t)(q - p);
+	if (!(n == 2 && strncmp(p, "--", 2) == 0) &&
+	    !(n == 7 && strncasecmp(p, "because", 7) == 0))
+		return 0;
+	*pp = q;
+	return 1;
+}
+
+/* The reason after a marker: into the command's reason argument if it
+ * has one, else call->reason. */
+static int
+take_reason(const struct cmd_def *d, size_t ai, const char *p,
+    const char *end, struct cmd_call *call, char **cause)
+{
+	static const struct cmd_arg	 reason_arg = { .name = "reason",
+	    .type = ARG_REASON };
+	const struct cmd_arg		*a = &reason_arg;
+	char				*text;
+	size_t				 k, slot = d->nargs;
+
+	for (k = ai; k < d->nargs; k++) {
+		if (d->args[k].type == ARG_REASON) {
+			a = &d->args[k];
+			slot = k;
+		}
+	}
+	text = rest_of_line(skip_space(p, end), end);
+	if (*text == '\0') {
+		free(text);
+		*cause = usage_error(d, "The reason after -- or because is "
+		    "empty");
+		return -1;
+	}
+	if (cmd_validate_arg(a, text, cause) != 0) {
+		free(text);
+		return -1;
+	}
+	if (slot < d->nargs)
+		call->values[slot] = text;
+	else
+		call->reason = text;
+	return 0;
+}
+
+/*
  * Fills call->values from the arguments at p. An optional argument whose
  * type does not fit the token is left out when a later argument takes it
- * ("backup 101 nas-backup" skips the mode).
+ * ("backup 101 nas-backup" skips the mode). Once the required arguments
+ * are there, "-- TEXT" or "because TEXT" ends the line with a reason.
  */
 static int
 parse_args(const struct cmd_def *d, const char *p, const char *end,
@@ -217,11 +257,19 @@ parse_args(const struct cmd_def *d, const char *p, const char *end,
 	char	*tok = NULL, *first_error;
 	int	 placed;
 
-	while (ai < d->nargs) {
+	for (;;) {
 		const char *start;
 
 		p = skip_space(p, end);
 		if (p == end)
+			break;
+		if (reason_marker(d, ai, &p, end)) {
+			if (take_reason(d, ai, p, end, call, cause) != 0)
+				return -1;
+			p = end;
+			break;
+		}
+		if (ai >= d->nargs)
 			break;
 		start = p;
 		if (cmd_is_rest_type(d->args[ai].type)) {
@@ -469,6 +517,16 @@ parse(const struct catalogue *cat, const char *text, size_t len,
 	fill_defaults(d, o, call);
 	effective_action(d, call);
 	call->canonical = cmd_format_line(d, call->values);
+	if (call->reason != NULL) {
+		struct buf	 b;
+
+		/* Read back the same: the worker parses the job again. */
+		buf_init(&b, 0);
+		buf_printf(&b, "%s -- ", call->canonical);
+		cmd_append_value(&b, call->reason, 1);
+		free(call->canonical);
+		call->canonical = buf_steal(&b);
+	}
 	return CMD_PARSE_OK;
 }
 
@@ -515,6 +573,7 @@ cmd_call_release(struct cmd_call *call)
 	}
 	free(call->values);
 	free(call->canonical);
+	free(call->reason);
 	memset(call, 0, sizeof *call);
 }
 

@@ -6,10 +6,12 @@
  * The walker reports each problem as "file:line:column: message" and
  * carries on, so one run of `pvebot check` shows every mistake. Unknown
  * keys are errors: a typo must not silently disable a setting. Secrets are
- * never inline: a secret key `token` is given as `token_file: PATH` (the
- * file must not be readable by group or others, as OpenSSH insists for
- * keys) or `token_env: NAME`, and the value is registered with the logger
- * so it is scrubbed from every log line. A secret file may be named as
+ * never inline: a secret key `token` is given as `token_file: PATH` or
+ * `token_env: NAME`, and the value is registered with the logger so it is
+ * scrubbed from every log line. A secret file is read the way OpenSSH
+ * reads a key, only stricter: a regular file (never a link, never waited
+ * on like a FIFO), owned by pvebot's user or root, readable by nobody
+ * else, in folders nobody else may write to. A secret file may be named as
  * `${CREDENTIALS_DIRECTORY}/NAME`: the copy systemd's LoadCredential=NAME
  * put in the unit's credentials folder for this run (see
  * read_credential below for how its mode is checked).
@@ -18,12 +20,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -329,6 +333,8 @@ static const struct ckey monitor_keys[] = {
 	    "time zone of windows and quiet hours"),
 	KLIST("rules", struct conf_monitor, rules, nrules, rule_keys,
 	    struct conf_rule, NULL, "threshold rules"),
+	KR("max_silence", CK_DUR, struct conf_monitor, max_silence, "7d",
+	    60, 365 * 86400, "longest silence a chat command may set"),
 	KR("no_backup_days", CK_INT, struct conf_monitor, no_backup_days,
 	    "7", 0, 3650, "alert on guests without a backup this long"),
 	KR("flap_count", CK_INT, struct conf_monitor, flap_count, "4", 2, 100,
@@ -365,6 +371,13 @@ static const struct ckey digest_keys[] = {
 	KEND
 };
 
+static const struct ckey audit_keys[] = {
+	K("key_file", CK_PATH, struct conf_audit, key_file, NULL, 0,
+	    "HMAC key of the audit log; made at the first start (default: "
+	    "the database path + .key)"),
+	KEND
+};
+
 static const struct ckey top_keys[] = {
 	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
 	    "SQLite database"),
@@ -387,6 +400,7 @@ static const struct ckey top_keys[] = {
 	    "alerts"),
 	KSEC("digest", struct conf, digest, digest_keys, NONE,
 	    "daily digest"),
+	KSEC("audit", struct conf, audit, audit_keys, NONE, "audit log"),
 	KEND
 };
 
@@ -630,27 +644,122 @@ set_scalar(struct walker *w, const struct ckey *k, void *base,
 	}
 }
 
+/*
+ * Every folder from path's own up to / must belong to root or to us and
+ * be writable by nobody else (a sticky folder such as /tmp excepted):
+ * otherwise someone else could swap the file for one they wrote.
+ */
+static int
+secret_folders_safe(const char *path, uid_t uid, char **cause)
+{
+	struct stat	 st;
+	char		*copy = xstrdup(path), *dir, *real, *slash;
+	int		 rc = 0;
+
+	dir = dirname(copy);
+	if ((real = realpath(dir, NULL)) == NULL) {
+		set_cause(cause, "cannot read secret file %s: %s", path,
+		    strerror(errno));
+		free(copy);
+		return -1;
+	}
+	for (;;) {
+		if (stat(real, &st) == -1) {
+			rc = set_cause(cause, "cannot check folder %s of secret "
+			    "file %s: %s", real, path, strerror(errno));
+			break;
+		}
+		if (st.st_uid != uid && st.st_uid != 0) {
+			rc = set_cause(cause, "secret file %s is in folder %s, "
+			    "which belongs to uid %u, not to pvebot's user "
+			    "(uid %u) or root", path, real,
+			    (unsigned)st.st_uid, (unsigned)uid);
+			break;
+		}
+		if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+			rc = set_cause(cause, "secret file %s is in folder %s, "
+			    "which group or others may write to (mode %04o), "
+			    "so someone else could replace it: run chmod go-w "
+			    "%s", path, real, (unsigned)(st.st_mode & 07777),
+			    real);
+			break;
+		}
+		if (strcmp(real, "/") == 0)
+			break;
+		slash = strrchr(real, '/');
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(real);
+	free(copy);
+	return rc;
+}
+
 char *
 conf_read_secret_file(const char *path, char **cause)
 {
 	struct stat	 st;
-	char		*data, *trimmed;
+	struct buf	 b;
+	char		 chunk[1024], *trimmed;
+	ssize_t		 n;
+	uid_t		 uid = geteuid();
+	int		 fd;
 
-	if (stat(path, &st) == -1) {
-		set_cause(cause, "cannot read secret file %s: %s", path,
-		    strerror(errno));
+	if (secret_folders_safe(path, uid, cause) != 0)
+		return NULL;
+	/* Never follow a link, never wait on a FIFO: look before reading. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			set_cause(cause, "secret file %s is a symbolic link: "
+			    "name the file itself", path);
+		else
+			set_cause(cause, "cannot read secret file %s: %s",
+			    path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		set_cause(cause, "secret file %s is not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_uid != uid && st.st_uid != 0) {
+		set_cause(cause, "secret file %s belongs to uid %u, not to "
+		    "pvebot's user (uid %u) or root", path,
+		    (unsigned)st.st_uid, (unsigned)uid);
+		close(fd);
 		return NULL;
 	}
 	if ((st.st_mode & 077) != 0) {
 		set_cause(cause, "secret file %s is readable by group or "
 		    "others (mode %04o): run chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 07777), path);
+		close(fd);
 		return NULL;
 	}
-	if ((data = read_file(path, SECRET_MAX_SIZE, NULL, cause)) == NULL)
-		return NULL;
-	trimmed = xstrdup(str_trim(data));
-	free(data);
+	buf_init(&b, SECRET_MAX_SIZE);
+	buf_append(&b, "", 0);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || buf_append(&b, chunk, (size_t)n) != 0) {
+			set_cause(cause, n < 0 ? "cannot read secret file %s" :
+			    "secret file %s is larger than 4096 bytes", path);
+			explicit_bzero(chunk, sizeof chunk);
+			explicit_bzero(b.data, b.len);
+			buf_release(&b);
+			close(fd);
+			return NULL;
+		}
+	}
+	close(fd);
+	explicit_bzero(chunk, sizeof chunk);
+	trimmed = xstrdup(str_trim(b.data));
+	explicit_bzero(b.data, b.len);
+	buf_release(&b);
 	if (*trimmed == '\0') {
 		free(trimmed);
 		set_cause(cause, "secret file %s is empty", path);
@@ -1180,6 +1289,8 @@ out:
 		return NULL;
 	}
 	buf_release(&w.errors);
+	if (c->audit.key_file == NULL && c->database != NULL)
+		c->audit.key_file = xasprintf("%s.key", c->database);
 	if (c->log_level != NULL) {
 		enum log_level	 level;
 

@@ -100,12 +100,24 @@ load_rules(const struct conf *conf, struct catalogue **cat,
 		return -1;
 	}
 	*pol = policy_load(paths, 1, &errors);
-	if (*pol == NULL) {
+	if (*pol == NULL || app_check_rules(*cat, *pol, &errors) != 0) {
 		catalogue_free(*cat);
+		policy_free(*pol);
 		*cat = NULL;
+		*pol = NULL;
 		set_cause(cause, "%s", errors);
 		free(errors);
 		return -1;
+	}
+	/* Files left out are no reason to stop, but are worth a line. */
+	if ((errors = policy_unread_files(paths, 1)) != NULL) {
+		char	*line, *rest = errors;
+
+		while ((line = strsep(&rest, "\n")) != NULL) {
+			if (*line != '\0')
+				log_warn("app", "policy file %s", line);
+		}
+		free(errors);
 	}
 	return 0;
 }
@@ -188,6 +200,53 @@ refresher_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The audit key: read, or made at the first start, and given to every
+ * connection to the database this process opens.
+ */
+static int
+audit_key_setup(struct app *app, char **cause)
+{
+	const struct conf	*conf = app->conf;
+	char			*key;
+	int			 created;
+
+	if ((key = audit_key_load(conf->audit.key_file, 1, &created,
+	    cause)) == NULL)
+		return -1;
+	if (created)
+		log_info("app", "audit key created path=%s: keep it with the "
+		    "database's backups", conf->audit.key_file);
+	audit_key_set(conf->database, key, strlen(key));
+	explicit_bzero(key, strlen(key));
+	free(key);
+	app->audit_keyed = 1;
+	return 0;
+}
+
+/* The audit log at start and at stop: checked, keyed, checkpointed. */
+static void
+audit_milestone(struct app *app, int start)
+{
+	struct store		*s;
+	struct audit_head	 head;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((s = store_open(app->conf->database, &cause)) == NULL) {
+		log_error("app", "audit log not checked: %s", cause);
+		free(cause);
+		return;
+	}
+	rc = start ? audit_start(s, &cause) : audit_checkpoint(s, &head,
+	    &cause);
+	if (rc != 0) {
+		log_error("app", "audit log: %s", cause);
+		free(cause);
+	}
+	store_close(s);
+}
+
 struct app *
 app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 {
@@ -216,6 +275,9 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 			goto fail;
 		pve_set_guest_observer(app->pve, guests_observed, app);
 	}
+	/* Before any connection to the database exists. */
+	if (audit_key_setup(app, cause) != 0)
+		goto fail;
 	if ((app->router = router_create(app, cause)) == NULL)
 		goto fail;
 	app->chat_ctx.conf = conf;
@@ -260,6 +322,7 @@ app_start(struct app *app, char **cause)
 {
 	size_t	 i;
 
+	audit_milestone(app, 1);
 	/* Jobs a previous process left running are followed again. */
 	if (workers_start_recovery(app->workers, cause) != 0)
 		return -1;
@@ -504,6 +567,8 @@ app_stop(struct app *app)
 	if (app->monitor != NULL)
 		monitor_stop(app->monitor);
 	workers_stop(app->workers);
+	if (app->audit_keyed)
+		audit_milestone(app, 0);
 	if (app->refreshing) {
 		pthread_mutex_lock(&app->refresh_lock);
 		pthread_cond_broadcast(&app->refresh_cond);
@@ -542,6 +607,8 @@ app_free(struct app *app)
 	}
 	free(app->retired_catalogues);
 	free(app->retired_policies);
+	if (app->audit_keyed)
+		audit_key_clear(app->conf->database);
 	pthread_rwlock_destroy(&app->rules_lock);
 	free(app);
 }

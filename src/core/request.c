@@ -102,6 +102,9 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 			break;
 		}
 	}
+	/* A trailing "-- TEXT" or "because TEXT" of any command. */
+	if (r->reason == NULL)
+		r->reason = call->reason;
 	if (r->have_guest) {
 		r->target.vmid = r->guest.vmid;
 		r->target.name = r->guest.name;

@@ -33,10 +33,12 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "chat.h"
 #include "cmd.h"
 #include "conf.h"
 #include "guest_index.h"
+#include "core_int.h"
 #include "jobs.h"
 #include "log.h"
 #include "monitor.h"
@@ -491,67 +493,21 @@ admit_later(struct admit *a)
 	return jobs_set_int(a->store, j.id, "msg_id", j.msg_id);
 }
 
-/* ---- builtins answered by the router itself (own state only) ---- */
-
-static int	bi_help(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_whoami(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_explain(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_jobs(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_job(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_cancel(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_approve(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_deny(struct route *, const struct cmd_call *, struct buf *);
-static int	bi_alerts(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_silence(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_unsilence(struct route *, const struct cmd_call *,
-		    struct buf *);
-static int	bi_ack(struct route *, const struct cmd_call *, struct buf *);
-
-static const struct {
-	const char	*name;
-	int		(*fn)(struct route *, const struct cmd_call *,
-			    struct buf *);
-} router_builtins[] = {
-	{ "help", bi_help },
-	{ "whoami", bi_whoami },
-	{ "explain", bi_explain },
-	{ "jobs", bi_jobs },
-	{ "job", bi_job },
-	{ "cancel", bi_cancel },
-	{ "approve", bi_approve },
-	{ "deny", bi_deny },
-	{ "alerts", bi_alerts },
-	{ "silence", bi_silence },
-	{ "unsilence", bi_unsilence },
-	{ "ack", bi_ack },
-};
-
 int
 router_is_local_builtin(const char *name)
 {
-	size_t	 i;
+	const struct builtin	*b = builtin_find(name);
 
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < nitems(router_builtins); i++) {
-		if (strcmp(router_builtins[i].name, name) == 0)
-			return 1;
-	}
-	return 0;
+	return b != NULL && b->local != NULL;
 }
 
 static void
 run_local_builtin(struct route *rt, const struct cmd_call *call,
     const struct policy_decision *d)
 {
-	struct buf	 out;
-	size_t		 i;
-	char		*detail, *text;
+	const struct builtin	*b = builtin_find(call->def->builtin);
+	struct buf		 out;
+	char			*detail, *text;
 
 	buf_init(&out, 256 << 10);
 	buf_append(&out, "", 0);
@@ -561,12 +517,8 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	audit(rt, "command", detail);
 	free(detail);
 	free(text);
-	for (i = 0; i < nitems(router_builtins); i++) {
-		if (strcmp(router_builtins[i].name, call->def->builtin) == 0) {
-			router_builtins[i].fn(rt, call, &out);
-			break;
-		}
-	}
+	if (b != NULL && b->local != NULL)
+		b->local(rt, call, &out);
 	if (out.len > 0)
 		reply_text(rt, out.data);
 	buf_release(&out);
@@ -917,7 +869,7 @@ arg_id(const struct cmd_call *call, const char *name)
 	return strtonum(v, 1, INT64_MAX, &errstr);
 }
 
-static int
+int
 bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*why = decide(rt, arg_id(call, "id"), NULL, 0, NULL);
@@ -927,7 +879,7 @@ bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_deny(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*why = decide(rt, arg_id(call, "id"), NULL, 1,
@@ -1055,7 +1007,7 @@ route_skipped(struct route *rt)
 
 /* ---- the simple builtins ---- */
 
-static int
+int
 bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*cause = NULL;
@@ -1069,10 +1021,11 @@ bi_help(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_whoami(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	char	*text = policy_whoami(rt->policy, rt->ev->user);
+	char	*text = policy_whoami(rt->policy, rt->ev->user,
+	    rt->ev->direct);
 
 	buf_printf(out, "you are %s in room %s\n", rt->ev->user, rt->room);
 	buf_puts(out, text);
@@ -1130,7 +1083,7 @@ router_explain(struct app *app, const char *user, const char *room,
 	return out;
 }
 
-static int
+int
 bi_explain(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	const struct guest_view	*view;
@@ -1150,7 +1103,7 @@ bi_explain(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_jobs(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*text = jobs_format_list(rt->store, 15, NULL);
@@ -1160,7 +1113,7 @@ bi_jobs(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_job(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t	 id = arg_id(call, "id");
@@ -1174,7 +1127,7 @@ bi_job(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
@@ -1225,7 +1178,7 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 
 /* ---- alerts and silences (state shared with the monitor) ---- */
 
-static int
+int
 bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	sqlite3_stmt	*st;
@@ -1279,7 +1232,30 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+struct announcement {
+	struct route	*rt;
+	const char	*text;
+};
+
+static void
+announce_in(void *arg, struct connector *c, const char *room)
+{
+	struct announcement	*a = arg;
+	struct chat_msg		 m = { .text = a->text };
+
+	outbox_send(a->rt->store, c->ops->name, room, &m, NULL);
+}
+
+/* Posts text to every alert room, in the route's transaction. */
+static void
+post_alert_rooms(struct route *rt, const char *text)
+{
+	struct announcement	 a = { rt, text };
+
+	mon_alert_rooms(rt->app, announce_in, &a);
+}
+
+int
 bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	const char	*matcher = cmd_call_value(call, "matcher");
@@ -1287,7 +1263,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	const char	*reason = cmd_call_value(call, "reason");
 	sqlite3_stmt	*st;
 	int64_t		 secs = 0;
-	char		*cause = NULL, buf[32];
+	char		*cause = NULL, *notice = NULL, buf[32];
 
 	if (matcher == NULL || dur == NULL ||
 	    parse_duration(dur, &secs, &cause) != 0) {
@@ -1296,11 +1272,19 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(cause);
 		return 0;
 	}
+	if (mon_silence_check(rt->app->conf->monitor.max_silence, matcher,
+	    secs, rt->ev->user, reason, rt->now, &cause, &notice) != 0) {
+		buf_puts(out, cause);
+		free(cause);
+		return 0;
+	}
 	st = store_prepare(rt->store, "INSERT INTO silences (matcher, "
 	    "created_by, reason, starts_at, ends_at, created_at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?4)");
-	if (st == NULL)
+	if (st == NULL) {
+		free(notice);
 		return -1;
+	}
 	sqlite3_bind_text(st, 1, matcher, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rt->ev->user, -1, SQLITE_STATIC);
 	if (reason != NULL)
@@ -1318,12 +1302,17 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(detail);
 		buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
 		    format_duration(secs, buf, sizeof buf));
+		if (notice != NULL) {
+			post_alert_rooms(rt, notice);
+			buf_puts(out, " (announced in the alert rooms)");
+		}
 	}
 	store_finish(rt->store, st);
+	free(notice);
 	return 0;
 }
 
-static int
+int
 bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
@@ -1350,7 +1339,7 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	return 0;
 }
 
-static int
+int
 bi_ack(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	char	*data = xasprintf("ack:%" PRId64, arg_id(call, "id"));

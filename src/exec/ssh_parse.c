@@ -1,8 +1,9 @@
 /*
  * ssh_parse.c - parsers for what the SSH-backed commands print:
  * `pvecm status`, `apt list --upgradable`, nvidia-smi's CSV query,
- * `lvs --reportformat json`, `systemctl status`; and the snapshot
- * retention rule.
+ * `lvs --reportformat json`, `systemctl status`; the snapshot
+ * retention rule; and the one table of output parsers by name that both
+ * the catalogue check and the worker use.
  *
  * Parsers have no side effects and trust nothing: a line they do not
  * recognise is skipped when the format allows it, and output that is
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "exec_ssh.h"
+#include "sensors.h"
 #include "util.h"
 
 /* Splits text into lines in place; returns the next line or NULL. */
@@ -583,4 +585,123 @@ systemctl_summary(const char *unit, const char *text)
 		p = nl != NULL ? nl + 1 : NULL;
 	}
 	return NULL;
+}
+
+/* ---- the parsers by name ---- */
+
+static char *
+out_text(const char *out, char **cause)
+{
+	return xstrdup(*out != '\0' ? out : "(no output)");
+}
+
+static char *
+out_apt(const char *out, char **cause)
+{
+	struct apt_updates	 u;
+	char			*s;
+
+	if (apt_parse(out, &u, cause) != 0)
+		return NULL;
+	s = apt_summary(&u, 20);
+	apt_release(&u);
+	return s;
+}
+
+static char *
+out_gpu(const char *out, char **cause)
+{
+	struct gpu_list	 g;
+	char		*s;
+
+	if (gpu_parse(out, &g, cause) != 0)
+		return NULL;
+	s = gpu_format(&g);
+	gpu_release(&g);
+	return s;
+}
+
+static char *
+out_lvs(const char *out, char **cause)
+{
+	struct lv_snapshots	 l;
+	char			*s;
+
+	if (lvs_parse(out, &l, cause) != 0)
+		return NULL;
+	s = lvs_format(&l);
+	lvs_release(&l);
+	return s;
+}
+
+static char *
+out_pvecm(const char *out, char **cause)
+{
+	struct pvecm_status	 p;
+	char			*s;
+
+	if (pvecm_parse(out, &p, cause) != 0)
+		return NULL;
+	s = pvecm_summary(&p);
+	pvecm_release(&p);
+	return s;
+}
+
+static char *
+out_sensors(const char *out, char **cause)
+{
+	struct sensor_list	 l;
+	char			*s;
+
+	if (sensors_parse_json(out, NULL, NULL, &l, cause) != 0)
+		return NULL;
+	s = sensors_format(&l);
+	sensor_list_release(&l);
+	return s;
+}
+
+static const struct ssh_output ssh_outputs[] = {
+	{ "text", out_text },
+	{ "apt_upgradable", out_apt },
+	{ "gpu_csv", out_gpu },
+	{ "lvs_json", out_lvs },
+	{ "pvecm", out_pvecm },
+	{ "sensors_json", out_sensors },
+};
+
+const struct ssh_output *
+ssh_output_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < nitems(ssh_outputs); i++) {
+		if (strcmp(ssh_outputs[i].name, name) == 0)
+			return &ssh_outputs[i];
+	}
+	return NULL;
+}
+
+size_t
+ssh_output_count(void)
+{
+	return nitems(ssh_outputs);
+}
+
+const struct ssh_output *
+ssh_output_get(size_t i)
+{
+	return i < nitems(ssh_outputs) ? &ssh_outputs[i] : NULL;
+}
+
+char *
+ssh_output_format(const char *name, const char *out, char **cause)
+{
+	const struct ssh_output	*o = ssh_output_find(name != NULL ? name :
+	    "text");
+
+	if (o == NULL) {
+		set_cause(cause, "unknown output parser '%s'", name);
+		return NULL;
+	}
+	return o->format(out, cause);
 }

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "chat.h"
 #include "cmd.h"
 #include "conf.h"
@@ -836,65 +837,6 @@ ssh_line(void *arg, const char *line)
 	run_progress(r, 0);
 }
 
-static char *
-format_ssh_output(const char *parser, const char *out, char **cause)
-{
-	if (parser == NULL || strcmp(parser, "text") == 0)
-		return xstrdup(*out != '\0' ? out : "(no output)");
-	if (strcmp(parser, "apt_upgradable") == 0) {
-		struct apt_updates	 u;
-		char			*s;
-
-		if (apt_parse(out, &u, cause) != 0)
-			return NULL;
-		s = apt_summary(&u, 20);
-		apt_release(&u);
-		return s;
-	}
-	if (strcmp(parser, "gpu_csv") == 0) {
-		struct gpu_list	 g;
-		char		*s;
-
-		if (gpu_parse(out, &g, cause) != 0)
-			return NULL;
-		s = gpu_format(&g);
-		gpu_release(&g);
-		return s;
-	}
-	if (strcmp(parser, "lvs_json") == 0) {
-		struct lv_snapshots	 l;
-		char			*s;
-
-		if (lvs_parse(out, &l, cause) != 0)
-			return NULL;
-		s = lvs_format(&l);
-		lvs_release(&l);
-		return s;
-	}
-	if (strcmp(parser, "pvecm") == 0) {
-		struct pvecm_status	 p;
-		char			*s;
-
-		if (pvecm_parse(out, &p, cause) != 0)
-			return NULL;
-		s = pvecm_summary(&p);
-		pvecm_release(&p);
-		return s;
-	}
-	if (strcmp(parser, "sensors_json") == 0) {
-		struct sensor_list	 l;
-		char			*s;
-
-		if (sensors_parse_json(out, NULL, NULL, &l, cause) != 0)
-			return NULL;
-		s = sensors_format(&l);
-		sensor_list_release(&l);
-		return s;
-	}
-	set_cause(cause, "unknown output parser '%s'", parser);
-	return NULL;
-}
-
 /*
  * Runs argv on host; the output formatted by parser. A command that needs
  * root gets "sudo -n" in front on hosts that log in as a plain user.
@@ -936,7 +878,7 @@ ssh_text(struct run *r, const char *host, char *const *argv, size_t argc,
 		set_cause(cause, "exited with status %d%s%.400s",
 		    res.exit_status, *res.err ? ": " : "", res.err);
 	} else
-		text = format_ssh_output(parser, res.out, cause);
+		text = ssh_output_format(parser, res.out, cause);
 	ssh_result_release(&res);
 	return text;
 }
@@ -997,68 +939,29 @@ out:
 	cmd_ssh_argv_free(argv, argc);
 }
 
-/* The first configured SSH host, for cluster-wide commands. */
-static const char *
-any_ssh_host(struct app *app)
+/* What builtin.c's read handlers run over SSH. */
+static char *
+builtin_ssh(void *arg, const char *host, char *const *argv, size_t argc,
+    const char *parser, int needs_root, char **cause)
 {
-	return app->conf->ssh.nhosts > 0 ? app->conf->ssh.hosts[0].name : NULL;
+	int	 status;
+
+	return ssh_text(arg, host, argv, argc, 0, parser, needs_root, &status,
+	    cause);
 }
 
 static void
 run_builtin(struct run *r, const struct cmd_call *call)
 {
-	struct pve	*pve = r->app->pve;
-	const char	*name = call->def->builtin;
-	const char	*ref = call_value(call, ARG_GUEST);
-	char		*cause = NULL, *text = NULL;
-	int		 status;
+	const struct builtin	*b = builtin_find(call->def->builtin);
+	struct builtin_env	 env = { r->app, r->store, builtin_ssh, r };
+	char			*cause = NULL, *text = NULL;
 
-	if (strcmp(name, "quorum") == 0 || strcmp(name, "sensors") == 0) {
-		const char	*node = call_value(call, ARG_NODE);
-		char		*argv_q[] = { "pvecm", "status", NULL };
-		char		*argv_s[] = { "sensors", "-j", NULL };
-		int		 q = name[0] == 'q';
-
-		if (node == NULL)
-			node = q ? any_ssh_host(r->app) : NULL;
-		if (node == NULL && !q)
-			text = worker_local_sensors(r->app, &cause);
-		else if (node == NULL)
-			set_cause(&cause, "no SSH hosts are configured");
-		else
-			text = ssh_text(r, node, q ? argv_q : argv_s, 2, 0,
-			    q ? "pvecm" : "sensors_json", q, &status, &cause);
-		read_finish(r, text, cause);
-		return;
-	}
-	if (strcmp(name, "digest") == 0) {
-		text = worker_digest(r->app, r->store, &cause);
-		read_finish(r, text, cause);
-		return;
-	}
-	if (pve == NULL) {
-		read_finish(r, NULL, xstrdup("no Proxmox endpoint is "
-		    "configured"));
-		return;
-	}
-	if (strcmp(name, "status") == 0)
-		text = pve_format_status(pve, &cause);
-	else if (strcmp(name, "nodes") == 0)
-		text = pve_format_nodes(pve, &cause);
-	else if (strcmp(name, "guests") == 0)
-		text = pve_format_guests(pve, &cause);
-	else if (strcmp(name, "guest") == 0)
-		text = pve_format_guest(pve, ref, &cause);
-	else if (strcmp(name, "snapshots") == 0)
-		text = pve_format_snapshots(pve, ref, &cause);
-	else if (strcmp(name, "backups") == 0)
-		text = pve_format_backups(pve, ref, &cause);
-	else if (strcmp(name, "tasks") == 0)
-		text = pve_format_tasks(pve, call_value(call, ARG_NODE), &cause);
-	else if (strcmp(name, "task") == 0)
-		text = pve_format_task(pve, call_value(call, ARG_UPID), &cause);
+	if (b == NULL || b->job == NULL)
+		cause = xasprintf("pvebot has no handler '%s'",
+		    call->def->builtin != NULL ? call->def->builtin : "");
 	else
-		cause = xasprintf("pvebot has no handler '%s'", name);
+		text = b->job(&env, call, &cause);
 	read_finish(r, text, cause);
 }
 

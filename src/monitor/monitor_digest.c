@@ -521,6 +521,32 @@ section_updates(struct buf *b, const struct conf *conf)
 	}
 }
 
+/*
+ * The audit log's checkpoint, written and logged now: a copy outside the
+ * database (the chat's history) that `pvebot audit --verify --checkpoint`
+ * can hold the log against later.
+ */
+static void
+section_audit(struct buf *b, struct store *s)
+{
+	struct audit_head	 h;
+	const char		*hex;
+	char			*cause = NULL;
+
+	if (audit_checkpoint(s, &h, &cause) != 0) {
+		buf_printf(b, "Audit log: %s\n", cause);
+		free(cause);
+		return;
+	}
+	hex = str_has_prefix(h.hash, "hmac:") ? h.hash + 5 : h.hash;
+	if (!h.keyed)
+		buf_printf(b, "Audit log: %" PRId64 " rows (no audit key)\n",
+		    h.rows);
+	else
+		buf_printf(b, "Audit log: %" PRId64 " rows, checkpoint %"
+		    PRId64 ":%.16s\n", h.rows, h.id, hex);
+}
+
 char *
 monitor_digest_text(struct app *app, struct store *s, int64_t now,
     char **cause)
@@ -556,6 +582,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	section_jobs(&b, s, now);
 	section_backups(&b, app->pve, conf, res, now);
 	section_updates(&b, conf);
+	section_audit(&b, s);
 	json_decref(res);
 	return buf_steal(&b);
 }

@@ -136,9 +136,4 @@ void	mon_series_record(struct monitor *, const struct mon_samples *,
 	    int64_t now);
 void	mon_digest_tick(struct monitor *, int64_t now);
 
-/* monitor.c */
-/* Alert rooms: calls fn for each (connector, room) with alerts on. */
-void	mon_alert_rooms(struct app *, void (*fn)(void *arg,
-	    struct connector *, const char *room), void *arg);
-
 #endif

@@ -371,6 +371,64 @@ mon_matcher_match(const char *matcher, const struct mon_labels *l)
 	return n == 0 ? -1 : result;
 }
 
+/* Every value of the matcher is only '*': it silences everything. */
+static int
+matches_everything(const char *matcher)
+{
+	const char	*p = matcher, *eq;
+	size_t		 len, i;
+
+	while (*p != '\0') {
+		len = strcspn(p, ",");
+		eq = memchr(p, '=', len);
+		if (eq != NULL) {
+			for (i = (size_t)(eq + 1 - p); i < len; i++) {
+				if (p[i] != '*' && p[i] != ' ')
+					return 0;
+			}
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 1;
+}
+
+int
+mon_silence_check(int64_t max_secs, const char *matcher, int64_t secs,
+    const char *who, const char *reason, int64_t now, char **refusal,
+    char **notice)
+{
+	char		 d[32], m[32], until[32];
+	struct tm	 tm;
+	int		 all;
+
+	*notice = NULL;
+	if (secs > max_secs) {
+		set_cause(refusal, "a silence may last at most %s (monitor."
+		    "max_silence in bot.conf); %s is longer. Nothing was "
+		    "silenced.", format_duration(max_secs, m, sizeof m),
+		    format_duration(secs, d, sizeof d));
+		return -1;
+	}
+	all = matches_everything(matcher);
+	if (secs <= 86400 && !all)
+		return 0;
+	tz_localtime(now + secs, NULL, &tm);
+	strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+	*notice = xasprintf("\xf0\x9f\x94\x95 %s silenced %s for %s "
+	    "(until %s)%s%s%s", who, all ? "EVERY alert" : matcher,
+	    format_duration(secs, d, sizeof d), until, all ? ", matcher " :
+	    "", all ? matcher : "", reason != NULL ? "" : "; no reason given");
+	if (reason != NULL) {
+		char	*with = xasprintf("%s: %s", *notice, reason);
+
+		free(*notice);
+		*notice = with;
+	}
+	return 0;
+}
+
 /* ---- windows ---- */
 
 static int

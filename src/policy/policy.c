@@ -566,11 +566,12 @@ list_globs(struct buf *b, const char *label, const struct pol_user *u,
 }
 
 char *
-policy_whoami(const struct policy *p, const char *identity)
+policy_whoami(const struct policy *p, const char *identity,
+    int all_networks)
 {
 	const struct pol_user	*u;
 	struct buf		 b;
-	size_t			 i;
+	size_t			 i, net, shown = 0;
 	char			 roles[128];
 
 	buf_init(&b, 64 * 1024);
@@ -582,9 +583,20 @@ policy_whoami(const struct policy *p, const char *identity)
 	}
 	comma_list(roles, sizeof roles, p, &u->roles);
 	buf_printf(&b, "you are %s (%s)\n", u->name, identity);
+	/* In a shared room, the person's other networks are their own
+	 * business: only this network's identity is shown. */
+	net = strcspn(identity, ":") + 1;
 	buf_puts(&b, "identities: ");
-	for (i = 0; i < u->identities.n; i++)
-		buf_printf(&b, "%s%s", i ? ", " : "", u->identities.v[i]);
+	for (i = 0; i < u->identities.n; i++) {
+		if (!all_networks && strncmp(u->identities.v[i], identity,
+		    net) != 0)
+			continue;
+		buf_printf(&b, "%s%s", shown++ ? ", " : "",
+		    u->identities.v[i]);
+	}
+	if (shown < u->identities.n)
+		buf_printf(&b, " (%zu on other networks: ask in a private "
+		    "chat)", u->identities.n - shown);
 	buf_printf(&b, "\nroles: %s\n", roles);
 	list_globs(&b, "may request", u, p, 0);
 	list_globs(&b, "may approve", u, p, 1);

@@ -23,6 +23,8 @@ struct pol_loc {
 struct pol_strv {
 	char		**v;
 	size_t		  n;
+	struct pol_loc	 *locs;		/* where each pattern was written;
+					   NULL for lists of other things */
 };
 
 struct pol_idxv {

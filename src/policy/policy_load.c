@@ -318,8 +318,10 @@ static void
 pol_strv_free(struct pol_strv *sv)
 {
 	strv_free(sv->v, sv->n);
+	free(sv->locs);
 	sv->v = NULL;
 	sv->n = 0;
+	sv->locs = NULL;
 }
 
 static void
@@ -391,6 +393,9 @@ add_glob(struct load *l, yaml_node_t *n, void *arg)
 		return -1;
 	}
 	strv_add(ga->out, v);
+	ga->out->locs = xreallocarray(ga->out->locs, ga->out->n,
+	    sizeof *ga->out->locs);
+	set_loc(l, n, &ga->out->locs[ga->out->n - 1]);
 	return 0;
 }
 
@@ -1416,13 +1421,16 @@ load_text(struct load *l, struct pol_file *f, const char *text, size_t len)
 	}
 }
 
+/* Policy files end in .yaml or .yml; hidden files are never read. */
 static int
 yaml_name(const char *name)
 {
 	size_t	 len = strlen(name);
 
-	return len > 5 && strcmp(name + len - 5, ".yaml") == 0 &&
-	    name[0] != '.';
+	if (name[0] == '.')
+		return 0;
+	return (len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
+	    (len > 4 && strcmp(name + len - 4, ".yml") == 0);
 }
 
 static int
@@ -1431,14 +1439,14 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds path, or the *.yaml files of folder path in order, to files. */
+/* Adds path, or the .yaml and .yml files of folder path in order, to files. */
 static void
 expand_path(struct load *l, const char *path, struct pol_strv *files)
 {
 	struct stat	 st;
 	DIR		*dir;
 	struct dirent	*de;
-	struct pol_strv	 names = { NULL, 0 };
+	struct pol_strv	 names = { NULL, 0, NULL };
 	size_t		 i;
 	char		*full;
 
@@ -1460,8 +1468,8 @@ expand_path(struct load *l, const char *path, struct pol_strv *files)
 			strv_add(&names, de->d_name);
 	closedir(dir);
 	if (names.n == 0) {
-		lerr_at(l, path, 1, 1, "no policy files (*.yaml) in this "
-		    "folder");
+		lerr_at(l, path, 1, 1, "no policy files (*.yaml, *.yml) in "
+		    "this folder");
 		return;
 	}
 	qsort(names.v, names.n, sizeof *names.v, name_cmp);
@@ -1472,6 +1480,61 @@ expand_path(struct load *l, const char *path, struct pol_strv *files)
 		free(full);
 	}
 	pol_strv_free(&names);
+}
+
+char *
+policy_unread_files(const char *const *paths, size_t npaths)
+{
+	struct buf	 b;
+	struct stat	 st;
+	DIR		*dir;
+	struct dirent	*de;
+	struct pol_strv	 names = { NULL, 0, NULL };
+	size_t		 i, k;
+	const char	*why;
+	char		*full;
+
+	buf_init(&b, 64 * 1024);
+	for (i = 0; i < npaths; i++) {
+		if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    (dir = opendir(paths[i])) == NULL)
+			continue;	/* policy_load() says what is wrong */
+		while ((de = readdir(dir)) != NULL) {
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0)
+				strv_add(&names, de->d_name);
+		}
+		closedir(dir);
+		qsort(names.v, names.n, sizeof *names.v, name_cmp);
+		for (k = 0; k < names.n; k++) {
+			full = xasprintf("%s%s%s", paths[i],
+			    paths[i][strlen(paths[i]) - 1] == '/' ? "" : "/",
+			    names.v[k]);
+			why = NULL;
+			if (names.v[k][0] == '.')
+				why = "hidden files (starting with '.') are "
+				    "not policy files";
+			else if (yaml_name(names.v[k]))
+				why = NULL;	/* read, or an error of its own */
+			else if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+				why = "folders inside the policies folder are "
+				    "not read";
+			else
+				why = "only files ending in .yaml or .yml are "
+				    "policy files";
+			if (why != NULL)
+				buf_printf(&b, "%s:1:1: not read: %s; rename "
+				    "it or move it out of %s\n", full, why,
+				    paths[i]);
+			free(full);
+		}
+		pol_strv_free(&names);
+	}
+	if (b.len == 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
 }
 
 /*
@@ -1521,7 +1584,7 @@ struct policy *
 policy_load(const char *const *paths, size_t npaths, char **errors)
 {
 	struct load	 l;
-	struct pol_strv	 files = { NULL, 0 };
+	struct pol_strv	 files = { NULL, 0, NULL };
 	char		**texts, *cause;
 	size_t		*lens, i;
 	struct policy	*p;

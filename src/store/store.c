@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 /*
@@ -51,6 +52,7 @@ struct stmt_slot {
 struct store {
 	sqlite3			*db;
 	char			*path;
+	struct audit_conn	*audit;		/* audit.c's, lazily */
 	struct stmt_slot	*slots;
 	size_t			 nslots;
 	/* Connectors whose outbox changed in the open transaction. */
@@ -501,6 +503,7 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	audit_conn_free(s->audit);
 	for (i = 0; i < s->nslots; i++) {
 		sqlite3_finalize(s->slots[i].st);
 		free(s->slots[i].sql);
@@ -518,6 +521,12 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+struct audit_conn **
+store_audit_slot(struct store *s)
+{
+	return &s->audit;
 }
 
 const char *

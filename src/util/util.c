@@ -21,6 +21,7 @@
 #include <pthread.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "util.h"
 
@@ -360,6 +361,26 @@ sha256_hex(const void *data, size_t len, char out[65])
 	out[64] = '\0';
 }
 
+void
+hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
+    char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, md, &mdlen) ==
+	    NULL) {
+		fprintf(stderr, "pvebot: HMAC-SHA256 failed\n");
+		abort();
+	}
+	for (i = 0; i < mdlen && i < 32; i++) {
+		out[i * 2] = hex[md[i] >> 4];
+		out[i * 2 + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
 static void
 random_bytes(void *p, size_t n)
 {
@@ -475,12 +496,20 @@ char *
 read_file(const char *path, size_t limit, size_t *lenp, char **cause)
 {
 	struct buf	 b;
+	struct stat	 st;
 	char		 chunk[8192];
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* Non-blocking, so a FIFO in place of a file cannot hang us. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1) {
 		set_cause(cause, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		set_cause(cause, "%s: not a regular file", path);
+		close(fd);
 		return NULL;
 	}
 	buf_init(&b, limit);
@@ -562,6 +591,52 @@ int
 glob_match(const char *p, const char *s)
 {
 	return glob_match_case(p, s, 0);
+}
+
+size_t
+edit_distance(const char *a, const char *b, size_t limit)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, v, best;
+	size_t	*prev2, *prev, *cur, *t;
+
+	if (la > EDIT_DISTANCE_MAX || lb > EDIT_DISTANCE_MAX)
+		return limit + 1;
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	prev2 = xcalloc(lb + 1, sizeof *prev2);
+	prev = xcalloc(lb + 1, sizeof *prev);
+	cur = xcalloc(lb + 1, sizeof *cur);
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		best = cur[0];
+		for (j = 1; j <= lb; j++) {
+			v = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			/* Two neighbours swapped count as one edit. */
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+			if (v < best)
+				best = v;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+		if (best > limit)
+			break;
+	}
+	v = i > la ? prev[lb] : limit + 1;
+	free(prev2);
+	free(prev);
+	free(cur);
+	return v > limit ? limit + 1 : v;
 }
 
 char *

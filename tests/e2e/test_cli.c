@@ -94,6 +94,210 @@ test_check_reports_command_and_policy_errors(void)
 	free(pols);
 }
 
+/*
+ * A console config with a policies folder of its own ("pols" in
+ * t_tmpdir()) and the repository's commands, or a copy of them in
+ * "cmds" that a test can add to. Returns the config's path; caller frees.
+ */
+static char *
+own_folders_conf(int own_commands)
+{
+	char	 cwd[512], *text, *conf, *cmd, *cmds;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	cmd = xasprintf("%s/pols", t_tmpdir());
+	T_EQ_INT(mkdir(cmd, 0700), 0);
+	free(cmd);
+	if (own_commands) {
+		cmds = t_path("cmds");
+		T_EQ_INT(mkdir(cmds, 0700), 0);
+		cmd = xasprintf("cp %s/commands/*.yaml %s/", cwd, cmds);
+		T_EQ_INT(system(cmd), 0);
+		free(cmd);
+	} else
+		cmds = xasprintf("%s/commands", cwd);
+	text = xasprintf("database: %s/p.db\ncommands: %s\npolicies: %s/pols\n"
+	    "chat:\n  console: {user: bob}\n", t_tmpdir(), cmds, t_tmpdir());
+	conf = xstrdup(t_write("bot.conf", text, 0600));
+	free(text);
+	free(cmds);
+	return conf;
+}
+
+/* Issue 14 item 3: a misspelt action in a prohibit rule. */
+static void
+test_check_misspelled_action(void)
+{
+	char	*out = NULL, *err = NULL, *conf = own_folders_conf(0);
+
+	t_write("pols/p.yaml",
+	    "roles:\n"
+	    "  operator: {request: [\"*\"], approve: []}\n"
+	    "users:\n"
+	    "  bob: {identities: [console:bob], roles: [operator]}\n"
+	    "rules:\n"
+	    "  - name: safety\n"
+	    "    effect: prohibit\n"
+	    "    action: [guest.snapshot.delet]\n"
+	    "    target: {snapshot: \"safety-*\"}\n"
+	    "  - {name: all, effect: allow, action: [\"guest.*\", "
+	    "\"meta.*\"]}\n", 0600);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "pols/p.yaml:8:14: action \"guest.snapshot.delet\" in "
+	    "rule safety is not an action of any command; did you mean "
+	    "\"guest.snapshot.delete\"?");
+	T_NOT_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+	/* The daemon will not run with it either. */
+	{
+		char	*argv[] = { (char *)t_pvebot(), "run", "-c", conf, NULL };
+
+		T_EQ_INT(t_spawn(argv, "", &out, &err, 30000), 2);
+		T_CONTAINS(err, "guest.snapshot.delet");
+		free(out);
+		free(err);
+	}
+	free(conf);
+}
+
+/* Issue 14 item 3: builtin: and parser: names nothing implements. */
+static void
+test_check_unknown_builtin_and_parser(void)
+{
+	char	*out = NULL, *err = NULL, *conf = own_folders_conf(1), cwd[512];
+	char	*cmd;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	cmd = xasprintf("cp %s/policies/*.yaml %s/pols/", cwd, t_tmpdir());
+	T_EQ_INT(system(cmd), 0);
+	free(cmd);
+	t_write("cmds/zz.yaml",
+	    "commands:\n"
+	    "  - name: stat\n"
+	    "    summary: a typo of status\n"
+	    "    action: cluster.read\n"
+	    "    builtin: statu\n"
+	    "  - name: lvs2\n"
+	    "    summary: a typo of a parser\n"
+	    "    action: host.snapshot.read\n"
+	    "    mutating: false\n"
+	    "    args: [{name: node, type: node}]\n"
+	    "    ssh:\n"
+	    "      host: node\n"
+	    "      argv: [lvs]\n"
+	    "      parser: lvs_jsn\n", 0600);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "cmds/zz.yaml:5:14: builtin: 'statu' is not a "
+	    "built-in of pvebot; did you mean 'status'?");
+	T_CONTAINS(err, "cmds/zz.yaml:14:15: parser: 'lvs_jsn' is not an "
+	    "output parser of pvebot; did you mean 'lvs_json'?");
+	T_NOT_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+	free(conf);
+}
+
+/* Issue 14 item 4: .yml is read like .yaml; other files are reported. */
+static void
+test_check_yml_and_unread_files(void)
+{
+	char	*out = NULL, *err = NULL, *conf = own_folders_conf(0), cwd[512];
+	char	*cmd, *pols = t_path("pols"), *hidden;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	cmd = xasprintf("cp %s/policies/*.yaml %s/", cwd, pols);
+	T_EQ_INT(system(cmd), 0);
+	free(cmd);
+	/* A rule with a typo in a .yml file: read, so the typo shows. */
+	t_write("pols/extra.yml",
+	    "rules:\n"
+	    "  - name: no-rollback\n"
+	    "    efect: prohibit\n"
+	    "    action: guest.snapshot.rollback\n", 0600);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "pols/extra.yml:3:5: unknown key \"efect\"");
+	free(out);
+	free(err);
+	/* Fixed, the rule is in force. */
+	t_write("pols/extra.yml",
+	    "rules:\n"
+	    "  - name: no-rollback\n"
+	    "    effect: prohibit\n"
+	    "    action: guest.snapshot.rollback\n", 0600);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
+	T_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+	T_EQ_INT(pvebot("explain", "-c", conf, "--user", "console:alice",
+	    "rollback 101 pre-upgrade", &out, &err), 0);
+	T_CONTAINS(out, "decision: prohibit by ");
+	T_CONTAINS(out, "extra.yml:2 (no-rollback)");
+	free(out);
+	free(err);
+	/* Files that are not read: a note, a hidden file, a folder. */
+	t_write("pols/extra.yaml.bak", "rules: []\n", 0600);
+	hidden = xasprintf("%s/.users.yaml.swp", pols);
+	t_write(hidden, "x", 0600);
+	cmd = xasprintf("%s/old", pols);
+	T_EQ_INT(mkdir(cmd, 0700), 0);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "pols/extra.yaml.bak:1:1: not read: only files ending "
+	    "in .yaml or .yml are policy files");
+	T_CONTAINS(err, "pols/.users.yaml.swp:1:1: not read: hidden files");
+	T_CONTAINS(err, "pols/old:1:1: not read: folders inside");
+	T_NOT_CONTAINS(out, "configuration OK");
+	free(out);
+	free(err);
+	free(cmd);
+	free(hidden);
+	free(pols);
+	free(conf);
+}
+
+/* Issue 14 item 10: a FIFO as token_file must not make check hang. */
+static void
+test_check_fifo_token_file(void)
+{
+	char	*out = NULL, *err = NULL, *fifo = t_path("tg.token"), *text;
+	char	*conf;
+	int64_t	 t0 = now_ms();
+
+	T_EQ_INT(mkfifo(fifo, 0600), 0);
+	text = xasprintf("chat:\n  telegram:\n    token_file: %s\n", fifo);
+	conf = xstrdup(t_write("fifo.conf", text, 0600));
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_OK(now_ms() - t0 < 10000);
+	T_CONTAINS(err, "fifo.conf:3:17: token_file: secret file ");
+	T_CONTAINS(err, "is not a regular file");
+	free(out);
+	free(err);
+	free(text);
+	free(conf);
+	free(fifo);
+}
+
+/* The audit key follows the secret-file rules too, once it exists. */
+static void
+test_check_audit_key(void)
+{
+	char	*out = NULL, *err = NULL, *conf = xstrdup(console_conf());
+
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
+	free(out);
+	free(err);
+	t_write("p.db.key", "0123456789abcdef0123456789abcdef\n", 0644);
+	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
+	T_CONTAINS(err, "bot.conf: audit.key_file: secret file ");
+	T_CONTAINS(err, "p.db.key is readable by group or others (mode 0644)");
+	free(out);
+	free(err);
+	free(conf);
+}
+
 static void
 test_explain_names_the_rule(void)
 {
@@ -234,6 +438,11 @@ main(void)
 	T_RUN(test_check_example_ok);
 	T_RUN(test_check_misspelled_key_exit_2);
 	T_RUN(test_check_reports_command_and_policy_errors);
+	T_RUN(test_check_misspelled_action);
+	T_RUN(test_check_unknown_builtin_and_parser);
+	T_RUN(test_check_yml_and_unread_files);
+	T_RUN(test_check_fifo_token_file);
+	T_RUN(test_check_audit_key);
 	T_RUN(test_explain_names_the_rule);
 	T_RUN(test_help_and_usage_errors);
 	T_RUN(test_run_jobs_audit);

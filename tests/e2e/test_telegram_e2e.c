@@ -64,7 +64,7 @@ static const char *users_yaml =
     "    identities: [telegram:1001]\n"
     "    roles: [admin]\n"
     "  bob:\n"
-    "    identities: [telegram:1002]\n"
+    "    identities: [telegram:1002, \"matrix:@bob:hs.test\"]\n"
     "    roles: [operator]\n"
     "  carol:\n"
     "    identities: [telegram:1003]\n"
@@ -460,6 +460,34 @@ test_command_and_reply(void)
 	e2e_free(e);
 }
 
+/*
+ * Issue 14 item 13: whoami in the group shows only the Telegram identity;
+ * in a private chat, every network's.
+ */
+static void
+test_whoami_shared_room(void)
+{
+	struct e2e	*e = e2e_new();
+	long long	 id;
+	char		*text;
+
+	fake_telegram_inject_message(e->fake, GROUP, BOB, "/whoami", 0);
+	id = wait_bot_text(e, GROUP, "you are telegram:1002", 10000);
+	T_OK(id != -1);
+	text = fake_telegram_message_text(e->fake, GROUP, id);
+	T_CONTAINS(text, "identities: telegram:1002 (1 on other networks: "
+	    "ask in a private chat)");
+	T_NOT_CONTAINS(text, "matrix:");
+	free(text);
+	fake_telegram_inject_message(e->fake, BOB, BOB, "whoami", 0);
+	id = wait_bot_text(e, BOB, "you are telegram:1002", 10000);
+	T_OK(id != -1);
+	text = fake_telegram_message_text(e->fake, BOB, id);
+	T_CONTAINS(text, "identities: telegram:1002, matrix:@bob:hs.test");
+	free(text);
+	e2e_free(e);
+}
+
 /* Presses a button as user on message msg; returns the answer (free). */
 static char *
 press(struct e2e *e, long long user, long long msg, const char *data)
@@ -676,6 +704,7 @@ main(int argc, char **argv)
 		(void)strong;
 	}
 	T_RUN(test_command_and_reply);
+	T_RUN(test_whoami_shared_room);
 	T_RUN(test_approval_by_button);
 	T_RUN(test_429_and_5xx_recovery);
 	T_RUN(test_wrong_token_stops_with_a_clear_error);

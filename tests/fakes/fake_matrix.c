@@ -797,6 +797,38 @@ fm_route(struct fake_matrix *fm, const char *user, const char *token,
 			    "content")));
 		goto done;
 	}
+	/*
+	 * leaveRoom (leaving.yaml): POST /rooms/{roomId}/leave with a JSON
+	 * object body (reason optional); roomId is a room id ("^!"). It
+	 * also rejects an invite. Not invited and not joined: 403.
+	 */
+	if (n == 6 && strcmp(seg[3], "rooms") == 0 &&
+	    strcmp(seg[5], "leave") == 0 && strcmp(m, "POST") == 0) {
+		const char	*mem;
+
+		body = json_loadb(req->body, req->body_len, 0, NULL);
+		if (!json_is_object(body) || (json_object_get(body, "reason")
+		    != NULL && !json_is_string(json_object_get(body,
+		    "reason")))) {
+			json_decref(body);
+			fm_error(resp, 400, "M_NOT_JSON", "Content not JSON.");
+			goto done;
+		}
+		json_decref(body);
+		if (seg[4][0] != '!' || fm_room_find(fm, seg[4]) == NULL) {
+			fm_error(resp, 404, "M_NOT_FOUND", "Unknown room");
+			goto done;
+		}
+		mem = fm_membership_at(fm, seg[4], user, INT64_MAX);
+		if (mem == NULL || (strcmp(mem, "invite") != 0 &&
+		    strcmp(mem, "join") != 0)) {
+			fm_error(resp, 403, "M_FORBIDDEN", "User not in room");
+			goto done;
+		}
+		fm_member_event(fm, seg[4], user, user, "leave");
+		fm_json(resp, json_object());
+		goto done;
+	}
 	if (n == 6 && strcmp(seg[3], "rooms") == 0 &&
 	    strcmp(seg[5], "joined_members") == 0 && strcmp(m, "GET") == 0) {
 		json_t	*joined = json_object();
@@ -1054,6 +1086,32 @@ fake_matrix_room(struct fake_matrix *fm, const char *room_id,
 	if (alias != NULL)
 		fm_append(fm, room_id, creator, "m.room.canonical_alias", "",
 		    json_pack("{s:s}", "alias", alias), 0);
+	pthread_mutex_unlock(&fm->lock);
+}
+
+void
+fake_matrix_alias(struct fake_matrix *fm, const char *room_id,
+    const char *alias)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&fm->lock);
+	for (i = 0; i < fm->nrooms; i++) {
+		if (strcmp(fm->rooms[i].id, room_id) == 0) {
+			free(fm->rooms[i].alias);
+			fm->rooms[i].alias = xstrdup(alias);
+		}
+	}
+	pthread_mutex_unlock(&fm->lock);
+}
+
+void
+fake_matrix_state(struct fake_matrix *fm, const char *room_id,
+    const char *sender, const char *type, const char *state_key,
+    json_t *content)
+{
+	pthread_mutex_lock(&fm->lock);
+	fm_append(fm, room_id, sender, type, state_key, content, 0);
 	pthread_mutex_unlock(&fm->lock);
 }
 

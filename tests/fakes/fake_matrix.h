@@ -2,7 +2,8 @@
  * fake_matrix.h - a fake Matrix homeserver on 127.0.0.1 speaking the
  * subset of the client-server API v3 that pvebot uses, with the real JSON
  * shapes: whoami, filter upload, /sync (since/next_batch, the filter's
- * rooms, types and limit applied, long-poll wait), join, room state,
+ * rooms, types and limit applied, long-poll wait), join, leave (which
+ * also rejects an invite), room state,
  * directory aliases, send with transaction-id idempotency, invites; and
  * what a real server refuses (unknown token -> 401 M_UNKNOWN_TOKEN, a
  * message without msgtype/body, sends to rooms the user is not in, a
@@ -33,6 +34,16 @@ void		 fake_matrix_add_token(struct fake_matrix *, const char *token,
 /* Creates a room with `creator` joined; alias may be NULL. */
 void	fake_matrix_room(struct fake_matrix *, const char *room_id,
 	    const char *alias, const char *creator);
+/* Publishes alias for room_id in the room directory (GET /directory/room
+ * resolves it from now on); the room's own state is not changed. */
+void	fake_matrix_alias(struct fake_matrix *, const char *room_id,
+	    const char *alias);
+/* A state event (type, state_key) by sender; `content` is stolen. What a
+ * room's admin may set, such as an m.room.canonical_alias claiming an
+ * alias the directory does not give to the room. */
+void	fake_matrix_state(struct fake_matrix *, const char *room_id,
+	    const char *sender, const char *type, const char *state_key,
+	    json_t *content);
 /* Turns end-to-end encryption on (an m.room.encryption state event). */
 void	fake_matrix_encrypt(struct fake_matrix *, const char *room_id,
 	    const char *sender);

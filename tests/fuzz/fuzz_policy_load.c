@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_decide(p, &req, &d);
 		out = policy_explain(p, &req);
 		free(out);
-		out = policy_whoami(p, req.user);
+		out = policy_whoami(p, req.user, 1);
 		free(out);
 	}
 	policy_free(p);

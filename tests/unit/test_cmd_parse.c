@@ -440,6 +440,8 @@ canonical_round_trip(void)
 		"explain snapshot 101 x1 \"why not\"",
 		"backup 101 nas-backup",
 		"hostsnap pve1",
+		"rollback 101 pre-upgrade because \"it broke\"",
+		"start 101 -- -x-",
 	};
 	size_t	 i, k;
 
@@ -476,6 +478,61 @@ canonical_round_trip(void)
 	}
 }
 
+/*
+ * Issue 14 item 17: every command takes a trailing reason after "--" or
+ * "because" once its required arguments are there; it reaches the call
+ * (or the command's own reason argument) and reads back the same.
+ */
+static void
+trailing_reason(void)
+{
+	static const struct parse_case cases[] = {
+		{ DIRECT, "rollback 101 pre-upgrade because testing",
+		  CMD_PARSE_OK, "rollback 101 pre-upgrade -- testing" },
+		{ DIRECT, "rollback 101 pre-upgrade -- \"broke nginx\"",
+		  CMD_PARSE_OK, "rollback 101 pre-upgrade -- broke nginx" },
+		{ DIRECT, "migrate 101 pve2 Because the node needs a reboot",
+		  CMD_PARSE_OK, "migrate 101 pve2 -- the node needs a reboot" },
+		{ DIRECT, "backup 101 because before the upgrade",
+		  CMD_PARSE_OK, "backup 101 snapshot -- before the upgrade" },
+		{ DIRECT, "unlock 101 -- stuck backup",
+		  CMD_PARSE_OK, "unlock 101 -- stuck backup" },
+		/* A command with a reason argument fills it. */
+		{ DIRECT, "snapshot 101 pre because upgrade", CMD_PARSE_OK,
+		  "snapshot 101 pre upgrade" },
+		{ DIRECT, "deny 7 -- not now", CMD_PARSE_OK, "deny 7 not now" },
+		/* Before the required arguments it is just a value. */
+		{ DIRECT, "start because", CMD_PARSE_OK, "start because" },
+		{ DIRECT, "rollback 101 because testing", CMD_PARSE_ERROR,
+		  "Too many arguments" },
+		{ DIRECT, "rollback 101 pre-upgrade because", CMD_PARSE_ERROR,
+		  "The reason after -- or because is empty" },
+		{ DIRECT, "rollback 101 pre-upgrade -- a\tb", CMD_PARSE_OK,
+		  "rollback 101 pre-upgrade -- a\tb" },
+		/* explain's command keeps its own words. */
+		{ DIRECT, "explain rollback 101 x because y", CMD_PARSE_OK,
+		  "explain rollback 101 x because y" },
+	};
+	struct cmd_call	 call;
+	char		*cause = NULL;
+	char		 long_reason[300];
+
+	run_table(cases, nitems(cases));
+	T_EQ_INT(parse_len(DIRECT, "rollback 101 x1 because it broke", 32,
+	    &call, &cause), CMD_PARSE_OK);
+	T_EQ_STR(call.reason, "it broke");
+	T_EQ_STR(cmd_call_value(&call, "snapshot"), "x1");
+	cmd_call_release(&call);
+	/* The reason has the reason type's cap. */
+	memset(long_reason, 'a', sizeof long_reason);
+	memcpy(long_reason, "start 101 -- ", 13);
+	long_reason[sizeof long_reason - 1] = '\0';
+	T_EQ_INT(parse_len(DIRECT, long_reason, strlen(long_reason), &call,
+	    &cause), CMD_PARSE_ERROR);
+	T_CONTAINS(cause, "reason");
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -487,6 +544,7 @@ main(void)
 	T_RUN(nul_and_long_lines);
 	T_RUN(values_and_actions);
 	T_RUN(canonical_round_trip);
+	T_RUN(trailing_reason);
 	catalogue_free(cat);
 	return t_summary();
 }

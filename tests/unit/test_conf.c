@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "t.h"
@@ -192,6 +193,87 @@ test_world_readable_secret(void)
 	free(errors);
 }
 
+/* A telegram token_file that must be refused with `what`, quickly. */
+static void
+expect_secret_refused(const char *token_path, const char *what)
+{
+	char	*errors = NULL, *text;
+	int64_t	 t0 = now_ms();
+
+	text = xasprintf("chat:\n  telegram:\n    token_file: %s\n",
+	    token_path);
+	T_OK(load_text("secret.conf", text, &errors) == NULL);
+	T_OK(now_ms() - t0 < 5000);
+	expect_error(errors, "secret.conf", 3, 17, what);
+	T_NOT_CONTAINS(errors, "ABC-secret-token");
+	free(errors);
+	free(text);
+}
+
+/* Secret files are checked as strictly as OpenSSH checks keys, or more. */
+static void
+test_secret_file_rules(void)
+{
+	char	*link = t_path("link.token"), *fifo = t_path("fifo.token");
+	char	*dir = t_path("shared"), *real = t_path("real.token");
+	char	*own = t_path("theirs.token"), *in_shared;
+
+	/* A FIFO must never be waited on: a hang ends the test, failed. */
+	alarm(60);
+	t_write("real.token", "123456:ABC-secret-token\n", 0600);
+	/* A symbolic link, even to a good file. */
+	T_EQ_INT(symlink(real, link), 0);
+	expect_secret_refused(link, "is a symbolic link");
+	/* A FIFO: looked at, never waited on. */
+	T_EQ_INT(mkfifo(fifo, 0600), 0);
+	expect_secret_refused(fifo, "is not a regular file");
+	/* Someone else's file (giving a file away takes root). */
+	t_write("theirs.token", "123456:ABC-secret-token\n", 0600);
+	if (geteuid() == 0) {
+		T_EQ_INT(chown(own, 4242, 4242), 0);
+		expect_secret_refused(own, "belongs to uid 4242");
+	}
+	/* A folder that others may write to, and one that is theirs. */
+	T_EQ_INT(mkdir(dir, 0770), 0);
+	T_EQ_INT(chmod(dir, 0770), 0);
+	in_shared = xasprintf("%s/t.token", dir);
+	t_write(in_shared, "123456:ABC-secret-token\n", 0600);
+	expect_secret_refused(in_shared, "which group or others may write "
+	    "to (mode 0770)");
+	T_EQ_INT(chmod(dir, 0757), 0);
+	expect_secret_refused(in_shared, "which group or others may write "
+	    "to (mode 0757)");
+	T_EQ_INT(chmod(dir, 0700), 0);
+	if (geteuid() == 0) {
+		T_EQ_INT(chown(dir, 4242, 4242), 0);
+		expect_secret_refused(in_shared, "which belongs to uid 4242");
+		T_EQ_INT(chown(dir, 0, 0), 0);
+	}
+	/* The same file in a private folder is fine. */
+	{
+		char		*errors = NULL, *text;
+		struct conf	*c;
+
+		text = xasprintf("chat:\n  telegram:\n    token_file: %s\n",
+		    in_shared);
+		c = load_text("ok.conf", text, &errors);
+		T_OK(c != NULL);
+		if (c != NULL)
+			T_EQ_STR(c->chat.telegram.token,
+			    "123456:ABC-secret-token");
+		conf_free(c);
+		free(errors);
+		free(text);
+	}
+	alarm(0);
+	free(in_shared);
+	free(link);
+	free(fifo);
+	free(dir);
+	free(real);
+	free(own);
+}
+
 static void
 test_inline_secret_refused(void)
 {
@@ -330,6 +412,7 @@ main(void)
 	T_RUN(test_wrong_type);
 	T_RUN(test_missing_required);
 	T_RUN(test_world_readable_secret);
+	T_RUN(test_secret_file_rules);
 	T_RUN(test_inline_secret_refused);
 	T_RUN(test_all_errors_reported);
 	T_RUN(test_credentials_directory);

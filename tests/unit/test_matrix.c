@@ -485,7 +485,10 @@ test_invites(void)
 	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
 	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
 	T_EQ_STR(fake_matrix_membership(h->fm, "!new:hs.test", BOT), "join");
-	T_EQ_STR(fake_matrix_membership(h->fm, OTHER, BOT), "invite");
+	/* An invite from a room not in the config is declined. */
+	T_EQ_STR(fake_matrix_membership(h->fm, OTHER, BOT), "leave");
+	T_OK(fake_matrix_requests(h->fm, "POST",
+	    "/_matrix/client/v3/rooms/" OTHER "/leave") == 1);
 	joins = fake_matrix_requests(h->fm, "POST",
 	    "/_matrix/client/v3/join/!new:hs.test");
 	T_OK(joins >= 1);
@@ -500,9 +503,11 @@ test_invites(void)
 		T_EQ_STR(ev->room, "#new:hs.test");
 	chat_event_free(ev);
 
-	/* The ignored invite is taken once the room is configured. */
+	/* Once the room is configured, a new invite is taken. */
 	h_add_room(h, OTHER, 1);
 	h_restart(h);
+	fake_matrix_invite(h->fm, OTHER, BOB, BOT);
+	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
 	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
 	T_EQ_STR(fake_matrix_membership(h->fm, OTHER, BOT), "join");
 	free(fake_matrix_say(h->fm, OTHER, BOB, "!status"));
@@ -510,6 +515,60 @@ test_invites(void)
 	T_OK(ev != NULL);
 	if (ev != NULL)
 		T_EQ_STR(ev->room, OTHER);
+	chat_event_free(ev);
+	h_free(h);
+}
+
+/*
+ * A configured alias the directory does not know yet: a stranger's room
+ * that invites pvebot and claims that alias in its state is declined, not
+ * served; when the alias appears in the directory, pvebot binds it to the
+ * room the directory names, joins and serves it.
+ */
+static void
+test_alias_never_bound_by_invite(void)
+{
+	struct harness		*h = h_new(NULL);
+	struct chat_event	*ev;
+	int64_t			 deadline;
+
+	fake_matrix_room(h->fm, "!evil:hs.test", NULL, BOB);
+	fake_matrix_state(h->fm, "!evil:hs.test", BOB,
+	    "m.room.canonical_alias", "", json_pack("{s:s}", "alias",
+	    "#team:hs.test"));
+	fake_matrix_room(h->fm, "!team:hs.test", NULL, ALICE);
+	h_add_room(h, "#team:hs.test", 1);
+	h_running(h);
+	fake_matrix_invite(h->fm, "!evil:hs.test", BOB, BOT);
+	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
+	deadline = now_ms() + 5000;
+	while (strcmp(fake_matrix_membership(h->fm, "!evil:hs.test", BOT),
+	    "invite") == 0 && now_ms() < deadline)
+		sleep_ms(10);
+	T_EQ_STR(fake_matrix_membership(h->fm, "!evil:hs.test", BOT),
+	    "leave");
+	T_EQ_INT(fake_matrix_requests(h->fm, "POST",
+	    "/_matrix/client/v3/join/!evil:hs.test"), 0);
+	/* Nothing said there reaches the router. */
+	free(fake_matrix_say(h->fm, "!evil:hs.test", BOB, "!whoami"));
+	T_OK(h_next(h, 500, NULL) == NULL);
+
+	/* The real room gets the alias and invites pvebot: it is served. */
+	fake_matrix_alias(h->fm, "!team:hs.test", "#team:hs.test");
+	fake_matrix_invite(h->fm, "!team:hs.test", ALICE, BOT);
+	deadline = now_ms() + 15000;
+	while (strcmp(fake_matrix_membership(h->fm, "!team:hs.test", BOT),
+	    "join") != 0 && now_ms() < deadline)
+		sleep_ms(20);
+	T_EQ_STR(fake_matrix_membership(h->fm, "!team:hs.test", BOT), "join");
+	T_EQ_INT(fake_matrix_wait_idle(h->fm, 5000), 0);
+	free(fake_matrix_say(h->fm, "!team:hs.test", ALICE, "!status"));
+	ev = h_next(h, 10000, NULL);
+	T_OK(ev != NULL);
+	if (ev != NULL) {
+		T_EQ_STR(ev->room, "#team:hs.test");
+		T_EQ_STR(ev->user, "matrix:" ALICE);
+	}
 	chat_event_free(ev);
 	h_free(h);
 }
@@ -1082,6 +1141,7 @@ main(void)
 	RUN(test_message_event);
 	RUN(test_ignored_events);
 	RUN(test_invites);
+	RUN(test_alias_never_bound_by_invite);
 	RUN(test_encrypted_room_notice);
 	RUN(test_send_shape);
 	RUN(test_edit_shape);

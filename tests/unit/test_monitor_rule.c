@@ -317,6 +317,50 @@ test_sparkline_and_bar(void)
 	free(b);
 }
 
+/*
+ * Issue 14 item 11: the rules for a new silence. Over the maximum is
+ * refused with the maximum named; longer than a day, or a matcher that
+ * silences everything, is announced; short and narrow is quiet.
+ */
+static void
+test_silence_rules(void)
+{
+	char	*refusal = NULL, *notice = NULL;
+	int64_t	 now = 1796400000;	/* 2026-12-04 16:00 UTC */
+
+	T_EQ_INT(mon_silence_check(7 * 86400, "rule=*", 3650 * 86400,
+	    "telegram:1", NULL, now, &refusal, &notice), -1);
+	T_CONTAINS(refusal, "a silence may last at most 7d");
+	T_CONTAINS(refusal, "monitor.max_silence");
+	T_OK(notice == NULL);
+	free(refusal);
+	refusal = NULL;
+
+	T_EQ_INT(mon_silence_check(7 * 86400, "rule=node-cpu-high",
+	    7200, "telegram:1", NULL, now, &refusal, &notice), 0);
+	T_OK(notice == NULL);
+
+	T_EQ_INT(mon_silence_check(7 * 86400, "rule=node-cpu-high",
+	    86400 + 60, "telegram:1", "disk swap", now, &refusal, &notice), 0);
+	T_CONTAINS(notice, "telegram:1 silenced rule=node-cpu-high for 1d0h "
+	    "(until 2026-12-05 16:01 UTC): disk swap");
+	free(notice);
+	notice = NULL;
+
+	T_EQ_INT(mon_silence_check(7 * 86400, "rule=*,severity=**", 600,
+	    "telegram:1", NULL, now, &refusal, &notice), 0);
+	T_CONTAINS(notice, "telegram:1 silenced EVERY alert for 10m");
+	T_CONTAINS(notice, "matcher rule=*,severity=**; no reason given");
+	free(notice);
+	notice = NULL;
+
+	/* A narrow glob is not everything. */
+	T_EQ_INT(mon_silence_check(7 * 86400, "rule=*,node=pve1", 600,
+	    "telegram:1", NULL, now, &refusal, &notice), 0);
+	T_OK(notice == NULL);
+	T_OK(refusal == NULL);
+}
+
 int
 main(void)
 {
@@ -328,5 +372,6 @@ main(void)
 	T_RUN(test_matchers);
 	T_RUN(test_windows);
 	T_RUN(test_sparkline_and_bar);
+	T_RUN(test_silence_rules);
 	return t_summary();
 }

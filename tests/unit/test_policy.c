@@ -723,6 +723,78 @@ test_explain_names_rules(void)
 	policy_free(p);
 }
 
+/*
+ * Issue 14 item 5: the default read rule goes by what the command does.
+ * A command that changes state is not a read, whatever its action ends
+ * in; a viewer may not run it.
+ */
+static void
+test_read_rule_goes_by_mutating(void)
+{
+	struct policy		*p;
+	struct policy_request	 req;
+	struct policy_decision	 d;
+
+	if ((p = load_default()) == NULL)
+		return;
+	memset(&req, 0, sizeof req);
+	req.user = "console:carol";
+	req.action = "cluster.reset.read";
+	req.room = "console:console";
+	req.now = utc(2026, 11, 22, 12, 0);
+	req.mutating = 1;
+	policy_decide(p, &req, &d);
+	T_EQ_INT(d.effect, POLICY_DENY);
+	T_EQ_STR(d.rule, "(default deny)");
+	/* Nor an operator, whose role lists *.read too. */
+	req.user = "console:bob";
+	policy_decide(p, &req, &d);
+	T_EQ_INT(d.effect, POLICY_DENY);
+	/* The same action as a real read is allowed. */
+	req.user = "console:carol";
+	req.mutating = 0;
+	policy_decide(p, &req, &d);
+	T_EQ_INT(d.effect, POLICY_ALLOW);
+	T_CONTAINS(d.rule, "policies/default.yaml:");
+	policy_free(p);
+}
+
+/* Issue 14 item 13: whoami in a shared room tells only that network. */
+static void
+test_whoami_per_network(void)
+{
+	struct policy	*p;
+	char		*out;
+
+	p = load_text("people.yaml",
+	    "roles:\n"
+	    "  operator: {request: [\"*\"], approve: []}\n"
+	    "users:\n"
+	    "  dana:\n"
+	    "    identities: [telegram:123456789, \"matrix:@dana:example.org\","
+	    " discord:80351110224678912]\n"
+	    "    roles: [operator]\n");
+	if (p == NULL)
+		return;
+	out = policy_whoami(p, "telegram:123456789", 0);
+	T_CONTAINS(out, "you are dana (telegram:123456789)");
+	T_CONTAINS(out, "identities: telegram:123456789 (2 on other networks: "
+	    "ask in a private chat)");
+	T_NOT_CONTAINS(out, "matrix:");
+	T_NOT_CONTAINS(out, "discord:");
+	free(out);
+	out = policy_whoami(p, "matrix:@dana:example.org", 0);
+	T_CONTAINS(out, "identities: matrix:@dana:example.org (2 on other");
+	T_NOT_CONTAINS(out, "telegram:");
+	free(out);
+	/* A private chat shows them all. */
+	out = policy_whoami(p, "telegram:123456789", 1);
+	T_CONTAINS(out, "identities: telegram:123456789, "
+	    "matrix:@dana:example.org, discord:80351110224678912\n");
+	free(out);
+	policy_free(p);
+}
+
 static void
 test_whoami_and_may_approve(void)
 {
@@ -731,17 +803,17 @@ test_whoami_and_may_approve(void)
 
 	if ((p = load_default()) == NULL)
 		return;
-	out = policy_whoami(p, "console:alice");
+	out = policy_whoami(p, "console:alice", 1);
 	T_CONTAINS(out, "you are alice");
 	T_CONTAINS(out, "roles: admin");
 	T_CONTAINS(out, "may approve: *");
 	free(out);
-	out = policy_whoami(p, "console:carol");
+	out = policy_whoami(p, "console:carol", 1);
 	T_CONTAINS(out, "roles: viewer");
 	T_CONTAINS(out, "may request: *.read, meta.*");
 	T_CONTAINS(out, "may approve: nothing");
 	free(out);
-	out = policy_whoami(p, "console:eve");
+	out = policy_whoami(p, "console:eve", 1);
 	T_CONTAINS(out, "not a known user");
 	free(out);
 
@@ -797,6 +869,8 @@ main(void)
 	T_RUN(test_first_rule_of_a_level_decides);
 	T_RUN(test_explain_names_rules);
 	T_RUN(test_whoami_and_may_approve);
+	T_RUN(test_read_rule_goes_by_mutating);
+	T_RUN(test_whoami_per_network);
 	T_RUN(test_decide_is_fast);
 	return t_summary();
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "t.h"
@@ -402,6 +403,117 @@ test_folder_in_order_across_files(void)
 	free(dir);
 }
 
+/* Issue 14 item 4: .yml files are read; what is not read is listed. */
+static void
+test_yml_read_and_unread_listed(void)
+{
+	const char		*paths[1];
+	struct policy		*p;
+	struct policy_request	 req;
+	struct policy_decision	 d;
+	char			*errors = NULL, *dir = t_path("pol"), *unread;
+	char			*sub;
+
+	T_EQ_INT(mkdir(dir, 0755), 0);
+	t_write("pol/a.yaml",
+	    "roles:\n  ops: {request: [\"*\"]}\n"
+	    "users:\n  zoe: {identities: [console:zoe], roles: [ops]}\n"
+	    "rules:\n  - {name: all, effect: allow, action: \"*\"}\n",
+	    0644);
+	t_write("pol/b.yml",
+	    "rules:\n"
+	    "  - name: no-delete\n"
+	    "    effect: prohibit\n"
+	    "    action: guest.snapshot.delete\n", 0644);
+	paths[0] = dir;
+	p = policy_load(paths, 1, &errors);
+	T_OK(p != NULL);
+	free(errors);
+	errors = NULL;
+	if (p != NULL) {
+		memset(&req, 0, sizeof req);
+		req.user = "console:zoe";
+		req.action = "guest.snapshot.delete";
+		req.mutating = 1;
+		policy_decide(p, &req, &d);
+		T_EQ_INT(d.effect, POLICY_PROHIBIT);
+		T_EQ_STR(d.rule_name, "no-delete");
+		T_CONTAINS(d.rule, "/pol/b.yml:2");
+	}
+	policy_free(p);
+	T_OK(policy_unread_files(paths, 1) == NULL);
+
+	t_write("pol/c.yaml.orig", "rules: []\n", 0644);
+	t_write("pol/.d.yaml", "rules: []\n", 0644);
+	sub = xasprintf("%s/e.yaml.d", dir);
+	T_EQ_INT(mkdir(sub, 0755), 0);
+	unread = policy_unread_files(paths, 1);
+	T_CONTAINS(unread, "/pol/.d.yaml:1:1: not read: hidden files");
+	T_CONTAINS(unread, "/pol/c.yaml.orig:1:1: not read: only files ending "
+	    "in .yaml or .yml are policy files");
+	T_CONTAINS(unread, "/pol/e.yaml.d:1:1: not read: folders inside");
+	T_NOT_CONTAINS(unread, "a.yaml:");
+	T_NOT_CONTAINS(unread, "b.yml:");
+	free(unread);
+	/* A FIFO named like a policy file is refused, never waited on (a
+	 * hang ends the test, failed). */
+	free(sub);
+	sub = xasprintf("%s/f.yaml", dir);
+	T_EQ_INT(mkfifo(sub, 0644), 0);
+	alarm(60);
+	p = policy_load(paths, 1, &errors);
+	alarm(0);
+	T_OK(p == NULL);
+	T_CONTAINS(errors, "/pol/f.yaml: not a regular file");
+	free(errors);
+	free(sub);
+	free(dir);
+}
+
+/* Issue 14 item 3: actions a rule or role names must exist. */
+static void
+test_actions_checked_against_catalogue(void)
+{
+	static const char *const actions[] = { "guest.start",
+	    "guest.snapshot.delete", "guest.snapshot.create", "cluster.read" };
+	struct policy	*p;
+	char		*errors = NULL;
+
+	p = policy_load_string("p.yaml",
+	    "roles:\n"
+	    "  ops:\n"
+	    "    request: [\"guest.*\", cluster.read, gust.start]\n"
+	    "    approve: [\"backup.*\"]\n"
+	    "rules:\n"
+	    "  - name: safety\n"
+	    "    effect: prohibit\n"
+	    "    action: [guest.snapshot.delet]\n"
+	    "  - effect: allow\n"
+	    "    action: [\"guest.*\", frobnicate.everything]\n", &errors);
+	T_OK(p != NULL);
+	free(errors);
+	if (p == NULL)
+		return;
+	T_EQ_INT(policy_check_actions(p, actions, nitems(actions), &errors),
+	    -1);
+	T_CONTAINS(errors, "p.yaml:3:40: action \"gust.start\" in role ops "
+	    "(request) is not an action of any command; did you mean "
+	    "\"guest.start\"?");
+	T_CONTAINS(errors, "p.yaml:4:15: action pattern \"backup.*\" in role "
+	    "ops (approve) matches no action of any command");
+	T_CONTAINS(errors, "p.yaml:8:14: action \"guest.snapshot.delet\" in "
+	    "rule safety is not an action of any command; did you mean "
+	    "\"guest.snapshot.delete\"?");
+	T_CONTAINS(errors, "p.yaml:10:25: action \"frobnicate.everything\" in "
+	    "the rule at line 9 is not an action of any command\n");
+	T_EQ_INT(count_lines(errors), 4);
+	free(errors);
+	T_EQ_INT(policy_check_actions(p, actions, 2, &errors), -1);
+	T_CONTAINS(errors, "cluster.read");
+	free(errors);
+	policy_free(p);
+}
+
 static void
 test_missing_and_empty(void)
 {
@@ -423,7 +535,7 @@ test_missing_and_empty(void)
 	paths[0] = dir;
 	p = policy_load(paths, 1, &errors);
 	T_OK(p == NULL);
-	T_CONTAINS(errors, "no policy files (*.yaml) in this folder");
+	T_CONTAINS(errors, "no policy files (*.yaml, *.yml) in this folder");
 	free(errors);
 	free(dir);
 
@@ -480,6 +592,8 @@ main(void)
 	T_RUN(test_all_errors_reported);
 	T_RUN(test_folder_in_order_across_files);
 	T_RUN(test_missing_and_empty);
+	T_RUN(test_yml_read_and_unread_listed);
+	T_RUN(test_actions_checked_against_catalogue);
 	T_RUN(test_shipped_policy_loads);
 	return t_summary();
 }

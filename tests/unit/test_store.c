@@ -1,12 +1,16 @@
 /*
  * Store tests: migrations from empty and from every older version, the
  * dated copy taken before a schema upgrade (and none for a new database),
- * a newer database refused, offsets and kv, the audit chain catching an
- * edited, a deleted and an inserted row, and the job state machine.
+ * a newer database refused, offsets and kv, the keyed audit chain
+ * catching an edited, a deleted and an inserted row, a recomputed chain,
+ * a deleted tail, its migration from an unkeyed chain and its head kept
+ * per connection under concurrent appends, steps and generations, and
+ * the job state machine.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,19 +247,135 @@ test_offsets_and_kv(void)
 	store_close(s);
 }
 
+#define KEY	"test-audit-key-0123456789abcdef0123456789abcdef"
+
+/* rows audit rows under KEY, then a checkpoint as the daemon's stop. */
 static struct store *
 audited(const char *name, int rows)
 {
-	struct store	*s = fresh(name);
-	int		 i;
+	char			*path = t_path(name), *cause = NULL;
+	struct store		*s;
+	struct audit_head	 h;
+	int			 i;
 
+	audit_key_set(path, KEY, strlen(KEY));
+	free(path);
+	s = fresh(name);
 	for (i = 1; i <= rows; i++) {
 		char	*d = xasprintf("job=%d command=start 10%d", i, i);
 
-		audit_append(s, "telegram:42", "command", d);
+		T_EQ_INT(audit_append(s, "telegram:42", "command", d), 0);
 		free(d);
 	}
+	T_EQ_INT(audit_checkpoint(s, &h, &cause), 0);
+	T_EQ_INT(h.rows, rows);
+	free(cause);
 	return s;
+}
+
+static void
+done(struct store *s, const char *name)
+{
+	char	*path = t_path(name);
+
+	store_close(s);
+	audit_key_clear(path);
+	free(path);
+}
+
+/* The MAC of one row as pvebot computes it: key NULL for plain SHA-256. */
+static void
+mac_of(const char *key, int64_t id, int64_t at, const char *actor,
+    const char *event, const char *detail, const char *prev, char out[80])
+{
+	char	*content, hex[65];
+
+	content = xasprintf("%lld|%lld|%zu:%s|%zu:%s|%zu:%s|%s", (long long)id,
+	    (long long)at, strlen(actor), actor, strlen(event), event,
+	    strlen(detail), detail, prev);
+	if (key != NULL) {
+		hmac_sha256_hex(key, strlen(key), content, strlen(content), hex);
+		snprintf(out, 80, "hmac:%s", hex);
+	} else
+		sha256_hex(content, strlen(content), out);
+	free(content);
+}
+
+static char *
+column(struct store *s, const char *sql)
+{
+	sqlite3_stmt	*st = store_prepare(s, sql);
+	char		*v = NULL;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v != NULL ? v : xstrdup("");
+}
+
+/*
+ * What someone with write access to the database but not the key does:
+ * recompute rows `from`..`to` (0: the last) with plain SHA-256, the way the
+ * chain was made before it was keyed, optionally editing one detail,
+ * and point the old head record at the result.
+ */
+static void
+recompute_unkeyed(struct store *s, int64_t from, int64_t to, int64_t edit_id,
+    const char *edit_detail)
+{
+	sqlite3_stmt	*st;
+	char		 prev[80], hash[80], *sql;
+	struct {
+		int64_t	 id, at;
+		char	*actor, *event, *detail;
+	}		 r[64];
+	size_t		 n = 0, i;
+
+	snprintf(prev, sizeof prev, "%064d", 0);
+	if (from > 1) {
+		sql = xasprintf("SELECT hash FROM audit WHERE id = %lld",
+		    (long long)from - 1);
+		char *h = column(s, sql);
+		snprintf(prev, sizeof prev, "%s", h);
+		free(h);
+		free(sql);
+	}
+	st = store_prepare(s, "SELECT id, at, actor, event, detail FROM audit "
+	    "WHERE id >= ?1 AND id <= ?2 ORDER BY id");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
+	while (sqlite3_step(st) == SQLITE_ROW && n < nitems(r)) {
+		r[n].id = sqlite3_column_int64(st, 0);
+		r[n].at = sqlite3_column_int64(st, 1);
+		r[n].actor = xstrdup((const char *)sqlite3_column_text(st, 2));
+		r[n].event = xstrdup((const char *)sqlite3_column_text(st, 3));
+		r[n].detail = xstrdup(r[n].id == edit_id ? edit_detail :
+		    (const char *)sqlite3_column_text(st, 4));
+		n++;
+	}
+	sqlite3_finalize(st);
+	T_EQ_INT(store_exec(s, "DROP TRIGGER IF EXISTS audit_no_update",
+	    NULL), 0);
+	for (i = 0; i < n; i++) {
+		mac_of(NULL, r[i].id, r[i].at, r[i].actor, r[i].event,
+		    r[i].detail, prev, hash);
+		st = store_prepare(s, "UPDATE audit SET detail = ?1, "
+		    "prev_hash = ?2, hash = ?3 WHERE id = ?4");
+		sqlite3_bind_text(st, 1, r[i].detail, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, prev, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, r[i].id);
+		T_EQ_INT(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		snprintf(prev, sizeof prev, "%s", hash);
+		free(r[i].actor);
+		free(r[i].event);
+		free(r[i].detail);
+	}
+	sql = xasprintf("INSERT OR REPLACE INTO kv VALUES ('audit_head', "
+	    "'%lld:%s')", (long long)(n > 0 ? r[n - 1].id : 0), prev);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
 }
 
 static void
@@ -265,14 +385,17 @@ test_audit_intact(void)
 	int64_t		 rows;
 	char		*report = NULL;
 
-	T_EQ_INT(audit_verify(s, &rows, &report), 0);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), 0);
 	T_EQ_INT(rows, 5);
+	T_CONTAINS(report, "keyed (HMAC-SHA256) from row 1");
+	T_CONTAINS(report, "checkpoint");
+	free(report);
+	report = NULL;
 	/* The triggers refuse edits through SQL. */
 	T_EQ_INT(store_exec(s, "UPDATE audit SET actor = 'x'", &report), -1);
 	T_CONTAINS(report, "append-only");
 	free(report);
-	report = NULL;
-	store_close(s);
+	done(s, "ok.db");
 }
 
 static void
@@ -285,11 +408,36 @@ test_audit_edited_row(void)
 	store_exec(s, "DROP TRIGGER audit_no_update;"
 	    "UPDATE audit SET detail = 'job=3 command=start 999' "
 	    "WHERE id = 3", NULL);
-	T_EQ_INT(audit_verify(s, &rows, &report), -1);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
 	T_CONTAINS(report, "audit row 3 was edited");
 	free(report);
+	done(s, "edit.db");
+}
+
+/* Issue 14 item 6: the unkeyed chain recomputed after an edit. */
+static void
+test_audit_recomputed_chain(void)
+{
+	struct store	*s = audited("recompute.db", 5);
+	int64_t		 rows;
+	char		*report = NULL;
+
+	/* Every row: nothing keyed is left. */
+	recompute_unkeyed(s, 1, 0, 3, "job=3 command=start 999");
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "no audit row carries a keyed MAC");
+	free(report);
 	report = NULL;
-	store_close(s);
+	done(s, "recompute.db");
+
+	/* From the edit on: the keyed rows before it give it away. */
+	s = audited("recompute2.db", 5);
+	recompute_unkeyed(s, 3, 0, 3, "job=3 command=start 999");
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "audit row 3 has no keyed MAC though the rows "
+	    "before it do");
+	free(report);
+	done(s, "recompute2.db");
 }
 
 static void
@@ -301,20 +449,82 @@ test_audit_deleted_row(void)
 
 	store_exec(s, "DROP TRIGGER audit_no_delete;"
 	    "DELETE FROM audit WHERE id = 2", NULL);
-	T_EQ_INT(audit_verify(s, &rows, &report), -1);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
 	T_CONTAINS(report, "audit row(s) 2..2 were deleted");
 	free(report);
 	report = NULL;
-	store_close(s);
+	done(s, "del.db");
 
 	s = audited("deltail.db", 5);
 	store_exec(s, "DROP TRIGGER audit_no_delete;"
 	    "DELETE FROM audit WHERE id = 5", NULL);
-	T_EQ_INT(audit_verify(s, &rows, &report), -1);
-	T_CONTAINS(report, "audit row(s) 5..5 were deleted");
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "audit row(s) 5..5 were deleted: the stored "
+	    "checkpoint names row 5 but the log ends at row 4");
+	free(report);
+	done(s, "deltail.db");
+}
+
+/*
+ * Issue 14 item 6: the tail deleted and the head record made to agree.
+ * Without the key the checkpoint cannot be rewritten; an old genuine one
+ * put back is caught by the checkpoint from the log or the digest.
+ */
+static void
+test_audit_tail_deleted_head_updated(void)
+{
+	struct store	*s = audited("tail.db", 5);
+	int64_t		 rows;
+	char		*report = NULL, *row3, *sql, *old, *given, *h5;
+
+	row3 = column(s, "SELECT hash FROM audit WHERE id = 3");
+	h5 = column(s, "SELECT hash FROM audit WHERE id = 5");
+	sql = xasprintf("DROP TRIGGER audit_no_delete;"
+	    "DELETE FROM audit WHERE id > 3;"
+	    "INSERT OR REPLACE INTO kv VALUES ('audit_head', '3:%s');"
+	    "INSERT OR REPLACE INTO kv VALUES ('audit_checkpoint', "
+	    "'rows=3 id=3 hash=%s at=1000 mac=%064d')", row3, row3, 0);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "checkpoint record was not written by pvebot");
 	free(report);
 	report = NULL;
-	store_close(s);
+	/* Deleted altogether. */
+	T_EQ_INT(store_exec(s, "DELETE FROM kv WHERE key = "
+	    "'audit_checkpoint'", NULL), 0);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "checkpoint record is missing");
+	free(report);
+	report = NULL;
+	done(s, "tail.db");
+
+	/* An older genuine checkpoint put back. */
+	s = audited("replay.db", 3);
+	old = column(s, "SELECT value FROM kv WHERE key = 'audit_checkpoint'");
+	T_EQ_INT(audit_append(s, "console:eve", "approve", "job=1"), 0);
+	T_EQ_INT(audit_append(s, "console:eve", "approve", "job=2"), 0);
+	h5 = (free(h5), column(s, "SELECT hash FROM audit WHERE id = 5"));
+	sql = xasprintf("DROP TRIGGER audit_no_delete;"
+	    "DELETE FROM audit WHERE id > 3;"
+	    "UPDATE kv SET value = '%s' WHERE key = 'audit_checkpoint'", old);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
+	/* The stored one alone cannot tell... */
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), 0);
+	free(report);
+	report = NULL;
+	/* ...the one the log and the digest showed can. */
+	given = xasprintf("5:%.16s", h5 + strlen("hmac:"));
+	T_EQ_INT(audit_verify(s, given, &rows, &report), -1);
+	T_CONTAINS(report, "audit row(s) 4..5 were deleted: the checkpoint "
+	    "you gave names row 5");
+	free(report);
+	free(given);
+	free(old);
+	free(row3);
+	free(h5);
+	done(s, "replay.db");
 }
 
 static void
@@ -322,51 +532,184 @@ test_audit_inserted_row(void)
 {
 	struct store	*s = audited("ins.db", 5);
 	int64_t		 rows;
-	char		*report = NULL, *sql, *content, prev[65], hash[65];
-	sqlite3_stmt	*st;
+	char		*report = NULL, *sql, *prev, hash[80];
 
 	/*
-	 * A forger who knows the hash format renumbers rows 3.. and slips a
-	 * well-hashed row in at 3: its own hash checks out, but row 4 still
-	 * links to row 2.
+	 * Someone who has the key renumbers rows 3.. and slips a row with a
+	 * good MAC in at 3: its own MAC checks out, but row 4 was row 3.
 	 */
-	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 2");
-	T_OK(sqlite3_step(st) == SQLITE_ROW);
-	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
-	store_finish(s, st);
-	content = xasprintf("3|1000|11:console:eve|7:approve|5:job=1|%s", prev);
-	sha256_hex(content, strlen(content), hash);
+	prev = column(s, "SELECT hash FROM audit WHERE id = 2");
+	mac_of(KEY, 3, 1000, "console:eve", "approve", "job=1", prev, hash);
 	sql = xasprintf("DROP TRIGGER audit_no_update;"
 	    "UPDATE audit SET id = id + 100 WHERE id >= 3;"
 	    "UPDATE audit SET id = id - 99 WHERE id >= 103;"
 	    "INSERT INTO audit VALUES (3, 1000, 'console:eve', 'approve', "
 	    "'job=1', '%s', '%s')", prev, hash);
 	T_EQ_INT(store_exec(s, sql, NULL), 0);
-	T_EQ_INT(audit_verify(s, &rows, &report), -1);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
 	T_CONTAINS(report, "audit row(s) 3..3 were inserted");
 	free(report);
 	report = NULL;
 	free(sql);
-	free(content);
-	store_close(s);
+	free(prev);
+	done(s, "ins.db");
 
-	/* A row appended behind pvebot's back, hash and all. */
+	/* A row appended behind pvebot's back, without the key. */
 	s = audited("append.db", 3);
-	st = store_prepare(s, "SELECT hash FROM audit WHERE id = 3");
-	T_OK(sqlite3_step(st) == SQLITE_ROW);
-	snprintf(prev, sizeof prev, "%s", sqlite3_column_text(st, 0));
-	store_finish(s, st);
-	content = xasprintf("4|1000|11:console:eve|7:approve|5:job=1|%s", prev);
-	sha256_hex(content, strlen(content), hash);
+	prev = column(s, "SELECT hash FROM audit WHERE id = 3");
+	mac_of(NULL, 4, 1000, "console:eve", "approve", "job=1", prev, hash);
 	sql = xasprintf("INSERT INTO audit VALUES (4, 1000, 'console:eve', "
 	    "'approve', 'job=1', '%s', '%s')", prev, hash);
 	T_EQ_INT(store_exec(s, sql, NULL), 0);
-	T_EQ_INT(audit_verify(s, &rows, &report), -1);
-	T_CONTAINS(report, "audit row(s) 4..4 were inserted after the last");
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "audit row 4 has no keyed MAC");
 	free(report);
+	report = NULL;
 	free(sql);
-	free(content);
+	free(prev);
+	done(s, "append.db");
+}
+
+/*
+ * An unkeyed chain from before: the first start with a key appends the
+ * audit.keyed row, which anchors every unkeyed row before it.
+ */
+static void
+test_audit_unkeyed_chain_migrated(void)
+{
+	char		*path = t_path("legacy.db"), *cause = NULL;
+	char		*report = NULL, *keyed;
+	struct store	*s = fresh("legacy.db");
+	int64_t		 rows;
+	int		 i;
+
+	for (i = 1; i <= 3; i++)
+		T_EQ_INT(audit_append(s, "console:bob", "command", "old"), 0);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), 0);
+	T_CONTAINS(report, "unkeyed");
+	free(report);
+	report = NULL;
 	store_close(s);
+
+	audit_key_set(path, KEY, strlen(KEY));
+	s = fresh("legacy.db");
+	T_EQ_INT(audit_start(s, &cause), 0);
+	T_EQ_INT(audit_append(s, "console:bob", "command", "new"), 0);
+	keyed = column(s, "SELECT event || ' ' || detail FROM audit "
+	    "WHERE id = 4");
+	T_CONTAINS(keyed, "audit.keyed rows 1..3 were written without a key");
+	free(keyed);
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), 0);
+	T_EQ_INT(rows, 5);
+	T_CONTAINS(report, "keyed (HMAC-SHA256) from row 4");
+	free(report);
+	report = NULL;
+	/* The unkeyed rows can no longer be rewritten quietly. */
+	recompute_unkeyed(s, 2, 3, 2, "forged");
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), -1);
+	T_CONTAINS(report, "audit row 4 was inserted or rewritten: it does "
+	    "not link to row 3");
+	free(report);
+	free(cause);
+	free(path);
+	done(s, "legacy.db");
+}
+
+/*
+ * The head each connection keeps: rows appended by others, and rows of
+ * a transaction rolled back, never break the chain.
+ */
+static void
+test_audit_head_per_connection(void)
+{
+	char		*path = t_path("heads.db"), *cause = NULL;
+	char		*report = NULL;
+	struct store	*a, *b;
+	int64_t		 rows;
+	int		 i;
+
+	audit_key_set(path, KEY, strlen(KEY));
+	a = fresh("heads.db");
+	b = store_open(path, &cause);
+	for (i = 0; i < 10; i++) {
+		T_EQ_INT(audit_append(a, "a", "e", "one"), 0);
+		T_EQ_INT(audit_append(b, "b", "e", "two"), 0);
+		T_EQ_INT(audit_append(b, "b", "e", "three"), 0);
+		/* A row in a transaction that does not commit. */
+		T_EQ_INT(store_begin(a), 0);
+		T_EQ_INT(audit_append(a, "a", "e", "rolled back"), 0);
+		store_rollback(a);
+	}
+	T_EQ_INT(audit_verify(a, NULL, &rows, &report), 0);
+	T_EQ_INT(rows, 30);
+	free(report);
+	store_close(b);
+	free(cause);
+	free(path);
+	done(a, "heads.db");
+}
+
+struct appender {
+	char	*path;
+	int	 n, failed;
+};
+
+static void *
+append_many(void *arg)
+{
+	struct appender	*ap = arg;
+	struct store	*s;
+	char		*cause = NULL;
+	int		 i;
+
+	if ((s = store_open(ap->path, &cause)) == NULL) {
+		ap->failed = ap->n;
+		free(cause);
+		return NULL;
+	}
+	for (i = 0; i < ap->n; i++) {
+		if (i % 7 == 3) {
+			/* Some inside a transaction that is rolled back. */
+			if (store_begin(s) != 0 ||
+			    audit_append(s, "t", "e", "gone") != 0)
+				ap->failed++;
+			store_rollback(s);
+		}
+		if (audit_append(s, "t", "e", "kept") != 0)
+			ap->failed++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+/* Four threads, four connections, appending at once. */
+static void
+test_audit_threads(void)
+{
+	char		*path = t_path("threads.db"), *report = NULL;
+	struct appender	 ap[4];
+	pthread_t	 th[4];
+	struct store	*s;
+	int64_t		 rows;
+	int		 i;
+
+	audit_key_set(path, KEY, strlen(KEY));
+	s = fresh("threads.db");
+	for (i = 0; i < 4; i++) {
+		ap[i].path = path;
+		ap[i].n = 150;
+		ap[i].failed = 0;
+		T_EQ_INT(pthread_create(&th[i], NULL, append_many, &ap[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		T_EQ_INT(ap[i].failed, 0);
+	}
+	T_EQ_INT(audit_verify(s, NULL, &rows, &report), 0);
+	T_EQ_INT(rows, 600);
+	free(report);
+	free(path);
+	done(s, "threads.db");
 }
 
 static struct job
@@ -536,7 +879,12 @@ main(void)
 	T_RUN(test_audit_intact);
 	T_RUN(test_audit_edited_row);
 	T_RUN(test_audit_deleted_row);
+	T_RUN(test_audit_recomputed_chain);
+	T_RUN(test_audit_tail_deleted_head_updated);
 	T_RUN(test_audit_inserted_row);
+	T_RUN(test_audit_unkeyed_chain_migrated);
+	T_RUN(test_audit_head_per_connection);
+	T_RUN(test_audit_threads);
 	T_RUN(test_job_state_machine);
 	T_RUN(test_claim_serialises_guest_and_heavy);
 	T_RUN(test_steps_one_upid_one_step);

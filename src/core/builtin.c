@@ -1,0 +1,209 @@
+/*
+ * builtin.c - the one table of built-in commands (see builtin.h), and the
+ * handlers of those a worker runs: reads of the cluster, the nodes'
+ * sensors and the digest. Each is a few lines over a formatter of
+ * exec/ or monitor/; none changes anything.
+ *
+ * The router's handlers live in router.c next to the state they touch;
+ * this table is the only place that names them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "builtin.h"
+#include "cmd.h"
+#include "conf.h"
+#include "core_int.h"
+#include "exec_proxmox.h"
+#include "util.h"
+#include "worker.h"
+
+/* The value of the call's first argument of a type, or NULL. */
+static const char *
+value_of(const struct cmd_call *call, enum arg_type type)
+{
+	size_t	 i;
+
+	for (i = 0; i < call->def->nargs; i++) {
+		if (call->def->args[i].type == type)
+			return call->values[i];
+	}
+	return NULL;
+}
+
+static struct pve *
+need_pve(const struct builtin_env *env, char **cause)
+{
+	if (env->app->pve == NULL)
+		set_cause(cause, "no Proxmox endpoint is configured");
+	return env->app->pve;
+}
+
+static char *
+bw_status(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_status(pve, cause) : NULL;
+}
+
+static char *
+bw_nodes(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_nodes(pve, cause) : NULL;
+}
+
+static char *
+bw_guests(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_guests(pve, cause) : NULL;
+}
+
+static char *
+bw_guest(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_guest(pve, value_of(call, ARG_GUEST),
+	    cause) : NULL;
+}
+
+static char *
+bw_snapshots(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_snapshots(pve, value_of(call,
+	    ARG_GUEST), cause) : NULL;
+}
+
+static char *
+bw_backups(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_backups(pve, value_of(call,
+	    ARG_GUEST), cause) : NULL;
+}
+
+static char *
+bw_tasks(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_tasks(pve, value_of(call, ARG_NODE),
+	    cause) : NULL;
+}
+
+static char *
+bw_task(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_task(pve, value_of(call, ARG_UPID),
+	    cause) : NULL;
+}
+
+/* `pvecm status` on the named node, or on the first SSH host. */
+static char *
+bw_quorum(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	const struct conf	*conf = env->app->conf;
+	const char		*node = value_of(call, ARG_NODE);
+	char			*argv[] = { "pvecm", "status", NULL };
+
+	if (node == NULL && conf->ssh.nhosts > 0)
+		node = conf->ssh.hosts[0].name;
+	if (node == NULL) {
+		set_cause(cause, "no SSH hosts are configured");
+		return NULL;
+	}
+	return env->ssh(env->ssh_arg, node, argv, 2, "pvecm", 1, cause);
+}
+
+/* `sensors -j` on the named node, or this machine's own sensors. */
+static char *
+bw_sensors(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	const char	*node = value_of(call, ARG_NODE);
+	char		*argv[] = { "sensors", "-j", NULL };
+
+	if (node == NULL)
+		return worker_local_sensors(env->app, cause);
+	return env->ssh(env->ssh_arg, node, argv, 2, "sensors_json", 0,
+	    cause);
+}
+
+static char *
+bw_digest(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	return worker_digest(env->app, env->store, cause);
+}
+
+static const struct builtin builtins[] = {
+	/* Answered by the router: pvebot's own state. */
+	{ "help", bi_help, NULL },
+	{ "whoami", bi_whoami, NULL },
+	{ "explain", bi_explain, NULL },
+	{ "jobs", bi_jobs, NULL },
+	{ "job", bi_job, NULL },
+	{ "cancel", bi_cancel, NULL },
+	{ "approve", bi_approve, NULL },
+	{ "deny", bi_deny, NULL },
+	{ "alerts", bi_alerts, NULL },
+	{ "silence", bi_silence, NULL },
+	{ "unsilence", bi_unsilence, NULL },
+	{ "ack", bi_ack, NULL },
+	/* Run by a worker: reads of the cluster and the nodes. */
+	{ "status", NULL, bw_status },
+	{ "nodes", NULL, bw_nodes },
+	{ "guests", NULL, bw_guests },
+	{ "guest", NULL, bw_guest },
+	{ "snapshots", NULL, bw_snapshots },
+	{ "backups", NULL, bw_backups },
+	{ "tasks", NULL, bw_tasks },
+	{ "task", NULL, bw_task },
+	{ "quorum", NULL, bw_quorum },
+	{ "sensors", NULL, bw_sensors },
+	{ "digest", NULL, bw_digest },
+};
+
+const struct builtin *
+builtin_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < nitems(builtins); i++) {
+		if (strcmp(builtins[i].name, name) == 0)
+			return &builtins[i];
+	}
+	return NULL;
+}
+
+size_t
+builtin_count(void)
+{
+	return nitems(builtins);
+}
+
+const struct builtin *
+builtin_get(size_t i)
+{
+	return i < nitems(builtins) ? &builtins[i] : NULL;
+}
