@@ -309,7 +309,7 @@ column(struct store *s, const char *sql)
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return v != NULL ? v : xstrdup("");
 }
 
@@ -353,7 +353,7 @@ recompute_unkeyed(struct store *s, int64_t from, int64_t to, int64_t edit_id,
 		    (const char *)sqlite3_column_text(st, 4));
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	T_EQ_INT(store_exec(s, "DROP TRIGGER IF EXISTS audit_no_update",
 	    NULL), 0);
 	for (i = 0; i < n; i++) {
@@ -366,7 +366,7 @@ recompute_unkeyed(struct store *s, int64_t from, int64_t to, int64_t edit_id,
 		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, r[i].id);
 		T_EQ_INT(sqlite3_step(st), SQLITE_DONE);
-		sqlite3_finalize(st);
+		store_finish(s, st);
 		snprintf(prev, sizeof prev, "%s", hash);
 		free(r[i].actor);
 		free(r[i].event);
