@@ -12,7 +12,8 @@ CC	?= cc
 PKGS	 = libwebsockets libcurl jansson yaml-0.1 sqlite3 openssl
 DEBS	 = build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev \
 	   libjansson-dev libyaml-dev libsqlite3-dev libsensors-dev \
-	   libssl-dev openssh-client openssh-server ca-certificates tzdata
+	   libssl-dev libhttp-parser-dev openssh-client openssh-server \
+	   ca-certificates tzdata
 
 SAN	?= 0
 ifeq ($(SAN),1)
@@ -33,7 +34,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Iinclude \
 	   $(PKG_CFLAGS) -MMD -MP
-LDLIBS	 = $(PKG_LIBS) -lsensors -lpthread -lm
+LDLIBS	 = $(PKG_LIBS) -lhttp_parser -lsensors -lpthread -lm
 LDFLAGS	+= $(SANFLAGS)
 
 SRCS	 := $(shell find src -name '*.c' ! -path src/main.c | sort)
