@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
@@ -54,6 +55,7 @@
 #define HTTPD_IDLE_TIMEOUT_S	15
 #define HTTPD_LINGER_US		(1000 * 1000)
 #define HTTPD_WRITE_CHUNK	(64 * 1024)
+#define HTTPD_DRAIN_MS		1000
 #define HTTPD_MAX_STASH		(HTTPD_MAX_HEAD + 64 * 1024)
 
 enum conn_state {
@@ -89,6 +91,7 @@ struct httpd_conn {
 	struct httpd_parse	*parse;
 	struct buf		 stash;		/* read while not parsing */
 	struct httpd_job	*job;
+	int			 unanswered;	/* counted in httpd's */
 	int			 close_after;
 
 	struct buf		 out;
@@ -110,6 +113,8 @@ struct httpd {
 	atomic_int		 loop_exit;
 	atomic_int		 stopping;
 	int			 nconns;	/* service thread only */
+	int			 unanswered;	/* requests without a reply */
+	pthread_cond_t		 answered;	/* unanswered fell to 0 */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -164,6 +169,21 @@ job_free(struct httpd_job *job)
 	buf_release(&job->resp.headers_extra);
 	buf_release(&job->resp.body);
 	free(job);
+}
+
+/* The connection's request got its reply, or never will. */
+static void
+conn_settle(struct httpd_conn *c)
+{
+	struct httpd	*h = c->httpd;
+
+	if (!c->unanswered)
+		return;
+	c->unanswered = 0;
+	pthread_mutex_lock(&h->lock);
+	if (--h->unanswered == 0)
+		pthread_cond_broadcast(&h->answered);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* Queues bytes to write and asks lws for a writable callback. */
@@ -332,12 +352,17 @@ conn_dispatch(struct httpd_conn *c, struct httpd_request *r)
 	buf_init(&job->resp.body, HTTPD_MAX_RESP_BODY);
 
 	c->job = job;
+	c->unanswered = 1;
+	pthread_mutex_lock(&h->lock);
+	h->unanswered++;
+	pthread_mutex_unlock(&h->lock);
 	c->state = CONN_HANDLING;
 	lws_rx_flow_control(c->wsi, 0);
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
 	if (pool_submit(h, job) != 0) {
 		c->job = NULL;
 		job_free(job);
+		conn_settle(c);
 		return (-1);
 	}
 	return (0);
@@ -433,6 +458,8 @@ conn_written(struct httpd_conn *c)
 
 	buf_reset(&c->out);
 	c->out_off = 0;
+	if (c->state == CONN_REPLYING || c->state == CONN_REFUSING)
+		conn_settle(c);
 	switch (c->state) {
 	case CONN_REPLYING:
 		if (c->close_after) {
@@ -557,6 +584,7 @@ conn_free(struct httpd_conn *c)
 		}
 	}
 	pthread_mutex_unlock(&h->lock);
+	conn_settle(c);
 	httpd_parse_free(c->parse);
 	buf_release(&c->stash);
 	buf_release(&c->out);
@@ -688,6 +716,7 @@ httpd_free(struct httpd *h)
 	}
 	httpd_cert_release(&h->cert);
 	pthread_cond_destroy(&h->cond);
+	pthread_cond_destroy(&h->answered);
 	pthread_mutex_destroy(&h->lock);
 	free(h->name);
 	free(h);
@@ -712,6 +741,7 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	h = xcalloc(1, sizeof *h);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
+	pthread_cond_init(&h->answered, NULL);
 	h->queue_tail = &h->queue;
 	atomic_init(&h->stopping, 0);
 	atomic_init(&h->loop_exit, 0);
@@ -775,7 +805,8 @@ fail:
 void
 httpd_stop(struct httpd *h)
 {
-	size_t	i;
+	struct timespec	until;
+	size_t		i;
 
 	if (h == NULL)
 		return;
@@ -786,6 +817,14 @@ httpd_stop(struct httpd *h)
 	pthread_mutex_unlock(&h->lock);
 	for (i = 0; i < h->nworkers; i++)
 		pthread_join(h->workers[i], NULL);
+	/* Let the service thread write the replies of those handlers. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HTTPD_DRAIN_MS / 1000;
+	pthread_mutex_lock(&h->lock);
+	while (h->unanswered > 0 &&
+	    pthread_cond_timedwait(&h->answered, &h->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&h->lock);
 	atomic_store(&h->loop_exit, 1);
 	lws_cancel_service(h->ctx);
 	if (h->service_started)
