@@ -693,14 +693,15 @@ service_main(void *arg)
 	return (NULL);
 }
 
+/* libwebsockets' own errors (it is told to report no others). */
 static void
 httpd_lws_log(int level, const char *line)
 {
 	size_t	len = strlen(line);
 
-	while (len > 0 && line[len - 1] == '\n')
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	log_debug("lws", "%.*s", (int)len, line);
+	log_warn("httpd", "libwebsockets: %.*s", (int)len, line);
 }
 
 static void
@@ -750,7 +751,7 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	h->arg = opts->arg;
 	h->max_body = opts->max_body != 0 ? opts->max_body : HTTPD_MAX_BODY;
 
-	lws_set_log_level(LLL_ERR | LLL_WARN, httpd_lws_log);
+	lws_set_log_level(LLL_ERR, httpd_lws_log);
 	memset(&info, 0, sizeof info);
 	info.port = opts->port;
 	info.iface = "127.0.0.1";
