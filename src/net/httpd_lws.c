@@ -92,6 +92,7 @@ struct httpd_conn {
 	struct buf		 stash;		/* read while not parsing */
 	struct httpd_job	*job;
 	int			 unanswered;	/* counted in httpd's */
+	int			 delaying;	/* the reply waits for the timer */
 	int			 close_after;
 
 	struct buf		 out;
@@ -500,9 +501,11 @@ conn_writable(struct httpd_conn *c)
 
 	if (c->state == CONN_CLOSING)
 		return (-1);
-	if (c->state == CONN_REPLYING && c->job != NULL &&
-	    conn_reply_build(c) != 0)
-		return (-1);
+	if (c->state == CONN_REPLYING && c->job != NULL) {
+		/* Only an earlier interim reply may go out during a delay. */
+		if (!c->delaying && conn_reply_build(c) != 0)
+			return (-1);
+	}
 	if (c->out_off < c->out.len) {
 		n = c->out.len - c->out_off;
 		if (n > HTTPD_WRITE_CHUNK)
@@ -512,12 +515,20 @@ conn_writable(struct httpd_conn *c)
 		    (int)n)
 			return (-1);
 		c->out_off += n;
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
-		    HTTPD_IDLE_TIMEOUT_S);
+		/* No timeout while a handler works (an interim reply). */
+		if (c->state != CONN_HANDLING)
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+			    HTTPD_IDLE_TIMEOUT_S);
 		if (c->out_off < c->out.len) {
 			lws_callback_on_writable(c->wsi);
 			return (0);
 		}
+	}
+	if (c->state == CONN_REPLYING && c->job != NULL) {
+		/* An interim reply went out; the reply waits for its timer. */
+		buf_reset(&c->out);
+		c->out_off = 0;
+		return (0);
 	}
 	return (conn_written(c));
 }
@@ -527,10 +538,11 @@ static void
 conn_reply_ready(struct httpd_conn *c)
 {
 	c->state = CONN_REPLYING;
-	if (c->job->resp.delay_ms > 0 && !atomic_load(&c->httpd->stopping))
+	if (c->job->resp.delay_ms > 0 && !atomic_load(&c->httpd->stopping)) {
+		c->delaying = 1;
 		lws_set_timer_usecs(c->wsi,
 		    (lws_usec_t)c->job->resp.delay_ms * 1000);
-	else
+	} else
 		lws_callback_on_writable(c->wsi);
 }
 
@@ -659,8 +671,10 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_TIMER:
 		if (c == NULL || c->state == CONN_LINGER)
 			return (-1);
-		if (c->state == CONN_REPLYING)
+		if (c->state == CONN_REPLYING && c->delaying) {
+			c->delaying = 0;
 			lws_callback_on_writable(wsi);
+		}
 		break;
 	case LWS_CALLBACK_RAW_CLOSE:
 		if (c != NULL) {

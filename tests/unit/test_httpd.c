@@ -845,6 +845,27 @@ test_head_reply_has_no_body(void)
 	httpd_stop(h);
 }
 
+/* Pipelined requests are answered in order, the slow one first. */
+static void
+test_pipelined_replies_in_order(void)
+{
+	struct httpd	*h = start(0);
+	char		*r, *slow, *delay, *fast;
+
+	if (h == NULL)
+		return;
+	r = raw_exchange(httpd_port(h), "GET /slow HTTP/1.1\r\n\r\n"
+	    "GET /delay HTTP/1.1\r\n\r\n"
+	    "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n", 0);
+	slow = strstr(r, "path=/slow");
+	delay = strstr(r, "path=/delay");
+	fast = strstr(r, "path=/fast");
+	T_OK(slow != NULL && delay != NULL && fast != NULL);
+	T_OK(slow < delay && delay < fast);
+	free(r);
+	httpd_stop(h);
+}
+
 int
 main(void)
 {
@@ -863,6 +884,7 @@ main(void)
 	T_RUN(test_delay_holds_only_its_reply);
 	T_RUN(test_connection_cap);
 	T_RUN(test_head_reply_has_no_body);
+	T_RUN(test_pipelined_replies_in_order);
 	curl_global_cleanup();
 	return (t_summary());
 }
