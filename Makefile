@@ -25,8 +25,8 @@ CC	?= cc
 PKGS	 = libwebsockets libcurl jansson yaml-0.1 sqlite3 openssl
 DEBS	 = build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev \
 	   libjansson-dev libyaml-dev libsqlite3-dev libsensors-dev \
-	   libssl-dev openssh-client openssh-server ca-certificates tzdata \
-	   groff-base
+	   libssl-dev libhttp-parser-dev openssh-client openssh-server \
+	   ca-certificates tzdata groff-base
 VERSION	:= $(shell sed -n 's/^\#define PVEBOT_VERSION "\(.*\)"/\1/p' \
 	   include/util.h)
 
@@ -83,7 +83,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN_CFLAGS) $(SANFLAGS) $(CFLAGS) \
 	   -MMD -MP
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SANFLAGS) $(LDFLAGS)
 TEST_CPPFLAGS = -Itests/lib -Itests
-LDLIBS	 = $(PKG_LIBS) -lsensors -lpthread -lm
+LDLIBS	 = $(PKG_LIBS) -lhttp_parser -lsensors -lpthread -lm
 
 SRCS	 := $(shell find src -name '*.c' ! -path src/main.c | sort)
 OBJS	 := $(SRCS:%.c=$(BUILD)/%.o)

@@ -1,28 +1,35 @@
 /*
  * httpd.h - a small HTTP/1.1 server on 127.0.0.1 for the Proxmox
- * simulator and the fake chat servers in tests/fakes/.
+ * simulator and the fake chat servers in tests/fakes/, built on
+ * libwebsockets (sockets, TLS, event loop, timers) and http_parser
+ * (HTTP/1.1 syntax); see src/net/httpd_lws.c.
  *
  * What it guarantees:
  * - It binds 127.0.0.1 only; port 0 picks a free port (httpd_port()).
- * - One thread per connection (at most HTTPD_MAX_CONNS at once; more are
- *   closed at once), so a handler may block for a long time (a long poll)
- *   without stalling other requests. Handlers run concurrently: a
- *   handler that touches shared state takes its own lock.
- * - Input is capped: request line plus headers 16 KiB (431 past it), body
- *   opts.max_body (default 1 MiB, 413 past it). A body needs
- *   Content-Length; chunked request bodies are refused with 411.
- *   Malformed requests get 400 and the connection is closed. The handler
- *   only ever sees a well-formed request.
+ * - At most HTTPD_MAX_CONNS connections at once (more are closed at
+ *   once). Each request runs its handler on a thread of its own (a pool
+ *   of at most HTTPD_MAX_CONNS), so a handler may block for a long time
+ *   (a long poll) without stalling other requests. Handlers run
+ *   concurrently: a handler that touches shared state takes its own
+ *   lock. Replies on one connection go out in request order.
+ * - Input is capped: request line plus headers 16 KiB and 100 header
+ *   lines (431 past it), body opts.max_body (default 1 MiB, 413 past
+ *   it). A body needs Content-Length; chunked request bodies are refused
+ *   with 411. Malformed requests get 400 and the connection is closed.
+ *   The handler only ever sees a well-formed request.
  * - Keep-alive is supported for HTTP/1.1 (a handler may force
- *   `Connection: close` with resp->close).
+ *   `Connection: close` with resp->close). A connection idle for 15
+ *   seconds while a request is awaited, or not reading its reply, is
+ *   closed; no timeout runs while a handler works.
  * - With opts.tls it generates a self-signed EC P-256 certificate
  *   (CN 127.0.0.1, SAN IP:127.0.0.1 and DNS:localhost) in memory at start;
  *   httpd_fingerprint() gives its SHA-256 in the form Proxmox shows it
  *   ("AA:BB:..."), httpd_cert_pem() its PEM (usable as a CA file).
- * - httpd_stop() closes the listener, shuts every connection down, waits
- *   for every handler to return, and frees everything. A handler that
- *   blocks must poll httpd_stopping() (or be woken by its owner) so stop
- *   does not wait for its full timeout.
+ * - httpd_stop() raises httpd_stopping(), waits for every handler to
+ *   return (their replies still go out, with Connection: close), then
+ *   closes the listener and every connection and frees everything. A
+ *   handler that blocks must poll httpd_stopping() (or be woken by its
+ *   owner) so stop does not wait for its full timeout.
  */
 #ifndef PVEBOT_HTTPD_H
 #define PVEBOT_HTTPD_H

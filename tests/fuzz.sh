@@ -29,7 +29,7 @@ COMMON="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -Iinclude \
 	$(pkg-config --cflags $PKGS 2>/dev/null)"
 TESTINC="-Itests/lib -Itests"
-LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lsensors -lpthread -lm"
+LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lhttp_parser -lsensors -lpthread -lm"
 LIB="$OUT/libpvebot-fuzz.a"
 
 # The sources once, instrumented for coverage, then one link per target.

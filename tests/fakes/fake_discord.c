@@ -1,9 +1,9 @@
 /*
- * fake_discord.c - the fake Discord of fake_discord.h: a REST server (a
- * blocking HTTP/1.1 loop, one request per connection, on its own
- * thread) and a Gateway server (libwebsockets, on another thread), both
- * bound to 127.0.0.1. All state sits under one mutex; the test thread
- * changes it and wakes the libwebsockets loop with lws_cancel_service().
+ * fake_discord.c - the fake Discord of fake_discord.h: a REST server (on
+ * tests' httpd, include/httpd.h) and a Gateway server (libwebsockets, on
+ * its own thread), both bound to 127.0.0.1. All state sits under one
+ * mutex; the test thread changes it and wakes the libwebsockets loop with
+ * lws_cancel_service().
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 
 #include "fake_discord.h"
+#include "httpd.h"
 #include "t.h"
 #include "util.h"
 
@@ -89,10 +90,10 @@ struct fake_discord {
 	char			*token;
 	int			 heartbeat_ms;
 	char			 api_url[64];
-	int			 http_port, ws_port;
-	int			 http_fd;
+	int			 ws_port;
+	struct httpd		*httpd;		/* REST */
 	atomic_int		 stop;
-	pthread_t		 http_thread, ws_thread;
+	pthread_t		 ws_thread;
 	struct lws_context	*ctx;
 
 	/* Gateway. */
@@ -1194,88 +1195,36 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	json_decref(body);
 }
 
-static const char *
-fd_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 429: return "Too Many Requests";
-	default: return "Error";
-	}
-}
-
-static char *
-fd_header(const char *head, const char *name)
-{
-	const char	*p = head;
-	size_t		 n = strlen(name);
-
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			const char	*v = p + n + 1, *e;
-
-			while (*v == ' ')
-				v++;
-			e = strstr(v, "\r\n");
-			return xstrndup(v, e != NULL ? (size_t)(e - v) :
-			    strlen(v));
-		}
-	}
-	return NULL;
-}
-
+/* The REST side on tests' httpd: one request in, one fd_route() call. */
 static void
-fd_serve(struct fake_discord *fd, int s)
+fd_http_handler(void *arg, const struct httpd_req *req,
+    struct httpd_resp *resp)
 {
-	struct buf	 in;
-	char		 chunk[4096], *end, *cl;
-	struct fd_req	 q;
-	struct fd_resp	 r;
-	struct timeval	 tv = { 2, 0 };
-	ssize_t		 n;
-	size_t		 head_len, want;
-	const char	*errstr;
-	struct fake_call *call;
-	char		*out;
+	struct fake_discord	*fd = arg;
+	struct fd_req		 q;
+	struct fd_resp		 r;
+	struct fake_call	*call;
+	const char		*h;
+	int			 n;
 
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	buf_init(&in, 2 * 1024 * 1024);
 	memset(&q, 0, sizeof q);
 	memset(&r, 0, sizeof r);
 	buf_init(&r.headers, 0);
 	buf_append(&r.headers, "", 0);
-	for (;;) {
-		if ((n = recv(s, chunk, sizeof chunk, 0)) <= 0)
-			goto done;
-		if (buf_append(&in, chunk, (size_t)n) != 0)
-			goto done;
-		if ((end = strstr(in.data, "\r\n\r\n")) != NULL)
-			break;
+	n = snprintf(q.path, sizeof q.path, "%s%s%s", req->raw_path,
+	    req->query[0] != '\0' ? "?" : "", req->query);
+	if (n < 0 || (size_t)n >= sizeof q.path ||
+	    strlen(req->method) >= sizeof q.method) {
+		fd_error(&r, 414, "414: URI Too Long", 0);
+		goto reply;
 	}
-	head_len = (size_t)(end - in.data) + 4;
-	if (sscanf(in.data, "%15s %1023s", q.method, q.path) != 2)
-		goto done;
-	end[2] = '\0';
-	q.auth = fd_header(in.data, "Authorization");
-	q.ua = fd_header(in.data, "User-Agent");
-	want = 0;
-	if ((cl = fd_header(in.data, "Content-Length")) != NULL) {
-		want = (size_t)strtonum(cl, 0, 1024 * 1024, &errstr);
-		free(cl);
-	}
-	while (in.len - head_len < want) {
-		if ((n = recv(s, chunk, sizeof chunk, 0)) <= 0 ||
-		    buf_append(&in, chunk, (size_t)n) != 0)
-			goto done;
-	}
-	q.body = xstrndup(in.data + head_len, want);
-	q.body_len = want;
+	memcpy(q.method, req->method, strlen(req->method) + 1);
+	if ((h = httpd_header(req, "Authorization")) != NULL)
+		q.auth = xstrdup(h);
+	if ((h = httpd_header(req, "User-Agent")) != NULL)
+		q.ua = xstrdup(h);
+	q.body = xstrndup(req->body, req->body_len);
+	q.body_len = req->body_len;
 	/* Paths are recorded after the API prefix. */
 	if (str_has_prefix(q.path, "/api/v10/"))
 		memmove(q.path, q.path + 8, strlen(q.path + 8) + 1);
@@ -1298,39 +1247,17 @@ fd_serve(struct fake_discord *fd, int s)
 	call->reply = xstrdup(r.body != NULL ? r.body : "");
 	pthread_mutex_unlock(&fd->lock);
 reply:
-	out = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n%s", r.status,
-	    fd_reason(r.status), r.body != NULL ? strlen(r.body) : 0,
-	    buf_cstr(&r.headers), r.body != NULL ? r.body : "");
-	(void)!write(s, out, strlen(out));
-	free(out);
-done:
+	resp->status = r.status;
+	resp->content_type = "application/json";
+	resp->close = 1;
+	buf_append(&resp->headers_extra, buf_cstr(&r.headers), r.headers.len);
+	if (r.body != NULL)
+		buf_puts(&resp->body, r.body);
 	free(q.auth);
 	free(q.ua);
 	free(q.body);
 	free(r.body);
 	buf_release(&r.headers);
-	buf_release(&in);
-}
-
-static void *
-fd_http_thread(void *arg)
-{
-	struct fake_discord	*fd = arg;
-	struct pollfd		 pfd;
-	int			 s;
-
-	while (!atomic_load(&fd->stop)) {
-		pfd.fd = fd->http_fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 50) <= 0)
-			continue;
-		if ((s = accept(fd->http_fd, NULL, NULL)) < 0)
-			continue;
-		fd_serve(fd, s);
-		close(s);
-	}
-	return NULL;
 }
 
 int
@@ -1470,42 +1397,27 @@ fake_discord_429s(struct fake_discord *fd, int *global)
 
 /* ---- life ---------------------------------------------------------- */
 
-static int
-fd_listen(int *port)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	int			 s, one = 1;
-
-	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return -1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0 ||
-	    listen(s, 64) != 0 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) != 0) {
-		close(s);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return s;
-}
-
 struct fake_discord *
 fake_discord_start(const char *token, int heartbeat_ms)
 {
 	struct fake_discord			*fd = xcalloc(1, sizeof *fd);
 	struct lws_context_creation_info	 info;
+	struct httpd_opts			 ho;
+	char					*cause = NULL;
 
 	pthread_mutex_init(&fd->lock, NULL);
 	fd->token = xstrdup(token);
 	fd->heartbeat_ms = heartbeat_ms;
-	if ((fd->http_fd = fd_listen(&fd->http_port)) < 0)
+	memset(&ho, 0, sizeof ho);
+	ho.handler = fd_http_handler;
+	ho.arg = fd;
+	ho.name = "fake_discord";
+	if ((fd->httpd = httpd_start(&ho, &cause)) == NULL) {
+		fprintf(stderr, "fake_discord: %s\n", cause);
 		abort();
+	}
 	snprintf(fd->api_url, sizeof fd->api_url,
-	    "http://127.0.0.1:%d/api/v10", fd->http_port);
+	    "http://127.0.0.1:%d/api/v10", httpd_port(fd->httpd));
 	fd->ws_port = t_free_port();
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	memset(&info, 0, sizeof info);
@@ -1518,7 +1430,6 @@ fake_discord_start(const char *token, int heartbeat_ms)
 	if ((fd->ctx = lws_create_context(&info)) == NULL)
 		abort();
 	atomic_init(&fd->stop, 0);
-	pthread_create(&fd->http_thread, NULL, fd_http_thread, fd);
 	pthread_create(&fd->ws_thread, NULL, fd_ws_thread, fd);
 	return fd;
 }
@@ -1535,9 +1446,8 @@ fake_discord_stop(struct fake_discord *fd)
 	atomic_store(&fd->stop, 1);
 	lws_cancel_service(fd->ctx);
 	pthread_join(fd->ws_thread, NULL);
-	pthread_join(fd->http_thread, NULL);
+	httpd_stop(fd->httpd);
 	lws_context_destroy(fd->ctx);
-	close(fd->http_fd);
 	while ((c = fd->conns) != NULL) {
 		fd->conns = c->next;
 		while ((o = c->outq) != NULL) {

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@
 #include "t.h"
 #include "util.h"
 
+/* The server /block waits on, and how many handlers are blocked there. */
+static struct httpd *_Atomic	 block_on;
+static atomic_int		 blocked;
+
 static void
 handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 {
@@ -34,6 +39,18 @@ handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 	const char	*v;
 
 	(void)arg;
+	if (strcmp(req->path, "/block") == 0) {
+		/* A long poll: returns only when the server stops. */
+		atomic_fetch_add(&blocked, 1);
+		while (!httpd_stopping(atomic_load(&block_on)))
+			sleep_ms(10);
+		atomic_fetch_sub(&blocked, 1);
+		buf_puts(&resp->body, "unblocked");
+		resp->content_type = "text/plain";
+		return;
+	}
+	if (strcmp(req->path, "/delay") == 0)
+		resp->delay_ms = 400;
 	if (strcmp(req->path, "/slow") == 0) {
 		int64_t end = now_ms() + 1500;
 		while (now_ms() < end)
@@ -643,6 +660,212 @@ test_stop_with_open_connections(void)
 	free(url);
 }
 
+/* Waits until n handlers block in /block; 0 on time-out. */
+static int
+wait_blocked(int n)
+{
+	int64_t	end = now_ms() + 5000;
+
+	while (atomic_load(&blocked) < n) {
+		if (now_ms() > end)
+			return (0);
+		sleep_ms(5);
+	}
+	return (1);
+}
+
+/*
+ * Many long polls in flight at once still leave room for another
+ * request, and stopping the server ends them promptly: each handler
+ * sees httpd_stopping() and its reply still reaches its client, marked
+ * Connection: close.
+ */
+static void
+test_long_polls_do_not_stall_and_stop_is_prompt(void)
+{
+	struct httpd	*h = start(0);
+	struct get	 polls[20], fast = { 0 };
+	pthread_t	 t[20];
+	char		*burl, *furl;
+	int64_t		 t0, took;
+	size_t		 i;
+
+	if (h == NULL)
+		return;
+	atomic_store(&block_on, h);
+	burl = xasprintf("http://127.0.0.1:%d/block", httpd_port(h));
+	furl = xasprintf("http://127.0.0.1:%d/fast", httpd_port(h));
+	memset(polls, 0, sizeof polls);
+	for (i = 0; i < nitems(polls); i++) {
+		polls[i].url = burl;
+		pthread_create(&t[i], NULL, slow_thread, &polls[i]);
+	}
+	T_OK(wait_blocked((int)nitems(polls)));
+
+	fast.url = furl;
+	t0 = now_ms();
+	get_run(&fast, NULL);
+	took = now_ms() - t0;
+	T_EQ_INT(fast.status, 200);
+	T_OK(took < 1000);
+
+	t0 = now_ms();
+	httpd_stop(h);
+	took = now_ms() - t0;
+	T_OK(took < 1000);
+	for (i = 0; i < nitems(polls); i++) {
+		pthread_join(t[i], NULL);
+		T_EQ_INT(polls[i].status, 200);
+		T_EQ_STR(buf_cstr(&polls[i].out), "unblocked");
+		T_CONTAINS(buf_cstr(&polls[i].hdrs), "Connection: close");
+		get_free(&polls[i]);
+	}
+	T_EQ_INT(atomic_load(&blocked), 0);
+	get_free(&fast);
+	free(burl);
+	free(furl);
+}
+
+/* A delayed reply holds only its own request back. */
+static void
+test_delay_holds_only_its_reply(void)
+{
+	struct httpd	*h = start(0);
+	struct get	 slow = { 0 }, fast = { 0 };
+	pthread_t	 t;
+	char		*durl, *furl;
+	int64_t		 t0, took;
+
+	if (h == NULL)
+		return;
+	durl = xasprintf("http://127.0.0.1:%d/delay", httpd_port(h));
+	furl = xasprintf("http://127.0.0.1:%d/fast", httpd_port(h));
+	slow.url = durl;
+	fast.url = furl;
+	t0 = now_ms();
+	pthread_create(&t, NULL, slow_thread, &slow);
+	get_run(&fast, NULL);
+	T_EQ_INT(fast.status, 200);
+	T_OK(now_ms() - t0 < 350);
+	pthread_join(t, NULL);
+	took = now_ms() - t0;
+	T_EQ_INT(slow.status, 200);
+	T_CONTAINS(buf_cstr(&slow.out), "path=/delay");
+	T_OK(took >= 400);
+	get_free(&slow);
+	get_free(&fast);
+	free(durl);
+	free(furl);
+	httpd_stop(h);
+}
+
+static int
+connect_to(int port)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 5, 0 };
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
+ * HTTPD_MAX_CONNS connections are served; one more is closed at once,
+ * and a place freed is usable again.
+ */
+static void
+test_connection_cap(void)
+{
+	static const char last[] = "GET /last HTTP/1.1\r\n\r\n";
+	struct httpd	*h = start(0);
+	int		 fds[HTTPD_MAX_CONNS], extra, i;
+	char		 c, *r;
+	ssize_t		 n;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < HTTPD_MAX_CONNS; i++) {
+		fds[i] = connect_to(httpd_port(h));
+		T_OK(fds[i] != -1);
+	}
+	/* The last one is served, so all of them were accepted. */
+	(void)send(fds[HTTPD_MAX_CONNS - 1], last, strlen(last), MSG_NOSIGNAL);
+	n = recv(fds[HTTPD_MAX_CONNS - 1], &c, 1, 0);
+	T_EQ_INT(n, 1);
+	extra = connect_to(httpd_port(h));
+	T_OK(extra != -1);
+	n = recv(extra, &c, 1, 0);
+	T_EQ_INT(n, 0);
+	close(extra);
+	close(fds[0]);
+	/* Once the server saw the close, a new connection is served. */
+	r = NULL;
+	for (i = 0; i < 100; i++) {
+		free(r);
+		r = raw_exchange(httpd_port(h), "GET /again HTTP/1.1\r\n"
+		    "Connection: close\r\n\r\n", 0);
+		if (str_has_prefix(r, "HTTP/1.1 200 "))
+			break;
+		sleep_ms(20);
+	}
+	T_OK(str_has_prefix(r, "HTTP/1.1 200 "));
+	free(r);
+	for (i = 1; i < HTTPD_MAX_CONNS; i++)
+		close(fds[i]);
+	httpd_stop(h);
+}
+
+/* A reply to HEAD has the headers of the GET reply and no body. */
+static void
+test_head_reply_has_no_body(void)
+{
+	struct httpd	*h = start(0);
+	char		*r, *body;
+
+	if (h == NULL)
+		return;
+	r = raw_exchange(httpd_port(h), "HEAD /h HTTP/1.1\r\n"
+	    "Connection: close\r\n\r\n", 0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 200 "));
+	T_NOT_CONTAINS(r, "Content-Length: 0\r\n");
+	T_CONTAINS(r, "Content-Length: ");
+	body = strstr(r, "\r\n\r\n");
+	T_OK(body != NULL && body[4] == '\0');
+	free(r);
+	httpd_stop(h);
+}
+
+/* Pipelined requests are answered in order, the slow one first. */
+static void
+test_pipelined_replies_in_order(void)
+{
+	struct httpd	*h = start(0);
+	char		*r, *slow, *delay, *fast;
+
+	if (h == NULL)
+		return;
+	r = raw_exchange(httpd_port(h), "GET /slow HTTP/1.1\r\n\r\n"
+	    "GET /delay HTTP/1.1\r\n\r\n"
+	    "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n", 0);
+	slow = strstr(r, "path=/slow");
+	delay = strstr(r, "path=/delay");
+	fast = strstr(r, "path=/fast");
+	T_OK(slow != NULL && delay != NULL && fast != NULL);
+	T_OK(slow < delay && delay < fast);
+	free(r);
+	httpd_stop(h);
+}
+
 int
 main(void)
 {
@@ -657,6 +880,11 @@ main(void)
 	T_RUN(test_keep_alive_reuses_connection);
 	T_RUN(test_tls_verify_pin_and_fingerprint);
 	T_RUN(test_stop_with_open_connections);
+	T_RUN(test_long_polls_do_not_stall_and_stop_is_prompt);
+	T_RUN(test_delay_holds_only_its_reply);
+	T_RUN(test_connection_cap);
+	T_RUN(test_head_reply_has_no_body);
+	T_RUN(test_pipelined_replies_in_order);
 	curl_global_cleanup();
 	return (t_summary());
 }
