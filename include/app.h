@@ -17,6 +17,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "chat.h"
 
 struct conf;
@@ -30,6 +32,7 @@ struct sim;
 struct store;
 struct chat_event;
 struct chat_sender;
+struct cmd_call;
 struct guest_index;
 struct guest_view;
 struct job;
@@ -140,6 +143,17 @@ void		 router_free(struct router *);
 int		 router_resolve_job(struct app *, struct store *, struct job *,
 		    const struct catalogue *, const struct policy *,
 		    const struct guest_view *, const char *lookup_error);
+/*
+ * Consent at dispatch (workers): the policy of this moment is asked again
+ * with the guest as `view` shows it now (fresh from Proxmox). 0 when the
+ * job may run; -1 with *why (what changed) when the decision no longer
+ * allows it: refused now, needing approval it did not get, or approved
+ * by people whose approval no longer counts.
+ */
+int		 router_consent(struct app *, struct store *,
+		    const struct policy *, const struct job *,
+		    const struct cmd_call *, const struct guest_view *,
+		    char **why);
 /* Builtins the router answers itself (help, whoami, approve, ...). */
 int		 router_is_local_builtin(const char *name);
 /* The policy's explanation for a command line; caller frees. */
@@ -164,7 +178,9 @@ void		 workers_free(struct workers *);
 void		 workers_recover(struct workers *);
 int		 workers_start_recovery(struct workers *, char **cause);
 
-/* Reads the guest list from Proxmox once (the index is fed). */
+/* Reads /cluster/resources once: the guest index is fed. */
 int		 app_refresh_guests(struct app *, char **cause);
+/* Feeds the guest index from a /cluster/resources reply (all types). */
+void		 app_publish_resources(struct app *, const json_t *data);
 
 #endif

@@ -23,9 +23,24 @@ struct guest_view;
 
 struct guest_index	*guest_index_create(void);
 void			 guest_index_free(struct guest_index *);
-/* A fresh list replaces the view; the guests are copied. */
+/*
+ * A fresh list replaces the view; the guests are copied. The nodes and
+ * storages of the previous view are kept.
+ */
 void	guest_index_publish(struct guest_index *, const struct pve_guest *,
 	    size_t n);
+/* The cluster as /cluster/resources shows it: guests, nodes, storages. */
+struct index_node {
+	const char	*name;
+	int		 online;
+};
+struct index_storage {
+	const char	*node;
+	const char	*id;
+};
+void	guest_index_publish_cluster(struct guest_index *,
+	    const struct pve_guest *, size_t n, const struct index_node *,
+	    size_t nnodes, const struct index_storage *, size_t nstorages);
 /* The current view with a reference (NULL before the first publish). */
 const struct guest_view *guest_index_get(struct guest_index *);
 void	guest_view_release(const struct guest_view *);
@@ -36,6 +51,16 @@ int64_t	guest_view_age_ms(const struct guest_view *);
 size_t	guest_view_count(const struct guest_view *);
 const struct pve_guest *guest_view_at(const struct guest_view *, size_t i);
 const struct pve_guest *guest_view_vmid(const struct guest_view *, int vmid);
+
+/*
+ * Nodes and storages, when the view knows them: 1 yes, 0 no, -1 the view
+ * has no node or storage list (nothing can be said). *online tells a
+ * known node's state (may be NULL).
+ */
+int	guest_view_node(const struct guest_view *, const char *name,
+	    int *online);
+int	guest_view_storage(const struct guest_view *, const char *node,
+	    const char *id);
 
 /*
  * Resolves a VMID or a guest name the way Proxmox users expect: an exact

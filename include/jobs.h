@@ -188,6 +188,14 @@ void	jobs_steps_free(struct job_step *, size_t n);
 int	jobs_upid_claimed(struct store *, const char *upid);
 const char *step_state_name(enum step_state);
 
+/*
+ * The status guest `vmid` will have once `requester`'s pending jobs on it
+ * have run (start -> running, stop -> stopped, ...), from its status now:
+ * what a new request of that person expects to find. Caller frees.
+ */
+char	*jobs_expected_status(struct store *, const char *requester,
+	    int64_t vmid, const char *now);
+
 /* Ids of jobs in a state (e.g. running at start-up); caller frees. */
 int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,
 	    size_t *n);

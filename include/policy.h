@@ -154,5 +154,12 @@ enum approval_verdict policy_check_approval(const struct policy *,
 	    const char *room, const char *nonce, int deny, int64_t now,
 	    char *why, size_t whylen);
 const char *approval_verdict_name(enum approval_verdict);
+/*
+ * Would an approval by `identity` count under a decision whose approvers
+ * are `approver_roles` (comma list)? How a job approved under older rules
+ * is judged again at dispatch.
+ */
+int	policy_approver_counts(const struct policy *, const char *identity,
+	    const char *approver_roles, const char *action);
 
 #endif

@@ -29,6 +29,12 @@ struct guest_view {
 	struct pve_guest	*guests;	/* by VMID */
 	size_t			 n;
 	size_t			*by_name;	/* indexes, by name */
+	int			 have_cluster;	/* nodes, storages known */
+	char			**nodes;
+	int			*online;
+	size_t			 nnodes;
+	char			**st_node, **st_id;
+	size_t			 nstorages;
 };
 
 struct guest_index {
@@ -46,6 +52,10 @@ view_free(struct guest_view *v)
 		pve_guest_release(&v->guests[i]);
 	free(v->guests);
 	free(v->by_name);
+	strv_free(v->nodes, v->nnodes);
+	free(v->online);
+	strv_free(v->st_node, v->nstorages);
+	strv_free(v->st_id, v->nstorages);
 	free(v);
 }
 
@@ -106,9 +116,56 @@ cmp_name(const void *a, const void *b)
 	return c != 0 ? c : (x->vmid > y->vmid) - (x->vmid < y->vmid);
 }
 
-void
-guest_index_publish(struct guest_index *gi, const struct pve_guest *g,
-    size_t n)
+static void
+copy_cluster(struct guest_view *v, const struct guest_view *from,
+    const struct index_node *nodes, size_t nn,
+    const struct index_storage *sts, size_t ns)
+{
+	size_t	 i;
+
+	if (from != NULL && nodes == NULL) {
+		if (!from->have_cluster)
+			return;
+		v->have_cluster = 1;
+		v->nnodes = from->nnodes;
+		v->nodes = xcalloc(v->nnodes + 1, sizeof *v->nodes);
+		v->online = xcalloc(v->nnodes + 1, sizeof *v->online);
+		for (i = 0; i < v->nnodes; i++) {
+			v->nodes[i] = xstrdup(from->nodes[i]);
+			v->online[i] = from->online[i];
+		}
+		v->nstorages = from->nstorages;
+		v->st_node = xcalloc(v->nstorages + 1, sizeof *v->st_node);
+		v->st_id = xcalloc(v->nstorages + 1, sizeof *v->st_id);
+		for (i = 0; i < v->nstorages; i++) {
+			v->st_node[i] = xstrdup(from->st_node[i]);
+			v->st_id[i] = xstrdup(from->st_id[i]);
+		}
+		return;
+	}
+	if (nodes == NULL)
+		return;
+	v->have_cluster = 1;
+	v->nnodes = nn;
+	v->nodes = xcalloc(nn + 1, sizeof *v->nodes);
+	v->online = xcalloc(nn + 1, sizeof *v->online);
+	for (i = 0; i < nn; i++) {
+		v->nodes[i] = xstrdup(nodes[i].name);
+		v->online[i] = nodes[i].online;
+	}
+	v->nstorages = ns;
+	v->st_node = xcalloc(ns + 1, sizeof *v->st_node);
+	v->st_id = xcalloc(ns + 1, sizeof *v->st_id);
+	for (i = 0; i < ns; i++) {
+		v->st_node[i] = xstrdup(sts[i].node);
+		v->st_id[i] = xstrdup(sts[i].id);
+	}
+}
+
+static void
+publish(struct guest_index *gi, const struct pve_guest *g, size_t n,
+    const struct index_node *nodes, size_t nn,
+    const struct index_storage *sts, size_t ns)
 {
 	struct guest_view	*v = xcalloc(1, sizeof *v), *old;
 	size_t			 i;
@@ -130,11 +187,62 @@ guest_index_publish(struct guest_index *gi, const struct pve_guest *g,
 	qsort(v->by_name, n, sizeof *v->by_name, cmp_name);
 	sorting = NULL;
 	pthread_mutex_lock(&gi->lock);
+	copy_cluster(v, gi->view, nodes, nn, sts, ns);
 	v->version = ++gi->version;
 	old = gi->view;
 	gi->view = v;
 	pthread_mutex_unlock(&gi->lock);
 	guest_view_release(old);
+}
+
+void
+guest_index_publish(struct guest_index *gi, const struct pve_guest *g,
+    size_t n)
+{
+	publish(gi, g, n, NULL, 0, NULL, 0);
+}
+
+void
+guest_index_publish_cluster(struct guest_index *gi,
+    const struct pve_guest *g, size_t n, const struct index_node *nodes,
+    size_t nn, const struct index_storage *sts, size_t ns)
+{
+	static const struct index_node	 none;
+
+	publish(gi, g, n, nodes != NULL ? nodes : &none, nn, sts, ns);
+}
+
+int
+guest_view_node(const struct guest_view *v, const char *name, int *online)
+{
+	size_t	 i;
+
+	if (v == NULL || !v->have_cluster)
+		return -1;
+	for (i = 0; i < v->nnodes; i++) {
+		if (strcmp(v->nodes[i], name) == 0) {
+			if (online != NULL)
+				*online = v->online[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+guest_view_storage(const struct guest_view *v, const char *node,
+    const char *id)
+{
+	size_t	 i;
+
+	if (v == NULL || !v->have_cluster)
+		return -1;
+	for (i = 0; i < v->nstorages; i++) {
+		if (strcmp(v->st_id[i], id) == 0 && (node == NULL ||
+		    strcmp(v->st_node[i], node) == 0))
+			return 1;
+	}
+	return 0;
 }
 
 const struct guest_view *

@@ -230,8 +230,12 @@ struct admit {
 	const char		*connector;
 	const char		*room;
 	const char		*room_key;	/* connector:room */
+	const struct guest_view	*view;		/* to validate against */
+	const struct policy	*policy;
 	int64_t			 now;
 	int			 kick;		/* out: a job was queued */
+	char			*expected;	/* owned: the guest's status
+						 * the job expects */
 };
 
 /* A message for the request: a reply (router) or its job's message. */
@@ -298,7 +302,10 @@ admit_fill(struct admit *a, const struct policy_decision *d,
 		j->target_name = req->guest.name;
 		j->target_node = req->guest.node;
 		j->target_type = req->guest.type;
-		j->target_status = req->guest.status;
+		/* After the requester's own earlier jobs on it, not now. */
+		a->expected = jobs_expected_status(a->store, a->user,
+		    req->guest.vmid, req->guest.status);
+		j->target_status = a->expected;
 	}
 	if (!a->call->mutating) {
 		/* Reads never wait behind actions on the same guest. */
@@ -314,6 +321,93 @@ admit_fill(struct admit *a, const struct policy_decision *d,
 		j->expires_at = a->now + (d->expiry > 0 ? d->expiry : 900);
 	}
 	j->snapshot_before = d->snapshot_before;
+}
+
+/*
+ * What the cluster says of the request before anyone is asked to approve
+ * it: the target node exists (and is not the guest's own for a
+ * migration), a new VMID is free and would not be untouchable, a storage
+ * exists where the guest is, an unlock has a lock to remove. Nothing is
+ * said when the guest index does not know (the dispatch check still
+ * runs). Returns NULL when fine, else why not (caller frees).
+ */
+static char *
+admit_validate(struct admit *a)
+{
+	const struct cmd_call	*call = a->call;
+	const struct request	*req = a->req;
+	const struct pve_guest	*g;
+	const char		*v, *node = req->have_guest ? req->guest.node :
+	    NULL, *errstr;
+	size_t			 i;
+	int			 online = 1;
+	long long		 vmid;
+
+	if (a->view == NULL || !call->mutating)
+		return NULL;
+	if (strcmp(call->action != NULL ? call->action : call->def->action,
+	    "guest.unlock") == 0 && req->have_guest && req->guest.lock == NULL)
+		return xasprintf("guest %d is not locked: there is nothing to "
+		    "unlock", req->guest.vmid);
+	for (i = 0; i < call->def->nargs; i++) {
+		if ((v = call->values[i]) == NULL)
+			continue;
+		switch (call->def->args[i].type) {
+		case ARG_NODE:
+			switch (guest_view_node(a->view, v, &online)) {
+			case 0:
+				return xasprintf("there is no node %s in the "
+				    "cluster", v);
+			case 1:
+				if (!online)
+					return xasprintf("node %s is offline",
+					    v);
+				break;
+			default:
+				break;
+			}
+			if (strcmp(call->def->name, "migrate") == 0 &&
+			    node != NULL && strcmp(node, v) == 0)
+				return xasprintf("guest %d is already on %s",
+				    req->guest.vmid, v);
+			break;
+		case ARG_VMID:
+			vmid = strtonum(v, 100, 999999999, &errstr);
+			if (errstr != NULL)
+				break;
+			if ((g = guest_view_vmid(a->view, (int)vmid)) != NULL)
+				return xasprintf("VMID %lld is in use by %s (%s "
+				    "on %s)", vmid, g->name, g->type, g->node);
+			{
+				/* A guest nobody could ever start is no use. */
+				struct policy_target	 t = { .vmid = (int)vmid,
+				    .node = node };
+				struct policy_request	 pr = { .user = a->user,
+				    .action = "guest.start", .mutating = 1,
+				    .target = &t, .room = a->room_key,
+				    .now = a->now };
+				struct policy_decision	 d;
+
+				policy_decide(a->policy, &pr, &d);
+				if (d.effect == POLICY_PROHIBIT ||
+				    d.effect == POLICY_SELF_PROTECT)
+					return xasprintf("a guest with VMID %lld "
+					    "could never be started from here "
+					    "(rule %s: %s); choose another VMID",
+					    vmid, d.rule, d.why);
+			}
+			break;
+		case ARG_STORAGE:
+			if (guest_view_storage(a->view, node, v) == 0)
+				return xasprintf("there is no storage %s%s%s",
+				    v, node != NULL ? " on node " : "",
+				    node != NULL ? node : "");
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -347,6 +441,26 @@ admit_record(struct admit *a, const struct policy_decision *d)
 		msg = xasprintf("%s needs a reason: add it at the end of the "
 		    "command (rule %s)", a->call->def->name, d->rule);
 		admit_refuse(a, "need_reason", d->rule, msg);
+		free(msg);
+		return 0;
+	}
+	if ((msg = admit_validate(a)) != NULL) {
+		/* Impossible as asked: nobody is asked to approve it. */
+		cmd = audit_text(a->call->canonical);
+		detail = xasprintf("room=%s command=%s error=%s", a->room_key,
+		    cmd, msg);
+		audit_append(a->store, a->user, "command.invalid", detail);
+		free(detail);
+		free(cmd);
+		if (a->job != NULL) {
+			title = xasprintf("Job #%" PRId64 ": %s", a->job->id,
+			    a->call->canonical);
+			jobs_transition(a->store, a->job->id, JOB_RESOLVING,
+			    JOB_FAILED, "pvebot", NULL, msg, NULL);
+			admit_say(a, title, msg, NULL, 0, NULL);
+			free(title);
+		} else
+			admit_say(a, NULL, msg, NULL, 0, NULL);
 		free(msg);
 		return 0;
 	}
@@ -572,6 +686,8 @@ route_call(struct route *rt, struct cmd_call *call)
 	a.connector = rt->ev->connector;
 	a.room = rt->ev->room;
 	a.room_key = rt->room;
+	a.view = view;
+	a.policy = rt->policy;
 	a.now = rt->now;
 	if (prep == REQUEST_LOOKUP) {
 		/*
@@ -587,6 +703,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		} else
 			rc = admit_later(&a);
 		rt->kick |= a.kick;
+		free(a.expected);
 		request_release(&req);
 		guest_view_release(view);
 		return rc;
@@ -599,6 +716,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		rc = admit_record(&a, &d);
 		rt->kick |= a.kick;
 	}
+	free(a.expected);
 	request_release(&req);
 	guest_view_release(view);
 	return rc;
@@ -1688,6 +1806,8 @@ router_resolve_job(struct app *app, struct store *s, struct job *j,
 	a.connector = j->connector;
 	a.room = j->room;
 	a.room_key = room;
+	a.view = view;
+	a.policy = pol;
 	a.now = wall_now();
 	if (cmd_parse(cat, j->command, &opts, &call, &cause) != CMD_PARSE_OK) {
 		msg = xasprintf("the command no longer parses (the catalogue "
@@ -1726,7 +1846,81 @@ router_resolve_job(struct app *app, struct store *s, struct job *j,
 	a.req = &req;
 	policy_decide(pol, &req.preq, &d);
 	rc = admit_record(&a, &d);
+	free(a.expected);
 	request_release(&req);
 	cmd_call_release(&call);
+	return rc;
+}
+
+/* ---- consent at dispatch: the policy asked again ---- */
+
+static int
+approvals_still_count(struct store *s, const struct policy *pol,
+    const struct job *j, const struct policy_decision *d)
+{
+	char	**who = NULL;
+	size_t	  n = 0, i;
+	int	  ok = 0;
+
+	jobs_approvers(s, j->id, &who, &n);
+	for (i = 0; i < n; i++)
+		ok += policy_approver_counts(pol, who[i], d->approver_roles,
+		    j->action);
+	jobs_free_list(who, n);
+	return ok;
+}
+
+int
+router_consent(struct app *app, struct store *s, const struct policy *pol,
+    const struct job *j, const struct cmd_call *call,
+    const struct guest_view *view, char **why)
+{
+	struct request_guests	 rg = guests_of(app, view);
+	struct request		 req;
+	struct policy_decision	 d;
+	char			 room[512], *cause = NULL;
+	int			 prep, rc = 0, need, have;
+
+	rg.max_age_ms = 0;
+	snprintf(room, sizeof room, "%s:%s", j->connector, j->room);
+	prep = request_prepare(&rg, call, j->requester, room, wall_now(), &req,
+	    &cause);
+	if (prep == REQUEST_ERROR) {
+		set_cause(why, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (prep == REQUEST_LOOKUP) {
+		request_release(&req);
+		return set_cause(why, "the guest cannot be looked up now");
+	}
+	policy_decide(pol, &req.preq, &d);
+	switch (d.effect) {
+	case POLICY_DENY:
+	case POLICY_PROHIBIT:
+	case POLICY_SELF_PROTECT:
+		rc = set_cause(why, "the policy now says %s: %s (rule %s)",
+		    policy_effect_name(d.effect), d.why, d.rule);
+		break;
+	case POLICY_REQUIRE_APPROVAL:
+		need = d.approvals > 0 ? d.approvals : 1;
+		have = j->approvals_needed > 0 ? approvals_still_count(s, pol,
+		    j, &d) : 0;
+		if (j->approvals_needed == 0)
+			rc = set_cause(why, "it now needs approval (rule %s): "
+			    "send it again to ask for it", d.rule);
+		else if (have < need)
+			rc = set_cause(why, "the rules changed since it was "
+			    "approved: it now needs %d approval%s by %s (rule "
+			    "%s) and %d of those it had count", need, need == 1 ?
+			    "" : "s", d.approver_roles, d.rule, have);
+		else if (d.reason_required && req.reason == NULL)
+			rc = set_cause(why, "it now needs a reason (rule %s)",
+			    d.rule);
+		break;
+	default:
+		break;
+	}
+	request_release(&req);
 	return rc;
 }

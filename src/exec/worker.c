@@ -77,6 +77,7 @@ struct run {
 	int			 shown_percent;
 	int			 read;		/* a read: show just the answer */
 	int			 reattached;	/* followed again after a restart */
+	const struct guest_view	*view;		/* guests at dispatch, or NULL */
 	char			*context;	/* "approved by ..." or NULL */
 	struct buf		 tail;		/* last task log lines */
 };
@@ -163,7 +164,7 @@ run_finish(struct run *r, enum job_state to, const char *result,
     const char *error, const struct chat_button *buttons, size_t nbuttons)
 {
 	char	 el[32], *text, *cause = NULL;
-	int	 attempt;
+	int	 attempt, noted = 0;
 
 	format_duration((now_ms() - r->started_ms) / 1000, el, sizeof el);
 	switch (to) {
@@ -216,8 +217,20 @@ run_finish(struct run *r, enum job_state to, const char *result,
 				store_rollback(r->store);
 				break;
 			}
+			if (attempt > 0 && !noted) {
+				/* Said in the chat once it can be. */
+				char	*late = xasprintf("%s\n(recorded late: "
+				    "the database refused writes for a while)",
+				    text);
+
+				free(text);
+				text = late;
+				noted = 1;
+			}
 			run_post(r, text, buttons, nbuttons);
-			if (store_commit(r->store) == 0)
+			if (fault_fail("worker.finish"))
+				store_rollback(r->store);
+			else if (store_commit(r->store) == 0)
 				break;
 		}
 		log_error("worker", "job=%" PRId64 " outcome %s could not be "
@@ -458,7 +471,10 @@ recheck(struct run *r, const struct cmd_call *call, struct pve_guest *g)
 	if (ref == NULL)
 		return NULL;
 	snprintf(vm, sizeof vm, "%" PRId64, r->job->target_vmid);
-	if (pve_resolve_guest(r->app->pve, r->job->target_vmid > 0 ? vm : ref,
+	/* The list read for the consent check: read once per dispatch. */
+	if (r->view != NULL ? guest_view_resolve(r->view,
+	    r->job->target_vmid > 0 ? vm : ref, g, &cause) != 0 :
+	    pve_resolve_guest(r->app->pve, r->job->target_vmid > 0 ? vm : ref,
 	    g, &cause) != 0)
 		return cause;
 	if (r->job->target_node != NULL &&
@@ -481,7 +497,9 @@ recheck(struct run *r, const struct cmd_call *call, struct pve_guest *g)
 	if (expect != NULL && !status_expected(expect, g->status))
 		return xasprintf("guest %d is %s, not %s; nothing was done",
 		    g->vmid, g->status, expect);
-	if (expect == NULL && r->job->target_status != NULL &&
+	/* What an approver saw (after the requester's earlier jobs on it). */
+	if (expect == NULL && r->job->approvals_needed > 0 &&
+	    r->job->target_status != NULL &&
 	    strcmp(r->job->target_status, g->status) != 0)
 		return xasprintf("guest %d changed from %s to %s since the "
 		    "request; nothing was done", g->vmid,
@@ -1025,6 +1043,65 @@ run_release(struct run *r)
 	buf_release(&r->tail);
 }
 
+/*
+ * Consent at dispatch: the guest list is read fresh (once; recheck()
+ * uses it too) and the policy of this moment decides again. A job the
+ * rules or the guest no longer allow is refused, saying what changed,
+ * and its requester and approvers are told. 0 when it may run.
+ */
+static int
+consent(struct run *r, const struct cmd_call *call)
+{
+	const struct policy	*pol;
+	char			*why = NULL, *cause = NULL, *text;
+	char			**who = NULL;
+	size_t			 n = 0, i;
+	struct buf		 b;
+
+	if (call_value(call, ARG_GUEST) != NULL && r->app->pve != NULL) {
+		if (app_refresh_guests(r->app, &cause) != 0) {
+			text = xasprintf("cannot read the guest list from "
+			    "Proxmox to check the request again: %s; nothing "
+			    "was done", cause);
+			run_finish(r, JOB_FAILED, NULL, text, NULL, 0);
+			free(text);
+			free(cause);
+			return -1;
+		}
+		r->view = guest_index_get(r->app->guests);
+	}
+	pthread_rwlock_rdlock(&r->app->rules_lock);
+	pol = r->app->policy;
+	pthread_rwlock_unlock(&r->app->rules_lock);
+	if (router_consent(r->app, r->store, pol, r->job, call, r->view,
+	    &why) == 0)
+		return 0;
+	log_warn("worker", "job=%" PRId64 " refused at dispatch: %s",
+	    r->job->id, why);
+	text = xasprintf("%s; nothing was done", why);
+	run_finish(r, JOB_REFUSED, NULL, text, NULL, 0);
+	/* Those who asked and those who approved learn it here. */
+	buf_init(&b, 4096);
+	buf_printf(&b, "%s: job #%" PRId64 " (%s) was refused when it was "
+	    "about to run: %s", r->job->display != NULL ? r->job->display :
+	    r->job->requester, r->job->id, r->job->command, why);
+	jobs_approvers(r->store, r->job->id, &who, &n);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i == 0 ? "\napproved by " : ", ",
+		    who[i]);
+	jobs_free_list(who, n);
+	{
+		struct chat_msg	 m = { .text = buf_cstr(&b) };
+
+		outbox_send(r->store, r->job->connector, r->job->room, &m,
+		    NULL);
+	}
+	buf_release(&b);
+	free(text);
+	free(why);
+	return -1;
+}
+
 static void
 execute(struct workers *w, struct store *s, struct job *j)
 {
@@ -1046,6 +1123,8 @@ execute(struct workers *w, struct store *s, struct job *j)
 	}
 	log_info("worker", "job=%" PRId64 " command=%s", j->id, j->command);
 	r.read = !call.mutating;
+	if (call.mutating && consent(&r, &call) != 0)
+		goto done;
 	switch (call.def->exec) {
 	case CMD_EXEC_PROXMOX:
 		run_proxmox(&r, &call);
@@ -1057,7 +1136,9 @@ execute(struct workers *w, struct store *s, struct job *j)
 		run_builtin(&r, &call);
 		break;
 	}
+done:
 	cmd_call_release(&call);
+	guest_view_release(r.view);
 	run_release(&r);
 }
 

@@ -873,3 +873,55 @@ jobs_upid_claimed(struct store *s, const char *upid)
 	store_finish(s, st);
 	return yes;
 }
+
+/* ---- what a guest will be once a person's pending jobs have run ---- */
+
+static const char *
+action_result(const char *action)
+{
+	static const struct {
+		const char	*action, *status;
+	} map[] = {
+		{ "guest.start", "running" },
+		{ "guest.stop", "stopped" },
+		{ "guest.shutdown", "stopped" },
+		{ "guest.reboot", "running" },
+		{ "guest.suspend", "paused" },
+		{ "guest.resume", "running" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(map); i++) {
+		if (strcmp(map[i].action, action) == 0)
+			return map[i].status;
+	}
+	return NULL;
+}
+
+char *
+jobs_expected_status(struct store *s, const char *requester, int64_t vmid,
+    const char *now)
+{
+	sqlite3_stmt	*st;
+	const char	*status = now, *r;
+	char		*out;
+
+	if (now == NULL)
+		return NULL;
+	st = store_prepare(s, "SELECT action FROM jobs WHERE requester = ?1 "
+	    "AND target_vmid = ?2 AND state IN ('resolving', "
+	    "'awaiting_approval', 'queued', 'running') ORDER BY id");
+	if (st == NULL)
+		return xstrdup(now);
+	sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, vmid);
+	out = NULL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		r = action_result((const char *)sqlite3_column_text(st, 0));
+		if (r != NULL)
+			status = r;
+	}
+	out = xstrdup(status);
+	store_finish(s, st);
+	return out;
+}

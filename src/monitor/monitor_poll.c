@@ -354,6 +354,8 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 		json_decref(data);
 		return -1;
 	}
+	/* The same reply keeps the router's guest index fresh. */
+	app_publish_resources(m->app, data);
 	running = xreallocarray(NULL, json_array_size(data) + 1,
 	    sizeof *running);
 	seen = xreallocarray(NULL, json_array_size(data) + 1, sizeof *seen);

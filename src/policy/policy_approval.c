@@ -221,3 +221,22 @@ policy_check_approval(const struct policy *p, const struct approval_state *st,
 	    st->approvals_needed - (int)distinct);
 	return APPROVAL_RECORDED;
 }
+
+int
+policy_approver_counts(const struct policy *p, const char *identity,
+    const char *approver_roles, const char *action)
+{
+	const struct pol_user	*u;
+	const struct pol_role	*role;
+	size_t			 i;
+
+	if ((u = pol_find_user(p, identity)) == NULL)
+		return 0;
+	for (i = 0; i < u->roles.n; i++) {
+		role = &p->roles[u->roles.v[i]];
+		if (in_comma_list(approver_roles, role->name) &&
+		    pol_role_may(&role->approve, action))
+			return 1;
+	}
+	return 0;
+}
