@@ -86,6 +86,14 @@ struct chat_msg {
 	int				 pre;	/* body is monospace */
 	const struct chat_button	*buttons;
 	size_t				 nbuttons;
+	/*
+	 * A person the message is for (an identity, "telegram:42"), shown
+	 * as mention_name at its start so the platform notifies them: a
+	 * Telegram text mention, a Matrix pill, a Discord user mention.
+	 * NULL for none; a connector ignores another platform's identity.
+	 */
+	const char			*mention;
+	const char			*mention_name;
 };
 
 /* Return values of outgoing operations. */

@@ -17,6 +17,8 @@ struct conf_room {
 	char	*id;		/* chat id, room id or channel id */
 	int	 alerts;	/* alerts and digests are posted here */
 	int	 commands;	/* commands are served here (default yes) */
+	int	 approvals;	/* approval requests from private chats go
+				 * here (default: the alert rooms) */
 };
 
 struct conf_console {

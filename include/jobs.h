@@ -61,6 +61,8 @@ struct job {
 	char		*kind;		/* "action" or "read" */
 	int64_t		 msg_id;	/* outbox row edited with progress */
 	int64_t		 approval_msg_id; /* the approval request */
+	char		*approval_room;	/* connector:room of that request when
+					 * it is not the job's own room */
 	char		*nonce;
 	char		*rule;
 	int		 approvals_needed;
@@ -121,9 +123,20 @@ int	jobs_set_text(struct store *, int64_t id, const char *column,
 int	jobs_set_int(struct store *, int64_t id, const char *column,
 	    int64_t value);
 
-/* Approvals: one row per (job, person); a second is refused. */
+/*
+ * Approvals: one row per (job, person); a second is refused. `display`
+ * is the name messages show (may be NULL: the identity is shown).
+ */
 int	jobs_add_approval(struct store *, int64_t job_id, const char *who,
-	    const char *decision);
+	    const char *display, const char *decision);
+/* "alice, bob": who approved, by name; caller frees ("" when none). */
+char	*jobs_approver_names(struct store *, int64_t job_id);
+/*
+ * Jobs awaiting approval whose request was posted in connector:room;
+ * caller frees.
+ */
+int	jobs_awaiting_in_room(struct store *, const char *connector,
+	    const char *room, int64_t **ids, size_t *n);
 /* Identities that approved; *list is NULL-terminated, caller frees
  * with jobs_free_list(). */
 int	jobs_approvers(struct store *, int64_t job_id, char ***list,

@@ -65,7 +65,7 @@ struct outbox_item {
 	int64_t			 created_at;	/* UNIX seconds */
 	/* The content. */
 	struct chat_msg		 msg;
-	char			*title, *text;
+	char			*title, *text, *mention, *mention_name;
 	struct chat_button	*buttons;
 	char			**button_strings;
 	/* A reply or an answer: the event it answers (room, user,

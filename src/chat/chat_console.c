@@ -157,6 +157,9 @@ print_block(struct console *con, int ref, char mark, const struct chat_msg *m)
 	char		*prefix = xasprintf("pvebot[%d]%c ", ref, mark);
 
 	buf_init(&b, 0);
+	if (m->mention != NULL && str_has_prefix(m->mention, "console:"))
+		buf_printf(&b, "%s@%s\n", prefix, m->mention_name != NULL ?
+		    m->mention_name : m->mention + 8);
 	if (m->title != NULL)
 		buf_printf(&b, "%s%s\n", prefix, m->title);
 	for (p = m->text != NULL ? m->text : ""; *p != '\0' || b.len == 0;) {

@@ -539,6 +539,19 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 
 /* ---- formatting ---------------------------------------------------- */
 
+static int
+dc_valid_id(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 24)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 char *
 chat_discord_escape(const char *s)
 {
@@ -636,6 +649,14 @@ dc_format(const struct chat_msg *m, char ***pieces)
 		title = xasprintf("**%s**\n", e);
 		free(e);
 	}
+	if (m->mention != NULL && str_has_prefix(m->mention, "discord:") &&
+	    dc_valid_id(m->mention + 8)) {
+		char	*t = xasprintf("<@%s> %s", m->mention + 8,
+		    title != NULL ? title : "");
+
+		free(title);
+		title = t;
+	}
 	tlen = title != NULL ? strlen(title) : 0;
 	body = m->pre ? dc_pre_body(m->text != NULL ? m->text : "") :
 	    chat_discord_escape(m->text != NULL ? m->text : "");
@@ -696,6 +717,11 @@ dc_message_body(const char *content, const struct chat_msg *m,
 
 	o = json_pack("{s:s, s:{s:[]}}", "content", content,
 	    "allowed_mentions", "parse");
+	/* Only the person the message is for is pinged. */
+	if (m->mention != NULL && str_has_prefix(m->mention, "discord:") &&
+	    dc_valid_id(m->mention + 8))
+		json_object_set_new(json_object_get(o, "allowed_mentions"),
+		    "users", json_pack("[s]", m->mention + 8));
 	if (with_components)
 		json_object_set_new(o, "components", dc_components(m));
 	return o;
@@ -703,18 +729,6 @@ dc_message_body(const char *content, const struct chat_msg *m,
 
 /* ---- outgoing ------------------------------------------------------ */
 
-static int
-dc_valid_id(const char *s)
-{
-	size_t	 i;
-
-	if (s == NULL || *s == '\0' || strlen(s) > 24)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
 
 static int
 dc_send(struct connector *c, const char *room, const struct chat_msg *m,
@@ -895,7 +909,7 @@ dc_answer(struct connector *c, const struct chat_event *ev, const char *text,
 {
 	struct dc	*dc = c->priv;
 	char		*id, *token, *app, *path, *content;
-	struct chat_msg	 m = { NULL, text, 0, NULL, 0 };
+	struct chat_msg	 m = { .text = text };
 	json_t		*body;
 	int		 rc;
 

@@ -515,6 +515,19 @@ mx_render(const struct chat_msg *msg, char **plain, char **html)
 	buf_init(&h, 0);
 	buf_puts(&p, "");
 	buf_puts(&h, "");
+	if (msg->mention != NULL && str_has_prefix(msg->mention, "matrix:@")) {
+		const char	*uid = msg->mention + 7;
+		char		*e_name = html_escape(msg->mention_name != NULL ?
+		    msg->mention_name : uid), *e_uid = html_escape(uid);
+
+		/* A pill: clients show the person and notify them. */
+		buf_printf(&p, "%s: ", msg->mention_name != NULL ?
+		    msg->mention_name : uid);
+		buf_printf(&h, "<a href=\"https://matrix.to/#/%s\">%s</a>: ",
+		    e_uid, e_name);
+		free(e_name);
+		free(e_uid);
+	}
 	if (msg->title != NULL && msg->title[0] != '\0') {
 		buf_printf(&p, "%s\n", msg->title);
 		buf_puts(&h, "<b>");
@@ -705,6 +718,10 @@ mx_send_msg(struct matrix *m, const char *room, const struct chat_msg *msg,
 		return CHAT_TEMPORARY;
 	mx_render(msg, &plain, &html);
 	content = mx_content(plain, html);
+	/* Intentional mentions (spec 1.7): only the person meant, if any. */
+	json_object_set_new(content, "m.mentions", msg->mention != NULL &&
+	    str_has_prefix(msg->mention, "matrix:@") ? json_pack("{s:[s]}",
+	    "user_ids", msg->mention + 7) : json_object());
 	if (in_reply_to != NULL && in_reply_to[0] == '$')
 		json_object_set_new(content, "m.relates_to", json_pack(
 		    "{s:{s:s}}", "m.in_reply_to", "event_id", in_reply_to));

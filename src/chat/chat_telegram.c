@@ -1265,9 +1265,26 @@ static char **
 tg_format(const struct chat_msg *msg, size_t *n)
 {
 	const char	*text = msg->text != NULL ? msg->text : "";
-	char		*title = NULL, **chunks, **html;
+	char		*title = NULL, **chunks, **html, *mention = NULL;
 	size_t		 first = TG_TEXT_MAX, i;
+	long long	 uid;
 
+	/* A text mention notifies the person even without a username. */
+	if (msg->mention != NULL && str_has_prefix(msg->mention,
+	    "telegram:") && tg_parse_id(msg->mention + 9, &uid) == 0 &&
+	    uid > 0) {
+		const char	*name = msg->mention_name != NULL ?
+		    msg->mention_name : msg->mention + 9;
+		char		*cut = xstrndup(name, tg_u16prefix(name,
+		    strlen(name), 64));
+		char		*esc = html_escape(cut);
+
+		mention = xasprintf("<a href=\"tg://user?id=%lld\">%s</a>",
+		    uid, esc);
+		first -= tg_u16len(cut, strlen(cut)) + 1;
+		free(esc);
+		free(cut);
+	}
 	if (msg->title != NULL && *msg->title != '\0') {
 		size_t	 tlen = strlen(msg->title);
 		size_t	 cut = tg_u16prefix(msg->title, tlen, TG_TITLE_MAX);
@@ -1283,6 +1300,8 @@ tg_format(const struct chat_msg *msg, size_t *n)
 
 		buf_init(&b, 0);
 		buf_append(&b, "", 0);
+		if (i == 0 && mention != NULL)
+			buf_printf(&b, "%s ", mention);
 		if (i == 0 && title != NULL) {
 			esc = html_escape(title);
 			buf_printf(&b, "<b>%s</b>", esc);
@@ -1302,6 +1321,7 @@ tg_format(const struct chat_msg *msg, size_t *n)
 	}
 	strv_free(chunks, *n);
 	free(title);
+	free(mention);
 	return html;
 }
 

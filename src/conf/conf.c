@@ -113,6 +113,8 @@ static const struct ckey room_keys[] = {
 	    "alerts and the digest are posted here"),
 	K("commands", CK_BOOL, struct conf_room, commands, "true", 0,
 	    "commands are served here"),
+	K("approvals", CK_BOOL, struct conf_room, approvals, "false", 0,
+	    "approval requests made in private chats are posted here"),
 	KEND
 };
 

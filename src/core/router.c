@@ -111,15 +111,6 @@ answer(struct route *rt, const char *text)
 	outbox_answer(rt->store, rt->ev, text);
 }
 
-/* A plain message to a job's room (not a reply to anything). */
-static void
-tell_room(struct store *s, const struct job *j, const char *text)
-{
-	struct chat_msg	 m = { .text = text };
-
-	outbox_send(s, j->connector, j->room, &m, NULL);
-}
-
 /* Chat text in an audit row: bounded and on one line. */
 static char *
 audit_text(const char *s)
@@ -188,27 +179,92 @@ approval_buttons(const struct job *j, struct chat_button b[2],
 	    CHAT_BUTTON_DANGER };
 }
 
-/* The approval request of job j as the approvers first see it. */
-static void
-approval_text(const struct job *j, const char *rule_name, int64_t now,
-    char **title, char **text)
+/*
+ * The name a message shows for a person: the policy's name for them,
+ * else the platform's display name, else the identity. The identity
+ * itself is for the audit log.
+ */
+static const char *
+who_name(const struct policy *pol, const char *identity, const char *display,
+    char *buf, size_t len)
 {
-	char	 exp[32], *label;
+	if (pol != NULL && policy_person(pol, identity, buf, len) == 0 &&
+	    *buf != '\0')
+		return buf;
+	if (display != NULL && *display != '\0')
+		return display;
+	return identity;
+}
+
+/* The command as typed, without a trailing " -- reason" shown apart. */
+static char *
+command_shown(const struct job *j)
+{
+	size_t	 cl = strlen(j->command), rl;
+
+	if (j->reason != NULL && (rl = strlen(j->reason)) + 4 <= cl &&
+	    strcmp(j->command + cl - rl, j->reason) == 0 &&
+	    strncmp(j->command + cl - rl - 4, " -- ", 4) == 0)
+		return xstrndup(j->command, cl - rl - 4);
+	return xstrdup(j->command);
+}
+
+/*
+ * The approval request of job j, whole, with `status` (may be NULL) as
+ * its last line: every update keeps who asked, for what guest, by which
+ * rule, who approved so far and how long it waits.
+ */
+static void
+approval_text(struct store *s, const struct job *j, int64_t now,
+    const char *status, char **title, char **text)
+{
+	struct buf	 b;
+	char		 exp[32], *label, *cmd, *names;
+	const char	*p;
+	int		 have = 0;
 
 	label = guest_label_of(j->target_name, j->target_node);
+	cmd = command_shown(j);
+	names = jobs_approver_names(s, j->id);
+	for (p = names; *p != '\0'; p++)
+		have += *p == ',';
+	if (*names != '\0')
+		have++;
+	buf_init(&b, 64 << 10);
+	buf_printf(&b, "%s%s\nrequested by %s", cmd, label,
+	    j->display != NULL && *j->display ? j->display : j->requester);
+	if (j->reason != NULL)
+		buf_printf(&b, "\nreason: %s", j->reason);
+	buf_printf(&b, "\nrule: %s\napprovers: %s; %d of %d approval%s",
+	    j->rule != NULL ? j->rule : "?", j->approver_roles != NULL ?
+	    j->approver_roles : "", have, j->approvals_needed,
+	    j->approvals_needed == 1 ? "" : "s");
+	if (have > 0)
+		buf_printf(&b, " (by %s)", names);
+	if (j->expires_at > now)
+		buf_printf(&b, "; expires in %s", format_duration(j->expires_at -
+		    now, exp, sizeof exp));
+	else
+		buf_puts(&b, "; expired");
+	if (status != NULL)
+		buf_printf(&b, "\n%s", status);
 	*title = xasprintf("Approval needed: job #%" PRId64, j->id);
-	*text = xasprintf("%s%s\nrequested by %s (%s)%s%s\nrule: %s%s%s%s\n"
-	    "approvers: %s; %d approval%s needed; expires in %s",
-	    j->command, label, j->display != NULL && *j->display ?
-	    j->display : j->requester, j->requester, j->reason != NULL ?
-	    "\nreason: " : "", j->reason != NULL ? j->reason : "",
-	    j->rule != NULL ? j->rule : "?", rule_name != NULL &&
-	    *rule_name ? " (" : "", rule_name != NULL ? rule_name : "",
-	    rule_name != NULL && *rule_name ? ")" : "",
-	    j->approver_roles != NULL ? j->approver_roles : "",
-	    j->approvals_needed, j->approvals_needed == 1 ? "" : "s",
-	    format_duration(j->expires_at - now, exp, sizeof exp));
+	*text = buf_steal(&b);
+	free(names);
+	free(cmd);
 	free(label);
+}
+
+/* A new message to the job's requester, who is mentioned (notified). */
+static void
+tell_requester(struct store *s, const struct job *j, const char *room_conn,
+    const char *room, const char *text)
+{
+	struct chat_msg	 m = { .text = text, .mention = j->requester,
+	    .mention_name = j->display };
+
+	outbox_send(s, room_conn != NULL ? room_conn : j->connector,
+	    room != NULL ? room : j->room, &m, NULL);
 }
 
 /* ---- admission: a resolved request becomes a job, or is refused ---- */
@@ -232,6 +288,9 @@ struct admit {
 	const char		*room_key;	/* connector:room */
 	const struct guest_view	*view;		/* to validate against */
 	const struct policy	*policy;
+	int			 direct;	/* asked in a private chat */
+	char			 rule[256];	/* "file:line (name)" */
+	char			 name[64];	/* the requester's name */
 	int64_t			 now;
 	int			 kick;		/* out: a job was queued */
 	char			*expected;	/* owned: the guest's status
@@ -294,7 +353,10 @@ admit_fill(struct admit *a, const struct policy_decision *d,
 {
 	const struct request	*req = a->req;
 
-	j->rule = (char *)d->rule;
+	snprintf(a->rule, sizeof a->rule, "%s%s%s%s", d->rule,
+	    d->rule_name[0] ? " (" : "", d->rule_name,
+	    d->rule_name[0] ? ")" : "");
+	j->rule = a->rule;
 	j->reason = (char *)req->reason;
 	j->heavy = a->call->def->heavy;
 	if (req->have_guest) {
@@ -321,6 +383,54 @@ admit_fill(struct admit *a, const struct policy_decision *d,
 		j->expires_at = a->now + (d->expiry > 0 ? d->expiry : 900);
 	}
 	j->snapshot_before = d->snapshot_before;
+}
+
+/*
+ * Where approvers are, for a request made in a private chat: a room
+ * marked `approvals: true`, else one that takes alerts, on the request's
+ * platform first, then on any other one that runs. 1 with the room when
+ * it is not the request's own chat.
+ */
+static int
+approval_room(struct admit *a, const char **conn, const char **room)
+{
+	const struct conf	*c = a->app->conf;
+	struct {
+		const char		*name;
+		const struct conf_room	*rooms;
+		size_t			 n;
+	} plats[] = {
+		{ "telegram", c->chat.telegram.chats, c->chat.telegram.nchats },
+		{ "matrix", c->chat.matrix.rooms, c->chat.matrix.nrooms },
+		{ "discord", c->chat.discord.channels,
+		    c->chat.discord.nchannels },
+	};
+	size_t			 pass, k, p, i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < 2; k++) {	/* own platform, then others */
+			for (p = 0; p < nitems(plats); p++) {
+				if ((strcmp(plats[p].name, a->connector) == 0)
+				    != (k == 0) || app_connector(a->app,
+				    plats[p].name) == NULL)
+					continue;
+				for (i = 0; i < plats[p].n; i++) {
+					const struct conf_room	*r =
+					    &plats[p].rooms[i];
+
+					if (!(pass == 0 ? r->approvals :
+					    r->alerts) || (strcmp(plats[p].name,
+					    a->connector) == 0 &&
+					    strcmp(r->id, a->room) == 0))
+						continue;
+					*conn = plats[p].name;
+					*room = r->id;
+					return 1;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -516,9 +626,40 @@ admit_record(struct admit *a, const struct policy_decision *d)
 	free(cmd);
 	label = xasprintf("job #%" PRId64, j.id);
 	if (state == JOB_AWAITING_APPROVAL) {
-		approval_text(&j, d->rule_name, a->now, &title, &text);
+		const char	*aconn = NULL, *aroom = NULL;
+
+		approval_text(a->store, &j, a->now, NULL, &title, &text);
 		approval_buttons(&j, b, ap, dn);
-		j.approval_msg_id = admit_say(a, title, text, b, 2, label);
+		if (a->direct && strcmp(a->connector, "console") != 0 &&
+		    approval_room(a, &aconn, &aroom)) {
+			/*
+			 * Asked where the approvers are; the approval is
+			 * bound to that room. The requester's own chat keeps
+			 * the job's message, which says where it waits.
+			 */
+			struct chat_msg	 m = { .title = title, .text = text,
+			    .buttons = b, .nbuttons = 2 };
+			char		*where, *key;
+
+			j.approval_msg_id = outbox_send(a->store, aconn, aroom,
+			    &m, label);
+			key = xasprintf("%s:%s", aconn, aroom);
+			jobs_set_text(a->store, j.id, "approval_room", key);
+			free(title);
+			free(text);
+			text = NULL;
+			title = xasprintf("Job #%" PRId64 ": %s", j.id,
+			    a->call->canonical);
+			where = xasprintf("waits for approval by %s; the request "
+			    "is in %s", j.approver_roles, key);
+			j.msg_id = admit_say(a, title, where, NULL, 0, label);
+			free(where);
+			free(key);
+		} else {
+			j.approval_msg_id = admit_say(a, title, text, b, 2,
+			    label);
+			j.msg_id = j.approval_msg_id;
+		}
 		free(title);
 		free(text);
 	} else {
@@ -534,11 +675,9 @@ admit_record(struct admit *a, const struct policy_decision *d)
 		free(glabel);
 		a->kick = 1;
 	}
-	if (j.approval_msg_id > 0) {
-		j.msg_id = j.approval_msg_id;
+	if (j.approval_msg_id > 0)
 		jobs_set_int(a->store, j.id, "approval_msg_id",
 		    j.approval_msg_id);
-	}
 	if (j.msg_id <= 0 || jobs_set_int(a->store, j.id, "msg_id",
 	    j.msg_id) != 0)
 		rc = -1;
@@ -682,7 +821,9 @@ route_call(struct route *rt, struct cmd_call *call)
 	a.req = &req;
 	a.ev = rt->ev;
 	a.user = rt->ev->user;
-	a.display = rt->ev->display;
+	a.display = who_name(rt->policy, rt->ev->user, rt->ev->display,
+	    a.name, sizeof a.name);
+	a.direct = rt->ev->direct;
 	a.connector = rt->ev->connector;
 	a.room = rt->ev->room;
 	a.room_key = rt->room;
@@ -876,7 +1017,9 @@ job_edit(struct route *rt, const struct job *j, int64_t msg_id,
 /*
  * One approve or deny attempt, by button (nonce given) or by text.
  * Runs inside the router's transaction; refusals leave the job as it
- * was. Returns the sentence for the presser.
+ * was. The approval request keeps its whole context through every
+ * update; the requester is told (mentioned) when it is decided. Returns
+ * the sentence for the presser.
  */
 static char *
 decide(struct route *rt, int64_t id, const char *nonce, int deny,
@@ -888,9 +1031,11 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	struct chat_button	 b[2];
 	char			**who = NULL, why[256], jroom[512], *detail;
 	char			*cause = NULL, *title = NULL, *text = NULL;
-	char			 ap[80], dn[80];
+	char			*status = NULL, *names, *tell, ap[80], dn[80];
+	char			 nbuf[64];
+	const char		*me;
 	size_t			 n = 0;
-	int64_t			 msg_id;
+	int64_t			 ask_id;
 
 	if (jobs_get(rt->store, id, &j) != 0) {
 		detail = xasprintf("job=%" PRId64 " verdict=refused why=no "
@@ -899,9 +1044,15 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 		free(detail);
 		return xasprintf("there is no job #%" PRId64, id);
 	}
-	msg_id = j.approval_msg_id > 0 ? j.approval_msg_id : j.msg_id;
+	ask_id = j.approval_msg_id > 0 ? j.approval_msg_id : j.msg_id;
+	me = who_name(rt->policy, rt->ev->user, rt->ev->display, nbuf,
+	    sizeof nbuf);
 	jobs_approvers(rt->store, id, &who, &n);
-	snprintf(jroom, sizeof jroom, "%s:%s", j.connector, j.room);
+	/* Bound to the room the request was posted in. */
+	if (j.approval_room != NULL)
+		snprintf(jroom, sizeof jroom, "%s", j.approval_room);
+	else
+		snprintf(jroom, sizeof jroom, "%s:%s", j.connector, j.room);
 	memset(&st, 0, sizeof st);
 	st.job_id = id;
 	st.action = j.action;
@@ -925,51 +1076,76 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	case APPROVAL_REFUSED:
 		break;
 	case APPROVAL_RECORDED:
-		jobs_add_approval(rt->store, id, rt->ev->user, "approve");
-		title = xasprintf("Approval needed: job #%" PRId64, id);
-		text = xasprintf("%s\napproved by %s (%zu of %d); waiting for "
-		    "another approver", j.command, rt->ev->user, n + 1,
-		    j.approvals_needed);
+		jobs_add_approval(rt->store, id, rt->ev->user, me, "approve");
+		status = xasprintf("approved by %s; waiting for another "
+		    "approver", me);
+		approval_text(rt->store, &j, rt->now, status, &title, &text);
 		/* Keep the buttons: more approvers must press them. */
 		approval_buttons(&j, b, ap, dn);
-		job_edit(rt, &j, msg_id, title, text, b, 2);
+		job_edit(rt, &j, ask_id, title, text, b, 2);
 		break;
 	case APPROVAL_COMPLETE:
-		jobs_add_approval(rt->store, id, rt->ev->user, "approve");
+		jobs_add_approval(rt->store, id, rt->ev->user, me, "approve");
 		if (jobs_transition(rt->store, id, JOB_AWAITING_APPROVAL,
 		    JOB_QUEUED, rt->ev->user, NULL, NULL, &cause) != 0) {
 			snprintf(why, sizeof why, "%s", cause);
 			free(cause);
 			break;
 		}
+		names = jobs_approver_names(rt->store, id);
+		status = xasprintf("approved by %s; queued", names);
+		if (ask_id != j.msg_id && j.msg_id > 0) {
+			/* The request elsewhere keeps its context... */
+			approval_text(rt->store, &j, rt->now, status, &title,
+			    &text);
+			job_edit(rt, &j, ask_id, title, text, NULL, 0);
+			free(title);
+			free(text);
+		}
+		/* ...the job's own message goes on with its progress. */
 		title = xasprintf("Job #%" PRId64 ": %s", id, j.command);
-		text = xasprintf("approved by %s; queued", rt->ev->user);
-		job_edit(rt, &j, msg_id, title, text, NULL, 0);
+		text = xstrdup(status);
+		job_edit(rt, &j, j.msg_id > 0 ? j.msg_id : ask_id, title, text,
+		    NULL, 0);
+		if (strcmp(rt->ev->user, j.requester) != 0) {
+			tell = xasprintf("your job #%" PRId64 " (%s) was "
+			    "approved by %s; it runs now", id, j.command,
+			    names);
+			tell_requester(rt->store, &j, NULL, NULL, tell);
+			free(tell);
+		}
+		free(names);
 		rt->kick = 1;
 		break;
 	case APPROVAL_DENIED:
-		jobs_add_approval(rt->store, id, rt->ev->user, "deny");
+		jobs_add_approval(rt->store, id, rt->ev->user, me, "deny");
 		if (jobs_transition(rt->store, id, JOB_AWAITING_APPROVAL,
 		    JOB_DENIED, rt->ev->user, NULL, reason, &cause) != 0) {
 			snprintf(why, sizeof why, "%s", cause);
 			free(cause);
 			break;
 		}
-		title = xasprintf("Job #%" PRId64 ": %s", id, j.command);
-		text = xasprintf("denied by %s%s%s", rt->ev->user,
-		    reason != NULL ? ": " : "", reason != NULL ? reason : "");
-		job_edit(rt, &j, msg_id, title, text, NULL, 0);
+		status = xasprintf("denied by %s%s%s", me, reason != NULL ?
+		    ": " : "", reason != NULL ? reason : "");
+		approval_text(rt->store, &j, rt->now, status, &title, &text);
+		job_edit(rt, &j, ask_id, title, text, NULL, 0);
+		if (ask_id != j.msg_id && j.msg_id > 0) {
+			free(title);
+			free(text);
+			title = xasprintf("Job #%" PRId64 ": %s", id,
+			    j.command);
+			text = xstrdup(status);
+			job_edit(rt, &j, j.msg_id, title, text, NULL, 0);
+		}
 		if (strcmp(rt->ev->user, j.requester) != 0) {
-			char	*tell = xasprintf("%s: your job #%" PRId64
-			    " (%s) was denied by %s%s%s", j.requester, id,
-			    j.command, rt->ev->user, reason ? ": " : "",
-			    reason ? reason : "");
-
-			tell_room(rt->store, &j, tell);
+			tell = xasprintf("your job #%" PRId64 " (%s) was %s",
+			    id, j.command, status);
+			tell_requester(rt->store, &j, NULL, NULL, tell);
 			free(tell);
 		}
 		break;
 	}
+	free(status);
 	free(title);
 	free(text);
 	jobs_free_list(who, n);
@@ -987,11 +1163,41 @@ arg_id(const struct cmd_call *call, const char *name)
 	return strtonum(v, 1, INT64_MAX, &errstr);
 }
 
+/*
+ * `approve` / `deny` without a number: the one job awaiting approval in
+ * this room. 0 (and *out says why) when there is none or several.
+ */
+static int64_t
+only_pending_here(struct route *rt, struct buf *out)
+{
+	int64_t	*ids = NULL, id = 0;
+	size_t	 n = 0, i;
+
+	jobs_awaiting_in_room(rt->store, rt->ev->connector, rt->ev->room,
+	    &ids, &n);
+	if (n == 1)
+		id = ids[0];
+	else if (n == 0)
+		buf_puts(out, "nothing waits for approval in this room");
+	else {
+		buf_puts(out, "several jobs wait for approval here:");
+		for (i = 0; i < n; i++)
+			buf_printf(out, " #%" PRId64, ids[i]);
+		buf_puts(out, "; say which, e.g. approve N");
+	}
+	free(ids);
+	return id;
+}
+
 int
 bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	char	*why = decide(rt, arg_id(call, "id"), NULL, 0, NULL);
+	int64_t	 id = arg_id(call, "id");
+	char	*why;
 
+	if (id == 0 && (id = only_pending_here(rt, out)) == 0)
+		return 0;
+	why = decide(rt, id, NULL, 0, NULL);
 	buf_puts(out, why);
 	free(why);
 	return 0;
@@ -1000,9 +1206,12 @@ bi_approve(struct route *rt, const struct cmd_call *call, struct buf *out)
 int
 bi_deny(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	char	*why = decide(rt, arg_id(call, "id"), NULL, 1,
-	    cmd_call_value(call, "reason"));
+	int64_t	 id = arg_id(call, "id");
+	char	*why;
 
+	if (id == 0 && (id = only_pending_here(rt, out)) == 0)
+		return 0;
+	why = decide(rt, id, NULL, 1, cmd_call_value(call, "reason"));
 	buf_puts(out, why);
 	free(why);
 	return 0;
@@ -1487,7 +1696,8 @@ expire_approvals(struct router *r)
 	for (i = 0; i < n; i++) {
 		struct job	 j;
 		struct chat_msg	 m;
-		char		*title, *tell;
+		char		*title, *text, *tell;
+		int64_t		 ask_id;
 
 		if (store_begin(r->store) != 0)
 			break;
@@ -1495,20 +1705,29 @@ expire_approvals(struct router *r)
 			store_rollback(r->store);
 			continue;
 		}
+		ask_id = j.approval_msg_id > 0 ? j.approval_msg_id : j.msg_id;
 		if (jobs_transition(r->store, j.id, JOB_AWAITING_APPROVAL,
 		    JOB_EXPIRED, "pvebot", NULL, "nobody approved in time",
 		    NULL) == 0) {
-			title = xasprintf("Job #%" PRId64 ": %s", j.id,
-			    j.command);
-			m = (struct chat_msg){ .title = title, .text =
-			    "expired: nobody approved it in time" };
-			if (j.approval_msg_id > 0)
-				outbox_edit(r->store, j.approval_msg_id, &m);
-			tell = xasprintf("%s: your job #%" PRId64 " (%s) expired "
-			    "without approval; nothing was done", j.requester,
-			    j.id, j.command);
-			tell_room(r->store, &j, tell);
+			approval_text(r->store, &j, now, "expired: nobody "
+			    "approved it in time", &title, &text);
+			m = (struct chat_msg){ .title = title, .text = text };
+			if (ask_id > 0)
+				outbox_edit(r->store, ask_id, &m);
 			free(title);
+			free(text);
+			if (j.msg_id > 0 && j.msg_id != ask_id) {
+				title = xasprintf("Job #%" PRId64 ": %s", j.id,
+				    j.command);
+				m = (struct chat_msg){ .title = title, .text =
+				    "expired: nobody approved it in time" };
+				outbox_edit(r->store, j.msg_id, &m);
+				free(title);
+			}
+			tell = xasprintf("your job #%" PRId64 " (%s) expired "
+			    "without approval; nothing was done", j.id,
+			    j.command);
+			tell_requester(r->store, &j, NULL, NULL, tell);
 			free(tell);
 		}
 		if (store_commit(r->store) != 0)

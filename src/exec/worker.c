@@ -1018,20 +1018,11 @@ run_init(struct run *r, struct workers *w, struct store *s, struct job *j)
 	r->shown_percent = -1;
 	buf_init(&r->tail, 4096);
 	if (j->approvals_needed > 0) {
-		char	**who = NULL;
-		size_t	  n = 0, i;
-		struct buf b;
+		char	*names = jobs_approver_names(s, j->id);
 
-		jobs_approvers(s, j->id, &who, &n);
-		if (n > 0) {
-			buf_init(&b, 4096);
-			buf_puts(&b, "approved by ");
-			for (i = 0; i < n; i++)
-				buf_printf(&b, "%s%s", i > 0 ? ", " : "",
-				    who[i]);
-			r->context = buf_steal(&b);
-		}
-		jobs_free_list(who, n);
+		if (*names != '\0')
+			r->context = xasprintf("approved by %s", names);
+		free(names);
 	}
 }
 
@@ -1054,8 +1045,6 @@ consent(struct run *r, const struct cmd_call *call)
 {
 	const struct policy	*pol;
 	char			*why = NULL, *cause = NULL, *text;
-	char			**who = NULL;
-	size_t			 n = 0, i;
 	struct buf		 b;
 
 	if (call_value(call, ARG_GUEST) != NULL && r->app->pve != NULL) {
@@ -1082,16 +1071,19 @@ consent(struct run *r, const struct cmd_call *call)
 	run_finish(r, JOB_REFUSED, NULL, text, NULL, 0);
 	/* Those who asked and those who approved learn it here. */
 	buf_init(&b, 4096);
-	buf_printf(&b, "%s: job #%" PRId64 " (%s) was refused when it was "
-	    "about to run: %s", r->job->display != NULL ? r->job->display :
-	    r->job->requester, r->job->id, r->job->command, why);
-	jobs_approvers(r->store, r->job->id, &who, &n);
-	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s%s", i == 0 ? "\napproved by " : ", ",
-		    who[i]);
-	jobs_free_list(who, n);
+	buf_printf(&b, "your job #%" PRId64 " (%s) was refused when it was "
+	    "about to run: %s", r->job->id, r->job->command, why);
 	{
-		struct chat_msg	 m = { .text = buf_cstr(&b) };
+		char	*names = jobs_approver_names(r->store, r->job->id);
+
+		if (*names != '\0')
+			buf_printf(&b, "\napproved by %s", names);
+		free(names);
+	}
+	{
+		struct chat_msg	 m = { .text = buf_cstr(&b),
+		    .mention = r->job->requester, .mention_name =
+		    r->job->display };
 
 		outbox_send(r->store, r->job->connector, r->job->room, &m,
 		    NULL);

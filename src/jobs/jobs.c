@@ -165,7 +165,7 @@ col_text(sqlite3_stmt *st, int i)
 	"reason, target_vmid, target_node, target_type, target_status, heavy, " \
 	"created_at, expires_at, queued_at, started_at, dispatched_at, " \
 	"finished_at, upid, progress, result, error, parent_job, display, kind, " \
-	"target_name"
+	"target_name, approval_room"
 
 static void
 row_to_job(sqlite3_stmt *st, struct job *j)
@@ -211,6 +211,7 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 	j->display = col_text(st, 34);
 	j->kind = col_text(st, 35);
 	j->target_name = col_text(st, 36);
+	j->approval_room = col_text(st, 37);
 }
 
 int
@@ -246,6 +247,7 @@ job_release(struct job *j)
 	free(j->display);
 	free(j->kind);
 	free(j->target_name);
+	free(j->approval_room);
 	free(j->nonce);
 	free(j->rule);
 	free(j->approver_roles);
@@ -344,7 +346,7 @@ valid_column(const char *c)
 	static const char *ok[] = { "msg_id", "approval_msg_id", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
 	    "target_status", "target_type", "target_vmid",
-	    "cancel_requested", "claim_gen" };
+	    "cancel_requested", "claim_gen", "approval_room" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {
@@ -429,21 +431,69 @@ jobs_set_decision(struct store *s, const struct job *j)
 
 int
 jobs_add_approval(struct store *s, int64_t job_id, const char *who,
-    const char *decision)
+    const char *display, const char *decision)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	if ((st = store_prepare(s, "INSERT INTO approvals (job_id, approver, "
-	    "decision, at) VALUES (?1, ?2, ?3, ?4)")) == NULL)
+	    "decision, at, display) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, job_id);
 	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, wall_now());
+	bind_opt_text(st, 5, display);
 	rc = sqlite3_step(st);
 	store_finish(s, st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+char *
+jobs_approver_names(struct store *s, int64_t job_id)
+{
+	sqlite3_stmt	*st;
+	struct buf	 b;
+	int		 n = 0;
+
+	buf_init(&b, 8192);
+	buf_append(&b, "", 0);
+	if ((st = store_prepare(s, "SELECT COALESCE(display, approver) FROM "
+	    "approvals WHERE job_id = ?1 AND decision = 'approve' ORDER BY "
+	    "id")) == NULL)
+		return buf_steal(&b);
+	sqlite3_bind_int64(st, 1, job_id);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		buf_printf(&b, "%s%s", n++ > 0 ? ", " : "",
+		    (const char *)sqlite3_column_text(st, 0));
+	store_finish(s, st);
+	return buf_steal(&b);
+}
+
+int
+jobs_awaiting_in_room(struct store *s, const char *connector,
+    const char *room, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt	*st;
+	char		*key = xasprintf("%s:%s", connector, room);
+
+	*ids = NULL;
+	*n = 0;
+	st = store_prepare(s, "SELECT id FROM jobs WHERE state = "
+	    "'awaiting_approval' AND COALESCE(approval_room, connector || ':' "
+	    "|| room) = ?1 ORDER BY id");
+	if (st == NULL) {
+		free(key);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	store_finish(s, st);
+	free(key);
+	return 0;
 }
 
 int

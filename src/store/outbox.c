@@ -57,6 +57,11 @@ encode_msg(const struct chat_msg *m)
 	}
 	if (m->pre)
 		json_object_set_new(o, "pre", json_true());
+	if (m->mention != NULL) {
+		json_object_set_new(o, "mention", json_string(m->mention));
+		json_object_set_new(o, "mention_name", json_string(
+		    m->mention_name != NULL ? m->mention_name : m->mention));
+	}
 	if (m->nbuttons > 0) {
 		bs = json_array();
 		for (i = 0; i < m->nbuttons; i++) {
@@ -266,6 +271,10 @@ decode_msg(struct outbox_item *it, const char *body)
 			    json_integer_value(json_object_get(b, "style"));
 		}
 	}
+	it->mention = dup_json(o, "mention");
+	it->mention_name = dup_json(o, "mention_name");
+	it->msg.mention = it->mention;
+	it->msg.mention_name = it->mention_name;
 	it->msg.title = it->title;
 	it->msg.text = it->text;
 	it->msg.buttons = it->buttons;
@@ -304,6 +313,8 @@ item_release(struct outbox_item *it)
 	free(it->label);
 	free(it->title);
 	free(it->text);
+	free(it->mention);
+	free(it->mention_name);
 	for (i = 0; i < 3 * it->msg.nbuttons; i++)
 		free(it->button_strings[i]);
 	free(it->button_strings);

@@ -305,6 +305,15 @@ static const char *migrations[] = {
 	"  UNIQUE(job_id, seq)"
 	");"
 	"ALTER TABLE jobs ADD COLUMN claim_gen INTEGER;",
+
+	/*
+	 * 5: people by name in messages (the identity stays in the audit
+	 * log), and the room an approval request was posted in when it is
+	 * not the request's own (a private chat's request goes to the
+	 * approval room).
+	 */
+	"ALTER TABLE approvals ADD COLUMN display TEXT;"
+	"ALTER TABLE jobs ADD COLUMN approval_room TEXT;",
 };
 
 int

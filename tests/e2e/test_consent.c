@@ -227,8 +227,9 @@ test_reload_between_request_and_approval(void)
 	T_CONTAINS(out, "the policy now says prohibit");
 	T_CONTAINS(out, "107 is backed up by its own tool");
 	/* The requester and the approver are told. */
-	T_CONTAINS(out, "bob: job #1 (backup 107");
-	T_CONTAINS(out, "approved by console:alice");
+	T_CONTAINS(out, "@bob");
+	T_CONTAINS(out, "your job #1 (backup 107");
+	T_CONTAINS(out, "approved by alice");
 	T_EQ_INT(count_calls(&e, "POST", "*/vzdump"), 0);
 	free(state);
 	free(out);

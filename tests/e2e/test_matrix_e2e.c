@@ -450,7 +450,7 @@ test_approval_by_reaction(void)
 			T_EQ_STR(reply_to(done), event_id(ap));
 		json_decref(done);
 		/* Who approved stays on the job's message to the end. */
-		done = wait_bot(e, "approved by matrix:" ALICE, 10000);
+		done = wait_bot(e, "approved by alice", 10000);
 		T_OK(done != NULL);
 		json_decref(done);
 		done = wait_bot(e, "succeeded", 20000);
@@ -467,7 +467,7 @@ test_approval_by_reaction(void)
 			    json_object_get(ap, "event_id")) &&
 			    strcmp(json_string_value(json_object_get(rel,
 			    "rel_type")), "m.replace") == 0 && b != NULL &&
-			    strstr(b, "approved by matrix:" ALICE) != NULL)
+			    strstr(b, "approved by alice") != NULL)
 				replaced++;
 		}
 		json_decref(evs);
@@ -489,15 +489,17 @@ test_approval_by_text(void)
 	done = wait_bot(e, "job 1 approved by alice", 10000);
 	T_OK(done != NULL);
 	json_decref(done);
-	done = wait_bot(e, "approved by matrix:" ALICE, 10000);
+	done = wait_bot(e, "approved by alice", 10000);
 	T_OK(done != NULL);
 	json_decref(done);
 	done = wait_bot(e, "succeeded", 20000);
 	T_OK(done != NULL);
-	T_CONTAINS(shown_body(done), "approved by matrix:" ALICE);
+	T_CONTAINS(shown_body(done), "approved by alice");
 	/* The approval message is edited in place, never posted again. */
-	T_OK(count_bot(e, "approved by matrix:" ALICE) >= 1);
-	T_EQ_INT(count_bot_new(e, "approved by matrix:" ALICE), 0);
+	T_OK(count_bot(e, "approved by alice") >= 1);
+	T_EQ_INT(count_bot_new(e, "approved by alice; queued"), 0);
+	/* The requester is told in a message of its own, mentioned. */
+	T_EQ_INT(count_bot_new(e, "was approved by alice"), 1);
 	json_decref(done);
 	json_decref(ap);
 	e2e_free(e);
@@ -529,7 +531,7 @@ test_refused_reactions(void)
 	json_decref(ev);
 	/* Approved once; a second approver's press changes nothing. */
 	free(fake_matrix_react(e->fm, OPS, ALICE, event_id(ap), CHECK));
-	ev = wait_bot(e, "approved by matrix:" ALICE, 10000);
+	ev = wait_bot(e, "approved by alice", 10000);
 	T_OK(ev != NULL);
 	json_decref(ev);
 	free(fake_matrix_react(e->fm, OPS, DAN, event_id(ap), CROSS));
@@ -541,7 +543,12 @@ test_refused_reactions(void)
 	}
 	json_decref(ev);
 	T_EQ_INT(count_bot(e, "denied by"), 0);
-	T_EQ_INT(count_bot(e, "approved by matrix:"), 1);
+	/* The approval was recorded once: one "queued" edit, one telling. */
+	T_EQ_INT(count_bot(e, "approved by alice; queued"), 1);
+	ev = wait_bot(e, "was approved by alice", 10000);
+	T_OK(ev != NULL);
+	json_decref(ev);
+	T_EQ_INT(count_bot(e, "was approved by alice"), 1);
 	json_decref(ap);
 	e2e_free(e);
 }

@@ -551,7 +551,7 @@ test_approval_by_button(void)
 	ans = press(e, ALICE, msg, approve);
 	T_CONTAINS(ans, "approved by");
 	free(ans);
-	T_OK(wait_bot_text(e, GROUP, "approved by telegram:1001", 15000) !=
+	T_OK(wait_bot_text(e, GROUP, "approved by alice", 15000) !=
 	    -1);
 	free(markup);
 	markup = fake_telegram_message_markup(e->fake, GROUP, msg);
@@ -569,6 +569,82 @@ test_approval_by_button(void)
 	T_CONTAINS(text, "succeeded");
 	free(text);
 	free(markup);
+	json_decref(kb);
+	e2e_free(e);
+}
+
+/*
+ * Issue 14 items 14 and 18: a request made in a private chat goes to the
+ * group where approvers are, bound there; the requester is told where,
+ * and mentioned (notified) when it is decided; the request keeps who,
+ * what and why through every update; `/approve` alone takes the only
+ * pending request of the room.
+ */
+static void
+test_private_request_asks_the_group(void)
+{
+	struct e2e	*e = e2e_new();
+	long long	 ask, mine;
+	char		*text, *markup;
+	json_t		*kb, *p;
+	const char	*approve;
+	size_t		 i, n;
+	int		 mentioned = 0;
+
+	fake_telegram_inject_message(e->fake, BOB, BOB,
+	    "rollback 101 pre-upgrade", 0);
+	ask = wait_bot_text(e, GROUP, "Approval needed", 15000);
+	T_OK(ask != -1);
+	mine = wait_bot_text(e, BOB, "waits for approval by admin", 15000);
+	T_OK(mine != -1);
+	text = fake_telegram_message_text(e->fake, BOB, mine);
+	T_CONTAINS(text, "the request is in telegram:-100200");
+	free(text);
+	text = fake_telegram_message_text(e->fake, GROUP, ask);
+	T_CONTAINS(text, "requested by bob");
+	T_NOT_CONTAINS(text, "telegram:1002");
+	free(text);
+	/* Approving from the private chat does not count: bound to the
+	 * group. */
+	markup = fake_telegram_message_markup(e->fake, GROUP, ask);
+	kb = json_loads(markup != NULL ? markup : "", 0, NULL);
+	approve = json_string_value(json_object_get(json_array_get(
+	    json_array_get(json_object_get(kb, "inline_keyboard"), 0), 0),
+	    "callback_data"));
+	T_OK(approve != NULL);
+	free(markup);
+	/* Alice approves in the group, with the command alone. */
+	fake_telegram_inject_message(e->fake, GROUP, ALICE, "/approve@" BOT,
+	    0);
+	T_OK(wait_bot_text(e, GROUP, "approved by alice; queued", 15000) !=
+	    -1);
+	/* The request in the group kept its context. */
+	text = fake_telegram_message_text(e->fake, GROUP, ask);
+	T_CONTAINS(text, "requested by bob");
+	T_CONTAINS(text, "rollback 101 pre-upgrade");
+	T_CONTAINS(text, "approved by alice; queued");
+	free(text);
+	/* Bob is told in his chat, mentioned so he is notified. */
+	T_OK(wait_bot_text(e, BOB, "was approved by alice", 15000) != -1);
+	n = fake_telegram_ncalls(e->fake, "sendMessage");
+	for (i = 0; i < n; i++) {
+		const char	*html;
+
+		p = fake_telegram_call(e->fake, "sendMessage", i, NULL, NULL);
+		html = json_string_value(json_object_get(p, "text"));
+		if (html != NULL && strstr(html, "was approved by alice") !=
+		    NULL && strstr(html, "tg://user?id=1002") != NULL)
+			mentioned = 1;
+		json_decref(p);
+	}
+	T_OK(mentioned);
+	T_OK(wait_bot_text(e, BOB, "succeeded", 25000) != -1);
+	T_EQ_INT(sim_count(e, "POST", "/snapshot/pre-upgrade/rollback"), 1);
+	/* With nothing pending, /approve says so. */
+	fake_telegram_inject_message(e->fake, GROUP, ALICE, "/approve@" BOT,
+	    0);
+	T_OK(wait_bot_text(e, GROUP, "nothing waits for approval in this "
+	    "room", 15000) != -1);
 	json_decref(kb);
 	e2e_free(e);
 }
@@ -706,6 +782,7 @@ main(int argc, char **argv)
 	T_RUN(test_command_and_reply);
 	T_RUN(test_whoami_shared_room);
 	T_RUN(test_approval_by_button);
+	T_RUN(test_private_request_asks_the_group);
 	T_RUN(test_429_and_5xx_recovery);
 	T_RUN(test_wrong_token_stops_with_a_clear_error);
 	T_RUN(test_stale_command_refused);

@@ -68,8 +68,8 @@ test_prefix_command_and_reply(void)
 	struct fake_bench	 b;
 	struct chat_event	*ev;
 	struct fake_call	 post;
-	struct chat_msg		 m = { NULL, "Snapshot pre-upgrade of 101 "
-				    "done.", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "Snapshot pre-upgrade of 101 "
+				    "done." };
 	char			*cause = NULL, *ref = NULL;
 	json_t			*body;
 
@@ -239,8 +239,8 @@ test_slash_command(void)
 	struct fake_bench	 b;
 	struct chat_event	*ev;
 	struct fake_call	 put, patch;
-	struct chat_msg		 m = { "Snapshot", "Created pre-upgrade on "
-				    "web-01.", 0, NULL, 0 };
+	struct chat_msg		 m = { .title = "Snapshot",
+				    .text = "Created pre-upgrade on web-01." };
 	json_t			*cat = catalogue(), *opts, *body;
 	char			*id = NULL, *cause = NULL, *ref = NULL;
 	char			*want;
@@ -440,7 +440,7 @@ static void *
 sender_thread(void *arg)
 {
 	struct sender	*s = arg;
-	struct chat_msg	 m = { NULL, "held back", 0, NULL, 0 };
+	struct chat_msg	 m = { .text = "held back" };
 
 	s->ref = t_chat_deliver(s->c, s->db, s->room, &m, 15000);
 	return NULL;
@@ -494,9 +494,10 @@ test_buttons_press_and_answer(void)
 		    CHAT_BUTTON_SUCCESS },
 		{ "Deny", "dn:12:3f9c0a", "\xe2\x9d\x8c", CHAT_BUTTON_DANGER },
 	};
-	struct chat_msg		 ask = { "Approval needed", "alice asks: stop "
-				    "102 (db-01)", 0, btn, 2 };
-	struct chat_msg		 done = { "Approved", "by bob", 0, NULL, 0 };
+	struct chat_msg		 ask = { .title = "Approval needed",
+				    .text = "alice asks: stop 102 (db-01)",
+				    .buttons = btn, .nbuttons = 2 };
+	struct chat_msg		 done = { .title = "Approved", .text = "by bob" };
 	struct chat_event	*ev;
 	struct fake_call	 post, follow, patch;
 	char			*ref = NULL, *cause = NULL, *id = NULL, *stored;
@@ -579,7 +580,7 @@ static void
 test_progress_edits(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { "Backup 101", "queued", 0, NULL, 0 };
+	struct chat_msg		 m = { .title = "Backup 101", .text = "queued" };
 	char			*ref = NULL, *cause = NULL, *stored, text[64];
 	int			 i;
 
@@ -614,7 +615,7 @@ static void
 test_long_message_split(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { "Tasks", NULL, 1, NULL, 0 };
+	struct chat_msg		 m = { .title = "Tasks", .pre = 1 };
 	struct buf		 text;
 	struct fake_call	 c;
 	char			*ref = NULL, *cause = NULL;
@@ -657,9 +658,8 @@ static void
 test_markdown_escaped(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { NULL, "*bold* _it_ `code` ~~s~~ "
-				    "||spoil|| > quote @everyone <@1>\n> q", 0,
-				    NULL, 0 };
+	struct chat_msg		 m = { .text = "*bold* _it_ `code` ~~s~~ "
+				    "||spoil|| > quote @everyone <@1>\n> q" };
 	struct fake_call	 c;
 	json_t			*body;
 	char			*cause = NULL;
@@ -688,7 +688,7 @@ test_429_retry_after(void)
 {
 	struct fake_bench	 b;
 	struct fake_call	 c1, c2;
-	struct chat_msg		 m = { NULL, "hello", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "hello" };
 	char			*cause = NULL, *ref;
 
 	if (start_live(&b) != 0)
@@ -722,7 +722,7 @@ test_429_global_holds_everything(void)
 	struct sender		 s;
 	pthread_t		 t;
 	struct fake_call	 c1, c2;
-	struct chat_msg		 m = { NULL, "other channel", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "other channel" };
 	char			*cause = NULL;
 
 	if (start_live(&b) != 0)
@@ -760,7 +760,7 @@ static void
 test_bucket_waits_for_reset(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { NULL, "progress", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "progress" };
 	struct fake_call	 c1, c3;
 	char			*ref = NULL, *cause = NULL;
 	int			 i, n429;
@@ -803,7 +803,7 @@ static void
 test_fifty_per_second(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { NULL, "x", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "x" };
 	struct fake_call	 first, last;
 	char			*cause = NULL;
 	int			 i, global = 0;
@@ -833,7 +833,7 @@ static void
 test_token_absent_from_logs(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { NULL, "x", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "x" };
 	char			*cause = NULL, *cause2 = NULL, *log, *path;
 	char			*fatal = NULL;
 	struct connector	*bad;
@@ -900,7 +900,7 @@ test_bad_config(void)
 	struct fake_bench	 b;
 	struct connector	*c;
 	char			*cause = NULL;
-	struct conf_room	 bad = { "general", 0, 1 };
+	struct conf_room	 bad = { .id = "general", .commands = 1 };
 
 	fake_bench_init(&b, 5000);
 	b.conf.chat.discord.token = NULL;
@@ -1127,7 +1127,7 @@ static void
 test_temporary_and_permanent(void)
 {
 	struct fake_bench	 b;
-	struct chat_msg		 m = { NULL, "hello", 0, NULL, 0 };
+	struct chat_msg		 m = { .text = "hello" };
 	char			*cause = NULL, *ref = NULL;
 
 	if (start_live(&b) != 0)

@@ -755,8 +755,10 @@ test_job_state_machine(void)
 	T_OK(got.queued_at > 0);
 	job_release(&got);
 	/* Approvals are one per person. */
-	T_EQ_INT(jobs_add_approval(s, j.id, "console:alice", "approve"), 0);
-	T_EQ_INT(jobs_add_approval(s, j.id, "console:alice", "approve"), -1);
+	T_EQ_INT(jobs_add_approval(s, j.id, "console:alice", "alice",
+	    "approve"), 0);
+	T_EQ_INT(jobs_add_approval(s, j.id, "console:alice", "alice",
+	    "approve"), -1);
 	free(cause);
 	store_close(s);
 }
