@@ -4,7 +4,8 @@
  * guest with its node and type, so no command has to ask for either.
  *
  * A name that matches several guests is never guessed: the answer lists
- * the matches and asks for the VMID.
+ * the matches and asks for the VMID. A node in the list that is not a
+ * node name reads as "?", so it never shapes a request path or a message.
  */
 #include <stdlib.h>
 #include <string.h>
