@@ -63,6 +63,22 @@ int		 pve_request(struct pve *, const char *method,
 		    const char *path, const struct pve_param *, size_t nparams,
 		    json_t **data, char **cause);
 
+/*
+ * Replies from somewhere other than the network, for the fuzz targets and
+ * tests that feed every reader of this client hostile replies without
+ * TLS. fn gets the method and the encoded path with its query
+ * ("/nodes/pve1/tasks?limit=15&source=all") and returns 0 with the HTTP
+ * status, the reason phrase (NUL-terminated, at most reasonlen bytes) and
+ * the body (a buffer capped at PVE_REPLY_MAX), or -1 for a request that
+ * never reached a server. Replies are read exactly as network ones;
+ * retries happen at once, without the backoff.
+ */
+struct buf;
+typedef int	(*pve_replay_fn)(void *arg, const char *method,
+		    const char *path, long *status, char *reason,
+		    size_t reasonlen, struct buf *body);
+struct pve	*pve_create_replay(pve_replay_fn, void *arg);
+
 /* The base URL the last successful call went to (for logs and tests). */
 char		*pve_current_url(struct pve *);	/* caller frees */
 
@@ -137,7 +153,10 @@ void		 pve_observe_guests(struct pve *, const struct pve_guest *,
 int		 pve_list_guests(struct pve *, struct pve_guest **,
 		    size_t *nguests, char **cause);
 void		 pve_guests_free(struct pve_guest *, size_t nguests);
-/* Fills a pve_guest from one /cluster/resources entry; -1 if not a guest. */
+/*
+ * Fills a pve_guest from one /cluster/resources entry; -1 if not a guest.
+ * A node that is not a node name (one DNS label) reads as "?".
+ */
 int		 pve_guest_from_json(const json_t *, struct pve_guest *);
 /* "/nodes/pve1/qemu/101" followed by suffix ("/status/start"); caller
  * frees. */

@@ -70,13 +70,21 @@ int64_t	wall_now(void);		/* UNIX time, seconds */
 int64_t	wall_now_ms(void);
 void	sleep_ms(int64_t);
 /*
- * Local time of UNIX time t in time zone tz ("Europe/Berlin"; NULL or ""
- * means UTC). Thread-safe (serialised around TZ). -1 for an unknown zone.
+ * Time zones (tz.c): local time of UNIX time t in time zone tz
+ * ("Europe/Berlin"; NULL or "" means UTC), read from the zoneinfo files,
+ * never through the environment, so any thread may call these at any
+ * time. Each zone is read once and kept. -1 for an unknown zone.
  */
 struct tm;
 int	tz_localtime(int64_t t, const char *tz, struct tm *out);
 /* UNIX time of local date/time in tz (tm_isdst ignored); -1 on error. */
 int64_t	tz_mktime(const struct tm *local, const char *tz);
+/*
+ * Checks a zone name from a config or policy file: letters, digits, '_',
+ * '+', '-' and '/' only, naming a zone file that parses. Loads the zone,
+ * so later conversions read no file. -1 with *cause saying what is wrong.
+ */
+int	tz_check(const char *tz, char **cause);
 
 /* SHA-256 of data as 64 lowercase hex characters plus NUL. */
 void	sha256_hex(const void *, size_t, char out[65]);

@@ -71,8 +71,10 @@ for src in "$@"; do
 		dict="-dict=tests/fuzz/$name.dict"
 	fi
 	# shellcheck disable=SC2086
+	# Standard input is /dev/null: a target never waits on a terminal.
 	if "$bin" -runs="$RUNS" -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
-	    -artifact_prefix="$OUT/$name-" $dict "$corpus" >"$log" 2>&1; then
+	    -artifact_prefix="$OUT/$name-" $dict "$corpus" \
+	    </dev/null >"$log" 2>&1; then
 		echo "PASS $name ($RUNS runs)"
 		pass=$((pass + 1))
 	else

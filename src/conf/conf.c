@@ -520,7 +520,6 @@ set_scalar(struct walker *w, const struct ckey *k, void *base,
 	int64_t		 secs;
 	double		 d;
 	int		 b;
-	struct tm	 tm;
 	size_t		 i;
 
 	switch (k->type) {
@@ -632,9 +631,9 @@ set_scalar(struct walker *w, const struct ckey *k, void *base,
 		*(char **)field(base, k->off) = xstrdup(text);
 		return 0;
 	case CK_ZONE:
-		if (tz_localtime(0, text, &tm) != 0) {
-			werr(w, n, "%s: unknown time zone '%s' (expected e.g. "
-			    "UTC or Europe/Berlin)", k->name, text);
+		if (tz_check(text, &cause) != 0) {
+			werr(w, n, "%s: %s", k->name, cause);
+			free(cause);
 			return -1;
 		}
 		*(char **)field(base, k->off) = xstrdup(text);

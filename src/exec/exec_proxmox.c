@@ -17,6 +17,9 @@
  *   a cause or a log line.
  * - One struct pve serves many threads: each call borrows an easy handle
  *   from a small pool (handles keep their connections between calls).
+ * - A replay client (pve_create_replay, for fuzzing and tests) swaps only
+ *   the network attempt: its replies take the same path from status line
+ *   and body to the caller.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -58,6 +61,8 @@ struct pve {
 
 	pve_guest_observer observer;	/* set before threads start */
 	void		 *observer_arg;
+	pve_replay_fn	  replay;	/* instead of the network, if set */
+	void		 *replay_arg;
 };
 
 void
@@ -196,6 +201,21 @@ pve_create(const struct conf_proxmox *cf, char **cause)
 	    (long)cf->connect_timeout : 5;
 	pve->request_timeout = cf->request_timeout > 0 ?
 	    (long)cf->request_timeout : 30;
+	pthread_mutex_init(&pve->lock, NULL);
+	return pve;
+}
+
+struct pve *
+pve_create_replay(pve_replay_fn fn, void *arg)
+{
+	struct pve	*pve;
+
+	pve = xcalloc(1, sizeof *pve);
+	pve->urls = xcalloc(1, sizeof *pve->urls);
+	pve->urls[0] = xstrdup("replay:");
+	pve->nurls = 1;
+	pve->replay = fn;
+	pve->replay_arg = arg;
 	pthread_mutex_init(&pve->lock, NULL);
 	return pve;
 }
@@ -531,6 +551,36 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	return result;
 }
 
+/* One attempt answered by the replay function instead of a server. */
+static enum attempt
+attempt_replay(struct pve *pve, const char *method, const char *path,
+    const char *query, struct pve_call *call, char **cause)
+{
+	char	*target;
+	int	 rc;
+
+	buf_release(&call->body);
+	buf_init(&call->body, PVE_REPLY_MAX);
+	call->status = 0;
+	call->reason[0] = '\0';
+	target = xasprintf("%s%s%s", path, query != NULL ? "?" : "",
+	    query != NULL ? query : "");
+	rc = pve->replay(pve->replay_arg, method, target, &call->status,
+	    call->reason, sizeof call->reason, &call->body);
+	free(target);
+	call->reason[sizeof call->reason - 1] = '\0';
+	if (rc != 0) {
+		set_cause(cause, "cannot reach Proxmox at %s", pve->urls[0]);
+		return ATTEMPT_NOT_SENT;
+	}
+	if (call->body.truncated) {
+		set_cause(cause, "Proxmox reply from %s larger than %d MiB",
+		    pve->urls[0], PVE_REPLY_MAX / (1024 * 1024));
+		return ATTEMPT_LOST;
+	}
+	return ATTEMPT_REPLY;
+}
+
 static void
 replace_cause(char **dst, char *src)
 {
@@ -578,7 +628,7 @@ pve_request(struct pve *pve, const char *method, const char *path,
 	memset(&call, 0, sizeof call);
 	call.pve = pve;
 	for (tryno = 0; tryno < PVE_TRIES && !done; tryno++) {
-		if (tryno > 0)
+		if (tryno > 0 && pve->replay == NULL)
 			sleep_ms((int64_t)PVE_BACKOFF_MS << (tryno - 1));
 		pthread_mutex_lock(&pve->lock);
 		start = pve->good;
@@ -586,8 +636,12 @@ pve_request(struct pve *pve, const char *method, const char *path,
 		for (k = 0; k < pve->nurls && !done; k++) {
 			idx = (start + k) % pve->nurls;
 			one = NULL;
-			a = attempt_one(pve, idx, method, epath, query, form,
-			    &call, &one);
+			if (pve->replay != NULL)
+				a = attempt_replay(pve, method, epath, query,
+				    &call, &one);
+			else
+				a = attempt_one(pve, idx, method, epath, query,
+				    form, &call, &one);
 			switch (a) {
 			case ATTEMPT_REPLY:
 				rc = pve_reply_parse(call.status, call.reason,

@@ -4,7 +4,8 @@
  * guest with its node and type, so no command has to ask for either.
  *
  * A name that matches several guests is never guessed: the answer lists
- * the matches and asks for the VMID.
+ * the matches and asks for the VMID. A node in the list that is not a
+ * node name reads as "?", so it never shapes a request path or a message.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,26 @@ json_strdup(const json_t *obj, const char *key)
 	return NULL;
 }
 
+/*
+ * A node name as Proxmox allows it (pve-node: one DNS label). Anything
+ * else would end up in request paths ("pve1/lxc/200") and in messages.
+ */
+static int
+node_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 /* Proxmox separates tags with ';' (older releases: ',' or spaces). */
 static void
 split_tags(struct pve_guest *g, const char *tags)
@@ -98,6 +119,10 @@ pve_guest_from_json(const json_t *o, struct pve_guest *g)
 	if (g->name == NULL)
 		g->name = xasprintf("%d", g->vmid);
 	g->node = json_strdup(o, "node");
+	if (g->node != NULL && !node_name_ok(g->node)) {
+		free(g->node);
+		g->node = NULL;
+	}
 	if (g->node == NULL)
 		g->node = xstrdup("?");
 	g->status = json_strdup(o, "status");

@@ -21,6 +21,8 @@
 
 /* Messages from the API are copied into chat; keep them one short line. */
 #define PVE_MESSAGE_MAX	300
+/* Parameters named in one "bad parameter" cause. */
+#define PVE_PARAMS_SHOWN	5
 
 char *
 pve_form_encode(const struct pve_param *params, size_t nparams)
@@ -179,16 +181,24 @@ parameter_message(json_t *errors, const char *msg)
 	struct buf	 b;
 	const char	*key;
 	json_t		*v;
-	char		*m;
+	char		*k, *m;
+	size_t		 n = 0;
 
 	buf_init(&b, 0);
 	json_object_foreach(errors, key, v) {
+		/* Keys come from the server too: one line, and a few. */
+		if (n++ >= PVE_PARAMS_SHOWN)
+			continue;
+		k = clean_message(key);
 		m = clean_message(json_is_string(v) ? json_string_value(v) :
 		    "invalid");
-		buf_printf(&b, "%sbad parameter %s: %s", b.len ? "; " : "",
-		    key, m);
+		buf_printf(&b, "%sbad parameter %.64s: %s", b.len ? "; " : "",
+		    k, m);
+		free(k);
 		free(m);
 	}
+	if (n > PVE_PARAMS_SHOWN)
+		buf_printf(&b, "; and %zu more", n - PVE_PARAMS_SHOWN);
 	if (b.len == 0)
 		buf_printf(&b, "bad request (400): %s",
 		    *msg ? msg : "parameter verification failed");

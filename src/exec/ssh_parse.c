@@ -199,7 +199,8 @@ apt_parse(const char *text, struct apt_updates *up, char **cause)
 	copy = cur = xstrdup(text);
 	while ((line = next_line(&cur)) != NULL) {
 		struct apt_update	 u;
-		char			*slash, *save, *suite, *ver, *from;
+		char			*slash, *space, *save, *suite, *ver;
+		char			*from;
 
 		if (str_has_prefix(line, "Listing...")) {
 			listing = 1;
@@ -208,8 +209,10 @@ apt_parse(const char *text, struct apt_updates *up, char **cause)
 		if (*line == '\0' || line[1] == ':' ||
 		    str_has_prefix(line, "WARNING"))
 			continue;
-		if ((slash = strchr(line, '/')) == NULL ||
-		    strchr(line, ' ') < slash)
+		/* "name/suite version arch [...]": a slash before any space. */
+		slash = strchr(line, '/');
+		space = strchr(line, ' ');
+		if (slash == NULL || space == NULL || space < slash)
 			continue;
 		*slash = '\0';
 		suite = strtok_r(slash + 1, " ", &save);

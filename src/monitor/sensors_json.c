@@ -21,6 +21,14 @@
 #include "sensors.h"
 #include "util.h"
 
+/*
+ * Keys remembered per set and host. A node printing more distinct
+ * chip/label pairs than this (over all its polls) gets its oddities noted
+ * again on each poll and later fans not remembered as spinning; the
+ * memory and the cost of a lookup stay bounded.
+ */
+#define SENSORS_SEEN_MAX	1024
+
 struct sensors_seen {
 	char	**spun;		/* "chip/label" of fans seen above 0 RPM */
 	size_t	  nspun;
@@ -59,7 +67,7 @@ set_has(char *const *v, size_t n, const char *key)
 static void
 set_add(char ***v, size_t *n, const char *key)
 {
-	if (set_has(*v, *n, key))
+	if (set_has(*v, *n, key) || *n >= SENSORS_SEEN_MAX)
 		return;
 	*v = xreallocarray(*v, *n + 1, sizeof **v);
 	(*v)[(*n)++] = xstrdup(key);

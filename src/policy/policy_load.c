@@ -854,13 +854,18 @@ window_tz(struct load *l, void *obj, yaml_node_t *v)
 {
 	struct pol_window	*w = obj;
 	const char		*s;
-	struct tm		 tm;
+	char			*cause = NULL;
 
 	if ((s = scalar(l, v, "tz")) == NULL)
 		return -1;
-	if (*s == '\0' || strlen(s) > 64 || tz_localtime(0, s, &tm) != 0) {
-		lerr(l, v, "unknown time zone \"%s\" (expected a name such "
-		    "as Europe/Berlin or UTC)", s);
+	if (*s == '\0') {
+		lerr(l, v, "empty time zone (expected a name such as "
+		    "Europe/Berlin or UTC)");
+		return -1;
+	}
+	if (tz_check(s, &cause) != 0) {
+		lerr(l, v, "%s", cause);
+		free(cause);
 		return -1;
 	}
 	free(w->tz);

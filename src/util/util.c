@@ -1,6 +1,6 @@
 /*
  * util.c - allocation, buffers, number and duration parsing, clocks,
- * hashing and text helpers shared by every part.
+ * hashing and text helpers shared by every part. Time zones are in tz.c.
  *
  * Allocation failure is not recoverable in a daemon of this size: the
  * x* family prints one line and aborts, so no caller checks for NULL.
@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <pthread.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -650,75 +648,4 @@ str_trim(char *s)
 	while (end > s && isspace((unsigned char)end[-1]))
 		*--end = '\0';
 	return s;
-}
-
-static pthread_mutex_t	 tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int
-tz_known(const char *tz)
-{
-	char	 path[512];
-
-	if (tz == NULL || *tz == '\0' || strcmp(tz, "UTC") == 0)
-		return 1;
-	if (strstr(tz, "..") != NULL || tz[0] == '/')
-		return 0;
-	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-	return access(path, R_OK) == 0;
-}
-
-/* Runs with TZ set to tz; the caller holds tz_lock. */
-static void
-tz_enter(const char *tz, char **saved)
-{
-	const char	*old = getenv("TZ");
-
-	*saved = old != NULL ? xstrdup(old) : NULL;
-	setenv("TZ", tz != NULL && *tz != '\0' ? tz : "UTC", 1);
-	tzset();
-}
-
-static void
-tz_leave(char *saved)
-{
-	if (saved != NULL)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved);
-}
-
-int
-tz_localtime(int64_t t, const char *tz, struct tm *out)
-{
-	time_t	 tt = (time_t)t;
-	char	*saved;
-
-	if (!tz_known(tz))
-		return -1;
-	pthread_mutex_lock(&tz_lock);
-	tz_enter(tz, &saved);
-	localtime_r(&tt, out);
-	tz_leave(saved);
-	pthread_mutex_unlock(&tz_lock);
-	return 0;
-}
-
-int64_t
-tz_mktime(const struct tm *local, const char *tz)
-{
-	struct tm	 tm = *local;
-	char		*saved;
-	time_t		 t;
-
-	if (!tz_known(tz))
-		return -1;
-	tm.tm_isdst = -1;
-	pthread_mutex_lock(&tz_lock);
-	tz_enter(tz, &saved);
-	t = mktime(&tm);
-	tz_leave(saved);
-	pthread_mutex_unlock(&tz_lock);
-	return (int64_t)t;
 }

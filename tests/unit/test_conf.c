@@ -402,6 +402,35 @@ test_local_commands(void)
 	free(errors);
 }
 
+/* Zone names are checked against the zone files, not just the folder. */
+static void
+test_time_zones(void)
+{
+	struct conf	*c;
+	char		*errors = NULL;
+
+	c = load_text("tz.conf",
+	    "monitor:\n"
+	    "  timezone: Europe\n"
+	    "digest:\n"
+	    "  timezone: leapseconds\n", &errors);
+	T_OK(c == NULL);
+	conf_free(c);
+	expect_error(errors, "tz.conf", 2, 13, "timezone: 'Europe' is a "
+	    "region, not a time zone");
+	expect_error(errors, "tz.conf", 4, 13, "timezone: time zone "
+	    "'leapseconds': /usr/share/zoneinfo/leapseconds: not a TZif file");
+	free(errors);
+	errors = NULL;
+	c = load_text("tz2.conf",
+	    "monitor: {timezone: \"Europe/../../etc/localtime\"}\n",
+	    &errors);
+	T_OK(c == NULL);
+	conf_free(c);
+	expect_error(errors, "tz2.conf", 1, 21, "is not a time zone name");
+	free(errors);
+}
+
 int
 main(void)
 {
@@ -417,5 +446,6 @@ main(void)
 	T_RUN(test_all_errors_reported);
 	T_RUN(test_credentials_directory);
 	T_RUN(test_local_commands);
+	T_RUN(test_time_zones);
 	return t_summary();
 }

@@ -227,10 +227,38 @@ test_bad_windows(void)
 	T_CONTAINS(e, "bad.yaml:7:11: bad time \"25:00\" for from: expected "
 	    "HH:MM");
 	T_CONTAINS(e, "bad.yaml:8:9: bad time \"2:0\" for to");
-	T_CONTAINS(e, "bad.yaml:9:9: unknown time zone \"Mars/Olympus_Mons\"");
+	T_CONTAINS(e, "bad.yaml:9:9: unknown time zone 'Mars/Olympus_Mons'");
 	T_CONTAINS(e, "bad.yaml:11:5: window same is empty");
 	T_CONTAINS(e, "bad.yaml:15:13: unknown window \"nights\"");
 	T_EQ_INT(count_lines(e), 6);
+	free(e);
+}
+
+/*
+ * Zone names that name something other than a zone: a region folder,
+ * a file that is not a zone, a path out of the zoneinfo folder.
+ */
+static void
+test_bad_window_zones(void)
+{
+	char	*e;
+
+	e = errors_of(
+	    "windows:\n"			/* 4 */
+	    "  a:\n"				/* 5 */
+	    "    tz: Europe\n"			/* 6 */
+	    "  b:\n"				/* 7 */
+	    "    tz: leapseconds\n"		/* 8 */
+	    "  c:\n"				/* 9 */
+	    "    tz: ../../../etc/localtime\n"	/* 10 */
+	    "  d:\n"				/* 11 */
+	    "    tz: Asia/Kathmandu\n");		/* 12 */
+	T_CONTAINS(e, "bad.yaml:6:9: 'Europe' is a region, not a time zone");
+	T_CONTAINS(e, "bad.yaml:8:9: time zone 'leapseconds': "
+	    "/usr/share/zoneinfo/leapseconds: not a TZif file");
+	T_CONTAINS(e, "bad.yaml:10:9: '../../../etc/localtime' is not a time "
+	    "zone name");
+	T_EQ_INT(count_lines(e), 3);
 	free(e);
 }
 
@@ -586,6 +614,7 @@ main(void)
 	T_RUN(test_bad_vmid_range);
 	T_RUN(test_unknown_role);
 	T_RUN(test_bad_windows);
+	T_RUN(test_bad_window_zones);
 	T_RUN(test_bad_globs_and_identities);
 	T_RUN(test_duplicates);
 	T_RUN(test_syntax_error_and_aliases);

@@ -1,8 +1,11 @@
 /*
  * Unit tests for the pure half of the Proxmox client (pve_reply.c): how a
  * request is written and how every kind of reply becomes data or one
- * human line, plus the checks pve_create() makes on the configuration.
+ * human line, plus the checks pve_create() makes on the configuration,
+ * and the replay client the fuzz targets use (pve_create_replay): its
+ * replies take the network's path through retries and reading.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +183,17 @@ test_reply_garbage(void)
 	T_EQ_INT(parse(500, "bad\033[31m\r\nthing", "not json", "/x", 0,
 	    &data, &cause), PVE_PERMANENT);
 	T_EQ_STR(cause, "bad [31m thing");
+	/* Parameter names from the server are one line too (found by
+	 * fuzz_pve_reply), and a flood of them is cut short. */
+	T_EQ_INT(parse(400, "Parameter verification failed.",
+	    "{\"errors\":{\"snap\\nname\":\"bad\\r\\nvalue\","
+	    "\"a\":\"x\",\"b\":\"x\",\"c\":\"x\",\"d\":\"x\","
+	    "\"e\":\"x\",\"f\":\"x\"}}", "/x", 0, &data, &cause),
+	    PVE_PERMANENT);
+	T_OK(strchr(cause, '\n') == NULL && strchr(cause, '\r') == NULL);
+	T_EQ_STR(cause, "bad parameter snap name: bad value; bad parameter "
+	    "a: x; bad parameter b: x; bad parameter c: x; bad parameter d: "
+	    "x; and 2 more");
 	free(cause);
 }
 
@@ -338,6 +352,132 @@ test_guest_from_json(void)
 	pve_guest_release(NULL);
 }
 
+/* A node that is not a node name never reaches a path or a message. */
+static void
+test_guest_odd_nodes(void)
+{
+	static const char *const bad[] = {
+		"pve1/lxc/200", "pve\\n2", "-pve", "pve-", "pve 1", "pve.lan",
+		"..", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
+	struct pve_guest	 g;
+	json_t			*j;
+	char			*text;
+	size_t			 i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		text = xasprintf("{\"vmid\":101,\"type\":\"qemu\",\"node\":"
+		    "\"%s\"}", bad[i]);
+		j = json_loads(text, 0, NULL);
+		T_OK(j != NULL);
+		T_EQ_INT(pve_guest_from_json(j, &g), 0);
+		T_EQ_STR(g.node, "?");
+		pve_guest_release(&g);
+		json_decref(j);
+		free(text);
+	}
+	j = json_loads("{\"vmid\":101,\"type\":\"qemu\",\"node\":"
+	    "\"pve-2\"}", 0, NULL);
+	T_EQ_INT(pve_guest_from_json(j, &g), 0);
+	T_EQ_STR(g.node, "pve-2");
+	pve_guest_release(&g);
+	json_decref(j);
+}
+
+/* ---- the replay client ---- */
+
+struct scripted {
+	const char	*reply[8];	/* "STATUS reason\nbody"; NULL: not sent */
+	size_t		 n, next;
+	char		 seen[8][160];	/* "METHOD path" of each request */
+};
+
+static int
+scripted_reply(void *arg, const char *method, const char *path,
+    long *status, char *reason, size_t reasonlen, struct buf *body)
+{
+	struct scripted	*sc = arg;
+	const char	*r, *nl, *sp;
+	size_t		 k = sc->next++;
+
+	if (k < nitems(sc->seen))
+		snprintf(sc->seen[k], sizeof sc->seen[k], "%s %s", method,
+		    path);
+	if (k >= sc->n || (r = sc->reply[k]) == NULL)
+		return -1;
+	*status = strtol(r, NULL, 10);
+	sp = strchr(r, ' ');
+	nl = strchr(r, '\n');
+	snprintf(reason, reasonlen, "%.*s", (int)(nl - sp - 1), sp + 1);
+	buf_puts(body, nl + 1);
+	return 0;
+}
+
+static void
+test_replay_client(void)
+{
+	struct scripted		 sc;
+	struct pve		*pve;
+	struct pve_guest	*gl, g;
+	size_t			 n;
+	char			*cause = NULL;
+
+	/* A GET is tried again after a 502, at once. */
+	memset(&sc, 0, sizeof sc);
+	sc.reply[0] = "502 Bad Gateway\n";
+	sc.reply[1] = "200 OK\n{\"data\":[{\"vmid\":101,\"type\":\"qemu\","
+	    "\"node\":\"pve1\",\"name\":\"web\"}]}";
+	sc.n = 2;
+	pve = pve_create_replay(scripted_reply, &sc);
+	T_EQ_INT(pve_list_guests(pve, &gl, &n, &cause), PVE_OK);
+	T_EQ_INT(n, 1);
+	pve_guests_free(gl, n);
+	T_EQ_INT(sc.next, 2);
+	T_EQ_STR(sc.seen[1], "GET /cluster/resources?type=vm");
+	pve_free(pve);
+
+	/* A POST that got an answer is never sent again. */
+	memset(&sc, 0, sizeof sc);
+	sc.reply[0] = "502 Bad Gateway\n";
+	sc.reply[1] = "200 OK\n{\"data\":null}";
+	sc.n = 2;
+	pve = pve_create_replay(scripted_reply, &sc);
+	T_EQ_INT(pve_request(pve, "POST", "/nodes/pve1/qemu/101/status/start",
+	    NULL, 0, NULL, &cause), PVE_PERMANENT);
+	T_EQ_STR(cause, "Proxmox is unavailable (502 Bad Gateway)");
+	T_EQ_INT(sc.next, 1);
+	free(cause);
+	cause = NULL;
+	pve_free(pve);
+
+	/* One that never reached a server is tried three times. */
+	memset(&sc, 0, sizeof sc);
+	pve = pve_create_replay(scripted_reply, &sc);
+	T_EQ_INT(pve_request(pve, "POST", "/nodes/pve1/qemu/101/status/start",
+	    NULL, 0, NULL, &cause), PVE_TEMPORARY);
+	T_EQ_STR(cause, "cannot reach Proxmox at replay:");
+	T_EQ_INT(sc.next, 3);
+	free(cause);
+	cause = NULL;
+	pve_free(pve);
+
+	/*
+	 * An ambiguous name is answered in one line even when a node in
+	 * the reply is not a node name (found by fuzz_pve_format).
+	 */
+	memset(&sc, 0, sizeof sc);
+	sc.reply[0] = "200 OK\n{\"data\":[{\"vmid\":200,\"type\":\"lxc\","
+	    "\"node\":\"pve\\n2\",\"name\":\"dns\"},{\"vmid\":201,"
+	    "\"type\":\"qemu\",\"node\":\"pve1\",\"name\":\"dns\"}]}";
+	sc.n = 1;
+	pve = pve_create_replay(scripted_reply, &sc);
+	T_EQ_INT(pve_resolve_guest(pve, "dns", &g, &cause), PVE_PERMANENT);
+	T_EQ_STR(cause, "name 'dns' matches 200 (lxc on ?), 201 (qemu on "
+	    "pve1): use the VMID");
+	free(cause);
+	pve_free(pve);
+}
+
 int
 main(void)
 {
@@ -349,5 +489,7 @@ main(void)
 	T_RUN(test_fingerprint);
 	T_RUN(test_create_checks);
 	T_RUN(test_guest_from_json);
+	T_RUN(test_guest_odd_nodes);
+	T_RUN(test_replay_client);
 	return t_summary();
 }

@@ -187,6 +187,41 @@ test_noted_once_and_fan_stall(void)
 	free(json);
 }
 
+/*
+ * A node that prints ever new chip names cannot grow the memory of one
+ * host without end: 1,024 keys are remembered, oddities past them are
+ * noted again on each poll (never dropped in silence).
+ */
+static void
+test_seen_is_bounded(void)
+{
+	struct sensors_seen	*seen = sensors_seen_create();
+	struct sensor_list	 sl;
+	struct buf		 b;
+	char			*cause = NULL;
+	int			 i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "{");
+	for (i = 0; i < 1500; i++)
+		buf_printf(&b, "%s\"c%d-isa-0\": {\"fan1\": {\"fan1_input\": "
+		    "0.000}}", i ? ", " : "", i);
+	buf_puts(&b, "}");
+	T_EQ_INT(sensors_parse_json(buf_cstr(&b), NULL, seen, &sl, &cause),
+	    0);
+	T_EQ_INT(sl.nnotes, 1500);
+	sensor_list_release(&sl);
+	for (i = 0; i < 2; i++) {
+		T_EQ_INT(sensors_parse_json(buf_cstr(&b), NULL, seen, &sl,
+		    &cause), 0);
+		T_EQ_INT(sl.nnotes, 1500 - 1024);
+		T_EQ_INT(sl.n, 0);
+		sensor_list_release(&sl);
+	}
+	sensors_seen_free(seen);
+	buf_release(&b);
+}
+
 static void
 test_bad_input(void)
 {
@@ -228,6 +263,7 @@ main(void)
 	T_RUN(test_intel_board);
 	T_RUN(test_ignore_globs_and_range);
 	T_RUN(test_noted_once_and_fan_stall);
+	T_RUN(test_seen_is_bounded);
 	T_RUN(test_bad_input);
 	return t_summary();
 }
