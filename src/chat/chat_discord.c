@@ -1086,10 +1086,22 @@ dc_on_message(struct dc *dc, json_t *d, const char *offset)
 	bot = dc->bot_id != NULL ? xstrdup(dc->bot_id) : NULL;
 	pthread_mutex_unlock(&dc->lock);
 	if (json_is_true(json_object_get(json_object_get(d, "author"),
-	    "bot")) || (bot != NULL && strcmp(bot, author) == 0) ||
-	    !dc_room_allowed(dc, guild, channel, author)) {
+	    "bot")) || (bot != NULL && strcmp(bot, author) == 0)) {
 		free(bot);
 		dc_skip(dc, offset);
+		return;
+	}
+	if (!dc_room_allowed(dc, guild, channel, author)) {
+		free(bot);
+		/* A command where pvebot does not serve: the router audits
+		 * it (once a day per room) when the person is known. */
+		if (content[0] == '!' || strstr(content, "<@") != NULL) {
+			ev = chat_event_new(CHAT_EV_UNSERVED, "discord",
+			    channel, NULL);
+			ev->user = xasprintf("discord:%s", author);
+			dc_submit(dc, ev, offset);
+		} else
+			dc_skip(dc, offset);
 		return;
 	}
 	/* Refused whole, never cut at the NUL or truncated. */

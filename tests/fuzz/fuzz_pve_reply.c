@@ -9,7 +9,8 @@
  * Input: the first byte holds flags (bit 0: the request was a GET; bits
  * 1-2: which path it went to), then a status line "NNN reason" and the
  * body. Beyond "no crash, no leak, no UB": a 2xx with a JSON object
- * gives PVE_OK and data, anything else one line of cause and no data;
+ * gives PVE_OK and data, anything else one line of cause and no data
+ * (PVE_MAYBE only for a POST answered by a non-JSON 2xx or a 502-504);
  * every guest read has a VMID in range, a known type and all its names;
  * a percentage is -1 or 0..100; a UPID that parses names its node.
  */
@@ -144,9 +145,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		walk(out, 0);
 	} else {
-		if ((rc != PVE_TEMPORARY && rc != PVE_PERMANENT) ||
+		if ((rc != PVE_TEMPORARY && rc != PVE_PERMANENT &&
+		    rc != PVE_MAYBE) ||
 		    out != NULL || cause == NULL || *cause == '\0' ||
 		    strchr(cause, '\n') != NULL)
+			abort();
+		/*
+		 * "Maybe it ran" only after a POST whose reply says nothing
+		 * sure: a 2xx that is not JSON, or a proxy's 502-504.
+		 */
+		if (rc == PVE_MAYBE && (idempotent ||
+		    !((status >= 200 && status <= 299) ||
+		    (status >= 502 && status <= 504))))
 			abort();
 		/* Only a read may be tried again after a reply. */
 		if (rc == PVE_TEMPORARY && !idempotent && status != 595 &&
