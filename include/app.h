@@ -39,14 +39,36 @@ struct job;
 
 #define APP_MAX_CONNECTORS 8
 
-struct app {
-	struct conf		*conf;
-	pthread_rwlock_t	 rules_lock;
+/*
+ * A catalogue and a policy loaded together. Whoever uses them outside
+ * the rules_lock (a worker running a job) holds them; a reload retires
+ * the set and the last holder frees it.
+ */
+struct app_rules {
 	struct catalogue	*catalogue;
 	struct policy		*policy;
-	struct catalogue	**retired_catalogues;
-	struct policy		**retired_policies;
+	int			 holds;		/* under app->rules_mutex */
+	int			 retired;
+};
+
+struct app {
+	/*
+	 * bot.conf as last loaded: a reload swaps in the new one (its
+	 * restart-only settings kept, see conf_keep_fixed); earlier ones
+	 * stay allocated until app_free, so a pointer read before the
+	 * swap stays good. The first is the caller's.
+	 */
+	struct conf *_Atomic	 conf;
+	struct conf		**reloaded;	/* confs this app loaded */
+	size_t			 nreloaded;
+	pthread_rwlock_t	 rules_lock;	/* catalogue, policy, rules */
+	struct catalogue	*catalogue;	/* == rules->catalogue */
+	struct policy		*policy;	/* == rules->policy */
+	struct app_rules	*rules;
+	pthread_mutex_t		 rules_mutex;	/* holds, retired */
+	struct app_rules	**retired;	/* still held */
 	size_t			 nretired;
+	int			 reloads;	/* done, for tests */
 	struct chat_ctx		 chat_ctx;
 	struct connector	*connectors[APP_MAX_CONNECTORS];
 	size_t			 nconnectors;
@@ -97,8 +119,18 @@ void		 app_free(struct app *);
  * over it when given. NULL with *errors (every problem) on failure.
  */
 struct catalogue *app_load_catalogue(const struct conf *, char **errors);
-/* Reloads commands and policies; keeps the old ones on error. */
-int		 app_reload(struct app *, char **cause);
+/*
+ * SIGHUP: reloads bot.conf, the commands and the policies; on any error
+ * keeps all of the old ones. Rooms, people, monitor rules, the digest and
+ * the log level take effect; settings read only at start are kept and
+ * named in *notes (caller frees; "" when none) as needing a restart.
+ * Telegram's menu and Discord's slash commands are published again by
+ * their connectors when the catalogue changed.
+ */
+int		 app_reload(struct app *, char **notes, char **cause);
+/* The rule set in force, held until app_rules_drop (workers). */
+const struct app_rules *app_rules_hold(struct app *);
+void		 app_rules_drop(struct app *, const struct app_rules *);
 /*
  * Checks across the catalogue and the policy (core/app_check.c): builtin:
  * and parser: names pvebot implements, policy actions commands define.

@@ -142,6 +142,16 @@ struct connector_ops {
 	 * be NULL.
 	 */
 	int64_t	(*retry_after)(struct connector *);
+	/*
+	 * A reload, on the main thread (no network here): the connector
+	 * takes the new config's rooms and people and the new catalogue's
+	 * command list (copying what it needs: the catalogue may be freed
+	 * by a later reload); its own threads publish a changed list to the
+	 * platform. Both stay valid until the next call. May be NULL: a
+	 * change then needs a restart.
+	 */
+	void	(*reload)(struct connector *, const struct conf *,
+		    const struct catalogue *);
 };
 
 /* What a connector gets from the core. */

@@ -215,6 +215,15 @@ struct conf	*conf_load_string(const char *name, const char *text,
 		    char **errors);
 void		 conf_free(struct conf *);
 
+/*
+ * A reload: the settings of `next` that only take effect at start (the
+ * database, platform credentials, Matrix rooms, the Proxmox endpoint,
+ * rate limits, worker count, sensor hosts, ...) are swapped with those
+ * of `cur`, so `next` goes on with what is running. Returns the names of
+ * those that differed, comma-separated ("" when none; caller frees).
+ */
+char		*conf_keep_fixed(struct conf *next, struct conf *cur);
+
 /* Finds the SSH host for a host name or a Proxmox node name. */
 const struct conf_ssh_host *conf_ssh_host_find(const struct conf *,
 		    const char *name);

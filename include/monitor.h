@@ -15,6 +15,7 @@
 struct app;
 struct connector;
 struct store;
+struct conf;
 struct monitor;
 struct conf_rule;
 struct conf_monitor;
@@ -22,6 +23,11 @@ struct conf_window;
 
 struct monitor	*monitor_create(struct app *, char **cause);
 int		 monitor_start(struct monitor *, char **cause);
+/*
+ * A reloaded bot.conf (kept alive by the app): its rules, windows,
+ * quiet hours and digest take over at the next cycle, which starts now.
+ */
+void		 monitor_reload(struct monitor *, const struct conf *);
 void		 monitor_stop(struct monitor *);
 void		 monitor_free(struct monitor *);
 

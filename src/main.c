@@ -277,7 +277,7 @@ cmd_run(int argc, char **argv)
 	if (o.help) {
 		printf("usage: pvebot run [-c FILE]\n"
 		    "Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads "
-		    "commands and policies.\nExit codes: 0 ok, 1 runtime "
+		    "bot.conf, commands and policies.\nExit codes: 0 ok, 1 runtime "
 		    "failure, 2 configuration error.\n");
 		return EXIT_OK;
 	}

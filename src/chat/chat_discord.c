@@ -79,6 +79,9 @@ struct dc_bucket {
 
 struct dc_cmdspec;
 
+/* A queue item that is no dispatch: apply a reload (dc_reload). */
+#define DC_RELOAD	"PVEBOT_RELOAD"
+
 struct dc_item {
 	struct dc_item	*next;
 	char		*type;
@@ -89,7 +92,8 @@ struct dc_item {
 struct dc {
 	struct connector	 conn;
 	const struct chat_ctx	*ctx;
-	const struct conf_discord *conf;
+	/* Channels, users, guilds: a reload swaps it; read it once. */
+	const struct conf_discord *_Atomic conf;
 	char			*api_url;
 	char			*token;
 
@@ -118,8 +122,12 @@ struct dc {
 	atomic_int		 stopping;
 
 	struct dc_gateway	*gw;
-	struct dc_cmdspec	*specs;	/* the catalogue at create */
+	struct dc_cmdspec	*specs;	/* the catalogue's, worker only */
 	size_t			 nspecs;
+	/* A reload's, under lock until the worker takes them. */
+	struct dc_cmdspec	*pending_specs;
+	size_t			 npending_specs;
+	json_t			*pending_commands;
 };
 
 static pthread_once_t	 dc_curl_once = PTHREAD_ONCE_INIT;
@@ -999,12 +1007,13 @@ static int
 dc_room_allowed(struct dc *dc, const char *guild, const char *channel,
     const char *user)
 {
-	size_t	 i;
+	const struct conf_discord	*cf = dc->conf;
+	size_t				 i;
 
 	if (guild == NULL)
-		return dc_in_list(dc->conf->users, dc->conf->nusers, user);
-	for (i = 0; channel != NULL && i < dc->conf->nchannels; i++) {
-		const struct conf_room *r = &dc->conf->channels[i];
+		return dc_in_list(cf->users, cf->nusers, user);
+	for (i = 0; channel != NULL && i < cf->nchannels; i++) {
+		const struct conf_room *r = &cf->channels[i];
 
 		if (strcmp(r->id, channel) == 0)
 			return r->commands;
@@ -1259,17 +1268,18 @@ struct dc_cmdspec {
 	size_t	  nargs;
 };
 
-static void
-dc_specs_load(struct dc *dc, const struct catalogue *cat)
+static struct dc_cmdspec *
+dc_specs_build(const struct catalogue *cat, size_t *count)
 {
 	size_t			 i, k, n = catalogue_count(cat);
 	const struct cmd_def	*d;
-	struct dc_cmdspec	*sp;
+	struct dc_cmdspec	*specs, *sp;
 
-	dc->specs = xcalloc(n + 1, sizeof *dc->specs);
+	specs = xcalloc(n + 1, sizeof *specs);
+	*count = 0;
 	for (i = 0; i < n; i++) {
 		d = catalogue_get(cat, i);
-		sp = &dc->specs[dc->nspecs++];
+		sp = &specs[(*count)++];
 		sp->name = xstrdup(d->name);
 		sp->nargs = d->nargs;
 		sp->args = xcalloc(d->nargs + 1, sizeof *sp->args);
@@ -1280,21 +1290,22 @@ dc_specs_load(struct dc *dc, const struct catalogue *cat)
 			    d->args[k].type == ARG_COMMAND;
 		}
 	}
+	return specs;
 }
 
 static void
-dc_specs_free(struct dc *dc)
+dc_specs_release(struct dc_cmdspec *specs, size_t n)
 {
 	size_t	 i, k;
 
-	for (i = 0; i < dc->nspecs; i++) {
-		for (k = 0; k < dc->specs[i].nargs; k++)
-			free(dc->specs[i].args[k]);
-		free(dc->specs[i].args);
-		free(dc->specs[i].rest);
-		free(dc->specs[i].name);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < specs[i].nargs; k++)
+			free(specs[i].args[k]);
+		free(specs[i].args);
+		free(specs[i].rest);
+		free(specs[i].name);
 	}
-	free(dc->specs);
+	free(specs);
 }
 
 /*
@@ -1466,6 +1477,50 @@ dc_on_interaction(struct dc *dc, json_t *d, const char *offset)
 	dc_submit(dc, ev, offset);
 }
 
+/*
+ * On the worker: a reload's command specs replace the old ones, and a
+ * changed command list is registered again (once; a failure warns, the
+ * next reload or restart tries again).
+ */
+static void
+dc_apply_reload(struct dc *dc)
+{
+	struct dc_cmdspec	*specs;
+	size_t			 nspecs;
+	json_t			*cmds;
+	char			*cause = NULL;
+	int			 changed, known;
+
+	pthread_mutex_lock(&dc->lock);
+	specs = dc->pending_specs;
+	nspecs = dc->npending_specs;
+	cmds = dc->pending_commands;
+	dc->pending_specs = NULL;
+	dc->npending_specs = 0;
+	dc->pending_commands = NULL;
+	changed = cmds != NULL && (dc->commands == NULL ||
+	    !json_equal(cmds, dc->commands));
+	known = dc->app_id != NULL;
+	if (changed && !known) {
+		/* READY registers them when it comes. */
+		json_decref(dc->commands);
+		dc->commands = json_incref(cmds);
+	}
+	pthread_mutex_unlock(&dc->lock);
+	if (specs != NULL) {
+		dc_specs_release(dc->specs, dc->nspecs);
+		dc->specs = specs;
+		dc->nspecs = nspecs;
+	}
+	if (changed && known &&
+	    chat_discord_register(&dc->conn, cmds, &cause) != CHAT_OK) {
+		log_warn("discord", "slash commands not registered again "
+		    "after the reload: %s", cause);
+		free(cause);
+	}
+	json_decref(cmds);
+}
+
 static void *
 dc_worker(void *arg)
 {
@@ -1485,7 +1540,9 @@ dc_worker(void *arg)
 			dc->tail = &dc->head;
 		dc->queued--;
 		pthread_mutex_unlock(&dc->lock);
-		if (strcmp(it->type, "INTERACTION_CREATE") == 0)
+		if (strcmp(it->type, DC_RELOAD) == 0)
+			dc_apply_reload(dc);
+		else if (strcmp(it->type, "INTERACTION_CREATE") == 0)
 			dc_on_interaction(dc, it->data, it->offset);
 		else if (strcmp(it->type, GW_UNREADABLE) == 0)
 			dc_skip_bad(dc, it->offset, "frame", "not a JSON "
@@ -1505,10 +1562,11 @@ dc_worker(void *arg)
 int
 chat_discord_register(struct connector *c, json_t *commands, char **cause)
 {
-	struct dc	*dc = c->priv;
-	char		*app, *path;
-	size_t		 i;
-	int		 rc = CHAT_OK;
+	struct dc			*dc = c->priv;
+	const struct conf_discord	*cf = dc->conf;
+	char				*app, *path;
+	size_t				 i;
+	int				 rc = CHAT_OK;
 
 	if (!json_is_array(commands)) {
 		set_cause(cause, "slash commands must be a JSON array");
@@ -1524,17 +1582,17 @@ chat_discord_register(struct connector *c, json_t *commands, char **cause)
 		dc->commands = json_incref(commands);
 	}
 	pthread_mutex_unlock(&dc->lock);
-	for (i = 0; i < dc->conf->nguilds && rc == CHAT_OK; i++) {
-		if (!dc_valid_id(dc->conf->guilds[i]))
+	for (i = 0; i < cf->nguilds && rc == CHAT_OK; i++) {
+		if (!dc_valid_id(cf->guilds[i]))
 			continue;
 		path = xasprintf("/applications/%s/guilds/%s/commands", app,
-		    dc->conf->guilds[i]);
+		    cf->guilds[i]);
 		rc = dc_rest(dc, "register slash commands", "PUT", path,
 		    commands, 0, NULL, cause);
 		free(path);
 		if (rc == CHAT_OK)
 			log_info("discord", "slash commands registered "
-			    "guild=%s count=%zu", dc->conf->guilds[i],
+			    "guild=%s count=%zu", cf->guilds[i],
 			    json_array_size(commands));
 	}
 	free(app);
@@ -1777,7 +1835,9 @@ dc_free(struct connector *c)
 		free(dc->buckets[i].key);
 	}
 	json_decref(dc->commands);
-	dc_specs_free(dc);
+	dc_specs_release(dc->specs, dc->nspecs);
+	dc_specs_release(dc->pending_specs, dc->npending_specs);
+	json_decref(dc->pending_commands);
 	free(dc->app_id);
 	free(dc->bot_id);
 	free(dc->api_url);
@@ -1821,6 +1881,34 @@ dc_retry_after(struct connector *c)
 	return ms;
 }
 
+/*
+ * A reload (main thread): the new channels, users and guilds at once;
+ * the new commands through the worker's queue, which registers them.
+ */
+static void
+dc_reload(struct connector *c, const struct conf *conf,
+    const struct catalogue *cat)
+{
+	struct dc	*dc = c->priv;
+	struct dc_item	*it;
+
+	dc->conf = &conf->chat.discord;
+	if (cat == NULL)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	dc_specs_release(dc->pending_specs, dc->npending_specs);
+	json_decref(dc->pending_commands);
+	dc->pending_specs = dc_specs_build(cat, &dc->npending_specs);
+	dc->pending_commands = cmd_export_discord(cat);
+	it = xcalloc(1, sizeof *it);
+	it->type = xstrdup(DC_RELOAD);
+	*dc->tail = it;
+	dc->tail = &it->next;
+	dc->queued++;
+	pthread_cond_signal(&dc->cond);
+	pthread_mutex_unlock(&dc->lock);
+}
+
 static const struct connector_ops dc_ops = {
 	.name = "discord",
 	.start = dc_start,
@@ -1832,6 +1920,7 @@ static const struct connector_ops dc_ops = {
 	.reply = dc_reply,
 	.answer = dc_answer,
 	.free = dc_free,
+	.reload = dc_reload,
 };
 
 struct connector *
@@ -1906,7 +1995,7 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 	/* Slash commands from the catalogue, registered at READY. */
 	if (ctx->catalogue != NULL) {
 		dc->commands = cmd_export_discord(ctx->catalogue);
-		dc_specs_load(dc, ctx->catalogue);
+		dc->specs = dc_specs_build(ctx->catalogue, &dc->nspecs);
 	}
 	dc->gw = dc_gateway_create(dc->token, dc_on_dispatch, dc);
 	dc->conn.ops = &dc_ops;

@@ -68,7 +68,8 @@ struct tg_migration {
 
 struct tg {
 	const struct chat_ctx		*ctx;
-	const struct conf_telegram	*conf;
+	/* Chats and users: a reload swaps it (tg_reload); read it once. */
+	const struct conf_telegram *_Atomic conf;
 	char				*base;	/* API URL, no trailing '/' */
 	char				*token;
 	char				*username;	/* from getMe */
@@ -76,9 +77,11 @@ struct tg {
 	int64_t				 poll_timeout;
 	int64_t				 retry_after_ms; /* sender thread */
 
-	pthread_mutex_t			 lock;	/* migrations */
+	pthread_mutex_t			 lock;	/* migrations, menu */
 	struct tg_migration		*migrations;
 	size_t				 nmigrations;
+	json_t				*menu;	/* setMyCommands' list */
+	atomic_int			 republish;	/* menu changed */
 
 	pthread_t			 thread;
 	int				 running;
@@ -404,7 +407,8 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 static const struct conf_room *
 tg_room_of(struct tg *tg, const char *chat_id)
 {
-	const char	*configured = chat_id;
+	const struct conf_telegram	*tc = tg->conf;
+	const char			*configured = chat_id;
 	size_t		 i;
 
 	pthread_mutex_lock(&tg->lock);
@@ -415,9 +419,9 @@ tg_room_of(struct tg *tg, const char *chat_id)
 		}
 	}
 	pthread_mutex_unlock(&tg->lock);
-	for (i = 0; i < tg->conf->nchats; i++) {
-		if (strcmp(tg->conf->chats[i].id, configured) == 0)
-			return &tg->conf->chats[i];
+	for (i = 0; i < tc->nchats; i++) {
+		if (strcmp(tc->chats[i].id, configured) == 0)
+			return &tc->chats[i];
 	}
 	return NULL;
 }
@@ -443,10 +447,11 @@ tg_chat_for_room(struct tg *tg, const char *room)
 static int
 tg_user_allowed(struct tg *tg, const char *user_id)
 {
-	size_t	 i;
+	const struct conf_telegram	*tc = tg->conf;
+	size_t				 i;
 
-	for (i = 0; i < tg->conf->nusers; i++) {
-		if (strcmp(tg->conf->users[i], user_id) == 0)
+	for (i = 0; i < tc->nusers; i++) {
+		if (strcmp(tc->users[i], user_id) == 0)
 			return 1;
 	}
 	return 0;
@@ -497,16 +502,17 @@ tg_migrate(struct tg *tg, struct store *st, const char *from,
 static void
 tg_load_migrations(struct tg *tg, struct store *st)
 {
-	size_t	 i;
+	const struct conf_telegram	*tc = tg->conf;
+	size_t				 i;
 
-	for (i = 0; i < tg->conf->nchats; i++) {
+	for (i = 0; i < tc->nchats; i++) {
 		char	*key, *value = NULL;
 
-		key = xasprintf("telegram.migrated.%s", tg->conf->chats[i].id);
+		key = xasprintf("telegram.migrated.%s", tc->chats[i].id);
 		if (store_kv_get(st, key, &value) == 0 && value != NULL) {
-			tg_add_migration(tg, tg->conf->chats[i].id, value);
+			tg_add_migration(tg, tc->chats[i].id, value);
 			log_info("telegram", "chat=%s is served as supergroup "
-			    "%s", tg->conf->chats[i].id, value);
+			    "%s", tc->chats[i].id, value);
 		}
 		free(value);
 		free(key);
@@ -1132,6 +1138,9 @@ tg_poll_main(void *arg)
 		size_t		 i;
 		int		 rc;
 
+		/* A reload changed the commands: at most one poll later. */
+		if (atomic_exchange(&tg->republish, 0))
+			tg_publish_commands(tg);
 		rc = tg_get_updates(tg, &result, &fail, &cause);
 		if (atomic_load(&tg->stopping)) {
 			free(cause);
@@ -1572,16 +1581,19 @@ tg_set_commands(struct tg *tg, json_t *commands, char **cause)
 	return rc;
 }
 
-/* The catalogue as the bot's command menu; a failure only warns. */
+/*
+ * The catalogue as the bot's command menu, on the poller thread: at the
+ * first connection and after a reload changed it. A failure only warns.
+ */
 static void
 tg_publish_commands(struct tg *tg)
 {
 	json_t	*commands;
 	char	*cause = NULL;
 
-	if (tg->ctx->catalogue == NULL)
-		return;
-	commands = cmd_export_telegram(tg->ctx->catalogue);
+	pthread_mutex_lock(&tg->lock);
+	commands = json_incref(tg->menu);
+	pthread_mutex_unlock(&tg->lock);
 	if (commands == NULL)
 		return;
 	if (tg_set_commands(tg, commands, &cause) != CHAT_OK) {
@@ -1750,10 +1762,44 @@ tg_free(struct connector *c)
 	pthread_cond_destroy(&tg->saved_cond);
 	free(tg->base);
 	free(tg->token);
+	json_decref(tg->menu);
 	free(tg->username);
 	free(tg);
 	free(c);
 	curl_global_cleanup();
+}
+
+static int	tg_check_conf(const struct conf_telegram *, char **);
+
+/*
+ * A reload (main thread): the new chats and users once they pass the
+ * same checks as at start, and the new menu, which the poller publishes
+ * when it differs from the last one.
+ */
+static void
+tg_reload(struct connector *c, const struct conf *conf,
+    const struct catalogue *cat)
+{
+	struct tg	*tg = c->priv;
+	json_t		*menu = cat != NULL ? cmd_export_telegram(cat) : NULL;
+	char		*cause = NULL;
+
+	if (tg_check_conf(&conf->chat.telegram, &cause) != 0) {
+		log_error("telegram", "reload: chats and users kept as they "
+		    "were: %s", cause);
+		free(cause);
+	} else
+		tg->conf = &conf->chat.telegram;
+	pthread_mutex_lock(&tg->lock);
+	if (menu != NULL && (tg->menu == NULL || !json_equal(menu,
+	    tg->menu))) {
+		json_decref(tg->menu);
+		tg->menu = menu;
+		menu = NULL;
+		atomic_store(&tg->republish, 1);
+	}
+	pthread_mutex_unlock(&tg->lock);
+	json_decref(menu);
 }
 
 static const struct connector_ops tg_ops = {
@@ -1767,6 +1813,7 @@ static const struct connector_ops tg_ops = {
 	.free = tg_free,
 	.pace_ms = tg_pace_ms,
 	.retry_after = tg_retry_after,
+	.reload = tg_reload,
 };
 
 static int
@@ -1819,6 +1866,8 @@ chat_telegram_create(const struct chat_ctx *ctx, char **cause)
 	tg = xcalloc(1, sizeof *tg);
 	tg->ctx = ctx;
 	tg->conf = tc;
+	tg->menu = ctx->catalogue != NULL ?
+	    cmd_export_telegram(ctx->catalogue) : NULL;
 	tg->base = xstrdup(tc->api_url != NULL && *tc->api_url != '\0' ?
 	    tc->api_url : TG_DEFAULT_URL);
 	len = strlen(tg->base);

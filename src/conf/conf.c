@@ -1345,3 +1345,138 @@ conf_ssh_host_find(const struct conf *c, const char *name)
 	}
 	return NULL;
 }
+
+/* ---- reload ---- */
+
+static int
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int
+list_differs(char **a, size_t na, char **b, size_t nb)
+{
+	size_t	 i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (str_differs(a[i], b[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+rooms_differ(const struct conf_room *a, size_t na, const struct conf_room *b,
+    size_t nb)
+{
+	size_t	 i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (str_differs(a[i].id, b[i].id) || a[i].alerts != b[i].alerts ||
+		    a[i].commands != b[i].commands ||
+		    a[i].approvals != b[i].approvals)
+			return 1;
+	}
+	return 0;
+}
+
+#define KEEP(field) do {						\
+	__typeof__(next->field) t_ = next->field;			\
+	next->field = cur->field;					\
+	cur->field = t_;						\
+} while (0)
+#define KEEP_STR(name, field) do {					\
+	if (str_differs(next->field, cur->field))			\
+		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", name);	\
+	KEEP(field);							\
+} while (0)
+#define KEEP_NUM(name, field) do {					\
+	if (next->field != cur->field)					\
+		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", name);	\
+	KEEP(field);							\
+} while (0)
+#define KEEP_LIST(name, field, count) do {				\
+	if (list_differs(next->field, next->count, cur->field,		\
+	    cur->count))						\
+		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", name);	\
+	KEEP(field);							\
+	KEEP(count);							\
+} while (0)
+
+char *
+conf_keep_fixed(struct conf *next, struct conf *cur)
+{
+	struct buf	 b;
+	int		 proxmox_changed;
+
+	buf_init(&b, 256);
+	KEEP_STR("database", database);
+	KEEP_STR("audit.key_file", audit.key_file);
+
+	KEEP_NUM("chat.console.enabled", chat.console.enabled);
+	KEEP_STR("chat.console.user", chat.console.user);
+	KEEP_NUM("chat.console.alerts", chat.console.alerts);
+	KEEP_NUM("chat.rate_limit.per_user", chat.rate_limit.per_user);
+	KEEP_NUM("chat.rate_limit.user_burst", chat.rate_limit.user_burst);
+	KEEP_NUM("chat.rate_limit.per_room", chat.rate_limit.per_room);
+	KEEP_NUM("chat.rate_limit.room_burst", chat.rate_limit.room_burst);
+	KEEP_NUM("chat.rate_limit.window", chat.rate_limit.window);
+
+	KEEP_NUM("chat.telegram.enabled", chat.telegram.enabled);
+	KEEP_STR("chat.telegram.api_url", chat.telegram.api_url);
+	KEEP_STR("chat.telegram.token", chat.telegram.token);
+	KEEP_NUM("chat.telegram.poll_timeout", chat.telegram.poll_timeout);
+
+	/* Matrix joins and resolves its rooms at start. */
+	KEEP_NUM("chat.matrix.enabled", chat.matrix.enabled);
+	KEEP_STR("chat.matrix.homeserver", chat.matrix.homeserver);
+	KEEP_STR("chat.matrix.user_id", chat.matrix.user_id);
+	KEEP_STR("chat.matrix.token", chat.matrix.token);
+	KEEP_NUM("chat.matrix.sync_timeout", chat.matrix.sync_timeout);
+	if (rooms_differ(next->chat.matrix.rooms, next->chat.matrix.nrooms,
+	    cur->chat.matrix.rooms, cur->chat.matrix.nrooms))
+		buf_printf(&b, "%schat.matrix.rooms", b.len > 0 ? ", " : "");
+	KEEP(chat.matrix.rooms);
+	KEEP(chat.matrix.nrooms);
+
+	KEEP_NUM("chat.discord.enabled", chat.discord.enabled);
+	KEEP_STR("chat.discord.api_url", chat.discord.api_url);
+	KEEP_STR("chat.discord.token", chat.discord.token);
+	KEEP_STR("chat.discord.application_id", chat.discord.application_id);
+
+	/* The Proxmox client and the index's refresher read it at start. */
+	proxmox_changed = next->proxmox.enabled != cur->proxmox.enabled ||
+	    list_differs(next->proxmox.urls, next->proxmox.nurls,
+	    cur->proxmox.urls, cur->proxmox.nurls) ||
+	    str_differs(next->proxmox.token_id, cur->proxmox.token_id) ||
+	    str_differs(next->proxmox.secret, cur->proxmox.secret) ||
+	    str_differs(next->proxmox.ca_file, cur->proxmox.ca_file) ||
+	    str_differs(next->proxmox.fingerprint, cur->proxmox.fingerprint) ||
+	    next->proxmox.connect_timeout != cur->proxmox.connect_timeout ||
+	    next->proxmox.request_timeout != cur->proxmox.request_timeout ||
+	    next->proxmox.task_poll != cur->proxmox.task_poll ||
+	    next->proxmox.index_max_age != cur->proxmox.index_max_age;
+	if (proxmox_changed)
+		buf_printf(&b, "%sproxmox", b.len > 0 ? ", " : "");
+	KEEP(proxmox);
+
+	KEEP_NUM("workers.count", workers.count);
+	KEEP_NUM("monitor.enabled", monitor.enabled);
+	KEEP_NUM("monitor.local_sensors", monitor.local_sensors);
+	KEEP_LIST("monitor.sensor_hosts", monitor.sensor_hosts,
+	    monitor.nsensor_hosts);
+	KEEP_LIST("monitor.gpu_hosts", monitor.gpu_hosts, monitor.ngpu_hosts);
+	KEEP_NUM("digest.enabled", digest.enabled);
+	return buf_steal(&b);
+}
+#undef KEEP
+#undef KEEP_STR
+#undef KEEP_NUM
+#undef KEEP_LIST

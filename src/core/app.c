@@ -16,8 +16,8 @@
  * they hold: a task still running keeps its job in state running with
  * its UPID, which the next start re-attaches to. The senders deliver
  * what is due for a few seconds; what is left waits in the outbox for
- * the next start. SIGHUP reloads the commands and policies and keeps the
- * old ones if the new ones fail.
+ * the next start. SIGHUP reloads bot.conf, the commands and the policies
+ * and keeps all of the old ones if any new one fails (app_reload).
  *
  * Under systemd (Type=notify) the main loop says READY=1 once every part
  * has started, and feeds the watchdog (WatchdogSec=) from the router's
@@ -311,12 +311,17 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	app->conf = conf;
 	app->tick_ms = 1000;
 	pthread_rwlock_init(&app->rules_lock, NULL);
+	pthread_mutex_init(&app->rules_mutex, NULL);
 	pthread_mutex_init(&app->refresh_lock, NULL);
 	pthread_cond_init(&app->refresh_cond, NULL);
 	app->guests = guest_index_create();
 	store_set_outbox_hook(chat_sender_notify);
-	if (load_rules(conf, &app->catalogue, &app->policy, cause) != 0)
+	app->rules = xcalloc(1, sizeof *app->rules);
+	if (load_rules(conf, &app->rules->catalogue, &app->rules->policy,
+	    cause) != 0)
 		goto fail;
+	app->catalogue = app->rules->catalogue;
+	app->policy = app->rules->policy;
 	if (conf->proxmox.enabled && conf->proxmox.nurls > 0) {
 		if ((app->pve = pve_create(&conf->proxmox, cause)) == NULL)
 			goto fail;
@@ -427,26 +432,136 @@ app_start(struct app *app, char **cause)
 	return 0;
 }
 
-int
-app_reload(struct app *app, char **cause)
+static void
+rules_free(struct app_rules *r)
 {
-	struct catalogue	*cat;
-	struct policy		*pol;
+	if (r == NULL)
+		return;
+	catalogue_free(r->catalogue);
+	policy_free(r->policy);
+	free(r);
+}
 
-	if (load_rules(app->conf, &cat, &pol, cause) != 0)
-		return -1;
+const struct app_rules *
+app_rules_hold(struct app *app)
+{
+	struct app_rules	*r;
+
+	pthread_rwlock_rdlock(&app->rules_lock);
+	r = app->rules;
+	pthread_mutex_lock(&app->rules_mutex);
+	r->holds++;
+	pthread_mutex_unlock(&app->rules_mutex);
+	pthread_rwlock_unlock(&app->rules_lock);
+	return r;
+}
+
+void
+app_rules_drop(struct app *app, const struct app_rules *held)
+{
+	struct app_rules	*r = (struct app_rules *)held, *gone = NULL;
+	size_t			 i;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&app->rules_mutex);
+	if (--r->holds == 0 && r->retired) {
+		for (i = 0; i < app->nretired; i++) {
+			if (app->retired[i] == r) {
+				app->retired[i] = app->retired[--app->nretired];
+				break;
+			}
+		}
+		gone = r;
+	}
+	pthread_mutex_unlock(&app->rules_mutex);
+	if (gone != NULL)
+		log_debug("app", "a retired rule set freed by its last job");
+	rules_free(gone);
+}
+
+/* The new rule set in force; the old one freed now or by its last job. */
+static void
+rules_swap(struct app *app, struct catalogue *cat, struct policy *pol)
+{
+	struct app_rules	*next = xcalloc(1, sizeof *next), *old;
+
+	next->catalogue = cat;
+	next->policy = pol;
+	/* The router holds rules_lock for a whole event: none is in use. */
 	pthread_rwlock_wrlock(&app->rules_lock);
-	app->retired_catalogues = xreallocarray(app->retired_catalogues,
-	    app->nretired + 1, sizeof *app->retired_catalogues);
-	app->retired_policies = xreallocarray(app->retired_policies,
-	    app->nretired + 1, sizeof *app->retired_policies);
-	app->retired_catalogues[app->nretired] = app->catalogue;
-	app->retired_policies[app->nretired] = app->policy;
-	app->nretired++;
+	old = app->rules;
+	app->rules = next;
 	app->catalogue = cat;
 	app->policy = pol;
 	app->chat_ctx.catalogue = cat;
 	pthread_rwlock_unlock(&app->rules_lock);
+	pthread_mutex_lock(&app->rules_mutex);
+	old->retired = 1;
+	if (old->holds > 0) {
+		app->retired = xreallocarray(app->retired, app->nretired + 1,
+		    sizeof *app->retired);
+		app->retired[app->nretired++] = old;
+		old = NULL;
+	}
+	pthread_mutex_unlock(&app->rules_mutex);
+	rules_free(old);
+}
+
+static void
+apply_log_level(const struct conf *conf)
+{
+	enum log_level	 level;
+
+	if (conf->log_level != NULL &&
+	    log_parse_level(conf->log_level, &level) == 0)
+		log_set_level(level);
+}
+
+int
+app_reload(struct app *app, char **notes, char **cause)
+{
+	struct conf		*cur = app->conf, *next;
+	struct catalogue	*cat;
+	struct policy		*pol;
+	char			*errors = NULL;
+	size_t			 i;
+
+	*notes = NULL;
+	if (cur->path == NULL)
+		return set_cause(cause, "the configuration has no file to "
+		    "read again");
+	if ((next = conf_load(cur->path, &errors)) == NULL) {
+		apply_log_level(cur);
+		set_cause(cause, "%s", errors);
+		free(errors);
+		return -1;
+	}
+	if (load_rules(next, &cat, &pol, cause) != 0) {
+		conf_free(next);
+		apply_log_level(cur);
+		return -1;
+	}
+	*notes = conf_keep_fixed(next, cur);
+	/*
+	 * From here on what is new is in force: the parts that read the
+	 * config while they run see the new one; connectors and the monitor
+	 * take theirs on their own threads.
+	 */
+	app->reloaded = xreallocarray(app->reloaded, app->nreloaded + 1,
+	    sizeof *app->reloaded);
+	app->reloaded[app->nreloaded++] = next;
+	app->conf = next;
+	rules_swap(app, cat, pol);
+	for (i = 0; i < app->nconnectors; i++) {
+		struct connector	*c = app->connectors[i];
+
+		if (c->ops->reload != NULL)
+			c->ops->reload(c, next, cat);
+	}
+	if (app->monitor != NULL)
+		monitor_reload(app->monitor, next);
+	app->reloads++;
 	return 0;
 }
 
@@ -554,17 +669,24 @@ app_run(struct app *app)
 			break;
 		}
 		if (got_hup) {
-			char	*cause = NULL;
+			char	*cause = NULL, *notes = NULL;
 
 			got_hup = 0;
 			notify("RELOADING=1");
-			if (app_reload(app, &cause) != 0) {
+			if (app_reload(app, &notes, &cause) != 0) {
 				log_error("app", "reload failed, keeping the "
-				    "old commands and policies: %s", cause);
+				    "old configuration, commands and "
+				    "policies: %s", cause);
 				free(cause);
-			} else
-				log_info("app", "commands and policies "
-				    "reloaded");
+			} else {
+				log_info("app", "configuration, commands and "
+				    "policies reloaded");
+				if (*notes != '\0')
+					log_warn("app", "changed settings that "
+					    "take effect only after a restart "
+					    "(kept as they were): %s", notes);
+			}
+			free(notes);
 			notify("READY=1");
 		}
 		if (ping_ms > 0 && now_ms() >= next_ping) {
@@ -646,16 +768,17 @@ app_free(struct app *app)
 	guest_index_free(app->guests);
 	pthread_mutex_destroy(&app->refresh_lock);
 	pthread_cond_destroy(&app->refresh_cond);
-	catalogue_free(app->catalogue);
-	policy_free(app->policy);
-	for (i = 0; i < app->nretired; i++) {
-		catalogue_free(app->retired_catalogues[i]);
-		policy_free(app->retired_policies[i]);
-	}
-	free(app->retired_catalogues);
-	free(app->retired_policies);
+	rules_free(app->rules);
+	for (i = 0; i < app->nretired; i++)
+		rules_free(app->retired[i]);
+	free(app->retired);
 	if (app->audit_keyed)
 		audit_key_clear(app->conf->database);
+	/* The first config is the caller's. */
+	for (i = 0; i < app->nreloaded; i++)
+		conf_free(app->reloaded[i]);
+	free(app->reloaded);
 	pthread_rwlock_destroy(&app->rules_lock);
+	pthread_mutex_destroy(&app->rules_mutex);
 	free(app);
 }

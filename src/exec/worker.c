@@ -1043,9 +1043,11 @@ run_release(struct run *r)
 static int
 consent(struct run *r, const struct cmd_call *call)
 {
+	const struct app_rules	*rules;
 	const struct policy	*pol;
 	char			*why = NULL, *cause = NULL, *text;
 	struct buf		 b;
+	int			 rc;
 
 	if (call_value(call, ARG_GUEST) != NULL && r->app->pve != NULL) {
 		if (app_refresh_guests(r->app, &cause) != 0) {
@@ -1059,11 +1061,13 @@ consent(struct run *r, const struct cmd_call *call)
 		}
 		r->view = guest_index_get(r->app->guests);
 	}
-	pthread_rwlock_rdlock(&r->app->rules_lock);
-	pol = r->app->policy;
-	pthread_rwlock_unlock(&r->app->rules_lock);
-	if (router_consent(r->app, r->store, pol, r->job, call, r->view,
-	    &why) == 0)
+	/* The policy of this moment, not the one the job was asked under. */
+	rules = app_rules_hold(r->app);
+	pol = rules->policy;
+	rc = router_consent(r->app, r->store, pol, r->job, call, r->view,
+	    &why);
+	app_rules_drop(r->app, rules);
+	if (rc == 0)
 		return 0;
 	log_warn("worker", "job=%" PRId64 " refused at dispatch: %s",
 	    r->job->id, why);
@@ -1097,20 +1101,19 @@ consent(struct run *r, const struct cmd_call *call)
 static void
 execute(struct workers *w, struct store *s, struct job *j)
 {
-	const struct catalogue	*cat;
+	const struct app_rules	*rules;
 	struct run		 r;
 	struct cmd_call		 call;
 	char			*cause = NULL;
 
 	run_init(&r, w, s, j);
-	/* A reload retires, never frees, the catalogue this job uses. */
-	pthread_rwlock_rdlock(&w->app->rules_lock);
-	cat = w->app->catalogue;
-	pthread_rwlock_unlock(&w->app->rules_lock);
-	if (job_call(cat, j, &call, &cause) != 0) {
+	/* The catalogue this job uses stays until it ends, reload or not. */
+	rules = app_rules_hold(w->app);
+	if (job_call(rules->catalogue, j, &call, &cause) != 0) {
 		run_finish(&r, JOB_FAILED, NULL, cause, NULL, 0);
 		free(cause);
 		run_release(&r);
+		app_rules_drop(w->app, rules);
 		return;
 	}
 	log_info("worker", "job=%" PRId64 " command=%s", j->id, j->command);
@@ -1132,6 +1135,7 @@ done:
 	cmd_call_release(&call);
 	guest_view_release(r.view);
 	run_release(&r);
+	app_rules_drop(w->app, rules);
 }
 
 /*
@@ -1311,6 +1315,7 @@ workers_start_recovery(struct workers *w, char **cause)
 static int
 resolve_pending(struct workers *w, struct store *s)
 {
+	const struct app_rules	*rules;
 	const struct catalogue	*cat;
 	const struct policy	*pol;
 	const struct guest_view	*view;
@@ -1326,10 +1331,9 @@ resolve_pending(struct workers *w, struct store *s)
 	if (app_refresh_guests(w->app, &cause) != 0)
 		log_warn("worker", "guest lookup failed: %s", cause);
 	view = cause == NULL ? guest_index_get(w->app->guests) : NULL;
-	pthread_rwlock_rdlock(&w->app->rules_lock);
-	cat = w->app->catalogue;
-	pol = w->app->policy;
-	pthread_rwlock_unlock(&w->app->rules_lock);
+	rules = app_rules_hold(w->app);
+	cat = rules->catalogue;
+	pol = rules->policy;
 	for (i = 0; i < n && !atomic_load(&w->app->stopping); i++) {
 		struct job	 j;
 
@@ -1347,6 +1351,7 @@ resolve_pending(struct workers *w, struct store *s)
 			done++;
 		job_release(&j);
 	}
+	app_rules_drop(w->app, rules);
 	guest_view_release(view);
 	free(cause);
 	free(ids);

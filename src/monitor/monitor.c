@@ -1031,6 +1031,16 @@ monitor_cycle(struct monitor *m, int64_t now)
 	size_t			 i, j;
 	int			 rc;
 
+	/* A reload's config, taken between two cycles. */
+	pthread_mutex_lock(&m->lock);
+	if (m->pending != NULL) {
+		m->conf = m->pending;
+		m->pending = NULL;
+		free(m->rules);
+		build_rules(m);
+		log_info("monitor", "rules reloaded count=%zu", m->nrules);
+	}
+	pthread_mutex_unlock(&m->lock);
 	memset(&cy, 0, sizeof cy);
 	cy.m = m;
 	cy.now = now;
@@ -1359,6 +1369,15 @@ monitor_start(struct monitor *m, char **cause)
 	log_info("monitor", "started interval=%llds rules=%zu",
 	    (long long)m->conf->monitor.interval, m->nrules);
 	return 0;
+}
+
+void
+monitor_reload(struct monitor *m, const struct conf *conf)
+{
+	pthread_mutex_lock(&m->lock);
+	m->pending = conf;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void

@@ -87,6 +87,7 @@ struct mon_series {
 struct monitor {
 	struct app		*app;
 	const struct conf	*conf;
+	const struct conf	*pending;	/* a reload's, under lock */
 	struct store		*store;
 
 	pthread_t		 thread;

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "chat.h"
+#include "cmd.h"
 #include "conf.h"
 #include "fakes/fake_discord.h"
 #include "log.h"
@@ -54,6 +55,7 @@ e2e_start(struct e2e *e)
 	char		*cause = NULL, *errors = NULL, *text, *policy;
 	char		*cwd = getcwd(NULL, 0), *db = t_path("pvebot.db");
 	char		*pdir = t_path("policies");
+	char		*ldir = t_path("local-commands");
 
 	memset(e, 0, sizeof *e);
 	e->fd = fake_discord_start(TOKEN, 5000);
@@ -67,6 +69,7 @@ e2e_start(struct e2e *e)
 		goto fail;
 	}
 	mkdir(pdir, 0700);
+	mkdir(ldir, 0700);
 	policy = t_slurp("policies/default.yaml");
 	T_OK(policy != NULL);
 	t_write("policies/default.yaml", policy != NULL ? policy : "", 0600);
@@ -77,6 +80,7 @@ e2e_start(struct e2e *e)
 	text = xasprintf(
 	    "database: %s\n"
 	    "commands: %s/commands\n"
+	    "local_commands: %s\n"
 	    "policies: %s\n"
 	    "log_level: info\n"
 	    "chat:\n"
@@ -101,9 +105,11 @@ e2e_start(struct e2e *e)
 	    "monitor:\n"
 	    "  enabled: false\n"
 	    "digest:\n"
-	    "  enabled: false\n", db, cwd, pdir, fake_discord_api_url(e->fd),
-	    sim_port(e->sim), sim_fingerprint(e->sim));
-	e->conf = conf_load_string("(test)", text, &errors);
+	    "  enabled: false\n", db, cwd, ldir, pdir,
+	    fake_discord_api_url(e->fd), sim_port(e->sim),
+	    sim_fingerprint(e->sim));
+	/* A file, so that a reload reads it again. */
+	e->conf = conf_load(t_write("bot.conf", text, 0600), &errors);
 	free(text);
 	if (e->conf == NULL) {
 		t_fail(__FILE__, __LINE__, "conf: %s", errors);
@@ -125,6 +131,7 @@ e2e_start(struct e2e *e)
 	free(cwd);
 	free(db);
 	free(pdir);
+	free(ldir);
 	return 0;
 fail:
 	free(cause);
@@ -132,6 +139,7 @@ fail:
 	free(cwd);
 	free(db);
 	free(pdir);
+	free(ldir);
 	return -1;
 }
 
@@ -492,6 +500,87 @@ out:
 	e2e_done(&e);
 }
 
+/*
+ * Issue 17: a reload (what SIGHUP does) takes a new command and a new
+ * channel: the slash commands are registered again with the new one, and
+ * the channel is served at once; a second reload that changes nothing
+ * registers nothing.
+ */
+static void
+test_reload_registers_commands(void)
+{
+	struct e2e	 e;
+	struct fake_call c;
+	char		*conf = NULL, *next, *notes = NULL, *cause = NULL;
+	char		*reply;
+	const char	*at;
+	int		 puts;
+
+	if (e2e_start(&e) != 0)
+		goto out;
+	T_EQ_INT(fake_discord_wait_call(e.fd, "PUT", "/applications/", 1,
+	    5000, &c), 0);
+	T_OK(c.body != NULL && strstr(c.body, "\"fleet\"") == NULL);
+	fake_call_release(&c);
+	t_write("local-commands/fleet.yaml",
+	    "commands:\n"
+	    "  - name: fleet\n"
+	    "    summary: The nodes, by another name\n"
+	    "    action: cluster.read\n"
+	    "    builtin: nodes\n", 0600);
+	conf = t_slurp(e.conf->path);
+	at = conf != NULL ? strstr(conf, "    users: [") : NULL;
+	T_OK(at != NULL);
+	if (at == NULL)
+		goto out;
+	next = xasprintf("%.*s      - id: \"" OTHER "\"\n%s", (int)(at - conf),
+	    conf, at);
+	t_write("bot.conf", next, 0600);
+	free(next);
+	T_EQ_INT(app_reload(e.app, &notes, &cause), 0);
+	T_EQ_STR(notes, "");
+	free(notes);
+	notes = NULL;
+	T_EQ_INT(fake_discord_wait_call(e.fd, "PUT", "/applications/", 2,
+	    5000, &c), 0);
+	T_OK(c.body != NULL && strstr(c.body, "\"fleet\"") != NULL);
+	T_CONTAINS(c.path, "/guilds/" GUILD "/commands");
+	fake_call_release(&c);
+	fake_discord_dispatch(e.fd, "MESSAGE_CREATE", fake_discord_message(
+	    OTHER, GUILD, ALICE, 0, "!fleet"));
+	reply = posted(&e, "POST", "/channels/" OTHER "/messages", 1, 5000);
+	T_CONTAINS(reply, "Job #1: fleet");
+	free(reply);
+	/* Nothing changed: no second registration of the same list. */
+	puts = fake_discord_count_calls(e.fd, "PUT", "/applications/");
+	T_EQ_INT(app_reload(e.app, &notes, &cause), 0);
+	fake_discord_dispatch(e.fd, "MESSAGE_CREATE", fake_discord_message(
+	    OTHER, GUILD, ALICE, 0, "!whoami"));
+	reply = posted(&e, "POST", "/channels/" OTHER "/messages", 2, 5000);
+	T_CONTAINS(reply, "alice");
+	free(reply);
+	T_EQ_INT(fake_discord_count_calls(e.fd, "PUT", "/applications/"),
+	    puts);
+	/* A retired rule set lives while a job holds it, no longer. */
+	{
+		const struct app_rules	*held = app_rules_hold(e.app);
+
+		free(notes);
+		notes = NULL;
+		T_EQ_INT(app_reload(e.app, &notes, &cause), 0);
+		T_EQ_INT((int)e.app->nretired, 1);
+		T_OK(held != e.app->rules);
+		T_OK(catalogue_find(held->catalogue, "fleet") != NULL);
+		app_rules_drop(e.app, held);
+		T_EQ_INT((int)e.app->nretired, 0);
+	}
+out:
+	free(notes);
+	free(cause);
+	free(conf);
+	e2e_done(&e);
+}
+
 int
 main(void)
 {
@@ -501,5 +590,6 @@ main(void)
 	T_RUN(test_approval_by_button);
 	T_RUN(test_slash_job_progress);
 	T_RUN(test_slash_approval);
+	T_RUN(test_reload_registers_commands);
 	return t_summary();
 }

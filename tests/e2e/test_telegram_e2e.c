@@ -761,6 +761,139 @@ test_kill9_restart_loses_and_repeats_nothing(void)
 	e2e_free(e);
 }
 
+/* s with its first `from` replaced by `to` (caller frees). */
+static char *
+text_swap(const char *s, const char *from, const char *to)
+{
+	const char	*at = s != NULL ? strstr(s, from) : NULL;
+
+	T_OK(at != NULL);
+	if (at == NULL)
+		return xstrdup(s != NULL ? s : "");
+	return xasprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+/* Whether the i-th setMyCommands named `command`. */
+static int
+menu_has(struct e2e *e, size_t i, const char *command)
+{
+	json_t	*p = fake_telegram_call(e->fake, "setMyCommands", i, NULL,
+		    NULL), *c;
+	size_t	 k;
+	int	 found = 0;
+
+	json_array_foreach(json_object_get(p, "commands"), k, c) {
+		if (strcmp(json_string_value(json_object_get(c, "command")) ?
+		    json_string_value(json_object_get(c, "command")) : "",
+		    command) == 0)
+			found = 1;
+	}
+	json_decref(p);
+	return found;
+}
+
+/*
+ * Issue 17: SIGHUP reloads bot.conf (a user served in private chats, a
+ * setting that needs a restart named), the catalogue (a new command, in
+ * Telegram's menu again) and the policy (a new person, a new
+ * prohibition) without a restart; a broken file keeps everything as it
+ * was.
+ */
+static void
+test_sighup_reloads_everything(void)
+{
+	struct e2e	*e = e2e_new_with(TOKEN, 0);
+	char		*conf, *next, *dir, *policy, *pnext, *out;
+	long long	 id;
+
+	dir = t_path("local-commands");
+	mkdir(dir, 0755);
+	conf = t_slurp(e->conf_path);
+	next = text_swap(conf, "policies: ", "local_commands: LOCAL\n"
+	    "policies: ");
+	free(conf);
+	conf = text_swap(next, "LOCAL", dir);
+	free(next);
+	t_write("bot.conf", conf, 0600);
+	e2e_start_pvebot(e);
+	T_OK(fake_telegram_wait_calls(e->fake, "setMyCommands", 1,
+	    10000) == 0);
+	T_OK(!menu_has(e, 0, "fleet"));
+
+	/* The changes: bot.conf, a new command, the policy. */
+	next = text_swap(conf, "users: [\"1001\", \"1002\"]",
+	    "users: [\"1001\", \"1002\", \"1003\"]");
+	free(conf);
+	conf = text_swap(next, "count: 2", "count: 3");
+	free(next);
+	t_write("bot.conf", conf, 0600);
+	t_write("local-commands/fleet.yaml",
+	    "commands:\n"
+	    "  - name: fleet\n"
+	    "    summary: The nodes, by another name\n"
+	    "    action: cluster.read\n"
+	    "    builtin: nodes\n", 0644);
+	t_write("policies/users.yaml", "users:\n"
+	    "  alice:\n"
+	    "    identities: [telegram:1001]\n"
+	    "    roles: [admin]\n"
+	    "  bob:\n"
+	    "    identities: [telegram:1002]\n"
+	    "    roles: [operator]\n"
+	    "  carol:\n"
+	    "    identities: [telegram:1003]\n"
+	    "    roles: [viewer]\n"
+	    "  dave:\n"
+	    "    identities: [telegram:1004]\n"
+	    "    roles: [operator]\n", 0644);
+	policy = t_slurp("policies/default.yaml");
+	pnext = text_swap(policy, "rules:\n", "rules:\n"
+	    "  - name: freeze-101\n"
+	    "    effect: prohibit\n"
+	    "    why: 101 is frozen for the audit\n"
+	    "    action: [guest.start]\n"
+	    "    target:\n"
+	    "      vmid: [101]\n");
+	t_write("policies/default.yaml", pnext, 0644);
+	T_EQ_INT(kill(e->proc.pid, SIGHUP), 0);
+	T_EQ_INT(t_proc_wait_for(&e->proc, "policies reloaded", 10000), 0);
+	T_EQ_INT(t_proc_wait_for(&e->proc, "workers.count", 1000), 0);
+
+	/* The new command answers and is in the menu. */
+	fake_telegram_inject_message(e->fake, GROUP, BOB, "/fleet", 0);
+	T_OK(wait_bot_text(e, GROUP, "pve1", 10000) != -1);
+	T_OK(fake_telegram_wait_calls(e->fake, "setMyCommands", 2,
+	    15000) == 0);
+	T_OK(menu_has(e, 1, "fleet"));
+	/* A new person, a user now served in private, a new rule. */
+	fake_telegram_inject_message(e->fake, GROUP, 1004, "/whoami", 0);
+	T_OK(wait_bot_text(e, GROUP, "you are dave", 10000) != -1);
+	fake_telegram_inject_message(e->fake, CAROL, CAROL, "whoami", 0);
+	T_OK(wait_bot_text(e, CAROL, "you are carol", 10000) != -1);
+	fake_telegram_inject_message(e->fake, GROUP, ALICE, "/start 101", 0);
+	T_OK(wait_bot_text(e, GROUP, "frozen for the audit", 10000) != -1);
+	T_EQ_INT(sim_count(e, "POST", "/qemu/101/status/start"), 0);
+
+	/* A broken policy: the reload fails, everything stays. */
+	t_write("policies/default.yaml", "rules: [\n", 0644);
+	T_EQ_INT(kill(e->proc.pid, SIGHUP), 0);
+	T_EQ_INT(t_proc_wait_for(&e->proc, "reload failed", 10000), 0);
+	fake_telegram_inject_message(e->fake, GROUP, ALICE, "/start 101", 0);
+	id = wait_bot_text(e, GROUP, "frozen for the audit", 10000);
+	T_OK(id != -1);
+	fake_telegram_inject_message(e->fake, CAROL, CAROL, "/fleet", 0);
+	T_OK(wait_bot_text(e, CAROL, "pve1", 10000) != -1);
+	T_EQ_INT(sim_count(e, "POST", "/qemu/101/status/start"), 0);
+	out = e2e_output(e);
+	T_NOT_CONTAINS(out, "ERROR: AddressSanitizer");
+	free(out);
+	free(policy);
+	free(pnext);
+	free(conf);
+	free(dir);
+	e2e_free(e);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -787,5 +920,6 @@ main(int argc, char **argv)
 	T_RUN(test_wrong_token_stops_with_a_clear_error);
 	T_RUN(test_stale_command_refused);
 	T_RUN(test_kill9_restart_loses_and_repeats_nothing);
+	T_RUN(test_sighup_reloads_everything);
 	return t_summary();
 }
