@@ -23,12 +23,12 @@
 #include "log.h"
 #include "util.h"
 
-#define LOG_MAX_SECRETS	32
 #define LOG_LINE_MAX	8192
 
 static enum log_level	 log_level = LOG_INFO;
 static pthread_mutex_t	 log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char		*log_secrets[LOG_MAX_SECRETS];
+/* Every secret ever registered: never capped, never dropped. */
+static char		**log_secrets;
 static size_t		 log_nsecrets;
 static pthread_once_t	 log_once = PTHREAD_ONCE_INIT;
 static int		 log_journal;	/* stderr is journald's stream */
@@ -90,8 +90,11 @@ log_add_secret(const char *secret)
 		if (strcmp(log_secrets[i], secret) == 0)
 			break;
 	}
-	if (i == log_nsecrets && log_nsecrets < LOG_MAX_SECRETS)
+	if (i == log_nsecrets) {
+		log_secrets = xreallocarray(log_secrets, log_nsecrets + 1,
+		    sizeof *log_secrets);
 		log_secrets[log_nsecrets++] = xstrdup(secret);
+	}
 	pthread_mutex_unlock(&log_lock);
 }
 

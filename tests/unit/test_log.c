@@ -128,11 +128,48 @@ test_no_journal_keeps_timestamps(void)
 	free(text);
 }
 
+/*
+ * Every secret registered is scrubbed, however many there are (a cap
+ * once stopped registering them silently after 32: tokens of reloads and
+ * of many SSH hosts).
+ */
+static void
+test_many_secrets_all_scrubbed(void)
+{
+	const char	*path = t_write("secrets.log", "", 0600);
+	char		*copy = xstrdup(path), *text, secret[64];
+	pid_t		 pid;
+	int		 fd, status, i;
+
+	pid = fork();
+	if (pid == 0) {
+		fd = open(copy, O_WRONLY | O_TRUNC);
+		if (fd == -1 || dup2(fd, STDERR_FILENO) == -1)
+			_exit(3);
+		unsetenv("JOURNAL_STREAM");
+		for (i = 0; i < 200; i++) {
+			snprintf(secret, sizeof secret, "token-%03d-abcdef", i);
+			log_add_secret(secret);
+		}
+		log_warn("test", "first=token-000-abcdef last=%s", secret);
+		_exit(0);
+	}
+	T_OK(pid > 0);
+	waitpid(pid, &status, 0);
+	T_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	text = t_slurp(copy);
+	T_CONTAINS(text, "first=*** last=***");
+	T_NOT_CONTAINS(text, "abcdef");
+	free(text);
+	free(copy);
+}
+
 int
 main(void)
 {
 	T_RUN(test_journal_priorities_no_timestamp);
 	T_RUN(test_other_stream_keeps_timestamps);
 	T_RUN(test_no_journal_keeps_timestamps);
+	T_RUN(test_many_secrets_all_scrubbed);
 	return t_summary();
 }
