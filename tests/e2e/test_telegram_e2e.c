@@ -404,6 +404,33 @@ db_jobs(struct e2e *e, const char *command)
 	return n;
 }
 
+/* Audit rows of `event` whose detail contains needle. */
+static int
+db_audit(struct e2e *e, const char *event, const char *needle)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE "
+	    "event = ?1 AND instr(detail, ?2) > 0", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, needle, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -761,6 +788,32 @@ test_kill9_restart_loses_and_repeats_nothing(void)
 	e2e_free(e);
 }
 
+/*
+ * Issue 14 item 13: known people typing commands in a chat pvebot does
+ * not serve leave one audit row per chat and day (not one per message,
+ * and none for strangers), and nothing runs there.
+ */
+static void
+test_unserved_chat_audited_once(void)
+{
+	struct e2e	*e = e2e_new();
+
+	fake_telegram_inject_message(e->fake, -100999, ALICE, "/start 101",
+	    0);
+	fake_telegram_inject_message(e->fake, -100999, BOB, "/status", 0);
+	fake_telegram_inject_message(e->fake, -100999, ALICE, "/whoami", 0);
+	fake_telegram_inject_message(e->fake, -100998, 1009, "/status", 0);
+	/* The router takes events in order: once this is answered, those
+	 * before it were handled. */
+	fake_telegram_inject_message(e->fake, GROUP, BOB, "/whoami", 0);
+	T_OK(wait_bot_text(e, GROUP, "you are bob", 10000) != -1);
+	T_EQ_INT(db_audit(e, "chat.unserved", "room=telegram:-100999"), 1);
+	T_EQ_INT(db_audit(e, "chat.unserved", "room=telegram:-100998"), 0);
+	T_EQ_INT(sim_count(e, "POST", "/qemu/101/status/start"), 0);
+	T_EQ_INT(db_jobs(e, "start 101"), 0);
+	e2e_free(e);
+}
+
 /* s with its first `from` replaced by `to` (caller frees). */
 static char *
 text_swap(const char *s, const char *from, const char *to)
@@ -920,6 +973,7 @@ main(int argc, char **argv)
 	T_RUN(test_wrong_token_stops_with_a_clear_error);
 	T_RUN(test_stale_command_refused);
 	T_RUN(test_kill9_restart_loses_and_repeats_nothing);
+	T_RUN(test_unserved_chat_audited_once);
 	T_RUN(test_sighup_reloads_everything);
 	return t_summary();
 }
