@@ -145,6 +145,11 @@ tests: $(PVEBOT) $(TEST_BINS)
 deps:
 	@sh tests/deps.sh $(DEBS)
 
+# Figures, not a test: see tests/bench/bench.sh and docs/performance.md.
+bench: deps
+	@$(MAKE) --no-print-directory bin/pvebot
+	@sh tests/bench/bench.sh
+
 check-deps:
 	@CC="$(CC)" sh tests/check-deps.sh $(PKGS)
 

@@ -25,6 +25,7 @@
  * approvals that nobody decided in time.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1842,6 +1843,8 @@ router_thread(void *arg)
 	int64_t		 tick = r->app->tick_ms > 0 ? r->app->tick_ms : 1000;
 	int64_t		 next_tick = now_ms() + tick;
 
+	/* Seen in top -H and /proc/PID/task/TID/comm (make bench). */
+	pthread_setname_np(pthread_self(), "pvebot-router");
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		struct chat_event	*ev;

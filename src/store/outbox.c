@@ -477,14 +477,17 @@ outbox_pending(struct store *s, const char *connector)
 	sqlite3_stmt	*st;
 	int64_t		 n = 0;
 
-	st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE state = "
-	    "'pending' AND (?1 IS NULL OR connector = ?1)");
+	/* Two statements, so that the index (connector, state) serves. */
+	if (connector != NULL)
+		st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
+		    "connector = ?1 AND state = 'pending'");
+	else
+		st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
+		    "state = 'pending'");
 	if (st == NULL)
 		return -1;
 	if (connector != NULL)
 		sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 1);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	store_finish(s, st);

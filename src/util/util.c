@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "util.h"
 
@@ -359,20 +359,64 @@ sha256_hex(const void *data, size_t len, char out[65])
 	out[64] = '\0';
 }
 
+/*
+ * HMAC-SHA256 (RFC 2104) over a digest fetched once: OpenSSL 3's one-shot
+ * HMAC() looks the algorithm up again on every call, which cost about
+ * 70,000 instructions per audit row.
+ */
+static EVP_MD		*hmac_md;
+static pthread_once_t	 hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_md_fetch(void)
+{
+	hmac_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void
+sha256_parts(EVP_MD_CTX *ctx, const void *a, size_t alen, const void *b,
+    size_t blen, unsigned char out[32])
+{
+	unsigned int	 n = 0;
+
+	if (EVP_DigestInit_ex(ctx, hmac_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != 32) {
+		fprintf(stderr, "pvebot: SHA-256 failed\n");
+		abort();
+	}
+}
+
 void
 hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
     char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
+	unsigned char	 k[64], pad[64], inner[32], md[32];
+	EVP_MD_CTX	*ctx;
+	size_t		 i;
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, md, &mdlen) ==
-	    NULL) {
+	pthread_once(&hmac_once, hmac_md_fetch);
+	if (hmac_md == NULL || (ctx = EVP_MD_CTX_new()) == NULL) {
 		fprintf(stderr, "pvebot: HMAC-SHA256 failed\n");
 		abort();
 	}
-	for (i = 0; i < mdlen && i < 32; i++) {
+	memset(k, 0, sizeof k);
+	if (keylen > sizeof k)
+		sha256_parts(ctx, key, keylen, NULL, 0, k);
+	else if (keylen > 0)
+		memcpy(k, key, keylen);
+	for (i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_parts(ctx, pad, sizeof pad, data, len, inner);
+	for (i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_parts(ctx, pad, sizeof pad, inner, sizeof inner, md);
+	EVP_MD_CTX_free(ctx);
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(pad, sizeof pad);
+	for (i = 0; i < 32; i++) {
 		out[i * 2] = hex[md[i] >> 4];
 		out[i * 2 + 1] = hex[md[i] & 0xf];
 	}

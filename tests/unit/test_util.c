@@ -112,6 +112,24 @@ test_sha256(void)
 	T_EQ_STR(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than a block). */
+static void
+test_hmac_sha256(void)
+{
+	unsigned char	 k1[20], k6[131];
+	char		 h[65];
+
+	memset(k1, 0x0b, sizeof k1);
+	hmac_sha256_hex(k1, sizeof k1, "Hi There", 8, h);
+	T_EQ_STR(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, h);
+	T_EQ_STR(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(k6, 0xaa, sizeof k6);
+	hmac_sha256_hex(k6, sizeof k6, "Test Using Larger Than Block-Size Key "
+	    "- Hash Key First", 54, h);
+	T_EQ_STR(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int
 main(void)
 {
@@ -122,5 +140,6 @@ main(void)
 	T_RUN(test_glob_and_escape);
 	T_RUN(test_log_scrub);
 	T_RUN(test_sha256);
+	T_RUN(test_hmac_sha256);
 	return t_summary();
 }

@@ -1,0 +1,174 @@
+#!/bin/sh
+# bench.sh - `make bench`: what pvebot costs, measured with instruction
+# counts (valgrind's callgrind, when installed) and CPU time, never wall
+# time alone: the machines it runs on are shared and noisy.
+#
+# Prints one line per figure, "name value unit (target ...)", then the
+# machine. Nothing here is a pass/fail test; docs/performance.md keeps the
+# table with the targets of issue 16. Everything binds to 127.0.0.1.
+#
+# Figures:
+#   console_whoami_instr   instructions per console `whoami` (callgrind:
+#                          N=220 lines minus N=20, divided by 200)
+#   console_whoami_cpu     CPU ms per console `whoami` (2,000 lines minus
+#                          none, divided by 2,000)
+#   router_guest_cpu       CPU ms of the router thread per guest command
+#                          (`guest VMID`), at each guest count the
+#                          simulator can generate (13 always; 1,000 and
+#                          10,000 with `pvebot sim --guests`)
+#   startup_cpu            CPU ms of a start and stop with no input
+#   idle_rss, idle_pss     kB of a started pvebot with nothing to do
+set -u
+PVEBOT=${PVEBOT:-bin/pvebot}
+DIR=$(mktemp -d /tmp/pvebot-bench.XXXXXX)
+CWD=$(pwd)
+trap 'kill $SIMPID 2>/dev/null; rm -rf "$DIR"' EXIT INT TERM
+SIMPID=""
+
+say() { printf '%-22s %s\n' "$1" "$2"; }
+
+# CPU seconds (user+sys) of a command, from bash-free /proc accounting:
+# run it as a child and read its rusage through /usr/bin/env time when
+# available, else through the shell's `times` difference.
+cpu_of() {
+	# $1: output file for the child's CPU in ms; rest: the command.
+	out=$1; shift
+	t0=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+	"$@"
+	t1=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+	hz=$(getconf CLK_TCK)
+	echo $(( (t1 - t0) * 1000 / hz )) >"$out"
+}
+
+conf_console() {
+	# $1: path; $2: extra YAML (proxmox section) or "".
+	cat >"$1" <<EOF
+database: $DIR/bench.db
+commands: $CWD/commands
+policies: $CWD/policies
+log_level: warn
+chat:
+  console: {user: bob}
+  rate_limit:
+    per_user: 100000
+    user_burst: 100000
+    per_room: 100000
+    room_burst: 100000
+monitor:
+  enabled: false
+digest:
+  enabled: false
+$2
+EOF
+}
+
+lines() {
+	# $1: count, $2: the line
+	i=0
+	while [ "$i" -lt "$1" ]; do echo "$2"; i=$((i + 1)); done
+}
+
+[ -x "$PVEBOT" ] || { echo "bench: $PVEBOT not built (make bin/pvebot)"; exit 1; }
+conf_console "$DIR/console.conf" ""
+
+# ---- console whoami -------------------------------------------------------
+lines 2000 whoami >"$DIR/in2000"
+: >"$DIR/in0"
+rm -f "$DIR/bench.db"*
+cpu_of "$DIR/c0" sh -c "'$PVEBOT' run -c '$DIR/console.conf' <'$DIR/in0' >/dev/null 2>&1"
+rm -f "$DIR/bench.db"*
+cpu_of "$DIR/c2000" sh -c "'$PVEBOT' run -c '$DIR/console.conf' <'$DIR/in2000' >'$DIR/out2000' 2>&1"
+answered=$(grep -c "you are bob" "$DIR/out2000")
+c0=$(cat "$DIR/c0"); c2000=$(cat "$DIR/c2000")
+say console_whoami_cpu "$(awk -v a="$c2000" -v b="$c0" 'BEGIN{printf "%.3f ms", (a-b)/2000}') ($answered of 2000 answered; target: as low as the instructions say)"
+say startup_cpu "$c0 ms (start and stop, no input; target <= 15 ms to the first poll)"
+
+if command -v valgrind >/dev/null 2>&1; then
+	instr() {
+		rm -f "$DIR/bench.db"* "$DIR"/cg.out*
+		lines "$1" whoami >"$DIR/inN"
+		valgrind --tool=callgrind --callgrind-out-file="$DIR/cg.out" \
+		    "$PVEBOT" run -c "$DIR/console.conf" <"$DIR/inN" \
+		    >/dev/null 2>"$DIR/vg.log"
+		# Every thread's total: the "summary:" lines of each part file.
+		awk '/^summary:/ {s += $2} /^totals:/ {t += $2}
+		    END {print (s > 0 ? s : t)}' "$DIR"/cg.out*
+	}
+	i20=$(instr 20)
+	i220=$(instr 220)
+	say console_whoami_instr "$(( (i220 - i20) / 200 )) instructions (target <= 100000)"
+else
+	say console_whoami_instr "skipped: valgrind not installed"
+fi
+
+# ---- idle RSS and PSS -----------------------------------------------------
+rm -f "$DIR/bench.db"* "$DIR/fifo"
+mkfifo "$DIR/fifo"
+"$PVEBOT" run -c "$DIR/console.conf" <"$DIR/fifo" >"$DIR/idle.out" 2>&1 &
+PID=$!
+exec 9>"$DIR/fifo"
+echo whoami >&9
+n=0
+while ! grep -q "you are bob" "$DIR/idle.out" 2>/dev/null && [ $n -lt 200 ]; do
+	sleep 0.05; n=$((n + 1))
+done
+sleep 1
+rss=$(awk '/^Rss:/ {print $2}' /proc/$PID/smaps_rollup 2>/dev/null)
+pss=$(awk '/^Pss:/ {print $2}' /proc/$PID/smaps_rollup 2>/dev/null)
+exec 9>&-
+wait $PID 2>/dev/null
+say idle_rss "${rss:-?} kB"
+say idle_pss "${pss:-?} kB (target <= 4096 kB)"
+
+# ---- router CPU per guest command at N guests ------------------------------
+router_at() {
+	# $1: guest count, or "" for the simulator's default cluster
+	port=$(awk 'BEGIN{srand(); print 20000 + int(rand() * 20000)}')
+	export PVEBOT_SIM_SECRET=bench-secret-0000
+	if [ -n "$1" ]; then
+		"$PVEBOT" sim --port "$port" --guests "$1" \
+		    >"$DIR/sim.out" 2>&1 &
+	else
+		"$PVEBOT" sim --port "$port" >"$DIR/sim.out" 2>&1 &
+	fi
+	SIMPID=$!
+	n=0
+	while ! grep -q "fingerprint=" "$DIR/sim.out" 2>/dev/null && [ $n -lt 400 ]; do
+		sleep 0.05; n=$((n + 1))
+	done
+	fpr=$(sed -n 's/.*fingerprint=\([0-9A-F:]*\).*/\1/p' "$DIR/sim.out" | head -n 1)
+	conf_console "$DIR/router.conf" "proxmox:
+  urls: [\"https://127.0.0.1:$port/api2/json\"]
+  token_id: root@pam!pvebot
+  secret_env: PVEBOT_SIM_SECRET
+  fingerprint: \"$fpr\""
+	rm -f "$DIR/bench.db"*
+	lines 500 "guest 101" >"$DIR/inG"
+	"$PVEBOT" run -c "$DIR/router.conf" <"$DIR/inG" >"$DIR/router.out" 2>&1 &
+	PID=$!
+	ticks=0
+	while kill -0 $PID 2>/dev/null; do
+		for t in /proc/$PID/task/*; do
+			if [ "$(cat "$t/comm" 2>/dev/null)" = "pvebot-router" ]; then
+				v=$(awk '{print $14+$15}' "$t/stat" 2>/dev/null)
+				[ -n "$v" ] && ticks=$v
+			fi
+		done
+		sleep 0.02
+	done
+	wait $PID 2>/dev/null
+	kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; SIMPID=""
+	hz=$(getconf CLK_TCK)
+	jobs=$(grep -c "Job #" "$DIR/router.out")
+	awk -v t="$ticks" -v hz="$hz" -v n=500 -v j="$jobs" -v g="${1:-13}" \
+	    'BEGIN{printf "%.4f ms at %s guests (%d commands, %d answered; clock tick %d ms; target <= 0.05 ms at 10000)\n", t*1000/hz/n, g, n, j, 1000/hz}'
+}
+say router_guest_cpu "$(router_at "")"
+if "$PVEBOT" sim --help 2>&1 | grep -q -- "--guests"; then
+	say router_guest_cpu "$(router_at 1000)"
+	say router_guest_cpu "$(router_at 10000)"
+else
+	say router_guest_cpu "at 1000 and 10000 guests: skipped (the simulator has no --guests)"
+fi
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
