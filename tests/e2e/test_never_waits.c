@@ -1,0 +1,225 @@
+/*
+ * test_never_waits.c - one slow part does not stall everyone (issue 12):
+ * `pvebot run` with the console and the fake Telegram, against the
+ * Proxmox simulator.
+ *
+ * - While a `start` waits on a slow or hung Proxmox, another person's
+ *   `whoami` is answered within 100 ms, on the console and on Telegram
+ *   (from the message's arrival at pvebot to the reply's arrival).
+ * - A stranger's 20 messages in a paced group do not delay a known
+ *   person's private `whoami` by more than a second.
+ * - A group reply that waits 3 s for pacing adds nothing to the job
+ *   duration pvebot reports ("succeeded in Ns" is the task's time).
+ *
+ * The latency cases run one at a time (not in parallel) so what they
+ * measure is pvebot, not the other tests.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fakes/fake_telegram.h"
+#include "sim.h"
+#include "t.h"
+#include "t_env.h"
+#include "util.h"
+
+#define STRANGER	4242
+
+static struct t_env *
+env_up(int task_ms)
+{
+	struct t_env_opts	 o = { .telegram = 1, .console = 1,
+	    .task_ms = task_ms };
+	struct t_env		*e = t_env_new(&o);
+
+	t_env_start(e, "connector started name=telegram", 30000);
+	/* Connected: Telegram is polled. The console answers. */
+	T_EQ_INT(fake_telegram_wait_calls(e->tg, "getUpdates", 1, 20000), 0);
+	t_env_type(e, "whoami");
+	T_OK(t_env_wait_output(e, 0, "you are console:bob", 20000, NULL) >=
+	    0);
+	return e;
+}
+
+/* A call the simulator received since its log was cleared, or 0. */
+static int
+sim_has_calls(struct t_env *e)
+{
+	json_t	*calls = t_env_sim_calls(e);
+	int	 n = (int)json_array_size(calls);
+
+	json_decref(calls);
+	return n;
+}
+
+/*
+ * alice's `start 101` meets a Proxmox that answers after delay_ms; once
+ * it waits on Proxmox, bob asks `whoami` on the console and on Telegram.
+ */
+static void
+whoami_while_start_waits(int delay_ms)
+{
+	struct t_env	*e = env_up(400);
+	char		 fault[160];
+	long long	 uid;
+	int64_t		 t0, at, console_ms = -1, tg_ms = -1, deadline;
+	size_t		 from;
+
+	snprintf(fault, sizeof fault, "{\"kind\":\"slow\",\"match\":\"*\","
+	    "\"delay_ms\":%d}", delay_ms);
+	t_env_sim_fault(e, fault);
+	t_env_sim_forget_calls(e);
+	fake_telegram_inject_message(e->tg, T_ALICE, T_ALICE, "start 101", 0);
+	/* The start is on its way to Proxmox and waits there. */
+	deadline = now_ms() + 20000;
+	while (!sim_has_calls(e) && now_ms() < deadline)
+		sleep_ms(10);
+	T_OK(sim_has_calls(e));
+
+	/*
+	 * Both at once. The console: from the line typed to the answer
+	 * printed; Telegram: from the update served to the reply received.
+	 */
+	from = t_env_output_size(e);
+	t0 = now_ms();
+	t_env_type(e, "whoami");
+	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
+	at = t_env_wait_output(e, from, "you are console:bob", 60000, NULL);
+	T_OK(at >= 0);
+	if (at >= 0)
+		console_ms = at - t0;
+	T_OK(t_env_wait_bot(e, T_BOB, "you are telegram:1002", 60000) != -1);
+	at = t_env_sent_at(e, T_BOB, "sendMessage", "you are telegram:1002");
+	t0 = fake_telegram_delivered_at(e->tg, uid);
+	T_OK(at >= 0 && t0 >= 0);
+	if (at >= 0 && t0 >= 0)
+		tg_ms = at - t0;
+
+	printf("  note: Proxmox delay %dms: whoami answered in %lldms on the "
+	    "console, %lldms on Telegram\n", delay_ms, (long long)console_ms,
+	    (long long)tg_ms);
+	T_OK(console_ms >= 0 && console_ms < 100);
+	T_OK(tg_ms >= 0 && tg_ms < 100);
+	/* The start was still waiting on Proxmox meanwhile. */
+	T_EQ_INT(fake_telegram_find(e->tg, T_ALICE, "succeeded"), -1);
+
+	/* A hung Proxmox goes away first, so pvebot stops at once. */
+	sim_stop(e->sim);
+	e->sim = NULL;
+	t_env_free(e);
+}
+
+static void
+test_whoami_while_start_waits_on_slow_proxmox(void)
+{
+	whoami_while_start_waits(3000);
+}
+
+static void
+test_whoami_while_start_waits_on_hung_proxmox(void)
+{
+	whoami_while_start_waits(600000);
+}
+
+static void
+test_stranger_in_paced_group_does_not_delay_others(void)
+{
+	struct t_env	*e = env_up(400);
+	long long	 uid;
+	int64_t		 served, answered, deadline;
+	int		 i;
+
+	for (i = 0; i < 20; i++)
+		fake_telegram_inject_message(e->tg, T_GROUP, STRANGER,
+		    "/status@" T_TG_BOT, 0);
+	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
+	T_OK(t_env_wait_bot(e, T_BOB, "you are telegram:1002", 90000) != -1);
+	answered = t_env_sent_at(e, T_BOB, "sendMessage",
+	    "you are telegram:1002");
+	served = fake_telegram_delivered_at(e->tg, uid);
+	printf("  note: private whoami after 20 stranger messages answered in "
+	    "%lldms\n", (long long)(answered - served));
+	T_OK(served >= 0 && answered >= served);
+	T_OK(answered - served < 1000);
+	/*
+	 * The stranger got at most one answer in the group for the whole
+	 * burst: wait until pvebot has handled all 21 updates, then count.
+	 */
+	deadline = now_ms() + 90000;
+	while (fake_telegram_confirmed(e->tg) <= uid && now_ms() < deadline)
+		sleep_ms(20);
+	T_OK(fake_telegram_confirmed(e->tg) > uid);
+	sleep_ms(500);
+	printf("  note: answers to the stranger in the group: %zu\n",
+	    fake_telegram_ncalls(e->tg, "sendMessage") - 1);
+	T_OK(fake_telegram_ncalls(e->tg, "sendMessage") <= 2);
+	T_EQ_INT(t_env_jobs(e, "status"), 0);
+	t_env_free(e);
+}
+
+/* N from "succeeded in Ns" in text; -1 when absent. */
+static int
+succeeded_seconds(const char *text)
+{
+	const char	*p = text != NULL ? strstr(text, "succeeded in ") :
+			    NULL;
+	const char	*errstr;
+	char		 num[16];
+	size_t		 n;
+
+	if (p == NULL)
+		return -1;
+	p += strlen("succeeded in ");
+	n = strspn(p, "0123456789");
+	if (n == 0 || n >= sizeof num || p[n] != 's')
+		return -1;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	return (int)strtonum(num, 0, 100000, &errstr);
+}
+
+static void
+test_group_pacing_not_in_job_duration(void)
+{
+	struct t_env	*e = env_up(1000);
+	int64_t		 first, job;
+	long long	 id;
+	char		*text;
+	int		 secs;
+
+	/* A reply in the group, then a job whose message must wait 3 s. */
+	fake_telegram_inject_message(e->tg, T_GROUP, T_BOB,
+	    "/whoami@" T_TG_BOT, 0);
+	T_OK(t_env_wait_bot(e, T_GROUP, "you are telegram:1002", 20000) !=
+	    -1);
+	fake_telegram_inject_message(e->tg, T_GROUP, T_BOB,
+	    "/start@" T_TG_BOT " 101", 0);
+	id = t_env_wait_bot(e, T_GROUP, "succeeded", 60000);
+	T_OK(id != -1);
+	text = fake_telegram_message_text(e->tg, T_GROUP, id);
+	secs = succeeded_seconds(text);
+	/* The job's message did wait for the group's pace. */
+	first = t_env_sent_at(e, T_GROUP, "sendMessage",
+	    "you are telegram:1002");
+	job = t_env_sent_at(e, T_GROUP, "sendMessage", "start 101");
+	printf("  note: job message sent %lldms after the previous reply; "
+	    "reported \"succeeded in %ds\" for a 1s task\n",
+	    (long long)(job - first), secs);
+	T_OK(first >= 0 && job - first >= 2900);
+	T_OK(secs >= 0 && secs <= 2);
+	T_CONTAINS(text, "Job #1: start 101");
+	free(text);
+	t_env_free(e);
+}
+
+int
+main(void)
+{
+	T_RUN(test_whoami_while_start_waits_on_slow_proxmox);
+	T_RUN(test_whoami_while_start_waits_on_hung_proxmox);
+	T_RUN(test_stranger_in_paced_group_does_not_delay_others);
+	T_RUN(test_group_pacing_not_in_job_duration);
+	return t_summary();
+}
