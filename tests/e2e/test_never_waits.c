@@ -64,7 +64,7 @@ whoami_while_start_waits(int delay_ms)
 	struct t_env	*e = env_up(400);
 	char		 fault[160];
 	long long	 uid;
-	int64_t		 t0, at, console_ms = -1, tg_ms = -1, deadline;
+	int64_t		 t0, at, sent, console_ms = -1, tg_ms = -1, deadline;
 	size_t		 from;
 
 	snprintf(fault, sizeof fault, "{\"kind\":\"slow\",\"match\":\"*\","
@@ -80,11 +80,15 @@ whoami_while_start_waits(int delay_ms)
 
 	/*
 	 * Both at once. The console: from the line typed to the answer
-	 * printed; Telegram: from the update served to the reply received.
+	 * printed. Telegram: from the message sent to the reply received,
+	 * which holds its arrival at pvebot (the update served by
+	 * getUpdates) too: a poller that does not ask while the router is
+	 * stuck does not get to hide the wait.
 	 */
 	from = t_env_output_size(e);
 	t0 = now_ms();
 	t_env_type(e, "whoami");
+	sent = now_ms();
 	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
 	at = t_env_wait_output(e, from, "you are console:bob", 60000, NULL);
 	T_OK(at >= 0);
@@ -95,11 +99,12 @@ whoami_while_start_waits(int delay_ms)
 	t0 = fake_telegram_delivered_at(e->tg, uid);
 	T_OK(at >= 0 && t0 >= 0);
 	if (at >= 0 && t0 >= 0)
-		tg_ms = at - t0;
+		tg_ms = at - sent;
 
 	printf("  note: Proxmox delay %dms: whoami answered in %lldms on the "
-	    "console, %lldms on Telegram\n", delay_ms, (long long)console_ms,
-	    (long long)tg_ms);
+	    "console, %lldms on Telegram (%lldms from its arrival at "
+	    "pvebot)\n", delay_ms, (long long)console_ms, (long long)tg_ms,
+	    (long long)(at - t0));
 	T_OK(console_ms >= 0 && console_ms < 100);
 	T_OK(tg_ms >= 0 && tg_ms < 100);
 	/* The start was still waiting on Proxmox meanwhile. */
@@ -128,21 +133,23 @@ test_stranger_in_paced_group_does_not_delay_others(void)
 {
 	struct t_env	*e = env_up(400);
 	long long	 uid;
-	int64_t		 served, answered, deadline;
+	int64_t		 sent, served, answered, deadline;
 	int		 i;
 
 	for (i = 0; i < 20; i++)
 		fake_telegram_inject_message(e->tg, T_GROUP, STRANGER,
 		    "/status@" T_TG_BOT, 0);
+	sent = now_ms();
 	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
 	T_OK(t_env_wait_bot(e, T_BOB, "you are telegram:1002", 90000) != -1);
 	answered = t_env_sent_at(e, T_BOB, "sendMessage",
 	    "you are telegram:1002");
 	served = fake_telegram_delivered_at(e->tg, uid);
 	printf("  note: private whoami after 20 stranger messages answered in "
-	    "%lldms\n", (long long)(answered - served));
-	T_OK(served >= 0 && answered >= served);
-	T_OK(answered - served < 1000);
+	    "%lldms (%lldms from its arrival at pvebot)\n",
+	    (long long)(answered - sent), (long long)(answered - served));
+	T_OK(served >= sent && answered >= served);
+	T_OK(answered - sent < 1000);
 	/*
 	 * The stranger got at most one answer in the group for the whole
 	 * burst: wait until pvebot has handled all 21 updates, then count.
