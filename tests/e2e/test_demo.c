@@ -149,10 +149,12 @@ test_alert_fires_repeats_resolves_and_digest(void)
 	    "1s", NULL };
 	char	*out = NULL, *err = NULL;
 
+	/* Fires after 3 cycles, repeats 12 s later (at about 15-16 s), not
+	 * again before the load drops at 20 s. */
 	T_EQ_INT(t_spawn(argv,
 	    "/sim load pve1 95\n"
-	    "/sim wait 8\n"
-	    "/sim wait 8\n"
+	    "/sim wait 10\n"
+	    "/sim wait 10\n"
 	    "/sim load pve1 20\n"
 	    "/sim wait 4\n"
 	    "/as alice\n"
