@@ -55,17 +55,93 @@ sim_has_calls(struct t_env *e)
 }
 
 /*
+ * When the fake received the first successful sendMessage to chat whose
+ * text contains needle, among the calls from the from-th on; -1 if none.
+ */
+static int64_t
+sent_at_from(struct t_env *e, long long chat, const char *needle,
+    size_t from)
+{
+	size_t	 n = fake_telegram_ncalls(e->tg, "sendMessage"), i;
+	int64_t	 found = -1;
+
+	for (i = from; i < n && found < 0; i++) {
+		json_t		*p;
+		const char	*html;
+		char		*plain = NULL, *err = NULL;
+		size_t		 units;
+		int64_t		 at = 0;
+		int		 status = 0;
+
+		p = fake_telegram_call(e->tg, "sendMessage", i, &at, &status);
+		html = json_string_value(json_object_get(p, "text"));
+		if (status == 200 && html != NULL &&
+		    json_integer_value(json_object_get(p, "chat_id")) ==
+		    chat && fake_telegram_parse_html(html, &plain, &units,
+		    &err) == 0 && strstr(plain, needle) != NULL)
+			found = at;
+		free(plain);
+		free(err);
+		json_decref(p);
+	}
+	return found;
+}
+
+/*
+ * bob's `whoami` on the console and on Telegram at once; *console_ms and
+ * *tg_ms get how long each took (-1: no answer within a minute). The
+ * console: from the line typed to the answer printed. Telegram: from the
+ * message sent to the reply received, which holds its arrival at pvebot
+ * (the update served by getUpdates) too: a poller that does not ask
+ * while the router is stuck does not get to hide the wait.
+ */
+static void
+whoami_both(struct t_env *e, int try, int64_t *console_ms, int64_t *tg_ms)
+{
+	size_t		 from = t_env_output_size(e);
+	size_t		 calls = fake_telegram_ncalls(e->tg, "sendMessage");
+	int64_t		 t0, at, sent, deadline;
+	long long	 uid;
+
+	*console_ms = *tg_ms = -1;
+	t0 = now_ms();
+	t_env_type(e, "whoami");
+	sent = now_ms();
+	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
+	at = t_env_wait_output(e, from, "you are console:bob", 60000, NULL);
+	if (at >= 0)
+		*console_ms = at - t0;
+	deadline = now_ms() + 60000;
+	while ((at = sent_at_from(e, T_BOB, "you are telegram:1002",
+	    calls)) < 0 && now_ms() < deadline)
+		sleep_ms(1);
+	if (at >= 0)
+		*tg_ms = at - sent;
+	printf("  note: try %d: whoami answered in %lldms on the console, "
+	    "%lldms on Telegram (%lldms from its arrival at pvebot)\n", try,
+	    (long long)*console_ms, (long long)*tg_ms,
+	    (long long)(at - fake_telegram_delivered_at(e->tg, uid)));
+}
+
+/*
  * alice's `start 101` meets a Proxmox that answers after delay_ms; once
- * it waits on Proxmox, bob asks `whoami` on the console and on Telegram.
+ * it waits on Proxmox, bob asks `whoami` on the console and on Telegram:
+ * both answered within 100 ms.
+ *
+ * What is measured is pvebot plus the machine's scheduling: on a loaded
+ * machine (2 cores, other test suites) a wake-up alone can take more
+ * than 100 ms. So bob asks up to three times, still while the start
+ * waits: every answer must come within a second (a router that waits on
+ * Proxmox takes the whole delay, 3 s or more), and one try must have
+ * both answers within 100 ms.
  */
 static void
 whoami_while_start_waits(int delay_ms)
 {
 	struct t_env	*e = env_up(400);
 	char		 fault[160];
-	long long	 uid;
-	int64_t		 t0, at, sent, console_ms = -1, tg_ms = -1, deadline;
-	size_t		 from;
+	int64_t		 console_ms, tg_ms, deadline;
+	int		 try, fast = 0;
 
 	snprintf(fault, sizeof fault, "{\"kind\":\"slow\",\"match\":\"*\","
 	    "\"delay_ms\":%d}", delay_ms);
@@ -78,35 +154,16 @@ whoami_while_start_waits(int delay_ms)
 		sleep_ms(10);
 	T_OK(sim_has_calls(e));
 
-	/*
-	 * Both at once. The console: from the line typed to the answer
-	 * printed. Telegram: from the message sent to the reply received,
-	 * which holds its arrival at pvebot (the update served by
-	 * getUpdates) too: a poller that does not ask while the router is
-	 * stuck does not get to hide the wait.
-	 */
-	from = t_env_output_size(e);
-	t0 = now_ms();
-	t_env_type(e, "whoami");
-	sent = now_ms();
-	uid = fake_telegram_inject_message(e->tg, T_BOB, T_BOB, "whoami", 0);
-	at = t_env_wait_output(e, from, "you are console:bob", 60000, NULL);
-	T_OK(at >= 0);
-	if (at >= 0)
-		console_ms = at - t0;
-	T_OK(t_env_wait_bot(e, T_BOB, "you are telegram:1002", 60000) != -1);
-	at = t_env_sent_at(e, T_BOB, "sendMessage", "you are telegram:1002");
-	t0 = fake_telegram_delivered_at(e->tg, uid);
-	T_OK(at >= 0 && t0 >= 0);
-	if (at >= 0 && t0 >= 0)
-		tg_ms = at - sent;
-
-	printf("  note: Proxmox delay %dms: whoami answered in %lldms on the "
-	    "console, %lldms on Telegram (%lldms from its arrival at "
-	    "pvebot)\n", delay_ms, (long long)console_ms, (long long)tg_ms,
-	    (long long)(at - t0));
-	T_OK(console_ms >= 0 && console_ms < 100);
-	T_OK(tg_ms >= 0 && tg_ms < 100);
+	for (try = 1; try <= 3 && !fast; try++) {
+		whoami_both(e, try, &console_ms, &tg_ms);
+		T_OK(console_ms >= 0 && console_ms < 1000);
+		T_OK(tg_ms >= 0 && tg_ms < 1000);
+		if (console_ms < 0 || console_ms >= 1000 || tg_ms < 0 ||
+		    tg_ms >= 1000)
+			break;
+		fast = console_ms < 100 && tg_ms < 100;
+	}
+	T_OK(fast);
 	/* The start was still waiting on Proxmox meanwhile. */
 	T_EQ_INT(fake_telegram_find(e->tg, T_ALICE, "succeeded"), -1);
 
@@ -203,6 +260,51 @@ succeeded_seconds(const char *text)
 }
 
 /*
+ * How long pvebot waited on Proxmox while job `id` ran: the ms=N of its
+ * exec_proxmox log lines from "job=ID command=" to "job=ID state=" (the
+ * other job's calls in that time too). On a loaded machine the simulator
+ * answers slowly, and that time is the job's.
+ */
+static int64_t
+proxmox_wait_ms(struct t_env *e, long long id)
+{
+	char		*log = t_proc_output(&e->proc), *from, *to, *p;
+	char		 start[64], end[64], num[16];
+	const char	*errstr;
+	int64_t		 total = 0;
+	size_t		 n;
+
+	snprintf(start, sizeof start, "part=worker job=%lld command=", id);
+	snprintf(end, sizeof end, "part=worker job=%lld state=", id);
+	if (log == NULL || (from = strstr(log, start)) == NULL ||
+	    (to = strstr(from, end)) == NULL) {
+		free(log);
+		return -1;
+	}
+	*to = '\0';
+	for (p = from; (p = strstr(p, "part=exec_proxmox ")) != NULL; p++) {
+		char	*eol = strchr(p, '\n'), *ms;
+
+		if (eol != NULL)
+			*eol = '\0';
+		if ((ms = strstr(p, " ms=")) != NULL) {
+			ms += strlen(" ms=");
+			n = strspn(ms, "0123456789");
+			if (n > 0 && n < sizeof num) {
+				memcpy(num, ms, n);
+				num[n] = '\0';
+				total += strtonum(num, 0, 10000000, &errstr);
+			}
+		}
+		if (eol == NULL)
+			break;
+		p = eol;
+	}
+	free(log);
+	return total;
+}
+
+/*
  * The text of the newest group message about `command` once it says
  * "succeeded"; NULL after timeout_ms. Caller frees.
  */
@@ -230,8 +332,9 @@ test_group_pacing_not_in_job_duration(void)
 {
 	static const char *const commands[2] = { "start 101", "start 104" };
 	struct t_env	*e = env_up(1000);
-	int64_t		 first, job[2];
-	char		*text, cmd[64];
+	int64_t		 first, job[2], waited;
+	long long	 id;
+	char		*text, *p, cmd[64];
 	int		 i, secs;
 
 	/*
@@ -254,13 +357,23 @@ test_group_pacing_not_in_job_duration(void)
 		text = wait_succeeded(e, commands[i], 60000);
 		T_OK(text != NULL);
 		secs = succeeded_seconds(text);
+		id = -1;
+		if (text != NULL && (p = strstr(text, "Job #")) != NULL)
+			id = strtoll(p + strlen("Job #"), NULL, 10);
+		waited = proxmox_wait_ms(e, id);
 		job[i] = t_env_sent_at(e, T_GROUP, "sendMessage",
 		    commands[i]);
 		printf("  note: \"%s\" message sent %lldms after the previous "
-		    "reply; reported \"succeeded in %ds\" for a 1s task\n",
-		    commands[i], (long long)(job[i] - first), secs);
-		/* The job's time is the task's, not the wait for the pace. */
-		T_OK(secs >= 0 && secs <= 2);
+		    "reply; reported \"succeeded in %ds\" for a 1s task "
+		    "(%lldms waiting on Proxmox)\n", commands[i],
+		    (long long)(job[i] - first), secs, (long long)waited);
+		/*
+		 * The job's time is the task's (1 s) and the time spent
+		 * waiting on Proxmox's answers, rounded, with a second for
+		 * the polling: never the wait for the group's pace.
+		 */
+		T_OK(waited >= 0);
+		T_OK(secs >= 0 && secs <= (1000 + waited) / 1000 + 1);
 		free(text);
 	}
 	/* The jobs' messages did wait for the group's pace: 3 s, then 6 s. */
