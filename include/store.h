@@ -35,6 +35,11 @@ int		 store_migrate_to(struct store *, int version, char **cause);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/*
+ * After a failure: 1 when it was another connection holding the
+ * database past the busy timeout (worth waiting for), 0 otherwise.
+ */
+int	store_busy(struct store *);
 
 /*
  * The outbox wakes senders through this hook, called with a connector's

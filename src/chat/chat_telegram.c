@@ -712,13 +712,12 @@ tg_message_event(struct tg *tg, struct store *st, json_t *msg)
 		ev = chat_event_new(CHAT_EV_SKIPPED, "telegram", room, NULL);
 		ev->user = xasprintf("telegram:%s", user_id);
 		if (strlen(text) != len) {
-			ev->text = xstrdup("telegram message with a NUL byte "
-			    "refused");
+			ev->text = xstrdup("a NUL byte in the text");
 			ev->answer = xstrdup("That message contains a NUL "
 			    "character; nothing was done.");
 		} else {
-			ev->text = xasprintf("telegram message of %zu bytes "
-			    "refused (limit %d)", len, TG_IN_TEXT_MAX);
+			ev->text = xasprintf("a text of %zu bytes (limit %d)",
+			    len, TG_IN_TEXT_MAX);
 			ev->answer = xasprintf("That message is too long (%zu "
 			    "bytes; commands are at most %d KiB); nothing was "
 			    "done.", len, TG_IN_TEXT_MAX / 1024);
@@ -874,6 +873,16 @@ tg_handle_update(struct tg *tg, struct store *st, json_t *u,
 		ev = tg_callback_event(tg, msg);
 	if (ev == NULL)
 		ev = chat_event_new(CHAT_EV_OFFSET, "telegram", NULL, NULL);
+	else if (ev->kind == CHAT_EV_SKIPPED) {
+		/* Its audit row names the update, as tg_skip()'s do. */
+		char	*why = ev->text;
+
+		log_warn("telegram", "update %lld skipped: %s",
+		    next_offset - 1, why);
+		ev->text = xasprintf("telegram update %lld skipped: %s",
+		    next_offset - 1, why);
+		free(why);
+	}
 	tg_submit(tg, ev, next_offset);
 }
 

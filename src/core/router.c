@@ -12,7 +12,10 @@
  * written in ONE SQLite transaction together with the connector's
  * offset, so a crash keeps all of it or none, and the platform
  * redelivers what was not kept: nothing is lost, nothing runs twice.
- * The connector learns the offset is saved only after the commit.
+ * The connector learns the offset is saved only after the commit. A
+ * database that another process holds is waited for as long as it
+ * takes; a transaction that fails for any other reason is tried a few
+ * times, then given up (logged) so one bad event cannot stop the flow.
  *
  * Rate limits come first (after the stale check): a person and a room
  * have token buckets, an unknown person gets at most one answer per
@@ -52,7 +55,11 @@
 
 /* Back-pressure, not a drop: a full queue makes the connector wait. */
 #define ROUTER_QUEUE_MAX	4096
-/* A transaction that fails is tried again this often, then given up. */
+/*
+ * A transaction that fails is tried again this often, then given up. A
+ * database that another process holds is waited for instead, however
+ * long (see route()).
+ */
 #define ROUTER_COMMIT_TRIES	5
 
 struct router {
@@ -1811,8 +1818,25 @@ route(struct router *r, struct chat_event *ev)
 		rt.now = wall_now();
 		snprintf(rt.room, sizeof rt.room, "%s:%s", ev->connector,
 		    ev->room != NULL ? ev->room : "");
-		if (store_begin(r->store) != 0)
+		if (store_begin(r->store) != 0) {
+			/*
+			 * Someone else holds the database (a long manual
+			 * transaction, a backup tool): wait as long as it
+			 * takes. Giving up would tell the connector the
+			 * event is dealt with, and Telegram would be told to
+			 * forget an update that was never saved.
+			 */
+			if (store_busy(r->store) &&
+			    !atomic_load(&r->app->stopping)) {
+				if (tries == 0)
+					log_warn("router", "database busy, "
+					    "waiting connector=%s offset=%s",
+					    ev->connector, ev->offset != NULL ?
+					    ev->offset : "-");
+				tries = 0;
+			}
 			continue;
+		}
 		pthread_rwlock_rdlock(&r->app->rules_lock);
 		rt.policy = r->app->policy;
 		rt.catalogue = r->app->catalogue;

@@ -567,6 +567,12 @@ store_begin(struct store *s)
 }
 
 int
+store_busy(struct store *s)
+{
+	return (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY;
+}
+
+int
 store_commit(struct store *s)
 {
 	char	*cause = NULL;

@@ -1,12 +1,28 @@
 /*
  * fake_telegram.c - a fake Telegram Bot API on loopback (see the header).
  *
- * State lives under one mutex: the queue of pending updates, the messages
- * the bot and the users sent (with their keyboards), the callback queries
- * and their answers, the log of every call, and the faults to inject.
+ * State lives under one mutex: every update ever queued (pending ones
+ * with their payload, forgotten ones as a record), the messages the bot
+ * and the users sent (with their keyboards), the callback queries and
+ * their answers, the log of every call, and the faults to inject.
  * getUpdates is a real long poll: it waits on a condition variable until
- * an update arrives, the timeout passes or the server stops. Updates below
- * the requested offset are confirmed and forgotten, as on Telegram.
+ * an update arrives, the timeout passes or the server stops.
+ *
+ * Offsets follow the Bot API (getUpdates in
+ * /work/shared/api-specs/telegram-bot-api.compact.json: offset Integer,
+ * limit 1-100, timeout Integer, allowed_updates Array of String, returns
+ * Array of Update; the prose of core.telegram.org/bots/api#getupdates):
+ * "an update is considered confirmed as soon as getUpdates is called with
+ * an offset higher than its update_id", and confirmed updates are
+ * forgotten for good; "the negative offset can be specified to retrieve
+ * updates starting from -offset update from the end of the updates
+ * queue. All previous updates will be forgotten." The fake confirms as
+ * soon as a getUpdates with a valid token arrives, before any injected
+ * fault, since a client cannot tell whether a call that failed on the
+ * way back reached Telegram: a client may only send an offset once
+ * everything below it is safe. allowed_updates, when absent, keeps the
+ * previous call's setting, as on Telegram. Out-of-range limits are
+ * clamped to 1..100.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -56,6 +72,16 @@ struct ft_migration {
 	long long	 from, to;
 };
 
+/* An update: queued, served, then confirmed and forgotten. */
+struct ft_update {
+	long long	 id;
+	const char	*kind;		/* "message", ...; NULL for raw text */
+	char		*json;		/* the Update object as sent; NULL
+					 * once forgotten */
+	int64_t		 delivered_ms;	/* first served, -1 never */
+	int		 forgotten;
+};
+
 struct fake_telegram {
 	struct httpd		*httpd;
 	char			 url[64];
@@ -67,7 +93,12 @@ struct fake_telegram {
 	pthread_cond_t		 cond;
 	int			 stopping;
 
-	json_t			*updates;	/* pending, in order */
+	struct ft_update	*updates;	/* every update, in order */
+	size_t			 nupdates;
+	size_t			 first_pending;	/* all before are forgotten */
+	json_t			*allowed;	/* allowed_updates in force */
+	int64_t			 hang_until;	/* now_ms(); 0 = no hang */
+	char			*hang_method;	/* NULL = every method */
 	long long		 next_update;
 	long long		 next_message;
 	long long		 next_query;
@@ -321,16 +352,44 @@ ft_add_msg(struct fake_telegram *f, long long chat, const char *html,
 	return m;
 }
 
+/* Appends an update (text of its JSON, which the queue takes). */
+static long long
+ft_queue_text(struct fake_telegram *f, long long id, const char *kind,
+    char *json)
+{
+	struct ft_update	*u;
+
+	f->updates = xreallocarray(f->updates, f->nupdates + 1,
+	    sizeof *f->updates);
+	u = &f->updates[f->nupdates++];
+	u->id = id;
+	u->kind = kind;
+	u->json = json;
+	u->delivered_ms = -1;
+	u->forgotten = 0;
+	pthread_cond_broadcast(&f->cond);
+	return id;
+}
+
 static long long
 ft_queue(struct fake_telegram *f, const char *kind, json_t *obj)
 {
 	long long	 id = f->next_update++;
 	json_t		*u;
+	char		*text;
 
 	u = json_pack("{s:I, s:o}", "update_id", (json_int_t)id, kind, obj);
-	json_array_append_new(f->updates, u);
-	pthread_cond_broadcast(&f->cond);
-	return id;
+	text = json_dumps(u, JSON_COMPACT);
+	json_decref(u);
+	return ft_queue_text(f, id, kind, text);
+}
+
+static void
+ft_forget(struct ft_update *u)
+{
+	u->forgotten = 1;
+	free(u->json);
+	u->json = NULL;
 }
 
 static long long
@@ -821,43 +880,96 @@ ft_set_commands(struct fake_telegram *f, json_t *params,
 	ft_reply_ok(resp, json_true());
 }
 
+/*
+ * The offset of a getUpdates call confirms what lies below it: those
+ * updates are forgotten for good. A negative offset keeps only the last
+ * -offset pending updates. Lock held.
+ */
+static void
+ft_confirm(struct fake_telegram *f, json_t *params)
+{
+	long long	 offset = 0, keep;
+	size_t		 i, pending;
+
+	if (ft_int(params, "offset", &offset) != 0 || offset == 0)
+		return;
+	if (offset > 0) {
+		if (offset > f->confirmed)
+			f->confirmed = offset;
+		for (i = f->first_pending; i < f->nupdates; i++) {
+			if (f->updates[i].id >= offset)
+				break;
+			ft_forget(&f->updates[i]);
+		}
+		f->first_pending = i;
+		return;
+	}
+	pending = f->nupdates - f->first_pending;
+	keep = -offset;
+	if ((long long)pending <= keep)
+		return;
+	for (i = f->first_pending; i < f->nupdates - (size_t)keep; i++)
+		ft_forget(&f->updates[i]);
+	f->first_pending = i;
+	if (f->updates[i - 1].id + 1 > f->confirmed)
+		f->confirmed = f->updates[i - 1].id + 1;
+}
+
+/* Whether the allowed_updates in force let an update through. */
+static int
+ft_allowed(struct fake_telegram *f, const struct ft_update *u)
+{
+	json_t	*a;
+	size_t	 k;
+
+	if (u->kind == NULL || !json_is_array(f->allowed) ||
+	    json_array_size(f->allowed) == 0)
+		return 1;
+	json_array_foreach(f->allowed, k, a) {
+		if (json_is_string(a) && strcmp(json_string_value(a),
+		    u->kind) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Long poll; called and returns with the lock held. */
 static void
 ft_get_updates(struct fake_telegram *f, json_t *params,
     struct httpd_resp *resp)
 {
 	json_t		*allowed = json_object_get(params, "allowed_updates");
-	json_t		*out, *u;
-	long long	 offset = 0, timeout = 0, limit = 100, uid;
-	int64_t		 deadline;
+	long long	 timeout = 0, limit = 100, n = 0;
+	int64_t		 deadline, now;
 	size_t		 i;
 
 	if (json_is_string(allowed))
 		allowed = json_loads(json_string_value(allowed), 0, NULL);
 	else
 		json_incref(allowed);
-	ft_int(params, "offset", &offset);
+	if (allowed != NULL) {
+		json_decref(f->allowed);
+		f->allowed = allowed;
+	}
 	ft_int(params, "timeout", &timeout);
-	if (ft_int(params, "limit", &limit) == 0 && (limit < 1 || limit > 100))
-		limit = 100;
+	if (ft_int(params, "limit", &limit) == 0) {
+		if (limit < 1)
+			limit = 1;
+		if (limit > 100)
+			limit = 100;
+	}
 	deadline = now_ms() + timeout * 1000;
 
 	for (;;) {
-		/* Updates below the offset are confirmed: forget them. */
-		if (offset > 0) {
-			if (offset > f->confirmed)
-				f->confirmed = offset;
-			while (json_array_size(f->updates) > 0) {
-				u = json_array_get(f->updates, 0);
-				uid = json_integer_value(json_object_get(u,
-				    "update_id"));
-				if (uid >= offset)
-					break;
-				json_array_remove(f->updates, 0);
-			}
-		}
-		if (json_array_size(f->updates) > 0 || now_ms() >= deadline ||
-		    f->stopping || httpd_stopping(f->httpd))
+		int	 ready = 0;
+
+		/* Updates queued while waiting may already be confirmed. */
+		ft_confirm(f, params);
+		for (i = f->first_pending; i < f->nupdates && !ready; i++)
+			ready = !f->updates[i].forgotten &&
+			    ft_allowed(f, &f->updates[i]);
+		if (ready || now_ms() >= deadline || f->stopping ||
+		    httpd_stopping(f->httpd))
 			break;
 		{
 			struct timespec	 ts;
@@ -871,28 +983,21 @@ ft_get_updates(struct fake_telegram *f, json_t *params,
 			pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 		}
 	}
-	out = json_array();
-	json_array_foreach(f->updates, i, u) {
-		int	 keep = 1;
+	/* Updates are stored as text: raw ones need not be valid JSON. */
+	now = now_ms();
+	buf_puts(&resp->body, "{\"ok\":true,\"result\":[");
+	for (i = f->first_pending; i < f->nupdates && n < limit; i++) {
+		struct ft_update	*u = &f->updates[i];
 
-		if ((long long)json_array_size(out) >= limit)
-			break;
-		if (json_is_array(allowed) && json_array_size(allowed) > 0) {
-			json_t	*a;
-			size_t	 k;
-
-			keep = 0;
-			json_array_foreach(allowed, k, a) {
-				if (json_is_string(a) && json_object_get(u,
-				    json_string_value(a)) != NULL)
-					keep = 1;
-			}
-		}
-		if (keep)
-			json_array_append(out, u);
+		if (u->forgotten || !ft_allowed(f, u))
+			continue;
+		if (n++ > 0)
+			buf_puts(&resp->body, ",");
+		buf_puts(&resp->body, u->json);
+		if (u->delivered_ms < 0)
+			u->delivered_ms = now;
 	}
-	json_decref(allowed);
-	ft_reply_ok(resp, out);
+	buf_puts(&resp->body, "]}");
 }
 
 /* Parses the body (JSON or form) and the query string into one object. */
@@ -996,6 +1101,28 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		return;
 	}
 	free(token);
+	/* What getUpdates confirms is confirmed even if the call fails. */
+	if (params != NULL && strcmp(method, "getUpdates") == 0)
+		ft_confirm(f, params);
+	if (f->hang_until > now_ms() && (f->hang_method == NULL ||
+	    strcmp(f->hang_method, method) == 0)) {
+		/*
+		 * Telegram hangs: the call is held, never handled, and the
+		 * connection drops when the hang ends (or the client gives
+		 * up first).
+		 */
+		while (f->hang_until > now_ms() && !f->stopping &&
+		    !httpd_stopping(f->httpd)) {
+			pthread_mutex_unlock(&f->lock);
+			sleep_ms(20);
+			pthread_mutex_lock(&f->lock);
+		}
+		resp->drop = 1;
+		f->calls[call].status = 0;
+		pthread_mutex_unlock(&f->lock);
+		json_decref(params);
+		return;
+	}
 	faulted = ft_take_fault(f, method, &fault);
 	if (params == NULL) {
 		ft_reply_err(resp, 400, "Bad Request: can't parse JSON",
@@ -1053,6 +1180,13 @@ struct fake_telegram *
 fake_telegram_start(const char *token, const char *username,
     long long bot_id)
 {
+	return fake_telegram_start_port(token, username, bot_id, 0);
+}
+
+struct fake_telegram *
+fake_telegram_start_port(const char *token, const char *username,
+    long long bot_id, int port)
+{
 	struct fake_telegram	*f = xcalloc(1, sizeof *f);
 	struct httpd_opts	 opts;
 	char			*cause = NULL;
@@ -1061,12 +1195,12 @@ fake_telegram_start(const char *token, const char *username,
 	f->token = xstrdup(token);
 	f->username = xstrdup(username);
 	f->bot_id = bot_id;
-	f->updates = json_array();
 	f->next_update = 500000;
 	f->next_message = 100;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	memset(&opts, 0, sizeof opts);
+	opts.port = port;
 	opts.handler = ft_handler;
 	opts.arg = f;
 	opts.name = "fake_telegram";
@@ -1115,7 +1249,11 @@ fake_telegram_stop(struct fake_telegram *f)
 		free(f->faults[i].method);
 	free(f->faults);
 	free(f->migrations);
-	json_decref(f->updates);
+	for (i = 0; i < f->nupdates; i++)
+		free(f->updates[i].json);
+	free(f->updates);
+	json_decref(f->allowed);
+	free(f->hang_method);
 	json_decref(f->commands);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
@@ -1276,4 +1414,84 @@ fake_telegram_dump(struct fake_telegram *f)
 	}
 	pthread_mutex_unlock(&f->lock);
 	return buf_steal(&b);
+}
+
+long long
+fake_telegram_inject_raw(struct fake_telegram *f, const char *tmpl)
+{
+	const char	*at = strstr(tmpl, "%ID%");
+	long long	 id;
+	char		*text;
+
+	pthread_mutex_lock(&f->lock);
+	id = f->next_update++;
+	if (at != NULL)
+		text = xasprintf("%.*s%lld%s", (int)(at - tmpl), tmpl, id,
+		    at + 4);
+	else
+		text = xstrdup(tmpl);
+	ft_queue_text(f, id, NULL, text);
+	pthread_mutex_unlock(&f->lock);
+	return id;
+}
+
+void
+fake_telegram_hang(struct fake_telegram *f, const char *method, int ms)
+{
+	pthread_mutex_lock(&f->lock);
+	free(f->hang_method);
+	f->hang_method = method != NULL ? xstrdup(method) : NULL;
+	f->hang_until = now_ms() + ms;
+	pthread_mutex_unlock(&f->lock);
+}
+
+int64_t
+fake_telegram_delivered_at(struct fake_telegram *f, long long update_id)
+{
+	int64_t	 at = -1;
+	size_t	 i;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->nupdates; i++) {
+		if (f->updates[i].id == update_id) {
+			at = f->updates[i].delivered_ms;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return at;
+}
+
+int
+fake_telegram_forgotten(struct fake_telegram *f, long long update_id)
+{
+	int	 gone = 0;
+	size_t	 i;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->nupdates; i++) {
+		if (f->updates[i].id == update_id) {
+			gone = f->updates[i].forgotten;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return gone;
+}
+
+int
+fake_telegram_count(struct fake_telegram *f, long long chat_id,
+    const char *needle)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->nmsgs; i++) {
+		if (f->msgs[i].from_bot && f->msgs[i].chat_id == chat_id &&
+		    strstr(f->msgs[i].plain, needle) != NULL)
+			n++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }

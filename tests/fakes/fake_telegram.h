@@ -2,7 +2,8 @@
  * fake_telegram.h - a fake Telegram Bot API server on 127.0.0.1 for
  * tests. It speaks the real wire format (POST /bot<TOKEN>/<method>, JSON
  * or form bodies, {"ok":...} replies), serves injected user messages and
- * button presses through getUpdates with real offset semantics, records
+ * button presses (and raw, even broken, updates) through getUpdates with
+ * real offset semantics, records
  * every call, rejects what the real API rejects (text over 4096
  * characters, empty text, callback_data over 64 bytes, unknown
  * parse_mode, malformed HTML, identical edits) and fails on demand.
@@ -28,6 +29,9 @@ enum fake_telegram_fault {
 /* Starts on a free port; the bot is @username with id bot_id. */
 struct fake_telegram *fake_telegram_start(const char *token,
 		    const char *username, long long bot_id);
+/* The same on a given port (0 = a free one); NULL when it is taken. */
+struct fake_telegram *fake_telegram_start_port(const char *token,
+		    const char *username, long long bot_id, int port);
 void		 fake_telegram_stop(struct fake_telegram *);
 /* "http://127.0.0.1:PORT" (static storage in the fake). */
 const char	*fake_telegram_url(const struct fake_telegram *);
@@ -62,6 +66,23 @@ long long	 fake_telegram_press(struct fake_telegram *, long long chat_id,
 void		 fake_telegram_migrate(struct fake_telegram *,
 		    long long old_chat, long long new_chat);
 
+/*
+ * Queues an update given as raw text, which need not be valid JSON (a
+ * poison update): the first "%ID%" in tmpl becomes its update_id, which
+ * is returned. It is served like any other update and forgotten by the
+ * offset like any other (by that id, whatever the text says).
+ */
+long long	 fake_telegram_inject_raw(struct fake_telegram *,
+		    const char *tmpl);
+
+/*
+ * Telegram hangs for ms milliseconds: every call of `method` (NULL =
+ * any) arriving meanwhile is held without being handled (nothing is
+ * sent or stored) and its connection is dropped when the hang ends.
+ */
+void		 fake_telegram_hang(struct fake_telegram *, const char *method,
+		    int ms);
+
 /* The next `count` calls of `method` (NULL = any) fail as told. */
 void		 fake_telegram_fault(struct fake_telegram *, const char *method,
 		    enum fake_telegram_fault, int param, int count);
@@ -92,6 +113,15 @@ long long	 fake_telegram_find(struct fake_telegram *, long long chat_id,
 		    const char *needle);
 /* The highest offset a getUpdates has confirmed. */
 long long	 fake_telegram_confirmed(struct fake_telegram *);
+/* now_ms() when a getUpdates reply first carried the update; -1 never. */
+int64_t		 fake_telegram_delivered_at(struct fake_telegram *,
+		    long long update_id);
+/* 1 when the update was confirmed and forgotten. */
+int		 fake_telegram_forgotten(struct fake_telegram *,
+		    long long update_id);
+/* Messages from the bot stored in chat whose visible text has needle. */
+int		 fake_telegram_count(struct fake_telegram *, long long chat_id,
+		    const char *needle);
 /* All calls as text lines "method status params" (caller frees). */
 char		*fake_telegram_dump(struct fake_telegram *);
 

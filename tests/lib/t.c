@@ -74,6 +74,87 @@ t_run(const char *name, void (*fn)(void))
 	fflush(stdout);
 }
 
+void
+t_run_parallel(const struct t_case *cases, size_t n, int timeout_ms)
+{
+	pid_t	*pids = xcalloc(n, sizeof *pids);
+	int	*status = xcalloc(n, sizeof *status);
+	char	**logs = xcalloc(n, sizeof *logs);
+	int64_t	 deadline = now_ms() + timeout_ms;
+	size_t	 i, left = n;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < n; i++) {
+		int	 fd;
+
+		logs[i] = xstrdup("/tmp/pvebot-test-case-XXXXXX");
+		if ((fd = mkstemp(logs[i])) == -1) {
+			perror("mkstemp");
+			abort();
+		}
+		if ((pids[i] = fork()) == -1) {
+			perror("fork");
+			abort();
+		}
+		if (pids[i] == 0) {
+			setpgid(0, 0);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+			t_passed = t_failed = 0;
+			t_run(cases[i].name, cases[i].fn);
+			fflush(stdout);
+			exit(t_failed == 0 ? 0 : 1);
+		}
+		setpgid(pids[i], pids[i]);
+		close(fd);
+	}
+	while (left > 0) {
+		for (i = 0; i < n; i++) {
+			if (pids[i] <= 0)
+				continue;
+			if (waitpid(pids[i], &status[i], WNOHANG) == pids[i]) {
+				pids[i] = 0;
+				left--;
+			} else if (now_ms() > deadline) {
+				kill(-pids[i], SIGKILL);
+				waitpid(pids[i], &status[i], 0);
+				pids[i] = 0;
+				left--;
+			}
+		}
+		if (left > 0)
+			sleep_ms(20);
+	}
+	for (i = 0; i < n; i++) {
+		char	*out = t_slurp(logs[i]);
+		int	 ok = WIFEXITED(status[i]) &&
+			    WEXITSTATUS(status[i]) == 0;
+
+		fputs(out != NULL ? out : "", stdout);
+		if (ok)
+			t_passed++;
+		else {
+			t_failed++;
+			if (WIFSIGNALED(status[i]))
+				printf("FAIL %s: killed by signal %d (timeout "
+				    "%dms?)\n", cases[i].name,
+				    WTERMSIG(status[i]), timeout_ms);
+			else if (out == NULL || strstr(out, "FAIL ") == NULL)
+				printf("FAIL %s: exited %d\n", cases[i].name,
+				    WEXITSTATUS(status[i]));
+		}
+		free(out);
+		unlink(logs[i]);
+		free(logs[i]);
+	}
+	fflush(stdout);
+	free(logs);
+	free(status);
+	free(pids);
+}
+
 int
 t_summary(void)
 {

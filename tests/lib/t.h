@@ -19,6 +19,20 @@ void	t_run(const char *name, void (*fn)(void));
 int	t_summary(void);	/* exit status for main() */
 
 #define T_RUN(fn) t_run(#fn, fn)
+
+/*
+ * Cases that mostly wait (a retry_after, a hang, a held router) run at
+ * the same time so their waits overlap: each in a child process of its
+ * own (own folder, fakes and pvebot, in its own process group), reported
+ * in the order given as T_RUN reports them. A case still running after
+ * timeout_ms is killed with its process group and fails.
+ */
+struct t_case {
+	const char	*name;
+	void		(*fn)(void);
+};
+#define T_CASE(fn) { #fn, fn }
+void	t_run_parallel(const struct t_case *, size_t n, int timeout_ms);
 #define T_OK(c) do { if (!(c)) t_fail(__FILE__, __LINE__, "%s", #c); } while (0)
 #define T_EQ_INT(a, b) do {						\
 	long long t_a_ = (long long)(a), t_b_ = (long long)(b);		\

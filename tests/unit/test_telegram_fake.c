@@ -225,6 +225,87 @@ test_offsets_and_long_poll(void)
 	fake_telegram_stop(f);
 }
 
+/* getUpdates with a JSON body; the number of updates, -1 unreadable. */
+static long
+get_updates(struct fake_telegram *f, const char *body, long *status)
+{
+	json_t	*r = NULL;
+	long	 n = -1;
+
+	*status = post(f, TOKEN, "getUpdates", "application/json", body, &r);
+	if (json_is_array(json_object_get(r, "result")))
+		n = (long)json_array_size(json_object_get(r, "result"));
+	json_decref(r);
+	return n;
+}
+
+static void
+test_confirmed_updates_are_forgotten_as_on_telegram(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	long long		 u1, u2, u3, u4, raw, press;
+	json_t			*r = NULL;
+	long			 status;
+	char			*b;
+	int64_t			 t0;
+
+	u1 = fake_telegram_inject_message(f, 42, 42, "one", 0);
+	u2 = fake_telegram_inject_message(f, 42, 42, "two", 0);
+	u3 = fake_telegram_inject_message(f, 42, 42, "three", 0);
+	u4 = fake_telegram_inject_message(f, 42, 42, "four", 0);
+	/* A negative offset keeps the last -offset; the rest is forgotten. */
+	T_EQ_INT(get_updates(f, "{\"offset\":-2}", &status), 2);
+	T_OK(fake_telegram_forgotten(f, u1) && fake_telegram_forgotten(f, u2));
+	T_OK(!fake_telegram_forgotten(f, u3) && !fake_telegram_forgotten(f,
+	    u4));
+	T_EQ_INT(fake_telegram_delivered_at(f, u1), -1);
+	T_OK(fake_telegram_delivered_at(f, u3) >= 0);
+	/* An offset confirms even when the call then fails. */
+	fake_telegram_fault(f, "getUpdates", FAKE_TG_5XX, 502, 1);
+	b = xasprintf("{\"offset\":%lld}", u4 + 1);
+	T_EQ_INT(get_updates(f, b, &status), -1);
+	T_EQ_INT(status, 502);
+	free(b);
+	T_OK(fake_telegram_forgotten(f, u3) && fake_telegram_forgotten(f, u4));
+	T_EQ_INT(fake_telegram_confirmed(f), u4 + 1);
+
+	/* allowed_updates holds until a call changes it. */
+	press = fake_telegram_press(f, 42, 42, 100, "ap:1:x", NULL);
+	fake_telegram_inject_message(f, 42, 42, "five", 0);
+	T_EQ_INT(get_updates(f, "{\"allowed_updates\":"
+	    "[\"callback_query\"]}", &status), 1);
+	T_EQ_INT(get_updates(f, "{}", &status), 1);
+	T_EQ_INT(get_updates(f, "{\"allowed_updates\":[]}", &status), 2);
+	b = xasprintf("{\"offset\":%lld}", press + 2);
+	T_EQ_INT(get_updates(f, b, &status), 0);
+	free(b);
+
+	/* A raw update is served as it is, and forgotten by its id. */
+	raw = fake_telegram_inject_raw(f,
+	    "{\"update_id\":%ID%,\"message\":{");
+	T_EQ_INT(get_updates(f, "{}", &status), -1);
+	T_EQ_INT(status, 200);
+	b = xasprintf("{\"offset\":%lld}", raw + 1);
+	T_EQ_INT(get_updates(f, b, &status), 0);
+	free(b);
+	T_OK(fake_telegram_forgotten(f, raw));
+
+	/* A hang holds the call unhandled, then drops it. */
+	fake_telegram_hang(f, "sendMessage", 300);
+	t0 = now_ms();
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"held\"}", &r), 0);
+	json_decref(r);
+	T_OK(now_ms() - t0 >= 290);
+	T_EQ_INT(fake_telegram_count(f, 42, "held"), 0);
+	/* Then Telegram answers again. */
+	T_EQ_INT(post(f, TOKEN, "sendMessage", "application/json",
+	    "{\"chat_id\":42,\"text\":\"held\"}", &r), 200);
+	json_decref(r);
+	T_EQ_INT(fake_telegram_count(f, 42, "held"), 1);
+	fake_telegram_stop(f);
+}
+
 int
 main(void)
 {
@@ -232,6 +313,7 @@ main(void)
 	T_RUN(test_wire_format_and_auth);
 	T_RUN(test_refuses_what_telegram_refuses);
 	T_RUN(test_offsets_and_long_poll);
+	T_RUN(test_confirmed_updates_are_forgotten_as_on_telegram);
 	curl_global_cleanup();
 	return t_summary();
 }
