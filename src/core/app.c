@@ -369,11 +369,14 @@ fail:
 	return NULL;
 }
 
+static void	app_signals(void);
+
 int
 app_start(struct app *app, char **cause)
 {
 	size_t	 i;
 
+	app_signals();
 	audit_milestone(app, 1);
 	/* Jobs a previous process left running are followed again. */
 	if (workers_start_recovery(app->workers, cause) != 0)
@@ -642,12 +645,14 @@ watchdog_round(struct app *app, int64_t ping_ms, int *stalled)
 	*stalled = 1;
 }
 
-int
-app_run(struct app *app)
+/*
+ * Before any part starts: a signal that comes while they start (a reload
+ * right after "connector started") is kept for app_run, never fatal.
+ */
+static void
+app_signals(void)
 {
 	struct sigaction	 sa;
-	int			 console_gone = 0, stalled = 0;
-	int64_t			 ping_ms, next_ping, nap;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -656,6 +661,15 @@ app_run(struct app *app)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+app_run(struct app *app)
+{
+	int			 console_gone = 0, stalled = 0;
+	int64_t			 ping_ms, next_ping, nap;
+
+	app_signals();
 	/* The connectors and the router are up: app_start() returned. */
 	notify("READY=1\nSTATUS=running");
 	ping_ms = sdnotify_watchdog_usec() / 2000;
