@@ -67,8 +67,11 @@
  *                          {"storage":"nas-backup","disk":N,"maxdisk":N}
  *   GET /_sim/state        the whole state (guests, tasks) for debugging
  * A scenario file is a JSON object {"fault":[...], "guest":[...],
- * "metrics":[...], "tokens":[{"id":..,"secret":..,"privs":[..]}]} whose
- * entries are applied as the endpoints above at start.
+ * "metrics":[...], "tokens":[{"id":..,"secret":..,"privs":[..]}],
+ * "generate_guests":N} whose entries are applied as the endpoints above
+ * at start; generate_guests (like --guests N) fills the cluster up to N
+ * guests spread over the nodes (VMIDs from 10000, the same on every
+ * run), for tests and benchmarks at scale (up to 100,000).
  *
  * Thread-safe (one lock around the state); bounded (task list, call log
  * and bodies are capped); sim_stop() frees everything.
@@ -85,6 +88,9 @@ struct sim_opts {
 	const char	*secret;	/* NULL = no default token */
 	int		 task_ms;	/* task duration; 0 = 1500 */
 	const char	*scenario;	/* JSON file applied at start; NULL */
+	int		 guests;	/* 0, or the number of guests in all:
+					   the homelab's 13 and generated
+					   ones (VMIDs 10000...) up to it */
 };
 
 struct sim	*sim_start(const struct sim_opts *, char **cause);
@@ -102,7 +108,7 @@ int		 sim_admin(struct sim *, const char *what, const char *json,
 
 /*
  * `pvebot sim --port N --token-id ID --secret-env NAME --task-ms N
- * --scenario FILE [--no-tls]`: prints "sim: listening port=N
+ * --scenario FILE --guests N [--no-tls]`: prints "sim: listening port=N
  * fingerprint=AA:BB..." and serves until SIGTERM or SIGINT.
  */
 int		 sim_main(int argc, char **argv);

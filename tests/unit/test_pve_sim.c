@@ -789,7 +789,8 @@ test_migrate_clone_unlock(void)
 	pve_guest_release(&g);
 
 	/* A stale backup lock: actions fail with the API's sentence until
-	 * the lock is removed with PUT config delete=lock. */
+	 * the lock is removed; an API token cannot remove it (the config
+	 * path checks the lock), only `qm unlock` on the node can. */
 	admin(&e, "guest", "{\"vmid\":101,\"lock\":\"backup\"}");
 	T_EQ_INT(pve_resolve_guest(e.pve, "101", &g, &cause), PVE_OK);
 	T_EQ_STR(g.lock, "backup");
@@ -800,10 +801,14 @@ test_migrate_clone_unlock(void)
 	free(cause);
 	cause = NULL;
 	T_EQ_INT(pve_request(e.pve, "PUT", "/nodes/pve1/qemu/101/config",
-	    unlock, 1, NULL, &cause), PVE_OK);
+	    unlock, 1, NULL, &cause), PVE_PERMANENT);
+	T_EQ_STR(cause, "VM is locked (backup)");
+	free(cause);
+	cause = NULL;
 	T_EQ_INT(pve_resolve_guest(e.pve, "101", &g, &cause), PVE_OK);
-	T_OK(g.lock == NULL);
+	T_EQ_STR(g.lock, "backup");
 	pve_guest_release(&g);
+	admin(&e, "guest", "{\"vmid\":101,\"lock\":\"\"}");
 	T_OK(act_ok(&e, "101", "/status/start", NULL, 0));
 	free(cause);
 	env_stop(&e);
