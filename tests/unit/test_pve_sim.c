@@ -528,6 +528,54 @@ test_format_failed_task(void)
 }
 
 /*
+ * A log read while the task has written nothing yet is empty, not
+ * Proxmox's "no content" placeholder: a reader that counts the lines it
+ * got (as the worker does) must not skip the first real line.
+ */
+static void
+test_task_log_placeholder(void)
+{
+	struct env	 e;
+	json_t		*lines = NULL, *l;
+	char		*cause = NULL, *upid, *st;
+	size_t		 i;
+	int		 next = 0;
+	struct buf	 seen;
+
+	if (env_start(&e, 1500) != 0)
+		return;
+	buf_init(&seen, 0);
+	upid = act(&e, "101", "POST", "/status/start", NULL, 0, &cause);
+	T_OK(upid != NULL);
+	if (upid == NULL)
+		goto out;
+	/* At once: the cloud-init line comes at a fifth of the task. */
+	T_EQ_INT(pve_task_log(e.pve, upid, 0, &lines, &cause), PVE_OK);
+	T_EQ_INT((int)json_array_size(lines), 0);
+	next += (int)json_array_size(lines);
+	json_decref(lines);
+	st = wait_task(&e, upid, 10000);
+	T_EQ_STR(st, "OK");
+	free(st);
+	T_EQ_INT(pve_task_log(e.pve, upid, next, &lines, &cause), PVE_OK);
+	json_array_foreach(lines, i, l)
+		buf_printf(&seen, "%s\n", json_string_value(json_object_get(l,
+		    "t")));
+	json_decref(lines);
+	T_EQ_STR(buf_cstr(&seen), "generating cloud-init ISO\nTASK OK\n");
+	/* And `task` shows the real lines only. */
+	st = pve_format_task(e.pve, upid, &cause);
+	T_NOT_CONTAINS(st, "no content");
+	T_CONTAINS(st, "last log lines:\ngenerating cloud-init ISO\nTASK OK");
+	free(st);
+	free(upid);
+out:
+	free(cause);
+	buf_release(&seen);
+	env_stop(&e);
+}
+
+/*
  * Actions.
  */
 
@@ -1067,6 +1115,7 @@ main(void)
 	T_RUN(test_backup_progress_from_task_log);
 	T_RUN(test_live_migration_progress);
 	T_RUN(test_migrate_clone_unlock);
+	T_RUN(test_task_log_placeholder);
 	T_RUN(test_tasks_find_and_stop);
 	T_RUN(test_error_lines_from_the_api);
 	T_RUN(test_tls_pin_and_ca_file);
