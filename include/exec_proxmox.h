@@ -177,6 +177,8 @@ int		 pve_progress_percent(const char *log_line);
  * Caller frees; NULL and *cause on error.
  */
 char	*pve_format_status(struct pve *, char **cause);
+char	*pve_format_quorum(struct pve *, char **cause);
+char	*pve_format_storage(struct pve *, char **cause);
 char	*pve_format_nodes(struct pve *, char **cause);
 char	*pve_format_guests(struct pve *, char **cause);
 char	*pve_format_guest(struct pve *, const char *ref, char **cause);

@@ -727,13 +727,6 @@ run_ssh(struct run *r, const struct cmd_call *call)
 	cmd_ssh_argv_free(argv, argc);
 }
 
-/* The first configured SSH host, for cluster-wide commands. */
-static const char *
-any_ssh_host(struct app *app)
-{
-	return app->conf->ssh.nhosts > 0 ? app->conf->ssh.hosts[0].name : NULL;
-}
-
 static void
 run_builtin(struct run *r, const struct cmd_call *call)
 {
@@ -743,21 +736,15 @@ run_builtin(struct run *r, const struct cmd_call *call)
 	char		*cause = NULL, *text = NULL;
 	int		 status;
 
-	if (strcmp(name, "quorum") == 0 || strcmp(name, "sensors") == 0) {
+	if (strcmp(name, "sensors") == 0) {
 		const char	*node = call_value(call, ARG_NODE);
-		char		*argv_q[] = { "pvecm", "status", NULL };
 		char		*argv_s[] = { "sensors", "-j", NULL };
-		int		 q = name[0] == 'q';
 
 		if (node == NULL)
-			node = q ? any_ssh_host(r->app) : NULL;
-		if (node == NULL && !q)
 			text = worker_local_sensors(r->app, &cause);
-		else if (node == NULL)
-			set_cause(&cause, "no SSH hosts are configured");
 		else
-			text = ssh_text(r, node, q ? argv_q : argv_s, 2, 0,
-			    q ? "pvecm" : "sensors_json", q, &status, &cause);
+			text = ssh_text(r, node, argv_s, 2, 0, "sensors_json",
+			    0, &status, &cause);
 		read_finish(r, text, cause);
 		return;
 	}
@@ -773,6 +760,10 @@ run_builtin(struct run *r, const struct cmd_call *call)
 	}
 	if (strcmp(name, "status") == 0)
 		text = pve_format_status(pve, &cause);
+	else if (strcmp(name, "quorum") == 0)
+		text = pve_format_quorum(pve, &cause);
+	else if (strcmp(name, "storage") == 0)
+		text = pve_format_storage(pve, &cause);
 	else if (strcmp(name, "nodes") == 0)
 		text = pve_format_nodes(pve, &cause);
 	else if (strcmp(name, "guests") == 0)

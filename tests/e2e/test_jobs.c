@@ -223,6 +223,29 @@ test_every_command_happy_path(void)
 	env_stop(&e);
 }
 
+/* quorum, storage and status through the API alone, no SSH at all. */
+static void
+test_quorum_storage_status_without_ssh(void)
+{
+	struct env	 e;
+	char		*out = NULL;
+
+	env_start(&e, 300, NULL, NULL, "carol");	/* a viewer */
+	T_EQ_INT(env_run(&e, "quorum\nstorage\nstatus\n", &out), 0);
+	T_CONTAINS(out, "Cluster homelab: quorate, 3 of 3 nodes online");
+	T_CONTAINS(out, "pve3 (id 3): online");
+	T_CONTAINS(out, "~ pve2:\n");
+	T_CONTAINS(out, "~   local (dir) [");
+	T_CONTAINS(out, "local-lvm (lvmthin) [");
+	T_CONTAINS(out, "nas-backup (nfs, shared) [");
+	T_CONTAINS(out, "Storage: fullest pve2 local-lvm 57%");
+	T_NOT_CONTAINS(out, "failed");
+	T_NOT_CONTAINS(out, "SSH");
+	T_EQ_INT(count_calls(&e, "GET", "/cluster/status"), 2);
+	free(out);
+	env_stop(&e);
+}
+
 /*
  * unlock runs `qm unlock` on the guest's node over SSH (no API token can
  * remove a lock): without an SSH host for that node it says so, and
@@ -493,6 +516,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_every_command_happy_path);
 	T_RUN(test_unlock_needs_an_ssh_host);
+	T_RUN(test_quorum_storage_status_without_ssh);
 	T_RUN(test_api_errors_become_one_line);
 	T_RUN(test_fingerprint_mismatch_refused);
 	T_RUN(test_jobs_on_one_guest_serialised);

@@ -53,7 +53,7 @@ static const char *const required_names[] = { "help", "whoami", "status",
     "backup", "backups", "migrate", "clone", "unlock", "tasks", "task",
     "jobs", "job", "cancel", "approve", "deny", "alerts", "silence",
     "unsilence", "sensors", "digest", "explain", "hostsnap", "hostsnaps",
-    "hostsnap-remove", "quorum", "service", "updates", "gpu" };
+    "hostsnap-remove", "quorum", "storage", "service", "updates", "gpu" };
 
 static void
 shipped_catalogue_loads(void)

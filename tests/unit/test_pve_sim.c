@@ -299,6 +299,9 @@ test_format_status_nodes_guests(void)
 	T_CONTAINS(out, "Nodes: 3/3 online\n");
 	T_CONTAINS(out, "Guests: 6 running, 5 stopped, 2 templates\n");
 	T_CONTAINS(out, "Top CPU: ");
+	/* It says it summarises storage: the fullest ones. */
+	T_CONTAINS(out, "Storage: fullest pve2 local-lvm 57%, pve1 local-lvm "
+	    "39%, nas-backup 31%");
 	free(out);
 
 	out = pve_format_nodes(e.pve, &cause);
@@ -331,6 +334,100 @@ test_format_status_nodes_guests(void)
 	free(out);
 	out = pve_format_nodes(e.pve, &cause);
 	T_CONTAINS(out, "pve3: offline");
+	free(out);
+	free(cause);
+	env_stop(&e);
+}
+
+/* quorum reads /cluster/status through the API: no SSH needed. */
+static void
+test_format_quorum(void)
+{
+	struct env	 e;
+	char		*out, *cause = NULL;
+
+	if (env_start(&e, 200) != 0)
+		return;
+	out = pve_format_quorum(e.pve, &cause);
+	T_OK(cause == NULL);
+	T_EQ_STR(out, "Cluster homelab: quorate, 3 of 3 nodes online\n"
+	    "pve1 (id 1): online, answers the API\n"
+	    "pve2 (id 2): online\n"
+	    "pve3 (id 3): online");
+	free(out);
+	admin(&e, "fault", "[{\"node\":\"pve2\",\"online\":false},"
+	    "{\"node\":\"pve3\",\"online\":false},{\"quorate\":false}]");
+	out = pve_format_quorum(e.pve, &cause);
+	T_CONTAINS(out, "Cluster homelab: NOT QUORATE (no quorum), 1 of 3 "
+	    "nodes online\nWithout quorum Proxmox refuses changes");
+	T_CONTAINS(out, "pve2 (id 2): OFFLINE\npve3 (id 3): OFFLINE");
+	free(out);
+	calls_forget(&e);
+	admin(&e, "fault", "{\"kind\":\"error\",\"status\":500,"
+	    "\"message\":\"boom\",\"match\":\"GET /cluster/status\"}");
+	T_OK(pve_format_quorum(e.pve, &cause) == NULL);
+	T_CONTAINS(cause, "boom");
+	free(cause);
+	env_stop(&e);
+}
+
+/* storage: per node with bars, a shared pool once, full ones marked. */
+static void
+test_format_storage(void)
+{
+	struct env	 e;
+	char		*out, *cause = NULL;
+
+	if (env_start(&e, 200) != 0)
+		return;
+	admin(&e, "metrics", "{\"storage\":\"local\",\"node\":\"pve3\","
+	    "\"disk\":99000000000}");
+	out = pve_format_storage(e.pve, &cause);
+	T_OK(cause == NULL);
+	T_EQ_STR(out, "shared:\n"
+	    "  nas-backup (nfs, shared) [\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 31% "
+	    "1.2 TiB of 3.9 TiB\n"
+	    "pve1:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 14% 14.0 GiB of "
+	    "100.0 GiB\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 39% 310.0 GiB of "
+	    "800.0 GiB\n"
+	    "pve2:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 21% 21.0 GiB of "
+	    "100.0 GiB\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 57% 455.0 GiB of "
+	    "800.0 GiB\n"
+	    "pve3:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91] 92% 92.2 GiB of "
+	    "100.0 GiB, almost full\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 16% 128.0 GiB of "
+	    "800.0 GiB");
+	free(out);
+	/* status names the full one first. */
+	out = pve_format_status(e.pve, &cause);
+	T_CONTAINS(out, "Storage: fullest pve3 local 92% (almost full), pve2 "
+	    "local-lvm 57%");
+	free(out);
+	/* An offline node's storage says so; the shared pool stays. */
+	admin(&e, "fault", "{\"node\":\"pve1\",\"online\":false}");
+	out = pve_format_storage(e.pve, &cause);
+	T_CONTAINS(out, "pve1:\n  local (dir) unknown\n  local-lvm (lvmthin) "
+	    "unknown\n");
+	T_CONTAINS(out, "nas-backup (nfs, shared) [");
 	free(out);
 	free(cause);
 	env_stop(&e);
@@ -1105,6 +1202,8 @@ main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_format_status_nodes_guests);
+	T_RUN(test_format_quorum);
+	T_RUN(test_format_storage);
 	T_RUN(test_format_guest_by_id_and_name);
 	T_RUN(test_resolve_unknown_and_ambiguous);
 	T_RUN(test_format_snapshots_and_backups);
