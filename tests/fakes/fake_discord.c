@@ -35,11 +35,23 @@ struct fd_out {
 	unsigned char	 data[];	/* LWS_PRE, then the payload */
 };
 
+/* The request target Discord documents: the gateway URL's root. */
+#define FD_GATEWAY_TARGET	"/?v=10&encoding=json"
+
+/* A TCP connection accepted and checked, waiting to be adopted by lws. */
+struct fd_pending {
+	struct fd_pending *next;
+	int		 sock;
+	int		 resume;	/* came in on the resume URL's port */
+	char		*target;	/* the request line's, verbatim */
+};
+
 struct fd_conn {
 	struct fd_conn	*next;		/* all, for freeing */
 	struct lws	*wsi;
 	int		 n;
 	char		*path;
+	int		 resume;
 	struct fd_out	*outq, **outq_tail;
 	int		 close_code;
 	int		 drop;
@@ -89,11 +101,17 @@ struct fake_discord {
 	char			*token;
 	int			 heartbeat_ms;
 	char			 api_url[64];
-	int			 http_port, ws_port;
-	int			 http_fd;
+	int			 http_port, ws_port, resume_port;
+	int			 http_fd, ws_fd, resume_fd;
 	atomic_int		 stop;
-	pthread_t		 http_thread, ws_thread;
+	pthread_t		 http_thread, ws_thread, accept_thread;
 	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+
+	/* Accepted, target checked, not adopted yet / adopted by socket. */
+	struct fd_pending	*adopt, *adopted;
+	char			*refused_target;
+	int			 nrefused;
 
 	/* Gateway. */
 	struct fd_conn		*conns, *cur;
@@ -280,8 +298,9 @@ fd_on_client_frame(struct fake_discord *fd, struct fd_conn *c,
 		c->live = 1;
 		fd->cur = c;
 		{
-			char	*url = xasprintf("ws://127.0.0.1:%d/resume",
-			    fd->ws_port);
+			/* Like Discord's: a host without a path. */
+			char	*url = xasprintf("ws://127.0.0.1:%d",
+			    fd->resume_port);
 
 			fd_dispatch_locked(fd, "READY", json_pack("{s:i, "
 			    "s:{s:s, s:s, s:b}, s:[{s:s, s:b}], s:s, s:s, "
@@ -328,12 +347,30 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct fake_discord	*fd = lws_context_user(lws_get_context(wsi));
 	struct fd_conn		**pc = user, *c;
 	struct fd_out		*o;
+	struct fd_pending	*todo, *a, **pp;
 	char			 uri[256], arg[256];
 	struct buf		 path;
 	int			 i, rc = 0;
 
 	if (fd == NULL)
 		return 0;
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+		/* Adopt what the accept thread checked (lock not held:
+		 * adoption calls back into here). */
+		pthread_mutex_lock(&fd->lock);
+		todo = fd->adopt;
+		fd->adopt = NULL;
+		pthread_mutex_unlock(&fd->lock);
+		while ((a = todo) != NULL) {
+			todo = a->next;
+			pthread_mutex_lock(&fd->lock);
+			a->next = fd->adopted;
+			fd->adopted = a;
+			pthread_mutex_unlock(&fd->lock);
+			if (lws_adopt_socket_vhost(fd->vhost, a->sock) == NULL)
+				close(a->sock);
+		}
+	}
 	pthread_mutex_lock(&fd->lock);
 	c = pc != NULL ? *pc : NULL;
 	switch (reason) {
@@ -344,14 +381,29 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		c->at_ms = now_ms();
 		c->outq_tail = &c->outq;
 		buf_init(&c->rx, 8 * 1024 * 1024);
-		buf_init(&path, 0);
-		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
-			uri[0] = '\0';
-		buf_puts(&path, uri);
-		for (i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg,
-		    WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-			buf_printf(&path, "%s%s", i == 0 ? "?" : "&", arg);
-		c->path = buf_steal(&path);
+		/* The target as the client sent it (lws normalises "//"). */
+		for (pp = &fd->adopted; *pp != NULL; pp = &(*pp)->next) {
+			if ((*pp)->sock == lws_get_socket_fd(wsi))
+				break;
+		}
+		if (*pp != NULL) {
+			a = *pp;
+			*pp = a->next;
+			c->path = a->target;
+			c->resume = a->resume;
+			free(a);
+		} else {
+			buf_init(&path, 0);
+			if (lws_hdr_copy(wsi, uri, sizeof uri,
+			    WSI_TOKEN_GET_URI) < 0)
+				uri[0] = '\0';
+			buf_puts(&path, uri);
+			for (i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg,
+			    WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+				buf_printf(&path, "%s%s", i == 0 ? "?" : "&",
+				    arg);
+			c->path = buf_steal(&path);
+		}
 		c->next = fd->conns;
 		fd->conns = c;
 		fd->cur = c;
@@ -441,6 +493,101 @@ fd_ws_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Reads (without consuming) the request line of a new gateway
+ * connection; the target, or NULL when none came within 2 s.
+ */
+static char *
+fd_peek_target(int sock)
+{
+	char		 head[4096];
+	const char	*sp, *end;
+	int64_t		 deadline = now_ms() + 2000;
+	ssize_t		 n;
+	struct pollfd	 pfd = { sock, POLLIN, 0 };
+
+	while (now_ms() < deadline) {
+		if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+			return NULL;
+		n = recv(sock, head, sizeof head - 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0)
+			return NULL;
+		if (n < 0)
+			continue;
+		head[n] = '\0';
+		if ((end = strstr(head, "\r\n")) == NULL) {
+			if ((size_t)n == sizeof head - 1)
+				return NULL;
+			sleep_ms(5);
+			continue;
+		}
+		if (strncmp(head, "GET ", 4) != 0 ||
+		    (sp = memchr(head + 4, ' ', (size_t)(end - head - 4))) ==
+		    NULL)
+			return xstrdup("");
+		return xstrndup(head + 4, (size_t)(sp - head - 4));
+	}
+	return NULL;
+}
+
+/*
+ * Accepts gateway connections on the gateway and resume ports, checks
+ * the request target as sent (Discord documents the URL from GET
+ * /gateway/bot with "/?v=10&encoding=json" appended: api-specs'
+ * discord-gateway.json, "Connecting"), answers anything else 404, and
+ * hands the good ones to lws.
+ */
+static void *
+fd_accept_thread(void *arg)
+{
+	static const char	 refuse[] = "HTTP/1.1 404 Not Found\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct fake_discord	*fd = arg;
+	struct pollfd		 pfd[2];
+	struct fd_pending	*a;
+	char			*target;
+	int			 i, sock;
+
+	pfd[0].fd = fd->ws_fd;
+	pfd[1].fd = fd->resume_fd;
+	while (!atomic_load(&fd->stop)) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN) ||
+			    (sock = accept(pfd[i].fd, NULL, NULL)) < 0)
+				continue;
+			if ((target = fd_peek_target(sock)) == NULL) {
+				close(sock);
+				continue;
+			}
+			if (strcmp(target, FD_GATEWAY_TARGET) != 0) {
+				pthread_mutex_lock(&fd->lock);
+				free(fd->refused_target);
+				fd->refused_target = target;
+				fd->nrefused++;
+				pthread_mutex_unlock(&fd->lock);
+				if (write(sock, refuse, sizeof refuse - 1) < 0)
+					(void)0;
+				close(sock);
+				continue;
+			}
+			a = xcalloc(1, sizeof *a);
+			a->sock = sock;
+			a->resume = i == 1;
+			a->target = target;
+			pthread_mutex_lock(&fd->lock);
+			a->next = fd->adopt;
+			fd->adopt = a;
+			pthread_mutex_unlock(&fd->lock);
+			lws_cancel_service(fd->ctx);
+		}
+	}
+	return NULL;
+}
+
 void
 fake_discord_withhold_acks(struct fake_discord *fd, int on)
 {
@@ -526,6 +673,34 @@ fake_discord_connections(struct fake_discord *fd)
 
 	pthread_mutex_lock(&fd->lock);
 	n = fd->nconns;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+int
+fake_discord_conn_resume(struct fake_discord *fd, int n)
+{
+	struct fd_conn	*c;
+	int		 resume = -1;
+
+	pthread_mutex_lock(&fd->lock);
+	for (c = fd->conns; c != NULL; c = c->next)
+		if (c->n == n)
+			resume = c->resume;
+	pthread_mutex_unlock(&fd->lock);
+	return resume;
+}
+
+int
+fake_discord_refused(struct fake_discord *fd, char **target)
+{
+	int	 n;
+
+	pthread_mutex_lock(&fd->lock);
+	n = fd->nrefused;
+	if (target != NULL)
+		*target = fd->refused_target != NULL ?
+		    xstrdup(fd->refused_target) : NULL;
 	pthread_mutex_unlock(&fd->lock);
 	return n;
 }
@@ -1082,7 +1257,7 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	r->status = 200;
 	if (strcmp(q->method, "GET") == 0 && nseg == 2 &&
 	    strcmp(seg[0], "gateway") == 0 && strcmp(seg[1], "bot") == 0) {
-		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d/gateway\", "
+		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d\", "
 		    "\"shards\": 1, \"session_start_limit\": {\"total\": 1000, "
 		    "\"remaining\": 999, \"reset_after\": 14400000, "
 		    "\"max_concurrency\": 1}}", fd->ws_port);
@@ -1470,6 +1645,21 @@ fd_listen(int *port)
 	return s;
 }
 
+/* Frees a list; sockets not handed to lws yet are closed. */
+static void
+fd_pending_free(struct fd_pending *a, int close_socks)
+{
+	struct fd_pending	*next;
+
+	for (; a != NULL; a = next) {
+		next = a->next;
+		if (close_socks)
+			close(a->sock);
+		free(a->target);
+		free(a);
+	}
+}
+
 struct fake_discord *
 fake_discord_start(const char *token, int heartbeat_ms)
 {
@@ -1483,20 +1673,24 @@ fake_discord_start(const char *token, int heartbeat_ms)
 		abort();
 	snprintf(fd->api_url, sizeof fd->api_url,
 	    "http://127.0.0.1:%d/api/v10", fd->http_port);
-	fd->ws_port = t_free_port();
+	if ((fd->ws_fd = fd_listen(&fd->ws_port)) < 0 ||
+	    (fd->resume_fd = fd_listen(&fd->resume_port)) < 0)
+		abort();
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	memset(&info, 0, sizeof info);
-	info.port = fd->ws_port;
-	info.iface = "127.0.0.1";
+	/* lws serves sockets this file accepts and checks. */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = fd_protocols;
 	info.user = fd;
 	info.gid = -1;
 	info.uid = -1;
-	if ((fd->ctx = lws_create_context(&info)) == NULL)
+	if ((fd->ctx = lws_create_context(&info)) == NULL ||
+	    (fd->vhost = lws_get_vhost_by_name(fd->ctx, "default")) == NULL)
 		abort();
 	atomic_init(&fd->stop, 0);
 	pthread_create(&fd->http_thread, NULL, fd_http_thread, fd);
 	pthread_create(&fd->ws_thread, NULL, fd_ws_thread, fd);
+	pthread_create(&fd->accept_thread, NULL, fd_accept_thread, fd);
 	return fd;
 }
 
@@ -1510,11 +1704,17 @@ fake_discord_stop(struct fake_discord *fd)
 	if (fd == NULL)
 		return;
 	atomic_store(&fd->stop, 1);
+	pthread_join(fd->accept_thread, NULL);
 	lws_cancel_service(fd->ctx);
 	pthread_join(fd->ws_thread, NULL);
 	pthread_join(fd->http_thread, NULL);
 	lws_context_destroy(fd->ctx);
 	close(fd->http_fd);
+	close(fd->ws_fd);
+	close(fd->resume_fd);
+	fd_pending_free(fd->adopt, 1);
+	fd_pending_free(fd->adopted, 0);
+	free(fd->refused_target);
 	while ((c = fd->conns) != NULL) {
 		fd->conns = c->next;
 		while ((o = c->outq) != NULL) {
@@ -1559,6 +1759,12 @@ const char *
 fake_discord_api_url(struct fake_discord *fd)
 {
 	return fd->api_url;
+}
+
+int
+fake_discord_gateway_port(struct fake_discord *fd)
+{
+	return fd->ws_port;
 }
 
 /* ---- test bench ---------------------------------------------------- */
