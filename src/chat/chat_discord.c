@@ -1419,11 +1419,18 @@ chat_discord_register(struct connector *c, json_t *commands, char **cause)
 		set_cause(cause, "Discord application id unknown");
 		return CHAT_TEMPORARY;
 	}
+	/*
+	 * These commands are being registered now: the registration at
+	 * READY, which runs only when nobody did it yet, must not send them
+	 * a second time (it did, when READY came during or after an explicit
+	 * call).
+	 */
 	pthread_mutex_lock(&dc->lock);
 	if (commands != dc->commands) {
 		json_decref(dc->commands);
 		dc->commands = json_incref(commands);
 	}
+	dc->registered = 1;
 	pthread_mutex_unlock(&dc->lock);
 	for (i = 0; i < dc->conf->nguilds && rc == CHAT_OK; i++) {
 		if (!dc_valid_id(dc->conf->guilds[i]))

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -984,6 +985,459 @@ fd_error(struct fd_resp *r, int status, const char *message, int code)
 	    code);
 }
 
+/*
+ * Slash command registration (PUT .../commands, a bulk overwrite),
+ * checked field by field as Discord does. Limits from the schemas of
+ * ../shared/api-specs/discord-rest-v10.compact.json
+ * (ApplicationCommandUpdateRequest and the ApplicationCommand*Option
+ * schemas: name 1-32, description up to 100, at most 25 options and 25
+ * choices, option types 1-11, min_length/max_length 0/1-6000, Int53
+ * values) and from Discord's application command documentation where
+ * the schema is silent: CHAT_INPUT names match
+ * ^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$ in lower case (this fake
+ * takes ASCII only, which is stricter), a CHAT_INPUT description is 1-100
+ * characters and a USER or MESSAGE one empty, required options come
+ * before optional ones, choices only on string, integer and number
+ * options (string values up to 100 characters), not with autocomplete,
+ * names unique per type and per level, at most 100 CHAT_INPUT, 15 USER
+ * and 15 MESSAGE commands, and at most 4000 characters of names,
+ * descriptions and values per command. A breach is 400 "Invalid Form
+ * Body" (code 50035) with Discord's "errors" tree naming the field.
+ */
+struct fd_cmdcheck {
+	char	 path[256];	/* "3.options.1.name" */
+	char	 code[64];	/* Discord's error code */
+	char	 why[160];
+	size_t	 chars;		/* of the current command */
+};
+
+/* out (256 bytes) = path followed by a formatted suffix, cut to fit. */
+static void
+fd_sub(char *out, const char *path, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 n;
+
+	n = strlen(path) < 200 ? strlen(path) : 200;
+	memcpy(out, path, n);
+	va_start(ap, fmt);
+	vsnprintf(out + n, 256 - n, fmt, ap);
+	va_end(ap);
+}
+
+static int
+fd_cmd_fail(struct fd_cmdcheck *ck, const char *path, const char *code,
+    const char *why)
+{
+	snprintf(ck->path, sizeof ck->path, "%s", path);
+	snprintf(ck->code, sizeof ck->code, "%s", code);
+	snprintf(ck->why, sizeof ck->why, "%s", why);
+	return -1;
+}
+
+/* A CHAT_INPUT command or option name. */
+static int
+fd_cmd_name(json_t *v, struct fd_cmdcheck *ck, const char *path, int slash)
+{
+	const char	*n = json_string_value(v), *p;
+	size_t		 len;
+
+	if (n == NULL)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_REQUIRED",
+		    "This field is required");
+	len = fd_utf8_chars(n);
+	if (len < 1 || len > 32)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_BAD_LENGTH",
+		    "Must be between 1 and 32 in length.");
+	ck->chars += len;
+	if (!slash)
+		return 0;
+	for (p = n; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '\'')
+			continue;
+		return fd_cmd_fail(ck, path, "APPLICATION_COMMAND_INVALID_NAME",
+		    "Command name is invalid");
+	}
+	return 0;
+}
+
+static int
+fd_cmd_text(json_t *v, struct fd_cmdcheck *ck, const char *path, size_t min,
+    size_t max)
+{
+	const char	*t = json_string_value(v);
+	size_t		 len;
+	char		 why[96];
+
+	if (v == NULL && min > 0)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_REQUIRED",
+		    "This field is required");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (t == NULL)
+		return fd_cmd_fail(ck, path, "STRING_TYPE_CONVERT",
+		    "Could not interpret the value as string.");
+	len = fd_utf8_chars(t);
+	if (len < min || len > max) {
+		snprintf(why, sizeof why, "Must be between %zu and %zu in "
+		    "length.", min, max);
+		return fd_cmd_fail(ck, path, "BASE_TYPE_BAD_LENGTH", why);
+	}
+	ck->chars += len;
+	return 0;
+}
+
+/* An Int53, when present. */
+static int
+fd_cmd_int53(json_t *v, struct fd_cmdcheck *ck, const char *path)
+{
+	const json_int_t	 lim = 9007199254740991LL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) > lim ||
+	    json_integer_value(v) < -lim)
+		return fd_cmd_fail(ck, path, "NUMBER_TYPE_COERCE",
+		    "Value is not int53.");
+	return 0;
+}
+
+static int
+fd_cmd_options(json_t *opts, struct fd_cmdcheck *ck, const char *path,
+    int depth);
+
+static int
+fd_cmd_option(json_t *o, struct fd_cmdcheck *ck, const char *path,
+    int depth, int *optional_seen)
+{
+	static const char *const known[] = { "type", "name",
+	    "name_localizations", "description", "description_localizations",
+	    "required", "choices", "options", "channel_types", "min_value",
+	    "max_value", "min_length", "max_length", "autocomplete", NULL };
+	json_t		*v, *choices = json_object_get(o, "choices"), *c;
+	json_int_t	 type;
+	const char	*key;
+	char		 p[256];
+	size_t		 i, k;
+	int		 required;
+
+	if (!json_is_object(o))
+		return fd_cmd_fail(ck, path, "DICT_TYPE_CONVERT",
+		    "Only dictionaries may be used in a DictType");
+	json_object_foreach(o, key, v) {
+		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0;
+		    k++)
+			;
+		if (known[k] == NULL) {
+			fd_sub(p, path, ".%s", key);
+			return fd_cmd_fail(ck, p, "UNKNOWN_FIELD",
+			    "Unknown field");
+		}
+	}
+	v = json_object_get(o, "type");
+	type = json_integer_value(v);
+	fd_sub(p, path, ".type");
+	if (!json_is_integer(v) || type < 1 || type > 11)
+		return fd_cmd_fail(ck, p, "BASE_TYPE_CHOICES",
+		    "Value must be one of (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11).");
+	fd_sub(p, path, ".name");
+	if (fd_cmd_name(json_object_get(o, "name"), ck, p, 1) != 0)
+		return -1;
+	fd_sub(p, path, ".description");
+	if (fd_cmd_text(json_object_get(o, "description"), ck, p, 1, 100) != 0)
+		return -1;
+	v = json_object_get(o, "required");
+	if (v != NULL && !json_is_boolean(v) && !json_is_null(v)) {
+		fd_sub(p, path, ".required");
+		return fd_cmd_fail(ck, p, "BOOLEAN_TYPE_CONVERT",
+		    "Must be either true or false.");
+	}
+	required = json_is_true(v);
+	if (type == 1 || type == 2) {
+		if (required || choices != NULL) {
+			fd_sub(p, path, "");
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Subcommands take no required flag or "
+			    "choices");
+		}
+		/* A group holds subcommands; a subcommand plain options. */
+		if (depth >= 2 || (type == 2 && depth >= 1)) {
+			fd_sub(p, path, ".type");
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "TYPE_INVALID", "Subcommands nest at most two "
+			    "levels");
+		}
+		fd_sub(p, path, ".options");
+		return fd_cmd_options(json_object_get(o, "options"), ck, p,
+		    type == 2 ? depth + 1 : 2);
+	}
+	if (json_object_get(o, "options") != NULL) {
+		fd_sub(p, path, ".options");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only subcommands and groups have options");
+	}
+	/* "Required options must be listed before optional options". */
+	if (required && *optional_seen) {
+		fd_sub(p, path, ".required");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTIONS_"
+		    "REQUIRED_INVALID", "Required options must be placed "
+		    "before non-required options");
+	}
+	if (!required)
+		*optional_seen = 1;
+	if (choices != NULL && !json_is_null(choices)) {
+		fd_sub(p, path, ".choices");
+		if (type != 3 && type != 4 && type != 10)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Only string, integer and number "
+			    "options have choices");
+		if (json_is_true(json_object_get(o, "autocomplete")))
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Autocomplete and choices are "
+			    "exclusive");
+		if (!json_is_array(choices))
+			return fd_cmd_fail(ck, p, "LIST_TYPE_CONVERT",
+			    "Only iterables may be used in a ListType");
+		if (json_array_size(choices) > 25)
+			return fd_cmd_fail(ck, p, "BASE_TYPE_MAX_LENGTH",
+			    "Must be 25 or fewer in length.");
+		json_array_foreach(choices, i, c) {
+			char	 cp[256];
+
+			fd_sub(cp, path, ".choices.%zu.name", i);
+			if (fd_cmd_text(json_object_get(c, "name"), ck, cp, 1,
+			    100) != 0)
+				return -1;
+			fd_sub(cp, path, ".choices.%zu.value", i);
+			v = json_object_get(c, "value");
+			if (type == 3 && fd_cmd_text(v, ck, cp, 1, 100) != 0)
+				return -1;
+			if (type == 3 && v == NULL)
+				return fd_cmd_fail(ck, cp, "BASE_TYPE_REQUIRED",
+				    "This field is required");
+			if (type == 4 && (v == NULL ||
+			    fd_cmd_int53(v, ck, cp) != 0))
+				return v == NULL ? fd_cmd_fail(ck, cp,
+				    "BASE_TYPE_REQUIRED", "This field is "
+				    "required") : -1;
+			if (type == 10 && !json_is_number(v))
+				return fd_cmd_fail(ck, cp, "NUMBER_TYPE_COERCE",
+				    "Value is not a number.");
+		}
+	}
+	if ((json_object_get(o, "min_value") != NULL ||
+	    json_object_get(o, "max_value") != NULL) && type != 4 &&
+	    type != 10) {
+		fd_sub(p, path, ".min_value");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only integer and number options have min_value and "
+		    "max_value");
+	}
+	if (type == 4) {
+		fd_sub(p, path, ".min_value");
+		if (fd_cmd_int53(json_object_get(o, "min_value"), ck, p) != 0)
+			return -1;
+		fd_sub(p, path, ".max_value");
+		if (fd_cmd_int53(json_object_get(o, "max_value"), ck, p) != 0)
+			return -1;
+	}
+	if (json_is_number(json_object_get(o, "min_value")) &&
+	    json_is_number(json_object_get(o, "max_value")) &&
+	    json_number_value(json_object_get(o, "min_value")) >
+	    json_number_value(json_object_get(o, "max_value"))) {
+		fd_sub(p, path, ".max_value");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "max_value must be at least min_value");
+	}
+	if ((json_object_get(o, "min_length") != NULL ||
+	    json_object_get(o, "max_length") != NULL) && type != 3) {
+		fd_sub(p, path, ".max_length");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only string options have min_length and max_length");
+	}
+	v = json_object_get(o, "min_length");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 6000)) {
+		fd_sub(p, path, ".min_length");
+		return fd_cmd_fail(ck, p, "NUMBER_TYPE_MAX",
+		    "int value should be between 0 and 6000.");
+	}
+	v = json_object_get(o, "max_length");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 6000)) {
+		fd_sub(p, path, ".max_length");
+		return fd_cmd_fail(ck, p, "NUMBER_TYPE_MAX",
+		    "int value should be between 1 and 6000.");
+	}
+	return 0;
+}
+
+/* One level of options: at most 25, unique names, required first. */
+static int
+fd_cmd_options(json_t *opts, struct fd_cmdcheck *ck, const char *path,
+    int depth)
+{
+	json_t		*o;
+	size_t		 i, j;
+	char		 p[256];
+	int		 optional_seen = 0, subs = 0, plain = 0;
+
+	if (opts == NULL || json_is_null(opts))
+		return 0;
+	if (!json_is_array(opts))
+		return fd_cmd_fail(ck, path, "LIST_TYPE_CONVERT",
+		    "Only iterables may be used in a ListType");
+	if (json_array_size(opts) > 25)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_MAX_LENGTH",
+		    "Must be 25 or fewer in length.");
+	json_array_foreach(opts, i, o) {
+		json_int_t	 t = json_integer_value(json_object_get(o,
+				    "type"));
+
+		fd_sub(p, path, ".%zu", i);
+		if (fd_cmd_option(o, ck, p, depth, &optional_seen) != 0)
+			return -1;
+		if (t == 1 || t == 2)
+			subs++;
+		else
+			plain++;
+		for (j = 0; j < i; j++) {
+			if (strcmp(json_string_value(json_object_get(o,
+			    "name")), json_string_value(json_object_get(
+			    json_array_get(opts, j), "name"))) == 0) {
+				fd_sub(p, path, ".%zu.name", i);
+				return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+				    "OPTION_NAME_ALREADY_EXISTS", "Option "
+				    "names must be unique");
+			}
+		}
+	}
+	if (subs > 0 && plain > 0)
+		return fd_cmd_fail(ck, path, "APPLICATION_COMMAND_OPTION_"
+		    "TYPE_INVALID", "Subcommands cannot sit next to other "
+		    "options");
+	return 0;
+}
+
+/* The whole body of a bulk overwrite: 0, or -1 and *ck says where. */
+static int
+fd_check_commands(json_t *body, struct fd_cmdcheck *ck)
+{
+	static const char *const known[] = { "id", "name",
+	    "name_localizations", "description", "description_localizations",
+	    "options", "default_member_permissions", "dm_permission",
+	    "default_permission", "type", "nsfw", "contexts",
+	    "integration_types", "handler", NULL };
+	json_t		*c, *v;
+	json_int_t	 type;
+	const char	*key;
+	size_t		 i, j, k, count[4] = { 0, 0, 0, 0 };
+	char		 p[256];
+
+	memset(ck, 0, sizeof *ck);
+	if (!json_is_array(body))
+		return fd_cmd_fail(ck, "", "LIST_TYPE_CONVERT",
+		    "Only iterables may be used in a ListType");
+	json_array_foreach(body, i, c) {
+		ck->chars = 0;
+		snprintf(p, sizeof p, "%zu", i);
+		if (!json_is_object(c))
+			return fd_cmd_fail(ck, p, "DICT_TYPE_CONVERT",
+			    "Only dictionaries may be used in a DictType");
+		json_object_foreach(c, key, v) {
+			for (k = 0; known[k] != NULL &&
+			    strcmp(known[k], key) != 0; k++)
+				;
+			if (known[k] == NULL) {
+				snprintf(p, sizeof p, "%zu.%s", i, key);
+				return fd_cmd_fail(ck, p, "UNKNOWN_FIELD",
+				    "Unknown field");
+			}
+		}
+		v = json_object_get(c, "type");
+		type = v == NULL || json_is_null(v) ? 1 : json_integer_value(v);
+		if ((v != NULL && !json_is_null(v) && !json_is_integer(v)) ||
+		    type < 1 || type > 3) {
+			snprintf(p, sizeof p, "%zu.type", i);
+			return fd_cmd_fail(ck, p, "BASE_TYPE_CHOICES",
+			    "Value must be one of (1, 2, 3).");
+		}
+		count[type]++;
+		snprintf(p, sizeof p, "%zu.name", i);
+		if (fd_cmd_name(json_object_get(c, "name"), ck, p,
+		    type == 1) != 0)
+			return -1;
+		snprintf(p, sizeof p, "%zu.description", i);
+		if (type == 1 && fd_cmd_text(json_object_get(c, "description"),
+		    ck, p, 1, 100) != 0)
+			return -1;
+		if (type != 1 && json_string_length(json_object_get(c,
+		    "description")) > 0)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+			    "INVALID", "User and message commands have an "
+			    "empty description");
+		snprintf(p, sizeof p, "%zu.options", i);
+		if (type != 1 && json_array_size(json_object_get(c,
+		    "options")) > 0)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+			    "INVALID", "Only slash commands have options");
+		if (fd_cmd_options(json_object_get(c, "options"), ck, p,
+		    0) != 0)
+			return -1;
+		if (ck->chars > 4000) {
+			snprintf(p, sizeof p, "%zu", i);
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_TOO_"
+			    "LARGE", "Command exceeds maximum size (4000)");
+		}
+		for (j = 0; j < i; j++) {
+			json_t		*o = json_array_get(body, j);
+			json_int_t	 ot = json_integer_value(
+					    json_object_get(o, "type"));
+
+			if ((ot == 0 ? 1 : ot) == type && strcmp(
+			    json_string_value(json_object_get(o, "name")),
+			    json_string_value(json_object_get(c, "name"))) ==
+			    0) {
+				snprintf(p, sizeof p, "%zu.name", i);
+				return fd_cmd_fail(ck, p, "APPLICATION_COMMANDS_"
+				    "DUPLICATE_NAME", "Application command "
+				    "names must be unique");
+			}
+		}
+	}
+	if (count[1] > 100 || count[2] > 15 || count[3] > 15)
+		return fd_cmd_fail(ck, "", "BASE_TYPE_MAX_LENGTH",
+		    "Must be 100 or fewer slash commands, 15 user and 15 "
+		    "message commands.");
+	return 0;
+}
+
+/* Discord's 50035 body: the error under its field's path. */
+static void
+fd_form_error(struct fd_resp *r, const struct fd_cmdcheck *ck)
+{
+	json_t	*root = json_object(), *errs = json_object(), *at = errs;
+	char	*path = xstrdup(ck->path), *save = NULL, *seg;
+
+	for (seg = strtok_r(path, ".", &save); seg != NULL;
+	    seg = strtok_r(NULL, ".", &save)) {
+		json_t	*next = json_object();
+
+		json_object_set_new(at, seg, next);
+		at = next;
+	}
+	json_object_set_new(at, "_errors", json_pack("[{s:s, s:s}]", "code",
+	    ck->code, "message", ck->why));
+	json_object_set_new(root, "message", json_string("Invalid Form Body"));
+	json_object_set_new(root, "code", json_integer(50035));
+	json_object_set_new(root, "errors", errs);
+	r->status = 400;
+	r->body = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(path);
+}
+
 /* Components as Discord checks them: rows of type 1 holding buttons. */
 static const char *
 fd_check_message(json_t *body, int need_content)
@@ -1286,10 +1740,12 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	    strcmp(seg[0], "applications") == 0 &&
 	    strcmp(seg[2], "guilds") == 0 &&
 	    strcmp(seg[4], "commands") == 0) {
+		struct fd_cmdcheck	 ck;
+
 		if (strcmp(seg[1], FAKE_DISCORD_APP_ID) != 0)
 			fd_error(r, 403, "Missing Access", 50001);
-		else if (!json_is_array(body) || json_array_size(body) > 100)
-			fd_error(r, 400, "Invalid Form Body", 50035);
+		else if (fd_check_commands(body, &ck) != 0)
+			fd_form_error(r, &ck);
 		else
 			r->body = json_dumps(body, JSON_COMPACT);
 	} else if (strcmp(q->method, "POST") == 0 && nseg == 4 &&
