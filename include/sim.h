@@ -15,7 +15,8 @@
  *   "message":"VM is locked (backup)\n"}). Unknown or malformed
  *   parameters: "400 Parameter verification failed." with
  *   {"data":null,"errors":{"param":"why"}}, using the real API's
- *   sentences. Booleans are 0/1; GET/DELETE parameters in the query,
+ *   sentences. Booleans are 1/0 and nothing else ("true" is a type
+ *   error, as in PVE::JSONSchema); GET/DELETE parameters in the query,
  *   POST/PUT as application/x-www-form-urlencoded.
  * - Tasks: UPID:node:PID:PSTART:STARTTIME:type:id:user@realm!token: .
  *   A task runs for task_ms and then applies its effect; it writes log
@@ -30,7 +31,9 @@
  *   VMs: 104") and succeeds, as the real one does. DELETE of a task ends
  *   it with "interrupted by signal" and applies nothing.
  * - Real-API choices: an action on a locked guest is "500 VM is locked
- *   (backup)" ("CT is locked (...)" for containers) at call time;
+ *   (backup)" ("CT is locked (...)" for containers) at call time, and so
+ *   is PUT .../config, delete=lock included (skiplock is root@pam's
+ *   only: 403 for a token; the container path has no skiplock at all);
  *   starting a running VM gives a UPID whose task fails with "VM 101
  *   already running"; starting a running CT is "500 CT 101 already
  *   running"; stopping a stopped VM is a task that succeeds, a stopped CT

@@ -907,8 +907,8 @@ sim_main(int argc, char **argv)
 		case 'g':
 			o.guests = (int)strtonum(optarg, 13, 100000, &errstr);
 			if (errstr != NULL) {
-				fprintf(stderr, "sim: --guests %s: %s (from 13, "
-				    "the homelab's guests, to 100000)\n",
+				fprintf(stderr, "sim: --guests %s: %s (from "
+				    "13, the homelab's guests, to 100000)\n",
 				    optarg, errstr);
 				return (2);
 			}

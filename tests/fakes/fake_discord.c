@@ -1140,7 +1140,8 @@ fd_cmd_option(json_t *o, struct fd_cmdcheck *ck, const char *path,
 	fd_sub(p, path, ".type");
 	if (!json_is_integer(v) || type < 1 || type > 11)
 		return fd_cmd_fail(ck, p, "BASE_TYPE_CHOICES",
-		    "Value must be one of (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11).");
+		    "Value must be one of (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, "
+		    "11).");
 	fd_sub(p, path, ".name");
 	if (fd_cmd_name(json_object_get(o, "name"), ck, p, 1) != 0)
 		return -1;
@@ -1400,9 +1401,9 @@ fd_check_commands(json_t *body, struct fd_cmdcheck *ck)
 			    json_string_value(json_object_get(c, "name"))) ==
 			    0) {
 				snprintf(p, sizeof p, "%zu.name", i);
-				return fd_cmd_fail(ck, p, "APPLICATION_COMMANDS_"
-				    "DUPLICATE_NAME", "Application command "
-				    "names must be unique");
+				return fd_cmd_fail(ck, p, "APPLICATION_"
+				    "COMMANDS_DUPLICATE_NAME", "Application "
+				    "command names must be unique");
 			}
 		}
 	}

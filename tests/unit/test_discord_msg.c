@@ -461,7 +461,8 @@ test_command_registration_rules(void)
 	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":3},"
 	    "{\"name\":\"p\",\"description\":\"d\",\"type\":3,"
 	    "\"required\":true}]}]",
-	    "0.options.1.required APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID");
+	    "0.options.1.required "
+	    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID");
 	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
 	    "[{\"name\":\"o\",\"description\":\"\",\"type\":3}]}]",
 	    "0.options.0.description BASE_TYPE_BAD_LENGTH");

@@ -166,8 +166,8 @@ test_send_rules(void)
 	/* Another key on the same event is a different annotation; the
 	 * same key from another sender too. */
 	{
-		const char	*pre = "/_matrix/client/v3/rooms/%21ops%3Ahs.test"
-		    "/send/m.reaction/";
+		const char	*pre = "/_matrix/client/v3/rooms/"
+		    "%21ops%3Ahs.test/send/m.reaction/";
 		char		*body, *rp;
 		json_t		*r;
 
