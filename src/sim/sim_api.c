@@ -315,7 +315,9 @@ api_cluster_resources(struct sim_call *c, struct sim_reply *r)
 			guest_resource_text(&b, s, &s->guests[i], now);
 		}
 	}
-	if (type == NULL || strcmp(type, "storage") == 0) {
+	/* Storages need Datastore.Audit, as the API filters them. */
+	if ((type == NULL || strcmp(type, "storage") == 0) &&
+	    sim_token_has(c->token, "Datastore.Audit")) {
 		for (i = 0; i < s->nnodes; i++) {
 			for (j = 0; j < s->nstorages; j++)
 				jw_item(&b, storage_resource(&s->storages[j],

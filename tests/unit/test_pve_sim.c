@@ -422,6 +422,15 @@ test_format_storage(void)
 	T_CONTAINS(out, "Storage: fullest pve3 local 92% (almost full), pve2 "
 	    "local-lvm 57%");
 	free(out);
+	/* Without Datastore.Audit the API lists no storage: say why. */
+	admin(&e, "fault", "{\"token\":\"" TOKEN "\",\"revoke\":"
+	    "\"Datastore.Audit\"}");
+	out = pve_format_storage(e.pve, &cause);
+	T_EQ_STR(out, "No storage is visible to pvebot's token (it needs "
+	    "Datastore.Audit)");
+	free(out);
+	admin(&e, "fault", "{\"token\":\"" TOKEN "\",\"grant\":"
+	    "\"Datastore.Audit\"}");
 	/* An offline node's storage says so; the shared pool stays. */
 	admin(&e, "fault", "{\"node\":\"pve1\",\"online\":false}");
 	out = pve_format_storage(e.pve, &cause);
