@@ -113,6 +113,7 @@ struct fake_discord {
 	struct fd_pending	*adopt, *adopted;
 	char			*refused_target;
 	int			 nrefused;
+	char			*url_tail;	/* after the gateway's port */
 
 	/* Gateway. */
 	struct fd_conn		*conns, *cur;
@@ -567,6 +568,7 @@ fd_accept_thread(void *arg)
 			if (strcmp(target, FD_GATEWAY_TARGET) != 0) {
 				pthread_mutex_lock(&fd->lock);
 				free(fd->refused_target);
+	free(fd->url_tail);
 				fd->refused_target = target;
 				fd->nrefused++;
 				pthread_mutex_unlock(&fd->lock);
@@ -1712,10 +1714,11 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	r->status = 200;
 	if (strcmp(q->method, "GET") == 0 && nseg == 2 &&
 	    strcmp(seg[0], "gateway") == 0 && strcmp(seg[1], "bot") == 0) {
-		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d\", "
+		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d%s\", "
 		    "\"shards\": 1, \"session_start_limit\": {\"total\": 1000, "
 		    "\"remaining\": 999, \"reset_after\": 14400000, "
-		    "\"max_concurrency\": 1}}", fd->ws_port);
+		    "\"max_concurrency\": 1}}", fd->ws_port,
+		    fd->url_tail != NULL ? fd->url_tail : "");
 	} else if (strcmp(q->method, "POST") == 0 && nseg == 3 &&
 	    strcmp(seg[0], "channels") == 0 &&
 	    strcmp(seg[2], "messages") == 0) {
@@ -2222,6 +2225,15 @@ int
 fake_discord_gateway_port(struct fake_discord *fd)
 {
 	return fd->ws_port;
+}
+
+void
+fake_discord_gateway_url_tail(struct fake_discord *fd, const char *tail)
+{
+	pthread_mutex_lock(&fd->lock);
+	free(fd->url_tail);
+	fd->url_tail = tail != NULL ? xstrdup(tail) : NULL;
+	pthread_mutex_unlock(&fd->lock);
 }
 
 /* ---- test bench ---------------------------------------------------- */

@@ -71,6 +71,11 @@ void		 fake_discord_stop(struct fake_discord *);
 const char	*fake_discord_api_url(struct fake_discord *);
 /* The port of the gateway URL GET /gateway/bot gives. */
 int		 fake_discord_gateway_port(struct fake_discord *);
+/* Text GET /gateway/bot puts after "ws://127.0.0.1:PORT" ("" by default,
+ * like Discord's URL; "/" or "/?v=6" to see that the client still asks
+ * for the documented target). */
+void		 fake_discord_gateway_url_tail(struct fake_discord *,
+		    const char *tail);
 
 /* ---- gateway ---- */
 void	fake_discord_withhold_acks(struct fake_discord *, int on);

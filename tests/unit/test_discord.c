@@ -193,6 +193,29 @@ test_fake_gateway_target(void)
 	fake_discord_stop(fd);
 }
 
+/* Whatever /gateway/bot gives, the target is the documented one. */
+static void
+test_gateway_url_shapes(void)
+{
+	static const char *const tails[] = { "/", "/?v=6&encoding=etf" };
+	struct fake_bench	 h;
+	char			*path;
+	size_t			 i;
+
+	for (i = 0; i < nitems(tails); i++) {
+		fake_bench_init(&h, 5000);
+		fake_discord_gateway_url_tail(h.fd, tails[i]);
+		if (fake_bench_start(&h) == 0) {
+			T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
+			path = fake_discord_conn_path(h.fd, 1);
+			T_EQ_STR(path, "/?v=10&encoding=json");
+			free(path);
+			T_EQ_INT(fake_discord_refused(h.fd, NULL), 0);
+		}
+		fake_bench_done(&h);
+	}
+}
+
 static void
 test_resume_after_drop(void)
 {
@@ -455,6 +478,7 @@ main(void)
 {
 	T_RUN(test_fake_gateway_target);
 	T_RUN(test_identify_and_heartbeat);
+	T_RUN(test_gateway_url_shapes);
 	T_RUN(test_resume_after_drop);
 	T_RUN(test_op7_reconnect);
 	T_RUN(test_op9_resumable);
