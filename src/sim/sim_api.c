@@ -1039,10 +1039,13 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 	/*
 	 * The lock is checked whatever the request deletes, `delete=lock`
 	 * included: qemu-server's update_vm_api runs check_lock unless
-	 * skiplock (root@pam only, refused above), pve-container's
-	 * update_vm runs it always and before the digest; qemu-server
-	 * compares the digest first. So an API token cannot unlock a guest:
-	 * that is `qm unlock` / `pct unlock` on the node.
+	 * skiplock ("Ignore locks - only root is allowed to use this
+	 * option.", PUT /nodes/{node}/qemu/{vmid}/config in
+	 * ../shared/api-specs/proxmox-api.compact.json; refused above for a
+	 * token), pve-container's update_vm runs it always (its PUT .../config
+	 * has no skiplock) and before the digest; qemu-server compares the
+	 * digest first. So an API token cannot unlock a guest: that is
+	 * `qm unlock` / `pct unlock` on the node.
 	 */
 	if (g->lxc && check_lock(c, r, g) != 0)
 		return;
