@@ -568,7 +568,6 @@ fd_accept_thread(void *arg)
 			if (strcmp(target, FD_GATEWAY_TARGET) != 0) {
 				pthread_mutex_lock(&fd->lock);
 				free(fd->refused_target);
-	free(fd->url_tail);
 				fd->refused_target = target;
 				fd->nrefused++;
 				pthread_mutex_unlock(&fd->lock);
@@ -2175,6 +2174,7 @@ fake_discord_stop(struct fake_discord *fd)
 	fd_pending_free(fd->adopt, 1);
 	fd_pending_free(fd->adopted, 0);
 	free(fd->refused_target);
+	free(fd->url_tail);
 	while ((c = fd->conns) != NULL) {
 		fd->conns = c->next;
 		while ((o = c->outq) != NULL) {
