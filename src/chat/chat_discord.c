@@ -1709,6 +1709,18 @@ chat_discord_fatal(struct connector *c)
 	return dc_gateway_fatal(dc->gw);
 }
 
+int64_t
+chat_discord_global_until(struct connector *c)
+{
+	struct dc	*dc = c->priv;
+	int64_t		 until;
+
+	pthread_mutex_lock(&dc->lock);
+	until = dc->global_until;
+	pthread_mutex_unlock(&dc->lock);
+	return until;
+}
+
 static const struct connector_ops dc_ops = {
 	.name = "discord",
 	.start = dc_start,

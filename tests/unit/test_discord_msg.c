@@ -846,6 +846,7 @@ test_429_global_holds_everything(void)
 	struct fake_call	 c1, c2;
 	struct chat_msg		 m = { NULL, "other channel", 0, NULL, 0 };
 	char			*cause = NULL;
+	int64_t			 deadline;
 
 	if (start_live(&b) != 0)
 		goto out;
@@ -855,6 +856,15 @@ test_429_global_holds_everything(void)
 	pthread_create(&t, NULL, sender_thread, &s);
 	T_EQ_INT(fake_discord_wait_call(b.fd, "POST", "/channels/" CHAN, 1,
 	    2000, &c1), 0);
+	/*
+	 * The fake records the call before its 429 reaches the sender
+	 * thread: wait until the connector has taken the hold in, or a
+	 * loaded machine sends the other route first (flaky 2 in 20).
+	 */
+	deadline = now_ms() + 2000;
+	while (chat_discord_global_until(b.c) == 0 && now_ms() < deadline)
+		sleep_ms(5);
+	T_OK(chat_discord_global_until(b.c) != 0);
 	/* Another route waits too: the limit was global. */
 	T_EQ_INT(chat_send(b.c, CHAN2, &m, NULL, &cause), CHAT_OK);
 	T_EQ_INT(fake_discord_wait_call(b.fd, "POST", "/channels/" CHAN2, 1,
