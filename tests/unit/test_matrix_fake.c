@@ -195,6 +195,17 @@ test_send_rules(void)
 		json_decref(r);
 		free(rp);
 		free(body);
+		/* The same sender, event and key is a duplicate whatever
+		 * else the relation carries. */
+		json_object_set_new(json_object_get(j, "m.relates_to"),
+		    "org.example.note", json_string("again"));
+		body = json_dumps(j, JSON_COMPACT);
+		rp = xasprintf("%sr6", pre);
+		T_EQ_INT(req(fm, "PUT", rp, "syt_alice", body, &r), 400);
+		T_EQ_STR(str(r, "errcode"), "M_DUPLICATE_ANNOTATION");
+		json_decref(r);
+		free(rp);
+		free(body);
 		json_decref(j);
 	}
 
