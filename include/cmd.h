@@ -96,9 +96,16 @@ struct cmd_def {
 		char		 *expect_status; /* "running,paused" */
 	} proxmox;
 	struct {
-		char		 *host_arg;	/* an ARG_NODE argument */
+		char		 *host_arg;	/* an ARG_NODE argument, or an
+						   ARG_GUEST one: the node the
+						   guest is on */
+		int		  host_guest;	/* host_arg is the guest */
 		char		**argv;		/* constants or "{arg}" */
 		size_t		  nargv;
+		char		**argv_qemu;	/* instead of argv: by the */
+		size_t		  nargv_qemu;	/* guest's type */
+		char		**argv_lxc;
+		size_t		  nargv_lxc;
 		long long	  timeout;	/* seconds */
 		char		 *parser;
 		int		  sudo;		/* needs root: "sudo -n" on
@@ -218,9 +225,15 @@ int	 cmd_proxmox_request(const struct cmd_call *,
 	    const struct cmd_guest_ref *, struct cmd_proxmox_request *,
 	    char **cause);
 void	 cmd_proxmox_request_release(struct cmd_proxmox_request *);
-/* SSH: the host (node) and argv, one validated value per element. */
-int	 cmd_ssh_argv(const struct cmd_call *, char **host, char ***argv,
-	    size_t *argc, char **cause);
+/*
+ * SSH: the host (node) and argv, one validated value per element. A
+ * command with a guest argument needs its resolved reference g: {node}
+ * {type} {vmid} elements and a host that names the guest come from it,
+ * and argv_qemu / argv_lxc are chosen by its type. g may be NULL for
+ * commands without a guest.
+ */
+int	 cmd_ssh_argv(const struct cmd_call *, const struct cmd_guest_ref *g,
+	    char **host, char ***argv, size_t *argc, char **cause);
 void	 cmd_ssh_argv_free(char **argv, size_t argc);
 
 #endif

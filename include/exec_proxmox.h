@@ -186,7 +186,11 @@ struct pve_task_status {
 int		 pve_task_status(struct pve *, const char *upid,
 		    struct pve_task_status *, char **cause);
 void		 pve_task_status_release(struct pve_task_status *);
-/* Log lines from line `start` (0 = first) on: [{"n":1,"t":"..."}, ...]. */
+/*
+ * Log lines from line `start` (0 = first) on: [{"n":1,"t":"..."}, ...].
+ * Proxmox's placeholder for an empty log ({"n":1,"t":"no content"}) is
+ * left out: an empty log is an empty array.
+ */
 int		 pve_task_log(struct pve *, const char *upid, int start,
 		    json_t **lines, char **cause);
 int		 pve_task_stop(struct pve *, const char *upid, char **cause);
@@ -226,6 +230,8 @@ int		 pve_progress_percent(const char *log_line);
  * Caller frees; NULL and *cause on error.
  */
 char	*pve_format_status(struct pve *, char **cause);
+char	*pve_format_quorum(struct pve *, char **cause);
+char	*pve_format_storage(struct pve *, char **cause);
 char	*pve_format_nodes(struct pve *, char **cause);
 char	*pve_format_guests(struct pve *, char **cause);
 char	*pve_format_guest(struct pve *, const char *ref, char **cause);

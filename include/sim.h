@@ -15,7 +15,8 @@
  *   "message":"VM is locked (backup)\n"}). Unknown or malformed
  *   parameters: "400 Parameter verification failed." with
  *   {"data":null,"errors":{"param":"why"}}, using the real API's
- *   sentences. Booleans are 0/1; GET/DELETE parameters in the query,
+ *   sentences. Booleans are 1/0 and nothing else ("true" is a type
+ *   error, as in PVE::JSONSchema); GET/DELETE parameters in the query,
  *   POST/PUT as application/x-www-form-urlencoded.
  * - Tasks: UPID:node:PID:PSTART:STARTTIME:type:id:user@realm!token: .
  *   A task runs for task_ms and then applies its effect; it writes log
@@ -30,7 +31,9 @@
  *   VMs: 104") and succeeds, as the real one does. DELETE of a task ends
  *   it with "interrupted by signal" and applies nothing.
  * - Real-API choices: an action on a locked guest is "500 VM is locked
- *   (backup)" ("CT is locked (...)" for containers) at call time;
+ *   (backup)" ("CT is locked (...)" for containers) at call time, and so
+ *   is PUT .../config, delete=lock included (skiplock is root@pam's
+ *   only: 403 for a token; the container path has no skiplock at all);
  *   starting a running VM gives a UPID whose task fails with "VM 101
  *   already running"; starting a running CT is "500 CT 101 already
  *   running"; stopping a stopped VM is a task that succeeds, a stopped CT
@@ -72,8 +75,11 @@
  *                          {"storage":"nas-backup","disk":N,"maxdisk":N}
  *   GET /_sim/state        the whole state (guests, tasks) for debugging
  * A scenario file is a JSON object {"fault":[...], "guest":[...],
- * "metrics":[...], "tokens":[{"id":..,"secret":..,"privs":[..]}]} whose
- * entries are applied as the endpoints above at start.
+ * "metrics":[...], "tokens":[{"id":..,"secret":..,"privs":[..]}],
+ * "generate_guests":N} whose entries are applied as the endpoints above
+ * at start; generate_guests (like --guests N) fills the cluster up to N
+ * guests spread over the nodes (VMIDs from 10000, the same on every
+ * run), for tests and benchmarks at scale (up to 100,000).
  *
  * Thread-safe (one lock around the state); bounded (task list, call log
  * and bodies are capped); sim_stop() frees everything.
@@ -90,6 +96,9 @@ struct sim_opts {
 	const char	*secret;	/* NULL = no default token */
 	int		 task_ms;	/* task duration; 0 = 1500 */
 	const char	*scenario;	/* JSON file applied at start; NULL */
+	int		 guests;	/* 0, or the number of guests in all:
+					   the homelab's 13 and generated
+					   ones (VMIDs 10000...) up to it */
 };
 
 struct sim	*sim_start(const struct sim_opts *, char **cause);
@@ -107,7 +116,7 @@ int		 sim_admin(struct sim *, const char *what, const char *json,
 
 /*
  * `pvebot sim --port N --token-id ID --secret-env NAME --task-ms N
- * --scenario FILE [--no-tls]`: prints "sim: listening port=N
+ * --scenario FILE --guests N [--no-tls]`: prints "sim: listening port=N
  * fingerprint=AA:BB..." and serves until SIGTERM or SIGINT.
  */
 int		 sim_main(int argc, char **argv);

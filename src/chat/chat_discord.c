@@ -1576,11 +1576,18 @@ chat_discord_register(struct connector *c, json_t *commands, char **cause)
 		set_cause(cause, "Discord application id unknown");
 		return CHAT_TEMPORARY;
 	}
+	/*
+	 * These commands are being registered now: the registration at
+	 * READY, which runs only when nobody did it yet, must not send them
+	 * a second time (it did, when READY came during or after an explicit
+	 * call).
+	 */
 	pthread_mutex_lock(&dc->lock);
 	if (commands != dc->commands) {
 		json_decref(dc->commands);
 		dc->commands = json_incref(commands);
 	}
+	dc->registered = 1;
 	pthread_mutex_unlock(&dc->lock);
 	for (i = 0; i < cf->nguilds && rc == CHAT_OK; i++) {
 		if (!dc_valid_id(cf->guilds[i]))
@@ -1907,6 +1914,18 @@ dc_reload(struct connector *c, const struct conf *conf,
 	dc->queued++;
 	pthread_cond_signal(&dc->cond);
 	pthread_mutex_unlock(&dc->lock);
+}
+
+int64_t
+chat_discord_global_until(struct connector *c)
+{
+	struct dc	*dc = c->priv;
+	int64_t		 until;
+
+	pthread_mutex_lock(&dc->lock);
+	until = dc->global_until;
+	pthread_mutex_unlock(&dc->lock);
+	return until;
 }
 
 static const struct connector_ops dc_ops = {

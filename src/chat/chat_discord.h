@@ -74,6 +74,9 @@ void	 chat_discord_set_backoff(struct connector *, int64_t base_ms,
 	    int64_t cap_ms);
 /* Why the connector stopped for good, or NULL; caller frees. */
 char	*chat_discord_fatal(struct connector *);
+/* When a global rate-limit hold ends (now_ms() clock), 0 when there has
+ * been none: tests wait for it to know a 429 was taken in. */
+int64_t	 chat_discord_global_until(struct connector *);
 /* Escapes Discord Markdown in plain text; caller frees. */
 char	*chat_discord_escape(const char *);
 /* UNIX milliseconds from a snowflake id; 0 when not a snowflake. */

@@ -290,9 +290,17 @@ gw_connect(struct dc_gateway *gw)
 		gw_fail(gw, "the gateway URL is not a ws:// or wss:// URL");
 		return;
 	}
-	/* lws_parse_uri drops the leading '/' of the path. */
-	full = xasprintf("/%s%sv=10&encoding=json", path,
-	    strchr(path, '?') != NULL ? "&" : "?");
+	/*
+	 * Discord documents the URL GET /gateway/bot returns (a host, no
+	 * path: "wss://gateway.discord.gg") with "/?v=10&encoding=json"
+	 * appended. lws_parse_uri gives "/" for no path and drops the
+	 * leading '/' of a real one; a query of its own is replaced, as
+	 * version and encoding are ours to choose.
+	 */
+	while (*path == '/')
+		path++;
+	full = xasprintf("/%.*s?v=10&encoding=json", (int)strcspn(path, "?"),
+	    path);
 	memset(&ci, 0, sizeof ci);
 	ci.context = gw->context;
 	ci.address = addr;

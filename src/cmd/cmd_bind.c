@@ -1,6 +1,8 @@
 /*
  * cmd_bind.c - fills a command's executor templates from a parsed call:
- * the Proxmox method, path and parameters, or the SSH host and argv.
+ * the Proxmox method, path and parameters, or the SSH host and argv (the
+ * host and the program may come from the resolved guest: its node, its
+ * type picking argv_qemu or argv_lxc).
  *
  * Only values that passed their type reach here (struct cmd_call comes
  * from cmd_parse). Path values are percent-encoded on top of that, and an
@@ -190,13 +192,13 @@ cmd_proxmox_request_release(struct cmd_proxmox_request *r)
 }
 
 int
-cmd_ssh_argv(const struct cmd_call *call, char **host, char ***argv,
-    size_t *argc, char **cause)
+cmd_ssh_argv(const struct cmd_call *call, const struct cmd_guest_ref *g,
+    char **host, char ***argv, size_t *argc, char **cause)
 {
 	const struct cmd_def	*d = call->def;
 	const char		*h;
-	size_t			 i;
-	char			**v;
+	char			**tmpl, **v, vmid[32];
+	size_t			 i, n;
 	int			 k;
 
 	*host = NULL;
@@ -205,28 +207,68 @@ cmd_ssh_argv(const struct cmd_call *call, char **host, char ***argv,
 	if (d == NULL || d->exec != CMD_EXEC_SSH)
 		return set_cause(cause, "%s is not an SSH command",
 		    d != NULL ? d->name : "?");
-	h = cmd_call_value(call, d->ssh.host_arg);
+	if (g != NULL && (g->node == NULL || g->type == NULL ||
+	    (strcmp(g->type, "qemu") != 0 && strcmp(g->type, "lxc") != 0)))
+		return set_cause(cause, "%s: the guest has no node or type",
+		    d->name);
+	tmpl = d->ssh.argv;
+	n = d->ssh.nargv;
+	if (tmpl == NULL) {
+		if (g == NULL)
+			return set_cause(cause, "%s: which program to run "
+			    "depends on the guest, and no guest is known",
+			    d->name);
+		tmpl = strcmp(g->type, "lxc") == 0 ? d->ssh.argv_lxc :
+		    d->ssh.argv_qemu;
+		n = strcmp(g->type, "lxc") == 0 ? d->ssh.nargv_lxc :
+		    d->ssh.nargv_qemu;
+	}
+	if (d->ssh.host_guest) {
+		if (g == NULL)
+			return set_cause(cause, "%s: the guest's node is not "
+			    "known", d->name);
+		h = g->node;
+	} else
+		h = cmd_call_value(call, d->ssh.host_arg);
 	if (h == NULL)
 		return set_cause(cause, "%s: no host given", d->name);
-	v = xcalloc(d->ssh.nargv + 1, sizeof *v);
-	for (i = 0; i < d->ssh.nargv; i++) {
-		const char *e = d->ssh.argv[i];
+	if (g != NULL)
+		snprintf(vmid, sizeof vmid, "%lld", g->vmid);
+	v = xcalloc(n + 1, sizeof *v);
+	for (i = 0; i < n; i++) {
+		const char *e = tmpl[i];
+		size_t	    len = strlen(e);
 
 		if (e[0] != '{') {
 			v[i] = xstrdup(e);
 			continue;
 		}
-		k = arg_index(d, e + 1, strlen(e) - 2);
-		if (k < 0 || call->values[k] == NULL) {
-			cmd_ssh_argv_free(v, i);
-			return set_cause(cause, "%s: argument %.*s has no "
-			    "value", d->name, (int)(strlen(e) - 2), e + 1);
+		k = arg_index(d, e + 1, len - 2);
+		if (k >= 0 && call->values[k] != NULL) {
+			v[i] = xstrdup(call->values[k]);
+			continue;
 		}
-		v[i] = xstrdup(call->values[k]);
+		if (k < 0 && g != NULL && len == 6) {
+			if (strncmp(e, "{vmid}", 6) == 0) {
+				v[i] = xstrdup(vmid);
+				continue;
+			}
+			if (strncmp(e, "{node}", 6) == 0) {
+				v[i] = xstrdup(g->node);
+				continue;
+			}
+			if (strncmp(e, "{type}", 6) == 0) {
+				v[i] = xstrdup(g->type);
+				continue;
+			}
+		}
+		cmd_ssh_argv_free(v, i);
+		return set_cause(cause, "%s: argument %.*s has no value",
+		    d->name, (int)(len - 2), e + 1);
 	}
 	*host = xstrdup(h);
 	*argv = v;
-	*argc = d->ssh.nargv;
+	*argc = n;
 	return 0;
 }
 

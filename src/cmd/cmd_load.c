@@ -529,6 +529,13 @@ check_template(struct loader *l, yaml_node_t *n, const struct cmd_def *d,
 		    ((len == 4 && strncmp(open + 1, "node", 4) == 0) ||
 		    (len == 4 && strncmp(open + 1, "type", 4) == 0) ||
 		    (len == 4 && strncmp(open + 1, "vmid", 4) == 0))) {
+			if (strcmp(where, "argv") == 0 &&
+			    (open != t || close[1] != '\0')) {
+				lerr(l, n, "argv element '%s' mixes constant "
+				    "text with a placeholder: a placeholder "
+				    "must be the whole element", t);
+				return -1;
+			}
 			p = close + 1;
 			continue;
 		}
@@ -680,17 +687,53 @@ load_proxmox(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 	}
 }
 
-static const char *const ssh_keys[] = { "host", "argv", "timeout", "parser",
-    "sudo", NULL };
-static const char *const ssh_required[] = { "host", "argv", NULL };
+static const char *const ssh_keys[] = { "host", "argv", "argv_qemu",
+    "argv_lxc", "timeout", "parser", "sudo", NULL };
+static const char *const ssh_required[] = { "host", NULL };
+
+/* One argv template: constants and whole-element placeholders. */
+static void
+load_argv(struct loader *l, yaml_node_t *v, struct cmd_def *d,
+    const char *key, char ***argv, size_t *nargv)
+{
+	const struct cmd_arg	*a;
+	const char		*s;
+	size_t			 i;
+
+	if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0 ||
+	    seq_len(v) > ARGV_MAX) {
+		lerr(l, v, "%s: expected a list of 1 to %d strings", key,
+		    ARGV_MAX);
+		return;
+	}
+	*argv = xcalloc(seq_len(v), sizeof **argv);
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t	*e = node(l, v->data.sequence.items.start[i]);
+		int		 ph;
+
+		if ((s = want_scalar(l, e, key)) == NULL)
+			continue;
+		ph = check_template(l, e, d, s, "argv");
+		if (i == 0 && ph != 0)
+			lerr(l, e, "%s: the program must be a constant", key);
+		a = ph == 1 ? find_arg(d, s + 1, strlen(s) - 2) : NULL;
+		if (a != NULL && a->optional && a->def == NULL &&
+		    a->def_now == NULL)
+			lerr(l, e, "%s: optional argument '%s' has no "
+			    "default, so this element could be empty", key,
+			    a->name);
+		if (ph == 0 && !utf8_valid_text(s, strlen(s)))
+			lerr(l, e, "%s: control characters", key);
+		(*argv)[(*nargv)++] = xstrdup(s);
+	}
+}
 
 static void
 load_ssh(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 {
-	yaml_node_t		*v;
+	yaml_node_t		*v, *vq, *vl;
 	const char		*s;
 	const struct cmd_arg	*a;
-	size_t			 i;
 
 	d->ssh.timeout = 30;
 	if (check_keys(l, n, "ssh", ssh_keys, ssh_required) != 0)
@@ -698,42 +741,33 @@ load_ssh(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 	if ((v = map_get(l, n, "host")) != NULL &&
 	    (s = want_scalar(l, v, "host")) != NULL) {
 		a = find_arg(d, s, strlen(s));
-		if (a == NULL || a->type != ARG_NODE || a->optional)
-			lerr(l, v, "host: '%s' is not a required node "
-			    "argument of this command", s);
+		if (a == NULL || (a->type != ARG_NODE &&
+		    a->type != ARG_GUEST) || a->optional)
+			lerr(l, v, "host: '%s' is not a required node or "
+			    "guest argument of this command", s);
+		else
+			d->ssh.host_guest = a->type == ARG_GUEST;
 		d->ssh.host_arg = xstrdup(s);
 	}
-	if ((v = map_get(l, n, "argv")) != NULL) {
-		if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0 ||
-		    seq_len(v) > ARGV_MAX)
-			lerr(l, v, "argv: expected a list of 1 to %d strings",
-			    ARGV_MAX);
-		else {
-			d->ssh.argv = xcalloc(seq_len(v), sizeof *d->ssh.argv);
-			for (i = 0; i < seq_len(v); i++) {
-				yaml_node_t *e = node(l,
-				    v->data.sequence.items.start[i]);
-				int ph;
-
-				if ((s = want_scalar(l, e, "argv")) == NULL)
-					continue;
-				ph = check_template(l, e, d, s, "argv");
-				if (i == 0 && ph != 0)
-					lerr(l, e, "argv: the program must be "
-					    "a constant");
-				a = ph == 1 ? find_arg(d, s + 1,
-				    strlen(s) - 2) : NULL;
-				if (a != NULL && a->optional &&
-				    a->def == NULL && a->def_now == NULL)
-					lerr(l, e, "argv: optional argument "
-					    "'%s' has no default, so this "
-					    "element could be empty", a->name);
-				if (ph == 0 && !utf8_valid_text(s, strlen(s)))
-					lerr(l, e, "argv: control characters");
-				d->ssh.argv[d->ssh.nargv++] = xstrdup(s);
-			}
-		}
-	}
+	v = map_get(l, n, "argv");
+	vq = map_get(l, n, "argv_qemu");
+	vl = map_get(l, n, "argv_lxc");
+	if (v != NULL && (vq != NULL || vl != NULL))
+		lerr(l, vq != NULL ? vq : vl, "ssh: argv, or argv_qemu and "
+		    "argv_lxc, not both");
+	else if (v == NULL && (vq == NULL || vl == NULL))
+		lerr(l, n, "ssh: needs argv, or argv_qemu and argv_lxc");
+	else if (v == NULL && !has_guest(d))
+		lerr(l, vq, "argv_qemu: only for commands with a guest "
+		    "argument");
+	if (v != NULL)
+		load_argv(l, v, d, "argv", &d->ssh.argv, &d->ssh.nargv);
+	if (vq != NULL)
+		load_argv(l, vq, d, "argv_qemu", &d->ssh.argv_qemu,
+		    &d->ssh.nargv_qemu);
+	if (vl != NULL)
+		load_argv(l, vl, d, "argv_lxc", &d->ssh.argv_lxc,
+		    &d->ssh.nargv_lxc);
 	if ((v = map_get(l, n, "timeout")) != NULL &&
 	    (s = want_scalar(l, v, "timeout")) != NULL) {
 		int64_t secs;
@@ -1312,6 +1346,8 @@ free_def(struct cmd_def *d)
 	free(d->proxmox.expect_status);
 	free(d->ssh.host_arg);
 	strv_free(d->ssh.argv, d->ssh.nargv);
+	strv_free(d->ssh.argv_qemu, d->ssh.nargv_qemu);
+	strv_free(d->ssh.argv_lxc, d->ssh.nargv_lxc);
 	free(d->ssh.parser);
 	free(d->file);
 }

@@ -117,22 +117,24 @@ bw_task(const struct builtin_env *env, const struct cmd_call *call,
 	    cause) : NULL;
 }
 
-/* `pvecm status` on the named node, or on the first SSH host. */
+/* Quorum from /cluster/status through the API: no SSH needed. */
 static char *
 bw_quorum(const struct builtin_env *env, const struct cmd_call *call,
     char **cause)
 {
-	const struct conf	*conf = env->app->conf;
-	const char		*node = value_of(call, ARG_NODE);
-	char			*argv[] = { "pvecm", "status", NULL };
+	struct pve	*pve = need_pve(env, cause);
 
-	if (node == NULL && conf->ssh.nhosts > 0)
-		node = conf->ssh.hosts[0].name;
-	if (node == NULL) {
-		set_cause(cause, "no SSH hosts are configured");
-		return NULL;
-	}
-	return env->ssh(env->ssh_arg, node, argv, 2, "pvecm", 1, cause);
+	return pve != NULL ? pve_format_quorum(pve, cause) : NULL;
+}
+
+/* Every storage per node, shared ones once. */
+static char *
+bw_storage(const struct builtin_env *env, const struct cmd_call *call,
+    char **cause)
+{
+	struct pve	*pve = need_pve(env, cause);
+
+	return pve != NULL ? pve_format_storage(pve, cause) : NULL;
 }
 
 /* `sensors -j` on the named node, or this machine's own sensors. */
@@ -180,6 +182,7 @@ static const struct builtin builtins[] = {
 	{ "tasks", NULL, bw_tasks },
 	{ "task", NULL, bw_task },
 	{ "quorum", NULL, bw_quorum },
+	{ "storage", NULL, bw_storage },
 	{ "sensors", NULL, bw_sensors },
 	{ "digest", NULL, bw_digest },
 };

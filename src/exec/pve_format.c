@@ -1,6 +1,7 @@
 /*
- * pve_format.c - the answers of the read commands (status, nodes, guests,
- * guest, snapshots, backups, tasks, task) as plain text for chat.
+ * pve_format.c - the answers of the read commands (status, quorum,
+ * storage, nodes, guests, guest, snapshots, backups, tasks, task) as
+ * plain text for chat.
  *
  * Lines are short so they fit a phone; lists are sorted and capped with an
  * "... and N more" line. Text from the API (names, descriptions, log
@@ -20,6 +21,8 @@
 #include "util.h"
 
 #define LIST_MAX	15	/* snapshots, backups, tasks shown */
+#define STORAGE_MAX	60	/* storage lines shown */
+#define STORAGE_FULL	90	/* percent: marked "almost full" */
 #define TASK_LOG_TAIL	10	/* log lines shown by `task` */
 #define TASK_LOG_MAX	5000	/* log lines read at most */
 
@@ -111,7 +114,256 @@ finish(struct buf *b)
 }
 
 /*
- * status: quorum, nodes online, guests by state, the busiest guests.
+ * storage: /cluster/resources?type=storage has one entry per storage
+ * and node; a shared storage is one pool, shown once.
+ */
+
+struct storage_row {
+	const char	*id, *node, *type, *status;
+	int		 shared;
+	int64_t		 used, size;
+	int		 pct;
+};
+
+static void
+usage_bar(struct buf *b, int pct)
+{
+	int	 i, full = (pct + 5) / 10;
+
+	buf_puts(b, "[");
+	for (i = 0; i < 10; i++)
+		buf_puts(b, i < full ? "\xe2\x96\x88" : "\xe2\x96\x91");
+	buf_puts(b, "]");
+}
+
+static int
+cmp_storage_row(const void *a, const void *b)
+{
+	const struct storage_row	*x = a, *y = b;
+	int				 c;
+
+	if (x->shared != y->shared)
+		return x->shared ? -1 : 1;
+	if (!x->shared && (c = strcmp(x->node, y->node)) != 0)
+		return c;
+	return strcmp(x->id, y->id);
+}
+
+/*
+ * The storage rows of a /cluster/resources reply: local storages per
+ * node, shared ones once (as an online node reports them). Sorted:
+ * shared first, then by node and id. *n rows; the caller frees the array
+ * (the strings belong to `list`).
+ */
+static struct storage_row *
+storage_rows(json_t *list, size_t *n)
+{
+	struct storage_row	*rows, *r;
+	json_t			*v;
+	size_t			 i, k;
+
+	rows = xcalloc(json_array_size(list) + 1, sizeof *rows);
+	*n = 0;
+	json_array_foreach(list, i, v) {
+		const char	*id = jx_str(v, "storage", NULL);
+		int		 shared = jx_int(v, "shared") != 0;
+		int		 avail;
+
+		if (strcmp(jx_str(v, "type", ""), "storage") != 0 || id == NULL)
+			continue;
+		avail = strcmp(jx_str(v, "status", ""), "available") == 0;
+		if (shared) {
+			for (k = 0; k < *n; k++) {
+				if (rows[k].shared &&
+				    strcmp(rows[k].id, id) == 0)
+					break;
+			}
+			if (k < *n) {
+				/* Keep the view of a node that sees it. */
+				if (!avail || strcmp(rows[k].status,
+				    "available") == 0)
+					continue;
+				r = &rows[k];
+			} else
+				r = &rows[(*n)++];
+		} else
+			r = &rows[(*n)++];
+		r->id = id;
+		r->node = jx_str(v, "node", "?");
+		r->type = jx_str(v, "plugintype", "?");
+		r->status = jx_str(v, "status", "unknown");
+		r->shared = shared;
+		r->used = jx_int(v, "disk");
+		r->size = jx_int(v, "maxdisk");
+		r->pct = percent((double)r->used, (double)r->size);
+	}
+	qsort(rows, *n, sizeof *rows, cmp_storage_row);
+	return rows;
+}
+
+static void
+storage_line(struct buf *b, const struct storage_row *r)
+{
+	char	 used[32], size[32];
+
+	buf_printf(b, "  %s (%s%s) ", r->id, r->type, r->shared ?
+	    ", shared" : "");
+	if (strcmp(r->status, "available") != 0)
+		buf_printf(b, "%s\n", r->status);
+	else if (r->size <= 0)
+		buf_puts(b, "no size reported\n");
+	else {
+		usage_bar(b, r->pct);
+		buf_printf(b, " %d%% %s of %s%s\n", r->pct,
+		    pve_format_bytes(r->used, used, sizeof used),
+		    pve_format_bytes(r->size, size, sizeof size),
+		    r->pct >= STORAGE_FULL ? ", almost full" : "");
+	}
+}
+
+char *
+pve_format_storage(struct pve *pve, char **cause)
+{
+	struct pve_param	 p[] = { { "type", "storage" } };
+	struct storage_row	*rows;
+	struct buf		 b;
+	json_t			*list;
+	const char		*group = NULL;
+	size_t			 n, i, shown = 0;
+
+	if ((list = get_array(pve, "/cluster/resources", p, nitems(p),
+	    cause)) == NULL)
+		return NULL;
+	rows = storage_rows(list, &n);
+	buf_init(&b, 0);
+	if (n == 0)
+		buf_puts(&b, "No storage is visible to pvebot's token (it "
+		    "needs Datastore.Audit)\n");
+	for (i = 0; i < n && shown < STORAGE_MAX; i++, shown++) {
+		const char	*g = rows[i].shared ? "shared" : rows[i].node;
+
+		if (group == NULL || strcmp(group, g) != 0) {
+			buf_printf(&b, "%s:\n", g);
+			group = g;
+		}
+		storage_line(&b, &rows[i]);
+	}
+	if (i < n)
+		buf_printf(&b, "... and %zu more\n", n - i);
+	free(rows);
+	json_decref(list);
+	return finish(&b);
+}
+
+/* One line for status: the fullest storages. */
+static void
+status_storage(struct pve *pve, struct buf *b)
+{
+	struct pve_param	 p[] = { { "type", "storage" } };
+	struct storage_row	*rows, **by_pct, *t;
+	json_t			*list;
+	char			*cause = NULL;
+	size_t			 n, i, k, m = 0;
+
+	if ((list = get_array(pve, "/cluster/resources", p, nitems(p),
+	    &cause)) == NULL) {
+		buf_printf(b, "Storage: unavailable (%s)\n", cause);
+		free(cause);
+		return;
+	}
+	rows = storage_rows(list, &n);
+	by_pct = xcalloc(n + 1, sizeof *by_pct);
+	for (i = 0; i < n; i++) {
+		if (strcmp(rows[i].status, "available") == 0 &&
+		    rows[i].size > 0)
+			by_pct[m++] = &rows[i];
+	}
+	/* Insertion sort by percent, highest first: lists are short. */
+	for (i = 1; i < m; i++) {
+		for (k = i; k > 0 && by_pct[k]->pct > by_pct[k - 1]->pct;
+		    k--) {
+			t = by_pct[k];
+			by_pct[k] = by_pct[k - 1];
+			by_pct[k - 1] = t;
+		}
+	}
+	if (m == 0)
+		buf_printf(b, "Storage: none reported\n");
+	else {
+		buf_puts(b, "Storage: fullest");
+		for (i = 0; i < m && i < 3; i++) {
+			buf_printf(b, "%s ", i ? "," : "");
+			if (!by_pct[i]->shared)
+				buf_printf(b, "%s ", by_pct[i]->node);
+			buf_printf(b, "%s %d%%%s", by_pct[i]->id,
+			    by_pct[i]->pct, by_pct[i]->pct >= STORAGE_FULL ?
+			    " (almost full)" : "");
+		}
+		buf_puts(b, "\n");
+	}
+	free(by_pct);
+	free(rows);
+	json_decref(list);
+}
+
+/*
+ * quorum: the cluster's view from /cluster/status (no SSH needed; pvecm
+ * over SSH is the `pvecm` command).
+ */
+char *
+pve_format_quorum(struct pve *pve, char **cause)
+{
+	json_t		*cs, *v;
+	struct buf	 b, nodes;
+	size_t		 i;
+	const char	*cluster = NULL;
+	int		 quorate = 0, online = 0, total = 0, expected = 0;
+
+	if ((cs = get_array(pve, "/cluster/status", NULL, 0, cause)) == NULL)
+		return NULL;
+	buf_init(&b, 0);
+	buf_init(&nodes, 0);
+	json_array_foreach(cs, i, v) {
+		const char	*type = jx_str(v, "type", "");
+
+		if (strcmp(type, "cluster") == 0) {
+			cluster = jx_str(v, "name", "?");
+			quorate = jx_int(v, "quorate") != 0;
+			expected = (int)jx_int(v, "nodes");
+		} else if (strcmp(type, "node") == 0) {
+			int	 on = jx_int(v, "online") != 0;
+
+			total++;
+			online += on;
+			buf_printf(&nodes, "%s", jx_str(v, "name", "?"));
+			if (jx_int(v, "nodeid") > 0)
+				buf_printf(&nodes, " (id %lld)",
+				    (long long)jx_int(v, "nodeid"));
+			buf_printf(&nodes, ": %s%s\n", on ? "online" :
+			    "OFFLINE", jx_int(v, "local") != 0 ?
+			    ", answers the API" : "");
+		}
+	}
+	if (cluster == NULL)
+		buf_printf(&b, "Single node (no cluster): there is no quorum "
+		    "to lose\n");
+	else {
+		buf_printf(&b, "Cluster %s: %s, %d of %d nodes online\n",
+		    cluster, quorate ? "quorate" : "NOT QUORATE (no quorum)",
+		    online, expected > total ? expected : total);
+		if (!quorate)
+			buf_puts(&b, "Without quorum Proxmox refuses changes "
+			    "(start, stop, config) on every node\n");
+	}
+	buf_puts(&b, buf_cstr(&nodes));
+	buf_release(&nodes);
+	json_decref(cs);
+	return finish(&b);
+}
+
+/*
+ * status: quorum, nodes online, guests by state, the busiest guests,
+ * the fullest storages.
  */
 
 static int
@@ -204,6 +456,7 @@ pve_format_status(struct pve *pve, char **cause)
 		buf_puts(&b, "\n");
 	}
 	free(busy);
+	status_storage(pve, &b);
 	buf_release(&off);
 	pve_guests_free(g, ng);
 	json_decref(cs);

@@ -186,6 +186,20 @@ pve_task_log(struct pve *pve, const char *upid, int start, json_t **lines,
 		set_cause(cause, "Proxmox sent a task log that is not a list");
 		return PVE_TEMPORARY;
 	}
+	/*
+	 * An empty log reads as one placeholder line (PVE::Tools::
+	 * dump_logfile adds {"n":1,"t":"no content"} for the web UI): it
+	 * is not a line of the task, and counting it would skip the first
+	 * real one.
+	 */
+	if (rc == PVE_OK && json_array_size(*lines) == 1) {
+		json_t		*l = json_array_get(*lines, 0);
+		const char	*t = json_string_value(json_object_get(l, "t"));
+
+		if (json_integer_value(json_object_get(l, "n")) == 1 &&
+		    t != NULL && strcmp(t, "no content") == 0)
+			json_array_clear(*lines);
+	}
 	return rc;
 }
 

@@ -904,14 +904,46 @@ ssh_text(struct run *r, const char *host, char *const *argv, size_t argc,
 static void
 run_ssh(struct run *r, const struct cmd_call *call)
 {
+	struct cmd_guest_ref	 gref = { 0 };
+	struct pve_guest	 g;
 	char	*host = NULL, **argv = NULL, *cause = NULL, *text = NULL;
 	size_t	 argc = 0;
 	int64_t	 step = 0;
-	int	 status, rc;
+	int	 status, rc, have_guest = call_value(call, ARG_GUEST) != NULL;
 
-	if (cmd_ssh_argv(call, &host, &argv, &argc, &cause) != 0) {
+	/*
+	 * A command on a guest (unlock) is checked like an API action,
+	 * and runs on the node the guest is on now.
+	 */
+	memset(&g, 0, sizeof g);
+	if (have_guest && r->app->pve == NULL)
+		cause = xstrdup("no Proxmox endpoint is configured");
+	else if (have_guest && (cause = recheck(r, call, &g)) == NULL) {
+		gref.node = g.node;
+		gref.type = g.type;
+		gref.vmid = g.vmid;
+	}
+	if (cause == NULL && cmd_ssh_argv(call, have_guest ? &gref : NULL,
+	    &host, &argv, &argc, &cause) == 0 && call->def->ssh.host_guest &&
+	    conf_ssh_host_find(r->app->conf, host) == NULL) {
+		struct buf	 line;
+		size_t		 i;
+
+		buf_init(&line, 512);
+		for (i = 0; i < argc; i++)
+			buf_printf(&line, "%s%s", i > 0 ? " " : "", argv[i]);
+		cause = xasprintf("guest %d is on node %s, and no SSH host is "
+		    "configured for %s (ssh: hosts: in bot.conf); %s runs "
+		    "`%s` there", g.vmid, host, host, call->def->name,
+		    buf_cstr(&line));
+		buf_release(&line);
+	}
+	pve_guest_release(&g);
+	if (cause != NULL) {
 		run_finish(r, JOB_FAILED, NULL, cause, NULL, 0);
 		free(cause);
+		free(host);
+		cmd_ssh_argv_free(argv, argc);
 		return;
 	}
 	if (call->mutating) {

@@ -728,6 +728,15 @@ alert_buttons(struct chat_button *b, char data[4][48], int64_t id)
 	static const char *const labels[] = { "Ack", "Silence 1h",
 	    "Silence 4h", "Silence 24h" };
 	static const char *const durs[] = { "1h", "4h", "24h" };
+	/*
+	 * One reaction key per button (Matrix): a homeserver refuses the
+	 * same key twice on one event (M_DUPLICATE_ANNOTATION), and a
+	 * shared key could only ever mean its first button.
+	 * 👍 ack, 🕐 1h, 🕓 4h, 📆 a day.
+	 */
+	static const char *const emojis[] = { "\xf0\x9f\x91\x8d",
+	    "\xf0\x9f\x95\x90", "\xf0\x9f\x95\x93",
+	    "\xf0\x9f\x93\x86" };
 	int	 i;
 
 	snprintf(data[0], 48, "ack:%" PRId64, id);
@@ -736,8 +745,7 @@ alert_buttons(struct chat_button *b, char data[4][48], int64_t id)
 	for (i = 0; i < 4; i++) {
 		b[i].label = labels[i];
 		b[i].data = data[i];
-		b[i].emoji = i == 0 ? "\xf0\x9f\x91\x8d" :
-		    "\xf0\x9f\x94\x95";
+		b[i].emoji = emojis[i];
 		b[i].style = i == 0 ? CHAT_BUTTON_PRIMARY :
 		    CHAT_BUTTON_DANGER;
 	}

@@ -294,7 +294,11 @@ api_request(struct sim *s, const struct httpd_req *req,
 
 	r.status = 200;
 	route->fn(&call, &r);
-	if (r.status == 200) {
+	if (r.status == 200 && r.raw != NULL) {
+		buf_puts(&resp->body, "{\"data\":");
+		buf_puts(&resp->body, r.raw);
+		buf_puts(&resp->body, "}");
+	} else if (r.status == 200) {
 		o = json_object();
 		json_object_set_new(o, "data", r.data != NULL ? r.data :
 		    json_null());
@@ -328,6 +332,7 @@ api_request(struct sim *s, const struct httpd_req *req,
 	json_decref(r.errors);
 	json_decref(r.extra);
 	free(r.message);
+	free(r.raw);
 out:
 	httpd_kv_free(call.params, call.nparams);
 }
@@ -519,7 +524,8 @@ admin_metrics_one(struct sim *s, json_t *o, char **cause)
 	json_t			*j;
 
 	if ((v = json_string_value(json_object_get(o, "node"))) != NULL &&
-	    json_object_get(o, "vmid") == NULL) {
+	    json_object_get(o, "vmid") == NULL &&
+	    json_object_get(o, "storage") == NULL) {
 		if ((n = sim_node_find(s, v)) == NULL)
 			return (set_cause(cause, "metrics: no node %s", v));
 		metric_set(o, "cpu", &n->cpu, NULL);
@@ -541,10 +547,18 @@ admin_metrics_one(struct sim *s, json_t *o, char **cause)
 		return (0);
 	}
 	if ((v = json_string_value(json_object_get(o, "storage"))) != NULL) {
+		int64_t	 used = -1;
+		int	 ni = -1;
+
 		if ((st = sim_storage_find(s, v)) == NULL)
 			return (set_cause(cause, "metrics: no storage %s", v));
-		metric_set(o, "disk", NULL, &st->disk);
+		if ((v = json_string_value(json_object_get(o, "node"))) !=
+		    NULL && (ni = sim_node_index(s, v)) < 0)
+			return (set_cause(cause, "metrics: no node %s", v));
 		metric_set(o, "maxdisk", NULL, &st->maxdisk);
+		metric_set(o, "disk", NULL, &used);
+		if (used >= 0)
+			sim_storage_set_used(st, ni, used);
 		return (0);
 	}
 	return (set_cause(cause, "metrics: need node, vmid or storage"));
@@ -758,6 +772,13 @@ load_scenario(struct sim *s, const char *path, char **cause)
 		    json_object_get(t, "privs"), &why) != 0)
 			goto bad;
 	}
+	if ((a = json_object_get(j, "generate_guests")) != NULL &&
+	    (!json_is_integer(a) || sim_guests_generate(s,
+	    (int)json_integer_value(a), &why) != 0)) {
+		if (why == NULL)
+			why = xstrdup("generate_guests: expected a number");
+		goto bad;
+	}
 	for (i = 0; i < nitems(keys); i++) {
 		if ((a = json_object_get(j, keys[i])) != NULL &&
 		    admin_apply(s, keys[i], a, &why) != 0)
@@ -784,6 +805,9 @@ sim_start(const struct sim_opts *opts, char **cause)
 	s->task_ms = opts->task_ms > 0 ? opts->task_ms : SIM_DEFAULT_TASK_MS;
 	s->calls = json_array();
 	sim_state_init(s);
+	if (opts->guests > 0 &&
+	    sim_guests_generate(s, opts->guests, cause) != 0)
+		goto fail;
 	if (opts->secret != NULL && token_add(s, opts->token_id != NULL ?
 	    opts->token_id : SIM_DEFAULT_TOKEN, opts->secret, NULL,
 	    cause) != 0)
@@ -843,7 +867,7 @@ sim_usage(void)
 {
 	fprintf(stderr, "usage: pvebot sim [--port N] [--token-id ID] "
 	    "[--secret-env NAME] [--task-ms N] [--scenario FILE] "
-	    "[--no-tls]\n");
+	    "[--guests N] [--no-tls]\n");
 }
 
 int
@@ -855,6 +879,7 @@ sim_main(int argc, char **argv)
 		{ "secret-env", required_argument, NULL, 'e' },
 		{ "task-ms", required_argument, NULL, 'm' },
 		{ "scenario", required_argument, NULL, 's' },
+		{ "guests", required_argument, NULL, 'g' },
 		{ "no-tls", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -895,6 +920,15 @@ sim_main(int argc, char **argv)
 			break;
 		case 's':
 			o.scenario = optarg;
+			break;
+		case 'g':
+			o.guests = (int)strtonum(optarg, 13, 100000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "sim: --guests %s: %s (from "
+				    "13, the homelab's guests, to 100000)\n",
+				    optarg, errstr);
+				return (2);
+			}
 			break;
 		case 'n':
 			o.tls = 0;

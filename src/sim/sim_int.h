@@ -15,7 +15,7 @@
 #include "sim.h"
 
 #define SIM_MAX_NODES		8
-#define SIM_MAX_GUESTS		256
+#define SIM_MAX_GUESTS		100000	/* generated or cloned, in all */
 #define SIM_MAX_SNAPS		32
 #define SIM_MAX_STORAGES	32
 #define SIM_MAX_BACKUPS		1000
@@ -62,7 +62,7 @@ struct sim_guest {
 	int		 maxcpu;
 	int64_t		 mem, maxmem, disk, maxdisk;
 	int64_t		 started;	/* wall time, for uptime */
-	struct sim_snap	 snaps[SIM_MAX_SNAPS];
+	struct sim_snap	*snaps;		/* NULL until the first one */
 	int		 nsnaps;
 	unsigned	 digest_gen;
 };
@@ -72,7 +72,8 @@ struct sim_storage {
 	char	 type[16];	/* plugintype */
 	char	 content[64];
 	int	 shared;
-	int64_t	 disk, maxdisk;
+	int64_t	 disk, maxdisk;	/* shared storage: one pool */
+	int64_t	 node_disk[SIM_MAX_NODES];	/* local: per node */
 };
 
 struct sim_backup {
@@ -168,6 +169,9 @@ struct sim {
 	int			 nnodes;
 	struct sim_guest	*guests;
 	int			 nguests;
+	int			 guestcap;
+	int			*guest_slots;	/* vmid hash: index + 1 */
+	size_t			 nslots;	/* a power of two */
 	struct sim_storage	 storages[SIM_MAX_STORAGES];
 	int			 nstorages;
 	struct sim_backup	*backups;
@@ -208,6 +212,8 @@ struct sim_reply {
 	json_t		*data;
 	json_t		*errors;	/* 400: {"param": "why"} */
 	json_t		*extra;		/* extra top-level keys ("total") */
+	char		*raw;		/* data as JSON text, instead of
+					   data: big lists skip jansson */
 };
 
 /* sim_schema.c */
@@ -253,6 +259,23 @@ void	sim_state_free(struct sim *);
 void	sim_tick(struct sim *);
 struct sim_node *sim_node_find(struct sim *, const char *);
 struct sim_guest *sim_guest_find(struct sim *, int vmid);
+/*
+ * A new guest with that vmid, zeroed but for vmid; NULL when the
+ * simulator is full or the vmid is taken. Moves the guest array: any
+ * struct sim_guest pointer held across this call must be looked up again.
+ */
+struct sim_guest *sim_guest_add(struct sim *, int vmid);
+/* Adds generated guests until the cluster holds `total`; 0 or -1. */
+int	sim_guests_generate(struct sim *, int total, char **cause);
+int	sim_snap_add(struct sim_guest *, struct sim_snap **out);
+/* A storage's used bytes as node n sees it (shared: the one pool). */
+int64_t	sim_storage_used(const struct sim_storage *, int node_index);
+void	sim_storage_add_used(struct sim_storage *, int node_index,
+	    int64_t bytes);
+/* Sets the used bytes on one node, or on every node (node_index -1). */
+void	sim_storage_set_used(struct sim_storage *, int node_index,
+	    int64_t bytes);
+int	sim_node_index(struct sim *, const char *name);
 struct sim_storage *sim_storage_find(struct sim *, const char *);
 struct sim_task *sim_task_find(struct sim *, const char *upid);
 struct sim_task *sim_task_new(struct sim *, const char *node,

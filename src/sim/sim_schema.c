@@ -216,10 +216,12 @@ sim_check_value(const struct sim_param *p, const char *v, char **why)
 	*why = NULL;
 	switch (p->type) {
 	case PT_BOOL:
-		if (strcasecmp(v, "1") == 0 || strcasecmp(v, "0") == 0 ||
-		    strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0 ||
-		    strcasecmp(v, "yes") == 0 || strcasecmp(v, "no") == 0 ||
-		    strcasecmp(v, "on") == 0 || strcasecmp(v, "off") == 0)
+		/*
+		 * PVE::JSONSchema::check_type takes exactly '1' and '0' for
+		 * a boolean (its true/yes/on regex is commented out), so
+		 * "true" is "type check ('boolean') failed - got 'true'".
+		 */
+		if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)
 			return (0);
 		tname = "boolean";
 		goto type_fail;
@@ -345,8 +347,7 @@ sim_param_bool(const struct sim_call *call, const char *name, int def)
 
 	if (v == NULL)
 		return (def);
-	return (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-	    strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+	return (strcmp(v, "1") == 0);	/* checked: "1" or "0" */
 }
 
 long long

@@ -10,6 +10,12 @@
  * runs under the simulator's one lock, so every reply sees a consistent
  * state. The task list is capped at SIM_MAX_TASKS (oldest finished tasks
  * are forgotten first) and each task's log at SIM_MAX_TASK_LINES.
+ *
+ * Guests live in one growing array (at most SIM_MAX_GUESTS) with a VMID
+ * hash beside it, so a lookup costs the same at 13 guests and at 100,000;
+ * snapshots are allocated only for guests that have some. Generated
+ * guests (sim_guests_generate) fill a cluster up to N for tests and
+ * benchmarks at scale.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,15 +68,149 @@ set_str(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/* The vmid hash: open addressing, linear probing, at most half full. */
+static size_t
+slot_of(const struct sim *s, int vmid)
+{
+	return ((size_t)((unsigned)vmid * 2654435761u) & (s->nslots - 1));
+}
+
+static void
+index_rebuild(struct sim *s, size_t nslots)
+{
+	size_t	i, j;
+
+	free(s->guest_slots);
+	s->nslots = nslots;
+	s->guest_slots = xcalloc(nslots, sizeof *s->guest_slots);
+	for (i = 0; i < (size_t)s->nguests; i++) {
+		for (j = slot_of(s, s->guests[i].vmid);
+		    s->guest_slots[j] != 0; j = (j + 1) & (nslots - 1))
+			;
+		s->guest_slots[j] = (int)i + 1;
+	}
+}
+
+struct sim_guest *
+sim_guest_add(struct sim *s, int vmid)
+{
+	struct sim_guest	*g;
+	size_t			 j;
+
+	if (s->nguests >= SIM_MAX_GUESTS || sim_guest_find(s, vmid) != NULL)
+		return (NULL);
+	if (s->nguests == s->guestcap) {
+		s->guestcap = s->guestcap == 0 ? 64 : s->guestcap * 2;
+		if (s->guestcap > SIM_MAX_GUESTS)
+			s->guestcap = SIM_MAX_GUESTS;
+		s->guests = xreallocarray(s->guests, (size_t)s->guestcap,
+		    sizeof *s->guests);
+	}
+	g = &s->guests[s->nguests++];
+	memset(g, 0, sizeof *g);
+	g->vmid = vmid;
+	if ((size_t)s->nguests * 2 > s->nslots)
+		index_rebuild(s, s->nslots == 0 ? 128 : s->nslots * 2);
+	else {
+		for (j = slot_of(s, vmid); s->guest_slots[j] != 0;
+		    j = (j + 1) & (s->nslots - 1))
+			;
+		s->guest_slots[j] = s->nguests;
+	}
+	return (g);
+}
+
+int
+sim_snap_add(struct sim_guest *g, struct sim_snap **out)
+{
+	if (g->nsnaps >= SIM_MAX_SNAPS)
+		return (-1);
+	if (g->snaps == NULL)
+		g->snaps = xcalloc(SIM_MAX_SNAPS, sizeof *g->snaps);
+	*out = &g->snaps[g->nsnaps++];
+	memset(*out, 0, sizeof **out);
+	return (0);
+}
+
+int
+sim_node_index(struct sim *s, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < s->nnodes; i++) {
+		if (strcmp(s->nodes[i].name, name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+int64_t
+sim_storage_used(const struct sim_storage *st, int node_index)
+{
+	if (st->shared || node_index < 0 || node_index >= SIM_MAX_NODES)
+		return (st->disk);
+	return (st->node_disk[node_index]);
+}
+
+void
+sim_storage_add_used(struct sim_storage *st, int node_index, int64_t bytes)
+{
+	int64_t	*d = st->shared || node_index < 0 ||
+		    node_index >= SIM_MAX_NODES ? &st->disk :
+		    &st->node_disk[node_index];
+
+	*d += bytes;
+	if (*d > st->maxdisk)
+		*d = st->maxdisk;
+	if (*d < 0)
+		*d = 0;
+}
+
+void
+sim_storage_set_used(struct sim_storage *st, int node_index, int64_t bytes)
+{
+	int	i;
+
+	if (st->shared || node_index < 0 || node_index >= SIM_MAX_NODES) {
+		st->disk = bytes;
+		if (!st->shared) {
+			for (i = 0; i < SIM_MAX_NODES; i++)
+				st->node_disk[i] = bytes;
+		}
+		return;
+	}
+	st->node_disk[node_index] = bytes;
+}
+
+static void
+storage_new(struct sim *s, const char *id, const char *type,
+    const char *content, int shared, int64_t maxdisk, const int64_t *used)
+{
+	struct sim_storage	*st = &s->storages[s->nstorages++];
+	int			 i;
+
+	snprintf(st->id, sizeof st->id, "%s", id);
+	snprintf(st->type, sizeof st->type, "%s", type);
+	snprintf(st->content, sizeof st->content, "%s", content);
+	st->shared = shared;
+	st->maxdisk = maxdisk;
+	st->disk = used[0];
+	for (i = 0; i < SIM_MAX_NODES; i++)
+		st->node_disk[i] = used[i % 3];
+}
+
 void
 sim_state_init(struct sim *s)
 {
 	static const char *const names[] = { "pve1", "pve2", "pve3" };
 	static const int maxcpu[] = { 16, 8, 8 };
 	static const int64_t maxmem[] = { 64 * GiB, 32 * GiB, 32 * GiB };
+	static const int64_t local[] = { 14 * GiB, 21 * GiB, 9 * GiB };
+	static const int64_t lvm[] = { 310 * GiB, 455 * GiB, 128 * GiB };
+	static const int64_t nas[] = { 1250 * GiB, 1250 * GiB, 1250 * GiB };
 	struct sim_node		*n;
 	struct sim_guest	*g;
-	struct sim_storage	*st;
+	struct sim_snap		*sn;
 	int64_t			 now = wall_now(), day;
 	size_t			 i;
 
@@ -89,10 +229,9 @@ sim_state_init(struct sim *s)
 		n->boot_time = now - 86400 * 12 - 3600 * (int64_t)i;
 	}
 
-	s->guests = xcalloc(SIM_MAX_GUESTS, sizeof *s->guests);
 	for (i = 0; i < nitems(initial_guests); i++) {
-		g = &s->guests[s->nguests++];
-		g->vmid = initial_guests[i].vmid;
+		if ((g = sim_guest_add(s, initial_guests[i].vmid)) == NULL)
+			abort();
 		g->lxc = initial_guests[i].lxc;
 		snprintf(g->name, sizeof g->name, "%s", initial_guests[i].name);
 		snprintf(g->node, sizeof g->node, "%s", initial_guests[i].node);
@@ -110,46 +249,31 @@ sim_state_init(struct sim *s)
 			g->started = now - 86400 * 3 - 600 * (int64_t)i;
 		}
 	}
-	if ((g = sim_guest_find(s, 101)) == NULL ||
-	    sim_guest_find(s, 102) == NULL)
+	if ((g = sim_guest_find(s, 101)) == NULL || sim_snap_add(g, &sn) != 0)
 		abort();
-	snprintf(g->snaps[0].name, sizeof g->snaps[0].name, "pre-upgrade");
-	snprintf(g->snaps[0].description, sizeof g->snaps[0].description,
+	snprintf(sn->name, sizeof sn->name, "pre-upgrade");
+	snprintf(sn->description, sizeof sn->description,
 	    "before apt full-upgrade");
-	g->snaps[0].snaptime = now - 86400 * 14;
-	snprintf(g->snaps[1].name, sizeof g->snaps[1].name, "safety-1");
-	snprintf(g->snaps[1].parent, sizeof g->snaps[1].parent,
-	    "pre-upgrade");
-	g->snaps[1].snaptime = now - 86400 * 2;
-	g->nsnaps = 2;
-	if ((g = sim_guest_find(s, 102)) == NULL)
+	sn->snaptime = now - 86400 * 14;
+	if (sim_snap_add(g, &sn) != 0)
 		abort();
-	snprintf(g->snaps[0].name, sizeof g->snaps[0].name, "nightly");
-	snprintf(g->snaps[0].description, sizeof g->snaps[0].description,
+	snprintf(sn->name, sizeof sn->name, "safety-1");
+	snprintf(sn->parent, sizeof sn->parent, "pre-upgrade");
+	sn->snaptime = now - 86400 * 2;
+	if ((g = sim_guest_find(s, 102)) == NULL || sim_snap_add(g, &sn) != 0)
+		abort();
+	snprintf(sn->name, sizeof sn->name, "nightly");
+	snprintf(sn->description, sizeof sn->description,
 	    "nightly snapshot");
-	g->snaps[0].snaptime = now - 3600 * 8;
-	g->snaps[0].vmstate = 1;
-	g->nsnaps = 1;
+	sn->snaptime = now - 3600 * 8;
+	sn->vmstate = 1;
 
-	st = &s->storages[s->nstorages++];
-	snprintf(st->id, sizeof st->id, "local");
-	snprintf(st->type, sizeof st->type, "dir");
-	snprintf(st->content, sizeof st->content, "backup,iso,vztmpl");
-	st->maxdisk = 100 * GiB;
-	st->disk = 14 * GiB;
-	st = &s->storages[s->nstorages++];
-	snprintf(st->id, sizeof st->id, "local-lvm");
-	snprintf(st->type, sizeof st->type, "lvmthin");
-	snprintf(st->content, sizeof st->content, "images,rootdir");
-	st->maxdisk = 800 * GiB;
-	st->disk = 310 * GiB;
-	st = &s->storages[s->nstorages++];
-	snprintf(st->id, sizeof st->id, "nas-backup");
-	snprintf(st->type, sizeof st->type, "nfs");
-	snprintf(st->content, sizeof st->content, "backup");
-	st->shared = 1;
-	st->maxdisk = 4000 * GiB;
-	st->disk = 1250 * GiB;
+	/* Local storages differ per node; the NFS share is one pool. */
+	storage_new(s, "local", "dir", "backup,iso,vztmpl", 0, 100 * GiB,
+	    local);
+	storage_new(s, "local-lvm", "lvmthin", "images,rootdir", 0,
+	    800 * GiB, lvm);
+	storage_new(s, "nas-backup", "nfs", "backup", 1, 4000 * GiB, nas);
 
 	s->backups = xcalloc(SIM_MAX_BACKUPS, sizeof *s->backups);
 	/* Nightly backups at 01:00 UTC of the last days. */
@@ -164,6 +288,57 @@ sim_state_init(struct sim *s)
 	    300 * MiB, "zstd");
 	sim_add_backup(s, "nas-backup", "", 107, 1, day - 86400,
 	    40 * GiB + 1234567, "zstd");
+}
+
+/*
+ * Generated guests for tests and benchmarks at scale: VMIDs from 10000
+ * up, spread round-robin over the nodes, one in three a container, about
+ * three in five running, with sizes and loads that vary but are the same
+ * on every run (a fixed pseudo-random sequence).
+ */
+int
+sim_guests_generate(struct sim *s, int total, char **cause)
+{
+	static const char *const tags[] = { "gen", "gen;web", "gen;db",
+	    "gen;batch", "gen;prod" };
+	struct sim_guest	*g;
+	int64_t			 now = wall_now();
+	uint32_t		 r = 2463534242u;
+	int			 vmid = 10000, k;
+
+	if (total < 0 || total > SIM_MAX_GUESTS)
+		return (set_cause(cause, "guests: %d is not between %d and %d",
+		    total, 0, SIM_MAX_GUESTS));
+	for (k = 0; s->nguests < total; k++) {
+		while (sim_guest_find(s, vmid) != NULL)
+			vmid++;
+		if ((g = sim_guest_add(s, vmid)) == NULL)
+			return (set_cause(cause, "guests: cannot add %d",
+			    vmid));
+		/* xorshift32 */
+		r ^= r << 13;
+		r ^= r >> 17;
+		r ^= r << 5;
+		g->lxc = k % 3 == 2;
+		snprintf(g->name, sizeof g->name, "gen-%d", vmid);
+		snprintf(g->node, sizeof g->node, "%s",
+		    s->nodes[k % s->nnodes].name);
+		snprintf(g->tags, sizeof g->tags, "%s",
+		    tags[r % nitems(tags)]);
+		g->running = r % 5 < 3;
+		g->maxcpu = 1 << ((r >> 8) % 3);
+		g->maxmem = (512 << ((r >> 12) % 4)) * MiB;
+		g->maxdisk = (8 << ((r >> 16) % 4)) * GiB;
+		g->disk = g->lxc ? g->maxdisk / (2 + (int)(r >> 20) % 4) : 0;
+		g->onboot = g->running;
+		if (g->running) {
+			g->cpu = (double)((r >> 4) % 1000) / 4000.0;
+			g->mem = g->maxmem / (2 + (int)(r >> 24) % 3);
+			g->started = now - 3600 - (int64_t)(r % 864000);
+		}
+		vmid++;
+	}
+	return (0);
 }
 
 static void
@@ -192,9 +367,15 @@ sim_state_free(struct sim *s)
 	for (i = 0; i < s->ntasks; i++)
 		task_free(s->tasks[i]);
 	s->ntasks = 0;
+	for (i = 0; i < s->nguests; i++)
+		free(s->guests[i].snaps);
 	free(s->guests);
+	free(s->guest_slots);
 	free(s->backups);
 	s->guests = NULL;
+	s->guest_slots = NULL;
+	s->nguests = s->guestcap = 0;
+	s->nslots = 0;
 	s->backups = NULL;
 }
 
@@ -213,11 +394,15 @@ sim_node_find(struct sim *s, const char *name)
 struct sim_guest *
 sim_guest_find(struct sim *s, int vmid)
 {
+	size_t	j;
 	int	i;
 
-	for (i = 0; i < s->nguests; i++) {
-		if (s->guests[i].vmid == vmid)
-			return (&s->guests[i]);
+	if (s->nslots == 0)
+		return (NULL);
+	for (j = slot_of(s, vmid); (i = s->guest_slots[j]) != 0;
+	    j = (j + 1) & (s->nslots - 1)) {
+		if (s->guests[i - 1].vmid == vmid)
+			return (&s->guests[i - 1]);
 	}
 	return (NULL);
 }
@@ -672,7 +857,8 @@ task_apply(struct sim *s, struct sim_task *t)
 			    t->starttime, g->maxdisk / 5 + 4096 * g->vmid,
 			    t->compress);
 			if (st != NULL)
-				st->disk += g->maxdisk / 5;
+				sim_storage_add_used(st, sim_node_index(s,
+				    t->node), g->maxdisk / 5);
 		}
 		return (NULL);
 	}
@@ -697,19 +883,16 @@ task_apply(struct sim *s, struct sim_task *t)
 	else if (strcmp(ty, "resume") == 0)
 		g->paused = 0;
 	else if (strcmp(ty, "snapshot") == 0) {
-		if (g->nsnaps >= SIM_MAX_SNAPS)
+		if (sim_snap_add(g, &sn) != 0)
 			return (xstrdup("too many snapshots"));
-		sn = &g->snaps[g->nsnaps];
-		memset(sn, 0, sizeof *sn);
 		snprintf(sn->name, sizeof sn->name, "%s", t->snapname);
 		snprintf(sn->description, sizeof sn->description, "%s",
 		    t->snapdesc);
-		if (g->nsnaps > 0)
+		if (g->nsnaps > 1)
 			set_str(sn->parent, sizeof sn->parent,
-			    g->snaps[g->nsnaps - 1].name);
+			    g->snaps[g->nsnaps - 2].name);
 		sn->snaptime = now;
 		sn->vmstate = t->vmstate && g->running;
-		g->nsnaps++;
 	} else if (strcmp(ty, "rollback") == 0) {
 		if ((sn = snap_find(g, t->snapname)) == NULL)
 			return (xasprintf("snapshot '%s' does not exist",
@@ -729,25 +912,28 @@ task_apply(struct sim *s, struct sim_task *t)
 	} else if (strcmp(ty, "igrate") == 0 || strcmp(ty, "migrate") == 0) {
 		snprintf(g->node, sizeof g->node, "%s", t->target);
 	} else if (strcmp(ty, "clone") == 0) {
-		if (s->nguests >= SIM_MAX_GUESTS)
-			return (xstrdup("too many guests"));
+		struct sim_guest	 src = *g;
+
 		if (sim_guest_find(s, t->newid) != NULL)
 			return (xasprintf("unable to create %s %d: config "
-			    "file already exists", sim_guest_kind(g),
+			    "file already exists", sim_guest_kind(&src),
 			    t->newid));
-		ng = &s->guests[s->nguests++];
-		*ng = *g;
+		/* Adding moves the array: g is not used after this. */
+		if ((ng = sim_guest_add(s, t->newid)) == NULL)
+			return (xstrdup("too many guests"));
+		*ng = src;
 		ng->vmid = t->newid;
 		ng->running = ng->paused = ng->template = 0;
 		ng->cpu = 0;
 		ng->mem = 0;
+		ng->snaps = NULL;
 		ng->nsnaps = 0;
 		ng->lock[0] = '\0';
 		if (t->newname[0] != '\0')
 			snprintf(ng->name, sizeof ng->name, "%s", t->newname);
 		else {
 			char *copy = xasprintf("Copy-of-%s-%s",
-			    sim_guest_kind(g), g->name);
+			    sim_guest_kind(&src), src.name);
 			set_str(ng->name, sizeof ng->name, copy);
 			free(copy);
 		}

@@ -226,8 +226,36 @@ test_every_command_happy_path(void)
 	env_stop(&e);
 }
 
+/* quorum, storage and status through the API alone, no SSH at all. */
 static void
-test_unlock_and_task_log(void)
+test_quorum_storage_status_without_ssh(void)
+{
+	struct env	 e;
+	char		*out = NULL;
+
+	env_start(&e, 300, NULL, NULL, "carol");	/* a viewer */
+	T_EQ_INT(env_run(&e, "quorum\nstorage\nstatus\n", &out), 0);
+	T_CONTAINS(out, "Cluster homelab: quorate, 3 of 3 nodes online");
+	T_CONTAINS(out, "pve3 (id 3): online");
+	T_CONTAINS(out, "~ pve2:\n");
+	T_CONTAINS(out, "~   local (dir) [");
+	T_CONTAINS(out, "local-lvm (lvmthin) [");
+	T_CONTAINS(out, "nas-backup (nfs, shared) [");
+	T_CONTAINS(out, "Storage: fullest pve2 local-lvm 57%");
+	T_NOT_CONTAINS(out, "failed");
+	T_NOT_CONTAINS(out, "SSH");
+	T_EQ_INT(count_calls(&e, "GET", "/cluster/status"), 2);
+	free(out);
+	env_stop(&e);
+}
+
+/*
+ * unlock runs `qm unlock` on the guest's node over SSH (no API token can
+ * remove a lock): without an SSH host for that node it says so, and
+ * sends nothing to the API; the guest stays locked and start refuses.
+ */
+static void
+test_unlock_needs_an_ssh_host(void)
 {
 	struct env	 e;
 	char		*out = NULL;
@@ -236,11 +264,13 @@ test_unlock_and_task_log(void)
 	admin(&e, "guest", "{\"vmid\":104,\"lock\":\"backup\"}");
 	T_EQ_INT(env_run(&e, "unlock 104\napprove 1\nstart 104\n", &out), 0);
 	T_CONTAINS(out, "Job #1: unlock 104");
+	T_CONTAINS(out, "guest 104 is on node pve2, and no SSH host is "
+	    "configured for pve2");
 	T_EQ_INT(count_calls(&e, "PUT", "/nodes/pve2/qemu/104/"
-	    "config"), 1);
+	    "config"), 0);
+	T_CONTAINS(out, "guest 104 is locked (backup); nothing was done");
 	T_EQ_INT(count_calls(&e, "POST", "/nodes/pve2/qemu/104/"
-	    "status/start"), 1);
-	T_NOT_CONTAINS(out, "failed");
+	    "status/start"), 0);
 	free(out);
 	env_stop(&e);
 }
@@ -698,7 +728,8 @@ main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_every_command_happy_path);
-	T_RUN(test_unlock_and_task_log);
+	T_RUN(test_unlock_needs_an_ssh_host);
+	T_RUN(test_quorum_storage_status_without_ssh);
 	T_RUN(test_api_errors_become_one_line);
 	T_RUN(test_fingerprint_mismatch_refused);
 	T_RUN(test_jobs_on_one_guest_serialised);

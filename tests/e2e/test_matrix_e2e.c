@@ -691,6 +691,104 @@ test_kill9_nothing_lost_or_repeated(void)
 	e2e_free(e);
 }
 
+/* Replaces the first `from` in the bot.conf with `to`. */
+static void
+conf_edit(struct e2e *e, const char *from, const char *to)
+{
+	char	*text, *p, *nt;
+	size_t	 len;
+
+	text = read_file(e->conf, 1 << 20, &len, NULL);
+	if (text == NULL || (p = strstr(text, from)) == NULL) {
+		t_fail(__FILE__, __LINE__, "bot.conf has no '%s'", from);
+		free(text);
+		return;
+	}
+	nt = xasprintf("%.*s%s%s", (int)(p - text), text, to,
+	    p + strlen(from));
+	t_write("bot.conf", nt, 0600);
+	free(nt);
+	free(text);
+}
+
+/*
+ * Every button of an alert can be pressed by reaction: pvebot reacts
+ * with one distinct key per button (the homeserver refuses a key twice,
+ * M_DUPLICATE_ANNOTATION), and each key a user picks does what its
+ * button says - Ack, Silence 1h, 4h and 24h.
+ */
+static void
+test_alert_buttons_by_reaction(void)
+{
+	static const char *const keys[] = { "\xf0\x9f\x91\x8d",
+	    "\xf0\x9f\x95\x90", "\xf0\x9f\x95\x93",
+	    "\xf0\x9f\x93\x86" };
+	static const char *const answers[] = { "acked #1",
+	    "silenced #1 for 1h00m", "silenced #1 for 4h00m",
+	    "silenced #1 for 1d0h" };
+	struct e2e	*e = e2e_new(NULL);
+	json_t		*alert = NULL, *evs, *ev, *done;
+	const char	*key;
+	size_t		 i, k;
+	char		*cause = NULL;
+
+	conf_edit(e, "monitor:\n  enabled: false\n",
+	    "monitor:\n  enabled: true\n  interval: 1s\n");
+	conf_edit(e, "      - id: \"" OPS "\"\n",
+	    "      - id: \"" OPS "\"\n        alerts: true\n");
+	T_EQ_INT(sim_admin(e->sim, "fault", "{\"node\":\"pve3\","
+	    "\"online\":false}", &cause), 0);
+	free(cause);
+	T_EQ_INT(e2e_run(e), 0);
+	alert = wait_bot(e, "node-offline", 20000);
+	T_OK(alert != NULL);
+	if (alert == NULL)
+		goto out;
+	T_CONTAINS(shown_body(alert), "React with \xf0\x9f\x91\x8d Ack, "
+	    "\xf0\x9f\x95\x90 Silence 1h, \xf0\x9f\x95\x93 Silence 4h, "
+	    "\xf0\x9f\x93\x86 Silence 24h.");
+	/* All four of pvebot's own reactions were taken. */
+	T_OK(fake_matrix_wait_events(e->fm, OPS, BOT, "m.reaction", 4,
+	    10000) >= 4);
+	evs = fake_matrix_events(e->fm, OPS, BOT, "m.reaction");
+	for (k = 0; k < nitems(keys); k++) {
+		int	 n = 0;
+
+		json_array_foreach(evs, i, ev) {
+			json_t	*rel = json_object_get(json_object_get(ev,
+			    "content"), "m.relates_to");
+
+			key = json_string_value(json_object_get(rel, "key"));
+			if (key != NULL && strcmp(key, keys[k]) == 0 &&
+			    strcmp(json_string_value(json_object_get(rel,
+			    "event_id")), event_id(alert)) == 0)
+				n++;
+		}
+		T_EQ_INT(n, 1);
+	}
+	json_decref(evs);
+	T_EQ_INT(count_bot(e, "M_DUPLICATE_ANNOTATION"), 0);
+	/* Each key does its own button's work. */
+	for (k = 0; k < nitems(keys); k++) {
+		free(fake_matrix_react(e->fm, OPS, ALICE, event_id(alert),
+		    keys[k]));
+		done = wait_bot(e, answers[k], 15000);
+		if (done == NULL)
+			t_fail(__FILE__, __LINE__, "no answer '%s' to %s",
+			    answers[k], keys[k]);
+		json_decref(done);
+	}
+	{
+		char	*logs = e2e_logs(e);
+
+		T_NOT_CONTAINS(logs, "reacting to own message failed");
+		free(logs);
+	}
+out:
+	json_decref(alert);
+	e2e_free(e);
+}
+
 #define RUN(fn) do {							\
 	if (getenv("T_ONLY") == NULL || strcmp(getenv("T_ONLY"), #fn) == 0) \
 		T_RUN(fn);						\
@@ -745,6 +843,7 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	RUN(test_command_and_reply);
 	RUN(test_approval_by_reaction);
+	RUN(test_alert_buttons_by_reaction);
 	RUN(test_approval_by_text);
 	RUN(test_refused_reactions);
 	RUN(test_expired_reaction);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fakes/sshd.h"
+#include "sim.h"
 #include "t.h"
 #include "util.h"
 
@@ -76,7 +77,7 @@ test_ssh_commands_through_the_daemon(void)
 		free(script);
 	}
 	T_EQ_INT(run(conf,
-	    "quorum\n"
+	    "pvecm pve1\n"
 	    "updates pve1\n"
 	    "hostsnap pve1 hostsnap-e2e\n"
 	    "hostsnaps pve1\n"
@@ -122,9 +123,88 @@ test_ssh_commands_through_the_daemon(void)
 	fake_ssh_env_stop(&f);
 }
 
+/*
+ * unlock: `qm unlock` / `pct unlock` on the node the guest is on (the
+ * API cannot remove a lock with a token), only when the guest is
+ * locked, and a clear refusal when that node has no SSH host.
+ */
+static void
+test_unlock_on_the_guests_node(void)
+{
+	struct fake_ssh_env	 f;
+	struct conf_ssh_host	 h2;
+	struct sim_opts		 so = { .tls = 1, .token_id = "pvebot@pve!bot",
+	    .secret = "6c1f0e2a-1d3b-4e5f-8a9b-0c1d2e3f4a5b", .task_ms = 200 };
+	struct sim		*sim;
+	char			*cause = NULL, *conf, *out = NULL, *calls;
+	char			*text, cwd[512];
+
+	if (fake_ssh_env_start(&f, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "cannot run the test sshd: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	if ((sim = sim_start(&so, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "sim_start: %s", cause);
+		free(cause);
+		fake_ssh_env_stop(&f);
+		return;
+	}
+	setenv("T_UNLOCK_PVE_SECRET", so.secret, 1);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	/* Only pve2 has an SSH host. */
+	fake_sshd_host(&f.sshd, &h2, "pve2-host", "pve2");
+	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
+	    "proxmox:\n  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
+	    "  token_id: pvebot@pve!bot\n  secret_env: T_UNLOCK_PVE_SECRET\n"
+	    "  fingerprint: \"%s\"\n  task_poll_ms: 100\n"
+	    "monitor: {enabled: false}\n"
+	    "ssh:\n  timeout: 30s\n  hosts:\n"
+	    "    - name: %s\n      node: %s\n      address: %s\n"
+	    "      port: %d\n      user: %s\n      sudo: true\n"
+	    "      key_file: %s\n      known_hosts: %s\n", t_tmpdir(), cwd,
+	    cwd, sim_port(sim), sim_fingerprint(sim), h2.name, h2.node,
+	    h2.address, h2.port, h2.user, h2.key_file, h2.known_hosts);
+	conf = xstrdup(t_write("bot.conf", text, 0600));
+	free(text);
+	T_EQ_INT(sim_admin(sim, "guest", "[{\"vmid\":104,\"lock\":"
+	    "\"backup\"},{\"vmid\":103,\"lock\":\"snapshot\"},"
+	    "{\"vmid\":101,\"lock\":\"migrate\"}]", &cause), 0);
+	T_EQ_INT(run(conf, "unlock media\napprove 1\n"
+	    "unlock dns\napprove 2\n"
+	    "unlock 108\napprove 3\n"
+	    "unlock 101\napprove 4\n", &out), 0);
+	T_CONTAINS(out, "Job #1: unlock media");
+	T_CONTAINS(out, "Job #2: unlock dns");
+	calls = fake_sshd_calls(&f.sshd);
+	/* The VM by qm, the container by pct, root through sudo. */
+	T_CONTAINS(calls, "sudo [-n] [qm] [unlock] [104]");
+	T_CONTAINS(calls, "qm [unlock] [104]");
+	T_CONTAINS(calls, "sudo [-n] [pct] [unlock] [103]");
+	/* 108 has no lock: nothing runs. */
+	T_CONTAINS(out, "guest 108 is not locked; nothing was done");
+	T_NOT_CONTAINS(calls, "[108]");
+	/* 101 is on pve1, which has no SSH host. */
+	T_CONTAINS(out, "guest 101 is on node pve1, and no SSH host is "
+	    "configured for pve1 (ssh: hosts: in bot.conf); unlock runs "
+	    "`qm unlock 101` there");
+	T_NOT_CONTAINS(calls, "[101]");
+	/* Nothing went through the API's config call. */
+	T_NOT_CONTAINS(out, "VM is locked");
+	free(calls);
+	free(out);
+	free(conf);
+	sim_stop(sim);
+	fake_ssh_env_stop(&f);
+}
+
 int
 main(void)
 {
 	T_RUN(test_ssh_commands_through_the_daemon);
+	T_RUN(test_unlock_on_the_guests_node);
 	return t_summary();
 }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,23 @@ struct fd_out {
 	unsigned char	 data[];	/* LWS_PRE, then the payload */
 };
 
+/* The request target Discord documents: the gateway URL's root. */
+#define FD_GATEWAY_TARGET	"/?v=10&encoding=json"
+
+/* A TCP connection accepted and checked, waiting to be adopted by lws. */
+struct fd_pending {
+	struct fd_pending *next;
+	int		 sock;
+	int		 resume;	/* came in on the resume URL's port */
+	char		*target;	/* the request line's, verbatim */
+};
+
 struct fd_conn {
 	struct fd_conn	*next;		/* all, for freeing */
 	struct lws	*wsi;
 	int		 n;
 	char		*path;
+	int		 resume;
 	struct fd_out	*outq, **outq_tail;
 	int		 close_code;
 	int		 drop;
@@ -90,11 +103,19 @@ struct fake_discord {
 	char			*token;
 	int			 heartbeat_ms;
 	char			 api_url[64];
-	int			 ws_port;
+	int			 ws_port, resume_port;
+	int			 ws_fd, resume_fd;
 	struct httpd		*httpd;		/* REST */
 	atomic_int		 stop;
-	pthread_t		 ws_thread;
+	pthread_t		 ws_thread, accept_thread;
 	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+
+	/* Accepted, target checked, not adopted yet / adopted by socket. */
+	struct fd_pending	*adopt, *adopted;
+	char			*refused_target;
+	int			 nrefused;
+	char			*url_tail;	/* after the gateway's port */
 
 	/* Gateway. */
 	struct fd_conn		*conns, *cur;
@@ -281,8 +302,9 @@ fd_on_client_frame(struct fake_discord *fd, struct fd_conn *c,
 		c->live = 1;
 		fd->cur = c;
 		{
-			char	*url = xasprintf("ws://127.0.0.1:%d/resume",
-			    fd->ws_port);
+			/* Like Discord's: a host without a path. */
+			char	*url = xasprintf("ws://127.0.0.1:%d",
+			    fd->resume_port);
 
 			fd_dispatch_locked(fd, "READY", json_pack("{s:i, "
 			    "s:{s:s, s:s, s:b}, s:[{s:s, s:b}], s:s, s:s, "
@@ -329,12 +351,30 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct fake_discord	*fd = lws_context_user(lws_get_context(wsi));
 	struct fd_conn		**pc = user, *c;
 	struct fd_out		*o;
+	struct fd_pending	*todo, *a, **pp;
 	char			 uri[256], arg[256];
 	struct buf		 path;
 	int			 i, rc = 0;
 
 	if (fd == NULL)
 		return 0;
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+		/* Adopt what the accept thread checked (lock not held:
+		 * adoption calls back into here). */
+		pthread_mutex_lock(&fd->lock);
+		todo = fd->adopt;
+		fd->adopt = NULL;
+		pthread_mutex_unlock(&fd->lock);
+		while ((a = todo) != NULL) {
+			todo = a->next;
+			pthread_mutex_lock(&fd->lock);
+			a->next = fd->adopted;
+			fd->adopted = a;
+			pthread_mutex_unlock(&fd->lock);
+			if (lws_adopt_socket_vhost(fd->vhost, a->sock) == NULL)
+				close(a->sock);
+		}
+	}
 	pthread_mutex_lock(&fd->lock);
 	c = pc != NULL ? *pc : NULL;
 	switch (reason) {
@@ -345,14 +385,29 @@ fd_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		c->at_ms = now_ms();
 		c->outq_tail = &c->outq;
 		buf_init(&c->rx, 8 * 1024 * 1024);
-		buf_init(&path, 0);
-		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
-			uri[0] = '\0';
-		buf_puts(&path, uri);
-		for (i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg,
-		    WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-			buf_printf(&path, "%s%s", i == 0 ? "?" : "&", arg);
-		c->path = buf_steal(&path);
+		/* The target as the client sent it (lws normalises "//"). */
+		for (pp = &fd->adopted; *pp != NULL; pp = &(*pp)->next) {
+			if ((*pp)->sock == lws_get_socket_fd(wsi))
+				break;
+		}
+		if (*pp != NULL) {
+			a = *pp;
+			*pp = a->next;
+			c->path = a->target;
+			c->resume = a->resume;
+			free(a);
+		} else {
+			buf_init(&path, 0);
+			if (lws_hdr_copy(wsi, uri, sizeof uri,
+			    WSI_TOKEN_GET_URI) < 0)
+				uri[0] = '\0';
+			buf_puts(&path, uri);
+			for (i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg,
+			    WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+				buf_printf(&path, "%s%s", i == 0 ? "?" : "&",
+				    arg);
+			c->path = buf_steal(&path);
+		}
 		c->next = fd->conns;
 		fd->conns = c;
 		fd->cur = c;
@@ -439,6 +494,101 @@ fd_ws_thread(void *arg)
 
 	while (!atomic_load(&fd->stop))
 		lws_service(fd->ctx, 0);
+	return NULL;
+}
+
+/*
+ * Reads (without consuming) the request line of a new gateway
+ * connection; the target, or NULL when none came within 2 s.
+ */
+static char *
+fd_peek_target(int sock)
+{
+	char		 head[4096];
+	const char	*sp, *end;
+	int64_t		 deadline = now_ms() + 2000;
+	ssize_t		 n;
+	struct pollfd	 pfd = { sock, POLLIN, 0 };
+
+	while (now_ms() < deadline) {
+		if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+			return NULL;
+		n = recv(sock, head, sizeof head - 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0)
+			return NULL;
+		if (n < 0)
+			continue;
+		head[n] = '\0';
+		if ((end = strstr(head, "\r\n")) == NULL) {
+			if ((size_t)n == sizeof head - 1)
+				return NULL;
+			sleep_ms(5);
+			continue;
+		}
+		if (strncmp(head, "GET ", 4) != 0 ||
+		    (sp = memchr(head + 4, ' ', (size_t)(end - head - 4))) ==
+		    NULL)
+			return xstrdup("");
+		return xstrndup(head + 4, (size_t)(sp - head - 4));
+	}
+	return NULL;
+}
+
+/*
+ * Accepts gateway connections on the gateway and resume ports, checks
+ * the request target as sent (Discord documents the URL from GET
+ * /gateway/bot with "/?v=10&encoding=json" appended: api-specs'
+ * discord-gateway.json, "Connecting"), answers anything else 404, and
+ * hands the good ones to lws.
+ */
+static void *
+fd_accept_thread(void *arg)
+{
+	static const char	 refuse[] = "HTTP/1.1 404 Not Found\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct fake_discord	*fd = arg;
+	struct pollfd		 pfd[2];
+	struct fd_pending	*a;
+	char			*target;
+	int			 i, sock;
+
+	pfd[0].fd = fd->ws_fd;
+	pfd[1].fd = fd->resume_fd;
+	while (!atomic_load(&fd->stop)) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN) ||
+			    (sock = accept(pfd[i].fd, NULL, NULL)) < 0)
+				continue;
+			if ((target = fd_peek_target(sock)) == NULL) {
+				close(sock);
+				continue;
+			}
+			if (strcmp(target, FD_GATEWAY_TARGET) != 0) {
+				pthread_mutex_lock(&fd->lock);
+				free(fd->refused_target);
+				fd->refused_target = target;
+				fd->nrefused++;
+				pthread_mutex_unlock(&fd->lock);
+				if (write(sock, refuse, sizeof refuse - 1) < 0)
+					(void)0;
+				close(sock);
+				continue;
+			}
+			a = xcalloc(1, sizeof *a);
+			a->sock = sock;
+			a->resume = i == 1;
+			a->target = target;
+			pthread_mutex_lock(&fd->lock);
+			a->next = fd->adopt;
+			fd->adopt = a;
+			pthread_mutex_unlock(&fd->lock);
+			lws_cancel_service(fd->ctx);
+		}
+	}
 	return NULL;
 }
 
@@ -550,6 +700,34 @@ fake_discord_connections(struct fake_discord *fd)
 
 	pthread_mutex_lock(&fd->lock);
 	n = fd->nconns;
+	pthread_mutex_unlock(&fd->lock);
+	return n;
+}
+
+int
+fake_discord_conn_resume(struct fake_discord *fd, int n)
+{
+	struct fd_conn	*c;
+	int		 resume = -1;
+
+	pthread_mutex_lock(&fd->lock);
+	for (c = fd->conns; c != NULL; c = c->next)
+		if (c->n == n)
+			resume = c->resume;
+	pthread_mutex_unlock(&fd->lock);
+	return resume;
+}
+
+int
+fake_discord_refused(struct fake_discord *fd, char **target)
+{
+	int	 n;
+
+	pthread_mutex_lock(&fd->lock);
+	n = fd->nrefused;
+	if (target != NULL)
+		*target = fd->refused_target != NULL ?
+		    xstrdup(fd->refused_target) : NULL;
 	pthread_mutex_unlock(&fd->lock);
 	return n;
 }
@@ -833,6 +1011,460 @@ fd_error(struct fd_resp *r, int status, const char *message, int code)
 	    code);
 }
 
+/*
+ * Slash command registration (PUT .../commands, a bulk overwrite),
+ * checked field by field as Discord does. Limits from the schemas of
+ * ../shared/api-specs/discord-rest-v10.compact.json
+ * (ApplicationCommandUpdateRequest and the ApplicationCommand*Option
+ * schemas: name 1-32, description up to 100, at most 25 options and 25
+ * choices, option types 1-11, min_length/max_length 0/1-6000, Int53
+ * values) and from Discord's application command documentation where
+ * the schema is silent: CHAT_INPUT names match
+ * ^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$ in lower case (this fake
+ * takes ASCII only, which is stricter), a CHAT_INPUT description is 1-100
+ * characters and a USER or MESSAGE one empty, required options come
+ * before optional ones, choices only on string, integer and number
+ * options (string values up to 100 characters), not with autocomplete,
+ * names unique per type and per level, at most 100 CHAT_INPUT, 15 USER
+ * and 15 MESSAGE commands, and at most 4000 characters of names,
+ * descriptions and values per command. A breach is 400 "Invalid Form
+ * Body" (code 50035) with Discord's "errors" tree naming the field.
+ */
+struct fd_cmdcheck {
+	char	 path[256];	/* "3.options.1.name" */
+	char	 code[64];	/* Discord's error code */
+	char	 why[160];
+	size_t	 chars;		/* of the current command */
+};
+
+/* out (256 bytes) = path followed by a formatted suffix, cut to fit. */
+static void
+fd_sub(char *out, const char *path, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 n;
+
+	n = strlen(path) < 200 ? strlen(path) : 200;
+	memcpy(out, path, n);
+	va_start(ap, fmt);
+	vsnprintf(out + n, 256 - n, fmt, ap);
+	va_end(ap);
+}
+
+static int
+fd_cmd_fail(struct fd_cmdcheck *ck, const char *path, const char *code,
+    const char *why)
+{
+	snprintf(ck->path, sizeof ck->path, "%s", path);
+	snprintf(ck->code, sizeof ck->code, "%s", code);
+	snprintf(ck->why, sizeof ck->why, "%s", why);
+	return -1;
+}
+
+/* A CHAT_INPUT command or option name. */
+static int
+fd_cmd_name(json_t *v, struct fd_cmdcheck *ck, const char *path, int slash)
+{
+	const char	*n = json_string_value(v), *p;
+	size_t		 len;
+
+	if (n == NULL)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_REQUIRED",
+		    "This field is required");
+	len = fd_utf8_chars(n);
+	if (len < 1 || len > 32)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_BAD_LENGTH",
+		    "Must be between 1 and 32 in length.");
+	ck->chars += len;
+	if (!slash)
+		return 0;
+	for (p = n; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '\'')
+			continue;
+		return fd_cmd_fail(ck, path, "APPLICATION_COMMAND_INVALID_NAME",
+		    "Command name is invalid");
+	}
+	return 0;
+}
+
+static int
+fd_cmd_text(json_t *v, struct fd_cmdcheck *ck, const char *path, size_t min,
+    size_t max)
+{
+	const char	*t = json_string_value(v);
+	size_t		 len;
+	char		 why[96];
+
+	if (v == NULL && min > 0)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_REQUIRED",
+		    "This field is required");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (t == NULL)
+		return fd_cmd_fail(ck, path, "STRING_TYPE_CONVERT",
+		    "Could not interpret the value as string.");
+	len = fd_utf8_chars(t);
+	if (len < min || len > max) {
+		snprintf(why, sizeof why, "Must be between %zu and %zu in "
+		    "length.", min, max);
+		return fd_cmd_fail(ck, path, "BASE_TYPE_BAD_LENGTH", why);
+	}
+	ck->chars += len;
+	return 0;
+}
+
+/* An Int53, when present. */
+static int
+fd_cmd_int53(json_t *v, struct fd_cmdcheck *ck, const char *path)
+{
+	const json_int_t	 lim = 9007199254740991LL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) > lim ||
+	    json_integer_value(v) < -lim)
+		return fd_cmd_fail(ck, path, "NUMBER_TYPE_COERCE",
+		    "Value is not int53.");
+	return 0;
+}
+
+static int
+fd_cmd_options(json_t *opts, struct fd_cmdcheck *ck, const char *path,
+    int depth);
+
+static int
+fd_cmd_option(json_t *o, struct fd_cmdcheck *ck, const char *path,
+    int depth, int *optional_seen)
+{
+	static const char *const known[] = { "type", "name",
+	    "name_localizations", "description", "description_localizations",
+	    "required", "choices", "options", "channel_types", "min_value",
+	    "max_value", "min_length", "max_length", "autocomplete", NULL };
+	json_t		*v, *choices = json_object_get(o, "choices"), *c;
+	json_int_t	 type;
+	const char	*key;
+	char		 p[256];
+	size_t		 i, k;
+	int		 required;
+
+	if (!json_is_object(o))
+		return fd_cmd_fail(ck, path, "DICT_TYPE_CONVERT",
+		    "Only dictionaries may be used in a DictType");
+	json_object_foreach(o, key, v) {
+		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0;
+		    k++)
+			;
+		if (known[k] == NULL) {
+			fd_sub(p, path, ".%s", key);
+			return fd_cmd_fail(ck, p, "UNKNOWN_FIELD",
+			    "Unknown field");
+		}
+	}
+	v = json_object_get(o, "type");
+	type = json_integer_value(v);
+	fd_sub(p, path, ".type");
+	if (!json_is_integer(v) || type < 1 || type > 11)
+		return fd_cmd_fail(ck, p, "BASE_TYPE_CHOICES",
+		    "Value must be one of (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, "
+		    "11).");
+	fd_sub(p, path, ".name");
+	if (fd_cmd_name(json_object_get(o, "name"), ck, p, 1) != 0)
+		return -1;
+	fd_sub(p, path, ".description");
+	if (fd_cmd_text(json_object_get(o, "description"), ck, p, 1, 100) != 0)
+		return -1;
+	v = json_object_get(o, "required");
+	if (v != NULL && !json_is_boolean(v) && !json_is_null(v)) {
+		fd_sub(p, path, ".required");
+		return fd_cmd_fail(ck, p, "BOOLEAN_TYPE_CONVERT",
+		    "Must be either true or false.");
+	}
+	required = json_is_true(v);
+	if (type == 1 || type == 2) {
+		if (required || choices != NULL) {
+			fd_sub(p, path, "");
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Subcommands take no required flag or "
+			    "choices");
+		}
+		/* A group holds subcommands; a subcommand plain options. */
+		if (depth >= 2 || (type == 2 && depth >= 1)) {
+			fd_sub(p, path, ".type");
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "TYPE_INVALID", "Subcommands nest at most two "
+			    "levels");
+		}
+		fd_sub(p, path, ".options");
+		return fd_cmd_options(json_object_get(o, "options"), ck, p,
+		    type == 2 ? depth + 1 : 2);
+	}
+	if (json_object_get(o, "options") != NULL) {
+		fd_sub(p, path, ".options");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only subcommands and groups have options");
+	}
+	/* "Required options must be listed before optional options". */
+	if (required && *optional_seen) {
+		fd_sub(p, path, ".required");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTIONS_"
+		    "REQUIRED_INVALID", "Required options must be placed "
+		    "before non-required options");
+	}
+	if (!required)
+		*optional_seen = 1;
+	if (choices != NULL && !json_is_null(choices)) {
+		fd_sub(p, path, ".choices");
+		if (type != 3 && type != 4 && type != 10)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Only string, integer and number "
+			    "options have choices");
+		if (json_is_true(json_object_get(o, "autocomplete")))
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_"
+			    "INVALID", "Autocomplete and choices are "
+			    "exclusive");
+		if (!json_is_array(choices))
+			return fd_cmd_fail(ck, p, "LIST_TYPE_CONVERT",
+			    "Only iterables may be used in a ListType");
+		if (json_array_size(choices) > 25)
+			return fd_cmd_fail(ck, p, "BASE_TYPE_MAX_LENGTH",
+			    "Must be 25 or fewer in length.");
+		json_array_foreach(choices, i, c) {
+			char	 cp[256];
+
+			fd_sub(cp, path, ".choices.%zu.name", i);
+			if (fd_cmd_text(json_object_get(c, "name"), ck, cp, 1,
+			    100) != 0)
+				return -1;
+			fd_sub(cp, path, ".choices.%zu.value", i);
+			v = json_object_get(c, "value");
+			if (type == 3 && fd_cmd_text(v, ck, cp, 1, 100) != 0)
+				return -1;
+			if (type == 3 && v == NULL)
+				return fd_cmd_fail(ck, cp, "BASE_TYPE_REQUIRED",
+				    "This field is required");
+			if (type == 4 && (v == NULL ||
+			    fd_cmd_int53(v, ck, cp) != 0))
+				return v == NULL ? fd_cmd_fail(ck, cp,
+				    "BASE_TYPE_REQUIRED", "This field is "
+				    "required") : -1;
+			if (type == 10 && !json_is_number(v))
+				return fd_cmd_fail(ck, cp, "NUMBER_TYPE_COERCE",
+				    "Value is not a number.");
+		}
+	}
+	if ((json_object_get(o, "min_value") != NULL ||
+	    json_object_get(o, "max_value") != NULL) && type != 4 &&
+	    type != 10) {
+		fd_sub(p, path, ".min_value");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only integer and number options have min_value and "
+		    "max_value");
+	}
+	if (type == 4) {
+		fd_sub(p, path, ".min_value");
+		if (fd_cmd_int53(json_object_get(o, "min_value"), ck, p) != 0)
+			return -1;
+		fd_sub(p, path, ".max_value");
+		if (fd_cmd_int53(json_object_get(o, "max_value"), ck, p) != 0)
+			return -1;
+	}
+	if (json_is_number(json_object_get(o, "min_value")) &&
+	    json_is_number(json_object_get(o, "max_value")) &&
+	    json_number_value(json_object_get(o, "min_value")) >
+	    json_number_value(json_object_get(o, "max_value"))) {
+		fd_sub(p, path, ".max_value");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "max_value must be at least min_value");
+	}
+	if ((json_object_get(o, "min_length") != NULL ||
+	    json_object_get(o, "max_length") != NULL) && type != 3) {
+		fd_sub(p, path, ".max_length");
+		return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_OPTION_INVALID",
+		    "Only string options have min_length and max_length");
+	}
+	v = json_object_get(o, "min_length");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 6000)) {
+		fd_sub(p, path, ".min_length");
+		return fd_cmd_fail(ck, p, "NUMBER_TYPE_MAX",
+		    "int value should be between 0 and 6000.");
+	}
+	v = json_object_get(o, "max_length");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 6000)) {
+		fd_sub(p, path, ".max_length");
+		return fd_cmd_fail(ck, p, "NUMBER_TYPE_MAX",
+		    "int value should be between 1 and 6000.");
+	}
+	return 0;
+}
+
+/* One level of options: at most 25, unique names, required first. */
+static int
+fd_cmd_options(json_t *opts, struct fd_cmdcheck *ck, const char *path,
+    int depth)
+{
+	json_t		*o;
+	size_t		 i, j;
+	char		 p[256];
+	int		 optional_seen = 0, subs = 0, plain = 0;
+
+	if (opts == NULL || json_is_null(opts))
+		return 0;
+	if (!json_is_array(opts))
+		return fd_cmd_fail(ck, path, "LIST_TYPE_CONVERT",
+		    "Only iterables may be used in a ListType");
+	if (json_array_size(opts) > 25)
+		return fd_cmd_fail(ck, path, "BASE_TYPE_MAX_LENGTH",
+		    "Must be 25 or fewer in length.");
+	json_array_foreach(opts, i, o) {
+		json_int_t	 t = json_integer_value(json_object_get(o,
+				    "type"));
+
+		fd_sub(p, path, ".%zu", i);
+		if (fd_cmd_option(o, ck, p, depth, &optional_seen) != 0)
+			return -1;
+		if (t == 1 || t == 2)
+			subs++;
+		else
+			plain++;
+		for (j = 0; j < i; j++) {
+			if (strcmp(json_string_value(json_object_get(o,
+			    "name")), json_string_value(json_object_get(
+			    json_array_get(opts, j), "name"))) == 0) {
+				fd_sub(p, path, ".%zu.name", i);
+				return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+				    "OPTION_NAME_ALREADY_EXISTS", "Option "
+				    "names must be unique");
+			}
+		}
+	}
+	if (subs > 0 && plain > 0)
+		return fd_cmd_fail(ck, path, "APPLICATION_COMMAND_OPTION_"
+		    "TYPE_INVALID", "Subcommands cannot sit next to other "
+		    "options");
+	return 0;
+}
+
+/* The whole body of a bulk overwrite: 0, or -1 and *ck says where. */
+static int
+fd_check_commands(json_t *body, struct fd_cmdcheck *ck)
+{
+	static const char *const known[] = { "id", "name",
+	    "name_localizations", "description", "description_localizations",
+	    "options", "default_member_permissions", "dm_permission",
+	    "default_permission", "type", "nsfw", "contexts",
+	    "integration_types", "handler", NULL };
+	json_t		*c, *v;
+	json_int_t	 type;
+	const char	*key;
+	size_t		 i, j, k, count[4] = { 0, 0, 0, 0 };
+	char		 p[256];
+
+	memset(ck, 0, sizeof *ck);
+	if (!json_is_array(body))
+		return fd_cmd_fail(ck, "", "LIST_TYPE_CONVERT",
+		    "Only iterables may be used in a ListType");
+	json_array_foreach(body, i, c) {
+		ck->chars = 0;
+		snprintf(p, sizeof p, "%zu", i);
+		if (!json_is_object(c))
+			return fd_cmd_fail(ck, p, "DICT_TYPE_CONVERT",
+			    "Only dictionaries may be used in a DictType");
+		json_object_foreach(c, key, v) {
+			for (k = 0; known[k] != NULL &&
+			    strcmp(known[k], key) != 0; k++)
+				;
+			if (known[k] == NULL) {
+				snprintf(p, sizeof p, "%zu.%s", i, key);
+				return fd_cmd_fail(ck, p, "UNKNOWN_FIELD",
+				    "Unknown field");
+			}
+		}
+		v = json_object_get(c, "type");
+		type = v == NULL || json_is_null(v) ? 1 : json_integer_value(v);
+		if ((v != NULL && !json_is_null(v) && !json_is_integer(v)) ||
+		    type < 1 || type > 3) {
+			snprintf(p, sizeof p, "%zu.type", i);
+			return fd_cmd_fail(ck, p, "BASE_TYPE_CHOICES",
+			    "Value must be one of (1, 2, 3).");
+		}
+		count[type]++;
+		snprintf(p, sizeof p, "%zu.name", i);
+		if (fd_cmd_name(json_object_get(c, "name"), ck, p,
+		    type == 1) != 0)
+			return -1;
+		snprintf(p, sizeof p, "%zu.description", i);
+		if (type == 1 && fd_cmd_text(json_object_get(c, "description"),
+		    ck, p, 1, 100) != 0)
+			return -1;
+		if (type != 1 && json_string_length(json_object_get(c,
+		    "description")) > 0)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+			    "INVALID", "User and message commands have an "
+			    "empty description");
+		snprintf(p, sizeof p, "%zu.options", i);
+		if (type != 1 && json_array_size(json_object_get(c,
+		    "options")) > 0)
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_"
+			    "INVALID", "Only slash commands have options");
+		if (fd_cmd_options(json_object_get(c, "options"), ck, p,
+		    0) != 0)
+			return -1;
+		if (ck->chars > 4000) {
+			snprintf(p, sizeof p, "%zu", i);
+			return fd_cmd_fail(ck, p, "APPLICATION_COMMAND_TOO_"
+			    "LARGE", "Command exceeds maximum size (4000)");
+		}
+		for (j = 0; j < i; j++) {
+			json_t		*o = json_array_get(body, j);
+			json_int_t	 ot = json_integer_value(
+					    json_object_get(o, "type"));
+
+			if ((ot == 0 ? 1 : ot) == type && strcmp(
+			    json_string_value(json_object_get(o, "name")),
+			    json_string_value(json_object_get(c, "name"))) ==
+			    0) {
+				snprintf(p, sizeof p, "%zu.name", i);
+				return fd_cmd_fail(ck, p, "APPLICATION_"
+				    "COMMANDS_DUPLICATE_NAME", "Application "
+				    "command names must be unique");
+			}
+		}
+	}
+	if (count[1] > 100 || count[2] > 15 || count[3] > 15)
+		return fd_cmd_fail(ck, "", "BASE_TYPE_MAX_LENGTH",
+		    "Must be 100 or fewer slash commands, 15 user and 15 "
+		    "message commands.");
+	return 0;
+}
+
+/* Discord's 50035 body: the error under its field's path. */
+static void
+fd_form_error(struct fd_resp *r, const struct fd_cmdcheck *ck)
+{
+	json_t	*root = json_object(), *errs = json_object(), *at = errs;
+	char	*path = xstrdup(ck->path), *save = NULL, *seg;
+
+	for (seg = strtok_r(path, ".", &save); seg != NULL;
+	    seg = strtok_r(NULL, ".", &save)) {
+		json_t	*next = json_object();
+
+		json_object_set_new(at, seg, next);
+		at = next;
+	}
+	json_object_set_new(at, "_errors", json_pack("[{s:s, s:s}]", "code",
+	    ck->code, "message", ck->why));
+	json_object_set_new(root, "message", json_string("Invalid Form Body"));
+	json_object_set_new(root, "code", json_integer(50035));
+	json_object_set_new(root, "errors", errs);
+	r->status = 400;
+	r->body = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(path);
+}
+
 /* Components as Discord checks them: rows of type 1 holding buttons. */
 static const char *
 fd_check_message(json_t *body, int need_content)
@@ -1106,10 +1738,11 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	r->status = 200;
 	if (strcmp(q->method, "GET") == 0 && nseg == 2 &&
 	    strcmp(seg[0], "gateway") == 0 && strcmp(seg[1], "bot") == 0) {
-		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d/gateway\", "
+		r->body = xasprintf("{\"url\": \"ws://127.0.0.1:%d%s\", "
 		    "\"shards\": 1, \"session_start_limit\": {\"total\": 1000, "
 		    "\"remaining\": 999, \"reset_after\": 14400000, "
-		    "\"max_concurrency\": 1}}", fd->ws_port);
+		    "\"max_concurrency\": 1}}", fd->ws_port,
+		    fd->url_tail != NULL ? fd->url_tail : "");
 	} else if (strcmp(q->method, "POST") == 0 && nseg == 3 &&
 	    strcmp(seg[0], "channels") == 0 &&
 	    strcmp(seg[2], "messages") == 0) {
@@ -1135,10 +1768,12 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 	    strcmp(seg[0], "applications") == 0 &&
 	    strcmp(seg[2], "guilds") == 0 &&
 	    strcmp(seg[4], "commands") == 0) {
+		struct fd_cmdcheck	 ck;
+
 		if (strcmp(seg[1], FAKE_DISCORD_APP_ID) != 0)
 			fd_error(r, 403, "Missing Access", 50001);
-		else if (!json_is_array(body) || json_array_size(body) > 100)
-			fd_error(r, 400, "Invalid Form Body", 50035);
+		else if (fd_check_commands(body, &ck) != 0)
+			fd_form_error(r, &ck);
 		else
 			r->body = json_dumps(body, JSON_COMPACT);
 	} else if (strcmp(q->method, "POST") == 0 && nseg == 4 &&
@@ -1397,6 +2032,44 @@ fake_discord_429s(struct fake_discord *fd, int *global)
 
 /* ---- life ---------------------------------------------------------- */
 
+static int
+fd_listen(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	int			 s, one = 1;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    listen(s, 64) != 0 ||
+	    getsockname(s, (struct sockaddr *)&sin, &len) != 0) {
+		close(s);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return s;
+}
+
+/* Frees a list; sockets not handed to lws yet are closed. */
+static void
+fd_pending_free(struct fd_pending *a, int close_socks)
+{
+	struct fd_pending	*next;
+
+	for (; a != NULL; a = next) {
+		next = a->next;
+		if (close_socks)
+			close(a->sock);
+		free(a->target);
+		free(a);
+	}
+}
+
 struct fake_discord *
 fake_discord_start(const char *token, int heartbeat_ms)
 {
@@ -1418,19 +2091,23 @@ fake_discord_start(const char *token, int heartbeat_ms)
 	}
 	snprintf(fd->api_url, sizeof fd->api_url,
 	    "http://127.0.0.1:%d/api/v10", httpd_port(fd->httpd));
-	fd->ws_port = t_free_port();
+	if ((fd->ws_fd = fd_listen(&fd->ws_port)) < 0 ||
+	    (fd->resume_fd = fd_listen(&fd->resume_port)) < 0)
+		abort();
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	memset(&info, 0, sizeof info);
-	info.port = fd->ws_port;
-	info.iface = "127.0.0.1";
+	/* lws serves sockets this file accepts and checks. */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = fd_protocols;
 	info.user = fd;
 	info.gid = -1;
 	info.uid = -1;
-	if ((fd->ctx = lws_create_context(&info)) == NULL)
+	if ((fd->ctx = lws_create_context(&info)) == NULL ||
+	    (fd->vhost = lws_get_vhost_by_name(fd->ctx, "default")) == NULL)
 		abort();
 	atomic_init(&fd->stop, 0);
 	pthread_create(&fd->ws_thread, NULL, fd_ws_thread, fd);
+	pthread_create(&fd->accept_thread, NULL, fd_accept_thread, fd);
 	return fd;
 }
 
@@ -1444,10 +2121,17 @@ fake_discord_stop(struct fake_discord *fd)
 	if (fd == NULL)
 		return;
 	atomic_store(&fd->stop, 1);
+	pthread_join(fd->accept_thread, NULL);
 	lws_cancel_service(fd->ctx);
 	pthread_join(fd->ws_thread, NULL);
 	httpd_stop(fd->httpd);
 	lws_context_destroy(fd->ctx);
+	close(fd->ws_fd);
+	close(fd->resume_fd);
+	fd_pending_free(fd->adopt, 1);
+	fd_pending_free(fd->adopted, 0);
+	free(fd->refused_target);
+	free(fd->url_tail);
 	while ((c = fd->conns) != NULL) {
 		fd->conns = c->next;
 		while ((o = c->outq) != NULL) {
@@ -1492,6 +2176,21 @@ const char *
 fake_discord_api_url(struct fake_discord *fd)
 {
 	return fd->api_url;
+}
+
+int
+fake_discord_gateway_port(struct fake_discord *fd)
+{
+	return fd->ws_port;
+}
+
+void
+fake_discord_gateway_url_tail(struct fake_discord *fd, const char *tail)
+{
+	pthread_mutex_lock(&fd->lock);
+	free(fd->url_tail);
+	fd->url_tail = tail != NULL ? xstrdup(tail) : NULL;
+	pthread_mutex_unlock(&fd->lock);
 }
 
 /* ---- test bench ---------------------------------------------------- */

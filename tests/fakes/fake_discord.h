@@ -9,7 +9,11 @@
  * custom_id over 100 (400), an interaction callback after 3 seconds or
  * twice (404 Unknown interaction / 400 already acknowledged), a bad
  * token at Identify (close 4004), the message-content intent when it is
- * not enabled (close 4014), more than 50 requests a second (global 429).
+ * not enabled (close 4014), more than 50 requests a second (global 429),
+ * a gateway connection whose request target is not exactly
+ * "/?v=10&encoding=json" (404 at the handshake: the URL of GET
+ * /gateway/bot, like Discord's, has no path), and slash command
+ * registrations that break Discord's field rules (400, code 50035).
  */
 #ifndef PVEBOT_FAKE_DISCORD_H
 #define PVEBOT_FAKE_DISCORD_H
@@ -65,6 +69,13 @@ struct fake_discord *fake_discord_start(const char *token, int heartbeat_ms);
 void		 fake_discord_stop(struct fake_discord *);
 /* "http://127.0.0.1:PORT/api/v10" */
 const char	*fake_discord_api_url(struct fake_discord *);
+/* The port of the gateway URL GET /gateway/bot gives. */
+int		 fake_discord_gateway_port(struct fake_discord *);
+/* Text GET /gateway/bot puts after "ws://127.0.0.1:PORT" ("" by default,
+ * like Discord's URL; "/" or "/?v=6" to see that the client still asks
+ * for the documented target). */
+void		 fake_discord_gateway_url_tail(struct fake_discord *,
+		    const char *tail);
 
 /* ---- gateway ---- */
 void	fake_discord_withhold_acks(struct fake_discord *, int on);
@@ -86,8 +97,14 @@ int	fake_discord_connections(struct fake_discord *);
 void	fake_discord_refuse(struct fake_discord *, int n);
 /* now_ms() when connection n was accepted; 0 if there is none. */
 int64_t	fake_discord_conn_time(struct fake_discord *, int n);
-/* Path and query of gateway connection n (1-based); caller frees. */
+/* Path and query of gateway connection n (1-based) as the client sent
+ * them; caller frees. */
 char	*fake_discord_conn_path(struct fake_discord *, int n);
+/* 1 when connection n came in on the resume URL, 0 if not, -1 none. */
+int	fake_discord_conn_resume(struct fake_discord *, int n);
+/* How many connections were refused for another request target than
+ * "/?v=10&encoding=json"; *target (caller frees) the last one's. */
+int	fake_discord_refused(struct fake_discord *, char **target);
 /* Waits for a live session (READY or RESUMED sent) on connection n. */
 int	fake_discord_wait_live(struct fake_discord *, int n, int timeout_ms);
 /* Waits for the nth (1-based) client frame with `op`; 0 when found and

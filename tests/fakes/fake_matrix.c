@@ -628,6 +628,11 @@ fm_send(struct fake_matrix *fm, const char *user, const char *token,
 			fm_error(resp, 400, "M_BAD_JSON", "bad annotation");
 			return;
 		}
+		/*
+		 * "Avoiding duplicate annotations" (client-server API,
+		 * m.annotation): the same sender annotating the same event
+		 * with the same key again is 400 M_DUPLICATE_ANNOTATION.
+		 */
 		for (i = 0; i < fm->nevents; i++) {
 			json_t	*r2;
 
@@ -638,7 +643,10 @@ fm_send(struct fake_matrix *fm, const char *user, const char *token,
 			    "type")), "m.reaction") == 0 &&
 			    strcmp(json_string_value(json_object_get(ev,
 			    "sender")), user) == 0 &&
-			    json_equal(r2, rel)) {
+			    json_equal(json_object_get(r2, "event_id"),
+			    json_object_get(rel, "event_id")) &&
+			    json_equal(json_object_get(r2, "key"),
+			    json_object_get(rel, "key"))) {
 				free(key);
 				json_decref(content);
 				fm_error(resp, 400, "M_DUPLICATE_ANNOTATION",

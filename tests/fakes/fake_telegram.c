@@ -82,6 +82,38 @@ struct ft_update {
 	int		 forgotten;
 };
 
+/*
+ * Telegram's limits on sending, from the Bot FAQ ("My bot is hitting
+ * limits, how do I avoid this?", core.telegram.org/bots/faq): in one
+ * chat "avoid sending more than one message per second. We may allow
+ * short bursts that go over this limit, but eventually you'll begin
+ * receiving 429 errors"; "not more than 30 messages per second or so"
+ * in all; "not able to send more than 20 messages per minute to the same
+ * group". As token buckets: 1/s per chat with a burst of 3, 20/min per
+ * group with a burst of 20, 30/s in all. Sends and edits that went through
+ * count (Telegram rate-limits edits too; a call refused for another
+ * reason sent nothing); a call over a limit is answered 429 "Too Many
+ * Requests: retry after N" with parameters.retry_after N, the whole
+ * seconds until it would pass (the Bot API's
+ * ResponseParameters.retry_after).
+ */
+#define FT_CHAT_RATE	1.0		/* per second */
+#define FT_CHAT_BURST	3.0
+#define FT_GROUP_RATE	(20.0 / 60.0)
+#define FT_GROUP_BURST	20.0
+#define FT_ALL_RATE	30.0
+#define FT_ALL_BURST	30.0
+
+struct ft_bucket {
+	double	 tokens;
+	int64_t	 at_ms;		/* when tokens was last brought up */
+};
+
+struct ft_chat_limit {
+	long long	 chat_id;
+	struct ft_bucket chat, group;
+};
+
 struct fake_telegram {
 	struct httpd		*httpd;
 	char			 url[64];
@@ -115,6 +147,13 @@ struct fake_telegram {
 	struct ft_migration	*migrations;
 	size_t			 nmigrations;
 	json_t			*commands;
+
+	int			 limits;	/* Telegram's rate limits on */
+	double			 speed;		/* rates times this (tests) */
+	struct ft_chat_limit	*chat_limits;
+	size_t			 nchat_limits;
+	struct ft_bucket	 all;
+	size_t			 n429;		/* answered for the limits */
 };
 
 /* ------------------------------------------------------------------ */
@@ -767,6 +806,12 @@ ft_edit_message(struct fake_telegram *f, json_t *params, int text_too,
 		    "found", NULL);
 		return;
 	}
+	/* A bot edits only its own messages (the Bot API's edit methods). */
+	if (!m->from_bot) {
+		ft_reply_err(resp, 400, "Bad Request: message can't be edited",
+		    NULL);
+		return;
+	}
 	if (text_too) {
 		if (ft_check_text(params, resp, &plain) != 0)
 			return;
@@ -1071,6 +1116,103 @@ ft_record(struct fake_telegram *f, const char *method, json_t *params)
 	return f->ncalls++;
 }
 
+/* Brings a bucket up to now; the seconds until it has a token. */
+static double
+ft_bucket_wait(struct ft_bucket *b, double rate, double burst, int64_t now)
+{
+	if (b->at_ms == 0) {
+		b->tokens = burst;
+		b->at_ms = now;
+	}
+	b->tokens += (double)(now - b->at_ms) / 1000.0 * rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_ms = now;
+	return b->tokens >= 1.0 ? 0.0 : (1.0 - b->tokens) / rate;
+}
+
+static struct ft_chat_limit *
+ft_chat_limit(struct fake_telegram *f, long long chat)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->nchat_limits; i++) {
+		if (f->chat_limits[i].chat_id == chat)
+			return &f->chat_limits[i];
+	}
+	f->chat_limits = xreallocarray(f->chat_limits, f->nchat_limits + 1,
+	    sizeof *f->chat_limits);
+	memset(&f->chat_limits[f->nchat_limits], 0,
+	    sizeof *f->chat_limits);
+	f->chat_limits[f->nchat_limits].chat_id = chat;
+	return &f->chat_limits[f->nchat_limits++];
+}
+
+/*
+ * Checks that a send or edit to the chat of `params` has a token; 0 when
+ * it may go, else the 429 is written to resp and -1 returned. The token
+ * is taken by ft_rate_take() once the call succeeded. Lock held.
+ */
+static int
+ft_rate_limit(struct fake_telegram *f, const char *method, json_t *params,
+    struct httpd_resp *resp)
+{
+	struct ft_chat_limit	*cl;
+	long long		 chat;
+	int64_t			 now = now_ms();
+	double			 wait, w;
+	int			 secs;
+	char			*d;
+
+	if (!f->limits || (strncmp(method, "send", 4) != 0 &&
+	    strncmp(method, "edit", 4) != 0) ||
+	    ft_int(params, "chat_id", &chat) != 0)
+		return 0;
+	cl = ft_chat_limit(f, chat);
+	wait = ft_bucket_wait(&f->all, FT_ALL_RATE * f->speed, FT_ALL_BURST,
+	    now);
+	w = ft_bucket_wait(&cl->chat, FT_CHAT_RATE * f->speed, FT_CHAT_BURST,
+	    now);
+	if (w > wait)
+		wait = w;
+	if (chat < 0) {
+		w = ft_bucket_wait(&cl->group, FT_GROUP_RATE * f->speed,
+		    FT_GROUP_BURST, now);
+		if (w > wait)
+			wait = w;
+	}
+	if (wait > 0) {
+		secs = (int)wait + ((double)(int)wait < wait ? 1 : 0);
+		if (secs < 1)
+			secs = 1;
+		d = xasprintf("Too Many Requests: retry after %d", secs);
+		ft_reply_err(resp, 429, d, json_pack("{s:i}", "retry_after",
+		    secs));
+		free(d);
+		f->n429++;
+		return -1;
+	}
+	return 0;
+}
+
+/* A send or edit went through: it takes its tokens. Lock held. */
+static void
+ft_rate_take(struct fake_telegram *f, const char *method, json_t *params)
+{
+	struct ft_chat_limit	*cl;
+	long long		 chat;
+
+	if (!f->limits || (strncmp(method, "send", 4) != 0 &&
+	    strncmp(method, "edit", 4) != 0) ||
+	    ft_int(params, "chat_id", &chat) != 0)
+		return;
+	cl = ft_chat_limit(f, chat);
+	f->all.tokens -= 1.0;
+	cl->chat.tokens -= 1.0;
+	if (chat < 0)
+		cl->group.tokens -= 1.0;
+}
+
 static void
 ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 {
@@ -1143,6 +1285,8 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		    "</html>{\"ok\":tru");
 	} else if (faulted && fault.kind == FAKE_TG_DROP) {
 		resp->drop = 1;
+	} else if (ft_rate_limit(f, method, params, resp) != 0) {
+		/* 429 written */
 	} else {
 		if (faulted && fault.kind == FAKE_TG_SLOW)
 			resp->delay_ms = fault.param;
@@ -1167,6 +1311,8 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		else
 			ft_reply_err(resp, 404, "Not Found: method not found",
 			    NULL);
+		if (resp->status == 200)
+			ft_rate_take(f, method, params);
 	}
 	f->calls[call].status = resp->drop ? 0 : resp->status;
 	pthread_mutex_unlock(&f->lock);
@@ -1175,6 +1321,33 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 
 /* ------------------------------------------------------------------ */
 /* Life cycle and inspection                                            */
+
+void
+fake_telegram_limits(struct fake_telegram *f, int on)
+{
+	pthread_mutex_lock(&f->lock);
+	f->limits = on;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void
+fake_telegram_limits_speed(struct fake_telegram *f, double factor)
+{
+	pthread_mutex_lock(&f->lock);
+	f->speed = factor > 0 ? factor : 1.0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t
+fake_telegram_429s(struct fake_telegram *f)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->n429;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
 
 struct fake_telegram *
 fake_telegram_start(const char *token, const char *username,
@@ -1191,6 +1364,8 @@ fake_telegram_start_port(const char *token, const char *username,
 	struct httpd_opts	 opts;
 	char			*cause = NULL;
 
+	f->limits = 1;		/* Telegram's rate limits, by default */
+	f->speed = 1.0;
 	log_add_secret(token);
 	f->token = xstrdup(token);
 	f->username = xstrdup(username);
@@ -1254,6 +1429,7 @@ fake_telegram_stop(struct fake_telegram *f)
 	free(f->updates);
 	json_decref(f->allowed);
 	free(f->hang_method);
+	free(f->chat_limits);
 	json_decref(f->commands);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);

@@ -6,7 +6,15 @@
  * real offset semantics, records
  * every call, rejects what the real API rejects (text over 4096
  * characters, empty text, callback_data over 64 bytes, unknown
- * parse_mode, malformed HTML, identical edits) and fails on demand.
+ * parse_mode, malformed HTML, identical edits, an edit of a message the
+ * bot did not send or of another chat's) and fails on demand.
+ *
+ * Telegram's rate limits are on by default, as on Telegram (Bot FAQ): in
+ * one chat about one message a second (short bursts of 3 pass), 20 a
+ * minute in a group, 30 a second in all; sends and edits count, and a
+ * call over a limit gets 429 with parameters.retry_after. A test that
+ * must send faster turns them off with fake_telegram_limits(f, 0) and
+ * says why.
  */
 #ifndef PVEBOT_FAKE_TELEGRAM_H
 #define PVEBOT_FAKE_TELEGRAM_H
@@ -82,6 +90,14 @@ long long	 fake_telegram_inject_raw(struct fake_telegram *,
  */
 void		 fake_telegram_hang(struct fake_telegram *, const char *method,
 		    int ms);
+/* Telegram's rate limits on (the default) or off. */
+void		 fake_telegram_limits(struct fake_telegram *, int on);
+/* Every limit's rate times factor (bursts unchanged): for the test of
+ * the limits themselves, which would otherwise take minutes. */
+void		 fake_telegram_limits_speed(struct fake_telegram *,
+		    double factor);
+/* How many calls the rate limits refused with 429. */
+size_t		 fake_telegram_429s(struct fake_telegram *);
 
 /* The next `count` calls of `method` (NULL = any) fail as told. */
 void		 fake_telegram_fault(struct fake_telegram *, const char *method,

@@ -91,6 +91,18 @@ static const struct {
 	  "  echo '0x00000002          1 10.10.10.12'\n"
 	  "  echo '0x00000003          1 10.10.10.13'\n"
 	  "fi\n" },
+	/* qm / pct unlock: silent on success, like the real ones. */
+	{ "qm",
+	  "[ \"$1\" = unlock ] || { echo \"unknown command 'qm $1'\" >&2;"
+	  " exit 255; }\n"
+	  "[ -f @DIR@/qm.missing ] && { echo \"Configuration file "
+	  "'nodes/$(hostname)/qemu-server/$2.conf' does not exist\" >&2; "
+	  "exit 2; }\n"
+	  "exit 0\n" },
+	{ "pct",
+	  "[ \"$1\" = unlock ] || { echo \"unknown command 'pct $1'\" >&2;"
+	  " exit 255; }\n"
+	  "exit 0\n" },
 	{ "sensors",
 	  "[ \"$1\" = -j ] || { echo 'stand-in knows only -j' >&2; exit 1; }\n"
 	  "if [ -f @DIR@/sensors.json ]; then cat @DIR@/sensors.json; "

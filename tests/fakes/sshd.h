@@ -4,11 +4,11 @@
  * fake_sshd_start() makes a folder under the current case's t_tmpdir(),
  * generates an ed25519 host key and user key with ssh-keygen, writes
  * sshd_config, authorized_keys and known_hosts, installs stand-in
- * scripts for the programs SSH-backed commands run (pvecm, sensors,
- * nvidia-smi, lvcreate, lvs, lvremove, systemctl, apt, sudo, plus the
- * test helpers echoargs, progress and ticker) in a bin folder that sshd
- * puts first on the remote PATH, and starts /usr/sbin/sshd -D -e. The
- * login user is the current user. Every stand-in appends its argv, one
+ * scripts for the programs SSH-backed commands run (pvecm, qm, pct,
+ * sensors, nvidia-smi, lvcreate, lvs, lvremove, systemctl, apt, sudo,
+ * plus the test helpers echoargs, progress and ticker) in a bin folder
+ * that sshd puts first on the remote PATH, and starts /usr/sbin/sshd -D
+ * -e. The login user is the current user. Every stand-in appends its argv, one
  * "[arg]" per argument, to calls.log in the folder.
  *
  * Missing sshd or ssh-keygen is an error with a clear message, never a

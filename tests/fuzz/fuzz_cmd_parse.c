@@ -134,9 +134,13 @@ check_bindings(const struct cmd_call *call)
 		cause = NULL;
 	}
 	if (call->def->exec == CMD_EXEC_SSH) {
-		if (cmd_ssh_argv(call, &host, &argv, &argc, &cause) == 0) {
+		if (cmd_ssh_argv(call, &g, &host, &argv, &argc,
+		    &cause) == 0) {
+			char	**tmpl = call->def->ssh.argv != NULL ?
+			    call->def->ssh.argv : call->def->ssh.argv_qemu;
+
 			for (i = 0; i < argc; i++) {
-				const char *e = call->def->ssh.argv[i];
+				const char *e = tmpl[i];
 
 				/* Constants come through untouched. */
 				if (e[0] != '{' && strcmp(e, argv[i]) != 0)

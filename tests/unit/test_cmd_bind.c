@@ -95,8 +95,9 @@ lifecycle(void)
 	    "POST /nodes/pve1/qemu/102/status/suspend");
 	check("resume 102", "qemu", 102,
 	    "POST /nodes/pve1/qemu/102/status/resume");
-	check("unlock 101", "qemu", 101,
-	    "PUT /nodes/pve1/qemu/101/config delete=lock");
+	/* No API call unlocks (the config path checks the lock): SSH. */
+	check("unlock 101", "qemu", 101, "bind error: unlock is not a "
+	    "Proxmox API command");
 	check("start 101", NULL, 0,
 	    "bind error: start: nothing to fill {node} with (no guest given)");
 }
@@ -145,7 +146,7 @@ read_commands_are_not_proxmox(void)
 }
 
 static char *
-argv_of(const char *line, int64_t now)
+argv_of_guest(const char *line, int64_t now, const struct cmd_guest_ref *g)
 {
 	struct cmd_parse_opts	 o = { "pvebot", 1, 0, now };
 	struct cmd_call		 call;
@@ -161,7 +162,7 @@ argv_of(const char *line, int64_t now)
 		free(cause);
 		return s;
 	}
-	if (cmd_ssh_argv(&call, &host, &argv, &argc, &cause) != 0) {
+	if (cmd_ssh_argv(&call, g, &host, &argv, &argc, &cause) != 0) {
 		char *s = xasprintf("bind error: %s", cause);
 
 		free(cause);
@@ -176,6 +177,12 @@ argv_of(const char *line, int64_t now)
 	cmd_ssh_argv_free(argv, argc);
 	cmd_call_release(&call);
 	return buf_steal(&b);
+}
+
+static char *
+argv_of(const char *line, int64_t now)
+{
+	return argv_of_guest(line, now, NULL);
 }
 
 static void
@@ -209,6 +216,37 @@ ssh_argv(void)
 	check_argv("updates pve1", 0, "pve1: [apt] [list] [--upgradable]");
 	check_argv("pvecm pve1", 0, "pve1: [pvecm] [status]");
 	check_argv("start 101", 0, "bind error: start is not an SSH command");
+}
+
+/*
+ * unlock runs on the guest's node, `qm` or `pct` by its type: the host
+ * and the program come from the resolved guest, never from the user.
+ */
+static void
+ssh_argv_by_guest(void)
+{
+	struct cmd_guest_ref	 vm = { "pve2", "qemu", 104 };
+	struct cmd_guest_ref	 ct = { "pve2", "lxc", 103 };
+	struct cmd_guest_ref	 odd = { "pve2", "vm", 104 };
+	char			*got;
+
+	got = argv_of_guest("unlock 104", 0, &vm);
+	T_EQ_STR(got, "pve2: [qm] [unlock] [104]");
+	free(got);
+	got = argv_of_guest("unlock dns", 0, &ct);
+	T_EQ_STR(got, "pve2: [pct] [unlock] [103]");
+	free(got);
+	/* The guest's number, not what was typed (a name). */
+	got = argv_of_guest("unlock media", 0, &vm);
+	T_EQ_STR(got, "pve2: [qm] [unlock] [104]");
+	free(got);
+	got = argv_of_guest("unlock 104", 0, NULL);
+	T_EQ_STR(got, "bind error: unlock: which program to run depends on "
+	    "the guest, and no guest is known");
+	free(got);
+	got = argv_of_guest("unlock 104", 0, &odd);
+	T_EQ_STR(got, "bind error: unlock: the guest has no node or type");
+	free(got);
 }
 
 /* A user's own command: path values are encoded, {arg?TEXT} works. */
@@ -280,6 +318,7 @@ main(void)
 	T_RUN(backup_migrate_clone);
 	T_RUN(read_commands_are_not_proxmox);
 	T_RUN(ssh_argv);
+	T_RUN(ssh_argv_by_guest);
 	T_RUN(custom_templates);
 	catalogue_free(cat);
 	return t_summary();

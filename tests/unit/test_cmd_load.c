@@ -57,7 +57,7 @@ static const char *const required_names[] = { "help", "whoami", "status",
     "backup", "backups", "migrate", "clone", "unlock", "tasks", "task",
     "jobs", "job", "cancel", "approve", "deny", "alerts", "silence",
     "unsilence", "sensors", "digest", "explain", "hostsnap", "hostsnaps",
-    "hostsnap-remove", "quorum", "service", "updates", "gpu" };
+    "hostsnap-remove", "quorum", "storage", "service", "updates", "gpu" };
 
 static void
 shipped_catalogue_loads(void)
@@ -116,10 +116,19 @@ shipped_catalogue_loads(void)
 	T_EQ_STR(d->proxmox.path, "/nodes/{node}/vzdump");
 	T_EQ_INT(d->heavy, 1);
 
+	/* No API call can unlock: qm / pct on the guest's node. */
 	d = catalogue_find(cat, "unlock");
-	T_EQ_STR(d->proxmox.method, "PUT");
-	T_EQ_STR(d->proxmox.params[0].key, "delete");
-	T_EQ_STR(d->proxmox.params[0].value, "lock");
+	T_EQ_INT(d->exec, CMD_EXEC_SSH);
+	T_EQ_STR(d->ssh.host_arg, "guest");
+	T_EQ_INT(d->ssh.host_guest, 1);
+	T_EQ_INT(d->ssh.sudo, 1);
+	T_OK(d->ssh.argv == NULL);
+	T_EQ_INT(d->ssh.nargv_qemu, 3);
+	T_EQ_STR(d->ssh.argv_qemu[0], "qm");
+	T_EQ_STR(d->ssh.argv_lxc[0], "pct");
+	T_EQ_STR(d->ssh.argv_lxc[2], "{vmid}");
+	T_EQ_STR(d->action, "guest.unlock");
+	T_EQ_INT(d->mutating, 1);
 
 	d = catalogue_find(cat, "guests");
 	T_EQ_INT(d->exec, CMD_EXEC_BUILTIN);
@@ -236,6 +245,67 @@ spliced_ssh_placeholder(void)
 	expect_error(errors, "ssh.yaml", 11, 40, "argv '{nope}': unknown "
 	    "placeholder '{nope}'");
 	expect_error(errors, "ssh.yaml", 11, 50, "argv '{why}': free text");
+	free(errors);
+}
+
+/* SSH on a guest's node: host names the guest, argv by its type. */
+static void
+ssh_on_a_guest(void)
+{
+	char	*errors;
+
+	t_write("g.yaml",
+	    "commands:\n"
+	    "  - name: a\n"
+	    "    summary: A\n"
+	    "    action: guest.a\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest, optional: true}\n"
+	    "    ssh: {host: guest, argv: [qm, unlock, \"{vmid}\"]}\n"
+	    "  - name: b\n"
+	    "    summary: B\n"
+	    "    action: guest.b\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "    ssh: {host: guest, argv_qemu: [qm, unlock, \"{vmid}\"]}\n"
+	    "  - name: c\n"
+	    "    summary: C\n"
+	    "    action: guest.c\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "    ssh: {host: guest, argv: [qm], argv_lxc: [pct]}\n"
+	    "  - name: d\n"
+	    "    summary: D\n"
+	    "    action: host.d\n"
+	    "    args:\n"
+	    "      - {name: node, type: node}\n"
+	    "    ssh: {host: node, argv_qemu: [qm], argv_lxc: [pct]}\n"
+	    "  - name: e\n"
+	    "    summary: E\n"
+	    "    action: guest.e\n"
+	    "    args:\n"
+	    "      - {name: guest, type: guest}\n"
+	    "    ssh: {host: guest, argv_qemu: [qm, \"x{vmid}\"], "
+	    "argv_lxc: [pct, \"{vmid}\"]}\n"
+	    "  - name: f\n"
+	    "    summary: F\n"
+	    "    action: host.f\n"
+	    "    args:\n"
+	    "      - {name: node, type: node}\n"
+	    "    ssh: {host: node, argv: [pct, \"{vmid}\"]}\n", 0644);
+	errors = load_errors();
+	expect_error(errors, "g.yaml", 7, 17, "host: 'guest' is not a "
+	    "required node or guest argument of this command");
+	expect_error(errors, "g.yaml", 13, 10, "ssh: needs argv, or "
+	    "argv_qemu and argv_lxc");
+	expect_error(errors, "g.yaml", 19, 46, "ssh: argv, or argv_qemu and "
+	    "argv_lxc, not both");
+	expect_error(errors, "g.yaml", 25, 34, "argv_qemu: only for commands "
+	    "with a guest argument");
+	expect_error(errors, "g.yaml", 31, 40, "argv element 'x{vmid}' mixes "
+	    "constant text with a placeholder");
+	expect_error(errors, "g.yaml", 37, 35, "argv '{vmid}': unknown "
+	    "placeholder '{vmid}'");
 	free(errors);
 }
 
@@ -440,6 +510,7 @@ main(void)
 	T_RUN(unknown_and_missing_keys);
 	T_RUN(duplicate_alias_across_files);
 	T_RUN(spliced_ssh_placeholder);
+	T_RUN(ssh_on_a_guest);
 	T_RUN(unsafe_templates_and_args);
 	T_RUN(wrong_shapes);
 	T_RUN(missing_folder_and_empty);

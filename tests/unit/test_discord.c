@@ -5,6 +5,11 @@
  * prefix and slash commands and button presses, outgoing sends, edits,
  * interaction replies, rate limits, and the token staying out of logs.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -85,9 +90,12 @@ test_identify_and_heartbeat(void)
 	fake_call_release(&gw);
 	T_EQ_INT(fake_discord_wait_frame(h.fd, 2, 1, 3000, &id), 0);
 	hello = fake_discord_last_sent(h.fd, 10);
+	/* GET /gateway/bot gave a URL without a path, as Discord does. */
 	path = fake_discord_conn_path(h.fd, 1);
-	T_EQ_STR(path, "/gateway?v=10&encoding=json");
+	T_EQ_STR(path, "/?v=10&encoding=json");
 	free(path);
+	T_EQ_INT(fake_discord_conn_resume(h.fd, 1), 0);
+	T_EQ_INT(fake_discord_refused(h.fd, NULL), 0);
 	d = frame_d(&id);
 	T_EQ_STR(json_string_value(json_object_get(d, "token")), TOKEN);
 	/* GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT */
@@ -114,6 +122,100 @@ out:
 	fake_bench_done(&h);
 }
 
+/* The status line a raw WebSocket handshake to `target` gets. */
+static char *
+handshake_status(int port, const char *target)
+{
+	struct sockaddr_in	 sin;
+	char			 buf[512], *req;
+	ssize_t			 n;
+	size_t			 got = 0;
+	int			 s;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return xstrdup("no socket");
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	if (connect(s, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		close(s);
+		return xstrdup("no connection");
+	}
+	req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n\r\n", target);
+	if (write(s, req, strlen(req)) < 0)
+		got = 0;
+	free(req);
+	while (got < sizeof buf - 1 && (n = read(s, buf + got,
+	    sizeof buf - 1 - got)) > 0) {
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "\r\n") != NULL)
+			break;
+	}
+	close(s);
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * The fake takes only the documented target: "/" of the URL that GET
+ * /gateway/bot gives, with ?v=10&encoding=json - not "//?..." (what a
+ * client that glues "/" to an empty path sends) nor another version.
+ */
+static void
+test_fake_gateway_target(void)
+{
+	struct fake_discord	*fd = fake_discord_start(TOKEN, 5000);
+	char			*st, *target = NULL;
+	int			 port = fake_discord_gateway_port(fd);
+
+	st = handshake_status(port, "//?v=10&encoding=json");
+	T_EQ_STR(st, "HTTP/1.1 404 Not Found");
+	free(st);
+	T_EQ_INT(fake_discord_refused(fd, &target), 1);
+	T_EQ_STR(target, "//?v=10&encoding=json");
+	free(target);
+	st = handshake_status(port, "/?v=9&encoding=json");
+	T_EQ_STR(st, "HTTP/1.1 404 Not Found");
+	free(st);
+	st = handshake_status(port, "/gateway?v=10&encoding=json");
+	T_EQ_STR(st, "HTTP/1.1 404 Not Found");
+	free(st);
+	st = handshake_status(port, "/?v=10&encoding=json");
+	T_EQ_STR(st, "HTTP/1.1 101 Switching Protocols");
+	free(st);
+	T_EQ_INT(fake_discord_refused(fd, NULL), 3);
+	fake_discord_stop(fd);
+}
+
+/* Whatever /gateway/bot gives, the target is the documented one. */
+static void
+test_gateway_url_shapes(void)
+{
+	static const char *const tails[] = { "/", "/?v=6&encoding=etf" };
+	struct fake_bench	 h;
+	char			*path;
+	size_t			 i;
+
+	for (i = 0; i < nitems(tails); i++) {
+		fake_bench_init(&h, 5000);
+		fake_discord_gateway_url_tail(h.fd, tails[i]);
+		if (fake_bench_start(&h) == 0) {
+			T_EQ_INT(fake_discord_wait_live(h.fd, 1, 3000), 0);
+			path = fake_discord_conn_path(h.fd, 1);
+			T_EQ_STR(path, "/?v=10&encoding=json");
+			free(path);
+			T_EQ_INT(fake_discord_refused(h.fd, NULL), 0);
+		}
+		fake_bench_done(&h);
+	}
+}
+
 static void
 test_resume_after_drop(void)
 {
@@ -130,22 +232,32 @@ test_resume_after_drop(void)
 	fake_discord_dispatch(h.fd, "MESSAGE_CREATE", fake_discord_message(
 	    CHAN, GUILD, ALICE, 0, "!status 101"));
 	T_OK(fake_bench_wait(&h, CHAT_EV_MESSAGE, 1, 2000) != NULL);
-	/* The TCP connection dies; what happens meanwhile is replayed. */
+	/*
+	 * The TCP connection dies; what happens meanwhile is replayed.
+	 * "Meanwhile" for sure: reconnects are dropped until the event is
+	 * in (a loaded machine could otherwise resume before it, and the
+	 * event would come live, not replayed).
+	 */
+	fake_discord_refuse(h.fd, 1000);
 	fake_discord_close(h.fd, 0);
 	fake_discord_dispatch(h.fd, "MESSAGE_CREATE", fake_discord_message(
 	    CHAN, GUILD, ALICE, 0, "!start 101"));
-	T_EQ_INT(fake_discord_wait_frame(h.fd, 6, 1, 3000, &r), 0);
+	fake_discord_refuse(h.fd, 0);
+	T_EQ_INT(fake_discord_wait_frame(h.fd, 6, 1, 10000, &r), 0);
 	d = frame_d(&r);
 	T_EQ_INT(json_integer_value(json_object_get(d, "seq")), 2);
 	T_EQ_STR(json_string_value(json_object_get(d, "session_id")),
 	    "fakesession1");
 	T_EQ_STR(json_string_value(json_object_get(d, "token")), TOKEN);
 	json_decref(d);
-	T_EQ_INT(r.conn, 2);
-	fake_frame_release(&r);
-	path = fake_discord_conn_path(h.fd, 2);
-	T_EQ_STR(path, "/resume?v=10&encoding=json");
+	/* A new connection: the second, or later if one was dropped. */
+	T_OK(r.conn >= 2);
+	/* To resume_gateway_url, with the same documented target. */
+	path = fake_discord_conn_path(h.fd, r.conn);
+	T_EQ_STR(path, "/?v=10&encoding=json");
 	free(path);
+	T_EQ_INT(fake_discord_conn_resume(h.fd, r.conn), 1);
+	fake_frame_release(&r);
 	ev = fake_bench_wait(&h, CHAT_EV_MESSAGE, 2, 3000);
 	T_OK(ev != NULL);
 	if (ev != NULL) {
@@ -372,7 +484,9 @@ test_close_4014_is_fatal(void)
 int
 main(void)
 {
+	T_RUN(test_fake_gateway_target);
 	T_RUN(test_identify_and_heartbeat);
+	T_RUN(test_gateway_url_shapes);
 	T_RUN(test_resume_after_drop);
 	T_RUN(test_op7_reconnect);
 	T_RUN(test_op9_resumable);

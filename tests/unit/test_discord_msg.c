@@ -350,6 +350,8 @@ test_slash_with_catalogue(void)
 	    0);
 	want = cmd_export_discord(cat);
 	got = json_loads(put.body != NULL ? put.body : "", 0, NULL);
+	/* The shipped catalogue passes Discord's rules (the fake's). */
+	T_EQ_INT(put.status, 200);
 	T_OK(json_array_size(want) > 5);
 	T_OK(json_equal(want, got));
 	json_decref(want);
@@ -398,6 +400,17 @@ test_register_commands_directly(void)
 	T_EQ_INT(chat_discord_register(b.c, cat, &cause), CHAT_OK);
 	T_EQ_INT(fake_discord_count_calls(b.fd, "PUT", "/applications/"
 	    FAKE_DISCORD_APP_ID "/guilds/" GUILD "/commands"), 1);
+	/*
+	 * A READY after it (here a new session; on a fresh machine the
+	 * first READY often came just after the call) does not register
+	 * the same commands again: that second PUT made this test flaky.
+	 */
+	T_EQ_INT(fake_discord_wait_live(b.fd, 1, 3000), 0);
+	fake_discord_close(b.fd, 4009);
+	T_EQ_INT(fake_discord_wait_live(b.fd, 2, 3000), 0);
+	T_EQ_INT(fake_discord_wait_call(b.fd, "PUT", "/applications/"
+	    FAKE_DISCORD_APP_ID "/guilds/" GUILD "/commands", 2, 1000, NULL),
+	    -1);
 	/* Not an array: refused before any request. */
 	T_EQ_INT(chat_discord_register(b.c, json_object_get(json_array_get(
 	    cat, 0), "name"), &cause), CHAT_PERMANENT);
@@ -406,6 +419,191 @@ test_register_commands_directly(void)
 out:
 	free(cause);
 	json_decref(cat);
+	fake_bench_done(&b);
+}
+
+/* "path CODE" of the first error in a Discord 50035 errors tree. */
+static void
+first_error(json_t *o, struct buf *path, struct buf *out)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 mark = path->len;
+
+	if ((v = json_object_get(o, "_errors")) != NULL) {
+		buf_printf(out, "%s %s", path->len > 0 ? path->data : "-",
+		    json_string_value(json_object_get(json_array_get(v, 0),
+		    "code")));
+		return;
+	}
+	json_object_foreach(o, key, v) {
+		buf_printf(path, "%s%s", path->len > 0 ? "." : "", key);
+		first_error(v, path, out);
+		return;
+	}
+	(void)mark;
+}
+
+/* Registers `cmds` (JSON text); "ok" or "path CODE" of the refusal. */
+static char *
+register_result(struct fake_bench *b, const char *cmds)
+{
+	struct fake_call	 put;
+	json_t			*j = json_loads(cmds, 0, NULL), *reply;
+	struct buf		 path, out;
+	char			*cause = NULL;
+	int			 rc, n;
+
+	if (j == NULL)
+		return xstrdup("bad test JSON");
+	n = fake_discord_count_calls(b->fd, "PUT", "/applications/");
+	rc = chat_discord_register(b->c, j, &cause);
+	json_decref(j);
+	if (rc == CHAT_OK) {
+		free(cause);
+		return xstrdup("ok");
+	}
+	buf_init(&out, 0);
+	buf_puts(&out, "");
+	if (fake_discord_wait_call(b->fd, "PUT", "/applications/", n + 1, 2000,
+	    &put) == 0) {
+		reply = json_loads(put.reply, 0, NULL);
+		buf_init(&path, 0);
+		buf_puts(&path, "");
+		if (put.status == 400 && json_integer_value(json_object_get(
+		    reply, "code")) == 50035)
+			first_error(json_object_get(reply, "errors"), &path,
+			    &out);
+		else
+			buf_printf(&out, "HTTP %d", put.status);
+		buf_release(&path);
+		json_decref(reply);
+		fake_call_release(&put);
+	}
+	free(cause);
+	return buf_steal(&out);
+}
+
+#define T_REG(b, cmds, want) do {					\
+	char	*t_r_ = register_result(b, cmds);			\
+	T_EQ_STR(t_r_, want);						\
+	free(t_r_);							\
+} while (0)
+
+/*
+ * The fake holds a registration to Discord's rules field by field, so a
+ * catalogue pvebot cannot register is caught here, not by Discord.
+ */
+static void
+test_command_registration_rules(void)
+{
+	struct fake_bench	 b;
+	struct buf		 many;
+	int			 i;
+
+	fake_bench_init(&b, 5000);
+	b.conf.chat.discord.application_id = FAKE_DISCORD_APP_ID;
+	if (fake_bench_start(&b) != 0)
+		goto out;
+	T_REG(&b, "[{\"name\":\"status\",\"type\":1,\"description\":"
+	    "\"Cluster status\"}]", "ok");
+	T_REG(&b, "[{\"name\":\"Status\",\"description\":\"x\"}]",
+	    "0.name APPLICATION_COMMAND_INVALID_NAME");
+	T_REG(&b, "[{\"name\":\"has space\",\"description\":\"x\"}]",
+	    "0.name APPLICATION_COMMAND_INVALID_NAME");
+	T_REG(&b, "[{\"name\":\"abcdefghijklmnopqrstuvwxyz0123456\","
+	    "\"description\":\"x\"}]", "0.name BASE_TYPE_BAD_LENGTH");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"\"}]",
+	    "0.description BASE_TYPE_BAD_LENGTH");
+	T_REG(&b, "[{\"name\":\"a\"}]", "0.description BASE_TYPE_REQUIRED");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"0123456789012345678"
+	    "901234567890123456789012345678901234567890123456789012345678901234"
+	    "56789012345678901\"}]", "0.description BASE_TYPE_BAD_LENGTH");
+	/* A user command has no description; a slash command one. */
+	T_REG(&b, "[{\"name\":\"Who Is\",\"type\":2,\"description\":\"\"}]",
+	    "ok");
+	T_REG(&b, "[{\"name\":\"Who Is\",\"type\":2,\"description\":"
+	    "\"x\"}]", "0.description APPLICATION_COMMAND_INVALID");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\"},"
+	    "{\"name\":\"a\",\"description\":\"y\"}]",
+	    "1.name APPLICATION_COMMANDS_DUPLICATE_NAME");
+	/* Options. */
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":12}]}]",
+	    "0.options.0.type BASE_TYPE_CHOICES");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":3},"
+	    "{\"name\":\"p\",\"description\":\"d\",\"type\":3,"
+	    "\"required\":true}]}]",
+	    "0.options.1.required "
+	    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"\",\"type\":3}]}]",
+	    "0.options.0.description BASE_TYPE_BAD_LENGTH");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":3},"
+	    "{\"name\":\"o\",\"description\":\"d\",\"type\":4}]}]",
+	    "0.options.1.name APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":5,"
+	    "\"choices\":[{\"name\":\"y\",\"value\":\"y\"}]}]}]",
+	    "0.options.0.choices APPLICATION_COMMAND_OPTION_INVALID");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":3,"
+	    "\"min_value\":1}]}]",
+	    "0.options.0.min_value APPLICATION_COMMAND_OPTION_INVALID");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":3,"
+	    "\"max_length\":6001}]}]",
+	    "0.options.0.max_length NUMBER_TYPE_MAX");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":4,"
+	    "\"max_value\":9007199254740992}]}]",
+	    "0.options.0.max_value NUMBER_TYPE_COERCE");
+	T_REG(&b, "[{\"name\":\"a\",\"description\":\"x\",\"options\":"
+	    "[{\"name\":\"o\",\"description\":\"d\",\"type\":4,"
+	    "\"choices\":[{\"name\":\"one\",\"value\":\"1\"}]}]}]",
+	    "0.options.0.choices.0.value NUMBER_TYPE_COERCE");
+	/* 26 choices, 26 options, 101 commands. */
+	buf_init(&many, 0);
+	buf_puts(&many, "[{\"name\":\"a\",\"description\":\"x\","
+	    "\"options\":[{\"name\":\"o\",\"description\":\"d\","
+	    "\"type\":3,\"choices\":[");
+	for (i = 0; i < 26; i++)
+		buf_printf(&many, "%s{\"name\":\"c%d\",\"value\":\"c%d\"}",
+		    i ? "," : "", i, i);
+	buf_puts(&many, "]}]}]");
+	T_REG(&b, many.data, "0.options.0.choices BASE_TYPE_MAX_LENGTH");
+	buf_reset(&many);
+	buf_puts(&many, "[{\"name\":\"a\",\"description\":\"x\","
+	    "\"options\":[");
+	for (i = 0; i < 26; i++)
+		buf_printf(&many, "%s{\"name\":\"o%d\",\"description\":"
+		    "\"d\",\"type\":3}", i ? "," : "", i);
+	buf_puts(&many, "]}]");
+	T_REG(&b, many.data, "0.options BASE_TYPE_MAX_LENGTH");
+	buf_reset(&many);
+	buf_puts(&many, "[");
+	for (i = 0; i < 101; i++)
+		buf_printf(&many, "%s{\"name\":\"c%d\",\"description\":"
+		    "\"d\"}", i ? "," : "", i);
+	buf_puts(&many, "]");
+	T_REG(&b, many.data, "- BASE_TYPE_MAX_LENGTH");
+	/* More than 4000 characters in one command. */
+	buf_reset(&many);
+	buf_puts(&many, "[{\"name\":\"a\",\"description\":\"x\","
+	    "\"options\":[");
+	for (i = 0; i < 25; i++) {
+		buf_printf(&many, "%s{\"name\":\"o%d\",\"description\":"
+		    "\"%0100d\",\"type\":3,\"choices\":[", i ? "," : "", i,
+		    0);
+		buf_printf(&many, "{\"name\":\"%060d\",\"value\":"
+		    "\"%060d\"}]}", 0, 0);
+	}
+	buf_puts(&many, "]}]");
+	T_REG(&b, many.data, "0 APPLICATION_COMMAND_TOO_LARGE");
+	buf_release(&many);
+out:
 	fake_bench_done(&b);
 }
 
@@ -732,6 +930,7 @@ test_429_global_holds_everything(void)
 	struct fake_call	 c1, c2;
 	struct chat_msg		 m = { .text = "other channel" };
 	char			*cause = NULL;
+	int64_t			 deadline;
 
 	if (start_live(&b) != 0)
 		goto out;
@@ -743,6 +942,15 @@ test_429_global_holds_everything(void)
 	pthread_create(&t, NULL, sender_thread, &s);
 	T_EQ_INT(fake_discord_wait_call(b.fd, "POST", "/channels/" CHAN, 1,
 	    2000, &c1), 0);
+	/*
+	 * The fake records the call before its 429 reaches the sender
+	 * thread: wait until the connector has taken the hold in, or a
+	 * loaded machine sends the other route first (flaky 2 in 20).
+	 */
+	deadline = now_ms() + 2000;
+	while (chat_discord_global_until(b.c) == 0 && now_ms() < deadline)
+		sleep_ms(5);
+	T_OK(chat_discord_global_until(b.c) != 0);
 	/* Another route is held too: the limit was global. */
 	T_EQ_INT(chat_send(b.c, CHAN2, &m, NULL, &cause), CHAT_TEMPORARY);
 	T_OK(b.c->ops->retry_after(b.c) > 0);
@@ -1177,6 +1385,7 @@ main(void)
 	T_RUN(test_slash_command);
 	T_RUN(test_slash_with_catalogue);
 	T_RUN(test_register_commands_directly);
+	T_RUN(test_command_registration_rules);
 	T_RUN(test_slash_in_unconfigured_channel);
 	T_RUN(test_ack_while_rate_limited);
 	T_RUN(test_buttons_press_and_answer);

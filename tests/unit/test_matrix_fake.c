@@ -163,6 +163,51 @@ test_send_rules(void)
 	}
 	json_decref(j);
 	free(path);
+	/* Another key on the same event is a different annotation; the
+	 * same key from another sender too. */
+	{
+		const char	*pre = "/_matrix/client/v3/rooms/"
+		    "%21ops%3Ahs.test/send/m.reaction/";
+		char		*body, *rp;
+		json_t		*r;
+
+		fake_matrix_join(fm, OPS, ALICE);
+		fake_matrix_add_token(fm, "syt_alice", ALICE);
+		j = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to",
+		    "rel_type", "m.annotation", "event_id", id1, "key", "y");
+		body = json_dumps(j, JSON_COMPACT);
+		rp = xasprintf("%sr3", pre);
+		T_EQ_INT(req(fm, "PUT", rp, TOKEN, body, &r), 200);
+		json_decref(r);
+		free(rp);
+		free(body);
+		json_decref(j);
+		j = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to",
+		    "rel_type", "m.annotation", "event_id", id1, "key", "x");
+		body = json_dumps(j, JSON_COMPACT);
+		rp = xasprintf("%sr4", pre);
+		T_EQ_INT(req(fm, "PUT", rp, "syt_alice", body, &r), 200);
+		json_decref(r);
+		free(rp);
+		rp = xasprintf("%sr5", pre);
+		T_EQ_INT(req(fm, "PUT", rp, "syt_alice", body, &r), 400);
+		T_EQ_STR(str(r, "errcode"), "M_DUPLICATE_ANNOTATION");
+		json_decref(r);
+		free(rp);
+		free(body);
+		/* The same sender, event and key is a duplicate whatever
+		 * else the relation carries. */
+		json_object_set_new(json_object_get(j, "m.relates_to"),
+		    "org.example.note", json_string("again"));
+		body = json_dumps(j, JSON_COMPACT);
+		rp = xasprintf("%sr6", pre);
+		T_EQ_INT(req(fm, "PUT", rp, "syt_alice", body, &r), 400);
+		T_EQ_STR(str(r, "errcode"), "M_DUPLICATE_ANNOTATION");
+		json_decref(r);
+		free(rp);
+		free(body);
+		json_decref(j);
+	}
 
 	/* Not in the room: 403. */
 	fake_matrix_room(fm, "!x:hs.test", NULL, ALICE);

@@ -299,6 +299,9 @@ test_format_status_nodes_guests(void)
 	T_CONTAINS(out, "Nodes: 3/3 online\n");
 	T_CONTAINS(out, "Guests: 6 running, 5 stopped, 2 templates\n");
 	T_CONTAINS(out, "Top CPU: ");
+	/* It says it summarises storage: the fullest ones. */
+	T_CONTAINS(out, "Storage: fullest pve2 local-lvm 57%, pve1 local-lvm "
+	    "39%, nas-backup 31%");
 	free(out);
 
 	out = pve_format_nodes(e.pve, &cause);
@@ -331,6 +334,109 @@ test_format_status_nodes_guests(void)
 	free(out);
 	out = pve_format_nodes(e.pve, &cause);
 	T_CONTAINS(out, "pve3: offline");
+	free(out);
+	free(cause);
+	env_stop(&e);
+}
+
+/* quorum reads /cluster/status through the API: no SSH needed. */
+static void
+test_format_quorum(void)
+{
+	struct env	 e;
+	char		*out, *cause = NULL;
+
+	if (env_start(&e, 200) != 0)
+		return;
+	out = pve_format_quorum(e.pve, &cause);
+	T_OK(cause == NULL);
+	T_EQ_STR(out, "Cluster homelab: quorate, 3 of 3 nodes online\n"
+	    "pve1 (id 1): online, answers the API\n"
+	    "pve2 (id 2): online\n"
+	    "pve3 (id 3): online");
+	free(out);
+	admin(&e, "fault", "[{\"node\":\"pve2\",\"online\":false},"
+	    "{\"node\":\"pve3\",\"online\":false},{\"quorate\":false}]");
+	out = pve_format_quorum(e.pve, &cause);
+	T_CONTAINS(out, "Cluster homelab: NOT QUORATE (no quorum), 1 of 3 "
+	    "nodes online\nWithout quorum Proxmox refuses changes");
+	T_CONTAINS(out, "pve2 (id 2): OFFLINE\npve3 (id 3): OFFLINE");
+	free(out);
+	calls_forget(&e);
+	admin(&e, "fault", "{\"kind\":\"error\",\"status\":500,"
+	    "\"message\":\"boom\",\"match\":\"GET /cluster/status\"}");
+	T_OK(pve_format_quorum(e.pve, &cause) == NULL);
+	T_CONTAINS(cause, "boom");
+	free(cause);
+	env_stop(&e);
+}
+
+/* storage: per node with bars, a shared pool once, full ones marked. */
+static void
+test_format_storage(void)
+{
+	struct env	 e;
+	char		*out, *cause = NULL;
+
+	if (env_start(&e, 200) != 0)
+		return;
+	admin(&e, "metrics", "{\"storage\":\"local\",\"node\":\"pve3\","
+	    "\"disk\":99000000000}");
+	out = pve_format_storage(e.pve, &cause);
+	T_OK(cause == NULL);
+	T_EQ_STR(out, "shared:\n"
+	    "  nas-backup (nfs, shared) [\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 31% "
+	    "1.2 TiB of 3.9 TiB\n"
+	    "pve1:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 14% 14.0 GiB of "
+	    "100.0 GiB\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 39% 310.0 GiB of "
+	    "800.0 GiB\n"
+	    "pve2:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 21% 21.0 GiB of "
+	    "100.0 GiB\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 57% 455.0 GiB of "
+	    "800.0 GiB\n"
+	    "pve3:\n"
+	    "  local (dir) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88"
+	    "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91] 92% 92.2 GiB of "
+	    "100.0 GiB, almost full\n"
+	    "  local-lvm (lvmthin) [\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91"
+	    "\xe2\x96\x91\xe2\x96\x91\xe2\x96\x91] 16% 128.0 GiB of "
+	    "800.0 GiB");
+	free(out);
+	/* status names the full one first. */
+	out = pve_format_status(e.pve, &cause);
+	T_CONTAINS(out, "Storage: fullest pve3 local 92% (almost full), pve2 "
+	    "local-lvm 57%");
+	free(out);
+	/* Without Datastore.Audit the API lists no storage: say why. */
+	admin(&e, "fault", "{\"token\":\"" TOKEN "\",\"revoke\":"
+	    "\"Datastore.Audit\"}");
+	out = pve_format_storage(e.pve, &cause);
+	T_EQ_STR(out, "No storage is visible to pvebot's token (it needs "
+	    "Datastore.Audit)");
+	free(out);
+	admin(&e, "fault", "{\"token\":\"" TOKEN "\",\"grant\":"
+	    "\"Datastore.Audit\"}");
+	/* An offline node's storage says so; the shared pool stays. */
+	admin(&e, "fault", "{\"node\":\"pve1\",\"online\":false}");
+	out = pve_format_storage(e.pve, &cause);
+	T_CONTAINS(out, "pve1:\n  local (dir) unknown\n  local-lvm (lvmthin) "
+	    "unknown\n");
+	T_CONTAINS(out, "nas-backup (nfs, shared) [");
 	free(out);
 	free(cause);
 	env_stop(&e);
@@ -524,6 +630,54 @@ test_format_failed_task(void)
 	T_CONTAINS(out, "TASK ERROR: job errors");
 	free(out);
 	free(upid);
+	env_stop(&e);
+}
+
+/*
+ * A log read while the task has written nothing yet is empty, not
+ * Proxmox's "no content" placeholder: a reader that counts the lines it
+ * got (as the worker does) must not skip the first real line.
+ */
+static void
+test_task_log_placeholder(void)
+{
+	struct env	 e;
+	json_t		*lines = NULL, *l;
+	char		*cause = NULL, *upid, *st;
+	size_t		 i;
+	int		 next = 0;
+	struct buf	 seen;
+
+	if (env_start(&e, 1500) != 0)
+		return;
+	buf_init(&seen, 0);
+	upid = act(&e, "101", "POST", "/status/start", NULL, 0, &cause);
+	T_OK(upid != NULL);
+	if (upid == NULL)
+		goto out;
+	/* At once: the cloud-init line comes at a fifth of the task. */
+	T_EQ_INT(pve_task_log(e.pve, upid, 0, &lines, &cause), PVE_OK);
+	T_EQ_INT((int)json_array_size(lines), 0);
+	next += (int)json_array_size(lines);
+	json_decref(lines);
+	st = wait_task(&e, upid, 10000);
+	T_EQ_STR(st, "OK");
+	free(st);
+	T_EQ_INT(pve_task_log(e.pve, upid, next, &lines, &cause), PVE_OK);
+	json_array_foreach(lines, i, l)
+		buf_printf(&seen, "%s\n", json_string_value(json_object_get(l,
+		    "t")));
+	json_decref(lines);
+	T_EQ_STR(buf_cstr(&seen), "generating cloud-init ISO\nTASK OK\n");
+	/* And `task` shows the real lines only. */
+	st = pve_format_task(e.pve, upid, &cause);
+	T_NOT_CONTAINS(st, "no content");
+	T_CONTAINS(st, "last log lines:\ngenerating cloud-init ISO\nTASK OK");
+	free(st);
+	free(upid);
+out:
+	free(cause);
+	buf_release(&seen);
 	env_stop(&e);
 }
 
@@ -789,7 +943,8 @@ test_migrate_clone_unlock(void)
 	pve_guest_release(&g);
 
 	/* A stale backup lock: actions fail with the API's sentence until
-	 * the lock is removed with PUT config delete=lock. */
+	 * the lock is removed; an API token cannot remove it (the config
+	 * path checks the lock), only `qm unlock` on the node can. */
 	admin(&e, "guest", "{\"vmid\":101,\"lock\":\"backup\"}");
 	T_EQ_INT(pve_resolve_guest(e.pve, "101", &g, &cause), PVE_OK);
 	T_EQ_STR(g.lock, "backup");
@@ -800,10 +955,14 @@ test_migrate_clone_unlock(void)
 	free(cause);
 	cause = NULL;
 	T_EQ_INT(pve_request(e.pve, "PUT", "/nodes/pve1/qemu/101/config",
-	    unlock, 1, NULL, &cause), PVE_OK);
+	    unlock, 1, NULL, &cause), PVE_PERMANENT);
+	T_EQ_STR(cause, "VM is locked (backup)");
+	free(cause);
+	cause = NULL;
 	T_EQ_INT(pve_resolve_guest(e.pve, "101", &g, &cause), PVE_OK);
-	T_OK(g.lock == NULL);
+	T_EQ_STR(g.lock, "backup");
 	pve_guest_release(&g);
+	admin(&e, "guest", "{\"vmid\":101,\"lock\":\"\"}");
 	T_OK(act_ok(&e, "101", "/status/start", NULL, 0));
 	free(cause);
 	env_stop(&e);
@@ -1052,6 +1211,8 @@ main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_format_status_nodes_guests);
+	T_RUN(test_format_quorum);
+	T_RUN(test_format_storage);
 	T_RUN(test_format_guest_by_id_and_name);
 	T_RUN(test_resolve_unknown_and_ambiguous);
 	T_RUN(test_format_snapshots_and_backups);
@@ -1062,6 +1223,7 @@ main(void)
 	T_RUN(test_backup_progress_from_task_log);
 	T_RUN(test_live_migration_progress);
 	T_RUN(test_migrate_clone_unlock);
+	T_RUN(test_task_log_placeholder);
 	T_RUN(test_tasks_find_and_stop);
 	T_RUN(test_error_lines_from_the_api);
 	T_RUN(test_tls_pin_and_ca_file);

@@ -639,6 +639,26 @@ test_parameter_errors_like_pve(void)
 	T_EQ_STR(errors_of(&r, "skiplock"),
 	    "type check ('boolean') failed - got 'maybe'");
 	reply_free(&r);
+	/* Proxmox's booleans are 1 and 0, nothing else. */
+	call(s, "POST", "/nodes/pve1/qemu/102/snapshot",
+	    "snapname=withram&vmstate=true", &r);
+	T_EQ_INT(r.status, 400);
+	T_EQ_STR(errors_of(&r, "vmstate"),
+	    "type check ('boolean') failed - got 'true'");
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve1/qemu/101/migrate",
+	    "target=pve2&online=yes", &r);
+	T_EQ_STR(errors_of(&r, "online"),
+	    "type check ('boolean') failed - got 'yes'");
+	reply_free(&r);
+	call(s, "PUT", "/nodes/pve1/qemu/101/config", "onboot=on", &r);
+	T_EQ_STR(errors_of(&r, "onboot"),
+	    "type check ('boolean') failed - got 'on'");
+	reply_free(&r);
+	call(s, "GET", "/nodes/pve1/tasks", "errors=false", &r);
+	T_EQ_STR(errors_of(&r, "errors"),
+	    "type check ('boolean') failed - got 'false'");
+	reply_free(&r);
 	call(s, "GET", "/nodes/pve1/frobnicate", NULL, &r);
 	T_EQ_INT(r.status, 501);
 	reply_free(&r);
@@ -668,12 +688,32 @@ test_locked_guest_and_unlock(void)
 	call(s, "PUT", "/nodes/pve2/qemu/104/config", "tags=media%3Bnew", &r);
 	T_EQ_INT(r.status, 500);
 	reply_free(&r);
+	/*
+	 * Like Proxmox, deleting the lock is refused while it is there:
+	 * the config path checks the lock unless skiplock, which only
+	 * root@pam may give; no API token can unlock.
+	 */
 	call(s, "PUT", "/nodes/pve2/qemu/104/config", "delete=lock", &r);
-	T_EQ_INT(r.status, 200);
-	T_OK(json_is_null(data(&r)));
+	T_EQ_INT(r.status, 500);
+	T_EQ_STR(r.reason, "VM is locked (backup)");
 	reply_free(&r);
+	call(s, "PUT", "/nodes/pve2/qemu/104/config",
+	    "delete=lock&skiplock=1", &r);
+	T_EQ_INT(r.status, 403);
+	T_EQ_STR(r.reason, "Permission check failed (option 'skiplock' is "
+	    "only allowed for root@pam)");
+	reply_free(&r);
+	call(s, "GET", "/nodes/pve2/qemu/104/config", NULL, &r);
+	T_EQ_STR(json_string_value(json_object_get(data(&r), "lock")),
+	    "backup");
+	T_EQ_STR(json_string_value(json_object_get(data(&r), "tags")),
+	    "media");
+	reply_free(&r);
+	/* Once the lock is gone (qm unlock on the node), config works. */
+	admin(s, "guest", "{\"vmid\":104,\"lock\":\"\"}");
 	call(s, "PUT", "/nodes/pve2/qemu/104/config", "tags=media%3Bnew", &r);
 	T_EQ_INT(r.status, 200);
+	T_OK(json_is_null(data(&r)));
 	reply_free(&r);
 	call(s, "GET", "/nodes/pve2/qemu/104/config", NULL, &r);
 	T_EQ_STR(json_string_value(json_object_get(data(&r), "tags")),
@@ -683,6 +723,20 @@ test_locked_guest_and_unlock(void)
 	admin(s, "guest", "{\"vmid\":103,\"lock\":\"snapshot\"}");
 	call(s, "POST", "/nodes/pve2/lxc/103/status/stop", NULL, &r);
 	T_EQ_STR(r.reason, "CT is locked (snapshot)");
+	reply_free(&r);
+	/* The container path checks it always, before the digest. */
+	call(s, "PUT", "/nodes/pve2/lxc/103/config",
+	    "delete=lock&digest=0000", &r);
+	T_EQ_INT(r.status, 500);
+	T_EQ_STR(r.reason, "CT is locked (snapshot)");
+	reply_free(&r);
+	call(s, "PUT", "/nodes/pve2/lxc/103/config", "skiplock=1", &r);
+	T_EQ_INT(r.status, 400);
+	T_CONTAINS(errors_of(&r, "skiplock"), "not defined in schema");
+	reply_free(&r);
+	call(s, "GET", "/nodes/pve2/lxc/103/config", NULL, &r);
+	T_EQ_STR(json_string_value(json_object_get(data(&r), "lock")),
+	    "snapshot");
 	reply_free(&r);
 	sim_stop(s);
 }
@@ -964,6 +1018,164 @@ test_scenario_file(void)
 	T_CONTAINS(cause, "unknown or missing vmid");
 	free(cause);
 	free(path);
+}
+
+/*
+ * 10,000 guests spread over the nodes (--guests / generate_guests): the
+ * list holds them all, once each, the homelab's among them; a generated
+ * guest takes actions like any other; clones still find free slots.
+ */
+static void
+test_scale_10000_guests(void)
+{
+	struct sim_opts	 o;
+	struct sim	*s;
+	struct reply	 r;
+	char		*cause = NULL, *upid, *st, *scen, *gnode;
+	const char	*node, *argv[] = { "sim", "--guests", "12", NULL };
+	json_t		*v;
+	size_t		 i;
+	int		 per_node[3] = { 0, 0, 0 }, nguests = 0, running = 0;
+	int		 lxc = 0, k, rc;
+	unsigned char	*seen;
+	int64_t		 t0, best = INT64_MAX;
+
+	memset(&o, 0, sizeof o);
+	o.tls = 1;
+	o.secret = SECRET;
+	o.task_ms = 100;
+	o.guests = 10000;
+	if ((s = sim_start(&o, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "sim_start: %s", cause);
+		free(cause);
+		return;
+	}
+	seen = xcalloc(20000, 1);
+	for (k = 0; k < 3; k++) {
+		t0 = now_ms();
+		call(s, "GET", "/cluster/resources", NULL, &r);
+		if (now_ms() - t0 < best)
+			best = now_ms() - t0;
+		if (k < 2)
+			reply_free(&r);
+	}
+	T_EQ_INT(r.status, 200);
+	json_array_foreach(data(&r), i, v) {
+		const char	*type = json_string_value(json_object_get(v,
+				    "type"));
+		int		 vmid = (int)json_integer_value(
+				    json_object_get(v, "vmid"));
+
+		if (strcmp(type, "qemu") != 0 && strcmp(type, "lxc") != 0)
+			continue;
+		nguests++;
+		lxc += strcmp(type, "lxc") == 0;
+		running += strcmp(json_string_value(json_object_get(v,
+		    "status")), "running") == 0;
+		node = json_string_value(json_object_get(v, "node"));
+		per_node[node[3] - '1']++;
+		T_OK(vmid >= 100 && vmid < 20000 && !seen[vmid]);
+		if (vmid >= 100 && vmid < 20000)
+			seen[vmid] = 1;
+	}
+	T_EQ_INT(nguests, 10000);
+	for (k = 0; k < 3; k++)
+		T_OK(per_node[k] > 3000 && per_node[k] < 3700);
+	T_OK(lxc > 3000 && lxc < 3700);
+	T_OK(running > 4000 && running < 8000);
+	T_EQ_STR(json_string_value(json_object_get(find_vmid(data(&r), 101),
+	    "name")), "web-01");
+	T_EQ_STR(json_string_value(json_object_get(find_vmid(data(&r), 12345),
+	    "name")), "gen-12345");
+	reply_free(&r);
+	printf("# /cluster/resources at 10000 guests: %lld ms (best of 3, "
+	    "sanitizer build)\n", (long long)best);
+
+	/* A generated guest is a guest like any other. */
+	call(s, "GET", "/cluster/resources", "type=vm", &r);
+	v = find_vmid(data(&r), 19986);
+	T_OK(v != NULL);
+	gnode = xstrdup(v != NULL ? json_string_value(json_object_get(v,
+	    "node")) : "pve1");
+	st = xasprintf("/nodes/%s/%s/19986/status/%s", gnode,
+	    json_string_value(json_object_get(v, "type")),
+	    strcmp(json_string_value(json_object_get(v, "status")),
+	    "running") == 0 ? "stop" : "start");
+	reply_free(&r);
+	call(s, "POST", st, NULL, &r);
+	T_EQ_INT(r.status, 200);
+	upid = xstrdup(json_string_value(data(&r)));
+	reply_free(&r);
+	free(st);
+	st = wait_task(s, gnode, upid, 5000);
+	T_EQ_STR(st, "OK");
+	free(st);
+	free(upid);
+	free(gnode);
+	call(s, "GET", "/cluster/resources", "type=vm", &r);
+	T_EQ_INT((int)json_array_size(data(&r)), 10000);
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve1/qemu/9000/clone", "newid=20001", &r);
+	T_EQ_INT(r.status, 200);
+	upid = xstrdup(json_string_value(data(&r)));
+	reply_free(&r);
+	st = wait_task(s, "pve1", upid, 5000);
+	T_EQ_STR(st, "OK");
+	free(st);
+	free(upid);
+	call(s, "GET", "/nodes/pve1/qemu/20001/status/current", NULL, &r);
+	T_EQ_INT(r.status, 200);
+	reply_free(&r);
+	sim_stop(s);
+	free(seen);
+
+	/* The same from a scenario file. */
+	scen = xstrdup(t_write("gen.json", "{\"generate_guests\":500}", 0600));
+	if ((s = start_sim(100, scen)) != NULL) {
+		call(s, "GET", "/cluster/resources", "type=vm", &r);
+		T_EQ_INT((int)json_array_size(data(&r)), 500);
+		reply_free(&r);
+		sim_stop(s);
+	}
+	t_write("gen.json", "{\"generate_guests\":\"many\"}", 0600);
+	o.guests = 0;
+	o.scenario = scen;
+	s = sim_start(&o, &cause);
+	T_OK(s == NULL);
+	T_CONTAINS(cause, "generate_guests");
+	free(cause);
+	free(scen);
+	/* Fewer than the homelab's guests is refused with a reason. */
+	rc = sim_main(3, (char **)argv);
+	T_EQ_INT(rc, 2);
+}
+
+/* Local storages are per node; a shared one is one pool on all nodes. */
+static void
+test_storage_per_node(void)
+{
+	struct sim	*s = start_sim(100, NULL);
+	struct reply	 r;
+	json_t		*a;
+
+	if (s == NULL)
+		return;
+	admin(s, "metrics", "[{\"storage\":\"local-lvm\",\"node\":\"pve2\","
+	    "\"disk\":700000000000},{\"storage\":\"nas-backup\","
+	    "\"disk\":1000}]");
+	call(s, "GET", "/cluster/resources", "type=storage", &r);
+	a = data(&r);
+	T_EQ_INT((int)json_array_size(a), 9);
+	T_EQ_INT(json_integer_value(json_object_get(find_id(a,
+	    "storage/pve2/local-lvm"), "disk")), 700000000000LL);
+	T_OK(json_integer_value(json_object_get(find_id(a,
+	    "storage/pve1/local-lvm"), "disk")) != 700000000000LL);
+	T_EQ_INT(json_integer_value(json_object_get(find_id(a,
+	    "storage/pve3/nas-backup"), "disk")), 1000);
+	T_EQ_INT(json_integer_value(json_object_get(find_id(a,
+	    "storage/pve1/nas-backup"), "shared")), 1);
+	reply_free(&r);
+	sim_stop(s);
 }
 
 /* The fingerprint of the certificate a raw TLS client receives. */
@@ -1256,6 +1468,8 @@ main(void)
 	T_RUN(test_task_stop_migrate_clone);
 	T_RUN(test_scenario_file);
 	T_RUN(test_sim_main_prints_fingerprint_clients_see);
+	T_RUN(test_scale_10000_guests);
+	T_RUN(test_storage_per_node);
 	if (spec_path() != NULL)
 		T_RUN(test_schema_conformance);
 	else

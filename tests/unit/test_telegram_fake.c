@@ -306,6 +306,126 @@ test_confirmed_updates_are_forgotten_as_on_telegram(void)
 	fake_telegram_stop(f);
 }
 
+/* sendMessage of "text" to chat; the HTTP status, *id the message id. */
+static long
+send_to(struct fake_telegram *f, long long chat, const char *text,
+    long long *id, int *retry_after)
+{
+	json_t	*r = NULL;
+	char	*body = xasprintf("{\"chat_id\":%lld,\"text\":\"%s\"}", chat,
+		    text);
+	long	 st = post(f, TOKEN, "sendMessage", "application/json", body,
+		    &r);
+
+	if (id != NULL)
+		*id = json_integer_value(json_object_get(json_object_get(r,
+		    "result"), "message_id"));
+	if (retry_after != NULL)
+		*retry_after = (int)json_integer_value(json_object_get(
+		    json_object_get(r, "parameters"), "retry_after"));
+	if (st == 429)
+		T_CONTAINS(desc(r), "Too Many Requests: retry after ");
+	json_decref(r);
+	free(body);
+	return st;
+}
+
+/*
+ * A bot edits only what it sent, in the chat it sent it to: a user's
+ * message or another chat's id is refused like Telegram does.
+ */
+static void
+test_edit_only_own_messages(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	json_t			*r = NULL;
+	long long		 mine, theirs;
+	char			*body;
+
+	T_EQ_INT(send_to(f, 42, "mine", &mine, NULL), 200);
+	fake_telegram_inject_message(f, 42, 1001, "a user's words", 0);
+	theirs = mine + 1;	/* ids are given out in order */
+	body = xasprintf("{\"chat_id\":42,\"message_id\":%lld,\"text\":"
+	    "\"edited\"}", theirs);
+	T_EQ_INT(post(f, TOKEN, "editMessageText", "application/json", body,
+	    &r), 400);
+	T_EQ_STR(desc(r), "Bad Request: message can't be edited");
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"chat_id\":43,\"message_id\":%lld,\"text\":"
+	    "\"edited\"}", mine);
+	T_EQ_INT(post(f, TOKEN, "editMessageText", "application/json", body,
+	    &r), 400);
+	T_EQ_STR(desc(r), "Bad Request: message to edit not found");
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"chat_id\":42,\"message_id\":%lld,\"text\":"
+	    "\"edited\"}", mine);
+	T_EQ_INT(post(f, TOKEN, "editMessageText", "application/json", body,
+	    &r), 200);
+	json_decref(r);
+	free(body);
+	body = fake_telegram_message_text(f, 42, theirs);
+	T_EQ_STR(body, "a user's words");
+	free(body);
+	fake_telegram_stop(f);
+}
+
+/*
+ * Telegram's limits are on unless a test turns them off: a burst in one
+ * chat is cut off with 429 and retry_after; other chats still pass;
+ * after retry_after the chat passes again; a group takes 20 a minute.
+ */
+static void
+test_rate_limits_by_default(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	int			 i, ok = 0, ra = 0;
+	long			 st;
+
+	/* A short burst passes, then no more than about one a second. */
+	for (i = 0, st = 200; i < 50 && st == 200; i++) {
+		st = send_to(f, 42, "burst", NULL, &ra);
+		if (st == 200)
+			ok++;
+	}
+	T_EQ_INT(st, 429);
+	T_OK(ok >= 3);
+	T_EQ_INT(ra, 1);
+	T_EQ_INT((int)fake_telegram_429s(f), 1);
+	T_EQ_INT(send_to(f, 43, "another chat", NULL, NULL), 200);
+	sleep_ms(1100);
+	T_EQ_INT(send_to(f, 42, "after the wait", NULL, NULL), 200);
+	/*
+	 * A group: 20 a minute even when each send keeps to the 1/s of a
+	 * chat. Time runs 20 times faster here (20 a second per chat, 400
+	 * a minute per group) so this takes two seconds, not a minute.
+	 */
+	fake_telegram_limits_speed(f, 20.0);
+	for (i = 0, ok = 0; i < 400; i++) {
+		int64_t	 t0 = now_ms();
+
+		st = send_to(f, -1001234, "group", NULL, &ra);
+		if (st == 200)
+			ok++;
+		else
+			break;
+		while (now_ms() - t0 < 60)	/* under the chat's 20/s */
+			sleep_ms(5);
+	}
+	/* Refused once the group's 20 are used up faster than they come
+	 * back (however slow this machine is, the loop keeps under 20/s). */
+	T_EQ_INT(st, 429);
+	T_OK(ok > 20);
+	fake_telegram_limits_speed(f, 1.0);
+	/* Off: as fast as a test likes. */
+	fake_telegram_limits(f, 0);
+	for (i = 0, ok = 0; i < 10; i++)
+		ok += send_to(f, 44, "fast", NULL, NULL) == 200;
+	T_EQ_INT(ok, 10);
+	fake_telegram_stop(f);
+}
+
 int
 main(void)
 {
@@ -314,6 +434,8 @@ main(void)
 	T_RUN(test_refuses_what_telegram_refuses);
 	T_RUN(test_offsets_and_long_poll);
 	T_RUN(test_confirmed_updates_are_forgotten_as_on_telegram);
+	T_RUN(test_edit_only_own_messages);
+	T_RUN(test_rate_limits_by_default);
 	curl_global_cleanup();
 	return t_summary();
 }
