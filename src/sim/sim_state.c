@@ -75,6 +75,7 @@ sim_state_init(struct sim *s)
 	size_t			 i;
 
 	s->quorate = 1;
+	sim_health_init(s);
 	s->next_pid = 0x1000 + (unsigned)(random_u64() % 0x8000);
 	for (i = 0; i < nitems(names); i++) {
 		n = &s->nodes[s->nnodes++];
@@ -194,6 +195,7 @@ sim_state_free(struct sim *s)
 	s->ntasks = 0;
 	free(s->guests);
 	free(s->backups);
+	sim_health_free(s);
 	s->guests = NULL;
 	s->backups = NULL;
 }
