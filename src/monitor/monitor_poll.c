@@ -55,7 +55,83 @@ mon_samples_free(struct mon_samples *s)
 	for (i = 0; i < s->nunknown; i++)
 		free(s->unknown[i]);
 	free(s->unknown);
+	strv_free(s->offline, s->noffline);
+	free(s->order);
 	memset(s, 0, sizeof *s);
+}
+
+void
+mon_samples_node_offline(struct mon_samples *s, const char *node)
+{
+	s->offline = xreallocarray(s->offline, s->noffline + 1,
+	    sizeof *s->offline);
+	s->offline[s->noffline++] = xstrdup(node);
+}
+
+int
+mon_samples_node_unknown(const struct mon_samples *s, const char *node)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->noffline; i++) {
+		if (strcmp(s->offline[i], node) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The samples being sorted (qsort has no argument for it). */
+static _Thread_local const struct mon_samples *sorting;
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	size_t	 x = *(const size_t *)a, y = *(const size_t *)b;
+	int	 c = strcmp(sorting->v[x].metric, sorting->v[y].metric);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+void
+mon_samples_sort(struct mon_samples *s)
+{
+	size_t	 i;
+
+	free(s->order);
+	s->order = xreallocarray(NULL, s->n + 1, sizeof *s->order);
+	for (i = 0; i < s->n; i++)
+		s->order[i] = i;
+	sorting = s;
+	qsort(s->order, s->n, sizeof *s->order, order_cmp);
+	sorting = NULL;
+}
+
+void
+mon_samples_metric(const struct mon_samples *s, const char *metric,
+    size_t *lo, size_t *hi)
+{
+	size_t	 a = 0, b = s->n, mid;
+
+	/* The first reading of `metric`, then the first past it. */
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (strcmp(s->v[s->order[mid]].metric, metric) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a;
+	b = s->n;
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (strcmp(s->v[s->order[mid]].metric, metric) <= 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*hi = a;
 }
 
 void
@@ -373,6 +449,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 				char	*target = xasprintf("node:%s", node);
 
 				mon_samples_unknown(s, target);
+				mon_samples_node_offline(s, node);
 				free(target);
 				continue;
 			}
@@ -436,7 +513,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 }
 
 static int
-poll_status(struct monitor *m, struct mon_samples *s)
+poll_status(struct monitor *m, struct mon_samples *s, json_t **out)
 {
 	json_t		*data = NULL, *o;
 	char		*cause = NULL;
@@ -462,7 +539,7 @@ poll_status(struct monitor *m, struct mon_samples *s)
 		    NULL;
 		mon_sample_summary(x);
 	}
-	json_decref(data);
+	*out = data;
 	return 0;
 }
 
@@ -575,12 +652,17 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 	const json_t	*o;
 	size_t		 i, k;
 
-	if (m->conf->monitor.no_backup_days <= 0)
+	const struct conf_monitor	*mc = &m->conf->monitor;
+	int64_t				 every = mc->backups.interval > 0 ?
+	    mc->backups.interval : BACKUP_REFRESH;
+
+	/* The newest backups also tell when a failed backup is over. */
+	if (mc->no_backup_days <= 0 && mc->backups.interval <= 0)
 		return;
-	if ((m->backups_at == 0 || now - m->backups_at >= BACKUP_REFRESH ||
+	if ((m->backups_at == 0 || now - m->backups_at >= every ||
 	    now < m->backups_at) && read_backups(m, resources) == 0)
 		m->backups_at = now;
-	if (m->backups_at == 0)
+	if (m->backups_at == 0 || mc->no_backup_days <= 0)
 		return;
 	s->backups_ok = 1;
 	json_array_foreach(resources, i, o) {
@@ -590,7 +672,7 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 
 		if (type == NULL || (strcmp(type, "qemu") != 0 &&
 		    strcmp(type, "lxc") != 0) || vmid <= 0 ||
-		    jx_num(o, "template") != 0)
+		    jx_num(o, "template") != 0 || mon_guest_ignored(mc, o))
 			continue;
 		for (k = 0; k < m->nbackups; k++) {
 			if (m->backups[k].vmid == vmid) {
@@ -603,10 +685,12 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 		/*
 		 * A guest never backed up is left out of backups on
 		 * purpose more often than not: the digest lists it, the
-		 * alert is for backups that stopped.
+		 * alert is for backups that stopped (backup-missing says
+		 * when it is in no job). Its reading keeps an alert going
+		 * when its last backup was deleted, but opens none.
 		 */
-		if (days < NEVER_BACKED_UP)
-			add_guest(s, "guest.no_backup", o, days);
+		add_guest(s, "guest.no_backup", o, days)->no_new =
+		    days >= NEVER_BACKED_UP;
 	}
 }
 
@@ -844,7 +928,7 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 int
 mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 {
-	json_t	*resources = NULL;
+	json_t	*resources = NULL, *status = NULL;
 	size_t	 i;
 
 	memset(s, 0, sizeof *s);
@@ -856,14 +940,20 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 		if (poll_resources(m, now, s, &resources) == 0) {
 			s->resources_ok = 1;
 			poll_backups(m, now, resources, s);
-			json_decref(resources);
 		}
-		if (poll_status(m, s) == 0)
+		if (poll_status(m, s, &status) == 0)
 			s->status_ok = 1;
+		/* The kinds read on their own schedules need the list of
+		 * nodes and guests; without it they wait. */
+		if (resources != NULL)
+			mon_health_poll(m, now, resources, status, s);
+		json_decref(resources);
+		json_decref(status);
 	}
 	read_sensors(m);
 	read_gpus(m);
 	sensor_samples(m, s);
 	m->last_poll = now;
+	mon_samples_sort(s);
 	return s->resources_ok ? 0 : -1;
 }

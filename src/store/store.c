@@ -305,6 +305,10 @@ static const char *migrations[] = {
 	"  UNIQUE(job_id, seq)"
 	");"
 	"ALTER TABLE jobs ADD COLUMN claim_gen INTEGER;",
+	/* Stale alerts: cycles in a row without a reading, and when the
+	 * target was last measured. */
+	"ALTER TABLE alerts ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN last_seen_at INTEGER;",
 };
 
 int
