@@ -890,6 +890,76 @@ gpu_samples(struct monitor *m, struct mon_host *h, struct mon_samples *s)
 	}
 }
 
+/*
+ * The limits of a voltage or current input: the first of
+ * monitor.sensor_limits whose glob matches "chip/label", else the
+ * chip's own. 0 when it has none (then only its value is measured).
+ */
+static int
+electric_limits(const struct conf_monitor *mc,
+    const struct sensor_reading *r, double *min, double *max)
+{
+	char	*key = xasprintf("%s/%s", r->chip, r->label);
+	size_t	 i;
+
+	for (i = 0; i < mc->nsensor_limits; i++) {
+		const struct conf_sensor_limit	*l = &mc->sensor_limits[i];
+
+		if (!glob_match(l->sensor, key))
+			continue;
+		free(key);
+		*min = l->has_min ? l->min : -HUGE_VAL;
+		*max = l->has_max ? l->max : HUGE_VAL;
+		return 1;
+	}
+	free(key);
+	if (!r->has_limits)
+		return 0;
+	*min = r->min;
+	*max = r->max;
+	return 1;
+}
+
+static void
+electric_samples(struct monitor *m, struct mon_host *h,
+    const struct sensor_reading *r, const char *target,
+    struct mon_samples *s)
+{
+	int			 volt = r->kind == SENSOR_VOLTAGE;
+	const char		*unit = volt ? "V" : "A";
+	char			*chip = chip_short(r->chip), range[64];
+	struct mon_sample	*x;
+	double			 min, max;
+	int			 out;
+
+	x = mon_sample_add(s, volt ? "sensor.voltage" : "sensor.current",
+	    "sensor", target, r->value);
+	x->node = xstrdup(h->node);
+	x->name = xasprintf("%s/%s", r->chip, r->label);
+	x->summary = xasprintf("%s: %s %.2f %s (%s)", h->node, r->label,
+	    r->value, unit, chip);
+	if (electric_limits(&m->conf->monitor, r, &min, &max)) {
+		if (isinf(min))
+			snprintf(range, sizeof range, "at most %.2f %s", max,
+			    unit);
+		else if (isinf(max))
+			snprintf(range, sizeof range, "at least %.2f %s", min,
+			    unit);
+		else
+			snprintf(range, sizeof range, "%.2f-%.2f %s", min, max,
+			    unit);
+		out = r->value < min || r->value > max;
+		x = mon_sample_add(s, volt ? "sensor.voltage_out" :
+		    "sensor.current_out", "sensor", target, out);
+		x->node = xstrdup(h->node);
+		x->name = xasprintf("%s/%s", r->chip, r->label);
+		x->summary = xasprintf("%s: %s %.2f %s %s %s (%s)", h->node,
+		    r->label, r->value, unit, out ? "outside" : "within",
+		    range, chip);
+	}
+	free(chip);
+}
+
 static void
 sensor_samples(struct monitor *m, struct mon_samples *s)
 {
@@ -911,6 +981,12 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 
 			target = xasprintf("sensor:%s/%s/%s", h->host,
 			    r->chip, r->label);
+			if (r->kind == SENSOR_VOLTAGE ||
+			    r->kind == SENSOR_CURRENT) {
+				electric_samples(m, h, r, target, s);
+				free(target);
+				continue;
+			}
 			x = mon_sample_add(s, r->kind == SENSOR_TEMP ?
 			    "sensor.temp" : "sensor.fan_stall", "sensor",
 			    target, r->kind == SENSOR_TEMP ? r->value :
