@@ -89,7 +89,8 @@
  *                                         a vzdump task that ended with
  *                                         errors, in the task list
  *     {"replication":"101-0","target":"pve2","fail_count":3,
- *      "error":"..","last_sync_ago":7200,"disable":false,"remove":false}
+ *      "error":"..","last_sync_ago":7200 (or "last_sync":EPOCH),
+ *      "disable":false,"remove":false}
  *     {"ceph":"HEALTH_WARN","checks":[{"code":"OSD_DOWN",
  *      "message":"1 osds down"}]} / {"ceph":"absent"} (the default)
  *     {"join":"pve4"} / {"leave":"pve4"}  cluster membership

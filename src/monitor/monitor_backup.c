@@ -426,13 +426,13 @@ mon_snapshot_backups(struct monitor *m, const json_t *resources)
 			if ((g = backed_guest(m, resources, f->vmid)) == NULL ||
 			    newest_backup(m, f->vmid) >= f->at)
 				continue;
-			json_array_append_new(a, json_pack("{sisssssI}",
+			json_array_append_new(a, json_pack("{sisssssssI}",
 			    "vmid", f->vmid, "name", jx_str(g, "name", "?"),
 			    "why", f->why, "node", n->name, "at",
 			    (json_int_t)f->at));
 		}
 		if (n->tasks_read.ok && n->job_failed)
-			json_array_append_new(a, json_pack("{sisssssI}",
+			json_array_append_new(a, json_pack("{sisssssssI}",
 			    "vmid", 0, "name", "", "why", n->job_why, "node",
 			    n->name, "at", (json_int_t)0));
 	}

@@ -7,7 +7,8 @@
  *   counts that grow as a disk fails: reallocated, pending and offline
  *   uncorrectable sectors of an ATA disk, media errors of an NVMe disk.
  *   Their sum is kept in table metric_samples (series
- *   "disk.sectors:TARGET") at each read, so "sectors gained within
+ *   "disk.sectors:TARGET", one row per read, pruned after 8 days with
+ *   the other samples) at each read, so "sectors gained within
  *   disks.trend_window" survives restarts and is a real measurement:
  *   a disk that stops gaining resolves once the window has passed.
  * - ZFS (monitor.zfs.interval, per node): /nodes/{node}/disks/zfs; a
@@ -36,8 +37,6 @@
 #include "monitor_int.h"
 #include "store.h"
 #include "util.h"
-
-#define BUCKET		900
 
 static void
 disk_free(struct mon_disk *d)
@@ -203,7 +202,7 @@ sector_trend(struct monitor *m, const char *target, int64_t sectors,
 	    "(series, at, value) VALUES (?1, ?2, ?3)");
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now - now % BUCKET);
+		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_double(st, 3, (double)sectors);
 		sqlite3_step(st);
 		store_finish(m->store, st);
@@ -296,7 +295,12 @@ pool_faults(const json_t *vdev, struct buf *b)
 	if (state == NULL || strcmp(state, "ONLINE") == 0)
 		return;
 	base = base != NULL ? base + 1 : name;
-	/* by-id names end in -partN: the disk is what to replace. */
+	/* ata-MODEL_SERIAL-part1: the serial names the disk to replace,
+	 * as the disk alerts do. */
+	if ((str_has_prefix(base, "ata-") || str_has_prefix(base, "nvme-") ||
+	    str_has_prefix(base, "scsi-") || str_has_prefix(base, "usb-")) &&
+	    strrchr(base, '_') != NULL)
+		base = strrchr(base, '_') + 1;
 	len = strlen(base);
 	if (strstr(base, "-part") != NULL)
 		len = (size_t)(strstr(base, "-part") - base);
@@ -463,7 +467,14 @@ mon_samples_disks(struct monitor *m, struct mon_node *n,
 	char			*who, d7[32];
 	size_t			 i;
 
-	format_duration(m->conf->monitor.disks.trend_window, d7, sizeof d7);
+	/* "7 days", or 12h00m for a window of hours. */
+	if (m->conf->monitor.disks.trend_window % 86400 == 0)
+		snprintf(d7, sizeof d7, "%lld day%s", (long long)m->conf->
+		    monitor.disks.trend_window / 86400, m->conf->monitor.disks.
+		    trend_window == 86400 ? "" : "s");
+	else
+		format_duration(m->conf->monitor.disks.trend_window, d7,
+		    sizeof d7);
 	for (i = 0; n->disks_read.ok && i < n->ndisks; i++) {
 		const struct mon_disk	*d = &n->disks[i];
 		int			 failed;
@@ -546,7 +557,7 @@ mon_snapshot_disks(const struct mon_node *n)
 	if (n->zfs_read.at > 0) {
 		a = json_array();
 		for (i = 0; i < n->npools; i++)
-			json_array_append_new(a, json_pack("{sssssz}", "name",
+			json_array_append_new(a, json_pack("{ssssss?}", "name",
 			    n->pools[i].name, "health", n->pools[i].health,
 			    "fault", n->pools[i].fault));
 		json_object_set_new(o, "pools", a);

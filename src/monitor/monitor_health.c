@@ -301,7 +301,7 @@ snapshot_write(struct monitor *m, const json_t *resources)
 	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "backups", mon_snapshot_backups(m, resources));
 	if (h->ceph_read.ok && h->ceph)
-		json_object_set_new(o, "ceph", json_pack("{sisz}", "level",
+		json_object_set_new(o, "ceph", json_pack("{siss?}", "level",
 		    h->ceph_level, "checks", h->ceph_checks));
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);

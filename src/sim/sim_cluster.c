@@ -506,6 +506,11 @@ admin_replication(struct sim *s, json_t *o, const char *id, char **cause)
 			return set_cause(cause, "health: bad last_sync_ago");
 		j->last_sync = wall_now() - json_integer_value(x);
 	}
+	if ((x = json_object_get(o, "last_sync")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			return set_cause(cause, "health: bad last_sync");
+		j->last_sync = j->last_try = json_integer_value(x);
+	}
 	if ((x = json_object_get(o, "disable")) != NULL)
 		j->disable = json_is_true(x);
 	return 0;

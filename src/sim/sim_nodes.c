@@ -143,11 +143,8 @@ pkg_set(struct simh_node *n, const char *name, const char *version,
 static void
 node_defaults(struct simh_node *n, int first)
 {
-	static const char *const tank[] = {
-	    "/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K0001-part1",
-	    "/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K0002-part1" };
-	const char	*rpool[1];
-	char		 dev[128], subj[128], san[64];
+	const char	*rpool[1], *tank[2];
+	char		 dev[128], tank0[128], tank1[128], subj[128], san[64];
 	int64_t		 now = wall_now();
 
 	disk_add(n, "/dev/nvme0n1", "Samsung SSD 980 PRO 1TB", "nvme",
@@ -166,8 +163,16 @@ node_defaults(struct simh_node *n, int first)
 	    "1TB_%s-part3", n->disks[0].serial);
 	rpool[0] = dev;
 	pool_add(n, "rpool", "", rpool, 1, 950 * GiB);
-	if (first)
+	if (first) {
+		/* A mirror of the two WD disks, by id as ZFS shows them. */
+		snprintf(tank0, sizeof tank0, "/dev/disk/by-id/ata-WDC_WD40EFRX-"
+		    "68N32N0_%s-part1", n->disks[2].serial);
+		snprintf(tank1, sizeof tank1, "/dev/disk/by-id/ata-WDC_WD40EFRX-"
+		    "68N32N0_%s-part1", n->disks[3].serial);
+		tank[0] = tank0;
+		tank[1] = tank1;
 		pool_add(n, "tank", "mirror-0", tank, 2, 3600 * GiB);
+	}
 
 	cert_add(n, "pve-root-ca.pem", "/CN=Proxmox Virtual Environment/"
 	    "OU=0c3ab9d2b8f14ba9a1c7d7f5e1b2c3d4/O=PVE Cluster Manager CA",
@@ -304,7 +309,7 @@ attribute(const char *id, const char *name, const char *flags, int value,
 	char	 rawtext[32];
 
 	snprintf(rawtext, sizeof rawtext, "%lld", raw);
-	return json_pack("{ssssssisisisisssss}", "id", id, "name", name,
+	return json_pack("{sssssssisisisissss}", "id", id, "name", name,
 	    "flags", flags, "value", value, "normalized", value, "worst",
 	    worst, "threshold", thresh, "fail", "-", "raw", rawtext);
 }
@@ -815,6 +820,13 @@ admin_pool(struct simh_node *n, json_t *o, const char *name, char **cause)
 		    n->name);
 	dev = json_string_value(json_object_get(o, "device"));
 	state = json_string_value(json_object_get(o, "device_state"));
+	/* "sdc": the vdev of that disk, named by its serial. */
+	for (i = 0; dev != NULL && i < n->ndisks; i++) {
+		if (strcmp(strrchr(n->disks[i].devpath, '/') + 1, dev) == 0) {
+			dev = n->disks[i].serial;
+			break;
+		}
+	}
 	msg = json_string_value(json_object_get(o, "msg"));
 	for (i = 0; i < p->ndev; i++) {
 		if (dev != NULL && strstr(p->dev[i].name, dev) == NULL)
