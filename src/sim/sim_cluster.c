@@ -408,17 +408,22 @@ admin_backup_failed(struct sim *s, json_t *o, char **cause)
 	char		 id[16];
 	size_t		 i;
 
-	if (node == NULL || sim_node_find(s, node) == NULL ||
-	    !json_is_array(ids) || json_array_size(ids) == 0 ||
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > SIM_MAX_VZDUMP)
-		return set_cause(cause, "health: backup_failed needs a node "
-		    "and vmids");
+		return set_cause(cause, "health: backup_failed needs vmids");
 	json_array_foreach(ids, i, j) {
 		if (!json_is_integer(j) || sim_guest_find(s,
 		    (int)json_integer_value(j)) == NULL)
 			return set_cause(cause, "health: backup_failed: no "
 			    "guest %lld", (long long)json_integer_value(j));
 	}
+	/* Without a node: the node of the first guest. */
+	if (node == NULL)
+		node = sim_guest_find(s, (int)json_integer_value(
+		    json_array_get(ids, 0)))->node;
+	if (sim_node_find(s, node) == NULL)
+		return set_cause(cause, "health: backup_failed: no node %s",
+		    node);
 	snprintf(id, sizeof id, "%lld", (long long)json_integer_value(
 	    json_array_get(ids, 0)));
 	/* A scheduled job's task has no id; one guest's has its VMID. */
@@ -477,8 +482,15 @@ admin_replication(struct sim *s, json_t *o, const char *id, char **cause)
 		if ((g = sim_guest_find(s, j->guest)) == NULL)
 			return set_cause(cause, "health: no guest %d",
 			    j->guest);
+		/* Without a target: the first other node. */
 		if ((v = json_string_value(json_object_get(o, "target"))) ==
-		    NULL || sim_node_find(s, v) == NULL ||
+		    NULL) {
+			for (i = 0; i < s->nnodes && v == NULL; i++) {
+				if (strcmp(s->nodes[i].name, g->node) != 0)
+					v = s->nodes[i].name;
+			}
+		}
+		if (v == NULL || sim_node_find(s, v) == NULL ||
 		    strcmp(v, g->node) == 0)
 			return set_cause(cause, "health: replication %s needs "
 			    "a target node other than %s", id, g->node);
@@ -611,6 +623,41 @@ admin_leave(struct sim *s, const char *name, char **cause)
 	return 0;
 }
 
+/* {"backup_exclude":104} / {"backup_include":104}: the first job. */
+static int
+admin_exclude(struct sim *s, int vmid, int exclude, char **cause)
+{
+	struct simh_job	*j = &s->health->jobs[0];
+	struct buf	 b;
+	const char	*p;
+	char		*end;
+	long		 v;
+
+	if (s->health->njobs == 0 || !j->all)
+		return set_cause(cause, "health: the first backup job does "
+		    "not take all guests");
+	buf_init(&b, sizeof j->exclude - 1);
+	buf_puts(&b, "");
+	for (p = j->exclude; *p != '\0'; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p) {
+			end = (char *)p + 1;
+			continue;
+		}
+		if (v != vmid)
+			buf_printf(&b, "%s%ld", b.len > 0 ? "," : "", v);
+	}
+	if (exclude)
+		buf_printf(&b, "%s%d", b.len > 0 ? "," : "", vmid);
+	if (b.truncated) {
+		buf_release(&b);
+		return set_cause(cause, "health: too many excluded guests");
+	}
+	snprintf(j->exclude, sizeof j->exclude, "%s", buf_cstr(&b));
+	buf_release(&b);
+	return 0;
+}
+
 /* POST /_sim/health: one object (or an array, see sim.c). */
 int
 sim_health_admin(struct sim *s, json_t *o, char **cause)
@@ -626,6 +673,14 @@ sim_health_admin(struct sim *s, json_t *o, char **cause)
 		return admin_jobs(s, j, cause);
 	if ((j = json_object_get(o, "backup_failed")) != NULL)
 		return admin_backup_failed(s, j, cause);
+	if ((j = json_object_get(o, "backup_exclude")) != NULL ||
+	    (j = json_object_get(o, "backup_include")) != NULL) {
+		if (!json_is_integer(j) || sim_guest_find(s,
+		    (int)json_integer_value(j)) == NULL)
+			return set_cause(cause, "health: no such guest");
+		return admin_exclude(s, (int)json_integer_value(j),
+		    json_object_get(o, "backup_exclude") != NULL, cause);
+	}
 	if ((v = json_string_value(json_object_get(o, "replication"))) !=
 	    NULL)
 		return admin_replication(s, o, v, cause);

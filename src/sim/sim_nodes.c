@@ -820,6 +820,9 @@ admin_pool(struct simh_node *n, json_t *o, const char *name, char **cause)
 		    n->name);
 	dev = json_string_value(json_object_get(o, "device"));
 	state = json_string_value(json_object_get(o, "device_state"));
+	/* "last": the last device (a mirror's second half). */
+	if (dev != NULL && strcmp(dev, "last") == 0 && p->ndev > 0)
+		dev = p->dev[p->ndev - 1].name;
 	/* "sdc": the vdev of that disk, named by its serial. */
 	for (i = 0; dev != NULL && i < n->ndisks; i++) {
 		if (strcmp(strrchr(n->disks[i].devpath, '/') + 1, dev) == 0) {
