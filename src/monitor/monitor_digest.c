@@ -304,7 +304,7 @@ node_certs(struct buf *b, const json_t *n, int64_t now)
 	}
 	if (first == NULL)
 		return;
-	days = (jx_int(first, "notafter") - now) / 86400;
+	days = (jx_int(first, "notafter") - now + 43200) / 86400;
 	if (jx_int(first, "notafter") < now)
 		buf_printf(b, "  cert %s EXPIRED\n", jx_str(first, "file", "?"));
 	else

@@ -24,7 +24,6 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +417,15 @@ node_sample(struct mon_samples *s, const struct mon_node *n,
 	return x;
 }
 
+/* "9 days", "1 day". */
+static char *
+days_text(char *buf, size_t len, int64_t days)
+{
+	snprintf(buf, len, "%lld day%s", (long long)days, days == 1 ? "" :
+	    "s");
+	return buf;
+}
+
 static void
 samples_certs(const struct mon_node *n, int64_t now, struct mon_samples *s)
 {
@@ -427,21 +435,24 @@ samples_certs(const struct mon_node *n, int64_t now, struct mon_samples *s)
 
 	for (i = 0; n->certs_read.ok && i < n->ncerts; i++) {
 		const struct mon_cert	*c = &n->certs[i];
-		double			 days = floor((double)(c->notafter -
-		    now) / 86400.0);
+		int64_t			 left = c->notafter - now;
+		int64_t			 days = (llabs(left) + 43200) / 86400;
+		char			 d[32];
 
 		target = xasprintf("cert:%s/%s", n->name, c->file);
 		x = mon_sample_named(s, "cert.days_left", "cert", target,
-		    n->name, c->file, days);
+		    n->name, c->file, (double)left / 86400.0);
 		free(target);
-		if (days < 0)
+		if (left < 0)
 			x->summary = xasprintf("%s: certificate %s (%s) "
-			    "expired %.0f days ago", n->name, c->file,
-			    c->subject, -days);
+			    "expired %s ago", n->name, c->file, c->subject,
+			    days >= 1 ? days_text(d, sizeof d, days) :
+			    format_duration(-left, d, sizeof d));
 		else
 			x->summary = xasprintf("%s: certificate %s (%s) "
-			    "expires in %.0f day%s", n->name, c->file,
-			    c->subject, days, days == 1 ? "" : "s");
+			    "expires in %s", n->name, c->file, c->subject,
+			    days >= 1 ? days_text(d, sizeof d, days) :
+			    format_duration(left, d, sizeof d));
 	}
 }
 

@@ -265,7 +265,7 @@ test_certificate_expiring(void)
 	it.breaks = breaks;
 	it.fix = fix;
 	it.resolved = "pve1: certificate pveproxy-ssl.pem (CN=pve1.example.org)"
-	    " expires in 91 days";
+	    " expires in 92 days";
 	lifecycle(&it, "", t);
 	free(breaks);
 	free(fix);
@@ -797,11 +797,11 @@ test_digest_health(void)
 	T_CONTAINS(text, "  disk sdb SMART FAILED!\n"
 	    "  ZFS tank DEGRADED: WD-WCC7K");
 	T_CONTAINS(text, " FAULTED (too many errors)\n"
-	    "  cert pveproxy-ssl.pem: 74 days left\n"
+	    "  cert pveproxy-ssl.pem: 75 days left\n"
 	    "  3 updates (0 security)\n");
 	/* pve2: healthy disks and pool, a security update. */
 	T_CONTAINS(text, "  disks: 2 healthy\n  ZFS rpool ONLINE\n"
-	    "  cert pveproxy-ssl.pem: 74 days left\n"
+	    "  cert pveproxy-ssl.pem: 75 days left\n"
 	    "  1 update (1 security)\n");
 	/* pve3: the kernel waits for a reboot. */
 	T_CONTAINS(text, "  no updates, reboot required\n"
