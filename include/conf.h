@@ -155,6 +155,34 @@ struct conf_window {
 	char	*room;		/* quiet hours: room id, NULL = all */
 };
 
+/* A per-input limit for voltages and currents, replacing the chip's. */
+struct conf_sensor_limit {
+	char	*sensor;	/* "chip/label" glob */
+	double	 min, max;
+	int	 has_min, has_max;
+};
+
+/* Kinds read on their own schedule; interval 0 turns one off. */
+struct conf_backups {
+	int64_t	 interval;
+	char	**ignore_tags;
+	size_t	 nignore_tags;
+	int64_t	 failed_window;
+};
+
+struct conf_disks {
+	int64_t	 interval;
+	int64_t	 trend_window;
+};
+
+struct conf_poll {
+	int64_t	 interval;
+};
+
+struct conf_cluster {
+	int64_t	 forget_after;
+};
+
 struct conf_monitor {
 	int			 enabled;
 	int64_t			 interval;
@@ -177,6 +205,13 @@ struct conf_monitor {
 	size_t			 nbackup_windows;
 	struct conf_window	*quiet_hours;
 	size_t			 nquiet_hours;
+	int			 stale_after;	/* cycles */
+	struct conf_backups	 backups;
+	struct conf_disks	 disks;
+	struct conf_poll	 zfs, ceph, replication, certificates, updates;
+	struct conf_cluster	 cluster;
+	struct conf_sensor_limit *sensor_limits;
+	size_t			 nsensor_limits;
 };
 
 struct conf_digest {

@@ -66,7 +66,12 @@ enum alert_state {
 	ALERT_PENDING,		/* condition holds, `for` not yet over */
 	ALERT_FIRING,
 	ALERT_RESOLVED,
-	ALERT_FLAPPING		/* flipped too often: held, one message */
+	ALERT_FLAPPING,		/* flipped too often: held, one message */
+	ALERT_STALE,		/* firing, but not measured for stale_after
+				 * cycles: neither firing nor resolved */
+	ALERT_UNKNOWN		/* firing, but its target cannot be measured
+				 * (its node is offline) for stale_after
+				 * cycles */
 };
 
 enum alert_action {
@@ -75,7 +80,9 @@ enum alert_action {
 	ALERT_REPEAT,		/* still firing and `repeat` is over */
 	ALERT_RESOLVE,		/* back to normal */
 	ALERT_FLAP,		/* now held as flapping */
-	ALERT_UNFLAP		/* calm again and still firing */
+	ALERT_UNFLAP,		/* calm again and still firing */
+	ALERT_STALE_NOW,	/* went stale or unknown: say so */
+	ALERT_BACK		/* measured again after stale, still firing */
 };
 
 /* A rule with the override for one target applied. */
@@ -114,6 +121,8 @@ struct alert_row {
 	int64_t		 flap_window_start;
 	char		*msg_refs;	/* JSON array, NULL when never posted */
 	char		*summary;
+	int		 missed;	/* cycles in a row not measured */
+	int64_t		 last_seen_at;	/* last real measurement */
 };
 
 const char	*alert_state_name(enum alert_state);
@@ -126,6 +135,19 @@ int		 alert_state_parse(const char *, enum alert_state *);
  */
 enum alert_action alert_step(struct alert_row *, int present, double value,
 		    int64_t now, const struct alert_rule *);
+/*
+ * One cycle in which an open alert's target was not measured (the
+ * source could not be read, or stopped reporting it; `unknown`: the
+ * target exists but cannot be measured now, e.g. its node is offline).
+ * After `stale_after` such cycles in a row a firing alert becomes
+ * stale (or unknown) and a pending one goes back to inactive without a
+ * word. Nothing here ever resolves: only a measurement back past the
+ * clear level does (alert_step).
+ */
+enum alert_action alert_miss(struct alert_row *, int unknown,
+		    int stale_after, int64_t now);
+/* Open: pending, firing, flapping, stale or unknown. */
+int		 alert_state_open(enum alert_state);
 /* Whether value breaches threshold under op. */
 int		 alert_breach(const char *op, double value, double threshold);
 
@@ -133,14 +155,16 @@ int		 alert_breach(const char *op, double value, double threshold);
  * What a selector or override target may match: one measured thing.
  */
 struct mon_target {
-	const char	*kind;		/* node guest storage cluster sensor */
+	const char	*kind;		/* node guest storage cluster sensor
+					 * disk zfs cert replication ceph */
 	const char	*node;		/* node or sensor host, may be NULL */
 	int		 vmid;		/* guests, 0 otherwise */
 	const char	*name;		/* guest name, storage id, chip/label */
 	const char	*tags;		/* guest tags "a;b", may be NULL */
 };
 /* "101", "100-199", "tag:db", "name:web*", "node:pve1", "storage:*",
- * "sensor:k10temp-*\/Tctl", "cluster", "*". */
+ * "sensor:k10temp-*\/Tctl", "disk:sd*", "zfs:tank", "cert:pve-ssl*",
+ * "replication:101-*", "cluster", "ceph", "*". */
 int		 mon_select_match(const char *selector, const struct mon_target *);
 /* The rule for one target: 0, or -1 when it is not selected or an
  * override excludes it. */

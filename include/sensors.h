@@ -1,8 +1,11 @@
 /*
- * sensors.h - hardware readings (temperatures and fans) by chip and
- * label, from `sensors -j` output (remote nodes over SSH) and, later,
- * from libsensors on the local machine. Shared by the `sensors` command
- * and the monitor.
+ * sensors.h - hardware readings (temperatures, fans, voltages and
+ * currents) by chip and label, from `sensors -j` output (remote nodes
+ * over SSH) and from libsensors on the local machine. Shared by the
+ * `sensors` command and the monitor. A voltage or current carries the
+ * limits the chip reports for it (inN_min/inN_max, currN_min/currN_max)
+ * when they make sense (min below max; boards often report 0/0 for
+ * inputs nobody set up).
  *
  * Readings outside a sane range (a 216 C board sensor, a fan header at
  * 0 RPM that never had a fan) are dropped and described in `notes`; an
@@ -15,7 +18,9 @@
 
 enum sensor_kind {
 	SENSOR_TEMP,		/* degrees Celsius */
-	SENSOR_FAN		/* RPM */
+	SENSOR_FAN,		/* RPM */
+	SENSOR_VOLTAGE,		/* volts */
+	SENSOR_CURRENT		/* amperes */
 };
 
 struct sensor_reading {
@@ -23,6 +28,8 @@ struct sensor_reading {
 	char			*label;	/* "Tctl", "Composite", "fan2" */
 	enum sensor_kind	 kind;
 	double			 value;
+	int			 has_limits;	/* the chip's min < max */
+	double			 min, max;
 };
 
 struct sensor_list {
@@ -35,6 +42,8 @@ struct sensor_list {
 #define SENSOR_TEMP_MIN		(-40.0)
 #define SENSOR_TEMP_MAX		150.0
 #define SENSOR_FAN_MAX		30000.0
+/* Volts or amperes beyond this are an unconnected input's noise. */
+#define SENSOR_ELECTRIC_MAX	1000.0
 
 struct sensor_filter {
 	const char *const	*ignore;	/* "chip/label" globs, '*' '?' */
@@ -71,7 +80,8 @@ int	sensors_ignored(const struct sensor_filter *, const char *chip,
 const struct sensor_reading *sensors_find(const struct sensor_list *,
 	    const char *chip_glob, const char *label);
 
-/* One line per chip: "k10temp-pci-00c3: Tctl 45.9 C, Tccd1 41.2 C". */
+/* One line per chip: "k10temp-pci-00c3: Tctl 45.9 C, Tccd1 41.2 C";
+ * "nct6798-isa-0290: Vcore 0.90 V (0.00-1.74), curr1 1.20 A". */
 char	*sensors_format(const struct sensor_list *);
 
 #endif

@@ -73,13 +73,42 @@
  *                          "cpu":0.9,"mem":N,"maxmem":N,"disk":N,
  *                          "maxdisk":N} or {"vmid":102,...} or
  *                          {"storage":"nas-backup","disk":N,"maxdisk":N}
+ *   POST /_sim/health      one object or an array; scripted health:
+ *     {"node":"pve1","disk":"/dev/sdb","health":"FAILED","wearout":5,
+ *      "reallocated":8,"pending":2,"uncorrectable":1}  SMART of a disk
+ *      (any subset; "remove":true takes it away, "model" adds one)
+ *     {"node":"pve1","pool":"tank","device":"sdc",
+ *      "device_state":"FAULTED"}          a vdev of a ZFS pool
+ *     {"node":"pve1","certificate":"pveproxy-ssl.pem","days_left":9}
+ *     {"node":"pve1","update":"openssl","version":"3.5.4-1~deb13u2",
+ *      "old":"3.5.4-1~deb13u1","security":true} / {"node":..,
+ *      "updates":"none"}                  pending packages
+ *     {"node":"pve1","kernel_installed":"6.17.4-1-pve"} /
+ *      {"node":..,"kernel_running":..}   kernels (a reboot)
+ *     {"backup_jobs":[{"id":..,"all":true,"exclude":"104"},
+ *      {"id":..,"vmid":"101,102"}]}       the backup jobs (default: one
+ *                                         job of every guest)
+ *     {"backup_failed":{"node":"pve1","vmids":[102],"message":".."}}
+ *                                         a vzdump task that ended with
+ *                                         errors, in the task list
+ *     {"replication":"101-0","target":"pve2","fail_count":3,
+ *      "error":"..","last_sync_ago":7200 (or "last_sync":EPOCH),
+ *      "disable":false,"remove":false}
+ *     {"ceph":"HEALTH_WARN","checks":[{"code":"OSD_DOWN",
+ *      "message":"1 osds down"}]} / {"ceph":"absent"} (the default)
+ *     {"join":"pve4"} / {"leave":"pve4"}  cluster membership
  *   GET /_sim/state        the whole state (guests, tasks) for debugging
+ * The health endpoints served: /cluster/backup-info/not-backed-up,
+ * /cluster/ceph/status, /nodes/{node}/disks/list, .../disks/smart,
+ * .../disks/zfs, .../disks/zfs/{name}, .../replication,
+ * .../replication/{id}/status, .../certificates/info, .../apt/update,
+ * .../apt/versions, .../apt/changelog.
  * A scenario file is a JSON object {"fault":[...], "guest":[...],
- * "metrics":[...], "tokens":[{"id":..,"secret":..,"privs":[..]}],
- * "generate_guests":N} whose entries are applied as the endpoints above
- * at start; generate_guests (like --guests N) fills the cluster up to N
- * guests spread over the nodes (VMIDs from 10000, the same on every
- * run), for tests and benchmarks at scale (up to 100,000).
+ * "metrics":[...], "health":[...], "tokens":[{"id":..,"secret":..,
+ * "privs":[..]}], "generate_guests":N} whose entries are applied as the
+ * endpoints above at start; generate_guests (like --guests N) fills the
+ * cluster up to N guests spread over the nodes (VMIDs from 10000, the
+ * same on every run), for tests and benchmarks at scale (up to 100,000).
  *
  * Thread-safe (one lock around the state); bounded (task list, call log
  * and bodies are capped); sim_stop() frees everything.
@@ -109,7 +138,7 @@ const char	*sim_fingerprint(const struct sim *);
 const char	*sim_cert_pem(const struct sim *);
 /*
  * Applies an admin request in-process, as POST /_sim/<what> would
- * (what: "fault", "guest", "metrics"); 0, or -1 with *cause.
+ * (what: "fault", "guest", "metrics", "health"); 0, or -1 with *cause.
  */
 int		 sim_admin(struct sim *, const char *what, const char *json,
 		    char **cause);

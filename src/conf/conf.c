@@ -326,6 +326,72 @@ static const struct ckey window_keys[] = {
 	KEND
 };
 
+static const struct ckey backups_keys[] = {
+	KR("interval", CK_DUR, struct conf_backups, interval, "1h", 0,
+	    86400 * 7, "how often backup coverage and vzdump tasks are read "
+	    "(0 = off)"),
+	KSTRS("ignore_tags", struct conf_backups, ignore_tags, nignore_tags,
+	    "guests with one of these tags need no backup"),
+	KR("failed_window", CK_DUR, struct conf_backups, failed_window, "7d",
+	    3600, 86400 * 60, "how far back failed vzdump tasks are read"),
+	KEND
+};
+
+static const struct ckey disks_keys[] = {
+	KR("interval", CK_DUR, struct conf_disks, interval, "1h", 0,
+	    86400 * 7, "how often SMART data is read (0 = off)"),
+	KR("trend_window", CK_DUR, struct conf_disks, trend_window, "7d",
+	    3600, 86400 * 8, "bad sectors gained within this window alert"),
+	KEND
+};
+
+static const struct ckey zfs_keys[] = {
+	KR("interval", CK_DUR, struct conf_poll, interval, "5m", 0,
+	    86400 * 7, "how often ZFS pools are read (0 = off)"),
+	KEND
+};
+
+static const struct ckey ceph_keys[] = {
+	KR("interval", CK_DUR, struct conf_poll, interval, "1m", 0,
+	    86400 * 7, "how often Ceph health is read (0 = off)"),
+	KEND
+};
+
+static const struct ckey replication_keys[] = {
+	KR("interval", CK_DUR, struct conf_poll, interval, "5m", 0,
+	    86400 * 7, "how often replication jobs are read (0 = off)"),
+	KEND
+};
+
+static const struct ckey certificates_keys[] = {
+	KR("interval", CK_DUR, struct conf_poll, interval, "1h", 0,
+	    86400 * 7, "how often node certificates are read (0 = off)"),
+	KEND
+};
+
+static const struct ckey updates_keys[] = {
+	KR("interval", CK_DUR, struct conf_poll, interval, "1h", 0,
+	    86400 * 7, "how often pending updates and kernels are read "
+	    "(0 = off)"),
+	KEND
+};
+
+static const struct ckey cluster_keys[] = {
+	KR("forget_after", CK_DUR, struct conf_cluster, forget_after, "7d",
+	    3600, 86400 * 365, "a node gone this long is no longer missed"),
+	KEND
+};
+
+static const struct ckey sensor_limit_keys[] = {
+	K("sensor", CK_STR, struct conf_sensor_limit, sensor, NULL, 1,
+	    "chip/label glob: nct6798-*/in0"),
+	KNUM("min", struct conf_sensor_limit, min, has_min, NULL,
+	    "lowest good value (V or A)"),
+	KNUM("max", struct conf_sensor_limit, max, has_max, NULL,
+	    "highest good value (V or A)"),
+	KEND
+};
+
 static const struct ckey monitor_keys[] = {
 	K("enabled", CK_BOOL, struct conf_monitor, enabled, "true", 0,
 	    "watch the cluster"),
@@ -360,6 +426,27 @@ static const struct ckey monitor_keys[] = {
 	KLIST("quiet_hours", struct conf_monitor, quiet_hours, nquiet_hours,
 	    window_keys, struct conf_window, NULL,
 	    "hours when non-critical alerts wait"),
+	KR("stale_after", CK_INT, struct conf_monitor, stale_after, "3", 1,
+	    1000, "cycles without a reading before a firing alert is stale"),
+	KSEC("backups", struct conf_monitor, backups, backups_keys, NONE,
+	    "backup coverage and failed backups"),
+	KSEC("disks", struct conf_monitor, disks, disks_keys, NONE,
+	    "SMART health, wear and bad sectors"),
+	KSEC("zfs", struct conf_monitor, zfs, zfs_keys, NONE,
+	    "ZFS pool health"),
+	KSEC("ceph", struct conf_monitor, ceph, ceph_keys, NONE,
+	    "Ceph health"),
+	KSEC("replication", struct conf_monitor, replication,
+	    replication_keys, NONE, "replication jobs"),
+	KSEC("certificates", struct conf_monitor, certificates,
+	    certificates_keys, NONE, "node certificates"),
+	KSEC("updates", struct conf_monitor, updates, updates_keys, NONE,
+	    "pending updates and reboots"),
+	KSEC("cluster", struct conf_monitor, cluster, cluster_keys, NONE,
+	    "cluster membership"),
+	KLIST("sensor_limits", struct conf_monitor, sensor_limits,
+	    nsensor_limits, sensor_limit_keys, struct conf_sensor_limit,
+	    NULL, "voltage and current limits per input"),
 	KEND
 };
 
@@ -1236,6 +1323,17 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 		if (conf_ssh_host_find(c, c->monitor.gpu_hosts[i]) == NULL)
 			werr(w, root, "monitor.gpu_hosts: '%s' is not a "
 			    "host in ssh.hosts", c->monitor.gpu_hosts[i]);
+	}
+	for (i = 0; i < c->monitor.nsensor_limits; i++) {
+		const struct conf_sensor_limit	*l =
+		    &c->monitor.sensor_limits[i];
+
+		if (!l->has_min && !l->has_max)
+			werr(w, root, "monitor.sensor_limits: '%s' needs min, "
+			    "max or both", l->sensor);
+		else if (l->has_min && l->has_max && l->min >= l->max)
+			werr(w, root, "monitor.sensor_limits: '%s': min %g is "
+			    "not below max %g", l->sensor, l->min, l->max);
 	}
 }
 

@@ -60,6 +60,13 @@ static const char *demo_conf_template =
     "      for: %llds\n"
     "      repeat: %llds\n"
     "      severity: warning\n"
+    "  backups:\n    interval: %s\n"
+    "  disks:\n    interval: %s\n"
+    "  zfs:\n    interval: %s\n"
+    "  ceph:\n    interval: %s\n"
+    "  replication:\n    interval: %s\n"
+    "  certificates:\n    interval: %s\n"
+    "  updates:\n    interval: %s\n"
     "digest:\n"
     "  time: \"08:00\"\n"
     "  timezone: UTC\n";
@@ -123,19 +130,223 @@ find_share(const char *argv0)
 	return xstrdup(PVEBOT_PKGDATADIR);
 }
 
+/* The /sim lines that script a failure, and what they send. */
+static const char demo_sim_usage[] =
+    "usage: /sim load NODE PERCENT | /sim wait SECONDS |\n"
+    "  /sim wedge router SECONDS |\n"
+    "  /sim disk NODE DEV failed|ok|wear PERCENT|sectors N |\n"
+    "  /sim pool NODE POOL degraded|online | /sim cert NODE DAYS |\n"
+    "  /sim replication JOB fail|ok|lag HOURS |\n"
+    "  /sim node NODE join|leave|offline|online | /sim quorum lost|back |\n"
+    "  /sim ceph ok|warn|err|absent |\n"
+    "  /sim updates NODE COUNT [security] | /sim kernel NODE |\n"
+    "  /sim reboot NODE | /sim backup VMID fail|nojob|job";
+
+static char *
+sim_send(struct app *app, const char *what, char *json, const char *done)
+{
+	char	*cause = NULL, *msg;
+
+	if (sim_admin(app->sim, what, json, &cause) != 0) {
+		msg = xasprintf("simulator: %s", cause);
+		free(cause);
+	} else
+		msg = xasprintf("simulator: %s", done);
+	free(json);
+	return msg;
+}
+
+/*
+ * Splits a /sim line into at most five words of letters, digits, '-',
+ * '.' and '_' (node, disk, pool and job names), so nothing typed can
+ * reach the JSON sent to the simulator but a name. -1 otherwise.
+ */
+static int
+words(const char *args, char w[5][64])
+{
+	static const char	 ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+	int			 n = 0;
+	size_t			 len;
+
+	while (*args != '\0' && n < 5) {
+		while (*args == ' ')
+			args++;
+		if (*args == '\0')
+			break;
+		len = strcspn(args, " ");
+		if (len >= 64 || strspn(args, ok) < len)
+			return -1;
+		memcpy(w[n], args, len);
+		w[n++][len] = '\0';
+		args += len;
+	}
+	while (*args == ' ')
+		args++;
+	return *args == '\0' ? n : -1;
+}
+
+static int
+number(const char *s, long long lo, long long hi, long long *out)
+{
+	const char	*errstr;
+
+	*out = strtonum(s, lo, hi, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+/*
+ * The failures the monitor watches for, scripted in the simulator:
+ * a disk, a pool, a certificate, replication, membership, quorum, Ceph,
+ * updates and kernels, backups. NULL when the line is none of them.
+ */
+static char *
+demo_health(struct app *app, char w[5][64], int n)
+{
+	long long	 v;
+	char		*json;
+
+	if (n == 4 && strcmp(w[0], "disk") == 0 &&
+	    (strcmp(w[3], "failed") == 0 || strcmp(w[3], "ok") == 0)) {
+		json = xasprintf("{\"node\":\"%s\",\"disk\":\"/dev/%s\","
+		    "\"health\":\"%s\"}", w[1], w[2], strcmp(w[3], "ok") == 0 ?
+		    "PASSED" : "FAILED!");
+		return sim_send(app, "health", json, "SMART health set");
+	}
+	if (n == 5 && strcmp(w[0], "disk") == 0 &&
+	    strcmp(w[3], "wear") == 0 && number(w[4], 0, 100, &v) == 0) {
+		json = xasprintf("{\"node\":\"%s\",\"disk\":\"/dev/%s\","
+		    "\"wearout\":%lld}", w[1], w[2], 100 - v);
+		return sim_send(app, "health", json, "wear-out set");
+	}
+	if (n == 5 && strcmp(w[0], "disk") == 0 &&
+	    strcmp(w[3], "sectors") == 0 && number(w[4], 0, 1000000, &v) ==
+	    0) {
+		json = xasprintf("{\"node\":\"%s\",\"disk\":\"/dev/%s\","
+		    "\"reallocated\":%lld}", w[1], w[2], v);
+		return sim_send(app, "health", json, "reallocated sectors set");
+	}
+	if (n == 4 && strcmp(w[0], "pool") == 0 &&
+	    (strcmp(w[3], "degraded") == 0 || strcmp(w[3], "online") == 0)) {
+		json = xasprintf("{\"node\":\"%s\",\"pool\":\"%s\",\"device\":"
+		    "\"last\",\"device_state\":\"%s\"}", w[1], w[2],
+		    strcmp(w[3], "online") == 0 ? "ONLINE" : "FAULTED");
+		return sim_send(app, "health", json, "pool state set");
+	}
+	if (n == 3 && strcmp(w[0], "cert") == 0 &&
+	    number(w[2], -3650, 36500, &v) == 0) {
+		json = xasprintf("{\"node\":\"%s\",\"certificate\":"
+		    "\"pveproxy-ssl.pem\",\"days_left\":%lld}", w[1], v);
+		return sim_send(app, "health", json, "certificate expiry set");
+	}
+	if (n >= 3 && strcmp(w[0], "replication") == 0) {
+		if (n == 3 && strcmp(w[2], "fail") == 0)
+			json = xasprintf("{\"replication\":\"%s\",\"fail_count\""
+			    ":3,\"error\":\"no space left on device\"}", w[1]);
+		else if (n == 3 && strcmp(w[2], "ok") == 0)
+			json = xasprintf("{\"replication\":\"%s\",\"fail_count\""
+			    ":0}", w[1]);
+		else if (n == 4 && strcmp(w[2], "lag") == 0 &&
+		    number(w[3], 0, 10000, &v) == 0)
+			json = xasprintf("{\"replication\":\"%s\","
+			    "\"last_sync_ago\":%lld}", w[1], v * 3600);
+		else
+			return NULL;
+		return sim_send(app, "health", json, "replication job set");
+	}
+	if (n == 3 && strcmp(w[0], "node") == 0) {
+		if (strcmp(w[2], "join") == 0 || strcmp(w[2], "leave") == 0) {
+			json = xasprintf("{\"%s\":\"%s\"}", w[2], w[1]);
+			return sim_send(app, "health", json, strcmp(w[2],
+			    "join") == 0 ? "node joined" : "node left");
+		}
+		if (strcmp(w[2], "offline") == 0 ||
+		    strcmp(w[2], "online") == 0) {
+			json = xasprintf("{\"node\":\"%s\",\"online\":%s}", w[1],
+			    strcmp(w[2], "online") == 0 ? "true" : "false");
+			return sim_send(app, "fault", json, "node state set");
+		}
+		return NULL;
+	}
+	if (n == 2 && strcmp(w[0], "quorum") == 0 &&
+	    (strcmp(w[1], "lost") == 0 || strcmp(w[1], "back") == 0)) {
+		json = xasprintf("{\"quorate\":%s}", strcmp(w[1], "back") == 0 ?
+		    "true" : "false");
+		return sim_send(app, "fault", json, "quorum set");
+	}
+	if (n == 2 && strcmp(w[0], "ceph") == 0) {
+		if (strcmp(w[1], "ok") == 0 || strcmp(w[1], "absent") == 0)
+			json = xasprintf("{\"ceph\":\"%s\"}", strcmp(w[1],
+			    "ok") == 0 ? "HEALTH_OK" : "absent");
+		else if (strcmp(w[1], "warn") == 0 || strcmp(w[1], "err") == 0)
+			json = xasprintf("{\"ceph\":\"HEALTH_%s\",\"checks\":"
+			    "[{\"code\":\"%s\",\"message\":\"%s\"}]}",
+			    strcmp(w[1], "warn") == 0 ? "WARN" : "ERR",
+			    strcmp(w[1], "warn") == 0 ? "OSD_DOWN" :
+			    "PG_DAMAGED", strcmp(w[1], "warn") == 0 ?
+			    "1 osds down" : "Possible data damage: 1 pg "
+			    "inconsistent");
+		else
+			return NULL;
+		return sim_send(app, "health", json, "Ceph health set");
+	}
+	if (n >= 3 && strcmp(w[0], "updates") == 0 &&
+	    number(w[2], 0, 50, &v) == 0 && (n == 3 || (n == 4 &&
+	    strcmp(w[3], "security") == 0))) {
+		struct buf	 b;
+		long long	 i;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "[{\"node\":\"%s\",\"updates\":\"none\"}", w[1]);
+		for (i = 0; i < v; i++)
+			buf_printf(&b, ",{\"node\":\"%s\",\"update\":"
+			    "\"demo-pkg%lld\",\"version\":\"1.%lld-1\",\"old\":"
+			    "\"1.0-1\",\"security\":%s}", w[1], i, i + 1,
+			    n == 4 ? "true" : "false");
+		buf_puts(&b, "]");
+		return sim_send(app, "health", buf_steal(&b), "updates set");
+	}
+	if (n == 2 && strcmp(w[0], "kernel") == 0) {
+		json = xasprintf("{\"node\":\"%s\",\"kernel_installed\":"
+		    "\"6.17.9-1-pve\"}", w[1]);
+		return sim_send(app, "health", json, "kernel 6.17.9-1-pve "
+		    "installed");
+	}
+	if (n == 2 && strcmp(w[0], "reboot") == 0) {
+		json = xasprintf("{\"node\":\"%s\",\"kernel_running\":"
+		    "\"6.17.9-1-pve\"}", w[1]);
+		return sim_send(app, "health", json, "rebooted into "
+		    "6.17.9-1-pve");
+	}
+	if (n == 3 && strcmp(w[0], "backup") == 0 &&
+	    number(w[1], 100, 999999999, &v) == 0) {
+		if (strcmp(w[2], "fail") == 0)
+			json = xasprintf("{\"backup_failed\":{\"vmids\":[%lld],"
+			    "\"message\":\"No space left on device\"}}", v);
+		else if (strcmp(w[2], "nojob") == 0)
+			json = xasprintf("{\"backup_exclude\":%lld}", v);
+		else if (strcmp(w[2], "job") == 0)
+			json = xasprintf("{\"backup_include\":%lld}", v);
+		else
+			return NULL;
+		return sim_send(app, "health", json, "backup scripted");
+	}
+	return NULL;
+}
+
 /*
  * "/sim load NODE PERCENT" sets a node's CPU in the simulator (a load
  * spike for the monitor to see); "/sim wait SECONDS" pauses the script;
  * "/sim wedge router SECONDS" holds pvebot's own router loop still, as a
  * hung call would, so the systemd watchdog (and /healthz) can be seen to
- * notice.
+ * notice; the others script what the monitor watches (demo_health).
  */
 static char *
 demo_hook(void *arg, const char *args)
 {
 	struct app	*app = arg;
 	struct sim	*sim = app->sim;
-	char		 node[64], *json, *cause = NULL;
+	char		 node[64], *json, *cause = NULL, *msg, w[5][64];
 	const char	*errstr;
 	int		 pct, secs, n;
 
@@ -146,7 +357,7 @@ demo_hook(void *arg, const char *args)
 		json = xasprintf("{\"node\":\"%s\",\"cpu\":%.2f}", node,
 		    pct / 100.0);
 		if (sim_admin(sim, "metrics", json, &cause) != 0) {
-			char	*msg = xasprintf("simulator: %s", cause);
+			msg = xasprintf("simulator: %s", cause);
 
 			free(cause);
 			free(json);
@@ -170,8 +381,10 @@ demo_hook(void *arg, const char *args)
 			    secs);
 		}
 	}
-	return xstrdup("usage: /sim load NODE PERCENT | /sim wait SECONDS | "
-	    "/sim wedge router SECONDS");
+	if ((n = words(args, w)) > 0 && (msg = demo_health(app, w, n)) !=
+	    NULL)
+		return msg;
+	return xstrdup(demo_sim_usage);
 }
 
 static int
@@ -197,6 +410,7 @@ demo_main(int argc, char **argv)
 	const char	*db = NULL, *errstr, *level, *interval = "5s";
 	int64_t		 every = 5;
 	char		 tmp[] = "/tmp/pvebot-demo-XXXXXX", secret[33];
+	char		 slow[32];
 	char		*dbpath, *share, *text, *errors = NULL, *cause = NULL;
 	int		 ch, task_ms = 3000, rc = 0, made_tmp = 0;
 
@@ -240,6 +454,18 @@ demo_main(int argc, char **argv)
 			    "resolves below 70%%); /sim wait SECONDS pauses;\n"
 			    "/sim wedge router SECONDS holds the router still "
 			    "(the systemd watchdog notices).\n"
+			    "Failures the monitor watches, read through the "
+			    "API every other interval:\n"
+			    "  /sim disk pve1 sdb failed|ok, /sim disk pve1 "
+			    "sda wear 95, /sim disk pve1 sdc sectors 8\n"
+			    "  /sim pool pve1 tank degraded|online, /sim cert "
+			    "pve1 9 (days left)\n"
+			    "  /sim replication 102-0 fail|ok|lag 3 (hours)\n"
+			    "  /sim node pve4 join|leave, /sim node pve3 "
+			    "offline|online, /sim quorum lost|back\n"
+			    "  /sim ceph warn|err|ok|absent, /sim updates pve2 "
+			    "3 security, /sim kernel pve3, /sim reboot pve3\n"
+			    "  /sim backup 104 nojob|job, /sim backup 102 fail\n"
 			    "With --db the database is kept, "
 			    "so a second run continues the first.\nExit "
 			    "codes: 0 ok, 1 runtime failure, 2 usage "
@@ -279,9 +505,13 @@ demo_main(int argc, char **argv)
 	} else
 		dbpath = xstrdup(db);
 	share = find_share(argv[0]);
+	/* The health kinds are read every other interval, not hourly, so
+	 * a /sim line shows within seconds. */
+	snprintf(slow, sizeof slow, "%llds", (long long)(2 * every));
 	text = xasprintf(demo_conf_template, dbpath, share, share, level,
 	    sim_port(sim), sim_fingerprint(sim), interval,
-	    (long long)(3 * every), (long long)(12 * every));
+	    (long long)(3 * every), (long long)(12 * every), slow, slow, slow,
+	    slow, slow, slow, slow);
 	c = conf_load_string("(demo)", text, &errors);
 	free(text);
 	if (c == NULL) {

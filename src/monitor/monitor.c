@@ -35,17 +35,59 @@
 #include "worker.h"
 
 
-/* Built-in event rules; a configured rule on the same metric replaces
- * its built-in. */
-static char b_offline[] = "node-offline", m_offline[] = "node.offline";
-static char b_quorum[] = "quorum-lost", m_quorum[] = "cluster.quorum";
-static char b_stopped[] = "guest-stopped",
-    m_stopped[] = "guest.stopped_unexpectedly";
-static char b_backup[] = "no-backup", m_backup[] = "guest.no_backup";
-static char b_fan[] = "fan-stall", m_fan[] = "sensor.fan_stall";
-static char b_temp[] = "temperature-high", m_temp[] = "sensor.temp";
-static char op_gt[] = ">", op_lt[] = "<";
-static char s_critical[] = "critical", s_warning[] = "warning";
+/*
+ * Built-in rules: they run without configuration; a configured rule on
+ * the same metric replaces its built-in. Thresholds are the defaults
+ * docs/monitoring.md lists.
+ */
+struct builtin {
+	const char	*name;
+	const char	*metric;
+	const char	*op;
+	double		 threshold, clear;
+	int64_t		 for_s, repeat;
+	const char	*severity;
+};
+
+#define DAY	86400
+static const struct builtin builtins[] = {
+	{ "node-offline", "node.offline", ">", 0.5, 0.5, 0, 0, "critical" },
+	{ "node-left", "node.left", ">", 0.5, 0.5, 0, DAY, "critical" },
+	{ "quorum-lost", "cluster.quorum", "<", 0.5, 0.5, 0, 0, "critical" },
+	{ "guest-stopped", "guest.stopped_unexpectedly", ">", 0.5, 0.5, 0, 0,
+	    "warning" },
+	{ "no-backup", "guest.no_backup", ">", 0, 0, 0, 0, "warning" },
+	{ "backup-missing", "guest.not_backed_up", ">", 0.5, 0.5, 0, 7 * DAY,
+	    "warning" },
+	{ "backup-failed", "guest.backup_failed", ">", 0.5, 0.5, 0, DAY,
+	    "warning" },
+	{ "backup-job-failed", "node.backup_failed", ">", 0.5, 0.5, 0, DAY,
+	    "warning" },
+	{ "fan-stall", "sensor.fan_stall", ">", 0.5, 0.5, 0, 0, "critical" },
+	{ "temperature-high", "sensor.temp", ">", 85, 80, 120, 0, "warning" },
+	{ "voltage-out-of-range", "sensor.voltage_out", ">", 0.5, 0.5, 120,
+	    DAY, "warning" },
+	{ "current-out-of-range", "sensor.current_out", ">", 0.5, 0.5, 120,
+	    DAY, "warning" },
+	{ "disk-failing", "disk.smart_failed", ">", 0.5, 0.5, 0, DAY,
+	    "critical" },
+	{ "disk-worn", "disk.wearout", ">=", 90, 90, 0, 7 * DAY, "warning" },
+	{ "disk-sectors", "disk.sectors_rising", ">", 0.5, 0.5, 0, DAY,
+	    "warning" },
+	{ "zfs-unhealthy", "zfs.unhealthy", ">", 0.5, 0.5, 0, DAY,
+	    "critical" },
+	{ "ceph-health", "ceph.health", ">", 0.5, 0.5, 0, DAY, "warning" },
+	{ "replication-failed", "replication.failed", ">", 0.5, 0.5, 0, DAY,
+	    "warning" },
+	{ "replication-lag", "replication.lag", ">", 120, 120, 0, DAY,
+	    "warning" },
+	{ "certificate-expiring", "cert.days_left", "<", 14, 14, 0, DAY,
+	    "warning" },
+	{ "security-updates", "node.security_updates", ">", 0.5, 0.5, 0,
+	    7 * DAY, "warning" },
+	{ "reboot-required", "node.reboot_required", ">", 0.5, 0.5, 0,
+	    7 * DAY, "info" },
+};
 
 /* One alert row during a cycle. */
 struct actx {
@@ -89,47 +131,52 @@ metric_configured(const struct conf_monitor *mc, const char *metric)
 }
 
 static void
-add_builtin(struct monitor *m, char *name, char *metric, char *op,
-    double threshold, double clear, int64_t for_s, char *severity)
+add_builtin(struct monitor *m, const struct builtin *b, double threshold)
 {
 	struct conf_rule	*r;
 
-	if (metric_configured(&m->conf->monitor, metric))
+	if (metric_configured(&m->conf->monitor, b->metric))
 		return;
 	m->rules = xreallocarray(m->rules, m->nrules + 1, sizeof *m->rules);
 	r = &m->rules[m->nrules++];
 	memset(r, 0, sizeof *r);
-	r->name = name;
-	r->metric = metric;
-	r->op = op;
+	/* The table's strings live as long as the program; conf_rule
+	 * holds them as the config's own, never freed here. */
+	r->name = (char *)b->name;
+	r->metric = (char *)b->metric;
+	r->op = (char *)b->op;
 	r->threshold = threshold;
 	r->has_threshold = 1;
-	if (clear != threshold) {
-		r->clear = clear;
+	if (b->clear != b->threshold) {
+		r->clear = b->clear;
 		r->has_clear = 1;
 	}
-	r->for_s = for_s;
-	r->severity = severity;
+	r->for_s = b->for_s;
+	r->repeat = b->repeat;
+	r->severity = (char *)b->severity;
 }
 
 static void
 build_rules(struct monitor *m)
 {
 	const struct conf_monitor	*mc = &m->conf->monitor;
+	size_t				 i;
 
 	m->nrules = mc->nrules;
-	m->rules = xreallocarray(NULL, mc->nrules + 1, sizeof *m->rules);
+	m->rules = xreallocarray(NULL, mc->nrules + nitems(builtins),
+	    sizeof *m->rules);
 	if (mc->nrules > 0)
 		memcpy(m->rules, mc->rules, mc->nrules * sizeof *m->rules);
-	add_builtin(m, b_offline, m_offline, op_gt, 0.5, 0.5, 0, s_critical);
-	add_builtin(m, b_quorum, m_quorum, op_lt, 0.5, 0.5, 0, s_critical);
-	add_builtin(m, b_stopped, m_stopped, op_gt, 0.5, 0.5, 0, s_warning);
-	if (mc->no_backup_days > 0)
-		add_builtin(m, b_backup, m_backup, op_gt,
-		    (double)mc->no_backup_days, (double)mc->no_backup_days, 0,
-		    s_warning);
-	add_builtin(m, b_fan, m_fan, op_gt, 0.5, 0.5, 0, s_critical);
-	add_builtin(m, b_temp, m_temp, op_gt, 85, 80, 120, s_warning);
+	for (i = 0; i < nitems(builtins); i++) {
+		const struct builtin	*b = &builtins[i];
+
+		if (strcmp(b->metric, "guest.no_backup") == 0) {
+			if (mc->no_backup_days > 0)
+				add_builtin(m, b, (double)mc->no_backup_days);
+			continue;
+		}
+		add_builtin(m, b, b->threshold);
+	}
 }
 
 static const struct conf_rule *
@@ -217,6 +264,13 @@ labels_from_target(struct actx *a, struct monitor *m)
 			*slash = '\0';
 		a->node = xstrdup(mon_host_get(m, host)->node);
 		free(host);
+	} else if (str_has_prefix(t, "disk:") || str_has_prefix(t, "zfs:") ||
+	    str_has_prefix(t, "cert:")) {
+		/* KIND:NODE/NAME */
+		host = xstrdup(strchr(t, ':') + 1);
+		if ((slash = strchr(host, '/')) != NULL)
+			*slash = '\0';
+		a->node = host;
 	}
 }
 
@@ -367,7 +421,7 @@ load_rows(struct cycle *cy)
 	st = store_prepare(cy->m->store, "SELECT id, rule, target, state, "
 	    "severity, value, pending_since, fired_at, resolved_at, "
 	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
-	    "summary FROM alerts ORDER BY id");
+	    "summary, missed, last_seen_at FROM alerts ORDER BY id");
 	if (st == NULL)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -393,6 +447,8 @@ load_rows(struct cycle *cy)
 		a->row.flap_window_start = sqlite3_column_int64(st, 12);
 		a->row.msg_refs = col_text(st, 13);
 		a->row.summary = col_text(st, 14);
+		a->row.missed = sqlite3_column_int(st, 15);
+		a->row.last_seen_at = sqlite3_column_int64(st, 16);
 		a->refs = a->row.msg_refs != NULL ?
 		    json_loads(a->row.msg_refs, 0, NULL) : NULL;
 		if (!json_is_array(a->refs)) {
@@ -453,8 +509,10 @@ step_sample(struct cycle *cy, const struct conf_rule *r,
 	if (mon_rule_for(r, mc, &t, &eff) != 0)
 		return;
 	if ((a = row_find(cy, r->name, x->target)) == NULL) {
-		/* Targets that never breached are not stored. */
-		if (!alert_breach(eff.op, x->value, eff.threshold))
+		/* Targets that never breached are not stored; some
+		 * readings may keep an alert going but never open one. */
+		if (x->no_new || !alert_breach(eff.op, x->value,
+		    eff.threshold))
 			return;
 		a = row_new(cy, r, x->target);
 	}
@@ -475,41 +533,38 @@ step_sample(struct cycle *cy, const struct conf_rule *r,
 	a->action = alert_step(&a->row, 1, x->value, cy->now, &eff);
 	/* The summary follows the value while firing. */
 	free(a->row.summary);
-	a->row.summary = xstrdup(x->summary);
+	a->row.summary = xstrdup(x->summary != NULL ? x->summary : x->target);
 }
 
-/* Was the family of this target measured in this cycle? */
+/*
+ * A guest target missing from this cycle's readings of a source that
+ * was read: the guest was seen stopped (its load is gone) or gone from
+ * the cluster, which is a measurement, so its alert may resolve. Any
+ * other missing target was simply not measured.
+ */
 static int
-covered(struct cycle *cy, const struct mon_samples *s, struct actx *a)
+guest_gone(const struct mon_samples *s, const struct actx *a)
 {
-	const char	*t = a->row.target;
-	size_t		 i;
+	const char	*metric = a->rule->metric;
 
-	if (mon_samples_is_unknown(s, t))
+	if (!str_has_prefix(a->row.target, "guest:") ||
+	    mon_samples_is_unknown(s, a->row.target))
 		return 0;
-	if (a->rule != NULL && strcmp(a->rule->metric, "guest.no_backup") == 0)
+	if (strcmp(metric, "guest.no_backup") == 0)
 		return s->backups_ok;
-	if (str_has_prefix(t, "node:") || str_has_prefix(t, "guest:") ||
-	    str_has_prefix(t, "storage:"))
-		return s->resources_ok;
-	if (strcmp(t, "cluster") == 0)
-		return s->status_ok;
-	if (str_has_prefix(t, "sensor:")) {
-		for (i = 0; i < cy->m->nhosts; i++) {
-			struct mon_host	*h = &cy->m->hosts[i];
-			size_t		 len = strlen(h->host);
+	if (strcmp(metric, "guest.not_backed_up") == 0)
+		return s->coverage_ok;
+	if (strcmp(metric, "guest.backup_failed") == 0)
+		return 0;	/* only a newer backup says it is over */
+	return s->resources_ok;
+}
 
-			if (strncmp(t + 7, h->host, len) != 0 ||
-			    t[7 + len] != '/')
-				continue;
-			/* GPUs come from nvidia-smi, not sensors -j. */
-			if (str_has_prefix(t + 8 + len, MON_GPU_CHIP))
-				return h->gpu_ok;
-			return h->ok;
-		}
-		return 0;
-	}
-	return 1;
+/* Not measured because its node is offline (or marked unknown). */
+static int
+target_unknown(const struct mon_samples *s, const struct actx *a)
+{
+	return mon_samples_is_unknown(s, a->row.target) ||
+	    (a->node != NULL && mon_samples_node_unknown(s, a->node));
 }
 
 static void
@@ -517,11 +572,15 @@ step_absent(struct cycle *cy, const struct mon_samples *s, struct actx *a)
 {
 	struct alert_rule	 eff;
 
-	if (a->seen || (a->row.state != ALERT_PENDING &&
-	    a->row.state != ALERT_FIRING && a->row.state != ALERT_FLAPPING))
+	if (a->seen || !alert_state_open(a->row.state))
 		return;
-	if (a->rule != NULL && !covered(cy, s, a))
+	a->touched = 1;
+	if (a->rule != NULL && !guest_gone(s, a)) {
+		a->action = alert_miss(&a->row, target_unknown(s, a),
+		    cy->m->conf->monitor.stale_after, cy->now);
 		return;
+	}
+	/* Gone, or its rule was taken out of the config: it ends. */
 	memset(&eff, 0, sizeof eff);
 	eff.name = a->row.rule;
 	eff.op = ">";
@@ -533,7 +592,6 @@ step_absent(struct cycle *cy, const struct mon_samples *s, struct actx *a)
 		eff.clear = a->rule->clear;
 		eff.has_clear = a->rule->has_clear;
 	}
-	a->touched = 1;
 	a->muted = a->rule != NULL && muted(cy, a->rule->metric, 0);
 	a->action = alert_step(&a->row, 0, 0, cy->now, &eff);
 }
@@ -550,6 +608,8 @@ event_kind(enum alert_action act)
 		return "flapping";
 	case ALERT_UNFLAP:
 		return "settled";
+	case ALERT_STALE_NOW:
+		return "stale";
 	default:
 		return NULL;
 	}
@@ -592,12 +652,13 @@ write_row(struct cycle *cy, struct actx *a)
 	st = store_prepare(s, a->isnew ? "INSERT INTO alerts (rule, target, "
 	    "state, severity, value, pending_since, fired_at, resolved_at, "
 	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
-	    "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	    "?12, ?13, ?14)" : "UPDATE alerts SET state = ?3, severity = ?4, "
-	    "value = ?5, pending_since = ?6, fired_at = ?7, resolved_at = "
-	    "?8, last_sent_at = ?9, acked_by = ?10, flaps = ?11, "
-	    "flap_window_start = ?12, msg_refs = ?13, summary = ?14 WHERE "
-	    "rule = ?1 AND target = ?2");
+	    "summary, missed, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)" : "UPDATE alerts "
+	    "SET state = ?3, severity = ?4, value = ?5, pending_since = ?6, "
+	    "fired_at = ?7, resolved_at = ?8, last_sent_at = ?9, acked_by = "
+	    "?10, flaps = ?11, flap_window_start = ?12, msg_refs = ?13, "
+	    "summary = ?14, missed = ?15, last_seen_at = ?16 WHERE rule = ?1 "
+	    "AND target = ?2");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, a->row.rule, -1, SQLITE_STATIC);
@@ -615,6 +676,8 @@ write_row(struct cycle *cy, struct actx *a)
 	bind_opt_int(st, 12, a->row.flap_window_start);
 	bind_opt_text(st, 13, a->row.msg_refs);
 	bind_opt_text(st, 14, a->row.summary);
+	sqlite3_bind_int(st, 15, a->row.missed);
+	bind_opt_int(st, 16, a->row.last_seen_at);
 	rc = sqlite3_step(st);
 	store_finish(s, st);
 	if (rc != SQLITE_DONE)
@@ -696,8 +759,24 @@ severity_icon(const char *sev)
 	}
 }
 
+/* "14:05" (today) or "Nov 21 14:05" in monitor.timezone. */
 static void
-alert_lines(struct buf *b, const struct actx *a)
+seen_at(struct cycle *cy, int64_t at, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (at <= 0) {
+		snprintf(buf, len, "it was first seen");
+		return;
+	}
+	if (tz_localtime(at, cy->m->conf->monitor.timezone, &tm) != 0)
+		tz_localtime(at, NULL, &tm);
+	strftime(buf, len, cy->now - at < 20 * 3600 ? "%H:%M" :
+	    "%b %d %H:%M", &tm);
+}
+
+static void
+alert_lines(struct cycle *cy, struct buf *b, const struct actx *a)
 {
 	char	 d[32];
 
@@ -712,6 +791,18 @@ alert_lines(struct buf *b, const struct actx *a)
 		buf_printf(b, "\xe3\x80\xb0\xef\xb8\x8f #%" PRId64 " %s\n"
 		    "   %s, flapping: notices held\n", a->row.id,
 		    a->row.summary, a->row.rule);
+		break;
+	case ALERT_STALE:
+	case ALERT_UNKNOWN:
+		/* Neither firing nor resolved: say what is not known. */
+		seen_at(cy, a->row.last_seen_at, d, sizeof d);
+		buf_printf(b, "\xe2\x8f\xb8\xef\xb8\x8f #%" PRId64 " %s\n"
+		    "   %s, %s: %s since %s%s%s\n", a->row.id, a->row.summary,
+		    a->row.rule, alert_state_name(a->row.state),
+		    a->row.state == ALERT_UNKNOWN ? "cannot be measured" :
+		    "not measured", d, a->row.acked_by != NULL ?
+		    ", acked by " : "", a->row.acked_by != NULL ?
+		    a->row.acked_by : "");
 		break;
 	default:
 		format_duration(a->row.resolved_at > a->row.fired_at ?
@@ -758,7 +849,7 @@ render_group(struct cycle *cy, const char *conn, const char *room,
 {
 	const char	*worst = "info";
 	size_t		 i;
-	int		 nfiring = 0, nmembers = 0;
+	int		 nfiring = 0, nmembers = 0, nstale = 0;
 
 	*group = 0;
 	for (i = 0; i < cy->n; i++) {
@@ -772,21 +863,31 @@ render_group(struct cycle *cy, const char *conn, const char *room,
 		if (*group == 0)
 			*group = json_integer_value(json_object_get(e, "g"));
 		nmembers++;
-		alert_lines(body, a);
+		alert_lines(cy, body, a);
 		if (a->row.state == ALERT_FIRING ||
 		    a->row.state == ALERT_FLAPPING) {
 			nfiring++;
 			if (mon_severity_rank(a->row.severity) >
 			    mon_severity_rank(worst))
 				worst = a->row.severity;
-		}
+		} else if (a->row.state == ALERT_STALE ||
+		    a->row.state == ALERT_UNKNOWN)
+			nstale++;
 	}
-	if (nfiring > 0)
+	if (nfiring > 0 && nstale > 0)
+		*title = xasprintf("%s %d alert%s firing, %d not measured",
+		    severity_icon(worst), nfiring, nfiring == 1 ? "" : "s",
+		    nstale);
+	else if (nfiring > 0)
 		*title = xasprintf("%s %d alert%s firing", severity_icon(worst),
 		    nfiring, nfiring == 1 ? "" : "s");
+	else if (nstale > 0)
+		*title = xasprintf("\xe2\x8f\xb8\xef\xb8\x8f %d alert%s not "
+		    "measured (stale)", nstale, nstale == 1 ? "" : "s");
 	else
 		*title = xasprintf("\xe2\x9c\x85 resolved");
-	return nfiring;
+	/* Stale alerts keep their buttons: they may still be acked. */
+	return nfiring + nstale;
 }
 
 /* "o:42": how an alert names the outbox row it was posted in. */
@@ -909,7 +1010,8 @@ edit_group(struct cycle *cy, struct connector *c, const char *room,
 static int
 ack_unseen(const struct actx *a, const json_t *e)
 {
-	return a->row.state == ALERT_FIRING && a->row.acked_by != NULL &&
+	return (a->row.state == ALERT_FIRING || a->row.state == ALERT_STALE ||
+	    a->row.state == ALERT_UNKNOWN) && a->row.acked_by != NULL &&
 	    !json_is_true(json_object_get(e, "a"));
 }
 
@@ -951,7 +1053,9 @@ post_edits(struct cycle *cy, struct connector *c, const char *room)
 		    NULL || *ref == '\0')
 			continue;
 		if (a->action != ALERT_RESOLVE && a->action != ALERT_FLAP &&
-		    a->action != ALERT_UNFLAP && !ack_unseen(a, e))
+		    a->action != ALERT_UNFLAP && a->action !=
+		    ALERT_STALE_NOW && a->action != ALERT_BACK &&
+		    !ack_unseen(a, e))
 			continue;
 		for (k = 0; k < ndone && strcmp(done[k], ref) != 0; k++)
 			;
@@ -1059,10 +1163,11 @@ monitor_cycle(struct monitor *m, int64_t now)
 	load_rows(&cy);
 	load_silences(&cy);
 	for (i = 0; i < m->nrules; i++) {
-		for (j = 0; j < s.n; j++) {
-			if (strcmp(s.v[j].metric, m->rules[i].metric) == 0)
-				step_sample(&cy, &m->rules[i], &s.v[j]);
-		}
+		size_t	 lo, hi;
+
+		mon_samples_metric(&s, m->rules[i].metric, &lo, &hi);
+		for (j = lo; j < hi; j++)
+			step_sample(&cy, &m->rules[i], &s.v[s.order[j]]);
 	}
 	for (i = 0; i < cy.n; i++)
 		step_absent(&cy, &s, &cy.v[i]);
@@ -1077,7 +1182,8 @@ monitor_cycle(struct monitor *m, int64_t now)
 		if (a->action != ALERT_NONE)
 			log_info("monitor", "alert %s rule=%s target=%s "
 			    "value=%.1f%s", event_kind(a->action) ?
-			    event_kind(a->action) : "repeat", a->row.rule,
+			    event_kind(a->action) : a->action == ALERT_BACK ?
+			    "measured-again" : "repeat", a->row.rule,
 			    a->row.target, a->row.value, a->muted ?
 			    " muted=backup" : "");
 	}
@@ -1180,8 +1286,9 @@ members_free(int64_t *ids, char **rules, char **targets, char **states,
 static int
 is_open(const char *state)
 {
-	return strcmp(state, "firing") == 0 || strcmp(state, "pending") == 0 ||
-	    strcmp(state, "flapping") == 0;
+	enum alert_state	 st;
+
+	return alert_state_parse(state, &st) == 0 && alert_state_open(st);
 }
 
 static char *
@@ -1423,6 +1530,7 @@ monitor_free(struct monitor *m)
 	free(m->rules);
 	free(m->running);
 	free(m->backups);
+	mon_health_free(m);
 	store_close(m->store);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);

@@ -25,7 +25,6 @@
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
-#include "exec_ssh.h"
 #include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
@@ -37,7 +36,6 @@
 #define BUCKET		900
 #define KEEP_SAMPLES	(8 * 86400)
 #define KEEP_EVENTS	(90 * 86400)
-#define DIGEST_SSH_TIMEOUT 60
 
 /* ---- samples ---- */
 
@@ -205,10 +203,167 @@ temp_high(struct store *s, const char *node, int64_t now, double *out)
 	return found;
 }
 
+/* ---- what the monitor read on its own schedules (kv monitor.health) ---- */
+
+static json_t *
+health_read(struct store *s)
+{
+	char	*text = NULL;
+	json_t	*o = NULL;
+
+	if (store_kv_get(s, "monitor.health", &text) == 0 && text != NULL)
+		o = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	return o;
+}
+
+/* "disks 4 healthy" or the ones that are not, one line. */
 static void
-section_cluster(struct buf *b, struct pve *pve, const json_t *res)
+node_disks(struct buf *b, const json_t *n)
+{
+	const json_t	*disks = json_object_get(n, "disks"), *d;
+	size_t		 i, bad = 0;
+
+	if (disks == NULL)
+		return;
+	if (!json_is_true(json_object_get(n, "disks_ok"))) {
+		buf_puts(b, "  disks: not read\n");
+		return;
+	}
+	json_array_foreach(disks, i, d) {
+		const char	*health = jx_str(d, "health", "");
+		const char	*dev = jx_str(d, "dev", "?");
+		int		 failed = strcasestr(health, "FAIL") != NULL;
+		int		 wear = (int)jx_num(d, "wear");
+		int64_t		 rising = jx_int(d, "rising");
+
+		if (!failed && wear < 80 && rising <= 0)
+			continue;
+		buf_puts(b, bad++ == 0 ? "  disk " : "; ");
+		if (failed)
+			buf_printf(b, "%s SMART %s", dev, health);
+		else if (rising > 0)
+			buf_printf(b, "%s +%" PRId64 " bad sectors", dev,
+			    rising);
+		else
+			buf_printf(b, "%s %d%% worn", dev, wear);
+	}
+	if (bad > 0)
+		buf_puts(b, "\n");
+	else
+		buf_printf(b, "  disks: %zu healthy\n", json_array_size(disks));
+}
+
+static void
+node_pools(struct buf *b, const json_t *n)
+{
+	const json_t	*pools = json_object_get(n, "pools"), *p;
+	size_t		 i, bad = 0;
+
+	if (pools == NULL || json_array_size(pools) == 0)
+		return;
+	if (!json_is_true(json_object_get(n, "pools_ok"))) {
+		buf_puts(b, "  ZFS: not read\n");
+		return;
+	}
+	json_array_foreach(pools, i, p) {
+		const char	*health = jx_str(p, "health", "?");
+
+		if (strcmp(health, "ONLINE") == 0)
+			continue;
+		bad++;
+		buf_printf(b, "  ZFS %s %s%s%.40s\n", jx_str(p, "name", "?"),
+		    health, jx_str(p, "fault", NULL) != NULL ? ": " : "",
+		    jx_str(p, "fault", ""));
+	}
+	if (bad > 0)
+		return;
+	buf_puts(b, "  ZFS");
+	json_array_foreach(pools, i, p)
+		buf_printf(b, " %s", jx_str(p, "name", "?"));
+	buf_puts(b, " ONLINE\n");
+}
+
+/* The certificate that expires first. */
+static void
+node_certs(struct buf *b, const json_t *n, int64_t now)
+{
+	const json_t	*certs = json_object_get(n, "certs"), *c;
+	const json_t	*first = NULL;
+	size_t		 i;
+	int64_t		 days;
+
+	json_array_foreach(certs, i, c) {
+		if (first == NULL || jx_int(c, "notafter") <
+		    jx_int(first, "notafter"))
+			first = c;
+	}
+	if (first == NULL)
+		return;
+	days = (jx_int(first, "notafter") - now + 43200) / 86400;
+	if (jx_int(first, "notafter") < now)
+		buf_printf(b, "  cert %s EXPIRED\n", jx_str(first, "file", "?"));
+	else
+		buf_printf(b, "  cert %s: %" PRId64 " day%s left\n",
+		    jx_str(first, "file", "?"), days, days == 1 ? "" : "s");
+}
+
+static void
+node_updates(struct buf *b, const json_t *n)
+{
+	const json_t	*u = json_object_get(n, "updates");
+	const json_t	*k = json_object_get(n, "kernel");
+	const char	*run = jx_str(k, "running", NULL);
+	const char	*inst = jx_str(k, "installed", NULL);
+	int		 count = (int)jx_num(u, "count");
+	int		 sec = (int)jx_num(u, "security");
+	int		 reboot = run != NULL && inst != NULL &&
+	    strcmp(run, inst) != 0;
+
+	if (u == NULL && k == NULL)
+		return;
+	buf_puts(b, "  ");
+	if (u != NULL && !json_is_true(json_object_get(u, "ok")))
+		buf_puts(b, "updates not read");
+	else if (u != NULL && count == 0)
+		buf_puts(b, "no updates");
+	else if (u != NULL && sec >= 0)
+		buf_printf(b, "%d update%s (%d security)", count, count == 1 ?
+		    "" : "s", sec);
+	else if (u != NULL)
+		buf_printf(b, "%d update%s", count, count == 1 ? "" : "s");
+	if (reboot)
+		buf_printf(b, "%sreboot required", u != NULL ? ", " : "");
+	buf_puts(b, "\n");
+	if (reboot)
+		buf_printf(b, "    kernel %.14s, running %.14s\n", inst, run);
+}
+
+static void
+node_health(struct buf *b, const json_t *health, const char *node,
+    int64_t now)
+{
+	const json_t	*n = json_object_get(json_object_get(health, "nodes"),
+	    node);
+
+	if (n == NULL)
+		return;
+	node_disks(b, n);
+	node_pools(b, n);
+	node_certs(b, n, now);
+	node_updates(b, n);
+}
+
+static void
+section_cluster(struct buf *b, struct pve *pve, const json_t *res,
+    const json_t *health)
 {
 	json_t		*status = NULL, *o;
+	const json_t	*ceph;
 	const char	*name = NULL;
 	size_t		 i;
 	int		 quorate = -1, nodes = 0, online = 0;
@@ -238,11 +393,20 @@ section_cluster(struct buf *b, struct pve *pve, const json_t *res)
 	    "NO QUORUM");
 	buf_printf(b, "Nodes: %d/%d online\n", online, nodes);
 	json_decref(status);
+	if ((ceph = json_object_get(health, "ceph")) != NULL) {
+		static const char *const names[] = { "HEALTH_OK",
+		    "HEALTH_WARN", "HEALTH_ERR" };
+		int	 level = (int)jx_num(ceph, "level");
+
+		buf_printf(b, "Ceph: %s%s%.60s\n", names[level < 0 ? 0 :
+		    level > 2 ? 2 : level], level > 0 ? " " : "",
+		    level > 0 ? jx_str(ceph, "checks", "") : "");
+	}
 }
 
 static void
 section_nodes(struct buf *b, struct store *s, const json_t *res,
-    int64_t now)
+    const json_t *health, int64_t now)
 {
 	const json_t	*o;
 	size_t		 i;
@@ -272,6 +436,7 @@ section_nodes(struct buf *b, struct store *s, const json_t *res,
 			buf_printf(b, "  CPU 24h %s\n", spark);
 			free(spark);
 		}
+		node_health(b, health, node, now);
 	}
 }
 
@@ -406,7 +571,7 @@ section_alerts(struct buf *b, struct store *s, int64_t now)
 	    " resolved\n", count_rows(s, ev, now - 86400, "fired"),
 	    count_rows(s, ev, now - 86400, "resolved"));
 	st = store_prepare(s, "SELECT id, summary, state FROM alerts WHERE "
-	    "state IN ('firing', 'flapping') ORDER BY id");
+	    "state IN ('firing', 'flapping', 'stale', 'unknown') ORDER BY id");
 	if (st == NULL)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -414,10 +579,14 @@ section_alerts(struct buf *b, struct store *s, int64_t now)
 			buf_puts(b, "  still firing:\n");
 		if (n > 8)
 			continue;
-		buf_printf(b, "  #%lld %s\n",
+		buf_printf(b, "  #%lld %s%s\n",
 		    (long long)sqlite3_column_int64(st, 0),
 		    sqlite3_column_text(st, 1) != NULL ?
-		    (const char *)sqlite3_column_text(st, 1) : "?");
+		    (const char *)sqlite3_column_text(st, 1) : "?",
+		    strcmp((const char *)sqlite3_column_text(st, 2), "stale") ==
+		    0 ? " (stale: not measured)" : strcmp((const char *)
+		    sqlite3_column_text(st, 2), "unknown") == 0 ?
+		    " (unknown: cannot be measured)" : "");
 	}
 	if (n > 8)
 		buf_printf(b, "  and %d more\n", n - 8);
@@ -435,6 +604,43 @@ section_jobs(struct buf *b, struct store *s, int64_t now)
 	    count_rows(s, q, now - 86400, "failed") +
 	    count_rows(s, q, now - 86400, "interrupted"),
 	    count_rows(s, q, now - 86400, "denied"));
+}
+
+/* Coverage and failures, as the monitor last read them. */
+static void
+section_coverage(struct buf *b, const json_t *health)
+{
+	const json_t	*bk = json_object_get(health, "backups");
+	const json_t	*none = json_object_get(bk, "not_backed_up");
+	const json_t	*failed = json_object_get(bk, "failed"), *o;
+	size_t		 i;
+
+	if (none != NULL && json_array_size(none) == 0)
+		buf_puts(b, "Backup jobs: every guest is in one\n");
+	else if (none != NULL) {
+		buf_puts(b, "In no backup job:\n");
+		json_array_foreach(none, i, o) {
+			if (i == 8) {
+				buf_printf(b, "  and %zu more\n",
+				    json_array_size(none) - 8);
+				break;
+			}
+			buf_printf(b, "  %.20s (%d)\n", jx_str(o, "name", "?"),
+			    (int)jx_num(o, "vmid"));
+		}
+	}
+	if (json_array_size(failed) == 0)
+		return;
+	buf_puts(b, "Backups failed:\n");
+	json_array_foreach(failed, i, o) {
+		if (jx_num(o, "vmid") > 0)
+			buf_printf(b, "  %.20s (%d): %.36s\n", jx_str(o, "name",
+			    "?"), (int)jx_num(o, "vmid"), jx_str(o, "why",
+			    "?"));
+		else
+			buf_printf(b, "  job on %s: %.36s\n", jx_str(o, "node",
+			    "?"), jx_str(o, "why", "?"));
+	}
 }
 
 static void
@@ -476,51 +682,6 @@ section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
 	free(v);
 }
 
-static void
-section_updates(struct buf *b, const struct conf *conf)
-{
-	const char	*argv[] = { "apt", "list", "--upgradable" };
-	size_t		 i;
-	int		 header = 0;
-
-	for (i = 0; i < conf->ssh.nhosts; i++) {
-		const struct conf_ssh_host	*h = &conf->ssh.hosts[i];
-		struct ssh_result		 res;
-		struct apt_updates		 u;
-		char				*cause = NULL, *sum, *names;
-
-		if (h->node == NULL)
-			continue;
-		if (!header++)
-			buf_puts(b, "Updates:\n");
-		if (ssh_run(&conf->ssh, h->name, argv, 3, DIGEST_SSH_TIMEOUT,
-		    NULL, NULL, &res, &cause) != 0 || res.exit_status != 0 ||
-		    apt_parse(res.out, &u, &cause) != 0) {
-			buf_printf(b, "  %s: unknown\n", h->node);
-			log_warn("monitor", "digest: updates host=%s: %s",
-			    h->name, cause != NULL ? cause : "apt failed");
-		} else {
-			/* "4 updates" on the node's line, names below. */
-			sum = apt_summary(&u, 2);
-			names = strstr(sum, ": ");
-			if (names != NULL && strlen(names + 2) > 36) {
-				free(sum);
-				sum = apt_summary(&u, 1);
-				names = strstr(sum, ": ");
-			}
-			if (names != NULL)
-				*names = '\0';
-			buf_printf(b, "  %s: %s\n", h->node, sum);
-			if (names != NULL)
-				buf_printf(b, "    %.36s\n", names + 2);
-			free(sum);
-			apt_release(&u);
-		}
-		free(cause);
-		ssh_result_release(&res);
-	}
-}
-
 /*
  * The audit log's checkpoint, written and logged now: a copy outside the
  * database (the chat's history) that `pvebot audit --verify --checkpoint`
@@ -552,7 +713,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
     char **cause)
 {
 	const struct conf	*conf = app->conf;
-	json_t			*res = NULL;
+	json_t			*res = NULL, *health;
 	struct buf		 b;
 	struct tm		 tm;
 	char			 day[64];
@@ -574,15 +735,17 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	strftime(day, sizeof day, "%a %d %b %Y", &tm);
 	buf_init(&b, 0);
 	buf_printf(&b, "\xf0\x9f\x93\x8b Daily digest, %s\n", day);
-	section_cluster(&b, app->pve, res);
-	section_nodes(&b, s, res, now);
+	health = health_read(s);
+	section_cluster(&b, app->pve, res, health);
+	section_nodes(&b, s, res, health, now);
 	section_guests(&b, res);
 	section_storage(&b, res);
 	section_alerts(&b, s, now);
 	section_jobs(&b, s, now);
+	section_coverage(&b, health);
 	section_backups(&b, app->pve, conf, res, now);
-	section_updates(&b, conf);
 	section_audit(&b, s);
+	json_decref(health);
 	json_decref(res);
 	return buf_steal(&b);
 }

@@ -55,7 +55,83 @@ mon_samples_free(struct mon_samples *s)
 	for (i = 0; i < s->nunknown; i++)
 		free(s->unknown[i]);
 	free(s->unknown);
+	strv_free(s->offline, s->noffline);
+	free(s->order);
 	memset(s, 0, sizeof *s);
+}
+
+void
+mon_samples_node_offline(struct mon_samples *s, const char *node)
+{
+	s->offline = xreallocarray(s->offline, s->noffline + 1,
+	    sizeof *s->offline);
+	s->offline[s->noffline++] = xstrdup(node);
+}
+
+int
+mon_samples_node_unknown(const struct mon_samples *s, const char *node)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->noffline; i++) {
+		if (strcmp(s->offline[i], node) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The samples being sorted (qsort has no argument for it). */
+static _Thread_local const struct mon_samples *sorting;
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	size_t	 x = *(const size_t *)a, y = *(const size_t *)b;
+	int	 c = strcmp(sorting->v[x].metric, sorting->v[y].metric);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+void
+mon_samples_sort(struct mon_samples *s)
+{
+	size_t	 i;
+
+	free(s->order);
+	s->order = xreallocarray(NULL, s->n + 1, sizeof *s->order);
+	for (i = 0; i < s->n; i++)
+		s->order[i] = i;
+	sorting = s;
+	qsort(s->order, s->n, sizeof *s->order, order_cmp);
+	sorting = NULL;
+}
+
+void
+mon_samples_metric(const struct mon_samples *s, const char *metric,
+    size_t *lo, size_t *hi)
+{
+	size_t	 a = 0, b = s->n, mid;
+
+	/* The first reading of `metric`, then the first past it. */
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (strcmp(s->v[s->order[mid]].metric, metric) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a;
+	b = s->n;
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (strcmp(s->v[s->order[mid]].metric, metric) <= 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*hi = a;
 }
 
 void
@@ -375,6 +451,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 				char	*target = xasprintf("node:%s", node);
 
 				mon_samples_unknown(s, target);
+				mon_samples_node_offline(s, node);
 				free(target);
 				continue;
 			}
@@ -438,7 +515,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 }
 
 static int
-poll_status(struct monitor *m, struct mon_samples *s)
+poll_status(struct monitor *m, struct mon_samples *s, json_t **out)
 {
 	json_t		*data = NULL, *o;
 	char		*cause = NULL;
@@ -464,7 +541,7 @@ poll_status(struct monitor *m, struct mon_samples *s)
 		    NULL;
 		mon_sample_summary(x);
 	}
-	json_decref(data);
+	*out = data;
 	return 0;
 }
 
@@ -577,12 +654,17 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 	const json_t	*o;
 	size_t		 i, k;
 
-	if (m->conf->monitor.no_backup_days <= 0)
+	const struct conf_monitor	*mc = &m->conf->monitor;
+	int64_t				 every = mc->backups.interval > 0 ?
+	    mc->backups.interval : BACKUP_REFRESH;
+
+	/* The newest backups also tell when a failed backup is over. */
+	if (mc->no_backup_days <= 0 && mc->backups.interval <= 0)
 		return;
-	if ((m->backups_at == 0 || now - m->backups_at >= BACKUP_REFRESH ||
+	if ((m->backups_at == 0 || now - m->backups_at >= every ||
 	    now < m->backups_at) && read_backups(m, resources) == 0)
 		m->backups_at = now;
-	if (m->backups_at == 0)
+	if (m->backups_at == 0 || mc->no_backup_days <= 0)
 		return;
 	s->backups_ok = 1;
 	json_array_foreach(resources, i, o) {
@@ -592,7 +674,7 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 
 		if (type == NULL || (strcmp(type, "qemu") != 0 &&
 		    strcmp(type, "lxc") != 0) || vmid <= 0 ||
-		    jx_num(o, "template") != 0)
+		    jx_num(o, "template") != 0 || mon_guest_ignored(mc, o))
 			continue;
 		for (k = 0; k < m->nbackups; k++) {
 			if (m->backups[k].vmid == vmid) {
@@ -605,10 +687,12 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 		/*
 		 * A guest never backed up is left out of backups on
 		 * purpose more often than not: the digest lists it, the
-		 * alert is for backups that stopped.
+		 * alert is for backups that stopped (backup-missing says
+		 * when it is in no job). Its reading keeps an alert going
+		 * when its last backup was deleted, but opens none.
 		 */
-		if (days < NEVER_BACKED_UP)
-			add_guest(s, "guest.no_backup", o, days);
+		add_guest(s, "guest.no_backup", o, days)->no_new =
+		    days >= NEVER_BACKED_UP;
 	}
 }
 
@@ -808,6 +892,76 @@ gpu_samples(struct monitor *m, struct mon_host *h, struct mon_samples *s)
 	}
 }
 
+/*
+ * The limits of a voltage or current input: the first of
+ * monitor.sensor_limits whose glob matches "chip/label", else the
+ * chip's own. 0 when it has none (then only its value is measured).
+ */
+static int
+electric_limits(const struct conf_monitor *mc,
+    const struct sensor_reading *r, double *min, double *max)
+{
+	char	*key = xasprintf("%s/%s", r->chip, r->label);
+	size_t	 i;
+
+	for (i = 0; i < mc->nsensor_limits; i++) {
+		const struct conf_sensor_limit	*l = &mc->sensor_limits[i];
+
+		if (!glob_match(l->sensor, key))
+			continue;
+		free(key);
+		*min = l->has_min ? l->min : -HUGE_VAL;
+		*max = l->has_max ? l->max : HUGE_VAL;
+		return 1;
+	}
+	free(key);
+	if (!r->has_limits)
+		return 0;
+	*min = r->min;
+	*max = r->max;
+	return 1;
+}
+
+static void
+electric_samples(struct monitor *m, struct mon_host *h,
+    const struct sensor_reading *r, const char *target,
+    struct mon_samples *s)
+{
+	int			 volt = r->kind == SENSOR_VOLTAGE;
+	const char		*unit = volt ? "V" : "A";
+	char			*chip = chip_short(r->chip), range[64];
+	struct mon_sample	*x;
+	double			 min, max;
+	int			 out;
+
+	x = mon_sample_add(s, volt ? "sensor.voltage" : "sensor.current",
+	    "sensor", target, r->value);
+	x->node = xstrdup(h->node);
+	x->name = xasprintf("%s/%s", r->chip, r->label);
+	x->summary = xasprintf("%s: %s %.2f %s (%s)", h->node, r->label,
+	    r->value, unit, chip);
+	if (electric_limits(&m->conf->monitor, r, &min, &max)) {
+		if (isinf(min))
+			snprintf(range, sizeof range, "at most %.2f %s", max,
+			    unit);
+		else if (isinf(max))
+			snprintf(range, sizeof range, "at least %.2f %s", min,
+			    unit);
+		else
+			snprintf(range, sizeof range, "%.2f-%.2f %s", min, max,
+			    unit);
+		out = r->value < min || r->value > max;
+		x = mon_sample_add(s, volt ? "sensor.voltage_out" :
+		    "sensor.current_out", "sensor", target, out);
+		x->node = xstrdup(h->node);
+		x->name = xasprintf("%s/%s", r->chip, r->label);
+		x->summary = xasprintf("%s: %s %.2f %s %s %s (%s)", h->node,
+		    r->label, r->value, unit, out ? "outside" : "within",
+		    range, chip);
+	}
+	free(chip);
+}
+
 static void
 sensor_samples(struct monitor *m, struct mon_samples *s)
 {
@@ -829,6 +983,12 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 
 			target = xasprintf("sensor:%s/%s/%s", h->host,
 			    r->chip, r->label);
+			if (r->kind == SENSOR_VOLTAGE ||
+			    r->kind == SENSOR_CURRENT) {
+				electric_samples(m, h, r, target, s);
+				free(target);
+				continue;
+			}
 			x = mon_sample_add(s, r->kind == SENSOR_TEMP ?
 			    "sensor.temp" : "sensor.fan_stall", "sensor",
 			    target, r->kind == SENSOR_TEMP ? r->value :
@@ -846,7 +1006,7 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 int
 mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 {
-	json_t	*resources = NULL;
+	json_t	*resources = NULL, *status = NULL;
 	size_t	 i;
 
 	memset(s, 0, sizeof *s);
@@ -858,14 +1018,20 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 		if (poll_resources(m, now, s, &resources) == 0) {
 			s->resources_ok = 1;
 			poll_backups(m, now, resources, s);
-			json_decref(resources);
 		}
-		if (poll_status(m, s) == 0)
+		if (poll_status(m, s, &status) == 0)
 			s->status_ok = 1;
+		/* The kinds read on their own schedules need the list of
+		 * nodes and guests; without it they wait. */
+		if (resources != NULL)
+			mon_health_poll(m, now, resources, status, s);
+		json_decref(resources);
+		json_decref(status);
 	}
 	read_sensors(m);
 	read_gpus(m);
 	sensor_samples(m, s);
 	m->last_poll = now;
+	mon_samples_sort(s);
 	return s->resources_ok ? 0 : -1;
 }

@@ -14,6 +14,16 @@
  *   firing/resolved -> flapping     more than flap_count flips in
  *                                   flap_window
  *   flapping -> firing/resolved     no flip for a whole flap_window
+ *   firing -> stale/unknown         not measured for stale_after cycles
+ *                                   (alert_miss; unknown: the target
+ *                                   exists but cannot be measured)
+ *   stale/unknown -> firing         measured again, still past `clear`
+ *   stale/unknown -> resolved       measured again, back past `clear`
+ *
+ * A missing measurement never resolves: "not measured" is not "back to
+ * normal". Only alert_step() with a real value resolves (or with
+ * present 0, which the caller passes only when it saw the target gone:
+ * a guest that stopped or was removed in a list that was read).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -26,7 +36,8 @@
 #include "util.h"
 
 static const char *const state_names[] = {
-	"inactive", "pending", "firing", "resolved", "flapping"
+	"inactive", "pending", "firing", "resolved", "flapping", "stale",
+	"unknown"
 };
 
 const char *
@@ -123,15 +134,75 @@ step_flapping(struct alert_row *a, int present, double value, int64_t now,
 	return ALERT_RESOLVE;
 }
 
+int
+alert_state_open(enum alert_state s)
+{
+	return s == ALERT_PENDING || s == ALERT_FIRING || s == ALERT_FLAPPING ||
+	    s == ALERT_STALE || s == ALERT_UNKNOWN;
+}
+
+enum alert_action
+alert_miss(struct alert_row *a, int unknown, int stale_after, int64_t now)
+{
+	if (!alert_state_open(a->state))
+		return ALERT_NONE;
+	a->missed++;
+	if (a->missed < stale_after)
+		return ALERT_NONE;
+	switch (a->state) {
+	case ALERT_PENDING:
+		/* Never posted: nobody was told, nobody is told. */
+		a->state = ALERT_INACTIVE;
+		a->pending_since = 0;
+		return ALERT_NONE;
+	case ALERT_FIRING:
+		a->state = unknown ? ALERT_UNKNOWN : ALERT_STALE;
+		return ALERT_STALE_NOW;
+	case ALERT_STALE:
+		if (unknown) {
+			a->state = ALERT_UNKNOWN;
+			return ALERT_STALE_NOW;
+		}
+		return ALERT_NONE;
+	case ALERT_UNKNOWN:
+		if (!unknown) {
+			a->state = ALERT_STALE;
+			return ALERT_STALE_NOW;
+		}
+		return ALERT_NONE;
+	default:
+		/* Flapping stays held until it is measured again. */
+		return ALERT_NONE;
+	}
+}
+
 enum alert_action
 alert_step(struct alert_row *a, int present, double value, int64_t now,
     const struct alert_rule *r)
 {
 	int	 breach = present && alert_breach(r->op, value, r->threshold);
 
-	if (present)
+	if (present) {
 		a->value = value;
+		a->missed = 0;
+		a->last_seen_at = now;
+	}
 	switch (a->state) {
+	case ALERT_STALE:
+	case ALERT_UNKNOWN:
+		if (!present || cleared(r, value)) {
+			a->state = ALERT_RESOLVED;
+			a->resolved_at = now;
+			a->pending_since = 0;
+			free(a->acked_by);
+			a->acked_by = NULL;
+			return ALERT_RESOLVE;
+		}
+		/* Measured again and still past `clear`: firing, as it
+		 * never stopped; the repeat clock starts again. */
+		a->state = ALERT_FIRING;
+		a->last_sent_at = now;
+		return ALERT_BACK;
 	case ALERT_INACTIVE:
 	case ALERT_RESOLVED:
 		if (!breach)
@@ -225,11 +296,16 @@ tag_match(const char *tags, const char *pattern)
 	return 0;
 }
 
+/* Kinds a selector names as KIND:GLOB, matched on the target's name. */
+static const char *const named_kinds[] = { "disk", "zfs", "cert",
+	"replication" };
+
 int
 mon_select_match(const char *sel, const struct mon_target *t)
 {
 	const char	*dash;
 	long long	 lo, hi;
+	size_t		 i;
 
 	if (sel == NULL || t == NULL)
 		return 0;
@@ -250,6 +326,16 @@ mon_select_match(const char *sel, const struct mon_target *t)
 		    glob_match(sel + 7, t->name);
 	if (strcmp(sel, "cluster") == 0)
 		return strcmp(t->kind, "cluster") == 0;
+	if (strcmp(sel, "ceph") == 0)
+		return strcmp(t->kind, "ceph") == 0;
+	for (i = 0; i < nitems(named_kinds); i++) {
+		size_t	 len = strlen(named_kinds[i]);
+
+		if (strncmp(sel, named_kinds[i], len) == 0 && sel[len] == ':')
+			return strcmp(t->kind, named_kinds[i]) == 0 &&
+			    t->name != NULL && glob_match(sel + len + 1,
+			    t->name);
+	}
 	if (!isdigit((unsigned char)sel[0]) || t->vmid <= 0)
 		return 0;
 	if ((dash = strchr(sel, '-')) != NULL) {

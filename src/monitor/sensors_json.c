@@ -5,8 +5,10 @@
  * `sensors -j` prints one object per chip ("k10temp-pci-00c3"), holding
  * an "Adapter" string and one object per feature keyed by its label
  * ("Tctl", "Composite", "fan2"), whose members are the subfeatures
- * ("temp1_input", "temp1_max", "fan2_min", ...). Only tempN_input and
- * fanN_input are readings; voltages, alarms, limits and anything else are
+ * ("temp1_input", "temp1_max", "fan2_min", ...). tempN_input,
+ * fanN_input, inN_input (volts) and currN_input (amperes) are readings;
+ * a voltage or current takes the chip's inN_min/inN_max (currN_...) as
+ * its limits when min is below max. Alarms, power and anything else are
  * skipped. Every value is checked against a sane range before it is
  * believed, because board sensors routinely report garbage for
  * unconnected inputs.
@@ -102,6 +104,12 @@ reading_kind(const char *key, enum sensor_kind *kind)
 	} else if (str_has_prefix(key, "fan")) {
 		*kind = SENSOR_FAN;
 		p = key + 3;
+	} else if (str_has_prefix(key, "curr")) {
+		*kind = SENSOR_CURRENT;
+		p = key + 4;
+	} else if (str_has_prefix(key, "in")) {
+		*kind = SENSOR_VOLTAGE;
+		p = key + 2;
 	} else
 		return 0;
 	if (*p < '0' || *p > '9')
@@ -109,6 +117,28 @@ reading_kind(const char *key, enum sensor_kind *kind)
 	while (*p >= '0' && *p <= '9')
 		p++;
 	return strcmp(p, "_input") == 0;
+}
+
+/* The chip's limits of "in0_input": in0_min and in0_max, if min < max. */
+static int
+limits_of(const json_t *feature, const char *key, double *min, double *max)
+{
+	size_t		 len = strlen(key) - strlen("_input");
+	char		*k;
+	const json_t	*lo, *hi;
+
+	k = xasprintf("%.*s_min", (int)len, key);
+	lo = json_object_get(feature, k);
+	free(k);
+	k = xasprintf("%.*s_max", (int)len, key);
+	hi = json_object_get(feature, k);
+	free(k);
+	if (!json_is_number(lo) || !json_is_number(hi) ||
+	    !(json_number_value(lo) < json_number_value(hi)))
+		return 0;
+	*min = json_number_value(lo);
+	*max = json_number_value(hi);
+	return 1;
 }
 
 static void
@@ -125,7 +155,7 @@ note(struct sensor_list *sl, struct sensors_seen *seen, const char *key,
 	sl->notes[sl->nnotes++] = xasprintf(fmt, key, value);
 }
 
-static void
+static struct sensor_reading *
 add_reading(struct sensor_list *sl, const char *chip, const char *label,
     enum sensor_kind kind, double value)
 {
@@ -133,17 +163,20 @@ add_reading(struct sensor_list *sl, const char *chip, const char *label,
 
 	sl->v = xreallocarray(sl->v, sl->n + 1, sizeof *sl->v);
 	r = &sl->v[sl->n++];
+	memset(r, 0, sizeof *r);
 	r->chip = xstrdup(chip);
 	r->label = xstrdup(label);
 	r->kind = kind;
 	r->value = value;
+	return r;
 }
 
-static void
+static struct sensor_reading *
 consider(struct sensor_list *sl, const struct sensor_filter *f,
     struct sensors_seen *seen, const char *chip, const char *label,
     enum sensor_kind kind, double value)
 {
+	struct sensor_reading	*r = NULL;
 	double	 tmin = SENSOR_TEMP_MIN, tmax = SENSOR_TEMP_MAX;
 	double	 fmax = SENSOR_FAN_MAX;
 	char	*key;
@@ -155,10 +188,14 @@ consider(struct sensor_list *sl, const struct sensor_filter *f,
 	if (f != NULL && f->fan_max > 0)
 		fmax = f->fan_max;
 	if (sensors_ignored(f, chip, label))
-		return;
+		return NULL;
 	key = xasprintf("%s/%s", chip, label);
 	if (!isfinite(value))
 		note(sl, seen, key, "%s: no number (%g), ignored", value);
+	else if ((kind == SENSOR_VOLTAGE || kind == SENSOR_CURRENT) &&
+	    fabs(value) > SENSOR_ELECTRIC_MAX)
+		note(sl, seen, key, "%s: %g is outside the sane range, ignored",
+		    value);
 	else if (kind == SENSOR_TEMP && (value < tmin || value > tmax))
 		note(sl, seen, key, "%s: %.1f C is outside the sane range, "
 		    "ignored", value);
@@ -172,9 +209,10 @@ consider(struct sensor_list *sl, const struct sensor_filter *f,
 	else {
 		if (kind == SENSOR_FAN && value > 0 && seen != NULL)
 			set_add(&seen->spun, &seen->nspun, key);
-		add_reading(sl, chip, label, kind, value);
+		r = add_reading(sl, chip, label, kind, value);
 	}
 	free(key);
+	return r;
 }
 
 int
@@ -201,12 +239,17 @@ sensors_parse_json(const char *text, const struct sensor_filter *f,
 				continue;
 			json_object_foreach(feature, key, value) {
 				enum sensor_kind	 kind;
+				struct sensor_reading	*r;
 
 				if (!reading_kind(key, &kind) ||
 				    !json_is_number(value))
 					continue;
-				consider(sl, f, seen, chip_name, label, kind,
-				    json_number_value(value));
+				r = consider(sl, f, seen, chip_name, label,
+				    kind, json_number_value(value));
+				if (r != NULL && (kind == SENSOR_VOLTAGE ||
+				    kind == SENSOR_CURRENT))
+					r->has_limits = limits_of(feature, key,
+					    &r->min, &r->max);
 			}
 		}
 	}
@@ -266,8 +309,14 @@ sensors_format(const struct sensor_list *sl)
 			buf_puts(&b, ", ");
 		if (r->kind == SENSOR_TEMP)
 			buf_printf(&b, "%s %.1f C", r->label, r->value);
-		else
+		else if (r->kind == SENSOR_FAN)
 			buf_printf(&b, "%s %.0f RPM", r->label, r->value);
+		else {
+			buf_printf(&b, "%s %.2f %s", r->label, r->value,
+			    r->kind == SENSOR_VOLTAGE ? "V" : "A");
+			if (r->has_limits)
+				buf_printf(&b, " (%.2f-%.2f)", r->min, r->max);
+		}
 	}
 	buf_puts(&b, "\n");
 	return buf_steal(&b);

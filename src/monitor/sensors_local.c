@@ -1,6 +1,6 @@
 /*
- * sensors_local.c - temperatures and fans of the machine pvebot runs on,
- * read with libsensors.
+ * sensors_local.c - temperatures, fans, voltages and currents of the
+ * machine pvebot runs on, read with libsensors.
  *
  * The readings are turned into the JSON `sensors -j` prints and go
  * through the same parser as remote nodes, so the sane-range checks and
@@ -71,18 +71,35 @@ sensors_local_json(char **cause)
 		    sensors_get_adapter_name(&chip->bus) != NULL ?
 		    sensors_get_adapter_name(&chip->bus) : "unknown"));
 		while ((f = sensors_get_features(chip, &fnr)) != NULL) {
-			const sensors_subfeature	*sf;
+			const sensors_subfeature	*sf, *lim;
+			sensors_subfeature_type		 in, lo, hi;
 			json_t				*jf;
 			char				*label;
 			double				 v;
 
-			if (f->type != SENSORS_FEATURE_TEMP &&
-			    f->type != SENSORS_FEATURE_FAN)
+			switch (f->type) {
+			case SENSORS_FEATURE_TEMP:
+				in = SENSORS_SUBFEATURE_TEMP_INPUT;
+				lo = hi = SENSORS_SUBFEATURE_UNKNOWN;
+				break;
+			case SENSORS_FEATURE_FAN:
+				in = SENSORS_SUBFEATURE_FAN_INPUT;
+				lo = hi = SENSORS_SUBFEATURE_UNKNOWN;
+				break;
+			case SENSORS_FEATURE_IN:
+				in = SENSORS_SUBFEATURE_IN_INPUT;
+				lo = SENSORS_SUBFEATURE_IN_MIN;
+				hi = SENSORS_SUBFEATURE_IN_MAX;
+				break;
+			case SENSORS_FEATURE_CURR:
+				in = SENSORS_SUBFEATURE_CURR_INPUT;
+				lo = SENSORS_SUBFEATURE_CURR_MIN;
+				hi = SENSORS_SUBFEATURE_CURR_MAX;
+				break;
+			default:
 				continue;
-			sf = sensors_get_subfeature(chip, f,
-			    f->type == SENSORS_FEATURE_TEMP ?
-			    SENSORS_SUBFEATURE_TEMP_INPUT :
-			    SENSORS_SUBFEATURE_FAN_INPUT);
+			}
+			sf = sensors_get_subfeature(chip, f, in);
 			if (sf == NULL || sensors_get_value(chip, sf->number,
 			    &v) != 0)
 				continue;
@@ -90,6 +107,19 @@ sensors_local_json(char **cause)
 			jf = json_object();
 			json_object_set_new(jf, subfeature_key(sf),
 			    json_real(v));
+			/* The limits, as `sensors -j` prints them. */
+			if (lo != SENSORS_SUBFEATURE_UNKNOWN &&
+			    (lim = sensors_get_subfeature(chip, f, lo)) !=
+			    NULL && sensors_get_value(chip, lim->number,
+			    &v) == 0)
+				json_object_set_new(jf, lim->name,
+				    json_real(v));
+			if (hi != SENSORS_SUBFEATURE_UNKNOWN &&
+			    (lim = sensors_get_subfeature(chip, f, hi)) !=
+			    NULL && sensors_get_value(chip, lim->number,
+			    &v) == 0)
+				json_object_set_new(jf, lim->name,
+				    json_real(v));
 			json_object_set_new(jc, label != NULL ? label : f->name,
 			    jf);
 			free(label);
@@ -133,8 +163,9 @@ worker_local_sensors(struct app *app, char **cause)
 	if (sensors_local_read(&f, NULL, &l, cause) != 0)
 		return NULL;
 	if (l.n == 0 && l.nnotes == 0)
-		text = xstrdup("no temperature or fan sensors on this machine "
-		    "(a VM or container?); try sensors NODE");
+		text = xstrdup("no temperature, fan, voltage or current "
+		    "sensors on this machine (a VM or container?); try sensors "
+		    "NODE");
 	else
 		text = sensors_format(&l);
 	sensor_list_release(&l);

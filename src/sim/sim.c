@@ -614,6 +614,8 @@ admin_apply(struct sim *s, const char *what, json_t *j, char **cause)
 		fn = admin_guest_one;
 	else if (strcmp(what, "metrics") == 0)
 		fn = admin_metrics_one;
+	else if (strcmp(what, "health") == 0)
+		fn = sim_health_admin;
 	else
 		return (set_cause(cause, "unknown admin request %s", what));
 	if (json_is_array(j)) {
@@ -693,7 +695,8 @@ admin_request(struct sim *s, const struct httpd_req *req,
 		return;
 	}
 	if (strcmp(req->method, "POST") != 0 || (strcmp(what, "fault") != 0 &&
-	    strcmp(what, "guest") != 0 && strcmp(what, "metrics") != 0)) {
+	    strcmp(what, "guest") != 0 && strcmp(what, "metrics") != 0 &&
+	    strcmp(what, "health") != 0)) {
 		resp->status = 404;
 		buf_puts(&resp->body, "{\"error\":\"no such admin endpoint\"}");
 		return;
@@ -745,7 +748,8 @@ load_scenario(struct sim *s, const char *path, char **cause)
 	char		*text, *why = NULL;
 	size_t		 len, i;
 	int		 rc = -1;
-	static const char *const keys[] = { "fault", "guest", "metrics" };
+	static const char *const keys[] = { "fault", "guest", "metrics",
+	    "health" };
 
 	if ((text = read_file(path, SIM_MAX_SCENARIO, &len, cause)) == NULL)
 		return (-1);

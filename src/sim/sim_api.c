@@ -1513,17 +1513,16 @@ sim_api_walk(void (*cb)(void *, const char *, const char *, const char *,
 {
 	static const char *const tnames[] = { "boolean", "integer", "number",
 	    "string" };
+	const struct sim_route	*r;
 	const struct sim_param	*p;
 	size_t			 i;
 
-	for (i = 0; i < sim_nroutes; i++) {
-		p = sim_routes[i].params;
+	for (i = 0; (r = sim_route_at(i)) != NULL; i++) {
+		p = r->params;
 		if (p->name == NULL)
-			cb(arg, sim_routes[i].method, sim_routes[i].path, NULL,
-			    NULL, 0, 0, NULL);
+			cb(arg, r->method, r->path, NULL, NULL, 0, 0, NULL);
 		for (; p->name != NULL; p++)
-			cb(arg, sim_routes[i].method, sim_routes[i].path,
-			    p->name, tnames[p->type], p->optional, p->in_path,
-			    p->enumv);
+			cb(arg, r->method, r->path, p->name, tnames[p->type],
+			    p->optional, p->in_path, p->enumv);
 	}
 }

@@ -185,6 +185,7 @@ struct sim {
 	struct sim_taskfail	 taskfails[SIM_MAX_TASKFAILS];
 	int			 ntaskfails;
 	json_t			*calls;
+	struct sim_health	*health;	/* sim_cluster.c, sim_nodes.c */
 };
 
 /* A request as the endpoint handlers see it, parameters checked. */
@@ -201,6 +202,7 @@ struct sim_call {
 	char			 snapname[64];
 	char			 storage[64];
 	char			 upid[256];
+	char			 pathid[128];	/* {id}, {name}, ... */
 	struct httpd_kv		*params;
 	size_t			 nparams;
 };
@@ -287,6 +289,16 @@ void	sim_add_backup(struct sim *, const char *storage, const char *node,
 	    const char *compress);
 const char *sim_guest_kind(const struct sim_guest *);	/* "VM"/"CT" */
 int	sim_token_has(const struct sim_token *, const char *priv);
+
+/* sim_cluster.c: the health endpoints (with sim_nodes.c) */
+struct sim_health;
+extern const struct sim_route sim_health_routes[];
+extern const size_t sim_health_nroutes;
+void	sim_health_init(struct sim *);
+void	sim_health_free(struct sim *);
+int	sim_health_admin(struct sim *, json_t *, char **cause);
+/* Every route: sim_routes, then sim_health_routes; NULL past the end. */
+const struct sim_route *sim_route_at(size_t);
 
 /* sim_api.c: reply helpers */
 void	sim_reply_error(struct sim_reply *, int status, const char *fmt, ...)

@@ -372,7 +372,7 @@ path_value(const struct sim_call *call, const char *name)
 		return (call->storage);
 	if (strcmp(name, "upid") == 0)
 		return (call->upid);
-	return ("");
+	return (call->pathid);
 }
 
 /*
@@ -454,6 +454,16 @@ copy_cap(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+const struct sim_route *
+sim_route_at(size_t i)
+{
+	if (i < sim_nroutes)
+		return (&sim_routes[i]);
+	if (i - sim_nroutes < sim_health_nroutes)
+		return (&sim_health_routes[i - sim_nroutes]);
+	return (NULL);
+}
+
 /*
  * Finds the route for method and decoded path (without /api2/json),
  * filling the path captures in call. NULL when nothing matches;
@@ -472,8 +482,7 @@ sim_route_match(const char *method, const char *path, struct sim_call *call,
 	struct sim_call		 tmp;
 
 	*path_known = 0;
-	for (i = 0; i < sim_nroutes; i++) {
-		r = &sim_routes[i];
+	for (i = 0; (r = sim_route_at(i)) != NULL; i++) {
 		memset(&tmp, 0, sizeof tmp);
 		t = r->path;
 		p = path;
@@ -514,6 +523,9 @@ sim_route_match(const char *method, const char *path, struct sim_call *call,
 					copy_cap(tmp.storage, sizeof tmp.storage, cap);
 				else if (strncmp(t, "{upid}", 6) == 0)
 					copy_cap(tmp.upid, sizeof tmp.upid, cap);
+				else
+					copy_cap(tmp.pathid, sizeof tmp.pathid,
+					    cap);
 			} else if (te - t != pe - p ||
 			    strncmp(t, p, (size_t)(te - t)) != 0) {
 				ok = 0;
@@ -541,6 +553,7 @@ sim_route_match(const char *method, const char *path, struct sim_call *call,
 		memcpy(call->snapname, tmp.snapname, sizeof call->snapname);
 		memcpy(call->storage, tmp.storage, sizeof call->storage);
 		memcpy(call->upid, tmp.upid, sizeof call->upid);
+		memcpy(call->pathid, tmp.pathid, sizeof call->pathid);
 		return (r);
 	}
 	return (NULL);

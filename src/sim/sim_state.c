@@ -215,6 +215,7 @@ sim_state_init(struct sim *s)
 	size_t			 i;
 
 	s->quorate = 1;
+	sim_health_init(s);
 	s->next_pid = 0x1000 + (unsigned)(random_u64() % 0x8000);
 	for (i = 0; i < nitems(names); i++) {
 		n = &s->nodes[s->nnodes++];
@@ -372,6 +373,7 @@ sim_state_free(struct sim *s)
 	free(s->guests);
 	free(s->guest_slots);
 	free(s->backups);
+	sim_health_free(s);
 	s->guests = NULL;
 	s->guest_slots = NULL;
 	s->nguests = s->guestcap = 0;

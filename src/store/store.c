@@ -314,6 +314,11 @@ static const char *migrations[] = {
 	 */
 	"ALTER TABLE approvals ADD COLUMN display TEXT;"
 	"ALTER TABLE jobs ADD COLUMN approval_room TEXT;",
+
+	/* 6: stale alerts: cycles in a row without a reading, and when
+	 * the target was last measured. */
+	"ALTER TABLE alerts ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN last_seen_at INTEGER;",
 };
 
 int

@@ -198,6 +198,74 @@ test_ack_and_silence_from_the_console(void)
 	free(err);
 }
 
+/* /sim lines script what the monitor watches through the API. */
+static void
+test_sim_lines_provoke_health_alerts(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*help[] = { (char *)t_pvebot(), "demo", "--help", NULL };
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(t_spawn(argv,
+	    "/sim disk pve1 sdb failed\n"
+	    "/sim pool pve1 tank degraded\n"
+	    "/sim cert pve2 5\n"
+	    "/sim node pve4 join\n"
+	    "/sim replication 102-0 fail\n"
+	    "/sim ceph warn\n"
+	    "/sim updates pve2 3 security\n"
+	    "/sim kernel pve3\n"
+	    "/sim disk pve1 sda wear 95\n"
+	    "/sim disk pve1 sdc sectors 8\n"
+	    "/sim backup 102 fail\n"
+	    "/sim wait 6\n"
+	    "/sim node pve4 leave\n"
+	    "/sim backup 104 nojob\n"
+	    "/sim quorum lost\n"
+	    "/sim wait 6\n"
+	    "/sim disk pve1 sdb ok\n"
+	    "/sim quorum back\n"
+	    "/sim wait 6\n"
+	    "/sim disk pve9 sdb failed\n"
+	    "/sim bogus\n"
+	    "/sim pool pve1 ta\"nk degraded\n", &out, &err, 90000), 0);
+	T_CONTAINS(out, "simulator: SMART health set");
+	T_CONTAINS(out, "pve1: disk sdb (WDC WD40EFRX-68N32N0, ");
+	T_CONTAINS(out, "SMART FAILED!");
+	T_CONTAINS(out, "pve1: ZFS pool tank DEGRADED: ");
+	T_CONTAINS(out, "pve2: certificate pveproxy-ssl.pem "
+	    "(CN=pve2.example.org) expires in 5 days");
+	T_CONTAINS(out, "pve4 left the cluster");
+	T_CONTAINS(out, "media (104) is in no backup job");
+	T_CONTAINS(out, "replication 102-0 of db-01 (102) pve1->pve2 failed 3 "
+	    "times: no space left on device");
+	T_CONTAINS(out, "Ceph HEALTH_WARN: OSD_DOWN 1 osds down");
+	T_CONTAINS(out, "pve2: 3 security updates pending (of 3)");
+	T_CONTAINS(out, "pve3: reboot required (kernel 6.17.9-1-pve "
+	    "installed, ");
+	T_CONTAINS(out, "pve1: disk sda (Samsung SSD 870 EVO 1TB, ");
+	T_CONTAINS(out, ") 95% worn out");
+	T_CONTAINS(out, ") 8 more bad sectors within 7 days (8 in all)");
+	T_CONTAINS(out, "db-01 (102): backup on pve1 failed: No space left "
+	    "on device");
+	T_CONTAINS(out, "cluster has lost quorum");
+	T_CONTAINS(out, "quorum-lost, resolved after");
+	T_CONTAINS(out, "disk-failing, resolved after");
+	/* A node that is not there, a line that is not one, a name that
+	 * is not a name. */
+	T_CONTAINS(out, "simulator: health: no node pve9");
+	T_EQ_INT(count(out, "/sim disk NODE DEV failed|ok|wear PERCENT|"
+	    "sectors N"), 2);
+	T_NOT_CONTAINS(out, "bad JSON");
+	free(out);
+	free(err);
+	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
+	T_CONTAINS(out, "/sim pool pve1 tank degraded|online");
+	free(out);
+	free(err);
+}
+
 static void
 test_second_run_continues(void)
 {
@@ -222,6 +290,7 @@ main(void)
 	T_RUN(test_refusals_and_explain);
 	T_RUN(test_alert_fires_repeats_resolves_and_digest);
 	T_RUN(test_ack_and_silence_from_the_console);
+	T_RUN(test_sim_lines_provoke_health_alerts);
 	T_RUN(test_second_run_continues);
 	return t_summary();
 }

@@ -153,14 +153,17 @@ test_sensors_over_ssh_and_digest(void)
 	json = fake_sshd_calls(&fs);
 	T_CONTAINS(json, "sensors [-j]");
 	free(json);
-	/* The digest: the day's temperature high of pve1 and its updates. */
+	/* The digest: the day's temperature high of pve1 and its pending
+	 * updates, as the monitor read them through the API: no SSH. */
 	text = monitor_digest_text(&e.app, e.store, now, &cause);
 	T_CONTAINS(text, "\npve1: up ");
 	T_CONTAINS(text, "  temp high 48.6 C\n");
-	T_CONTAINS(text, "Updates:\n  pve1: 4 updates\n"
-	    "    libssl3, openssl and 2 more\n");
-	T_NOT_CONTAINS(text, "and 2 more\n\n");
+	T_CONTAINS(text, "  temp high 48.6 C\n  CPU 24h ");
+	T_CONTAINS(text, "  3 updates (0 security)\n");
 	free(text);
+	json = fake_sshd_calls(&fs);
+	T_NOT_CONTAINS(json, "apt");
+	free(json);
 	env_stop(&e);
 out:
 	free(conf);

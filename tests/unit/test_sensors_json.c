@@ -50,8 +50,9 @@ test_amd_board(void)
 	struct sensor_list	 sl;
 
 	T_EQ_INT(sensors_parse_json(json, NULL, NULL, &sl, &cause), 0);
-	/* 3 NVMe + 3 k10temp + 7 nct6798 (2 fans) + acpitz + amdgpu edge */
-	T_EQ_INT(sl.n, 15);
+	/* 3 NVMe + 3 k10temp + 7 nct6798 (2 fans) + acpitz + amdgpu edge,
+	 * and 4 voltages: nct6798 in0, in1, amdgpu vddgfx, vddnb */
+	T_EQ_INT(sl.n, 19);
 	T_OK(value_of(&sl, "k10temp-pci-00c3", "Tctl") == 48.625);
 	T_OK(value_of(&sl, "k10temp-pci-00c3", "Tccd2") == 41.0);
 	T_OK(value_of(&sl, "nvme-pci-0100", "Composite") == 41.85);
@@ -63,12 +64,21 @@ test_amd_board(void)
 	    SENSOR_TEMP);
 	T_OK(value_of(&sl, "acpitz-acpi-0", "temp1") == 16.8);
 	T_OK(value_of(&sl, "amdgpu-pci-0a00", "edge") == 39);
-	/* The bogus ones are dropped and said so; voltages never read. */
+	/* The bogus ones are dropped and said so. */
 	T_OK(sensors_find(&sl, "*", "temp5") == NULL);
 	T_OK(sensors_find(&sl, "*", "AUXTIN1") == NULL);
 	T_OK(sensors_find(&sl, "*", "fan1") == NULL);
-	T_OK(sensors_find(&sl, "*", "in0") == NULL);
-	T_OK(sensors_find(&sl, "*", "vddgfx") == NULL);
+	/* Voltages, with the chip's limits when min is below max. */
+	T_OK(sensors_find(&sl, "nct6798-isa-0290", "in0")->kind ==
+	    SENSOR_VOLTAGE);
+	T_OK(value_of(&sl, "nct6798-isa-0290", "in0") == 0.328);
+	T_OK(sensors_find(&sl, "nct6798-isa-0290", "in0")->has_limits);
+	T_OK(sensors_find(&sl, "nct6798-isa-0290", "in0")->max == 1.744);
+	/* in1 says min 0, max 0 (and alarm 1): no limits, not an alarm. */
+	T_OK(!sensors_find(&sl, "nct6798-isa-0290", "in1")->has_limits);
+	T_OK(value_of(&sl, "amdgpu-pci-0a00", "vddgfx") == 0.862);
+	T_OK(!sensors_find(&sl, "amdgpu-pci-0a00", "vddgfx")->has_limits);
+	/* Power is not read. */
 	T_OK(sensors_find(&sl, "*", "PPT") == NULL);
 	T_OK(sensors_find(&sl, "*", "intrusion0") == NULL);
 	T_EQ_INT(sl.nnotes, 3);
@@ -89,7 +99,7 @@ test_intel_board(void)
 	struct sensor_list	 sl;
 
 	T_EQ_INT(sensors_parse_json(json, NULL, NULL, &sl, &cause), 0);
-	T_EQ_INT(sl.n, 14);
+	T_EQ_INT(sl.n, 15);
 	T_OK(value_of(&sl, "coretemp-isa-0000", "Package id 0") == 54);
 	T_OK(value_of(&sl, "coretemp-isa-0000", "Core 3") == 52);
 	T_OK(value_of(&sl, "pch_cannonlake-virtual-0", "temp1") == 45);
@@ -101,7 +111,8 @@ test_intel_board(void)
 	text = sensors_format(&sl);
 	T_CONTAINS(text, "coretemp-isa-0000: Package id 0 54.0 C, Core 0 "
 	    "51.0 C, Core 1 53.0 C, Core 2 50.0 C, Core 3 52.0 C\n");
-	T_CONTAINS(text, "nct6775-isa-0290: fan2 1240 RPM, SYSTIN 34.0 C");
+	T_CONTAINS(text, "nct6775-isa-0290: Vcore 0.90 V (0.00-1.74), fan2 "
+	    "1240 RPM, SYSTIN 34.0 C");
 	free(text);
 	sensor_list_release(&sl);
 	free(json);
@@ -119,7 +130,7 @@ test_ignore_globs_and_range(void)
 	struct sensor_list	 sl;
 
 	T_EQ_INT(sensors_parse_json(json, &f, NULL, &sl, &cause), 0);
-	T_EQ_INT(sl.n, 11);
+	T_EQ_INT(sl.n, 12);
 	T_OK(sensors_find(&sl, "*", "AUXTIN") == NULL);
 	T_OK(sensors_find(&sl, "acpitz-acpi-0", "temp1") == NULL);
 	T_OK(sensors_find(&sl, "acpitz-acpi-0", "temp2") == NULL);
@@ -145,7 +156,7 @@ test_ignore_globs_and_range(void)
 	T_OK(has_note(&sl, "acpitz-acpi-0/temp1: 16.8 C"));
 	T_OK(has_note(&sl, "nct6798-isa-0290/temp5: 216.0 C"));
 	T_OK(has_note(&sl, "nct6798-isa-0290/PCH_CHIP_TEMP: 0.0 C"));
-	T_EQ_INT(sl.n, 13);
+	T_EQ_INT(sl.n, 17);
 	sensor_list_release(&sl);
 	free(json);
 }
@@ -164,7 +175,7 @@ test_noted_once_and_fan_stall(void)
 	/* The second poll notes nothing new. */
 	T_EQ_INT(sensors_parse_json(json, NULL, seen, &sl, &cause), 0);
 	T_EQ_INT(sl.nnotes, 0);
-	T_EQ_INT(sl.n, 15);
+	T_EQ_INT(sl.n, 19);
 	sensor_list_release(&sl);
 
 	/* fan2 spun before; now it reads 0: kept as a 0 reading (stall). */
@@ -245,6 +256,24 @@ test_bad_input(void)
 	    &sl, &cause), 0);
 	T_EQ_INT(sl.n, 1);
 	T_OK(value_of(&sl, "x-isa-0", "c") == 33.5);
+	sensor_list_release(&sl);
+	/* Volts and amperes: limits only when min < max; noise dropped. */
+	T_EQ_INT(sensors_parse_json("{\"ina3221-i2c-1-40\": {\"Adapter\": "
+	    "\"i2c\", \"VBUS\": {\"in1_input\": 12.1, \"in1_min\": 11.4, "
+	    "\"in1_max\": 12.6}, \"IBUS\": {\"curr1_input\": 1.25, "
+	    "\"curr1_max\": 0.0}, \"in9\": {\"in9_input\": 65535.0}}}", NULL,
+	    NULL, &sl, &cause), 0);
+	T_EQ_INT(sl.n, 2);
+	T_OK(sensors_find(&sl, "*", "VBUS")->kind == SENSOR_VOLTAGE);
+	T_OK(sensors_find(&sl, "*", "VBUS")->has_limits);
+	T_OK(sensors_find(&sl, "*", "VBUS")->min == 11.4);
+	T_OK(sensors_find(&sl, "*", "IBUS")->kind == SENSOR_CURRENT);
+	T_OK(!sensors_find(&sl, "*", "IBUS")->has_limits);
+	T_OK(has_note(&sl, "ina3221-i2c-1-40/in9: 65535 is outside"));
+	text = sensors_format(&sl);
+	T_EQ_STR(text, "ina3221-i2c-1-40: VBUS 12.10 V (11.40-12.60), IBUS "
+	    "1.25 A\n");
+	free(text);
 	sensor_list_release(&sl);
 	T_EQ_INT(sensors_parse_json("{}", NULL, NULL, &sl, &cause), 0);
 	T_EQ_INT(sl.n, 0);

@@ -232,13 +232,13 @@ test_sensors_command(void)
 	T_EQ_INT(res.exit_status, 0);
 	T_EQ_STR(res.out, json);
 	T_EQ_INT(sensors_parse_json(res.out, NULL, NULL, &sl, &cause), 0);
-	T_EQ_INT(sl.n, 15);
+	T_EQ_INT(sl.n, 19);
 	T_EQ_INT(sl.nnotes, 3);
 	s = sensors_format(&sl);
 	T_CONTAINS(s, "k10temp-pci-00c3: Tctl 48.6 C, Tccd1 43.2 C, Tccd2 "
 	    "41.0 C\n");
-	T_CONTAINS(s, "nct6798-isa-0290: fan2 1064 RPM, fan3 842 RPM, SYSTIN "
-	    "31.0 C");
+	T_CONTAINS(s, "nct6798-isa-0290: in0 0.33 V (0.00-1.74), in1 1.01 V, "
+	    "fan2 1064 RPM, fan3 842 RPM, SYSTIN 31.0 C");
 	T_NOT_CONTAINS(s, "216");
 	free(s);
 	sensor_list_release(&sl);
