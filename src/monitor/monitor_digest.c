@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "exec_ssh.h"
+#include "http.h"
 #include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
@@ -579,6 +580,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	section_guests(&b, res);
 	section_storage(&b, res);
 	section_alerts(&b, s, now);
+	http_digest(&b, s, now);
 	section_jobs(&b, s, now);
 	section_backups(&b, app->pve, conf, res, now);
 	section_updates(&b, conf);

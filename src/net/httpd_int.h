@@ -47,7 +47,8 @@ enum httpd_parse_result {
 	HTTPD_PARSE_REFUSE,	/* reply *status and close */
 };
 
-struct httpd_parse	*httpd_parse_new(size_t max_body);
+/* chunked_ok: "Transfer-Encoding: chunked" bodies are decoded. */
+struct httpd_parse	*httpd_parse_new(size_t max_body, int chunked_ok);
 void			 httpd_parse_free(struct httpd_parse *);
 /*
  * Parses up to len bytes; *used says how many were taken (the rest
