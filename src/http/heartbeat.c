@@ -72,12 +72,11 @@ heartbeat_main(void *arg)
 {
 	struct http	*h = arg;
 	struct store	*s;
-	char		 reason[256], last[256], *why, *cause = NULL;
+	char		 reason[256], *why, *cause = NULL;
 	int64_t		 interval = h->conf->heartbeat.interval * 1000;
 	int64_t		 t0, spent;
 	int		 withheld = 0, failing = 0;
 
-	last[0] = '\0';
 	if ((s = store_open(h->conf->database, &cause)) == NULL) {
 		log_error("http", "heartbeat without a database: %s", cause);
 		free(cause);
@@ -87,10 +86,9 @@ heartbeat_main(void *arg)
 		t0 = now_ms();
 		if (!health_check(h, s, reason, sizeof reason)) {
 			metric_inc(M_HEARTBEAT, "withheld");
-			if (!withheld || strcmp(reason, last) != 0)
+			if (!withheld)
 				log_warn("http", "heartbeat withheld: %s",
 				    reason);
-			snprintf(last, sizeof last, "%s", reason);
 			withheld = 1;
 		} else {
 			if (withheld)
