@@ -816,6 +816,10 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	info.timeout_secs = (unsigned int)h->timeout_s;
 	info.fd_limit_per_thread = 2 * HTTPD_MAX_CONNS + 16;
 	if (opts->cert_pem != NULL && opts->key_pem != NULL) {
+		/* Checked here: libwebsockets would only say it failed. */
+		if (httpd_cert_check(opts->cert_pem, opts->key_pem, cause) !=
+		    0)
+			goto fail;
 		h->tls = 1;
 		h->cert.cert_pem = xstrdup(opts->cert_pem);
 		h->key_pem = xstrdup(opts->key_pem);
@@ -840,9 +844,8 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	}
 	h->ctx = lws_create_context(&info);
 	if (h->ctx == NULL) {
-		set_cause(cause, "cannot listen on %s:%d%s", h->address,
-		    opts->port, h->tls && opts->cert_pem != NULL ? " (or the "
-		    "certificate and key do not load or do not match)" : "");
+		set_cause(cause, "cannot listen on %s:%d", h->address,
+		    opts->port);
 		goto fail;
 	}
 	vh = lws_get_vhost_by_name(h->ctx, "default");
