@@ -383,6 +383,9 @@ classify(struct hook_pve *ev)
 		ev->kind = xstrdup("updates available");
 	} else if (strcmp(ev->type, "fencing") == 0) {
 		ev->kind = xstrdup("node fenced");
+	} else if (strcmp(ev->type, "unknown") == 0) {
+		ev->kind = xstrdup("notification");
+		ev->summary = xasprintf("%s: %s", host, ev->title);
 	} else {
 		what = strcmp(ev->type, "gc") == 0 ? "garbage collection" :
 		    strcmp(ev->type, "acme") == 0 ? "certificate renewal" :
@@ -474,12 +477,11 @@ hook_proxmox_parse(const char *body, size_t len, struct hook_pve *ev,
 			goto fail;
 		}
 	}
-	if ((ev->type = field_str(fields, "type")) == NULL ||
-	    (ev->hostname = field_str(fields, "hostname")) == NULL) {
-		set_cause(cause, "fields.type and fields.hostname are "
-		    "required");
-		goto fail;
-	}
+	/* Every event has both; a target's test notification may not. */
+	if ((ev->type = field_str(fields, "type")) == NULL)
+		ev->type = xstrdup("unknown");
+	if ((ev->hostname = field_str(fields, "hostname")) == NULL)
+		ev->hostname = xstrdup("unknown");
 	for (i = 0; ev->type[i] != '\0'; i++) {
 		if (!isalnum((unsigned char)ev->type[i]) &&
 		    ev->type[i] != '-' && ev->type[i] != '_') {

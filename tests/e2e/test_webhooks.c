@@ -44,6 +44,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sim.h"
+#include "store.h"
 #include "t.h"
 #include "util.h"
 
@@ -781,6 +782,63 @@ test_pbs_verification_failure_names_the_snapshots(void)
 	env_free(e);
 }
 
+/* Silence on a notification: the next failure of the job is held and
+ * shows in the digest, as does what was never an alert. */
+static void
+test_pve_silence_holds_the_next_failure(void)
+{
+	struct env	*e = env_new(NULL, 0, 0);
+	char		*body = vzdump_failed(1764813616), *reply = NULL;
+	char		*sil, *ans, *digest;
+	struct store	*s;
+	struct buf	 b;
+	long long	 msg;
+
+	T_EQ_INT(post_pve(e, PVE_TOKEN, body, &reply), 200);
+	free(reply);
+	free(body);
+	msg = wait_text(e, "backup failed for 101", 15000);
+	T_OK(msg != -1);
+	sil = xstrdup("sil:e1:4h");
+	ans = press(e, ALICE, msg, sil);
+	T_CONTAINS(ans, "silenced");
+	free(ans);
+	free(sil);
+	T_EQ_INT(wait_message(e, msg, "silenced by telegram:1001", 15000), 0);
+	T_EQ_INT(db_int(e, "SELECT COUNT(*) FROM silences WHERE matcher = "
+	    "'rule=proxmox.vzdump,target=pve1/backup-6e1b4d7a-5c1f'"), 1);
+	/* The next night's failure of the same job: held. */
+	body = vzdump_failed(1764813616 + 3600);
+	T_EQ_INT(post_pve(e, PVE_TOKEN, body, &reply), 200);
+	T_CONTAINS(reply, "\"state\":\"silenced\"");
+	free(reply);
+	free(body);
+	T_EQ_INT(sends_with(e, "backup failed for 101"), 1);
+	/* Updates available: info, a line of the digest. */
+	body = pve_body("New software packages available (pve1.lan)",
+	    "The following updates are available:\n\n  pve-manager: 8.3.0 "
+	    "-> 8.3.1\n", "info", 1764813700, json_pack("{s:s,s:s}",
+	    "hostname", "pve1", "type", "package-updates"));
+	T_EQ_INT(post_pve(e, PVE_TOKEN, body, &reply), 200);
+	T_CONTAINS(reply, "\"state\":\"digest\"");
+	free(reply);
+	free(body);
+	s = store_open(e->db, &ans);
+	T_OK(s != NULL);
+	buf_init(&b, 0);
+	if (s != NULL)
+		http_digest(&b, s, wall_now());
+	digest = buf_steal(&b);
+	T_CONTAINS(digest, "Notifications 24h:\n");
+	T_CONTAINS(digest, "pve1: updates available\n");
+	T_CONTAINS(digest, "pve1: backup failed for 101 (db), 102 (mail) "
+	    "(silenced)\n");
+	T_CONTAINS(digest, "Notifications posted as alerts 24h: 1");
+	free(digest);
+	store_close(s);
+	env_free(e);
+}
+
 static void
 test_wrong_secret_gets_401_and_an_audit_row(void)
 {
@@ -1238,6 +1296,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_pve_backup_failure_is_one_message_with_buttons);
 	T_RUN(test_pbs_verification_failure_names_the_snapshots);
+	T_RUN(test_pve_silence_holds_the_next_failure);
 	T_RUN(test_wrong_secret_gets_401_and_an_audit_row);
 	T_RUN(test_oversize_body_gets_413);
 	T_RUN(test_database_refusing_the_write_gets_503_and_no_2xx);

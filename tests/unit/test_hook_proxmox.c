@@ -270,8 +270,6 @@ test_bodies_that_do_not_fit_are_refused_clearly(void)
 		{ "{\"title\":\"t\",\"severity\":\"info\",\"timestamp\":1}",
 		    "'fields'" },
 		{ "{\"title\":\"t\",\"severity\":\"info\",\"timestamp\":1,"
-		    "\"fields\":{\"type\":\"x\"}}", "fields.hostname" },
-		{ "{\"title\":\"t\",\"severity\":\"info\",\"timestamp\":1,"
 		    "\"fields\":{\"type\":\"x\",\"hostname\":\"h\","
 		    "\"n\":5}}", "fields.n is not a string" },
 		{ "{\"title\":\"t\",\"severity\":\"info\",\"timestamp\":1,"
@@ -288,6 +286,18 @@ test_bodies_that_do_not_fit_are_refused_clearly(void)
 		    &ev, &cause), -1);
 		T_CONTAINS(cause, bad[i].why);
 		free(cause);
+	}
+	/* A target's test notification, without type or host, is taken. */
+	{
+		const char	*b = "{\"title\":\"Test notification\","
+				    "\"message\":\"This is a test\",\"severity\":"
+				    "\"info\",\"timestamp\":1764813000,\"fields\":{}}";
+
+		if (parse(b, &ev) == 0) {
+			T_EQ_STR(ev.summary, "unknown: Test notification");
+			T_OK(!ev.alert);
+			hook_proxmox_release(&ev);
+		}
 	}
 	/* A title of 5000 bytes is cut, at a character boundary. */
 	{
