@@ -898,8 +898,13 @@ test_database_refusing_the_write_gets_503_and_no_2xx(void)
 	char		*body = vzdump_failed(1764813616), *reply = NULL;
 	sqlite3		*db;
 
-	/* Another process holds the write lock (a backup, an admin). */
+	/*
+	 * Another process holds the write lock (a backup, an admin). It
+	 * waits its turn for the lock as such a process would: pvebot
+	 * itself writes now and then (the outbox, the poller's offset).
+	 */
 	T_EQ_INT(sqlite3_open(e->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 30000);
 	T_EQ_INT(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	T_EQ_INT(post_pve(e, PVE_TOKEN, body, &reply), 503);
@@ -1213,14 +1218,25 @@ test_metrics_pass_promtool_and_move(void)
 
 /* ---- /healthz and the heartbeat ---- */
 
+/*
+ * The router is held for HEALTH_WEDGE_MS; /healthz says 503 once its
+ * loop is older than HTTP_ROUTER_MAX_AGE_MS (5 s), so there is a window
+ * of some seconds in which every health check fails. In it no ping may
+ * arrive but the one that was already on its way when the test saw the
+ * 503 (the heartbeat checks, then pings; one at a time). Unchecked, a
+ * ping a second would put about four in it. No gap between pings is
+ * timed: a loaded machine may delay any of them.
+ */
+#define HEALTH_WEDGE_MS	10000
+
 static void
 test_healthz_and_heartbeat_follow_the_router(void)
 {
 	struct env	*e = env_new(NULL, 1, 1);
 	char		*body = NULL;
-	int64_t		 until, wedged_at, back_at = 0, gap, max_gap = 0;
-	int64_t		 healthy_max = 0, withheld;
-	size_t		 n, i, before;
+	int64_t		 until, wedge_from, wedge_end, seen_503 = 0;
+	int64_t		 back_at = 0, withheld;
+	size_t		 n, i, before, in_window = 0;
 	long		 status = 0;
 
 	/* HTTPS with the certificate from files; healthy: ok, pings. */
@@ -1234,15 +1250,19 @@ test_healthz_and_heartbeat_follow_the_router(void)
 	T_OK(beats(e) >= 4);
 	withheld = metric_get(M_HEARTBEAT, "withheld", NULL);
 
-	app_wedge_router(e->app, 8000);
-	wedged_at = now_ms();
-	until = now_ms() + 15000;
+	/* The router cannot turn before wedge_end. */
+	wedge_from = now_ms();
+	app_wedge_router(e->app, HEALTH_WEDGE_MS);
+	wedge_end = wedge_from + HEALTH_WEDGE_MS;
+	until = now_ms() + HEALTH_WEDGE_MS + 5000;
 	while (now_ms() < until) {
 		free(body);
 		body = NULL;
 		if ((status = http_do(e, "/healthz", NULL, NULL, &body)) ==
-		    503)
+		    503) {
+			seen_503 = now_ms();
 			break;
+		}
 		sleep_ms(100);
 	}
 	T_EQ_INT(status, 503);
@@ -1251,7 +1271,7 @@ test_healthz_and_heartbeat_follow_the_router(void)
 	body = NULL;
 	before = beats(e);
 	/* Healthy again once the wedge is over, and the pings come back. */
-	until = now_ms() + 20000;
+	until = now_ms() + HEALTH_WEDGE_MS + 10000;
 	while (now_ms() < until) {
 		free(body);
 		body = NULL;
@@ -1262,31 +1282,25 @@ test_healthz_and_heartbeat_follow_the_router(void)
 		sleep_ms(100);
 	}
 	free(body);
-	T_OK(back_at > wedged_at);
+	T_OK(back_at >= wedge_end);
 	until = now_ms() + 15000;
 	while (beats(e) < before + 3 && now_ms() < until)
 		sleep_ms(50);
 	T_OK(beats(e) >= before + 3);
 	T_OK(metric_get(M_HEARTBEAT, "withheld", NULL) > withheld);
 
-	/*
-	 * The gaps: about a second while healthy; while the router was
-	 * stuck (after HTTP_ROUTER_MAX_AGE_MS of its 8 s) none came for
-	 * seconds.
-	 */
+	/* The pings that arrived while every health check failed. */
 	pthread_mutex_lock(&e->beat_lock);
 	n = e->nbeats;
-	for (i = 1; i < n; i++) {
-		gap = e->beats[i] - e->beats[i - 1];
-		if (gap > max_gap)
-			max_gap = gap;
-		if (e->beats[i] < wedged_at && gap > healthy_max)
-			healthy_max = gap;
-	}
+	for (i = 0; i < n; i++)
+		if (seen_503 != 0 && e->beats[i] > seen_503 &&
+		    e->beats[i] < wedge_end)
+			in_window++;
 	pthread_mutex_unlock(&e->beat_lock);
-	T_OK(healthy_max < 2000);
-	T_OK(max_gap >= 2500);
-	T_OK(max_gap > healthy_max + 1000);
+	if (in_window > 1)
+		printf("  %zu pings in the %lld ms after /healthz said 503\n",
+		    in_window, (long long)(wedge_end - seen_503));
+	T_OK(in_window <= 1);
 	env_free(e);
 }
 
