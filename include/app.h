@@ -36,6 +36,7 @@ struct cmd_call;
 struct guest_index;
 struct guest_view;
 struct job;
+struct http;
 
 #define APP_MAX_CONNECTORS 8
 
@@ -83,6 +84,7 @@ struct app {
 	struct router		*router;
 	struct workers		*workers;
 	struct monitor		*monitor;
+	struct http		*http;		/* webhooks, metrics, health */
 	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */
@@ -199,6 +201,14 @@ int		 workers_start(struct workers *, char **cause);
 void		 workers_kick(struct workers *);
 /* Number of jobs queued or running. */
 int		 workers_busy(struct workers *);
+/*
+ * Whether the worker threads are alive: one of them turned its loop at
+ * most max_age_ms ago (idle ones turn twice a second), or every one of
+ * them is running a job. *age_ms: age of the newest turn, -1 before the
+ * first. 1 alive, 0 not (not started, or stuck outside a job).
+ */
+int		 workers_alive(struct workers *, int64_t max_age_ms,
+		    int64_t *age_ms);
 void		 workers_stop(struct workers *);
 void		 workers_free(struct workers *);
 /*

@@ -224,6 +224,53 @@ struct conf_audit {
 	char	*key_file;	/* HMAC key; default: the database + ".key" */
 };
 
+/* A route of the HTTP endpoint: on or off, and the token it wants. */
+struct conf_http_route {
+	int	 enabled;
+	char	*token;		/* secret: "Authorization: Bearer TOKEN" */
+	int64_t	 max_body;	/* bytes, requests with a body */
+};
+
+/* The webhook Alertmanager posts to, and its API for silences. */
+struct conf_http_alertmanager {
+	int	 enabled;
+	char	*token;		/* secret: what the webhook presents */
+	int64_t	 max_body;
+	char	*url;		/* http://alertmanager:9093, for silences */
+	char	*username;	/* basic auth towards the API */
+	char	*password;	/* secret */
+	char	*api_token;	/* secret: bearer token towards the API */
+	char	*ca_file;
+	int64_t	 timeout;	/* seconds, one API request */
+};
+
+struct conf_http_tls {
+	int	 enabled;
+	char	*cert_file;	/* PEM certificate (chain) */
+	char	*key;		/* secret: the PEM private key (key_file) */
+};
+
+/* The listener (src/http/): webhooks in, /metrics, /healthz. */
+struct conf_http {
+	int				 enabled;
+	char				*listen;	/* "127.0.0.1:9180" */
+	int64_t				 timeout;	/* a request, whole */
+	struct conf_http_tls		 tls;
+	struct conf_http_route		 proxmox;
+	struct conf_http_alertmanager	 alertmanager;
+	struct conf_http_route		 metrics;
+	struct conf_http_route		 healthz;
+};
+
+/* The dead-man ping: sent while pvebot is healthy (src/http/). */
+struct conf_heartbeat {
+	int	 enabled;
+	char	*url;		/* secret: the push URL holds its token */
+	char	*method;	/* GET or POST */
+	int64_t	 interval;	/* seconds */
+	int64_t	 timeout;	/* seconds */
+};
+
 struct conf {
 	char			*path;
 	char			*database;
@@ -238,6 +285,8 @@ struct conf {
 	struct conf_monitor	 monitor;
 	struct conf_digest	 digest;
 	struct conf_audit	 audit;
+	struct conf_http	 http;
+	struct conf_heartbeat	 heartbeat;
 };
 
 /*
@@ -273,5 +322,13 @@ const struct conf_ssh_host *conf_ssh_host_find(const struct conf *,
  * the trimmed content; caller frees.
  */
 char		*conf_read_secret_file(const char *path, char **cause);
+
+/*
+ * "127.0.0.1:9180", "[::1]:9180" or "0.0.0.0:9180" split into an address
+ * literal (caller frees) and a port (0 picks a free one). -1 with *cause
+ * when it is not an IP literal and a port.
+ */
+int		 conf_parse_listen(const char *, char **address, int *port,
+		    char **cause);
 
 #endif

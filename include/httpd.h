@@ -1,11 +1,13 @@
 /*
- * httpd.h - a small HTTP/1.1 server on 127.0.0.1 for the Proxmox
- * simulator and the fake chat servers in tests/fakes/, built on
- * libwebsockets (sockets, TLS, event loop, timers) and http_parser
+ * httpd.h - a small HTTP/1.1 server for the Proxmox simulator, the fake
+ * servers in tests/fakes/ and pvebot's own endpoint (src/http/), built
+ * on libwebsockets (sockets, TLS, event loop, timers) and http_parser
  * (HTTP/1.1 syntax); see src/net/httpd_lws.c.
  *
  * What it guarantees:
- * - It binds 127.0.0.1 only; port 0 picks a free port (httpd_port()).
+ * - It binds 127.0.0.1 unless opts.address names another IP literal
+ *   (pvebot's listener; tests never do); port 0 picks a free port
+ *   (httpd_port()).
  * - At most HTTPD_MAX_CONNS connections at once (more are closed at
  *   once). Each request runs its handler on a thread of its own (a pool
  *   of at most HTTPD_MAX_CONNS), so a handler may block for a long time
@@ -15,12 +17,17 @@
  * - Input is capped: request line plus headers 16 KiB and 100 header
  *   lines (431 past it), body opts.max_body (default 1 MiB, 413 past
  *   it). A body needs Content-Length; chunked request bodies are refused
- *   with 411. Malformed requests get 400 and the connection is closed.
- *   The handler only ever sees a well-formed request.
+ *   with 411 unless opts.chunked, then they are decoded under the same
+ *   cap. Malformed requests get 400 and the connection is closed. The
+ *   handler only ever sees a well-formed request. Every refusal is
+ *   reported to opts.refused (when set) with the peer and the reason.
  * - Keep-alive is supported for HTTP/1.1 (a handler may force
- *   `Connection: close` with resp->close). A connection idle for 15
- *   seconds while a request is awaited, or not reading its reply, is
- *   closed; no timeout runs while a handler works.
+ *   `Connection: close` with resp->close). A request must arrive whole
+ *   within opts.timeout_s (default 15) of its first byte, an idle
+ *   connection is closed after as long, and so is one not reading its
+ *   reply; no timeout runs while a handler works.
+ * - With opts.cert_pem and opts.key_pem it serves HTTPS with that
+ *   certificate (pvebot's listener reads them from files).
  * - With opts.tls it generates a self-signed EC P-256 certificate
  *   (CN 127.0.0.1, SAN IP:127.0.0.1 and DNS:localhost) in memory at start;
  *   httpd_fingerprint() gives its SHA-256 in the form Proxmox shows it
@@ -61,7 +68,7 @@ struct httpd_req {
 	size_t		 nheaders;
 	const char	*body;		/* NUL-terminated; "" if none */
 	size_t		 body_len;
-	const char	*peer;		/* "127.0.0.1:PORT" */
+	const char	*peer;		/* "127.0.0.1:PORT", "[::1]:PORT" */
 	int		 tls;		/* 1 when it came over TLS */
 };
 
@@ -83,13 +90,26 @@ struct httpd_resp {
 
 typedef void (*httpd_handler)(void *arg, const struct httpd_req *,
     struct httpd_resp *);
+/*
+ * A request the server refused before any handler saw it (400, 408,
+ * 411, 413, 431, 501...): the peer, the status and why. Called on the
+ * service thread; it must not block.
+ */
+typedef void (*httpd_refused_fn)(void *arg, const char *peer, int status,
+    const char *why);
 
 struct httpd_opts {
+	const char	*address;	/* IP literal; NULL = 127.0.0.1 */
 	int		 port;		/* 0 = a free port */
 	int		 tls;		/* 1 = HTTPS with a fresh certificate */
+	const char	*cert_pem;	/* HTTPS with this certificate... */
+	const char	*key_pem;	/* ...and key (copied, then wiped) */
 	httpd_handler	 handler;
 	void		*arg;		/* passed to the handler */
 	size_t		 max_body;	/* 0 = HTTPD_MAX_BODY */
+	int		 chunked;	/* accept chunked request bodies */
+	int		 timeout_s;	/* 0 = 15 */
+	httpd_refused_fn refused;	/* may be NULL */
 	const char	*name;		/* log prefix; NULL = "httpd" */
 };
 
@@ -98,7 +118,8 @@ struct httpd	*httpd_start(const struct httpd_opts *, char **cause);
 /* Stops, joins every thread and frees; NULL is fine. */
 void		 httpd_stop(struct httpd *);
 int		 httpd_port(const struct httpd *);
-/* "AA:BB:..." (SHA-256 of the DER certificate); NULL without TLS. */
+/* "AA:BB:..." (SHA-256 of the DER certificate); NULL without a
+ * generated certificate. */
 const char	*httpd_fingerprint(const struct httpd *);
 /* The certificate as PEM; NULL without TLS. */
 const char	*httpd_cert_pem(const struct httpd *);

@@ -33,7 +33,8 @@ void		 monitor_free(struct monitor *);
 
 /*
  * Alert buttons and their text forms, run by the router inside its
- * transaction: "ack:ID" and "sil:ID:1h". Returns 1 when `data` was an
+ * transaction: "ack:ID" and "sil:ID:1h"; the webhooks' ("ack:e12",
+ * "sil:m3:4h") go on to http_button(). Returns 1 when `data` was an
  * alert button (then *answer is set, caller frees), 0 otherwise.
  */
 int		 monitor_button(struct store *, const char *user,

@@ -6,7 +6,8 @@
  *
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
- * transaction ids), chat_buttons.
+ * transaction ids), chat_buttons, job_steps, and the webhooks' tables
+ * (hook_events, am_groups, am_alerts, am_silences: src/http/).
  */
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H

@@ -31,6 +31,7 @@
 #include "chat.h"
 #include "chat_discord.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define GW_FRAME_MAX	(4 * 1024 * 1024)	/* READY can be large */
@@ -240,6 +241,7 @@ gw_schedule_reconnect(struct dc_gateway *gw)
 {
 	int64_t	 ms = 0;
 
+	metric_connector("discord", 0);
 	if (gw->attempt > 0)
 		ms = chat_backoff_ms(gw->attempt - 1, gw->backoff_base,
 		    gw->backoff_cap);
@@ -504,6 +506,7 @@ gw_on_frame(struct dc_gateway *gw, const char *text, size_t len)
 		break;
 	case 11:
 		gw->acked = 1;
+		metric_connector("discord", 1);
 		break;
 	default:
 		break;

@@ -54,6 +54,7 @@
 #include "chat_matrix_priv.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -1015,6 +1016,8 @@ mx_thread(void *arg)
 		}
 		next = json_string_value(json_object_get(r.json,
 		    "next_batch"));
+		metric_connector("matrix", mx_classify(&r) == CHAT_OK &&
+		    next != NULL);
 		if (mx_classify(&r) != CHAT_OK || next == NULL) {
 			if (mx_classify(&r) == CHAT_OK)
 				cause = xstrdup("Matrix sync: reply without "

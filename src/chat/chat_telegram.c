@@ -41,6 +41,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -1156,6 +1157,7 @@ tg_poll_main(void *arg)
 			json_decref(result);
 			break;
 		}
+		metric_connector("telegram", rc == CHAT_OK);
 		if (rc != CHAT_OK) {
 			int64_t	 wait;
 

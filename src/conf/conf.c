@@ -18,6 +18,9 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -467,6 +470,96 @@ static const struct ckey audit_keys[] = {
 	KEND
 };
 
+static const char *const http_methods[] = { "GET", "POST", NULL };
+
+static const struct ckey http_tls_keys[] = {
+	K("enabled", CK_BOOL, struct conf_http_tls, enabled, "true", 0,
+	    "serve HTTPS"),
+	K("cert_file", CK_PATH, struct conf_http_tls, cert_file, NULL, 1,
+	    "PEM certificate, with its chain"),
+	K("key", CK_SECRET, struct conf_http_tls, key, NULL, 1,
+	    "PEM private key of the certificate"),
+	KEND
+};
+
+static const struct ckey http_hook_keys[] = {
+	K("enabled", CK_BOOL, struct conf_http_route, enabled, "true", 0,
+	    "serve this webhook"),
+	K("token", CK_SECRET, struct conf_http_route, token, NULL, 1,
+	    "bearer token the sender presents"),
+	KR("max_body", CK_I64, struct conf_http_route, max_body, "1048576",
+	    1024, 16 << 20, "largest request body in bytes (413 past it)"),
+	KEND
+};
+
+static const struct ckey http_page_keys[] = {
+	K("enabled", CK_BOOL, struct conf_http_route, enabled, "true", 0,
+	    "serve this page"),
+	K("token", CK_SECRET, struct conf_http_route, token, NULL, 0,
+	    "bearer token a client must present (default: none)"),
+	KEND
+};
+
+static const struct ckey http_am_keys[] = {
+	K("enabled", CK_BOOL, struct conf_http_alertmanager, enabled, "true",
+	    0, "serve the Alertmanager webhook"),
+	K("token", CK_SECRET, struct conf_http_alertmanager, token, NULL, 1,
+	    "bearer token Alertmanager presents"),
+	KR("max_body", CK_I64, struct conf_http_alertmanager, max_body,
+	    "1048576", 1024, 16 << 20,
+	    "largest request body in bytes (413 past it)"),
+	K("url", CK_URL, struct conf_http_alertmanager, url, NULL, 0,
+	    "Alertmanager's base URL, where silences are created"),
+	K("username", CK_STR, struct conf_http_alertmanager, username, NULL,
+	    0, "basic auth user towards Alertmanager's API"),
+	K("password", CK_SECRET, struct conf_http_alertmanager, password,
+	    NULL, 0, "basic auth password towards Alertmanager's API"),
+	K("api_token", CK_SECRET, struct conf_http_alertmanager, api_token,
+	    NULL, 0, "bearer token towards Alertmanager's API"),
+	K("ca_file", CK_PATH, struct conf_http_alertmanager, ca_file, NULL,
+	    0, "CA bundle to verify Alertmanager's certificate"),
+	KR("timeout", CK_DUR, struct conf_http_alertmanager, timeout, "10s",
+	    1, 300, "timeout of one request to Alertmanager"),
+	KEND
+};
+
+static const struct ckey http_keys[] = {
+	K("enabled", CK_BOOL, struct conf_http, enabled, "true", 0,
+	    "listen for webhooks, /metrics and /healthz"),
+	K("listen", CK_STR, struct conf_http, listen, "127.0.0.1:9180", 0,
+	    "address:port to listen on"),
+	KR("timeout", CK_DUR, struct conf_http, timeout, "10s", 1, 300,
+	    "a request must arrive whole within this; idle connections "
+	    "close after it"),
+	KSEC("tls", struct conf_http, tls, http_tls_keys,
+	    offsetof(struct conf_http, tls.enabled), "HTTPS"),
+	KSEC("proxmox", struct conf_http, proxmox, http_hook_keys,
+	    offsetof(struct conf_http, proxmox.enabled),
+	    "/hooks/proxmox: Proxmox VE and Backup Server notifications"),
+	KSEC("alertmanager", struct conf_http, alertmanager, http_am_keys,
+	    offsetof(struct conf_http, alertmanager.enabled),
+	    "/hooks/alertmanager: Alertmanager's webhook"),
+	KSEC("metrics", struct conf_http, metrics, http_page_keys, NONE,
+	    "/metrics: Prometheus text format"),
+	KSEC("healthz", struct conf_http, healthz, http_page_keys, NONE,
+	    "/healthz: 200 or 503 with a reason"),
+	KEND
+};
+
+static const struct ckey heartbeat_keys[] = {
+	K("enabled", CK_BOOL, struct conf_heartbeat, enabled, "true", 0,
+	    "ping url while pvebot is healthy"),
+	K("url", CK_SECRET, struct conf_heartbeat, url, NULL, 1,
+	    "push URL (healthchecks, Uptime Kuma); it holds a token"),
+	KENUM("method", struct conf_heartbeat, method, "GET", http_methods,
+	    "GET or POST"),
+	KR("interval", CK_DUR, struct conf_heartbeat, interval, "60s", 1,
+	    86400, "time between pings"),
+	KR("timeout", CK_DUR, struct conf_heartbeat, timeout, "10s", 1, 300,
+	    "timeout of one ping"),
+	KEND
+};
+
 static const struct ckey top_keys[] = {
 	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
 	    "SQLite database"),
@@ -490,11 +583,17 @@ static const struct ckey top_keys[] = {
 	KSEC("digest", struct conf, digest, digest_keys, NONE,
 	    "daily digest"),
 	KSEC("audit", struct conf, audit, audit_keys, NONE, "audit log"),
+	KSEC("http", struct conf, http, http_keys,
+	    offsetof(struct conf, http.enabled),
+	    "webhooks, /metrics and /healthz"),
+	KSEC("heartbeat", struct conf, heartbeat, heartbeat_keys,
+	    offsetof(struct conf, heartbeat.enabled), "dead-man ping"),
 	KEND
 };
 
 struct walker {
 	const char	*file;
+	int		 disabled;	/* inside a section turned off */
 	char		*base;		/* folder relative paths start from */
 	yaml_document_t	*doc;
 	struct buf	 errors;
@@ -1122,7 +1221,8 @@ walk_mapping(struct walker *w, const struct ckey *keys, void *base,
 	const struct ckey	*k;
 	unsigned char		 seen[64];
 	size_t			 i;
-	int			 disabled = mapping_disabled(w, map);
+	int			 disabled = w->disabled ||
+	    mapping_disabled(w, map), outer = w->disabled;
 
 	memset(seen, 0, sizeof seen);
 	for (p = map->data.mapping.pairs.start;
@@ -1185,7 +1285,10 @@ walk_mapping(struct walker *w, const struct ckey *keys, void *base,
 			}
 			if (k->flag_off != NONE)
 				*(int *)field(base, k->flag_off) = 1;
+			/* What a section turned off holds is off too. */
+			w->disabled = disabled;
 			walk_mapping(w, k->sub, field(base, k->off), vn, stem);
+			w->disabled = outer;
 			break;
 		case CK_LIST:
 			walk_list(w, k, base, vn);
@@ -1335,6 +1438,63 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 			werr(w, root, "monitor.sensor_limits: '%s': min %g is "
 			    "not below max %g", l->sensor, l->min, l->max);
 	}
+	if (c->http.enabled) {
+		char	*addr = NULL, *cause = NULL;
+		int	 port;
+
+		if (conf_parse_listen(c->http.listen, &addr, &port,
+		    &cause) != 0) {
+			werr(w, root, "http.listen: %s", cause);
+			free(cause);
+		}
+		free(addr);
+	}
+}
+
+int
+conf_parse_listen(const char *text, char **address, int *port,
+    char **cause)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*colon, *errstr, *host;
+	char		*addr;
+	size_t		 len;
+	long long	 p;
+
+	*address = NULL;
+	if (text[0] == '[') {
+		if ((colon = strstr(text, "]:")) == NULL)
+			return set_cause(cause, "'%s': expected [IPv6]:PORT",
+			    text);
+		host = text + 1;
+		len = (size_t)(colon - host);
+		colon++;
+	} else {
+		if ((colon = strrchr(text, ':')) == NULL)
+			return set_cause(cause, "'%s': expected ADDRESS:PORT, "
+			    "e.g. 127.0.0.1:9180", text);
+		host = text;
+		len = (size_t)(colon - text);
+	}
+	addr = xstrndup(host, len);
+	if (text[0] == '[' ? inet_pton(AF_INET6, addr, &a6) != 1 :
+	    inet_pton(AF_INET, addr, &a4) != 1) {
+		set_cause(cause, "'%s': '%s' is not an IP%s address", text,
+		    addr, text[0] == '[' ? "v6" : "v4 (IPv6 goes in brackets)");
+		free(addr);
+		return -1;
+	}
+	p = strtonum(colon + 1, 0, 65535, &errstr);
+	if (errstr != NULL) {
+		set_cause(cause, "'%s': port '%s' is %s (0 to 65535)", text,
+		    colon + 1, errstr);
+		free(addr);
+		return -1;
+	}
+	*address = addr;
+	*port = (int)p;
+	return 0;
 }
 
 static struct conf *
@@ -1572,6 +1732,19 @@ conf_keep_fixed(struct conf *next, struct conf *cur)
 	    monitor.nsensor_hosts);
 	KEEP_LIST("monitor.gpu_hosts", monitor.gpu_hosts, monitor.ngpu_hosts);
 	KEEP_NUM("digest.enabled", digest.enabled);
+	/* The listener and the heartbeat start with the process. */
+	if (next->http.enabled != cur->http.enabled ||
+	    str_differs(next->http.listen, cur->http.listen) ||
+	    next->http.timeout != cur->http.timeout)
+		buf_printf(&b, "%shttp", b.len > 0 ? ", " : "");
+	KEEP(http);
+	if (next->heartbeat.enabled != cur->heartbeat.enabled ||
+	    str_differs(next->heartbeat.url, cur->heartbeat.url) ||
+	    str_differs(next->heartbeat.method, cur->heartbeat.method) ||
+	    next->heartbeat.interval != cur->heartbeat.interval ||
+	    next->heartbeat.timeout != cur->heartbeat.timeout)
+		buf_printf(&b, "%sheartbeat", b.len > 0 ? ", " : "");
+	KEEP(heartbeat);
 	return buf_steal(&b);
 }
 #undef KEEP

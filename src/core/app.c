@@ -40,6 +40,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "guest_index.h"
+#include "http.h"
 #include "jobs.h"
 #include "jsonx.h"
 #include "log.h"
@@ -363,6 +364,8 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	if (conf->monitor.enabled && app->pve != NULL &&
 	    (app->monitor = monitor_create(app, cause)) == NULL)
 		goto fail;
+	if ((app->http = http_create(app, cause)) == NULL)
+		goto fail;
 	return app;
 fail:
 	app_free(app);
@@ -413,6 +416,8 @@ app_start(struct app *app, char **cause)
 	if (workers_start(app->workers, cause) != 0)
 		return -1;
 	if (app->monitor != NULL && monitor_start(app->monitor, cause) != 0)
+		return -1;
+	if (http_start(app->http, cause) != 0)
 		return -1;
 	for (i = 0; i < app->nconnectors; i++) {
 		struct connector	*c = app->connectors[i];
@@ -741,6 +746,7 @@ app_stop(struct app *app)
 
 	if (atomic_exchange(&app->stopping, 1))
 		return;
+	http_stop(app->http);
 	for (i = 0; i < app->nconnectors; i++)
 		app->connectors[i]->ops->stop(app->connectors[i]);
 	if (app->router != NULL) {
@@ -771,6 +777,7 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	app_stop(app);
+	http_free(app->http);
 	monitor_free(app->monitor);
 	workers_free(app->workers);
 	router_free(app->router);

@@ -45,6 +45,7 @@
 #include "core_int.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "outbox.h"
 #include "policy.h"
@@ -329,6 +330,7 @@ admit_refuse(struct admit *a, const char *decision, const char *rule,
 	char	*text = audit_text(a->call->canonical), *detail, *title;
 	char	*cause = NULL;
 
+	metric_inc(M_COMMANDS, "refused");
 	if (a->job != NULL) {
 		detail = xasprintf("room=%s job=%" PRId64 " command=%s "
 		    "decision=%s rule=%s", a->room_key, a->job->id, text,
@@ -630,6 +632,8 @@ admit_record(struct admit *a, const struct policy_decision *d)
 	    "rule=%s", a->room_key, j.id, cmd, policy_effect_name(d->effect),
 	    d->rule);
 	audit_append(a->store, a->user, "command", detail);
+	metric_inc(M_COMMANDS, state == JOB_AWAITING_APPROVAL ? "approval" :
+	    "allowed");
 	free(detail);
 	free(cmd);
 	label = xasprintf("job #%" PRId64, j.id);
@@ -740,6 +744,7 @@ admit_later(struct admit *a)
 	detail = xasprintf("room=%s job=%" PRId64 " command=%s "
 	    "decision=lookup", a->room_key, j.id, cmd);
 	audit_append(a->store, a->user, "command", detail);
+	metric_inc(M_COMMANDS, "lookup");
 	free(detail);
 	free(cmd);
 	title = xasprintf("Job #%" PRId64 ": %s", j.id, a->call->canonical);
@@ -776,6 +781,7 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	detail = xasprintf("room=%s command=%s decision=allow rule=%s",
 	    rt->room, text, d->rule);
 	audit(rt, "command", detail);
+	metric_inc(M_COMMANDS, "allowed");
 	free(detail);
 	free(text);
 	if (b != NULL && b->local != NULL)
@@ -815,6 +821,7 @@ route_call(struct route *rt, struct cmd_call *call)
 		detail = xasprintf("room=%s command=%s error=%s", rt->room,
 		    text, cause);
 		audit(rt, "command.invalid", detail);
+		metric_inc(M_COMMANDS, "invalid");
 		reply_text(rt, cause);
 		free(detail);
 		free(text);
@@ -966,6 +973,7 @@ route_message(struct route *rt)
 		detail = xasprintf("room=%s text=%s age=%s", rt->room, text,
 		    age);
 		audit(rt, "command.late", detail);
+		metric_inc(M_COMMANDS, "late");
 		msg = xasprintf("\"%s\" arrived late (sent %s ago; commands "
 		    "older than %s are not run, e.g. after pvebot was down). "
 		    "Nothing was done: send it again if you still want it.",
@@ -985,6 +993,7 @@ route_message(struct route *rt)
 	if (pr == CMD_PARSE_IGNORE)
 		return 0;
 	if (!rate_ok(rt, pr == CMD_PARSE_OK ? call.def->name : NULL)) {
+		metric_inc(M_COMMANDS, "rate_limited");
 		if (pr == CMD_PARSE_OK)
 			cmd_call_release(&call);
 		free(cause);
@@ -995,6 +1004,7 @@ route_message(struct route *rt)
 		detail = xasprintf("room=%s text=%s error=%s", rt->room, text,
 		    cause != NULL ? cause : "?");
 		audit(rt, "command.invalid", detail);
+		metric_inc(M_COMMANDS, "invalid");
 		reply_text(rt, cause != NULL ? cause : "that is not a command");
 		free(detail);
 		free(text);
@@ -1079,6 +1089,7 @@ decide(struct route *rt, int64_t id, const char *nonce, int deny,
 	detail = xasprintf("job=%" PRId64 " verdict=%s via=%s why=%s", id,
 	    approval_verdict_name(v), nonce != NULL ? "button" : "text", why);
 	audit(rt, "approval", detail);
+	metric_inc(M_APPROVALS, approval_verdict_name(v));
 	free(detail);
 	switch (v) {
 	case APPROVAL_REFUSED:
@@ -1717,6 +1728,7 @@ expire_approvals(struct router *r)
 		if (jobs_transition(r->store, j.id, JOB_AWAITING_APPROVAL,
 		    JOB_EXPIRED, "pvebot", NULL, "nobody approved in time",
 		    NULL) == 0) {
+			metric_inc(M_APPROVALS, "expired");
 			approval_text(r->store, &j, now, "expired: nobody "
 			    "approved it in time", &title, &text);
 			m = (struct chat_msg){ .title = title, .text = text };

@@ -37,6 +37,7 @@
 #include "conf.h"
 #include "exec_proxmox.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define PVE_TRIES		3
@@ -542,6 +543,10 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	log_debug("exec_proxmox", "method=%s path=%s url=%s curl=%d "
 	    "status=%ld ms=%lld", method, path, base, (int)rc, call->status,
 	    (long long)(now_ms() - started));
+	metric_observe(M_PVE_LATENCY, NULL, (now_ms() - started) / 1000.0);
+	if (result != ATTEMPT_REPLY || call->status >= 400)
+		metric_inc(M_PVE_ERRORS, result == ATTEMPT_TLS ? "tls" :
+		    result != ATTEMPT_REPLY ? "network" : "http");
 
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);

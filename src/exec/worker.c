@@ -62,6 +62,8 @@ struct workers {
 	pthread_cond_t	 cond;
 	int		 stop;
 	int		 kicks;
+	_Atomic int64_t	 beat;		/* now_ms() of the last loop turn */
+	atomic_int	 executing;	/* threads inside execute() */
 };
 
 /* What one running job carries while a worker follows it. */
@@ -1418,12 +1420,15 @@ worker_thread(void *arg)
 
 		if (atomic_load(&w->app->stopping))
 			break;
+		atomic_store(&w->beat, now_ms());
 		if (reads && resolve_pending(w, s) > 0)
 			continue;
 		rc = jobs_claim(s, reads ? "read" : "action",
 		    w->app->conf->workers.heavy_per_node, w->gen, &j);
 		if (rc == 1) {
+			atomic_fetch_add(&w->executing, 1);
 			execute(w, s, &j);
+			atomic_fetch_sub(&w->executing, 1);
 			job_release(&j);
 			continue;
 		}
@@ -1509,6 +1514,19 @@ workers_busy(struct workers *w)
 	store_finish(s, st);
 	store_close(s);
 	return n;
+}
+
+int
+workers_alive(struct workers *w, int64_t max_age_ms, int64_t *age_ms)
+{
+	int64_t	 beat = atomic_load(&w->beat);
+
+	*age_ms = beat != 0 ? now_ms() - beat : -1;
+	if (w->nthreads == 0 || beat == 0)
+		return 0;
+	/* Idle threads turn twice a second; busy ones work on jobs. */
+	return *age_ms <= max_age_ms ||
+	    atomic_load(&w->executing) >= w->nthreads;
 }
 
 void

@@ -27,6 +27,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "http.h"
 #include "log.h"
 #include "monitor_int.h"
 #include "outbox.h"
@@ -1384,6 +1385,8 @@ monitor_button(struct store *s, const char *user, const char *data,
 	*answer = NULL;
 	if (data == NULL)
 		return 0;
+	if (http_button(s, user, data, now, answer))	/* webhooks': e12, m3 */
+		return 1;
 	if (str_has_prefix(data, "ack:"))
 		ack = 1;
 	else if (str_has_prefix(data, "sil:"))

@@ -25,6 +25,8 @@
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
+#include "exec_ssh.h"
+#include "http.h"
 #include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
@@ -741,6 +743,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	section_guests(&b, res);
 	section_storage(&b, res);
 	section_alerts(&b, s, now);
+	http_digest(&b, s, now);
 	section_jobs(&b, s, now);
 	section_coverage(&b, health);
 	section_backups(&b, app->pve, conf, res, now);

@@ -132,3 +132,35 @@ httpd_cert_release(struct httpd_cert *hc)
 	free(hc->fingerprint);
 	memset(hc, 0, sizeof *hc);
 }
+
+int
+httpd_cert_check(const char *cert_pem, const char *key_pem, char **cause)
+{
+	BIO		*bio;
+	X509		*x = NULL;
+	EVP_PKEY	*pkey = NULL;
+	int		 rc = -1;
+
+	if ((bio = BIO_new_mem_buf(cert_pem, -1)) != NULL) {
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if ((bio = BIO_new_mem_buf(key_pem, -1)) != NULL) {
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if (x == NULL)
+		set_cause(cause, "the TLS certificate is not a PEM "
+		    "certificate");
+	else if (pkey == NULL)
+		set_cause(cause, "the TLS key is not a PEM private key (an "
+		    "encrypted key cannot be used)");
+	else if (X509_check_private_key(x, pkey) != 1)
+		set_cause(cause, "the TLS key is not the certificate's key");
+	else
+		rc = 0;
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return (rc);
+}

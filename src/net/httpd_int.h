@@ -22,6 +22,9 @@ struct httpd_cert {
  */
 int	httpd_cert_generate(struct httpd_cert *, char **cause);
 void	httpd_cert_release(struct httpd_cert *);
+/* 0 when the PEM key belongs to the PEM certificate; -1 with *cause. */
+int	httpd_cert_check(const char *cert_pem, const char *key_pem,
+	    char **cause);
 
 /*
  * One connection's request parser (httpd_parse.c): HTTP/1.1 syntax from
@@ -47,7 +50,8 @@ enum httpd_parse_result {
 	HTTPD_PARSE_REFUSE,	/* reply *status and close */
 };
 
-struct httpd_parse	*httpd_parse_new(size_t max_body);
+/* chunked_ok: "Transfer-Encoding: chunked" bodies are decoded. */
+struct httpd_parse	*httpd_parse_new(size_t max_body, int chunked_ok);
 void			 httpd_parse_free(struct httpd_parse *);
 /*
  * Parses up to len bytes; *used says how many were taken (the rest

@@ -18,9 +18,14 @@
  * lws_cancel_service(); the service thread writes the reply, after
  * delay_ms on an lws timer, or closes for drop.
  *
- * Timeouts: a connection that sends nothing for HTTPD_IDLE_TIMEOUT_S
- * while a request is awaited, or accepts nothing of a reply for as long,
- * is closed; none applies while a handler runs.
+ * Timeouts (opts.timeout_s, HTTPD_IDLE_TIMEOUT_S by default): a request
+ * must arrive whole within that time of its first byte (bytes dribbled
+ * in do not extend it), a keep-alive connection idle for as long and one
+ * that accepts nothing of a reply for as long are closed; none applies
+ * while a handler runs.
+ *
+ * Refusals (a malformed or oversized request, a timeout) are logged and
+ * handed to opts.refused, so the production listener can count them.
  *
  * Stopping: the stop flag is raised (handlers poll httpd_stopping()),
  * the handler threads finish their requests and are joined while the
@@ -94,6 +99,7 @@ struct httpd_conn {
 	int			 unanswered;	/* counted in httpd's */
 	int			 delaying;	/* the reply waits for the timer */
 	int			 close_after;
+	int			 req_started;	/* bytes of a request came */
 
 	struct buf		 out;
 	size_t			 out_off;
@@ -103,9 +109,14 @@ struct httpd {
 	char			*name;
 	httpd_handler		 handler;
 	void			*arg;
+	httpd_refused_fn	 refused;
 	size_t			 max_body;
+	int			 chunked;
+	int			 timeout_s;
 	int			 port;
+	char			*address;
 	struct httpd_cert	 cert;
+	char			*key_pem;	/* given: wiped at free */
 	int			 tls;
 
 	struct lws_context	*ctx;
@@ -203,10 +214,14 @@ conn_queue_out(struct httpd_conn *c, const char *p, size_t len)
 static void
 conn_refuse(struct httpd_conn *c, int status, const char *why)
 {
-	char	*msg;
+	struct httpd	*h = c->httpd;
+	char		*msg;
 
-	log_debug(c->httpd->name, "refused peer=%s status=%d why=\"%s\"",
-	    c->peer, status, why);
+	if (h->refused != NULL)
+		h->refused(h->arg, c->peer, status, why);
+	else
+		log_debug(h->name, "refused peer=%s status=%d why=\"%s\"",
+		    c->peer, status, why);
 	msg = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", status,
 	    httpd_reason(status), strlen(why) + 1, why);
@@ -215,8 +230,7 @@ conn_refuse(struct httpd_conn *c, int status, const char *why)
 	conn_queue_out(c, msg, strlen(msg));
 	free(msg);
 	lws_rx_flow_control(c->wsi, 1);
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
-	    HTTPD_IDLE_TIMEOUT_S);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, h->timeout_s);
 }
 
 static void *
@@ -354,6 +368,7 @@ conn_dispatch(struct httpd_conn *c, struct httpd_request *r)
 
 	c->job = job;
 	c->unanswered = 1;
+	c->req_started = 0;
 	pthread_mutex_lock(&h->lock);
 	h->unanswered++;
 	pthread_mutex_unlock(&h->lock);
@@ -381,6 +396,12 @@ conn_feed(struct httpd_conn *c, const char *data, size_t len)
 	size_t			 used;
 	int			 status = 0, cont;
 
+	/* The deadline of a request runs from its first byte. */
+	if (len > 0 && c->state == CONN_READING && !c->req_started) {
+		c->req_started = 1;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+		    c->httpd->timeout_s);
+	}
 	while (len > 0) {
 		if (c->state != CONN_READING) {
 			if (c->state == CONN_HANDLING ||
@@ -470,7 +491,7 @@ conn_written(struct httpd_conn *c)
 		}
 		c->state = CONN_READING;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
-		    HTTPD_IDLE_TIMEOUT_S);
+		    c->httpd->timeout_s);
 		lws_rx_flow_control(c->wsi, 1);
 		pending = c->stash;
 		buf_init(&c->stash, 0);
@@ -518,7 +539,7 @@ conn_writable(struct httpd_conn *c)
 		/* No timeout while a handler works (an interim reply). */
 		if (c->state != CONN_HANDLING)
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
-			    HTTPD_IDLE_TIMEOUT_S);
+			    c->httpd->timeout_s);
 		if (c->out_off < c->out.len) {
 			lws_callback_on_writable(c->wsi);
 			return (0);
@@ -550,9 +571,11 @@ static struct httpd_conn *
 conn_new(struct httpd *h, struct lws *wsi)
 {
 	struct httpd_conn	*c;
-	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof sin;
-	char			 addr[INET_ADDRSTRLEN];
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 slen = sizeof ss;
+	char			 addr[INET6_ADDRSTRLEN];
 
 	c = xcalloc(1, sizeof *c);
 	c->httpd = h;
@@ -561,17 +584,22 @@ conn_new(struct httpd *h, struct lws *wsi)
 	c->tls = h->tls;
 	buf_init(&c->stash, 0);
 	buf_init(&c->out, 0);
-	c->parse = httpd_parse_new(h->max_body);
-	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&sin,
-	    &slen) == 0 && sin.sin_family == AF_INET &&
-	    inet_ntop(AF_INET, &sin.sin_addr, addr, sizeof addr) != NULL)
-		snprintf(c->peer, sizeof c->peer, "%s:%u", addr,
-		    (unsigned)ntohs(sin.sin_port));
-	else
-		snprintf(c->peer, sizeof c->peer, "?");
+	c->parse = httpd_parse_new(h->max_body, h->chunked);
+	snprintf(c->peer, sizeof c->peer, "?");
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss,
+	    &slen) == 0) {
+		if (ss.ss_family == AF_INET && inet_ntop(AF_INET,
+		    &sin->sin_addr, addr, sizeof addr) != NULL)
+			snprintf(c->peer, sizeof c->peer, "%s:%u", addr,
+			    (unsigned)ntohs(sin->sin_port));
+		else if (ss.ss_family == AF_INET6 && inet_ntop(AF_INET6,
+		    &sin6->sin6_addr, addr, sizeof addr) != NULL)
+			snprintf(c->peer, sizeof c->peer, "[%s]:%u", addr,
+			    (unsigned)ntohs(sin6->sin6_port));
+	}
 	h->nconns++;
 	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
-	    HTTPD_IDLE_TIMEOUT_S);
+	    h->timeout_s);
 	return (c);
 }
 
@@ -659,10 +687,6 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_RAW_RX:
 		if (c == NULL)
 			return (-1);
-		if (c->state == CONN_READING)
-			lws_set_timeout(wsi,
-			    PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
-			    HTTPD_IDLE_TIMEOUT_S);
 		return (conn_feed(c, in, len));
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		if (c == NULL)
@@ -730,6 +754,11 @@ httpd_free(struct httpd *h)
 		job_free(job);
 	}
 	httpd_cert_release(&h->cert);
+	if (h->key_pem != NULL) {
+		explicit_bzero(h->key_pem, strlen(h->key_pem));
+		free(h->key_pem);
+	}
+	free(h->address);
 	pthread_cond_destroy(&h->cond);
 	pthread_cond_destroy(&h->answered);
 	pthread_mutex_destroy(&h->lock);
@@ -763,23 +792,45 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	h->name = xstrdup(opts->name != NULL ? opts->name : "httpd");
 	h->handler = opts->handler;
 	h->arg = opts->arg;
+	h->refused = opts->refused;
 	h->max_body = opts->max_body != 0 ? opts->max_body : HTTPD_MAX_BODY;
+	h->chunked = opts->chunked;
+	h->timeout_s = opts->timeout_s > 0 ? opts->timeout_s :
+	    HTTPD_IDLE_TIMEOUT_S;
+	h->address = xstrdup(opts->address != NULL ? opts->address :
+	    "127.0.0.1");
 
 	lws_set_log_level(LLL_ERR, httpd_lws_log);
 	memset(&info, 0, sizeof info);
 	info.port = opts->port;
-	info.iface = "127.0.0.1";
+	info.iface = h->address;
 	info.protocols = httpd_protocols;
-	info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG |
-	    LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+	if (strchr(h->address, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = httpd_protocols[0].name;
 	info.user = h;
 	info.gid = -1;
 	info.uid = -1;
-	info.timeout_secs = HTTPD_IDLE_TIMEOUT_S;
+	info.timeout_secs = (unsigned int)h->timeout_s;
 	info.fd_limit_per_thread = 2 * HTTPD_MAX_CONNS + 16;
-	if (opts->tls) {
+	if (opts->cert_pem != NULL && opts->key_pem != NULL) {
+		/* Checked here: libwebsockets would only say it failed. */
+		if (httpd_cert_check(opts->cert_pem, opts->key_pem, cause) !=
+		    0)
+			goto fail;
+		h->tls = 1;
+		h->cert.cert_pem = xstrdup(opts->cert_pem);
+		h->key_pem = xstrdup(opts->key_pem);
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.server_ssl_cert_mem = h->cert.cert_pem;
+		info.server_ssl_cert_mem_len = strlen(h->cert.cert_pem);
+		info.server_ssl_private_key_mem = h->key_pem;
+		info.server_ssl_private_key_mem_len = strlen(h->key_pem);
+		info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+		info.alpn = "http/1.1";
+	} else if (opts->tls) {
 		if (httpd_cert_generate(&h->cert, cause) != 0)
 			goto fail;
 		h->tls = 1;
@@ -793,14 +844,14 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 	}
 	h->ctx = lws_create_context(&info);
 	if (h->ctx == NULL) {
-		set_cause(cause, "cannot listen on 127.0.0.1:%d",
+		set_cause(cause, "cannot listen on %s:%d", h->address,
 		    opts->port);
 		goto fail;
 	}
 	vh = lws_get_vhost_by_name(h->ctx, "default");
 	h->port = vh != NULL ? lws_get_vhost_listen_port(vh) : 0;
 	if (h->port <= 0) {
-		set_cause(cause, "cannot listen on 127.0.0.1:%d",
+		set_cause(cause, "cannot listen on %s:%d", h->address,
 		    opts->port);
 		goto fail;
 	}
@@ -810,7 +861,8 @@ httpd_start(const struct httpd_opts *opts, char **cause)
 		goto fail;
 	}
 	h->service_started = 1;
-	log_debug(h->name, "listening port=%d tls=%d", h->port, h->tls);
+	log_debug(h->name, "listening address=%s port=%d tls=%d", h->address,
+	    h->port, h->tls);
 	return (h);
 fail:
 	httpd_free(h);

@@ -7,7 +7,10 @@
  * ever sees a well-formed request:
  * - the head (request line and headers) is capped at HTTPD_MAX_HEAD and
  *   HTTPD_MAX_HEADERS lines (431), the body at max_body (413);
- * - bodies need Content-Length: Transfer-Encoding gets 411;
+ * - bodies need Content-Length: Transfer-Encoding gets 411, unless the
+ *   server accepts chunked bodies (Proxmox's webhook client sends them),
+ *   then "Transfer-Encoding: chunked" alone is decoded, under the same
+ *   cap, and any other coding gets 501;
  * - only HTTP/1.0 and 1.1, origin-form targets ("/..."), header names
  *   that are tokens and values without control characters (400).
  * The parser stops after each complete request, so the caller answers
@@ -28,6 +31,8 @@
 struct httpd_parse {
 	http_parser		 parser;
 	size_t			 max_body;
+	int			 chunked_ok;	/* accept chunked bodies */
+	int			 chunked;	/* this request's body is */
 	struct buf		 target;
 	struct buf		 field;
 	struct buf		 value;
@@ -36,6 +41,7 @@ struct httpd_parse {
 	size_t			 nheaders;
 	char			*body;
 	size_t			 body_len;
+	struct buf		 chunks;	/* a chunked body, decoded */
 	int			 done;
 	int			 expect_continue;
 	int			 refuse_status;
@@ -55,6 +61,8 @@ parse_reset(struct httpd_parse *hp)
 	free(hp->body);
 	hp->body = NULL;
 	hp->body_len = 0;
+	buf_release(&hp->chunks);
+	hp->chunked = 0;
 	hp->done = 0;
 	hp->refuse_status = 0;
 	hp->refuse_why = NULL;
@@ -163,11 +171,17 @@ head_check(struct httpd_parse *hp)
 				return (parse_refuse(hp, 400,
 				    "control character in header value"));
 		}
-		if (strcasecmp(hp->headers[i].key, "Transfer-Encoding") == 0)
+		if (strcasecmp(hp->headers[i].key, "Transfer-Encoding") != 0)
+			continue;
+		if (!hp->chunked_ok)
 			return (parse_refuse(hp, 411, "chunked bodies are "
 			    "not supported; send Content-Length"));
+		if (strcasecmp(v, "chunked") != 0 || hp->chunked)
+			return (parse_refuse(hp, 501, "only Transfer-Encoding: "
+			    "chunked is understood"));
+		hp->chunked = 1;
 	}
-	if ((p->flags & F_CHUNKED) != 0)
+	if ((p->flags & F_CHUNKED) != 0 && !hp->chunked)
 		return (parse_refuse(hp, 411, "chunked bodies are not "
 		    "supported; send Content-Length"));
 	if (p->method == HTTP_CONNECT)
@@ -191,7 +205,8 @@ on_headers_complete(http_parser *p)
 	len = (p->flags & F_CONTENTLENGTH) != 0 ? p->content_length : 0;
 	hp->body = xmalloc(len + 1);
 	hp->body_len = 0;
-	for (i = 0; len > 0 && i < hp->nheaders; i++) {
+	buf_init(&hp->chunks, hp->max_body);
+	for (i = 0; (len > 0 || hp->chunked) && i < hp->nheaders; i++) {
 		if (strcasecmp(hp->headers[i].key, "Expect") == 0 &&
 		    strcasecmp(hp->headers[i].value, "100-continue") == 0)
 			hp->expect_continue = 1;
@@ -204,6 +219,12 @@ on_body(http_parser *p, const char *at, size_t len)
 {
 	struct httpd_parse	*hp = p->data;
 
+	/* A chunked body grows up to the cap. */
+	if (hp->chunked) {
+		if (buf_append(&hp->chunks, at, len) != 0)
+			return (parse_refuse(hp, 413, "body too large"));
+		return (0);
+	}
 	/* Never past Content-Length, which head_check() capped. */
 	memcpy(hp->body + hp->body_len, at, len);
 	hp->body_len += len;
@@ -215,6 +236,11 @@ on_message_complete(http_parser *p)
 {
 	struct httpd_parse	*hp = p->data;
 
+	if (hp->chunked) {
+		free(hp->body);
+		hp->body_len = hp->chunks.len;
+		hp->body = buf_steal(&hp->chunks);
+	}
 	hp->body[hp->body_len] = '\0';
 	hp->done = 1;
 	http_parser_pause(p, 1);
@@ -232,7 +258,7 @@ static const http_parser_settings parse_settings = {
 };
 
 struct httpd_parse *
-httpd_parse_new(size_t max_body)
+httpd_parse_new(size_t max_body, int chunked_ok)
 {
 	struct httpd_parse	*hp;
 
@@ -240,6 +266,8 @@ httpd_parse_new(size_t max_body)
 	http_parser_set_max_header_size(HTTPD_MAX_HEAD);
 	hp = xcalloc(1, sizeof *hp);
 	hp->max_body = max_body;
+	hp->chunked_ok = chunked_ok;
+	buf_init(&hp->chunks, max_body);
 	buf_init(&hp->target, 0);
 	buf_init(&hp->field, 0);
 	buf_init(&hp->value, 0);

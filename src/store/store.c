@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -319,6 +320,79 @@ static const char *migrations[] = {
 	 * the target was last measured. */
 	"ALTER TABLE alerts ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE alerts ADD COLUMN last_seen_at INTEGER;",
+
+	/*
+	 * 7: webhooks (src/http/). A Proxmox VE or Backup Server
+	 * notification is one row, inserted before the sender gets its 2xx;
+	 * the sender neither retries nor names its events, so a key made of
+	 * type, host, job, time and title drops repeats. An Alertmanager
+	 * group is one row with its alerts; the silences pvebot asks of
+	 * Alertmanager wait in am_silences for the endpoint's own thread.
+	 */
+	"CREATE TABLE hook_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"		/* proxmox */
+	"  dedup_key TEXT NOT NULL UNIQUE,"
+	"  type TEXT NOT NULL,"			/* vzdump, verification, ... */
+	"  hostname TEXT NOT NULL,"
+	"  job_id TEXT,"
+	"  severity TEXT NOT NULL,"		/* info warning critical */
+	"  sender_severity TEXT NOT NULL,"	/* as sent: info ... unknown */
+	"  ts INTEGER NOT NULL,"		/* the sender's time */
+	"  title TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  fields TEXT NOT NULL,"		/* JSON object */
+	"  kind TEXT NOT NULL,"			/* backup failed, disk, ... */
+	"  summary TEXT NOT NULL,"		/* one line for chat */
+	"  details TEXT NOT NULL,"		/* the excerpt chat shows */
+	"  state TEXT NOT NULL,"	/* alert digest silenced resolved */
+	"  acked_by TEXT,"
+	"  notes TEXT,"				/* lines added later */
+	"  msg_refs TEXT,"			/* JSON: [{c, r, m}] */
+	"  received_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX hook_events_open ON hook_events(state, type, hostname);"
+	"CREATE INDEX hook_events_at ON hook_events(received_at);"
+	"CREATE TABLE am_groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  receiver TEXT NOT NULL,"
+	"  group_key TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"		/* firing | resolved */
+	"  group_labels TEXT NOT NULL,"		/* JSON object */
+	"  external_url TEXT,"
+	"  acked_by TEXT,"
+	"  notes TEXT,"				/* lines added later */
+	"  msg_refs TEXT,"			/* JSON: [{c, r, m}] */
+	"  rendered TEXT,"			/* hash of what chat shows */
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE(receiver, group_key)"
+	");"
+	"CREATE TABLE am_alerts ("
+	"  group_id INTEGER NOT NULL REFERENCES am_groups(id),"
+	"  fingerprint TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"		/* firing | resolved */
+	"  labels TEXT NOT NULL,"		/* JSON object */
+	"  annotations TEXT NOT NULL,"		/* JSON object */
+	"  starts_at TEXT,"
+	"  ends_at TEXT,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(group_id, fingerprint)"
+	");"
+	"CREATE TABLE am_silences ("
+	"  id INTEGER PRIMARY KEY,"
+	"  group_id INTEGER NOT NULL REFERENCES am_groups(id),"
+	"  created_by TEXT NOT NULL,"
+	"  comment TEXT NOT NULL,"
+	"  duration INTEGER NOT NULL,"		/* seconds */
+	"  requested_at INTEGER NOT NULL,"	/* UNIX s: ends at + duration */
+	"  state TEXT NOT NULL,"		/* pending done failed */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"		/* wall clock ms */
+	"  silence_ids TEXT,"			/* JSON: {fingerprint: id} */
+	"  error TEXT,"
+	"  finished_at INTEGER"
+	");"
+	"CREATE INDEX am_silences_due ON am_silences(state, next_at);",
 };
 
 int
@@ -581,6 +655,7 @@ int
 store_commit(struct store *s)
 {
 	char	*cause = NULL;
+	int64_t	 t0 = metric_now_us();
 
 	if (exec_sql(s->db, "COMMIT", &cause) != 0) {
 		log_error("store", "commit failed: %s", cause);
@@ -589,6 +664,7 @@ store_commit(struct store *s)
 		notify_flush(s, 0);
 		return -1;
 	}
+	metric_observe(M_SQLITE_COMMIT, NULL, (metric_now_us() - t0) / 1e6);
 	notify_flush(s, 1);
 	return 0;
 }

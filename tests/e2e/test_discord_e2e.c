@@ -58,6 +58,12 @@ e2e_start(struct e2e *e)
 	char		*ldir = t_path("local-commands");
 
 	memset(e, 0, sizeof *e);
+	/*
+	 * Before any thread starts: libwebsockets' threads call mktime(),
+	 * which reads TZ, and a concurrent setenv() crashed getenv().
+	 */
+	setenv("PVEBOT_TEST_DISCORD_TOKEN", TOKEN, 1);
+	setenv("PVEBOT_TEST_PVE_SECRET", PVE_SECRET, 1);
 	e->fd = fake_discord_start(TOKEN, 5000);
 	memset(&so, 0, sizeof so);
 	so.tls = 1;
@@ -75,8 +81,6 @@ e2e_start(struct e2e *e)
 	t_write("policies/default.yaml", policy != NULL ? policy : "", 0600);
 	t_write("policies/users.yaml", users_yaml, 0600);
 	free(policy);
-	setenv("PVEBOT_TEST_DISCORD_TOKEN", TOKEN, 1);
-	setenv("PVEBOT_TEST_PVE_SECRET", PVE_SECRET, 1);
 	text = xasprintf(
 	    "database: %s\n"
 	    "commands: %s/commands\n"

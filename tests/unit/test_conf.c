@@ -431,6 +431,105 @@ test_time_zones(void)
 	free(errors);
 }
 
+/* The http and heartbeat sections: defaults, tokens, the key's rules. */
+static void
+test_http_section(void)
+{
+	char		*errors = NULL;
+	struct conf	*c;
+
+	/* Absent: off. */
+	c = load_text("nohttp.conf", "workers: {count: 2}\n", &errors);
+	T_OK(c != NULL && !c->http.enabled && !c->heartbeat.enabled);
+	conf_free(c);
+	t_write("hook.token", "pve-hook-secret-value\n", 0600);
+	t_write("beat.url", "https://hc-ping.com/6f0c1d7e-secret\n", 0600);
+	t_write("tls.key", "-----BEGIN PRIVATE KEY-----\nxyz\n"
+	    "-----END PRIVATE KEY-----\n", 0600);
+	c = load_text("http.conf",
+	    "http:\n"
+	    "  listen: \"[::1]:9443\"\n"
+	    "  tls:\n"
+	    "    cert_file: tls.crt\n"
+	    "    key_file: tls.key\n"
+	    "  proxmox:\n"
+	    "    token_file: hook.token\n"
+	    "    max_body: 4096\n"
+	    "  metrics:\n"
+	    "    token_file: hook.token\n"
+	    "heartbeat:\n"
+	    "  url_file: beat.url\n"
+	    "  method: POST\n"
+	    "  interval: 2m\n", &errors);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		printf("%s", errors);
+		free(errors);
+		return;
+	}
+	T_OK(c->http.enabled);
+	T_EQ_STR(c->http.listen, "[::1]:9443");
+	T_EQ_INT(c->http.timeout, 10);
+	T_OK(c->http.tls.enabled);
+	T_CONTAINS(c->http.tls.cert_file, "/tls.crt");
+	T_CONTAINS(c->http.tls.key, "BEGIN PRIVATE KEY");
+	T_OK(c->http.proxmox.enabled);
+	T_EQ_STR(c->http.proxmox.token, "pve-hook-secret-value");
+	T_EQ_INT(c->http.proxmox.max_body, 4096);
+	/* Not given: off; the pages are on, without a token by default. */
+	T_OK(!c->http.alertmanager.enabled);
+	T_OK(c->http.metrics.enabled && c->http.healthz.enabled);
+	T_EQ_STR(c->http.metrics.token, "pve-hook-secret-value");
+	T_OK(c->http.healthz.token == NULL);
+	T_OK(c->heartbeat.enabled);
+	T_EQ_STR(c->heartbeat.method, "POST");
+	T_EQ_INT(c->heartbeat.interval, 120);
+	conf_free(c);
+
+	/* A hook without its token, an address that is not one. */
+	T_OK(load_text("http-bad.conf",
+	    "http:\n"
+	    "  listen: localhost:9180\n"
+	    "  proxmox:\n"
+	    "    max_body: 10\n"
+	    "heartbeat:\n"
+	    "  url: https://hc-ping.com/x\n", &errors) == NULL);
+	expect_error(errors, "http-bad.conf", 4, 15,
+	    "expected an integer from 1024");
+	expect_error(errors, "http-bad.conf", 4, 5,
+	    "proxmox: missing required key token_file");
+	expect_error(errors, "http-bad.conf", 6, 3,
+	    "secrets are never inline");
+	free(errors);
+	errors = NULL;
+	T_OK(load_text("http-addr.conf", "http:\n  listen: localhost:9180\n",
+	    &errors) == NULL);
+	T_CONTAINS(errors, "http.listen: 'localhost:9180': 'localhost' is "
+	    "not an IPv4");
+	free(errors);
+	errors = NULL;
+	T_OK(load_text("http-port.conf", "http:\n  listen: "
+	    "127.0.0.1:70000\n", &errors) == NULL);
+	T_CONTAINS(errors, "port '70000' is too large");
+	free(errors);
+	errors = NULL;
+	/* The TLS key is a secret file: others may not read it. */
+	t_write("open.key", "-----BEGIN PRIVATE KEY-----\n", 0644);
+	T_OK(load_text("http-key.conf", "http:\n  tls:\n    cert_file: "
+	    "x.crt\n    key_file: open.key\n", &errors) == NULL);
+	T_CONTAINS(errors, "readable by group or others");
+	free(errors);
+	errors = NULL;
+	/* A section turned off needs none of its secrets. */
+	c = load_text("http-off.conf", "http:\n  enabled: false\n"
+	    "  proxmox:\n    token_file: /nonexistent/token\n", &errors);
+	T_OK(c != NULL && !c->http.enabled);
+	if (c == NULL)
+		printf("%s", errors);
+	free(errors);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -447,5 +546,6 @@ main(void)
 	T_RUN(test_credentials_directory);
 	T_RUN(test_local_commands);
 	T_RUN(test_time_zones);
+	T_RUN(test_http_section);
 	return t_summary();
 }

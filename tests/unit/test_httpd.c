@@ -3,7 +3,9 @@
  * raw sockets: requests reach the handler decoded, malformed input gets
  * 400/411/413/431, one slow handler does not stall others, dropped
  * replies, keep-alive, and HTTPS whose fingerprint matches what a TLS
- * client sees.
+ * client sees; what pvebot's own listener adds: chunked bodies when
+ * asked for, refusals reported, a deadline for a whole request, a
+ * certificate given as PEM, an explicit listen address.
  */
 #include <sys/socket.h>
 
@@ -23,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../../src/net/httpd_int.h"
 #include "httpd.h"
 #include "t.h"
 #include "util.h"
@@ -866,6 +869,209 @@ test_pipelined_replies_in_order(void)
 	httpd_stop(h);
 }
 
+static struct httpd *
+start_with(struct httpd_opts *o)
+{
+	struct httpd	*h;
+	char		*cause = NULL;
+
+	o->handler = handler;
+	h = httpd_start(o, &cause);
+	if (h == NULL)
+		t_fail(__FILE__, __LINE__, "httpd_start: %s", cause);
+	free(cause);
+	return (h);
+}
+
+static void
+test_chunked_bodies_when_accepted(void)
+{
+	struct httpd_opts	 o;
+	struct httpd		*h;
+	char			*r;
+
+	memset(&o, 0, sizeof o);
+	o.chunked = 1;
+	o.max_body = 64;
+	if ((h = start_with(&o)) == NULL)
+		return;
+	/* Decoded, as Proxmox's webhook client sends a body. */
+	r = raw_exchange(httpd_port(h), "POST /c HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 200 "));
+	T_CONTAINS(r, "body=hello world");
+	free(r);
+	/* Under the same cap: 70 bytes in chunks is too much. */
+	r = raw_exchange(httpd_port(h), "POST /c HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "23\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+	    "23\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n0\r\n\r\n", 0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 413 "));
+	free(r);
+	/* Other codings are not understood. */
+	r = raw_exchange(httpd_port(h), "POST /c HTTP/1.1\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 501 "));
+	free(r);
+	/* An empty chunked body is an empty body. */
+	r = raw_exchange(httpd_port(h), "POST /c HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+	    0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 200 "));
+	T_CONTAINS(r, "body=");
+	free(r);
+	httpd_stop(h);
+}
+
+static pthread_mutex_t	 refused_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct buf	 refused_seen;
+
+static void
+on_refused(void *arg, const char *peer, int status, const char *why)
+{
+	pthread_mutex_lock(&refused_lock);
+	buf_printf(&refused_seen, "%s %d %s\n", peer, status, why);
+	pthread_mutex_unlock(&refused_lock);
+}
+
+static void
+test_refusals_reported(void)
+{
+	struct httpd_opts	 o;
+	struct httpd		*h;
+	char			*r, *seen;
+
+	buf_init(&refused_seen, 0);
+	memset(&o, 0, sizeof o);
+	o.refused = on_refused;
+	o.max_body = 16;
+	if ((h = start_with(&o)) == NULL)
+		return;
+	r = raw_exchange(httpd_port(h), "GARBAGE\r\n\r\n", 0);
+	free(r);
+	r = raw_exchange(httpd_port(h), "POST / HTTP/1.1\r\n"
+	    "Content-Length: 17\r\n\r\n", 0);
+	T_OK(str_has_prefix(r, "HTTP/1.1 413 "));
+	free(r);
+	r = raw_exchange(httpd_port(h), "POST / HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0);
+	free(r);
+	httpd_stop(h);
+	pthread_mutex_lock(&refused_lock);
+	seen = buf_steal(&refused_seen);
+	pthread_mutex_unlock(&refused_lock);
+	T_CONTAINS(seen, "127.0.0.1:");
+	T_CONTAINS(seen, " 400 ");
+	T_CONTAINS(seen, " 413 body too large\n");
+	T_CONTAINS(seen, " 411 chunked bodies are not supported");
+	free(seen);
+}
+
+/*
+ * A request must arrive whole within timeout_s of its first byte: one
+ * that dribbles in a byte at a time (which an idle timer would let live
+ * for ever) is closed.
+ */
+static void
+test_request_deadline(void)
+{
+	struct httpd_opts	 o;
+	struct httpd		*h;
+	struct sockaddr_in	 sin;
+	const char		*req = "GET / HTTP/1.1\r\nX-Slow: "
+				    "abcdefghijklmnopqrstuvwxyz0123456789";
+	char			 c;
+	size_t			 i;
+	int64_t			 t0;
+	int			 fd, closed = 0;
+
+	memset(&o, 0, sizeof o);
+	o.timeout_s = 1;
+	if ((h = start_with(&o)) == NULL)
+		return;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)httpd_port(h));
+	T_EQ_INT(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	t0 = now_ms();
+	for (i = 0; i < strlen(req) && !closed; i++) {
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1) {
+			closed = 1;
+			break;
+		}
+		sleep_ms(250);
+		if (recv(fd, &c, 1, MSG_DONTWAIT) == 0)
+			closed = 1;
+	}
+	/* 60 bytes at 4 a second would take 15 s: it was cut off. */
+	T_OK(closed);
+	T_OK(now_ms() - t0 < 10000);
+	close(fd);
+	httpd_stop(h);
+}
+
+static void
+test_certificate_given_as_pem_and_address(void)
+{
+	struct httpd_cert	 cert;
+	struct httpd_opts	 o;
+	struct httpd		*h;
+	struct get		 g = { 0 };
+	char			*url, *cause = NULL;
+
+	T_EQ_INT(httpd_cert_generate(&cert, &cause), 0);
+	free(cause);
+	cause = NULL;
+	memset(&o, 0, sizeof o);
+	o.address = "127.0.0.1";
+	o.cert_pem = cert.cert_pem;
+	o.key_pem = cert.key_pem;
+	if ((h = start_with(&o)) == NULL) {
+		httpd_cert_release(&cert);
+		return;
+	}
+	T_EQ_STR(httpd_cert_pem(h), cert.cert_pem);
+	url = xasprintf("https://127.0.0.1:%d/given", httpd_port(h));
+	g.url = url;
+	g.ca_pem = cert.cert_pem;
+	get_run(&g, NULL);
+	T_EQ_INT(g.curl_rc, CURLE_OK);
+	T_EQ_INT(g.status, 200);
+	T_CONTAINS(g.out.data, "tls=1");
+	get_free(&g);
+	free(url);
+	httpd_stop(h);
+
+	/* A key that is not the certificate's does not start. */
+	{
+		struct httpd_cert	 other;
+
+		T_EQ_INT(httpd_cert_generate(&other, &cause), 0);
+		free(cause);
+		cause = NULL;
+		o.key_pem = other.key_pem;
+		o.handler = handler;
+		T_OK((h = httpd_start(&o, &cause)) == NULL);
+		T_CONTAINS(cause, "the TLS key is not the certificate's key");
+		free(cause);
+		cause = NULL;
+		httpd_stop(h);
+		httpd_cert_release(&other);
+	}
+	/* An address that is not one of this machine's. */
+	memset(&o, 0, sizeof o);
+	o.address = "192.0.2.1";
+	o.handler = handler;
+	T_OK((h = httpd_start(&o, &cause)) == NULL);
+	T_CONTAINS(cause, "cannot listen on 192.0.2.1:0");
+	free(cause);
+	httpd_stop(h);
+	httpd_cert_release(&cert);
+}
+
 int
 main(void)
 {
@@ -885,6 +1091,10 @@ main(void)
 	T_RUN(test_connection_cap);
 	T_RUN(test_head_reply_has_no_body);
 	T_RUN(test_pipelined_replies_in_order);
+	T_RUN(test_chunked_bodies_when_accepted);
+	T_RUN(test_refusals_reported);
+	T_RUN(test_request_deadline);
+	T_RUN(test_certificate_given_as_pem_and_address);
 	curl_global_cleanup();
 	return (t_summary());
 }
