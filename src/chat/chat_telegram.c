@@ -1626,6 +1626,11 @@ tg_start(struct connector *c, char **cause)
 
 	if (tg->running)
 		return 0;
+	/* The catalogue given since create (before any thread runs). */
+	pthread_mutex_lock(&tg->lock);
+	if (tg->menu == NULL && tg->ctx->catalogue != NULL)
+		tg->menu = cmd_export_telegram(tg->ctx->catalogue);
+	pthread_mutex_unlock(&tg->lock);
 	atomic_store(&tg->stopping, 0);
 	if (tg->ctx->conf->database == NULL)
 		return set_cause(cause, "Telegram needs a database for its "
