@@ -1,0 +1,461 @@
+/*
+ * test_crash.c - issue 13's crash test: nothing lost, nothing run twice,
+ * every outcome and every approval request shown, across SIGKILLs.
+ *
+ * `pvebot run` (t_env: the fake Telegram, which redelivers what was not
+ * confirmed and forgets what was, as Telegram does; the simulator, which
+ * records every call) gets 100 commands, each from its own Telegram user
+ * in a private chat, so every job is tied to the message that asked for
+ * it: snapshots with unique names, power actions (one per guest), node
+ * listings, and backups and rollbacks that need an admin's approval
+ * (posted to the group, pressed by button as they appear; rollbacks take
+ * a safety snapshot first). Between batches pvebot is killed with SIGKILL
+ * at a random moment and started again: 15 kills, two of them aimed with
+ * PVEBOT_CRASH_AT, between a step's intent and its request
+ * (step.intent), and while a rollback's safety snapshot runs
+ * (step.snapshot).
+ *
+ * Judged afterwards from the simulator's call log, the database and the
+ * fake's chats:
+ *   lost        a user whose command has no job and no answer
+ *   twice       a user with two jobs, or a Proxmox action asked more
+ *               often than jobs that may ask it
+ *   unreported  a job whose chat message does not show its final state
+ *   unseen      a job that waited for approval with no request in the
+ *               group
+ * Each count must be 0. The run prints them, with the jobs' final states.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "t.h"
+#include "t_env.h"
+#include "util.h"
+
+#define NUSERS		100
+#define FIRST_UID	3001
+#define ROUNDS		15
+#define AIM_INTENT	5	/* round started with step.intent armed */
+#define AIM_SNAPSHOT	10	/* round started with step.snapshot armed */
+
+struct cmd {
+	long long	 uid;
+	char		 text[64];
+	int		 approval;	/* needs an admin */
+	const char	*post;		/* path part of its Proxmox POST */
+};
+
+static struct cmd	 cmds[NUSERS];
+
+/* The 100 commands: unique per user, each Proxmox action countable. */
+static void
+make_commands(void)
+{
+	static const int snap_guests[] = { 101, 102, 103, 104, 106, 107,
+	    108, 111, 112 };
+	static const struct { const char *text, *post; } power[] = {
+		{ "start 104", "/qemu/104/status/start" },
+		{ "start 108", "/qemu/108/status/start" },
+		{ "start 111", "/lxc/111/status/start" },
+		{ "start 112", "/qemu/112/status/start" },
+		{ "shutdown 106", "/qemu/106/status/shutdown" },
+		{ "reboot 103", "/lxc/103/status/reboot" },
+	};
+	static const struct { const char *text, *post; } risky[] = {
+		{ "backup 102", "/vzdump" },
+		{ "backup 107", "/vzdump" },
+		{ "backup 111", "/vzdump" },
+		{ "rollback 101 pre-upgrade", "/qemu/101/snapshot/pre-upgrade/"
+		    "rollback" },
+	};
+	static struct cmd	 all[NUSERS];
+	size_t			 i, k = 0, n;
+
+	for (n = 0; n < nitems(power); n++, k++) {
+		snprintf(all[k].text, sizeof all[k].text, "%s", power[n].text);
+		all[k].post = power[n].post;
+	}
+	for (n = 0; n < 6; n++, k++) {
+		snprintf(all[k].text, sizeof all[k].text, "%s",
+		    risky[n % nitems(risky)].text);
+		all[k].post = risky[n % nitems(risky)].post;
+		all[k].approval = 1;
+	}
+	for (n = 0; n < 20; n++, k++)
+		snprintf(all[k].text, sizeof all[k].text, "nodes");
+	for (n = 0; k < NUSERS; n++, k++)
+		snprintf(all[k].text, sizeof all[k].text, "snapshot %d k%zu",
+		    snap_guests[n % nitems(snap_guests)], n);
+	/* Mixed, so each batch has several kinds (the same every run:
+	 * 37 and 100 are coprime). */
+	for (i = 0; i < NUSERS; i++) {
+		cmds[i] = all[(i * 37 + 11) % NUSERS];
+		cmds[i].uid = FIRST_UID + (long long)i;
+	}
+}
+
+/* The whole people file: alice approves, one operator per command. */
+static void
+write_people(struct t_env *e)
+{
+	struct buf	 b;
+	char		*conf, *users, *next;
+	const char	*at;
+	size_t		 i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "users:\n"
+	    "  alice:\n"
+	    "    identities: [telegram:1001, console:alice]\n"
+	    "    roles: [admin]\n"
+	    "  bob:\n"
+	    "    identities: [telegram:1002, console:bob]\n"
+	    "    roles: [operator]\n");
+	for (i = 0; i < NUSERS; i++)
+		buf_printf(&b, "  u%lld:\n    identities: [telegram:%lld]\n"
+		    "    roles: [operator]\n", cmds[i].uid, cmds[i].uid);
+	t_write("policies/users.yaml", buf_cstr(&b), 0644);
+	buf_release(&b);
+	/* Rollbacks take a safety snapshot first. */
+	users = t_slurp("policies/default.yaml");
+	at = users != NULL ? strstr(users, "    # snapshot_before: yes") :
+	    NULL;
+	T_OK(at != NULL);
+	if (at != NULL) {
+		next = xasprintf("%.*s    snapshot_before: yes%s",
+		    (int)(at - users), users, at + strlen(
+		    "    # snapshot_before: yes"));
+		t_write("policies/default.yaml", next, 0644);
+		free(next);
+	}
+	free(users);
+	/* Everyone may use a private chat; no rate limit gets in the way. */
+	conf = t_slurp(e->conf_path);
+	buf_init(&b, 0);
+	buf_puts(&b, "[\"1001\", \"1002\"");
+	for (i = 0; i < NUSERS; i++)
+		buf_printf(&b, ", \"%lld\"", cmds[i].uid);
+	buf_puts(&b, "]");
+	at = conf != NULL ? strstr(conf, "[\"1001\", \"1002\"]") : NULL;
+	T_OK(at != NULL);
+	if (at != NULL) {
+		next = xasprintf("%.*s%s%s", (int)(at - conf), conf,
+		    buf_cstr(&b), at + strlen("[\"1001\", \"1002\"]"));
+		free(conf);
+		conf = next;
+		at = strstr(conf, "  max_command_age: 5m\n");
+		next = xasprintf("%.*s  max_command_age: 5m\n  rate_limit: "
+		    "{per_room: 100000, room_burst: 100000}\n%s",
+		    (int)(at - conf), conf, at + strlen("  max_command_age: "
+		    "5m\n"));
+		t_write("bot.conf", next, 0600);
+		free(next);
+	}
+	buf_release(&b);
+	free(conf);
+}
+
+/* Ids of the jobs `sql` selects (one integer column). */
+static size_t
+db_ids(struct t_env *e, const char *sql, int64_t *ids, size_t max)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	size_t		 n = 0;
+
+	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW && n < max)
+			ids[n++] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/* Presses Approve, as alice in the group, on every request shown. */
+static void
+approve_shown(struct t_env *e)
+{
+	int64_t	 ids[NUSERS * 2];
+	size_t	 n, i;
+
+	n = db_ids(e, "SELECT id FROM jobs WHERE state = 'awaiting_approval'",
+	    ids, nitems(ids));
+	for (i = 0; i < n; i++) {
+		char		 needle[48], *markup;
+		long long	 msg;
+		json_t		*root, *row, *btn;
+		size_t		 r, c;
+
+		snprintf(needle, sizeof needle, "Approval needed: job #%lld\n",
+		    (long long)ids[i]);
+		if ((msg = fake_telegram_find(e->tg, T_GROUP, needle)) == -1)
+			continue;
+		markup = fake_telegram_message_markup(e->tg, T_GROUP, msg);
+		root = json_loads(markup != NULL ? markup : "", 0, NULL);
+		json_array_foreach(json_object_get(root, "inline_keyboard"), r,
+		    row) {
+			json_array_foreach(row, c, btn) {
+				const char *d = json_string_value(
+				    json_object_get(btn, "callback_data"));
+
+				if (d != NULL && str_has_prefix(d, "ap:"))
+					fake_telegram_press(e->tg, T_GROUP,
+					    T_ALICE, msg, d, NULL);
+			}
+		}
+		json_decref(root);
+		free(markup);
+	}
+}
+
+/* Starts pvebot with a crash point armed (NULL: none). */
+static void
+start(struct t_env *e, const char *crash_at)
+{
+	if (crash_at != NULL)
+		setenv("PVEBOT_CRASH_AT", crash_at, 1);
+	t_env_start(e, "connector started name=telegram", 60000);
+	unsetenv("PVEBOT_CRASH_AT");
+}
+
+/* Waits until pvebot ended by itself (a crash point); 1 if it did. */
+static int
+ended_by_itself(struct t_env *e, int timeout_ms)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+
+	while (now_ms() < deadline) {
+		if (kill(e->proc.pid, 0) != 0 || t_env_wait_output(e, 0,
+		    "crash point", 1, NULL) != -1)
+			return 1;
+		approve_shown(e);
+		sleep_ms(50);
+	}
+	return 0;
+}
+
+static int
+final_text(const char *s)
+{
+	static const char *const words[] = { "succeeded", "failed",
+	    "refused", "interrupted", "unknown", "denied", "expired",
+	    "cancelled", "nothing was done", "pve1" };
+	size_t	 i;
+
+	/* What a job in progress says under its title. */
+	if (s == NULL || strstr(s, "\nrunning") != NULL ||
+	    strstr(s, "\nqueued") != NULL || strstr(s, "following the task") !=
+	    NULL || strstr(s, "\nwaiting") != NULL)
+		return 0;
+	for (i = 0; i < nitems(words); i++) {
+		if (strstr(s, words[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_kills_lose_and_repeat_nothing(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 300 };
+	struct t_env		*e;
+	int64_t			 ids[NUSERS * 2], deadline;
+	size_t			 i, k = 0, n, njobs;
+	int			 round, lost = 0, twice = 0, unreported = 0;
+	int			 unseen = 0, aimed = 0, busy;
+	json_t			*calls;
+	char			 sql[256];
+
+	make_commands();
+	e = t_env_new(&o);
+	write_people(e);
+	start(e, NULL);
+	for (round = 0; round < ROUNDS; round++) {
+		size_t	 batch = NUSERS / ROUNDS + (round < NUSERS % ROUNDS);
+		const char *aim = round == AIM_INTENT ? "step.intent:2" :
+		    round == AIM_SNAPSHOT ? "step.snapshot" : NULL;
+
+		if (aim != NULL) {
+			t_env_stop(e, SIGKILL);
+			start(e, aim);
+		}
+		for (i = 0; i < batch && k < NUSERS; i++, k++)
+			fake_telegram_inject_message(e->tg, cmds[k].uid,
+			    cmds[k].uid, cmds[k].text, 0);
+		if (round == AIM_SNAPSHOT)
+			fake_telegram_inject_message(e->tg, 1002, 1002,
+			    "rollback 101 pre-upgrade", 0);
+		if (aim != NULL) {
+			/* The process ends at the point, as SIGKILL would. */
+			aimed += ended_by_itself(e, 30000);
+		} else {
+			sleep_ms(200 + (int)(random_u64() % 1300));
+			approve_shown(e);
+			sleep_ms((int)(random_u64() % 400));
+		}
+		t_env_stop(e, SIGKILL);
+		start(e, NULL);
+	}
+	/* Everything settles: approvals pressed, jobs ended, outbox sent. */
+	deadline = now_ms() + 120000;
+	do {
+		approve_shown(e);
+		sleep_ms(200);
+		busy = (int)t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
+		    "state IN ('resolving', 'awaiting_approval', 'queued', "
+		    "'running')", NULL);
+		busy += (int)t_env_db_int(e, "SELECT count(*) FROM outbox "
+		    "WHERE state = 'pending'", NULL);
+	} while (busy > 0 && now_ms() < deadline);
+	T_EQ_INT(busy, 0);
+	T_EQ_INT(aimed, 2);
+
+	/* Lost or twice, per user. */
+	for (i = 0; i < NUSERS; i++) {
+		char	 who[32];
+
+		snprintf(who, sizeof who, "telegram:%lld", cmds[i].uid);
+		snprintf(sql, sizeof sql, "SELECT id FROM jobs WHERE "
+		    "requester = '%s'", who);
+		n = db_ids(e, sql, ids, nitems(ids));
+		if (n > 1) {
+			printf("  twice: %s has %zu jobs for '%s'\n", who, n,
+			    cmds[i].text);
+			twice++;
+		}
+		if (n == 0 && fake_telegram_find(e->tg, cmds[i].uid, "") ==
+		    -1) {
+			printf("  lost: '%s' of %s\n", cmds[i].text, who);
+			lost++;
+		}
+	}
+	/* An action asked of Proxmox more often than jobs could ask it. */
+	calls = t_env_sim_calls(e);
+	T_OK(json_array_size(calls) < 5000);	/* the log kept them all */
+	for (i = 0; i < NUSERS; i++) {
+		size_t		 asked = 0, may = 0, c;
+		json_t		*call;
+
+		if (cmds[i].post == NULL)
+			continue;
+		json_array_foreach(calls, c, call) {
+			const char *m = json_string_value(json_object_get(call,
+			    "method"));
+			const char *p = json_string_value(json_object_get(call,
+			    "path"));
+			const char *v = json_string_value(json_object_get(
+			    json_object_get(call, "params"), "vmid"));
+
+			if (m == NULL || p == NULL || strcmp(m, "POST") != 0 ||
+			    strstr(p, cmds[i].post) == NULL)
+				continue;
+			/* A backup names its guest in a parameter. */
+			if (strcmp(cmds[i].post, "/vzdump") == 0 &&
+			    (v == NULL || strcmp(v, cmds[i].text + 7) != 0))
+				continue;
+			asked++;
+		}
+		/* The job keeps the canonical line: defaults spelt out. */
+		snprintf(sql, sizeof sql, "SELECT id FROM jobs WHERE "
+		    "(command = '%s' OR command LIKE '%s %%') AND state NOT IN "
+		    "('refused', 'denied', 'expired')", cmds[i].text,
+		    cmds[i].text);
+		may = db_ids(e, sql, ids, nitems(ids));
+		if (asked > may) {
+			printf("  twice: %s asked %zu times for %zu jobs\n",
+			    cmds[i].text, asked, may);
+			twice++;
+		}
+		/* The same command text counts once. */
+		for (c = i + 1; c < NUSERS; c++) {
+			if (strcmp(cmds[c].text, cmds[i].text) == 0)
+				cmds[c].post = NULL;
+		}
+	}
+	json_decref(calls);
+	/* Every job's message shows how it ended; approvals were shown. */
+	njobs = db_ids(e, "SELECT id FROM jobs ORDER BY id", ids,
+	    nitems(ids));
+	for (i = 0; i < njobs; i++) {
+		char		 needle[48], *text = NULL, *requester = NULL;
+		long long	 chat, msg;
+
+		snprintf(needle, sizeof needle, "Job #%lld:", (long long)ids[i]);
+		snprintf(sql, sizeof sql, "SELECT CAST(substr(requester, 10) "
+		    "AS INTEGER) FROM jobs WHERE id = %lld", (long long)ids[i]);
+		chat = t_env_db_int(e, sql, NULL);
+		msg = fake_telegram_find(e->tg, chat, needle);
+		if (msg == -1)
+			msg = fake_telegram_find(e->tg, T_GROUP, needle),
+			    chat = T_GROUP;
+		text = msg != -1 ? fake_telegram_message_text(e->tg, chat,
+		    msg) : NULL;
+		if (!final_text(text)) {
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs "
+			    "WHERE id = %lld AND kind = 'read'",
+			    (long long)ids[i]);
+			/* A read's answer is its listing. */
+			if (t_env_db_int(e, sql, NULL) != 1 || text == NULL ||
+			    strstr(text, "pve") == NULL) {
+				printf("  unreported: job %lld: %s\n",
+				    (long long)ids[i], text != NULL ? text :
+				    "(no message)");
+				unreported++;
+			}
+		}
+		free(text);
+		free(requester);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM approvals "
+		    "WHERE job_id = %lld", (long long)ids[i]);
+		snprintf(needle, sizeof needle, "Approval needed: job #%lld\n",
+		    (long long)ids[i]);
+		if (t_env_db_int(e, sql, NULL) > 0 &&
+		    fake_telegram_find(e->tg, T_GROUP, needle) == -1) {
+			printf("  unseen: job %lld was approved without a "
+			    "request in the group\n", (long long)ids[i]);
+			unseen++;
+		}
+	}
+	printf("  %zu commands, %zu jobs, %d kills (%d aimed): %d lost, "
+	    "%d twice, %d unreported, %d approvals unseen\n", (size_t)NUSERS,
+	    njobs, ROUNDS, aimed, lost, twice, unreported, unseen);
+	{
+		static const char *const states[] = { "succeeded", "failed",
+		    "refused", "interrupted", "unknown", "denied", "expired",
+		    "cancelled" };
+
+		printf("  job states:");
+		for (i = 0; i < nitems(states); i++) {
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs "
+			    "WHERE state = '%s'", states[i]);
+			printf(" %s %lld", states[i], (long long)t_env_db_int(e,
+			    sql, NULL));
+		}
+		printf("\n");
+	}
+	T_EQ_INT(lost, 0);
+	T_EQ_INT(twice, 0);
+	T_EQ_INT(unreported, 0);
+	T_EQ_INT(unseen, 0);
+	t_env_free(e);
+}
+
+int
+main(void)
+{
+	T_RUN(test_kills_lose_and_repeat_nothing);
+	return t_summary();
+}
