@@ -158,6 +158,20 @@ t_env_start(struct t_env *e, const char *ready, int timeout_ms)
 	t_fail(__FILE__, __LINE__, "pvebot did not say \"%s\": %s",
 	    ready != NULL ? ready : "connector started", out);
 	free(out);
+	/* Why: is it there, and what is it waiting in? */
+	{
+		char	 path[64], *stat, *wchan;
+
+		snprintf(path, sizeof path, "/proc/%d/stat", e->proc.pid);
+		stat = t_slurp(path);
+		snprintf(path, sizeof path, "/proc/%d/wchan", e->proc.pid);
+		wchan = t_slurp(path);
+		printf("  pvebot pid %d: stat %s wchan %s\n", e->proc.pid,
+		    stat != NULL ? stat : "(gone)", wchan != NULL ? wchan :
+		    "(none)");
+		free(stat);
+		free(wchan);
+	}
 	return -1;
 }
 
