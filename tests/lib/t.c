@@ -57,6 +57,11 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 void
 t_run(const char *name, void (*fn)(void))
 {
+	const char	*only = getenv("T_ONLY");
+
+	/* T_ONLY=name runs that case alone (loops of one case). */
+	if (only != NULL && *only != '\0' && strcmp(only, name) != 0)
+		return;
 	t_case_failed = 0;
 	t_dir[0] = '\0';
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 /*
  * t.h - the test harness. A test binary lists its cases in main() with
  * T_RUN(); each prints "PASS name" or "FAIL name: file:line: what" and
- * tests/run.sh adds them up. Checks do not abort a case: every failed
+ * tests/run.sh adds them up; T_ONLY=NAME in the environment runs only
+ * that case. Checks do not abort a case: every failed
  * check is reported, so one run tells the whole story.
  */
 #ifndef PVEBOT_T_H
