@@ -18,6 +18,7 @@
 #include "exec_proxmox.h"
 #include "util.h"
 #include "worker.h"
+#include "../exec/worker_int.h"
 
 /* The value of the call's first argument of a type, or NULL. */
 static const char *
@@ -158,30 +159,32 @@ bw_digest(const struct builtin_env *env, const struct cmd_call *call,
 
 static const struct builtin builtins[] = {
 	/* Answered by the router: pvebot's own state. */
-	{ "help", bi_help, NULL },
-	{ "whoami", bi_whoami, NULL },
-	{ "explain", bi_explain, NULL },
-	{ "jobs", bi_jobs, NULL },
-	{ "job", bi_job, NULL },
-	{ "cancel", bi_cancel, NULL },
-	{ "approve", bi_approve, NULL },
-	{ "deny", bi_deny, NULL },
-	{ "alerts", bi_alerts, NULL },
-	{ "silence", bi_silence, NULL },
-	{ "unsilence", bi_unsilence, NULL },
-	{ "ack", bi_ack, NULL },
+	{ "help", bi_help, NULL, NULL },
+	{ "whoami", bi_whoami, NULL, NULL },
+	{ "explain", bi_explain, NULL, NULL },
+	{ "jobs", bi_jobs, NULL, NULL },
+	{ "job", bi_job, NULL, NULL },
+	{ "cancel", bi_cancel, NULL, NULL },
+	{ "approve", bi_approve, NULL, NULL },
+	{ "deny", bi_deny, NULL, NULL },
+	{ "alerts", bi_alerts, NULL, NULL },
+	{ "silence", bi_silence, NULL, NULL },
+	{ "unsilence", bi_unsilence, NULL, NULL },
+	{ "ack", bi_ack, NULL, NULL },
 	/* Run by a worker: reads of the cluster and the nodes. */
-	{ "status", NULL, bw_status },
-	{ "nodes", NULL, bw_nodes },
-	{ "guests", NULL, bw_guests },
-	{ "guest", NULL, bw_guest },
-	{ "snapshots", NULL, bw_snapshots },
-	{ "backups", NULL, bw_backups },
-	{ "tasks", NULL, bw_tasks },
-	{ "task", NULL, bw_task },
-	{ "quorum", NULL, bw_quorum },
-	{ "sensors", NULL, bw_sensors },
-	{ "digest", NULL, bw_digest },
+	{ "status", NULL, bw_status, NULL },
+	{ "nodes", NULL, bw_nodes, NULL },
+	{ "guests", NULL, bw_guests, NULL },
+	{ "guest", NULL, bw_guest, NULL },
+	{ "snapshots", NULL, bw_snapshots, NULL },
+	{ "backups", NULL, bw_backups, NULL },
+	{ "tasks", NULL, bw_tasks, NULL },
+	{ "task", NULL, bw_task, NULL },
+	{ "quorum", NULL, bw_quorum, NULL },
+	{ "sensors", NULL, bw_sensors, NULL },
+	{ "digest", NULL, bw_digest, NULL },
+	/* Run by a worker: actions of several steps. */
+	{ "node_shutdown", NULL, NULL, worker_shutdown_node },
 };
 
 const struct builtin *

@@ -42,6 +42,7 @@
 #include "store.h"
 #include "util.h"
 #include "worker.h"
+#include "worker_int.h"
 
 #define MAX_WORKERS	64
 #define WORKER_STATUS_TRIES	40	/* failed status reads before the
@@ -64,29 +65,12 @@ struct workers {
 	int		 kicks;
 };
 
-/* What one running job carries while a worker follows it. */
-struct run {
-	struct workers		*w;
-	struct app		*app;
-	struct store		*store;
-	struct job		*job;
-	char			*title;
-	int64_t			 started_ms;
-	int64_t			 last_edit_ms;
-	int			 percent;
-	int			 shown_percent;
-	int			 read;		/* a read: show just the answer */
-	int			 reattached;	/* followed again after a restart */
-	const struct guest_view	*view;		/* guests at dispatch, or NULL */
-	char			*context;	/* "approved by ..." or NULL */
-	struct buf		 tail;		/* last task log lines */
-};
 
 /*
  * The job's message gets new content: an edit of its outbox row (the
  * sender delivers the newest content; nothing here waits on the chat).
  */
-static void
+void
 run_post(struct run *r, const char *text, const struct chat_button *buttons,
     size_t nbuttons)
 {
@@ -159,7 +143,7 @@ run_progress(struct run *r, int force)
  * works (loudly, the job stays running meanwhile): pvebot never reports
  * an outcome it could not record.
  */
-static void
+void
 run_finish(struct run *r, enum job_state to, const char *result,
     const char *error, const struct chat_button *buttons, size_t nbuttons)
 {
@@ -307,7 +291,7 @@ tail_line(struct run *r, const char *line)
  * that cannot be read either the outcome is JOB_UNKNOWN, never a guess.
  * JOB_RUNNING means pvebot is stopping and left the task running.
  */
-static enum job_state
+enum job_state
 follow_task(struct run *r, const char *upid, char **error)
 {
 	struct pve	*pve = r->app->pve;
@@ -514,7 +498,7 @@ mark_dispatched(struct run *r)
 }
 
 /* Task types by action, for finding a task whose UPID was not stored. */
-static const char *
+const char *
 task_type(const char *action, const char *guest_type)
 {
 	static const struct {
@@ -532,6 +516,8 @@ task_type(const char *action, const char *guest_type)
 		{ "backup.create", "vzdump", "vzdump" },
 		{ "guest.migrate", "qmigrate", "vzmigrate" },
 		{ "guest.clone", "qmclone", "vzclone" },
+		{ "node.startall", "startall", "startall" },
+		{ "node.stopall", "stopall", "stopall" },
 	};
 	size_t	 i;
 
@@ -621,7 +607,7 @@ step_find_task(struct run *r, const struct job_step *js, int patience,
  * task), -1 when it did not run (*cause), 1 when it may have run and
  * pvebot cannot tell (*cause says what to check).
  */
-static int
+int
 run_step(struct run *r, const char *name, const char *method,
     const char *path, const struct pve_param *params, size_t n,
     const char *node, const char *type, int vmid, int task, int64_t *step_id,
@@ -975,6 +961,10 @@ run_builtin(struct run *r, const struct cmd_call *call)
 	struct builtin_env	 env = { r->app, r->store, builtin_ssh, r };
 	char			*cause = NULL, *text = NULL;
 
+	if (b != NULL && b->op != NULL) {
+		b->op(r, call);
+		return;
+	}
 	if (b == NULL || b->job == NULL)
 		cause = xasprintf("pvebot has no handler '%s'",
 		    call->def->builtin != NULL ? call->def->builtin : "");
@@ -1047,7 +1037,9 @@ consent(struct run *r, const struct cmd_call *call)
 	char			*why = NULL, *cause = NULL, *text;
 	struct buf		 b;
 
-	if (call_value(call, ARG_GUEST) != NULL && r->app->pve != NULL) {
+	/* Node-wide actions are judged by the guests of the node too. */
+	if ((call_value(call, ARG_GUEST) != NULL ||
+	    str_has_prefix(r->job->action, "node.")) && r->app->pve != NULL) {
 		if (app_refresh_guests(r->app, &cause) != 0) {
 			text = xasprintf("cannot read the guest list from "
 			    "Proxmox to check the request again: %s; nothing "
