@@ -195,6 +195,7 @@ struct conf {
 	char			*commands_dir;
 	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;
+	char			*schedules_file;	/* NULL: none */
 	char			*log_level;
 	struct conf_chat	 chat;
 	struct conf_proxmox	 proxmox;

@@ -390,6 +390,8 @@ static const struct ckey top_keys[] = {
 	    "the same name"),
 	K("policies", CK_PATH, struct conf, policies_dir, "policies", 0,
 	    "folder of policy files"),
+	K("schedules", CK_PATH, struct conf, schedules_file, NULL, 0,
+	    "schedules file: commands run on a calendar as schedule:NAME"),
 	KENUM("log_level", struct conf, log_level, "info", levels,
 	    "debug, info, warn or error"),
 	KSEC("chat", struct conf, chat, chat_keys, NONE, "chat platforms"),

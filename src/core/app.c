@@ -46,6 +46,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "sdnotify.h"
+#include "schedule.h"
 #include "store.h"
 #include "util.h"
 
@@ -317,6 +318,16 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 	store_set_outbox_hook(chat_sender_notify);
 	if (load_rules(conf, &app->catalogue, &app->policy, cause) != 0)
 		goto fail;
+	if (conf->schedules_file != NULL) {
+		char	*errors = NULL;
+
+		app->schedules = schedules_load(conf->schedules_file, &errors);
+		if (app->schedules == NULL) {
+			set_cause(cause, "%s", errors);
+			free(errors);
+			goto fail;
+		}
+	}
 	if (conf->proxmox.enabled && conf->proxmox.nurls > 0) {
 		if ((app->pve = pve_create(&conf->proxmox, cause)) == NULL)
 			goto fail;
@@ -406,6 +417,23 @@ app_start(struct app *app, char **cause)
 		return -1;
 	if (app->monitor != NULL && monitor_start(app->monitor, cause) != 0)
 		return -1;
+	if (app->schedules != NULL && app->schedules->n > 0) {
+		/* Tests move the scheduler's clock: PVEBOT_SCHEDULE_NOW. */
+		const char	*fake = getenv("PVEBOT_SCHEDULE_NOW"), *errstr;
+		int64_t		 offset = 0;
+
+		if (fake != NULL) {
+			offset = strtonum(fake, 1, INT64_MAX, &errstr) -
+			    wall_now();
+			if (errstr != NULL)
+				return set_cause(cause, "PVEBOT_SCHEDULE_NOW "
+				    "is %s", errstr);
+		}
+		app->scheduler = scheduler_start(app, app->schedules, offset,
+		    cause);
+		if (app->scheduler == NULL)
+			return -1;
+	}
 	for (i = 0; i < app->nconnectors; i++) {
 		struct connector	*c = app->connectors[i];
 
@@ -607,6 +635,8 @@ app_stop(struct app *app)
 		return;
 	for (i = 0; i < app->nconnectors; i++)
 		app->connectors[i]->ops->stop(app->connectors[i]);
+	scheduler_stop(app->scheduler);
+	app->scheduler = NULL;
 	if (app->router != NULL) {
 		router_drain(app->router);
 		router_stop(app->router);
@@ -648,6 +678,7 @@ app_free(struct app *app)
 	pthread_cond_destroy(&app->refresh_cond);
 	catalogue_free(app->catalogue);
 	policy_free(app->policy);
+	schedules_free(app->schedules);
 	for (i = 0; i < app->nretired; i++) {
 		catalogue_free(app->retired_catalogues[i]);
 		policy_free(app->retired_policies[i]);

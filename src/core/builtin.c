@@ -171,6 +171,7 @@ static const struct builtin builtins[] = {
 	{ "silence", bi_silence, NULL, NULL },
 	{ "unsilence", bi_unsilence, NULL, NULL },
 	{ "ack", bi_ack, NULL, NULL },
+	{ "schedules", bi_schedules, NULL, NULL },
 	/* Run by a worker: reads of the cluster and the nodes. */
 	{ "status", NULL, bw_status, NULL },
 	{ "nodes", NULL, bw_nodes, NULL },

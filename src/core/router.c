@@ -46,6 +46,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "schedule.h"
 #include "store.h"
 #include "util.h"
 
@@ -2188,4 +2189,12 @@ router_consent(struct app *app, struct store *s, const struct policy *pol,
 	}
 	request_release(&req);
 	return rc;
+}
+
+/* `schedules`: each schedule with its next and last run. */
+int
+bi_schedules(struct route *rt, const struct cmd_call *call, struct buf *out)
+{
+	schedules_format(rt->app->schedules, rt->store, rt->now, out);
+	return 0;
 }
