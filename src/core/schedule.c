@@ -638,7 +638,8 @@ submit(struct scheduler *sc, const struct schedule *s, enum chat_event_kind
 	ev->display = disp;
 	ev->text = xstrdup(text);
 	ev->addressed = 1;
-	ev->sent_at = sched_now(sc);
+	/* Made now: the router's age check reads the real clock. */
+	ev->sent_at = wall_now();
 	if (slot > 0) {
 		ev->offset_key = xstrdup(user);
 		ev->offset = xasprintf("%" PRId64, slot);
@@ -754,6 +755,7 @@ scheduler_start(struct app *app, const struct schedules *ss,
 			sc->last[i] = strtonum(v, 0, INT64_MAX, &errstr);
 			if (errstr != NULL)
 				sc->last[i] = 0;
+			free(v);
 		}
 		/* A schedule never run starts now: nothing was missed. */
 		if (sc->last[i] == 0) {
