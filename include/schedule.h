@@ -81,7 +81,9 @@ enum schedule_due {
  * What to do for one schedule at `now`, given its last run (`last`, the
  * slot saved with its last job or skip) and when this process started:
  * the latest slot at or before now that is after `last` is due; if it
- * came before `started` it was missed. *slot gets that minute.
+ * came before `started` (pvebot was down at that moment, even by a few
+ * seconds) it was missed. *slot gets that minute. A schedule never run
+ * counts from the moment pvebot first saw it.
  */
 enum schedule_due schedule_due(const struct schedule *, const char *tz,
 	    int64_t last, int64_t started, int64_t now, int64_t *slot);

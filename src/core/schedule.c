@@ -261,8 +261,8 @@ schedule_due(const struct schedule *s, const char *tz, int64_t last,
 	*slot = t;
 	if (t < 0 || t <= last)
 		return SCHEDULE_NOTHING;
-	/* Its minute began while this process ran: on time. */
-	if (t + 60 > started)
+	/* Its time came while this process ran: on time. */
+	if (t >= started)
 		return SCHEDULE_RUN;
 	return s->catch_up ? SCHEDULE_CATCH_UP : SCHEDULE_SKIP;
 }
@@ -759,10 +759,9 @@ scheduler_start(struct app *app, const struct schedules *ss,
 		}
 		/* A schedule never run starts now: nothing was missed. */
 		if (sc->last[i] == 0) {
-			char	*now = xasprintf("%" PRId64, (sc->started /
-			    60) * 60 - 1);
+			char	*now = xasprintf("%" PRId64, sc->started);
 
-			sc->last[i] = (sc->started / 60) * 60 - 1;
+			sc->last[i] = sc->started;
 			if (store_offset_set(sc->store, key, now) != 0)
 				log_warn("schedule", "name=%s cannot save its "
 				    "start", ss->v[i].name);

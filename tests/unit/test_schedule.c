@@ -119,9 +119,9 @@ test_due(void)
 	    &slot), SCHEDULE_NOTHING);
 	T_EQ_INT(schedule_due(&s, NULL, mon0230, mon0230 - 3600,
 	    mon0230 + 3 * 3600, &slot), SCHEDULE_NOTHING);
-	/* Started again in the same minute without a saved run: on time. */
+	/* Down at 02:30:00, back at 02:30:20 without a saved run: missed. */
 	T_EQ_INT(schedule_due(&s, NULL, mon0230 - 86400, mon0230 + 20,
-	    mon0230 + 21, &slot), SCHEDULE_RUN);
+	    mon0230 + 21, &slot), SCHEDULE_SKIP);
 	/* Down from 02:00 to 04:00: missed, skipped by default... */
 	T_EQ_INT(schedule_due(&s, NULL, mon0230 - 86400, mon0230 + 5400,
 	    mon0230 + 5401, &slot), SCHEDULE_SKIP);
