@@ -119,6 +119,7 @@ struct conf_workers {
 	int	 count;
 	int	 heavy_per_node;	/* backup, migrate, clone */
 	int64_t	 edit_interval;		/* seconds between progress edits */
+	int	 backup_margin_gib;	/* free space a backup must leave */
 };
 
 struct conf_override {

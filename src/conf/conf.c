@@ -276,6 +276,10 @@ static const struct ckey worker_keys[] = {
 	    "1", 1, 16, "concurrent backup/migrate/clone per node"),
 	KR("edit_interval", CK_DUR, struct conf_workers, edit_interval, "3s",
 	    0, 600, "least time between progress edits of one message"),
+	KR("backup_margin_gib", CK_INT, struct conf_workers,
+	    backup_margin_gib, "50", 0, 1000000, "a backup to a storage with "
+	    "less free space than the guest's disk plus this many GiB is "
+	    "refused"),
 	KEND
 };
 

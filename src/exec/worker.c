@@ -731,6 +731,61 @@ safety_snapshot(struct run *r, const struct pve_guest *g, char **cause)
 	return 0;
 }
 
+/*
+ * Free space before a backup: the target storage, as the guest's node
+ * sees it in /cluster/resources, must have the guest's disk size
+ * (maxdisk) plus workers.backup_margin_gib free. NULL when it has (or
+ * when no storage was named: the node's default is not known here),
+ * else the refusal with the figures (caller frees).
+ */
+static char *
+backup_space(struct run *r, const struct pve_guest *g, const char *storage)
+{
+	const double	 gib = 1024.0 * 1024 * 1024;
+	struct pve_param p[1] = { { "type", "storage" } };
+	json_t		*data = NULL, *o;
+	char		*id, *cause = NULL, *text = NULL;
+	int64_t		 margin, total, used, need;
+	size_t		 i;
+	int		 found = 0;
+
+	if (storage == NULL)
+		return NULL;
+	if (pve_request(r->app->pve, "GET", "/cluster/resources", p, 1,
+	    &data, &cause) != PVE_OK) {
+		text = xasprintf("cannot read the free space of %s: %s; "
+		    "nothing was done", storage, cause);
+		free(cause);
+		return text;
+	}
+	id = xasprintf("storage/%s/%s", g->node, storage);
+	margin = (int64_t)r->app->conf->workers.backup_margin_gib << 30;
+	json_array_foreach(data, i, o) {
+		const char	*v = json_string_value(json_object_get(o, "id"));
+
+		if (v == NULL || strcmp(v, id) != 0)
+			continue;
+		found = 1;
+		total = json_integer_value(json_object_get(o, "maxdisk"));
+		used = json_integer_value(json_object_get(o, "disk"));
+		need = g->maxdisk + margin;
+		if (total - used < need)
+			text = xasprintf("not enough free space on %s (node "
+			    "%s): %.1f GiB free, guest %d %s has %.1f GiB of "
+			    "disk and the margin is %.0f GiB (%.1f GiB "
+			    "needed); nothing was done", storage, g->node,
+			    (double)(total - used) / gib, g->vmid, g->name,
+			    (double)g->maxdisk / gib, (double)margin / gib,
+			    (double)need / gib);
+	}
+	if (!found)
+		text = xasprintf("storage %s is not available on node %s; "
+		    "nothing was done", storage, g->node);
+	free(id);
+	json_decref(data);
+	return text;
+}
+
 static void
 run_proxmox(struct run *r, const struct cmd_call *call)
 {
@@ -770,6 +825,14 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 			run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL,
 			    cause, NULL, 0);
 		free(cause);
+		pve_guest_release(&g);
+		return;
+	}
+	if (have_guest && strcmp(r->job->action, "backup.create") == 0 &&
+	    (changed = backup_space(r, &g, call_value(call, ARG_STORAGE))) !=
+	    NULL) {
+		run_finish(r, JOB_REFUSED, NULL, changed, NULL, 0);
+		free(changed);
 		pve_guest_release(&g);
 		return;
 	}

@@ -8,7 +8,9 @@
  *   - with only tagged guests it shuts them down one at a time in
  *     reverse startup order, then the node;
  *   - it is refused on the node pvebot runs on (self-protection);
- *   - wake, start-all and stop-all go through the bulk endpoints.
+ *   - wake, start-all and stop-all go through the bulk endpoints;
+ *   - a backup to a storage without the guest's disk size plus the
+ *     margin free is refused with the figures.
  */
 #include <sys/stat.h>
 
@@ -531,6 +533,44 @@ test_wake_stop_all_start_all(void)
 	env_stop(&e);
 }
 
+/* Free space before a backup: refused with the figures, then fine. */
+static void
+test_backup_needs_free_space(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts;
+
+	env_start(&e, 200);
+	/* nas-backup: 200 GiB free; 107 has 200 GiB of disk + 50 margin. */
+	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	    "\"disk\":4080218931200,\"maxdisk\":4294967296000}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nbackup 107 snapshot nas-backup\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	T_OK(wait_job(&e, 1, "refused", 15000));
+	/* Space is made; the same backup goes ahead. */
+	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	    "\"disk\":1342177280000}");
+	type(&p, "backup 107 snapshot nas-backup\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 2]", 15000), 0);
+	type(&p, "approve 2\n");
+	T_OK(wait_job(&e, 2, "succeeded", 15000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "refused: not enough free space on nas-backup (node "
+	    "pve3): 200.0 GiB free, guest 107 nextcloud has 200.0 GiB of disk "
+	    "and the margin is 50 GiB (250.0 GiB needed); nothing was done");
+	posts = calls_of(&e, "POST");
+	T_EQ_INT(strstr(posts, "/vzdump") != NULL, 1);
+	/* Only the second one reached Proxmox. */
+	T_OK(strstr(strstr(posts, "/vzdump") + 1, "/vzdump") == NULL);
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -541,6 +581,7 @@ main(void)
 	T_RUN(test_shutdown_node_stops_at_a_failed_guest);
 	T_RUN(test_shutdown_node_refused_on_own_node);
 	T_RUN(test_wake_stop_all_start_all);
+	T_RUN(test_backup_needs_free_space);
 	curl_global_cleanup();
 	return t_summary();
 }
