@@ -7,7 +7,8 @@
  *     judges it: one allowed, one needing approval, one refused;
  *   - a restart within that minute does not run it again;
  *   - a run missed while pvebot was down is run once (missed: run) or
- *     skipped with a message (missed: skip).
+ *     skipped with a message (missed: skip);
+ *   - `schedules` lists them, the digest shows the last day's runs.
  */
 #include <sys/stat.h>
 
@@ -376,6 +377,11 @@ test_missed_runs_caught_up_or_skipped(void)
 	    0);
 	type(&p, "schedules\n");
 	T_EQ_INT(t_proc_wait_for(&p, "last Fri 2026-12-04 10:00", 15000), 0);
+	/* The digest lists the last day's scheduled runs. */
+	type(&p, "digest\n");
+	T_EQ_INT(t_proc_wait_for(&p, "Scheduled runs 24h:", 15000), 0);
+	T_EQ_INT(t_proc_wait_for(&p, "  start-web: start 101 (succeeded)",
+	    15000), 0);
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_NOT_CONTAINS(out, "missed while pvebot was down");
