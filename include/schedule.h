@@ -69,6 +69,13 @@ struct schedules *schedules_load(const char *path, char **errors);
 struct schedules *schedules_load_string(const char *name, const char *text,
 	    size_t len, char **errors);
 void	schedules_free(struct schedules *);
+/*
+ * Every schedule's command must parse against the catalogue: 0, or -1
+ * with *errors ("file:line:1: schedule NAME: why\n" each).
+ */
+struct catalogue;
+int	schedules_check(const struct schedules *, const struct catalogue *,
+	    char **errors);
 
 enum schedule_due {
 	SCHEDULE_NOTHING,

@@ -31,6 +31,7 @@
 
 #include "app.h"
 #include "chat.h"
+#include "cmd.h"
 #include "conf.h"
 #include "log.h"
 #include "schedule.h"
@@ -553,6 +554,43 @@ schedules_free(struct schedules *ss)
 	free(ss->tz);
 	free(ss->file);
 	free(ss);
+}
+
+int
+schedules_check(const struct schedules *ss, const struct catalogue *cat,
+    char **errors)
+{
+	struct cmd_parse_opts	 opts = { .direct = 0, .addressed = 1 };
+	struct cmd_call		 call;
+	struct buf		 b;
+	char			*cause;
+	size_t			 i;
+	int			 bad = 0;
+
+	*errors = NULL;
+	if (ss == NULL || cat == NULL)
+		return 0;
+	buf_init(&b, 1 << 20);
+	buf_puts(&b, "");
+	for (i = 0; i < ss->n; i++) {
+		cause = NULL;
+		if (cmd_parse(cat, ss->v[i].command, &opts, &call, &cause) ==
+		    CMD_PARSE_OK) {
+			cmd_call_release(&call);
+			continue;
+		}
+		buf_printf(&b, "%s:%d:1: schedule %s: %s\n", ss->file,
+		    ss->v[i].line, ss->v[i].name, cause != NULL ? cause :
+		    "the command is not one pvebot knows");
+		free(cause);
+		bad = 1;
+	}
+	if (!bad) {
+		buf_release(&b);
+		return 0;
+	}
+	*errors = buf_steal(&b);
+	return -1;
 }
 
 /* ---- `schedules` ------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd.h"
 #include "schedule.h"
 #include "t.h"
 #include "util.h"
@@ -202,6 +203,39 @@ test_file_errors(void)
 	free(errors);
 }
 
+/* Each command must be one the catalogue parses (`pvebot check`). */
+static void
+test_commands_checked(void)
+{
+	const char		*text =
+	    "schedules:\n"
+	    "  - name: ok\n"
+	    "    on: daily\n"
+	    "    command: backup 107 snapshot nas-backup\n"
+	    "    room: console:console\n"
+	    "  - name: typo\n"
+	    "    on: daily\n"
+	    "    command: frobnicate 101\n"
+	    "    room: console:console\n";
+	struct catalogue	*cat;
+	struct schedules	*ss;
+	char			*errors = NULL;
+
+	cat = catalogue_load("commands", &errors);
+	T_OK(cat != NULL);
+	free(errors);
+	errors = NULL;
+	ss = schedules_load_string("s.yaml", text, strlen(text), &errors);
+	T_OK(ss != NULL);
+	T_EQ_INT(schedules_check(ss, cat, &errors), -1);
+	T_CONTAINS(errors, "s.yaml:6:1: schedule typo: unknown command "
+	    "'frobnicate'");
+	T_NOT_CONTAINS(errors, "schedule ok");
+	free(errors);
+	schedules_free(ss);
+	catalogue_free(cat);
+}
+
 int
 main(void)
 {
@@ -209,5 +243,6 @@ main(void)
 	T_RUN(test_calendar_errors);
 	T_RUN(test_due);
 	T_RUN(test_file_errors);
+	T_RUN(test_commands_checked);
 	return t_summary();
 }
