@@ -1083,28 +1083,21 @@ in_vmid_list(const char *list, int vmid)
 	return (0);
 }
 
-static struct sim	*bulk_sim;	/* for the qsort comparators */
-
-/* Proxmox's order key: the startup order, unset = last (LONG_MAX). */
-static long
-bulk_key(int vmid)
-{
-	struct sim_guest	*g = sim_guest_find(bulk_sim, vmid);
-	int			 o = g != NULL ? sim_startup_order(g, NULL) : -1;
-
-	return (o < 0 ? 2147483647L : (long)o);
-}
+/* A guest of a bulk task with Proxmox's order key. */
+struct bulk_item {
+	int	vmid;
+	long	key;	/* startup order; unset = last (LONG_MAX) */
+};
 
 /* Start: order ascending, then VMID ascending (Nodes.pm startall). */
 static int
 cmp_start(const void *a, const void *b)
 {
-	int	x = *(const int *)a, y = *(const int *)b;
-	long	kx = bulk_key(x), ky = bulk_key(y);
+	const struct bulk_item	*x = a, *y = b;
 
-	if (kx != ky)
-		return (kx < ky ? -1 : 1);
-	return (x < y ? -1 : x > y);
+	if (x->key != y->key)
+		return (x->key < y->key ? -1 : 1);
+	return (x->vmid < y->vmid ? -1 : x->vmid > y->vmid);
 }
 
 /* Stop: order descending, then VMID descending (Nodes.pm stopall). */
@@ -1129,7 +1122,8 @@ api_bulk(struct sim_call *c, struct sim_reply *r, int start)
 	struct sim_guest	*g;
 	struct sim_task		*t;
 	const char		*vms = sim_param(c, "vms");
-	int			 ids[SIM_MAX_GUESTS], nids = 0, i, force;
+	struct bulk_item	 ids[SIM_MAX_GUESTS];
+	int			 nids = 0, i, force, order;
 
 	if (n == NULL || need(c, r, "/", "VM.PowerMgmt") != 0)
 		return;
@@ -1143,17 +1137,19 @@ api_bulk(struct sim_call *c, struct sim_reply *r, int start)
 			continue;
 		if (!start && !g->running)
 			continue;
-		ids[nids++] = g->vmid;
+		order = sim_startup_order(g, NULL);
+		ids[nids].vmid = g->vmid;
+		ids[nids++].key = order < 0 ? 2147483647L : (long)order;
 	}
 	if (nids > SIM_MAX_VZDUMP) {
 		sim_reply_error(r, 500, "simulator: more than %d guests in one "
 		    "bulk task", SIM_MAX_VZDUMP);
 		return;
 	}
-	bulk_sim = s;	/* under the simulator's lock */
 	qsort(ids, (size_t)nids, sizeof ids[0], start ? cmp_start : cmp_stop);
 	t = task_start(c, r, start ? "startall" : "stopall", "");
-	memcpy(t->vmids, ids, (size_t)nids * sizeof ids[0]);
+	for (i = 0; i < nids; i++)
+		t->vmids[i] = ids[i].vmid;
 	t->nvmids = nids;
 	t->flag = (int)sim_param_int(c, "timeout", 180);
 	sim_task_script(s, t);
