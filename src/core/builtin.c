@@ -18,7 +18,6 @@
 #include "exec_proxmox.h"
 #include "util.h"
 #include "worker.h"
-#include "../exec/worker_int.h"
 
 /* The value of the call's first argument of a type, or NULL. */
 static const char *

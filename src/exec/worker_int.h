@@ -49,7 +49,4 @@ int	run_step(struct run *, const char *name, const char *method,
 	    int64_t *step_id, char **upid, char **cause);
 const char *task_type(const char *action, const char *guest_type);
 
-/* worker_node.c */
-void	worker_shutdown_node(struct run *, const struct cmd_call *);
-
 #endif

@@ -35,6 +35,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "util.h"
+#include "worker.h"
 #include "worker_int.h"
 
 #define SAFE_SHUTDOWN_TAG	"safe-shutdown"
