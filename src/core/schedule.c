@@ -652,6 +652,7 @@ struct scheduler {
 	int64_t			 offset;	/* added to the wall clock */
 	int64_t			 started;
 	int64_t			*last;		/* per schedule */
+	int64_t			*next;		/* first slot after last */
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -697,6 +698,12 @@ sched_turn(struct scheduler *sc)
 
 	for (i = 0; i < sc->ss->n; i++) {
 		s = &sc->ss->v[i];
+		/* The calendar is searched only when a slot has come. */
+		if (sc->next[i] < 0)
+			sc->next[i] = calendar_next(&s->cal, sc->ss->tz,
+			    sc->last[i]);
+		if (sc->next[i] < 0 || now < sc->next[i])
+			continue;
 		due = schedule_due(s, sc->ss->tz, sc->last[i], sc->started,
 		    now, &slot);
 		if (due == SCHEDULE_NOTHING)
@@ -731,6 +738,7 @@ sched_turn(struct scheduler *sc)
 			break;
 		}
 		sc->last[i] = slot;
+		sc->next[i] = -1;
 	}
 }
 
@@ -772,6 +780,9 @@ scheduler_start(struct app *app, const struct schedules *ss,
 	sc->offset = now_offset;
 	sc->started = sched_now(sc);
 	sc->last = xcalloc(ss->n + 1, sizeof *sc->last);
+	sc->next = xcalloc(ss->n + 1, sizeof *sc->next);
+	for (i = 0; i < ss->n; i++)
+		sc->next[i] = -1;
 	if ((sc->store = store_open(app->conf->database, cause)) == NULL)
 		goto fail;
 	for (i = 0; i < ss->n; i++) {
@@ -820,6 +831,7 @@ scheduler_start(struct app *app, const struct schedules *ss,
 fail:
 	store_close(sc->store);
 	free(sc->last);
+	free(sc->next);
 	free(sc);
 	return NULL;
 }
@@ -838,5 +850,6 @@ scheduler_stop(struct scheduler *sc)
 	pthread_cond_destroy(&sc->cond);
 	store_close(sc->store);
 	free(sc->last);
+	free(sc->next);
 	free(sc);
 }
