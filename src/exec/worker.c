@@ -1190,6 +1190,28 @@ done:
 }
 
 /*
+ * A job of several steps (shutdown-node) whose last finished step is
+ * not the end: the rest is not sent again; a person decides.
+ */
+static void
+recover_steps_told(struct run *r, const struct job_step *last)
+{
+	char	*msg;
+
+	/* The last step of a safe shutdown: nothing is left to do. */
+	if (strcmp(last->name, "node shutdown") == 0) {
+		run_finish(r, JOB_SUCCEEDED, "the node's shutdown was sent "
+		    "before pvebot stopped", NULL, NULL, 0);
+		return;
+	}
+	msg = xasprintf("pvebot stopped after the step \"%s\" of this job; "
+	    "the steps after it were not sent. Check the node and its guests "
+	    "and send the command again if you still want it", last->name);
+	run_finish(r, JOB_INTERRUPTED, NULL, msg, NULL, 0);
+	free(msg);
+}
+
+/*
  * One job left running by a process that is gone, judged by its steps:
  * - no step: nothing was sent; interrupted, nothing was done;
  * - the last step has a UPID: its task is followed to the end;
@@ -1246,11 +1268,13 @@ recover_one(struct workers *w, struct store *s, struct job *j)
 			    "task OK" : NULL, last->state == STEP_DONE ? NULL :
 			    "its task ended before pvebot stopped; see `job`",
 			    NULL, 0);
-		else
+		else if (strcmp(last->name, "safety_snapshot") == 0)
 			run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped "
 			    "after the safety snapshot; the action itself was "
 			    "not sent. Send the command again if you still "
 			    "want it", NULL, 0);
+		else
+			recover_steps_told(&r, last);
 		goto out;
 	}
 	if (w->app->pve == NULL) {
@@ -1283,11 +1307,14 @@ recover_one(struct workers *w, struct store *s, struct job *j)
 		goto out;
 	jobs_step_finish(s, last->id, st == JOB_SUCCEEDED ? STEP_DONE :
 	    st == JOB_FAILED ? STEP_FAILED : STEP_UNKNOWN);
-	if (strcmp(last->name, "action") != 0 && st == JOB_SUCCEEDED)
+	if (strcmp(last->name, "safety_snapshot") == 0 &&
+	    st == JOB_SUCCEEDED)
 		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped during "
 		    "the safety snapshot, which has finished; the action "
 		    "itself was not sent. Send the command again if you still "
 		    "want it", NULL, 0);
+	else if (strcmp(last->name, "action") != 0 && st == JOB_SUCCEEDED)
+		recover_steps_told(&r, last);
 	else
 		run_finish(&r, st, st == JOB_SUCCEEDED ? "task OK" : NULL,
 		    err, NULL, 0);

@@ -10,7 +10,9 @@
  *   - it is refused on the node pvebot runs on (self-protection);
  *   - wake, start-all and stop-all go through the bulk endpoints;
  *   - a backup to a storage without the guest's disk size plus the
- *     margin free is refused with the figures.
+ *     margin free is refused with the figures;
+ *   - a crash in the middle of a safe shutdown does not carry on with
+ *     it after the restart.
  */
 #include <sys/stat.h>
 
@@ -571,6 +573,59 @@ test_backup_needs_free_space(void)
 	env_stop(&e);
 }
 
+/* Killed right after the first guest's shutdown was sent: the restart
+ * follows that task and stops there; the rest is not sent. */
+static void
+test_shutdown_node_crash_does_not_carry_on(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *state;
+	int64_t		 end;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+	    "\"startup\":\"order=2\"}");
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+	    "\"startup\":\"order=1\"}");
+	setenv("PVEBOT_CRASH_AT", "step.sent:1", 1);
+	start_daemon(&e, &p);
+	unsetenv("PVEBOT_CRASH_AT");
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	/* It dies once the first shutdown is sent. */
+	end = now_ms() + 15000;
+	for (;;) {
+		posts = calls_of(&e, "POST");
+		if (strstr(posts, "/qemu/106/status/shutdown") != NULL ||
+		    now_ms() > end)
+			break;
+		free(posts);
+		sleep_ms(50);
+	}
+	free(posts);
+	t_proc_stop(&p, SIGTERM, 10000);
+	start_daemon(&e, &p);
+	T_OK(wait_job(&e, 1, "interrupted", 20000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "pvebot stopped after the step \"shutdown 106\" of "
+	    "this job; the steps after it were not sent");
+	state = resource_status(&e, "qemu/106");
+	T_EQ_STR(state, "stopped");
+	free(state);
+	state = resource_status(&e, "lxc/107");
+	T_EQ_STR(state, "running");
+	free(state);
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/lxc/107/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -582,6 +637,7 @@ main(void)
 	T_RUN(test_shutdown_node_refused_on_own_node);
 	T_RUN(test_wake_stop_all_start_all);
 	T_RUN(test_backup_needs_free_space);
+	T_RUN(test_shutdown_node_crash_does_not_carry_on);
 	curl_global_cleanup();
 	return t_summary();
 }
