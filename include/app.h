@@ -28,6 +28,8 @@ struct pve;
 struct router;
 struct workers;
 struct monitor;
+struct schedules;
+struct scheduler;
 struct sim;
 struct store;
 struct chat_event;
@@ -85,6 +87,8 @@ struct app {
 	struct workers		*workers;
 	struct monitor		*monitor;
 	struct http		*http;		/* webhooks, metrics, health */
+	struct schedules	*schedules;	/* NULL: none */
+	struct scheduler	*scheduler;
 	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */

@@ -4,8 +4,9 @@
  * each.
  *
  * A built-in is answered either by the router (it touches only pvebot's
- * own state: help, whoami, approve, silence, ...) or by a worker as a
- * read job (it asks Proxmox or a node: status, guests, sensors, ...).
+ * own state: help, whoami, approve, silence, ...), by a worker as a
+ * read job (it asks Proxmox or a node: status, guests, sensors, ...) or
+ * by a worker as an action of several steps (shutdown-node).
  * `pvebot check` and the daemon's loading refuse a command whose
  * builtin: name is not in this table; the router and the workers look
  * their handlers up in it, so a name cannot be checked in one place and
@@ -21,6 +22,7 @@ struct buf;
 struct catalogue;
 struct cmd_call;
 struct route;
+struct run;
 struct store;
 
 /* What a worker lends a read built-in. */
@@ -46,6 +48,11 @@ struct builtin {
 	/* Run by a worker: the text to show, or NULL with *cause. */
 	char		*(*job)(const struct builtin_env *,
 			    const struct cmd_call *, char **cause);
+	/*
+	 * A worker's action of several steps (shutdown-node): it records
+	 * each step and finishes the job itself. NULL otherwise.
+	 */
+	void		(*op)(struct run *, const struct cmd_call *);
 };
 
 /* The built-in named so, or NULL. */

@@ -119,6 +119,7 @@ struct conf_workers {
 	int	 count;
 	int	 heavy_per_node;	/* backup, migrate, clone */
 	int64_t	 edit_interval;		/* seconds between progress edits */
+	int	 backup_margin_gib;	/* free space a backup must leave */
 };
 
 struct conf_override {
@@ -277,6 +278,7 @@ struct conf {
 	char			*commands_dir;
 	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;
+	char			*schedules_file;	/* NULL: none */
 	char			*log_level;
 	struct conf_chat	 chat;
 	struct conf_proxmox	 proxmox;

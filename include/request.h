@@ -32,6 +32,13 @@ struct request {
 	int			 have_guest;
 	const char		*reason;
 	struct policy_request	 preq;
+	/*
+	 * A node-wide action that stops guests (stop-all, shutdown-node)
+	 * targets the node with the tags of the running guests it would
+	 * stop, so rules on tags (pvebot-self) judge it.
+	 */
+	char			**node_tags;
+	size_t			  nnode_tags;
 };
 
 /*

@@ -43,6 +43,16 @@
  *   path; without quorum every write is "500 cluster not ready - no
  *   quorum?". GET /nodes/{node}/tasks source defaults to "archive"
  *   (finished tasks only) as in the schema; use source=all for running.
+ * - Power: POST /nodes/{node}/status command=shutdown|reboot answers
+ *   null and the node goes task_ms later (its guests stopped; after a
+ *   reboot the onboot=1 ones start again). POST /nodes/{node}/wakeonlan
+ *   is answered by the first online node (no proxyto), so it works for
+ *   an offline node, refuses the answering node itself and returns the
+ *   node's MAC; the node boots task_ms later and starts its onboot=1
+ *   guests. POST /nodes/{node}/startall|stopall (vms filter, force,
+ *   timeout) run one "startall"/"stopall" task over the node's guests
+ *   in startup order (`startup: order=`, unset last; stop reversed);
+ *   startall takes only onboot=1 guests unless force=1.
  *
  * Test/admin endpoints (outside /api2/json, no auth, JSON bodies):
  *   GET /_sim/calls        [{"method","path","params":{...},"status"}]
@@ -68,7 +78,8 @@
  *     {"task_ms":N}                       duration of new tasks
  *   POST /_sim/guest       {"vmid":101,"status":"running"|"stopped",
  *                          "lock":"backup"|"", "node":"pve2",
- *                          "tags":"a;b"} (any subset)
+ *                          "tags":"a;b", "onboot":true,
+ *                          "startup":"order=2,down=60"} (any subset)
  *   POST /_sim/metrics     one object or an array: {"node":"pve1",
  *                          "cpu":0.9,"mem":N,"maxmem":N,"disk":N,
  *                          "maxdisk":N} or {"vmid":102,...} or

@@ -1,6 +1,7 @@
 /*
- * worker.h - what the workers ask of the monitor part: local sensor
- * readings (libsensors) and the digest text.
+ * worker.h - what the workers ask of the monitor part (local sensor
+ * readings from libsensors, the digest text), and the worker's built-in
+ * actions the builtin table names.
  */
 #ifndef PVEBOT_WORKER_H
 #define PVEBOT_WORKER_H
@@ -12,5 +13,12 @@ struct store;
 char	*worker_local_sensors(struct app *, char **cause);
 /* The daily digest, built now; caller frees. */
 char	*worker_digest(struct app *, struct store *, char **cause);
+/*
+ * `shutdown-node`: the built-in action the table in builtin.c names
+ * (exec/worker_node.c); it records its steps and finishes the job.
+ */
+struct cmd_call;
+struct run;
+void	 worker_shutdown_node(struct run *, const struct cmd_call *);
 
 #endif

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "policy.h"
 #include "sdnotify.h"
+#include "schedule.h"
 #include "sim.h"
 #include "store.h"
 #include "util.h"
@@ -222,6 +223,19 @@ cmd_check(int argc, char **argv)
 		fputs(errors, stderr);
 		free(errors);
 		bad = 1;
+	}
+	if (c->schedules_file != NULL) {
+		struct schedules	*ss;
+
+		errors = NULL;
+		if ((ss = schedules_load(c->schedules_file, &errors)) == NULL ||
+		    schedules_check(ss, cat, &errors) != 0) {
+			fputs(errors, stderr);
+			bad = 1;
+		}
+		free(errors);
+		errors = NULL;
+		schedules_free(ss);
 	}
 	/* The audit key, when there is one yet (run makes it at start). */
 	if (access(c->audit.key_file, F_OK) == 0) {

@@ -814,9 +814,11 @@ load_action_by(struct loader *l, yaml_node_t *n, struct cmd_def *d)
 	if ((v = map_get(l, n, "arg")) != NULL &&
 	    (s = want_scalar(l, v, "arg")) != NULL) {
 		a = find_arg(d, s, strlen(s));
-		if (a == NULL || a->type != ARG_ENUM || a->optional) {
-			lerr(l, v, "arg: '%s' is not a required enum argument",
-			    s);
+		/* An optional one with a default always has a value. */
+		if (a == NULL || a->type != ARG_ENUM || (a->optional &&
+		    a->def == NULL)) {
+			lerr(l, v, "arg: '%s' is not a required enum argument "
+			    "(or an optional one with a default)", s);
 			a = NULL;
 		}
 		d->action_arg = xstrdup(s);

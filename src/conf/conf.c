@@ -279,6 +279,10 @@ static const struct ckey worker_keys[] = {
 	    "1", 1, 16, "concurrent backup/migrate/clone per node"),
 	KR("edit_interval", CK_DUR, struct conf_workers, edit_interval, "3s",
 	    0, 600, "least time between progress edits of one message"),
+	KR("backup_margin_gib", CK_INT, struct conf_workers,
+	    backup_margin_gib, "50", 0, 1000000, "a backup to a storage with "
+	    "less free space than the guest's disk plus this many GiB is "
+	    "refused"),
 	KEND
 };
 
@@ -570,6 +574,8 @@ static const struct ckey top_keys[] = {
 	    "the same name"),
 	K("policies", CK_PATH, struct conf, policies_dir, "policies", 0,
 	    "folder of policy files"),
+	K("schedules", CK_PATH, struct conf, schedules_file, NULL, 0,
+	    "schedules file: commands run on a calendar as schedule:NAME"),
 	KENUM("log_level", struct conf, log_level, "info", levels,
 	    "debug, info, warn or error"),
 	KSEC("chat", struct conf, chat, chat_keys, NONE, "chat platforms"),
@@ -1676,6 +1682,7 @@ conf_keep_fixed(struct conf *next, struct conf *cur)
 
 	buf_init(&b, 256);
 	KEEP_STR("database", database);
+	KEEP_STR("schedules", schedules_file);
 	KEEP_STR("audit.key_file", audit.key_file);
 
 	KEEP_NUM("chat.console.enabled", chat.console.enabled);

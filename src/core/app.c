@@ -47,6 +47,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "sdnotify.h"
+#include "schedule.h"
 #include "store.h"
 #include "util.h"
 
@@ -323,6 +324,16 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 		goto fail;
 	app->catalogue = app->rules->catalogue;
 	app->policy = app->rules->policy;
+	if (conf->schedules_file != NULL) {
+		char	*errors = NULL;
+
+		app->schedules = schedules_load(conf->schedules_file, &errors);
+		if (app->schedules == NULL) {
+			set_cause(cause, "%s", errors);
+			free(errors);
+			goto fail;
+		}
+	}
 	if (conf->proxmox.enabled && conf->proxmox.nurls > 0) {
 		if ((app->pve = pve_create(&conf->proxmox, cause)) == NULL)
 			goto fail;
@@ -419,6 +430,23 @@ app_start(struct app *app, char **cause)
 		return -1;
 	if (http_start(app->http, cause) != 0)
 		return -1;
+	if (app->schedules != NULL && app->schedules->n > 0) {
+		/* Tests move the scheduler's clock: PVEBOT_SCHEDULE_NOW. */
+		const char	*fake = getenv("PVEBOT_SCHEDULE_NOW"), *errstr;
+		int64_t		 offset = 0;
+
+		if (fake != NULL) {
+			offset = strtonum(fake, 1, INT64_MAX, &errstr) -
+			    wall_now();
+			if (errstr != NULL)
+				return set_cause(cause, "PVEBOT_SCHEDULE_NOW "
+				    "is %s", errstr);
+		}
+		app->scheduler = scheduler_start(app, app->schedules, offset,
+		    cause);
+		if (app->scheduler == NULL)
+			return -1;
+	}
 	for (i = 0; i < app->nconnectors; i++) {
 		struct connector	*c = app->connectors[i];
 
@@ -749,6 +777,8 @@ app_stop(struct app *app)
 	http_stop(app->http);
 	for (i = 0; i < app->nconnectors; i++)
 		app->connectors[i]->ops->stop(app->connectors[i]);
+	scheduler_stop(app->scheduler);
+	app->scheduler = NULL;
 	if (app->router != NULL) {
 		router_drain(app->router);
 		router_stop(app->router);
@@ -793,6 +823,7 @@ app_free(struct app *app)
 	for (i = 0; i < app->nretired; i++)
 		rules_free(app->retired[i]);
 	free(app->retired);
+	schedules_free(app->schedules);
 	if (app->audit_keyed)
 		audit_key_clear(app->conf->database);
 	/* The first config is the caller's. */

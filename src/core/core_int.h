@@ -22,5 +22,6 @@ int	bi_alerts(struct route *, const struct cmd_call *, struct buf *);
 int	bi_silence(struct route *, const struct cmd_call *, struct buf *);
 int	bi_unsilence(struct route *, const struct cmd_call *, struct buf *);
 int	bi_ack(struct route *, const struct cmd_call *, struct buf *);
+int	bi_schedules(struct route *, const struct cmd_call *, struct buf *);
 
 #endif

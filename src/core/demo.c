@@ -33,6 +33,7 @@ static const char *demo_conf_template =
     "database: %s\n"
     "commands: %s/commands\n"
     "policies: %s/policies\n"
+    "schedules: %s\n"
     "log_level: %s\n"
     "chat:\n"
     "  max_command_age: 5m\n"
@@ -70,6 +71,32 @@ static const char *demo_conf_template =
     "digest:\n"
     "  time: \"08:00\"\n"
     "  timezone: UTC\n";
+
+/*
+ * The demo's schedules: `jobs` every five minutes (answered by the
+ * router, so it adds no job of its own), and a safe shutdown
+ * of pve3 on weeknights (its guests 106 and 107 are tagged
+ * safe-shutdown in the demo's cluster). Their identities are in
+ * policies/users.yaml.
+ */
+static const char *demo_schedules =
+    "schedules:\n"
+    "  - name: jobs-report\n"
+    "    on: \"*:0/5\"\n"
+    "    command: jobs\n"
+    "    room: console:console\n"
+    "  - name: pve3-night\n"
+    "    on: \"mon..fri 23:30\"\n"
+    "    command: shutdown-node pve3\n"
+    "    room: console:console\n"
+    "    missed: skip\n";
+
+/* The demo's cluster: pve3's guests may be shut down with the node. */
+static const char *demo_guests =
+    "[{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+    "\"startup\":\"order=2\"},"
+    "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+    "\"startup\":\"order=1\"}]";
 
 /* Where an install keeps the catalogue and policies (the Makefile's). */
 #ifndef PVEBOT_PKGDATADIR
@@ -412,6 +439,7 @@ demo_main(int argc, char **argv)
 	char		 tmp[] = "/tmp/pvebot-demo-XXXXXX", secret[33];
 	char		 slow[32];
 	char		*dbpath, *share, *text, *errors = NULL, *cause = NULL;
+	char		*schedpath = NULL;
 	int		 ch, task_ms = 3000, rc = 0, made_tmp = 0;
 
 	optind = 1;
@@ -466,6 +494,15 @@ demo_main(int argc, char **argv)
 			    "  /sim ceph warn|err|ok|absent, /sim updates pve2 "
 			    "3 security, /sim kernel pve3, /sim reboot pve3\n"
 			    "  /sim backup 104 nojob|job, /sim backup 102 fail\n"
+			    "Schedules: `schedules` lists the demo's; "
+			    "jobs-report runs `jobs` every 5 minutes\n"
+			    "as schedule:jobs-report. Safe shutdown: /as "
+			    "alice, shutdown-node pve3, approve N: 106\n"
+			    "and 107 (tagged safe-shutdown) stop in reverse "
+			    "startup order, then pve3 powers off;\n"
+			    "wake pve3 powers it on again. shutdown-node pve1 "
+			    "is refused: pvebot runs\nthere "
+			    "(self-protection).\n"
 			    "With --db the database is kept, "
 			    "so a second run continues the first.\nExit "
 			    "codes: 0 ok, 1 runtime failure, 2 usage "
@@ -494,21 +531,38 @@ demo_main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	if (db == NULL) {
-		if (mkdtemp(tmp) == NULL) {
-			perror("pvebot demo: mkdtemp");
-			sim_stop(sim);
-			return 1;
+	if (sim_admin(sim, "guest", demo_guests, &cause) != 0) {
+		fprintf(stderr, "pvebot demo: simulator: %s\n", cause);
+		free(cause);
+		sim_stop(sim);
+		return 1;
+	}
+	/* A folder of its own for the schedules (and the database). */
+	if (mkdtemp(tmp) == NULL) {
+		perror("pvebot demo: mkdtemp");
+		sim_stop(sim);
+		return 1;
+	}
+	made_tmp = 1;
+	dbpath = db == NULL ? xasprintf("%s/pvebot.db", tmp) : xstrdup(db);
+	schedpath = xasprintf("%s/schedules.yaml", tmp);
+	{
+		FILE	*f = fopen(schedpath, "w");
+
+		if (f == NULL || fputs(demo_schedules, f) == EOF ||
+		    fclose(f) != 0) {
+			perror("pvebot demo: schedules");
+			rc = 1;
+			share = NULL;
+			goto out;
 		}
-		made_tmp = 1;
-		dbpath = xasprintf("%s/pvebot.db", tmp);
-	} else
-		dbpath = xstrdup(db);
+	}
 	share = find_share(argv[0]);
 	/* The health kinds are read every other interval, not hourly, so
 	 * a /sim line shows within seconds. */
 	snprintf(slow, sizeof slow, "%llds", (long long)(2 * every));
-	text = xasprintf(demo_conf_template, dbpath, share, share, level,
+	text = xasprintf(demo_conf_template, dbpath, share, share, schedpath,
+	    level,
 	    sim_port(sim), sim_fingerprint(sim), interval,
 	    (long long)(3 * every), (long long)(12 * every), slow, slow, slow,
 	    slow, slow, slow, slow);
@@ -525,7 +579,10 @@ demo_main(int argc, char **argv)
 	    "pvebot demo: you are bob (operator); /as alice (admin) to "
 	    "approve, /as carol (viewer)\n"
 	    "pvebot demo: try: help, status, guests, start 101, backup 102, "
-	    "rollback 101 pre-upgrade\n", sim_port(sim));
+	    "rollback 101 pre-upgrade\n"
+	    "pvebot demo: schedules lists the schedules; as alice, "
+	    "shutdown-node pve3 shows a safe shutdown (--help)\n",
+	    sim_port(sim));
 	if ((app = app_create(c, STDIN_FILENO, STDOUT_FILENO, &cause)) ==
 	    NULL) {
 		fprintf(stderr, "pvebot demo: %s\n", cause);
@@ -550,6 +607,7 @@ out:
 	if (made_tmp)
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(dbpath);
+	free(schedpath);
 	free(share);
 	return rc;
 }

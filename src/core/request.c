@@ -21,6 +21,69 @@
 #include "request.h"
 #include "util.h"
 
+/* Node-wide actions that stop the running guests of their node. */
+static const char *const node_stop_actions[] = {
+	"node.shutdown", "node.shutdown.force", "node.stopall",
+};
+
+static int
+stops_node_guests(const char *action)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(node_stop_actions); i++) {
+		if (strcmp(node_stop_actions[i], action) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+in_vmid_list(const char *list, int vmid)
+{
+	char		 id[16];
+	const char	*p = list, *e;
+	size_t		 n;
+
+	n = (size_t)snprintf(id, sizeof id, "%d", vmid);
+	while (*p != '\0') {
+		e = p + strcspn(p, ",");
+		if ((size_t)(e - p) == n && strncmp(p, id, n) == 0)
+			return 1;
+		p = *e != '\0' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* The tags of the running guests of node (only those in `only`). */
+static void
+node_tags(const struct guest_view *view, const char *node, const char *only,
+    struct request *r)
+{
+	const struct pve_guest	*g;
+	size_t			 i, k, j;
+
+	for (i = 0; i < guest_view_count(view); i++) {
+		g = guest_view_at(view, i);
+		if (strcmp(g->node, node) != 0 || g->status == NULL ||
+		    (strcmp(g->status, "running") != 0 &&
+		    strcmp(g->status, "paused") != 0) ||
+		    (only != NULL && !in_vmid_list(only, g->vmid)))
+			continue;
+		for (k = 0; k < g->ntags; k++) {
+			for (j = 0; j < r->nnode_tags; j++) {
+				if (strcmp(r->node_tags[j], g->tags[k]) == 0)
+					break;
+			}
+			if (j < r->nnode_tags)
+				continue;
+			r->node_tags = xreallocarray(r->node_tags,
+			    r->nnode_tags + 1, sizeof *r->node_tags);
+			r->node_tags[r->nnode_tags++] = xstrdup(g->tags[k]);
+		}
+	}
+}
+
 static int
 all_digits(const char *s)
 {
@@ -119,6 +182,19 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 	}
 	r->preq.user = user;
 	r->preq.action = call->action != NULL ? call->action : def->action;
+	if (!r->have_guest && r->target.node != NULL && rg != NULL &&
+	    rg->proxmox && stops_node_guests(r->preq.action)) {
+		/* Without a fresh list a worker looks the guests up. */
+		if (rg->view == NULL || (rg->max_age_ms > 0 &&
+		    guest_view_age_ms(rg->view) > rg->max_age_ms))
+			lookup = 1;
+		else {
+			node_tags(rg->view, r->target.node, cmd_call_value(
+			    call, "guests"), r);
+			r->target.tags = (const char *const *)r->node_tags;
+			r->target.ntags = r->nnode_tags;
+		}
+	}
 	r->preq.mutating = call->mutating;
 	r->preq.target = &r->target;
 	r->preq.room = room;
@@ -133,6 +209,11 @@ fail:
 void
 request_release(struct request *r)
 {
+	size_t	i;
+
+	for (i = 0; i < r->nnode_tags; i++)
+		free(r->node_tags[i]);
+	free(r->node_tags);
 	if (r->have_guest || r->guest.name != NULL)
 		pve_guest_release(&r->guest);
 	memset(r, 0, sizeof *r);

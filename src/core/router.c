@@ -51,6 +51,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "schedule.h"
 #include "store.h"
 #include "util.h"
 
@@ -444,6 +445,38 @@ approval_room(struct admit *a, const char **conn, const char **room)
 }
 
 /*
+ * The running guests of node without the safe-shutdown tag, which a safe
+ * shutdown refuses to touch: NULL when there are none, else the refusal
+ * naming them (caller frees). The worker checks again when it runs.
+ */
+static char *
+node_blockers(const struct guest_view *view, const char *node)
+{
+	const struct pve_guest	*g;
+	struct buf		 b;
+	size_t			 i, n = 0;
+	char			*text;
+
+	buf_init(&b, 8192);
+	for (i = 0; i < guest_view_count(view); i++) {
+		g = guest_view_at(view, i);
+		if (strcmp(g->node, node) != 0 || g->status == NULL ||
+		    (strcmp(g->status, "running") != 0 &&
+		    strcmp(g->status, "paused") != 0) ||
+		    pve_guest_has_tag(g, "safe-shutdown"))
+			continue;
+		buf_printf(&b, "%s%d %s", n++ > 0 ? ", " : "", g->vmid,
+		    g->name);
+	}
+	text = n == 0 ? NULL : xasprintf("%zu running guest%s on %s lack%s "
+	    "the safe-shutdown tag: %s; shut them down first, tag them, or "
+	    "ask for `shutdown-node %s force`", n, n == 1 ? "" : "s", node,
+	    n == 1 ? "s" : "", buf_cstr(&b), node);
+	buf_release(&b);
+	return text;
+}
+
+/*
  * What the cluster says of the request before anyone is asked to approve
  * it: the target node exists (and is not the guest's own for a
  * migration), a new VMID is free and would not be untouchable, a storage
@@ -459,6 +492,9 @@ admit_validate(struct admit *a)
 	const struct pve_guest	*g;
 	const char		*v, *node = req->have_guest ? req->guest.node :
 	    NULL, *errstr;
+	const char		*action = call->action != NULL ? call->action :
+	    call->def->action;
+	char			*text;
 	size_t			 i;
 	int			 online = 1;
 	long long		 vmid;
@@ -479,6 +515,14 @@ admit_validate(struct admit *a)
 				return xasprintf("there is no node %s in the "
 				    "cluster", v);
 			case 1:
+				/* Waking is for a node that is off. */
+				if (strcmp(action, "node.wake") == 0) {
+					if (online)
+						return xasprintf("node %s is "
+						    "online: there is nothing "
+						    "to wake", v);
+					break;
+				}
 				if (!online)
 					return xasprintf("node %s is offline",
 					    v);
@@ -486,6 +530,9 @@ admit_validate(struct admit *a)
 			default:
 				break;
 			}
+			if (strcmp(action, "node.shutdown") == 0 &&
+			    (text = node_blockers(a->view, v)) != NULL)
+				return text;
 			if (strcmp(call->def->name, "migrate") == 0 &&
 			    node != NULL && strcmp(node, v) == 0)
 				return xasprintf("guest %d is already on %s",
@@ -2181,4 +2228,12 @@ router_consent(struct app *app, struct store *s, const struct policy *pol,
 	}
 	request_release(&req);
 	return rc;
+}
+
+/* `schedules`: each schedule with its next and last run. */
+int
+bi_schedules(struct route *rt, const struct cmd_call *call, struct buf *out)
+{
+	schedules_format(rt->app->schedules, rt->store, rt->now, out);
+	return 0;
 }

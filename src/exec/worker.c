@@ -42,6 +42,7 @@
 #include "store.h"
 #include "util.h"
 #include "worker.h"
+#include "worker_int.h"
 
 #define MAX_WORKERS	64
 #define WORKER_STATUS_TRIES	40	/* failed status reads before the
@@ -66,29 +67,12 @@ struct workers {
 	atomic_int	 executing;	/* threads inside execute() */
 };
 
-/* What one running job carries while a worker follows it. */
-struct run {
-	struct workers		*w;
-	struct app		*app;
-	struct store		*store;
-	struct job		*job;
-	char			*title;
-	int64_t			 started_ms;
-	int64_t			 last_edit_ms;
-	int			 percent;
-	int			 shown_percent;
-	int			 read;		/* a read: show just the answer */
-	int			 reattached;	/* followed again after a restart */
-	const struct guest_view	*view;		/* guests at dispatch, or NULL */
-	char			*context;	/* "approved by ..." or NULL */
-	struct buf		 tail;		/* last task log lines */
-};
 
 /*
  * The job's message gets new content: an edit of its outbox row (the
  * sender delivers the newest content; nothing here waits on the chat).
  */
-static void
+void
 run_post(struct run *r, const char *text, const struct chat_button *buttons,
     size_t nbuttons)
 {
@@ -161,7 +145,7 @@ run_progress(struct run *r, int force)
  * works (loudly, the job stays running meanwhile): pvebot never reports
  * an outcome it could not record.
  */
-static void
+void
 run_finish(struct run *r, enum job_state to, const char *result,
     const char *error, const struct chat_button *buttons, size_t nbuttons)
 {
@@ -309,7 +293,7 @@ tail_line(struct run *r, const char *line)
  * that cannot be read either the outcome is JOB_UNKNOWN, never a guess.
  * JOB_RUNNING means pvebot is stopping and left the task running.
  */
-static enum job_state
+enum job_state
 follow_task(struct run *r, const char *upid, char **error)
 {
 	struct pve	*pve = r->app->pve;
@@ -516,7 +500,7 @@ mark_dispatched(struct run *r)
 }
 
 /* Task types by action, for finding a task whose UPID was not stored. */
-static const char *
+const char *
 task_type(const char *action, const char *guest_type)
 {
 	static const struct {
@@ -534,6 +518,8 @@ task_type(const char *action, const char *guest_type)
 		{ "backup.create", "vzdump", "vzdump" },
 		{ "guest.migrate", "qmigrate", "vzmigrate" },
 		{ "guest.clone", "qmclone", "vzclone" },
+		{ "node.startall", "startall", "startall" },
+		{ "node.stopall", "stopall", "stopall" },
 	};
 	size_t	 i;
 
@@ -623,7 +609,7 @@ step_find_task(struct run *r, const struct job_step *js, int patience,
  * task), -1 when it did not run (*cause), 1 when it may have run and
  * pvebot cannot tell (*cause says what to check).
  */
-static int
+int
 run_step(struct run *r, const char *name, const char *method,
     const char *path, const struct pve_param *params, size_t n,
     const char *node, const char *type, int vmid, int task, int64_t *step_id,
@@ -747,6 +733,61 @@ safety_snapshot(struct run *r, const struct pve_guest *g, char **cause)
 	return 0;
 }
 
+/*
+ * Free space before a backup: the target storage, as the guest's node
+ * sees it in /cluster/resources, must have the guest's disk size
+ * (maxdisk) plus workers.backup_margin_gib free. NULL when it has (or
+ * when no storage was named: the node's default is not known here),
+ * else the refusal with the figures (caller frees).
+ */
+static char *
+backup_space(struct run *r, const struct pve_guest *g, const char *storage)
+{
+	const double	 gib = 1024.0 * 1024 * 1024;
+	struct pve_param p[1] = { { "type", "storage" } };
+	json_t		*data = NULL, *o;
+	char		*id, *cause = NULL, *text = NULL;
+	int64_t		 margin, total, used, need;
+	size_t		 i;
+	int		 found = 0;
+
+	if (storage == NULL)
+		return NULL;
+	if (pve_request(r->app->pve, "GET", "/cluster/resources", p, 1,
+	    &data, &cause) != PVE_OK) {
+		text = xasprintf("cannot read the free space of %s: %s; "
+		    "nothing was done", storage, cause);
+		free(cause);
+		return text;
+	}
+	id = xasprintf("storage/%s/%s", g->node, storage);
+	margin = (int64_t)r->app->conf->workers.backup_margin_gib << 30;
+	json_array_foreach(data, i, o) {
+		const char	*v = json_string_value(json_object_get(o, "id"));
+
+		if (v == NULL || strcmp(v, id) != 0)
+			continue;
+		found = 1;
+		total = json_integer_value(json_object_get(o, "maxdisk"));
+		used = json_integer_value(json_object_get(o, "disk"));
+		need = g->maxdisk + margin;
+		if (total - used < need)
+			text = xasprintf("not enough free space on %s (node "
+			    "%s): %.1f GiB free, guest %d %s has %.1f GiB of "
+			    "disk and the margin is %.0f GiB (%.1f GiB "
+			    "needed); nothing was done", storage, g->node,
+			    (double)(total - used) / gib, g->vmid, g->name,
+			    (double)g->maxdisk / gib, (double)margin / gib,
+			    (double)need / gib);
+	}
+	if (!found)
+		text = xasprintf("storage %s is not available on node %s; "
+		    "nothing was done", storage, g->node);
+	free(id);
+	json_decref(data);
+	return text;
+}
+
 static void
 run_proxmox(struct run *r, const struct cmd_call *call)
 {
@@ -786,6 +827,14 @@ run_proxmox(struct run *r, const struct cmd_call *call)
 			run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL,
 			    cause, NULL, 0);
 		free(cause);
+		pve_guest_release(&g);
+		return;
+	}
+	if (have_guest && strcmp(r->job->action, "backup.create") == 0 &&
+	    (changed = backup_space(r, &g, call_value(call, ARG_STORAGE))) !=
+	    NULL) {
+		run_finish(r, JOB_REFUSED, NULL, changed, NULL, 0);
+		free(changed);
 		pve_guest_release(&g);
 		return;
 	}
@@ -1009,6 +1058,10 @@ run_builtin(struct run *r, const struct cmd_call *call)
 	struct builtin_env	 env = { r->app, r->store, builtin_ssh, r };
 	char			*cause = NULL, *text = NULL;
 
+	if (b != NULL && b->op != NULL) {
+		b->op(r, call);
+		return;
+	}
 	if (b == NULL || b->job == NULL)
 		cause = xasprintf("pvebot has no handler '%s'",
 		    call->def->builtin != NULL ? call->def->builtin : "");
@@ -1083,7 +1136,9 @@ consent(struct run *r, const struct cmd_call *call)
 	struct buf		 b;
 	int			 rc;
 
-	if (call_value(call, ARG_GUEST) != NULL && r->app->pve != NULL) {
+	/* Node-wide actions are judged by the guests of the node too. */
+	if ((call_value(call, ARG_GUEST) != NULL ||
+	    str_has_prefix(r->job->action, "node.")) && r->app->pve != NULL) {
 		if (app_refresh_guests(r->app, &cause) != 0) {
 			text = xasprintf("cannot read the guest list from "
 			    "Proxmox to check the request again: %s; nothing "
@@ -1173,6 +1228,28 @@ done:
 }
 
 /*
+ * A job of several steps (shutdown-node) whose last finished step is
+ * not the end: the rest is not sent again; a person decides.
+ */
+static void
+recover_steps_told(struct run *r, const struct job_step *last)
+{
+	char	*msg;
+
+	/* The last step of a safe shutdown: nothing is left to do. */
+	if (strcmp(last->name, "node shutdown") == 0) {
+		run_finish(r, JOB_SUCCEEDED, "the node's shutdown was sent "
+		    "before pvebot stopped", NULL, NULL, 0);
+		return;
+	}
+	msg = xasprintf("pvebot stopped after the step \"%s\" of this job; "
+	    "the steps after it were not sent. Check the node and its guests "
+	    "and send the command again if you still want it", last->name);
+	run_finish(r, JOB_INTERRUPTED, NULL, msg, NULL, 0);
+	free(msg);
+}
+
+/*
  * One job left running by a process that is gone, judged by its steps:
  * - no step: nothing was sent; interrupted, nothing was done;
  * - the last step has a UPID: its task is followed to the end;
@@ -1229,11 +1306,13 @@ recover_one(struct workers *w, struct store *s, struct job *j)
 			    "task OK" : NULL, last->state == STEP_DONE ? NULL :
 			    "its task ended before pvebot stopped; see `job`",
 			    NULL, 0);
-		else
+		else if (strcmp(last->name, "safety_snapshot") == 0)
 			run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped "
 			    "after the safety snapshot; the action itself was "
 			    "not sent. Send the command again if you still "
 			    "want it", NULL, 0);
+		else
+			recover_steps_told(&r, last);
 		goto out;
 	}
 	if (w->app->pve == NULL) {
@@ -1266,11 +1345,14 @@ recover_one(struct workers *w, struct store *s, struct job *j)
 		goto out;
 	jobs_step_finish(s, last->id, st == JOB_SUCCEEDED ? STEP_DONE :
 	    st == JOB_FAILED ? STEP_FAILED : STEP_UNKNOWN);
-	if (strcmp(last->name, "action") != 0 && st == JOB_SUCCEEDED)
+	if (strcmp(last->name, "safety_snapshot") == 0 &&
+	    st == JOB_SUCCEEDED)
 		run_finish(&r, JOB_INTERRUPTED, NULL, "pvebot stopped during "
 		    "the safety snapshot, which has finished; the action "
 		    "itself was not sent. Send the command again if you still "
 		    "want it", NULL, 0);
+	else if (strcmp(last->name, "action") != 0 && st == JOB_SUCCEEDED)
+		recover_steps_told(&r, last);
 	else
 		run_finish(&r, st, st == JOB_SUCCEEDED ? "task OK" : NULL,
 		    err, NULL, 0);

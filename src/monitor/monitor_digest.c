@@ -645,6 +645,34 @@ section_coverage(struct buf *b, const json_t *health)
 	}
 }
 
+/* The last day's runs of schedules (jobs asked by schedule:NAME). */
+static void
+section_schedules(struct buf *b, struct store *s, int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 n = 0;
+
+	st = store_prepare(s, "SELECT substr(requester, 10), command, state "
+	    "FROM jobs WHERE requester LIKE 'schedule:%' AND created_at > ?1 "
+	    "ORDER BY id");
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, now - 86400);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)
+			buf_puts(b, "Scheduled runs 24h:\n");
+		if (n > 12)
+			continue;
+		buf_printf(b, "  %s: %.80s (%s)\n",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	}
+	if (n > 12)
+		buf_printf(b, "  and %d more\n", n - 12);
+	store_finish(s, st);
+}
+
 static void
 section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
     const json_t *res, int64_t now)
@@ -746,6 +774,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	http_digest(&b, s, now);
 	section_jobs(&b, s, now);
 	section_coverage(&b, health);
+	section_schedules(&b, s, now);
 	section_backups(&b, app->pve, conf, res, now);
 	section_audit(&b, s);
 	json_decref(health);

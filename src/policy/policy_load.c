@@ -273,7 +273,7 @@ name_valid(const char *s, size_t max)
 
 /*
  * A platform identity: telegram:<digits>, discord:<digits>,
- * matrix:@local:server, console:<name>.
+ * matrix:@local:server, console:<name>, schedule:<name>.
  */
 static int
 identity_valid(const char *id)
@@ -304,6 +304,9 @@ identity_valid(const char *id)
 	}
 	if (strncmp(id, "console:", 8) == 0)
 		return name_valid(id + 8, 63);
+	/* A schedule's runs (schedules.yaml) act as schedule:NAME. */
+	if (strncmp(id, "schedule:", 9) == 0)
+		return name_valid(id + 9, 63);
 	return 0;
 }
 

@@ -264,8 +264,8 @@ api_request(struct sim *s, const struct httpd_req *req,
 		    501);
 		goto out;
 	}
-	if (call.node[0] != '\0' && (n = sim_node_find(s, call.node)) != NULL &&
-	    !n->online) {
+	if (call.node[0] != '\0' && !sim_route_local(route) &&
+	    (n = sim_node_find(s, call.node)) != NULL && !n->online) {
 		reply_error(resp, 595, "no route to host", NULL);
 		set_reason(resp, "no route to host");
 		record_call(s, req->method, path, call.params, call.nparams,
@@ -379,8 +379,8 @@ admin_fault_one(struct sim *s, json_t *o, char **cause)
 			if (tok->all) {
 				/* Expand "every privilege" into a list. */
 				static const char *const privs[] = {
-				    "Sys.Audit", "Sys.Modify", "VM.Audit",
-				    "VM.PowerMgmt", "VM.Snapshot",
+				    "Sys.Audit", "Sys.Modify", "Sys.PowerMgmt",
+				    "VM.Audit", "VM.PowerMgmt", "VM.Snapshot",
 				    "VM.Snapshot.Rollback", "VM.Backup",
 				    "VM.Migrate", "VM.Clone", "VM.Allocate",
 				    "VM.Config.Options", "Datastore.Audit",
@@ -498,6 +498,14 @@ admin_guest_one(struct sim *s, json_t *o, char **cause)
 		snprintf(g->tags, sizeof g->tags, "%s", v);
 	if ((v = json_string_value(json_object_get(o, "name"))) != NULL)
 		snprintf(g->name, sizeof g->name, "%s", v);
+	if ((j = json_object_get(o, "onboot")) != NULL)
+		g->onboot = json_is_true(j);
+	if ((v = json_string_value(json_object_get(o, "startup"))) != NULL) {
+		if (sim_startup_parse(v, NULL, NULL) != 0 ||
+		    strlen(v) >= sizeof g->startup)
+			return (set_cause(cause, "guest: bad startup %s", v));
+		snprintf(g->startup, sizeof g->startup, "%s", v);
+	}
 	return (0);
 }
 

@@ -971,6 +971,8 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "description",
 		    json_string(g->description));
 	json_object_set_new(o, "onboot", json_integer(g->onboot));
+	if (g->startup[0] != '\0')
+		json_object_set_new(o, "startup", json_string(g->startup));
 	if (g->protection)
 		json_object_set_new(o, "protection", json_integer(1));
 	if (g->template)
@@ -1066,6 +1068,8 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 			g->description[0] = '\0';
 		if (list_has(del, "onboot"))
 			g->onboot = 0;
+		if (list_has(del, "startup"))
+			g->startup[0] = '\0';
 		if (list_has(del, "protection"))
 			g->protection = 0;
 	}
@@ -1084,11 +1088,181 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 			snprintf(g->lock, sizeof g->lock, "%s", v);
 		else if (strcmp(k, "onboot") == 0)
 			g->onboot = sim_param_bool(c, "onboot", 0);
+		else if (strcmp(k, "startup") == 0)
+			snprintf(g->startup, sizeof g->startup, "%s", v);
 		else if (strcmp(k, "protection") == 0)
 			g->protection = sim_param_bool(c, "protection", 0);
 	}
 	g->digest_gen++;
 	r->data = json_null();
+}
+
+/*
+ * POST /nodes/{node}/status command=reboot|shutdown (Sys.PowerMgmt on
+ * /nodes/{node}). Proxmox answers null at once and runs "(sleep 2;
+ * /sbin/poweroff)&": the node goes a moment later, its guests stopped
+ * by pve-guests.service on the way down. Here: after task_ms.
+ */
+static void
+api_node_cmd(struct sim_call *c, struct sim_reply *r)
+{
+	struct sim_node	*n = node_get(c, r);
+	const char	*cmd = sim_param(c, "command");
+	char		 path[96];
+
+	if (n == NULL)
+		return;
+	snprintf(path, sizeof path, "/nodes/%s", n->name);
+	if (need(c, r, path, "Sys.PowerMgmt") != 0)
+		return;
+	n->power = strcmp(cmd, "reboot") == 0 ? SIM_POWER_REBOOT :
+	    SIM_POWER_SHUTDOWN;
+	n->power_at_ms = now_ms() + c->sim->task_ms;
+	r->data = json_null();
+}
+
+/*
+ * POST /nodes/{node}/wakeonlan (Sys.PowerMgmt on /nodes/{node}): sent
+ * by the node that receives the request - the schema gives no proxyto -
+ * so it must be another node than {node}: "'pve1' is local node, cannot
+ * wake my self!". The MAC comes from {node}'s config (`wakeonlan:`);
+ * without one "No wake on LAN MAC address defined for 'pve3'!". Answers
+ * the MAC; an offline node boots task_ms later.
+ */
+static void
+api_wakeonlan(struct sim_call *c, struct sim_reply *r)
+{
+	struct sim_node	*n = sim_node_find(c->sim, c->node);
+	struct sim_node	*local = sim_local_node(c->sim);
+	char		 path[96];
+
+	if (local == NULL) {
+		sim_reply_error(r, 595, "no route to host");
+		return;
+	}
+	if (n == NULL) {
+		sim_reply_error(r, 500, "no such cluster node '%s'", c->node);
+		return;
+	}
+	snprintf(path, sizeof path, "/nodes/%s", n->name);
+	if (need(c, r, path, "Sys.PowerMgmt") != 0)
+		return;
+	if (n == local) {
+		sim_reply_error(r, 500, "'%s' is local node, cannot wake my "
+		    "self!", n->name);
+		return;
+	}
+	if (n->wol_mac[0] == '\0') {
+		sim_reply_error(r, 500, "No wake on LAN MAC address defined "
+		    "for '%s'!", n->name);
+		return;
+	}
+	if (!n->online && n->power == SIM_POWER_NONE) {
+		n->power = SIM_POWER_WAKE;
+		n->power_at_ms = now_ms() + c->sim->task_ms;
+	}
+	r->data = json_string(n->wol_mac);
+}
+
+static int
+in_vmid_list(const char *list, int vmid)
+{
+	const char	*p = list, *e;
+	char		 buf[16];
+
+	snprintf(buf, sizeof buf, "%d", vmid);
+	while (*p != '\0') {
+		e = p + strcspn(p, ",; \t");
+		if ((size_t)(e - p) == strlen(buf) &&
+		    strncmp(p, buf, (size_t)(e - p)) == 0)
+			return (1);
+		p = *e != '\0' ? e + 1 : e;
+	}
+	return (0);
+}
+
+/* A guest of a bulk task with Proxmox's order key. */
+struct bulk_item {
+	int	vmid;
+	long	key;	/* startup order; unset = last (LONG_MAX) */
+};
+
+/* Start: order ascending, then VMID ascending (Nodes.pm startall). */
+static int
+cmp_start(const void *a, const void *b)
+{
+	const struct bulk_item	*x = a, *y = b;
+
+	if (x->key != y->key)
+		return (x->key < y->key ? -1 : 1);
+	return (x->vmid < y->vmid ? -1 : x->vmid > y->vmid);
+}
+
+/* Stop: order descending, then VMID descending (Nodes.pm stopall). */
+static int
+cmp_stop(const void *a, const void *b)
+{
+	return (cmp_start(b, a));
+}
+
+/*
+ * POST /nodes/{node}/startall and stopall: VM.PowerMgmt on / (or on
+ * each guest of `vms`). The guests of the node, only those in `vms`
+ * when given; startall takes only onboot=1 guests unless force=1 and
+ * skips running ones and templates; stopall takes the running ones.
+ * One task ("startall"/"stopall", no id) does them in startup order.
+ */
+static void
+api_bulk(struct sim_call *c, struct sim_reply *r, int start)
+{
+	struct sim		*s = c->sim;
+	struct sim_node		*n = node_get(c, r);
+	struct sim_guest	*g;
+	struct sim_task		*t;
+	const char		*vms = sim_param(c, "vms");
+	struct bulk_item	 ids[SIM_MAX_GUESTS];
+	int			 nids = 0, i, force, order;
+
+	if (n == NULL || need(c, r, "/", "VM.PowerMgmt") != 0)
+		return;
+	force = sim_param_bool(c, "force", 0);
+	for (i = 0; i < s->nguests; i++) {
+		g = &s->guests[i];
+		if (strcmp(g->node, n->name) != 0 || g->template ||
+		    (vms != NULL && !in_vmid_list(vms, g->vmid)))
+			continue;
+		if (start && (g->running || (!force && !g->onboot)))
+			continue;
+		if (!start && !g->running)
+			continue;
+		order = sim_startup_order(g, NULL);
+		ids[nids].vmid = g->vmid;
+		ids[nids++].key = order < 0 ? 2147483647L : (long)order;
+	}
+	if (nids > SIM_MAX_VZDUMP) {
+		sim_reply_error(r, 500, "simulator: more than %d guests in one "
+		    "bulk task", SIM_MAX_VZDUMP);
+		return;
+	}
+	qsort(ids, (size_t)nids, sizeof ids[0], start ? cmp_start : cmp_stop);
+	t = task_start(c, r, start ? "startall" : "stopall", "");
+	for (i = 0; i < nids; i++)
+		t->vmids[i] = ids[i].vmid;
+	t->nvmids = nids;
+	t->flag = (int)sim_param_int(c, "timeout", 180);
+	sim_task_script(s, t);
+}
+
+static void
+api_startall(struct sim_call *c, struct sim_reply *r)
+{
+	api_bulk(c, r, 1);
+}
+
+static void
+api_stopall(struct sim_call *c, struct sim_reply *r)
+{
+	api_bulk(c, r, 0);
 }
 
 /* May the caller see this task? Its own always, others with Sys.Audit. */
@@ -1413,6 +1587,8 @@ static const struct sim_param p_qm_config_put[] = { P_NODE, P_VMID,
 	{ .name = "lock", .type = PT_STR, .optional = 1,
 	    .enumv = "backup,clone,create,migrate,rollback,snapshot,"
 	    "snapshot-delete,suspending,suspended" },
+	{ .name = "startup", .type = PT_STR, .optional = 1,
+	    .fmt = F_STARTUP },
 	P_END };
 static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	{ .name = "delete", .type = PT_STR, .optional = 1,
@@ -1427,6 +1603,8 @@ static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	{ .name = "lock", .type = PT_STR, .optional = 1,
 	    .enumv = "backup,create,destroyed,disk,fstrim,migrate,mounted,"
 	    "rollback,snapshot,snapshot-delete" },
+	{ .name = "startup", .type = PT_STR, .optional = 1,
+	    .fmt = F_STARTUP },
 	P_END };
 static const struct sim_param p_tasks[] = { P_NODE,
 	OPT_UINT("limit"), OPT_UINT("start"), OPT_VMID("vmid"),
@@ -1440,6 +1618,23 @@ static const struct sim_param p_tasks[] = { P_NODE,
 	    .fmt = F_STATUSLIST },
 	P_END };
 static const struct sim_param p_task[] = { P_NODE, P_UPID, P_END };
+static const struct sim_param p_node_cmd[] = { P_NODE,
+	{ .name = "command", .type = PT_STR, .enumv = "reboot,shutdown" },
+	P_END };
+static const struct sim_param p_startall[] = { P_NODE,
+	OPT_BOOL("force"),
+	{ .name = "max-workers", .type = PT_INT, .optional = 1,
+	    .has_min = 1, .min = 1, .has_max = 1, .max = 64 },
+	{ .name = "vms", .type = PT_STR, .optional = 1, .fmt = F_VMIDLIST },
+	P_END };
+static const struct sim_param p_stopall[] = { P_NODE,
+	OPT_BOOL("force-stop"),
+	{ .name = "max-workers", .type = PT_INT, .optional = 1,
+	    .has_min = 1, .min = 1, .has_max = 1, .max = 64 },
+	{ .name = "timeout", .type = PT_INT, .optional = 1,
+	    .has_min = 1, .min = 0, .has_max = 1, .max = 7200 },
+	{ .name = "vms", .type = PT_STR, .optional = 1, .fmt = F_VMIDLIST },
+	P_END };
 static const struct sim_param p_task_log[] = { P_NODE, P_UPID,
 	OPT_UINT("start"), OPT_UINT("limit"), P_END };
 
@@ -1452,6 +1647,10 @@ const struct sim_route sim_routes[] = {
 	{ "GET", "/cluster/status", api_cluster_status, p_none },
 	{ "GET", "/nodes", api_nodes, p_none },
 	{ "GET", "/nodes/{node}/status", api_node_status, p_node },
+	{ "POST", "/nodes/{node}/status", api_node_cmd, p_node_cmd },
+	{ "POST", "/nodes/{node}/wakeonlan", api_wakeonlan, p_node },
+	{ "POST", "/nodes/{node}/startall", api_startall, p_startall },
+	{ "POST", "/nodes/{node}/stopall", api_stopall, p_stopall },
 
 	GUEST("qemu", "GET", "/status/current", api_guest_status, p_guest),
 	GUEST("qemu", "POST", "/status/start", api_guest_start, p_qm_start),
@@ -1506,6 +1705,12 @@ const struct sim_route sim_routes[] = {
 	{ "DELETE", "/nodes/{node}/tasks/{upid}", api_task_delete, p_task },
 };
 const size_t sim_nroutes = nitems(sim_routes);
+
+int
+sim_route_local(const struct sim_route *route)
+{
+	return (route->fn == api_wakeonlan);
+}
 
 void
 sim_api_walk(void (*cb)(void *, const char *, const char *, const char *,

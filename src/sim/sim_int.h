@@ -35,6 +35,14 @@ struct sim_node {
 	int	 maxcpu;
 	int64_t	 mem, maxmem, disk, maxdisk;
 	int64_t	 boot_time;
+	char	 wol_mac[18];	/* node config `wakeonlan: mac=` */
+	/*
+	 * A power change under way: the API answers at once, the node
+	 * changes at power_at_ms (monotonic), like "(sleep 2; poweroff)&".
+	 */
+	enum { SIM_POWER_NONE, SIM_POWER_SHUTDOWN, SIM_POWER_REBOOT,
+	    SIM_POWER_WAKE } power;
+	int64_t	 power_at_ms;
 };
 
 struct sim_snap {
@@ -57,6 +65,7 @@ struct sim_guest {
 	char		 lock[32];
 	char		 description[256];
 	int		 onboot;
+	char		 startup[64];	/* "order=2,up=30,down=60" or "" */
 	int		 protection;
 	double		 cpu;
 	int		 maxcpu;
@@ -223,6 +232,7 @@ enum sim_ptype { PT_BOOL, PT_INT, PT_NUM, PT_STR };
 enum sim_fmt {
 	F_NONE, F_NODE, F_CONFIGID, F_STORAGEID, F_VMIDLIST, F_DNSNAME,
 	F_TAGLIST, F_CONFIGIDLIST, F_CONTENT, F_STATUSLIST, F_UPID,
+	F_STARTUP,
 };
 struct sim_param {
 	const char	*name;
@@ -242,10 +252,22 @@ struct sim_route {
 	const struct sim_param	*params;
 };
 extern const struct sim_route sim_routes[];
+/*
+ * 1 when the route is answered by the node that receives the request,
+ * not proxied to {node} (no "proxyto" in the schema), so it works while
+ * {node} is offline (wakeonlan).
+ */
+int	sim_route_local(const struct sim_route *);
 extern const size_t sim_nroutes;
 
 int	sim_check_value(const struct sim_param *, const char *value,
 	    char **why);
+/*
+ * A `startup` value as pve_parse_startup_order() reads it:
+ * "[[order=]N][,up=N][,down=N]"; 0 (order and down -1 when unset), or
+ * -1 when Proxmox would refuse it.
+ */
+int	sim_startup_parse(const char *, int *order, int *down);
 int	sim_check_params(const struct sim_route *, const struct sim_call *,
 	    json_t *errors);
 const char *sim_param(const struct sim_call *, const char *name);
@@ -280,6 +302,10 @@ void	sim_storage_set_used(struct sim_storage *, int node_index,
 int	sim_node_index(struct sim *, const char *name);
 struct sim_storage *sim_storage_find(struct sim *, const char *);
 struct sim_task *sim_task_find(struct sim *, const char *upid);
+/* The guest's startup order, or -1 when its config sets none. */
+int	sim_startup_order(const struct sim_guest *, int *down);
+/* The node that answers requests: the first one online, or NULL. */
+struct sim_node *sim_local_node(struct sim *);
 struct sim_task *sim_task_new(struct sim *, const char *node,
 	    const char *type, const char *id, const char *user);
 void	sim_task_script(struct sim *, struct sim_task *);

@@ -162,6 +162,60 @@ ok_status(const char *s, size_t n)
 	return (0);
 }
 
+/* One "N" of a startup item: digits only, at most 9 of them. */
+static int
+startup_number(const char *s, size_t n, int *out)
+{
+	size_t	i;
+	int	v = 0;
+
+	if (n == 0 || n > 9)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return (0);
+}
+
+int
+sim_startup_parse(const char *v, int *order, int *down)
+{
+	const char	*p = v, *e;
+	size_t		 n, k;
+	int		 o = -1, d = -1, up, x;
+
+	while (*p != '\0') {
+		e = p + strcspn(p, ",");
+		n = (size_t)(e - p);
+		for (k = 0; k < n && isspace((unsigned char)p[k]); k++)
+			;
+		if (k == n)
+			;	/* an empty item is skipped */
+		else if (startup_number(p, n, &x) == 0)
+			o = x;
+		else if (n > 6 && strncmp(p, "order=", 6) == 0 &&
+		    startup_number(p + 6, n - 6, &x) == 0)
+			o = x;
+		else if (n > 3 && strncmp(p, "up=", 3) == 0 &&
+		    startup_number(p + 3, n - 3, &up) == 0)
+			;
+		else if (n > 5 && strncmp(p, "down=", 5) == 0 &&
+		    startup_number(p + 5, n - 5, &x) == 0)
+			d = x;
+		else
+			return (-1);
+		p = *e != '\0' ? e + 1 : e;
+	}
+	if (order != NULL)
+		*order = o;
+	if (down != NULL)
+		*down = d;
+	return (0);
+}
+
 static int
 is_integer(const char *s)
 {
@@ -326,6 +380,12 @@ sim_check_value(const struct sim_param *p, const char *v, char **why)
 	case F_UPID:
 		if (!str_has_prefix(v, "UPID:"))
 			*why = xstrdup("unable to parse worker upid");
+		break;
+	case F_STARTUP:
+		/* pve_verify_startup_order() in PVE::JSONSchema. */
+		if (sim_startup_parse(v, NULL, NULL) != 0)
+			*why = xstrdup("invalid format - unable to parse "
+			    "startup options");
 		break;
 	}
 	return (*why != NULL ? -1 : 0);

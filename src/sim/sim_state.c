@@ -228,6 +228,8 @@ sim_state_init(struct sim *s)
 		n->maxdisk = 100 * GiB;
 		n->disk = 12 * GiB + (int64_t)i * 3 * GiB;
 		n->boot_time = now - 86400 * 12 - 3600 * (int64_t)i;
+		snprintf(n->wol_mac, sizeof n->wol_mac,
+		    "BC:24:11:AA:00:%02X", (unsigned)i + 1);
 	}
 
 	for (i = 0; i < nitems(initial_guests); i++) {
@@ -391,6 +393,31 @@ sim_node_find(struct sim *s, const char *name)
 			return (&s->nodes[i]);
 	}
 	return (NULL);
+}
+
+struct sim_node *
+sim_local_node(struct sim *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nnodes; i++) {
+		if (s->nodes[i].online)
+			return (&s->nodes[i]);
+	}
+	return (NULL);
+}
+
+int
+sim_startup_order(const struct sim_guest *g, int *down)
+{
+	int	order = -1, d = -1;
+
+	if (g->startup[0] != '\0' &&
+	    sim_startup_parse(g->startup, &order, &d) != 0)
+		order = d = -1;
+	if (down != NULL)
+		*down = d;
+	return (order);
 }
 
 struct sim_guest *
@@ -702,6 +729,31 @@ script_clone(struct sim_task *t, struct sim_guest *g)
 	}
 }
 
+/*
+ * startall / stopall: one line per guest in the order of t->vmids (the
+ * handler sorted them as Proxmox does), as the real task prints them
+ * ("Starting VM 101", "Stopping CT 103 (timeout = 180 seconds)").
+ */
+static void
+script_bulk(struct sim *s, struct sim_task *t)
+{
+	struct sim_guest	*g;
+	int			 i, span;
+
+	span = 1000 / (t->nvmids > 0 ? t->nvmids : 1);
+	for (i = 0; i < t->nvmids; i++) {
+		if ((g = sim_guest_find(s, t->vmids[i])) == NULL)
+			continue;
+		if (strcmp(t->type, "startall") == 0)
+			script_add(t, i * span, "Starting %s %d",
+			    sim_guest_kind(g), g->vmid);
+		else
+			script_add(t, i * span, "Stopping %s %d (timeout = "
+			    "%d seconds)", sim_guest_kind(g), g->vmid,
+			    t->flag);
+	}
+}
+
 /* Fills the task's script of log lines from its type and target. */
 void
 sim_task_script(struct sim *s, struct sim_task *t)
@@ -710,6 +762,11 @@ sim_task_script(struct sim *s, struct sim_task *t)
 
 	if (strcmp(t->type, "vzdump") == 0) {
 		script_vzdump(s, t);
+		return;
+	}
+	if (strcmp(t->type, "startall") == 0 ||
+	    strcmp(t->type, "stopall") == 0) {
+		script_bulk(s, t);
 		return;
 	}
 	if (g == NULL)
@@ -837,6 +894,52 @@ snap_find(struct sim_guest *g, const char *name)
 	return (NULL);
 }
 
+static void
+guest_power(struct sim_guest *g, int on, int64_t now)
+{
+	if (on) {
+		if (g->running || g->template)
+			return;
+		g->running = 1;
+		g->paused = 0;
+		g->started = now;
+		g->cpu = 0.05;
+		g->mem = g->maxmem / 3;
+	} else {
+		g->running = 0;
+		g->paused = 0;
+		g->cpu = 0;
+		g->mem = 0;
+	}
+}
+
+/*
+ * A node's power change comes due: shutdown stops its guests and takes
+ * it offline; reboot and wake bring it up and start the guests with
+ * onboot=1, as pve-guests.service does at boot.
+ */
+static void
+node_power_apply(struct sim *s, struct sim_node *n)
+{
+	struct sim_guest	*g;
+	int64_t			 now = wall_now();
+	int			 i;
+
+	for (i = 0; i < s->nguests; i++) {
+		g = &s->guests[i];
+		if (strcmp(g->node, n->name) != 0)
+			continue;
+		if (n->power != SIM_POWER_WAKE)
+			guest_power(g, 0, now);
+		if (n->power != SIM_POWER_SHUTDOWN && g->onboot)
+			guest_power(g, 1, now);
+	}
+	n->online = n->power != SIM_POWER_SHUTDOWN;
+	if (n->online)
+		n->boot_time = now;
+	n->power = SIM_POWER_NONE;
+}
+
 /* Applies a finished task's effect; NULL, or why it failed. */
 static char *
 task_apply(struct sim *s, struct sim_task *t)
@@ -848,6 +951,16 @@ task_apply(struct sim *s, struct sim_task *t)
 	int64_t			 now = wall_now();
 	int			 i;
 
+	if (strcmp(t->type, "startall") == 0 ||
+	    strcmp(t->type, "stopall") == 0) {
+		for (i = 0; i < t->nvmids; i++) {
+			if ((g = sim_guest_find(s, t->vmids[i])) == NULL ||
+			    g->lock[0] != '\0')
+				continue;
+			guest_power(g, strcmp(t->type, "startall") == 0, now);
+		}
+		return (NULL);
+	}
 	if (strcmp(t->type, "vzdump") == 0) {
 		st = sim_storage_find(s, t->storage);
 		for (i = 0; i < t->nvmids; i++) {
@@ -1002,6 +1115,11 @@ sim_tick(struct sim *s)
 	for (i = 0; i < s->ntasks; i++) {
 		if (s->tasks[i]->running)
 			task_advance(s, s->tasks[i], now);
+	}
+	for (i = 0; i < s->nnodes; i++) {
+		if (s->nodes[i].power != SIM_POWER_NONE &&
+		    now >= s->nodes[i].power_at_ms)
+			node_power_apply(s, &s->nodes[i]);
 	}
 }
 

@@ -46,7 +46,8 @@ test_shipped_pass(void)
 		b = builtin_find(d->builtin);
 		T_OK(b != NULL);
 		if (b != NULL)
-			T_OK((b->local != NULL) != (b->job != NULL));
+			T_EQ_INT((b->local != NULL) + (b->job != NULL) +
+			    (b->op != NULL), 1);
 	}
 	policy_free(pol);
 	catalogue_free(cat);

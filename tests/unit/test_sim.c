@@ -1451,6 +1451,250 @@ test_schema_conformance(void)
 	json_decref(doc);
 }
 
+
+/* The status of node in /cluster/resources ("online"/"offline"). */
+static char *
+node_status(struct sim *s, const char *node)
+{
+	struct reply	 r;
+	char		*id = xasprintf("node/%s", node), *st = NULL;
+	json_t		*o;
+
+	call(s, "GET", "/cluster/resources", "type=node", &r);
+	if ((o = find_id(data(&r), id)) != NULL)
+		st = xstrdup(json_string_value(json_object_get(o, "status")));
+	reply_free(&r);
+	free(id);
+	return (st != NULL ? st : xstrdup("?"));
+}
+
+static char *
+guest_status(struct sim *s, int vmid)
+{
+	struct reply	 r;
+	char		*st = NULL;
+	json_t		*o;
+
+	call(s, "GET", "/cluster/resources", "type=vm", &r);
+	if ((o = find_vmid(data(&r), vmid)) != NULL)
+		st = xstrdup(json_string_value(json_object_get(o, "status")));
+	reply_free(&r);
+	return (st != NULL ? st : xstrdup("?"));
+}
+
+/* Waits until node's status is want; 1 when it got there. */
+static int
+wait_node(struct sim *s, const char *node, const char *want, int timeout_ms)
+{
+	int64_t	 end = now_ms() + timeout_ms;
+	char	*st;
+	int	 ok;
+
+	for (;;) {
+		st = node_status(s, node);
+		ok = strcmp(st, want) == 0;
+		free(st);
+		if (ok || now_ms() > end)
+			return (ok);
+		sleep_ms(50);
+	}
+}
+
+static void
+test_node_shutdown_and_wake(void)
+{
+	struct sim	*s = start_sim(300, NULL);
+	struct reply	 r;
+	char		*st;
+
+	if (s == NULL)
+		return;
+	/* command is required and one of reboot, shutdown. */
+	call(s, "POST", "/nodes/pve3/status", NULL, &r);
+	T_EQ_INT(r.status, 400);
+	T_EQ_STR(errors_of(&r, "command"), "property is missing and it is "
+	    "not optional");
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve3/status", "command=halt", &r);
+	T_EQ_INT(r.status, 400);
+	T_OK(errors_of(&r, "command") != NULL);
+	reply_free(&r);
+	st = node_status(s, "pve3");
+	T_EQ_STR(st, "online");
+	free(st);
+
+	/* Without Sys.PowerMgmt: 403, nothing happens. */
+	admin(s, "fault", "{\"token\":\"pvebot@pve!bot\","
+	    "\"revoke\":\"Sys.PowerMgmt\"}");
+	call(s, "POST", "/nodes/pve3/status", "command=shutdown", &r);
+	T_EQ_INT(r.status, 403);
+	T_EQ_STR(r.reason, "Permission check failed (/nodes/pve3, "
+	    "Sys.PowerMgmt)");
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve3/wakeonlan", NULL, &r);
+	T_EQ_INT(r.status, 403);
+	reply_free(&r);
+	admin(s, "fault", "{\"token\":\"pvebot@pve!bot\","
+	    "\"grant\":\"Sys.PowerMgmt\"}");
+
+	/* Shutdown answers null at once; the node goes a moment later,
+	 * its guests with it. */
+	call(s, "POST", "/nodes/pve3/status", "command=shutdown", &r);
+	T_EQ_INT(r.status, 200);
+	T_OK(json_is_null(data(&r)));
+	reply_free(&r);
+	T_OK(wait_node(s, "pve3", "offline", 5000));
+	st = guest_status(s, 107);
+	T_EQ_STR(st, "unknown");
+	free(st);
+	call(s, "GET", "/nodes/pve3/status", NULL, &r);
+	T_EQ_INT(r.status, 595);
+	reply_free(&r);
+
+	/* Wake-on-LAN is sent by the answering node (pve1), never to
+	 * itself, and works for an offline node. */
+	call(s, "POST", "/nodes/pve1/wakeonlan", NULL, &r);
+	T_EQ_INT(r.status, 500);
+	T_EQ_STR(r.reason, "'pve1' is local node, cannot wake my self!");
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve9/wakeonlan", NULL, &r);
+	T_EQ_INT(r.status, 500);
+	T_EQ_STR(r.reason, "no such cluster node 'pve9'");
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve3/wakeonlan", NULL, &r);
+	T_EQ_INT(r.status, 200);
+	T_EQ_STR(json_string_value(data(&r)), "BC:24:11:AA:00:03");
+	reply_free(&r);
+	T_OK(wait_node(s, "pve3", "online", 5000));
+	/* Guests with onboot=1 start at boot. */
+	st = guest_status(s, 107);
+	T_EQ_STR(st, "running");
+	free(st);
+	sim_stop(s);
+}
+
+/* The task's log as one string, lines joined by "\n". */
+static char *
+task_log(struct sim *s, const char *node, const char *upid)
+{
+	struct reply	 r;
+	struct buf	 b;
+	char		*path;
+	size_t		 i;
+	json_t		*o;
+	CURL		*c = curl_easy_init();
+	char		*esc = curl_easy_escape(c, upid, 0);
+
+	path = xasprintf("/nodes/%s/tasks/%s/log", node, esc);
+	call(s, "GET", path, "limit=1000", &r);
+	buf_init(&b, 1 << 20);
+	json_array_foreach(data(&r), i, o)
+		buf_printf(&b, "%s\n", json_string_value(json_object_get(o,
+		    "t")));
+	reply_free(&r);
+	free(path);
+	curl_free(esc);
+	curl_easy_cleanup(c);
+	return (buf_steal(&b));
+}
+
+/* POSTs and waits for the task; the task's log (caller frees). */
+static char *
+run_task(struct sim *s, const char *node, const char *path,
+    const char *params, const char *type)
+{
+	struct reply	 r;
+	char		*upid = NULL, *exitstatus, *log = NULL;
+
+	call(s, "POST", path, params, &r);
+	T_EQ_INT(r.status, 200);
+	if (json_is_string(data(&r)))
+		upid = xstrdup(json_string_value(data(&r)));
+	reply_free(&r);
+	T_OK(upid != NULL);
+	if (upid == NULL)
+		return (xstrdup(""));
+	{
+		char	*want = xasprintf(":%s::pvebot@pve!bot:", type);
+
+		T_CONTAINS(upid, want);
+		free(want);
+	}
+	exitstatus = wait_task(s, node, upid, 5000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	log = task_log(s, node, upid);
+	free(upid);
+	return (log);
+}
+
+static void
+test_startall_stopall_startup_order(void)
+{
+	struct sim	*s = start_sim(200, NULL);
+	struct reply	 r;
+	char		*log, *st, *a, *b;
+
+	if (s == NULL)
+		return;
+	/* startup is checked as pve_parse_startup_order() does. */
+	call(s, "PUT", "/nodes/pve3/qemu/106/config", "startup=sometime", &r);
+	T_EQ_INT(r.status, 400);
+	T_EQ_STR(errors_of(&r, "startup"), "invalid format - unable to "
+	    "parse startup options");
+	reply_free(&r);
+	call(s, "PUT", "/nodes/pve3/qemu/106/config", "startup=order%3D2"
+	    "%2Cdown%3D60", &r);
+	T_EQ_INT(r.status, 200);
+	reply_free(&r);
+	call(s, "GET", "/nodes/pve3/qemu/106/config", NULL, &r);
+	T_EQ_STR(json_string_value(json_object_get(data(&r), "startup")),
+	    "order=2,down=60");
+	reply_free(&r);
+	admin(s, "guest", "{\"vmid\":107,\"startup\":\"order=1\"}");
+	call(s, "POST", "/nodes/pve3/stopall", "vms=10x", &r);
+	T_EQ_INT(r.status, 400);
+	T_OK(errors_of(&r, "vms") != NULL);
+	reply_free(&r);
+	call(s, "POST", "/nodes/pve3/stopall", "timeout=9000", &r);
+	T_EQ_INT(r.status, 400);
+	reply_free(&r);
+
+	/* stopall: reverse startup order (106 has 2, 107 has 1). */
+	log = run_task(s, "pve3", "/nodes/pve3/stopall", NULL, "stopall");
+	a = strstr(log, "Stopping VM 106 (timeout = 180 seconds)");
+	b = strstr(log, "Stopping CT 107");
+	T_OK(a != NULL && b != NULL && a < b);
+	free(log);
+	st = guest_status(s, 106);
+	T_EQ_STR(st, "stopped");
+	free(st);
+	st = guest_status(s, 107);
+	T_EQ_STR(st, "stopped");
+	free(st);
+
+	/* startall: only onboot=1 guests unless force; vms filters. */
+	admin(s, "guest", "{\"vmid\":106,\"onboot\":false}");
+	log = run_task(s, "pve3", "/nodes/pve3/startall", NULL, "startall");
+	T_NOT_CONTAINS(log, "106");
+	T_CONTAINS(log, "Starting CT 107");
+	free(log);
+	st = guest_status(s, 106);
+	T_EQ_STR(st, "stopped");
+	free(st);
+	st = guest_status(s, 107);
+	T_EQ_STR(st, "running");
+	free(st);
+	log = run_task(s, "pve3", "/nodes/pve3/startall", "force=1&vms=106",
+	    "startall");
+	T_CONTAINS(log, "Starting VM 106");
+	free(log);
+	st = guest_status(s, 106);
+	T_EQ_STR(st, "running");
+	free(st);
+	sim_stop(s);
+}
+
 int
 main(void)
 {
@@ -1470,6 +1714,8 @@ main(void)
 	T_RUN(test_sim_main_prints_fingerprint_clients_see);
 	T_RUN(test_scale_10000_guests);
 	T_RUN(test_storage_per_node);
+	T_RUN(test_node_shutdown_and_wake);
+	T_RUN(test_startall_stopall_startup_order);
 	if (spec_path() != NULL)
 		T_RUN(test_schema_conformance);
 	else

@@ -1,0 +1,52 @@
+/*
+ * worker_int.h - what the worker's files share: the running job and the
+ * steps a multi-step action (worker_node.c) is made of. Not for use
+ * outside src/exec/.
+ */
+#ifndef PVEBOT_WORKER_INT_H
+#define PVEBOT_WORKER_INT_H
+
+#include <stdint.h>
+
+#include "jobs.h"
+#include "util.h"
+
+struct app;
+struct chat_button;
+struct cmd_call;
+struct guest_view;
+struct pve_param;
+struct store;
+struct workers;
+
+/* What one running job carries while a worker follows it. */
+struct run {
+	struct workers		*w;
+	struct app		*app;
+	struct store		*store;
+	struct job		*job;
+	char			*title;
+	int64_t			 started_ms;
+	int64_t			 last_edit_ms;
+	int			 percent;
+	int			 shown_percent;
+	int			 read;		/* a read: show just the answer */
+	int			 reattached;	/* followed again after a restart */
+	const struct guest_view	*view;		/* guests at dispatch, or NULL */
+	char			*context;	/* "approved by ..." or NULL */
+	struct buf		 tail;		/* last task log lines */
+};
+
+/* worker.c */
+void	run_post(struct run *, const char *text,
+	    const struct chat_button *, size_t nbuttons);
+void	run_finish(struct run *, enum job_state, const char *result,
+	    const char *error, const struct chat_button *, size_t nbuttons);
+enum job_state follow_task(struct run *, const char *upid, char **error);
+int	run_step(struct run *, const char *name, const char *method,
+	    const char *path, const struct pve_param *, size_t n,
+	    const char *node, const char *type, int vmid, int task,
+	    int64_t *step_id, char **upid, char **cause);
+const char *task_type(const char *action, const char *guest_type);
+
+#endif

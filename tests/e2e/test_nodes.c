@@ -1,0 +1,643 @@
+/*
+ * test_nodes.c - issue 20's node power commands with `pvebot run` on the
+ * console and the Proxmox simulator:
+ *
+ *   - shutdown-node refuses while a running guest of the node lacks the
+ *     safe-shutdown tag, and names it; the worker checks again at run
+ *     time;
+ *   - with only tagged guests it shuts them down one at a time in
+ *     reverse startup order, then the node;
+ *   - it is refused on the node pvebot runs on (self-protection);
+ *   - wake, start-all and stop-all go through the bulk endpoints;
+ *   - a backup to a storage without the guest's disk size plus the
+ *     margin free is refused with the figures;
+ *   - a crash in the middle of a safe shutdown does not carry on with
+ *     it after the restart.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "sim.h"
+#include "t.h"
+#include "util.h"
+
+struct env {
+	struct sim	*sim;
+	char		*conf;
+	char		*db;
+	char		*pols;
+};
+
+static const char *conf_template =
+    "database: %s\n"
+    "commands: %s/commands\n"
+    "policies: %s\n"
+    "chat:\n"
+    "  console: {user: bob}\n"
+    "  rate_limit: {user_burst: 100, per_user: 100}\n"
+    "proxmox:\n"
+    "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
+    "  token_id: pvebot@pve!bot\n"
+    "  secret_env: T_PVE_SECRET\n"
+    "  fingerprint: \"%s\"\n"
+    "  task_poll_ms: 100\n"
+    "  index_max_age: 2s\n"
+    "workers: {count: 2, edit_interval: 0s}\n"
+    "monitor: {enabled: false}\n";
+
+static void
+env_start(struct env *e, int task_ms)
+{
+	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
+	    .secret = "0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11", .task_ms = task_ms };
+	char		*cause = NULL, *text, cwd[512], *cmd;
+
+	setenv("T_PVE_SECRET", so.secret, 1);
+	memset(e, 0, sizeof *e);
+	if ((e->sim = sim_start(&so, &cause)) == NULL) {
+		printf("sim_start: %s\n", cause);
+		abort();
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	/* The default policy, in a folder the test may change. */
+	e->pols = t_path("pols");
+	cmd = xasprintf("mkdir -p %s && cp %s/policies/*.yaml %s/", e->pols,
+	    cwd, e->pols);
+	if (system(cmd) != 0)
+		abort();
+	free(cmd);
+	e->db = t_path("pvebot.db");
+	text = xasprintf(conf_template, e->db, cwd, e->pols, sim_port(e->sim),
+	    sim_fingerprint(e->sim));
+	e->conf = xstrdup(t_write("bot.conf", text, 0600));
+	free(text);
+}
+
+static void
+env_stop(struct env *e)
+{
+	sim_stop(e->sim);
+	free(e->conf);
+	free(e->db);
+	free(e->pols);
+}
+
+static void
+admin(struct env *e, const char *what, const char *json)
+{
+	char	*cause = NULL;
+
+	if (sim_admin(e->sim, what, json, &cause) != 0) {
+		printf("sim_admin %s %s: %s\n", what, json, cause);
+		t_case_failed++;
+	}
+	free(cause);
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, p, size * n);
+	return size * n;
+}
+
+
+static char *
+job_text(const char *db, int id, const char *col)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
+	    id), *v = NULL;
+
+	if (sqlite3_open(db, &h) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_text(st, 0) != NULL)
+			v = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	free(sql);
+	return v;
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while (hay != NULL && (hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void
+type(struct t_proc *p, const char *line)
+{
+	size_t	 len = strlen(line);
+
+	T_OK(write(p->in_fd, line, len) == (ssize_t)len);
+}
+
+/* pvebot running on the console, for a conversation over time. */
+static void
+start_daemon(struct env *e, struct t_proc *p)
+{
+	char	*argv[] = { (char *)t_pvebot(), "run", "-c", e->conf, NULL };
+
+	t_proc_start(p, argv, 1);
+	T_EQ_INT(t_proc_wait_for(p, "connector started", 15000), 0);
+}
+
+
+/* The simulator's calls of method, as "path params" lines, in order. */
+static char *
+calls_of(struct env *e, const char *method)
+{
+	CURL			*c = curl_easy_init();
+	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
+	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
+	struct buf		 b, out;
+	char			*url, *ps;
+	json_t			*calls, *v;
+	size_t			 i;
+
+	buf_init(&b, 16 << 20);
+	buf_append(&b, "", 0);
+	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	free(url);
+	calls = json_loads(buf_cstr(&b), 0, NULL);
+	buf_release(&b);
+	buf_init(&out, 1 << 20);
+	buf_puts(&out, "");
+	json_array_foreach(calls, i, v) {
+		const char	*m = json_string_value(json_object_get(v,
+		    "method"));
+
+		if (m == NULL || strcmp(m, method) != 0)
+			continue;
+		ps = json_dumps(json_object_get(v, "params"), JSON_COMPACT |
+		    JSON_SORT_KEYS);
+		buf_printf(&out, "%s %s\n", json_string_value(
+		    json_object_get(v, "path")), ps != NULL ? ps : "");
+		free(ps);
+	}
+	json_decref(calls);
+	return buf_steal(&out);
+}
+
+/* The status of a node or guest in /cluster/resources, by its id. */
+static char *
+resource_status(struct env *e, const char *id)
+{
+	CURL			*c = curl_easy_init();
+	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
+	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
+	struct curl_slist	*hl = NULL;
+	struct buf		 b;
+	char			*url, *auth, *st = NULL;
+	json_t			*doc, *v;
+	size_t			 i;
+
+	buf_init(&b, 16 << 20);
+	buf_append(&b, "", 0);
+	url = xasprintf("https://127.0.0.1:%d/api2/json/cluster/resources",
+	    sim_port(e->sim));
+	auth = xasprintf("Authorization: PVEAPIToken=pvebot@pve!bot=%s",
+	    getenv("T_PVE_SECRET"));
+	hl = curl_slist_append(hl, auth);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hl);
+	free(url);
+	free(auth);
+	doc = json_loads(buf_cstr(&b), 0, NULL);
+	buf_release(&b);
+	json_array_foreach(json_object_get(doc, "data"), i, v) {
+		const char *k = json_string_value(json_object_get(v, "id"));
+
+		if (k != NULL && strcmp(k, id) == 0)
+			st = xstrdup(json_string_value(json_object_get(v,
+			    "status")));
+	}
+	json_decref(doc);
+	return st != NULL ? st : xstrdup("?");
+}
+
+static int
+wait_status(struct env *e, const char *id, const char *want, int timeout_ms)
+{
+	int64_t	 end = now_ms() + timeout_ms;
+	char	*st;
+	int	 ok;
+
+	for (;;) {
+		st = resource_status(e, id);
+		ok = strcmp(st, want) == 0;
+		free(st);
+		if (ok || now_ms() > end)
+			return ok;
+		sleep_ms(50);
+	}
+}
+
+/* Waits until job id is in state want; 1 when it got there. */
+static int
+wait_job(struct env *e, int id, const char *want, int timeout_ms)
+{
+	int64_t	 end = now_ms() + timeout_ms;
+	char	*st;
+	int	 ok;
+
+	for (;;) {
+		st = job_text(e->db, id, "state");
+		ok = st != NULL && strcmp(st, want) == 0;
+		free(st);
+		if (ok || now_ms() > end)
+			return ok;
+		sleep_ms(50);
+	}
+}
+
+/*
+ * Types line until pvebot's answer holds `ok`. pvebot's guest index
+ * follows the cluster by a refresh (index_max_age), so an answer with
+ * `lag` (a node it still thinks offline) is asked again. 0 when ok came.
+ */
+static int
+type_until(struct t_proc *p, const char *line, const char *ok,
+    const char *lag, int timeout_ms)
+{
+	int64_t	 end = now_ms() + timeout_ms;
+	char	*out;
+	int	 before, got, lagged;
+
+	for (;;) {
+		out = t_proc_output(p);
+		before = count(out, lag);
+		free(out);
+		type(p, line);
+		for (;;) {
+			out = t_proc_output(p);
+			got = strstr(out, ok) != NULL;
+			lagged = count(out, lag) > before;
+			free(out);
+			if (got)
+				return 0;
+			if (lagged || now_ms() > end)
+				break;
+			sleep_ms(50);
+		}
+		if (now_ms() > end)
+			return -1;
+		sleep_ms(200);
+	}
+}
+
+/* A running guest without the tag blocks it, named, before approval. */
+static void
+test_shutdown_node_refuses_untagged(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "lacks the safe-shutdown tag", 15000),
+	    0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "1 running guest on pve3 lacks the safe-shutdown tag: "
+	    "106 k8s-node-1");
+	T_NOT_CONTAINS(out, "Approval needed");
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/*
+ * The tag goes away between the request and the run: the worker looks
+ * again and refuses, naming the guest; nothing is shut down.
+ */
+static void
+test_shutdown_node_checks_again_at_run(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *state;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s\"}");
+	type(&p, "approve 1\n");
+	T_EQ_INT(t_proc_wait_for(&p, "refused: 1 running guest", 15000), 0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "lacks the safe-shutdown tag: 106 k8s-node-1");
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "refused");
+	free(state);
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/* Tagged guests go in reverse startup order, each waited for, then the
+ * node; the node goes offline. */
+static void
+test_shutdown_node_in_order(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *a, *b, *n, *state;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+	    "\"startup\":\"order=2,down=30\"}");
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+	    "\"startup\":\"order=1\"}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	T_EQ_INT(t_proc_wait_for(&p, "shutdown sent", 20000), 0);
+	T_OK(wait_status(&e, "node/pve3", "offline", 10000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "shut down in order: 106 k8s-node-1, 107 nextcloud");
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "succeeded");
+	free(state);
+	posts = calls_of(&e, "POST");
+	/* 106 (order 2) with its down=30, then 107 (order 1, default
+	 * 180 s), then the node. */
+	a = strstr(posts, "/nodes/pve3/qemu/106/status/shutdown "
+	    "{\"timeout\":\"30\"}");
+	b = strstr(posts, "/nodes/pve3/lxc/107/status/shutdown "
+	    "{\"timeout\":\"180\"}");
+	n = strstr(posts, "/nodes/pve3/status {\"command\":\"shutdown\"}");
+	T_OK(a != NULL && b != NULL && n != NULL);
+	T_OK(a < b && b < n);
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/* A guest that does not stop ends it there: the node stays up. */
+static void
+test_shutdown_node_stops_at_a_failed_guest(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *state;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	admin(&e, "fault", "{\"fail_task\":\"vzshutdown\",\"message\":"
+	    "\"shutdown timeout - container did not stop\"}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	T_EQ_INT(t_proc_wait_for(&p, "the node was not shut down", 20000),
+	    0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	/* Without orders: VMID descending, so 107 first, and it fails. */
+	T_CONTAINS(out, "guest 107 nextcloud did not shut down: shutdown "
+	    "timeout - container did not stop");
+	state = job_text(e.db, 1, "state");
+	T_EQ_STR(state, "failed");
+	free(state);
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/qemu/106/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	state = resource_status(&e, "node/pve3");
+	T_EQ_STR(state, "online");
+	free(state);
+	free(out);
+	env_stop(&e);
+}
+
+/* pvebot's own node: refused by self-protection even when tagged. */
+static void
+test_shutdown_node_refused_on_own_node(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":100,\"tags\":\"pvebot-self;"
+	    "safe-shutdown\"}");
+	admin(&e, "guest", "{\"vmid\":102,\"tags\":\"db;safe-shutdown\"}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nshutdown-node pve1 force\nstop-all pve1\n"
+	    "stop-all pve1 102\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	/* Both whole-node requests are refused; a stop-all that leaves
+	 * pvebot's guests alone is not. */
+	T_EQ_INT(count(out, "Refused (self-protection)"), 2);
+	T_CONTAINS(out, "Approval needed");
+	T_CONTAINS(out, "stop-all pve1 102");
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/nodes/pve1/status");
+	T_NOT_CONTAINS(posts, "stopall");
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/* wake an offline node, stop-all with a filter, start-all. */
+static void
+test_wake_stop_all_start_all(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *st;
+
+	env_start(&e, 200);
+	admin(&e, "fault", "{\"node\":\"pve3\",\"online\":false}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nwake pve2\n");
+	T_EQ_INT(t_proc_wait_for(&p, "there is nothing to wake", 15000), 0);
+	type(&p, "wake pve3\n");
+	T_OK(wait_job(&e, 1, "succeeded", 15000));
+	T_OK(wait_status(&e, "node/pve3", "online", 10000));
+	T_OK(wait_status(&e, "lxc/107", "running", 10000));
+	T_EQ_INT(type_until(&p, "stop-all pve3 107\n", "[approve 2]",
+	    "node pve3 is offline", 15000), 0);
+	type(&p, "approve 2\n");
+	T_OK(wait_job(&e, 2, "succeeded", 15000));
+	st = resource_status(&e, "lxc/107");
+	T_EQ_STR(st, "stopped");
+	free(st);
+	st = resource_status(&e, "qemu/106");
+	T_EQ_STR(st, "running");
+	free(st);
+	type(&p, "start-all pve3\n");
+	T_OK(wait_job(&e, 3, "succeeded", 15000));
+	st = resource_status(&e, "lxc/107");
+	T_EQ_STR(st, "running");
+	free(st);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	posts = calls_of(&e, "POST");
+	T_CONTAINS(posts, "/nodes/pve3/wakeonlan {}");
+	T_CONTAINS(posts, "/nodes/pve3/stopall {\"vms\":\"107\"}");
+	T_CONTAINS(posts, "/nodes/pve3/startall {}");
+	T_NOT_CONTAINS(posts, "/nodes/pve2/wakeonlan");
+	if (t_case_failed)
+		printf("pvebot said:\n%s\n", out);
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/* Free space before a backup: refused with the figures, then fine. */
+static void
+test_backup_needs_free_space(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts;
+
+	env_start(&e, 200);
+	/* nas-backup: 200 GiB free; 107 has 200 GiB of disk + 50 margin. */
+	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	    "\"disk\":4080218931200,\"maxdisk\":4294967296000}");
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nbackup 107 snapshot nas-backup\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	T_OK(wait_job(&e, 1, "refused", 15000));
+	/* Space is made; the same backup goes ahead. */
+	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	    "\"disk\":1342177280000}");
+	type(&p, "backup 107 snapshot nas-backup\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 2]", 15000), 0);
+	type(&p, "approve 2\n");
+	T_OK(wait_job(&e, 2, "succeeded", 15000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "refused: not enough free space on nas-backup (node "
+	    "pve3): 200.0 GiB free, guest 107 nextcloud has 200.0 GiB of disk "
+	    "and the margin is 50 GiB (250.0 GiB needed); nothing was done");
+	posts = calls_of(&e, "POST");
+	T_EQ_INT(strstr(posts, "/vzdump") != NULL, 1);
+	/* Only the second one reached Proxmox. */
+	T_OK(strstr(strstr(posts, "/vzdump") + 1, "/vzdump") == NULL);
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+/* Killed right after the first guest's shutdown was sent: the restart
+ * follows that task and stops there; the rest is not sent. */
+static void
+test_shutdown_node_crash_does_not_carry_on(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *posts, *state;
+	int64_t		 end;
+
+	env_start(&e, 200);
+	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+	    "\"startup\":\"order=2\"}");
+	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+	    "\"startup\":\"order=1\"}");
+	setenv("PVEBOT_CRASH_AT", "step.sent:1", 1);
+	start_daemon(&e, &p);
+	unsetenv("PVEBOT_CRASH_AT");
+	type(&p, "/as alice\nshutdown-node pve3\n");
+	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
+	type(&p, "approve 1\n");
+	/* It dies once the first shutdown is sent. */
+	end = now_ms() + 15000;
+	for (;;) {
+		posts = calls_of(&e, "POST");
+		if (strstr(posts, "/qemu/106/status/shutdown") != NULL ||
+		    now_ms() > end)
+			break;
+		free(posts);
+		sleep_ms(50);
+	}
+	free(posts);
+	t_proc_stop(&p, SIGTERM, 10000);
+	start_daemon(&e, &p);
+	T_OK(wait_job(&e, 1, "interrupted", 20000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "pvebot stopped after the step \"shutdown 106\" of "
+	    "this job; the steps after it were not sent");
+	state = resource_status(&e, "qemu/106");
+	T_EQ_STR(state, "stopped");
+	free(state);
+	state = resource_status(&e, "lxc/107");
+	T_EQ_STR(state, "running");
+	free(state);
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/lxc/107/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	free(out);
+	env_stop(&e);
+}
+
+int
+main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	T_RUN(test_shutdown_node_refuses_untagged);
+	T_RUN(test_shutdown_node_checks_again_at_run);
+	T_RUN(test_shutdown_node_in_order);
+	T_RUN(test_shutdown_node_stops_at_a_failed_guest);
+	T_RUN(test_shutdown_node_refused_on_own_node);
+	T_RUN(test_wake_stop_all_start_all);
+	T_RUN(test_backup_needs_free_space);
+	T_RUN(test_shutdown_node_crash_does_not_carry_on);
+	curl_global_cleanup();
+	return t_summary();
+}
