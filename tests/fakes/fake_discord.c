@@ -102,6 +102,7 @@ struct fake_discord {
 	pthread_mutex_t		 lock;
 	char			*token;
 	int			 heartbeat_ms;
+	int			 inter_window_ms;	/* 3 s, as Discord */
 	char			 api_url[64];
 	int			 ws_port, resume_port;
 	int			 ws_fd, resume_fd;
@@ -590,6 +591,14 @@ fd_accept_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void
+fake_discord_interaction_window(struct fake_discord *fd, int ms)
+{
+	pthread_mutex_lock(&fd->lock);
+	fd->inter_window_ms = ms;
+	pthread_mutex_unlock(&fd->lock);
 }
 
 void
@@ -1784,7 +1793,7 @@ fd_route(struct fake_discord *fd, struct fd_req *q, struct fd_resp *r)
 
 		it = fd_inter_by_token(fd, seg[2]);
 		if (it == NULL || strcmp(it->id, seg[1]) != 0 ||
-		    now_ms() - it->created_ms > 3000)
+		    now_ms() - it->created_ms > fd->inter_window_ms)
 			fd_error(r, 404, "Unknown interaction", 10062);
 		else if (it->cb_type != 0)
 			fd_error(r, 400, "Interaction has already been "
@@ -2081,6 +2090,7 @@ fake_discord_start(const char *token, int heartbeat_ms)
 	pthread_mutex_init(&fd->lock, NULL);
 	fd->token = xstrdup(token);
 	fd->heartbeat_ms = heartbeat_ms;
+	fd->inter_window_ms = 3000;
 	memset(&ho, 0, sizeof ho);
 	ho.handler = fd_http_handler;
 	ho.arg = fd;

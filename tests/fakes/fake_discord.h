@@ -79,6 +79,12 @@ void		 fake_discord_gateway_url_tail(struct fake_discord *,
 
 /* ---- gateway ---- */
 void	fake_discord_withhold_acks(struct fake_discord *, int on);
+/*
+ * How long an interaction may wait for its first response: Discord's 3 s
+ * by default; a test about something else on a loaded machine may widen
+ * it (the 404 10062 after it stays).
+ */
+void	fake_discord_interaction_window(struct fake_discord *, int ms);
 /* Identify asking for MESSAGE_CONTENT is closed with 4014. */
 void	fake_discord_disallow_intents(struct fake_discord *, int on);
 /* Queues a dispatch (t, d stolen) in the session; sent now when a

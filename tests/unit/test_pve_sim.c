@@ -52,8 +52,9 @@ env_client(struct env *e, int dead_first, const char *secret,
 	e->cf.secret = (char *)secret;
 	e->cf.fingerprint = (char *)pin;
 	e->cf.ca_file = (char *)ca_file;
-	e->cf.connect_timeout = 2;
-	e->cf.request_timeout = 2;
+	/* Room for a loaded machine; the slow fault below is longer. */
+	e->cf.connect_timeout = 10;
+	e->cf.request_timeout = 5;
 	e->cf.task_poll = 50;
 	e->pve = pve_create(&e->cf, &cause);
 	if (e->pve == NULL) {
@@ -1192,7 +1193,7 @@ test_failover_and_retries(void)
 	/* A slow reply past request_timeout: a POST is not repeated. */
 	calls_forget(&e);
 	admin(&e, "fault", "{\"kind\":\"slow\",\"match\":\"POST *\","
-	    "\"delay_ms\":3000,\"count\":1}");
+	    "\"delay_ms\":7000,\"count\":1}");
 	upid = act(&e, "102", "POST", "/status/reboot", NULL, 0, &cause);
 	T_OK(upid == NULL);
 	T_CONTAINS(cause, "no complete reply");
