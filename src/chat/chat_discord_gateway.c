@@ -717,6 +717,8 @@ dc_gateway_free(struct dc_gateway *gw)
 	if (gw == NULL)
 		return;
 	dc_gateway_stop(gw);
+	if (gw->context != NULL)	/* a feed's (dc_gateway_feed) */
+		lws_context_destroy(gw->context);
 	free(gw->token);
 	free(gw->url);
 	free(gw->fatal);
@@ -724,4 +726,39 @@ dc_gateway_free(struct dc_gateway *gw)
 	buf_release(&gw->rx);
 	pthread_mutex_destroy(&gw->lock);
 	free(gw);
+}
+
+/*
+ * For tests and fuzzing (chat_feed.h): the frame as LWS_CALLBACK_CLIENT_
+ * RECEIVE takes a final fragment. The context exists only so that what
+ * a frame schedules has a loop to be scheduled on; nothing services it.
+ */
+int
+dc_gateway_feed(struct dc_gateway *gw, const char *frame, size_t len)
+{
+	struct lws_context_creation_info	 info;
+
+	if (gw->started)
+		return -1;
+	if (gw->context == NULL) {
+		lws_set_log_level(LLL_ERR, gw_lws_log);
+		memset(&info, 0, sizeof info);
+		info.port = CONTEXT_PORT_NO_LISTEN;
+		info.protocols = gw_protocols;
+		info.user = gw;
+		info.gid = -1;
+		info.uid = -1;
+		if ((gw->context = lws_create_context(&info)) == NULL)
+			return -1;
+	}
+	if (buf_append(&gw->rx, frame, len) != 0) {
+		log_warn("discord", "gateway frame over %d bytes, "
+		    "reconnecting", GW_FRAME_MAX);
+		buf_reset(&gw->rx);
+		gw_close(gw, GW_CLOSE_RESUME);
+		return 0;
+	}
+	gw_on_frame(gw, buf_cstr(&gw->rx), gw->rx.len);
+	buf_reset(&gw->rx);
+	return 0;
 }
