@@ -1153,7 +1153,10 @@ tg_handle_batch(struct tg *tg, struct store *st, json_t *result)
 		json_t		*idv = json_object_get(u, "update_id");
 		const char	*errstr;
 
-		if (json_is_integer(idv))
+		/* Beyond 2^53 it is no id the Bot API gives (nor one whose
+		 * offset, id + 1, can be asked for). */
+		if (json_is_integer(idv) && json_integer_value(idv) >= 0 &&
+		    json_integer_value(idv) <= 9007199254740991LL)
 			uid = json_integer_value(idv);
 		else if (json_is_string(idv) &&
 		    (uid = strtonum(json_string_value(idv), 0,

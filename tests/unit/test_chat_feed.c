@@ -1,0 +1,124 @@
+/*
+ * test_chat_feed.c - replies the connector fuzz targets found mishandled,
+ * fed through chat_feed.h exactly as the receiving threads handle them
+ * (no network), with a real SQLite store. Each case is a bug the fuzzers
+ * (tests/fuzz/fuzz_telegram_updates.c, fuzz_matrix_sync.c,
+ * fuzz_discord_dispatch.c) found, as a user would see it: what reaches
+ * the router and which offset is saved.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "chat_feed.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "t.h"
+#include "util.h"
+
+/* The router's stand-in: keeps the events, says each offset is saved. */
+struct feed_env {
+	struct conf		 conf;
+	struct conf_room	 rooms[2];
+	char			*users[1];
+	struct chat_ctx		 ctx;
+	struct store		*st;
+	struct chat_event	*evs[32];
+	size_t			 nev;
+};
+
+static void
+feed_submit(void *arg, struct chat_event *ev)
+{
+	struct feed_env	*e = arg;
+
+	if (ev->saved != NULL)
+		ev->saved(ev->saved_arg, ev->offset, 1);
+	if (e->nev < nitems(e->evs))
+		e->evs[e->nev++] = ev;
+	else
+		chat_event_free(ev);
+}
+
+static void
+feed_env_init(struct feed_env *e)
+{
+	char	*cause = NULL;
+
+	memset(e, 0, sizeof *e);
+	e->conf.database = t_path("pvebot.db");
+	e->st = store_open(e->conf.database, &cause);
+	T_OK(e->st != NULL);
+	free(cause);
+	e->ctx.conf = &e->conf;
+	e->ctx.submit = feed_submit;
+	e->ctx.submit_arg = e;
+}
+
+static void
+feed_env_release(struct feed_env *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->nev; i++)
+		chat_event_free(e->evs[i]);
+	store_close(e->st);
+	free(e->conf.database);
+}
+
+/*
+ * An update_id the Bot API never sends (2^63 - 1): its offset, id + 1,
+ * overflowed, the update was handed over with a negative offset and the
+ * poller's offset went back below every real update. It is ignored now;
+ * the next update is served with its own offset.
+ */
+static void
+test_telegram_update_id_beyond_range(void)
+{
+	static const char reply[] = "{\"ok\":true,\"result\":["
+	    "{\"update_id\":9223372036854775807,\"message\":{\"message_id\":1,"
+	    "\"chat\":{\"id\":42,\"type\":\"private\"},\"from\":{\"id\":42,"
+	    "\"first_name\":\"A\"},\"date\":1764800000,\"text\":\"help\"}},"
+	    "{\"update_id\":10,\"message\":{\"message_id\":2,"
+	    "\"chat\":{\"id\":42,\"type\":\"private\"},\"from\":{\"id\":42,"
+	    "\"first_name\":\"A\"},\"date\":1764800000,\"text\":\"whoami\"}}]}";
+	struct feed_env		 e;
+	struct connector	*c;
+	long long		 offset = -1;
+	char			*cause = NULL;
+
+	feed_env_init(&e);
+	e.users[0] = "42";
+	e.conf.chat.telegram.token = "123456:test-token";
+	e.conf.chat.telegram.users = e.users;
+	e.conf.chat.telegram.nusers = 1;
+	c = chat_telegram_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_telegram_feed_me(c, "pvebot", 900001);
+	T_EQ_INT(chat_telegram_feed(c, e.st, 200, reply, strlen(reply), 0,
+	    &offset), CHAT_OK);
+	T_EQ_INT(e.nev, 1);
+	if (e.nev >= 1) {
+		T_EQ_INT(e.evs[0]->kind, CHAT_EV_MESSAGE);
+		T_EQ_STR(e.evs[0]->text, "whoami");
+		T_EQ_STR(e.evs[0]->offset, "11");
+	}
+	T_EQ_INT(offset, 11);
+	chat_free(c);
+	feed_env_release(&e);
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_ERROR);
+	T_RUN(test_telegram_update_id_beyond_range);
+	return t_summary();
+}
