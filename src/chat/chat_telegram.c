@@ -925,12 +925,15 @@ tg_scan_update_id(const char *text, size_t len, const char **at)
 		p = k + sizeof key - 1;
 		while (p < end && (*p == ' ' || *p == ':' || *p == '"'))
 			p++;
-		while (p < end && *p >= '0' && *p <= '9' && digits < 18) {
-			id = id * 10 + (*p - '0');
+		/* All the digits: a number cut short is another update's id. */
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (digits < 17)
+				id = id * 10 + (*p - '0');
 			p++;
 			digits++;
 		}
-		if (digits > 0) {
+		/* Beyond 2^53 it is no id the Bot API gives. */
+		if (digits > 0 && digits < 17 && id <= 9007199254740991LL) {
 			if (at != NULL)
 				*at = k;
 			return id;

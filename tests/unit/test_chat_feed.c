@@ -115,10 +115,65 @@ test_telegram_update_id_beyond_range(void)
 	feed_env_release(&e);
 }
 
+/*
+ * A getUpdates reply that cannot be read whose update_id has more
+ * digits than the scanner took: the first 18 were taken as the id of
+ * the update to skip and the offset jumped to 461168601842738791, beyond
+ * what tg_saved reads back: the poller waited forever for that save
+ * (and every real update after it would have been ignored as already
+ * seen): pvebot went deaf. Such a number is no update id now; the next
+ * readable reply is served.
+ */
+static void
+test_telegram_unreadable_long_update_id(void)
+{
+	static const char bad[] = "{\"ok\":true,\"result\":[{\"update_id\":"
+	    "4611686018427387903,\"message\":{\"text\":\"brok";
+	static const char good[] = "{\"ok\":true,\"result\":["
+	    "{\"update_id\":31,\"message\":{\"message_id\":2,"
+	    "\"chat\":{\"id\":42,\"type\":\"private\"},\"from\":{\"id\":42,"
+	    "\"first_name\":\"A\"},\"date\":1764800000,\"text\":\"help\"}}]}";
+	struct feed_env		 e;
+	struct connector	*c;
+	long long		 offset = -1;
+	char			*cause = NULL;
+
+	feed_env_init(&e);
+	e.users[0] = "42";
+	e.conf.chat.telegram.token = "123456:test-token";
+	e.conf.chat.telegram.users = e.users;
+	e.conf.chat.telegram.nusers = 1;
+	c = chat_telegram_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	/* The batch is unreadable: the poller asks for one update... */
+	T_EQ_INT(chat_telegram_feed(c, e.st, 200, bad, strlen(bad), 0,
+	    &offset), CHAT_TEMPORARY);
+	/* ...which is unreadable too, and has no id it can skip. */
+	chat_telegram_feed(c, e.st, 200, bad, strlen(bad), 0, &offset);
+	T_EQ_INT(offset, 0);
+	T_EQ_INT(chat_telegram_feed(c, e.st, 200, good, strlen(good), 0,
+	    &offset), CHAT_OK);
+	T_EQ_INT(offset, 32);
+	T_OK(e.nev >= 1);
+	if (e.nev >= 1) {
+		T_EQ_INT(e.evs[e.nev - 1]->kind, CHAT_EV_MESSAGE);
+		T_EQ_STR(e.evs[e.nev - 1]->text, "help");
+		T_EQ_STR(e.evs[e.nev - 1]->offset, "32");
+	}
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 int
 main(void)
 {
 	log_set_level(LOG_ERROR);
 	T_RUN(test_telegram_update_id_beyond_range);
+	T_RUN(test_telegram_unreadable_long_update_id);
 	return t_summary();
 }
