@@ -767,6 +767,12 @@ mx_handle_room(struct matrix *m, struct mx_sync *ms, const char *room_id,
 			if (strcmp(ms->skip[k], event_id) == 0)
 				skipped = 1;
 		}
+		/* An id this batch handed over already is the same event. */
+		for (k = 0; k < *nevs && !skipped; k++) {
+			if ((*evs)[k]->reply_token != NULL &&
+			    strcmp((*evs)[k]->reply_token, event_id) == 0)
+				skipped = 1;
+		}
 		if (skipped)
 			continue;
 		cev = NULL;

@@ -169,11 +169,77 @@ test_telegram_unreadable_long_update_id(void)
 	feed_env_release(&e);
 }
 
+static long
+feed_http_refuse(void *arg, const char *method, const char *path,
+    const char *body, char **reply)
+{
+	*reply = NULL;
+	return 0;
+}
+
+/*
+ * A /sync reply naming one event id twice in a room's timeline: the
+ * command was handed to the router twice (and ran twice). One event id
+ * is one event: it is handed over once.
+ */
+static void
+test_matrix_event_id_twice_in_a_batch(void)
+{
+	static const char initial[] = "{\"next_batch\":\"s0\"}";
+	static const char reply[] = "{\"next_batch\":\"s1\",\"rooms\":"
+	    "{\"join\":{\"!ops:example.org\":{\"timeline\":{\"events\":["
+	    "{\"type\":\"m.room.message\",\"sender\":\"@alice:example.org\","
+	    "\"event_id\":\"$e1\",\"content\":{\"msgtype\":\"m.text\","
+	    "\"body\":\"pvebot: start web1\"}},"
+	    "{\"type\":\"m.room.message\",\"sender\":\"@alice:example.org\","
+	    "\"event_id\":\"$e1\",\"content\":{\"msgtype\":\"m.text\","
+	    "\"body\":\"pvebot: start web1\"}}]}}}}}";
+	struct feed_env		 e;
+	struct connector	*c;
+	char			*cause = NULL;
+	size_t			 i, messages = 0;
+
+	feed_env_init(&e);
+	e.rooms[0].id = "!ops:example.org";
+	e.rooms[0].commands = 1;
+	e.conf.chat.matrix.homeserver = "http://127.0.0.1:9";
+	e.conf.chat.matrix.user_id = "@pvebot:example.org";
+	e.conf.chat.matrix.token = "test-token";
+	e.conf.chat.matrix.rooms = e.rooms;
+	e.conf.chat.matrix.nrooms = 1;
+	c = chat_matrix_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_matrix_feed_http(c, feed_http_refuse, NULL);
+	T_EQ_INT(chat_matrix_feed(c, e.st, 200, initial, strlen(initial)),
+	    CHAT_OK);
+	T_EQ_INT(chat_matrix_feed(c, e.st, 200, reply, strlen(reply)),
+	    CHAT_OK);
+	for (i = 0; i < e.nev; i++) {
+		if (e.evs[i]->kind == CHAT_EV_MESSAGE) {
+			messages++;
+			T_EQ_STR(e.evs[i]->text, "start web1");
+		}
+	}
+	T_EQ_INT(messages, 1);
+	/* The batch's last event carries its token. */
+	T_OK(e.nev >= 1);
+	if (e.nev >= 1)
+		T_EQ_STR(e.evs[e.nev - 1]->offset, "s1");
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 int
 main(void)
 {
 	log_set_level(LOG_ERROR);
 	T_RUN(test_telegram_update_id_beyond_range);
 	T_RUN(test_telegram_unreadable_long_update_id);
+	T_RUN(test_matrix_event_id_twice_in_a_batch);
 	return t_summary();
 }
