@@ -453,7 +453,16 @@ gw_on_frame(struct dc_gateway *gw, const char *text, size_t len)
 	s = json_object_get(p, "s");
 	switch (op) {
 	case 0:
-		if (json_is_integer(s))
+		/*
+		 * The sequence only moves on (it is the offset saved with the
+		 * work, and a resume replays what follows it), except that a
+		 * READY starts a session and its numbering.
+		 */
+		if (json_is_integer(s) && json_integer_value(s) >= 0 &&
+		    (json_integer_value(s) > gw->session.seq ||
+		    (json_is_string(json_object_get(p, "t")) &&
+		    strcmp(json_string_value(json_object_get(p, "t")),
+		    "READY") == 0)))
 			gw->session.seq = json_integer_value(s);
 		if (json_is_string(json_object_get(p, "t")))
 			gw_on_dispatch(gw, json_string_value(
@@ -748,6 +757,8 @@ dc_gateway_feed(struct dc_gateway *gw, const char *frame, size_t len)
 		info.user = gw;
 		info.gid = -1;
 		info.uid = -1;
+		info.count_threads = 1;
+		info.fd_limit_per_thread = 16;	/* it never connects */
 		if ((gw->context = lws_create_context(&info)) == NULL)
 			return -1;
 	}

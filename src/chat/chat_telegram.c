@@ -61,6 +61,9 @@
 #define TG_START_TIMEOUT	5	/* the first getMe, seconds */
 #define TG_BATCH		100	/* getUpdates limit */
 #define TG_SCAN_MAX		(64 * 1024)	/* of a reply we cannot parse */
+/* The largest update_id taken: its offset (id + 1) is 2^53 - 1 at most,
+ * what tg_parse_id reads back when the router has saved it. */
+#define TG_UPDATE_ID_MAX	(9007199254740991LL - 1)
 
 struct tg_migration {
 	char	*from;		/* the configured chat id */
@@ -933,7 +936,7 @@ tg_scan_update_id(const char *text, size_t len, const char **at)
 			digits++;
 		}
 		/* Beyond 2^53 it is no id the Bot API gives. */
-		if (digits > 0 && digits < 17 && id <= 9007199254740991LL) {
+		if (digits > 0 && digits < 17 && id <= TG_UPDATE_ID_MAX) {
 			if (at != NULL)
 				*at = k;
 			return id;
@@ -1157,13 +1160,13 @@ tg_handle_batch(struct tg *tg, struct store *st, json_t *result)
 		const char	*errstr;
 
 		/* Beyond 2^53 it is no id the Bot API gives (nor one whose
-		 * offset, id + 1, can be asked for). */
+		 * offset, id + 1, can be asked for and read back). */
 		if (json_is_integer(idv) && json_integer_value(idv) >= 0 &&
-		    json_integer_value(idv) <= 9007199254740991LL)
+		    json_integer_value(idv) <= TG_UPDATE_ID_MAX)
 			uid = json_integer_value(idv);
 		else if (json_is_string(idv) &&
 		    (uid = strtonum(json_string_value(idv), 0,
-		    9007199254740991LL, &errstr), errstr == NULL)) {
+		    TG_UPDATE_ID_MAX, &errstr), errstr == NULL)) {
 			/* Not what the Bot API sends: skipped. */
 			if (uid >= tg->offset) {
 				tg_skip(tg, uid, "update_id is not a "

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "chat.h"
 #include "log.h"
 #include "store.h"
@@ -24,13 +26,13 @@
 #define CF_SEP_LEN	(sizeof CF_SEP - 1)
 #define CF_MAX_PARTS	8
 
-static char	 cf_dir[64];
-static char	 cf_db[96];
+static char	 cf_dir[80];
+static char	 cf_db[112];
 
 static void
 cf_cleanup(void)
 {
-	char	 path[128];
+	char	 path[160];
 
 	if (cf_dir[0] == '\0')
 		return;
@@ -49,7 +51,9 @@ cf_store(const char *name)
 	struct store	*st;
 	char		*cause = NULL;
 
-	snprintf(cf_dir, sizeof cf_dir, "/tmp/%s.XXXXXX", name);
+	/* In memory when the machine has /dev/shm: no disk per input. */
+	snprintf(cf_dir, sizeof cf_dir, "%s/%s.XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
 	if (mkdtemp(cf_dir) == NULL) {
 		perror("mkdtemp");
 		abort();
@@ -64,6 +68,22 @@ cf_store(const char *name)
 	if (store_exec(st, "PRAGMA synchronous = OFF", NULL) != 0)
 		abort();
 	return st;
+}
+
+/*
+ * Runs sql (which puts the store back as the target left it) only when
+ * the last input changed something in it.
+ */
+static void
+cf_reset(struct store *st, const char *sql)
+{
+	static int	 changes = -1;
+
+	if (sqlite3_total_changes(store_db(st)) == changes)
+		return;
+	if (store_exec(st, sql, NULL) != 0)
+		abort();
+	changes = sqlite3_total_changes(store_db(st));
 }
 
 struct cf_part {

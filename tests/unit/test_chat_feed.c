@@ -169,6 +169,51 @@ test_telegram_unreadable_long_update_id(void)
 	feed_env_release(&e);
 }
 
+/*
+ * A string update_id of 2^53 - 1 (skipped: not a number): its offset,
+ * 2^53, was more than tg_saved reads back, so the poller waited forever
+ * for the router's save and Telegram was never polled again. The
+ * largest id taken now has an offset the poller can read back; this one
+ * is ignored, and the next update is served.
+ */
+static void
+test_telegram_update_id_at_the_limit(void)
+{
+	static const char reply[] = "{\"ok\":true,\"result\":["
+	    "{\"update_id\":\"9007199254740991\",\"message\":{}},"
+	    "{\"update_id\":12,\"message\":{\"message_id\":2,"
+	    "\"chat\":{\"id\":42,\"type\":\"private\"},\"from\":{\"id\":42,"
+	    "\"first_name\":\"A\"},\"date\":1764800000,\"text\":\"whoami\"}}]}";
+	struct feed_env		 e;
+	struct connector	*c;
+	long long		 offset = -1;
+	char			*cause = NULL;
+
+	feed_env_init(&e);
+	e.users[0] = "42";
+	e.conf.chat.telegram.token = "123456:test-token";
+	e.conf.chat.telegram.users = e.users;
+	e.conf.chat.telegram.nusers = 1;
+	c = chat_telegram_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	/* On the old code this call never returned. */
+	T_EQ_INT(chat_telegram_feed(c, e.st, 200, reply, strlen(reply), 0,
+	    &offset), CHAT_OK);
+	T_EQ_INT(offset, 13);
+	T_OK(e.nev >= 1);
+	if (e.nev >= 1) {
+		T_EQ_STR(e.evs[e.nev - 1]->text, "whoami");
+		T_EQ_STR(e.evs[e.nev - 1]->offset, "13");
+	}
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 static long
 feed_http_refuse(void *arg, const char *method, const char *path,
     const char *body, char **reply)
@@ -234,12 +279,72 @@ test_matrix_event_id_twice_in_a_batch(void)
 	feed_env_release(&e);
 }
 
+static long
+feed_http_ack(void *arg, const char *method, const char *path,
+    const char *body, char **reply)
+{
+	*reply = NULL;
+	return 204;
+}
+
+/*
+ * A dispatch whose sequence number is below one already seen (after a
+ * frame that could not be read, or a server's mistake) set the session's
+ * sequence back: the offset saved with the next command went backwards,
+ * and a resume from it replays dispatches already acted on. Within a
+ * session the sequence only moves on now.
+ */
+static void
+test_discord_sequence_never_goes_back(void)
+{
+	static const char *frames[] = {
+	    "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"user\":{\"id\":"
+	    "\"9001\"},\"session_id\":\"abc\",\"resume_gateway_url\":"
+	    "\"wss://r.example\"}}",
+	    "{\"op\":0,\"s\":5,\"t\":\"MESSAGE_CREATE\",\"d\":{\"channel_id\":"
+	    "\"2001\",\"author\":{\"id\":\"4001\"},\"content\":\"!help\"}}",
+	    "{\"op\":0,\"s\":3,\"t\":\"MESSAGE_CREATE\",\"d\":{\"channel_id\":"
+	    "\"2001\",\"author\":{\"id\":\"4001\"},\"content\":\"!status\"}}",
+	};
+	struct feed_env		 e;
+	struct connector	*c;
+	char			*cause = NULL;
+	size_t			 i;
+
+	feed_env_init(&e);
+	e.users[0] = "4001";
+	e.conf.chat.discord.token = "test.token";
+	e.conf.chat.discord.users = e.users;
+	e.conf.chat.discord.nusers = 1;
+	c = chat_discord_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_discord_feed_http(c, feed_http_ack, NULL);
+	for (i = 0; i < nitems(frames); i++)
+		T_EQ_INT(chat_discord_feed(c, frames[i], strlen(frames[i])), 0);
+	T_EQ_INT(e.nev, 2);
+	if (e.nev == 2) {
+		T_EQ_STR(e.evs[0]->text, "!help");
+		T_EQ_STR(e.evs[0]->offset, "5 abc wss://r.example");
+		T_EQ_STR(e.evs[1]->text, "!status");
+		T_EQ_STR(e.evs[1]->offset, "5 abc wss://r.example");
+	}
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 int
 main(void)
 {
 	log_set_level(LOG_ERROR);
 	T_RUN(test_telegram_update_id_beyond_range);
 	T_RUN(test_telegram_unreadable_long_update_id);
+	T_RUN(test_telegram_update_id_at_the_limit);
 	T_RUN(test_matrix_event_id_twice_in_a_batch);
+	T_RUN(test_discord_sequence_never_goes_back);
 	return t_summary();
 }
