@@ -938,17 +938,25 @@ mx_after_failure(struct matrix *m, struct mx_sync *ms,
 	mx_wait(m, wait);
 }
 
-/* A sync reply that came whole: handled, and its token the next since. */
-static void
+/*
+ * A sync reply that came whole: handled, and its token the next since.
+ * -1 for an empty token, which is none: saved, it would make the next
+ * start an initial sync that acts on nothing in between.
+ */
+static int
 mx_sync_apply(struct matrix *m, struct mx_sync *ms, json_t *reply,
     const char *next, int initial)
 {
-	char	*copy = xstrdup(next);
+	char	*copy;
 
+	if (*next == '\0')
+		return -1;
+	copy = xstrdup(next);
 	mx_handle_sync(m, ms, reply, copy, initial);
 	free(ms->since);
 	ms->since = copy;
 	mx_sync_clear_skip(ms);
+	return 0;
 }
 
 static void *
@@ -1051,8 +1059,11 @@ mx_thread(void *arg)
 			mx_reply_clear(&r);
 			continue;
 		}
-		ms.failures = 0;
-		mx_sync_apply(m, &ms, r.json, next, initial);
+		if (mx_sync_apply(m, &ms, r.json, next, initial) == 0)
+			ms.failures = 0;
+		else
+			mx_after_failure(m, &ms, &r, "sync", "Matrix sync: "
+			    "reply with an empty next_batch");
 		mx_reply_clear(&r);
 	}
 	mx_sync_clear_skip(&ms);
@@ -1306,10 +1317,12 @@ chat_matrix_feed(struct connector *c, struct store *st, long status,
 	next = json_string_value(json_object_get(r.json, "next_batch"));
 	if ((rc = mx_classify(&r)) == CHAT_OK && next == NULL)
 		rc = CHAT_TEMPORARY;
-	if (rc == CHAT_OK) {
+	if (rc == CHAT_OK &&
+	    mx_sync_apply(m, ms, r.json, next, ms->since == NULL) != 0)
+		rc = CHAT_TEMPORARY;
+	if (rc == CHAT_OK)
 		ms->failures = 0;
-		mx_sync_apply(m, ms, r.json, next, ms->since == NULL);
-	} else
+	else
 		ms->failures++;
 	mx_reply_clear(&r);
 	if (borrowed)

@@ -279,6 +279,49 @@ test_matrix_event_id_twice_in_a_batch(void)
 	feed_env_release(&e);
 }
 
+/*
+ * A /sync reply with an empty next_batch: it was taken as the offset and
+ * saved, so the next start did an initial sync and acted on nothing that
+ * came in between. It is a failed sync now: nothing saved, tried again.
+ */
+static void
+test_matrix_empty_next_batch(void)
+{
+	static const char empty[] = "{\"next_batch\":\"\"}";
+	static const char initial[] = "{\"next_batch\":\"s0\"}";
+	struct feed_env		 e;
+	struct connector	*c;
+	char			*cause = NULL;
+
+	feed_env_init(&e);
+	e.rooms[0].id = "!ops:example.org";
+	e.rooms[0].commands = 1;
+	e.conf.chat.matrix.homeserver = "http://127.0.0.1:9";
+	e.conf.chat.matrix.user_id = "@pvebot:example.org";
+	e.conf.chat.matrix.token = "test-token";
+	e.conf.chat.matrix.rooms = e.rooms;
+	e.conf.chat.matrix.nrooms = 1;
+	c = chat_matrix_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_matrix_feed_http(c, feed_http_refuse, NULL);
+	T_EQ_INT(chat_matrix_feed(c, e.st, 200, empty, strlen(empty)),
+	    CHAT_TEMPORARY);
+	T_EQ_INT(e.nev, 0);
+	/* Still the initial sync: the next good reply gives the offset. */
+	T_EQ_INT(chat_matrix_feed(c, e.st, 200, initial, strlen(initial)),
+	    CHAT_OK);
+	T_EQ_INT(e.nev, 1);
+	if (e.nev == 1)
+		T_EQ_STR(e.evs[0]->offset, "s0");
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 static long
 feed_http_ack(void *arg, const char *method, const char *path,
     const char *body, char **reply)
@@ -345,6 +388,7 @@ main(void)
 	T_RUN(test_telegram_unreadable_long_update_id);
 	T_RUN(test_telegram_update_id_at_the_limit);
 	T_RUN(test_matrix_event_id_twice_in_a_batch);
+	T_RUN(test_matrix_empty_next_batch);
 	T_RUN(test_discord_sequence_never_goes_back);
 	return t_summary();
 }
