@@ -1001,7 +1001,8 @@ dc_timestamp(const char *s)
 		t -= sign * (oh * 3600 + om * 60);
 	} else if (*p != 'Z' && *p != '\0')
 		return 0;
-	return t;
+	/* Before 1970 is no time a message was sent. */
+	return t > 0 ? t : 0;
 }
 
 static int

@@ -380,6 +380,46 @@ test_discord_sequence_never_goes_back(void)
 	feed_env_release(&e);
 }
 
+/*
+ * A MESSAGE_CREATE whose timestamp is before 1970: the command was
+ * handed over with a negative sent_at (the router's staleness rule and
+ * durations read it). A timestamp that is no time falls back to the
+ * snowflake's, then to now.
+ */
+static void
+test_discord_timestamp_before_1970(void)
+{
+	static const char frame[] = "{\"op\":0,\"s\":1,\"t\":"
+	    "\"MESSAGE_CREATE\",\"d\":{\"channel_id\":\"2001\",\"author\":"
+	    "{\"id\":\"4001\"},\"content\":\"!help\",\"timestamp\":"
+	    "\"1900-01-01T00:00:00+00:00\"}}";
+	struct feed_env		 e;
+	struct connector	*c;
+	char			*cause = NULL;
+
+	feed_env_init(&e);
+	e.users[0] = "4001";
+	e.conf.chat.discord.token = "test.token";
+	e.conf.chat.discord.users = e.users;
+	e.conf.chat.discord.nusers = 1;
+	c = chat_discord_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_discord_feed_http(c, feed_http_ack, NULL);
+	T_EQ_INT(chat_discord_feed(c, frame, strlen(frame)), 0);
+	T_EQ_INT(e.nev, 1);
+	if (e.nev == 1) {
+		T_EQ_STR(e.evs[0]->text, "!help");
+		T_OK(e.evs[0]->sent_at > 0);
+	}
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 int
 main(void)
 {
@@ -390,5 +430,6 @@ main(void)
 	T_RUN(test_matrix_event_id_twice_in_a_batch);
 	T_RUN(test_matrix_empty_next_batch);
 	T_RUN(test_discord_sequence_never_goes_back);
+	T_RUN(test_discord_timestamp_before_1970);
 	return t_summary();
 }
