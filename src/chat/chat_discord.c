@@ -41,6 +41,7 @@
 
 #include "chat.h"
 #include "chat_discord.h"
+#include "chat_feed.h"
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
@@ -128,6 +129,10 @@ struct dc {
 	struct dc_cmdspec	*pending_specs;
 	size_t			 npending_specs;
 	json_t			*pending_commands;
+
+	/* Tests and fuzzing (chat_feed.h): requests answered here. */
+	chat_feed_http		 feed_http;
+	void			*feed_arg;
 };
 
 static pthread_once_t	 dc_curl_once = PTHREAD_ONCE_INIT;
@@ -410,6 +415,9 @@ dc_rate_hold(struct dc *dc, const char *route, int global, int64_t ms)
 	pthread_mutex_unlock(&dc->lock);
 }
 
+static CURLcode	dc_rest_feed(struct dc *, const char *, const char *,
+		    const char *, struct buf *, long *);
+
 /*
  * One REST request. `what` names it in causes ("create message"): never
  * the URL, which may hold an interaction token. `body` is borrowed;
@@ -455,6 +463,11 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 		}
 		memset(&h, 0, sizeof h);
 		buf_reset(&resp);
+		if (dc->feed_http != NULL) {
+			cc = dc_rest_feed(dc, method, path, payload, &resp,
+			    &status);
+			goto answered;
+		}
 		curl = curl_easy_init();
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
@@ -479,6 +492,7 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 		cc = curl_easy_perform(curl);
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_cleanup(curl);
+answered:
 		if (cc != CURLE_OK) {
 			set_cause(cause, "Discord %s: %s", what,
 			    resp.truncated ? "reply too large" :
@@ -987,7 +1001,8 @@ dc_timestamp(const char *s)
 		t -= sign * (oh * 3600 + om * 60);
 	} else if (*p != 'Z' && *p != '\0')
 		return 0;
-	return t;
+	/* Before 1970 is no time a message was sent. */
+	return t > 0 ? t : 0;
 }
 
 static int
@@ -1521,6 +1536,25 @@ dc_apply_reload(struct dc *dc)
 	json_decref(cmds);
 }
 
+/* One item of the worker's queue, handled and freed. */
+static void
+dc_work(struct dc *dc, struct dc_item *it)
+{
+	if (strcmp(it->type, DC_RELOAD) == 0)
+		dc_apply_reload(dc);
+	else if (strcmp(it->type, "INTERACTION_CREATE") == 0)
+		dc_on_interaction(dc, it->data, it->offset);
+	else if (strcmp(it->type, GW_UNREADABLE) == 0)
+		dc_skip_bad(dc, it->offset, "frame", "not a JSON "
+		    "payload", NULL, NULL);
+	else
+		dc_on_message(dc, it->data, it->offset);
+	free(it->type);
+	free(it->offset);
+	json_decref(it->data);
+	free(it);
+}
+
 static void *
 dc_worker(void *arg)
 {
@@ -1540,19 +1574,7 @@ dc_worker(void *arg)
 			dc->tail = &dc->head;
 		dc->queued--;
 		pthread_mutex_unlock(&dc->lock);
-		if (strcmp(it->type, DC_RELOAD) == 0)
-			dc_apply_reload(dc);
-		else if (strcmp(it->type, "INTERACTION_CREATE") == 0)
-			dc_on_interaction(dc, it->data, it->offset);
-		else if (strcmp(it->type, GW_UNREADABLE) == 0)
-			dc_skip_bad(dc, it->offset, "frame", "not a JSON "
-			    "payload", NULL, NULL);
-		else
-			dc_on_message(dc, it->data, it->offset);
-		free(it->type);
-		free(it->offset);
-		json_decref(it->data);
-		free(it);
+		dc_work(dc, it);
 	}
 	return NULL;
 }
@@ -2021,4 +2043,64 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 	dc->conn.ctx = ctx;
 	dc->conn.priv = dc;
 	return &dc->conn;
+}
+
+/* ---- for tests and fuzzing (chat_feed.h) --------------------------- */
+
+void
+chat_discord_feed_http(struct connector *c, chat_feed_http fn, void *arg)
+{
+	struct dc	*dc = c->priv;
+
+	dc->feed_http = fn;
+	dc->feed_arg = arg;
+}
+
+/* dc_rest's transfer, answered by feed_http; capped as dc_body_cb. */
+static CURLcode
+dc_rest_feed(struct dc *dc, const char *method, const char *path,
+    const char *payload, struct buf *resp, long *status)
+{
+	char		*reply = NULL;
+	CURLcode	 cc = CURLE_OK;
+
+	*status = dc->feed_http(dc->feed_arg, method, path, payload, &reply);
+	if (*status == 0)
+		cc = CURLE_COULDNT_CONNECT;
+	else if (reply != NULL && buf_append(resp, reply, strlen(reply)) != 0)
+		cc = CURLE_WRITE_ERROR;
+	free(reply);
+	return cc;
+}
+
+/*
+ * One frame through the gateway thread's receive path, then the queue
+ * through dc_work, as the worker would, on the caller's thread.
+ */
+int
+chat_discord_feed(struct connector *c, const char *frame, size_t len)
+{
+	struct dc	*dc = c->priv;
+	struct dc_item	*it;
+
+	if (dc->worker_started || dc->feed_http == NULL)
+		return -1;
+	pthread_mutex_lock(&dc->lock);
+	dc->registered = 1;
+	pthread_mutex_unlock(&dc->lock);
+	if (dc_gateway_feed(dc->gw, frame, len) != 0)
+		return -1;
+	for (;;) {
+		pthread_mutex_lock(&dc->lock);
+		if ((it = dc->head) == NULL) {
+			pthread_mutex_unlock(&dc->lock);
+			break;
+		}
+		if ((dc->head = it->next) == NULL)
+			dc->tail = &dc->head;
+		dc->queued--;
+		pthread_mutex_unlock(&dc->lock);
+		dc_work(dc, it);
+	}
+	return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef PVEBOT_CHAT_DISCORD_H
 #define PVEBOT_CHAT_DISCORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -58,6 +59,14 @@ char		*dc_gateway_fatal(struct dc_gateway *);
 /* Sets the backoff base for reconnects (tests shorten it). */
 void		 dc_gateway_set_backoff(struct dc_gateway *,
 		    int64_t base_ms, int64_t cap_ms);
+
+/*
+ * Tests and fuzzing (chat_feed.h): one frame through the receive path of
+ * a gateway that was never started (no connection: what it would send
+ * is dropped, its timers never run). 0, or -1 when it is running.
+ */
+int		 dc_gateway_feed(struct dc_gateway *, const char *frame,
+		    size_t len);
 
 /* Connector extras the tests and the core use. */
 /*

@@ -83,6 +83,7 @@ struct mx_sync {
 };
 
 static const struct connector_ops mx_ops;
+static void	mx_feed_release(struct matrix *);
 
 static void
 mx_sync_clear_skip(struct mx_sync *ms)
@@ -767,6 +768,12 @@ mx_handle_room(struct matrix *m, struct mx_sync *ms, const char *room_id,
 			if (strcmp(ms->skip[k], event_id) == 0)
 				skipped = 1;
 		}
+		/* An id this batch handed over already is the same event. */
+		for (k = 0; k < *nevs && !skipped; k++) {
+			if ((*evs)[k]->reply_token != NULL &&
+			    strcmp((*evs)[k]->reply_token, event_id) == 0)
+				skipped = 1;
+		}
 		if (skipped)
 			continue;
 		cev = NULL;
@@ -932,6 +939,27 @@ mx_after_failure(struct matrix *m, struct mx_sync *ms,
 	mx_wait(m, wait);
 }
 
+/*
+ * A sync reply that came whole: handled, and its token the next since.
+ * -1 for an empty token, which is none: saved, it would make the next
+ * start an initial sync that acts on nothing in between.
+ */
+static int
+mx_sync_apply(struct matrix *m, struct mx_sync *ms, json_t *reply,
+    const char *next, int initial)
+{
+	char	*copy;
+
+	if (*next == '\0')
+		return -1;
+	copy = xstrdup(next);
+	mx_handle_sync(m, ms, reply, copy, initial);
+	free(ms->since);
+	ms->since = copy;
+	mx_sync_clear_skip(ms);
+	return 0;
+}
+
 static void *
 mx_thread(void *arg)
 {
@@ -1034,11 +1062,11 @@ mx_thread(void *arg)
 			mx_reply_clear(&r);
 			continue;
 		}
-		ms.failures = 0;
-		mx_handle_sync(m, &ms, r.json, next, initial);
-		free(ms.since);
-		ms.since = xstrdup(next);
-		mx_sync_clear_skip(&ms);
+		if (mx_sync_apply(m, &ms, r.json, next, initial) == 0)
+			ms.failures = 0;
+		else
+			mx_after_failure(m, &ms, &r, "sync", "Matrix sync: "
+			    "reply with an empty next_batch");
 		mx_reply_clear(&r);
 	}
 	mx_sync_clear_skip(&ms);
@@ -1113,6 +1141,7 @@ mx_free(struct connector *c)
 	free(m->auth_header);
 	free(m->db_path);
 	store_close(m->out_store);
+	mx_feed_release(m);
 	pthread_mutex_destroy(&m->rooms_lock);
 	pthread_mutex_destroy(&m->out_lock);
 	pthread_mutex_destroy(&m->wait_lock);
@@ -1228,4 +1257,79 @@ chat_matrix_create(const struct chat_ctx *ctx, char **cause)
 	m->conn.ctx = ctx;
 	m->conn.priv = m;
 	return &m->conn;
+}
+
+/* ------------------------------------------------------------------ */
+/* For tests and fuzzing (chat_feed.h)                                  */
+
+void
+chat_matrix_feed_http(struct connector *c, chat_feed_http fn, void *arg)
+{
+	struct matrix	*m = c->priv;
+
+	m->feed_http = fn;
+	m->feed_arg = arg;
+}
+
+static void
+mx_feed_release(struct matrix *m)
+{
+	if (m->feed_sync == NULL)
+		return;
+	mx_sync_clear_skip(m->feed_sync);
+	free(m->feed_sync->since);
+	free(m->feed_sync->filter_id);
+	free(m->feed_sync);
+	m->feed_sync = NULL;
+}
+
+/*
+ * One /sync reply through what mx_thread does once mx_http returned:
+ * the same checks, then mx_sync_apply. The caller's store serves as
+ * the sync thread's and, for the feed, as the outbox store. What a
+ * failed sync would do next (wait, set up again) is left out.
+ */
+int
+chat_matrix_feed(struct connector *c, struct store *st, long status,
+    const char *body, size_t len)
+{
+	struct matrix	*m = c->priv;
+	struct mx_sync	*ms;
+	struct mx_reply	 r;
+	const char	*next;
+	int		 rc, borrowed = 0;
+
+	if (m->running || m->feed_http == NULL)
+		return -1;
+	if (m->feed_sync == NULL) {
+		m->feed_sync = xcalloc(1, sizeof *m->feed_sync);
+		m->feed_sync->ready = 1;
+	}
+	ms = m->feed_sync;
+	ms->store = st;
+	if (m->out_store == NULL) {
+		m->out_store = st;
+		borrowed = 1;
+	}
+	memset(&r, 0, sizeof r);
+	r.status = status;
+	if (len > MX_BODY_CAP)
+		r.status = 0;	/* mx_http: over the cap, no reply */
+	else if (status != 0)
+		mx_reply_body(&r, body, len);
+	next = json_string_value(json_object_get(r.json, "next_batch"));
+	if ((rc = mx_classify(&r)) == CHAT_OK && next == NULL)
+		rc = CHAT_TEMPORARY;
+	if (rc == CHAT_OK &&
+	    mx_sync_apply(m, ms, r.json, next, ms->since == NULL) != 0)
+		rc = CHAT_TEMPORARY;
+	if (rc == CHAT_OK)
+		ms->failures = 0;
+	else
+		ms->failures++;
+	mx_reply_clear(&r);
+	if (borrowed)
+		m->out_store = NULL;
+	ms->store = NULL;
+	return rc;
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "chat_feed.h"
 
 #define MX_BODY_CAP		(4 * 1024 * 1024)	/* any reply body */
 #define MX_TEXT_CAP		(16 * 1024)	/* a command's text */
@@ -56,6 +57,12 @@ struct matrix {
 	atomic_int		 stopping;
 	pthread_mutex_t		 wait_lock;
 	pthread_cond_t		 wait_cond;
+
+	/* Tests and fuzzing (chat_feed.h): requests answered by feed_http,
+	 * the sync state kept between feeds. */
+	chat_feed_http		 feed_http;
+	void			*feed_arg;
+	struct mx_sync		*feed_sync;
 };
 
 /* One HTTP exchange with the homeserver. */
@@ -80,6 +87,8 @@ extern _Thread_local int mx_on_sync_thread;
 int	mx_http(struct matrix *, const char *method, const char *path,
 	    json_t *body, int64_t timeout_ms, struct mx_reply *);
 void	mx_reply_clear(struct mx_reply *);
+/* Fills r->json, errcode, error and retry_after_ms from a reply body. */
+void	mx_reply_body(struct mx_reply *, const char *body, size_t len);
 /* CHAT_OK for 2xx, CHAT_TEMPORARY for none/429/5xx, else permanent. */
 int	mx_classify(const struct mx_reply *);
 /* "WHAT failed: HTTP 403 M_FORBIDDEN (text)"; caller frees. */

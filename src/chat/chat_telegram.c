@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "chat_feed.h"
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
@@ -61,6 +62,9 @@
 #define TG_START_TIMEOUT	5	/* the first getMe, seconds */
 #define TG_BATCH		100	/* getUpdates limit */
 #define TG_SCAN_MAX		(64 * 1024)	/* of a reply we cannot parse */
+/* The largest update_id taken: its offset (id + 1) is 2^53 - 1 at most,
+ * what tg_parse_id reads back when the router has saved it. */
+#define TG_UPDATE_ID_MAX	(9007199254740991LL - 1)
 
 struct tg_migration {
 	char	*from;		/* the configured chat id */
@@ -934,12 +938,15 @@ tg_scan_update_id(const char *text, size_t len, const char **at)
 		p = k + sizeof key - 1;
 		while (p < end && (*p == ' ' || *p == ':' || *p == '"'))
 			p++;
-		while (p < end && *p >= '0' && *p <= '9' && digits < 18) {
-			id = id * 10 + (*p - '0');
+		/* All the digits: a number cut short is another update's id. */
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (digits < 17)
+				id = id * 10 + (*p - '0');
 			p++;
 			digits++;
 		}
-		if (digits > 0) {
+		/* Beyond 2^53 it is no id the Bot API gives. */
+		if (digits > 0 && digits < 17 && id <= TG_UPDATE_ID_MAX) {
 			if (at != NULL)
 				*at = k;
 			return id;
@@ -1031,11 +1038,14 @@ tg_skip_unreadable(struct tg *tg, const char *body, size_t len,
  * batches resume. Returns CHAT_OK with *result (an array) or with
  * nothing to handle (NULL).
  */
+static int	tg_read_updates(struct tg *, int, struct buf *, long, int,
+		    json_t **, struct tg_fail *, char **);
+
 static int
 tg_get_updates(struct tg *tg, json_t **result, struct tg_fail *fail,
     char **cause)
 {
-	json_t		*params, *root;
+	json_t		*params;
 	struct buf	 body;
 	long		 status;
 	int		 rc, truncated, limit = tg->one_by_one ? 1 : TG_BATCH;
@@ -1053,6 +1063,22 @@ tg_get_updates(struct tg *tg, json_t **result, struct tg_fail *fail,
 	json_decref(params);
 	if (rc != CHAT_OK)
 		return rc;
+	return tg_read_updates(tg, limit, &body, status, truncated, result,
+	    fail, cause);
+}
+
+/*
+ * The reply of a getUpdates asked with `limit` (body released here):
+ * see tg_get_updates.
+ */
+static int
+tg_read_updates(struct tg *tg, int limit, struct buf *bodyp, long status,
+    int truncated, json_t **result, struct tg_fail *fail, char **cause)
+{
+	struct buf	 body = *bodyp;
+	json_t		*root;
+	int		 rc;
+
 	root = truncated ? NULL : json_loadb(body.data != NULL ? body.data :
 	    "", body.len, JSON_ALLOW_NUL, NULL);
 	if (root == NULL && status == 200) {
@@ -1131,6 +1157,50 @@ tg_connect(struct tg *tg)
 	return 0;
 }
 
+/* Every update of a getUpdates result, in order, each with its offset. */
+static void
+tg_handle_batch(struct tg *tg, struct store *st, json_t *result)
+{
+	json_t	*u;
+	size_t	 i;
+
+	json_array_foreach(result, i, u) {
+		long long	 uid;
+		json_t		*idv = json_object_get(u, "update_id");
+		const char	*errstr;
+
+		/* Beyond 2^53 it is no id the Bot API gives (nor one whose
+		 * offset, id + 1, can be asked for and read back). */
+		if (json_is_integer(idv) && json_integer_value(idv) >= 0 &&
+		    json_integer_value(idv) <= TG_UPDATE_ID_MAX)
+			uid = json_integer_value(idv);
+		else if (json_is_string(idv) &&
+		    (uid = strtonum(json_string_value(idv), 0,
+		    TG_UPDATE_ID_MAX, &errstr), errstr == NULL)) {
+			/* Not what the Bot API sends: skipped. */
+			if (uid >= tg->offset) {
+				tg_skip(tg, uid, "update_id is not a "
+				    "number", NULL, NULL);
+				tg->offset = uid + 1;
+			}
+			continue;
+		} else {
+			log_warn("telegram", "an update without a "
+			    "usable update_id ignored");
+			continue;
+		}
+		if (uid < tg->offset)
+			continue;
+		if (!json_is_object(u)) {
+			tg_skip(tg, uid, "not an object", NULL, NULL);
+			tg->offset = uid + 1;
+			continue;
+		}
+		tg_handle_update(tg, st, u, uid + 1);
+		tg->offset = uid + 1;
+	}
+}
+
 static void *
 tg_poll_main(void *arg)
 {
@@ -1140,12 +1210,11 @@ tg_poll_main(void *arg)
 	if (tg_connect(tg) != 0)
 		return NULL;
 	while (!atomic_load(&tg->stopping)) {
-		json_t		*result = NULL, *u;
+		json_t		*result = NULL;
 		struct tg_fail	 fail;
 		char		*cause = NULL;
 		int64_t		 started = now_ms();
 		long long	 first = tg->offset;
-		size_t		 i;
 		int		 rc;
 
 		/* A reload changed the commands: at most one poll later. */
@@ -1173,38 +1242,7 @@ tg_poll_main(void *arg)
 			continue;
 		}
 		attempt = 0;
-		json_array_foreach(result, i, u) {
-			long long	 uid;
-			json_t		*idv = json_object_get(u, "update_id");
-			const char	*errstr;
-
-			if (json_is_integer(idv))
-				uid = json_integer_value(idv);
-			else if (json_is_string(idv) &&
-			    (uid = strtonum(json_string_value(idv), 0,
-			    9007199254740991LL, &errstr), errstr == NULL)) {
-				/* Not what the Bot API sends: skipped. */
-				if (uid >= tg->offset) {
-					tg_skip(tg, uid, "update_id is not a "
-					    "number", NULL, NULL);
-					tg->offset = uid + 1;
-				}
-				continue;
-			} else {
-				log_warn("telegram", "an update without a "
-				    "usable update_id ignored");
-				continue;
-			}
-			if (uid < tg->offset)
-				continue;
-			if (!json_is_object(u)) {
-				tg_skip(tg, uid, "not an object", NULL, NULL);
-				tg->offset = uid + 1;
-				continue;
-			}
-			tg_handle_update(tg, tg->store, u, uid + 1);
-			tg->offset = uid + 1;
-		}
+		tg_handle_batch(tg, tg->store, result);
 		json_decref(result);
 		if (tg->offset > first)
 			tg_wait_saved(tg, tg->offset);
@@ -1903,4 +1941,57 @@ chat_telegram_create(const struct chat_ctx *ctx, char **cause)
 	c->ctx = ctx;
 	c->priv = tg;
 	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* For tests and fuzzing (chat_feed.h)                                  */
+
+/*
+ * One getUpdates reply through what tg_poll_main does after its
+ * tg_http: the same reading (tg_read_updates, with the limit the poller
+ * would have asked with), the same batch handling and the same wait for
+ * the router's save. Nothing is sent.
+ */
+int
+chat_telegram_feed(struct connector *c, struct store *st, long status,
+    const char *body, size_t len, int truncated, long long *offset)
+{
+	struct tg	*tg = c->priv;
+	struct tg_fail	 fail;
+	struct buf	 b;
+	json_t		*result = NULL;
+	char		*cause = NULL;
+	long long	 first = tg->offset;
+	int		 rc, limit = tg->one_by_one ? 1 : TG_BATCH;
+
+	if (tg->running)
+		return CHAT_PERMANENT;
+	/* As tg_write_cb: what fits under the cap is kept. */
+	buf_init(&b, TG_BODY_MAX);
+	if (buf_append(&b, body != NULL ? body : "", len) != 0)
+		truncated = 1;
+	rc = tg_read_updates(tg, limit, &b, status, truncated, &result,
+	    &fail, &cause);
+	if (rc == CHAT_OK)
+		tg_handle_batch(tg, st, result);
+	else
+		log_debug("telegram", "fed reply refused: %s", cause);
+	free(cause);
+	json_decref(result);
+	if (tg->offset > first)
+		tg_wait_saved(tg, tg->offset);
+	if (offset != NULL)
+		*offset = tg->offset;
+	return rc;
+}
+
+void
+chat_telegram_feed_me(struct connector *c, const char *username,
+    long long id)
+{
+	struct tg	*tg = c->priv;
+
+	free(tg->username);
+	tg->username = username != NULL ? xstrdup(username) : NULL;
+	tg->bot_id = id;
 }
