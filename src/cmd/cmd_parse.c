@@ -619,14 +619,22 @@ cmd_format_line(const struct cmd_def *d, char *const *values)
 {
 	struct buf	 b;
 	size_t		 i;
+	int		 skipped = 0, rest;
 
 	buf_init(&b, 0);
 	buf_puts(&b, d->name);
 	for (i = 0; values != NULL && i < d->nargs; i++) {
-		if (values[i] == NULL)
+		if (values[i] == NULL) {
+			skipped = 1;
 			continue;
-		buf_puts(&b, " ");
-		cmd_append_value(&b, values[i], cmd_is_rest_type(d->args[i].type));
+		}
+		rest = cmd_is_rest_type(d->args[i].type);
+		/*
+		 * A reason after an omitted optional argument ("deny -- 5")
+		 * keeps its "--", or it would read back as that argument.
+		 */
+		buf_puts(&b, rest && skipped ? " -- " : " ");
+		cmd_append_value(&b, values[i], rest);
 	}
 	return buf_steal(&b);
 }

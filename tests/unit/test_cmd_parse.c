@@ -442,6 +442,10 @@ canonical_round_trip(void)
 		"hostsnap pve1",
 		"rollback 101 pre-upgrade because \"it broke\"",
 		"start 101 -- -x-",
+		/* A reason with the optional id left out (found by the
+		 * fuzzer): it must not read back as the id. */
+		"deny -- 5",
+		"approve -- 12 because",
 	};
 	size_t	 i, k;
 
