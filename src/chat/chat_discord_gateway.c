@@ -409,15 +409,37 @@ gw_gone(struct dc_gateway *gw, const char *why)
 	gw_schedule_reconnect(gw);
 }
 
+/*
+ * A READY's session id or resume URL as the saved offset can hold it
+ * ("SEQ SESSION URL"): a non-empty word of at most 512 printable bytes
+ * with no NUL; the URL a wss:// one. Anything else is no value (a resume
+ * then goes through the gateway URL, or a new session is made).
+ */
+static const char *
+gw_token(json_t *v, int url)
+{
+	const char	*s = json_string_value(v);
+	size_t		 len, i;
+
+	if (s == NULL || (len = strlen(s)) == 0 || len > 512 ||
+	    len != json_string_length(v) || (url &&
+	    strncmp(s, "wss://", 6) != 0))
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return NULL;
+	}
+	return s;
+}
+
 static void
 gw_on_dispatch(struct dc_gateway *gw, const char *type, json_t *d)
 {
 	if (strcmp(type, "READY") == 0) {
 		const char	*sid, *rurl;
 
-		sid = json_string_value(json_object_get(d, "session_id"));
-		rurl = json_string_value(json_object_get(d,
-		    "resume_gateway_url"));
+		sid = gw_token(json_object_get(d, "session_id"), 0);
+		rurl = gw_token(json_object_get(d, "resume_gateway_url"), 1);
 		free(gw->session.session_id);
 		free(gw->session.resume_url);
 		gw->session.session_id = sid != NULL ? xstrdup(sid) : NULL;

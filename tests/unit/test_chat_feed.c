@@ -420,6 +420,55 @@ test_discord_timestamp_before_1970(void)
 	feed_env_release(&e);
 }
 
+/*
+ * A READY whose resume URL holds a NUL, or a session id with a space:
+ * neither goes into the saved offset ("SEQ SESSION URL" could not be
+ * read back); found by fuzz_discord_dispatch.
+ */
+static void
+test_discord_ready_tokens_checked(void)
+{
+	static const char *frames[] = {
+	    "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"user\":{\"id\":"
+	    "\"9001\"},\"session_id\":\"a b\",\"resume_gateway_url\":"
+	    "\"\\u0000wss://r.example\"}}",
+	    "{\"op\":0,\"s\":2,\"t\":\"MESSAGE_CREATE\",\"d\":{\"channel_id\":"
+	    "\"2001\",\"author\":{\"id\":\"4001\"},\"content\":\"!help\"}}",
+	    "{\"op\":0,\"s\":3,\"t\":\"READY\",\"d\":{\"user\":{\"id\":"
+	    "\"9001\"},\"session_id\":\"abc\",\"resume_gateway_url\":"
+	    "\"https://r.example\"}}",
+	    "{\"op\":0,\"s\":4,\"t\":\"MESSAGE_CREATE\",\"d\":{\"channel_id\":"
+	    "\"2001\",\"author\":{\"id\":\"4001\"},\"content\":\"!status\"}}",
+	};
+	struct feed_env		 e;
+	struct connector	*c;
+	char			*cause = NULL;
+	size_t			 i;
+
+	feed_env_init(&e);
+	e.users[0] = "4001";
+	e.conf.chat.discord.token = "test.token";
+	e.conf.chat.discord.users = e.users;
+	e.conf.chat.discord.nusers = 1;
+	c = chat_discord_create(&e.ctx, &cause);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		free(cause);
+		feed_env_release(&e);
+		return;
+	}
+	chat_discord_feed_http(c, feed_http_ack, NULL);
+	for (i = 0; i < nitems(frames); i++)
+		T_EQ_INT(chat_discord_feed(c, frames[i], strlen(frames[i])), 0);
+	T_EQ_INT(e.nev, 2);
+	if (e.nev == 2) {
+		T_EQ_STR(e.evs[0]->offset, "2 - -");
+		T_EQ_STR(e.evs[1]->offset, "4 abc -");
+	}
+	chat_free(c);
+	feed_env_release(&e);
+}
+
 int
 main(void)
 {
@@ -431,5 +480,6 @@ main(void)
 	T_RUN(test_matrix_empty_next_batch);
 	T_RUN(test_discord_sequence_never_goes_back);
 	T_RUN(test_discord_timestamp_before_1970);
+	T_RUN(test_discord_ready_tokens_checked);
 	return t_summary();
 }
