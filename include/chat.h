@@ -156,7 +156,8 @@ struct connector_ops {
 
 /* What a connector gets from the core. */
 struct chat_ctx {
-	const struct conf	*conf;
+	/* bot.conf; a reload swaps in the new one (the old stays valid). */
+	const struct conf *_Atomic conf;
 	const struct catalogue	*catalogue;	/* for setMyCommands etc. */
 	/* Hands an event to the router, which takes ownership. */
 	void			(*submit)(void *arg, struct chat_event *);

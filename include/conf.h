@@ -305,8 +305,10 @@ void		 conf_free(struct conf *);
  * A reload: the settings of `next` that only take effect at start (the
  * database, platform credentials, Matrix rooms, the Proxmox endpoint,
  * rate limits, worker count, sensor hosts, ...) are swapped with those
- * of `cur`, so `next` goes on with what is running. Returns the names of
- * those that differed, comma-separated ("" when none; caller frees).
+ * of `cur`, so `next` goes on with what is running (and `cur` holds the
+ * new values of those settings: after a reload, read the app's current
+ * conf, never one kept from before). Returns the names of those that
+ * differed, comma-separated ("" when none; caller frees).
  */
 char		*conf_keep_fixed(struct conf *next, struct conf *cur);
 

@@ -588,6 +588,7 @@ app_reload(struct app *app, char **notes, char **cause)
 	    sizeof *app->reloaded);
 	app->reloaded[app->nreloaded++] = next;
 	app->conf = next;
+	app->chat_ctx.conf = next;
 	rules_swap(app, cat, pol);
 	for (i = 0; i < app->nconnectors; i++) {
 		struct connector	*c = app->connectors[i];

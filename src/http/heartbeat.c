@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app.h"
 #include "conf.h"
 #include "http_int.h"
 #include "log.h"
@@ -46,7 +47,7 @@ nap(struct http *h, int64_t ms)
 static int
 ping(struct http *h, char **why)
 {
-	const struct conf_heartbeat	*hb = &h->conf->heartbeat;
+	const struct conf_heartbeat	*hb = &h->app->conf->heartbeat;
 	struct http_call		 c;
 	char				*cause = NULL;
 	int				 rc = -1;
@@ -73,11 +74,11 @@ heartbeat_main(void *arg)
 	struct http	*h = arg;
 	struct store	*s;
 	char		 reason[256], *why, *cause = NULL;
-	int64_t		 interval = h->conf->heartbeat.interval * 1000;
+	int64_t		 interval = h->app->conf->heartbeat.interval * 1000;
 	int64_t		 t0, spent;
 	int		 withheld = 0, failing = 0;
 
-	if ((s = store_open(h->conf->database, &cause)) == NULL) {
+	if ((s = store_open(h->app->conf->database, &cause)) == NULL) {
 		log_error("http", "heartbeat without a database: %s", cause);
 		free(cause);
 	} else
@@ -100,14 +101,14 @@ heartbeat_main(void *arg)
 				if (failing)
 					log_info("http", "heartbeat delivered "
 					    "again method=%s",
-					    h->conf->heartbeat.method);
+					    h->app->conf->heartbeat.method);
 				failing = 0;
 			} else {
 				metric_inc(M_HEARTBEAT, "failed");
 				if (!failing)
 					log_warn("http", "heartbeat not "
 					    "delivered method=%s: %s",
-					    h->conf->heartbeat.method, why);
+					    h->app->conf->heartbeat.method, why);
 				failing = 1;
 			}
 			free(why);

@@ -295,7 +295,7 @@ silences_configured(void)
 {
 	struct http	*h = http_running();
 
-	return h != NULL && h->conf->http.alertmanager.url != NULL;
+	return h != NULL && h->app->conf->http.alertmanager.url != NULL;
 }
 
 /*
@@ -719,14 +719,14 @@ hook_alertmanager_button(struct store *s, const char *user, int64_t gid,
 		answer = xasprintf("acked alert group m%" PRId64, gid);
 		goto out;
 	}
-	if (h == NULL || h->conf->http.alertmanager.url == NULL) {
+	if (h == NULL || h->app->conf->http.alertmanager.url == NULL) {
 		answer = xstrdup("Alertmanager's API is not configured "
 		    "(http.alertmanager.url in bot.conf): silence it in "
 		    "Alertmanager");
 		goto out;
 	}
 	if (parse_duration(duration, &secs, &answer) != 0 || secs <= 0 ||
-	    secs > h->conf->monitor.max_silence) {
+	    secs > h->app->conf->monitor.max_silence) {
 		free(answer);
 		answer = xasprintf("this silence button is not valid (%s)",
 		    duration);
@@ -824,7 +824,7 @@ struct am_request {
 static int
 post_silence(struct http *h, const char *body, char **sid, char **error)
 {
-	const struct conf_http_alertmanager	*am = &h->conf->http.alertmanager;
+	const struct conf_http_alertmanager	*am = &h->app->conf->http.alertmanager;
 	struct http_call			 c;
 	json_t					*o;
 	char					*url, *cause = NULL;
@@ -1092,7 +1092,7 @@ hook_alertmanager_silencer(void *arg)
 	int64_t			 next_ms, recheck_until = 0, wait, at;
 	size_t			 n, i;
 
-	if ((s = store_open(h->conf->database, &cause)) == NULL) {
+	if ((s = store_open(h->app->conf->database, &cause)) == NULL) {
 		log_error("http", "alertmanager silences off: %s", cause);
 		free(cause);
 		return NULL;

@@ -362,7 +362,7 @@ max_silence(void)
 {
 	struct http	*h = http_running();
 
-	return h != NULL ? h->conf->monitor.max_silence : 30 * 86400;
+	return h != NULL ? h->app->conf->monitor.max_silence : 30 * 86400;
 }
 
 static char *

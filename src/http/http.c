@@ -99,7 +99,7 @@ static void
 route_limits(const struct http *h, const struct route *r, int *enabled,
     const char **token, size_t *max_body)
 {
-	const struct conf_http_alertmanager	*am = &h->conf->http.alertmanager;
+	const struct conf_http_alertmanager	*am = &h->app->conf->http.alertmanager;
 	const struct conf_http_route		*s;
 
 	if (r->settings == NULL) {
@@ -108,7 +108,7 @@ route_limits(const struct http *h, const struct route *r, int *enabled,
 		*max_body = (size_t)am->max_body;
 		return;
 	}
-	s = r->settings(h->conf);
+	s = r->settings(h->app->conf);
 	*enabled = s->enabled;
 	*token = s->token;
 	*max_body = s->max_body > 0 ? (size_t)s->max_body : HTTP_BODY_FLOOR;
@@ -133,7 +133,7 @@ http_store(struct http *h, char **cause)
 
 	if (s != NULL)
 		return s;
-	if ((s = store_open(h->conf->database, cause)) == NULL)
+	if ((s = store_open(h->app->conf->database, cause)) == NULL)
 		return NULL;
 	sqlite3_busy_timeout(store_db(s), HTTP_DB_WAIT_MS);
 	pthread_setspecific(h->store_key, s);
@@ -334,7 +334,6 @@ http_create(struct app *app, char **cause)
 	char			*errcause = NULL;
 
 	h->app = app;
-	h->conf = c;
 	if (c->heartbeat.enabled || c->http.alertmanager.enabled)
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&h->refused_lock, NULL);
@@ -377,7 +376,7 @@ listener_max_body(const struct conf *c)
 int
 http_start(struct http *h, char **cause)
 {
-	const struct conf	*c = h->conf;
+	const struct conf	*c = h->app->conf;
 	struct httpd_opts	 o;
 
 	if (pthread_key_create(&h->store_key, store_destroy) != 0)

@@ -32,8 +32,7 @@ struct store;
 #define HTTP_REFUSED_AUDIT_MAX	10
 
 struct http {
-	struct app		*app;
-	const struct conf	*conf;
+	struct app		*app;	/* its conf: the reloaded one */
 	struct httpd		*httpd;
 	char			*address;
 	int			 port;
