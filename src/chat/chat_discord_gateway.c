@@ -412,7 +412,8 @@ gw_gone(struct dc_gateway *gw, const char *why)
 /*
  * A READY's session id or resume URL as the saved offset can hold it
  * ("SEQ SESSION URL"): a non-empty word of at most 512 printable bytes
- * with no NUL; the URL a wss:// one. Anything else is no value (a resume
+ * with no NUL; the URL a ws:// or wss:// one (Discord's is wss://; the
+ * test fake's on loopback is ws://). Anything else is no value (a resume
  * then goes through the gateway URL, or a new session is made).
  */
 static const char *
@@ -423,7 +424,7 @@ gw_token(json_t *v, int url)
 
 	if (s == NULL || (len = strlen(s)) == 0 || len > 512 ||
 	    len != json_string_length(v) || (url &&
-	    strncmp(s, "wss://", 6) != 0))
+	    strncmp(s, "wss://", 6) != 0 && strncmp(s, "ws://", 5) != 0))
 		return NULL;
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
