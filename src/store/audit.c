@@ -354,7 +354,7 @@ head_current(struct store *s, struct audit_conn *ac)
 	sqlite3_int64	 dv;
 	char		 mac[HASH_MAX];
 	const char	*stored;
-	int		 rc;
+	int		 rc, known;
 
 	if (sqlite3_step(ac->version) != SQLITE_ROW) {
 		sqlite3_reset(ac->version);
@@ -364,15 +364,22 @@ head_current(struct store *s, struct audit_conn *ac)
 	sqlite3_reset(ac->version);
 	if (ac->loaded && dv == ac->dv)
 		return 0;
-	ac->head_id = 0;
-	snprintf(ac->head_hash, sizeof ac->head_hash, "%s", AUDIT_GENESIS);
 	rc = sqlite3_step(ac->newest);
 	if (rc == SQLITE_ROW) {
-		ac->head_id = sqlite3_column_int64(ac->newest, 0);
+		int64_t	 id = sqlite3_column_int64(ac->newest, 0);
+
 		stored = (const char *)sqlite3_column_text(ac->newest, 6);
+		/*
+		 * Another connection committed, but not to the audit log
+		 * (the sender marking a message sent): the head this
+		 * connection checked and wrote is still the newest row.
+		 */
+		known = ac->loaded && id == ac->head_id && stored != NULL &&
+		    strcmp(stored, ac->head_hash) == 0;
+		ac->head_id = id;
 		snprintf(ac->head_hash, sizeof ac->head_hash, "%s",
 		    stored != NULL ? stored : "");
-		if (!is_keyed(stored) || ac->key != NULL) {
+		if (!known && (!is_keyed(stored) || ac->key != NULL)) {
 			stmt_mac(ac->newest, is_keyed(stored) ? ac->key : NULL,
 			    ac->keylen, ac->head_id, mac);
 			if ((stored == NULL || strcmp(mac, stored) != 0) &&
@@ -384,6 +391,10 @@ head_current(struct store *s, struct audit_conn *ac)
 				ac->head_warned = 1;
 			}
 		}
+	} else {
+		ac->head_id = 0;
+		snprintf(ac->head_hash, sizeof ac->head_hash, "%s",
+		    AUDIT_GENESIS);
 	}
 	sqlite3_reset(ac->newest);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

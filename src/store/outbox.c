@@ -332,6 +332,15 @@ outbox_items_free(struct outbox_item *v, size_t n)
 	free(v);
 }
 
+/* Heads in the order they were written. */
+static int
+item_cmp(const void *a, const void *b)
+{
+	const struct outbox_item	*x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int
 outbox_due(struct store *s, const char *connector, int64_t now_ms,
     struct outbox_item **out, size_t *nout, int64_t *next_ms)
@@ -339,6 +348,7 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 	sqlite3_stmt	*st;
 	struct outbox_item *v = NULL;
 	size_t		 n = 0;
+	char		*room_seen;
 	int		 rc;
 
 	*out = NULL;
@@ -348,20 +358,32 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 	 * The oldest waiting row of each room (answers are not ordered
 	 * with messages: each is its own "room"). A room whose oldest row
 	 * is not due yet waits as a whole, so its messages stay in order.
+	 * One walk of the outbox_waiting index, room by room: the first
+	 * message of a room is its head (no grouping in SQL: the temporary
+	 * B-trees that took cost more than everything else here).
 	 */
-	st = store_prepare(s, "SELECT o.id, o.kind, o.room, o.ref, o.label, "
-	    "o.version, o.attempts, o.created_at, o.body, o.reply, o.next_at "
-	    "FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox WHERE "
-	    "connector = ?1 AND state = 'pending' GROUP BY CASE kind WHEN "
-	    "'answer' THEN 'a' || id ELSE 'r' || room END) h ON o.id = h.id "
-	    "ORDER BY o.id");
+	st = store_prepare(s, "SELECT id, kind, room, ref, label, version, "
+	    "attempts, created_at, body, reply, next_at FROM outbox "
+	    "INDEXED BY outbox_waiting WHERE connector = ?1 AND "
+	    "state = 'pending' ORDER BY room, id");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+	room_seen = NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct outbox_item	*it;
-		int64_t			 at = sqlite3_column_int64(st, 10);
+		const char		*room = col_text(st, 2);
+		int			 answer;
+		int64_t			 at;
 
+		answer = strcmp(col_text(st, 1), "answer") == 0;
+		if (!answer) {
+			if (room_seen != NULL && strcmp(room_seen, room) == 0)
+				continue;
+			free(room_seen);
+			room_seen = xstrdup(room);
+		}
+		at = sqlite3_column_int64(st, 10);
 		if (at > now_ms) {
 			if (*next_ms == 0 || at < *next_ms)
 				*next_ms = at;
@@ -371,10 +393,9 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 		it = &v[n++];
 		memset(it, 0, sizeof *it);
 		it->id = sqlite3_column_int64(st, 0);
-		it->kind = strcmp(col_text(st, 1), "answer") == 0 ?
-		    OUTBOX_ANSWER : OUTBOX_MESSAGE;
+		it->kind = answer ? OUTBOX_ANSWER : OUTBOX_MESSAGE;
 		it->connector = xstrdup(connector);
-		it->room = dup_col(st, 2);
+		it->room = xstrdup(room);
 		it->ref = dup_col(st, 3);
 		it->label = dup_col(st, 4);
 		it->version = sqlite3_column_int64(st, 5);
@@ -383,6 +404,9 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 		decode_msg(it, col_text(st, 8));
 		it->ev = decode_event(it, col_text(st, 9));
 	}
+	free(room_seen);
+	if (n > 1)
+		qsort(v, n, sizeof *v, item_cmp);
 	store_finish(s, st);
 	*out = v;
 	*nout = n;

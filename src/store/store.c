@@ -632,12 +632,32 @@ store_version(struct store *s)
 	return v;
 }
 
+/*
+ * BEGIN, COMMIT and ROLLBACK through the statement cache: they run for
+ * every command, and parsing their text each time cost more than the
+ * rows they wrap.
+ */
+static int
+tx_sql(struct store *s, const char *sql, char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(s, sql)) == NULL)
+		return set_cause(cause, "%s", sqlite3_errmsg(s->db));
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		set_cause(cause, "%s", sqlite3_errmsg(s->db));
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_begin(struct store *s)
 {
 	char	*cause = NULL;
 
-	if (exec_sql(s->db, "BEGIN IMMEDIATE", &cause) != 0) {
+	if (tx_sql(s, "BEGIN IMMEDIATE", &cause) != 0) {
 		log_error("store", "begin failed: %s", cause);
 		free(cause);
 		return -1;
@@ -657,10 +677,11 @@ store_commit(struct store *s)
 	char	*cause = NULL;
 	int64_t	 t0 = metric_now_us();
 
-	if (exec_sql(s->db, "COMMIT", &cause) != 0) {
+	if (tx_sql(s, "COMMIT", &cause) != 0) {
 		log_error("store", "commit failed: %s", cause);
 		free(cause);
-		exec_sql(s->db, "ROLLBACK", NULL);
+		if (!sqlite3_get_autocommit(s->db))
+			tx_sql(s, "ROLLBACK", NULL);
 		notify_flush(s, 0);
 		return -1;
 	}
@@ -673,7 +694,7 @@ void
 store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		exec_sql(s->db, "ROLLBACK", NULL);
+		tx_sql(s, "ROLLBACK", NULL);
 	notify_flush(s, 0);
 }
 

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "chat.h"
 #include "jobs.h"
+#include "outbox.h"
 #include "store.h"
 #include "t.h"
 #include "util.h"
@@ -869,6 +871,60 @@ test_steps_one_upid_one_step(void)
 	store_close(s);
 }
 
+/*
+ * What the sender is handed: the oldest waiting message of each room and
+ * every answer, in the order they were written; a room whose oldest
+ * message waits for a retry waits as a whole.
+ */
+static void
+test_outbox_heads(void)
+{
+	struct store		*s = fresh("outbox.db");
+	struct chat_msg		 msg = { .text = "hello" };
+	struct chat_event	*ev;
+	struct outbox_item	*it;
+	size_t			 n;
+	int64_t			 m1, m2, m3, m4, next, now = wall_now_ms();
+
+	T_OK(s != NULL);
+	T_OK(store_begin(s) == 0);
+	m1 = outbox_send(s, "telegram", "r1", &msg, NULL);
+	m2 = outbox_send(s, "telegram", "r2", &msg, NULL);
+	m3 = outbox_send(s, "telegram", "r1", &msg, NULL);
+	ev = chat_event_new(CHAT_EV_BUTTON, "telegram", "r1", "telegram:7");
+	ev->reply_token = xstrdup("cb-1");
+	ev->msg_ref = xstrdup("55");
+	T_OK(outbox_answer(s, ev, "ok") == 0);
+	m4 = outbox_send(s, "telegram", "r0", &msg, NULL);
+	outbox_send(s, "matrix", "r9", &msg, NULL);
+	T_OK(store_commit(s) == 0);
+	chat_event_free(ev);
+
+	T_OK(outbox_due(s, "telegram", now, &it, &n, &next) == 0);
+	T_EQ_INT(n, 4);
+	T_OK(it[0].id == m1 && it[1].id == m2 && it[3].id == m4);
+	T_OK(it[2].kind == OUTBOX_ANSWER && strcmp(it[2].room, "r1") == 0);
+	T_EQ_STR(it[0].text, "hello");
+	T_OK(next == 0);
+
+	/* r1's first message retries in a minute: its second waits too. */
+	T_OK(outbox_retry(s, &it[0], now + 60000, "429") == 0);
+	T_OK(outbox_sent(s, &it[1], "100") == 0);
+	outbox_items_free(it, n);
+	T_OK(outbox_due(s, "telegram", now, &it, &n, &next) == 0);
+	T_EQ_INT(n, 2);
+	T_OK(it[0].kind == OUTBOX_ANSWER && it[1].id == m4);
+	T_OK(next == now + 60000);
+	outbox_items_free(it, n);
+
+	/* Once due again, r1 goes on in order: m1 before m3. */
+	T_OK(outbox_due(s, "telegram", now + 60000, &it, &n, &next) == 0);
+	T_OK(n == 3 && it[0].id == m1);
+	T_OK(m3 > m1);
+	outbox_items_free(it, n);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -890,5 +946,6 @@ main(void)
 	T_RUN(test_job_state_machine);
 	T_RUN(test_claim_serialises_guest_and_heavy);
 	T_RUN(test_steps_one_upid_one_step);
+	T_RUN(test_outbox_heads);
 	return t_summary();
 }
