@@ -1682,6 +1682,16 @@ dc_offset_string(const struct dc_session *s)
 	    s->resume_url != NULL ? s->resume_url : "-");
 }
 
+/* Appends an item for the worker; dc->lock held. */
+static void
+dc_enqueue(struct dc *dc, struct dc_item *it)
+{
+	*dc->tail = it;
+	dc->tail = &it->next;
+	dc->queued++;
+	pthread_cond_signal(&dc->cond);
+}
+
 /* On the gateway thread: no REST here, only the queue. */
 static void
 dc_on_dispatch(void *arg, const char *type, json_t *d,
@@ -1718,18 +1728,15 @@ dc_on_dispatch(void *arg, const char *type, json_t *d,
 	 * No cap that drops: the worker hands every item to the router
 	 * (whose queue pushes back). A long queue is only said.
 	 */
-	pthread_mutex_lock(&dc->lock);
-	if (dc->queued > 0 && dc->queued % DC_QUEUE_WARN == 0)
-		log_warn("discord", "%zu dispatches wait for the router",
-		    dc->queued);
 	it = xcalloc(1, sizeof *it);
 	it->type = xstrdup(type);
 	it->data = d != NULL ? json_incref(d) : NULL;
 	it->offset = dc_offset_string(s);
-	*dc->tail = it;
-	dc->tail = &it->next;
-	dc->queued++;
-	pthread_cond_signal(&dc->cond);
+	pthread_mutex_lock(&dc->lock);
+	if (dc->queued > 0 && dc->queued % DC_QUEUE_WARN == 0)
+		log_warn("discord", "%zu dispatches wait for the router",
+		    dc->queued);
+	dc_enqueue(dc, it);
 	pthread_mutex_unlock(&dc->lock);
 }
 
@@ -1932,10 +1939,7 @@ dc_reload(struct connector *c, const struct conf *conf,
 	dc->pending_commands = cmd_export_discord(cat);
 	it = xcalloc(1, sizeof *it);
 	it->type = xstrdup(DC_RELOAD);
-	*dc->tail = it;
-	dc->tail = &it->next;
-	dc->queued++;
-	pthread_cond_signal(&dc->cond);
+	dc_enqueue(dc, it);
 	pthread_mutex_unlock(&dc->lock);
 }
 
