@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "t.h"
 #include "t_env.h"
@@ -167,23 +166,9 @@ write_people(struct t_env *e)
 static size_t
 db_ids(struct t_env *e, const char *sql, int64_t *ids, size_t max)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	size_t		 n = 0;
+	int	 n = t_db_ints(e->db_path, sql, NULL, NULL, ids, max);
 
-	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return 0;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW && n < max)
-			ids[n++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return n > 0 ? (size_t)n : 0;
 }
 
 /* Presses Approve, as alice in the group, on every request shown. */

@@ -29,7 +29,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "app.h"
 #include "chat.h"
@@ -38,6 +37,7 @@
 #include "log.h"
 #include "sim.h"
 #include "t.h"
+#include "t_env.h"
 #include "util.h"
 
 #define TOKEN		"555000111:AAFe2eSECRETtokenVALUE_abcdefghijk"
@@ -383,52 +383,19 @@ sim_count(struct e2e *e, const char *method, const char *path_suffix)
 static int
 db_jobs(struct e2e *e, const char *command)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int		 n = -1;
+	int64_t	 v;
 
-	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs WHERE "
-	    "command = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, command, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return t_db_ints(e->db_path, "SELECT count(*) FROM jobs WHERE command = ?1", command, NULL, &v, 1) == 1 ? (int)v : -1;
 }
 
 /* Audit rows of `event` whose detail contains needle. */
 static int
 db_audit(struct e2e *e, const char *event, const char *needle)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int		 n = -1;
+	int64_t	 v;
 
-	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE "
-	    "event = ?1 AND instr(detail, ?2) > 0", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, needle, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return t_db_ints(e->db_path, "SELECT count(*) FROM audit WHERE event = ?1 AND "
+	    "instr(detail, ?2) > 0", event, needle, &v, 1) == 1 ? (int)v : -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -330,28 +330,40 @@ t_env_sent_at(struct t_env *e, long long chat, const char *method,
 	return found;
 }
 
-int64_t
-t_env_db_int(struct t_env *e, const char *sql, const char *arg)
+int
+t_db_ints(const char *path, const char *sql, const char *a1, const char *a2,
+    int64_t *out, size_t max)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
-	int64_t		 v = -1;
+	int		 n = -1;
 
-	if (sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
 		sqlite3_close(db);
 		return -1;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, 10000);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (arg != NULL)
-			sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
+		if (a1 != NULL)
+			sqlite3_bind_text(st, 1, a1, -1, SQLITE_TRANSIENT);
+		if (a2 != NULL)
+			sqlite3_bind_text(st, 2, a2, -1, SQLITE_TRANSIENT);
+		n = 0;
+		while ((size_t)n < max && sqlite3_step(st) == SQLITE_ROW)
+			out[n++] = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(db);
-	return v;
+	return n;
+}
+
+int64_t
+t_env_db_int(struct t_env *e, const char *sql, const char *arg)
+{
+	int64_t	 v;
+
+	return t_db_ints(e->db_path, sql, arg, NULL, &v, 1) == 1 ? v : -1;
 }
 
 int64_t

@@ -85,6 +85,13 @@ int64_t		 t_env_sent_at(struct t_env *, long long chat,
 		    const char *method, const char *needle);
 
 /* A query on the database that returns one integer; -1 on error. */
+/*
+ * Up to `max` integers from the first column of a query on the SQLite
+ * file `path` (read-only; a1, a2: text bound to ?1, ?2 when not NULL):
+ * the number read, or -1 when the file or the query fails.
+ */
+int		 t_db_ints(const char *path, const char *sql, const char *a1,
+		    const char *a2, int64_t *out, size_t max);
 int64_t		 t_env_db_int(struct t_env *, const char *sql,
 		    const char *arg);
 /* Jobs whose command is `command`. */
