@@ -118,6 +118,8 @@ struct httpd	*httpd_start(const struct httpd_opts *, char **cause);
 /* Stops, joins every thread and frees; NULL is fine. */
 void		 httpd_stop(struct httpd *);
 int		 httpd_port(const struct httpd *);
+/* Connections accepted so far: over TLS, one handshake each. */
+unsigned long long httpd_accepted(struct httpd *);
 /* "AA:BB:..." (SHA-256 of the DER certificate); NULL without a
  * generated certificate. */
 const char	*httpd_fingerprint(const struct httpd *);

@@ -144,6 +144,8 @@ struct sim_opts {
 struct sim	*sim_start(const struct sim_opts *, char **cause);
 void		 sim_stop(struct sim *);
 int		 sim_port(const struct sim *);
+/* Connections (TLS handshakes) the simulator accepted so far. */
+unsigned long long sim_connections(struct sim *);
 /* "AA:BB:..." of the certificate; NULL without TLS. */
 const char	*sim_fingerprint(const struct sim *);
 const char	*sim_cert_pem(const struct sim *);

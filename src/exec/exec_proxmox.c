@@ -16,7 +16,14 @@
  * - Reply bodies are capped at PVE_REPLY_MAX; the secret never appears in
  *   a cause or a log line.
  * - One struct pve serves many threads: each call borrows an easy handle
- *   from a small pool (handles keep their connections between calls).
+ *   from a small pool (handles keep their connections and TLS sessions
+ *   between calls, so a run of actions costs one handshake). libcurl
+ *   sends a request again by itself when a kept-alive connection dies
+ *   before the reply; for an action the second send is refused (the
+ *   pre-request callback counts sends), so the caller sees "may have
+ *   run" and looks for the task. An action reuses a connection only while
+ *   it was idle less than PVE_ACTION_MAXAGE seconds, well inside the time
+ *   pveproxy keeps one open.
  * - A replay client (pve_create_replay, for fuzzing and tests) swaps only
  *   the network attempt: its replies take the same path from status line
  *   and body to the caller.
@@ -97,7 +104,12 @@ struct pve_call {
 	int		 pin_checked;	/* the verify callback saw the leaf */
 	int		 pin_mismatch;
 	char		 got[96];	/* fingerprint the server showed */
+	int		 sends;		/* requests libcurl sent */
+	int		 once;		/* an action: one send only */
 };
+
+/* Idle seconds after which an action takes a new connection. */
+#define PVE_ACTION_MAXAGE	3L
 
 static pthread_once_t	 pve_once = PTHREAD_ONCE_INIT;
 static int		 pve_ctx_index = -1;
@@ -284,6 +296,26 @@ handle_put(struct pve *pve, CURL *h)
 		curl_easy_cleanup(h);
 }
 
+/*
+ * Called by libcurl before each request it sends. A second one in the
+ * same call is its silent retry on a new connection: never for an
+ * action, which may have run.
+ */
+static int
+on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+    int conn_primary_port, int conn_local_port)
+{
+	struct pve_call	*call = arg;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	if (++call->sends > 1 && call->once)
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
+}
+
 static size_t
 on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -464,14 +496,12 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, call);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)PVE_REPLY_MAX);
-	if (strcmp(method, "GET") != 0) {
-		/*
-		 * libcurl silently sends a request again when a reused
-		 * connection dies before any reply byte; an action must
-		 * never be repeated, so it always gets a new connection.
-		 */
-		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	}
+	call->sends = 0;
+	call->once = strcmp(method, "GET") != 0;
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, call);
+	if (call->once)
+		curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, PVE_ACTION_MAXAGE);
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
@@ -527,6 +557,10 @@ attempt_one(struct pve *pve, size_t idx, const char *method,
 	} else if (call->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		set_cause(cause, "Proxmox reply from %s larger than %d MiB",
 		    base, PVE_REPLY_MAX / (1024 * 1024));
+		result = ATTEMPT_LOST;
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK && call->sends > 1) {
+		set_cause(cause, "no complete reply from Proxmox at %s: the "
+		    "connection closed before the reply", base);
 		result = ATTEMPT_LOST;
 	} else if (is_not_sent(rc, h)) {
 		set_cause(cause, "cannot reach Proxmox at %s: %s", base,

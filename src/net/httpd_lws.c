@@ -125,6 +125,7 @@ struct httpd {
 	atomic_int		 loop_exit;
 	atomic_int		 stopping;
 	int			 nconns;	/* service thread only */
+	atomic_ullong		 accepted;	/* connections ever */
 	int			 unanswered;	/* requests without a reply */
 	pthread_cond_t		 answered;	/* unanswered fell to 0 */
 
@@ -150,6 +151,12 @@ int
 httpd_port(const struct httpd *h)
 {
 	return (h->port);
+}
+
+unsigned long long
+httpd_accepted(struct httpd *h)
+{
+	return (atomic_load(&h->accepted));
 }
 
 const char *
@@ -598,6 +605,7 @@ conn_new(struct httpd *h, struct lws *wsi)
 			    (unsigned)ntohs(sin6->sin6_port));
 	}
 	h->nconns++;
+	atomic_fetch_add(&h->accepted, 1);
 	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
 	    h->timeout_s);
 	return (c);

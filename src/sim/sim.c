@@ -696,6 +696,12 @@ admin_request(struct sim *s, const struct httpd_req *req,
 		buf_puts(&resp->body, "{}");
 		return;
 	}
+	if (strcmp(what, "stats") == 0 && strcmp(req->method, "GET") == 0) {
+		/* Connections: the TLS handshakes clients cost it. */
+		buf_printf(&resp->body, "{\"connections\":%llu}",
+		    httpd_accepted(s->httpd));
+		return;
+	}
 	if (strcmp(what, "state") == 0 && strcmp(req->method, "GET") == 0) {
 		o = state_json(s);
 		reply_json(resp, o);
@@ -862,6 +868,12 @@ sim_port(const struct sim *s)
 	return (httpd_port(s->httpd));
 }
 
+unsigned long long
+sim_connections(struct sim *s)
+{
+	return (httpd_accepted(s->httpd));
+}
+
 const char *
 sim_fingerprint(const struct sim *s)
 {
@@ -973,7 +985,8 @@ sim_main(int argc, char **argv)
 	fflush(stdout);
 	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
 		;
-	log_info("sim", "stopping signal=%d", sig);
+	log_info("sim", "stopping signal=%d connections=%llu", sig,
+	    sim_connections(s));
 	sim_stop(s);
 	return (0);
 }

@@ -16,6 +16,8 @@
 #                          (`guest VMID`), at each guest count the
 #                          simulator can generate (13 always; 1,000 and
 #                          10,000 with `pvebot sim --guests`)
+#   pve_handshakes         TLS connections the simulator accepted for 100
+#                          actions in a row (start/stop of one guest)
 #   startup_cpu            CPU ms of a start and stop with no input
 #   idle_rss, idle_pss     kB of a started pvebot with nothing to do
 set -u
@@ -139,7 +141,7 @@ router_at() {
 	fpr=$(sed -n 's/.*fingerprint=\([0-9A-F:]*\).*/\1/p' "$DIR/sim.out" | head -n 1)
 	conf_console "$DIR/router.conf" "proxmox:
   urls: [\"https://127.0.0.1:$port/api2/json\"]
-  token_id: root@pam!pvebot
+  token_id: pvebot@pve!bot
   secret_env: PVEBOT_SIM_SECRET
   fingerprint: \"$fpr\""
 	rm -f "$DIR/bench.db"*
@@ -170,5 +172,34 @@ if "$PVEBOT" sim --help 2>&1 | grep -q -- "--guests"; then
 else
 	say router_guest_cpu "at 1000 and 10000 guests: skipped (the simulator has no --guests)"
 fi
+
+# ---- Proxmox TLS handshakes per 100 actions ---------------------------------
+handshakes() {
+	port=$(awk 'BEGIN{srand(); print 20000 + int(rand() * 20000)}')
+	export PVEBOT_SIM_SECRET=bench-secret-0000
+	"$PVEBOT" sim --port "$port" --task-ms 10 >"$DIR/hsim.out" 2>&1 &
+	SIMPID=$!
+	n=0
+	while ! grep -q "fingerprint=" "$DIR/hsim.out" 2>/dev/null && [ $n -lt 400 ]; do
+		sleep 0.05; n=$((n + 1))
+	done
+	fpr=$(sed -n 's/.*fingerprint=\([0-9A-F:]*\).*/\1/p' "$DIR/hsim.out" | head -n 1)
+	conf_console "$DIR/hs.conf" "proxmox:
+  urls: [\"https://127.0.0.1:$port/api2/json\"]
+  token_id: pvebot@pve!bot
+  secret_env: PVEBOT_SIM_SECRET
+  fingerprint: \"$fpr\"
+  task_poll_ms: 50
+workers: {count: 2, edit_interval: 0s}"
+	rm -f "$DIR/bench.db"*
+	i=0
+	while [ $i -lt 50 ]; do echo "start 101"; echo "stop 101"; i=$((i + 1)); done >"$DIR/inH"
+	"$PVEBOT" run -c "$DIR/hs.conf" <"$DIR/inH" >"$DIR/hs.out" 2>&1
+	kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; SIMPID=""
+	done_n=$(grep -c "succeeded" "$DIR/hs.out")
+	conns=$(sed -n 's/.*connections=\([0-9]*\).*/\1/p' "$DIR/hsim.out" | tail -n 1)
+	echo "${conns:-?} for 100 actions ($done_n succeeded; target: 1)"
+}
+say pve_handshakes "$(handshakes)"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
