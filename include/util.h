@@ -68,6 +68,7 @@ char	*format_duration(int64_t seconds, char *buf, size_t len);
 int64_t	now_ms(void);		/* monotonic clock, milliseconds */
 int64_t	wall_now(void);		/* UNIX time, seconds */
 int64_t	wall_now_ms(void);
+double	thread_cpu_ms(void);
 void	sleep_ms(int64_t);
 /*
  * Time zones (tz.c): local time of UNIX time t in time zone tz

@@ -322,6 +322,17 @@ wall_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* CPU time of the calling thread, in milliseconds. */
+double
+thread_cpu_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
 int64_t
 wall_now_ms(void)
 {

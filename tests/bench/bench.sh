@@ -16,6 +16,10 @@
 #                          (`guest VMID`), at each guest count the
 #                          simulator can generate (13 always; 1,000 and
 #                          10,000 with `pvebot sim --guests`)
+#   monitor_cycle_cpu      CPU ms of the monitor thread per cycle (its own
+#                          thread clock, logged when it stops) and RSS
+#                          after the cycles, at 13, 1,000 and 10,000
+#                          guests (1 s interval; 100 cycles at 10,000)
 #   pve_handshakes         TLS connections the simulator accepted for 100
 #                          actions in a row (start/stop of one guest)
 #   startup_cpu            CPU ms of a start and stop with no input
@@ -171,6 +175,56 @@ if "$PVEBOT" sim --help 2>&1 | grep -q -- "--guests"; then
 	say router_guest_cpu "$(router_at 10000)"
 else
 	say router_guest_cpu "at 1000 and 10000 guests: skipped (the simulator has no --guests)"
+fi
+
+# ---- monitor CPU per cycle and RSS at N guests ------------------------------
+monitor_at() {
+	# $1: guest count ("" for the default cluster), $2: cycles
+	port=$(awk 'BEGIN{srand(); print 20000 + int(rand() * 20000)}')
+	export PVEBOT_SIM_SECRET=bench-secret-0000
+	if [ -n "$1" ]; then
+		"$PVEBOT" sim --port "$port" --guests "$1" >"$DIR/msim.out" 2>&1 &
+	else
+		"$PVEBOT" sim --port "$port" >"$DIR/msim.out" 2>&1 &
+	fi
+	SIMPID=$!
+	n=0
+	while ! grep -q "fingerprint=" "$DIR/msim.out" 2>/dev/null && [ $n -lt 400 ]; do
+		sleep 0.05; n=$((n + 1))
+	done
+	fpr=$(sed -n 's/.*fingerprint=\([0-9A-F:]*\).*/\1/p' "$DIR/msim.out" | head -n 1)
+	conf_console "$DIR/mon.conf" "proxmox:
+  urls: [\"https://127.0.0.1:$port/api2/json\"]
+  token_id: pvebot@pve!bot
+  secret_env: PVEBOT_SIM_SECRET
+  fingerprint: \"$fpr\""
+	# The monitor on, polling every second (conf_console turns it off).
+	awk '/^monitor:/ {print; getline; print "  enabled: true";
+	    print "  interval: 1s"; next}
+	    /^log_level:/ {print "log_level: info"; next} {print}' \
+	    "$DIR/mon.conf" \
+	    >"$DIR/mon.conf.new" && mv "$DIR/mon.conf.new" "$DIR/mon.conf"
+	rm -f "$DIR/bench.db"* "$DIR/mfifo"
+	mkfifo "$DIR/mfifo"
+	"$PVEBOT" run -c "$DIR/mon.conf" <"$DIR/mfifo" >"$DIR/mon.out" 2>&1 &
+	PID=$!
+	exec 8>"$DIR/mfifo"
+	sleep "$2"
+	rss=$(awk '/^VmRSS:/ {print $2}' /proc/$PID/status 2>/dev/null)
+	exec 8>&-
+	wait $PID 2>/dev/null
+	kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; SIMPID=""
+	line=$(grep "part=monitor stopped" "$DIR/mon.out" | tail -n 1)
+	cyc=$(echo "$line" | sed -n 's/.*cycles=\([0-9]*\).*/\1/p')
+	cpu=$(echo "$line" | sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p')
+	worst=$(echo "$line" | sed -n 's/.*worst_cycle_cpu_ms=\([0-9.]*\).*/\1/p')
+	awk -v c="${cyc:-0}" -v t="${cpu:-0}" -v w="${worst:-0}" -v r="${rss:-0}" -v g="${1:-13}" \
+	    'BEGIN{printf "%.1f ms per cycle at %s guests (%d cycles, worst %.1f ms; RSS %.1f MB; targets at 10000: <= 20 ms, <= 40 MB)\n", (c > 0 ? t / c : 0), g, c, w, r / 1024}'
+}
+say monitor_cycle_cpu "$(monitor_at "" 10)"
+if "$PVEBOT" sim --help 2>&1 | grep -q -- "--guests"; then
+	say monitor_cycle_cpu "$(monitor_at 1000 10)"
+	say monitor_cycle_cpu "$(monitor_at 10000 100)"
 fi
 
 # ---- Proxmox TLS handshakes per 100 actions ---------------------------------
