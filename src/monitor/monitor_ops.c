@@ -23,7 +23,9 @@
  *   unless pvebot stopped it (a job on the guest, or shutdown-node /
  *   stop-all on its node, by a person, a schedule or the idle shutdown):
  *   such a guest is remembered (kv monitor.stopped_on_purpose) until it
- *   runs again. onboot lives only in a guest's config, so it is read
+ *   runs again. A job counts when it ended after the guest was last
+ *   seen running, so a guest stopped with its node (not seen stopped
+ *   before the node went down) is known when the node comes back. onboot lives only in a guest's config, so it is read
  *   for stopped guests and kept for ONBOOT_MAX_AGE.
  * - Snapshot retention: only snapshots whose name starts with the
  *   prefix are looked at; per guest the newest max_count are kept and
@@ -67,13 +69,22 @@ struct ops_onboot {
 	int64_t	 at;
 };
 
+struct ops_seen {
+	int	 vmid;
+	int64_t	 at;
+};
+
 struct mon_ops {
 	struct ops_idle		*idle;
 	size_t			 nidle;
 	struct ops_onboot	*onboot;
 	size_t			 nonboot;
+	struct ops_seen		*seen;		/* last seen running */
+	size_t			 nseen;
 	int			*purposeful;	/* stopped by pvebot */
 	size_t			 npurposeful;
+	int			*accused;	/* stopped, not by pvebot */
+	size_t			 naccused;
 	int			 purposeful_loaded;
 	int64_t			 snaps_at;	/* last clean-up */
 };
@@ -98,6 +109,8 @@ mon_ops_free(struct monitor *m)
 		free(o->idle[i].node);
 	free(o->idle);
 	free(o->onboot);
+	free(o->seen);
+	free(o->accused);
 	free(o->purposeful);
 	free(o);
 	m->ops = NULL;
@@ -559,6 +572,24 @@ purposeful_set(struct monitor *m, struct mon_ops *o, int vmid, int on)
 	}
 }
 
+/* The in-memory verdict "stopped, not by pvebot" until it runs again. */
+static void
+accused_set(struct mon_ops *o, int vmid, int on)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->naccused; i++) {
+		if (o->accused[i] == vmid)
+			break;
+	}
+	if (on && i == o->naccused) {
+		o->accused = xreallocarray(o->accused, o->naccused + 1,
+		    sizeof *o->accused);
+		o->accused[o->naccused++] = vmid;
+	} else if (!on && i < o->naccused)
+		o->accused[i] = o->accused[--o->naccused];
+}
+
 /* Did pvebot stop it: a job on the guest, or on its whole node? */
 static int
 stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
@@ -617,6 +648,35 @@ stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
 	}
 	store_finish(m->store, st);
 	return found;
+}
+
+/*
+ * When the guest was last seen running (set != 0: it runs now). Not
+ * known (pvebot started since): ten minutes before the last poll, as
+ * for the guest-stopped rule.
+ */
+static int64_t
+seen_running(struct monitor *m, struct mon_ops *o, int vmid, int64_t set,
+    int64_t now)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->nseen; i++) {
+		if (o->seen[i].vmid == vmid)
+			break;
+	}
+	if (set != 0) {
+		if (i == o->nseen) {
+			o->seen = xreallocarray(o->seen, o->nseen + 1,
+			    sizeof *o->seen);
+			o->seen[o->nseen++].vmid = vmid;
+		}
+		o->seen[i].at = set;
+		return set;
+	}
+	if (i < o->nseen)
+		return o->seen[i].at;
+	return (m->last_poll > 0 ? m->last_poll : now) - 600;
 }
 
 /* onboot of a guest from its config, kept a while; -1 when unreadable. */
@@ -687,6 +747,8 @@ mon_expected_guest(struct monitor *m, const json_t *g, int64_t now,
 	target = xasprintf("guest:%d", vmid);
 	if (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) {
 		purposeful_set(m, o, vmid, 0);
+		accused_set(o, vmid, 0);
+		seen_running(m, o, vmid, now, now);
 	} else if (strcmp(status, "stopped") == 0) {
 		expected = ex->tag != NULL && tags_have(tags, ex->tag);
 		if (!expected && ex->onboot) {
@@ -697,17 +759,22 @@ mon_expected_guest(struct monitor *m, const json_t *g, int64_t now,
 			}
 			expected = on;
 		}
+		/* Decided once per stop: a later job on its node does not
+		 * excuse a guest already found stopped outside pvebot. */
 		if (!expected || int_has(o->purposeful, o->npurposeful, vmid) ||
 		    (lock != NULL && strcmp(lock, "backup") == 0))
 			v = 0;
-		else if (m->have_running && int_has(m->running, m->nrunning,
-		    vmid) && stopped_by_pvebot(m, vmid, node,
-		    (m->last_poll > 0 ? m->last_poll : now) - 600)) {
+		else if (int_has(o->accused, o->naccused, vmid))
+			v = 1;
+		else if (stopped_by_pvebot(m, vmid, node, seen_running(m, o,
+		    vmid, 0, now))) {
 			log_info("monitor", "guest %d stopped by pvebot: not "
 			    "expected to run until it runs again", vmid);
 			purposeful_set(m, o, vmid, 1);
-		} else
+		} else {
+			accused_set(o, vmid, 1);
 			v = 1;
+		}
 	} else {
 		mon_samples_unknown(s, target);
 		free(target);

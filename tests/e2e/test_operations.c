@@ -412,6 +412,7 @@ wait_node(struct env *e, const char *node, const char *want, int timeout_ms)
 }
 
 static const char *idle_ops =
+    "  expected_running: {onboot: true}\n"
     "  idle_shutdown:\n"
     "    - node: pve3\n"
     "      grace: 30m\n"
@@ -438,8 +439,10 @@ static void
 test_idle_shutdown_after_grace(void)
 {
 	struct env	 e;
-	int64_t		 t0 = wall_now();
-	char		*st, *out;
+	/* The grace ends a minute ago: the monitor's clock never runs
+	 * ahead of the jobs' (real) timestamps. */
+	int64_t		 t0 = wall_now() - 31 * MIN;
+	char		*out;
 
 	if (env_start(&e, idle_ops, 0) != 0)
 		goto out;
@@ -462,6 +465,20 @@ test_idle_shutdown_after_grace(void)
 	    "state = 'succeeded'", 1, 20000));
 	T_OK(wait_output(&e, "shut down in order: 107 nextcloud", 10000));
 	T_OK(wait_node(&e, "pve3", "offline", 10000));
+	T_EQ_INT(monitor_cycle(e.mon, wall_now()), 0);
+	/* Back online, 107 (onboot=1) stopped by the idle shutdown: not an
+	 * expected-running alert. */
+	admin(&e, "fault", "{\"node\":\"pve3\",\"online\":true}");
+	T_EQ_INT(monitor_cycle(e.mon, wall_now() + 1), 0);
+	/* 106 was stopped outside pvebot before: that one does fire. */
+	T_EQ_INT(db_int(&e, "SELECT count(*) FROM alerts WHERE rule = "
+	    "'expected-running' AND state = 'firing' AND target = "
+	    "'guest:107'"), 0);
+	T_EQ_INT(db_int(&e, "SELECT count(*) FROM alerts WHERE rule = "
+	    "'expected-running' AND state = 'firing' AND target = "
+	    "'guest:106'"), 1);
+	T_EQ_INT(db_int(&e, "SELECT count(*) FROM kv WHERE key = "
+	    "'monitor.stopped_on_purpose' AND value = '107'"), 1);
 	if (t_case_failed) {
 		out = output(&e);
 		printf("console:\n%s\n", out);
@@ -577,6 +594,79 @@ out:
 	env_stop(&e);
 }
 
+static int64_t
+alert_count(struct env *e, const char *target, const char *states)
+{
+	char	*sql = xasprintf("SELECT count(*) FROM alerts WHERE rule = "
+	    "'expected-running' AND target = '%s' AND state IN (%s)", target,
+	    states);
+	int64_t	 n = db_int(e, sql);
+
+	free(sql);
+	return n;
+}
+
+#define OPEN	"'pending', 'firing', 'flapping'"
+
+/*
+ * 102 stopped by a pvebot job: no alert, not even after the job is long
+ * done. 106 (onboot=1) stopped outside pvebot: fires, and resolves when
+ * it runs. 103 with onboot=0 stopped: nothing. 104, never seen running,
+ * with the configured tag: fires.
+ */
+static void
+test_expected_running(void)
+{
+	struct env	 e;
+	int64_t		 t0 = wall_now();
+	char		*out;
+
+	if (env_start(&e, "  expected_running:\n    onboot: true\n"
+	    "    tag: always-on\n", 0) != 0)
+		goto out;
+	T_EQ_INT(monitor_cycle(e.mon, t0), 0);
+	T_EQ_INT(db_int(&e, "SELECT count(*) FROM alerts WHERE rule = "
+	    "'expected-running' AND state IN (" OPEN ")"), 0);
+	type(&e, "stop 102\n");
+	T_OK(wait_int(&e, "SELECT count(*) FROM jobs WHERE command = "
+	    "'stop 102' AND state = 'succeeded'", 1, 20000));
+	admin(&e, "guest", "{\"vmid\":106,\"status\":\"stopped\"}");
+	admin(&e, "guest", "{\"vmid\":103,\"onboot\":false,"
+	    "\"status\":\"stopped\"}");
+	admin(&e, "guest", "{\"vmid\":104,\"tags\":\"media;always-on\"}");
+	T_EQ_INT(monitor_cycle(e.mon, t0 + MIN), 0);
+	T_EQ_INT(alert_count(&e, "guest:106", "'firing'"), 1);
+	T_EQ_INT(alert_count(&e, "guest:104", "'firing'"), 1);
+	T_EQ_INT(alert_count(&e, "guest:102", OPEN), 0);
+	T_EQ_INT(alert_count(&e, "guest:103", OPEN), 0);
+	T_EQ_INT(alert_count(&e, "guest:101", OPEN), 0);
+	T_OK(wait_output(&e, "k8s-node-1 (106) is stopped but expected to "
+	    "run (onboot=1)", 10000));
+	T_OK(wait_output(&e, "media (104) is stopped but expected to run "
+	    "(tagged)", 10000));
+	/* Long after the job: 102 is still known as stopped on purpose. */
+	T_EQ_INT(monitor_cycle(e.mon, t0 + 40 * MIN), 0);
+	T_EQ_INT(alert_count(&e, "guest:102", OPEN), 0);
+	T_EQ_INT(alert_count(&e, "guest:106", "'firing'"), 1);
+	/* 106 runs again: resolved. */
+	admin(&e, "guest", "{\"vmid\":106,\"status\":\"running\"}");
+	T_EQ_INT(monitor_cycle(e.mon, t0 + 41 * MIN), 0);
+	T_EQ_INT(alert_count(&e, "guest:106", "'resolved'"), 1);
+	/* 102 runs again, then stops outside pvebot: now it fires. */
+	admin(&e, "guest", "{\"vmid\":102,\"status\":\"running\"}");
+	T_EQ_INT(monitor_cycle(e.mon, t0 + 42 * MIN), 0);
+	admin(&e, "guest", "{\"vmid\":102,\"status\":\"stopped\"}");
+	T_EQ_INT(monitor_cycle(e.mon, t0 + 60 * MIN), 0);
+	T_EQ_INT(alert_count(&e, "guest:102", "'firing'"), 1);
+	if (t_case_failed) {
+		out = output(&e);
+		printf("console:\n%s\n", out);
+		free(out);
+	}
+out:
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -584,6 +674,7 @@ main(void)
 	T_RUN(test_idle_shutdown_after_grace);
 	T_RUN(test_idle_shutdown_cancelled_by_a_guest);
 	T_RUN(test_idle_shutdown_does_not_flap);
+	T_RUN(test_expected_running);
 	curl_global_cleanup();
 	return t_summary();
 }
