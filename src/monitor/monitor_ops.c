@@ -30,7 +30,8 @@
  * - Snapshot retention: only snapshots whose name starts with the
  *   prefix are looked at; per guest the newest max_count are kept and
  *   those older than max_age go. Each deletion is its own `delsnap`
- *   request, not asked again while one for it is open.
+ *   request, not asked again while one for it is open, nor for a day
+ *   after the policy (or an approver) turned it down.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -372,22 +373,47 @@ snap_cmp(const void *a, const void *b)
 	return -strcmp(x->name, y->name);
 }
 
-/* Is a request with this exact command still open? */
+/*
+ * Should this request wait: one with the same command is still open, or
+ * was refused, denied or let expire within the last day (real time: the
+ * audit log's and the jobs' clock), so a prohibition is not asked about
+ * at every clean-up.
+ */
 static int
-request_open(struct monitor *m, const char *user, const char *command)
+request_pending(struct monitor *m, const char *user, const char *command)
 {
 	sqlite3_stmt	*st;
+	char		*like;
+	int64_t		 day_ago = wall_now() - 86400;
 	int		 found;
 
 	st = store_prepare(m->store, "SELECT 1 FROM jobs WHERE requester = "
-	    "?1 AND command = ?2 AND state IN ('resolving', "
-	    "'awaiting_approval', 'queued', 'running') LIMIT 1");
+	    "?1 AND command = ?2 AND (state IN ('resolving', "
+	    "'awaiting_approval', 'queued', 'running') OR (state IN "
+	    "('refused', 'denied', 'expired') AND COALESCE(finished_at, "
+	    "created_at) >= ?3)) LIMIT 1");
 	if (st == NULL)
 		return 1;	/* cannot tell: do not ask twice */
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, day_ago);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	store_finish(m->store, st);
+	if (found)
+		return 1;
+	/* Refused by the router: no job, an audit row. */
+	st = store_prepare(m->store, "SELECT 1 FROM audit WHERE actor = ?1 "
+	    "AND event = 'command.refused' AND at >= ?2 AND instr(detail, "
+	    "?3) > 0 LIMIT 1");
+	if (st == NULL)
+		return 1;
+	like = xasprintf(" command=%s ", command);
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day_ago);
+	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	store_finish(m->store, st);
+	free(like);
 	return found;
 }
 
@@ -438,7 +464,7 @@ retention_guest(struct monitor *m, const json_t *g, int64_t now, int budget)
 		if (!by_count && !by_age)
 			continue;
 		text = xasprintf("delsnap %d %s", vmid, v[i].name);
-		if (!request_open(m, RETENTION_IDENTITY, text)) {
+		if (!request_pending(m, RETENTION_IDENTITY, text)) {
 			log_info("monitor", "snapshot retention: %s (%s)",
 			    text, by_count ? "beyond max_count" :
 			    "older than max_age");

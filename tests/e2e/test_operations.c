@@ -291,10 +291,9 @@ api_get(struct env *e, const char *path)
 
 /* "a,b,c": the names of a guest's snapshots, sorted. */
 static char *
-snap_names(struct env *e, const char *type, int vmid)
+snap_names(struct env *e, const char *node, const char *type, int vmid)
 {
-	char	*path = xasprintf("/nodes/%s/%s/%d/snapshot",
-	    strcmp(type, "qemu") == 0 && vmid == 101 ? "pve1" : "pve1", type,
+	char	*path = xasprintf("/nodes/%s/%s/%d/snapshot", node, type,
 	    vmid);
 	json_t	*data = api_get(e, path), *o;
 	char	*names[64], *tmp;
@@ -667,6 +666,131 @@ out:
 	env_stop(&e);
 }
 
+static void
+snapshot_at(struct env *e, int vmid, const char *name, int64_t t)
+{
+	char	*json = xasprintf("{\"vmid\":%d,\"name\":\"%s\","
+	    "\"snaptime\":%" PRId64 "}", vmid, name, t);
+
+	admin(e, "snapshot", json);
+	free(json);
+}
+
+#define DAY	86400
+#define RETENTION_JOBS	"SELECT count(*) FROM jobs WHERE requester = " \
+	"'retention:snapshots'"
+
+static int
+count_lines(const char *text)
+{
+	int	 n = 0;
+
+	for (; *text != '\0'; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/*
+ * auto-* beyond the newest two, or older than 7 days, are deleted, each
+ * by its own delsnap job; pre-upgrade, safety-1, nightly and manual-old
+ * are not touched, however old.
+ */
+static void
+test_snapshot_retention(void)
+{
+	struct env	 e;
+	int64_t		 now = wall_now();
+	char		*names, *dels, *out;
+
+	if (env_start(&e, "  snapshot_retention:\n    prefix: auto-\n"
+	    "    max_age: 7d\n    max_count: 2\n", 0) != 0)
+		goto out;
+	snapshot_at(&e, 101, "auto-a", now - 10 * DAY);
+	snapshot_at(&e, 101, "auto-b", now - 3 * DAY);
+	snapshot_at(&e, 101, "auto-c", now - 2 * DAY);
+	snapshot_at(&e, 101, "auto-d", now - DAY);
+	snapshot_at(&e, 102, "auto-x", now - 3600);
+	snapshot_at(&e, 103, "manual-old", now - 30 * DAY);
+	snapshot_at(&e, 103, "auto-old", now - 8 * DAY);
+	T_EQ_INT(monitor_cycle(e.mon, now), 0);
+	T_OK(wait_int(&e, RETENTION_JOBS " AND state = 'succeeded'", 3,
+	    20000));
+	T_EQ_INT(db_int(&e, RETENTION_JOBS " AND command IN ('delsnap 101 "
+	    "auto-a', 'delsnap 101 auto-b', 'delsnap 103 auto-old')"), 3);
+	names = snap_names(&e, "pve1", "qemu", 101);
+	T_EQ_STR(names, "auto-c,auto-d,current,pre-upgrade,safety-1");
+	free(names);
+	names = snap_names(&e, "pve1", "qemu", 102);
+	T_EQ_STR(names, "auto-x,current,nightly");
+	free(names);
+	names = snap_names(&e, "pve2", "lxc", 103);
+	T_EQ_STR(names, "current,manual-old");
+	free(names);
+	/* Within the interval nothing is looked at; after it nothing is
+	 * left to delete. */
+	T_EQ_INT(monitor_cycle(e.mon, now + 30 * MIN), 0);
+	T_EQ_INT(monitor_cycle(e.mon, now + 2 * 3600), 0);
+	settle(&e);
+	T_EQ_INT(db_int(&e, RETENTION_JOBS), 3);
+	dels = calls_of(&e, "DELETE");
+	T_EQ_INT(count_lines(dels), 3);
+	T_NOT_CONTAINS(dels, "safety-1");
+	T_NOT_CONTAINS(dels, "pre-upgrade");
+	T_NOT_CONTAINS(dels, "nightly");
+	T_NOT_CONTAINS(dels, "manual-old");
+	free(dels);
+	if (t_case_failed) {
+		out = output(&e);
+		printf("console:\n%s\n", out);
+		free(out);
+	}
+out:
+	env_stop(&e);
+}
+
+/*
+ * A prefix that reaches the safety snapshots: the clean-up asks, and
+ * the policy's prohibition refuses; the snapshot stays.
+ */
+#define REFUSALS	"SELECT count(*) FROM audit WHERE actor = " \
+	"'retention:snapshots' AND event = 'command.refused' AND detail " \
+	"LIKE '%command=delsnap 101 safety-1 decision=prohibit%'"
+
+static void
+test_snapshot_retention_keeps_prohibitions(void)
+{
+	struct env	 e;
+	int64_t		 now = wall_now();
+	char		*names, *dels, *out;
+
+	if (env_start(&e, "  snapshot_retention:\n    prefix: safety-\n"
+	    "    max_age: 1d\n", 0) != 0)
+		goto out;
+	T_EQ_INT(monitor_cycle(e.mon, now), 0);
+	T_OK(wait_output(&e, "Prohibited: snapshots named safety-* are the "
+	    "way back", 10000));
+	/* Refused by the router: audited, no job. */
+	T_EQ_INT(db_int(&e, REFUSALS), 1);
+	T_EQ_INT(db_int(&e, RETENTION_JOBS), 0);
+	/* The next clean-up does not ask again the same day. */
+	T_EQ_INT(monitor_cycle(e.mon, now + 2 * 3600), 0);
+	settle(&e);
+	T_EQ_INT(db_int(&e, REFUSALS), 1);
+	names = snap_names(&e, "pve1", "qemu", 101);
+	T_EQ_STR(names, "current,pre-upgrade,safety-1");
+	free(names);
+	dels = calls_of(&e, "DELETE");
+	T_EQ_STR(dels, "");
+	free(dels);
+	if (t_case_failed) {
+		out = output(&e);
+		printf("console:\n%s\n", out);
+		free(out);
+	}
+out:
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -675,6 +799,8 @@ main(void)
 	T_RUN(test_idle_shutdown_cancelled_by_a_guest);
 	T_RUN(test_idle_shutdown_does_not_flap);
 	T_RUN(test_expected_running);
+	T_RUN(test_snapshot_retention);
+	T_RUN(test_snapshot_retention_keeps_prohibitions);
 	curl_global_cleanup();
 	return t_summary();
 }
