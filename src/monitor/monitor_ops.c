@@ -25,8 +25,11 @@
  *   such a guest is remembered (kv monitor.stopped_on_purpose) until it
  *   runs again. A job counts when it ended after the guest was last
  *   seen running, so a guest stopped with its node (not seen stopped
- *   before the node went down) is known when the node comes back. onboot lives only in a guest's config, so it is read
- *   for stopped guests and kept for ONBOOT_MAX_AGE.
+ *   before the node went down) is known when the node comes back; a
+ *   stop is judged once, so a later job on its node does not excuse a
+ *   guest already found stopped outside pvebot. onboot lives only in a
+ *   guest's config, so it is read for stopped guests and kept for
+ *   ONBOOT_MAX_AGE.
  * - Snapshot retention: only snapshots whose name starts with the
  *   prefix are looked at; per guest the newest max_count are kept and
  *   those older than max_age go. Each deletion is its own `delsnap`
