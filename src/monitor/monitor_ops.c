@@ -246,6 +246,30 @@ idle_blockers(const json_t *resources, const char *node, struct buf *b)
 	return online ? n : -1;
 }
 
+/* The job's message and its approval request lose their buttons. */
+static void
+idle_cancel_messages(struct monitor *m, int64_t id, const char *why)
+{
+	struct chat_msg	 msg;
+	struct job	 j;
+	char		*title, *text;
+
+	if (jobs_get(m->store, id, &j) != 0)
+		return;
+	title = xasprintf("Job #%" PRId64 ": %s", j.id, j.command);
+	text = xasprintf("cancelled: %s", why);
+	memset(&msg, 0, sizeof msg);
+	msg.title = title;
+	msg.text = text;
+	if (j.msg_id > 0)
+		outbox_edit(m->store, j.msg_id, &msg);
+	if (j.approval_msg_id > 0 && j.approval_msg_id != j.msg_id)
+		outbox_edit(m->store, j.approval_msg_id, &msg);
+	free(title);
+	free(text);
+	job_release(&j);
+}
+
 /* Cancels the idle requests of `user` still waiting; how many. */
 static int
 idle_cancel(struct monitor *m, const char *user, const char *why)
@@ -283,6 +307,7 @@ idle_cancel(struct monitor *m, const char *user, const char *why)
 		}
 		log_info("monitor", "idle request job=%" PRId64 " cancelled: "
 		    "%s", ids[i], why);
+		idle_cancel_messages(m, ids[i], why);
 		done++;
 	}
 	return done;

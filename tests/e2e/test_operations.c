@@ -523,6 +523,9 @@ test_idle_shutdown_cancelled_by_a_guest(void)
 	T_OK(wait_output(&e, "idle shutdown of pve3 cancelled: node pve3 is "
 	    "no longer idle (106 k8s-node-1 running without the "
 	    "safe-shutdown tag)", 10000));
+	/* Its request lost its buttons. */
+	T_OK(wait_output(&e, "~ cancelled: node pve3 is no longer idle",
+	    10000));
 	/* An approval that comes too late changes nothing. */
 	type(&e, "/as alice\napprove 1\n");
 	T_OK(wait_output(&e, "job 1 is cancelled, not awaiting approval", 10000));
