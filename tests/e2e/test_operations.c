@@ -10,8 +10,9 @@
  *   - idle shutdown: a node where only safe-shutdown guests run is
  *     asked to shut down (as idle:NODE, judged by the policy) once the
  *     grace is over, not before; a guest without the tag starting
- *     cancels the waiting request; no second request within the flap
- *     window, even after a restart;
+ *     cancels the waiting request (and one that starts unseen between
+ *     two polls is found by the worker's check at run time); no second
+ *     request within the flap window, even after a restart;
  *   - expected running: an onboot guest stopped outside pvebot fires
  *     the expected-running alert, one stopped by a pvebot job does not;
  *   - snapshot retention: auto-* snapshots beyond max_count or max_age
@@ -549,6 +550,42 @@ out:
 }
 
 /*
+ * A guest starts between two polls, after the request: the approval
+ * reaches the worker, which looks at the guests again and refuses.
+ */
+static void
+test_idle_shutdown_checked_at_run(void)
+{
+	struct env	 e;
+	int64_t		 t0 = wall_now() - 31 * MIN;
+	char		*posts, *out;
+
+	if (env_start(&e, idle_ops, 0) != 0)
+		goto out;
+	pve3_idle(&e);
+	T_EQ_INT(monitor_cycle(e.mon, t0), 0);
+	T_EQ_INT(monitor_cycle(e.mon, t0 + 30 * MIN), 0);
+	T_OK(wait_output(&e, "[approve 1]", 10000));
+	admin(&e, "guest", "{\"vmid\":106,\"status\":\"running\"}");
+	type(&e, "/as alice\napprove 1\n");
+	T_OK(wait_int(&e, "SELECT count(*) FROM jobs WHERE id = 1 AND state "
+	    "= 'refused'", 1, 20000));
+	T_OK(wait_output(&e, "1 running guest on pve3 lacks the safe-shutdown "
+	    "tag: 106 k8s-node-1", 10000));
+	posts = calls_of(&e, "POST");
+	T_NOT_CONTAINS(posts, "/status/shutdown");
+	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
+	free(posts);
+	if (t_case_failed) {
+		out = output(&e);
+		printf("console:\n%s\n", out);
+		free(out);
+	}
+out:
+	env_stop(&e);
+}
+
+/*
  * Allowed without approval: the node goes down; woken and idle again
  * within the flap window, it is not asked again (not after a restart of
  * the monitor either); past the window it is.
@@ -800,6 +837,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_idle_shutdown_after_grace);
 	T_RUN(test_idle_shutdown_cancelled_by_a_guest);
+	T_RUN(test_idle_shutdown_checked_at_run);
 	T_RUN(test_idle_shutdown_does_not_flap);
 	T_RUN(test_expected_running);
 	T_RUN(test_snapshot_retention);
