@@ -272,6 +272,43 @@ struct conf_heartbeat {
 	int64_t	 timeout;	/* seconds */
 };
 
+/* One node pvebot shuts down when it has been idle (operations). */
+struct conf_idle_node {
+	char	*node;
+	int64_t	 grace;		/* seconds idle before the request */
+	int64_t	 flap_window;	/* seconds: at most one request within */
+};
+
+/* Guests expected to run: an alert when one is stopped. */
+struct conf_expected {
+	int	 enabled;
+	int	 onboot;	/* guests with onboot=1 */
+	char	*tag;		/* and guests with this tag; NULL: none */
+};
+
+/* Clean-up of the snapshots pvebot made itself. */
+struct conf_snap_retention {
+	int	 enabled;
+	char	*prefix;	/* only names that start with it: "auto-" */
+	int64_t	 max_age;	/* seconds; 0: no age limit */
+	int	 max_count;	/* per guest; 0: no count limit */
+	int64_t	 interval;	/* seconds between clean-ups */
+};
+
+/*
+ * Operations pvebot starts on its own (operations: in bot.conf): idle
+ * node shutdown, expected-running guests, snapshot retention. Requests
+ * are sent as idle:NODE and retention:snapshots and judged by the
+ * policy like any person; their messages go to `room`.
+ */
+struct conf_operations {
+	char				*room;		/* CONNECTOR:ROOM */
+	struct conf_idle_node		*idle;
+	size_t				 nidle;
+	struct conf_expected		 expected;
+	struct conf_snap_retention	 snapshots;
+};
+
 struct conf {
 	char			*path;
 	char			*database;
@@ -289,6 +326,7 @@ struct conf {
 	struct conf_audit	 audit;
 	struct conf_http	 http;
 	struct conf_heartbeat	 heartbeat;
+	struct conf_operations	 operations;
 };
 
 /*

@@ -95,6 +95,15 @@ enum schedule_due {
 enum schedule_due schedule_due(const struct schedule *, const char *tz,
 	    int64_t last, int64_t started, int64_t now, int64_t *slot);
 
+/*
+ * The command a run sends: each {time} in the schedule's command is the
+ * run's minute in the schedules' time zone, YYYYMMDD-HHMM, so a
+ * scheduled `snapshot 101 auto-{time}` names each snapshot anew.
+ * Caller frees.
+ */
+char	*schedule_command(const struct schedule *, const char *tz,
+	    int64_t slot);
+
 /* The store key that keeps a schedule's last run. */
 char	*schedule_key(const struct schedule *);	/* caller frees */
 

@@ -80,6 +80,8 @@
  *                          "lock":"backup"|"", "node":"pve2",
  *                          "tags":"a;b", "onboot":true,
  *                          "startup":"order=2,down=60"} (any subset)
+ *   POST /_sim/snapshot    {"vmid":101,"name":"auto-1","snaptime":N,
+ *                          "description":".."}: a snapshot taken then
  *   POST /_sim/metrics     one object or an array: {"node":"pve1",
  *                          "cpu":0.9,"mem":N,"maxmem":N,"disk":N,
  *                          "maxdisk":N} or {"vmid":102,...} or

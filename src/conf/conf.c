@@ -564,6 +564,58 @@ static const struct ckey heartbeat_keys[] = {
 	KEND
 };
 
+static const struct ckey idle_node_keys[] = {
+	K("node", CK_STR, struct conf_idle_node, node, NULL, 1,
+	    "the node to shut down when idle"),
+	KR("grace", CK_DUR, struct conf_idle_node, grace, "30m", 60,
+	    86400 * 7, "how long only safe-shutdown guests (or none) must "
+	    "have run"),
+	KR("flap_window", CK_DUR, struct conf_idle_node, flap_window, "6h",
+	    60, 86400 * 30, "at most one idle shutdown of the node within"),
+	KEND
+};
+
+static const struct ckey expected_keys[] = {
+	K("enabled", CK_BOOL, struct conf_expected, enabled, "true", 0,
+	    "alert when a guest expected to run is stopped"),
+	K("onboot", CK_BOOL, struct conf_expected, onboot, "true", 0,
+	    "guests with onboot=1 are expected to run"),
+	K("tag", CK_STR, struct conf_expected, tag, NULL, 0,
+	    "guests with this tag are expected to run"),
+	KEND
+};
+
+static const struct ckey snap_retention_keys[] = {
+	K("enabled", CK_BOOL, struct conf_snap_retention, enabled, "true", 0,
+	    "delete pvebot's own old snapshots"),
+	K("prefix", CK_STR, struct conf_snap_retention, prefix, "auto-", 0,
+	    "only snapshots whose name starts with this are touched"),
+	KR("max_age", CK_DUR, struct conf_snap_retention, max_age, "0", 0,
+	    86400 * 3650, "older ones are deleted (0: no age limit)"),
+	KR("max_count", CK_INT, struct conf_snap_retention, max_count, "0",
+	    0, 1000, "per guest, the newest this many are kept (0: no limit)"),
+	KR("interval", CK_DUR, struct conf_snap_retention, interval, "1h",
+	    60, 86400 * 7, "time between clean-ups"),
+	KEND
+};
+
+static const struct ckey operations_keys[] = {
+	K("room", CK_STR, struct conf_operations, room, NULL, 0,
+	    "CONNECTOR:ROOM where requests and their messages go"),
+	KLIST("idle_shutdown", struct conf_operations, idle, nidle,
+	    idle_node_keys, struct conf_idle_node, "node",
+	    "nodes shut down when idle"),
+	KSEC("expected_running", struct conf_operations, expected,
+	    expected_keys,
+	    offsetof(struct conf_operations, expected.enabled),
+	    "guests expected to run"),
+	KSEC("snapshot_retention", struct conf_operations, snapshots,
+	    snap_retention_keys,
+	    offsetof(struct conf_operations, snapshots.enabled),
+	    "clean-up of pvebot's own snapshots"),
+	KEND
+};
+
 static const struct ckey top_keys[] = {
 	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
 	    "SQLite database"),
@@ -594,6 +646,9 @@ static const struct ckey top_keys[] = {
 	    "webhooks, /metrics and /healthz"),
 	KSEC("heartbeat", struct conf, heartbeat, heartbeat_keys,
 	    offsetof(struct conf, heartbeat.enabled), "dead-man ping"),
+	KSEC("operations", struct conf, operations, operations_keys, NONE,
+	    "idle node shutdown, expected-running guests, snapshot "
+	    "retention"),
 	KEND
 };
 
@@ -1384,6 +1439,139 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+/* The value of `key` in mapping n, or NULL. */
+static yaml_node_t *
+map_get(struct walker *w, yaml_node_t *n, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(w->doc, p->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strcmp(scalar(k), key) == 0)
+			return yaml_document_get_node(w->doc, p->value);
+	}
+	return NULL;
+}
+
+/* Item i of sequence n, or n itself (for its line) when there is none. */
+static yaml_node_t *
+seq_item(struct walker *w, yaml_node_t *n, size_t i)
+{
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE ||
+	    (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start) <= i)
+		return n;
+	return yaml_document_get_node(w->doc, n->data.sequence.items.start[i]);
+}
+
+/* A Proxmox node name (pve-node format: a DNS label). */
+static int
+node_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	}
+	return s[n - 1] != '-';
+}
+
+/* operations: what one setting means for another, at its line. */
+static void
+check_operations(struct walker *w, struct conf *c, yaml_node_t *root)
+{
+	struct conf_operations	*o = &c->operations;
+	yaml_node_t		*on = map_get(w, root, "operations");
+	yaml_node_t		*idle = map_get(w, on, "idle_shutdown");
+	yaml_node_t		*room = map_get(w, on, "room");
+	yaml_node_t		*snaps = map_get(w, on, "snapshot_retention");
+	const char		*colon, *name;
+	size_t			 i, j;
+	int			 enabled;
+
+	if (on == NULL)
+		return;
+	if (o->room != NULL) {
+		colon = strchr(o->room, ':');
+		name = colon != NULL ? o->room : "";
+		enabled = 0;
+		if (colon != NULL) {
+			size_t	 n = (size_t)(colon - o->room);
+
+			if (n == 7 && strncmp(name, "console", 7) == 0)
+				enabled = c->chat.console.enabled;
+			else if (n == 8 && strncmp(name, "telegram", 8) == 0)
+				enabled = c->chat.telegram.enabled;
+			else if (n == 6 && strncmp(name, "matrix", 6) == 0)
+				enabled = c->chat.matrix.enabled;
+			else if (n == 7 && strncmp(name, "discord", 7) == 0)
+				enabled = c->chat.discord.enabled;
+			else
+				enabled = -1;
+		}
+		if (colon == NULL || colon[1] == '\0' || enabled == -1 ||
+		    strlen(o->room) > 255)
+			werr(w, room, "operations.room: expected CONNECTOR:ROOM "
+			    "(telegram:-100123, matrix:!id:hs, discord:123, "
+			    "console:console)");
+		else if (!enabled)
+			werr(w, room, "operations.room: the %.*s connector is "
+			    "not enabled", (int)(colon - o->room), o->room);
+	}
+	for (i = 0; i < o->nidle; i++) {
+		yaml_node_t	*item = seq_item(w, idle, i);
+
+		if (o->idle[i].node == NULL)
+			continue;
+		if (!node_name_ok(o->idle[i].node))
+			werr(w, item, "operations.idle_shutdown: '%s' is not a "
+			    "node name", o->idle[i].node);
+		for (j = 0; j < i; j++) {
+			if (o->idle[j].node != NULL &&
+			    strcmp(o->idle[i].node, o->idle[j].node) == 0)
+				werr(w, item, "operations.idle_shutdown: node "
+				    "'%s' is listed twice", o->idle[i].node);
+		}
+		if (o->idle[i].flap_window < o->idle[i].grace)
+			werr(w, item, "operations.idle_shutdown: node '%s': "
+			    "flap_window is shorter than grace",
+			    o->idle[i].node);
+	}
+	if (o->nidle > 0 && o->room == NULL)
+		werr(w, idle, "operations.idle_shutdown: needs operations.room "
+		    "for its requests");
+	if (o->snapshots.enabled) {
+		const char	*p = o->snapshots.prefix;
+
+		if (o->room == NULL)
+			werr(w, snaps, "operations.snapshot_retention: needs "
+			    "operations.room for its requests");
+		if (o->snapshots.max_age == 0 && o->snapshots.max_count == 0)
+			werr(w, snaps, "operations.snapshot_retention: set "
+			    "max_age, max_count or both");
+		if (p == NULL || *p == '\0' || strlen(p) > 32 ||
+		    !isalpha((unsigned char)p[0]) ||
+		    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_") != strlen(p))
+			werr(w, snaps, "operations.snapshot_retention: prefix "
+			    "'%s' must start a snapshot name (a letter, then "
+			    "letters, digits, - and _)", p != NULL ? p : "");
+	}
+	if (o->expected.enabled && !o->expected.onboot &&
+	    o->expected.tag == NULL)
+		werr(w, map_get(w, on, "expected_running"),
+		    "operations.expected_running: onboot is off and no tag "
+		    "is given: no guest would be expected to run");
+}
+
 /* Checks that span keys: what one key means for another. */
 static void
 check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
@@ -1455,6 +1643,7 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 		}
 		free(addr);
 	}
+	check_operations(w, c, root);
 }
 
 int

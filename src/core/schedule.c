@@ -268,6 +268,36 @@ schedule_due(const struct schedule *s, const char *tz, int64_t last,
 	return s->catch_up ? SCHEDULE_CATCH_UP : SCHEDULE_SKIP;
 }
 
+/* s with every {time} replaced by `stamp`; caller frees. */
+static char *
+command_expand(const char *s, const char *stamp)
+{
+	struct buf	 b;
+	const char	*p;
+
+	buf_init(&b, 4096);
+	buf_puts(&b, "");
+	while ((p = strstr(s, "{time}")) != NULL) {
+		buf_append(&b, s, (size_t)(p - s));
+		buf_puts(&b, stamp);
+		s = p + 6;
+	}
+	buf_puts(&b, s);
+	return buf_steal(&b);
+}
+
+char *
+schedule_command(const struct schedule *s, const char *tz, int64_t slot)
+{
+	struct tm	tm;
+	char		stamp[32];
+
+	if (tz_localtime(slot, tz, &tm) != 0 ||
+	    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M", &tm) == 0)
+		snprintf(stamp, sizeof stamp, "%" PRId64, slot);
+	return command_expand(s->command, stamp);
+}
+
 char *
 schedule_key(const struct schedule *s)
 {
@@ -573,9 +603,15 @@ schedules_check(const struct schedules *ss, const struct catalogue *cat,
 	buf_init(&b, 1 << 20);
 	buf_puts(&b, "");
 	for (i = 0; i < ss->n; i++) {
+		/* As a run sends it: {time} filled in. */
+		char	*line = command_expand(ss->v[i].command,
+		    "20260101-0000");
+		int	 ok;
+
 		cause = NULL;
-		if (cmd_parse(cat, ss->v[i].command, &opts, &call, &cause) ==
-		    CMD_PARSE_OK) {
+		ok = cmd_parse(cat, line, &opts, &call, &cause) == CMD_PARSE_OK;
+		free(line);
+		if (ok) {
 			cmd_call_release(&call);
 			continue;
 		}
@@ -693,7 +729,7 @@ sched_turn(struct scheduler *sc)
 	const struct schedule	*s;
 	enum schedule_due	 due;
 	int64_t			 now = sched_now(sc), slot;
-	char			 when[64], *text;
+	char			 when[64], *text, *command;
 	size_t			 i;
 
 	for (i = 0; i < sc->ss->n; i++) {
@@ -709,21 +745,22 @@ sched_turn(struct scheduler *sc)
 		if (due == SCHEDULE_NOTHING)
 			continue;
 		stamp(slot, sc->ss->tz, when, sizeof when);
+		command = schedule_command(s, sc->ss->tz, slot);
 		switch (due) {
 		case SCHEDULE_RUN:
 			log_info("schedule", "name=%s slot=%" PRId64 " run: %s",
-			    s->name, slot, s->command);
-			submit(sc, s, CHAT_EV_MESSAGE, s->command, slot);
+			    s->name, slot, command);
+			submit(sc, s, CHAT_EV_MESSAGE, command, slot);
 			break;
 		case SCHEDULE_CATCH_UP:
 			log_info("schedule", "name=%s slot=%" PRId64 " missed "
 			    "while down; running it once", s->name, slot);
 			text = xasprintf("schedule %s: the run of %s was "
 			    "missed while pvebot was down; running it once "
-			    "now: %s", s->name, when, s->command);
+			    "now: %s", s->name, when, command);
 			submit(sc, s, CHAT_EV_NOTICE, text, 0);
 			free(text);
-			submit(sc, s, CHAT_EV_MESSAGE, s->command, slot);
+			submit(sc, s, CHAT_EV_MESSAGE, command, slot);
 			break;
 		case SCHEDULE_SKIP:
 			log_info("schedule", "name=%s slot=%" PRId64 " missed "
@@ -737,6 +774,7 @@ sched_turn(struct scheduler *sc)
 		default:
 			break;
 		}
+		free(command);
 		sc->last[i] = slot;
 		sc->next[i] = -1;
 	}

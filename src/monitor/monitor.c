@@ -58,6 +58,8 @@ static const struct builtin builtins[] = {
 	{ "quorum-lost", "cluster.quorum", "<", 0.5, 0.5, 0, 0, "critical" },
 	{ "guest-stopped", "guest.stopped_unexpectedly", ">", 0.5, 0.5, 0, 0,
 	    "warning" },
+	{ "expected-running", "guest.expected_stopped", ">", 0.5, 0.5, 0, DAY,
+	    "warning" },
 	{ "no-backup", "guest.no_backup", ">", 0, 0, 0, 0, "warning" },
 	{ "backup-missing", "guest.not_backed_up", ">", 0.5, 0.5, 0, 7 * DAY,
 	    "warning" },
@@ -1546,6 +1548,7 @@ monitor_free(struct monitor *m)
 	free(m->running);
 	free(m->backups);
 	mon_health_free(m);
+	mon_ops_free(m);
 	store_close(m->store);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);

@@ -250,6 +250,9 @@ struct monitor {
 	int64_t			 first_cycle;	/* kv monitor.first_cycle */
 
 	struct mon_health	 health;
+
+	/* Idle shutdown, expected running, snapshot retention. */
+	struct mon_ops		*ops;
 };
 
 /* monitor_poll.c */
@@ -305,6 +308,14 @@ void	mon_samples_backups(struct monitor *, const json_t *resources,
 void	mon_backups_release(struct mon_node *);
 json_t	*mon_snapshot_backups(struct monitor *, const json_t *resources);
 int	mon_guest_ignored(const struct conf_monitor *, const json_t *guest);
+
+/* monitor_ops.c: operations pvebot starts on its own */
+struct mon_ops;
+void	mon_ops_poll(struct monitor *, int64_t now, const json_t *resources);
+/* Before the previous poll's running set is replaced. */
+void	mon_expected_guest(struct monitor *, const json_t *guest,
+	    int64_t now, struct mon_samples *);
+void	mon_ops_free(struct monitor *);
 
 /* monitor_digest.c */
 void	mon_series_record(struct monitor *, const struct mon_samples *,

@@ -380,6 +380,7 @@ poll_guest(struct monitor *m, const json_t *g, int64_t now,
 	if (status == NULL || vmid <= 0 ||
 	    json_integer_value(json_object_get(g, "template")) != 0)
 		return;
+	mon_expected_guest(m, g, now, s);
 	if (strcmp(status, "running") == 0) {
 		running[(*nrunning)++] = vmid;
 		add_guest(s, "guest.cpu", g, 100.0 * jx_num(g, "cpu"));
@@ -1018,6 +1019,7 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 		if (poll_resources(m, now, s, &resources) == 0) {
 			s->resources_ok = 1;
 			poll_backups(m, now, resources, s);
+			mon_ops_poll(m, now, resources);
 		}
 		if (poll_status(m, s, &status) == 0)
 			s->status_ok = 1;

@@ -273,7 +273,8 @@ name_valid(const char *s, size_t max)
 
 /*
  * A platform identity: telegram:<digits>, discord:<digits>,
- * matrix:@local:server, console:<name>, schedule:<name>.
+ * matrix:@local:server, console:<name>, schedule:<name>, and pvebot's
+ * own operations: idle:<node>, retention:<name>.
  */
 static int
 identity_valid(const char *id)
@@ -307,6 +308,12 @@ identity_valid(const char *id)
 	/* A schedule's runs (schedules.yaml) act as schedule:NAME. */
 	if (strncmp(id, "schedule:", 9) == 0)
 		return name_valid(id + 9, 63);
+	/* A node's idle shutdown (operations.idle_shutdown) and the
+	 * snapshot clean-up ask as idle:NODE and retention:snapshots. */
+	if (strncmp(id, "idle:", 5) == 0)
+		return name_valid(id + 5, 63);
+	if (strncmp(id, "retention:", 10) == 0)
+		return name_valid(id + 10, 63);
 	return 0;
 }
 

@@ -509,6 +509,57 @@ admin_guest_one(struct sim *s, json_t *o, char **cause)
 	return (0);
 }
 
+/*
+ * A snapshot as if taken at `snaptime` (tests of retention need old
+ * ones): {"vmid":101,"name":"auto-1","snaptime":N[,"description":".."]};
+ * its parent is the guest's newest snapshot, as Proxmox chains them.
+ */
+static const struct sim_param snapname_param = { .name = "snapname",
+	.type = PT_STR, .fmt = F_CONFIGID, .maxlen = 40 };
+
+static int
+admin_snapshot_one(struct sim *s, json_t *o, char **cause)
+{
+	struct sim_guest	*g;
+	struct sim_snap		*sn;
+	const char		*name, *desc;
+	char			*why = NULL;
+	json_t			*j;
+	int			 i;
+
+	j = json_object_get(o, "vmid");
+	if (!json_is_integer(j) ||
+	    (g = sim_guest_find(s, (int)json_integer_value(j))) == NULL)
+		return (set_cause(cause, "snapshot: unknown or missing vmid"));
+	name = json_string_value(json_object_get(o, "name"));
+	if (name == NULL || strlen(name) >= sizeof sn->name ||
+	    strcmp(name, "current") == 0)
+		return (set_cause(cause, "snapshot: bad name"));
+	if (sim_check_value(&snapname_param, name, &why) != 0) {
+		set_cause(cause, "snapshot: %s", why);
+		free(why);
+		return (-1);
+	}
+	for (i = 0; i < g->nsnaps; i++) {
+		if (strcmp(g->snaps[i].name, name) == 0)
+			return (set_cause(cause, "snapshot: %s exists", name));
+	}
+	j = json_object_get(o, "snaptime");
+	if (!json_is_integer(j) || json_integer_value(j) <= 0)
+		return (set_cause(cause, "snapshot: bad snaptime"));
+	if (sim_snap_add(g, &sn) != 0)
+		return (set_cause(cause, "snapshot: too many"));
+	snprintf(sn->name, sizeof sn->name, "%s", name);
+	sn->snaptime = json_integer_value(j);
+	if ((desc = json_string_value(json_object_get(o, "description"))) !=
+	    NULL)
+		snprintf(sn->description, sizeof sn->description, "%s", desc);
+	if (g->nsnaps > 1)
+		snprintf(sn->parent, sizeof sn->parent, "%s",
+		    g->snaps[g->nsnaps - 2].name);
+	return (0);
+}
+
 static void
 metric_set(json_t *o, const char *key, double *d, int64_t *i)
 {
@@ -622,6 +673,8 @@ admin_apply(struct sim *s, const char *what, json_t *j, char **cause)
 		fn = admin_guest_one;
 	else if (strcmp(what, "metrics") == 0)
 		fn = admin_metrics_one;
+	else if (strcmp(what, "snapshot") == 0)
+		fn = admin_snapshot_one;
 	else if (strcmp(what, "health") == 0)
 		fn = sim_health_admin;
 	else

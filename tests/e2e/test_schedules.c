@@ -392,12 +392,48 @@ test_missed_runs_caught_up_or_skipped(void)
 	env_stop(&e);
 }
 
+/*
+ * A scheduled snapshot named with {time}: the run's minute names it, so
+ * each run takes a new auto-* snapshot (what snapshot retention cleans
+ * up).
+ */
+static void
+test_scheduled_snapshot_named_by_time(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*path;
+
+	env_start(&e, 200);
+	path = xasprintf("%s/snap-users.yaml", e.pols);
+	t_write(path,
+	    "users:\n"
+	    "  snap-web:\n"
+	    "    identities: [schedule:snap-web]\n"
+	    "    roles: [operator]\n", 0600);
+	free(path);
+	t_write(e.sched,
+	    "schedules:\n"
+	    "  - name: snap-web\n"
+	    "    on: \"fri 10:00\"\n"
+	    "    command: snapshot 101 auto-{time}\n"
+	    "    room: console:console\n", 0600);
+	start_at(&e, &p, FRI_10 - 3);
+	T_OK(wait_jobs(&e, "command = 'snapshot 101 auto-20261204-1000' AND "
+	    "state = 'succeeded' AND requester = 'schedule:snap-web'", 1,
+	    20000));
+	t_proc_stop(&p, SIGTERM, 10000);
+	T_EQ_INT(count_calls(&e, "POST", "*/qemu/101/snapshot"), 1);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	T_RUN(test_fires_once_judged_by_policy_not_twice_after_restart);
 	T_RUN(test_missed_runs_caught_up_or_skipped);
+	T_RUN(test_scheduled_snapshot_named_by_time);
 	curl_global_cleanup();
 	return t_summary();
 }

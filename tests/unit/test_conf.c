@@ -530,6 +530,105 @@ test_http_section(void)
 	conf_free(c);
 }
 
+/* operations: values, defaults, and each mistake at its line. */
+static void
+test_operations_section(void)
+{
+	struct conf	*c;
+	char		*errors = NULL;
+
+	c = load_text("ops.conf",
+	    "chat:\n"
+	    "  console: {enabled: true}\n"
+	    "operations:\n"
+	    "  room: console:console\n"
+	    "  idle_shutdown:\n"
+	    "    - node: pve3\n"
+	    "      grace: 45m\n"
+	    "    - pve2\n"
+	    "  expected_running: {tag: always-on}\n"
+	    "  snapshot_retention: {max_count: 3}\n", &errors);
+	T_OK(c != NULL);
+	if (c == NULL) {
+		printf("%s\n", errors);
+		free(errors);
+		return;
+	}
+	T_EQ_INT(c->operations.nidle, 2);
+	T_EQ_STR(c->operations.idle[0].node, "pve3");
+	T_EQ_INT(c->operations.idle[0].grace, 45 * 60);
+	T_EQ_INT(c->operations.idle[0].flap_window, 6 * 3600);
+	T_EQ_STR(c->operations.idle[1].node, "pve2");
+	T_EQ_INT(c->operations.idle[1].grace, 30 * 60);
+	T_EQ_INT(c->operations.expected.enabled, 1);
+	T_EQ_INT(c->operations.expected.onboot, 1);
+	T_EQ_STR(c->operations.expected.tag, "always-on");
+	T_EQ_INT(c->operations.snapshots.enabled, 1);
+	T_EQ_STR(c->operations.snapshots.prefix, "auto-");
+	T_EQ_INT(c->operations.snapshots.max_count, 3);
+	conf_free(c);
+
+	/* Without the section: nothing is on. */
+	c = load_text("noops.conf", "chat:\n  console: {enabled: true}\n",
+	    &errors);
+	T_OK(c != NULL);
+	if (c != NULL) {
+		T_EQ_INT(c->operations.nidle, 0);
+		T_EQ_INT(c->operations.expected.enabled, 0);
+		T_EQ_INT(c->operations.snapshots.enabled, 0);
+		conf_free(c);
+	}
+
+	T_OK(load_text("badops.conf",
+	    "chat:\n"
+	    "  console: {enabled: true}\n"
+	    "operations:\n"
+	    "  room: telegram:-100123\n"
+	    "  idle_shutdown:\n"
+	    "    - node: pve3\n"
+	    "      grace: 10m\n"
+	    "    - node: pve3\n"
+	    "    - node: \"pve 4\"\n"
+	    "    - node: pve5\n"
+	    "      grace: 2h\n"
+	    "      flap_window: 1h\n"
+	    "  expected_running: {onboot: false}\n"
+	    "  snapshot_retention: {prefix: \"-x\"}\n", &errors) == NULL);
+	expect_error(errors, "badops.conf", 4, 9,
+	    "operations.room: the telegram connector is not enabled");
+	expect_error(errors, "badops.conf", 8, 7,
+	    "operations.idle_shutdown: node 'pve3' is listed twice");
+	expect_error(errors, "badops.conf", 9, 7,
+	    "operations.idle_shutdown: 'pve 4' is not a node name");
+	expect_error(errors, "badops.conf", 10, 7,
+	    "node 'pve5': flap_window is shorter than grace");
+	expect_error(errors, "badops.conf", 13, 21,
+	    "operations.expected_running: onboot is off and no tag");
+	expect_error(errors, "badops.conf", 14, 23,
+	    "operations.snapshot_retention: set max_age, max_count or both");
+	expect_error(errors, "badops.conf", 14, 23,
+	    "prefix '-x' must start a snapshot name");
+	free(errors);
+
+	T_OK(load_text("grace.conf",
+	    "operations:\n"
+	    "  room: console:console\n"
+	    "  idle_shutdown:\n"
+	    "    - node: pve3\n"
+	    "      grace: 10s\n", &errors) == NULL);
+	expect_error(errors, "grace.conf", 5, 14,
+	    "grace: expected a duration from 60s");
+	free(errors);
+
+	/* Requests need a room. */
+	T_OK(load_text("noroom.conf",
+	    "operations:\n"
+	    "  idle_shutdown: [pve3]\n", &errors) == NULL);
+	expect_error(errors, "noroom.conf", 2, 18,
+	    "operations.idle_shutdown: needs operations.room");
+	free(errors);
+}
+
 int
 main(void)
 {
@@ -547,5 +646,6 @@ main(void)
 	T_RUN(test_local_commands);
 	T_RUN(test_time_zones);
 	T_RUN(test_http_section);
+	T_RUN(test_operations_section);
 	return t_summary();
 }

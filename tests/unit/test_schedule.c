@@ -236,6 +236,44 @@ test_commands_checked(void)
 	catalogue_free(cat);
 }
 
+/*
+ * {time} in a command is the run's local minute: each scheduled
+ * snapshot gets its own name, and `pvebot check` accepts the command.
+ */
+static void
+test_command_time(void)
+{
+	const char		*text =
+	    "timezone: Europe/Berlin\n"
+	    "schedules:\n"
+	    "  - name: snap\n"
+	    "    on: daily\n"
+	    "    command: snapshot 101 auto-{time} nightly {time}\n"
+	    "    room: console:console\n";
+	struct catalogue	*cat;
+	struct schedules	*ss;
+	char			*errors = NULL, *cmd;
+
+	cat = catalogue_load("commands", &errors);
+	T_OK(cat != NULL);
+	free(errors);
+	errors = NULL;
+	ss = schedules_load_string("s.yaml", text, strlen(text), &errors);
+	T_OK(ss != NULL);
+	if (ss == NULL || cat == NULL)
+		goto out;
+	T_EQ_INT(schedules_check(ss, cat, &errors), 0);
+	free(errors);
+	/* 2026-12-04 10:00 UTC is 11:00 in Berlin. */
+	cmd = schedule_command(&ss->v[0], ss->tz, 1796378400);
+	T_EQ_STR(cmd, "snapshot 101 auto-20261204-1100 nightly "
+	    "20261204-1100");
+	free(cmd);
+out:
+	schedules_free(ss);
+	catalogue_free(cat);
+}
+
 int
 main(void)
 {
@@ -244,5 +282,6 @@ main(void)
 	T_RUN(test_due);
 	T_RUN(test_file_errors);
 	T_RUN(test_commands_checked);
+	T_RUN(test_command_time);
 	return t_summary();
 }
