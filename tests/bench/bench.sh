@@ -216,7 +216,7 @@ monitor_at() {
 	kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; SIMPID=""
 	line=$(grep "part=monitor stopped" "$DIR/mon.out" | tail -n 1)
 	cyc=$(echo "$line" | sed -n 's/.*cycles=\([0-9]*\).*/\1/p')
-	cpu=$(echo "$line" | sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p')
+	cpu=$(echo "$line" | sed -n 's/.* cycles_cpu_ms=\([0-9.]*\).*/\1/p')
 	worst=$(echo "$line" | sed -n 's/.*worst_cycle_cpu_ms=\([0-9.]*\).*/\1/p')
 	awk -v c="${cyc:-0}" -v t="${cpu:-0}" -v w="${worst:-0}" -v r="${rss:-0}" -v g="${1:-13}" \
 	    'BEGIN{printf "%.1f ms per cycle at %s guests (%d cycles, worst %.1f ms; RSS %.1f MB; targets at 10000: <= 20 ms, <= 40 MB)\n", (c > 0 ? t / c : 0), g, c, w, r / 1024}'
