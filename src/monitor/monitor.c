@@ -537,7 +537,7 @@ step_sample(struct cycle *cy, const struct conf_rule *r,
 	a->action = alert_step(&a->row, 1, x->value, cy->now, &eff);
 	/* The summary follows the value while firing. */
 	free(a->row.summary);
-	a->row.summary = xstrdup(x->summary != NULL ? x->summary : x->target);
+	a->row.summary = mon_sample_text(x);
 }
 
 /*

@@ -266,6 +266,7 @@ struct pve;
 int	mon_read_backups(struct pve *, const json_t *resources,
 	    struct mon_backup **, size_t *);
 void	mon_sample_summary(struct mon_sample *);
+char	*mon_sample_text(const struct mon_sample *);
 struct mon_host *mon_host_get(struct monitor *, const char *host);
 
 /* monitor_health.c: the kinds read on their own schedules */
