@@ -24,85 +24,11 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "sim.h"
 #include "t.h"
+#include "t_sim.h"
 #include "util.h"
-
-struct env {
-	struct sim	*sim;
-	char		*conf;
-	char		*db;
-	char		*pols;
-};
-
-static const char *conf_template =
-    "database: %s\n"
-    "commands: %s/commands\n"
-    "policies: %s\n"
-    "chat:\n"
-    "  console: {user: bob}\n"
-    "  rate_limit: {user_burst: 100, per_user: 100}\n"
-    "proxmox:\n"
-    "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
-    "  token_id: pvebot@pve!bot\n"
-    "  secret_env: T_PVE_SECRET\n"
-    "  fingerprint: \"%s\"\n"
-    "  task_poll_ms: 100\n"
-    "  index_max_age: 2s\n"
-    "workers: {count: 2, edit_interval: 0s}\n"
-    "monitor: {enabled: false}\n";
-
-static void
-env_start(struct env *e, int task_ms)
-{
-	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
-	    .secret = "0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11", .task_ms = task_ms };
-	char		*cause = NULL, *text, cwd[512], *cmd;
-
-	setenv("T_PVE_SECRET", so.secret, 1);
-	memset(e, 0, sizeof *e);
-	if ((e->sim = sim_start(&so, &cause)) == NULL) {
-		printf("sim_start: %s\n", cause);
-		abort();
-	}
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		abort();
-	/* The default policy, in a folder the test may change. */
-	e->pols = t_path("pols");
-	cmd = xasprintf("mkdir -p %s && cp %s/policies/*.yaml %s/", e->pols,
-	    cwd, e->pols);
-	if (system(cmd) != 0)
-		abort();
-	free(cmd);
-	e->db = t_path("pvebot.db");
-	text = xasprintf(conf_template, e->db, cwd, e->pols, sim_port(e->sim),
-	    sim_fingerprint(e->sim));
-	e->conf = xstrdup(t_write("bot.conf", text, 0600));
-	free(text);
-}
-
-static void
-env_stop(struct env *e)
-{
-	sim_stop(e->sim);
-	free(e->conf);
-	free(e->db);
-	free(e->pols);
-}
-
-static void
-admin(struct env *e, const char *what, const char *json)
-{
-	char	*cause = NULL;
-
-	if (sim_admin(e->sim, what, json, &cause) != 0) {
-		printf("sim_admin %s %s: %s\n", what, json, cause);
-		t_case_failed++;
-	}
-	free(cause);
-}
 
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
@@ -111,61 +37,9 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-
-static char *
-job_text(const char *db, int id, const char *col)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
-	    id), *v = NULL;
-
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0) != NULL)
-			v = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
-	free(sql);
-	return v;
-}
-
-static int
-count(const char *hay, const char *needle)
-{
-	int	 n = 0;
-
-	while (hay != NULL && (hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
-static void
-type(struct t_proc *p, const char *line)
-{
-	size_t	 len = strlen(line);
-
-	T_OK(write(p->in_fd, line, len) == (ssize_t)len);
-}
-
-/* pvebot running on the console, for a conversation over time. */
-static void
-start_daemon(struct env *e, struct t_proc *p)
-{
-	char	*argv[] = { (char *)t_pvebot(), "run", "-c", e->conf, NULL };
-
-	t_proc_start(p, argv, 1);
-	T_EQ_INT(t_proc_wait_for(p, "connector started", 15000), 0);
-}
-
-
 /* The simulator's calls of method, as "path params" lines, in order. */
 static char *
-calls_of(struct env *e, const char *method)
+calls_of(struct t_sim *e, const char *method)
 {
 	CURL			*c = curl_easy_init();
 	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
@@ -207,7 +81,7 @@ calls_of(struct env *e, const char *method)
 
 /* The status of a node or guest in /cluster/resources, by its id. */
 static char *
-resource_status(struct env *e, const char *id)
+resource_status(struct t_sim *e, const char *id)
 {
 	CURL			*c = curl_easy_init();
 	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
@@ -249,7 +123,7 @@ resource_status(struct env *e, const char *id)
 }
 
 static int
-wait_status(struct env *e, const char *id, const char *want, int timeout_ms)
+wait_status(struct t_sim *e, const char *id, const char *want, int timeout_ms)
 {
 	int64_t	 end = now_ms() + timeout_ms;
 	char	*st;
@@ -267,14 +141,14 @@ wait_status(struct env *e, const char *id, const char *want, int timeout_ms)
 
 /* Waits until job id is in state want; 1 when it got there. */
 static int
-wait_job(struct env *e, int id, const char *want, int timeout_ms)
+wait_job(struct t_sim *e, int id, const char *want, int timeout_ms)
 {
 	int64_t	 end = now_ms() + timeout_ms;
 	char	*st;
 	int	 ok;
 
 	for (;;) {
-		st = job_text(e->db, id, "state");
+		st = t_job_text(e->db, id, "state");
 		ok = st != NULL && strcmp(st, want) == 0;
 		free(st);
 		if (ok || now_ms() > end)
@@ -298,13 +172,13 @@ type_until(struct t_proc *p, const char *line, const char *ok,
 
 	for (;;) {
 		out = t_proc_output(p);
-		before = count(out, lag);
+		before = t_count(out, lag);
 		free(out);
-		type(p, line);
+		t_type(p, line);
 		for (;;) {
 			out = t_proc_output(p);
 			got = strstr(out, ok) != NULL;
-			lagged = count(out, lag) > before;
+			lagged = t_count(out, lag) > before;
 			free(out);
 			if (got)
 				return 0;
@@ -322,14 +196,14 @@ type_until(struct t_proc *p, const char *line, const char *ok,
 static void
 test_shutdown_node_refuses_untagged(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nshutdown-node pve3\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nshutdown-node pve3\n");
 	T_EQ_INT(t_proc_wait_for(&p, "lacks the safe-shutdown tag", 15000),
 	    0);
 	t_proc_stop(&p, SIGTERM, 10000);
@@ -342,7 +216,7 @@ test_shutdown_node_refuses_untagged(void)
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /*
@@ -352,23 +226,23 @@ test_shutdown_node_refuses_untagged(void)
 static void
 test_shutdown_node_checks_again_at_run(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts, *state;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
-	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nshutdown-node pve3\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
+	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nshutdown-node pve3\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
-	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s\"}");
-	type(&p, "approve 1\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s\"}");
+	t_type(&p, "approve 1\n");
 	T_EQ_INT(t_proc_wait_for(&p, "refused: 1 running guest", 15000), 0);
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "lacks the safe-shutdown tag: 106 k8s-node-1");
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "refused");
 	free(state);
 	posts = calls_of(&e, "POST");
@@ -376,7 +250,7 @@ test_shutdown_node_checks_again_at_run(void)
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* Tagged guests go in reverse startup order, each waited for, then the
@@ -384,25 +258,25 @@ test_shutdown_node_checks_again_at_run(void)
 static void
 test_shutdown_node_in_order(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts, *a, *b, *n, *state;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
 	    "\"startup\":\"order=2,down=30\"}");
-	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
 	    "\"startup\":\"order=1\"}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nshutdown-node pve3\n");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nshutdown-node pve3\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
-	type(&p, "approve 1\n");
+	t_type(&p, "approve 1\n");
 	T_EQ_INT(t_proc_wait_for(&p, "shutdown sent", 20000), 0);
 	T_OK(wait_status(&e, "node/pve3", "offline", 10000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "shut down in order: 106 k8s-node-1, 107 nextcloud");
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
 	posts = calls_of(&e, "POST");
@@ -417,26 +291,26 @@ test_shutdown_node_in_order(void)
 	T_OK(a < b && b < n);
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* A guest that does not stop ends it there: the node stays up. */
 static void
 test_shutdown_node_stops_at_a_failed_guest(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts, *state;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
-	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
-	admin(&e, "fault", "{\"fail_task\":\"vzshutdown\",\"message\":"
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
+	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
+	t_sim_admin(&e, "fault", "{\"fail_task\":\"vzshutdown\",\"message\":"
 	    "\"shutdown timeout - container did not stop\"}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nshutdown-node pve3\n");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nshutdown-node pve3\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
-	type(&p, "approve 1\n");
+	t_type(&p, "approve 1\n");
 	T_EQ_INT(t_proc_wait_for(&p, "the node was not shut down", 20000),
 	    0);
 	t_proc_stop(&p, SIGTERM, 10000);
@@ -444,7 +318,7 @@ test_shutdown_node_stops_at_a_failed_guest(void)
 	/* Without orders: VMID descending, so 107 first, and it fails. */
 	T_CONTAINS(out, "guest 107 nextcloud did not shut down: shutdown "
 	    "timeout - container did not stop");
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "failed");
 	free(state);
 	posts = calls_of(&e, "POST");
@@ -455,30 +329,30 @@ test_shutdown_node_stops_at_a_failed_guest(void)
 	T_EQ_STR(state, "online");
 	free(state);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* pvebot's own node: refused by self-protection even when tagged. */
 static void
 test_shutdown_node_refused_on_own_node(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":100,\"tags\":\"pvebot-self;"
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":100,\"tags\":\"pvebot-self;"
 	    "safe-shutdown\"}");
-	admin(&e, "guest", "{\"vmid\":102,\"tags\":\"db;safe-shutdown\"}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nshutdown-node pve1 force\nstop-all pve1\n"
+	t_sim_admin(&e, "guest", "{\"vmid\":102,\"tags\":\"db;safe-shutdown\"}");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nshutdown-node pve1 force\nstop-all pve1\n"
 	    "stop-all pve1 102\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	/* Both whole-node requests are refused; a stop-all that leaves
 	 * pvebot's guests alone is not. */
-	T_EQ_INT(count(out, "Refused (self-protection)"), 2);
+	T_EQ_INT(t_count(out, "Refused (self-protection)"), 2);
 	T_CONTAINS(out, "Approval needed");
 	T_CONTAINS(out, "stop-all pve1 102");
 	posts = calls_of(&e, "POST");
@@ -486,29 +360,29 @@ test_shutdown_node_refused_on_own_node(void)
 	T_NOT_CONTAINS(posts, "stopall");
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* wake an offline node, stop-all with a filter, start-all. */
 static void
 test_wake_stop_all_start_all(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts, *st;
 
-	env_start(&e, 200);
-	admin(&e, "fault", "{\"node\":\"pve3\",\"online\":false}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nwake pve2\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "fault", "{\"node\":\"pve3\",\"online\":false}");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nwake pve2\n");
 	T_EQ_INT(t_proc_wait_for(&p, "there is nothing to wake", 15000), 0);
-	type(&p, "wake pve3\n");
+	t_type(&p, "wake pve3\n");
 	T_OK(wait_job(&e, 1, "succeeded", 15000));
 	T_OK(wait_status(&e, "node/pve3", "online", 10000));
 	T_OK(wait_status(&e, "lxc/107", "running", 10000));
 	T_EQ_INT(type_until(&p, "stop-all pve3 107\n", "[approve 2]",
 	    "node pve3 is offline", 15000), 0);
-	type(&p, "approve 2\n");
+	t_type(&p, "approve 2\n");
 	T_OK(wait_job(&e, 2, "succeeded", 15000));
 	st = resource_status(&e, "lxc/107");
 	T_EQ_STR(st, "stopped");
@@ -516,7 +390,7 @@ test_wake_stop_all_start_all(void)
 	st = resource_status(&e, "qemu/106");
 	T_EQ_STR(st, "running");
 	free(st);
-	type(&p, "start-all pve3\n");
+	t_type(&p, "start-all pve3\n");
 	T_OK(wait_job(&e, 3, "succeeded", 15000));
 	st = resource_status(&e, "lxc/107");
 	T_EQ_STR(st, "running");
@@ -532,32 +406,32 @@ test_wake_stop_all_start_all(void)
 		printf("pvebot said:\n%s\n", out);
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* Free space before a backup: refused with the figures, then fine. */
 static void
 test_backup_needs_free_space(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	env_start(&e, 200);
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
 	/* nas-backup: 200 GiB free; 107 has 200 GiB of disk + 50 margin. */
-	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	t_sim_admin(&e, "metrics", "{\"storage\":\"nas-backup\","
 	    "\"disk\":4080218931200,\"maxdisk\":4294967296000}");
-	start_daemon(&e, &p);
-	type(&p, "/as alice\nbackup 107 snapshot nas-backup\n");
+	t_sim_daemon(&e, &p);
+	t_type(&p, "/as alice\nbackup 107 snapshot nas-backup\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
-	type(&p, "approve 1\n");
+	t_type(&p, "approve 1\n");
 	T_OK(wait_job(&e, 1, "refused", 15000));
 	/* Space is made; the same backup goes ahead. */
-	admin(&e, "metrics", "{\"storage\":\"nas-backup\","
+	t_sim_admin(&e, "metrics", "{\"storage\":\"nas-backup\","
 	    "\"disk\":1342177280000}");
-	type(&p, "backup 107 snapshot nas-backup\n");
+	t_type(&p, "backup 107 snapshot nas-backup\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 2]", 15000), 0);
-	type(&p, "approve 2\n");
+	t_type(&p, "approve 2\n");
 	T_OK(wait_job(&e, 2, "succeeded", 15000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
@@ -570,7 +444,7 @@ test_backup_needs_free_space(void)
 	T_OK(strstr(strstr(posts, "/vzdump") + 1, "/vzdump") == NULL);
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 /* Killed right after the first guest's shutdown was sent: the restart
@@ -578,22 +452,22 @@ test_backup_needs_free_space(void)
 static void
 test_shutdown_node_crash_does_not_carry_on(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *posts, *state;
 	int64_t		 end;
 
-	env_start(&e, 200);
-	admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
 	    "\"startup\":\"order=2\"}");
-	admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
+	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
 	    "\"startup\":\"order=1\"}");
 	setenv("PVEBOT_CRASH_AT", "step.sent:1", 1);
-	start_daemon(&e, &p);
+	t_sim_daemon(&e, &p);
 	unsetenv("PVEBOT_CRASH_AT");
-	type(&p, "/as alice\nshutdown-node pve3\n");
+	t_type(&p, "/as alice\nshutdown-node pve3\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
-	type(&p, "approve 1\n");
+	t_type(&p, "approve 1\n");
 	/* It dies once the first shutdown is sent. */
 	end = now_ms() + 15000;
 	for (;;) {
@@ -606,7 +480,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	}
 	free(posts);
 	t_proc_stop(&p, SIGTERM, 10000);
-	start_daemon(&e, &p);
+	t_sim_daemon(&e, &p);
 	T_OK(wait_job(&e, 1, "interrupted", 20000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
@@ -623,7 +497,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
 	free(out);
-	env_stop(&e);
+	t_sim_stop(&e);
 }
 
 int

@@ -22,163 +22,12 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "sim.h"
 #include "t.h"
+#include "t_env.h"
+#include "t_sim.h"
 #include "util.h"
-
-struct env {
-	struct sim	*sim;
-	char		*conf;
-	char		*db;
-	char		*pols;
-	char		*sched;
-};
-
-static const char *conf_template =
-    "database: %s\n"
-    "commands: %s/commands\n"
-    "policies: %s\n"
-    "schedules: %s\n"
-    "chat:\n"
-    "  console: {user: bob}\n"
-    "  rate_limit: {user_burst: 100, per_user: 100}\n"
-    "proxmox:\n"
-    "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
-    "  token_id: pvebot@pve!bot\n"
-    "  secret_env: T_PVE_SECRET\n"
-    "  fingerprint: \"%s\"\n"
-    "  task_poll_ms: 100\n"
-
-    "workers: {count: 2, edit_interval: 0s}\n"
-    "monitor: {enabled: false}\n";
-
-static void
-env_start(struct env *e, int task_ms)
-{
-	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
-	    .secret = "0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11", .task_ms = task_ms };
-	char		*cause = NULL, *text, cwd[512], *cmd;
-
-	setenv("T_PVE_SECRET", so.secret, 1);
-	memset(e, 0, sizeof *e);
-	if ((e->sim = sim_start(&so, &cause)) == NULL) {
-		printf("sim_start: %s\n", cause);
-		abort();
-	}
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		abort();
-	/* The default policy, in a folder the test may change. */
-	e->pols = t_path("pols");
-	cmd = xasprintf("mkdir -p %s && cp %s/policies/*.yaml %s/", e->pols,
-	    cwd, e->pols);
-	if (system(cmd) != 0)
-		abort();
-	free(cmd);
-	e->db = t_path("pvebot.db");
-	e->sched = t_path("schedules.yaml");
-	text = xasprintf(conf_template, e->db, cwd, e->pols, e->sched,
-	    sim_port(e->sim), sim_fingerprint(e->sim));
-	e->conf = xstrdup(t_write("bot.conf", text, 0600));
-	free(text);
-}
-
-static void
-env_stop(struct env *e)
-{
-	sim_stop(e->sim);
-	free(e->conf);
-	free(e->db);
-	free(e->pols);
-	free(e->sched);
-}
-
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	buf_append(arg, p, size * n);
-	return size * n;
-}
-
-
-/* Calls the simulator received whose method and path glob match. */
-static int
-count_calls(struct env *e, const char *method, const char *path_glob)
-{
-	CURL			*c = curl_easy_init();
-	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
-	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
-	struct buf		 b;
-	char			*url;
-	json_t			*calls, *v;
-	size_t			 i;
-	int			 n = 0;
-
-	buf_init(&b, 16 << 20);
-	buf_append(&b, "", 0);
-	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	free(url);
-	calls = json_loads(buf_cstr(&b), 0, NULL);
-	buf_release(&b);
-	json_array_foreach(calls, i, v) {
-		const char	*m = json_string_value(json_object_get(v,
-		    "method"));
-		const char	*p = json_string_value(json_object_get(v,
-		    "path"));
-
-		if (m != NULL && p != NULL && strcmp(m, method) == 0 &&
-		    glob_match(path_glob, p))
-			n++;
-	}
-	json_decref(calls);
-	return n;
-}
-
-static char *
-job_text(const char *db, int id, const char *col)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
-	    id), *v = NULL;
-
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0) != NULL)
-			v = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
-	free(sql);
-	return v;
-}
-
-static void
-type(struct t_proc *p, const char *line)
-{
-	size_t	 len = strlen(line);
-
-	T_OK(write(p->in_fd, line, len) == (ssize_t)len);
-}
-
-/* pvebot running on the console, for a conversation over time. */
-static void
-start_daemon(struct env *e, struct t_proc *p)
-{
-	char	*argv[] = { (char *)t_pvebot(), "run", "-c", e->conf, NULL };
-
-	t_proc_start(p, argv, 1);
-	T_EQ_INT(t_proc_wait_for(p, "connector started", 15000), 0);
-}
-
 
 /* UNIX time of a UTC date. */
 static int64_t
@@ -199,26 +48,18 @@ utc(int y, int mo, int d, int h, int mi, int s)
 static int
 count_jobs(const char *db, const char *where)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	char		*sql = xasprintf("SELECT count(*) FROM jobs WHERE %s",
-	    where);
-	int		 n = -1;
+	char	*sql = xasprintf("SELECT count(*) FROM jobs WHERE %s", where);
+	int64_t	 n = -1;
 
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
+	if (t_db_ints(db, sql, NULL, NULL, &n, 1) != 1)
+		n = -1;
 	free(sql);
-	return n;
+	return (int)n;
 }
 
 /* Waits until `where` counts n jobs; 1 when it did. */
 static int
-wait_jobs(struct env *e, const char *where, int n, int timeout_ms)
+wait_jobs(struct t_sim *e, const char *where, int n, int timeout_ms)
 {
 	int64_t	 end = now_ms() + timeout_ms;
 
@@ -233,19 +74,19 @@ wait_jobs(struct env *e, const char *where, int n, int timeout_ms)
 
 /* pvebot with the scheduler's clock at `fake` (UNIX seconds). */
 static void
-start_at(struct env *e, struct t_proc *p, int64_t fake)
+start_at(struct t_sim *e, struct t_proc *p, int64_t fake)
 {
 	char	*v = xasprintf("%" PRId64, fake);
 
 	setenv("PVEBOT_SCHEDULE_NOW", v, 1);
 	free(v);
-	start_daemon(e, p);
+	t_sim_daemon(e, p);
 	unsetenv("PVEBOT_SCHEDULE_NOW");
 }
 
 /* The identities the schedules act as, with roles. */
 static void
-write_schedule_users(struct env *e)
+write_schedule_users(struct t_sim *e)
 {
 	char	*path = xasprintf("%s/schedule-users.yaml", e->pols);
 
@@ -272,11 +113,11 @@ write_schedule_users(struct env *e)
 static void
 test_fires_once_judged_by_policy_not_twice_after_restart(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out, *who;
 
-	env_start(&e, 200);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
 	write_schedule_users(&e);
 	t_write(e.sched,
 	    "schedules:\n"
@@ -304,17 +145,17 @@ test_fires_once_judged_by_policy_not_twice_after_restart(void)
 	    "'awaiting_approval'", 1, 20000));
 	T_EQ_INT(t_proc_wait_for(&p, "Refused (self-protection)", 15000), 0);
 	/* An admin approves the scheduled backup like any request. */
-	type(&p, "/as alice\napprove 2\n");
+	t_type(&p, "/as alice\napprove 2\n");
 	T_OK(wait_jobs(&e, "command LIKE 'backup 102%' AND state = "
 	    "'succeeded'", 1, 20000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
-	who = job_text(e.db, 1, "requester");
+	who = t_job_text(e.db, 1, "requester");
 	T_EQ_STR(who, "schedule:start-web");
 	free(who);
-	T_EQ_INT(count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
-	T_EQ_INT(count_calls(&e, "POST", "*/qemu/100/status/stop"), 0);
-	T_EQ_INT(count_calls(&e, "POST", "*/lxc/100/status/stop"), 0);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/qemu/100/status/stop"), 0);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/lxc/100/status/stop"), 0);
 	free(out);
 
 	/* Started again within that minute: 10:00 is not run again; the
@@ -326,18 +167,18 @@ test_fires_once_judged_by_policy_not_twice_after_restart(void)
 	t_proc_stop(&p, SIGTERM, 10000);
 	T_EQ_INT(count_jobs(e.db, "command = 'start 101'"), 1);
 	T_EQ_INT(count_jobs(e.db, "command LIKE 'backup 102%'"), 1);
-	T_EQ_INT(count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
-	env_stop(&e);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
+	t_sim_stop(&e);
 }
 
 static void
 test_missed_runs_caught_up_or_skipped(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*out;
 
-	env_start(&e, 200);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
 	write_schedule_users(&e);
 	t_write(e.sched,
 	    "schedules:\n"
@@ -375,10 +216,10 @@ test_missed_runs_caught_up_or_skipped(void)
 	start_at(&e, &p, FRI_10 + 21 * 60);
 	T_EQ_INT(t_proc_wait_for(&p, "schedule started schedules=2", 15000),
 	    0);
-	type(&p, "schedules\n");
+	t_type(&p, "schedules\n");
 	T_EQ_INT(t_proc_wait_for(&p, "last Fri 2026-12-04 10:00", 15000), 0);
 	/* The digest lists the last day's scheduled runs. */
-	type(&p, "digest\n");
+	t_type(&p, "digest\n");
 	T_EQ_INT(t_proc_wait_for(&p, "Scheduled runs 24h:", 15000), 0);
 	T_EQ_INT(t_proc_wait_for(&p, "  start-web: start 101 (succeeded)",
 	    15000), 0);
@@ -388,8 +229,8 @@ test_missed_runs_caught_up_or_skipped(void)
 	T_CONTAINS(out, "start-web  [fri 10:00]  start 101");
 	free(out);
 	T_EQ_INT(count_jobs(e.db, "command = 'start 101'"), 1);
-	T_EQ_INT(count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
-	env_stop(&e);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/qemu/101/status/start"), 1);
+	t_sim_stop(&e);
 }
 
 /*
@@ -400,11 +241,11 @@ test_missed_runs_caught_up_or_skipped(void)
 static void
 test_scheduled_snapshot_named_by_time(void)
 {
-	struct env	 e;
+	struct t_sim	 e;
 	struct t_proc	 p;
 	char		*path;
 
-	env_start(&e, 200);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
 	path = xasprintf("%s/snap-users.yaml", e.pols);
 	t_write(path,
 	    "users:\n"
@@ -423,8 +264,8 @@ test_scheduled_snapshot_named_by_time(void)
 	    "state = 'succeeded' AND requester = 'schedule:snap-web'", 1,
 	    20000));
 	t_proc_stop(&p, SIGTERM, 10000);
-	T_EQ_INT(count_calls(&e, "POST", "*/qemu/101/snapshot"), 1);
-	env_stop(&e);
+	T_EQ_INT(t_sim_count_calls(&e, "POST", "*/qemu/101/snapshot"), 1);
+	t_sim_stop(&e);
 }
 
 int

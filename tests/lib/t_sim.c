@@ -1,0 +1,183 @@
+/*
+ * t_sim.c - pvebot on the console against the in-process simulator
+ * (t_sim.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "t_sim.h"
+#include "util.h"
+
+#define T_SIM_SECRET	"0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11"
+
+void
+t_sim_start(struct t_sim *e, int task_ms, int flags, const char *proxmox)
+{
+	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
+	    .secret = T_SIM_SECRET, .task_ms = task_ms };
+	char		*cause = NULL, *text, *sched = NULL, cwd[512], *cmd;
+
+	setenv("T_PVE_SECRET", so.secret, 1);
+	memset(e, 0, sizeof *e);
+	if ((e->sim = sim_start(&so, &cause)) == NULL) {
+		printf("sim_start: %s\n", cause);
+		abort();
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		abort();
+	/* The default policy, in a folder the test may change. */
+	e->pols = t_path("pols");
+	cmd = xasprintf("mkdir -p %s && cp %s/policies/*.yaml %s/", e->pols,
+	    cwd, e->pols);
+	if (system(cmd) != 0)
+		abort();
+	free(cmd);
+	e->db = t_path("pvebot.db");
+	e->sched = t_path("schedules.yaml");
+	if (flags & T_SIM_SCHEDULES)
+		sched = xasprintf("schedules: %s\n", e->sched);
+	text = xasprintf(
+	    "database: %s\n"
+	    "commands: %s/commands\n"
+	    "policies: %s\n"
+	    "%s"
+	    "chat:\n"
+	    "  console: {user: bob}\n"
+	    "  rate_limit: {user_burst: 100, per_user: 100}\n"
+	    "proxmox:\n"
+	    "  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
+	    "  token_id: pvebot@pve!bot\n"
+	    "  secret_env: T_PVE_SECRET\n"
+	    "  fingerprint: \"%s\"\n"
+	    "  task_poll_ms: 100\n"
+	    "%s"
+	    "workers: {count: 2, edit_interval: 0s}\n"
+	    "monitor: {enabled: false}\n", e->db, cwd, e->pols,
+	    sched != NULL ? sched : "", sim_port(e->sim),
+	    sim_fingerprint(e->sim), proxmox != NULL ? proxmox : "");
+	e->conf = xstrdup(t_write("bot.conf", text, 0600));
+	free(text);
+	free(sched);
+}
+
+void
+t_sim_stop(struct t_sim *e)
+{
+	sim_stop(e->sim);
+	free(e->conf);
+	free(e->db);
+	free(e->pols);
+	free(e->sched);
+}
+
+void
+t_sim_admin(struct t_sim *e, const char *what, const char *json)
+{
+	char	*cause = NULL;
+
+	if (sim_admin(e->sim, what, json, &cause) != 0) {
+		printf("sim_admin %s %s: %s\n", what, json, cause);
+		t_case_failed++;
+	}
+	free(cause);
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, p, size * n);
+	return size * n;
+}
+
+int
+t_sim_count_calls(struct t_sim *e, const char *method, const char *path_glob)
+{
+	CURL			*c = curl_easy_init();
+	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
+	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
+	struct buf		 b;
+	char			*url;
+	json_t			*calls, *v;
+	size_t			 i;
+	int			 n = 0;
+
+	buf_init(&b, 16 << 20);
+	buf_append(&b, "", 0);
+	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	free(url);
+	calls = json_loads(buf_cstr(&b), 0, NULL);
+	buf_release(&b);
+	json_array_foreach(calls, i, v) {
+		const char	*m = json_string_value(json_object_get(v,
+		    "method"));
+		const char	*p = json_string_value(json_object_get(v,
+		    "path"));
+
+		if (m != NULL && p != NULL && strcmp(m, method) == 0 &&
+		    glob_match(path_glob, p))
+			n++;
+	}
+	json_decref(calls);
+	return n;
+}
+
+char *
+t_job_text(const char *db, int id, const char *col)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
+	    id), *v = NULL;
+
+	if (sqlite3_open(db, &h) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_text(st, 0) != NULL)
+			v = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	free(sql);
+	return v;
+}
+
+void
+t_sim_daemon(struct t_sim *e, struct t_proc *p)
+{
+	char	*argv[] = { (char *)t_pvebot(), "run", "-c", e->conf, NULL };
+
+	t_proc_start(p, argv, 1);
+	T_EQ_INT(t_proc_wait_for(p, "connector started", 15000), 0);
+}
+
+void
+t_type(struct t_proc *p, const char *line)
+{
+	size_t	 len = strlen(line);
+
+	T_OK(write(p->in_fd, line, len) == (ssize_t)len);
+}
+
+int
+t_count(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while (hay != NULL && (hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
