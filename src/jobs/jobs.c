@@ -955,21 +955,26 @@ jobs_expected_status(struct store *s, const char *requester, int64_t vmid,
 	sqlite3_stmt	*st;
 	const char	*status = now, *r;
 	char		*out;
+	int64_t		 id, newest = 0;
 
 	if (now == NULL)
 		return NULL;
-	st = store_prepare(s, "SELECT action FROM jobs WHERE requester = ?1 "
-	    "AND target_vmid = ?2 AND state IN ('resolving', "
-	    "'awaiting_approval', 'queued', 'running') ORDER BY id");
+	/* The newest such job decides; found here, not by a sort in SQL. */
+	st = store_prepare(s, "SELECT id, action FROM jobs WHERE requester = "
+	    "?1 AND target_vmid = ?2 AND state IN ('resolving', "
+	    "'awaiting_approval', 'queued', 'running')");
 	if (st == NULL)
 		return xstrdup(now);
 	sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, vmid);
 	out = NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		r = action_result((const char *)sqlite3_column_text(st, 0));
-		if (r != NULL)
+		id = sqlite3_column_int64(st, 0);
+		r = action_result((const char *)sqlite3_column_text(st, 1));
+		if (r != NULL && id > newest) {
 			status = r;
+			newest = id;
+		}
 	}
 	out = xstrdup(status);
 	store_finish(s, st);
