@@ -14,7 +14,8 @@
  *   when a backup of it newer than the failed task exists (the newest
  *   backups come from the storages, see monitor_poll.c). A failed task
  *   that names no guest (the storage could not be reached) is a failed
- *   job of its node, over when a later vzdump task on that node works.
+ *   job of its node, named by its UPID (what `task UPID` shows), over
+ *   when a later vzdump task on that node works.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -60,6 +61,8 @@ mon_backups_release(struct mon_node *n)
 	n->nseen = 0;
 	free(n->job_why);
 	n->job_why = NULL;
+	free(n->job_upid);
+	n->job_upid = NULL;
 }
 
 /* The first of the guest's tags that monitor.backups.ignore_tags
@@ -264,6 +267,8 @@ mon_poll_tasks(struct monitor *m, struct mon_node *n, int64_t now)
 	n->job_failed = 0;
 	free(n->job_why);
 	n->job_why = NULL;
+	free(n->job_upid);
+	n->job_upid = NULL;
 	keep = xreallocarray(NULL, json_array_size(data) + 1, sizeof *keep);
 	json_array_foreach(data, i, o) {
 		const char		*upid = jx_str(o, "upid", NULL);
@@ -303,6 +308,8 @@ mon_poll_tasks(struct monitor *m, struct mon_node *n, int64_t now)
 			n->job_failed = 1;
 			free(n->job_why);
 			n->job_why = xstrdup(t->why);
+			free(n->job_upid);
+			n->job_upid = xstrdup(t->upid);
 		}
 	}
 	json_decref(data);
@@ -441,8 +448,8 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 		    n->name, NULL, n->job_failed);
 		x->no_new = !n->job_failed;
 		x->summary = n->job_failed ? xasprintf("%s: backup job failed: "
-		    "%s", n->name, n->job_why) : xasprintf("%s: backup jobs "
-		    "work", n->name);
+		    "%s (task %s)", n->name, n->job_why, n->job_upid) :
+		    xasprintf("%s: backup jobs work", n->name);
 		free(target);
 	}
 }

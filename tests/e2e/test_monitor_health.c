@@ -131,8 +131,10 @@ struct item {
 	.breaks = (br), .fix = (fx), .fired = (fd), .resolved = (rs),	\
 	.repeat = (rp), .rebreak = (rb) }
 
-/* When the last "vzdump N" state's backup was made. */
-static int64_t	 backup_made_at;
+/* When the last "vzdump N" state's backup was made, and when the last
+ * failed one was left: a later one starts in a later second, as the
+ * task list and the storages tell time in seconds. */
+static int64_t	 backup_made_at, backup_failed_at;
 
 static void backup_now(struct env *, int);
 
@@ -151,14 +153,17 @@ apply(struct env *e, const struct item *it, const char *state)
 	if (str_has_prefix(state, "vzdump ")) {
 		vmid = (int)strtonum(state + 7, 100, 999999999, &errstr);
 		T_OK(errstr == NULL);
+		while (wall_now() <= backup_failed_at)
+			sleep_ms(50);
 		backup_now(e, vmid);
 		return;
 	}
-	/* A failed backup after a good one: in a later second than the
-	 * good one, as the task list and the storages tell time. */
 	if (strstr(state, "\"backup_failed\"") != NULL) {
 		while (wall_now() <= backup_made_at)
 			sleep_ms(50);
+		health(e, state);
+		backup_failed_at = wall_now();
+		return;
 	}
 	health(e, state);
 }
@@ -515,6 +520,26 @@ test_backup_failed_lifecycle(void)
 	    "[102],\"message\":\"job errors\"}}" };
 
 	/* Tasks are listed since now - failed_window: wall time. */
+	lifecycle(&it, "", wall_now());
+}
+
+/*
+ * A backup job that failed before it named any guest (its storage was
+ * offline): the node's alert names the task, so `task UPID` shows its
+ * log; a later backup on that node that works ends it.
+ */
+static void
+test_backup_job_failed_lifecycle(void)
+{
+	static const struct item it = { .rule = "backup-job-failed",
+	    .breaks = "{\"backup_failed\":{\"node\":\"pve1\",\"vmids\":"
+	    "[]}}",
+	    .fix = "vzdump 102",
+	    .fired = "pve1: backup job failed: could not activate storage "
+	    "'nas-backup', storage is offline (task UPID:pve1:",
+	    .resolved = "pve1: backup jobs work",
+	    .repeat = DAY };
+
 	lifecycle(&it, "", wall_now());
 }
 
@@ -1161,6 +1186,7 @@ main(void)
 	T_RUN(test_replication_lag_lifecycle);
 	T_RUN(test_backup_failed_lifecycle);
 	T_RUN(test_backup_failed_ignore_tag_lifecycle);
+	T_RUN(test_backup_job_failed_lifecycle);
 	T_RUN(test_voltage_lifecycle);
 	T_RUN(test_current_lifecycle);
 	T_RUN(test_backup_missing_ignore_tag_lifecycle);
