@@ -1096,7 +1096,8 @@ test_digest_health(void)
 	    "{\"node\":\"pve3\",\"kernel_installed\":\"6.17.4-1-pve\"},"
 	    "{\"backup_jobs\":[{\"id\":\"n\",\"all\":true,\"exclude\":"
 	    "\"104\"}]},{\"backup_failed\":{\"node\":\"pve2\",\"vmids\":[103],"
-	    "\"message\":\"no space left\"}},{\"ceph\":\"HEALTH_WARN\","
+	    "\"message\":\"no space left\"}},{\"backup_failed\":{\"node\":"
+	    "\"pve3\",\"vmids\":[]}},{\"ceph\":\"HEALTH_WARN\","
 	    "\"checks\":[{\"code\":\"MON_DISK_LOW\",\"message\":\"mon pve1 is "
 	    "low on available space\"}]}]");
 	env_cycle(&e, t);
@@ -1122,7 +1123,8 @@ test_digest_health(void)
 	T_CONTAINS(text, "  no updates, reboot required\n"
 	    "    kernel 6.17.4-1-pve, running 6.17.2-1-pve\n");
 	T_CONTAINS(text, "In no backup job:\n  media (104)\n");
-	T_CONTAINS(text, "Backups failed:\n  dns (103): no space left\n");
+	T_CONTAINS(text, "Backups failed:\n  dns (103): no space left\n"
+	    "  job on pve3: could not activate storage 'nas-back\n");
 	T_CONTAINS(text, "still firing:\n");
 	free(text);
 	env_stop(&e);
