@@ -510,9 +510,14 @@ fm_sync(struct fake_matrix *fm, const char *user,
 		    fm->stopping)
 			break;
 		json_decref(body);
-		fm->idle_at = upto;
-		fm->idle_seq = seq;
-		fm->idle_since = since;
+		/* Only the newest poll is the client's: one a stopped
+		 * client left behind never marks the fake idle, nor
+		 * overwrites the mark of the poll that is. */
+		if (seq == fm->nsyncs) {
+			fm->idle_at = upto;
+			fm->idle_seq = seq;
+			fm->idle_since = since;
+		}
 		pthread_cond_broadcast(&fm->cond);
 		while (fm_pos(fm) == upto && !fm->stopping &&
 		    now_ms() < deadline) {
