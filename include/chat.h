@@ -94,6 +94,15 @@ struct chat_msg {
 	 */
 	const char			*mention;
 	const char			*mention_name;
+	/*
+	 * Names the message across attempts and restarts ("outbox.12",
+	 * set by the sender for a new message; NULL otherwise). A
+	 * connector whose sends are idempotent (Matrix transaction ids)
+	 * sends an unacknowledged first attempt again under the same
+	 * transaction even when the content changed since, so a message
+	 * the platform took just before a crash is not posted twice.
+	 */
+	const char			*key;
 };
 
 /* Return values of outgoing operations. */

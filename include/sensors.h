@@ -30,6 +30,8 @@ struct sensor_reading {
 	double			 value;
 	int			 has_limits;	/* the chip's min < max */
 	double			 min, max;
+	int			 configured;	/* limits from bot.conf (one
+						 * side may be +-HUGE_VAL) */
 };
 
 struct sensor_list {
@@ -81,7 +83,9 @@ const struct sensor_reading *sensors_find(const struct sensor_list *,
 	    const char *chip_glob, const char *label);
 
 /* One line per chip: "k10temp-pci-00c3: Tctl 45.9 C, Tccd1 41.2 C";
- * "nct6798-isa-0290: Vcore 0.90 V (0.00-1.74), curr1 1.20 A". */
+ * "nct6798-isa-0290: Vcore 0.90 V (0.00-1.74), curr1 1.20 A"; limits
+ * from bot.conf: "Vcore 1.20 V (0.90-1.40, bot.conf)", "+12V 12.10 V
+ * (min 11.40, bot.conf)". */
 char	*sensors_format(const struct sensor_list *);
 
 #endif

@@ -107,6 +107,12 @@ char	*mx_room_id(struct matrix *, const char *room, char **cause);
  */
 int	mx_put_event(struct matrix *, const char *room_id, const char *type,
 	    json_t *content, char **event_id, char **cause);
+/* The same, for a message the sender names by `key` (chat_msg.key): see
+ * mx_outbox_claim(); *stale (may be NULL) is set when the event may show
+ * the content of an earlier attempt. */
+int	mx_put_event_keyed(struct matrix *, const char *room_id,
+	    const char *type, json_t *content, const char *key,
+	    char **event_id, int *stale, char **cause);
 /* A one-line m.notice in a room (the encrypted-room notice). */
 int	mx_notice(struct matrix *, const char *room_id, const char *text,
 	    char **cause);

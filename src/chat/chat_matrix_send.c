@@ -373,22 +373,40 @@ mx_out_store(struct matrix *m, char **cause)
 
 /*
  * Finds a pending transaction for the same content in the same room, or
- * records a new one. Returns the txn id (caller frees) or NULL.
+ * records a new one. With a key (the sender's outbox row), the pending
+ * transaction of that key is the one, whatever content it had: a first
+ * send the homeserver may have taken before a crash is sent again under
+ * its transaction id, so the homeserver answers with the event it made
+ * then instead of posting a second message; *stale is then set when
+ * that attempt had other content (the event may show the old one), and
+ * the row takes the new content. Returns the txn id (caller frees) or
+ * NULL.
  */
 static char *
 mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
-    char **cause)
+    const char *key, int *stale, char **cause)
 {
 	struct store	*s;
 	sqlite3_stmt	*st;
-	char		*txn = NULL, hex[33];
+	char		*txn = NULL, *suffix = NULL, hex[33];
+	int		 differs = 0;
 
+	if (stale != NULL)
+		*stale = 0;
 	pthread_mutex_lock(&m->out_lock);
 	if ((s = mx_out_store(m, cause)) == NULL)
 		goto out;
-	st = store_prepare(s, "SELECT txn_id FROM chat_outbox WHERE "
-	    "connector = 'matrix' AND room = ?1 AND body = ?2 AND "
-	    "state = 'pending' AND created_at > ?3 ORDER BY id LIMIT 1");
+	if (key != NULL) {
+		suffix = xasprintf(".%s", key);
+		st = store_prepare(s, "SELECT txn_id, body = ?2 FROM "
+		    "chat_outbox WHERE connector = 'matrix' AND room = ?1 AND "
+		    "state = 'pending' AND created_at > ?3 AND "
+		    "substr(txn_id, -length(?4)) = ?4 ORDER BY id LIMIT 1");
+	} else
+		st = store_prepare(s, "SELECT txn_id, 1 FROM chat_outbox "
+		    "WHERE connector = 'matrix' AND room = ?1 AND body = ?2 "
+		    "AND state = 'pending' AND created_at > ?3 ORDER BY id "
+		    "LIMIT 1");
 	if (st == NULL) {
 		set_cause(cause, "outbox lookup failed");
 		goto out;
@@ -396,14 +414,28 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (suffix != NULL)
+		sqlite3_bind_text(st, 4, suffix, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		txn = xstrdup((const char *)sqlite3_column_text(st, 0));
+		differs = sqlite3_column_int(st, 1) == 0;
+	}
 	store_finish(s, st);
-	if (txn != NULL)
+	if (txn != NULL) {
+		if (differs && (st = store_prepare(s, "UPDATE chat_outbox SET "
+		    "body = ?1 WHERE txn_id = ?2")) != NULL) {
+			sqlite3_bind_text(st, 1, body, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, txn, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			store_finish(s, st);
+		}
+		if (stale != NULL)
+			*stale = differs;
 		goto out;
+	}
 
 	random_hex(hex, 16);
-	txn = xasprintf("pvebot.%s", hex);
+	txn = xasprintf("pvebot.%s%s", hex, suffix != NULL ? suffix : "");
 	st = store_prepare(s, "INSERT INTO chat_outbox (connector, room, "
 	    "txn_id, body, state, created_at) VALUES ('matrix', ?1, ?2, ?3, "
 	    "'pending', ?4)");
@@ -426,6 +458,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 	store_finish(s, st);
 out:
 	pthread_mutex_unlock(&m->out_lock);
+	free(suffix);
 	return txn;
 }
 
@@ -454,6 +487,15 @@ int
 mx_put_event(struct matrix *m, const char *room_id, const char *type,
     json_t *content, char **event_id, char **cause)
 {
+	return mx_put_event_keyed(m, room_id, type, content, NULL, event_id,
+	    NULL, cause);
+}
+
+int
+mx_put_event_keyed(struct matrix *m, const char *room_id, const char *type,
+    json_t *content, const char *key, char **event_id, int *stale,
+    char **cause)
+{
 	struct mx_reply	 r;
 	char		*body, *txn, *path, *e_room, *e_type, *e_txn, *what;
 	char		*why = NULL;
@@ -462,7 +504,7 @@ mx_put_event(struct matrix *m, const char *room_id, const char *type,
 
 	*event_id = NULL;
 	body = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
-	txn = mx_outbox_claim(m, room_id, body, cause);
+	txn = mx_outbox_claim(m, room_id, body, key, stale, cause);
 	free(body);
 	if (txn == NULL)
 		return CHAT_TEMPORARY;
@@ -741,6 +783,18 @@ mx_button_lookup(struct store *s, const char *room_id, const char *msg_ref,
 	return data;
 }
 
+static int	mx_edit_msg(struct matrix *, const char *, const char *,
+		    const struct chat_msg *, char **);
+
+/* A key fit for a transaction id: letters, digits, '.', '_', '-'. */
+static int
+mx_key_ok(const char *key)
+{
+	return key != NULL && key[0] != '\0' && strlen(key) <= 64 &&
+	    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == strlen(key);
+}
+
 /* Sends a rendered message, optionally as a reply to `in_reply_to`. */
 static int
 mx_send_msg(struct matrix *m, const char *room, const struct chat_msg *msg,
@@ -748,7 +802,7 @@ mx_send_msg(struct matrix *m, const char *room, const struct chat_msg *msg,
 {
 	char	*room_id, *plain, *html, *event_id = NULL;
 	json_t	*content;
-	int	 rc;
+	int	 rc, stale = 0;
 
 	if (ref != NULL)
 		*ref = NULL;
@@ -763,11 +817,15 @@ mx_send_msg(struct matrix *m, const char *room, const struct chat_msg *msg,
 	if (in_reply_to != NULL && in_reply_to[0] == '$')
 		json_object_set_new(content, "m.relates_to", json_pack(
 		    "{s:{s:s}}", "m.in_reply_to", "event_id", in_reply_to));
-	rc = mx_put_event(m, room_id, "m.room.message", content, &event_id,
-	    cause);
+	rc = mx_put_event_keyed(m, room_id, "m.room.message", content,
+	    mx_key_ok(msg->key) ? msg->key : NULL, &event_id, &stale, cause);
 	json_decref(content);
 	free(plain);
 	free(html);
+	/* The event is the one an earlier attempt made: show this content
+	 * (an edit; failing that, the sender's next try edits anyway). */
+	if (rc == CHAT_OK && stale)
+		(void)mx_edit_msg(m, room, event_id, msg, NULL);
 	if (rc == CHAT_OK && msg->nbuttons > 0)
 		mx_add_buttons(m, room_id, event_id, msg);
 	if (rc == CHAT_OK && ref != NULL)
@@ -789,7 +847,13 @@ int
 mx_op_edit(struct connector *c, const char *room, const char *ref,
     const struct chat_msg *msg, char **cause)
 {
-	struct matrix	*m = c->priv;
+	return mx_edit_msg(c->priv, room, ref, msg, cause);
+}
+
+static int
+mx_edit_msg(struct matrix *m, const char *room, const char *ref,
+    const struct chat_msg *msg, char **cause)
+{
 	char		*room_id, *plain, *html, *fb_plain, *fb_html;
 	char		*event_id = NULL;
 	json_t		*content;

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,9 @@ static int
 attempt(struct connector *c, const struct outbox_item *it, char **ref,
     char **cause)
 {
+	struct chat_msg	 msg;
+	char		 key[32];
+
 	*ref = NULL;
 	if (it->kind == OUTBOX_ANSWER) {
 		if (c->ops->answer == NULL || it->ev == NULL)
@@ -139,9 +143,13 @@ attempt(struct connector *c, const struct outbox_item *it, char **ref,
 			return c->ops->send(c, it->room, &it->msg, ref, cause);
 		return c->ops->edit(c, it->room, it->ref, &it->msg, cause);
 	}
+	/* A new message is named by its row, whatever its content now. */
+	snprintf(key, sizeof key, "outbox.%" PRId64, it->id);
+	msg = it->msg;
+	msg.key = key;
 	if (it->ev != NULL && c->ops->reply != NULL)
-		return c->ops->reply(c, it->ev, &it->msg, ref, cause);
-	return c->ops->send(c, it->room, &it->msg, ref, cause);
+		return c->ops->reply(c, it->ev, &msg, ref, cause);
+	return c->ops->send(c, it->room, &msg, ref, cause);
 }
 
 static void

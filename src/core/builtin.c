@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "core_int.h"
 #include "exec_proxmox.h"
+#include "sensors_limits.h"
 #include "util.h"
 #include "worker.h"
 
@@ -137,18 +138,25 @@ bw_storage(const struct builtin_env *env, const struct cmd_call *call,
 	return pve != NULL ? pve_format_storage(pve, cause) : NULL;
 }
 
-/* `sensors -j` on the named node, or this machine's own sensors. */
+/* `sensors -j` on the named node, or this machine's own sensors; the
+ * limits shown are the ones the monitor judges by (bot.conf's, else
+ * the chip's). */
 static char *
 bw_sensors(const struct builtin_env *env, const struct cmd_call *call,
     char **cause)
 {
 	const char	*node = value_of(call, ARG_NODE);
 	char		*argv[] = { "sensors", "-j", NULL };
+	char		*out, *text;
 
 	if (node == NULL)
 		return worker_local_sensors(env->app, cause);
-	return env->ssh(env->ssh_arg, node, argv, 2, "sensors_json", 0,
-	    cause);
+	if ((out = env->ssh(env->ssh_arg, node, argv, 2, "text", 0,
+	    cause)) == NULL)
+		return NULL;
+	text = sensors_text(&env->app->conf->monitor, out, cause);
+	free(out);
+	return text;
 }
 
 static char *

@@ -62,6 +62,7 @@ static const char *demo_conf_template =
     "      repeat: %llds\n"
     "      severity: warning\n"
     "  backups:\n    interval: %s\n"
+    "    ignore_tags: [\"scratch*\"]\n"
     "  disks:\n    interval: %s\n"
     "  zfs:\n    interval: %s\n"
     "  ceph:\n    interval: %s\n"
@@ -167,7 +168,8 @@ static const char demo_sim_usage[] =
     "  /sim node NODE join|leave|offline|online | /sim quorum lost|back |\n"
     "  /sim ceph ok|warn|err|absent |\n"
     "  /sim updates NODE COUNT [security] | /sim kernel NODE |\n"
-    "  /sim reboot NODE | /sim backup VMID fail|nojob|job";
+    "  /sim reboot NODE | /sim backup VMID fail|nojob|job |\n"
+    "  /sim backupjob NODE fail | /sim tag VMID TAG|none";
 
 static char *
 sim_send(struct app *app, const char *what, char *json, const char *done)
@@ -362,6 +364,34 @@ demo_health(struct app *app, char w[5][64], int n)
 }
 
 /*
+ * More of what the monitor watches: "/sim backupjob NODE fail" leaves a
+ * vzdump task on NODE that failed before it named a guest (its storage
+ * offline: backup-job-failed); "/sim tag VMID TAG|none" sets a guest's
+ * tags (the demo ignores "scratch*" for backups, which ends that guest's
+ * backup alerts). NULL when the line is none of them.
+ */
+static char *
+demo_health_more(struct app *app, char w[5][64], int n)
+{
+	long long	 v;
+	char		*json;
+
+	if (n == 3 && strcmp(w[0], "backupjob") == 0 &&
+	    strcmp(w[2], "fail") == 0) {
+		json = xasprintf("{\"backup_failed\":{\"node\":\"%s\","
+		    "\"vmids\":[]}}", w[1]);
+		return sim_send(app, "health", json, "backup job failed");
+	}
+	if (n == 3 && strcmp(w[0], "tag") == 0 &&
+	    number(w[1], 100, 999999999, &v) == 0) {
+		json = xasprintf("{\"vmid\":%lld,\"tags\":\"%s\"}", v,
+		    strcmp(w[2], "none") == 0 ? "" : w[2]);
+		return sim_send(app, "guest", json, "tags set");
+	}
+	return NULL;
+}
+
+/*
  * "/sim load NODE PERCENT" sets a node's CPU in the simulator (a load
  * spike for the monitor to see); "/sim wait SECONDS" pauses the script;
  * "/sim wedge router SECONDS" holds pvebot's own router loop still, as a
@@ -408,8 +438,8 @@ demo_hook(void *arg, const char *args)
 			    secs);
 		}
 	}
-	if ((n = words(args, w)) > 0 && (msg = demo_health(app, w, n)) !=
-	    NULL)
+	if ((n = words(args, w)) > 0 && ((msg = demo_health(app, w, n)) !=
+	    NULL || (msg = demo_health_more(app, w, n)) != NULL))
 		return msg;
 	return xstrdup(demo_sim_usage);
 }
@@ -493,7 +523,14 @@ demo_main(int argc, char **argv)
 			    "offline|online, /sim quorum lost|back\n"
 			    "  /sim ceph warn|err|ok|absent, /sim updates pve2 "
 			    "3 security, /sim kernel pve3, /sim reboot pve3\n"
-			    "  /sim backup 104 nojob|job, /sim backup 102 fail\n"
+			    "  /sim backup 104 nojob|job, /sim backup 102 fail, "
+			    "/sim backupjob pve1 fail\n"
+			    "  /sim tag 104 scratch-1 (backups ignore "
+			    "scratch*: its alerts end), /sim tag 104 none\n"
+			    "Voltages, currents, temperatures and fans come "
+			    "from lm-sensors (local, or\n`sensors -j` over SSH "
+			    "with monitor.sensor_hosts); the simulator has "
+			    "none.\n"
 			    "Schedules: `schedules` lists the demo's; "
 			    "jobs-report runs `jobs` every 5 minutes\n"
 			    "as schedule:jobs-report. Safe shutdown: /as "

@@ -4,7 +4,8 @@
  * - Coverage (monitor.backups.interval): /cluster/backup-info/
  *   not-backed-up lists the guests no backup job includes (Sys.Audit on
  *   /). Templates and guests with a tag of monitor.backups.ignore_tags
- *   need no backup.
+ *   need no backup: a guest that becomes one has its backup-missing and
+ *   backup-failed alerts resolved, saying why (never left stale).
  * - Failed backups (same interval, per node): the vzdump tasks of the
  *   last monitor.backups.failed_window from /nodes/{node}/tasks
  *   (Sys.Audit on /nodes/{node} to see every user's tasks). The log of
@@ -13,7 +14,8 @@
  *   when a backup of it newer than the failed task exists (the newest
  *   backups come from the storages, see monitor_poll.c). A failed task
  *   that names no guest (the storage could not be reached) is a failed
- *   job of its node, over when a later vzdump task on that node works.
+ *   job of its node, named by its UPID (what `task UPID` shows), over
+ *   when a later vzdump task on that node works.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -59,29 +61,41 @@ mon_backups_release(struct mon_node *n)
 	n->nseen = 0;
 	free(n->job_why);
 	n->job_why = NULL;
+	free(n->job_upid);
+	n->job_upid = NULL;
 }
 
-int
-mon_guest_ignored(const struct conf_monitor *mc, const json_t *guest)
+/* The first of the guest's tags that monitor.backups.ignore_tags
+ * matches, copied to `tag`; 0 when none does. */
+static int
+ignored_tag(const struct conf_monitor *mc, const json_t *guest, char *tag,
+    size_t size)
 {
 	const char	*tags = jx_str(guest, "tags", NULL), *p;
 	size_t		 i, len;
-	char		 one[128];
 
 	if (tags == NULL || mc->backups.nignore_tags == 0)
 		return 0;
 	for (p = tags; *p != '\0'; p += len + (p[len] != '\0')) {
 		len = strcspn(p, ";, ");
-		if (len == 0 || len >= sizeof one)
+		if (len == 0 || len >= size)
 			continue;
-		memcpy(one, p, len);
-		one[len] = '\0';
+		memcpy(tag, p, len);
+		tag[len] = '\0';
 		for (i = 0; i < mc->backups.nignore_tags; i++) {
-			if (glob_match(mc->backups.ignore_tags[i], one))
+			if (glob_match(mc->backups.ignore_tags[i], tag))
 				return 1;
 		}
 	}
 	return 0;
+}
+
+int
+mon_guest_ignored(const struct conf_monitor *mc, const json_t *guest)
+{
+	char	 one[128];
+
+	return ignored_tag(mc, guest, one, sizeof one);
 }
 
 void
@@ -253,6 +267,8 @@ mon_poll_tasks(struct monitor *m, struct mon_node *n, int64_t now)
 	n->job_failed = 0;
 	free(n->job_why);
 	n->job_why = NULL;
+	free(n->job_upid);
+	n->job_upid = NULL;
 	keep = xreallocarray(NULL, json_array_size(data) + 1, sizeof *keep);
 	json_array_foreach(data, i, o) {
 		const char		*upid = jx_str(o, "upid", NULL);
@@ -292,6 +308,8 @@ mon_poll_tasks(struct monitor *m, struct mon_node *n, int64_t now)
 			n->job_failed = 1;
 			free(n->job_why);
 			n->job_why = xstrdup(t->why);
+			free(n->job_upid);
+			n->job_upid = xstrdup(t->upid);
 		}
 	}
 	json_decref(data);
@@ -314,6 +332,25 @@ newest_backup(const struct monitor *m, int vmid)
 			return m->backups[i].ctime;
 	}
 	return 0;
+}
+
+/*
+ * Why a guest of the resources needs no backup ("a template", "tag
+ * scratch-1"), or NULL when it needs them. Such a guest's backup alerts
+ * end: being told so is a measurement, not a reading that went missing.
+ */
+static const char *
+no_backup_needed(struct monitor *m, const json_t *g, char *why,
+    size_t size)
+{
+	char	 tag[128];
+
+	if (jx_num(g, "template") != 0)
+		return "a template";
+	if (!ignored_tag(&m->conf->monitor, g, tag, sizeof tag))
+		return NULL;
+	snprintf(why, size, "tag %s", tag);
+	return why;
 }
 
 /* A guest from the resources that needs backups, or NULL. */
@@ -351,15 +388,26 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 	struct mon_health	*h = &m->health;
 	struct mon_sample	*x;
 	const json_t		*g;
-	char			*target;
+	const char		*why;
+	char			*target, whybuf[160];
 	size_t			 i, k;
 
 	if (h->coverage_read.ok) {
 		s->coverage_ok = 1;
 		for (i = 0; i < h->nnot_backed_up; i++) {
-			if ((g = backed_guest(m, resources,
+			if ((g = mon_guest_of(resources,
 			    h->not_backed_up[i])) == NULL)
 				continue;
+			if ((why = no_backup_needed(m, g, whybuf,
+			    sizeof whybuf)) != NULL) {
+				x = guest_sample(s, "guest.not_backed_up", g,
+				    0);
+				x->no_new = 1;
+				x->summary = xasprintf("%s (%d) needs no backup "
+				    "(%s)", jx_str(g, "name", "?"),
+				    h->not_backed_up[i], why);
+				continue;
+			}
 			x = guest_sample(s, "guest.not_backed_up", g, 1);
 			x->summary = xasprintf("%s (%d) is in no backup job",
 			    jx_str(g, "name", "?"), h->not_backed_up[i]);
@@ -374,8 +422,18 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 			const struct mon_failed	*f = &n->failed[k];
 			int			 over;
 
-			if ((g = backed_guest(m, resources, f->vmid)) == NULL)
+			if ((g = mon_guest_of(resources, f->vmid)) == NULL)
 				continue;
+			if ((why = no_backup_needed(m, g, whybuf,
+			    sizeof whybuf)) != NULL) {
+				x = guest_sample(s, "guest.backup_failed", g,
+				    0);
+				x->no_new = 1;
+				x->summary = xasprintf("%s (%d) needs no backup "
+				    "(%s)", jx_str(g, "name", "?"), f->vmid,
+				    why);
+				continue;
+			}
 			over = newest_backup(m, f->vmid) >= f->at;
 			x = guest_sample(s, "guest.backup_failed", g, !over);
 			x->no_new = over;
@@ -390,8 +448,8 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 		    n->name, NULL, n->job_failed);
 		x->no_new = !n->job_failed;
 		x->summary = n->job_failed ? xasprintf("%s: backup job failed: "
-		    "%s", n->name, n->job_why) : xasprintf("%s: backup jobs "
-		    "work", n->name);
+		    "%s (task %s)", n->name, n->job_why, n->job_upid) :
+		    xasprintf("%s: backup jobs work", n->name);
 		free(target);
 	}
 }

@@ -166,6 +166,7 @@ struct mon_node {
 	int			 job_failed;	/* newest vzdump failed for
 						 * no guest it named */
 	char			*job_why;
+	char			*job_upid;	/* that task, for `task UPID` */
 	/* Failed vzdump tasks already read: UPID, guests, reason. */
 	struct mon_task_seen	*seen;
 	size_t			 nseen;

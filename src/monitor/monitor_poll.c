@@ -26,6 +26,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "monitor_int.h"
+#include "sensors_limits.h"
 #include "sensors_local.h"
 #include "store.h"
 #include "util.h"
@@ -911,36 +912,6 @@ gpu_samples(struct monitor *m, struct mon_host *h, struct mon_samples *s)
 	}
 }
 
-/*
- * The limits of a voltage or current input: the first of
- * monitor.sensor_limits whose glob matches "chip/label", else the
- * chip's own. 0 when it has none (then only its value is measured).
- */
-static int
-electric_limits(const struct conf_monitor *mc,
-    const struct sensor_reading *r, double *min, double *max)
-{
-	char	*key = xasprintf("%s/%s", r->chip, r->label);
-	size_t	 i;
-
-	for (i = 0; i < mc->nsensor_limits; i++) {
-		const struct conf_sensor_limit	*l = &mc->sensor_limits[i];
-
-		if (!glob_match(l->sensor, key))
-			continue;
-		free(key);
-		*min = l->has_min ? l->min : -HUGE_VAL;
-		*max = l->has_max ? l->max : HUGE_VAL;
-		return 1;
-	}
-	free(key);
-	if (!r->has_limits)
-		return 0;
-	*min = r->min;
-	*max = r->max;
-	return 1;
-}
-
 static void
 electric_samples(struct monitor *m, struct mon_host *h,
     const struct sensor_reading *r, const char *target,
@@ -959,7 +930,7 @@ electric_samples(struct monitor *m, struct mon_host *h,
 	x->name = xasprintf("%s/%s", r->chip, r->label);
 	x->summary = xasprintf("%s: %s %.2f %s (%s)", h->node, r->label,
 	    r->value, unit, chip);
-	if (electric_limits(&m->conf->monitor, r, &min, &max)) {
+	if (sensor_limits_of(&m->conf->monitor, r, &min, &max) != 0) {
 		if (isinf(min))
 			snprintf(range, sizeof range, "at most %.2f %s", max,
 			    unit);

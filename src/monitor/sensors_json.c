@@ -314,7 +314,17 @@ sensors_format(const struct sensor_list *sl)
 		else {
 			buf_printf(&b, "%s %.2f %s", r->label, r->value,
 			    r->kind == SENSOR_VOLTAGE ? "V" : "A");
-			if (r->has_limits)
+			if (r->has_limits && r->configured) {
+				if (isinf(r->min))
+					buf_printf(&b, " (max %.2f, bot.conf)",
+					    r->max);
+				else if (isinf(r->max))
+					buf_printf(&b, " (min %.2f, bot.conf)",
+					    r->min);
+				else
+					buf_printf(&b, " (%.2f-%.2f, bot.conf)",
+					    r->min, r->max);
+			} else if (r->has_limits)
 				buf_printf(&b, " (%.2f-%.2f)", r->min, r->max);
 		}
 	}

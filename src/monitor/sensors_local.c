@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "log.h"
 #include "sensors.h"
+#include "sensors_limits.h"
 #include "sensors_local.h"
 #include "util.h"
 #include "worker.h"
@@ -155,13 +156,10 @@ worker_local_sensors(struct app *app, char **cause)
 	struct sensor_list		 l;
 	char				*text;
 
-	memset(&f, 0, sizeof f);
-	f.ignore = (const char *const *)mc->sensor_ignore;
-	f.nignore = mc->nsensor_ignore;
-	f.temp_max = mc->temp_max_sane;
-	f.temp_min = SENSOR_TEMP_MIN;
+	sensor_filter_of(mc, &f);
 	if (sensors_local_read(&f, NULL, &l, cause) != 0)
 		return NULL;
+	sensor_limits_apply(mc, &l);
 	if (l.n == 0 && l.nnotes == 0)
 		text = xstrdup("no temperature, fan, voltage or current "
 		    "sensors on this machine (a VM or container?); try sensors "

@@ -396,7 +396,10 @@ admin_jobs(struct sim *s, json_t *a, char **cause)
 }
 
 /* A vzdump task that already ended with errors, as a nightly job
- * leaves one behind: {"node":"pve1","vmids":[102],"message":"..."}. */
+ * leaves one behind: {"node":"pve1","vmids":[102],"message":"..."}.
+ * With "vmids": [] (a node needed) the job failed before it named any
+ * guest (its storage could not be activated): the task's status is the
+ * message, as Proxmox's "TASK ERROR: ..." line makes it. */
 static int
 admin_backup_failed(struct sim *s, json_t *o, char **cause)
 {
@@ -408,9 +411,10 @@ admin_backup_failed(struct sim *s, json_t *o, char **cause)
 	char		 id[16];
 	size_t		 i;
 
-	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-	    json_array_size(ids) > SIM_MAX_VZDUMP)
-		return set_cause(cause, "health: backup_failed needs vmids");
+	if (!json_is_array(ids) || json_array_size(ids) > SIM_MAX_VZDUMP ||
+	    (json_array_size(ids) == 0 && node == NULL))
+		return set_cause(cause, "health: backup_failed needs vmids "
+		    "(or a node, for a job that failed before any guest)");
 	json_array_foreach(ids, i, j) {
 		if (!json_is_integer(j) || sim_guest_find(s,
 		    (int)json_integer_value(j)) == NULL)
@@ -426,6 +430,9 @@ admin_backup_failed(struct sim *s, json_t *o, char **cause)
 		    node);
 	snprintf(id, sizeof id, "%lld", (long long)json_integer_value(
 	    json_array_get(ids, 0)));
+	if (json_array_size(ids) == 0)
+		msg = msg != NULL ? msg : "could not activate storage "
+		    "'nas-backup', storage is offline";
 	/* A scheduled job's task has no id; one guest's has its VMID. */
 	t = sim_task_new(s, node, "vzdump", json_array_size(ids) == 1 ? id :
 	    "", "root@pam");

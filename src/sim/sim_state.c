@@ -1080,7 +1080,8 @@ task_advance(struct sim *s, struct sim_task *t, int64_t now)
 	if (elapsed < t->dur_ms)
 		return;
 	if (t->fail != NULL) {
-		if (strcmp(t->type, "vzdump") == 0) {
+		/* Guests named: each failed; none: the job itself did. */
+		if (strcmp(t->type, "vzdump") == 0 && t->nvmids > 0) {
 			for (i = 0; i < t->nvmids; i++) {
 				line = xasprintf("ERROR: Backup of VM %d "
 				    "failed - %s", t->vmids[i], t->fail);

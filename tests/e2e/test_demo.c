@@ -266,6 +266,41 @@ test_sim_lines_provoke_health_alerts(void)
 	free(err);
 }
 
+/* A backup job that fails before any guest, and the ignore tag that
+ * ends a guest's backup alert, scripted with /sim lines. */
+static void
+test_sim_backup_job_and_ignore_tag(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*help[] = { (char *)t_pvebot(), "demo", "--help", NULL };
+	char	*out = NULL, *err = NULL;
+
+	T_EQ_INT(t_spawn(argv,
+	    "/sim backup 104 nojob\n"
+	    "/sim backupjob pve1 fail\n"
+	    "/sim wait 6\n"
+	    "/sim tag 104 scratch-1\n"
+	    "/sim wait 6\n"
+	    "/sim tag 104 x;y\n", &out, &err, 90000), 0);
+	T_CONTAINS(out, "simulator: backup job failed");
+	T_CONTAINS(out, "pve1: backup job failed: could not activate storage "
+	    "'nas-backup', storage is offline (task UPID:pve1:");
+	T_CONTAINS(out, "media (104) is in no backup job");
+	T_CONTAINS(out, "simulator: tags set");
+	T_CONTAINS(out, "media (104) needs no backup (tag scratch-1)");
+	T_CONTAINS(out, "backup-missing, resolved after");
+	/* Only names reach the simulator. */
+	T_CONTAINS(out, "/sim backupjob NODE fail | /sim tag VMID TAG|none");
+	free(out);
+	free(err);
+	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
+	T_CONTAINS(out, "/sim backupjob pve1 fail");
+	T_CONTAINS(out, "/sim tag 104 scratch-1");
+	free(out);
+	free(err);
+}
+
 static void
 test_second_run_continues(void)
 {
@@ -291,6 +326,7 @@ main(void)
 	T_RUN(test_alert_fires_repeats_resolves_and_digest);
 	T_RUN(test_ack_and_silence_from_the_console);
 	T_RUN(test_sim_lines_provoke_health_alerts);
+	T_RUN(test_sim_backup_job_and_ignore_tag);
 	T_RUN(test_second_run_continues);
 	return t_summary();
 }

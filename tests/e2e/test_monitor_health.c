@@ -14,10 +14,12 @@
 #include "test_monitor_env.h"
 
 #define NO_DIGEST	"digest:\n  enabled: false\n"
-/* Every kind read each minute, so a test steps one minute at a time. */
-#define EVERY_MINUTE							\
-	"  backups:\n    interval: 1m\n"				\
-	"  disks:\n    interval: 1m\n    trend_window: 1d\n"		\
+/* Every kind read each minute, so a test steps one minute at a time;
+ * the trend window of bad sectors and what else `backups` holds are
+ * the test's. */
+#define EVERY_MINUTE_FMT						\
+	"  backups:\n    interval: 1m\n%s"				\
+	"  disks:\n    interval: 1m\n    trend_window: %s\n"		\
 	"  zfs:\n    interval: 1m\n"					\
 	"  ceph:\n    interval: 1m\n"					\
 	"  replication:\n    interval: 1m\n"				\
@@ -26,14 +28,23 @@
 #define DAY	86400
 
 static int
-start(struct env *e, const char *extra)
+start_with(struct env *e, const char *extra, const char *backups,
+    const char *window)
 {
 	char	*text = xasprintf("monitor:\n  no_backup_days: 0\n"
-	    "  local_sensors: false\n" EVERY_MINUTE "%s" NO_DIGEST, extra);
+	    "  local_sensors: false\n" EVERY_MINUTE_FMT "%s" NO_DIGEST,
+	    backups != NULL ? backups : "", window != NULL ? window : "1d",
+	    extra);
 	int	 rc = env_start(e, text);
 
 	free(text);
 	return rc;
+}
+
+static int
+start(struct env *e, const char *extra)
+{
+	return start_with(e, extra, NULL, NULL);
 }
 
 static void
@@ -91,6 +102,13 @@ press(struct env *e, const char *data, int64_t now, const char *want)
  * `repeat`; an ack stops repeats (and shows who); the fix resolves it by
  * editing that message; fired again under a silence it is tracked but
  * not posted until the silence ends.
+ *
+ * A state (setup, breaks, fix, rebreak) is a /_sim/health request, or
+ * "guest {...}" (the simulator's guest admin: tags, status), or
+ * "vzdump N" (a real backup of guest N through the API, waited for); a
+ * NULL fix changes nothing (a trend ends by itself). With `feed` the
+ * states are not sent anywhere: feed() gets the state in force before
+ * every cycle (sensor readings).
  */
 struct item {
 	const char	*rule;
@@ -101,27 +119,92 @@ struct item {
 	const char	*resolved;	/* in the resolved edit */
 	int64_t		 repeat;
 	const char	*rebreak;	/* the failure again, if not breaks */
+	int64_t		 fire_after;	/* the rule's `for` */
+	int64_t		 resolve_after;	/* a trend: its window after the fix */
+	const char	*backups;	/* more lines under monitor.backups */
+	const char	*window;	/* disks.trend_window, "1d" if NULL */
+	void		(*feed)(struct env *, const char *);
 };
+
+/* The first eight fields, for the items that need no more. */
+#define ITEM(r, su, br, fx, fd, rs, rp, rb) { .rule = (r), .setup = (su), \
+	.breaks = (br), .fix = (fx), .fired = (fd), .resolved = (rs),	\
+	.repeat = (rp), .rebreak = (rb) }
+
+/* When the last "vzdump N" state's backup was made, and when the last
+ * failed one was left: a later one starts in a later second, as the
+ * task list and the storages tell time in seconds. */
+static int64_t	 backup_made_at, backup_failed_at;
+
+static void backup_now(struct env *, int);
+
+static void
+apply(struct env *e, const struct item *it, const char *state)
+{
+	const char	*errstr;
+	int		 vmid;
+
+	if (state == NULL || it->feed != NULL)
+		return;
+	if (str_has_prefix(state, "guest ")) {
+		env_admin(e, "guest", state + 6);
+		return;
+	}
+	if (str_has_prefix(state, "vzdump ")) {
+		vmid = (int)strtonum(state + 7, 100, 999999999, &errstr);
+		T_OK(errstr == NULL);
+		while (wall_now() <= backup_failed_at)
+			sleep_ms(50);
+		backup_now(e, vmid);
+		return;
+	}
+	if (strstr(state, "\"backup_failed\"") != NULL) {
+		while (wall_now() <= backup_made_at)
+			sleep_ms(50);
+		health(e, state);
+		backup_failed_at = wall_now();
+		return;
+	}
+	health(e, state);
+}
+
+/* A cycle with the state in force fed first, when the item feeds. */
+static void
+step(struct env *e, const struct item *it, const char *state, int64_t t)
+{
+	if (it->feed != NULL && state != NULL)
+		it->feed(e, state);
+	env_cycle(e, t);
+}
 
 static void
 lifecycle(const struct item *it, const char *extra, int64_t t)
 {
 	struct env		 e;
 	const struct rec_msg	*m;
+	const char		*now_st;
 	char			*ref, *data, *sql, *cause = NULL;
-	int64_t			 id;
+	int64_t			 id, b, f;
+	size_t			 edits;
 
-	if (start(&e, extra) != 0)
+	if (start_with(&e, extra, it->backups, it->window) != 0)
 		return;
-	if (it->setup != NULL)
-		health(&e, it->setup);
-	env_cycle(&e, t);
-	env_cycle(&e, t + 60);
+	apply(&e, it, it->setup);
+	step(&e, it, it->setup, t);
+	step(&e, it, it->setup, t + 60);
 	/* The simulator's cluster is healthy: nothing to say. */
 	T_EQ_INT(e.rec.n, 0);
 
-	health(&e, it->breaks);
-	env_cycle(&e, t + 120);
+	apply(&e, it, it->breaks);
+	now_st = it->breaks;
+	b = t + 120;
+	if (it->fire_after > 0) {
+		/* Seen, but not yet for as long as the rule wants. */
+		step(&e, it, now_st, b);
+		T_EQ_INT(e.rec.n, 0);
+		b += it->fire_after;
+	}
+	step(&e, it, now_st, b);
 	T_EQ_INT(rec_count(&e, 0), 1);
 	m = rec_last(&e, 0);
 	T_CONTAINS(m->title, "1 alert firing");
@@ -132,24 +215,35 @@ lifecycle(const struct item *it, const char *extra, int64_t t)
 	T_OK(id > 0);
 
 	/* Still broken: one reminder after `repeat`, not before. */
-	env_cycle(&e, t + 120 + it->repeat - 60);
+	step(&e, it, now_st, b + it->repeat - 60);
 	T_EQ_INT(e.rec.n, 1);
-	env_cycle(&e, t + 120 + it->repeat);
+	step(&e, it, now_st, b + it->repeat);
 	T_EQ_INT(rec_count(&e, 0), 2);
 	T_CONTAINS(rec_last(&e, 0)->text, "still firing");
 
 	/* Acked: the message says who, and no more reminders. */
 	data = xasprintf("ack:%lld", (long long)id);
-	press(&e, data, t + 180 + it->repeat, "no repeats until resolved");
+	press(&e, data, b + 60 + it->repeat, "no repeats until resolved");
 	free(data);
-	env_cycle(&e, t + 180 + it->repeat);
+	step(&e, it, now_st, b + 60 + it->repeat);
 	T_CONTAINS(rec_last(&e, 1)->text, "acked by console:alice");
-	env_cycle(&e, t + 180 + 3 * it->repeat);
+	step(&e, it, now_st, b + 60 + 3 * it->repeat);
 	T_EQ_INT(rec_count(&e, 0), 2);
 
 	/* Fixed: the first message is edited to say so. */
-	health(&e, it->fix);
-	env_cycle(&e, t + 240 + 3 * it->repeat);
+	apply(&e, it, it->fix);
+	if (it->fix != NULL)
+		now_st = it->fix;
+	f = b + 120 + 3 * it->repeat;
+	if (it->resolve_after > 0) {
+		/* A trend: over only once its window has passed. */
+		edits = rec_count(&e, 1);
+		step(&e, it, now_st, f);
+		T_STATE(&e, it->rule, "firing");
+		T_EQ_INT(rec_count(&e, 1), edits);
+		f += it->resolve_after;
+	}
+	step(&e, it, now_st, f);
 	m = rec_last(&e, 1);
 	T_EQ_STR(m->ref, ref);
 	T_CONTAINS(m->title, "resolved");
@@ -158,18 +252,21 @@ lifecycle(const struct item *it, const char *extra, int64_t t)
 	T_EQ_INT(rec_count(&e, 0), 2);
 
 	/* Silenced, then broken again: tracked, said when it ends. */
-	t += 300 + 3 * it->repeat;
+	t = f + 60;
 	sql = xasprintf("INSERT INTO silences (matcher, created_by, reason, "
 	    "starts_at, ends_at, created_at) VALUES ('rule=%s', "
 	    "'console:alice', 'maintenance', %lld, %lld, %lld)", it->rule,
 	    (long long)t, (long long)t + 3600, (long long)t);
 	T_EQ_INT(store_exec(e.store, sql, &cause), 0);
 	free(sql);
-	health(&e, it->rebreak != NULL ? it->rebreak : it->breaks);
-	env_cycle(&e, t + 60);
+	now_st = it->rebreak != NULL ? it->rebreak : it->breaks;
+	apply(&e, it, now_st);
+	step(&e, it, now_st, t + 60);
+	if (it->fire_after > 0)
+		step(&e, it, now_st, t + 60 + it->fire_after);
 	T_STATE(&e, it->rule, "firing");
 	T_EQ_INT(rec_count(&e, 0), 2);
-	env_cycle(&e, t + 3660);
+	step(&e, it, now_st, t + 3660);
 	T_EQ_INT(rec_count(&e, 0), 3);
 	T_CONTAINS(rec_last(&e, 0)->text, it->rule);
 	free(ref);
@@ -179,11 +276,11 @@ lifecycle(const struct item *it, const char *extra, int64_t t)
 static void
 test_disk_smart_failed(void)
 {
-	static const struct item it = { "disk-failing", NULL,
+	static const struct item it = ITEM("disk-failing", NULL,
 	    "{\"node\":\"pve1\",\"disk\":\"/dev/sdb\",\"health\":\"FAILED!\"}",
 	    "{\"node\":\"pve1\",\"disk\":\"/dev/sdb\",\"health\":\"PASSED\"}",
 	    "pve1: disk sdb (WDC WD40EFRX-68N32N0, WD-WCC7K",
-	    "SMART PASSED", DAY, NULL };
+	    "SMART PASSED", DAY, NULL );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -191,11 +288,11 @@ test_disk_smart_failed(void)
 static void
 test_disk_worn_out(void)
 {
-	static const struct item it = { "disk-worn", NULL,
+	static const struct item it = ITEM("disk-worn", NULL,
 	    "{\"node\":\"pve2\",\"disk\":\"/dev/nvme0n1\",\"wearout\":7}",
 	    "{\"node\":\"pve2\",\"disk\":\"/dev/nvme0n1\",\"wearout\":60}",
 	    "pve2: disk nvme0n1 (Samsung SSD 980 PRO 1TB, S5GXNF0R",
-	    "40% worn out", 7 * DAY, NULL };
+	    "40% worn out", 7 * DAY, NULL );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -203,13 +300,13 @@ test_disk_worn_out(void)
 static void
 test_zfs_pool_degraded(void)
 {
-	static const struct item it = { "zfs-unhealthy", NULL,
+	static const struct item it = ITEM("zfs-unhealthy", NULL,
 	    "{\"node\":\"pve1\",\"pool\":\"tank\",\"device\":\"sdc\","
 	    "\"device_state\":\"FAULTED\"}",
 	    "{\"node\":\"pve1\",\"pool\":\"tank\",\"device\":\"sdc\","
 	    "\"device_state\":\"ONLINE\"}",
 	    "pve1: ZFS pool tank DEGRADED: WD-WCC7K",
-	    "pve1: ZFS pool tank ONLINE", DAY, NULL };
+	    "pve1: ZFS pool tank ONLINE", DAY, NULL );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -217,12 +314,12 @@ test_zfs_pool_degraded(void)
 static void
 test_ceph_warning(void)
 {
-	static const struct item it = { "ceph-health", NULL,
+	static const struct item it = ITEM("ceph-health", NULL,
 	    "{\"ceph\":\"HEALTH_WARN\",\"checks\":[{\"code\":\"OSD_DOWN\","
 	    "\"message\":\"1 osds down\"}]}",
 	    "{\"ceph\":\"HEALTH_OK\"}",
 	    "Ceph HEALTH_WARN: OSD_DOWN 1 osds down",
-	    "Ceph HEALTH_OK", DAY, NULL };
+	    "Ceph HEALTH_OK", DAY, NULL );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -230,7 +327,7 @@ test_ceph_warning(void)
 static void
 test_replication_failed(void)
 {
-	static const struct item it = { "replication-failed",
+	static const struct item it = ITEM("replication-failed",
 	    "{\"replication\":\"102-0\",\"target\":\"pve2\"}",
 	    "{\"replication\":\"102-0\",\"fail_count\":3,\"error\":\"command "
 	    "'zfs snapshot rpool/data/vm-102-disk-0@__replicate_102-0_' "
@@ -238,7 +335,7 @@ test_replication_failed(void)
 	    "{\"replication\":\"102-0\",\"fail_count\":0}",
 	    "replication 102-0 of db-01 (102) pve1->pve2 failed 3 times: "
 	    "command 'zfs snapshot",
-	    "replication 102-0 of db-01 (102) pve1->pve2 syncs again", DAY, NULL };
+	    "replication 102-0 of db-01 (102) pve1->pve2 syncs again", DAY, NULL );
 
 	/* Syncs are minutes old on the wall clock; lag has its own test. */
 	lifecycle(&it, "  rules:\n    - name: lag\n"
@@ -249,9 +346,9 @@ test_replication_failed(void)
 static void
 test_certificate_expiring(void)
 {
-	struct item	 it = { "certificate-expiring", NULL, NULL, NULL,
+	struct item	 it = ITEM("certificate-expiring", NULL, NULL, NULL,
 	    "pve1: certificate pveproxy-ssl.pem (CN=pve1.example.org) expires "
-	    "in 9 days", "expires in 8", DAY, NULL };
+	    "in 9 days", "expires in 8", DAY, NULL );
 	int64_t		 t = wall_now();
 	char		*breaks, *fix;
 
@@ -274,14 +371,14 @@ test_certificate_expiring(void)
 static void
 test_security_updates(void)
 {
-	static const struct item it = { "security-updates", NULL,
+	static const struct item it = ITEM("security-updates", NULL,
 	    "[{\"node\":\"pve2\",\"update\":\"openssl\",\"version\":"
 	    "\"3.5.4-1~deb13u2\",\"old\":\"3.5.4-1~deb13u1\",\"security\":"
 	    "true},{\"node\":\"pve2\",\"update\":\"tzdata\",\"version\":"
 	    "\"2026b-0+deb13u1\",\"old\":\"2026a-0+deb13u1\"}]",
 	    "{\"node\":\"pve2\",\"updates\":\"none\"}",
 	    "pve2: 1 security update pending (of 2)",
-	    "pve2: 0 security updates pending (of 0)", 7 * DAY, NULL };
+	    "pve2: 0 security updates pending (of 0)", 7 * DAY, NULL );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -289,13 +386,13 @@ test_security_updates(void)
 static void
 test_reboot_required(void)
 {
-	static const struct item it = { "reboot-required", NULL,
+	static const struct item it = ITEM("reboot-required", NULL,
 	    "{\"node\":\"pve3\",\"kernel_installed\":\"6.17.4-1-pve\"}",
 	    "{\"node\":\"pve3\",\"kernel_running\":\"6.17.4-1-pve\"}",
 	    "pve3: reboot required (kernel 6.17.4-1-pve installed, "
 	    "6.17.2-1-pve running)",
 	    "pve3: running the newest kernel (6.17.4-1-pve)", 7 * DAY,
-	    "{\"node\":\"pve3\",\"kernel_installed\":\"6.17.10-2-pve\"}" };
+	    "{\"node\":\"pve3\",\"kernel_installed\":\"6.17.10-2-pve\"}" );
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -303,12 +400,12 @@ test_reboot_required(void)
 static void
 test_guest_in_no_backup_job(void)
 {
-	static const struct item it = { "backup-missing", NULL,
+	static const struct item it = ITEM("backup-missing", NULL,
 	    "{\"backup_jobs\":[{\"id\":\"nightly\",\"all\":true,"
 	    "\"exclude\":\"104,9000\"}]}",
 	    "{\"backup_jobs\":[{\"id\":\"nightly\",\"all\":true}]}",
 	    "media (104) is in no backup job", "backup-missing, resolved",
-	    7 * DAY, NULL };
+	    7 * DAY, NULL );
 
 	/* Template 9000 is left out too, but templates need no backup. */
 	lifecycle(&it, "", env_today(12, 0));
@@ -317,10 +414,228 @@ test_guest_in_no_backup_job(void)
 static void
 test_node_leaves_the_cluster(void)
 {
-	static const struct item it = { "node-left",
+	static const struct item it = ITEM("node-left",
 	    "{\"join\":\"pve4\"}", "{\"leave\":\"pve4\"}",
 	    "{\"join\":\"pve4\"}", "pve4 left the cluster",
-	    "pve4 is a member of the cluster", DAY, NULL };
+	    "pve4 is a member of the cluster", DAY, NULL );
+
+	lifecycle(&it, "", env_today(12, 0));
+}
+
+/* A backup of `vmid` through the API, as a user's `backup` does; it
+ * returns when the task has ended. */
+static void
+backup_now(struct env *e, int vmid)
+{
+	char			 id[16];
+	struct pve_param	 p[] = { { "vmid", id },
+	    { "storage", "nas-backup" }, { "mode", "snapshot" } };
+	json_t			*upid = NULL;
+	char			*cause = NULL;
+	int64_t			 deadline = now_ms() + 10000;
+	int			 done = 0;
+
+	snprintf(id, sizeof id, "%d", vmid);
+	T_EQ_INT(pve_request(e->pve, "POST", "/nodes/pve1/vzdump", p, 3,
+	    &upid, &cause), PVE_OK);
+	while (json_is_string(upid) && !done && now_ms() < deadline) {
+		struct pve_task_status	 ts;
+
+		memset(&ts, 0, sizeof ts);
+		if (pve_task_status(e->pve, json_string_value(upid), &ts,
+		    &cause) == PVE_OK && !ts.running) {
+			T_EQ_STR(ts.exitstatus, "OK");
+			done = 1;
+		}
+		pve_task_status_release(&ts);
+		free(cause);
+		cause = NULL;
+		if (!done)
+			sleep_ms(20);
+	}
+	T_OK(done);
+	json_decref(upid);
+	backup_made_at = wall_now();
+}
+
+/* Bad sectors gained: fires at once, over when a window passes with no
+ * new ones (the trend window is longer than the reminders here). */
+static void
+test_disk_sectors_lifecycle(void)
+{
+	static const struct item it = { .rule = "disk-sectors",
+	    .breaks = "{\"node\":\"pve1\",\"disk\":\"/dev/sdc\","
+	    "\"reallocated\":8,\"pending\":2}",
+	    .fired = "pve1: disk sdc (WDC WD40EFRX-68N32N0, WD-WCC7K",
+	    .resolved = "no new bad sectors within 7 days",
+	    .repeat = DAY,
+	    .rebreak = "{\"node\":\"pve1\",\"disk\":\"/dev/sdc\","
+	    "\"pending\":5}",
+	    .resolve_after = 7 * DAY, .window = "7d" };
+
+	lifecycle(&it, "", env_today(12, 0));
+}
+
+/* A replication job that has not synced for hours; it syncs again. */
+static void
+test_replication_lag_lifecycle(void)
+{
+	struct item	 it = { .rule = "replication-lag",
+	    .setup = "{\"replication\":\"107-0\",\"target\":\"pve1\"}",
+	    .fired = "replication 107-0 of nextcloud (107) pve3->pve1: last "
+	    "sync 3h02m ago",
+	    .resolved = "replication 107-0 of nextcloud (107) pve3->pve1: "
+	    "last sync 1m00s ago",
+	    .repeat = DAY };
+	int64_t		 t = wall_now();
+	char		*breaks, *fix;
+
+	breaks = xasprintf("{\"replication\":\"107-0\",\"last_sync\":%lld}",
+	    (long long)(t - 3 * 3600));
+	/* The fix is read at t + 240 + 3 days (see lifecycle()). */
+	fix = xasprintf("{\"replication\":\"107-0\",\"last_sync\":%lld}",
+	    (long long)(t + 180 + 3 * DAY));
+	it.breaks = breaks;
+	it.fix = fix;
+	lifecycle(&it, "", t);
+	free(breaks);
+	free(fix);
+}
+
+/* A guest's failed backup; a good backup of it ends the alert. */
+static void
+test_backup_failed_lifecycle(void)
+{
+	static const struct item it = { .rule = "backup-failed",
+	    .breaks = "{\"backup_failed\":{\"node\":\"pve1\",\"vmids\":"
+	    "[102],\"message\":\"unable to create temporary directory "
+	    "'/mnt/pve/nas-backup/dump' - No space left on device\"}}",
+	    .fix = "vzdump 102",
+	    .fired = "db-01 (102): backup on pve1 failed: unable to create "
+	    "temporary directory '/mnt/pve/nas-backup/dump' - No space left "
+	    "on device",
+	    .resolved = "db-01 (102) backed up again after a failed backup",
+	    .repeat = DAY,
+	    .rebreak = "{\"backup_failed\":{\"node\":\"pve1\",\"vmids\":"
+	    "[102],\"message\":\"job errors\"}}" };
+
+	/* Tasks are listed since now - failed_window: wall time. */
+	lifecycle(&it, "", wall_now());
+}
+
+/*
+ * A backup job that failed before it named any guest (its storage was
+ * offline): the node's alert names the task, so `task UPID` shows its
+ * log; a later backup on that node that works ends it.
+ */
+static void
+test_backup_job_failed_lifecycle(void)
+{
+	static const struct item it = { .rule = "backup-job-failed",
+	    .breaks = "{\"backup_failed\":{\"node\":\"pve1\",\"vmids\":"
+	    "[]}}",
+	    .fix = "vzdump 102",
+	    .fired = "pve1: backup job failed: could not activate storage "
+	    "'nas-backup', storage is offline (task UPID:pve1:",
+	    .resolved = "pve1: backup jobs work",
+	    .repeat = DAY };
+
+	lifecycle(&it, "", wall_now());
+}
+
+/* A guest whose backup failed is tagged to need none: the alert ends
+ * and says why (it was left stale for ever); untagged, it fires again. */
+static void
+test_backup_failed_ignore_tag_lifecycle(void)
+{
+	static const struct item it = { .rule = "backup-failed",
+	    .breaks = "{\"backup_failed\":{\"node\":\"pve1\",\"vmids\":"
+	    "[102],\"message\":\"job errors\"}}",
+	    .fix = "guest {\"vmid\":102,\"tags\":\"scratch-1\"}",
+	    .fired = "db-01 (102): backup on pve1 failed: job errors",
+	    .resolved = "db-01 (102) needs no backup (tag scratch-1)",
+	    .repeat = DAY,
+	    .rebreak = "guest {\"vmid\":102,\"tags\":\"\"}",
+	    .backups = "    ignore_tags: [\"scratch*\"]\n" };
+
+	lifecycle(&it, "", wall_now());
+}
+
+static const char *const sensors_good = "{\"nct6798-isa-0290\":"
+    "{\"Adapter\":\"ISA adapter\",\"Vcore\":{\"in0_input\":1.20,"
+    "\"in0_min\":0.0,\"in0_max\":1.744},\"IBUS\":{\"curr1_input\":1.5,"
+    "\"curr1_min\":0.0,\"curr1_max\":5.0}}}";
+
+static void
+feed_pve1(struct env *e, const char *json)
+{
+	char	*cause = NULL;
+
+	if (monitor_sensors_input(e->mon, "pve1", json, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sensors input: %s", cause);
+		free(cause);
+	}
+}
+
+/* A voltage outside its configured limits for two minutes. */
+static void
+test_voltage_lifecycle(void)
+{
+	struct item	 it = { .rule = "voltage-out-of-range",
+	    .setup = sensors_good,
+	    .breaks = "{\"nct6798-isa-0290\":{\"Adapter\":\"ISA adapter\","
+	    "\"Vcore\":{\"in0_input\":1.52,\"in0_min\":0.0,"
+	    "\"in0_max\":1.744},\"IBUS\":{\"curr1_input\":1.5,"
+	    "\"curr1_min\":0.0,\"curr1_max\":5.0}}}",
+	    .fix = sensors_good,
+	    .fired = "pve1: Vcore 1.52 V outside 0.90-1.40 V (nct6798)",
+	    .resolved = "pve1: Vcore 1.20 V within 0.90-1.40 V (nct6798)",
+	    .repeat = DAY,
+	    .rebreak = "{\"nct6798-isa-0290\":{\"Vcore\":"
+	    "{\"in0_input\":0.71}}}",
+	    .fire_after = 120, .feed = feed_pve1 };
+
+	lifecycle(&it, "  sensor_limits:\n    - sensor: \"nct6798-*/Vcore\"\n"
+	    "      min: 0.9\n      max: 1.4\n", env_today(12, 0));
+}
+
+/* A current above the chip's own limit for two minutes. */
+static void
+test_current_lifecycle(void)
+{
+	struct item	 it = { .rule = "current-out-of-range",
+	    .setup = sensors_good,
+	    .breaks = "{\"nct6798-isa-0290\":{\"Adapter\":\"ISA adapter\","
+	    "\"Vcore\":{\"in0_input\":1.20,\"in0_min\":0.0,"
+	    "\"in0_max\":1.744},\"IBUS\":{\"curr1_input\":6.5,"
+	    "\"curr1_min\":0.0,\"curr1_max\":5.0}}}",
+	    .fix = sensors_good,
+	    .fired = "pve1: IBUS 6.50 A outside 0.00-5.00 A (nct6798)",
+	    .resolved = "pve1: IBUS 1.50 A within 0.00-5.00 A (nct6798)",
+	    .repeat = DAY, .fire_after = 120, .feed = feed_pve1 };
+
+	lifecycle(&it, "", env_today(12, 0));
+}
+
+/*
+ * Backup coverage and the ignore tag: a guest left out of every job
+ * fires; tagged with an ignored tag it needs no backup, which ends the
+ * alert (a measurement, not a lost one) and says why; untagged, it
+ * fires again.
+ */
+static void
+test_backup_missing_ignore_tag_lifecycle(void)
+{
+	static const struct item it = { .rule = "backup-missing",
+	    .setup = "{\"backup_jobs\":[{\"id\":\"nightly\",\"all\":true}]}",
+	    .breaks = "{\"backup_jobs\":[{\"id\":\"nightly\",\"all\":true,"
+	    "\"exclude\":\"104\"}]}",
+	    .fix = "guest {\"vmid\":104,\"tags\":\"media;scratch-1\"}",
+	    .fired = "media (104) is in no backup job",
+	    .resolved = "media (104) needs no backup (tag scratch-1)",
+	    .repeat = 7 * DAY,
+	    .rebreak = "guest {\"vmid\":104,\"tags\":\"media\"}",
+	    .backups = "    ignore_tags: [\"desktop\", \"scratch*\"]\n" };
 
 	lifecycle(&it, "", env_today(12, 0));
 }
@@ -781,7 +1096,8 @@ test_digest_health(void)
 	    "{\"node\":\"pve3\",\"kernel_installed\":\"6.17.4-1-pve\"},"
 	    "{\"backup_jobs\":[{\"id\":\"n\",\"all\":true,\"exclude\":"
 	    "\"104\"}]},{\"backup_failed\":{\"node\":\"pve2\",\"vmids\":[103],"
-	    "\"message\":\"no space left\"}},{\"ceph\":\"HEALTH_WARN\","
+	    "\"message\":\"no space left\"}},{\"backup_failed\":{\"node\":"
+	    "\"pve3\",\"vmids\":[]}},{\"ceph\":\"HEALTH_WARN\","
 	    "\"checks\":[{\"code\":\"MON_DISK_LOW\",\"message\":\"mon pve1 is "
 	    "low on available space\"}]}]");
 	env_cycle(&e, t);
@@ -807,7 +1123,8 @@ test_digest_health(void)
 	T_CONTAINS(text, "  no updates, reboot required\n"
 	    "    kernel 6.17.4-1-pve, running 6.17.2-1-pve\n");
 	T_CONTAINS(text, "In no backup job:\n  media (104)\n");
-	T_CONTAINS(text, "Backups failed:\n  dns (103): no space left\n");
+	T_CONTAINS(text, "Backups failed:\n  dns (103): no space left\n"
+	    "  job on pve3: could not activate storage 'nas-back\n");
 	T_CONTAINS(text, "still firing:\n");
 	free(text);
 	env_stop(&e);
@@ -867,6 +1184,14 @@ main(void)
 	T_RUN(test_backup_ignore_tags);
 	T_RUN(test_failed_backup);
 	T_RUN(test_node_leaves_the_cluster);
+	T_RUN(test_disk_sectors_lifecycle);
+	T_RUN(test_replication_lag_lifecycle);
+	T_RUN(test_backup_failed_lifecycle);
+	T_RUN(test_backup_failed_ignore_tag_lifecycle);
+	T_RUN(test_backup_job_failed_lifecycle);
+	T_RUN(test_voltage_lifecycle);
+	T_RUN(test_current_lifecycle);
+	T_RUN(test_backup_missing_ignore_tag_lifecycle);
 	T_RUN(test_voltage_out_of_range);
 	T_RUN(test_stale_never_resolves);
 	T_RUN(test_stale_sensor_and_ack);

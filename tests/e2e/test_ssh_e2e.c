@@ -202,10 +202,72 @@ test_unlock_on_the_guests_node(void)
 	fake_ssh_env_stop(&f);
 }
 
+/*
+ * `sensors NODE` shows each voltage's and current's limits as the
+ * monitor judges them: monitor.sensor_limits where bot.conf sets them
+ * (marked so, one side when only one is set), the chip's own min/max
+ * otherwise, none when neither has any.
+ */
+static void
+test_sensors_shows_limits(void)
+{
+	struct fake_ssh_env	 f;
+	char			*cause = NULL, *conf, *text, *out = NULL;
+	char			*json, *script, *base;
+	size_t			 len;
+
+	if (fake_ssh_env_start(&f, &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "cannot run the test sshd: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	json = fake_sshd_file(&f.sshd, "sensors.json",
+	    "{\"nct6798-isa-0290\":{\"Adapter\":\"ISA adapter\","
+	    "\"Vcore\":{\"in0_input\":1.20,\"in0_min\":0.0,"
+	    "\"in0_max\":1.744},\"+12V\":{\"in1_input\":12.1},"
+	    "\"3VCC\":{\"in2_input\":3.36,\"in2_min\":2.98,"
+	    "\"in2_max\":3.63},\"AVSB\":{\"in3_input\":3.30},"
+	    "\"IBUS\":{\"curr1_input\":1.5,\"curr1_min\":0.0,"
+	    "\"curr1_max\":5.0},\"ICPU\":{\"curr2_input\":20.25,"
+	    "\"curr2_min\":0.0,\"curr2_max\":60.0}}}\n", 0644);
+	script = xasprintf("cat '%s'\n", json);
+	fake_sshd_stub(&f.sshd, "sensors", script);
+	free(script);
+	free(json);
+	conf = write_conf(&f);
+	base = read_file(conf, 1 << 20, &len, &cause);
+	T_OK(base != NULL);
+	text = xasprintf("%smonitor:\n  enabled: false\n  sensor_limits:\n"
+	    "    - sensor: \"nct6798-*/Vcore\"\n      min: 0.9\n"
+	    "      max: 1.4\n"
+	    "    - sensor: \"nct6798-*/+12V\"\n      min: 11.4\n"
+	    "    - sensor: \"*/IBUS\"\n      max: 4\n",
+	    base != NULL ? base : "");
+	t_write("bot.conf", text, 0600);
+	free(text);
+	free(base);
+	T_EQ_INT(run(conf, "sensors pve1\n", &out), 0);
+	/* Configured: both sides, one side each way. */
+	T_CONTAINS(out, "Vcore 1.20 V (0.90-1.40, bot.conf)");
+	T_CONTAINS(out, "+12V 12.10 V (min 11.40, bot.conf)");
+	T_CONTAINS(out, "IBUS 1.50 A (max 4.00, bot.conf)");
+	/* The chip's own where bot.conf says nothing; none without. */
+	T_CONTAINS(out, "3VCC 3.36 V (2.98-3.63)");
+	T_CONTAINS(out, "ICPU 20.25 A (0.00-60.00)");
+	T_CONTAINS(out, "AVSB 3.30 V,");
+	T_NOT_CONTAINS(out, "0.00-1.74");
+	T_NOT_CONTAINS(out, "0.00-5.00");
+	free(out);
+	free(conf);
+	fake_ssh_env_stop(&f);
+}
+
 int
 main(void)
 {
 	T_RUN(test_ssh_commands_through_the_daemon);
 	T_RUN(test_unlock_on_the_guests_node);
+	T_RUN(test_sensors_shows_limits);
 	return t_summary();
 }

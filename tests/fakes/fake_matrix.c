@@ -90,6 +90,7 @@ struct fake_matrix {
 	int		 token_in_query;
 	int64_t		 idle_at;	/* position a waiting poll has seen */
 	uint64_t	 idle_seq;	/* which sync request that is */
+	int64_t		 idle_since;	/* the since token it was sent */
 	uint64_t	 nsyncs;	/* sync requests so far */
 	uint64_t	 counter;
 };
@@ -509,8 +510,14 @@ fm_sync(struct fake_matrix *fm, const char *user,
 		    fm->stopping)
 			break;
 		json_decref(body);
-		fm->idle_at = upto;
-		fm->idle_seq = seq;
+		/* Only the newest poll is the client's: one a stopped
+		 * client left behind never marks the fake idle, nor
+		 * overwrites the mark of the poll that is. */
+		if (seq == fm->nsyncs) {
+			fm->idle_at = upto;
+			fm->idle_seq = seq;
+			fm->idle_since = since;
+		}
 		pthread_cond_broadcast(&fm->cond);
 		while (fm_pos(fm) == upto && !fm->stopping &&
 		    now_ms() < deadline) {
@@ -1285,6 +1292,20 @@ fake_matrix_wait_idle(struct fake_matrix *fm, int timeout_ms)
 			return -1;
 		sleep_ms(20);
 	}
+}
+
+int
+fake_matrix_idle_since(struct fake_matrix *fm, char *buf, size_t size)
+{
+	int	 idle;
+
+	pthread_mutex_lock(&fm->lock);
+	idle = fm->idle_at >= 0 && fm->idle_at == fm_pos(fm) &&
+	    fm->idle_seq == fm->nsyncs;
+	if (idle)
+		snprintf(buf, size, "s%lld", (long long)fm->idle_since);
+	pthread_mutex_unlock(&fm->lock);
+	return idle ? 0 : -1;
 }
 
 void

@@ -86,6 +86,10 @@ int	 fake_matrix_wait_events(struct fake_matrix *, const char *room_id,
 	    const char *sender, const char *type, int n, int timeout_ms);
 /* Waits until the bot is long-polling with everything delivered; 0. */
 int	 fake_matrix_wait_idle(struct fake_matrix *, int timeout_ms);
+/* When it is: the since token of that poll ("s12") into buf, and 0;
+ * -1 when it is not idle. What the bot has seen, not what it saved. */
+int	 fake_matrix_idle_since(struct fake_matrix *, char *buf,
+	    size_t size);
 
 /* Faults for the next `count` requests whose method and decoded path
  * start with the given values (method NULL = any). */

@@ -741,6 +741,61 @@ test_malformed_events_skipped(void)
 	h_free(h);
 }
 
+/*
+ * A new message the homeserver took just before pvebot died (the reply
+ * never came back): after the restart the sender delivers the row again,
+ * its content moved on meanwhile (a job's "running" became "succeeded").
+ * It goes under the first attempt's transaction id, so the homeserver
+ * answers with the event it made then (one message in the room, not
+ * two), and an edit makes it show the new content.
+ */
+static void
+test_first_send_survives_crash_and_new_content(void)
+{
+	struct harness	*h = h_new(NULL);
+	struct chat_msg	 msg = { .text = "Job #2: start 104\nrunning, 0s",
+	    .key = "outbox.2" };
+	char		*ref = NULL, *cause = NULL;
+	const char	*send = "/_matrix/client/v3/rooms/" OPS "/send/";
+	json_t		*evs, *ev;
+	size_t		 i;
+	int		 originals = 0, edits = 0;
+
+	h_running(h);
+	fake_matrix_fault(h->fm, "PUT", send, FM_DROP, 0, 0, 1);
+	T_EQ_INT(chat_send(h->c, OPS, &msg, &ref, &cause), CHAT_TEMPORARY);
+	free(cause);
+	cause = NULL;
+	T_EQ_INT(fake_matrix_wait_events(h->fm, OPS, BOT, "m.room.message",
+	    1, 5000), 1);
+	h_restart(h);
+	msg.text = "Job #2: start 104\nsucceeded in 0s";
+	T_EQ_INT(chat_send(h->c, OPS, &msg, &ref, &cause), CHAT_OK);
+	free(cause);
+	evs = fake_matrix_events(h->fm, OPS, BOT, "m.room.message");
+	json_array_foreach(evs, i, ev) {
+		json_t	*c = json_object_get(ev, "content");
+
+		if (json_object_get(c, "m.new_content") == NULL) {
+			originals++;
+			T_EQ_STR(ref, json_string_value(json_object_get(ev,
+			    "event_id")));
+			continue;
+		}
+		edits++;
+		T_EQ_STR(json_string_value(json_object_get(json_object_get(c,
+		    "m.relates_to"), "event_id")), ref);
+		T_CONTAINS(json_string_value(json_object_get(json_object_get(
+		    c, "m.new_content"), "body")), "succeeded in 0s");
+	}
+	T_EQ_INT(originals, 1);
+	T_EQ_INT(edits, 1);
+	json_decref(evs);
+	free(ref);
+	free(cause);
+	h_free(h);
+}
+
 static void
 test_retry_same_txn(void)
 {
@@ -1157,6 +1212,7 @@ main(void)
 	RUN(test_edit_shape);
 	RUN(test_malformed_events_skipped);
 	RUN(test_retry_same_txn);
+	RUN(test_first_send_survives_crash_and_new_content);
 	RUN(test_reaction_buttons);
 	RUN(test_rate_limit_429);
 	RUN(test_server_errors_recovery);
