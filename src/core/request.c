@@ -102,9 +102,9 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
     char **cause)
 {
 	const struct cmd_def	*def = call->def;
-	const char		*action;
+	const char		*action, *errstr;
 	size_t			 i;
-	int			 lookup = 0;
+	int			 lookup = 0, vmid;
 
 	memset(r, 0, sizeof *r);
 	action = call->action != NULL ? call->action : def->action;
@@ -129,8 +129,6 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 				    cause) != 0)
 					goto fail;
 			} else if (all_digits(v)) {
-				const char	*errstr;
-
 				r->guest.vmid = (int)strtonum(v, 100,
 				    999999999, &errstr);
 			} else {
@@ -166,8 +164,9 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 				lookup = 1;
 				break;
 			}
-			if (guest_view_vmid(rg->view, (int)strtonum(v, 100,
-			    999999999, NULL)) != NULL &&
+			vmid = (int)strtonum(v, 100, 999999999, &errstr);
+			if (errstr == NULL && guest_view_vmid(rg->view,
+			    vmid) != NULL &&
 			    guest_view_resolve(rg->view, v, &r->guest,
 			    cause) == 0)
 				r->have_guest = 1;

@@ -163,7 +163,9 @@ run_finish(struct run *r, enum job_state to, const char *result,
 			char	 bar[128];
 
 			progress_bar(r->percent, bar, sizeof bar);
-			text = xasprintf("succeeded in %s %s", el, bar);
+			text = xasprintf("succeeded in %s %s%s%s", el, bar,
+			    result != NULL && *result ? "\n" : "",
+			    result != NULL ? result : "");
 			break;
 		}
 		text = xasprintf("succeeded in %s%s%s", el,
