@@ -514,6 +514,37 @@ test_prune_default_retention_from_conf(void)
 	env_stop(&e);
 }
 
+/* A retention that removes nothing: said at once, nobody is asked. */
+static void
+test_prune_nothing_to_remove(void)
+{
+	struct env	 e;
+	struct t_proc	 p;
+	char		*out, *deletes, *state, *left;
+
+	env_start(&e, 200);
+	seed_backups(&e);
+	start_daemon(&e, &p);
+	type(&p, "/as alice\nprune nas-backup 101 keep-last=10\n");
+	T_OK(wait_job(&e, 1, "succeeded", 20000));
+	T_EQ_INT(t_proc_wait_for(&p, "nothing to remove", 15000), 0);
+	t_proc_stop(&p, SIGTERM, 10000);
+	out = t_proc_output(&p);
+	T_CONTAINS(out, "7 backups, 0 to remove, 7 kept");
+	T_NOT_CONTAINS(out, "Approval needed");
+	deletes = calls_of(&e, "DELETE");
+	T_NOT_CONTAINS(deletes, "prunebackups");
+	free(deletes);
+	state = job_text(e.db, 1, "approvals_needed");
+	T_EQ_STR(state, "0");
+	free(state);
+	left = backups_of(&e, 101);
+	T_EQ_INT(count(left, "\n"), 7);
+	free(left);
+	free(out);
+	env_stop(&e);
+}
+
 /* A restore to a new VMID: approved, followed, the guest exists. */
 static void
 test_restore_new_vmid(void)
@@ -629,6 +660,7 @@ main(void)
 	T_RUN(test_prune_dry_run_then_approval);
 	T_RUN(test_prune_list_changed_before_run);
 	T_RUN(test_prune_default_retention_from_conf);
+	T_RUN(test_prune_nothing_to_remove);
 	T_RUN(test_restore_new_vmid);
 	T_RUN(test_restore_refuses_existing);
 	T_RUN(test_restore_container);
