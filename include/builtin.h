@@ -6,7 +6,9 @@
  * A built-in is answered either by the router (it touches only pvebot's
  * own state: help, whoami, approve, silence, ...), by a worker as a
  * read job (it asks Proxmox or a node: status, guests, sensors, ...) or
- * by a worker as an action of several steps (shutdown-node).
+ * by a worker as an action of several steps (shutdown-node, prune,
+ * restore); an action may have a plan that a worker reads before the
+ * approval is asked for (prune's dry run).
  * `pvebot check` and the daemon's loading refuse a command whose
  * builtin: name is not in this table; the router and the workers look
  * their handlers up in it, so a name cannot be checked in one place and
@@ -54,6 +56,17 @@ struct builtin {
 	 */
 	void		(*op)(struct run *, const struct cmd_call *);
 };
+
+/*
+ * The plan of an op whose approver must see what it will do (prune's
+ * dry run), or NULL: a worker calls it before the policy's decision is
+ * recorded and the approval asked for. 0 with *plan (JSON; its "text"
+ * is shown in the request, the op checks the rest when it runs), 1 when
+ * there is nothing to do (*plan is the answer), -1 with *cause.
+ */
+typedef int (*builtin_plan_fn)(struct app *, const struct cmd_call *,
+	    char **plan, char **cause);
+builtin_plan_fn builtin_plan(const char *name);
 
 /* The built-in named so, or NULL. */
 const struct builtin *builtin_find(const char *name);

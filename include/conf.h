@@ -115,11 +115,20 @@ struct conf_ssh {
 	size_t			 nhosts;
 };
 
+/* A storage's default retention for `prune` (0: option not used). */
+struct conf_retention {
+	char	*storage;
+	int	 keep_last, keep_hourly, keep_daily, keep_weekly;
+	int	 keep_monthly, keep_yearly;
+};
+
 struct conf_workers {
 	int	 count;
 	int	 heavy_per_node;	/* backup, migrate, clone */
 	int64_t	 edit_interval;		/* seconds between progress edits */
 	int	 backup_margin_gib;	/* free space a backup must leave */
+	struct conf_retention *retention;
+	size_t	 nretention;
 };
 
 struct conf_override {

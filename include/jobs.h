@@ -2,15 +2,18 @@
  * jobs.h - jobs in SQLite: the state machine, approvals and claiming.
  *
  *   resolving         -> queued | awaiting_approval | refused | failed |
- *                        cancelled
+ *                        cancelled | succeeded
  *   awaiting_approval -> queued | denied | expired | cancelled
  *   queued            -> running | cancelled | refused
  *   running           -> succeeded | failed | cancelled | interrupted |
  *                        refused | unknown
  *
  * `resolving` is a request whose guest the router could not look up in
- * memory (the guest index was empty or old): a worker looks it up and
- * lets the policy decide, as the router would have. `refused` is a
+ * memory (the guest index was empty or old), or one whose plan must be
+ * read from Proxmox before anyone is asked to approve it (prune's dry
+ * run): a worker looks it up, stores the plan, and lets the policy
+ * decide, as the router would have; a plan with nothing to do ends the
+ * job there (succeeded). `refused` is a
  * request the policy turned down after it was stored (at resolution, or
  * at dispatch when the rules or the guest changed). `unknown` is an
  * action whose outcome pvebot cannot know (its request may have reached
@@ -87,6 +90,8 @@ struct job {
 	char		*result;
 	char		*error;
 	int64_t		 parent_job;
+	char		*plan;		/* JSON: what it will do, worked out
+					 * before approval (prune), or NULL */
 };
 
 const char	*job_state_name(enum job_state);

@@ -110,6 +110,13 @@
  *     {"ceph":"HEALTH_WARN","checks":[{"code":"OSD_DOWN",
  *      "message":"1 osds down"}]} / {"ceph":"absent"} (the default)
  *     {"join":"pve4"} / {"leave":"pve4"}  cluster membership
+ *   POST /_sim/backup      one object or an array: {"storage":"nas-backup",
+ *                          "vmid":101,"ctime":EPOCH,"lxc":false,
+ *                          "protected":false,"node":"pve1"} adds a backup
+ *                          (node: local storages only); {"storage":..,
+ *                          "vmid":..,"clear":true} removes that guest's
+ *                          backups there. Prune (dry run and delete) and
+ *                          restore: see src/sim/sim_backup.c
  *   GET /_sim/state        the whole state (guests, tasks) for debugging
  * The health endpoints served: /cluster/backup-info/not-backed-up,
  * /cluster/ceph/status, /nodes/{node}/disks/list, .../disks/smart,
@@ -153,7 +160,7 @@ const char	*sim_fingerprint(const struct sim *);
 const char	*sim_cert_pem(const struct sim *);
 /*
  * Applies an admin request in-process, as POST /_sim/<what> would
- * (what: "fault", "guest", "metrics", "health"); 0, or -1 with *cause.
+ * (what: "fault", "guest", "metrics", "health", "backup"); 0, or -1 with *cause.
  */
 int		 sim_admin(struct sim *, const char *what, const char *json,
 		    char **cause);

@@ -20,5 +20,13 @@ char	*worker_digest(struct app *, struct store *, char **cause);
 struct cmd_call;
 struct run;
 void	 worker_shutdown_node(struct run *, const struct cmd_call *);
+/*
+ * `prune` (its dry run is the plan the approver sees) and `restore`
+ * (exec/worker_backup.c).
+ */
+int	 worker_prune_plan(struct app *, const struct cmd_call *,
+	    char **plan, char **cause);
+void	 worker_prune(struct run *, const struct cmd_call *);
+void	 worker_restore(struct run *, const struct cmd_call *);
 
 #endif

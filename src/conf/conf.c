@@ -272,6 +272,24 @@ static const struct ckey ssh_keys[] = {
 	KEND
 };
 
+static const struct ckey retention_keys[] = {
+	K("storage", CK_STR, struct conf_retention, storage, NULL, 1,
+	    "the Proxmox storage id"),
+	KR("keep_last", CK_INT, struct conf_retention, keep_last, "0", 0,
+	    1000000, "keep the last N backups"),
+	KR("keep_hourly", CK_INT, struct conf_retention, keep_hourly, "0", 0,
+	    1000000, "keep the newest backup of each of the last N hours"),
+	KR("keep_daily", CK_INT, struct conf_retention, keep_daily, "0", 0,
+	    1000000, "... of each of the last N days"),
+	KR("keep_weekly", CK_INT, struct conf_retention, keep_weekly, "0", 0,
+	    1000000, "... of each of the last N weeks"),
+	KR("keep_monthly", CK_INT, struct conf_retention, keep_monthly, "0",
+	    0, 1000000, "... of each of the last N months"),
+	KR("keep_yearly", CK_INT, struct conf_retention, keep_yearly, "0", 0,
+	    1000000, "... of each of the last N years"),
+	KEND
+};
+
 static const struct ckey worker_keys[] = {
 	KR("count", CK_INT, struct conf_workers, count, "2", 1, 64,
 	    "worker threads"),
@@ -283,6 +301,9 @@ static const struct ckey worker_keys[] = {
 	    backup_margin_gib, "50", 0, 1000000, "a backup to a storage with "
 	    "less free space than the guest's disk plus this many GiB is "
 	    "refused"),
+	KLIST("retention", struct conf_workers, retention, nretention,
+	    retention_keys, struct conf_retention, NULL,
+	    "default retention of `prune` per storage"),
 	KEND
 };
 
@@ -1572,6 +1593,40 @@ check_operations(struct walker *w, struct conf *c, yaml_node_t *root)
 		    "is given: no guest would be expected to run");
 }
 
+/* workers.retention: a storage once, each with some retention. */
+static void
+check_retention(struct walker *w, struct conf *c, yaml_node_t *root)
+{
+	yaml_node_t	*seq, *item;
+	size_t		 i, j;
+
+	seq = map_get(w, map_get(w, root, "workers"), "retention");
+	for (i = 0; i < c->workers.nretention; i++) {
+		const struct conf_retention	*r = &c->workers.retention[i];
+
+		item = seq != NULL && seq->type == YAML_SEQUENCE_NODE &&
+		    (size_t)(seq->data.sequence.items.top -
+		    seq->data.sequence.items.start) > i ?
+		    yaml_document_get_node(w->doc,
+		    seq->data.sequence.items.start[i]) : root;
+		if (r->storage == NULL)
+			continue;
+		if (r->keep_last + r->keep_hourly + r->keep_daily +
+		    r->keep_weekly + r->keep_monthly + r->keep_yearly == 0)
+			werr(w, item, "workers.retention: storage '%s' keeps "
+			    "nothing: give at least one of keep_last, "
+			    "keep_hourly, keep_daily, keep_weekly, "
+			    "keep_monthly, keep_yearly", r->storage);
+		for (j = 0; j < i; j++) {
+			if (c->workers.retention[j].storage != NULL &&
+			    strcmp(c->workers.retention[j].storage,
+			    r->storage) == 0)
+				werr(w, item, "workers.retention: storage '%s' "
+				    "is given twice", r->storage);
+		}
+	}
+}
+
 /* Checks that span keys: what one key means for another. */
 static void
 check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
@@ -1589,6 +1644,7 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 	    c->proxmox.secret == NULL))
 		werr(w, root, "proxmox: token_id and secret_file (or "
 		    "secret_env) are required when urls are given");
+	check_retention(w, c, root);
 	for (i = 0; i < c->ssh.nhosts; i++) {
 		for (j = 0; j < i; j++) {
 			if (strcmp(c->ssh.hosts[i].name,

@@ -196,7 +196,29 @@ static const struct builtin builtins[] = {
 	{ "digest", NULL, bw_digest, NULL },
 	/* Run by a worker: actions of several steps. */
 	{ "node_shutdown", NULL, NULL, worker_shutdown_node },
+	{ "prune", NULL, NULL, worker_prune },
+	{ "restore", NULL, NULL, worker_restore },
 };
+
+/* The ops above whose plan a worker reads before the approval. */
+static const struct {
+	const char	*name;
+	builtin_plan_fn	 plan;
+} plans[] = {
+	{ "prune", worker_prune_plan },
+};
+
+builtin_plan_fn
+builtin_plan(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < nitems(plans); i++) {
+		if (strcmp(plans[i].name, name) == 0)
+			return plans[i].plan;
+	}
+	return NULL;
+}
 
 const struct builtin *
 builtin_find(const char *name)

@@ -102,10 +102,12 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
     char **cause)
 {
 	const struct cmd_def	*def = call->def;
+	const char		*action, *errstr;
 	size_t			 i;
-	int			 lookup = 0;
+	int			 lookup = 0, vmid;
 
 	memset(r, 0, sizeof *r);
+	action = call->action != NULL ? call->action : def->action;
 	for (i = 0; i < def->nargs; i++) {
 		const struct cmd_arg	*a = &def->args[i];
 		const char		*v = call->values[i];
@@ -127,8 +129,6 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 				    cause) != 0)
 					goto fail;
 			} else if (all_digits(v)) {
-				const char	*errstr;
-
 				r->guest.vmid = (int)strtonum(v, 100,
 				    999999999, &errstr);
 			} else {
@@ -149,6 +149,27 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 			break;
 		case ARG_REASON:
 			r->reason = v;
+			break;
+		case ARG_VMID:
+			/*
+			 * A forced restore acts on the guest it overwrites:
+			 * the policy judges it with that guest's tags.
+			 */
+			if (r->have_guest || lookup || rg == NULL ||
+			    !rg->proxmox || strcmp(action,
+			    "backup.restore.force") != 0)
+				break;
+			if (rg->view == NULL || (rg->max_age_ms > 0 &&
+			    guest_view_age_ms(rg->view) > rg->max_age_ms)) {
+				lookup = 1;
+				break;
+			}
+			vmid = (int)strtonum(v, 100, 999999999, &errstr);
+			if (errstr == NULL && guest_view_vmid(rg->view,
+			    vmid) != NULL &&
+			    guest_view_resolve(rg->view, v, &r->guest,
+			    cause) == 0)
+				r->have_guest = 1;
 			break;
 		case ARG_WORD:
 			/* hostsnap-remove names an LV as vg/name. */
@@ -181,7 +202,7 @@ request_prepare(const struct request_guests *rg, const struct cmd_call *call,
 		r->target.is_template = r->guest.is_template;
 	}
 	r->preq.user = user;
-	r->preq.action = call->action != NULL ? call->action : def->action;
+	r->preq.action = action;
 	if (!r->have_guest && r->target.node != NULL && rg != NULL &&
 	    rg->proxmox && stops_node_guests(r->preq.action)) {
 		/* Without a fresh list a worker looks the guests up. */

@@ -256,6 +256,16 @@ approval_text(struct store *s, const struct job *j, int64_t now,
 		    now, exp, sizeof exp));
 	else
 		buf_puts(&b, "; expired");
+	if (j->plan != NULL) {
+		/* What it will do, read before the request (prune's list). */
+		json_t		*plan = json_loads(j->plan, 0, NULL);
+		const char	*pt = json_string_value(json_object_get(plan,
+				    "text"));
+
+		if (pt != NULL)
+			buf_printf(&b, "\n%s", pt);
+		json_decref(plan);
+	}
 	if (status != NULL)
 		buf_printf(&b, "\n%s", status);
 	*title = xasprintf("Approval needed: job #%" PRId64, j->id);
@@ -542,9 +552,15 @@ admit_validate(struct admit *a)
 			vmid = strtonum(v, 100, 999999999, &errstr);
 			if (errstr != NULL)
 				break;
-			if ((g = guest_view_vmid(a->view, (int)vmid)) != NULL)
+			/* A forced restore overwrites that guest. */
+			if ((g = guest_view_vmid(a->view, (int)vmid)) != NULL &&
+			    strcmp(action, "backup.restore.force") == 0)
+				break;
+			if (g != NULL)
 				return xasprintf("VMID %lld is in use by %s (%s "
-				    "on %s)", vmid, g->name, g->type, g->node);
+				    "on %s)%s", vmid, g->name, g->type, g->node,
+				    strcmp(action, "backup.restore") == 0 ?
+				    "; add `force` to restore over it" : "");
 			{
 				/* A guest nobody could ever start is no use. */
 				struct policy_target	 t = { .vmid = (int)vmid,
@@ -745,8 +761,36 @@ admit_record(struct admit *a, const struct policy_decision *d)
 }
 
 /*
- * A request whose guest the index could not look up: a job in state
- * `resolving` with its message; a worker finishes it.
+ * A request the policy would let run or put to an approver, whose
+ * built-in has a plan to read from Proxmox first (prune's dry run): it
+ * becomes a resolving job, so the approver sees the plan. Anything the
+ * router can refuse now (a reason missing, an impossible request) is
+ * left to admit_record().
+ */
+static int
+admit_needs_plan(struct admit *a, const struct policy_decision *d)
+{
+	char	*msg;
+
+	if (a->call->def->exec != CMD_EXEC_BUILTIN ||
+	    builtin_plan(a->call->def->builtin) == NULL)
+		return 0;
+	if (d->effect != POLICY_ALLOW && d->effect != POLICY_REQUIRE_APPROVAL)
+		return 0;
+	if (d->effect == POLICY_REQUIRE_APPROVAL && d->reason_required &&
+	    a->req->reason == NULL)
+		return 0;
+	if ((msg = admit_validate(a)) != NULL) {
+		free(msg);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A request whose guest the index could not look up, or whose plan a
+ * worker reads first: a job in state `resolving` with its message; a
+ * worker finishes it.
  */
 static int
 admit_later(struct admit *a)
@@ -915,7 +959,11 @@ route_call(struct route *rt, struct cmd_call *call)
 	if (d.effect == POLICY_ALLOW && call->def->exec == CMD_EXEC_BUILTIN &&
 	    router_is_local_builtin(call->def->builtin))
 		run_local_builtin(rt, call, &d);
-	else {
+	else if (admit_needs_plan(&a, &d)) {
+		/* A worker reads the plan; the request shows it. */
+		rc = admit_later(&a);
+		rt->kick |= a.kick;
+	} else {
 		rc = admit_record(&a, &d);
 		rt->kick |= a.kick;
 	}

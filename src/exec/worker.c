@@ -163,7 +163,9 @@ run_finish(struct run *r, enum job_state to, const char *result,
 			char	 bar[128];
 
 			progress_bar(r->percent, bar, sizeof bar);
-			text = xasprintf("succeeded in %s %s", el, bar);
+			text = xasprintf("succeeded in %s %s%s%s", el, bar,
+			    result != NULL && *result ? "\n" : "",
+			    result != NULL ? result : "");
 			break;
 		}
 		text = xasprintf("succeeded in %s%s%s", el,
@@ -1138,7 +1140,9 @@ consent(struct run *r, const struct cmd_call *call)
 
 	/* Node-wide actions are judged by the guests of the node too. */
 	if ((call_value(call, ARG_GUEST) != NULL ||
-	    str_has_prefix(r->job->action, "node.")) && r->app->pve != NULL) {
+	    str_has_prefix(r->job->action, "node.") ||
+	    strcmp(r->job->action, "backup.restore.force") == 0) &&
+	    r->app->pve != NULL) {
 		if (app_refresh_guests(r->app, &cause) != 0) {
 			text = xasprintf("cannot read the guest list from "
 			    "Proxmox to check the request again: %s; nothing "
@@ -1424,6 +1428,86 @@ workers_start_recovery(struct workers *w, char **cause)
 }
 
 /*
+ * A resolving job whose built-in reads a plan first (prune's dry run):
+ * the plan is read here, outside any transaction, and stored with the
+ * job; the approval request shows it. A plan with nothing to do ends
+ * the job (succeeded), one that cannot be read fails it. 0 when the job
+ * goes on to the policy, 1 when it ended here or changed meanwhile.
+ */
+static int
+resolve_plan(struct workers *w, struct store *s, const struct catalogue *cat,
+    int64_t id)
+{
+	builtin_plan_fn		 plan_fn;
+	struct cmd_parse_opts	 opts = { .direct = 1, .addressed = 1 };
+	struct cmd_call		 call;
+	struct job		 j;
+	struct chat_msg		 m;
+	char			*plan = NULL, *cause = NULL, *title, *msg;
+	int			 rc;
+
+	if (jobs_get(s, id, &j) != 0 || j.state != JOB_RESOLVING) {
+		job_release(&j);
+		return 1;
+	}
+	opts.now = j.created_at;
+	if (cmd_parse(cat, j.command, &opts, &call, &cause) != CMD_PARSE_OK) {
+		/* router_resolve_job() says so. */
+		free(cause);
+		job_release(&j);
+		return 0;
+	}
+	if (call.def->exec != CMD_EXEC_BUILTIN ||
+	    (plan_fn = builtin_plan(call.def->builtin)) == NULL ||
+	    j.plan != NULL) {
+		cmd_call_release(&call);
+		job_release(&j);
+		return 0;
+	}
+	rc = plan_fn(w->app, &call, &plan, &cause);
+	cmd_call_release(&call);
+	if (store_begin(s) != 0) {
+		rc = 1;		/* tried again on the next turn */
+		goto out;
+	}
+	job_release(&j);
+	if (jobs_get(s, id, &j) != 0 || j.state != JOB_RESOLVING) {
+		store_rollback(s);
+		rc = 1;
+		goto out;
+	}
+	title = xasprintf("Job #%" PRId64 ": %s", j.id, j.command);
+	if (rc == 0)
+		jobs_set_text(s, j.id, "plan", plan);
+	else if (rc > 0) {
+		jobs_transition(s, j.id, JOB_RESOLVING, JOB_SUCCEEDED, "pvebot",
+		    plan, NULL, NULL);
+		m = (struct chat_msg){ .title = title, .text = plan };
+		if (j.msg_id > 0)
+			outbox_edit(s, j.msg_id, &m);
+	} else {
+		msg = xasprintf("%s; nothing was done", cause);
+		jobs_transition(s, j.id, JOB_RESOLVING, JOB_FAILED, "pvebot",
+		    NULL, msg, NULL);
+		m = (struct chat_msg){ .title = title, .text = msg };
+		if (j.msg_id > 0)
+			outbox_edit(s, j.msg_id, &m);
+		free(msg);
+		rc = 1;
+	}
+	free(title);
+	if (store_commit(s) != 0) {
+		store_rollback(s);
+		rc = 1;
+	}
+out:
+	job_release(&j);
+	free(plan);
+	free(cause);
+	return rc;
+}
+
+/*
  * Requests the router could not resolve in memory: the guest list is
  * read from Proxmox once for all of them, then each is decided as the
  * router would have (router_resolve_job). Returns how many were done.
@@ -1453,6 +1537,10 @@ resolve_pending(struct workers *w, struct store *s)
 	for (i = 0; i < n && !atomic_load(&w->app->stopping); i++) {
 		struct job	 j;
 
+		if (resolve_plan(w, s, cat, ids[i]) != 0) {
+			done++;
+			continue;
+		}
 		if (store_begin(s) != 0)
 			break;
 		if (jobs_get(s, ids[i], &j) != 0 || j.state != JOB_RESOLVING) {

@@ -49,4 +49,23 @@ int	run_step(struct run *, const char *name, const char *method,
 	    int64_t *step_id, char **upid, char **cause);
 const char *task_type(const char *action, const char *guest_type);
 
+/*
+ * worker_backup.c: a restore of one vzdump archive, as a step of the
+ * running job, which it finishes. `restore` fills it from the command;
+ * a restore as a new guest (issue 21) adds a node and parameters such
+ * as name= or hostname= and net0= of its own.
+ */
+#define RESTORE_EXTRA_MAX	8
+struct restore_spec {
+	const char		*volid;		/* STORAGE:backup/vzdump-... */
+	const char		*node;		/* NULL: chosen (see the file) */
+	int			 vmid;		/* 0: the archive's own */
+	const char		*storage;	/* target storage, or NULL */
+	int			 force;		/* may overwrite a stopped
+						   guest of the same kind */
+	const struct pve_param	*extra;		/* more POST parameters */
+	size_t			 nextra;
+};
+void	restore_guest(struct run *, const struct restore_spec *);
+
 #endif

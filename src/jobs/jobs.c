@@ -27,6 +27,7 @@ static const unsigned char legal[JOB_NSTATES][JOB_NSTATES] = {
 	[JOB_RESOLVING] = {
 		[JOB_QUEUED] = 1, [JOB_AWAITING_APPROVAL] = 1,
 		[JOB_REFUSED] = 1, [JOB_FAILED] = 1, [JOB_CANCELLED] = 1,
+		[JOB_SUCCEEDED] = 1,	/* its plan has nothing to do */
 	},
 	[JOB_AWAITING_APPROVAL] = {
 		[JOB_QUEUED] = 1, [JOB_DENIED] = 1, [JOB_EXPIRED] = 1,
@@ -165,7 +166,7 @@ col_text(sqlite3_stmt *st, int i)
 	"reason, target_vmid, target_node, target_type, target_status, heavy, " \
 	"created_at, expires_at, queued_at, started_at, dispatched_at, " \
 	"finished_at, upid, progress, result, error, parent_job, display, kind, " \
-	"target_name, approval_room"
+	"target_name, approval_room, plan"
 
 static void
 row_to_job(sqlite3_stmt *st, struct job *j)
@@ -212,6 +213,7 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 	j->kind = col_text(st, 35);
 	j->target_name = col_text(st, 36);
 	j->approval_room = col_text(st, 37);
+	j->plan = col_text(st, 38);
 }
 
 int
@@ -248,6 +250,7 @@ job_release(struct job *j)
 	free(j->kind);
 	free(j->target_name);
 	free(j->approval_room);
+	free(j->plan);
 	free(j->nonce);
 	free(j->rule);
 	free(j->approver_roles);
@@ -346,7 +349,7 @@ valid_column(const char *c)
 	static const char *ok[] = { "msg_id", "approval_msg_id", "upid",
 	    "progress", "result", "error", "dispatched_at", "target_node",
 	    "target_status", "target_type", "target_vmid",
-	    "cancel_requested", "claim_gen", "approval_room" };
+	    "cancel_requested", "claim_gen", "approval_room", "plan" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(ok); i++) {

@@ -92,6 +92,12 @@ struct sim_backup {
 	int	 vmid;
 	int64_t	 ctime, size;
 	char	 format[16];
+	int	 protected;
+	/* The backed-up guest's config, for a restore (sim_backup.c). */
+	char	 name[64];
+	char	 tags[256];
+	int	 maxcpu;
+	int64_t	 maxmem, maxdisk;
 };
 
 struct sim_logline {
@@ -133,6 +139,8 @@ struct sim_task {
 	char		 newname[64];
 	int		 flag;		/* online / restart / start */
 	int		 locked;	/* we set the guest's lock */
+	char		 archive[192];	/* restore: the volid; prune: the
+					   prune-backups string */
 };
 
 struct sim_token {
@@ -323,7 +331,20 @@ extern const size_t sim_health_nroutes;
 void	sim_health_init(struct sim *);
 void	sim_health_free(struct sim *);
 int	sim_health_admin(struct sim *, json_t *, char **cause);
-/* Every route: sim_routes, then sim_health_routes; NULL past the end. */
+/* sim_backup.c: prune and restore */
+extern const struct sim_route sim_backup_routes[];
+extern const size_t sim_backup_nroutes;
+int	sim_backup_task(const struct sim_task *);
+char	*sim_backup_task_apply(struct sim *, struct sim_task *);
+void	sim_backup_script(struct sim *, struct sim_task *);
+int	sim_backup_admin(struct sim *, json_t *, char **cause);
+/* A log line of a task now / a line of its script (sim_state.c). */
+void	sim_task_log(struct sim_task *, const char *);
+void	sim_task_script_add(struct sim_task *, int permille,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Every route: sim_routes, sim_health_routes, sim_backup_routes; NULL
+ * past the end. */
 const struct sim_route *sim_route_at(size_t);
 
 /* sim_api.c: reply helpers */

@@ -521,6 +521,9 @@ sim_route_at(size_t i)
 		return (&sim_routes[i]);
 	if (i - sim_nroutes < sim_health_nroutes)
 		return (&sim_health_routes[i - sim_nroutes]);
+	i -= sim_nroutes + sim_health_nroutes;
+	if (i < sim_backup_nroutes)
+		return (&sim_backup_routes[i]);
 	return (NULL);
 }
 

@@ -485,6 +485,7 @@ sim_add_backup(struct sim *s, const char *storage, const char *node,
     int vmid, int lxc, int64_t when, int64_t size, const char *compress)
 {
 	struct sim_backup	*b;
+	struct sim_guest	*g;
 	struct tm		 tm;
 	time_t			 tt = (time_t)when;
 	char			 stamp[32];
@@ -512,6 +513,17 @@ sim_add_backup(struct sim *s, const char *storage, const char *node,
 	b->vmid = vmid;
 	b->ctime = when;
 	b->size = size;
+	b->protected = 0;
+	b->name[0] = b->tags[0] = '\0';
+	b->maxcpu = 0;
+	b->maxmem = b->maxdisk = 0;
+	if ((g = sim_guest_find(s, vmid)) != NULL) {
+		snprintf(b->name, sizeof b->name, "%s", g->name);
+		snprintf(b->tags, sizeof b->tags, "%s", g->tags);
+		b->maxcpu = g->maxcpu;
+		b->maxmem = g->maxmem;
+		b->maxdisk = g->maxdisk;
+	}
 }
 
 static void
@@ -532,6 +544,27 @@ script_add(struct sim_task *t, int permille, const char *fmt, ...)
 	t->script[t->nscript].text = xvasprintf(fmt, ap);
 	va_end(ap);
 	t->nscript++;
+}
+
+static void log_add(struct sim_task *, const char *);
+
+void
+sim_task_log(struct sim_task *t, const char *text)
+{
+	log_add(t, text);
+}
+
+void
+sim_task_script_add(struct sim_task *t, int permille, const char *fmt, ...)
+{
+	va_list	ap;
+	char	*line;
+
+	va_start(ap, fmt);
+	line = xvasprintf(fmt, ap);
+	va_end(ap);
+	script_add(t, permille, "%s", line);
+	free(line);
 }
 
 static void
@@ -769,6 +802,10 @@ sim_task_script(struct sim *s, struct sim_task *t)
 		script_bulk(s, t);
 		return;
 	}
+	if (sim_backup_task(t)) {
+		sim_backup_script(s, t);
+		return;
+	}
 	if (g == NULL)
 		return;
 	if (strcmp(t->type, "qmigrate") == 0 ||
@@ -977,6 +1014,8 @@ task_apply(struct sim *s, struct sim_task *t)
 		}
 		return (NULL);
 	}
+	if (sim_backup_task(t))
+		return (sim_backup_task_apply(s, t));
 	if (g == NULL)
 		return (xasprintf("guest %d does not exist", t->vmid));
 	if (strcmp(ty, "start") == 0) {

@@ -393,6 +393,13 @@ static const char *migrations[] = {
 	"  finished_at INTEGER"
 	");"
 	"CREATE INDEX am_silences_due ON am_silences(state, next_at);",
+
+	/*
+	 * 8: what a job will do, worked out before anyone is asked to
+	 * approve it (prune's dry run): JSON, shown in the approval request
+	 * and checked again when the job runs.
+	 */
+	"ALTER TABLE jobs ADD COLUMN plan TEXT;",
 };
 
 int

@@ -161,6 +161,53 @@ test_wrong_type(void)
 	free(errors);
 }
 
+/* workers.retention: each entry keeps something, a storage once. */
+static void
+test_retention(void)
+{
+	char		*errors = NULL;
+	struct conf	*c;
+
+	T_OK(load_text("ret.conf",
+	    "workers:\n"
+	    "  retention:\n"
+	    "    - storage: nas-backup\n"
+	    "      keep_last: 3\n"
+	    "    - storage: local\n"
+	    "    - storage: nas-backup\n"
+	    "      keep_daily: 7\n", &errors) == NULL);
+	expect_error(errors, "ret.conf", 5, 7, "workers.retention: storage "
+	    "'local' keeps nothing");
+	expect_error(errors, "ret.conf", 6, 7, "workers.retention: storage "
+	    "'nas-backup' is given twice");
+	free(errors);
+	errors = NULL;
+	T_OK(load_text("ret1.conf",
+	    "workers:\n"
+	    "  retention:\n"
+	    "    - {storage: pbs, keep_weekly: -1}\n", &errors) == NULL);
+	expect_error(errors, "ret1.conf", 3, 35, "keep_weekly: expected an "
+	    "integer from 0 to 1000000");
+	free(errors);
+	errors = NULL;
+
+	c = load_text("ret2.conf",
+	    "workers:\n"
+	    "  retention:\n"
+	    "    - {storage: nas-backup, keep_last: 3, keep_monthly: 6}\n",
+	    &errors);
+	T_OK(c != NULL);
+	if (c != NULL) {
+		T_EQ_INT(c->workers.nretention, 1);
+		T_EQ_STR(c->workers.retention[0].storage, "nas-backup");
+		T_EQ_INT(c->workers.retention[0].keep_last, 3);
+		T_EQ_INT(c->workers.retention[0].keep_monthly, 6);
+		T_EQ_INT(c->workers.retention[0].keep_daily, 0);
+	}
+	conf_free(c);
+	free(errors);
+}
+
 static void
 test_missing_required(void)
 {
@@ -636,6 +683,7 @@ main(void)
 	T_RUN(test_example_file_passes);
 	T_RUN(test_syntax_error);
 	T_RUN(test_unknown_key);
+	T_RUN(test_retention);
 	T_RUN(test_wrong_type);
 	T_RUN(test_missing_required);
 	T_RUN(test_world_readable_secret);

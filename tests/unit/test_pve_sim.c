@@ -1207,6 +1207,281 @@ test_failover_and_retries(void)
 	env_stop(&e);
 }
 
+
+/*
+ * Prune and restore (src/sim/sim_backup.c).
+ */
+
+/* A request's data, or NULL with *cause (caller frees both). */
+static json_t *
+req(struct env *e, const char *method, const char *path,
+    const struct pve_param *p, size_t np, char **cause)
+{
+	json_t	*data = NULL;
+
+	if (pve_request(e->pve, method, path, p, np, &data, cause) != PVE_OK) {
+		json_decref(data);
+		return NULL;
+	}
+	return data;
+}
+
+/* "keep,keep,remove": the marks of a dry run in its order. */
+static char *
+marks_of(const json_t *list, int64_t *protected_ctime)
+{
+	struct buf	 b;
+	const json_t	*o;
+	size_t		 i;
+
+	buf_init(&b, 0);
+	json_array_foreach(list, i, o) {
+		const char	*m = json_string_value(json_object_get(o,
+				    "mark"));
+
+		buf_printf(&b, "%s%s@%lld", i > 0 ? "," : "", m != NULL ? m :
+		    "?", (long long)json_integer_value(json_object_get(o,
+		    "ctime")));
+		if (m != NULL && strcmp(m, "protected") == 0)
+			*protected_ctime = json_integer_value(
+			    json_object_get(o, "ctime"));
+	}
+	return buf_steal(&b);
+}
+
+static void
+test_prune_dry_run_and_delete(void)
+{
+	struct env		 e;
+	struct pve_param	 p[3];
+	json_t			*data;
+	char			*cause = NULL, *marks, *exitstatus, *want;
+	char			 js[256];
+	int64_t			 d0 = 1795136400, prot = 0;	/* 2026-11-20 01:00 */
+	int			 i;
+
+	if (env_start(&e, 150) != 0)
+		return;
+	admin(&e, "backup", "{\"storage\":\"nas-backup\",\"vmid\":101,"
+	    "\"clear\":true}");
+	for (i = 0; i <= 5; i++) {
+		snprintf(js, sizeof js, "{\"storage\":\"nas-backup\","
+		    "\"vmid\":101,\"ctime\":%lld}", (long long)(d0 + i * 86400));
+		admin(&e, "backup", js);
+	}
+	snprintf(js, sizeof js, "[{\"storage\":\"nas-backup\",\"vmid\":101,"
+	    "\"ctime\":%lld},{\"storage\":\"nas-backup\",\"vmid\":101,"
+	    "\"ctime\":%lld,\"protected\":true}]",
+	    (long long)(d0 + 5 * 86400 + 12 * 3600),
+	    (long long)(d0 - 30 * 86400));
+	admin(&e, "backup", js);
+
+	/* keep-last=2 takes both of day 5; keep-daily=3 days 4, 3, 2. */
+	p[0] = (struct pve_param){ "prune-backups", "keep-last=2,keep-daily=3" };
+	p[1] = (struct pve_param){ "vmid", "101" };
+	p[2] = (struct pve_param){ "type", "qemu" };
+	data = req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 3, &cause);
+	T_OK(data != NULL && json_array_size(data) == 8);
+	marks = marks_of(data, &prot);
+	want = xasprintf("keep@%lld,keep@%lld,keep@%lld,keep@%lld,keep@%lld,"
+	    "remove@%lld,remove@%lld,protected@%lld",
+	    (long long)(d0 + 5 * 86400 + 12 * 3600),
+	    (long long)(d0 + 5 * 86400), (long long)(d0 + 4 * 86400),
+	    (long long)(d0 + 3 * 86400), (long long)(d0 + 2 * 86400),
+	    (long long)(d0 + 86400), (long long)d0,
+	    (long long)(d0 - 30 * 86400));
+	T_EQ_STR(marks, want);
+	free(want);
+	free(marks);
+	json_decref(data);
+
+	/* keep-weekly=1: the newest of the ISO week (Mon 23 .. Sun 29). */
+	p[0] = (struct pve_param){ "prune-backups", "keep-weekly=2" };
+	data = req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 2, &cause);
+	marks = marks_of(data, &prot);
+	/* d0 is a Friday: days 0-2 are one week, days 3-5 the next. */
+	want = xasprintf("keep@%lld,remove@%lld,remove@%lld,remove@%lld,"
+	    "keep@%lld,remove@%lld,remove@%lld,protected@%lld",
+	    (long long)(d0 + 5 * 86400 + 12 * 3600),
+	    (long long)(d0 + 5 * 86400), (long long)(d0 + 4 * 86400),
+	    (long long)(d0 + 3 * 86400), (long long)(d0 + 2 * 86400),
+	    (long long)(d0 + 86400), (long long)d0,
+	    (long long)(d0 - 30 * 86400));
+	T_EQ_STR(marks, want);
+	free(want);
+	free(marks);
+	json_decref(data);
+
+	/* As strict as the schema: bad property strings, booleans. */
+	p[0] = (struct pve_param){ "prune-backups", "keep-lots=2" };
+	T_OK(req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 1, &cause) == NULL);
+	T_CONTAINS(cause, "prune-backups");
+	free(cause);
+	cause = NULL;
+	p[0] = (struct pve_param){ "prune-backups", "keep-last=0" };
+	T_OK(req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 1, &cause) == NULL);
+	free(cause);
+	cause = NULL;
+	p[0] = (struct pve_param){ "prune-backups", "keep-all=1,keep-last=1" };
+	T_OK(req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 1, &cause) == NULL);
+	free(cause);
+	cause = NULL;
+	p[0] = (struct pve_param){ "dry-run", "1" };
+	T_OK(req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 1, &cause) == NULL);
+	free(cause);
+	cause = NULL;
+
+	/* DELETE removes what the marks say, in a task. */
+	p[0] = (struct pve_param){ "prune-backups", "keep-last=2,keep-daily=3" };
+	data = req(&e, "DELETE", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p, 3, &cause);
+	T_OK(json_is_string(data));
+	T_CONTAINS(json_string_value(data), ":prunebackups:nas-backup:");
+	exitstatus = wait_task(&e, json_string_value(data), 10000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	{
+		char	*log = NULL;
+
+		log = pve_format_task(e.pve, json_string_value(data), &cause);
+		T_CONTAINS(log, "removing backup");
+		free(log);
+	}
+	json_decref(data);
+	data = req(&e, "GET", "/nodes/pve1/storage/nas-backup/prunebackups",
+	    p + 1, 2, &cause);
+	/* Without prune-backups: the storage's (keep-all); 6 are left. */
+	marks = marks_of(data, &prot);
+	want = xasprintf("keep@%lld,keep@%lld,keep@%lld,keep@%lld,keep@%lld,"
+	    "protected@%lld", (long long)(d0 + 5 * 86400 + 12 * 3600),
+	    (long long)(d0 + 5 * 86400), (long long)(d0 + 4 * 86400),
+	    (long long)(d0 + 3 * 86400), (long long)(d0 + 2 * 86400),
+	    (long long)(d0 - 30 * 86400));
+	T_EQ_STR(marks, want);
+	free(want);
+	free(marks);
+	json_decref(data);
+	free(cause);
+	env_stop(&e);
+}
+
+/* The volid of guest vmid's first backup on nas-backup (caller frees). */
+static char *
+first_backup(struct env *e, const char *vmid)
+{
+	struct pve_param	 p[1] = { { "vmid", vmid } };
+	json_t			*data;
+	char			*cause = NULL, *v = NULL;
+
+	data = req(e, "GET", "/nodes/pve1/storage/nas-backup/content", p, 1,
+	    &cause);
+	if (json_array_size(data) > 0)
+		v = xstrdup(json_string_value(json_object_get(
+		    json_array_get(data, 0), "volid")));
+	json_decref(data);
+	free(cause);
+	return v;
+}
+
+static void
+test_restore_new_existing_and_container(void)
+{
+	struct env		 e;
+	struct pve_param	 p[5];
+	struct pve_guest	 g;
+	json_t			*data;
+	char			*cause = NULL, *vm, *ct, *exitstatus;
+
+	if (env_start(&e, 150) != 0)
+		return;
+	vm = first_backup(&e, "101");
+	ct = first_backup(&e, "103");
+	T_OK(vm != NULL && ct != NULL);
+	if (vm == NULL || ct == NULL)
+		goto out;
+
+	/* A new VMID: a task, then the guest as backed up, stopped. */
+	p[0] = (struct pve_param){ "vmid", "150" };
+	p[1] = (struct pve_param){ "archive", vm };
+	data = req(&e, "POST", "/nodes/pve2/qemu", p, 2, &cause);
+	T_OK(json_is_string(data));
+	T_CONTAINS(json_string_value(data), ":qmrestore:150:");
+	exitstatus = wait_task(&e, json_string_value(data), 10000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	json_decref(data);
+	T_OK(pve_resolve_guest(e.pve, "150", &g, &cause) == PVE_OK);
+	T_EQ_STR(g.name, "web-01");
+	T_EQ_STR(g.node, "pve2");
+	T_EQ_STR(g.type, "qemu");
+	T_EQ_STR(g.status, "stopped");
+	pve_guest_release(&g);
+
+	/* An existing VMID: refused unless force=1. */
+	p[0] = (struct pve_param){ "vmid", "101" };
+	T_OK(req(&e, "POST", "/nodes/pve1/qemu", p, 2, &cause) == NULL);
+	T_CONTAINS(cause, "unable to restore VM 101 - VM 101 already exists "
+	    "on node 'pve1'");
+	free(cause);
+	cause = NULL;
+	p[2] = (struct pve_param){ "force", "true" };
+	T_OK(req(&e, "POST", "/nodes/pve1/qemu", p, 3, &cause) == NULL);
+	free(cause);
+	cause = NULL;
+	/* force over a running VM: refused. */
+	T_OK(act_ok(&e, "101", "/status/start", NULL, 0));
+	p[2] = (struct pve_param){ "force", "1" };
+	T_OK(req(&e, "POST", "/nodes/pve1/qemu", p, 3, &cause) == NULL);
+	T_CONTAINS(cause, "vm is running");
+	free(cause);
+	cause = NULL;
+	T_OK(act_ok(&e, "101", "/status/stop", NULL, 0));
+	data = req(&e, "POST", "/nodes/pve1/qemu", p, 3, &cause);
+	T_OK(json_is_string(data));
+	exitstatus = wait_task(&e, json_string_value(data), 10000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	json_decref(data);
+
+	/* A container from a .tar, and a .vma on the lxc path refused. */
+	p[0] = (struct pve_param){ "vmid", "151" };
+	p[1] = (struct pve_param){ "ostemplate", ct };
+	p[2] = (struct pve_param){ "restore", "1" };
+	p[3] = (struct pve_param){ "storage", "local-lvm" };
+	data = req(&e, "POST", "/nodes/pve3/lxc", p, 4, &cause);
+	T_OK(json_is_string(data));
+	T_CONTAINS(json_string_value(data), ":vzrestore:151:");
+	exitstatus = wait_task(&e, json_string_value(data), 10000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	json_decref(data);
+	T_OK(pve_resolve_guest(e.pve, "151", &g, &cause) == PVE_OK);
+	T_EQ_STR(g.type, "lxc");
+	T_EQ_STR(g.name, "dns");
+	pve_guest_release(&g);
+	p[0] = (struct pve_param){ "vmid", "152" };
+	p[1] = (struct pve_param){ "ostemplate", vm };
+	T_OK(req(&e, "POST", "/nodes/pve3/lxc", p, 3, &cause) == NULL);
+	free(cause);
+	cause = NULL;
+	/* A parameter of plain creation is not a restore's. */
+	p[1] = (struct pve_param){ "archive", vm };
+	p[2] = (struct pve_param){ "memory", "2048" };
+	T_OK(req(&e, "POST", "/nodes/pve3/qemu", p, 3, &cause) == NULL);
+	T_CONTAINS(cause, "memory");
+out:
+	free(cause);
+	free(vm);
+	free(ct);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -1229,6 +1504,8 @@ main(void)
 	T_RUN(test_error_lines_from_the_api);
 	T_RUN(test_tls_pin_and_ca_file);
 	T_RUN(test_failover_and_retries);
+	T_RUN(test_prune_dry_run_and_delete);
+	T_RUN(test_restore_new_existing_and_container);
 	curl_global_cleanup();
 	return t_summary();
 }
