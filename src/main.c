@@ -32,6 +32,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "policy.h"
+#include "prov.h"
 #include "sdnotify.h"
 #include "schedule.h"
 #include "sim.h"
@@ -236,6 +237,19 @@ cmd_check(int argc, char **argv)
 		free(errors);
 		errors = NULL;
 		schedules_free(ss);
+	}
+	if (c->provisioning_file != NULL) {
+		struct prov_conf	*pc;
+
+		errors = NULL;
+		if ((pc = prov_conf_load(c->provisioning_file, &errors)) ==
+		    NULL) {
+			fputs(errors, stderr);
+			bad = 1;
+		}
+		free(errors);
+		errors = NULL;
+		prov_conf_free(pc);
 	}
 	/* The audit key, when there is one yet (run makes it at start). */
 	if (access(c->audit.key_file, F_OK) == 0) {
