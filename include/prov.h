@@ -132,4 +132,19 @@ int	 prov_release_job(struct store *, int64_t job_id);
 int	 prov_release_value(struct store *, const char *kind,
 	    const char *value);
 
+struct pve;
+struct pve_guest;
+/*
+ * Every guest and its configuration (GET .../config), what they use
+ * added to *u. guests/cfgs may be NULL when not wanted; otherwise the
+ * caller frees them (pve_guests_free, prov_configs_free), cfgs[i] being
+ * guests[i]'s. -1 with *cause when one cannot be read.
+ */
+int	 prov_read_used(struct pve *, struct prov_used *u,
+	    struct pve_guest **guests, size_t *nguests, struct json_t ***cfgs,
+	    char **cause);
+void	 prov_configs_free(struct json_t **, size_t n);
+const struct prov_range *prov_range_of(const struct prov_node *,
+	    const char *kind);
+
 #endif

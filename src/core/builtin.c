@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "core_int.h"
 #include "exec_proxmox.h"
+#include "../prov/prov_int.h"
 #include "util.h"
 #include "worker.h"
 
@@ -186,6 +187,7 @@ static const struct builtin builtins[] = {
 	{ "storage", NULL, bw_storage, NULL },
 	{ "sensors", NULL, bw_sensors, NULL },
 	{ "digest", NULL, bw_digest, NULL },
+	{ "nextip", NULL, prov_job_nextip, NULL },
 	/* Run by a worker: actions of several steps. */
 	{ "node_shutdown", NULL, NULL, worker_shutdown_node },
 };

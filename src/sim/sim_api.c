@@ -988,9 +988,6 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "rootfs", json_sprintf(
 		    "local-lvm:vm-%d-disk-0,size=%lldG", g->vmid,
 		    (long long)(g->maxdisk >> 30)));
-		json_object_set_new(o, "net0", json_sprintf("name=eth0,"
-		    "bridge=vmbr0,hwaddr=BC:24:11:00:%02X:%02X,ip=dhcp,"
-		    "type=veth", (g->vmid >> 8) & 0xff, g->vmid & 0xff));
 	} else {
 		json_object_set_new(o, "memory", json_sprintf("%lld",
 		    (long long)(g->maxmem >> 20)));
@@ -1003,10 +1000,8 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "scsi0", json_sprintf("local-lvm:%s-%d-"
 		    "disk-0,iothread=1,size=%lldG", g->template ? "base" : "vm",
 		    g->vmid, (long long)(g->maxdisk >> 30)));
-		json_object_set_new(o, "net0", json_sprintf("virtio=BC:24:11:"
-		    "01:%02X:%02X,bridge=vmbr0", (g->vmid >> 8) & 0xff,
-		    g->vmid & 0xff));
 	}
+	sim_prov_config_get(g, o);	/* net0, ipconfig0, DNS */
 	r->data = o;
 }
 
@@ -1059,6 +1054,9 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 	}
 	if (!g->lxc && check_lock(c, r, g) != 0)
 		return;
+	if (sim_prov_config_check(c, r, g) != 0)
+		return;
+	sim_prov_config_apply(c, g, list_has, del);
 	if (del != NULL) {
 		if (list_has(del, "lock"))
 			g->lock[0] = '\0';
@@ -1589,6 +1587,8 @@ static const struct sim_param p_qm_config_put[] = { P_NODE, P_VMID,
 	    "snapshot-delete,suspending,suspended" },
 	{ .name = "startup", .type = PT_STR, .optional = 1,
 	    .fmt = F_STARTUP },
+	OPT_STR("net0"), OPT_STR("ipconfig0"), OPT_STR("nameserver"),
+	OPT_STR("searchdomain"),
 	P_END };
 static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	{ .name = "delete", .type = PT_STR, .optional = 1,
@@ -1605,6 +1605,7 @@ static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	    "rollback,snapshot,snapshot-delete" },
 	{ .name = "startup", .type = PT_STR, .optional = 1,
 	    .fmt = F_STARTUP },
+	OPT_STR("net0"), OPT_STR("nameserver"), OPT_STR("searchdomain"),
 	P_END };
 static const struct sim_param p_tasks[] = { P_NODE,
 	OPT_UINT("limit"), OPT_UINT("start"), OPT_VMID("vmid"),

@@ -71,6 +71,10 @@ struct sim_guest {
 	int		 maxcpu;
 	int64_t		 mem, maxmem, disk, maxdisk;
 	int64_t		 started;	/* wall time, for uptime */
+	char		 net0[256];	/* "" the default, "-" deleted */
+	char		 ipconfig0[192];	/* VMs: cloud-init */
+	char		 nameserver[128];
+	char		 searchdomain[128];
 	struct sim_snap	*snaps;		/* NULL until the first one */
 	int		 nsnaps;
 	unsigned	 digest_gen;
@@ -323,6 +327,16 @@ extern const size_t sim_health_nroutes;
 void	sim_health_init(struct sim *);
 void	sim_health_free(struct sim *);
 int	sim_health_admin(struct sim *, json_t *, char **cause);
+/* sim_prov.c: network configuration, MACs on clone, /cluster/nextid */
+extern const struct sim_route sim_prov_routes[];
+extern const size_t sim_prov_nroutes;
+int	sim_prov_config_check(struct sim_call *, struct sim_reply *,
+	    const struct sim_guest *);
+void	sim_prov_config_apply(struct sim_call *, struct sim_guest *,
+	    int (*listed)(const char *list, const char *item),
+	    const char *del);
+void	sim_prov_config_get(const struct sim_guest *, json_t *);
+void	sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src);
 /* Every route: sim_routes, then sim_health_routes; NULL past the end. */
 const struct sim_route *sim_route_at(size_t);
 

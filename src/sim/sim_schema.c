@@ -521,6 +521,9 @@ sim_route_at(size_t i)
 		return (&sim_routes[i]);
 	if (i - sim_nroutes < sim_health_nroutes)
 		return (&sim_health_routes[i - sim_nroutes]);
+	if (i - sim_nroutes - sim_health_nroutes < sim_prov_nroutes)
+		return (&sim_prov_routes[i - sim_nroutes -
+		    sim_health_nroutes]);
 	return (NULL);
 }
 

@@ -1,0 +1,25 @@
+/*
+ * prov_int.h - what the provisioning files share, and the handlers the
+ * builtin table (core/builtin.c) names. Not for use outside src/prov/
+ * and that table.
+ */
+#ifndef PVEBOT_PROV_INT_H
+#define PVEBOT_PROV_INT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct builtin_env;
+struct cmd_call;
+struct prov_node;
+struct prov_range;
+struct prov_used;
+struct pve;
+struct pve_guest;
+
+/* Built-ins (read jobs). */
+char	*prov_job_nextip(const struct builtin_env *,
+	    const struct cmd_call *, char **cause);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * test_prov_e2e.c - provisioning by convention as a user meets it: the
+ * real pvebot with a conventions file, the Proxmox simulator, the
+ * console. `nextip` shows the address the next clone would get, read by
+ * a worker from every guest's configuration and pvebot's allocation
+ * table, and takes nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "exec_proxmox.h"
+#include "sim.h"
+#include "t.h"
+#include "t_env.h"
+#include "util.h"
+
+static const char *conventions =
+    "name: \"pve-{node}-{type}-{seq:02d}\"\n"
+    "mac_prefix: \"02:00:00\"\n"
+    "nameserver: 10.0.0.53\n"
+    "nodes:\n"
+    "  - node: pve1\n"
+    "    subnet: 10.1.0.0/24\n"
+    "    gateway: 10.1.0.1\n"
+    "    vm_range: 10.1.0.100-10.1.0.109\n"
+    "    ct_range: 10.1.0.150-10.1.0.159\n"
+    "  - node: pve2\n"
+    "    subnet: 10.2.0.0/24\n"
+    "    gateway: 10.2.0.1\n"
+    "    vm_range: 10.2.0.100-10.2.0.109\n"
+    "    ct_range: 10.2.0.150-10.2.0.159\n"
+    "  - node: pve3\n"
+    "    subnet: 10.3.0.0/24\n"
+    "    gateway: 10.3.0.1\n"
+    "    vm_range: 10.3.0.100-10.3.0.109\n";
+
+/* A client of the simulator, as someone outside pvebot would use it. */
+static struct pve *
+outsider(struct t_env *e, char **url)
+{
+	struct conf_proxmox	 cf;
+	struct pve		*pve;
+	char			*cause = NULL;
+
+	*url = xasprintf("https://127.0.0.1:%d/api2/json", sim_port(e->sim));
+	memset(&cf, 0, sizeof cf);
+	cf.urls = url;
+	cf.nurls = 1;
+	cf.token_id = "pvebot@pve!bot";
+	cf.secret = getenv("PVEBOT_T_ENV_PVE_SECRET");
+	cf.fingerprint = (char *)sim_fingerprint(e->sim);
+	cf.connect_timeout = 10;
+	cf.request_timeout = 10;
+	cf.task_poll = 50;
+	if ((pve = pve_create(&cf, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "pve_create: %s", cause);
+		free(cause);
+	}
+	return pve;
+}
+
+static void
+put(struct pve *pve, const char *path, const char *key, const char *value)
+{
+	struct pve_param	 p[1] = { { key, value } };
+	char			*cause = NULL;
+
+	if (pve_request(pve, "PUT", path, p, 1, NULL, &cause) != PVE_OK) {
+		t_fail(__FILE__, __LINE__, "PUT %s: %s", path, cause);
+		free(cause);
+	}
+}
+
+static struct t_env *
+start(void)
+{
+	struct t_env_opts	 o = { .console = 1, .console_user = "bob",
+	    .extra = "provisioning: prov.yaml\n" };
+	struct t_env		*e;
+
+	t_write("prov.yaml", conventions, 0644);
+	e = t_env_new(&o);
+	if (t_env_start(e, NULL, 30000) != 0) {
+		t_fail(__FILE__, __LINE__, "pvebot did not start");
+		t_env_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* `nextip`: skips what guests use, takes nothing. */
+static void
+test_nextip_in_chat(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	char		*url = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	/* A VM set up by hand holds the range's first address. */
+	put(pve, "/nodes/pve1/qemu/101/config", "ipconfig0",
+	    "ip=10.1.0.100/24,gw=10.1.0.1");
+	put(pve, "/nodes/pve1/lxc/100/config", "net0", "name=eth0,"
+	    "bridge=vmbr0,hwaddr=02:00:00:00:00:01,ip=10.1.0.150/24,"
+	    "type=veth");
+	at = t_env_output_size(e);
+	t_env_type(e, "nextip pve1 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve1: "
+	    "10.1.0.101/24 (gateway 10.1.0.1, bridge vmbr0)", 30000, &at) >
+	    0);
+	t_env_type(e, "nextip pve1 ct");
+	T_OK(t_env_wait_output(e, at, "next free container address on "
+	    "pve1: 10.1.0.151/24", 30000, &at) > 0);
+	/* Asking again gives the same: nothing was taken. */
+	t_env_type(e, "nextip pve1 vm");
+	T_OK(t_env_wait_output(e, at, "10.1.0.101/24", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc", NULL), 0);
+	/* A node the conventions do not name, and one with no such range. */
+	t_env_type(e, "nextip pve3 ct");
+	T_OK(t_env_wait_output(e, at, "node pve3 has no container range",
+	    30000, &at) > 0);
+out:
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
+int
+main(void)
+{
+	T_RUN(test_nextip_in_chat);
+	return t_summary();
+}
