@@ -49,6 +49,7 @@
 #include "monitor.h"
 #include "outbox.h"
 #include "policy.h"
+#include "prov.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "schedule.h"
@@ -229,7 +230,7 @@ approval_text(struct store *s, const struct job *j, int64_t now,
     const char *status, char **title, char **text)
 {
 	struct buf	 b;
-	char		 exp[32], *label, *cmd, *names;
+	char		 exp[32], *label, *cmd, *names, *plan;
 	const char	*p;
 	int		 have = 0;
 
@@ -256,6 +257,9 @@ approval_text(struct store *s, const struct job *j, int64_t now,
 		    now, exp, sizeof exp));
 	else
 		buf_puts(&b, "; expired");
+	if ((plan = prov_plan_text(s, j->id)) != NULL)
+		buf_printf(&b, "\n%s", plan);
+	free(plan);
 	if (status != NULL)
 		buf_printf(&b, "\n%s", status);
 	*title = xasprintf("Approval needed: job #%" PRId64, j->id);
@@ -838,6 +842,17 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	buf_release(&out);
 }
 
+/*
+ * A provisioning command (clone-to, replicate): a worker reserves what
+ * it will create before the decision, so it goes the lookup's way.
+ */
+static int
+needs_plan(const struct cmd_call *call)
+{
+	return call->def->exec == CMD_EXEC_BUILTIN &&
+	    prov_has_plan(call->def->builtin);
+}
+
 static struct request_guests
 guests_of(struct app *app, const struct guest_view *view)
 {
@@ -892,7 +907,7 @@ route_call(struct route *rt, struct cmd_call *call)
 	a.view = view;
 	a.policy = rt->policy;
 	a.now = rt->now;
-	if (prep == REQUEST_LOOKUP) {
+	if (prep == REQUEST_LOOKUP || needs_plan(call)) {
 		/*
 		 * Only a person the policy knows gets a lookup: anyone else
 		 * is refused now, whatever the guest turns out to be.

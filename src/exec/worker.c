@@ -38,6 +38,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
+#include "prov.h"
 #include "sensors.h"
 #include "store.h"
 #include "util.h"
@@ -1453,6 +1454,12 @@ resolve_pending(struct workers *w, struct store *s)
 	for (i = 0; i < n && !atomic_load(&w->app->stopping); i++) {
 		struct job	 j;
 
+		/* Provisioning: reserve what it will create (prov.h). */
+		if (view != NULL && prov_plan_pending(w->app, s, ids[i],
+		    cat) != 0) {
+			done++;
+			continue;
+		}
 		if (store_begin(s) != 0)
 			break;
 		if (jobs_get(s, ids[i], &j) != 0 || j.state != JOB_RESOLVING) {

@@ -18,8 +18,15 @@ struct prov_used;
 struct pve;
 struct pve_guest;
 
-/* Built-ins (read jobs). */
+struct app;
+struct job;
+struct run;
+struct store;
+
+/* Built-ins: `nextip` (a read job), `clone-to` and `replicate` (a plan
+ * before the decision, then an action of several steps). */
 char	*prov_job_nextip(const struct builtin_env *,
 	    const struct cmd_call *, char **cause);
+void	 prov_op_clone(struct run *, const struct cmd_call *);
 
 #endif

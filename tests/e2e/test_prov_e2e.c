@@ -3,7 +3,10 @@
  * real pvebot with a conventions file, the Proxmox simulator, the
  * console. `nextip` shows the address the next clone would get, read by
  * a worker from every guest's configuration and pvebot's allocation
- * table, and takes nothing.
+ * table, and takes nothing. `clone-to` reserves a VMID, a name, an
+ * address and a MAC before the approval, shows them in it, and applies
+ * them through the clone's configuration; two at once get different
+ * ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +133,138 @@ out:
 	t_env_free(e);
 }
 
+static json_t *
+config_of(struct pve *pve, const char *path)
+{
+	json_t	*data = NULL;
+	char	*cause = NULL;
+
+	if (pve_request(pve, "GET", path, NULL, 0, &data, &cause) !=
+	    PVE_OK) {
+		t_fail(__FILE__, __LINE__, "GET %s: %s", path, cause);
+		free(cause);
+	}
+	return data;
+}
+
+static const char *
+cfg_str(json_t *cfg, const char *key)
+{
+	return json_string_value(json_object_get(cfg, key));
+}
+
+/*
+ * `clone-to`: the approval shows exactly what will be made; the clone
+ * comes up with that name, address, MAC, gateway and DNS.
+ */
+static void
+test_clone_to_by_convention(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*cfg;
+	char		*url = NULL, *mac = NULL, *net;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	/* A guest set up by hand holds pve2's first VM address. */
+	put(pve, "/nodes/pve2/qemu/104/config", "ipconfig0",
+	    "ip=10.2.0.100/24,gw=10.2.0.1");
+	at = t_env_output_size(e);
+	t_env_type(e, "clone-to 9000 pve2");
+	/* VMIDs 100-108 are taken: 109; the name's first sequence. */
+	T_OK(t_env_wait_output(e, at, "will create 1 guest:", 30000, NULL) >
+	    0);
+	T_OK(t_env_wait_output(e, at, "pve2: VMID 109 pve-pve2-vm-01, "
+	    "10.2.0.101, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NULL", NULL), 4);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "approve 1");
+	T_OK(t_env_wait_output(e, at, "1 of 1 created", 60000, NULL) > 0);
+	cfg = config_of(pve, "/nodes/pve2/qemu/109/config");
+	T_EQ_STR(cfg_str(cfg, "name"), "pve-pve2-vm-01");
+	T_EQ_STR(cfg_str(cfg, "ipconfig0"), "ip=10.2.0.101/24,gw=10.2.0.1");
+	T_EQ_STR(cfg_str(cfg, "nameserver"), "10.0.0.53");
+	net = (char *)cfg_str(cfg, "net0");
+	T_OK(net != NULL && str_has_prefix(net, "virtio=02:00:00:"));
+	T_CONTAINS(net, ",bridge=vmbr0");
+	/* The MAC the approval showed is the one it has. */
+	if (net != NULL)
+		mac = xstrndup(net + strlen("virtio="), 17);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "kind = 'mac' AND value = ?1 AND job_id = 1 AND released_at IS "
+	    "NULL", mac), 1);
+	json_decref(cfg);
+	/* The same pattern again: the next name, the next address. */
+	at = t_env_output_size(e);
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "10.2.0.102/24", 30000, NULL) > 0);
+out:
+	free(mac);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
+/* Two clones asked for at once: different VMIDs, names, IPs, MACs. */
+static void
+test_two_clones_at_once(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*a = NULL, *b = NULL;
+	char		*url = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	at = t_env_output_size(e);
+	t_env_type(e, "clone-to 9000 pve3");
+	t_env_type(e, "clone-to 9001 pve3");
+	T_OK(t_env_wait_output(e, at, "[approve 2]", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, NULL) > 0);
+	/* Reserved: each value once. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(DISTINCT value) FROM prov_alloc "
+	    "WHERE released_at IS NULL", NULL), 8);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(DISTINCT job_id) FROM "
+	    "prov_alloc WHERE released_at IS NULL", NULL), 2);
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "approve 1");
+	t_env_type(e, "approve 2");
+	T_OK(t_env_wait_output(e, at, "1 of 1 created", 60000, &at) > 0);
+	T_OK(t_env_wait_output(e, at, "1 of 1 created", 60000, &at) > 0);
+	a = config_of(pve, "/nodes/pve3/qemu/109/config");
+	b = config_of(pve, "/nodes/pve3/qemu/110/config");
+	T_OK(a != NULL && b != NULL);
+	if (a != NULL && b != NULL) {
+		T_OK(strcmp(cfg_str(a, "ipconfig0"), cfg_str(b,
+		    "ipconfig0")) != 0);
+		T_OK(strcmp(cfg_str(a, "net0"), cfg_str(b, "net0")) != 0);
+		T_OK(strcmp(cfg_str(a, "name"), cfg_str(b, "name")) != 0);
+		T_CONTAINS(cfg_str(a, "ipconfig0"), "ip=10.3.0.10");
+		T_CONTAINS(cfg_str(b, "ipconfig0"), "ip=10.3.0.10");
+	}
+out:
+	json_decref(a);
+	json_decref(b);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
 int
 main(void)
 {
 	T_RUN(test_nextip_in_chat);
+	T_RUN(test_clone_to_by_convention);
+	T_RUN(test_two_clones_at_once);
 	return t_summary();
 }
