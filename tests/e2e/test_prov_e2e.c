@@ -260,11 +260,74 @@ out:
 	t_env_free(e);
 }
 
+/*
+ * `replicate` to three nodes, one of which goes away after the
+ * approval: the other two are created by convention, the message says
+ * which failed and why, and the failed one's reservations are released.
+ */
+static void
+test_replicate_one_node_failing(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*a = NULL, *b = NULL;
+	char		*url = NULL, *cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	at = t_env_output_size(e);
+	t_env_type(e, "replicate 9000 pve1,pve2,pve3");
+	T_OK(t_env_wait_output(e, at, "will create 3 guests:", 30000, NULL) >
+	    0);
+	T_OK(t_env_wait_output(e, at, "pve1: VMID 109 pve-pve1-vm-01, "
+	    "10.1.0.100, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "pve2: VMID 110 pve-pve2-vm-01, "
+	    "10.2.0.100, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	/* 111 is taken (test): the third gets 113 after 112. */
+	T_EQ_INT(t_env_db_int(e, "SELECT vmid FROM prov_alloc WHERE kind = "
+	    "'vmid' AND node = ?1", "pve3"), 113);
+	if (sim_admin(e->sim, "fault", "{\"node\":\"pve3\","
+	    "\"online\":false}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "fault: %s", cause);
+		free(cause);
+	}
+	t_env_type(e, "/as alice");
+	t_env_type(e, "approve 1");
+	T_OK(t_env_wait_output(e, at, "2 of 3 created", 90000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "pve3 | 113 | pve-pve3-vm-01 | "
+	    "10.3.0.100 | 02:00:00:", 1000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "target node 'pve3' is not online",
+	    1000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "pve1 | 109 | pve-pve1-vm-01 | "
+	    "10.1.0.100 | 02:00:00:", 1000, NULL) > 0);
+	a = config_of(pve, "/nodes/pve1/qemu/109/config");
+	b = config_of(pve, "/nodes/pve2/qemu/110/config");
+	T_EQ_STR(cfg_str(a, "ipconfig0"), "ip=10.1.0.100/24,gw=10.1.0.1");
+	T_EQ_STR(cfg_str(b, "ipconfig0"), "ip=10.2.0.100/24,gw=10.2.0.1");
+	T_EQ_STR(cfg_str(b, "name"), "pve-pve2-vm-01");
+	/* pve3's reservations are free again; the others are kept. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "node = ?1 AND released_at IS NULL", "pve3"), 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "node = ?1 AND released_at IS NULL", "pve2"), 4);
+out:
+	json_decref(a);
+	json_decref(b);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
 int
 main(void)
 {
 	T_RUN(test_nextip_in_chat);
 	T_RUN(test_clone_to_by_convention);
 	T_RUN(test_two_clones_at_once);
+	T_RUN(test_replicate_one_node_failing);
 	return t_summary();
 }
