@@ -151,6 +151,17 @@ int	 prov_sweep(struct store *);
 
 struct pve;
 struct pve_guest;
+
+/*
+ * The inventory (prov_inventory.c): one YAML file per node in dir, in a
+ * stable order (*summary: what was written; caller frees); and the drift
+ * between those files and the cluster now (*text for chat, *nchanged
+ * guests added, removed or changed). -1 with *cause.
+ */
+int	 prov_inventory_export(struct pve *, const char *dir, char **summary,
+	    char **cause);
+int	 prov_inventory_drift(struct pve *, const char *dir, char **text,
+	    int *nchanged, char **cause);
 /*
  * Every guest and its configuration (GET .../config), what they use
  * added to *u. guests/cfgs may be NULL when not wanted; otherwise the

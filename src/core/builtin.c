@@ -188,6 +188,7 @@ static const struct builtin builtins[] = {
 	{ "sensors", NULL, bw_sensors, NULL },
 	{ "digest", NULL, bw_digest, NULL },
 	{ "nextip", NULL, prov_job_nextip, NULL },
+	{ "inventory", NULL, prov_job_inventory, NULL },
 	{ "clone_to", NULL, NULL, prov_op_clone },
 	{ "replicate", NULL, NULL, prov_op_clone },
 	/* Run by a worker: actions of several steps. */

@@ -28,5 +28,7 @@ struct store;
 char	*prov_job_nextip(const struct builtin_env *,
 	    const struct cmd_call *, char **cause);
 void	 prov_op_clone(struct run *, const struct cmd_call *);
+char	*prov_job_inventory(const struct builtin_env *,
+	    const struct cmd_call *, char **cause);
 
 #endif

@@ -322,6 +322,98 @@ out:
 	t_env_free(e);
 }
 
+static char *
+export_once(struct t_env *e, const char *name, int *rc)
+{
+	char	*argv[] = { (char *)t_pvebot(), "inventory", "export", "-c",
+		    e->conf_path, NULL, NULL };
+	char	*out = NULL, *err = NULL, *path, *text;
+
+	argv[5] = t_path("inv");
+	*rc = t_spawn(argv, NULL, &out, &err, 60000);
+	if (*rc != 0)
+		t_fail(__FILE__, __LINE__, "inventory export: %s%s", out, err);
+	T_CONTAINS(out, "inventory: ");
+	path = xasprintf("%s/%s", argv[5], name);
+	text = t_slurp(path);
+	free(path);
+	free(argv[5]);
+	free(out);
+	free(err);
+	return text;
+}
+
+/*
+ * `pvebot inventory export` twice with no change: the same bytes; after
+ * a change, `inventory` in chat names exactly the changed guest.
+ */
+static void
+test_inventory_export_and_drift(void)
+{
+	struct t_env_opts o = { .console = 1, .console_user = "bob",
+	    .extra = "provisioning: prov.yaml\ninventory: inv\n" };
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	char		*url = NULL, *a = NULL, *b = NULL, *c = NULL, *a2 = NULL;
+	size_t		 at;
+	int		 rc;
+
+	t_write("prov.yaml", conventions, 0644);
+	e = t_env_new(&o);
+	if (t_env_start(e, NULL, 30000) != 0) {
+		t_fail(__FILE__, __LINE__, "pvebot did not start");
+		t_env_free(e);
+		return;
+	}
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	put(pve, "/nodes/pve1/qemu/101/config", "ipconfig0",
+	    "ip=10.1.0.100/24,gw=10.1.0.1");
+	a = export_once(e, "pve1.yaml", &rc);
+	a2 = export_once(e, "pve2.yaml", &rc);
+	b = export_once(e, "pve1.yaml", &rc);
+	T_OK(a != NULL && b != NULL);
+	T_EQ_STR(a, b);
+	T_CONTAINS(a, "  - id: 101\n    name: \"web-01\"\n    type: qemu\n"
+	    "    node: pve1\n    ips: [\"10.1.0.100\"]\n"
+	    "    macs: [\"BC:24:11:01:00:65\"]\n    cores: 2\n"
+	    "    memory: 4096\n    disks: [\"scsi0: local-lvm:vm-101-disk-0,"
+	    "iothread=1,size=32G\"]\n    tags: [\"prod\", \"web\"]\n"
+	    "    onboot: false\n    template: false\n");
+	T_CONTAINS(a, "  - id: 100\n    name: \"pvebot\"\n    type: lxc\n");
+	T_CONTAINS(a, "    privileged: false\n");
+	T_CONTAINS(a, "  - id: 9000\n");
+	T_CONTAINS(a, "    template: true\n");
+	T_CONTAINS(a2, "node: pve2\n");
+	at = t_env_output_size(e);
+	t_env_type(e, "inventory");
+	T_OK(t_env_wait_output(e, at, "inventory: no drift since the last "
+	    "export (13 guests", 30000, &at) > 0);
+	/* One guest changes: only it is named. */
+	put(pve, "/nodes/pve1/qemu/102/config", "tags", "db;prod;critical");
+	t_env_type(e, "inventory");
+	T_OK(t_env_wait_output(e, at, "inventory: 1 guest differs from the "
+	    "last export", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "changed: 102 db-01: tags [\"db\", "
+	    "\"prod\"] -> [\"critical\", \"db\", \"prod\"]", 30000, &at) >
+	    0);
+	/* The next export differs in that node's file only. */
+	c = export_once(e, "pve1.yaml", &rc);
+	T_OK(c != NULL && strcmp(a, c) != 0);
+	T_CONTAINS(c, "    tags: [\"critical\", \"db\", \"prod\"]\n");
+	free(b);
+	b = export_once(e, "pve2.yaml", &rc);
+	T_EQ_STR(a2, b);
+out:
+	free(a);
+	free(a2);
+	free(b);
+	free(c);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -329,5 +421,6 @@ main(void)
 	T_RUN(test_clone_to_by_convention);
 	T_RUN(test_two_clones_at_once);
 	T_RUN(test_replicate_one_node_failing);
+	T_RUN(test_inventory_export_and_drift);
 	return t_summary();
 }
