@@ -162,6 +162,10 @@ int	 prov_inventory_export(struct pve *, const char *dir, char **summary,
 	    char **cause);
 int	 prov_inventory_drift(struct pve *, const char *dir, char **text,
 	    int *nchanged, char **cause);
+/* The digest's line: one when guests changed since the export, else
+ * nothing (nothing either without an export or an inventory folder). */
+struct buf;
+void	 prov_inventory_digest(struct buf *, struct pve *, const char *dir);
 /*
  * Every guest and its configuration (GET .../config), what they use
  * added to *u. guests/cfgs may be NULL when not wanted; otherwise the

@@ -619,3 +619,24 @@ prov_job_inventory(const struct builtin_env *env, const struct cmd_call *call,
 		return NULL;
 	return text;
 }
+
+void
+prov_inventory_digest(struct buf *b, struct pve *pve, const char *dir)
+{
+	char	*text = NULL, *cause = NULL;
+	int	 n = 0;
+
+	if (pve == NULL || dir == NULL)
+		return;
+	if (prov_inventory_drift(pve, dir, &text, &n, &cause) != 0) {
+		/* No export yet is not news; a failed read is. */
+		if (cause != NULL && strstr(cause, "no inventory export") ==
+		    NULL)
+			buf_printf(b, "Inventory: cannot compare with the last "
+			    "export: %s\n", cause);
+	} else if (n > 0)
+		buf_printf(b, "Inventory: %d guest%s changed since the last "
+		    "export (`inventory` names them)\n", n, n == 1 ? "" : "s");
+	free(text);
+	free(cause);
+}

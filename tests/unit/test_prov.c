@@ -494,6 +494,38 @@ out:
 	env_stop(&e);
 }
 
+/* The digest's inventory line: only when something changed. */
+static void
+test_inventory_digest_line(void)
+{
+	struct env	 e;
+	struct buf	 b;
+	char		*dir = NULL, *summary = NULL, *cause = NULL;
+
+	buf_init(&b, 1 << 20);
+	if (env_start(&e) != 0)
+		goto out;
+	dir = t_path("inv");
+	/* No export yet: nothing to say. */
+	prov_inventory_digest(&b, e.pve, dir);
+	T_EQ_STR(buf_cstr(&b), "");
+	T_EQ_INT(prov_inventory_export(e.pve, dir, &summary, &cause), 0);
+	T_CONTAINS(summary, "13 guests in 3 files");
+	prov_inventory_digest(&b, e.pve, dir);
+	T_EQ_STR(buf_cstr(&b), "");
+	put_ok(&e, "/nodes/pve2/lxc/103/config", "onboot", "0");
+	put_ok(&e, "/nodes/pve3/qemu/106/config", "tags", "k8s;gpu");
+	prov_inventory_digest(&b, e.pve, dir);
+	T_EQ_STR(buf_cstr(&b), "Inventory: 2 guests changed since the last "
+	    "export (`inventory` names them)\n");
+out:
+	buf_release(&b);
+	free(summary);
+	free(cause);
+	free(dir);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -503,5 +535,6 @@ main(void)
 	T_RUN(test_release_then_reuse);
 	T_RUN(test_two_at_once);
 	T_RUN(test_mac_avoids_cluster);
+	T_RUN(test_inventory_digest_line);
 	return t_summary();
 }
