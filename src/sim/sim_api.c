@@ -919,6 +919,8 @@ api_clone(struct sim_call *c, struct sim_reply *r)
 			    "online", target);
 			return;
 		}
+		if (sim_prov_clone_check(c, r, g, target) != 0)
+			return;
 	}
 	t = task_start(c, r, g->lxc ? "vzclone" : "qmclone",
 	    vmid_text(g->vmid, id, sizeof id));
@@ -986,7 +988,7 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "ostype", json_string("debian"));
 		json_object_set_new(o, "unprivileged", json_integer(1));
 		json_object_set_new(o, "rootfs", json_sprintf(
-		    "local-lvm:vm-%d-disk-0,size=%lldG", g->vmid,
+		    "%s:vm-%d-disk-0,size=%lldG", sim_prov_storage(g), g->vmid,
 		    (long long)(g->maxdisk >> 30)));
 	} else {
 		json_object_set_new(o, "memory", json_sprintf("%lld",
@@ -997,8 +999,9 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "scsihw",
 		    json_string("virtio-scsi-single"));
 		json_object_set_new(o, "boot", json_string("order=scsi0;net0"));
-		json_object_set_new(o, "scsi0", json_sprintf("local-lvm:%s-%d-"
-		    "disk-0,iothread=1,size=%lldG", g->template ? "base" : "vm",
+		json_object_set_new(o, "scsi0", json_sprintf("%s:%s-%d-"
+		    "disk-0,iothread=1,size=%lldG", sim_prov_storage(g),
+		    g->template ? "base" : "vm",
 		    g->vmid, (long long)(g->maxdisk >> 30)));
 	}
 	sim_prov_config_get(g, o);	/* net0, ipconfig0, DNS */

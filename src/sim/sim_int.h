@@ -71,6 +71,7 @@ struct sim_guest {
 	int		 maxcpu;
 	int64_t		 mem, maxmem, disk, maxdisk;
 	int64_t		 started;	/* wall time, for uptime */
+	char		 storage[32];	/* its disks' storage; "" local-lvm */
 	char		 net0[256];	/* "" the default, "-" deleted */
 	char		 ipconfig0[192];	/* VMs: cloud-init */
 	char		 nameserver[128];
@@ -337,6 +338,13 @@ void	sim_prov_config_apply(struct sim_call *, struct sim_guest *,
 	    const char *del);
 void	sim_prov_config_get(const struct sim_guest *, json_t *);
 void	sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src);
+/* A clone to another node: refused unless the disks are shared. */
+int	sim_prov_clone_check(struct sim_call *, struct sim_reply *,
+	    const struct sim_guest *, const char *target);
+/* POST /_sim/prov: {"storage":ID,"type":T,"content":C} adds a shared
+ * storage; {"vmid":N,"storage":ID} puts a guest's disks on one. */
+int	sim_prov_admin(struct sim *, json_t *, char **cause);
+const char *sim_prov_storage(const struct sim_guest *);
 /* Every route: sim_routes, then sim_health_routes; NULL past the end. */
 const struct sim_route *sim_route_at(size_t);
 

@@ -22,6 +22,12 @@
  *   call random_ether_addr with the datacenter's mac_prefix, BC:24:11 by
  *   default, when they copy the configuration); the address (ip=) is
  *   copied as it is, which is why a clone must be re-addressed.
+ * - POST .../clone target=NODE: "Target node. Only allowed if the
+ *   original VM is on shared storage." A guest whose disks are on a
+ *   storage that is not shared is refused with qemu-server's "can't
+ *   clone VM to node 'X' (VM uses local storage)" (CT for a container).
+ *   The simulator's guests are on local-lvm; POST /_sim/prov adds a
+ *   shared storage and puts a guest's disks on it.
  * - GET /cluster/nextid: "Get next free VMID. Pass a VMID to assert
  *   that its free (at time of check)." The lowest free id from 100; with
  *   vmid= a taken one is "400 Parameter verification failed." with
@@ -361,3 +367,64 @@ const struct sim_route sim_prov_routes[] = {
 	{ "GET", "/cluster/nextid", api_nextid, p_nextid },
 };
 const size_t sim_prov_nroutes = nitems(sim_prov_routes);
+
+const char *
+sim_prov_storage(const struct sim_guest *g)
+{
+	return g->storage[0] != '\0' ? g->storage : "local-lvm";
+}
+
+int
+sim_prov_clone_check(struct sim_call *c, struct sim_reply *r,
+    const struct sim_guest *g, const char *target)
+{
+	struct sim_storage	*st;
+
+	if (target == NULL || strcmp(target, g->node) == 0)
+		return 0;
+	st = sim_storage_find(c->sim, sim_prov_storage(g));
+	if (st != NULL && st->shared)
+		return 0;
+	sim_reply_error(r, 500, "can't clone %s to node '%s' (%s uses local "
+	    "storage)", g->lxc ? "CT" : "VM", target, g->lxc ? "CT" : "VM");
+	return -1;
+}
+
+int
+sim_prov_admin(struct sim *s, json_t *o, char **cause)
+{
+	const char		*id = json_string_value(json_object_get(o,
+				    "storage"));
+	json_t			*vmid = json_object_get(o, "vmid");
+	struct sim_storage	*st;
+	struct sim_guest	*g;
+	const char		*v;
+
+	if (id == NULL || strlen(id) >= sizeof st->id)
+		return set_cause(cause, "prov: storage missing or too long");
+	if (vmid != NULL) {
+		if (!json_is_integer(vmid) || (g = sim_guest_find(s,
+		    (int)json_integer_value(vmid))) == NULL)
+			return set_cause(cause, "prov: unknown vmid");
+		if (sim_storage_find(s, id) == NULL)
+			return set_cause(cause, "prov: no storage %s", id);
+		snprintf(g->storage, sizeof g->storage, "%s", id);
+		return 0;
+	}
+	if (sim_storage_find(s, id) != NULL)
+		return set_cause(cause, "prov: storage %s exists", id);
+	if (s->nstorages >= SIM_MAX_STORAGES)
+		return set_cause(cause, "prov: too many storages");
+	st = &s->storages[s->nstorages++];
+	memset(st, 0, sizeof *st);
+	snprintf(st->id, sizeof st->id, "%s", id);
+	v = json_string_value(json_object_get(o, "type"));
+	snprintf(st->type, sizeof st->type, "%s", v != NULL ? v : "rbd");
+	v = json_string_value(json_object_get(o, "content"));
+	snprintf(st->content, sizeof st->content, "%s", v != NULL ? v :
+	    "images,rootdir");
+	st->shared = 1;
+	st->maxdisk = (int64_t)2000 << 30;
+	st->disk = (int64_t)300 << 30;
+	return 0;
+}

@@ -82,8 +82,17 @@ start(void)
 	    .extra = "provisioning: prov.yaml\n" };
 	struct t_env		*e;
 
+	char			*cause = NULL;
+
 	t_write("prov.yaml", conventions, 0644);
 	e = t_env_new(&o);
+	/* Templates on shared storage: Proxmox clones those across nodes. */
+	if (sim_admin(e->sim, "prov", "[{\"storage\":\"ceph-vm\"},"
+	    "{\"vmid\":9000,\"storage\":\"ceph-vm\"},"
+	    "{\"vmid\":9001,\"storage\":\"ceph-vm\"}]", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim: %s", cause);
+		free(cause);
+	}
 	if (t_env_start(e, NULL, 30000) != 0) {
 		t_fail(__FILE__, __LINE__, "pvebot did not start");
 		t_env_free(e);

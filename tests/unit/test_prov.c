@@ -234,6 +234,29 @@ test_sim_network_config(void)
 	T_CONTAINS(net, "hwaddr=BC:24:11:");
 	json_decref(cfg);
 
+	/* To another node only from shared storage (Proxmox's rule). */
+	p[0] = (struct pve_param){ "newid", "131" };
+	p[1] = (struct pve_param){ "target", "pve1" };
+	T_OK(pve_request(e.pve, "POST", "/nodes/pve2/lxc/103/clone", p, 2,
+	    NULL, &cause) != PVE_OK);
+	T_CONTAINS(cause, "can't clone CT to node 'pve1' (CT uses local "
+	    "storage)");
+	free(cause);
+	cause = NULL;
+	T_EQ_INT(sim_admin(e.sim, "prov", "[{\"storage\":\"ceph-vm\"},"
+	    "{\"vmid\":103,\"storage\":\"ceph-vm\"}]", &cause), 0);
+	data = NULL;
+	T_EQ_INT(pve_request(e.pve, "POST", "/nodes/pve2/lxc/103/clone", p, 2,
+	    &data, &cause), PVE_OK);
+	x = wait_task(&e, json_string_value(data));
+	T_EQ_STR(x, "OK");
+	free(x);
+	json_decref(data);
+	cfg = get_config(&e, "/nodes/pve1/lxc/131/config");
+	T_CONTAINS(json_string_value(json_object_get(cfg, "rootfs")),
+	    "ceph-vm:");
+	json_decref(cfg);
+
 	/* /cluster/nextid: the lowest free id; a taken one asserted is 400. */
 	data = NULL;
 	T_EQ_INT(pve_request(e.pve, "GET", "/cluster/nextid", NULL, 0, &data,
