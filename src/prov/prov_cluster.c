@@ -150,6 +150,8 @@ prov_job_nextip(const struct builtin_env *env, const struct cmd_call *call,
 		return NULL;
 	}
 	memset(&u, 0, sizeof u);
+	/* What jobs that never ran held is free again. */
+	prov_sweep(env->store);
 	if (prov_read_used(env->app->pve, &u, NULL, NULL, NULL, cause) != 0 ||
 	    prov_peek_ip(env->store, pn, r, &u, &next, cause) != 0) {
 		prov_used_release(&u);

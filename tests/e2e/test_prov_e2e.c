@@ -423,6 +423,34 @@ out:
 	t_env_free(e);
 }
 
+/* A denied clone's address is free again; a pending one's is not. */
+static void
+test_denied_clone_releases(void)
+{
+	struct t_env	*e;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	at = t_env_output_size(e);
+	t_env_type(e, "clone-to 9001 pve2");
+	T_OK(t_env_wait_output(e, at, "pve2: VMID 109 pve-pve2-vm-01, "
+	    "10.2.0.100, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.101/24", 30000, &at) > 0);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "deny 1");
+	T_OK(t_env_wait_output(e, at, "denied", 30000, &at) > 0);
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.100/24", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NOT NULL", NULL), 4);
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -431,5 +459,6 @@ main(void)
 	T_RUN(test_two_clones_at_once);
 	T_RUN(test_replicate_one_node_failing);
 	T_RUN(test_inventory_export_and_drift);
+	T_RUN(test_denied_clone_releases);
 	return t_summary();
 }
