@@ -4,8 +4,9 @@
  * the action that carries it out.
  *
  * The plan. The router never calls Proxmox, so a command whose built-in
- * makes a plan (prov_has_plan) goes to a worker as a lookup (state `resolving`). Before
- * the worker lets the policy decide, prov_plan_pending() reads every
+ * makes a plan (prov_has_plan) goes to a worker as a lookup (state
+ * `resolving`). Before the worker lets the policy decide,
+ * prov_plan_pending() reads every
  * guest's configuration and /cluster/nextid, and in one BEGIN IMMEDIATE
  * transaction reserves for each target node a VMID, a name, an address
  * and a MAC in the allocation table (prov_alloc, rows of kind vmid,
