@@ -286,7 +286,7 @@ plan_targets(struct app *app, struct store *s, const struct job *j,
 	char			 idtext[16], *name = NULL;
 	size_t			 ng = 0, i;
 	uint32_t		 ip;
-	int			 next, seq, l, rc = -1;
+	int			 next = 0, seq, l, rc = -1;
 	char			 mac[18];
 
 	memset(&u, 0, sizeof u);
