@@ -913,8 +913,15 @@ route_call(struct route *rt, struct cmd_call *call)
 		 * is refused now, whatever the guest turns out to be.
 		 */
 		char	 who[64];
+		int	 refused = 0;
 
-		if (policy_person(rt->policy, rt->ev->user, who,
+		/* A plan only for what the policy may let run. */
+		if (prep == REQUEST_OK) {
+			policy_decide(rt->policy, &req.preq, &d);
+			refused = d.effect != POLICY_ALLOW &&
+			    d.effect != POLICY_REQUIRE_APPROVAL;
+		}
+		if (refused || policy_person(rt->policy, rt->ev->user, who,
 		    sizeof who) != 0 || *who == '\0') {
 			policy_decide(rt->policy, &req.preq, &d);
 			rc = admit_record(&a, &d);

@@ -448,6 +448,15 @@ test_denied_clone_releases(void)
 	    "10.2.0.100/24", 30000, &at) > 0);
 	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
 	    "job_id = 1 AND released_at IS NOT NULL", NULL), 4);
+	/* A viewer may not clone: refused at once, nothing reserved. */
+	t_env_type(e, "/as carol");
+	t_env_type(e, "clone-to 9001 pve2");
+	T_OK(t_env_wait_output(e, at, "Refused: your role viewer may not "
+	    "request guest.clone", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "released_at IS NULL", NULL), 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE state = "
+	    "'resolving'", NULL), 0);
 	t_env_free(e);
 }
 
