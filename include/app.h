@@ -30,6 +30,7 @@ struct workers;
 struct monitor;
 struct schedules;
 struct scheduler;
+struct prov_conf;
 struct sim;
 struct store;
 struct chat_event;
@@ -89,6 +90,7 @@ struct app {
 	struct http		*http;		/* webhooks, metrics, health */
 	struct schedules	*schedules;	/* NULL: none */
 	struct scheduler	*scheduler;
+	struct prov_conf	*prov;		/* NULL: no conventions */
 	struct sim		*sim;		/* the demo's simulator */
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */

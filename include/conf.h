@@ -325,6 +325,8 @@ struct conf {
 	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;
 	char			*schedules_file;	/* NULL: none */
+	char			*provisioning_file;	/* NULL: none (prov.h) */
+	char			*inventory_dir;		/* NULL: none */
 	char			*log_level;
 	struct conf_chat	 chat;
 	struct conf_proxmox	 proxmox;

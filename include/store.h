@@ -7,7 +7,8 @@
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
  * transaction ids), chat_buttons, job_steps, and the webhooks' tables
- * (hook_events, am_groups, am_alerts, am_silences: src/http/).
+ * (hook_events, am_groups, am_alerts, am_silences: src/http/), and
+ * prov_alloc (addresses and MACs handed out: src/prov/, prov.h).
  */
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H

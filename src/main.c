@@ -6,6 +6,7 @@
  *   pvebot explain  -c FILE --user ID COMMAND...
  *   pvebot jobs     -c FILE [--limit N]
  *   pvebot audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]
+ *   pvebot inventory export -c FILE [DIR]
  *   pvebot demo     [--db PATH] [--task-ms N]
  *   pvebot sim      [options]        the Proxmox simulator on its own
  *   pvebot version
@@ -32,6 +33,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "policy.h"
+#include "prov.h"
 #include "sdnotify.h"
 #include "schedule.h"
 #include "sim.h"
@@ -60,6 +62,8 @@ static const char *usage_text =
     "  jobs     -c FILE [--limit N] recent jobs\n"
     "  audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]\n"
     "                              the audit log, or check its hash chain\n"
+    "  inventory export -c FILE [DIR]\n"
+    "                              every guest, one YAML file per node\n"
     "  demo     [--db PATH] [--task-ms N]\n"
     "                              console chat + Proxmox simulator + "
     "SQLite\n"
@@ -236,6 +240,19 @@ cmd_check(int argc, char **argv)
 		free(errors);
 		errors = NULL;
 		schedules_free(ss);
+	}
+	if (c->provisioning_file != NULL) {
+		struct prov_conf	*pc;
+
+		errors = NULL;
+		if ((pc = prov_conf_load(c->provisioning_file, &errors)) ==
+		    NULL) {
+			fputs(errors, stderr);
+			bad = 1;
+		}
+		free(errors);
+		errors = NULL;
+		prov_conf_free(pc);
 	}
 	/* The audit key, when there is one yet (run makes it at start). */
 	if (access(c->audit.key_file, F_OK) == 0) {
@@ -507,6 +524,74 @@ cmd_audit(int argc, char **argv)
 	return rc;
 }
 
+/* `pvebot inventory export [DIR]`: reads the cluster, writes the files. */
+static int
+cmd_inventory(int argc, char **argv)
+{
+	struct opts	 o;
+	struct conf	*c;
+	struct pve	*pve;
+	const char	*dir;
+	char		*cause = NULL, *summary = NULL;
+	int		 i, rc = EXIT_OK;
+
+	struct opts	 o2;
+	const char	*conf;
+	int		 rest = -1;
+
+	if ((i = parse_opts(argc, argv, &o)) < 0)
+		return usage(stderr, EXIT_USAGE);
+	conf = o.conf;
+	/* Options may come after "export" too: parsed from there on. */
+	if (!o.help && i < argc && strcmp(argv[i], "export") == 0) {
+		if ((rest = parse_opts(argc - i, argv + i, &o2)) < 0)
+			return usage(stderr, EXIT_USAGE);
+		if (o2.conf != default_conf)
+			conf = o2.conf;
+		o.help = o2.help;
+		rest += i;
+	}
+	if (o.help || rest < 0 || argc - rest > 1) {
+		fprintf(o.help ? stdout : stderr,
+		    "usage: pvebot inventory export [-c FILE] [DIR]\n"
+		    "Writes every guest of the cluster (id, name, type, node, "
+		    "IPs, MACs, cores,\nmemory, disks, tags, privileged, "
+		    "onboot, template) as one YAML file per\nnode in DIR "
+		    "(default: bot.conf's inventory), in a stable order, so "
+		    "a git\ndiff shows only real changes.\nExit codes: 0 ok, 1 "
+		    "Proxmox or the folder failed, 2 usage or configuration "
+		    "error.\n");
+		return o.help ? EXIT_OK : EXIT_USAGE;
+	}
+	if ((c = load_conf(conf)) == NULL)
+		return EXIT_USAGE;
+	dir = rest < argc ? argv[rest] : c->inventory_dir;
+	if (dir == NULL) {
+		fprintf(stderr, "pvebot: no folder: give DIR or set inventory: "
+		    "in %s\n", c->path);
+		conf_free(c);
+		return EXIT_USAGE;
+	}
+	if (!c->proxmox.enabled || c->proxmox.nurls == 0 ||
+	    (pve = pve_create(&c->proxmox, &cause)) == NULL) {
+		fprintf(stderr, "pvebot: %s\n", cause != NULL ? cause :
+		    "no Proxmox endpoint in the configuration");
+		free(cause);
+		conf_free(c);
+		return EXIT_USAGE;
+	}
+	if (prov_inventory_export(pve, dir, &summary, &cause) != 0) {
+		fprintf(stderr, "pvebot: inventory export: %s\n", cause);
+		free(cause);
+		rc = EXIT_RUNTIME;
+	} else
+		printf("inventory: %s\n", summary);
+	free(summary);
+	pve_free(pve);
+	conf_free(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -519,6 +604,7 @@ main(int argc, char **argv)
 		{ "explain", cmd_explain },
 		{ "jobs", cmd_jobs },
 		{ "audit", cmd_audit },
+		{ "inventory", cmd_inventory },
 		{ "demo", demo_main },
 		{ "sim", sim_main },
 	};

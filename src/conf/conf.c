@@ -649,6 +649,11 @@ static const struct ckey top_keys[] = {
 	    "folder of policy files"),
 	K("schedules", CK_PATH, struct conf, schedules_file, NULL, 0,
 	    "schedules file: commands run on a calendar as schedule:NAME"),
+	K("provisioning", CK_PATH, struct conf, provisioning_file, NULL, 0,
+	    "provisioning conventions file: names, subnets, ranges, MACs "
+	    "(docs/provisioning.md)"),
+	K("inventory", CK_PATH, struct conf, inventory_dir, NULL, 0,
+	    "folder of the inventory export, one YAML file per node"),
 	KENUM("log_level", struct conf, log_level, "info", levels,
 	    "debug, info, warn or error"),
 	KSEC("chat", struct conf, chat, chat_keys, NONE, "chat platforms"),
@@ -1928,6 +1933,7 @@ conf_keep_fixed(struct conf *next, struct conf *cur)
 	buf_init(&b, 256);
 	KEEP_STR("database", database);
 	KEEP_STR("schedules", schedules_file);
+	KEEP_STR("provisioning", provisioning_file);
 	KEEP_STR("audit.key_file", audit.key_file);
 
 	KEEP_NUM("chat.console.enabled", chat.console.enabled);

@@ -47,6 +47,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "sdnotify.h"
+#include "prov.h"
 #include "schedule.h"
 #include "store.h"
 #include "util.h"
@@ -329,6 +330,16 @@ app_create(struct conf *conf, int in_fd, int out_fd, char **cause)
 
 		app->schedules = schedules_load(conf->schedules_file, &errors);
 		if (app->schedules == NULL) {
+			set_cause(cause, "%s", errors);
+			free(errors);
+			goto fail;
+		}
+	}
+	if (conf->provisioning_file != NULL) {
+		char	*errors = NULL;
+
+		app->prov = prov_conf_load(conf->provisioning_file, &errors);
+		if (app->prov == NULL) {
 			set_cause(cause, "%s", errors);
 			free(errors);
 			goto fail;
@@ -825,6 +836,7 @@ app_free(struct app *app)
 		rules_free(app->retired[i]);
 	free(app->retired);
 	schedules_free(app->schedules);
+	prov_conf_free(app->prov);
 	if (app->audit_keyed)
 		audit_key_clear(app->conf->database);
 	/* The first config is the caller's. */

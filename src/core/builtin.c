@@ -17,6 +17,7 @@
 #include "core_int.h"
 #include "exec_proxmox.h"
 #include "sensors_limits.h"
+#include "../prov/prov_int.h"
 #include "util.h"
 #include "worker.h"
 
@@ -194,6 +195,10 @@ static const struct builtin builtins[] = {
 	{ "storage", NULL, bw_storage, NULL },
 	{ "sensors", NULL, bw_sensors, NULL },
 	{ "digest", NULL, bw_digest, NULL },
+	{ "nextip", NULL, prov_job_nextip, NULL },
+	{ "inventory", NULL, prov_job_inventory, NULL },
+	{ "clone_to", NULL, NULL, prov_op_clone },
+	{ "replicate", NULL, NULL, prov_op_clone },
 	/* Run by a worker: actions of several steps. */
 	{ "node_shutdown", NULL, NULL, worker_shutdown_node },
 	{ "prune", NULL, NULL, worker_prune },

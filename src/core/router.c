@@ -49,6 +49,7 @@
 #include "monitor.h"
 #include "outbox.h"
 #include "policy.h"
+#include "prov.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "schedule.h"
@@ -229,7 +230,7 @@ approval_text(struct store *s, const struct job *j, int64_t now,
     const char *status, char **title, char **text)
 {
 	struct buf	 b;
-	char		 exp[32], *label, *cmd, *names;
+	char		 exp[32], *label, *cmd, *names, *plan;
 	const char	*p;
 	int		 have = 0;
 
@@ -258,14 +259,17 @@ approval_text(struct store *s, const struct job *j, int64_t now,
 		buf_puts(&b, "; expired");
 	if (j->plan != NULL) {
 		/* What it will do, read before the request (prune's list). */
-		json_t		*plan = json_loads(j->plan, 0, NULL);
-		const char	*pt = json_string_value(json_object_get(plan,
+		json_t		*pj = json_loads(j->plan, 0, NULL);
+		const char	*pt = json_string_value(json_object_get(pj,
 				    "text"));
 
 		if (pt != NULL)
 			buf_printf(&b, "\n%s", pt);
-		json_decref(plan);
+		json_decref(pj);
 	}
+	if ((plan = prov_plan_text(s, j->id)) != NULL)
+		buf_printf(&b, "\n%s", plan);
+	free(plan);
 	if (status != NULL)
 		buf_printf(&b, "\n%s", status);
 	*title = xasprintf("Approval needed: job #%" PRId64, j->id);
@@ -882,6 +886,17 @@ run_local_builtin(struct route *rt, const struct cmd_call *call,
 	buf_release(&out);
 }
 
+/*
+ * A provisioning command (clone-to, replicate): a worker reserves what
+ * it will create before the decision, so it goes the lookup's way.
+ */
+static int
+needs_plan(const struct cmd_call *call)
+{
+	return call->def->exec == CMD_EXEC_BUILTIN &&
+	    prov_has_plan(call->def->builtin);
+}
+
 static struct request_guests
 guests_of(struct app *app, const struct guest_view *view)
 {
@@ -936,14 +951,21 @@ route_call(struct route *rt, struct cmd_call *call)
 	a.view = view;
 	a.policy = rt->policy;
 	a.now = rt->now;
-	if (prep == REQUEST_LOOKUP) {
+	if (prep == REQUEST_LOOKUP || needs_plan(call)) {
 		/*
 		 * Only a person the policy knows gets a lookup: anyone else
 		 * is refused now, whatever the guest turns out to be.
 		 */
 		char	 who[64];
+		int	 refused = 0;
 
-		if (policy_person(rt->policy, rt->ev->user, who,
+		/* A plan only for what the policy may let run. */
+		if (prep == REQUEST_OK) {
+			policy_decide(rt->policy, &req.preq, &d);
+			refused = d.effect != POLICY_ALLOW &&
+			    d.effect != POLICY_REQUIRE_APPROVAL;
+		}
+		if (refused || policy_person(rt->policy, rt->ev->user, who,
 		    sizeof who) != 0 || *who == '\0') {
 			policy_decide(rt->policy, &req.preq, &d);
 			rc = admit_record(&a, &d);

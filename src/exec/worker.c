@@ -38,6 +38,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
+#include "prov.h"
 #include "sensors.h"
 #include "store.h"
 #include "util.h"
@@ -1538,6 +1539,12 @@ resolve_pending(struct workers *w, struct store *s)
 		struct job	 j;
 
 		if (resolve_plan(w, s, cat, ids[i]) != 0) {
+			done++;
+			continue;
+		}
+		/* Provisioning: reserve what it will create (prov.h). */
+		if (view != NULL && prov_plan_pending(w->app, s, ids[i],
+		    cat) != 0) {
 			done++;
 			continue;
 		}

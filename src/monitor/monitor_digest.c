@@ -31,6 +31,7 @@
 #include "log.h"
 #include "monitor_int.h"
 #include "outbox.h"
+#include "prov.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -775,6 +776,7 @@ monitor_digest_text(struct app *app, struct store *s, int64_t now,
 	section_jobs(&b, s, now);
 	section_coverage(&b, health);
 	section_schedules(&b, s, now);
+	prov_inventory_digest(&b, app->pve, conf->inventory_dir);
 	section_backups(&b, app->pve, conf, res, now);
 	section_audit(&b, s);
 	json_decref(health);

@@ -679,6 +679,8 @@ admin_apply(struct sim *s, const char *what, json_t *j, char **cause)
 		fn = sim_health_admin;
 	else if (strcmp(what, "backup") == 0)
 		fn = sim_backup_admin;
+	else if (strcmp(what, "prov") == 0)
+		fn = sim_prov_admin;
 	else
 		return (set_cause(cause, "unknown admin request %s", what));
 	if (json_is_array(j)) {
@@ -765,7 +767,8 @@ admin_request(struct sim *s, const struct httpd_req *req,
 	}
 	if (strcmp(req->method, "POST") != 0 || (strcmp(what, "fault") != 0 &&
 	    strcmp(what, "guest") != 0 && strcmp(what, "metrics") != 0 &&
-	    strcmp(what, "health") != 0 && strcmp(what, "backup") != 0)) {
+	    strcmp(what, "health") != 0 && strcmp(what, "backup") != 0 &&
+	    strcmp(what, "prov") != 0)) {
 		resp->status = 404;
 		buf_puts(&resp->body, "{\"error\":\"no such admin endpoint\"}");
 		return;

@@ -919,6 +919,8 @@ api_clone(struct sim_call *c, struct sim_reply *r)
 			    "online", target);
 			return;
 		}
+		if (sim_prov_clone_check(c, r, g, target) != 0)
+			return;
 	}
 	t = task_start(c, r, g->lxc ? "vzclone" : "qmclone",
 	    vmid_text(g->vmid, id, sizeof id));
@@ -986,11 +988,8 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "ostype", json_string("debian"));
 		json_object_set_new(o, "unprivileged", json_integer(1));
 		json_object_set_new(o, "rootfs", json_sprintf(
-		    "local-lvm:vm-%d-disk-0,size=%lldG", g->vmid,
+		    "%s:vm-%d-disk-0,size=%lldG", sim_prov_storage(g), g->vmid,
 		    (long long)(g->maxdisk >> 30)));
-		json_object_set_new(o, "net0", json_sprintf("name=eth0,"
-		    "bridge=vmbr0,hwaddr=BC:24:11:00:%02X:%02X,ip=dhcp,"
-		    "type=veth", (g->vmid >> 8) & 0xff, g->vmid & 0xff));
 	} else {
 		json_object_set_new(o, "memory", json_sprintf("%lld",
 		    (long long)(g->maxmem >> 20)));
@@ -1000,13 +999,12 @@ api_config_get(struct sim_call *c, struct sim_reply *r)
 		json_object_set_new(o, "scsihw",
 		    json_string("virtio-scsi-single"));
 		json_object_set_new(o, "boot", json_string("order=scsi0;net0"));
-		json_object_set_new(o, "scsi0", json_sprintf("local-lvm:%s-%d-"
-		    "disk-0,iothread=1,size=%lldG", g->template ? "base" : "vm",
+		json_object_set_new(o, "scsi0", json_sprintf("%s:%s-%d-"
+		    "disk-0,iothread=1,size=%lldG", sim_prov_storage(g),
+		    g->template ? "base" : "vm",
 		    g->vmid, (long long)(g->maxdisk >> 30)));
-		json_object_set_new(o, "net0", json_sprintf("virtio=BC:24:11:"
-		    "01:%02X:%02X,bridge=vmbr0", (g->vmid >> 8) & 0xff,
-		    g->vmid & 0xff));
 	}
+	sim_prov_config_get(g, o);	/* net0, ipconfig0, DNS */
 	r->data = o;
 }
 
@@ -1059,6 +1057,9 @@ api_config_put(struct sim_call *c, struct sim_reply *r)
 	}
 	if (!g->lxc && check_lock(c, r, g) != 0)
 		return;
+	if (sim_prov_config_check(c, r, g) != 0)
+		return;
+	sim_prov_config_apply(c, g, list_has, del);
 	if (del != NULL) {
 		if (list_has(del, "lock"))
 			g->lock[0] = '\0';
@@ -1589,6 +1590,8 @@ static const struct sim_param p_qm_config_put[] = { P_NODE, P_VMID,
 	    "snapshot-delete,suspending,suspended" },
 	{ .name = "startup", .type = PT_STR, .optional = 1,
 	    .fmt = F_STARTUP },
+	OPT_STR("net0"), OPT_STR("ipconfig0"), OPT_STR("nameserver"),
+	OPT_STR("searchdomain"),
 	P_END };
 static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	{ .name = "delete", .type = PT_STR, .optional = 1,
@@ -1605,6 +1608,7 @@ static const struct sim_param p_ct_config_put[] = { P_NODE, P_VMID,
 	    "rollback,snapshot,snapshot-delete" },
 	{ .name = "startup", .type = PT_STR, .optional = 1,
 	    .fmt = F_STARTUP },
+	OPT_STR("net0"), OPT_STR("nameserver"), OPT_STR("searchdomain"),
 	P_END };
 static const struct sim_param p_tasks[] = { P_NODE,
 	OPT_UINT("limit"), OPT_UINT("start"), OPT_VMID("vmid"),

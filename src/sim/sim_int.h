@@ -71,6 +71,11 @@ struct sim_guest {
 	int		 maxcpu;
 	int64_t		 mem, maxmem, disk, maxdisk;
 	int64_t		 started;	/* wall time, for uptime */
+	char		 storage[32];	/* its disks' storage; "" local-lvm */
+	char		 net0[256];	/* "" the default, "-" deleted */
+	char		 ipconfig0[192];	/* VMs: cloud-init */
+	char		 nameserver[128];
+	char		 searchdomain[128];
 	struct sim_snap	*snaps;		/* NULL until the first one */
 	int		 nsnaps;
 	unsigned	 digest_gen;
@@ -343,8 +348,25 @@ void	sim_task_log(struct sim_task *, const char *);
 void	sim_task_script_add(struct sim_task *, int permille,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Every route: sim_routes, sim_health_routes, sim_backup_routes; NULL
- * past the end. */
+/* sim_prov.c: network configuration, MACs on clone, /cluster/nextid */
+extern const struct sim_route sim_prov_routes[];
+extern const size_t sim_prov_nroutes;
+int	sim_prov_config_check(struct sim_call *, struct sim_reply *,
+	    const struct sim_guest *);
+void	sim_prov_config_apply(struct sim_call *, struct sim_guest *,
+	    int (*listed)(const char *list, const char *item),
+	    const char *del);
+void	sim_prov_config_get(const struct sim_guest *, json_t *);
+void	sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src);
+/* A clone to another node: refused unless the disks are shared. */
+int	sim_prov_clone_check(struct sim_call *, struct sim_reply *,
+	    const struct sim_guest *, const char *target);
+/* POST /_sim/prov: {"storage":ID,"type":T,"content":C} adds a shared
+ * storage; {"vmid":N,"storage":ID} puts a guest's disks on one. */
+int	sim_prov_admin(struct sim *, json_t *, char **cause);
+const char *sim_prov_storage(const struct sim_guest *);
+/* Every route: sim_routes, sim_health_routes, sim_backup_routes,
+ * sim_prov_routes; NULL past the end. */
 const struct sim_route *sim_route_at(size_t);
 
 /* sim_api.c: reply helpers */

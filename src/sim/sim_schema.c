@@ -524,6 +524,9 @@ sim_route_at(size_t i)
 	i -= sim_nroutes + sim_health_nroutes;
 	if (i < sim_backup_nroutes)
 		return (&sim_backup_routes[i]);
+	i -= sim_backup_nroutes;
+	if (i < sim_prov_nroutes)
+		return (&sim_prov_routes[i]);
 	return (NULL);
 }
 

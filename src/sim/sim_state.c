@@ -1093,6 +1093,7 @@ task_apply(struct sim *s, struct sim_task *t)
 		}
 		if (t->target[0] != '\0')
 			snprintf(ng->node, sizeof ng->node, "%s", t->target);
+		sim_prov_clone(ng, &src);	/* a new MAC */
 	}
 	return (NULL);
 }

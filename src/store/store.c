@@ -400,6 +400,26 @@ static const char *migrations[] = {
 	 * and checked again when the job runs.
 	 */
 	"ALTER TABLE jobs ADD COLUMN plan TEXT;",
+
+	/*
+	 * 9: provisioning (src/prov/): the addresses and MACs pvebot handed
+	 * out, by which job and for which VMID. A live row (released_at
+	 * NULL) is unique per kind and value, so two connections can never
+	 * both hold one; a released row stays as history.
+	 */
+	"CREATE TABLE prov_alloc ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"			/* ip | mac */
+	"  value TEXT NOT NULL,"		/* 10.1.0.5, 02:00:00:0A:0B:0C */
+	"  node TEXT NOT NULL,"
+	"  job_id INTEGER NOT NULL DEFAULT 0,"	/* 0: none */
+	"  vmid INTEGER NOT NULL DEFAULT 0,"
+	"  allocated_at INTEGER NOT NULL,"	/* UNIX s */
+	"  released_at INTEGER"
+	");"
+	"CREATE UNIQUE INDEX prov_alloc_live ON prov_alloc(kind, value) "
+	"  WHERE released_at IS NULL;"
+	"CREATE INDEX prov_alloc_job ON prov_alloc(job_id);",
 };
 
 int

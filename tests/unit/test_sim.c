@@ -1307,6 +1307,20 @@ conform_cb(void *arg, const char *method, const char *path,
 	}
 	p = json_object_get(json_object_get(ep, "params"), param);
 	if (p == NULL) {
+		/* net0, ipconfig0: the schema's net[n], ipconfig[n]. */
+		size_t	 l = strlen(param);
+		char	*stem;
+
+		while (l > 0 && param[l - 1] >= '0' && param[l - 1] <= '9')
+			l--;
+		if (l < strlen(param)) {
+			stem = xasprintf("%.*s[n]", (int)l, param);
+			p = json_object_get(json_object_get(ep, "params"),
+			    stem);
+			free(stem);
+		}
+	}
+	if (p == NULL) {
 		t_fail(__FILE__, __LINE__, "%s: parameter %s is not in the "
 		    "schema", key, param);
 		free(key);
