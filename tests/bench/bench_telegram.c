@@ -242,21 +242,47 @@ bench_inject(struct bench *b)
 	fake_telegram_inject_message(b->tg, user, user, "whoami", 0);
 }
 
+static void
+bench_rmdir(struct bench *b)
+{
+	char	*rm = xasprintf("rm -rf '%s'", b->dir);
+
+	if (system(rm) != 0)
+		fprintf(stderr, "bench_telegram: cannot remove %s\n", b->dir);
+	free(rm);
+}
+
+/* Gives up: says why with what pvebot logged, and stops it. */
+static void
+bench_fail(struct bench *b, const char *why)
+{
+	char	*log = read_file(b->log, 1 << 20, NULL, NULL);
+	size_t	 len = log != NULL ? strlen(log) : 0;
+
+	fprintf(stderr, "bench_telegram: %s; pvebot said:\n%s\n", why,
+	    len > 4000 ? log + len - 4000 : log != NULL ? log : "");
+	free(log);
+	if (b->pid > 0) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+	}
+	fake_telegram_stop(b->tg);
+	bench_rmdir(b);
+	exit(1);
+}
+
 /* Waits for reply number n in all; when it reached the fake, in µs. */
 static int64_t
 bench_wait(struct bench *b, size_t n, int timeout_ms)
 {
 	int64_t	 at;
+	char	 why[64];
 
 	at = fake_telegram_wait_sent(b->tg, BENCH_NEEDLE, n, timeout_ms);
 	if (at < 0) {
-		char	*log = read_file(b->log, 1 << 20, NULL, NULL);
-
-		fprintf(stderr, "bench_telegram: %zu of %zu replies; pvebot "
-		    "said:\n%s\n", b->answered, n, log != NULL ? log : "");
-		free(log);
-		kill(b->pid, SIGKILL);
-		exit(1);
+		snprintf(why, sizeof why, "%zu of %zu replies", b->answered,
+		    n);
+		bench_fail(b, why);
 	}
 	b->answered = n;
 	return at;
@@ -266,8 +292,17 @@ bench_wait(struct bench *b, size_t n, int timeout_ms)
 static void
 bench_ready(struct bench *b, int timeout_ms)
 {
-	if (fake_telegram_wait_calls(b->tg, "getUpdates", 1, timeout_ms) != 0)
-		die("%s", "pvebot never polled getUpdates");
+	int64_t	 deadline = now_ms() + timeout_ms;
+	int	 status;
+
+	while (fake_telegram_wait_calls(b->tg, "getUpdates", 1, 200) != 0) {
+		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
+			b->pid = -1;
+			bench_fail(b, "pvebot exited before it polled");
+		}
+		if (now_ms() > deadline)
+			bench_fail(b, "pvebot never polled getUpdates");
+	}
 	bench_inject(b);
 	bench_wait(b, 1, timeout_ms);
 }
@@ -379,7 +414,6 @@ main(int argc, char **argv)
 {
 	struct bench	 b;
 	const char	*errstr;
-	char		*rm;
 	int		 n, rc;
 
 	if (argc < 3)
@@ -417,10 +451,7 @@ main(int argc, char **argv)
 	if ((rc = bench_stop(&b)) != 0)
 		fprintf(stderr, "bench_telegram: pvebot exited with %d\n", rc);
 	fake_telegram_stop(b.tg);
-	rm = xasprintf("rm -rf '%s'", b.dir);
-	if (system(rm) != 0)
-		fprintf(stderr, "bench_telegram: cannot remove %s\n", b.dir);
-	free(rm);
+	bench_rmdir(&b);
 	free(b.conf);
 	free(b.log);
 	return rc == 0 ? 0 : 1;
