@@ -135,7 +135,8 @@ if [ -x "$TG" ]; then
 			    --callgrind-out-file="$DIR/tcg.out" >/dev/null \
 			    2>"$DIR/tg.err" || { echo 0; return; }
 			awk '/^summary:/ {s += $2} /^totals:/ {t += $2}
-			    END {print (s > 0 ? s : t)}' "$DIR"/tcg.out*
+			    END {print (s > 0 ? s : t + 0)}' "$DIR"/tcg.out* \
+			    2>/dev/null
 		}
 		t20=$(tg_instr 20)
 		t220=$(tg_instr 220)
