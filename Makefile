@@ -93,6 +93,9 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 FAKELIB	 := $(BUILD)/libfakes.a
 TEST_SRCS := $(shell find tests/unit tests/e2e -name 'test_*.c' | sort)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# Drivers of `make bench` (tests/bench/bench_*.c): built by bench only.
+BENCH_SRCS := $(shell find tests/bench -name 'bench_*.c' 2>/dev/null | sort)
+BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 PVEBOT	 := $(BUILD)/pvebot
 # Every compile and link line, recorded: when it changes (other flags, an
 # install path), everything that depends on it is built again.
@@ -147,8 +150,8 @@ deps:
 
 # Figures, not a test: see tests/bench/bench.sh and docs/performance.md.
 bench: deps
-	@$(MAKE) --no-print-directory bin/pvebot
-	@sh tests/bench/bench.sh
+	@$(MAKE) --no-print-directory bin/pvebot $(BENCH_BINS)
+	@BENCHBIN=$(BUILD)/tests/bench sh tests/bench/bench.sh
 
 check-deps:
 	@CC="$(CC)" sh tests/check-deps.sh $(PKGS)
@@ -249,4 +252,4 @@ clean:
 	rm -rf build bin
 
 -include $(OBJS:.o=.d) $(FAKE_OBJS:.o=.d) $(BUILD)/src/main.d \
-	$(TEST_BINS:=.d)
+	$(TEST_BINS:=.d) $(BENCH_BINS:=.d)

@@ -27,6 +27,14 @@
  *   network, 429 and 5xx, CHAT_PERMANENT for the rest.
  * - The token is part of every URL; it is registered with the logger and
  *   error messages are built from method names only.
+ * - Calls keep their connection alive: each borrows an easy handle from a
+ *   small pool (the poller's long poll holds one, the sender another),
+ *   so a reply costs no new TCP (or TLS) connection. libcurl sends a
+ *   request again by itself when a kept-alive connection dies before the
+ *   reply; that second send is refused (the pre-request callback counts
+ *   sends), so such a call fails as it did on a connection of its own and
+ *   the caller's retry decides, as for any lost reply. A handle whose
+ *   call failed in transport is closed, not pooled.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,6 +69,7 @@
 #define TG_MIN_POLL_MS		500
 #define TG_START_TIMEOUT	5	/* the first getMe, seconds */
 #define TG_BATCH		100	/* getUpdates limit */
+#define TG_POOL_MAX		4	/* idle easy handles kept */
 #define TG_SCAN_MAX		(64 * 1024)	/* of a reply we cannot parse */
 /* The largest update_id taken: its offset (id + 1) is 2^53 - 1 at most,
  * what tg_parse_id reads back when the router has saved it. */
@@ -87,6 +96,10 @@ struct tg {
 	size_t				 nmigrations;
 	json_t				*menu;	/* setMyCommands' list */
 	atomic_int			 republish;	/* menu changed */
+
+	pthread_mutex_t			 pool_lock;
+	CURL				*pool[TG_POOL_MAX];
+	size_t				 npool;
 
 	pthread_t			 thread;
 	int				 running;
@@ -209,7 +222,55 @@ tg_sleep(struct tg *tg, int64_t ms)
 struct tg_xfer {
 	struct buf	 body;
 	atomic_int	*stopping;	/* NULL: not interruptible */
+	int		 sends;		/* requests libcurl sent */
 };
+
+/* An idle handle with its connection, or a new one; NULL if none. */
+static CURL *
+tg_handle_get(struct tg *tg)
+{
+	CURL	*h = NULL;
+
+	pthread_mutex_lock(&tg->pool_lock);
+	if (tg->npool > 0)
+		h = tg->pool[--tg->npool];
+	pthread_mutex_unlock(&tg->pool_lock);
+	if (h == NULL)
+		return curl_easy_init();
+	curl_easy_reset(h);	/* keeps the connection */
+	return h;
+}
+
+/* Back to the pool after a call that got a reply; else closed. */
+static void
+tg_handle_put(struct tg *tg, CURL *h, int keep)
+{
+	if (keep) {
+		pthread_mutex_lock(&tg->pool_lock);
+		if (tg->npool < TG_POOL_MAX) {
+			tg->pool[tg->npool++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&tg->pool_lock);
+	}
+	if (h != NULL)
+		curl_easy_cleanup(h);
+}
+
+/*
+ * Called by libcurl before each request it sends: a second one in the
+ * same call is its silent resend after a kept-alive connection died,
+ * which may repeat a call Telegram has handled. Refused: the call fails
+ * as a lost reply does.
+ */
+static int
+tg_prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct tg_xfer	*x = arg;
+
+	return ++x->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
 
 static size_t
 tg_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -252,6 +313,7 @@ tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	*truncated = 0;
 	buf_init(&x.body, TG_BODY_MAX);
 	x.stopping = interruptible ? &tg->stopping : NULL;
+	x.sends = 0;
 	errbuf[0] = '\0';
 
 	url = xasprintf("%s/bot%s/%s", tg->base, tg->token, method);
@@ -262,7 +324,7 @@ tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	headers = curl_slist_append(headers,
 	    "Content-Type: application/json");
 
-	curl = curl_easy_init();
+	curl = tg_handle_get(tg);
 	if (curl == NULL) {
 		free(url);
 		free(body);
@@ -287,10 +349,16 @@ tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_VERBOSE, 0L);
+	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, tg_prereq_cb);
+	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &x);
 
 	cc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(curl);
+	/* The options point into this frame: none may outlive it. */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+	tg_handle_put(tg, curl, cc == CURLE_OK);
 	curl_slist_free_all(headers);
 	free(url);
 	free(body);
@@ -1811,6 +1879,9 @@ tg_free(struct connector *c)
 		free(tg->migrations[i].to);
 	}
 	free(tg->migrations);
+	for (i = 0; i < tg->npool; i++)
+		curl_easy_cleanup(tg->pool[i]);
+	pthread_mutex_destroy(&tg->pool_lock);
 	pthread_mutex_destroy(&tg->lock);
 	pthread_mutex_destroy(&tg->saved_lock);
 	pthread_cond_destroy(&tg->saved_cond);
@@ -1932,6 +2003,7 @@ chat_telegram_create(const struct chat_ctx *ctx, char **cause)
 	if (tg->poll_timeout > 50)
 		tg->poll_timeout = 50;
 	pthread_mutex_init(&tg->lock, NULL);
+	pthread_mutex_init(&tg->pool_lock, NULL);
 	pthread_mutex_init(&tg->saved_lock, NULL);
 	pthread_cond_init(&tg->saved_cond, NULL);
 	atomic_init(&tg->stopping, 0);

@@ -22,10 +22,22 @@
 #                          guests (1 s interval; 100 cycles at 10,000)
 #   pve_handshakes         TLS connections the simulator accepted for 100
 #                          actions in a row (start/stop of one guest)
+#   telegram_msg_cpu       CPU ms of pvebot per Telegram `whoami` in a
+#                          burst of 200, against the fake Bot API with
+#                          real long polling (bench_telegram.c), minus
+#                          its idle CPU over as long
+#   telegram_p50, _p95     wall ms from a message's arrival at the fake
+#                          (available to getUpdates) to its reply's
+#                          arrival there, one message at a time, 200
+#   telegram_whoami_instr  instructions per Telegram `whoami` including
+#                          its HTTP (callgrind: 220 messages minus 20,
+#                          divided by 200)
 #   startup_cpu            CPU ms of a start and stop with no input
 #   idle_rss, idle_pss     kB of a started pvebot with nothing to do
 set -u
 PVEBOT=${PVEBOT:-bin/pvebot}
+BENCHBIN=${BENCHBIN:-build/rel/tests/bench}
+export PVEBOT
 DIR=$(mktemp -d /tmp/pvebot-bench.XXXXXX)
 CWD=$(pwd)
 trap 'kill $SIMPID 2>/dev/null; rm -rf "$DIR"' EXIT INT TERM
@@ -105,6 +117,39 @@ if command -v valgrind >/dev/null 2>&1; then
 	say console_whoami_instr "$(( (i220 - i20) / 200 )) instructions (target <= 100000)"
 else
 	say console_whoami_instr "skipped: valgrind not installed"
+fi
+
+# ---- Telegram whoami ------------------------------------------------------
+TG=$BENCHBIN/bench_telegram
+if [ -x "$TG" ]; then
+	say telegram_msg_cpu "$("$TG" cpu 200 2>"$DIR/tg.err" ||
+	    echo "failed: $(tail -n 3 "$DIR/tg.err")") (no target in issue 16)"
+	"$TG" latency 200 >"$DIR/tglat" 2>"$DIR/tg.err" ||
+	    echo "failed: $(tail -n 3 "$DIR/tg.err")" >"$DIR/tglat"
+	say telegram_p50 "$(sed -n 1p "$DIR/tglat") (target <= 2 ms)"
+	say telegram_p95 "$(sed -n 2p "$DIR/tglat")"
+	if command -v valgrind >/dev/null 2>&1; then
+		tg_instr() {
+			rm -f "$DIR"/tcg.out*
+			"$TG" run "$1" valgrind --tool=callgrind \
+			    --callgrind-out-file="$DIR/tcg.out" >/dev/null \
+			    2>"$DIR/tg.err" || { echo 0; return; }
+			awk '/^summary:/ {s += $2} /^totals:/ {t += $2}
+			    END {print (s > 0 ? s : t + 0)}' "$DIR"/tcg.out* \
+			    2>/dev/null
+		}
+		t20=$(tg_instr 20)
+		t220=$(tg_instr 220)
+		if [ "$t20" -gt 0 ] && [ "$t220" -gt 0 ]; then
+			say telegram_whoami_instr "$(( (t220 - t20) / 200 )) instructions (target <= 250000)"
+		else
+			say telegram_whoami_instr "failed: $(tail -n 3 "$DIR/tg.err")"
+		fi
+	else
+		say telegram_whoami_instr "skipped: valgrind not installed"
+	fi
+else
+	say telegram_msg_cpu "skipped: $TG not built (make bench builds it)"
 fi
 
 # ---- idle RSS and PSS -----------------------------------------------------

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fakes/fake_telegram.h"
 #include "httpd.h"
@@ -53,6 +54,7 @@ struct ft_msg {
 	char		*plain;		/* visible text */
 	char		*markup;	/* compact JSON or "" */
 	int		 from_bot;
+	int64_t		 at_us;		/* its request reached the fake */
 };
 
 struct ft_query {
@@ -123,6 +125,8 @@ struct fake_telegram {
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
+	pthread_cond_t		 sent_cond;	/* a sendMessage went through */
+	int64_t			 req_us;	/* the call being handled */
 	int			 stopping;
 
 	struct ft_update	*updates;	/* every update, in order */
@@ -388,6 +392,7 @@ ft_add_msg(struct fake_telegram *f, long long chat, const char *html,
 	m->plain = xstrdup(plain);
 	m->markup = xstrdup(markup);
 	m->from_bot = 0;
+	m->at_us = f->req_us;
 	return m;
 }
 
@@ -1223,6 +1228,7 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 	char			*token;
 	size_t			 call;
 	int			 faulted;
+	int64_t			 arrived = fake_telegram_now_us();
 
 	if (strncmp(p, "/bot", 4) != 0 || (slash = strchr(p + 4, '/')) ==
 	    NULL) {
@@ -1233,6 +1239,7 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 	method = slash + 1;
 	params = ft_params(req);
 	pthread_mutex_lock(&f->lock);
+	f->req_us = arrived;
 	call = ft_record(f, method, params);
 	if (strcmp(token, f->token) != 0) {
 		free(token);
@@ -1313,6 +1320,8 @@ ft_handler(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 			    NULL);
 		if (resp->status == 200)
 			ft_rate_take(f, method, params);
+		if (resp->status == 200 && strcmp(method, "sendMessage") == 0)
+			pthread_cond_broadcast(&f->sent_cond);
 	}
 	f->calls[call].status = resp->drop ? 0 : resp->status;
 	pthread_mutex_unlock(&f->lock);
@@ -1374,6 +1383,7 @@ fake_telegram_start_port(const char *token, const char *username,
 	f->next_message = 100;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
+	pthread_cond_init(&f->sent_cond, NULL);
 	memset(&opts, 0, sizeof opts);
 	opts.port = port;
 	opts.handler = ft_handler;
@@ -1402,6 +1412,7 @@ fake_telegram_stop(struct fake_telegram *f)
 	pthread_mutex_lock(&f->lock);
 	f->stopping = 1;
 	pthread_cond_broadcast(&f->cond);
+	pthread_cond_broadcast(&f->sent_cond);
 	pthread_mutex_unlock(&f->lock);
 	httpd_stop(f->httpd);
 	for (i = 0; i < f->ncalls; i++) {
@@ -1432,6 +1443,7 @@ fake_telegram_stop(struct fake_telegram *f)
 	free(f->chat_limits);
 	json_decref(f->commands);
 	pthread_cond_destroy(&f->cond);
+	pthread_cond_destroy(&f->sent_cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f->token);
 	free(f->username);
@@ -1670,4 +1682,47 @@ fake_telegram_count(struct fake_telegram *f, long long chat_id,
 	}
 	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+unsigned long long
+fake_telegram_connections(struct fake_telegram *f)
+{
+	return httpd_accepted(f->httpd);
+}
+
+int64_t
+fake_telegram_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+fake_telegram_wait_sent(struct fake_telegram *f, const char *needle,
+    size_t n, int timeout_ms)
+{
+	int64_t	 deadline = wall_now_ms() + timeout_ms, at = -1;
+	size_t	 i, seen;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		struct timespec	 ts;
+
+		for (i = 0, seen = 0; i < f->nmsgs && seen < n; i++) {
+			struct ft_msg	*m = &f->msgs[i];
+
+			if (m->from_bot && strstr(m->plain, needle) != NULL &&
+			    ++seen == n)
+				at = m->at_us;
+		}
+		if (at >= 0 || f->stopping || wall_now_ms() >= deadline)
+			break;
+		ts.tv_sec = deadline / 1000;
+		ts.tv_nsec = (deadline % 1000) * 1000000;
+		pthread_cond_timedwait(&f->sent_cond, &f->lock, &ts);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return at;
 }

@@ -141,6 +141,20 @@ int		 fake_telegram_count(struct fake_telegram *, long long chat_id,
 /* All calls as text lines "method status params" (caller frees). */
 char		*fake_telegram_dump(struct fake_telegram *);
 
+/*
+ * For benchmarks: waits until the bot has sent n messages (sendMessage
+ * answered 200, any chat) whose visible text contains needle. Returns
+ * when the n-th of them reached the fake (its request complete, on
+ * fake_telegram_now_us()'s clock), or -1 after timeout_ms. The send
+ * itself wakes the waiter: nothing polls.
+ */
+int64_t		 fake_telegram_wait_sent(struct fake_telegram *,
+		    const char *needle, size_t n, int timeout_ms);
+/* TCP connections accepted so far. */
+unsigned long long fake_telegram_connections(struct fake_telegram *);
+/* The monotonic clock, in microseconds. */
+int64_t		 fake_telegram_now_us(void);
+
 /* Visible text and UTF-16 length of Telegram HTML; -1 and *err on error. */
 int		 fake_telegram_parse_html(const char *html, char **plain,
 		    size_t *units, char **err);

@@ -986,6 +986,59 @@ test_token_absent_from_logs_and_causes(void)
 	free(path);
 }
 
+/*
+ * Calls keep their connection: a start and twenty replies while the
+ * poller long-polls cost a connection for the poll and one for the
+ * sends, not one per call. A kept connection that drops a call fails
+ * that call (libcurl's silent resend is refused: Telegram may have
+ * handled it) and the next call works on a new connection.
+ */
+static void
+test_calls_keep_their_connection(void)
+{
+	struct env		*e = env_new(1);
+	struct chat_msg		 msg = { 0 };
+	struct chat_event	*ev;
+	char			*ref, *cause = NULL;
+	unsigned long long	 conns;
+	size_t			 i, sends;
+
+	/* Twenty sends in a row to one chat: pacing is the sender's part
+	 * (test_sends_are_paced_per_chat), the limits would only 429. */
+	fake_telegram_limits(e->fake, 0);
+	T_EQ_INT(fake_telegram_wait_calls(e->fake, "getUpdates", 1, 10000),
+	    0);
+	fake_telegram_inject_message(e->fake, USER, USER, "status", 0);
+	ev = next_event(e, 10000);
+	T_OK(ev != NULL && ev->kind == CHAT_EV_MESSAGE);
+	msg.text = "Job 7 done";
+	for (i = 0; i < 20; i++) {
+		ref = NULL;
+		T_EQ_INT(chat_send(e->c, "42", &msg, &ref, NULL), CHAT_OK);
+		free(ref);
+	}
+	/* getMe, setMyCommands, getUpdates twice, 20 sendMessage. */
+	conns = fake_telegram_connections(e->fake);
+	printf("  note: %llu connections for %zu calls\n", conns,
+	    fake_telegram_ncalls(e->fake, NULL));
+	T_OK(conns >= 1 && conns <= 3);
+
+	sends = fake_telegram_ncalls(e->fake, "sendMessage");
+	fake_telegram_fault(e->fake, "sendMessage", FAKE_TG_DROP, 0, 1);
+	T_EQ_INT(chat_send(e->c, "42", &msg, NULL, &cause), CHAT_TEMPORARY);
+	T_CONTAINS(cause, "sendMessage");
+	free(cause);
+	/* Sent once: no second copy went out behind the caller's back. */
+	T_EQ_INT(fake_telegram_ncalls(e->fake, "sendMessage"), sends + 1);
+	ref = NULL;
+	T_EQ_INT(chat_send(e->c, "42", &msg, &ref, NULL), CHAT_OK);
+	T_OK(ref != NULL);
+	free(ref);
+	/* On a new connection: the dropped one is gone. */
+	T_OK(fake_telegram_connections(e->fake) > conns);
+	env_free(e);
+}
+
 static void
 test_commands_published_at_start(void)
 {
@@ -1043,5 +1096,6 @@ main(void)
 	T_RUN(test_getme_401_is_clear);
 	T_RUN(test_supergroup_migration);
 	T_RUN(test_token_absent_from_logs_and_causes);
+	T_RUN(test_calls_keep_their_connection);
 	return t_summary();
 }
