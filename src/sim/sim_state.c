@@ -279,8 +279,12 @@ sim_state_init(struct sim *s)
 	storage_new(s, "nas-backup", "nfs", "backup", 1, 4000 * GiB, nas);
 
 	s->backups = xcalloc(SIM_MAX_BACKUPS, sizeof *s->backups);
-	/* Nightly backups at 01:00 UTC of the last days. */
-	day = (now / 86400) * 86400 + 3600;
+	/*
+	 * Backups whole days before the last full hour: their ages do not
+	 * depend on the time of day (at 01:00 UTC of the last days, a test
+	 * an hour later than 23:58 saw "yesterday's" backup two days old).
+	 */
+	day = now - now % 3600;
 	sim_add_backup(s, "nas-backup", "", 101, 0, day - 3 * 86400,
 	    2 * GiB + 123456789, "zstd");
 	sim_add_backup(s, "nas-backup", "", 102, 0, day - 2 * 86400,

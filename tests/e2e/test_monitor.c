@@ -571,12 +571,16 @@ test_guest_stopped_outside_pvebot(void)
 	if (start_cpu(&e, "0s", "") != 0)
 		return;
 	env_cycle(&e, t);
-	/* Stopped by a pvebot job: not an alert. */
+	/*
+	 * Stopped by a pvebot job: not an alert. The job ends between the
+	 * two cycles on the test's clock (t is noon today: wall time would
+	 * put it before the cycle that saw 107 running in the morning).
+	 */
 	sql = xasprintf("INSERT INTO jobs (state, command, cmd_name, action, "
 	    "requester, connector, room, created_at, finished_at, "
 	    "target_vmid) VALUES ('succeeded', 'stop 107', 'stop', "
 	    "'guest.stop', 'console:bob', 'console', 'console', %lld, %lld, "
-	    "107)", (long long)wall_now(), (long long)wall_now());
+	    "107)", (long long)t + 10, (long long)t + 10);
 	T_EQ_INT(store_exec(e.store, sql, &cause), 0);
 	free(sql);
 	env_admin(&e, "guest", "{\"vmid\":107,\"status\":\"stopped\"}");
