@@ -16,8 +16,8 @@
  * - Reply bodies are capped at PVE_REPLY_MAX; the secret never appears in
  *   a cause or a log line.
  * - One struct pve serves many threads: each call borrows an easy handle
- *   from a small pool (handles keep their connections and TLS sessions
- *   between calls, so a run of actions costs one handshake). libcurl
+ *   from a small pool (handles keep their connections between calls, so
+ *   a run of actions costs one TLS handshake). libcurl
  *   sends a request again by itself when a kept-alive connection dies
  *   before the reply; for an action the second send is refused (the
  *   pre-request callback counts sends), so the caller sees "may have
