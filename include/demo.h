@@ -4,6 +4,8 @@
 #ifndef PVEBOT_DEMO_H
 #define PVEBOT_DEMO_H
 
+#include <stdint.h>
+
 int	demo_main(int argc, char **argv);
 
 /*
@@ -19,5 +21,14 @@ const char	*demo_sensors_host(const struct demo_sensors *);
 char		*demo_sensors_json(void *, char **cause);
 /* Applies "CHIP/INPUT VALUE"; the reply for the console, caller frees. */
 char		*demo_sensors_set(struct demo_sensors *, const char *args);
+
+/*
+ * "/sim until RULE firing|resolved [SECONDS]" (core/demo_until.c): waits
+ * at most secs for the monitor's record to show it; the reply for the
+ * console, caller frees.
+ */
+struct app;
+char		*demo_until(struct app *, const char *rule, const char *state,
+		    int64_t secs);
 
 #endif
