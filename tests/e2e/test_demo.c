@@ -178,15 +178,17 @@ test_ack_and_silence_from_the_console(void)
 	    "1s", NULL };
 	char	*out = NULL, *err = NULL;
 
+	/* ack waits for the alert to fire, however slow the machine. */
 	T_EQ_INT(t_spawn(argv,
 	    "/sim load pve2 97\n"
-	    "/sim wait 5\n"
+	    "/sim until node-cpu-high firing\n"
 	    "/as carol\n"
 	    "ack 1\n"
 	    "/as bob\n"
 	    "ack 1\n"
 	    "silence node=pve2 1h noisy\n"
 	    "alerts\n", &out, &err, 90000), 0);
+	T_CONTAINS(out, "simulator: node-cpu-high is firing");
 	T_CONTAINS(out, "#1 pve2: CPU 97%");
 	T_CONTAINS(out, "Refused: your role viewer may not request "
 	    "alert.silence");
@@ -301,6 +303,88 @@ test_sim_backup_job_and_ignore_tag(void)
 	free(err);
 }
 
+/*
+ * /sim sensor lines change pve1's board, which the monitor reads every
+ * interval through the `sensors -j` parser and the chip's limits: each
+ * sensor rule fires, naming the input, and resolves.
+ */
+static void
+test_sim_sensor_lines_provoke_sensor_alerts(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*help[] = { (char *)t_pvebot(), "demo", "--help", NULL };
+	char	*out = NULL, *err = NULL;
+
+	/* fan2 stalls only once the monitor saw it spin: after the
+	 * temperature alert, which takes three readings. */
+	T_EQ_INT(t_spawn(argv,
+	    "sensors\n"
+	    "/sim sensor k10temp/Tctl 95\n"
+	    "/sim sensor nct6798/Vcore 1.6\n"
+	    "/sim sensor ltc2945/curr1 9.5\n"
+	    "/sim until temperature-high firing\n"
+	    "/sim sensor nct6798/fan2 0\n"
+	    "/sim until fan-stall firing\n"
+	    "/sim until voltage-out-of-range firing\n"
+	    "/sim until current-out-of-range firing\n"
+	    "sensors pve1\n"
+	    "/sim sensor k10temp/Tctl 50\n"
+	    "/sim sensor nct6798/fan2 1064\n"
+	    "/sim sensor nct6798/Vcore 1.21\n"
+	    "/sim sensor ltc2945/curr1 2\n"
+	    "/sim until temperature-high resolved\n"
+	    "/sim until fan-stall resolved\n"
+	    "/sim until voltage-out-of-range resolved\n"
+	    "/sim until current-out-of-range resolved\n"
+	    "/sim sensor nct6798/Vsoc 1\n"
+	    "/sim sensor nct6798/Vcore 1,2\n"
+	    "/sim sensor k10temp/Tctl \"95\"\n", &out, &err, 150000), 0);
+	/* `sensors` shows the readings with the limits the rules use. */
+	T_CONTAINS(out, "pve1 (simulated by the demo):");
+	T_CONTAINS(out, "k10temp-pci-00c3: Tctl 48.6 C");
+	T_CONTAINS(out, "Vcore 1.21 V (0.90-1.40), +12V 12.10 V "
+	    "(11.40-12.60), fan1 812 RPM, fan2 1064 RPM");
+	T_CONTAINS(out, "ltc2945-i2c-1-6f: curr1 2.12 A (0.50-8.00)");
+	T_CONTAINS(out, "simulator: pve1 Tctl now reads 95 C");
+	T_CONTAINS(out, "Vcore 1.60 V (0.90-1.40)");
+	/* Each rule fires, naming the input, and resolves. */
+	T_CONTAINS(out, "simulator: temperature-high is firing");
+	T_CONTAINS(out, "simulator: fan-stall is firing");
+	T_CONTAINS(out, "simulator: voltage-out-of-range is firing");
+	T_CONTAINS(out, "simulator: current-out-of-range is firing");
+	T_CONTAINS(out, "pve1: Tctl 95.0 C (k10temp)");
+	T_CONTAINS(out, "temperature-high, warning");
+	T_CONTAINS(out, "pve1: fan2 stalled, 0 RPM (nct6798)");
+	T_CONTAINS(out, "pve1: Vcore 1.60 V outside 0.90-1.40 V (nct6798)");
+	T_CONTAINS(out, "pve1: curr1 9.50 A outside 0.50-8.00 A (ltc2945)");
+	T_CONTAINS(out, "simulator: temperature-high is resolved");
+	T_CONTAINS(out, "simulator: fan-stall is resolved");
+	T_CONTAINS(out, "simulator: voltage-out-of-range is resolved");
+	T_CONTAINS(out, "simulator: current-out-of-range is resolved");
+	T_CONTAINS(out, "temperature-high, resolved after");
+	T_CONTAINS(out, "pve1: fan2 spinning (nct6798)");
+	T_CONTAINS(out, "fan-stall, resolved after");
+	T_CONTAINS(out, "voltage-out-of-range, resolved after");
+	T_CONTAINS(out, "current-out-of-range, resolved after");
+	/* Only inputs on the board, only numbers. */
+	T_CONTAINS(out, "simulator: pve1 has no sensor input nct6798/Vsoc");
+	T_EQ_INT(count(out, "usage: /sim sensor CHIP/INPUT VALUE (a number"),
+	    2);
+	free(out);
+	free(err);
+	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
+	T_CONTAINS(out, "/sim sensor k10temp/Tctl 95 (temperature-high");
+	T_CONTAINS(out, "/sim sensor nct6798/fan2 0 (fan-stall");
+	T_CONTAINS(out, "/sim sensor nct6798/Vcore 1.6 "
+	    "(voltage-out-of-range");
+	T_CONTAINS(out, "/sim sensor ltc2945/curr1 9.5 "
+	    "(current-out-of-range");
+	T_CONTAINS(out, "/sim until RULE firing|resolved");
+	free(out);
+	free(err);
+}
+
 static void
 test_second_run_continues(void)
 {
@@ -327,6 +411,7 @@ main(void)
 	T_RUN(test_ack_and_silence_from_the_console);
 	T_RUN(test_sim_lines_provoke_health_alerts);
 	T_RUN(test_sim_backup_job_and_ignore_tag);
+	T_RUN(test_sim_sensor_lines_provoke_sensor_alerts);
 	T_RUN(test_second_run_continues);
 	return t_summary();
 }
