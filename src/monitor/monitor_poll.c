@@ -2,8 +2,8 @@
  * monitor_poll.c - one cycle's measurements: /cluster/resources (nodes,
  * running guests, storages), /cluster/status (quorum), backup ages from
  * the content of backup storages, and temperatures and fans from
- * libsensors and `sensors -j` over SSH, GPU temperatures from nvidia-smi
- * over SSH.
+ * libsensors and `sensors -j` over SSH (in the demo, from its sensor
+ * feed instead: app.h), GPU temperatures from nvidia-smi over SSH.
  *
  * A source that could not be read leaves its flag in mon_samples unset,
  * so the evaluation does not take "not measured" for "back to normal".

@@ -6,7 +6,8 @@
  * through the same parser as remote nodes, so the sane-range checks and
  * the ignore list apply alike. libsensors is initialised once per
  * process; a machine with no chips (a VM, a container) simply has no
- * readings, which is not an error.
+ * readings, which is not an error. The `sensors` command of the demo
+ * shows its sensor feed (app.h) instead, through the same parser.
  */
 #include <pthread.h>
 #include <stdlib.h>
