@@ -221,17 +221,31 @@ test_sim_lines_provoke_health_alerts(void)
 	    "/sim disk pve1 sda wear 95\n"
 	    "/sim disk pve1 sdc sectors 8\n"
 	    "/sim backup 102 fail\n"
-	    "/sim wait 6\n"
+	    "/sim until disk-failing firing\n"
+	    "/sim until zfs-unhealthy firing\n"
+	    "/sim until certificate-expiring firing\n"
+	    "/sim until replication-failed firing\n"
+	    "/sim until ceph-health firing\n"
+	    "/sim until security-updates firing\n"
+	    "/sim until reboot-required firing\n"
+	    "/sim until disk-worn firing\n"
+	    "/sim until disk-sectors firing\n"
+	    "/sim until backup-failed firing\n"
 	    "/sim node pve4 leave\n"
 	    "/sim backup 104 nojob\n"
 	    "/sim quorum lost\n"
-	    "/sim wait 6\n"
+	    "/sim until node-left firing\n"
+	    "/sim until backup-missing firing\n"
+	    "/sim until quorum-lost firing\n"
 	    "/sim disk pve1 sdb ok\n"
 	    "/sim quorum back\n"
-	    "/sim wait 6\n"
+	    "/sim until disk-failing resolved\n"
+	    "/sim until quorum-lost resolved\n"
 	    "/sim disk pve9 sdb failed\n"
 	    "/sim bogus\n"
-	    "/sim pool pve1 ta\"nk degraded\n", &out, &err, 90000), 0);
+	    "/sim pool pve1 ta\"nk degraded\n", &out, &err, 150000), 0);
+	/* Every wait ended on its condition, none on its time limit. */
+	T_NOT_CONTAINS(out, "still not");
 	T_CONTAINS(out, "simulator: SMART health set");
 	T_CONTAINS(out, "pve1: disk sdb (WDC WD40EFRX-68N32N0, ");
 	T_CONTAINS(out, "SMART FAILED!");
@@ -281,10 +295,12 @@ test_sim_backup_job_and_ignore_tag(void)
 	T_EQ_INT(t_spawn(argv,
 	    "/sim backup 104 nojob\n"
 	    "/sim backupjob pve1 fail\n"
-	    "/sim wait 6\n"
+	    "/sim until backup-missing firing\n"
+	    "/sim until backup-job-failed firing\n"
 	    "/sim tag 104 scratch-1\n"
-	    "/sim wait 6\n"
-	    "/sim tag 104 x;y\n", &out, &err, 90000), 0);
+	    "/sim until backup-missing resolved\n"
+	    "/sim tag 104 x;y\n", &out, &err, 150000), 0);
+	T_NOT_CONTAINS(out, "still not");
 	T_CONTAINS(out, "simulator: backup job failed");
 	T_CONTAINS(out, "pve1: backup job failed: could not activate storage "
 	    "'nas-backup', storage is offline (task UPID:pve1:");
