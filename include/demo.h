@@ -23,7 +23,8 @@ char		*demo_sensors_json(void *, char **cause);
 char		*demo_sensors_set(struct demo_sensors *, const char *args);
 
 /*
- * "/sim until RULE firing|resolved [SECONDS]" (core/demo_until.c): waits
+ * "/sim until RULE firing|repeated|resolved [SECONDS]"
+ * (core/demo_until.c): waits
  * at most secs for the monitor's record to show it; the reply for the
  * console, caller frees.
  */

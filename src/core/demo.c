@@ -182,7 +182,7 @@ find_share(const char *argv0)
 /* The /sim lines that script a failure, and what they send. */
 static const char demo_sim_usage[] =
     "usage: /sim load NODE PERCENT | /sim wait SECONDS |\n"
-    "  /sim until RULE firing|resolved [SECONDS] |\n"
+    "  /sim until RULE firing|repeated|resolved [SECONDS] |\n"
     "  /sim wedge router SECONDS |\n"
     "  /sim disk NODE DEV failed|ok|wear PERCENT|sectors N |\n"
     "  /sim pool NODE POOL degraded|online | /sim cert NODE DAYS |\n"
@@ -470,8 +470,8 @@ demo_hook(void *arg, const char *args)
 		long long	 v = 60;
 
 		if (n == 4 && number(w[3], 1, 600, &v) != 0)
-			return xstrdup("usage: /sim until RULE firing|resolved "
-			    "[SECONDS] (1-600)");
+			return xstrdup("usage: /sim until RULE "
+			    "firing|repeated|resolved [SECONDS] (1-600)");
 		return demo_until(app, w[1], w[2], v);
 	}
 	if (n > 0 && ((msg = demo_health(app, w, n)) !=
@@ -547,8 +547,8 @@ demo_main(int argc, char **argv)
 			    "node's CPU in the simulator (the monitor alerts "
 			    "above 90%%\nfor 3 intervals, repeats every 12, "
 			    "resolves below 70%%); /sim wait SECONDS pauses;\n"
-			    "/sim until RULE firing|resolved [SECONDS] waits "
-			    "for an alert (node-cpu-high firing), 60s at "
+			    "/sim until RULE firing|repeated|resolved [SECONDS] "
+			    "waits for an alert\n(node-cpu-high firing), 60s at "
 			    "most;\n"
 			    "/sim wedge router SECONDS holds the router still "
 			    "(the systemd watchdog notices).\n"

@@ -1,15 +1,16 @@
 /*
- * demo_until.c - "/sim until RULE firing|resolved [SECONDS]": the demo's
- * script waits for an alert's condition instead of a fixed time, so a
- * line typed after it (ack 1) finds the alert in that state however
- * slow the machine is.
+ * demo_until.c - "/sim until RULE firing|repeated|resolved [SECONDS]":
+ * the demo's script waits for an alert's condition instead of a fixed
+ * time, so a line typed after it (ack 1) finds the alert in that state
+ * however slow the machine is.
  *
  * It reads the monitor's own record on a connection of its own (the
  * alerts table and its events), polling every 100 ms, and never writes.
- * "firing": an alert of RULE is firing now. "resolved": of the fired and
- * resolved events of RULE's alerts, the newest is a resolve. It gives up
- * after SECONDS (60 unless given, at most 600) and says so; the script
- * goes on either way.
+ * "firing": an alert of RULE is firing now. "repeated": one is firing
+ * and was sent again since it fired (a repeat). "resolved": of the
+ * fired and resolved events of RULE's alerts, the newest is a resolve.
+ * It gives up after SECONDS (60 unless given, at most 600) and says so;
+ * the script goes on either way.
  */
 #include <string.h>
 
@@ -25,6 +26,9 @@
 
 static const char until_firing[] =
     "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' LIMIT 1";
+static const char until_repeated[] =
+    "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' AND "
+    "last_sent_at > fired_at LIMIT 1";
 static const char until_resolved[] =
     "SELECT 1 FROM (SELECT e.kind FROM alert_events e JOIN alerts a ON "
     "a.id = e.alert_id WHERE a.rule = ?1 AND e.kind IN ('fired', "
@@ -59,10 +63,12 @@ demo_until(struct app *app, const char *rule, const char *state,
 
 	if (strcmp(state, "firing") == 0)
 		sql = until_firing;
+	else if (strcmp(state, "repeated") == 0)
+		sql = until_repeated;
 	else if (strcmp(state, "resolved") == 0)
 		sql = until_resolved;
 	else
-		return xstrdup("usage: /sim until RULE firing|resolved "
+		return xstrdup("usage: /sim until RULE firing|repeated|resolved "
 		    "[SECONDS]");
 	if ((s = store_open(app->conf->database, &cause)) == NULL) {
 		msg = xasprintf("simulator: until: %s", cause);
