@@ -354,6 +354,7 @@ test_sim_sensor_lines_provoke_sensor_alerts(void)
 	    "/sim until fan-stall resolved\n"
 	    "/sim until voltage-out-of-range resolved\n"
 	    "/sim until current-out-of-range resolved\n"
+	    "/sim sensor\n"
 	    "/sim sensor nct6798/Vsoc 1\n"
 	    "/sim sensor nct6798/Vcore 1,2\n"
 	    "/sim sensor k10temp/Tctl \"95\"\n"
@@ -392,17 +393,21 @@ test_sim_sensor_lines_provoke_sensor_alerts(void)
 	T_CONTAINS(out, "current-out-of-range, resolved after");
 	/* Only inputs on the board, only numbers. */
 	T_CONTAINS(out, "simulator: pve1 has no sensor input nct6798/Vsoc");
+	/* The /sim help says how to provoke each sensor rule. */
+	T_CONTAINS(out, "/sim sensor CHIP/INPUT VALUE on pve1: k10temp/Tctl 95 "
+	    "(temperature-high),");
+	T_CONTAINS(out, "nct6798/fan2 0 (fan-stall), nct6798/Vcore 1.6 "
+	    "(voltage-out-of-range),");
+	T_CONTAINS(out, "ltc2945/curr1 9.5 (current-out-of-range)");
 	T_EQ_INT(count(out, "usage: /sim sensor CHIP/INPUT VALUE (a number"),
 	    2);
 	free(out);
 	free(err);
 	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
-	T_CONTAINS(out, "/sim sensor k10temp/Tctl 95 (temperature-high");
-	T_CONTAINS(out, "/sim sensor nct6798/fan2 0 (fan-stall");
-	T_CONTAINS(out, "/sim sensor nct6798/Vcore 1.6 "
-	    "(voltage-out-of-range");
-	T_CONTAINS(out, "/sim sensor ltc2945/curr1 9.5 "
-	    "(current-out-of-range");
+	T_CONTAINS(out, "/sim sensor k10temp/Tctl 95: temperature-high");
+	T_CONTAINS(out, "/sim sensor nct6798/fan2 0: fan-stall");
+	T_CONTAINS(out, "/sim sensor nct6798/Vcore 1.6: voltage-out-of-range");
+	T_CONTAINS(out, "/sim sensor ltc2945/curr1 9.5: current-out-of-range");
 	T_CONTAINS(out, "/sim until RULE firing|repeated|resolved");
 	free(out);
 	free(err);
