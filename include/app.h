@@ -92,6 +92,17 @@ struct app {
 	struct scheduler	*scheduler;
 	struct prov_conf	*prov;		/* NULL: no conventions */
 	struct sim		*sim;		/* the demo's simulator */
+	/*
+	 * The demo's sensor host (`/sim sensor`, core/demo_sensors.c):
+	 * when set, the monitor reads `sensors -j` JSON of host
+	 * sensor_feed_host from sensor_feed every cycle, and `sensors`
+	 * shows it, through the same parser, filter and limits as
+	 * lm-sensors and SSH output. Only demo_main sets it, before
+	 * app_start; NULL in the daemon, which reads no other source.
+	 */
+	char			*(*sensor_feed)(void *arg, char **cause);
+	void			*sensor_feed_arg;
+	const char		*sensor_feed_host;
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */
 	/* Tests and the demo shorten waits through these. */

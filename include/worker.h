@@ -11,6 +11,9 @@ struct store;
 
 /* Sensors of the machine pvebot runs on, as chat text; caller frees. */
 char	*worker_local_sensors(struct app *, char **cause);
+/* Sensors of the demo's sensor host (app.h: sensor_feed, which must be
+ * set), as chat text; caller frees. */
+char	*worker_feed_sensors(struct app *, char **cause);
 /* The daily digest, built now; caller frees. */
 char	*worker_digest(struct app *, struct store *, char **cause);
 /*

@@ -152,6 +152,9 @@ bw_sensors(const struct builtin_env *env, const struct cmd_call *call,
 
 	if (node == NULL)
 		return worker_local_sensors(env->app, cause);
+	if (env->app->sensor_feed != NULL &&
+	    strcmp(node, env->app->sensor_feed_host) == 0)
+		return worker_feed_sensors(env->app, cause);
 	if ((out = env->ssh(env->ssh_arg, node, argv, 2, "text", 0,
 	    cause)) == NULL)
 		return NULL;

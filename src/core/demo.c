@@ -61,6 +61,27 @@ static const char *demo_conf_template =
     "      for: %llds\n"
     "      repeat: %llds\n"
     "      severity: warning\n"
+    /* The sensor rules of monitor.c's table, their `for` scaled to the
+     * demo's interval like node-cpu-high's (2 minutes at the default
+     * 30 s would keep a /sim sensor line waiting). */
+    "    - name: temperature-high\n"
+    "      metric: sensor.temp\n"
+    "      threshold: 85\n"
+    "      clear: 80\n"
+    "      for: %llds\n"
+    "      severity: warning\n"
+    "    - name: voltage-out-of-range\n"
+    "      metric: sensor.voltage_out\n"
+    "      threshold: 0.5\n"
+    "      for: %llds\n"
+    "      repeat: 1d\n"
+    "      severity: warning\n"
+    "    - name: current-out-of-range\n"
+    "      metric: sensor.current_out\n"
+    "      threshold: 0.5\n"
+    "      for: %llds\n"
+    "      repeat: 1d\n"
+    "      severity: warning\n"
     "  backups:\n    interval: %s\n"
     "    ignore_tags: [\"scratch*\"]\n"
     "  disks:\n    interval: %s\n"
@@ -161,6 +182,7 @@ find_share(const char *argv0)
 /* The /sim lines that script a failure, and what they send. */
 static const char demo_sim_usage[] =
     "usage: /sim load NODE PERCENT | /sim wait SECONDS |\n"
+    "  /sim until RULE firing|repeated|resolved [SECONDS] |\n"
     "  /sim wedge router SECONDS |\n"
     "  /sim disk NODE DEV failed|ok|wear PERCENT|sectors N |\n"
     "  /sim pool NODE POOL degraded|online | /sim cert NODE DAYS |\n"
@@ -169,7 +191,12 @@ static const char demo_sim_usage[] =
     "  /sim ceph ok|warn|err|absent |\n"
     "  /sim updates NODE COUNT [security] | /sim kernel NODE |\n"
     "  /sim reboot NODE | /sim backup VMID fail|nojob|job |\n"
-    "  /sim backupjob NODE fail | /sim tag VMID TAG|none";
+    "  /sim backupjob NODE fail | /sim tag VMID TAG|none |\n"
+    "  /sim sensor CHIP/INPUT VALUE on pve1: k10temp/Tctl 95 "
+    "(temperature-high),\n"
+    "  nct6798/fan2 0 (fan-stall), nct6798/Vcore 1.6 "
+    "(voltage-out-of-range),\n"
+    "  ltc2945/curr1 9.5 (current-out-of-range)";
 
 static char *
 sim_send(struct app *app, const char *what, char *json, const char *done)
@@ -438,7 +465,18 @@ demo_hook(void *arg, const char *args)
 			    secs);
 		}
 	}
-	if ((n = words(args, w)) > 0 && ((msg = demo_health(app, w, n)) !=
+	if (str_has_prefix(args, "sensor ") && app->sensor_feed_arg != NULL)
+		return demo_sensors_set(app->sensor_feed_arg, args + 7);
+	if ((n = words(args, w)) >= 3 && n <= 4 && strcmp(w[0], "until") ==
+	    0) {
+		long long	 v = 60;
+
+		if (n == 4 && number(w[3], 1, 600, &v) != 0)
+			return xstrdup("usage: /sim until RULE "
+			    "firing|repeated|resolved [SECONDS] (1-600)");
+		return demo_until(app, w[1], w[2], v);
+	}
+	if (n > 0 && ((msg = demo_health(app, w, n)) !=
 	    NULL || (msg = demo_health_more(app, w, n)) != NULL))
 		return msg;
 	return xstrdup(demo_sim_usage);
@@ -464,6 +502,7 @@ demo_main(int argc, char **argv)
 	struct sim	*sim;
 	struct conf	*c;
 	struct app	*app;
+	struct demo_sensors *sensors;
 	const char	*db = NULL, *errstr, *level, *interval = "5s";
 	int64_t		 every = 5;
 	char		 tmp[] = "/tmp/pvebot-demo-XXXXXX", secret[33];
@@ -510,6 +549,9 @@ demo_main(int argc, char **argv)
 			    "node's CPU in the simulator (the monitor alerts "
 			    "above 90%%\nfor 3 intervals, repeats every 12, "
 			    "resolves below 70%%); /sim wait SECONDS pauses;\n"
+			    "/sim until RULE firing|repeated|resolved [SECONDS] "
+			    "waits for an alert\n(node-cpu-high firing), 60 s "
+			    "at most.\n"
 			    "/sim wedge router SECONDS holds the router still "
 			    "(the systemd watchdog notices).\n"
 			    "Failures the monitor watches, read through the "
@@ -527,10 +569,18 @@ demo_main(int argc, char **argv)
 			    "/sim backupjob pve1 fail\n"
 			    "  /sim tag 104 scratch-1 (backups ignore "
 			    "scratch*: its alerts end), /sim tag 104 none\n"
-			    "Voltages, currents, temperatures and fans come "
-			    "from lm-sensors (local, or\n`sensors -j` over SSH "
-			    "with monitor.sensor_hosts); the simulator has "
-			    "none.\n"
+			    "pve1's sensors, read every interval (`sensors` "
+			    "shows them with their limits):\n"
+			    "  /sim sensor k10temp/Tctl 95: temperature-high "
+			    "(above 85 C; below 80 clears)\n"
+			    "  /sim sensor nct6798/fan2 0: fan-stall (a fan "
+			    "that spun; 1064 spins it)\n"
+			    "  /sim sensor nct6798/Vcore 1.6: "
+			    "voltage-out-of-range (0.90-1.40 V)\n"
+			    "  /sim sensor ltc2945/curr1 9.5: "
+			    "current-out-of-range (0.50-8.00 A)\n"
+			    "  and nct6798/+12V (11.40-12.60 V), nct6798/fan1, "
+			    "nct6798/SYSTIN, k10temp/Tccd1\n"
 			    "Schedules: `schedules` lists the demo's; "
 			    "jobs-report runs `jobs` every 5 minutes\n"
 			    "as schedule:jobs-report. Safe shutdown: /as "
@@ -601,7 +651,9 @@ demo_main(int argc, char **argv)
 	text = xasprintf(demo_conf_template, dbpath, share, share, schedpath,
 	    level,
 	    sim_port(sim), sim_fingerprint(sim), interval,
-	    (long long)(3 * every), (long long)(12 * every), slow, slow, slow,
+	    (long long)(3 * every), (long long)(12 * every),
+	    (long long)(3 * every), (long long)(3 * every),
+	    (long long)(3 * every), slow, slow, slow,
 	    slow, slow, slow, slow);
 	c = conf_load_string("(demo)", text, &errors);
 	free(text);
@@ -629,6 +681,11 @@ demo_main(int argc, char **argv)
 		goto out;
 	}
 	app->sim = sim;
+	/* pve1's board, read every cycle instead of lm-sensors or SSH. */
+	sensors = demo_sensors_create("pve1");
+	app->sensor_feed = demo_sensors_json;
+	app->sensor_feed_arg = sensors;
+	app->sensor_feed_host = demo_sensors_host(sensors);
 	if (app->console != NULL)
 		chat_console_set_hook(app->console, demo_hook, app);
 	if (app_start(app, &cause) != 0) {
@@ -638,6 +695,7 @@ demo_main(int argc, char **argv)
 	} else
 		rc = app_run(app) == 0 ? 0 : 1;
 	app_free(app);
+	demo_sensors_free(sensors);
 	conf_free(c);
 out:
 	sim_stop(sim);

@@ -2,8 +2,8 @@
  * monitor_poll.c - one cycle's measurements: /cluster/resources (nodes,
  * running guests, storages), /cluster/status (quorum), backup ages from
  * the content of backup storages, and temperatures and fans from
- * libsensors and `sensors -j` over SSH, GPU temperatures from nvidia-smi
- * over SSH.
+ * libsensors and `sensors -j` over SSH (in the demo, from its sensor
+ * feed instead: app.h), GPU temperatures from nvidia-smi over SSH.
  *
  * A source that could not be read leaves its flag in mon_samples unset,
  * so the evaluation does not take "not measured" for "back to normal".
@@ -799,6 +799,20 @@ read_sensors(struct monitor *m)
 			log_warn("monitor", "local sensors: %s", cause);
 			free(cause);
 		}
+	}
+	/* The demo's sensor host (app.h: sensor_feed), read like SSH
+	 * output; a failure leaves its readings unmeasured this cycle. */
+	if (m->app->sensor_feed != NULL) {
+		const char	*host = m->app->sensor_feed_host;
+		char		*json, *cause = NULL;
+
+		if ((json = m->app->sensor_feed(m->app->sensor_feed_arg,
+		    &cause)) == NULL ||
+		    monitor_sensors_input(m, host, json, &cause) != 0)
+			log_warn("monitor", "sensors host=%s: %s", host,
+			    cause != NULL ? cause : "no reading");
+		free(json);
+		free(cause);
 	}
 	for (i = 0; i < mc->nsensor_hosts; i++) {
 		struct ssh_result	 res;

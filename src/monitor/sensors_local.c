@@ -6,7 +6,8 @@
  * through the same parser as remote nodes, so the sane-range checks and
  * the ignore list apply alike. libsensors is initialised once per
  * process; a machine with no chips (a VM, a container) simply has no
- * readings, which is not an error.
+ * readings, which is not an error. The `sensors` command of the demo
+ * shows its sensor feed (app.h) instead, through the same parser.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -149,6 +150,24 @@ sensors_local_read(const struct sensor_filter *filter,
 }
 
 char *
+worker_feed_sensors(struct app *app, char **cause)
+{
+	char	*json, *text;
+
+	if ((json = app->sensor_feed(app->sensor_feed_arg, cause)) == NULL)
+		return NULL;
+	text = sensors_text(&app->conf->monitor, json, cause);
+	free(json);
+	if (text != NULL) {
+		json = text;
+		text = xasprintf("%s (simulated by the demo):\n%s",
+		    app->sensor_feed_host, json);
+		free(json);
+	}
+	return text;
+}
+
+char *
 worker_local_sensors(struct app *app, char **cause)
 {
 	const struct conf_monitor	*mc = &app->conf->monitor;
@@ -156,6 +175,9 @@ worker_local_sensors(struct app *app, char **cause)
 	struct sensor_list		 l;
 	char				*text;
 
+	/* The demo's sensor host stands in for this machine's. */
+	if (app->sensor_feed != NULL)
+		return worker_feed_sensors(app, cause);
 	sensor_filter_of(mc, &f);
 	if (sensors_local_read(&f, NULL, &l, cause) != 0)
 		return NULL;

@@ -150,16 +150,18 @@ test_alert_fires_repeats_resolves_and_digest(void)
 	    "1s", NULL };
 	char	*out = NULL, *err = NULL;
 
-	/* Fires after 3 cycles, repeats 12 s later (at about 15-16 s), not
-	 * again before the load drops at 20 s. */
+	/* Fires after 3 cycles, repeats 12 cycles later; the load drops
+	 * right after the repeat, long before a second one is due. */
 	T_EQ_INT(t_spawn(argv,
 	    "/sim load pve1 95\n"
-	    "/sim wait 10\n"
-	    "/sim wait 10\n"
+	    "/sim until node-cpu-high firing\n"
+	    "/sim until node-cpu-high repeated\n"
 	    "/sim load pve1 20\n"
-	    "/sim wait 4\n"
+	    "/sim until node-cpu-high resolved\n"
 	    "/as alice\n"
-	    "digest\n", &out, &err, 90000), 0);
+	    "digest\n", &out, &err, 150000), 0);
+	T_NOT_CONTAINS(out, "still not");
+	T_CONTAINS(out, "simulator: node-cpu-high is repeated");
 	/* Once after the for-duration, again after repeat, then resolved. */
 	T_EQ_INT(count(out, "> \xe2\x9a\xa0\xef\xb8\x8f 1 alert firing"), 1);
 	T_CONTAINS(out, "#1 pve1: CPU 95%");
@@ -178,15 +180,17 @@ test_ack_and_silence_from_the_console(void)
 	    "1s", NULL };
 	char	*out = NULL, *err = NULL;
 
+	/* ack waits for the alert to fire, however slow the machine. */
 	T_EQ_INT(t_spawn(argv,
 	    "/sim load pve2 97\n"
-	    "/sim wait 5\n"
+	    "/sim until node-cpu-high firing\n"
 	    "/as carol\n"
 	    "ack 1\n"
 	    "/as bob\n"
 	    "ack 1\n"
 	    "silence node=pve2 1h noisy\n"
 	    "alerts\n", &out, &err, 90000), 0);
+	T_CONTAINS(out, "simulator: node-cpu-high is firing");
 	T_CONTAINS(out, "#1 pve2: CPU 97%");
 	T_CONTAINS(out, "Refused: your role viewer may not request "
 	    "alert.silence");
@@ -219,17 +223,31 @@ test_sim_lines_provoke_health_alerts(void)
 	    "/sim disk pve1 sda wear 95\n"
 	    "/sim disk pve1 sdc sectors 8\n"
 	    "/sim backup 102 fail\n"
-	    "/sim wait 6\n"
+	    "/sim until disk-failing firing\n"
+	    "/sim until zfs-unhealthy firing\n"
+	    "/sim until certificate-expiring firing\n"
+	    "/sim until replication-failed firing\n"
+	    "/sim until ceph-health firing\n"
+	    "/sim until security-updates firing\n"
+	    "/sim until reboot-required firing\n"
+	    "/sim until disk-worn firing\n"
+	    "/sim until disk-sectors firing\n"
+	    "/sim until backup-failed firing\n"
 	    "/sim node pve4 leave\n"
 	    "/sim backup 104 nojob\n"
 	    "/sim quorum lost\n"
-	    "/sim wait 6\n"
+	    "/sim until node-left firing\n"
+	    "/sim until backup-missing firing\n"
+	    "/sim until quorum-lost firing\n"
 	    "/sim disk pve1 sdb ok\n"
 	    "/sim quorum back\n"
-	    "/sim wait 6\n"
+	    "/sim until disk-failing resolved\n"
+	    "/sim until quorum-lost resolved\n"
 	    "/sim disk pve9 sdb failed\n"
 	    "/sim bogus\n"
-	    "/sim pool pve1 ta\"nk degraded\n", &out, &err, 90000), 0);
+	    "/sim pool pve1 ta\"nk degraded\n", &out, &err, 150000), 0);
+	/* Every wait ended on its condition, none on its time limit. */
+	T_NOT_CONTAINS(out, "still not");
 	T_CONTAINS(out, "simulator: SMART health set");
 	T_CONTAINS(out, "pve1: disk sdb (WDC WD40EFRX-68N32N0, ");
 	T_CONTAINS(out, "SMART FAILED!");
@@ -279,10 +297,12 @@ test_sim_backup_job_and_ignore_tag(void)
 	T_EQ_INT(t_spawn(argv,
 	    "/sim backup 104 nojob\n"
 	    "/sim backupjob pve1 fail\n"
-	    "/sim wait 6\n"
+	    "/sim until backup-missing firing\n"
+	    "/sim until backup-job-failed firing\n"
 	    "/sim tag 104 scratch-1\n"
-	    "/sim wait 6\n"
-	    "/sim tag 104 x;y\n", &out, &err, 90000), 0);
+	    "/sim until backup-missing resolved\n"
+	    "/sim tag 104 x;y\n", &out, &err, 150000), 0);
+	T_NOT_CONTAINS(out, "still not");
 	T_CONTAINS(out, "simulator: backup job failed");
 	T_CONTAINS(out, "pve1: backup job failed: could not activate storage "
 	    "'nas-backup', storage is offline (task UPID:pve1:");
@@ -297,6 +317,98 @@ test_sim_backup_job_and_ignore_tag(void)
 	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
 	T_CONTAINS(out, "/sim backupjob pve1 fail");
 	T_CONTAINS(out, "/sim tag 104 scratch-1");
+	free(out);
+	free(err);
+}
+
+/*
+ * /sim sensor lines change pve1's board, which the monitor reads every
+ * interval through the `sensors -j` parser and the chip's limits: each
+ * sensor rule fires, naming the input, and resolves.
+ */
+static void
+test_sim_sensor_lines_provoke_sensor_alerts(void)
+{
+	char	*argv[] = { (char *)t_pvebot(), "demo", "--monitor-interval",
+	    "1s", NULL };
+	char	*help[] = { (char *)t_pvebot(), "demo", "--help", NULL };
+	char	*out = NULL, *err = NULL;
+
+	/* fan2 stalls only once the monitor saw it spin: after the
+	 * temperature alert, which takes three readings. */
+	T_EQ_INT(t_spawn(argv,
+	    "sensors\n"
+	    "/sim sensor k10temp/Tctl 95\n"
+	    "/sim sensor nct6798/Vcore 1.6\n"
+	    "/sim sensor ltc2945/curr1 9.5\n"
+	    "/sim until temperature-high firing\n"
+	    "/sim sensor nct6798/fan2 0\n"
+	    "/sim until fan-stall firing\n"
+	    "/sim until voltage-out-of-range firing\n"
+	    "/sim until current-out-of-range firing\n"
+	    "/sim sensor k10temp/Tctl 50\n"
+	    "/sim sensor nct6798/fan2 1064\n"
+	    "/sim sensor nct6798/Vcore 1.21\n"
+	    "/sim sensor ltc2945/curr1 2\n"
+	    "/sim until temperature-high resolved\n"
+	    "/sim until fan-stall resolved\n"
+	    "/sim until voltage-out-of-range resolved\n"
+	    "/sim until current-out-of-range resolved\n"
+	    "/sim sensor\n"
+	    "/sim sensor nct6798/Vsoc 1\n"
+	    "/sim sensor nct6798/Vcore 1,2\n"
+	    "/sim sensor k10temp/Tctl \"95\"\n"
+	    "/sim sensor nct6798/Vcore 1.32\n"
+	    "sensors pve1\n", &out, &err, 150000), 0);
+	/* `sensors` shows the readings with the limits the rules use (a
+	 * job: the lines after it may already have changed some). The
+	 * last one runs after the last change, before the demo ends. */
+	T_EQ_INT(count(out, "pve1 (simulated by the demo):"), 2);
+	T_CONTAINS(out, "+12V 12.10 V (11.40-12.60), fan1 812 RPM");
+	T_CONTAINS(out, "ltc2945-i2c-1-6f: curr1 ");
+	T_CONTAINS(out, " A (0.50-8.00)");
+	T_CONTAINS(out, "k10temp-pci-00c3: Tctl 50.0 C");
+	T_CONTAINS(out, "nct6798-isa-0290: Vcore 1.32 V (0.90-1.40), +12V "
+	    "12.10 V (11.40-12.60), fan1 812 RPM, fan2 1064 RPM");
+	T_CONTAINS(out, "ltc2945-i2c-1-6f: curr1 2.00 A (0.50-8.00)");
+	T_CONTAINS(out, "simulator: pve1 Tctl now reads 95 C");
+	/* Each rule fires, naming the input, and resolves. */
+	T_CONTAINS(out, "simulator: temperature-high is firing");
+	T_CONTAINS(out, "simulator: fan-stall is firing");
+	T_CONTAINS(out, "simulator: voltage-out-of-range is firing");
+	T_CONTAINS(out, "simulator: current-out-of-range is firing");
+	T_CONTAINS(out, "pve1: Tctl 95.0 C (k10temp)");
+	T_CONTAINS(out, "temperature-high, warning");
+	T_CONTAINS(out, "pve1: fan2 stalled, 0 RPM (nct6798)");
+	T_CONTAINS(out, "pve1: Vcore 1.60 V outside 0.90-1.40 V (nct6798)");
+	T_CONTAINS(out, "pve1: curr1 9.50 A outside 0.50-8.00 A (ltc2945)");
+	T_CONTAINS(out, "simulator: temperature-high is resolved");
+	T_CONTAINS(out, "simulator: fan-stall is resolved");
+	T_CONTAINS(out, "simulator: voltage-out-of-range is resolved");
+	T_CONTAINS(out, "simulator: current-out-of-range is resolved");
+	T_CONTAINS(out, "temperature-high, resolved after");
+	T_CONTAINS(out, "pve1: fan2 spinning (nct6798)");
+	T_CONTAINS(out, "fan-stall, resolved after");
+	T_CONTAINS(out, "voltage-out-of-range, resolved after");
+	T_CONTAINS(out, "current-out-of-range, resolved after");
+	/* Only inputs on the board, only numbers. */
+	T_CONTAINS(out, "simulator: pve1 has no sensor input nct6798/Vsoc");
+	/* The /sim help says how to provoke each sensor rule. */
+	T_CONTAINS(out, "/sim sensor CHIP/INPUT VALUE on pve1: k10temp/Tctl 95 "
+	    "(temperature-high),");
+	T_CONTAINS(out, "nct6798/fan2 0 (fan-stall), nct6798/Vcore 1.6 "
+	    "(voltage-out-of-range),");
+	T_CONTAINS(out, "ltc2945/curr1 9.5 (current-out-of-range)");
+	T_EQ_INT(count(out, "usage: /sim sensor CHIP/INPUT VALUE (a number"),
+	    2);
+	free(out);
+	free(err);
+	T_EQ_INT(t_spawn(help, "", &out, &err, 30000), 0);
+	T_CONTAINS(out, "/sim sensor k10temp/Tctl 95: temperature-high");
+	T_CONTAINS(out, "/sim sensor nct6798/fan2 0: fan-stall");
+	T_CONTAINS(out, "/sim sensor nct6798/Vcore 1.6: voltage-out-of-range");
+	T_CONTAINS(out, "/sim sensor ltc2945/curr1 9.5: current-out-of-range");
+	T_CONTAINS(out, "/sim until RULE firing|repeated|resolved");
 	free(out);
 	free(err);
 }
@@ -327,6 +439,7 @@ main(void)
 	T_RUN(test_ack_and_silence_from_the_console);
 	T_RUN(test_sim_lines_provoke_health_alerts);
 	T_RUN(test_sim_backup_job_and_ignore_tag);
+	T_RUN(test_sim_sensor_lines_provoke_sensor_alerts);
 	T_RUN(test_second_run_continues);
 	return t_summary();
 }

@@ -1,0 +1,88 @@
+/*
+ * demo_until.c - "/sim until RULE firing|repeated|resolved [SECONDS]":
+ * the demo's script waits for an alert's condition instead of a fixed
+ * time, so a line typed after it (ack 1) finds the alert in that state
+ * however slow the machine is.
+ *
+ * It reads the monitor's own record on a connection of its own (the
+ * alerts table and its events), polling every 100 ms, and never writes.
+ * "firing": an alert of RULE is firing now. "repeated": one is firing
+ * and was sent again since it fired (a repeat). "resolved": of the
+ * fired and resolved events of RULE's alerts, the newest is a resolve.
+ * It gives up after SECONDS (60 unless given, at most 600) and says so;
+ * the script goes on either way.
+ */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "app.h"
+#include "conf.h"
+#include "demo.h"
+#include "store.h"
+#include "util.h"
+
+#define DEMO_UNTIL_POLL_MS	100
+
+static const char until_firing[] =
+    "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' LIMIT 1";
+static const char until_repeated[] =
+    "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' AND "
+    "last_sent_at > fired_at LIMIT 1";
+static const char until_resolved[] =
+    "SELECT 1 FROM (SELECT e.kind FROM alert_events e JOIN alerts a ON "
+    "a.id = e.alert_id WHERE a.rule = ?1 AND e.kind IN ('fired', "
+    "'resolved') ORDER BY e.id DESC LIMIT 1) WHERE kind = 'resolved'";
+
+/* 1 when the condition holds, 0 when not (yet), -1 on error. */
+static int
+holds(struct store *s, const char *sql, const char *rule)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE || rc == SQLITE_BUSY ? 0 : -1;
+}
+
+char *
+demo_until(struct app *app, const char *rule, const char *state,
+    int64_t secs)
+{
+	struct store	*s;
+	const char	*sql;
+	char		*cause = NULL, *msg;
+	int64_t		 until = now_ms() + secs * 1000;
+	int		 rc;
+
+	if (strcmp(state, "firing") == 0)
+		sql = until_firing;
+	else if (strcmp(state, "repeated") == 0)
+		sql = until_repeated;
+	else if (strcmp(state, "resolved") == 0)
+		sql = until_resolved;
+	else
+		return xstrdup("usage: /sim until RULE firing|repeated|resolved "
+		    "[SECONDS]");
+	if ((s = store_open(app->conf->database, &cause)) == NULL) {
+		msg = xasprintf("simulator: until: %s", cause);
+		free(cause);
+		return msg;
+	}
+	while ((rc = holds(s, sql, rule)) == 0 && now_ms() < until)
+		sleep_ms(DEMO_UNTIL_POLL_MS);
+	store_close(s);
+	if (rc == 1)
+		return xasprintf("simulator: %s is %s", rule, state);
+	if (rc == 0)
+		return xasprintf("simulator: %s still not %s after %llds", rule,
+		    state, (long long)secs);
+	return xasprintf("simulator: until: cannot read the alerts of %s",
+	    rule);
+}
