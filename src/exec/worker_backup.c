@@ -548,9 +548,9 @@ restore_archive_parse(const char *volid, char *storage, size_t slen, int *lxc,
 }
 
 /* Does node see volid on storage? 1 yes, 0 no, -1 (*cause) unknown. */
-static int
-archive_visible(struct pve *pve, const char *node, const char *storage,
-    const char *volid, int orig_vmid, char **cause)
+int
+restore_archive_visible(struct pve *pve, const char *node,
+    const char *storage, const char *volid, int orig_vmid, char **cause)
 {
 	struct pve_param	 p[2];
 	json_t			*list = NULL, *o;
@@ -587,8 +587,8 @@ archive_node(struct pve *pve, const char *prefer, const char *storage,
 	int		 rc;
 
 	if (prefer != NULL) {
-		rc = archive_visible(pve, prefer, storage, volid, orig_vmid,
-		    &last);
+		rc = restore_archive_visible(pve, prefer, storage, volid,
+		    orig_vmid, &last);
 		if (rc == 1)
 			return xstrdup(prefer);
 		free(last);
@@ -606,8 +606,8 @@ archive_node(struct pve *pve, const char *prefer, const char *storage,
 			continue;
 		free(last);
 		last = NULL;
-		if (archive_visible(pve, name, storage, volid, orig_vmid,
-		    &last) == 1) {
+		if (restore_archive_visible(pve, name, storage, volid,
+		    orig_vmid, &last) == 1) {
 			found = xstrdup(name);
 			break;
 		}
@@ -704,8 +704,8 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 	if (rs->node != NULL || old != NULL) {
 		const char	*want = rs->node != NULL ? rs->node : old->node;
 
-		rc = archive_visible(r->app->pve, want, storage, rs->volid,
-		    orig_vmid, &cause);
+		rc = restore_archive_visible(r->app->pve, want, storage,
+		    rs->volid, orig_vmid, &cause);
 		if (rc != 1) {
 			buf_printf(&b, "node %s does not see backup %s%s%s; "
 			    "nothing was done", want, rs->volid, rc < 0 ?

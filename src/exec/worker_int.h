@@ -79,5 +79,11 @@ int	restore_guest(struct run *, const struct restore_spec *);
  */
 int	restore_archive_parse(const char *volid, char *storage, size_t slen,
 	    int *lxc, int *vmid);
+/* Does node list volid (of orig_vmid) on storage? 1 yes, 0 no, -1 with
+ * *cause when it cannot be told. */
+struct pve;
+int	restore_archive_visible(struct pve *, const char *node,
+	    const char *storage, const char *volid, int orig_vmid,
+	    char **cause);
 
 #endif

@@ -456,6 +456,15 @@ plan_call(struct app *app, struct store *s, const struct job *j,
 			    "VMID-...); nothing was done", volid != NULL ?
 			    volid : "");
 		one[0] = (char *)cmd_call_value(call, "to");
+		if (one[0] != NULL && prov_conf_node(app->prov, one[0]) !=
+		    NULL && (rc = restore_archive_visible(app->pve, one[0],
+		    storage, volid, orig, &why)) != 1) {
+			set_cause(cause, "node %s does not see backup %s%s%s; "
+			    "nothing was done", one[0], volid, rc < 0 ? ": " :
+			    "", rc < 0 ? why : "");
+			free(why);
+			return -1;
+		}
 		return plan_targets(app, s, j, NULL, lxc ? "ct" : "vm", one,
 		    1, cause);
 	}

@@ -588,6 +588,44 @@ out:
 	t_env_free(e);
 }
 
+/*
+ * `restore-to` of a backup the node cannot see (a local storage of
+ * another node): the job fails before anyone is asked, saying why, and
+ * nothing is reserved or restored.
+ */
+static void
+test_restore_to_unseen_backup(void)
+{
+	struct t_env	*e;
+	char		*cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	/* 101's backup on pve1's local storage: pve2 does not list it. */
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"local\","
+	    "\"node\":\"pve1\",\"vmid\":101,\"ctime\":1764550800}",
+	    &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to local:backup/vzdump-qemu-101-2025_12_01-"
+	    "01_00_00.vma.zst pve2");
+	T_OK(t_env_wait_output(e, at, "node pve2 does not see backup local:"
+	    "backup/vzdump-qemu-101-2025_12_01-01_00_00.vma.zst; nothing was "
+	    "done", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE id = 1 AND "
+	    "state = 'failed'", NULL), 1);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc", NULL), 0);
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve2/qemu"), 0);
+	T_OK(t_env_wait_output(e, 0, "[approve 1]", 0, NULL) < 0);
+out:
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -598,5 +636,6 @@ main(void)
 	T_RUN(test_inventory_export_and_drift);
 	T_RUN(test_denied_clone_releases);
 	T_RUN(test_restore_to_by_convention);
+	T_RUN(test_restore_to_unseen_backup);
 	return t_summary();
 }
