@@ -6,7 +6,10 @@
  * table, and takes nothing. `clone-to` reserves a VMID, a name, an
  * address and a MAC before the approval, shows them in it, and applies
  * them through the clone's configuration; two at once get different
- * ones.
+ * ones. `restore-to` restores a backup onto another node as a new
+ * guest with a name, address and MAC by convention, none the
+ * original's; a node that does not see the backup is refused before
+ * anyone is asked.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -626,6 +629,74 @@ out:
 	t_env_free(e);
 }
 
+/*
+ * `restore-to` of a container's backup (103 on pve2) onto pve1: pve1's
+ * container range, and the container's own net0 carries the address (ip=, gw=) and the MAC
+ * (hwaddr=); the hostname is the convention's.
+ */
+static void
+test_restore_to_container(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*orig = NULL, *cfg = NULL;
+	char		*url = NULL, *cause = NULL, *mac = NULL;
+	const char	*net, *onet;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	put(pve, "/nodes/pve2/lxc/103/config", "net0", "name=eth0,"
+	    "bridge=vmbr0,hwaddr=BC:24:11:00:00:67,ip=10.2.0.153/24,"
+	    "gw=10.2.0.1,type=veth,firewall=1");
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"nas-backup\","
+	    "\"vmid\":103,\"ctime\":1764550800}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	orig = config_of(pve, "/nodes/pve2/lxc/103/config");
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to nas-backup:backup/vzdump-lxc-103-"
+	    "2025_12_01-01_00_00.tar.zst pve1");
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, NULL) > 0);
+	mac = approval_mac(e, at, "pve1: VMID 109 pve-pve1-ct-01, "
+	    "10.1.0.150, MAC 02:00:00:");
+	T_OK(mac != NULL);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	t_env_type(e, "approve 1");
+	T_OK(t_env_wait_output(e, at, "pve1 | 109 | pve-pve1-ct-01 | "
+	    "10.1.0.150 | 02:00:00:", 60000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "it is stopped", 1000, NULL) > 0);
+	cfg = config_of(pve, "/nodes/pve1/lxc/109/config");
+	T_OK(cfg != NULL && orig != NULL);
+	if (cfg == NULL || orig == NULL || mac == NULL)
+		goto out;
+	T_EQ_STR(cfg_str(cfg, "hostname"), "pve-pve1-ct-01");
+	T_OK(strcmp(cfg_str(cfg, "hostname"), cfg_str(orig, "hostname")) !=
+	    0);
+	net = cfg_str(cfg, "net0");
+	onet = cfg_str(orig, "net0");
+	T_CONTAINS(net, ",ip=10.1.0.150/24,gw=10.1.0.1");
+	T_CONTAINS(net, "hwaddr=");
+	T_OK(net != NULL && strstr(net, mac) != NULL);
+	T_OK(net != NULL && strstr(net, "BC:24:11:00:00:67") == NULL);
+	T_OK(net != NULL && strstr(net, "10.2.0.153") == NULL);
+	/* What the original's net0 had besides: kept. */
+	T_CONTAINS(net, "firewall=1");
+	T_CONTAINS(onet, "hwaddr=BC:24:11:00:00:67");
+out:
+	json_decref(orig);
+	json_decref(cfg);
+	free(mac);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -637,5 +708,6 @@ main(void)
 	T_RUN(test_denied_clone_releases);
 	T_RUN(test_restore_to_by_convention);
 	T_RUN(test_restore_to_unseen_backup);
+	T_RUN(test_restore_to_container);
 	return t_summary();
 }
