@@ -697,6 +697,47 @@ out:
 	t_env_free(e);
 }
 
+/* A denied restore-to gives back what it reserved; nothing restored. */
+static void
+test_denied_restore_to_releases(void)
+{
+	struct t_env	*e;
+	char		*cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"nas-backup\","
+	    "\"vmid\":101,\"ctime\":1764550800}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to nas-backup:backup/vzdump-qemu-101-"
+	    "2025_12_01-01_00_00.vma.zst pve2");
+	T_OK(t_env_wait_output(e, at, "pve2: VMID 109 pve-pve2-vm-01, "
+	    "10.2.0.100, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	/* Held while the request waits. */
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.101/24", 30000, &at) > 0);
+	t_env_type(e, "deny 1");
+	T_OK(t_env_wait_output(e, at, "denied", 30000, &at) > 0);
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.100/24", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NOT NULL", NULL), 4);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "released_at IS NULL", NULL), 0);
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve2/qemu"), 0);
+out:
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -709,5 +750,6 @@ main(void)
 	T_RUN(test_restore_to_by_convention);
 	T_RUN(test_restore_to_unseen_backup);
 	T_RUN(test_restore_to_container);
+	T_RUN(test_denied_restore_to_releases);
 	return t_summary();
 }
