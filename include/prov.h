@@ -133,16 +133,17 @@ int	 prov_release_value(struct store *, const char *kind,
 	    const char *value);
 
 /*
- * Clone by convention and replicate (prov_plan.c). A worker makes the
- * plan of a `resolving` job whose built-in has one, before it lets the
- * policy decide: 0 (planned, or nothing to plan), -1 when no plan could
- * be made and the job was failed with why. prov_plan_text() is what the
- * approval request shows (NULL: the job has no plan; caller frees).
- * prov_sweep() releases what jobs that ended without running hold.
+ * Clone, replicate and restore-to by convention (prov_plan.c): a worker
+ * makes the plan of a `resolving` job whose built-in has one, before it
+ * lets the policy decide: 0 (planned, or nothing to plan), -1 when no
+ * plan could be made and the job was failed with why. prov_plan_text()
+ * is what the approval request shows (NULL: the job has no plan; caller
+ * frees). prov_sweep() releases what jobs that ended without running hold.
  */
 struct app;
 struct catalogue;
-/* Does this built-in (clone_to, replicate) make a plan first? */
+/* Does this built-in (clone_to, replicate, restore_to) make a plan
+ * first? */
 int	 prov_has_plan(const char *builtin);
 int	 prov_plan_pending(struct app *, struct store *, int64_t job_id,
 	    const struct catalogue *);

@@ -202,6 +202,7 @@ static const struct builtin builtins[] = {
 	{ "inventory", NULL, prov_job_inventory, NULL },
 	{ "clone_to", NULL, NULL, prov_op_clone },
 	{ "replicate", NULL, NULL, prov_op_clone },
+	{ "restore_to", NULL, NULL, prov_op_restore },
 	/* Run by a worker: actions of several steps. */
 	{ "node_shutdown", NULL, NULL, worker_shutdown_node },
 	{ "prune", NULL, NULL, worker_prune },

@@ -37,8 +37,9 @@
  *   listed in that node's view of the storage.
  * - The restore is one step (intent recorded before the POST), its task
  *   followed with progress edited in place; restore_guest() is the part
- *   that issue 21's "restore as a new guest" can call with a node, name
- *   and further parameters of its own.
+ *   that `restore-to` (restore as a new guest by convention,
+ *   src/prov/prov_plan.c) calls with a node, VMID, name and further
+ *   parameters of its own, then goes on to address the guest.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -517,12 +518,8 @@ out:
 
 /* ---- restore ---- */
 
-/*
- * "STORAGE:backup/vzdump-(qemu|lxc)-VMID-..." -> kind and VMID; -1 when
- * the name is not a vzdump archive's.
- */
-static int
-archive_parse(const char *volid, char *storage, size_t slen, int *lxc,
+int
+restore_archive_parse(const char *volid, char *storage, size_t slen, int *lxc,
     int *vmid)
 {
 	const char	*colon = strchr(volid, ':'), *p, *errstr;
@@ -551,9 +548,9 @@ archive_parse(const char *volid, char *storage, size_t slen, int *lxc,
 }
 
 /* Does node see volid on storage? 1 yes, 0 no, -1 (*cause) unknown. */
-static int
-archive_visible(struct pve *pve, const char *node, const char *storage,
-    const char *volid, int orig_vmid, char **cause)
+int
+restore_archive_visible(struct pve *pve, const char *node,
+    const char *storage, const char *volid, int orig_vmid, char **cause)
 {
 	struct pve_param	 p[2];
 	json_t			*list = NULL, *o;
@@ -590,8 +587,8 @@ archive_node(struct pve *pve, const char *prefer, const char *storage,
 	int		 rc;
 
 	if (prefer != NULL) {
-		rc = archive_visible(pve, prefer, storage, volid, orig_vmid,
-		    &last);
+		rc = restore_archive_visible(pve, prefer, storage, volid,
+		    orig_vmid, &last);
 		if (rc == 1)
 			return xstrdup(prefer);
 		free(last);
@@ -609,8 +606,8 @@ archive_node(struct pve *pve, const char *prefer, const char *storage,
 			continue;
 		free(last);
 		last = NULL;
-		if (archive_visible(pve, name, storage, volid, orig_vmid,
-		    &last) == 1) {
+		if (restore_archive_visible(pve, name, storage, volid,
+		    orig_vmid, &last) == 1) {
 			found = xstrdup(name);
 			break;
 		}
@@ -623,7 +620,7 @@ archive_node(struct pve *pve, const char *prefer, const char *storage,
 	return found;
 }
 
-void
+int
 restore_guest(struct run *r, const struct restore_spec *rs)
 {
 	struct pve_guest	*guests = NULL, *old = NULL, *orig = NULL;
@@ -635,7 +632,7 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 	char			*err = NULL;
 	size_t			 n = 0, i, np = 0;
 	int64_t			 step = 0;
-	int			 lxc, orig_vmid, vmid, rc;
+	int			 lxc, orig_vmid, vmid, rc, ret = -1;
 
 	buf_init(&b, 16384);
 	if (r->app->pve == NULL) {
@@ -643,7 +640,7 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 		    "configured", NULL, 0);
 		goto out;
 	}
-	if (archive_parse(rs->volid, storage, sizeof storage, &lxc,
+	if (restore_archive_parse(rs->volid, storage, sizeof storage, &lxc,
 	    &orig_vmid) != 0) {
 		buf_printf(&b, "'%s' is not the name of a vzdump backup "
 		    "(STORAGE:backup/vzdump-qemu|lxc-VMID-...); nothing was "
@@ -707,8 +704,8 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 	if (rs->node != NULL || old != NULL) {
 		const char	*want = rs->node != NULL ? rs->node : old->node;
 
-		rc = archive_visible(r->app->pve, want, storage, rs->volid,
-		    orig_vmid, &cause);
+		rc = restore_archive_visible(r->app->pve, want, storage,
+		    rs->volid, orig_vmid, &cause);
 		if (rc != 1) {
 			buf_printf(&b, "node %s does not see backup %s%s%s; "
 			    "nothing was done", want, rs->volid, rc < 0 ?
@@ -752,11 +749,14 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 		buf_printf(&b, "the restore was not accepted: %s", cause);
 		run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL,
 		    buf_cstr(&b), NULL, 0);
+		ret = rc > 0 ? 1 : -1;
 		goto out;
 	}
 	st = follow_task(r, upid, &err);
-	if (st == JOB_RUNNING)
+	if (st == JOB_RUNNING) {
+		ret = 1;
 		goto out;	/* stopping: recovery follows the task */
+	}
 	jobs_step_finish(r->store, step, st == JOB_SUCCEEDED ? STEP_DONE :
 	    st == JOB_UNKNOWN ? STEP_UNKNOWN : STEP_FAILED);
 	if (st != JOB_SUCCEEDED) {
@@ -764,6 +764,7 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 		    vmid, err != NULL ? err : "the task failed");
 		run_finish(r, st == JOB_UNKNOWN ? JOB_UNKNOWN : JOB_FAILED,
 		    NULL, buf_cstr(&b), NULL, 0);
+		ret = st == JOB_UNKNOWN ? 1 : -1;
 		goto out;
 	}
 	log_info("worker", "job=%" PRId64 " restored vmid=%d node=%s from=%s",
@@ -771,7 +772,11 @@ restore_guest(struct run *r, const struct restore_spec *rs)
 	buf_printf(&b, "restored %s %d on %s from %s%s; it is stopped",
 	    lxc ? "CT" : "VM", vmid, node, rs->volid, old != NULL ?
 	    " (the old guest was overwritten)" : "");
-	run_finish(r, JOB_SUCCEEDED, buf_cstr(&b), NULL, NULL, 0);
+	if (rs->keep_open)
+		run_post(r, buf_cstr(&b), NULL, 0);
+	else
+		run_finish(r, JOB_SUCCEEDED, buf_cstr(&b), NULL, NULL, 0);
+	ret = 0;
 out:
 	buf_release(&b);
 	pve_guests_free(guests, n);
@@ -779,6 +784,7 @@ out:
 	free(upid);
 	free(cause);
 	free(err);
+	return ret;
 }
 
 void
@@ -806,5 +812,5 @@ worker_restore(struct run *r, const struct cmd_call *call)
 		    "was done", NULL, 0);
 		return;
 	}
-	restore_guest(r, &rs);
+	(void)restore_guest(r, &rs);
 }

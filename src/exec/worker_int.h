@@ -51,9 +51,14 @@ const char *task_type(const char *action, const char *guest_type);
 
 /*
  * worker_backup.c: a restore of one vzdump archive, as a step of the
- * running job, which it finishes. `restore` fills it from the command;
- * a restore as a new guest (issue 21) adds a node and parameters such
- * as name= or hostname= and net0= of its own.
+ * running job. `restore` fills it from the command; a restore as a new
+ * guest (restore-to, src/prov/prov_plan.c) adds a node and parameters
+ * such as name= or hostname= of its own, and goes on after it
+ * (keep_open). Returns 0 when the guest was restored (the job is
+ * finished unless keep_open), -1 when the job was finished and nothing
+ * was restored (refused, not accepted, the task failed), 1 when the
+ * job was finished with an unknown outcome or pvebot is stopping (the
+ * restart follows the task).
  */
 #define RESTORE_EXTRA_MAX	8
 struct restore_spec {
@@ -65,7 +70,20 @@ struct restore_spec {
 						   guest of the same kind */
 	const struct pve_param	*extra;		/* more POST parameters */
 	size_t			 nextra;
+	int			 keep_open;	/* restored: the caller goes on */
 };
-void	restore_guest(struct run *, const struct restore_spec *);
+int	restore_guest(struct run *, const struct restore_spec *);
+/*
+ * "STORAGE:backup/vzdump-(qemu|lxc)-VMID-..." -> its storage, kind
+ * (*lxc) and original VMID; -1 when it is not a vzdump archive's name.
+ */
+int	restore_archive_parse(const char *volid, char *storage, size_t slen,
+	    int *lxc, int *vmid);
+/* Does node list volid (of orig_vmid) on storage? 1 yes, 0 no, -1 with
+ * *cause when it cannot be told. */
+struct pve;
+int	restore_archive_visible(struct pve *, const char *node,
+	    const char *storage, const char *volid, int orig_vmid,
+	    char **cause);
 
 #endif

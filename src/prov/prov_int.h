@@ -23,11 +23,14 @@ struct job;
 struct run;
 struct store;
 
-/* Built-ins: `nextip` (a read job), `clone-to` and `replicate` (a plan
- * before the decision, then an action of several steps). */
+/* Built-ins: `nextip` (a read job), `clone-to`, `replicate` and
+ * `restore-to` (a plan before the decision, then an action of several
+ * steps). */
 char	*prov_job_nextip(const struct builtin_env *,
 	    const struct cmd_call *, char **cause);
 void	 prov_op_clone(struct run *, const struct cmd_call *);
+/* `restore-to BACKUP NODE`: a restore as a new guest by convention. */
+void	 prov_op_restore(struct run *, const struct cmd_call *);
 char	*prov_job_inventory(const struct builtin_env *,
 	    const struct cmd_call *, char **cause);
 

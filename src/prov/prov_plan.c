@@ -1,6 +1,7 @@
 /*
- * prov_plan.c - clone by convention (`clone-to GUEST NODE`) and
- * `replicate TEMPLATE [NODES]`: the plan made before the approval, and
+ * prov_plan.c - clone by convention (`clone-to GUEST NODE`),
+ * `replicate TEMPLATE [NODES]` and restore as a new guest by convention
+ * (`restore-to BACKUP NODE`): the plan made before the approval, and
  * the action that carries it out.
  *
  * The plan. The router never calls Proxmox, so a command whose built-in
@@ -23,7 +24,12 @@
  * container, ip=/gw=; a VM's cloud-init ipconfig0; nameserver and
  * searchdomain when the conventions give them). One target failing does
  * not stop the others; its reservations are released, and the message
- * keeps one line per target with what happened to it.
+ * keeps one line per target with what happened to it. restore-to plans
+ * one target of the archive's kind (vzdump-qemu: a VM, vzdump-lxc: a
+ * container), restores the archive there under the reserved VMID and
+ * name, then rewrites its configuration with the very code a clone's
+ * goes through (address_one), so the restored guest never keeps the
+ * original's name, address or MAC.
  *
  * Reservations of a job that was denied, expired, cancelled, refused or
  * failed are released at the next allocation (prov_sweep), those of one
@@ -273,9 +279,15 @@ cluster_nextid(struct pve *pve, int *id, char **cause)
 	return 0;
 }
 
+/*
+ * Reserves a VMID, name, address and MAC on each node for a guest of
+ * the source's type (ref: clone-to, replicate) or of `kind` ("vm" or
+ * "ct": restore-to, whose source is an archive).
+ */
 static int
 plan_targets(struct app *app, struct store *s, const struct job *j,
-    const char *ref, char **nodes, size_t nnodes, char **cause)
+    const char *ref, const char *kind_given, char **nodes, size_t nnodes,
+    char **cause)
 {
 	const struct prov_conf	*pc = app->prov;
 	const struct prov_node	*pn;
@@ -297,11 +309,13 @@ plan_targets(struct app *app, struct store *s, const struct job *j,
 	}
 	if (prov_read_used(app->pve, &u, &guests, &ng, NULL, cause) != 0)
 		goto out;
-	if ((src = find_source(guests, ng, ref)) == NULL) {
+	if (kind_given != NULL)
+		kind = kind_given;
+	else if ((src = find_source(guests, ng, ref)) == NULL) {
 		rc = 0;	/* the router's resolution names the problem */
 		goto out;
-	}
-	kind = strcmp(src->type, "lxc") == 0 ? "ct" : "vm";
+	} else
+		kind = strcmp(src->type, "lxc") == 0 ? "ct" : "vm";
 	if (cluster_nextid(app->pve, &next, cause) != 0)
 		goto out;
 	if (store_begin(s) != 0) {
@@ -428,7 +442,31 @@ plan_call(struct app *app, struct store *s, const struct job *j,
 		ref = cmd_call_value(call, "template");
 	if (strcmp(call->def->builtin, "clone_to") == 0) {
 		one[0] = (char *)cmd_call_value(call, "to");
-		return plan_targets(app, s, j, ref, one, 1, cause);
+		return plan_targets(app, s, j, ref, NULL, one, 1, cause);
+	}
+	if (strcmp(call->def->builtin, "restore_to") == 0) {
+		const char	*volid = cmd_call_value(call, "backup");
+		char		 storage[64];
+		int		 lxc, orig;
+
+		if (volid == NULL || restore_archive_parse(volid, storage,
+		    sizeof storage, &lxc, &orig) != 0)
+			return set_cause(cause, "'%s' is not the name of a "
+			    "vzdump backup (STORAGE:backup/vzdump-qemu|lxc-"
+			    "VMID-...); nothing was done", volid != NULL ?
+			    volid : "");
+		one[0] = (char *)cmd_call_value(call, "to");
+		if (one[0] != NULL && prov_conf_node(app->prov, one[0]) !=
+		    NULL && (rc = restore_archive_visible(app->pve, one[0],
+		    storage, volid, orig, &why)) != 1) {
+			set_cause(cause, "node %s does not see backup %s%s%s; "
+			    "nothing was done", one[0], volid, rc < 0 ? ": " :
+			    "", rc < 0 ? why : "");
+			free(why);
+			return -1;
+		}
+		return plan_targets(app, s, j, NULL, lxc ? "ct" : "vm", one,
+		    1, cause);
 	}
 	/* replicate: the template's node, to leave it out by default. */
 	memset(&g, 0, sizeof g);
@@ -450,7 +488,7 @@ plan_call(struct app *app, struct store *s, const struct job *j,
 	pve_guest_release(&g);
 	if (nodes == NULL)
 		return -1;
-	rc = plan_targets(app, s, j, ref, nodes, n, cause);
+	rc = plan_targets(app, s, j, ref, NULL, nodes, n, cause);
 	strv_free(nodes, n);
 	return rc;
 }
@@ -530,7 +568,8 @@ int
 prov_has_plan(const char *builtin)
 {
 	return builtin != NULL && (strcmp(builtin, "clone_to") == 0 ||
-	    strcmp(builtin, "replicate") == 0);
+	    strcmp(builtin, "replicate") == 0 ||
+	    strcmp(builtin, "restore_to") == 0);
 }
 
 /* ---- the action -------------------------------------------------- */
@@ -599,31 +638,100 @@ net0_rewrite(const char *cur, int lxc, const struct target *t,
 	return buf_steal(&out);
 }
 
+/*
+ * The new guest's own configuration, by convention: net0 rewritten
+ * (net0_rewrite), a VM's cloud-init ipconfig0, nameserver and
+ * searchdomain; a step recorded before the PUT. `made` is what was done
+ * before ("cloned", "restored") for the message when this fails. 0
+ * (t->status "created", t->ok), -1 failed, 1 outcome unknown.
+ */
+static int
+address_one(struct run *r, const char *type, struct target *t,
+    const char *made)
+{
+	const struct prov_conf	*pc = r->app->prov;
+	const struct prov_node	*pn = prov_conf_node(pc, t->node);
+	struct pve_param	 p[4];
+	struct pve_guest	 ng;
+	json_t			*cfg = NULL;
+	char			 gw[16], *path, *upid = NULL, *cause = NULL;
+	char			*net0, *ipcfg = NULL, stepname[160];
+	const char		*bridge;
+	int64_t			 step = 0;
+	int			 lxc = strcmp(type, "lxc") == 0, np = 0, rc;
+
+	if (pn == NULL) {
+		snprintf(t->status, sizeof t->status, "%s, but not addressed: "
+		    "no conventions for %s", made, t->node);
+		return -1;
+	}
+	bridge = pn->bridge != NULL ? pn->bridge : pc->bridge;
+	/* The guest's configuration, as Proxmox made it. */
+	memset(&ng, 0, sizeof ng);
+	ng.vmid = t->vmid;
+	ng.node = t->node;
+	ng.type = (char *)type;
+	path = pve_guest_path(&ng, "/config");
+	if (pve_request(r->app->pve, "GET", path, NULL, 0, &cfg, &cause) !=
+	    PVE_OK) {
+		snprintf(t->status, sizeof t->status, "%s, but its "
+		    "configuration cannot be read: %s; address it by hand",
+		    made, cause);
+		free(cause);
+		free(path);
+		return -1;
+	}
+	net0 = net0_rewrite(json_string_value(json_object_get(cfg, "net0")),
+	    lxc, t, pn, bridge);
+	json_decref(cfg);
+	p[np++] = (struct pve_param){ "net0", net0 };
+	if (!lxc) {
+		prov_ip_format(pn->gateway, gw);
+		ipcfg = xasprintf("ip=%s/%d,gw=%s", t->ip, pn->prefix, gw);
+		p[np++] = (struct pve_param){ "ipconfig0", ipcfg };
+	}
+	if (pc->nameserver != NULL)
+		p[np++] = (struct pve_param){ "nameserver", pc->nameserver };
+	if (pc->searchdomain != NULL)
+		p[np++] = (struct pve_param){ "searchdomain",
+		    pc->searchdomain };
+	snprintf(stepname, sizeof stepname, "address %d", t->vmid);
+	rc = run_step(r, stepname, "PUT", path, p, (size_t)np, t->node, NULL,
+	    t->vmid, 0, &step, &upid, &cause);
+	free(path);
+	free(upid);
+	free(net0);
+	free(ipcfg);
+	if (rc != 0) {
+		snprintf(t->status, sizeof t->status, "%s, but not "
+		    "addressed: %s", made, cause);
+		free(cause);
+		return rc > 0 ? 1 : -1;
+	}
+	snprintf(t->status, sizeof t->status, "created");
+	t->ok = 1;
+	return 0;
+}
+
 /* Clones src to one target and addresses it; 0, or -1 (t->status). */
 static int
 clone_one(struct run *r, const struct pve_guest *src, struct target *t,
     int *stopping)
 {
-	const struct prov_conf	*pc = r->app->prov;
-	const struct prov_node	*pn = prov_conf_node(pc, t->node);
-	struct pve_param	 p[5];
-	struct pve_guest	 ng;
-	json_t			*cfg = NULL;
+	struct pve_param	 p[3];
 	enum job_state		 st;
-	char			 newid[16], gw[16], *path, *upid = NULL;
-	char			*cause = NULL, *err = NULL, *net0, *ipcfg = NULL;
+	char			 newid[16], *path, *upid = NULL;
+	char			*cause = NULL, *err = NULL;
 	char			 stepname[160];
-	const char		*bridge;
 	int64_t			 step = 0;
 	int			 lxc = strcmp(src->type, "lxc") == 0, np = 0, rc;
 
 	*stopping = 0;
-	if (pn == NULL) {
+	if (prov_conf_node(r->app->prov, t->node) == NULL) {
 		snprintf(t->status, sizeof t->status, "failed: no conventions "
 		    "for %s", t->node);
 		return -1;
 	}
-	bridge = pn->bridge != NULL ? pn->bridge : pc->bridge;
 	snprintf(newid, sizeof newid, "%d", t->vmid);
 	p[np++] = (struct pve_param){ "newid", newid };
 	p[np++] = (struct pve_param){ lxc ? "hostname" : "name", t->name };
@@ -659,53 +767,7 @@ clone_one(struct run *r, const struct pve_guest *src, struct target *t,
 		return st == JOB_UNKNOWN ? 1 : -1;
 	}
 	free(err);
-
-	/* The clone's configuration, as Proxmox made it. */
-	memset(&ng, 0, sizeof ng);
-	ng.vmid = t->vmid;
-	ng.node = t->node;
-	ng.type = src->type;
-	path = pve_guest_path(&ng, "/config");
-	if (pve_request(r->app->pve, "GET", path, NULL, 0, &cfg, &cause) !=
-	    PVE_OK) {
-		snprintf(t->status, sizeof t->status, "cloned, but its "
-		    "configuration cannot be read: %s; address it by hand",
-		    cause);
-		free(cause);
-		free(path);
-		return -1;
-	}
-	net0 = net0_rewrite(json_string_value(json_object_get(cfg, "net0")),
-	    lxc, t, pn, bridge);
-	json_decref(cfg);
-	np = 0;
-	p[np++] = (struct pve_param){ "net0", net0 };
-	if (!lxc) {
-		prov_ip_format(pn->gateway, gw);
-		ipcfg = xasprintf("ip=%s/%d,gw=%s", t->ip, pn->prefix, gw);
-		p[np++] = (struct pve_param){ "ipconfig0", ipcfg };
-	}
-	if (pc->nameserver != NULL)
-		p[np++] = (struct pve_param){ "nameserver", pc->nameserver };
-	if (pc->searchdomain != NULL)
-		p[np++] = (struct pve_param){ "searchdomain",
-		    pc->searchdomain };
-	snprintf(stepname, sizeof stepname, "address %d", t->vmid);
-	rc = run_step(r, stepname, "PUT", path, p, (size_t)np, t->node, NULL,
-	    t->vmid, 0, &step, &upid, &cause);
-	free(path);
-	free(upid);
-	free(net0);
-	free(ipcfg);
-	if (rc != 0) {
-		snprintf(t->status, sizeof t->status, "cloned, but not "
-		    "addressed: %s", cause);
-		free(cause);
-		return rc > 0 ? 1 : -1;
-	}
-	snprintf(t->status, sizeof t->status, "created");
-	t->ok = 1;
-	return 0;
+	return address_one(r, src->type, t, "cloned");
 }
 
 static void
@@ -804,4 +866,82 @@ out:
 	free(head);
 	free(t);
 	pve_guest_release(&src);
+}
+
+/*
+ * `restore-to BACKUP NODE`: the archive restored (worker_backup.c's
+ * restore_guest) onto the reserved node, VMID and name, with unique=1 so
+ * that not even for a moment does it carry the original's MAC, then
+ * addressed by convention exactly as a clone is (address_one). A restore
+ * that did not happen gives its reservations back; one whose outcome is
+ * unknown keeps them until a person looks.
+ */
+void
+prov_op_restore(struct run *r, const struct cmd_call *call)
+{
+	const char		*volid = cmd_call_value(call, "backup");
+	struct restore_spec	 rs;
+	struct pve_param	 extra[2];
+	struct target		*t = NULL;
+	struct buf		 b;
+	char			 storage[64], *head = NULL;
+	size_t			 n = 0;
+	int			 lxc, orig, rc;
+
+	if (r->app->pve == NULL || r->app->prov == NULL) {
+		run_finish(r, JOB_FAILED, NULL, "no Proxmox endpoint or no "
+		    "provisioning conventions", NULL, 0);
+		return;
+	}
+	if (volid == NULL || restore_archive_parse(volid, storage,
+	    sizeof storage, &lxc, &orig) != 0) {
+		run_finish(r, JOB_FAILED, NULL, "restore-to needs the name of "
+		    "a vzdump backup; nothing was done", NULL, 0);
+		return;
+	}
+	if (plan_load(r->store, r->job->id, &t, &n) != 0 || n != 1) {
+		run_finish(r, JOB_FAILED, NULL, "this job has no reserved "
+		    "VMID, name, address and MAC (released?); nothing was "
+		    "done", NULL, 0);
+		free(t);
+		return;
+	}
+	head = xasprintf("restoring %s as a new guest:", volid);
+	snprintf(t->status, sizeof t->status, "restoring");
+	progress(r, head, t, n);
+	memset(&rs, 0, sizeof rs);
+	extra[0] = (struct pve_param){ lxc ? "hostname" : "name", t->name };
+	extra[1] = (struct pve_param){ "unique", "1" };
+	rs.volid = volid;
+	rs.node = t->node;
+	rs.vmid = t->vmid;
+	rs.extra = extra;
+	rs.nextra = nitems(extra);
+	rs.keep_open = 1;
+	rc = restore_guest(r, &rs);
+	if (rc != 0) {
+		/* The job is finished, with why. */
+		if (rc < 0)
+			release_target(r->store, r->job->id, t->vmid);
+		log_info("prov", "job=%" PRId64 " restore to %s vmid=%d not "
+		    "done", r->job->id, t->node, t->vmid);
+		goto out;
+	}
+	rc = address_one(r, lxc ? "lxc" : "qemu", t, "restored");
+	log_info("prov", "job=%" PRId64 " node=%s vmid=%d status=%s",
+	    r->job->id, t->node, t->vmid, t->status);
+	buf_init(&b, 64 << 10);
+	buf_printf(&b, "%s restored as a new guest%s\n", volid, rc == 0 ?
+	    "" : ", but not addressed by convention");
+	table(&b, t, n);
+	if (rc == 0) {
+		buf_puts(&b, "\nit is stopped");
+		run_finish(r, JOB_SUCCEEDED, buf_cstr(&b), NULL, NULL, 0);
+	} else
+		run_finish(r, rc > 0 ? JOB_UNKNOWN : JOB_FAILED, NULL,
+		    buf_cstr(&b), NULL, 0);
+	buf_release(&b);
+out:
+	free(head);
+	free(t);
 }

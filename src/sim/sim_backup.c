@@ -42,8 +42,10 @@
  *   .tar for lxc). The task (qmrestore / vzrestore, id: the VMID)
  *   writes "progress N% (read ...)" lines for a VM and, when it ends
  *   well, the guest exists, stopped, with the backed-up guest's name,
- *   tags and sizes; a forced restore replaces the old guest's config
- *   and snapshots.
+ *   tags, sizes and network configuration (net0 with its MAC, a new
+ *   MAC with unique=1; ipconfig0, nameserver, searchdomain:
+ *   sim_prov.c); a forced restore replaces the old guest's config and
+ *   snapshots.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,6 +554,7 @@ api_restore(struct sim_call *c, struct sim_reply *r, int lxc)
 	t->newid = vmid;
 	t->vmid = vmid;
 	t->flag = force;
+	t->unique = sim_param_bool(c, "unique", 0);
 	snprintf(t->archive, sizeof t->archive, "%s", archive);
 	snprintf(t->storage, sizeof t->storage, "%s", storage != NULL ?
 	    storage : "");
@@ -639,6 +642,7 @@ restore_apply(struct sim *s, struct sim_task *t)
 	g->maxcpu = b->maxcpu > 0 ? b->maxcpu : 1;
 	g->maxmem = b->maxmem > 0 ? b->maxmem : (int64_t)1 << 30;
 	g->maxdisk = b->maxdisk > 0 ? b->maxdisk : (int64_t)8 << 30;
+	sim_prov_restore(g, b, t->unique);
 	g->digest_gen++;
 	return (NULL);
 }

@@ -103,6 +103,11 @@ struct sim_backup {
 	char	 tags[256];
 	int	 maxcpu;
 	int64_t	 maxmem, maxdisk;
+	/* Its network configuration as backed up (sim_prov.c). */
+	char	 net0[256];
+	char	 ipconfig0[192];
+	char	 nameserver[128];
+	char	 searchdomain[128];
 };
 
 struct sim_logline {
@@ -146,6 +151,7 @@ struct sim_task {
 	int		 locked;	/* we set the guest's lock */
 	char		 archive[192];	/* restore: the volid; prune: the
 					   prune-backups string */
+	int		 unique;	/* restore: new MACs */
 };
 
 struct sim_token {
@@ -358,6 +364,11 @@ void	sim_prov_config_apply(struct sim_call *, struct sim_guest *,
 	    const char *del);
 void	sim_prov_config_get(const struct sim_guest *, json_t *);
 void	sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src);
+/* A backup keeps the guest's network configuration; a restore brings it
+ * back, with new MACs when unique. */
+void	sim_prov_backup(struct sim_backup *, const struct sim_guest *);
+void	sim_prov_restore(struct sim_guest *, const struct sim_backup *,
+	    int unique);
 /* A clone to another node: refused unless the disks are shared. */
 int	sim_prov_clone_check(struct sim_call *, struct sim_reply *,
 	    const struct sim_guest *, const char *target);

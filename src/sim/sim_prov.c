@@ -22,6 +22,10 @@
  *   call random_ether_addr with the datacenter's mac_prefix, BC:24:11 by
  *   default, when they copy the configuration); the address (ip=) is
  *   copied as it is, which is why a clone must be re-addressed.
+ * - A backup keeps that configuration and a restore writes it back as
+ *   it was, the MAC included; with unique=1 ("Assign a unique random
+ *   ethernet address.") every netN gets a new one. A VM's name and a
+ *   container's hostname given to the restore replace the backed-up one.
  * - POST .../clone target=NODE: "Target node. Only allowed if the
  *   original VM is on shared storage." A guest whose disks are on a
  *   storage that is not shared is refused with qemu-server's "can't
@@ -298,25 +302,19 @@ value_is_mac(const char *v)
 	return valid_mac(m);
 }
 
-/* The clone's net0: the source's with a new BC:24:11 MAC. */
-void
-sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src)
+/* net (not "-") with every MAC replaced by a new BC:24:11 one. */
+static void
+net0_new_mac(const char *net, char *out, size_t len)
 {
-	char		 net[sizeof src->net0], mac[18];
+	char		 mac[18];
 	const char	*p, *e, *eq;
 	struct buf	 b;
 	uint64_t	 r = random_u64();
 
-	if (src->net0[0] == '\0')
-		default_net0(src, net, sizeof net);
-	else
-		snprintf(net, sizeof net, "%s", src->net0);
-	if (strcmp(net, "-") == 0)
-		return;
 	snprintf(mac, sizeof mac, "BC:24:11:%02X:%02X:%02X",
 	    (unsigned)(r & 0xff), (unsigned)((r >> 8) & 0xff),
 	    (unsigned)((r >> 16) & 0xff));
-	buf_init(&b, sizeof ng->net0);
+	buf_init(&b, len);
 	for (p = net; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 		e = p + strcspn(p, ",");
 		eq = memchr(p, '=', (size_t)(e - p));
@@ -328,8 +326,64 @@ sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src)
 		else
 			buf_append(&b, p, (size_t)(e - p));
 	}
-	snprintf(ng->net0, sizeof ng->net0, "%s", buf_cstr(&b));
+	snprintf(out, len, "%s", buf_cstr(&b));
 	buf_release(&b);
+}
+
+/* The clone's net0: the source's with a new BC:24:11 MAC. */
+void
+sim_prov_clone(struct sim_guest *ng, const struct sim_guest *src)
+{
+	char		 net[sizeof src->net0];
+
+	if (src->net0[0] == '\0')
+		default_net0(src, net, sizeof net);
+	else
+		snprintf(net, sizeof net, "%s", src->net0);
+	if (strcmp(net, "-") == 0)
+		return;
+	net0_new_mac(net, ng->net0, sizeof ng->net0);
+}
+
+/*
+ * vzdump keeps the guest's configuration in the archive: its net0 as it
+ * is (the simulator's default spelled out, so the MAC is the guest's,
+ * not one made up from the VMID it is restored to), cloud-init and DNS.
+ */
+void
+sim_prov_backup(struct sim_backup *b, const struct sim_guest *g)
+{
+	if (g->net0[0] == '\0')
+		default_net0(g, b->net0, sizeof b->net0);
+	else
+		snprintf(b->net0, sizeof b->net0, "%s", g->net0);
+	snprintf(b->ipconfig0, sizeof b->ipconfig0, "%s", g->ipconfig0);
+	snprintf(b->nameserver, sizeof b->nameserver, "%s", g->nameserver);
+	snprintf(b->searchdomain, sizeof b->searchdomain, "%s",
+	    g->searchdomain);
+}
+
+/*
+ * A restore writes the archive's configuration back: net0 with the
+ * backed-up guest's MAC and address, unless unique=1 ("Assign a unique
+ * random ethernet address": qemu-server's restore_update_config_line and
+ * pve-container's restore_configuration give every netN a new MAC).
+ * An archive with no configuration recorded leaves the default.
+ */
+void
+sim_prov_restore(struct sim_guest *g, const struct sim_backup *b,
+    int unique)
+{
+	if (b->net0[0] == '\0' || strcmp(b->net0, "-") == 0)
+		snprintf(g->net0, sizeof g->net0, "%s", b->net0);
+	else if (unique)
+		net0_new_mac(b->net0, g->net0, sizeof g->net0);
+	else
+		snprintf(g->net0, sizeof g->net0, "%s", b->net0);
+	snprintf(g->ipconfig0, sizeof g->ipconfig0, "%s", b->ipconfig0);
+	snprintf(g->nameserver, sizeof g->nameserver, "%s", b->nameserver);
+	snprintf(g->searchdomain, sizeof g->searchdomain, "%s",
+	    b->searchdomain);
 }
 
 static void

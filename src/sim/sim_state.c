@@ -521,12 +521,15 @@ sim_add_backup(struct sim *s, const char *storage, const char *node,
 	b->name[0] = b->tags[0] = '\0';
 	b->maxcpu = 0;
 	b->maxmem = b->maxdisk = 0;
+	b->net0[0] = b->ipconfig0[0] = b->nameserver[0] = '\0';
+	b->searchdomain[0] = '\0';
 	if ((g = sim_guest_find(s, vmid)) != NULL) {
 		snprintf(b->name, sizeof b->name, "%s", g->name);
 		snprintf(b->tags, sizeof b->tags, "%s", g->tags);
 		b->maxcpu = g->maxcpu;
 		b->maxmem = g->maxmem;
 		b->maxdisk = g->maxdisk;
+		sim_prov_backup(b, g);
 	}
 }
 

@@ -6,10 +6,14 @@
  * table, and takes nothing. `clone-to` reserves a VMID, a name, an
  * address and a MAC before the approval, shows them in it, and applies
  * them through the clone's configuration; two at once get different
- * ones.
+ * ones. `restore-to` restores a backup onto another node as a new
+ * guest with a name, address and MAC by convention, none the
+ * original's; a node that does not see the backup is refused before
+ * anyone is asked.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -460,6 +464,280 @@ test_denied_clone_releases(void)
 	t_env_free(e);
 }
 
+/*
+ * The MAC of an approval's line "NODE: VMID N NAME, IP, MAC 02:00:00:",
+ * once the whole request ("[approve N]") is out.
+ */
+static char *
+approval_mac(struct t_env *e, size_t from, const char *line)
+{
+	size_t	 end = 0;
+	char	*out, *mac = NULL;
+
+	if (t_env_wait_output(e, from, line, 30000, &end) < 0)
+		return NULL;
+	out = t_proc_output(&e->proc);
+	if (out != NULL && strlen(out) >= end + 8)
+		mac = xstrndup(out + end - strlen("02:00:00:"), 17);
+	free(out);
+	return mac;
+}
+
+/*
+ * `restore-to` of a VM's backup onto another node: the approval shows
+ * the new guest's VMID, name, address and MAC, reserved before anyone
+ * approves; the restored guest has them (not the original's: the
+ * archive holds the original's net0 and cloud-init address).
+ */
+static void
+test_restore_to_by_convention(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*orig = NULL, *cfg = NULL;
+	char		*url = NULL, *mac = NULL, *cmd = NULL, *cause = NULL;
+	char		*orig_net = NULL, *vol = NULL, stamp[32];
+	const char	*net;
+	struct tm	 tm;
+	time_t		 when = 1764550800;	/* 2025-12-01 01:00:00 UTC */
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	/* The original: web-01 on pve1, addressed by hand; then backed up. */
+	put(pve, "/nodes/pve1/qemu/101/config", "ipconfig0",
+	    "ip=10.1.0.120/24,gw=10.1.0.1");
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"nas-backup\","
+	    "\"vmid\":101,\"ctime\":1764550800}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof stamp, "%Y_%m_%d-%H_%M_%S", &tm);
+	vol = xasprintf("nas-backup:backup/vzdump-qemu-101-%s.vma.zst", stamp);
+	orig = config_of(pve, "/nodes/pve1/qemu/101/config");
+	T_EQ_STR(cfg_str(orig, "name"), "web-01");
+	orig_net = xstrdup(cfg_str(orig, "net0") != NULL ? cfg_str(orig,
+	    "net0") : "");
+	T_OK(str_has_prefix(orig_net, "virtio=BC:24:11:"));
+
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	cmd = xasprintf("restore-to %s pve2", vol);
+	t_env_type(e, cmd);
+	/* VMIDs 100-108 are taken: 109; pve2's first VM name and address. */
+	T_OK(t_env_wait_output(e, at, "will create 1 guest:", 30000, NULL) >
+	    0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, NULL) > 0);
+	mac = approval_mac(e, at, "pve2: VMID 109 pve-pve2-vm-01, "
+	    "10.2.0.100, MAC 02:00:00:");
+	T_OK(mac != NULL);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	/* Reserved before the approval: VMID, name, address, MAC. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NULL", NULL), 4);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "kind = 'mac' AND value = ?1 AND job_id = 1", mac), 1);
+	/* Nothing restored yet. */
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve2/qemu"), 0);
+	t_env_type(e, "approve 1");
+	T_OK(t_env_wait_output(e, at, "restored as a new guest", 60000,
+	    NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "pve2 | 109 | pve-pve2-vm-01 | "
+	    "10.2.0.100 | 02:00:00:", 1000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "created", 1000, NULL) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE id = 1 AND "
+	    "state = 'succeeded'", NULL), 1);
+
+	/* The new guest: restored from the archive onto pve2 ... */
+	cfg = config_of(pve, "/nodes/pve2/qemu/109/config");
+	T_OK(cfg != NULL);
+	if (cfg == NULL)
+		goto out;
+	T_EQ_STR(cfg_str(cfg, "tags"), cfg_str(orig, "tags"));
+	/* ... under a new name, address and MAC, by convention. */
+	T_EQ_STR(cfg_str(cfg, "name"), "pve-pve2-vm-01");
+	T_OK(strcmp(cfg_str(cfg, "name"), cfg_str(orig, "name")) != 0);
+	T_EQ_STR(cfg_str(cfg, "ipconfig0"), "ip=10.2.0.100/24,gw=10.2.0.1");
+	T_OK(strcmp(cfg_str(cfg, "ipconfig0"), cfg_str(orig,
+	    "ipconfig0")) != 0);
+	T_EQ_STR(cfg_str(cfg, "nameserver"), "10.0.0.53");
+	net = cfg_str(cfg, "net0");
+	T_OK(net != NULL && mac != NULL && str_has_prefix(net, "virtio=") &&
+	    strncmp(net + strlen("virtio="), mac, 17) == 0);
+	T_CONTAINS(net, ",bridge=vmbr0");
+	T_OK(net != NULL && strncmp(net, orig_net, strlen("virtio=") + 17) !=
+	    0);
+	/* The original is untouched. */
+	json_decref(orig);
+	orig = config_of(pve, "/nodes/pve1/qemu/101/config");
+	T_EQ_STR(cfg_str(orig, "net0"), orig_net);
+	T_EQ_STR(cfg_str(orig, "ipconfig0"), "ip=10.1.0.120/24,gw=10.1.0.1");
+	/* Kept: the guest exists with them. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NULL", NULL), 4);
+out:
+	json_decref(orig);
+	json_decref(cfg);
+	free(orig_net);
+	free(vol);
+	free(cmd);
+	free(mac);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
+/*
+ * `restore-to` of a backup the node cannot see (a local storage of
+ * another node): the job fails before anyone is asked, saying why, and
+ * nothing is reserved or restored.
+ */
+static void
+test_restore_to_unseen_backup(void)
+{
+	struct t_env	*e;
+	char		*cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	/* 101's backup on pve1's local storage: pve2 does not list it. */
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"local\","
+	    "\"node\":\"pve1\",\"vmid\":101,\"ctime\":1764550800}",
+	    &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to local:backup/vzdump-qemu-101-2025_12_01-"
+	    "01_00_00.vma.zst pve2");
+	T_OK(t_env_wait_output(e, at, "node pve2 does not see backup local:"
+	    "backup/vzdump-qemu-101-2025_12_01-01_00_00.vma.zst; nothing was "
+	    "done", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE id = 1 AND "
+	    "state = 'failed'", NULL), 1);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc", NULL), 0);
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve2/qemu"), 0);
+	T_OK(t_env_wait_output(e, 0, "[approve 1]", 0, NULL) < 0);
+out:
+	t_env_free(e);
+}
+
+/*
+ * `restore-to` of a container's backup (103 on pve2) onto pve1: pve1's
+ * container range, and the container's own net0 carries the address (ip=, gw=) and the MAC
+ * (hwaddr=); the hostname is the convention's.
+ */
+static void
+test_restore_to_container(void)
+{
+	struct t_env	*e;
+	struct pve	*pve = NULL;
+	json_t		*orig = NULL, *cfg = NULL;
+	char		*url = NULL, *cause = NULL, *mac = NULL;
+	const char	*net, *onet;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if ((pve = outsider(e, &url)) == NULL)
+		goto out;
+	put(pve, "/nodes/pve2/lxc/103/config", "net0", "name=eth0,"
+	    "bridge=vmbr0,hwaddr=BC:24:11:00:00:67,ip=10.2.0.153/24,"
+	    "gw=10.2.0.1,type=veth,firewall=1");
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"nas-backup\","
+	    "\"vmid\":103,\"ctime\":1764550800}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	orig = config_of(pve, "/nodes/pve2/lxc/103/config");
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to nas-backup:backup/vzdump-lxc-103-"
+	    "2025_12_01-01_00_00.tar.zst pve1");
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, NULL) > 0);
+	mac = approval_mac(e, at, "pve1: VMID 109 pve-pve1-ct-01, "
+	    "10.1.0.150, MAC 02:00:00:");
+	T_OK(mac != NULL);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	t_env_type(e, "approve 1");
+	T_OK(t_env_wait_output(e, at, "pve1 | 109 | pve-pve1-ct-01 | "
+	    "10.1.0.150 | 02:00:00:", 60000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "it is stopped", 1000, NULL) > 0);
+	cfg = config_of(pve, "/nodes/pve1/lxc/109/config");
+	T_OK(cfg != NULL && orig != NULL);
+	if (cfg == NULL || orig == NULL || mac == NULL)
+		goto out;
+	T_EQ_STR(cfg_str(cfg, "hostname"), "pve-pve1-ct-01");
+	T_OK(strcmp(cfg_str(cfg, "hostname"), cfg_str(orig, "hostname")) !=
+	    0);
+	net = cfg_str(cfg, "net0");
+	onet = cfg_str(orig, "net0");
+	T_CONTAINS(net, ",ip=10.1.0.150/24,gw=10.1.0.1");
+	T_CONTAINS(net, "hwaddr=");
+	T_OK(net != NULL && strstr(net, mac) != NULL);
+	T_OK(net != NULL && strstr(net, "BC:24:11:00:00:67") == NULL);
+	T_OK(net != NULL && strstr(net, "10.2.0.153") == NULL);
+	/* What the original's net0 had besides: kept. */
+	T_CONTAINS(net, "firewall=1");
+	T_CONTAINS(onet, "hwaddr=BC:24:11:00:00:67");
+out:
+	json_decref(orig);
+	json_decref(cfg);
+	free(mac);
+	pve_free(pve);
+	free(url);
+	t_env_free(e);
+}
+
+/* A denied restore-to gives back what it reserved; nothing restored. */
+static void
+test_denied_restore_to_releases(void)
+{
+	struct t_env	*e;
+	char		*cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if (sim_admin(e->sim, "backup", "{\"storage\":\"nas-backup\","
+	    "\"vmid\":101,\"ctime\":1764550800}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim backup: %s", cause);
+		free(cause);
+		goto out;
+	}
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "restore-to nas-backup:backup/vzdump-qemu-101-"
+	    "2025_12_01-01_00_00.vma.zst pve2");
+	T_OK(t_env_wait_output(e, at, "pve2: VMID 109 pve-pve2-vm-01, "
+	    "10.2.0.100, MAC 02:00:00:", 30000, NULL) > 0);
+	T_OK(t_env_wait_output(e, at, "[approve 1]", 30000, &at) > 0);
+	/* Held while the request waits. */
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.101/24", 30000, &at) > 0);
+	t_env_type(e, "deny 1");
+	T_OK(t_env_wait_output(e, at, "denied", 30000, &at) > 0);
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.100/24", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "job_id = 1 AND released_at IS NOT NULL", NULL), 4);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "released_at IS NULL", NULL), 0);
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve2/qemu"), 0);
+out:
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -469,5 +747,9 @@ main(void)
 	T_RUN(test_replicate_one_node_failing);
 	T_RUN(test_inventory_export_and_drift);
 	T_RUN(test_denied_clone_releases);
+	T_RUN(test_restore_to_by_convention);
+	T_RUN(test_restore_to_unseen_backup);
+	T_RUN(test_restore_to_container);
+	T_RUN(test_denied_restore_to_releases);
 	return t_summary();
 }

@@ -1482,6 +1482,75 @@ out:
 	env_stop(&e);
 }
 
+/* A restore given a new VMID; the new guest's config (caller decrefs). */
+static json_t *
+restore_config(struct env *e, const struct pve_param *p, size_t n,
+    const char *node, const char *vmid)
+{
+	json_t	*data;
+	char	*cause = NULL, *exitstatus, *path;
+
+	data = req(e, "POST", "/nodes/pve2/qemu", p, n, &cause);
+	T_OK(json_is_string(data));
+	if (!json_is_string(data)) {
+		printf("restore: %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	exitstatus = wait_task(e, json_string_value(data), 10000);
+	T_EQ_STR(exitstatus, "OK");
+	free(exitstatus);
+	json_decref(data);
+	path = xasprintf("/nodes/%s/qemu/%s/config", node, vmid);
+	data = req(e, "GET", path, NULL, 0, &cause);
+	free(path);
+	free(cause);
+	return data;
+}
+
+/*
+ * A restore brings the archive's network configuration back as it was,
+ * the original's MAC included; unique=1 gives a new MAC; name= replaces
+ * the backed-up name.
+ */
+static void
+test_restore_network_and_unique(void)
+{
+	struct env		 e;
+	struct pve_param	 p[4];
+	json_t			*cfg;
+	char			*vm;
+	const char		*net;
+
+	if (env_start(&e, 150) != 0)
+		return;
+	vm = first_backup(&e, "101");
+	T_OK(vm != NULL);
+	if (vm == NULL)
+		goto out;
+	p[0] = (struct pve_param){ "vmid", "150" };
+	p[1] = (struct pve_param){ "archive", vm };
+	cfg = restore_config(&e, p, 2, "pve2", "150");
+	T_EQ_STR(json_string_value(json_object_get(cfg, "net0")),
+	    "virtio=BC:24:11:01:00:65,bridge=vmbr0");
+	T_EQ_STR(json_string_value(json_object_get(cfg, "name")), "web-01");
+	json_decref(cfg);
+
+	p[0] = (struct pve_param){ "vmid", "153" };
+	p[2] = (struct pve_param){ "unique", "1" };
+	p[3] = (struct pve_param){ "name", "web-copy" };
+	cfg = restore_config(&e, p, 4, "pve2", "153");
+	net = json_string_value(json_object_get(cfg, "net0"));
+	T_OK(net != NULL && str_has_prefix(net, "virtio=BC:24:11:") &&
+	    strcmp(net, "virtio=BC:24:11:01:00:65,bridge=vmbr0") != 0);
+	T_OK(net != NULL && strstr(net, ",bridge=vmbr0") != NULL);
+	T_EQ_STR(json_string_value(json_object_get(cfg, "name")), "web-copy");
+	json_decref(cfg);
+out:
+	free(vm);
+	env_stop(&e);
+}
+
 int
 main(void)
 {
@@ -1506,6 +1575,7 @@ main(void)
 	T_RUN(test_failover_and_retries);
 	T_RUN(test_prune_dry_run_and_delete);
 	T_RUN(test_restore_new_existing_and_container);
+	T_RUN(test_restore_network_and_unique);
 	curl_global_cleanup();
 	return t_summary();
 }
