@@ -738,6 +738,43 @@ out:
 	t_env_free(e);
 }
 
+/*
+ * clone-to creates guests: it changes state, so the self-protection of
+ * the guests pvebot depends on refuses it, and what its lookup reserved
+ * is released.
+ */
+static void
+test_clone_to_self_protected(void)
+{
+	struct t_env	*e;
+	char		*cause = NULL;
+	size_t		 at;
+
+	if ((e = start()) == NULL)
+		return;
+	if (sim_admin(e->sim, "guest", "{\"vmid\":9000,\"tags\":"
+	    "\"pvebot-self\"}", &cause) != 0) {
+		t_fail(__FILE__, __LINE__, "sim guest: %s", cause);
+		free(cause);
+		goto out;
+	}
+	at = t_env_output_size(e);
+	t_env_type(e, "/as alice");
+	t_env_type(e, "clone-to 9000 pve2");
+	T_OK(t_env_wait_output(e, at, "Refused (self-protection)", 30000,
+	    &at) > 0);
+	/* What the lookup reserved is free again for the next one. */
+	t_env_type(e, "nextip pve2 vm");
+	T_OK(t_env_wait_output(e, at, "next free VM address on pve2: "
+	    "10.2.0.100/24", 30000, &at) > 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM prov_alloc WHERE "
+	    "released_at IS NULL", NULL), 0);
+	T_EQ_INT(t_env_sim_count(e, "POST", "/nodes/pve1/qemu/9000/clone"),
+	    0);
+out:
+	t_env_free(e);
+}
+
 int
 main(void)
 {
@@ -751,5 +788,6 @@ main(void)
 	T_RUN(test_restore_to_unseen_backup);
 	T_RUN(test_restore_to_container);
 	T_RUN(test_denied_restore_to_releases);
+	T_RUN(test_clone_to_self_protected);
 	return t_summary();
 }
