@@ -35,7 +35,7 @@ test_reload_between_request_and_approval(void)
 	struct t_proc	 p;
 	char		*out, *state, *path;
 
-	t_sim_start(&e, 300, 0, NULL);
+	t_sim_start(&e, 300, 0, NULL, NULL);
 	t_sim_daemon(&e, &p);
 	t_type(&p, "backup 107\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
@@ -75,7 +75,7 @@ test_guest_tagged_self_before_approval(void)
 	struct t_proc	 p;
 	char		*out, *state;
 
-	t_sim_start(&e, 300, 0, NULL);
+	t_sim_start(&e, 300, 0, NULL, NULL);
 	t_sim_daemon(&e, &p);
 	t_type(&p, "migrate 106 pve1\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
@@ -101,7 +101,7 @@ test_own_earlier_job_is_expected(void)
 	struct t_sim	 e;
 	char		*argv[5], *out = NULL, *err = NULL, *s1, *s2;
 
-	t_sim_start(&e, 300, 0, NULL);
+	t_sim_start(&e, 300, 0, NULL, NULL);
 	argv[0] = (char *)t_pvebot();
 	argv[1] = "run";
 	argv[2] = "-c";
@@ -133,7 +133,7 @@ test_outcome_written_before_it_is_told(void)
 	struct t_sim	 e;
 	char		*argv[5], *out = NULL, *err = NULL, *s;
 
-	t_sim_start(&e, 300, 0, NULL);
+	t_sim_start(&e, 300, 0, NULL, NULL);
 	argv[0] = (char *)t_pvebot();
 	argv[1] = "run";
 	argv[2] = "-c";
@@ -169,7 +169,7 @@ test_impossible_requests_refused_before_approval(void)
 	struct t_sim	 e;
 	char		*argv[5], *out = NULL, *err = NULL, *n;
 
-	t_sim_start(&e, 300, 0, NULL);
+	t_sim_start(&e, 300, 0, NULL, NULL);
 	argv[0] = (char *)t_pvebot();
 	argv[1] = "run";
 	argv[2] = "-c";

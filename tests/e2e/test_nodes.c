@@ -30,133 +30,6 @@
 #include "t_sim.h"
 #include "util.h"
 
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	buf_append(arg, p, size * n);
-	return size * n;
-}
-
-/* The simulator's calls of method, as "path params" lines, in order. */
-static char *
-calls_of(struct t_sim *e, const char *method)
-{
-	CURL			*c = curl_easy_init();
-	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
-	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
-	struct buf		 b, out;
-	char			*url, *ps;
-	json_t			*calls, *v;
-	size_t			 i;
-
-	buf_init(&b, 16 << 20);
-	buf_append(&b, "", 0);
-	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	free(url);
-	calls = json_loads(buf_cstr(&b), 0, NULL);
-	buf_release(&b);
-	buf_init(&out, 1 << 20);
-	buf_puts(&out, "");
-	json_array_foreach(calls, i, v) {
-		const char	*m = json_string_value(json_object_get(v,
-		    "method"));
-
-		if (m == NULL || strcmp(m, method) != 0)
-			continue;
-		ps = json_dumps(json_object_get(v, "params"), JSON_COMPACT |
-		    JSON_SORT_KEYS);
-		buf_printf(&out, "%s %s\n", json_string_value(
-		    json_object_get(v, "path")), ps != NULL ? ps : "");
-		free(ps);
-	}
-	json_decref(calls);
-	return buf_steal(&out);
-}
-
-/* The status of a node or guest in /cluster/resources, by its id. */
-static char *
-resource_status(struct t_sim *e, const char *id)
-{
-	CURL			*c = curl_easy_init();
-	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
-	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
-	struct curl_slist	*hl = NULL;
-	struct buf		 b;
-	char			*url, *auth, *st = NULL;
-	json_t			*doc, *v;
-	size_t			 i;
-
-	buf_init(&b, 16 << 20);
-	buf_append(&b, "", 0);
-	url = xasprintf("https://127.0.0.1:%d/api2/json/cluster/resources",
-	    sim_port(e->sim));
-	auth = xasprintf("Authorization: PVEAPIToken=pvebot@pve!bot=%s",
-	    getenv("T_PVE_SECRET"));
-	hl = curl_slist_append(hl, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hl);
-	free(url);
-	free(auth);
-	doc = json_loads(buf_cstr(&b), 0, NULL);
-	buf_release(&b);
-	json_array_foreach(json_object_get(doc, "data"), i, v) {
-		const char *k = json_string_value(json_object_get(v, "id"));
-
-		if (k != NULL && strcmp(k, id) == 0)
-			st = xstrdup(json_string_value(json_object_get(v,
-			    "status")));
-	}
-	json_decref(doc);
-	return st != NULL ? st : xstrdup("?");
-}
-
-static int
-wait_status(struct t_sim *e, const char *id, const char *want, int timeout_ms)
-{
-	int64_t	 end = now_ms() + timeout_ms;
-	char	*st;
-	int	 ok;
-
-	for (;;) {
-		st = resource_status(e, id);
-		ok = strcmp(st, want) == 0;
-		free(st);
-		if (ok || now_ms() > end)
-			return ok;
-		sleep_ms(50);
-	}
-}
-
-/* Waits until job id is in state want; 1 when it got there. */
-static int
-wait_job(struct t_sim *e, int id, const char *want, int timeout_ms)
-{
-	int64_t	 end = now_ms() + timeout_ms;
-	char	*st;
-	int	 ok;
-
-	for (;;) {
-		st = t_job_text(e->db, id, "state");
-		ok = st != NULL && strcmp(st, want) == 0;
-		free(st);
-		if (ok || now_ms() > end)
-			return ok;
-		sleep_ms(50);
-	}
-}
-
 /*
  * Types line until pvebot's answer holds `ok`. pvebot's guest index
  * follows the cluster by a refresh (index_max_age), so an answer with
@@ -200,7 +73,7 @@ test_shutdown_node_refuses_untagged(void)
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
 	t_sim_daemon(&e, &p);
 	t_type(&p, "/as alice\nshutdown-node pve3\n");
@@ -211,7 +84,7 @@ test_shutdown_node_refuses_untagged(void)
 	T_CONTAINS(out, "1 running guest on pve3 lacks the safe-shutdown tag: "
 	    "106 k8s-node-1");
 	T_NOT_CONTAINS(out, "Approval needed");
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -230,7 +103,7 @@ test_shutdown_node_checks_again_at_run(void)
 	struct t_proc	 p;
 	char		*out, *posts, *state;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
 	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
 	t_sim_daemon(&e, &p);
@@ -245,7 +118,7 @@ test_shutdown_node_checks_again_at_run(void)
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "refused");
 	free(state);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -262,7 +135,7 @@ test_shutdown_node_in_order(void)
 	struct t_proc	 p;
 	char		*out, *posts, *a, *b, *n, *state;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
 	    "\"startup\":\"order=2,down=30\"}");
 	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
@@ -272,14 +145,14 @@ test_shutdown_node_in_order(void)
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
 	t_type(&p, "approve 1\n");
 	T_EQ_INT(t_proc_wait_for(&p, "shutdown sent", 20000), 0);
-	T_OK(wait_status(&e, "node/pve3", "offline", 10000));
+	T_OK(t_sim_wait_status(&e, "node/pve3", "offline", 10000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "shut down in order: 106 k8s-node-1, 107 nextcloud");
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	/* 106 (order 2) with its down=30, then 107 (order 1, default
 	 * 180 s), then the node. */
 	a = strstr(posts, "/nodes/pve3/qemu/106/status/shutdown "
@@ -302,7 +175,7 @@ test_shutdown_node_stops_at_a_failed_guest(void)
 	struct t_proc	 p;
 	char		*out, *posts, *state;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\"}");
 	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\"}");
 	t_sim_admin(&e, "fault", "{\"fail_task\":\"vzshutdown\",\"message\":"
@@ -321,11 +194,11 @@ test_shutdown_node_stops_at_a_failed_guest(void)
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "failed");
 	free(state);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_NOT_CONTAINS(posts, "/qemu/106/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
-	state = resource_status(&e, "node/pve3");
+	state = t_sim_resource_status(&e, "node/pve3");
 	T_EQ_STR(state, "online");
 	free(state);
 	free(out);
@@ -340,7 +213,7 @@ test_shutdown_node_refused_on_own_node(void)
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":100,\"tags\":\"pvebot-self;"
 	    "safe-shutdown\"}");
 	t_sim_admin(&e, "guest", "{\"vmid\":102,\"tags\":\"db;safe-shutdown\"}");
@@ -355,7 +228,7 @@ test_shutdown_node_refused_on_own_node(void)
 	T_EQ_INT(t_count(out, "Refused (self-protection)"), 2);
 	T_CONTAINS(out, "Approval needed");
 	T_CONTAINS(out, "stop-all pve1 102");
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_NOT_CONTAINS(posts, "/nodes/pve1/status");
 	T_NOT_CONTAINS(posts, "stopall");
 	free(posts);
@@ -371,33 +244,33 @@ test_wake_stop_all_start_all(void)
 	struct t_proc	 p;
 	char		*out, *posts, *st;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "fault", "{\"node\":\"pve3\",\"online\":false}");
 	t_sim_daemon(&e, &p);
 	t_type(&p, "/as alice\nwake pve2\n");
 	T_EQ_INT(t_proc_wait_for(&p, "there is nothing to wake", 15000), 0);
 	t_type(&p, "wake pve3\n");
-	T_OK(wait_job(&e, 1, "succeeded", 15000));
-	T_OK(wait_status(&e, "node/pve3", "online", 10000));
-	T_OK(wait_status(&e, "lxc/107", "running", 10000));
+	T_OK(t_sim_wait_job(&e, 1, "succeeded", 15000));
+	T_OK(t_sim_wait_status(&e, "node/pve3", "online", 10000));
+	T_OK(t_sim_wait_status(&e, "lxc/107", "running", 10000));
 	T_EQ_INT(type_until(&p, "stop-all pve3 107\n", "[approve 2]",
 	    "node pve3 is offline", 15000), 0);
 	t_type(&p, "approve 2\n");
-	T_OK(wait_job(&e, 2, "succeeded", 15000));
-	st = resource_status(&e, "lxc/107");
+	T_OK(t_sim_wait_job(&e, 2, "succeeded", 15000));
+	st = t_sim_resource_status(&e, "lxc/107");
 	T_EQ_STR(st, "stopped");
 	free(st);
-	st = resource_status(&e, "qemu/106");
+	st = t_sim_resource_status(&e, "qemu/106");
 	T_EQ_STR(st, "running");
 	free(st);
 	t_type(&p, "start-all pve3\n");
-	T_OK(wait_job(&e, 3, "succeeded", 15000));
-	st = resource_status(&e, "lxc/107");
+	T_OK(t_sim_wait_job(&e, 3, "succeeded", 15000));
+	st = t_sim_resource_status(&e, "lxc/107");
 	T_EQ_STR(st, "running");
 	free(st);
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_CONTAINS(posts, "/nodes/pve3/wakeonlan {}");
 	T_CONTAINS(posts, "/nodes/pve3/stopall {\"vms\":\"107\"}");
 	T_CONTAINS(posts, "/nodes/pve3/startall {}");
@@ -417,7 +290,7 @@ test_backup_needs_free_space(void)
 	struct t_proc	 p;
 	char		*out, *posts;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	/* nas-backup: 200 GiB free; 107 has 200 GiB of disk + 50 margin. */
 	t_sim_admin(&e, "metrics", "{\"storage\":\"nas-backup\","
 	    "\"disk\":4080218931200,\"maxdisk\":4294967296000}");
@@ -425,20 +298,20 @@ test_backup_needs_free_space(void)
 	t_type(&p, "/as alice\nbackup 107 snapshot nas-backup\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
 	t_type(&p, "approve 1\n");
-	T_OK(wait_job(&e, 1, "refused", 15000));
+	T_OK(t_sim_wait_job(&e, 1, "refused", 15000));
 	/* Space is made; the same backup goes ahead. */
 	t_sim_admin(&e, "metrics", "{\"storage\":\"nas-backup\","
 	    "\"disk\":1342177280000}");
 	t_type(&p, "backup 107 snapshot nas-backup\n");
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 2]", 15000), 0);
 	t_type(&p, "approve 2\n");
-	T_OK(wait_job(&e, 2, "succeeded", 15000));
+	T_OK(t_sim_wait_job(&e, 2, "succeeded", 15000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "refused: not enough free space on nas-backup (node "
 	    "pve3): 200.0 GiB free, guest 107 nextcloud has 200.0 GiB of disk "
 	    "and the margin is 50 GiB (250.0 GiB needed); nothing was done");
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_EQ_INT(strstr(posts, "/vzdump") != NULL, 1);
 	/* Only the second one reached Proxmox. */
 	T_OK(strstr(strstr(posts, "/vzdump") + 1, "/vzdump") == NULL);
@@ -457,7 +330,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	char		*out, *posts, *state;
 	int64_t		 end;
 
-	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n");
+	t_sim_start(&e, 200, 0, "  index_max_age: 2s\n", NULL);
 	t_sim_admin(&e, "guest", "{\"vmid\":106,\"tags\":\"k8s;safe-shutdown\","
 	    "\"startup\":\"order=2\"}");
 	t_sim_admin(&e, "guest", "{\"vmid\":107,\"tags\":\"prod;safe-shutdown\","
@@ -471,7 +344,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	/* It dies once the first shutdown is sent. */
 	end = now_ms() + 15000;
 	for (;;) {
-		posts = calls_of(&e, "POST");
+		posts = t_sim_calls_of(&e, "POST");
 		if (strstr(posts, "/qemu/106/status/shutdown") != NULL ||
 		    now_ms() > end)
 			break;
@@ -481,18 +354,18 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	free(posts);
 	t_proc_stop(&p, SIGTERM, 10000);
 	t_sim_daemon(&e, &p);
-	T_OK(wait_job(&e, 1, "interrupted", 20000));
+	T_OK(t_sim_wait_job(&e, 1, "interrupted", 20000));
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "pvebot stopped after the step \"shutdown 106\" of "
 	    "this job; the steps after it were not sent");
-	state = resource_status(&e, "qemu/106");
+	state = t_sim_resource_status(&e, "qemu/106");
 	T_EQ_STR(state, "stopped");
 	free(state);
-	state = resource_status(&e, "lxc/107");
+	state = t_sim_resource_status(&e, "lxc/107");
 	T_EQ_STR(state, "running");
 	free(state);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(&e, "POST");
 	T_NOT_CONTAINS(posts, "/lxc/107/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);

@@ -117,7 +117,7 @@ test_fires_once_judged_by_policy_not_twice_after_restart(void)
 	struct t_proc	 p;
 	char		*out, *who;
 
-	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL, NULL);
 	write_schedule_users(&e);
 	t_write(e.sched,
 	    "schedules:\n"
@@ -178,7 +178,7 @@ test_missed_runs_caught_up_or_skipped(void)
 	struct t_proc	 p;
 	char		*out;
 
-	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL, NULL);
 	write_schedule_users(&e);
 	t_write(e.sched,
 	    "schedules:\n"
@@ -245,7 +245,7 @@ test_scheduled_snapshot_named_by_time(void)
 	struct t_proc	 p;
 	char		*path;
 
-	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL);
+	t_sim_start(&e, 200, T_SIM_SCHEDULES, NULL, NULL);
 	path = xasprintf("%s/snap-users.yaml", e.pols);
 	t_write(path,
 	    "users:\n"
