@@ -126,6 +126,15 @@ int	 prov_alloc_mac(struct store *, const struct prov_conf *,
 int	 prov_peek_ip(struct store *, const struct prov_node *,
 	    const struct prov_range *, const struct prov_used *,
 	    uint32_t *ip, char **cause);
+/*
+ * One row of the table: is `value` of `kind` live (1, 0, -1 on error;
+ * nocase: names, whose case Proxmox ignores), and record one for
+ * job/vmid in the caller's transaction (0, or -1 with *cause).
+ */
+int	 prov_row_live(struct store *, const char *kind, const char *value,
+	    int nocase);
+int	 prov_row_add(struct store *, const char *kind, const char *value,
+	    const char *node, int64_t job_id, int vmid, char **cause);
 /* Releases what a job allocated (all kinds); how many rows. */
 int	 prov_release_job(struct store *, int64_t job_id);
 /* Releases one value of a kind; 1 released, 0 none live. */

@@ -183,14 +183,17 @@ prov_used_release(struct prov_used *u)
 
 /* ---- the table --------------------------------------------------- */
 
-static int
-live(struct store *s, const char *kind, const char *value)
+int
+prov_row_live(struct store *s, const char *kind, const char *value,
+    int nocase)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "SELECT 1 FROM prov_alloc WHERE kind = ?1 AND "
-	    "value = ?2 AND released_at IS NULL");
+	st = store_prepare(s, nocase ? "SELECT 1 FROM prov_alloc WHERE "
+	    "kind = ?1 AND value = ?2 COLLATE NOCASE AND released_at IS NULL" :
+	    "SELECT 1 FROM prov_alloc WHERE kind = ?1 AND value = ?2 AND "
+	    "released_at IS NULL");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -200,8 +203,8 @@ live(struct store *s, const char *kind, const char *value)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int
-insert(struct store *s, const char *kind, const char *value,
+int
+prov_row_add(struct store *s, const char *kind, const char *value,
     const char *node, int64_t job_id, int vmid, char **cause)
 {
 	sqlite3_stmt	*st;
@@ -239,7 +242,7 @@ pick_ip(struct store *s, const struct prov_node *pn,
 		    (uint32_t)x))
 			continue;
 		prov_ip_format((uint32_t)x, text);
-		if ((l = live(s, "ip", text)) < 0)
+		if ((l = prov_row_live(s, "ip", text, 0)) < 0)
 			return set_cause(cause, "cannot read the allocation "
 			    "table");
 		if (l == 0) {
@@ -274,7 +277,7 @@ prov_alloc_ip(struct store *s, const struct prov_node *pn,
 	if (pick_ip(s, pn, r, u, ip, cause) != 0)
 		return -1;
 	prov_ip_format(*ip, text);
-	return insert(s, "ip", text, pn->node, job_id, vmid, cause);
+	return prov_row_add(s, "ip", text, pn->node, job_id, vmid, cause);
 }
 
 int
@@ -309,11 +312,11 @@ prov_alloc_mac(struct store *s, const struct prov_conf *pc,
 		    mac[1], mac[2], mac[3], mac[4], mac[5]);
 		if (prov_used_has_mac(u, out))
 			continue;
-		if ((l = live(s, "mac", out)) < 0)
+		if ((l = prov_row_live(s, "mac", out, 0)) < 0)
 			return set_cause(cause, "cannot read the allocation "
 			    "table");
 		if (l == 0)
-			return insert(s, "mac", out, node, job_id, vmid,
+			return prov_row_add(s, "mac", out, node, job_id, vmid,
 			    cause);
 	}
 	return set_cause(cause, "no free MAC address with the prefix after "

@@ -70,50 +70,6 @@ struct target {
 	int	 ok;
 };
 
-/* ---- the allocation table's other kinds -------------------------- */
-
-static int
-row_live(struct store *s, const char *kind, const char *value)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	st = store_prepare(s, "SELECT 1 FROM prov_alloc WHERE kind = ?1 AND "
-	    "value = ?2 COLLATE NOCASE AND released_at IS NULL");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-row_add(struct store *s, const char *kind, const char *value,
-    const char *node, int64_t job, int vmid, char **cause)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	st = store_prepare(s, "INSERT INTO prov_alloc (kind, value, node, "
-	    "job_id, vmid, allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	if (st == NULL)
-		return set_cause(cause, "cannot record the reservation");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, job);
-	sqlite3_bind_int(st, 5, vmid);
-	sqlite3_bind_int64(st, 6, wall_now());
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
-		return set_cause(cause, "cannot record %s %s: %s", kind, value,
-		    sqlite3_errmsg(store_db(s)));
-	return 0;
-}
-
 int
 prov_sweep(struct store *s)
 {
@@ -329,12 +285,12 @@ plan_targets(struct app *app, struct store *s, const struct job *j,
 			snprintf(idtext, sizeof idtext, "%d", next);
 			if (vmid_taken(guests, ng, next))
 				continue;
-			if ((l = row_live(s, "vmid", idtext)) < 0)
+			if ((l = prov_row_live(s, "vmid", idtext, 1)) < 0)
 				goto fail;
 			if (l == 0)
 				break;
 		}
-		if (row_add(s, "vmid", idtext, pn->node, j->id, next,
+		if (prov_row_add(s, "vmid", idtext, pn->node, j->id, next,
 		    cause) != 0)
 			goto fail;
 		for (seq = 1; seq <= NAME_MAX_SEQ; seq++) {
@@ -343,7 +299,7 @@ plan_targets(struct app *app, struct store *s, const struct job *j,
 			    kind, seq, next);
 			if (name_taken(&u, name))
 				continue;
-			if ((l = row_live(s, "name", name)) < 0)
+			if ((l = prov_row_live(s, "name", name, 1)) < 0)
 				goto fail;
 			if (l == 0)
 				break;
@@ -353,7 +309,7 @@ plan_targets(struct app *app, struct store *s, const struct job *j,
 			    pc->name_pattern, pn->node);
 			goto fail;
 		}
-		if (row_add(s, "name", name, pn->node, j->id, next,
+		if (prov_row_add(s, "name", name, pn->node, j->id, next,
 		    cause) != 0 ||
 		    prov_alloc_ip(s, pn, prov_range_of(pn, kind), &u, j->id,
 		    next, &ip, cause) != 0 ||
