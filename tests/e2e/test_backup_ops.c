@@ -170,7 +170,7 @@ test_prune_dry_run_then_approval(void)
 	T_CONTAINS(out, "protected 2026-10-21 01:00 UTC");
 	free(out);
 	/* Asked, not done. */
-	deletes = t_sim_calls_of(&e, "DELETE");
+	deletes = t_sim_calls_of(e.sim, "DELETE");
 	T_NOT_CONTAINS(deletes, "prunebackups");
 	free(deletes);
 	state = t_job_text(e.db, 1, "state");
@@ -185,7 +185,7 @@ test_prune_dry_run_then_approval(void)
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "removed 2 backups of 101 on nas-backup");
-	deletes = t_sim_calls_of(&e, "DELETE");
+	deletes = t_sim_calls_of(e.sim, "DELETE");
 	T_EQ_INT(t_count(deletes, "prunebackups"), 1);
 	T_CONTAINS(deletes, "/nodes/pve1/storage/nas-backup/prunebackups "
 	    "{\"prune-backups\":\"keep-last=2,keep-daily=2\",\"type\":\"qemu\","
@@ -228,7 +228,7 @@ test_prune_list_changed_before_run(void)
 	    "approved:");
 	T_CONTAINS(out, "would now also remove " VOL("23"));
 	T_CONTAINS(out, "nothing was deleted");
-	deletes = t_sim_calls_of(&e, "DELETE");
+	deletes = t_sim_calls_of(e.sim, "DELETE");
 	T_NOT_CONTAINS(deletes, "prunebackups");
 	free(deletes);
 	state = t_job_text(e.db, 1, "state");
@@ -287,7 +287,7 @@ test_prune_nothing_to_remove(void)
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "7 backups, 0 to remove, 7 kept");
 	T_NOT_CONTAINS(out, "Approval needed");
-	deletes = t_sim_calls_of(&e, "DELETE");
+	deletes = t_sim_calls_of(e.sim, "DELETE");
 	T_NOT_CONTAINS(deletes, "prunebackups");
 	free(deletes);
 	state = t_job_text(e.db, 1, "approvals_needed");
@@ -320,7 +320,7 @@ test_restore_new_vmid(void)
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "restoring " VOL("24") " to VM 150 on pve1");
 	T_CONTAINS(out, "restored VM 150 on pve1 from " VOL("24"));
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_CONTAINS(posts, "/nodes/pve1/qemu {\"archive\":\"" VOL("24")
 	    "\",\"vmid\":\"150\"}");
 	free(posts);
@@ -351,7 +351,7 @@ test_restore_refuses_existing(void)
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
 	t_type(&p, "approve 1\n");
 	T_OK(t_sim_wait_job(&e, 1, "refused", 20000));
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/qemu {");
 	free(posts);
 
@@ -367,7 +367,7 @@ test_restore_refuses_existing(void)
 	state = t_job_text(e.db, 2, "action");
 	T_EQ_STR(state, "backup.restore.force");
 	free(state);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_EQ_INT(t_count(posts, "/nodes/pve1/qemu {"), 1);
 	T_CONTAINS(posts, "/nodes/pve1/qemu {\"archive\":\"" VOL("24")
 	    "\",\"force\":\"1\",\"vmid\":\"101\"}");
@@ -399,7 +399,7 @@ test_restore_container(void)
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
 	T_CONTAINS(out, "restored CT 151 on pve2");
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_CONTAINS(posts, "/nodes/pve2/lxc {\"ostemplate\":\"nas-backup:"
 	    "backup/vzdump-lxc-103-2026_11_20-01_00_00.tar.zst\",\"restore\":"
 	    "\"1\",\"storage\":\"local-lvm\",\"vmid\":\"151\"}");

@@ -18,6 +18,7 @@
 
 #include "sim.h"
 #include "t.h"
+#include "t_sim.h"
 #include "util.h"
 
 struct env {
@@ -580,26 +581,6 @@ crash_run(struct env *e, const char *at, const char *script)
 	return rc;
 }
 
-static char *
-job_text(const char *db, int id, const char *col)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
-	    id), *v = NULL;
-
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0) != NULL)
-			v = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
-	free(sql);
-	return v;
-}
-
 /*
  * Killed after the intent is stored, before the request went out: no
  * task exists, so the outcome is unknown, said plainly, and nothing is
@@ -615,7 +596,7 @@ test_crash_between_intent_and_request(void)
 	T_EQ_INT(crash_run(&e, "step.intent", "start 101\n"), 137);
 	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 0);
 	T_EQ_INT(env_run(&e, "", &out), 0);
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "unknown");
 	T_CONTAINS(out, "outcome unknown");
 	T_CONTAINS(out, "Proxmox shows no task for it");
@@ -639,8 +620,8 @@ test_crash_before_upid_stored(void)
 	T_EQ_INT(crash_run(&e, "step.sent", "start 101\n"), 137);
 	T_EQ_INT(count_calls(&e, "POST", "*/status/start"), 1);
 	T_EQ_INT(env_run(&e, "", &out), 0);
-	state = job_text(e.db, 1, "state");
-	upid = job_text(e.db, 1, "upid");
+	state = t_job_text(e.db, 1, "state");
+	upid = t_job_text(e.db, 1, "upid");
 	T_EQ_STR(state, "succeeded");
 	T_OK(upid != NULL && strstr(upid, ":qmstart:101:") != NULL);
 	T_CONTAINS(out, "succeeded in");
@@ -668,7 +649,7 @@ test_crash_during_safety_snapshot(void)
 	T_EQ_INT(crash_run(&e, "step.snapshot", "rollback 101 pre-upgrade\n"
 	    "approve 1\n"), 137);
 	T_EQ_INT(env_run(&e, "", &out), 0);
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "interrupted");
 	T_CONTAINS(out, "the action itself was not sent");
 	T_EQ_INT(count_calls(&e, "POST", "/nodes/pve1/qemu/101/snapshot"), 1);
@@ -697,7 +678,7 @@ test_rollback_never_adopts_its_snapshot(void)
 	    "approve 1\n"), 137);
 	T_EQ_INT(count_calls(&e, "POST", "/nodes/pve1/qemu/101/snapshot"), 1);
 	T_EQ_INT(env_run(&e, "", &out), 0);
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "unknown");
 	T_NOT_CONTAINS(out, "succeeded");
 	T_EQ_INT(count_calls(&e, "POST", "*/rollback"), 0);
@@ -708,11 +689,11 @@ test_rollback_never_adopts_its_snapshot(void)
 	T_EQ_INT(crash_run(&e, "step.sent:2", "rollback 101 pre-upgrade\n"
 	    "approve 2\n"), 137);
 	T_EQ_INT(env_run(&e, "", &out), 0);
-	state = job_text(e.db, 2, "state");
+	state = t_job_text(e.db, 2, "state");
 	T_EQ_STR(state, "succeeded");
 	T_EQ_INT(count_calls(&e, "POST", "*/rollback"), 1);
 	free(state);
-	state = job_text(e.db, 2, "upid");
+	state = t_job_text(e.db, 2, "upid");
 	T_OK(state != NULL && strstr(state, ":qmrollback:101:") != NULL);
 	free(state);
 	free(out);
@@ -742,10 +723,10 @@ test_lost_reply_finds_the_task(void)
 	    "502,\"message\":\"Bad Gateway\",\"match\":\"POST "
 	    "*/snapshot\",\"count\":1}]");
 	T_EQ_INT(env_run(&e, "start 101\nsnapshot 102 before-x\n", &out), 0);
-	state = job_text(e.db, 1, "state");
+	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
-	state = job_text(e.db, 2, "state");
+	state = t_job_text(e.db, 2, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
 	T_NOT_CONTAINS(out, "failed");
@@ -757,7 +738,7 @@ test_lost_reply_finds_the_task(void)
 	admin(&e, "fault", "{\"kind\":\"error\",\"status\":500,"
 	    "\"match\":\"GET */tasks/*/status\",\"count\":60}");
 	T_EQ_INT(env_run(&e, "stop 101\n", &out), 0);
-	state = job_text(e.db, 3, "state");
+	state = t_job_text(e.db, 3, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
 	free(out);

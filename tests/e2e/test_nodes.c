@@ -84,7 +84,7 @@ test_shutdown_node_refuses_untagged(void)
 	T_CONTAINS(out, "1 running guest on pve3 lacks the safe-shutdown tag: "
 	    "106 k8s-node-1");
 	T_NOT_CONTAINS(out, "Approval needed");
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -118,7 +118,7 @@ test_shutdown_node_checks_again_at_run(void)
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "refused");
 	free(state);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -152,7 +152,7 @@ test_shutdown_node_in_order(void)
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "succeeded");
 	free(state);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	/* 106 (order 2) with its down=30, then 107 (order 1, default
 	 * 180 s), then the node. */
 	a = strstr(posts, "/nodes/pve3/qemu/106/status/shutdown "
@@ -194,7 +194,7 @@ test_shutdown_node_stops_at_a_failed_guest(void)
 	state = t_job_text(e.db, 1, "state");
 	T_EQ_STR(state, "failed");
 	free(state);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/qemu/106/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -228,7 +228,7 @@ test_shutdown_node_refused_on_own_node(void)
 	T_EQ_INT(t_count(out, "Refused (self-protection)"), 2);
 	T_CONTAINS(out, "Approval needed");
 	T_CONTAINS(out, "stop-all pve1 102");
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/nodes/pve1/status");
 	T_NOT_CONTAINS(posts, "stopall");
 	free(posts);
@@ -270,7 +270,7 @@ test_wake_stop_all_start_all(void)
 	free(st);
 	t_proc_stop(&p, SIGTERM, 10000);
 	out = t_proc_output(&p);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_CONTAINS(posts, "/nodes/pve3/wakeonlan {}");
 	T_CONTAINS(posts, "/nodes/pve3/stopall {\"vms\":\"107\"}");
 	T_CONTAINS(posts, "/nodes/pve3/startall {}");
@@ -311,7 +311,7 @@ test_backup_needs_free_space(void)
 	T_CONTAINS(out, "refused: not enough free space on nas-backup (node "
 	    "pve3): 200.0 GiB free, guest 107 nextcloud has 200.0 GiB of disk "
 	    "and the margin is 50 GiB (250.0 GiB needed); nothing was done");
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_EQ_INT(strstr(posts, "/vzdump") != NULL, 1);
 	/* Only the second one reached Proxmox. */
 	T_OK(strstr(strstr(posts, "/vzdump") + 1, "/vzdump") == NULL);
@@ -344,7 +344,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	/* It dies once the first shutdown is sent. */
 	end = now_ms() + 15000;
 	for (;;) {
-		posts = t_sim_calls_of(&e, "POST");
+		posts = t_sim_calls_of(e.sim, "POST");
 		if (strstr(posts, "/qemu/106/status/shutdown") != NULL ||
 		    now_ms() > end)
 			break;
@@ -365,7 +365,7 @@ test_shutdown_node_crash_does_not_carry_on(void)
 	state = t_sim_resource_status(&e, "lxc/107");
 	T_EQ_STR(state, "running");
 	free(state);
-	posts = t_sim_calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/lxc/107/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);

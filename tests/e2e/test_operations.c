@@ -38,6 +38,7 @@
 #include "monitor.h"
 #include "sim.h"
 #include "t.h"
+#include "t_sim.h"
 #include "util.h"
 
 #define SECRET	"0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11"
@@ -326,55 +327,6 @@ snap_names(struct env *e, const char *node, const char *type, int vmid)
 	return buf_steal(&b);
 }
 
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	buf_append(arg, p, size * n);
-	return size * n;
-}
-
-/* The simulator's calls of method, as "path params" lines, in order. */
-static char *
-calls_of(struct env *e, const char *method)
-{
-	CURL			*c = curl_easy_init();
-	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
-	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
-	struct buf		 b, out;
-	char			*url, *ps;
-	json_t			*calls, *v;
-	size_t			 i;
-
-	buf_init(&b, 16 << 20);
-	buf_append(&b, "", 0);
-	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	free(url);
-	calls = json_loads(buf_cstr(&b), 0, NULL);
-	buf_release(&b);
-	buf_init(&out, 1 << 20);
-	buf_puts(&out, "");
-	json_array_foreach(calls, i, v) {
-		const char	*m = json_string_value(json_object_get(v,
-		    "method"));
-
-		if (m == NULL || strcmp(m, method) != 0)
-			continue;
-		ps = json_dumps(json_object_get(v, "params"), JSON_COMPACT |
-		    JSON_SORT_KEYS);
-		buf_printf(&out, "%s %s\n", json_string_value(
-		    json_object_get(v, "path")), ps != NULL ? ps : "");
-		free(ps);
-	}
-	json_decref(calls);
-	return buf_steal(&out);
-}
-
 static char *
 node_status(struct env *e, const char *node)
 {
@@ -533,7 +485,7 @@ test_idle_shutdown_cancelled_by_a_guest(void)
 	settle(&e);
 	T_EQ_INT(db_int(&e, "SELECT count(*) FROM jobs WHERE id = 1 AND "
 	    "state = 'cancelled'"), 1);
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -572,7 +524,7 @@ test_idle_shutdown_checked_at_run(void)
 	    "= 'refused'", 1, 20000));
 	T_OK(wait_output(&e, "1 running guest on pve3 lacks the safe-shutdown "
 	    "tag: 106 k8s-node-1", 10000));
-	posts = calls_of(&e, "POST");
+	posts = t_sim_calls_of(e.sim, "POST");
 	T_NOT_CONTAINS(posts, "/status/shutdown");
 	T_NOT_CONTAINS(posts, "/nodes/pve3/status ");
 	free(posts);
@@ -772,7 +724,7 @@ test_snapshot_retention(void)
 	T_EQ_INT(monitor_cycle(e.mon, now + 2 * 3600), 0);
 	settle(&e);
 	T_EQ_INT(db_int(&e, RETENTION_JOBS), 3);
-	dels = calls_of(&e, "DELETE");
+	dels = t_sim_calls_of(e.sim, "DELETE");
 	T_EQ_INT(count_lines(dels), 3);
 	T_NOT_CONTAINS(dels, "safety-1");
 	T_NOT_CONTAINS(dels, "pre-upgrade");
@@ -819,7 +771,7 @@ test_snapshot_retention_keeps_prohibitions(void)
 	names = snap_names(&e, "pve1", "qemu", 101);
 	T_EQ_STR(names, "current,pre-upgrade,safety-1");
 	free(names);
-	dels = calls_of(&e, "DELETE");
+	dels = t_sim_calls_of(e.sim, "DELETE");
 	T_EQ_STR(dels, "");
 	free(dels);
 	if (t_case_failed) {

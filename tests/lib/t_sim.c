@@ -140,11 +140,11 @@ t_sim_count_calls(struct t_sim *e, const char *method, const char *path_glob)
 
 /* The simulator's calls of method, as "path params" lines, in order. */
 char *
-t_sim_calls_of(struct t_sim *e, const char *method)
+t_sim_calls_of(struct sim *sim, const char *method)
 {
 	CURL			*c = curl_easy_init();
-	struct curl_blob	 ca = { (void *)sim_cert_pem(e->sim),
-	    strlen(sim_cert_pem(e->sim)), CURL_BLOB_COPY };
+	struct curl_blob	 ca = { (void *)sim_cert_pem(sim),
+	    strlen(sim_cert_pem(sim)), CURL_BLOB_COPY };
 	struct buf		 b, out;
 	char			*url, *ps;
 	json_t			*calls, *v;
@@ -152,7 +152,7 @@ t_sim_calls_of(struct t_sim *e, const char *method)
 
 	buf_init(&b, 16 << 20);
 	buf_append(&b, "", 0);
-	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(e->sim));
+	url = xasprintf("https://127.0.0.1:%d/_sim/calls", sim_port(sim));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);

@@ -36,7 +36,7 @@ void	 t_sim_admin(struct t_sim *, const char *what, const char *json);
 int	 t_sim_count_calls(struct t_sim *, const char *method,
 	    const char *path_glob);
 /* The simulator's calls of method, as "path params" lines, in order. */
-char	*t_sim_calls_of(struct t_sim *, const char *method);
+char	*t_sim_calls_of(struct sim *, const char *method);
 /* The status of a node or guest in /cluster/resources, by its id. */
 char	*t_sim_resource_status(struct t_sim *, const char *id);
 /* Waits until that status is `want`; 1 when it got there. */
