@@ -82,7 +82,7 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude $(PATH_DEFS) $(HARDEN_CPPFLAGS) \
 ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN_CFLAGS) $(SANFLAGS) $(CFLAGS) \
 	   -MMD -MP
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(SANFLAGS) $(LDFLAGS)
-TEST_CPPFLAGS = -Itests/lib -Itests
+TEST_CPPFLAGS = -Itests/lib -Itests -Isrc/store
 LDLIBS	 = $(PKG_LIBS) -lhttp_parser -lsensors -lpthread -lm
 
 SRCS	 := $(shell find src -name '*.c' ! -path src/main.c | sort)

@@ -16,14 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 struct store;
 
 /* Opens (creating and migrating) the database; NULL with *cause. */
 struct store	*store_open(const char *path, char **cause);
 void		 store_close(struct store *);
-sqlite3		*store_db(struct store *);
 const char	*store_path(const struct store *);
 int		 store_version(struct store *);	/* schema version */
 int		 store_latest_version(void);	/* what this binary knows */
@@ -55,13 +52,9 @@ void	store_note_outbox(struct store *, const char *connector);
 
 /* Runs one statement with no result; -1 with *cause on error. */
 int	store_exec(struct store *, const char *sql, char **cause);
-/*
- * A prepared statement from the connection's cache (prepared on first
- * use); logs and returns NULL on error (a bug, not input). Give it back
- * with store_finish(), never sqlite3_finalize().
- */
-sqlite3_stmt *store_prepare(struct store *, const char *sql);
-void	store_finish(struct store *, sqlite3_stmt *);
+/* How long a write waits for another connection's transaction, in ms
+ * (10 s unless set). */
+void	store_set_wait(struct store *, int ms);
 
 /* Chat offsets (Telegram update_id, Matrix since, Discord sequence). */
 int	store_offset_get(struct store *, const char *key, char **value);

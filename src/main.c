@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/db.h"
 #include "app.h"
 #include "cmd.h"
 #include "conf.h"
@@ -464,7 +465,7 @@ cmd_audit(int argc, char **argv)
 	struct opts	 o;
 	struct conf	*c;
 	struct store	*s;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*report = NULL;
 	int64_t		 rows;
 	int		 rc = EXIT_OK;
@@ -506,18 +507,18 @@ cmd_audit(int argc, char **argv)
 		}
 		free(report);
 		audit_key_clear(c->database);
-	} else if ((st = store_prepare(s, "SELECT * FROM (SELECT id, "
+	} else if ((st = db_prepare(s, "SELECT * FROM (SELECT id, "
 	    "datetime(at, 'unixepoch'), actor, event, detail FROM audit "
 	    "ORDER BY id DESC LIMIT ?1) ORDER BY 1")) != NULL) {
-		sqlite3_bind_int(st, 1, o.limit);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		db_bind_int(st, 1, o.limit);
+		while (db_step(st) == DB_ROW)
 			printf("%lld %s %s %s %s\n",
-			    (long long)sqlite3_column_int64(st, 0),
-			    sqlite3_column_text(st, 1),
-			    sqlite3_column_text(st, 2),
-			    sqlite3_column_text(st, 3),
-			    sqlite3_column_text(st, 4));
-		store_finish(s, st);
+			    (long long)db_int(st, 0),
+			    db_text(st, 1),
+			    db_text(st, 2),
+			    db_text(st, 3),
+			    db_text(st, 4));
+		db_finish(s, st);
 	}
 	store_close(s);
 	conf_free(c);

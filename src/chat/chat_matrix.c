@@ -49,8 +49,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
 
+#include "../store/db.h"
 #include "chat_matrix_priv.h"
 #include "conf.h"
 #include "log.h"
@@ -562,16 +562,16 @@ mx_strip_reply_fallback(const char *body)
 static int
 mx_is_ours(struct mx_sync *ms, const char *event_id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 ours = 0;
 
-	if (event_id == NULL || (st = store_prepare(ms->store, "SELECT 1 "
+	if (event_id == NULL || (st = db_prepare(ms->store, "SELECT 1 "
 	    "FROM chat_outbox WHERE connector = 'matrix' AND ref = ?1")) ==
 	    NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-	ours = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(ms->store, st);
+	db_bind_text(st, 1, event_id);
+	ours = db_step(st) == DB_ROW;
+	db_finish(ms->store, st);
 	return ours;
 }
 

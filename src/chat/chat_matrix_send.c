@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
+#include "../store/db.h"
 #include "chat_matrix_priv.h"
 #include "log.h"
 #include "store.h"
@@ -387,7 +387,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
     const char *key, int *stale, char **cause)
 {
 	struct store	*s;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*txn = NULL, *suffix = NULL, hex[33];
 	int		 differs = 0;
 
@@ -398,12 +398,12 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 		goto out;
 	if (key != NULL) {
 		suffix = xasprintf(".%s", key);
-		st = store_prepare(s, "SELECT txn_id, body = ?2 FROM "
+		st = db_prepare(s, "SELECT txn_id, body = ?2 FROM "
 		    "chat_outbox WHERE connector = 'matrix' AND room = ?1 AND "
 		    "state = 'pending' AND created_at > ?3 AND "
 		    "substr(txn_id, -length(?4)) = ?4 ORDER BY id LIMIT 1");
 	} else
-		st = store_prepare(s, "SELECT txn_id, 1 FROM chat_outbox "
+		st = db_prepare(s, "SELECT txn_id, 1 FROM chat_outbox "
 		    "WHERE connector = 'matrix' AND room = ?1 AND body = ?2 "
 		    "AND state = 'pending' AND created_at > ?3 ORDER BY id "
 		    "LIMIT 1");
@@ -411,23 +411,23 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 		set_cause(cause, "outbox lookup failed");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
+	db_bind_text(st, 1, room_id);
+	db_bind_text(st, 2, body);
+	db_bind_int(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
 	if (suffix != NULL)
-		sqlite3_bind_text(st, 4, suffix, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		txn = xstrdup((const char *)sqlite3_column_text(st, 0));
-		differs = sqlite3_column_int(st, 1) == 0;
+		db_bind_text(st, 4, suffix);
+	if (db_step(st) == DB_ROW) {
+		txn = xstrdup(db_text(st, 0));
+		differs = (int)db_int(st, 1) == 0;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	if (txn != NULL) {
-		if (differs && (st = store_prepare(s, "UPDATE chat_outbox SET "
+		if (differs && (st = db_prepare(s, "UPDATE chat_outbox SET "
 		    "body = ?1 WHERE txn_id = ?2")) != NULL) {
-			sqlite3_bind_text(st, 1, body, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, txn, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			store_finish(s, st);
+			db_bind_text(st, 1, body);
+			db_bind_text(st, 2, txn);
+			db_step(st);
+			db_finish(s, st);
 		}
 		if (stale != NULL)
 			*stale = differs;
@@ -436,7 +436,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 
 	random_hex(hex, 16);
 	txn = xasprintf("pvebot.%s%s", hex, suffix != NULL ? suffix : "");
-	st = store_prepare(s, "INSERT INTO chat_outbox (connector, room, "
+	st = db_prepare(s, "INSERT INTO chat_outbox (connector, room, "
 	    "txn_id, body, state, created_at) VALUES ('matrix', ?1, ?2, ?3, "
 	    "'pending', ?4)");
 	if (st == NULL) {
@@ -445,17 +445,17 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 		set_cause(cause, "outbox insert failed");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, txn, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, wall_now());
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	db_bind_text(st, 1, room_id);
+	db_bind_text(st, 2, txn);
+	db_bind_text(st, 3, body);
+	db_bind_int(st, 4, wall_now());
+	if (db_step(st) != DB_DONE) {
 		set_cause(cause, "outbox insert failed: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    db_error(s));
 		free(txn);
 		txn = NULL;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 out:
 	pthread_mutex_unlock(&m->out_lock);
 	free(suffix);
@@ -466,19 +466,19 @@ static void
 mx_outbox_finish(struct matrix *m, const char *txn, const char *state,
     const char *ref)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	pthread_mutex_lock(&m->out_lock);
-	if (m->out_store != NULL && (st = store_prepare(m->out_store,
+	if (m->out_store != NULL && (st = db_prepare(m->out_store,
 	    "UPDATE chat_outbox SET state = ?1, ref = ?2 WHERE "
 	    "txn_id = ?3")) != NULL) {
-		sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, txn, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_text(st, 1, state);
+		db_bind_text(st, 2, ref);
+		db_bind_text(st, 3, txn);
+		if (db_step(st) != DB_DONE)
 			log_warn("matrix", "outbox update failed txn=%s: %s",
-			    txn, sqlite3_errmsg(store_db(m->out_store)));
-		store_finish(m->out_store, st);
+			    txn, db_error(m->out_store));
+		db_finish(m->out_store, st);
 	}
 	pthread_mutex_unlock(&m->out_lock);
 }
@@ -679,7 +679,7 @@ mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
     const struct chat_msg *msg)
 {
 	struct store	*s;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*cause = NULL, *reaction = NULL;
 	size_t		 i;
 	int		*fresh;
@@ -692,24 +692,21 @@ mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
 		cause = NULL;
 	} else {
 		for (i = 0; i < msg->nbuttons; i++) {
-			st = store_prepare(s, "INSERT OR IGNORE INTO "
+			st = db_prepare(s, "INSERT OR IGNORE INTO "
 			    "chat_buttons (connector, room, msg_ref, label, "
 			    "data, emoji) VALUES ('matrix', ?1, ?2, ?3, ?4, "
 			    "?5)");
 			if (st == NULL)
 				continue;
-			sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, msg_ref, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, msg->buttons[i].label, -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, msg->buttons[i].data, -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, mx_button_emoji(msg, i), -1,
-			    SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_DONE &&
-			    sqlite3_changes(store_db(s)) > 0)
+			db_bind_text(st, 1, room_id);
+			db_bind_text(st, 2, msg_ref);
+			db_bind_text(st, 3, msg->buttons[i].label);
+			db_bind_text(st, 4, msg->buttons[i].data);
+			db_bind_text(st, 5, mx_button_emoji(msg, i));
+			if (db_step(st) == DB_DONE &&
+			    db_changes(s) > 0)
 				fresh[i] = 1;
-			store_finish(s, st);
+			db_finish(s, st);
 		}
 	}
 	pthread_mutex_unlock(&m->out_lock);
@@ -759,27 +756,27 @@ char *
 mx_button_lookup(struct store *s, const char *room_id, const char *msg_ref,
     const char *key)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*want, *have, *data = NULL;
 
-	st = store_prepare(s, "SELECT data, emoji FROM chat_buttons WHERE "
+	st = db_prepare(s, "SELECT data, emoji FROM chat_buttons WHERE "
 	    "connector = 'matrix' AND room = ?1 AND msg_ref = ?2");
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, room_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, msg_ref, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, room_id);
+	db_bind_text(st, 2, msg_ref);
 	want = mx_emoji_key(key);
-	while (data == NULL && sqlite3_step(st) == SQLITE_ROW) {
-		if (sqlite3_column_text(st, 1) == NULL)
+	while (data == NULL && db_step(st) == DB_ROW) {
+		if (db_text(st, 1) == NULL)
 			continue;
-		have = mx_emoji_key((const char *)sqlite3_column_text(st, 1));
+		have = mx_emoji_key(db_text(st, 1));
 		if (strcmp(have, want) == 0)
-			data = xstrdup((const char *)sqlite3_column_text(st,
+			data = xstrdup(db_text(st,
 			    0));
 		free(have);
 	}
 	free(want);
-	store_finish(s, st);
+	db_finish(s, st);
 	return data;
 }
 

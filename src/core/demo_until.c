@@ -14,8 +14,8 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "demo.h"
@@ -38,17 +38,17 @@ static const char until_resolved[] =
 static int
 holds(struct store *s, const char *sql, const char *rule)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	if ((st = store_prepare(s, sql)) == NULL)
+	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc == SQLITE_ROW)
+	db_bind_text_copy(st, 1, rule);
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE || rc == SQLITE_BUSY ? 0 : -1;
+	return rc == DB_DONE || store_busy(s) ? 0 : -1;
 }
 
 char *

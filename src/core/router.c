@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "chat.h"
@@ -1644,53 +1645,53 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 int
 bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = 0;
 	char		 since[32];
 
-	st = store_prepare(rt->store, "SELECT id, rule, target, state, "
+	st = db_prepare(rt->store, "SELECT id, rule, target, state, "
 	    "severity, COALESCE(fired_at, pending_since, 0), acked_by, "
 	    "summary FROM alerts WHERE state IN ('pending', 'firing', "
 	    "'flapping') ORDER BY id");
 	if (st != NULL) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			format_duration(rt->now - sqlite3_column_int64(st, 5),
+		while (db_step(st) == DB_ROW) {
+			format_duration(rt->now - db_int(st, 5),
 			    since, sizeof since);
 			buf_printf(out, "#%lld %s %s %s on %s for %s%s%s\n",
-			    (long long)sqlite3_column_int64(st, 0),
-			    sqlite3_column_text(st, 4),
-			    sqlite3_column_text(st, 3),
-			    sqlite3_column_text(st, 1),
-			    sqlite3_column_text(st, 2), since,
-			    sqlite3_column_type(st, 6) != SQLITE_NULL ?
+			    (long long)db_int(st, 0),
+			    db_text(st, 4),
+			    db_text(st, 3),
+			    db_text(st, 1),
+			    db_text(st, 2), since,
+			    !db_null(st, 6) ?
 			    ", acked by " : "",
-			    sqlite3_column_type(st, 6) != SQLITE_NULL ?
-			    (const char *)sqlite3_column_text(st, 6) : "");
+			    !db_null(st, 6) ?
+			    db_text(st, 6) : "");
 			n++;
 		}
-		store_finish(rt->store, st);
+		db_finish(rt->store, st);
 	}
 	if (n == 0)
 		buf_puts(out, "no alerts firing\n");
 	n = 0;
-	st = store_prepare(rt->store, "SELECT id, matcher, ends_at, "
+	st = db_prepare(rt->store, "SELECT id, matcher, ends_at, "
 	    "created_by, COALESCE(reason, '') FROM silences WHERE ends_at > ?1"
 	    " AND ended_by IS NULL ORDER BY id");
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, rt->now);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_int(st, 1, rt->now);
+		while (db_step(st) == DB_ROW) {
 			if (n++ == 0)
 				buf_puts(out, "silences:\n");
-			format_duration(sqlite3_column_int64(st, 2) - rt->now,
+			format_duration(db_int(st, 2) - rt->now,
 			    since, sizeof since);
 			buf_printf(out, "  silence %lld: %s for %s more, by %s"
-			    "%s%s\n", (long long)sqlite3_column_int64(st, 0),
-			    sqlite3_column_text(st, 1), since,
-			    sqlite3_column_text(st, 3),
-			    *sqlite3_column_text(st, 4) ? ": " : "",
-			    sqlite3_column_text(st, 4));
+			    "%s%s\n", (long long)db_int(st, 0),
+			    db_text(st, 1), since,
+			    db_text(st, 3),
+			    *db_text(st, 4) ? ": " : "",
+			    db_text(st, 4));
 		}
-		store_finish(rt->store, st);
+		db_finish(rt->store, st);
 	}
 	return 0;
 }
@@ -1724,7 +1725,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	const char	*matcher = cmd_call_value(call, "matcher");
 	const char	*dur = cmd_call_value(call, "duration");
 	const char	*reason = cmd_call_value(call, "reason");
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 secs = 0;
 	char		*cause = NULL, *notice = NULL, buf[32];
 
@@ -1741,23 +1742,23 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(cause);
 		return 0;
 	}
-	st = store_prepare(rt->store, "INSERT INTO silences (matcher, "
+	st = db_prepare(rt->store, "INSERT INTO silences (matcher, "
 	    "created_by, reason, starts_at, ends_at, created_at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?4)");
 	if (st == NULL) {
 		free(notice);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, matcher, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rt->ev->user, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, matcher);
+	db_bind_text(st, 2, rt->ev->user);
 	if (reason != NULL)
-		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+		db_bind_text(st, 3, reason);
 	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, rt->now);
-	sqlite3_bind_int64(st, 5, rt->now + secs);
-	if (sqlite3_step(st) == SQLITE_DONE) {
-		int64_t	 id = sqlite3_last_insert_rowid(store_db(rt->store));
+		db_bind_null(st, 3);
+	db_bind_int(st, 4, rt->now);
+	db_bind_int(st, 5, rt->now + secs);
+	if (db_step(st) == DB_DONE) {
+		int64_t	 id = db_last_id(rt->store);
 		char	*detail = xasprintf("silence=%" PRId64 " matcher=%s "
 		    "for=%s", id, matcher, dur);
 
@@ -1770,7 +1771,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 			buf_puts(out, " (announced in the alert rooms)");
 		}
 	}
-	store_finish(rt->store, st);
+	db_finish(rt->store, st);
 	free(notice);
 	return 0;
 }
@@ -1779,19 +1780,19 @@ int
 bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = store_prepare(rt->store, "UPDATE silences SET ended_by = ?1, "
+	st = db_prepare(rt->store, "UPDATE silences SET ended_by = ?1, "
 	    "ends_at = MIN(ends_at, ?2) WHERE id = ?3 AND ended_by IS NULL "
 	    "AND ends_at > ?2");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, rt->ev->user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, rt->now);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_step(st);
-	store_finish(rt->store, st);
-	if (sqlite3_changes(store_db(rt->store)) == 1) {
+	db_bind_text(st, 1, rt->ev->user);
+	db_bind_int(st, 2, rt->now);
+	db_bind_int(st, 3, id);
+	db_step(st);
+	db_finish(rt->store, st);
+	if (db_changes(rt->store) == 1) {
 		char	*detail = xasprintf("silence=%" PRId64, id);
 
 		audit(rt, "silence.end", detail);

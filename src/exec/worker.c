@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "chat.h"
@@ -251,17 +252,17 @@ read_finish(struct run *r, char *text, char *cause)
 static int
 cancel_requested(struct run *r)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 yes = 0;
 
-	st = store_prepare(r->store, "SELECT cancel_requested FROM jobs "
+	st = db_prepare(r->store, "SELECT cancel_requested FROM jobs "
 	    "WHERE id = ?1");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_int64(st, 1, r->job->id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		yes = sqlite3_column_int(st, 0);
-	store_finish(r->store, st);
+	db_bind_int(st, 1, r->job->id);
+	if (db_step(st) == DB_ROW)
+		yes = (int)db_int(st, 0);
+	db_finish(r->store, st);
 	return yes;
 }
 
@@ -1676,7 +1677,7 @@ int
 workers_busy(struct workers *w)
 {
 	struct store	*s;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*cause = NULL;
 	int		 n = 0;
 
@@ -1684,11 +1685,11 @@ workers_busy(struct workers *w)
 		free(cause);
 		return 0;
 	}
-	st = store_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state IN "
+	st = db_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state IN "
 	    "('resolving', 'queued', 'running')");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	store_finish(s, st);
+	if (st != NULL && db_step(st) == DB_ROW)
+		n = (int)db_int(st, 0);
+	db_finish(s, st);
 	store_close(s);
 	return n;
 }

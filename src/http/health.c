@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "app.h"
 #include "http_int.h"

@@ -82,7 +82,7 @@ heartbeat_main(void *arg)
 		log_error("http", "heartbeat without a database: %s", cause);
 		free(cause);
 	} else
-		sqlite3_busy_timeout(store_db(s), HTTP_DB_WAIT_MS);
+		store_set_wait(s, HTTP_DB_WAIT_MS);
 	for (;;) {
 		t0 = now_ms();
 		if (!health_check(h, s, reason, sizeof reason)) {

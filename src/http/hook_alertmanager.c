@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "conf.h"
@@ -149,9 +150,9 @@ group_release(struct am_group *g)
 }
 
 static char *
-col(sqlite3_stmt *st, int i)
+col(struct db_stmt *st, int i)
 {
-	const unsigned char	*t = sqlite3_column_text(st, i);
+	const char	*t = db_text(st, i);
 
 	return t != NULL ? xstrdup((const char *)t) : NULL;
 }
@@ -160,56 +161,54 @@ col(sqlite3_stmt *st, int i)
 static int
 group_load(struct store *s, int64_t id, struct am_group *g)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(g, 0, sizeof *g);
-	st = store_prepare(s, "SELECT status, receiver, group_labels, "
+	st = db_prepare(s, "SELECT status, receiver, group_labels, "
 	    "acked_by, notes, msg_refs, rendered FROM am_groups WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		g->id = id;
 		g->status = col(st, 0);
 		g->receiver = col(st, 1);
-		g->group_labels = json_loads((const char *)
-		    sqlite3_column_text(st, 2), 0, NULL);
+		g->group_labels = json_loads(db_text(st, 2), 0, NULL);
 		g->acked_by = col(st, 3);
 		g->notes = col(st, 4);
 		g->msg_refs = col(st, 5);
 		g->rendered = col(st, 6);
 	}
-	store_finish(s, st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 1 : -1;
+	db_finish(s, st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? 1 : -1;
 	if (g->group_labels == NULL)
 		g->group_labels = json_object();
-	st = store_prepare(s, "SELECT fingerprint, status, labels, "
+	st = db_prepare(s, "SELECT fingerprint, status, labels, "
 	    "annotations, starts_at FROM am_alerts WHERE group_id = ?1 ORDER "
 	    "BY status = 'resolved', starts_at, fingerprint");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, id);
+	while (db_step(st) == DB_ROW) {
 		struct am_alert	*a;
 
 		g->v = xreallocarray(g->v, g->n + 1, sizeof *g->v);
 		a = &g->v[g->n++];
 		a->fingerprint = col(st, 0);
 		a->status = col(st, 1);
-		a->labels = json_loads((const char *)sqlite3_column_text(st,
+		a->labels = json_loads(db_text(st,
 		    2), 0, NULL);
-		a->annotations = json_loads((const char *)
-		    sqlite3_column_text(st, 3), 0, NULL);
+		a->annotations = json_loads(db_text(st, 3), 0, NULL);
 		if (a->labels == NULL)
 			a->labels = json_object();
 		if (a->annotations == NULL)
 			a->annotations = json_object();
 		a->starts_at = col(st, 4);
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	return 0;
 }
 
@@ -355,25 +354,25 @@ static int
 group_set_notes(struct store *s, struct am_group *g, const char *acked_by,
     const char *line)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*notes = hook_note_add(g->notes, line);
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE am_groups SET acked_by = COALESCE(?2, "
+	st = db_prepare(s, "UPDATE am_groups SET acked_by = COALESCE(?2, "
 	    "acked_by), notes = ?3 WHERE id = ?1");
 	if (st == NULL) {
 		free(notes);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, g->id);
+	db_bind_int(st, 1, g->id);
 	if (acked_by != NULL)
-		sqlite3_bind_text(st, 2, acked_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, notes, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
+		db_bind_text(st, 2, acked_by);
+	db_bind_text(st, 3, notes);
+	rc = db_step(st);
+	db_finish(s, st);
 	free(g->notes);
 	g->notes = notes;
-	return rc == SQLITE_DONE ? group_redraw(s, g) : -1;
+	return rc == DB_DONE ? group_redraw(s, g) : -1;
 }
 
 /* ---- the webhook ---- */
@@ -458,7 +457,7 @@ fingerprint(const json_t *a)
 static int
 alert_upsert(struct store *s, int64_t gid, const json_t *a, int64_t now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	json_t		*ann = json_object_get(a, "annotations");
 	char		*fp = fingerprint(a), *labels, *anns;
 	int		 rc;
@@ -467,7 +466,7 @@ alert_upsert(struct store *s, int64_t gid, const json_t *a, int64_t now)
 	    JSON_SORT_KEYS);
 	anns = ann != NULL ? json_dumps(ann, JSON_COMPACT | JSON_SORT_KEYS) :
 	    xstrdup("{}");
-	st = store_prepare(s, "INSERT INTO am_alerts (group_id, fingerprint, "
+	st = db_prepare(s, "INSERT INTO am_alerts (group_id, fingerprint, "
 	    "status, labels, annotations, starts_at, ends_at, updated_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(group_id, "
 	    "fingerprint) DO UPDATE SET status = excluded.status, labels = "
@@ -480,39 +479,39 @@ alert_upsert(struct store *s, int64_t gid, const json_t *a, int64_t now)
 		free(anns);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, gid);
-	sqlite3_bind_text(st, 2, fp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, json_string_value(json_object_get(a,
-	    "status")), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, labels, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, anns, -1, SQLITE_STATIC);
+	db_bind_int(st, 1, gid);
+	db_bind_text(st, 2, fp);
+	db_bind_text(st, 3, json_string_value(json_object_get(a,
+	    "status")));
+	db_bind_text(st, 4, labels);
+	db_bind_text(st, 5, anns);
 	if (json_is_string(json_object_get(a, "startsAt")))
-		sqlite3_bind_text(st, 6, json_string_value(json_object_get(a,
-		    "startsAt")), -1, SQLITE_STATIC);
+		db_bind_text(st, 6, json_string_value(json_object_get(a,
+		    "startsAt")));
 	if (json_is_string(json_object_get(a, "endsAt")))
-		sqlite3_bind_text(st, 7, json_string_value(json_object_get(a,
-		    "endsAt")), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, now);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
+		db_bind_text(st, 7, json_string_value(json_object_get(a,
+		    "endsAt")));
+	db_bind_int(st, 8, now);
+	rc = db_step(st);
+	db_finish(s, st);
 	free(fp);
 	free(labels);
 	free(anns);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static int
 exec1(struct store *s, const char *sql, int64_t id)
 {
-	sqlite3_stmt	*st = store_prepare(s, sql);
+	struct db_stmt	*st = db_prepare(s, sql);
 	int		 rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int(st, 1, id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The payload's changes, in the caller's transaction. *result: what
@@ -525,7 +524,7 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 	struct am_group		 g;
 	struct chat_msg		 msg;
 	struct chat_button	 b[4];
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	const char		*worst;
 	char			 data[4][48], *title = NULL, *text = NULL;
 	char			*labels, *refs = NULL, hash[65];
@@ -536,7 +535,7 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 
 	labels = p->group_labels != NULL ? json_dumps(p->group_labels,
 	    JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
-	st = store_prepare(s, "INSERT INTO am_groups (receiver, group_key, "
+	st = db_prepare(s, "INSERT INTO am_groups (receiver, group_key, "
 	    "status, group_labels, external_url, updated_at) VALUES (?1, ?2, "
 	    "'resolved', ?3, ?4, ?5) ON CONFLICT(receiver, group_key) DO "
 	    "UPDATE SET group_labels = excluded.group_labels, external_url = "
@@ -546,18 +545,18 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 		free(labels);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, p->receiver, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, p->group_key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, labels, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, p->receiver);
+	db_bind_text(st, 2, p->group_key);
+	db_bind_text(st, 3, labels);
 	if (p->external_url != NULL)
-		sqlite3_bind_text(st, 4, p->external_url, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
+		db_bind_text(st, 4, p->external_url);
+	db_bind_int(st, 5, now);
 	*gid = 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*gid = sqlite3_column_int64(st, 0);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	if (db_step(st) == DB_ROW)
+		*gid = db_int(st, 0);
+	while (db_step(st) == DB_ROW)
 		;
-	store_finish(s, st);
+	db_finish(s, st);
 	free(labels);
 	if (*gid == 0 || group_load(s, *gid, &g) != 0)
 		return -1;
@@ -602,18 +601,17 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 		*result = "updated";
 	} else
 		*result = "duplicate";
-	st = store_prepare(s, "UPDATE am_groups SET status = ?2, msg_refs = "
+	st = db_prepare(s, "UPDATE am_groups SET status = ?2, msg_refs = "
 	    "COALESCE(?3, msg_refs), rendered = ?4 WHERE id = ?1");
 	if (st == NULL)
 		goto out;
-	sqlite3_bind_int64(st, 1, *gid);
-	sqlite3_bind_text(st, 2, *nfiring > 0 ? "firing" : "resolved", -1,
-	    SQLITE_STATIC);
+	db_bind_int(st, 1, *gid);
+	db_bind_text(st, 2, *nfiring > 0 ? "firing" : "resolved");
 	if (refs != NULL)
-		sqlite3_bind_text(st, 3, refs, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	store_finish(s, st);
+		db_bind_text(st, 3, refs);
+	db_bind_text(st, 4, hash);
+	rc = db_step(st) == DB_DONE ? 0 : -1;
+	db_finish(s, st);
 out:
 	json_decref(posted);
 	free(refs);
@@ -645,14 +643,14 @@ hook_alertmanager_handle(struct http *h, const struct httpd_req *req,
 		goto bad;
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : sqlite3_errmsg(store_db(s)));
+		    cause != NULL ? cause : db_error(s));
 		free(cause);
 		goto unavailable;
 	}
 	if (group_apply(h, s, &p, &gid, &result, &nfiring) != 0 ||
 	    store_commit(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    db_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}
@@ -686,7 +684,7 @@ hook_alertmanager_button(struct store *s, const char *user, int64_t gid,
 {
 	struct am_group	 g;
 	struct http	*h = http_running();
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	const char	*worst;
 	char		*answer = NULL, *line, *detail, *comment, *name, d[32];
 	int64_t		 secs, rid;
@@ -737,23 +735,23 @@ hook_alertmanager_button(struct store *s, const char *user, int64_t gid,
 	comment = xasprintf("Silenced for %s from chat with pvebot by %s "
 	    "(button on alert group m%" PRId64 ": %s)", d, user, gid, name);
 	free(name);
-	st = store_prepare(s, "INSERT INTO am_silences (group_id, created_by, "
+	st = db_prepare(s, "INSERT INTO am_silences (group_id, created_by, "
 	    "comment, duration, requested_at, state, next_at) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, 'pending', 0)");
 	if (st == NULL) {
 		free(comment);
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, gid);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, comment, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, secs);
-	sqlite3_bind_int64(st, 5, now);
-	rc = sqlite3_step(st);
-	rid = sqlite3_last_insert_rowid(store_db(s));
-	store_finish(s, st);
+	db_bind_int(st, 1, gid);
+	db_bind_text(st, 2, user);
+	db_bind_text(st, 3, comment);
+	db_bind_int(st, 4, secs);
+	db_bind_int(st, 5, now);
+	rc = db_step(st);
+	rid = db_last_id(s);
+	db_finish(s, st);
 	free(comment);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		goto out;
 	line = xasprintf("\xf0\x9f\x94\x95 %s asked for a %s silence; asking "
 	    "Alertmanager...", user, d);
@@ -875,29 +873,29 @@ static int
 request_save(struct store *s, const struct am_request *r, const char *state,
     int64_t next_at, const char *error)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*ids = json_dumps(r->ids, JSON_COMPACT);
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE am_silences SET state = ?2, attempts = "
+	st = db_prepare(s, "UPDATE am_silences SET state = ?2, attempts = "
 	    "?3, next_at = ?4, silence_ids = ?5, error = ?6, finished_at = "
 	    "CASE WHEN ?2 = 'pending' THEN NULL ELSE ?7 END WHERE id = ?1");
 	if (st == NULL) {
 		free(ids);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, r->attempts);
-	sqlite3_bind_int64(st, 4, next_at);
-	sqlite3_bind_text(st, 5, ids, -1, SQLITE_STATIC);
+	db_bind_int(st, 1, r->id);
+	db_bind_text(st, 2, state);
+	db_bind_int(st, 3, r->attempts);
+	db_bind_int(st, 4, next_at);
+	db_bind_text(st, 5, ids);
 	if (error != NULL)
-		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, wall_now());
-	rc = sqlite3_step(st);
-	store_finish(s, st);
+		db_bind_text(st, 6, error);
+	db_bind_int(st, 7, wall_now());
+	rc = db_step(st);
+	db_finish(s, st);
 	free(ids);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The request is over: stored, said in the message, audited. */
@@ -962,7 +960,7 @@ request_finish(struct store *s, struct am_request *r, const char *error)
 static void
 request_run(struct http *h, struct store *s, struct am_request *r)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	json_t		*labels;
 	char		*body, *sid, *error = NULL, *fp;
 	int64_t		 now = wall_now(), ends = r->requested_at + r->duration;
@@ -977,14 +975,14 @@ request_run(struct http *h, struct store *s, struct am_request *r)
 		request_finish(s, r, "the silence would already be over");
 		return;
 	}
-	st = store_prepare(s, "SELECT fingerprint, labels FROM am_alerts "
+	st = db_prepare(s, "SELECT fingerprint, labels FROM am_alerts "
 	    "WHERE group_id = ?1 AND status = 'firing' ORDER BY fingerprint");
 	if (st == NULL)
 		return;
-	sqlite3_bind_int64(st, 1, r->group);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, r->group);
+	while (db_step(st) == DB_ROW) {
 		fp = col(st, 0);
-		labels = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+		labels = json_loads(db_text(st, 1), 0,
 		    NULL);
 		if (labels == NULL || json_object_get(r->ids, fp) != NULL) {
 			free(fp);
@@ -996,7 +994,7 @@ request_run(struct http *h, struct store *s, struct am_request *r)
 		v[n].labels = labels;
 		n++;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	for (i = 0; i < n && rc == 0; i++) {
 		body = hook_alertmanager_silence_body(v[i].labels,
 		    r->created_by, r->comment, now, ends);
@@ -1037,24 +1035,23 @@ request_run(struct http *h, struct store *s, struct am_request *r)
 static size_t
 requests_due(struct store *s, struct am_request **out, int64_t *next_ms)
 {
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	struct am_request	*v = NULL;
 	size_t			 n = 0;
 	int64_t			 now = wall_now_ms();
 
 	*next_ms = 0;
 	*out = NULL;
-	st = store_prepare(s, "SELECT id, group_id, created_by, comment, "
+	st = db_prepare(s, "SELECT id, group_id, created_by, comment, "
 	    "duration, requested_at, attempts, silence_ids, next_at FROM "
 	    "am_silences WHERE state = 'pending' ORDER BY next_at, id LIMIT "
 	    "32");
 	if (st == NULL)
 		return 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		struct am_request	*r;
-		int64_t			 at = sqlite3_column_int64(st, 8);
-		const char		*ids = (const char *)
-					    sqlite3_column_text(st, 7);
+		int64_t			 at = db_int(st, 8);
+		const char		*ids = db_text(st, 7);
 
 		if (at > now) {
 			if (*next_ms == 0 || at < *next_ms)
@@ -1063,20 +1060,20 @@ requests_due(struct store *s, struct am_request **out, int64_t *next_ms)
 		}
 		v = xreallocarray(v, n + 1, sizeof *v);
 		r = &v[n++];
-		r->id = sqlite3_column_int64(st, 0);
-		r->group = sqlite3_column_int64(st, 1);
+		r->id = db_int(st, 0);
+		r->group = db_int(st, 1);
 		r->created_by = col(st, 2);
 		r->comment = col(st, 3);
-		r->duration = sqlite3_column_int64(st, 4);
-		r->requested_at = sqlite3_column_int64(st, 5);
-		r->attempts = sqlite3_column_int(st, 6);
+		r->duration = db_int(st, 4);
+		r->requested_at = db_int(st, 5);
+		r->attempts = (int)db_int(st, 6);
 		r->ids = ids != NULL ? json_loads(ids, 0, NULL) : NULL;
 		if (!json_is_object(r->ids)) {
 			json_decref(r->ids);
 			r->ids = json_object();
 		}
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	*out = v;
 	return n;
 }

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http_int.h"
@@ -200,9 +201,9 @@ struct event_row {
 };
 
 static char *
-col(sqlite3_stmt *st, int i)
+col(struct db_stmt *st, int i)
 {
-	const unsigned char	*t = sqlite3_column_text(st, i);
+	const char	*t = db_text(st, i);
 
 	return t != NULL ? xstrdup((const char *)t) : NULL;
 }
@@ -229,18 +230,18 @@ event_row_release(struct event_row *e)
 static int
 event_load(struct store *s, int64_t id, struct event_row *e)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(e, 0, sizeof *e);
-	st = store_prepare(s, "SELECT type, hostname, job_id, severity, "
+	st = db_prepare(s, "SELECT type, hostname, job_id, severity, "
 	    "title, kind, summary, details, state, acked_by, notes, msg_refs "
 	    "FROM hook_events WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		e->id = id;
 		e->type = col(st, 0);
 		e->hostname = col(st, 1);
@@ -255,8 +256,8 @@ event_load(struct store *s, int64_t id, struct event_row *e)
 		e->notes = col(st, 10);
 		e->msg_refs = col(st, 11);
 	}
-	store_finish(s, st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+	db_finish(s, st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? 1 : -1;
 }
 
 void
@@ -304,20 +305,20 @@ static int
 event_set(struct store *s, int64_t id, const char *acked_by,
     const char *notes)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE hook_events SET acked_by = "
+	st = db_prepare(s, "UPDATE hook_events SET acked_by = "
 	    "COALESCE(?2, acked_by), notes = ?3 WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int(st, 1, id);
 	if (acked_by != NULL)
-		sqlite3_bind_text(st, 2, acked_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, notes, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+		db_bind_text(st, 2, acked_by);
+	db_bind_text(st, 3, notes);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static char *
@@ -369,7 +370,7 @@ static char *
 event_silence(struct store *s, const char *user, struct event_row *e,
     const char *dur, int64_t now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 secs, sid;
 	char		*cause = NULL, *matcher, *reason, *detail, *note, *notes;
 	char		 d[32];
@@ -382,7 +383,7 @@ event_silence(struct store *s, const char *user, struct event_row *e,
 	}
 	matcher = hook_event_matcher(e->type, e->hostname, e->job_id);
 	reason = xasprintf("button on notification e%" PRId64, e->id);
-	st = store_prepare(s, "INSERT INTO silences (matcher, created_by, "
+	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
 	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
 	    "?5, ?4)");
 	if (st == NULL) {
@@ -390,16 +391,16 @@ event_silence(struct store *s, const char *user, struct event_row *e,
 		free(reason);
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, matcher, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now + secs);
-	rc = sqlite3_step(st);
-	sid = sqlite3_last_insert_rowid(store_db(s));
-	store_finish(s, st);
+	db_bind_text(st, 1, matcher);
+	db_bind_text(st, 2, user);
+	db_bind_text(st, 3, reason);
+	db_bind_int(st, 4, now);
+	db_bind_int(st, 5, now + secs);
+	rc = db_step(st);
+	sid = db_last_id(s);
+	db_finish(s, st);
 	free(reason);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(matcher);
 		return NULL;
 	}
@@ -483,16 +484,16 @@ http_button(struct store *s, const char *user, const char *data,
 void
 http_digest(struct buf *b, struct store *s, int64_t now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 alerts = 0, closed = 0, lines = 0, shown = 0;
 
-	st = store_prepare(s, "SELECT state, summary FROM hook_events WHERE "
+	st = db_prepare(s, "SELECT state, summary FROM hook_events WHERE "
 	    "received_at > ?1 ORDER BY id");
 	if (st == NULL)
 		return;
-	sqlite3_bind_int64(st, 1, now - 86400);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char	*state = (const char *)sqlite3_column_text(st,
+	db_bind_int(st, 1, now - 86400);
+	while (db_step(st) == DB_ROW) {
+		const char	*state = db_text(st,
 				    0);
 
 		if (strcmp(state, "alert") == 0 ||
@@ -504,13 +505,13 @@ http_digest(struct buf *b, struct store *s, int64_t now)
 		if (lines++ == 0)
 			buf_puts(b, "Notifications 24h:\n");
 		if (shown < DIGEST_LINES_MAX) {
-			buf_printf(b, "  %s%s\n", sqlite3_column_text(st, 1),
+			buf_printf(b, "  %s%s\n", db_text(st, 1),
 			    strcmp(state, "silenced") == 0 ? " (silenced)" :
 			    "");
 			shown++;
 		}
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	if (lines > shown)
 		buf_printf(b, "  ... and %" PRId64 " more\n", lines - shown);
 	if (alerts > 0)

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http_int.h"
@@ -523,7 +524,7 @@ static int
 silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 {
 	struct mon_labels	 l;
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	char			*target;
 	int			 hit = 0;
 
@@ -535,14 +536,13 @@ silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 	l.node = ev->hostname;
 	l.storage = ev->datastore;
 	l.severity = ev->severity;
-	st = store_prepare(s, "SELECT matcher FROM silences WHERE ended_by IS "
+	st = db_prepare(s, "SELECT matcher FROM silences WHERE ended_by IS "
 	    "NULL AND starts_at <= ?1 AND ends_at > ?1");
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, now);
-		while (!hit && sqlite3_step(st) == SQLITE_ROW)
-			hit = mon_matcher_match((const char *)
-			    sqlite3_column_text(st, 0), &l) == 1;
-		store_finish(s, st);
+		db_bind_int(st, 1, now);
+		while (!hit && db_step(st) == DB_ROW)
+			hit = mon_matcher_match(db_text(st, 0), &l) == 1;
+		db_finish(s, st);
 	}
 	free((char *)l.rule);
 	free(target);
@@ -554,7 +554,7 @@ static int
 close_failures(struct store *s, const struct hook_pve *ev, int64_t id,
     int *closed)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct {
 		int64_t	 id;
 		char	*severity, *kind, *summary, *details, *notes, *refs;
@@ -569,32 +569,32 @@ close_failures(struct store *s, const struct hook_pve *ev, int64_t id,
 	*closed = 0;
 	if (!ev->success || ev->job_id == NULL)
 		return 0;
-	st = store_prepare(s, "SELECT id, severity, kind, summary, details, "
+	st = db_prepare(s, "SELECT id, severity, kind, summary, details, "
 	    "notes, msg_refs FROM hook_events WHERE state = 'alert' AND "
 	    "type = ?1 AND hostname = ?2 AND job_id = ?3 AND id < ?4");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, ev->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->hostname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ev->job_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_text(st, 1, ev->type);
+	db_bind_text(st, 2, ev->hostname);
+	db_bind_text(st, 3, ev->job_id);
+	db_bind_int(st, 4, id);
+	while (db_step(st) == DB_ROW) {
 		v = xreallocarray(v, n + 1, sizeof *v);
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].severity = xstrdup((const char *)sqlite3_column_text(st,
+		v[n].id = db_int(st, 0);
+		v[n].severity = xstrdup(db_text(st,
 		    1));
-		v[n].kind = xstrdup((const char *)sqlite3_column_text(st, 2));
-		v[n].summary = xstrdup((const char *)sqlite3_column_text(st,
+		v[n].kind = xstrdup(db_text(st, 2));
+		v[n].summary = xstrdup(db_text(st,
 		    3));
-		v[n].details = xstrdup((const char *)sqlite3_column_text(st,
+		v[n].details = xstrdup(db_text(st,
 		    4));
-		v[n].notes = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL :
-		    xstrdup((const char *)sqlite3_column_text(st, 5));
-		v[n].refs = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL :
-		    xstrdup((const char *)sqlite3_column_text(st, 6));
+		v[n].notes = db_null(st, 5) ? NULL :
+		    xstrdup(db_text(st, 5));
+		v[n].refs = db_null(st, 6) ? NULL :
+		    xstrdup(db_text(st, 6));
 		n++;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	gmtime_r(&(time_t){ (time_t)ev->ts }, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -604,18 +604,18 @@ close_failures(struct store *s, const struct hook_pve *ev, int64_t id,
 		    "(notification e%" PRId64 ")", when, id);
 		notes = hook_note_add(v[i].notes, note);
 		free(note);
-		st = store_prepare(s, "UPDATE hook_events SET state = "
+		st = db_prepare(s, "UPDATE hook_events SET state = "
 		    "'resolved', notes = ?2 WHERE id = ?1");
 		if (st == NULL) {
 			free(notes);
 			rc = -1;
 			break;
 		}
-		sqlite3_bind_int64(st, 1, v[i].id);
-		sqlite3_bind_text(st, 2, notes, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_int(st, 1, v[i].id);
+		db_bind_text(st, 2, notes);
+		if (db_step(st) != DB_DONE)
 			rc = -1;
-		store_finish(s, st);
+		db_finish(s, st);
 		hook_event_render(v[i].id, v[i].severity, "resolved",
 		    v[i].kind, ev->hostname, v[i].summary, v[i].details, notes,
 		    &msg, &title, &text, b, data);
@@ -643,7 +643,7 @@ static int
 store_event(struct http *h, struct store *s, const struct hook_pve *ev,
     int64_t *id, const char **state)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct chat_msg	 msg;
 	struct chat_button b[4];
 	char		 data[4][48], *title, *text, *refs = NULL;
@@ -651,35 +651,35 @@ store_event(struct http *h, struct store *s, const struct hook_pve *ev,
 	int64_t		 now = wall_now();
 	int		 rc, closed = 0, rooms;
 
-	st = store_prepare(s, "INSERT INTO hook_events (source, dedup_key, "
+	st = db_prepare(s, "INSERT INTO hook_events (source, dedup_key, "
 	    "type, hostname, job_id, severity, sender_severity, ts, title, "
 	    "message, fields, kind, summary, details, state, received_at) "
 	    "VALUES ('proxmox', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
 	    "?12, ?13, 'new', ?14) ON CONFLICT(dedup_key) DO NOTHING");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, ev->dedup, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ev->hostname, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, ev->dedup);
+	db_bind_text(st, 2, ev->type);
+	db_bind_text(st, 3, ev->hostname);
 	if (ev->job_id != NULL)
-		sqlite3_bind_text(st, 4, ev->job_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ev->severity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, ev->sender_severity, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, ev->ts);
-	sqlite3_bind_text(st, 8, ev->title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, ev->message, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, ev->fields, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, ev->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, ev->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, ev->details, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, now);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
+		db_bind_text(st, 4, ev->job_id);
+	db_bind_text(st, 5, ev->severity);
+	db_bind_text(st, 6, ev->sender_severity);
+	db_bind_int(st, 7, ev->ts);
+	db_bind_text(st, 8, ev->title);
+	db_bind_text(st, 9, ev->message);
+	db_bind_text(st, 10, ev->fields);
+	db_bind_text(st, 11, ev->kind);
+	db_bind_text(st, 12, ev->summary);
+	db_bind_text(st, 13, ev->details);
+	db_bind_int(st, 14, now);
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc != DB_DONE)
 		return -1;
-	if (sqlite3_changes(store_db(s)) == 0)
+	if (db_changes(s) == 0)
 		return 0;
-	*id = sqlite3_last_insert_rowid(store_db(s));
+	*id = db_last_id(s);
 	if (close_failures(s, ev, *id, &closed) != 0)
 		return -1;
 	if (closed > 0)
@@ -702,22 +702,21 @@ store_event(struct http *h, struct store *s, const struct hook_pve *ev,
 			refs = json_dumps(posted, JSON_COMPACT);
 		json_decref(posted);
 	}
-	st = store_prepare(s, "UPDATE hook_events SET state = ?2, msg_refs = "
+	st = db_prepare(s, "UPDATE hook_events SET state = ?2, msg_refs = "
 	    "?3 WHERE id = ?1");
 	if (st == NULL) {
 		free(refs);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, *id);
+	db_bind_int(st, 1, *id);
 	/* A success that closed failures is stored as a digest line. */
-	sqlite3_bind_text(st, 2, closed > 0 && !ev->alert ? "digest" : *state,
-	    -1, SQLITE_STATIC);
+	db_bind_text(st, 2, closed > 0 && !ev->alert ? "digest" : *state);
 	if (refs != NULL)
-		sqlite3_bind_text(st, 3, refs, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
+		db_bind_text(st, 3, refs);
+	rc = db_step(st);
+	db_finish(s, st);
 	free(refs);
-	return rc == SQLITE_DONE ? 1 : -1;
+	return rc == DB_DONE ? 1 : -1;
 }
 
 void
@@ -739,13 +738,13 @@ hook_proxmox_handle(struct http *h, const struct httpd_req *req,
 	}
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : sqlite3_errmsg(store_db(s)));
+		    cause != NULL ? cause : db_error(s));
 		goto unavailable;
 	}
 	if ((rc = store_event(h, s, &ev, &id, &state)) < 0 ||
 	    (rc == 1 && store_commit(s) != 0)) {
 		why = xasprintf("the database refused the write: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    db_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}

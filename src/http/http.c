@@ -31,7 +31,6 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "app.h"
 #include "conf.h"
@@ -135,7 +134,7 @@ http_store(struct http *h, char **cause)
 		return s;
 	if ((s = store_open(h->app->conf->database, cause)) == NULL)
 		return NULL;
-	sqlite3_busy_timeout(store_db(s), HTTP_DB_WAIT_MS);
+	store_set_wait(s, HTTP_DB_WAIT_MS);
 	pthread_setspecific(h->store_key, s);
 	return s;
 }

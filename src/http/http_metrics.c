@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "http_int.h"
@@ -56,25 +56,23 @@ sample2(struct buf *b, const char *name, const char *l1, const char *v1,
 static void
 jobs(struct buf *b, struct store *s)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = store_prepare(s, "SELECT kind, state, COUNT(*) FROM jobs GROUP "
+	st = db_prepare(s, "SELECT kind, state, COUNT(*) FROM jobs GROUP "
 	    "BY kind, state ORDER BY kind, state");
 	if (st == NULL)
 		return;
 	family(b, "pvebot_jobs", "gauge", "Jobs in the database by kind "
 	    "(action, read) and state.");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		sample2(b, "pvebot_jobs", "kind", (const char *)
-		    sqlite3_column_text(st, 0), "state", (const char *)
-		    sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
-	store_finish(s, st);
+	while (db_step(st) == DB_ROW)
+		sample2(b, "pvebot_jobs", "kind", db_text(st, 0), "state", db_text(st, 1), db_int(st, 2));
+	db_finish(s, st);
 }
 
 static void
 outbox(struct buf *b, struct store *s, struct app *app)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	size_t		 i;
 	json_t		*seen = json_object(), *v;
 	const char	*k;
@@ -83,16 +81,16 @@ outbox(struct buf *b, struct store *s, struct app *app)
 	for (i = 0; i < app->nconnectors; i++)
 		json_object_set_new(seen, app->connectors[i]->ops->name,
 		    json_integer(0));
-	st = store_prepare(s, "SELECT connector, COUNT(*) FROM outbox WHERE "
+	st = db_prepare(s, "SELECT connector, COUNT(*) FROM outbox WHERE "
 	    "state = 'pending' GROUP BY connector");
 	if (st == NULL) {
 		json_decref(seen);
 		return;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_set_new(seen, (const char *)sqlite3_column_text(st,
-		    0), json_integer(sqlite3_column_int64(st, 1)));
-	store_finish(s, st);
+	while (db_step(st) == DB_ROW)
+		json_object_set_new(seen, db_text(st,
+		    0), json_integer(db_int(st, 1)));
+	db_finish(s, st);
 	family(b, "pvebot_outbox_depth", "gauge", "Chat messages, edits and "
 	    "answers waiting in the durable outbox, by connector.");
 	json_object_foreach(seen, k, v) {
@@ -125,16 +123,15 @@ alerts(struct buf *b, struct store *s)
 		"a.group_id WHERE a.status = 'firing' AND g.status = 'firing'",
 	};
 	long long	 n[3][3];
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	size_t		 q, i, j;
 
 	memset(n, 0, sizeof n);
 	for (q = 0; q < nitems(queries); q++) {
-		if ((st = store_prepare(s, queries[q])) == NULL)
+		if ((st = db_prepare(s, queries[q])) == NULL)
 			return;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char	*sev = (const char *)
-					    sqlite3_column_text(st, 0);
+		while (db_step(st) == DB_ROW) {
+			const char	*sev = db_text(st, 0);
 
 			if (q == 2) {
 				json_t	*l = json_loads(sev, 0, NULL);
@@ -145,9 +142,9 @@ alerts(struct buf *b, struct store *s)
 			} else
 				i = (size_t)sev_index(sev != NULL ? sev :
 				    "warning");
-			n[q][i] += sqlite3_column_int64(st, 1);
+			n[q][i] += db_int(st, 1);
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 	}
 	family(b, "pvebot_alerts_firing", "gauge", "Alerts firing now by "
 	    "source and severity: monitor rules, Proxmox notifications not "

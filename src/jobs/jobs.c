@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/db.h"
 #include "jobs.h"
 #include "log.h"
 #include "store.h"
@@ -77,31 +78,31 @@ job_transition_legal(enum job_state from, enum job_state to)
 }
 
 static void
-bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+bind_opt_text(struct db_stmt *st, int i, const char *s)
 {
 	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		db_bind_text_copy(st, i, s);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 static void
-bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+bind_opt_int(struct db_stmt *st, int i, int64_t v)
 {
 	if (v != 0)
-		sqlite3_bind_int64(st, i, v);
+		db_bind_int(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 int
 jobs_insert(struct store *s, struct job *j, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	j->created_at = wall_now();
-	st = store_prepare(s, "INSERT INTO jobs (state, command, cmd_name, "
+	st = db_prepare(s, "INSERT INTO jobs (state, command, cmd_name, "
 	    "action, args, requester, connector, room, nonce, rule, "
 	    "approvals_needed, approver_roles, self_approve, snapshot_before, "
 	    "reason, target_vmid, target_node, target_type, target_status, "
@@ -112,50 +113,48 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	    "?27, ?28, ?29)");
 	if (st == NULL)
 		return set_cause(cause, "cannot store the job");
-	sqlite3_bind_text(st, 1, job_state_name(j->state), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, j->command, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, j->cmd_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, j->action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, j->args != NULL ? j->args : "[]", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, j->requester, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, j->connector, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, j->room, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, job_state_name(j->state));
+	db_bind_text(st, 2, j->command);
+	db_bind_text(st, 3, j->cmd_name);
+	db_bind_text(st, 4, j->action);
+	db_bind_text(st, 5, j->args != NULL ? j->args : "[]");
+	db_bind_text(st, 6, j->requester);
+	db_bind_text(st, 7, j->connector);
+	db_bind_text(st, 8, j->room);
 	bind_opt_text(st, 9, j->nonce);
 	bind_opt_text(st, 10, j->rule);
-	sqlite3_bind_int(st, 11, j->approvals_needed);
+	db_bind_int(st, 11, j->approvals_needed);
 	bind_opt_text(st, 12, j->approver_roles);
-	sqlite3_bind_int(st, 13, j->self_approve);
-	sqlite3_bind_int(st, 14, j->snapshot_before);
+	db_bind_int(st, 13, j->self_approve);
+	db_bind_int(st, 14, j->snapshot_before);
 	bind_opt_text(st, 15, j->reason);
 	bind_opt_int(st, 16, j->target_vmid);
 	bind_opt_text(st, 17, j->target_node);
 	bind_opt_text(st, 18, j->target_type);
 	bind_opt_text(st, 19, j->target_status);
-	sqlite3_bind_int(st, 20, j->heavy);
-	sqlite3_bind_int64(st, 21, j->created_at);
+	db_bind_int(st, 20, j->heavy);
+	db_bind_int(st, 21, j->created_at);
 	bind_opt_int(st, 22, j->expires_at);
 	bind_opt_int(st, 23, j->state == JOB_QUEUED ? j->created_at : 0);
 	bind_opt_int(st, 24, j->parent_job);
 	bind_opt_int(st, 25, j->msg_id);
 	bind_opt_int(st, 26, j->approval_msg_id);
 	bind_opt_text(st, 27, j->display);
-	sqlite3_bind_text(st, 28, j->kind != NULL ? j->kind : "action", -1,
-	    SQLITE_STATIC);
+	db_bind_text(st, 28, j->kind != NULL ? j->kind : "action");
 	bind_opt_text(st, 29, j->target_name);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc != DB_DONE)
 		return set_cause(cause, "cannot store the job: %s",
-		    sqlite3_errmsg(store_db(s)));
-	j->id = sqlite3_last_insert_rowid(store_db(s));
+		    db_error(s));
+	j->id = db_last_id(s);
 	return 0;
 }
 
 static char *
-col_text(sqlite3_stmt *st, int i)
+col_text(struct db_stmt *st, int i)
 {
-	const unsigned char	*t = sqlite3_column_text(st, i);
+	const char	*t = db_text(st, i);
 
 	return t != NULL ? xstrdup((const char *)t) : NULL;
 }
@@ -169,11 +168,11 @@ col_text(sqlite3_stmt *st, int i)
 	"target_name, approval_room, plan"
 
 static void
-row_to_job(sqlite3_stmt *st, struct job *j)
+row_to_job(struct db_stmt *st, struct job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	if (job_state_parse((const char *)sqlite3_column_text(st, 1),
+	j->id = db_int(st, 0);
+	if (job_state_parse(db_text(st, 1),
 	    &j->state) != 0)
 		j->state = JOB_FAILED;
 	j->command = col_text(st, 2);
@@ -183,32 +182,32 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 	j->requester = col_text(st, 6);
 	j->connector = col_text(st, 7);
 	j->room = col_text(st, 8);
-	j->msg_id = sqlite3_column_int64(st, 9);
-	j->approval_msg_id = sqlite3_column_int64(st, 10);
+	j->msg_id = db_int(st, 9);
+	j->approval_msg_id = db_int(st, 10);
 	j->nonce = col_text(st, 11);
 	j->rule = col_text(st, 12);
-	j->approvals_needed = sqlite3_column_int(st, 13);
+	j->approvals_needed = (int)db_int(st, 13);
 	j->approver_roles = col_text(st, 14);
-	j->self_approve = sqlite3_column_int(st, 15);
-	j->snapshot_before = sqlite3_column_int(st, 16);
+	j->self_approve = (int)db_int(st, 15);
+	j->snapshot_before = (int)db_int(st, 16);
 	j->reason = col_text(st, 17);
-	j->target_vmid = sqlite3_column_int64(st, 18);
+	j->target_vmid = db_int(st, 18);
 	j->target_node = col_text(st, 19);
 	j->target_type = col_text(st, 20);
 	j->target_status = col_text(st, 21);
-	j->heavy = sqlite3_column_int(st, 22);
-	j->created_at = sqlite3_column_int64(st, 23);
-	j->expires_at = sqlite3_column_int64(st, 24);
-	j->queued_at = sqlite3_column_int64(st, 25);
-	j->started_at = sqlite3_column_int64(st, 26);
-	j->dispatched_at = sqlite3_column_int64(st, 27);
-	j->finished_at = sqlite3_column_int64(st, 28);
+	j->heavy = (int)db_int(st, 22);
+	j->created_at = db_int(st, 23);
+	j->expires_at = db_int(st, 24);
+	j->queued_at = db_int(st, 25);
+	j->started_at = db_int(st, 26);
+	j->dispatched_at = db_int(st, 27);
+	j->finished_at = db_int(st, 28);
 	j->upid = col_text(st, 29);
-	j->progress = sqlite3_column_type(st, 30) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int(st, 30);
+	j->progress = db_null(st, 30) ? -1 :
+	    (int)db_int(st, 30);
 	j->result = col_text(st, 31);
 	j->error = col_text(st, 32);
-	j->parent_job = sqlite3_column_int64(st, 33);
+	j->parent_job = db_int(st, 33);
 	j->display = col_text(st, 34);
 	j->kind = col_text(st, 35);
 	j->target_name = col_text(st, 36);
@@ -219,19 +218,19 @@ row_to_job(sqlite3_stmt *st, struct job *j)
 int
 jobs_get(struct store *s, int64_t id, struct job *out)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(out, 0, sizeof *out);
-	if ((st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs "
+	if ((st = db_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs "
 	    "WHERE id = ?1")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		row_to_job(st, out);
-	store_finish(s, st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_finish(s, st);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 void
@@ -269,7 +268,7 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
     enum job_state to, const char *actor, const char *result,
     const char *error, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	const char	*stamp;
 	char		*sql, *detail;
 	int		 rc, own_tx, changed;
@@ -291,27 +290,27 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 		stamp = "finished_at";
 		break;
 	}
-	own_tx = sqlite3_get_autocommit(store_db(s));
+	own_tx = db_autocommit(s);
 	if (own_tx && store_begin(s) != 0)
 		return set_cause(cause, "database busy");
 	sql = xasprintf("UPDATE jobs SET state = ?1, %s = %s, "
 	    "result = COALESCE(?3, result), error = COALESCE(?4, error) "
 	    "WHERE id = ?5 AND state = ?6", stamp,
 	    to == JOB_AWAITING_APPROVAL ? "created_at + 0 * ?2" : "?2");
-	st = store_prepare(s, sql);
+	st = db_prepare(s, sql);
 	free(sql);
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_text(st, 1, job_state_name(to), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, wall_now());
+	db_bind_text(st, 1, job_state_name(to));
+	db_bind_int(st, 2, wall_now());
 	bind_opt_text(st, 3, result);
 	bind_opt_text(st, 4, error);
-	sqlite3_bind_int64(st, 5, id);
-	sqlite3_bind_text(st, 6, job_state_name(from), -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	changed = sqlite3_changes(store_db(s));
-	if (rc != SQLITE_DONE)
+	db_bind_int(st, 5, id);
+	db_bind_text(st, 6, job_state_name(from));
+	rc = db_step(st);
+	db_finish(s, st);
+	changed = db_changes(s);
+	if (rc != DB_DONE)
 		goto fail;
 	if (changed != 1) {
 		struct job	 now;
@@ -340,7 +339,7 @@ fail:
 	if (own_tx)
 		store_rollback(s);
 	return set_cause(cause, "cannot update job %" PRId64 ": %s", id,
-	    sqlite3_errmsg(store_db(s)));
+	    db_error(s));
 }
 
 static int
@@ -364,25 +363,25 @@ static int
 set_column(struct store *s, int64_t id, const char *column, int is_text,
     const char *text, int64_t num)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*sql;
 	int		 rc;
 
 	if (!valid_column(column))
 		return -1;
 	sql = xasprintf("UPDATE jobs SET %s = ?1 WHERE id = ?2", column);
-	st = store_prepare(s, sql);
+	st = db_prepare(s, sql);
 	free(sql);
 	if (st == NULL)
 		return -1;
 	if (is_text)
 		bind_opt_text(st, 1, text);
 	else
-		sqlite3_bind_int64(st, 1, num);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+		db_bind_int(st, 1, num);
+	db_bind_int(st, 2, id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -401,10 +400,10 @@ jobs_set_int(struct store *s, int64_t id, const char *column, int64_t value)
 int
 jobs_set_decision(struct store *s, const struct job *j)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE jobs SET rule = ?1, nonce = ?2, "
+	st = db_prepare(s, "UPDATE jobs SET rule = ?1, nonce = ?2, "
 	    "approvals_needed = ?3, approver_roles = ?4, self_approve = ?5, "
 	    "snapshot_before = ?6, expires_at = ?7, target_vmid = ?8, "
 	    "target_node = ?9, target_type = ?10, target_status = ?11, "
@@ -414,62 +413,62 @@ jobs_set_decision(struct store *s, const struct job *j)
 		return -1;
 	bind_opt_text(st, 1, j->rule);
 	bind_opt_text(st, 2, j->nonce);
-	sqlite3_bind_int(st, 3, j->approvals_needed);
+	db_bind_int(st, 3, j->approvals_needed);
 	bind_opt_text(st, 4, j->approver_roles);
-	sqlite3_bind_int(st, 5, j->self_approve);
-	sqlite3_bind_int(st, 6, j->snapshot_before);
+	db_bind_int(st, 5, j->self_approve);
+	db_bind_int(st, 6, j->snapshot_before);
 	bind_opt_int(st, 7, j->expires_at);
 	bind_opt_int(st, 8, j->target_vmid);
 	bind_opt_text(st, 9, j->target_node);
 	bind_opt_text(st, 10, j->target_type);
 	bind_opt_text(st, 11, j->target_status);
-	sqlite3_bind_int(st, 12, j->heavy);
+	db_bind_int(st, 12, j->heavy);
 	bind_opt_int(st, 13, j->approval_msg_id);
-	sqlite3_bind_int64(st, 14, j->id);
+	db_bind_int(st, 14, j->id);
 	bind_opt_text(st, 15, j->target_name);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 jobs_add_approval(struct store *s, int64_t job_id, const char *who,
     const char *display, const char *decision)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	if ((st = store_prepare(s, "INSERT INTO approvals (job_id, approver, "
+	if ((st = db_prepare(s, "INSERT INTO approvals (job_id, approver, "
 	    "decision, at, display) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job_id);
-	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, decision, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, wall_now());
+	db_bind_int(st, 1, job_id);
+	db_bind_text(st, 2, who);
+	db_bind_text(st, 3, decision);
+	db_bind_int(st, 4, wall_now());
 	bind_opt_text(st, 5, display);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 char *
 jobs_approver_names(struct store *s, int64_t job_id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct buf	 b;
 	int		 n = 0;
 
 	buf_init(&b, 8192);
 	buf_append(&b, "", 0);
-	if ((st = store_prepare(s, "SELECT COALESCE(display, approver) FROM "
+	if ((st = db_prepare(s, "SELECT COALESCE(display, approver) FROM "
 	    "approvals WHERE job_id = ?1 AND decision = 'approve' ORDER BY "
 	    "id")) == NULL)
 		return buf_steal(&b);
-	sqlite3_bind_int64(st, 1, job_id);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int(st, 1, job_id);
+	while (db_step(st) == DB_ROW)
 		buf_printf(&b, "%s%s", n++ > 0 ? ", " : "",
-		    (const char *)sqlite3_column_text(st, 0));
-	store_finish(s, st);
+		    db_text(st, 0));
+	db_finish(s, st);
 	return buf_steal(&b);
 }
 
@@ -477,24 +476,24 @@ int
 jobs_awaiting_in_room(struct store *s, const char *connector,
     const char *room, int64_t **ids, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*key = xasprintf("%s:%s", connector, room);
 
 	*ids = NULL;
 	*n = 0;
-	st = store_prepare(s, "SELECT id FROM jobs WHERE state = "
+	st = db_prepare(s, "SELECT id FROM jobs WHERE state = "
 	    "'awaiting_approval' AND COALESCE(approval_room, connector || ':' "
 	    "|| room) = ?1 ORDER BY id");
 	if (st == NULL) {
 		free(key);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_text(st, 1, key);
+	while (db_step(st) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = db_int(st, 0);
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	free(key);
 	return 0;
 }
@@ -502,20 +501,20 @@ jobs_awaiting_in_room(struct store *s, const char *connector,
 int
 jobs_approvers(struct store *s, int64_t job_id, char ***list, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	*list = xcalloc(1, sizeof **list);
 	*n = 0;
-	if ((st = store_prepare(s, "SELECT approver FROM approvals WHERE "
+	if ((st = db_prepare(s, "SELECT approver FROM approvals WHERE "
 	    "job_id = ?1 AND decision = 'approve' ORDER BY id")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, job_id);
+	while (db_step(st) == DB_ROW) {
 		*list = xreallocarray(*list, *n + 2, sizeof **list);
 		(*list)[(*n)++] = col_text(st, 0);
 		(*list)[*n] = NULL;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	return 0;
 }
 
@@ -529,7 +528,7 @@ int
 jobs_claim(struct store *s, const char *kind, int heavy_per_node,
     int64_t gen, struct job *out)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc, found = 0;
 	char		*cause = NULL;
 
@@ -541,7 +540,7 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	 * job of the same guest also blocks a newer one), and a heavy job
 	 * whose node is at its limit.
 	 */
-	st = store_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
+	st = db_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
 	    "WHERE state = 'queued' AND kind = ?2 AND "
 	    "(target_vmid IS NULL OR NOT EXISTS ("
 	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
@@ -554,17 +553,17 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 		store_rollback(s);
 		return -1;
 	}
-	sqlite3_bind_int(st, 1, heavy_per_node);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(st, 1, heavy_per_node);
+	db_bind_text(st, 2, kind);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		row_to_job(st, out);
 		found = 1;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	if (!found) {
 		store_rollback(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+		return rc == DB_DONE ? 0 : -1;
 	}
 	if (jobs_transition(s, out->id, JOB_QUEUED, JOB_RUNNING, "worker",
 	    NULL, NULL, &cause) != 0 ||
@@ -589,21 +588,21 @@ static int
 ids_query(struct store *s, const char *sql, const char *text, int64_t num,
     int64_t **ids, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	*ids = NULL;
 	*n = 0;
-	if ((st = store_prepare(s, sql)) == NULL)
+	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
 	if (text != NULL)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, text);
 	else
-		sqlite3_bind_int64(st, 1, num);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_int(st, 1, num);
+	while (db_step(st) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = db_int(st, 0);
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	return 0;
 }
 
@@ -639,29 +638,29 @@ format_job_line(struct buf *b, const struct job *j)
 char *
 jobs_format_list(struct store *s, int limit, const char *requester)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct buf	 b;
 	struct job	 j;
 	int		 n = 0;
 
 	buf_init(&b, 64 << 10);
 	buf_append(&b, "", 0);
-	st = store_prepare(s, requester != NULL ?
+	st = db_prepare(s, requester != NULL ?
 	    "SELECT " JOB_COLUMNS " FROM jobs WHERE requester = ?2 "
 	    "ORDER BY id DESC LIMIT ?1" :
 	    "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT ?1");
 	if (st == NULL)
 		return buf_steal(&b);
-	sqlite3_bind_int(st, 1, limit);
+	db_bind_int(st, 1, limit);
 	if (requester != NULL)
-		sqlite3_bind_text(st, 2, requester, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_text(st, 2, requester);
+	while (db_step(st) == DB_ROW) {
 		row_to_job(st, &j);
 		format_job_line(&b, &j);
 		job_release(&j);
 		n++;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	if (n == 0)
 		buf_puts(&b, "no jobs yet\n");
 	return buf_steal(&b);
@@ -729,27 +728,27 @@ jobs_next_generation(struct store *s)
 int
 jobs_adopt_orphans(struct store *s, int64_t gen, int64_t **ids, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*ids = NULL;
 	*n = 0;
 	if (store_begin(s) != 0)
 		return -1;
-	st = store_prepare(s, "UPDATE jobs SET claim_gen = ?1 WHERE state = "
+	st = db_prepare(s, "UPDATE jobs SET claim_gen = ?1 WHERE state = "
 	    "'running' AND (claim_gen IS NULL OR claim_gen < ?1) RETURNING "
 	    "id");
 	if (st == NULL) {
 		store_rollback(s);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, gen);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int(st, 1, gen);
+	while ((rc = db_step(st)) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = db_int(st, 0);
 	}
-	store_finish(s, st);
-	if (rc != SQLITE_DONE || store_commit(s) != 0) {
+	db_finish(s, st);
+	if (rc != DB_DONE || store_commit(s) != 0) {
 		store_rollback(s);
 		free(*ids);
 		*ids = NULL;
@@ -773,39 +772,38 @@ step_state_name(enum step_state st)
 int
 jobs_step_intent(struct store *s, struct job_step *js, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		 marker[17];
 	int		 rc;
 
 	random_hex(marker, 8);
 	js->intent_at = wall_now();
-	st = store_prepare(s, "INSERT INTO job_steps (job_id, seq, name, "
+	st = db_prepare(s, "INSERT INTO job_steps (job_id, seq, name, "
 	    "method, target, params, node, task_type, vmid, marker, "
 	    "intent_at, state) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 "
 	    "FROM job_steps WHERE job_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
 	    "?9, ?10, 'intent') RETURNING id, seq");
 	if (st == NULL)
 		return set_cause(cause, "cannot record the step");
-	sqlite3_bind_int64(st, 1, js->job_id);
-	sqlite3_bind_text(st, 2, js->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, js->method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, js->target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, js->params != NULL ? js->params : "{}", -1,
-	    SQLITE_STATIC);
+	db_bind_int(st, 1, js->job_id);
+	db_bind_text(st, 2, js->name);
+	db_bind_text(st, 3, js->method);
+	db_bind_text(st, 4, js->target);
+	db_bind_text(st, 5, js->params != NULL ? js->params : "{}");
 	bind_opt_text(st, 6, js->node);
 	bind_opt_text(st, 7, js->task_type);
 	bind_opt_int(st, 8, js->vmid);
-	sqlite3_bind_text(st, 9, marker, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, js->intent_at);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		js->id = sqlite3_column_int64(st, 0);
-		js->seq = sqlite3_column_int(st, 1);
+	db_bind_text(st, 9, marker);
+	db_bind_int(st, 10, js->intent_at);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		js->id = db_int(st, 0);
+		js->seq = (int)db_int(st, 1);
 	}
-	store_finish(s, st);
-	if (rc != SQLITE_ROW)
+	db_finish(s, st);
+	if (rc != DB_ROW)
 		return set_cause(cause, "cannot record the step: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    db_error(s));
 	js->state = STEP_INTENT;
 	return 0;
 }
@@ -813,74 +811,74 @@ jobs_step_intent(struct store *s, struct job_step *js, char **cause)
 int
 jobs_step_upid(struct store *s, int64_t step_id, const char *upid)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE job_steps SET upid = ?1, state = "
+	st = db_prepare(s, "UPDATE job_steps SET upid = ?1, state = "
 	    "'started' WHERE id = ?2 AND (upid IS NULL OR upid = ?1)");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, upid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, step_id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
+	db_bind_text(st, 1, upid);
+	db_bind_int(st, 2, step_id);
+	rc = db_step(st);
+	db_finish(s, st);
 	/* SQLITE_CONSTRAINT: another step holds this UPID. */
-	return rc == SQLITE_DONE && sqlite3_changes(store_db(s)) == 1 ? 0 :
+	return rc == DB_DONE && db_changes(s) == 1 ? 0 :
 	    -1;
 }
 
 int
 jobs_step_finish(struct store *s, int64_t step_id, enum step_state state)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE job_steps SET state = ?1, finished_at "
+	st = db_prepare(s, "UPDATE job_steps SET state = ?1, finished_at "
 	    "= ?2 WHERE id = ?3");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, step_state_name(state), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, wall_now());
-	sqlite3_bind_int64(st, 3, step_id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, step_state_name(state));
+	db_bind_int(st, 2, wall_now());
+	db_bind_int(st, 3, step_id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 jobs_steps(struct store *s, int64_t job_id, struct job_step **out,
     size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct job_step	*v = NULL;
 	size_t		 k;
 
 	*out = NULL;
 	*n = 0;
-	st = store_prepare(s, "SELECT id, seq, name, method, target, params, "
+	st = db_prepare(s, "SELECT id, seq, name, method, target, params, "
 	    "node, task_type, vmid, intent_at, upid, state FROM job_steps "
 	    "WHERE job_id = ?1 ORDER BY seq");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, job_id);
+	while (db_step(st) == DB_ROW) {
 		struct job_step	*js;
 		char		*state;
 
 		v = xreallocarray(v, *n + 1, sizeof *v);
 		js = &v[(*n)++];
 		memset(js, 0, sizeof *js);
-		js->id = sqlite3_column_int64(st, 0);
+		js->id = db_int(st, 0);
 		js->job_id = job_id;
-		js->seq = sqlite3_column_int(st, 1);
+		js->seq = (int)db_int(st, 1);
 		js->name = col_text(st, 2);
 		js->method = col_text(st, 3);
 		js->target = col_text(st, 4);
 		js->params = col_text(st, 5);
 		js->node = col_text(st, 6);
 		js->task_type = col_text(st, 7);
-		js->vmid = sqlite3_column_int(st, 8);
-		js->intent_at = sqlite3_column_int64(st, 9);
+		js->vmid = (int)db_int(st, 8);
+		js->intent_at = db_int(st, 9);
 		js->upid = col_text(st, 10);
 		state = col_text(st, 11);
 		js->state = STEP_INTENT;
@@ -890,7 +888,7 @@ jobs_steps(struct store *s, int64_t job_id, struct job_step **out,
 		}
 		free(state);
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	*out = v;
 	return 0;
 }
@@ -915,15 +913,15 @@ jobs_steps_free(struct job_step *v, size_t n)
 int
 jobs_upid_claimed(struct store *s, const char *upid)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 yes = 0;
 
-	st = store_prepare(s, "SELECT 1 FROM job_steps WHERE upid = ?1");
+	st = db_prepare(s, "SELECT 1 FROM job_steps WHERE upid = ?1");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, upid, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(s, st);
+	db_bind_text(st, 1, upid);
+	yes = db_step(st) == DB_ROW;
+	db_finish(s, st);
 	return yes;
 }
 
@@ -955,7 +953,7 @@ char *
 jobs_expected_status(struct store *s, const char *requester, int64_t vmid,
     const char *now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	const char	*status = now, *r;
 	char		*out;
 	int64_t		 id, newest = 0;
@@ -963,23 +961,23 @@ jobs_expected_status(struct store *s, const char *requester, int64_t vmid,
 	if (now == NULL)
 		return NULL;
 	/* The newest such job decides; found here, not by a sort in SQL. */
-	st = store_prepare(s, "SELECT id, action FROM jobs WHERE requester = "
+	st = db_prepare(s, "SELECT id, action FROM jobs WHERE requester = "
 	    "?1 AND target_vmid = ?2 AND state IN ('resolving', "
 	    "'awaiting_approval', 'queued', 'running')");
 	if (st == NULL)
 		return xstrdup(now);
-	sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, vmid);
+	db_bind_text(st, 1, requester);
+	db_bind_int(st, 2, vmid);
 	out = NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		r = action_result((const char *)sqlite3_column_text(st, 1));
+	while (db_step(st) == DB_ROW) {
+		id = db_int(st, 0);
+		r = action_result(db_text(st, 1));
 		if (r != NULL && id > newest) {
 			status = r;
 			newest = id;
 		}
 	}
 	out = xstrdup(status);
-	store_finish(s, st);
+	db_finish(s, st);
 	return out;
 }

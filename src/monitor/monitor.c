@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http.h"
@@ -318,20 +319,19 @@ muted(struct cycle *cy, const char *metric, int backup_lock)
 static void
 load_silences(struct cycle *cy)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = store_prepare(cy->m->store, "SELECT matcher FROM silences "
+	st = db_prepare(cy->m->store, "SELECT matcher FROM silences "
 	    "WHERE ended_by IS NULL AND starts_at <= ?1 AND ends_at > ?1");
 	if (st == NULL)
 		return;
-	sqlite3_bind_int64(st, 1, cy->now);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, cy->now);
+	while (db_step(st) == DB_ROW) {
 		cy->silences = xreallocarray(cy->silences, cy->nsilences + 1,
 		    sizeof *cy->silences);
-		cy->silences[cy->nsilences++] = xstrdup((const char *)
-		    sqlite3_column_text(st, 0));
+		cy->silences[cy->nsilences++] = xstrdup(db_text(st, 0));
 	}
-	store_finish(cy->m->store, st);
+	db_finish(cy->m->store, st);
 }
 
 static int64_t
@@ -395,9 +395,9 @@ quiet(struct cycle *cy, const char *conn, const char *room,
 /* ---- rows ---- */
 
 static char *
-col_text(sqlite3_stmt *st, int i)
+col_text(struct db_stmt *st, int i)
 {
-	const unsigned char	*t = sqlite3_column_text(st, i);
+	const char	*t = db_text(st, i);
 
 	return t != NULL ? xstrdup((const char *)t) : NULL;
 }
@@ -420,39 +420,39 @@ actx_release(struct actx *a)
 static void
 load_rows(struct cycle *cy)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = store_prepare(cy->m->store, "SELECT id, rule, target, state, "
+	st = db_prepare(cy->m->store, "SELECT id, rule, target, state, "
 	    "severity, value, pending_since, fired_at, resolved_at, "
 	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
 	    "summary, missed, last_seen_at FROM alerts ORDER BY id");
 	if (st == NULL)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		struct actx	*a;
 
 		cy->v = xreallocarray(cy->v, cy->n + 1, sizeof *cy->v);
 		a = &cy->v[cy->n++];
 		memset(a, 0, sizeof *a);
-		a->row.id = sqlite3_column_int64(st, 0);
+		a->row.id = db_int(st, 0);
 		a->row.rule = col_text(st, 1);
 		a->row.target = col_text(st, 2);
-		if (alert_state_parse((const char *)sqlite3_column_text(st, 3),
+		if (alert_state_parse(db_text(st, 3),
 		    &a->row.state) != 0)
 			a->row.state = ALERT_INACTIVE;
 		a->row.severity = col_text(st, 4);
-		a->row.value = sqlite3_column_double(st, 5);
-		a->row.pending_since = sqlite3_column_int64(st, 6);
-		a->row.fired_at = sqlite3_column_int64(st, 7);
-		a->row.resolved_at = sqlite3_column_int64(st, 8);
-		a->row.last_sent_at = sqlite3_column_int64(st, 9);
+		a->row.value = db_double(st, 5);
+		a->row.pending_since = db_int(st, 6);
+		a->row.fired_at = db_int(st, 7);
+		a->row.resolved_at = db_int(st, 8);
+		a->row.last_sent_at = db_int(st, 9);
 		a->row.acked_by = col_text(st, 10);
-		a->row.flaps = sqlite3_column_int(st, 11);
-		a->row.flap_window_start = sqlite3_column_int64(st, 12);
+		a->row.flaps = (int)db_int(st, 11);
+		a->row.flap_window_start = db_int(st, 12);
 		a->row.msg_refs = col_text(st, 13);
 		a->row.summary = col_text(st, 14);
-		a->row.missed = sqlite3_column_int(st, 15);
-		a->row.last_seen_at = sqlite3_column_int64(st, 16);
+		a->row.missed = (int)db_int(st, 15);
+		a->row.last_seen_at = db_int(st, 16);
 		a->refs = a->row.msg_refs != NULL ?
 		    json_loads(a->row.msg_refs, 0, NULL) : NULL;
 		if (!json_is_array(a->refs)) {
@@ -462,7 +462,7 @@ load_rows(struct cycle *cy)
 		a->rule = rule_find(cy->m, a->row.rule);
 		labels_from_target(a, cy->m);
 	}
-	store_finish(cy->m->store, st);
+	db_finish(cy->m->store, st);
 }
 
 static struct actx *
@@ -620,28 +620,28 @@ event_kind(enum alert_action act)
 }
 
 static void
-bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+bind_opt_int(struct db_stmt *st, int i, int64_t v)
 {
 	if (v != 0)
-		sqlite3_bind_int64(st, i, v);
+		db_bind_int(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 static void
-bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+bind_opt_text(struct db_stmt *st, int i, const char *v)
 {
 	if (v != NULL)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		db_bind_text(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 static int
 write_row(struct cycle *cy, struct actx *a)
 {
 	struct store	*s = cy->m->store;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	const char	*kind;
 	char		*refs = NULL;
 	int		 rc;
@@ -653,7 +653,7 @@ write_row(struct cycle *cy, struct actx *a)
 		a->row.msg_refs = refs != NULL ? xstrdup(refs) : NULL;
 		free(refs);
 	}
-	st = store_prepare(s, a->isnew ? "INSERT INTO alerts (rule, target, "
+	st = db_prepare(s, a->isnew ? "INSERT INTO alerts (rule, target, "
 	    "state, severity, value, pending_since, fired_at, resolved_at, "
 	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
 	    "summary, missed, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -665,42 +665,41 @@ write_row(struct cycle *cy, struct actx *a)
 	    "AND target = ?2");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, a->row.rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->row.target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, alert_state_name(a->row.state), -1,
-	    SQLITE_STATIC);
+	db_bind_text(st, 1, a->row.rule);
+	db_bind_text(st, 2, a->row.target);
+	db_bind_text(st, 3, alert_state_name(a->row.state));
 	bind_opt_text(st, 4, a->row.severity);
-	sqlite3_bind_double(st, 5, a->row.value);
+	db_bind_double(st, 5, a->row.value);
 	bind_opt_int(st, 6, a->row.pending_since);
 	bind_opt_int(st, 7, a->row.fired_at);
 	bind_opt_int(st, 8, a->row.resolved_at);
 	bind_opt_int(st, 9, a->row.last_sent_at);
 	bind_opt_text(st, 10, a->row.acked_by);
-	sqlite3_bind_int(st, 11, a->row.flaps);
+	db_bind_int(st, 11, a->row.flaps);
 	bind_opt_int(st, 12, a->row.flap_window_start);
 	bind_opt_text(st, 13, a->row.msg_refs);
 	bind_opt_text(st, 14, a->row.summary);
-	sqlite3_bind_int(st, 15, a->row.missed);
+	db_bind_int(st, 15, a->row.missed);
 	bind_opt_int(st, 16, a->row.last_seen_at);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc != DB_DONE)
 		return -1;
 	if (a->isnew) {
-		a->row.id = sqlite3_last_insert_rowid(store_db(s));
+		a->row.id = db_last_id(s);
 		a->isnew = 0;
 	}
 	if ((kind = event_kind(a->action)) != NULL) {
-		st = store_prepare(s, "INSERT INTO alert_events (alert_id, at, "
+		st = db_prepare(s, "INSERT INTO alert_events (alert_id, at, "
 		    "kind) VALUES (?1, ?2, ?3)");
 		if (st == NULL)
 			return -1;
-		sqlite3_bind_int64(st, 1, a->row.id);
-		sqlite3_bind_int64(st, 2, cy->now);
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		store_finish(s, st);
-		if (rc != SQLITE_DONE)
+		db_bind_int(st, 1, a->row.id);
+		db_bind_int(st, 2, cy->now);
+		db_bind_text(st, 3, kind);
+		rc = db_step(st);
+		db_finish(s, st);
+		if (rc != DB_DONE)
 			return -1;
 	}
 	return 0;
@@ -1224,19 +1223,19 @@ static int
 group_members(struct store *s, int64_t id, int64_t **ids, char ***rules,
     char ***targets, char ***states, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 found = 0;
 
 	*n = 0;
 	*ids = NULL;
 	*rules = *targets = *states = NULL;
-	st = store_prepare(s, "SELECT id, rule, target, state, msg_refs FROM "
+	st = db_prepare(s, "SELECT id, rule, target, state, msg_refs FROM "
 	    "alerts ORDER BY id");
 	if (st == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t		 aid = sqlite3_column_int64(st, 0);
-		const char	*refs = (const char *)sqlite3_column_text(st, 4);
+	while (db_step(st) == DB_ROW) {
+		int64_t		 aid = db_int(st, 0);
+		const char	*refs = db_text(st, 4);
 		int		 member = aid == id;
 		json_t		*a, *e;
 		size_t		 i;
@@ -1258,15 +1257,15 @@ group_members(struct store *s, int64_t id, int64_t **ids, char ***rules,
 		*targets = xreallocarray(*targets, *n + 1, sizeof **targets);
 		*states = xreallocarray(*states, *n + 1, sizeof **states);
 		(*ids)[*n] = aid;
-		(*rules)[*n] = xstrdup((const char *)sqlite3_column_text(st,
+		(*rules)[*n] = xstrdup(db_text(st,
 		    1));
-		(*targets)[*n] = xstrdup((const char *)sqlite3_column_text(st,
+		(*targets)[*n] = xstrdup(db_text(st,
 		    2));
-		(*states)[*n] = xstrdup((const char *)sqlite3_column_text(st,
+		(*states)[*n] = xstrdup(db_text(st,
 		    3));
 		(*n)++;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	return found ? 0 : -1;
 }
 
@@ -1299,23 +1298,23 @@ static char *
 button_ack(struct store *s, const char *user, int64_t id, int64_t *ids,
     char **states, size_t n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	size_t		 i, acked = 0;
 	char		*detail;
 
 	for (i = 0; i < n; i++) {
 		if (!is_open(states[i]))
 			continue;
-		st = store_prepare(s, "UPDATE alerts SET acked_by = ?1 WHERE "
+		st = db_prepare(s, "UPDATE alerts SET acked_by = ?1 WHERE "
 		    "id = ?2 AND acked_by IS NULL");
 		if (st == NULL)
 			return NULL;
-		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, ids[i]);
-		if (sqlite3_step(st) == SQLITE_DONE &&
-		    sqlite3_changes(store_db(s)) == 1)
+		db_bind_text(st, 1, user);
+		db_bind_int(st, 2, ids[i]);
+		if (db_step(st) == DB_DONE &&
+		    db_changes(s) == 1)
 			acked++;
-		store_finish(s, st);
+		db_finish(s, st);
 	}
 	if (acked == 0)
 		return xasprintf("alert #%" PRId64 " is not firing or already "
@@ -1331,7 +1330,7 @@ static char *
 button_silence(struct store *s, const char *user, int64_t id,
     const char *dur, int64_t now, char **rules, char **targets, size_t n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 secs, first = 0;
 	char		*cause = NULL, *detail, *matcher, d[32];
 	size_t		 i;
@@ -1343,7 +1342,7 @@ button_silence(struct store *s, const char *user, int64_t id,
 	}
 	for (i = 0; i < n; i++) {
 		matcher = xasprintf("rule=%s,target=%s", rules[i], targets[i]);
-		st = store_prepare(s, "INSERT INTO silences (matcher, "
+		st = db_prepare(s, "INSERT INTO silences (matcher, "
 		    "created_by, reason, starts_at, ends_at, created_at) "
 		    "VALUES (?1, ?2, ?3, ?4, ?5, ?4)");
 		if (st == NULL) {
@@ -1351,13 +1350,13 @@ button_silence(struct store *s, const char *user, int64_t id,
 			return NULL;
 		}
 		detail = xasprintf("button on alert #%" PRId64, id);
-		sqlite3_bind_text(st, 1, matcher, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		sqlite3_bind_int64(st, 5, now + secs);
-		if (sqlite3_step(st) == SQLITE_DONE) {
-			int64_t	 sid = sqlite3_last_insert_rowid(store_db(s));
+		db_bind_text(st, 1, matcher);
+		db_bind_text(st, 2, user);
+		db_bind_text(st, 3, detail);
+		db_bind_int(st, 4, now);
+		db_bind_int(st, 5, now + secs);
+		if (db_step(st) == DB_DONE) {
+			int64_t	 sid = db_last_id(s);
 
 			if (first == 0)
 				first = sid;
@@ -1366,7 +1365,7 @@ button_silence(struct store *s, const char *user, int64_t id,
 			    "for=%s", sid, matcher, dur);
 			audit_append(s, user, "silence.create", detail);
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 		free(detail);
 		free(matcher);
 	}

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -82,7 +83,7 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
     int64_t now)
 {
 	int64_t		 bucket = now - now % BUCKET;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	size_t		 i;
 	char		*name;
 
@@ -110,31 +111,31 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 
 		if (se->bucket != bucket || se->n == 0)
 			continue;
-		st = store_prepare(m->store, "INSERT OR REPLACE INTO "
+		st = db_prepare(m->store, "INSERT OR REPLACE INTO "
 		    "metric_samples (series, at, value) VALUES (?1, ?2, ?3)");
 		if (st == NULL)
 			break;
-		sqlite3_bind_text(st, 1, se->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, bucket);
-		sqlite3_bind_double(st, 3, se->use_max ? se->max :
+		db_bind_text(st, 1, se->name);
+		db_bind_int(st, 2, bucket);
+		db_bind_double(st, 3, se->use_max ? se->max :
 		    se->sum / se->n);
-		sqlite3_step(st);
-		store_finish(m->store, st);
+		db_step(st);
+		db_finish(m->store, st);
 	}
 	if (now - m->pruned_at >= 3600 || now < m->pruned_at) {
-		st = store_prepare(m->store, "DELETE FROM metric_samples WHERE "
+		st = db_prepare(m->store, "DELETE FROM metric_samples WHERE "
 		    "at < ?1");
 		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, now - KEEP_SAMPLES);
-			sqlite3_step(st);
-			store_finish(m->store, st);
+			db_bind_int(st, 1, now - KEEP_SAMPLES);
+			db_step(st);
+			db_finish(m->store, st);
 		}
-		st = store_prepare(m->store, "DELETE FROM alert_events WHERE "
+		st = db_prepare(m->store, "DELETE FROM alert_events WHERE "
 		    "at < ?1");
 		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, now - KEEP_EVENTS);
-			sqlite3_step(st);
-			store_finish(m->store, st);
+			db_bind_int(st, 1, now - KEEP_EVENTS);
+			db_step(st);
+			db_finish(m->store, st);
 		}
 		m->pruned_at = now;
 	}
@@ -151,28 +152,28 @@ cpu_sparkline(struct store *s, const char *node, int64_t now)
 	double		 sum[24], v[24];
 	int		 n[24], any = 0, i;
 	int64_t		 start = now - 86400;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*series = xasprintf("node.cpu:%s", node);
 
 	memset(sum, 0, sizeof sum);
 	memset(n, 0, sizeof n);
-	st = store_prepare(s, "SELECT at, value FROM metric_samples WHERE "
+	st = db_prepare(s, "SELECT at, value FROM metric_samples WHERE "
 	    "series = ?1 AND at > ?2 AND at <= ?3");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, start);
-		sqlite3_bind_int64(st, 3, now);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t	 at = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 1, series);
+		db_bind_int(st, 2, start);
+		db_bind_int(st, 3, now);
+		while (db_step(st) == DB_ROW) {
+			int64_t	 at = db_int(st, 0);
 			int	 k = (int)((at - start) / 3600);
 
 			if (k < 0 || k > 23)
 				continue;
-			sum[k] += sqlite3_column_double(st, 1);
+			sum[k] += db_double(st, 1);
 			n[k]++;
 			any = 1;
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 	}
 	free(series);
 	if (!any)
@@ -186,21 +187,21 @@ cpu_sparkline(struct store *s, const char *node, int64_t now)
 static int
 temp_high(struct store *s, const char *node, int64_t now, double *out)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*series = xasprintf("temp.max:%s", node);
 	int		 found = 0;
 
-	st = store_prepare(s, "SELECT MAX(value) FROM metric_samples WHERE "
+	st = db_prepare(s, "SELECT MAX(value) FROM metric_samples WHERE "
 	    "series = ?1 AND at > ?2");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now - 86400);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			*out = sqlite3_column_double(st, 0);
+		db_bind_text(st, 1, series);
+		db_bind_int(st, 2, now - 86400);
+		if (db_step(st) == DB_ROW &&
+		    !db_null(st, 0)) {
+			*out = db_double(st, 0);
 			found = 1;
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 	}
 	free(series);
 	return found;
@@ -548,17 +549,17 @@ section_storage(struct buf *b, const json_t *res)
 static int64_t
 count_rows(struct store *s, const char *sql, int64_t since, const char *arg)
 {
-	sqlite3_stmt	*st = store_prepare(s, sql);
+	struct db_stmt	*st = db_prepare(s, sql);
 	int64_t		 n = 0;
 
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_int64(st, 1, since);
+	db_bind_int(st, 1, since);
 	if (arg != NULL)
-		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	store_finish(s, st);
+		db_bind_text(st, 2, arg);
+	if (db_step(st) == DB_ROW)
+		n = db_int(st, 0);
+	db_finish(s, st);
 	return n;
 }
 
@@ -567,33 +568,32 @@ section_alerts(struct buf *b, struct store *s, int64_t now)
 {
 	const char	*ev = "SELECT COUNT(*) FROM alert_events WHERE at > ?1 "
 	    "AND kind = ?2";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = 0;
 
 	buf_printf(b, "Alerts 24h: %" PRId64 " fired, %" PRId64
 	    " resolved\n", count_rows(s, ev, now - 86400, "fired"),
 	    count_rows(s, ev, now - 86400, "resolved"));
-	st = store_prepare(s, "SELECT id, summary, state FROM alerts WHERE "
+	st = db_prepare(s, "SELECT id, summary, state FROM alerts WHERE "
 	    "state IN ('firing', 'flapping', 'stale', 'unknown') ORDER BY id");
 	if (st == NULL)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		if (n++ == 0)
 			buf_puts(b, "  still firing:\n");
 		if (n > 8)
 			continue;
 		buf_printf(b, "  #%lld %s%s\n",
-		    (long long)sqlite3_column_int64(st, 0),
-		    sqlite3_column_text(st, 1) != NULL ?
-		    (const char *)sqlite3_column_text(st, 1) : "?",
-		    strcmp((const char *)sqlite3_column_text(st, 2), "stale") ==
-		    0 ? " (stale: not measured)" : strcmp((const char *)
-		    sqlite3_column_text(st, 2), "unknown") == 0 ?
+		    (long long)db_int(st, 0),
+		    db_text(st, 1) != NULL ?
+		    db_text(st, 1) : "?",
+		    strcmp(db_text(st, 2), "stale") ==
+		    0 ? " (stale: not measured)" : strcmp(db_text(st, 2), "unknown") == 0 ?
 		    " (unknown: cannot be measured)" : "");
 	}
 	if (n > 8)
 		buf_printf(b, "  and %d more\n", n - 8);
-	store_finish(s, st);
+	db_finish(s, st);
 }
 
 static void
@@ -650,28 +650,28 @@ section_coverage(struct buf *b, const json_t *health)
 static void
 section_schedules(struct buf *b, struct store *s, int64_t now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = 0;
 
-	st = store_prepare(s, "SELECT substr(requester, 10), command, state "
+	st = db_prepare(s, "SELECT substr(requester, 10), command, state "
 	    "FROM jobs WHERE requester LIKE 'schedule:%' AND created_at > ?1 "
 	    "ORDER BY id");
 	if (st == NULL)
 		return;
-	sqlite3_bind_int64(st, 1, now - 86400);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, now - 86400);
+	while (db_step(st) == DB_ROW) {
 		if (n++ == 0)
 			buf_puts(b, "Scheduled runs 24h:\n");
 		if (n > 12)
 			continue;
 		buf_printf(b, "  %s: %.80s (%s)\n",
-		    (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2));
+		    db_text(st, 0),
+		    db_text(st, 1),
+		    db_text(st, 2));
 	}
 	if (n > 12)
 		buf_printf(b, "  and %d more\n", n - 12);
-	store_finish(s, st);
+	db_finish(s, st);
 }
 
 static void

@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -195,29 +196,29 @@ sector_trend(struct monitor *m, const char *target, int64_t sectors,
     int64_t now)
 {
 	char		*series = xasprintf("disk.sectors:%s", target);
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 least = sectors;
 
-	st = store_prepare(m->store, "INSERT OR REPLACE INTO metric_samples "
+	st = db_prepare(m->store, "INSERT OR REPLACE INTO metric_samples "
 	    "(series, at, value) VALUES (?1, ?2, ?3)");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_double(st, 3, (double)sectors);
-		sqlite3_step(st);
-		store_finish(m->store, st);
+		db_bind_text(st, 1, series);
+		db_bind_int(st, 2, now);
+		db_bind_double(st, 3, (double)sectors);
+		db_step(st);
+		db_finish(m->store, st);
 	}
-	st = store_prepare(m->store, "SELECT MIN(value) FROM metric_samples "
+	st = db_prepare(m->store, "SELECT MIN(value) FROM metric_samples "
 	    "WHERE series = ?1 AND at >= ?2 AND at <= ?3");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now - m->conf->monitor.disks.
+		db_bind_text(st, 1, series);
+		db_bind_int(st, 2, now - m->conf->monitor.disks.
 		    trend_window);
-		sqlite3_bind_int64(st, 3, now);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
-			least = (int64_t)sqlite3_column_double(st, 0);
-		store_finish(m->store, st);
+		db_bind_int(st, 3, now);
+		if (db_step(st) == DB_ROW &&
+		    !db_null(st, 0))
+			least = (int64_t)db_double(st, 0);
+		db_finish(m->store, st);
 	}
 	free(series);
 	return sectors > least ? sectors - least : 0;

@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "conf.h"
@@ -274,26 +275,26 @@ idle_cancel_messages(struct monitor *m, int64_t id, const char *why)
 static int
 idle_cancel(struct monitor *m, const char *user, const char *why)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 ids[16];
 	enum job_state	 states[16];
 	char		*cause = NULL;
 	size_t		 n = 0, i;
 	int		 done = 0;
 
-	st = store_prepare(m->store, "SELECT id, state FROM jobs WHERE "
+	st = db_prepare(m->store, "SELECT id, state FROM jobs WHERE "
 	    "requester = ?1 AND state IN " OPEN_STATES " ORDER BY id "
 	    "LIMIT 16");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	while (n < nitems(ids) && sqlite3_step(st) == SQLITE_ROW) {
-		ids[n] = sqlite3_column_int64(st, 0);
-		if (job_state_parse((const char *)sqlite3_column_text(st, 1),
+	db_bind_text(st, 1, user);
+	while (n < nitems(ids) && db_step(st) == DB_ROW) {
+		ids[n] = db_int(st, 0);
+		if (job_state_parse(db_text(st, 1),
 		    &states[n]) == 0)
 			n++;
 	}
-	store_finish(m->store, st);
+	db_finish(m->store, st);
 	for (i = 0; i < n; i++) {
 		if (jobs_transition(m->store, ids[i], states[i], JOB_CANCELLED,
 		    user, NULL, why, &cause) != 0) {
@@ -410,37 +411,37 @@ snap_cmp(const void *a, const void *b)
 static int
 request_pending(struct monitor *m, const char *user, const char *command)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*like;
 	int64_t		 day_ago = wall_now() - 86400;
 	int		 found;
 
-	st = store_prepare(m->store, "SELECT 1 FROM jobs WHERE requester = "
+	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE requester = "
 	    "?1 AND command = ?2 AND (state IN ('resolving', "
 	    "'awaiting_approval', 'queued', 'running') OR (state IN "
 	    "('refused', 'denied', 'expired') AND COALESCE(finished_at, "
 	    "created_at) >= ?3)) LIMIT 1");
 	if (st == NULL)
 		return 1;	/* cannot tell: do not ask twice */
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, day_ago);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(m->store, st);
+	db_bind_text(st, 1, user);
+	db_bind_text(st, 2, command);
+	db_bind_int(st, 3, day_ago);
+	found = db_step(st) == DB_ROW;
+	db_finish(m->store, st);
 	if (found)
 		return 1;
 	/* Refused by the router: no job, an audit row. */
-	st = store_prepare(m->store, "SELECT 1 FROM audit WHERE actor = ?1 "
+	st = db_prepare(m->store, "SELECT 1 FROM audit WHERE actor = ?1 "
 	    "AND event = 'command.refused' AND at >= ?2 AND instr(detail, "
 	    "?3) > 0 LIMIT 1");
 	if (st == NULL)
 		return 1;
 	like = xasprintf(" command=%s ", command);
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, day_ago);
-	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(m->store, st);
+	db_bind_text(st, 1, user);
+	db_bind_int(st, 2, day_ago);
+	db_bind_text(st, 3, like);
+	found = db_step(st) == DB_ROW;
+	db_finish(m->store, st);
 	free(like);
 	return found;
 }
@@ -649,35 +650,35 @@ static int
 stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
     int64_t since)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	json_t		*args;
 	const char	*a0, *a1;
 	char		 want[16];
 	int		 found = 0;
 
-	st = store_prepare(m->store, "SELECT 1 FROM jobs WHERE "
+	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE "
 	    "target_vmid = ?1 AND action IN ('guest.stop', 'guest.shutdown',"
 	    " 'guest.reboot', 'guest.suspend', 'guest.migrate', "
 	    "'guest.snapshot.rollback') AND (state IN ('queued', 'running') "
 	    "OR COALESCE(finished_at, started_at, created_at) >= ?2) LIMIT 1");
 	if (st == NULL)
 		return 1;	/* cannot tell: do not accuse */
-	sqlite3_bind_int(st, 1, vmid);
-	sqlite3_bind_int64(st, 2, since);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(m->store, st);
+	db_bind_int(st, 1, vmid);
+	db_bind_int(st, 2, since);
+	found = db_step(st) == DB_ROW;
+	db_finish(m->store, st);
 	if (found)
 		return 1;
-	st = store_prepare(m->store, "SELECT args FROM jobs WHERE action IN "
+	st = db_prepare(m->store, "SELECT args FROM jobs WHERE action IN "
 	    "('node.shutdown', 'node.shutdown.force', 'node.stopall') AND "
 	    "(state IN ('queued', 'running') OR COALESCE(finished_at, "
 	    "started_at, created_at) >= ?1)");
 	if (st == NULL)
 		return 1;
-	sqlite3_bind_int64(st, 1, since);
+	db_bind_int(st, 1, since);
 	snprintf(want, sizeof want, "%d", vmid);
-	while (!found && sqlite3_step(st) == SQLITE_ROW) {
-		const char	*text = (const char *)sqlite3_column_text(st,
+	while (!found && db_step(st) == DB_ROW) {
+		const char	*text = db_text(st,
 		    0);
 
 		if (text == NULL || (args = json_loads(text, 0, NULL)) == NULL)
@@ -700,7 +701,7 @@ stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
 		}
 		json_decref(args);
 	}
-	store_finish(m->store, st);
+	db_finish(m->store, st);
 	return found;
 }
 

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -318,10 +319,10 @@ int_in(const int *v, size_t n, int x)
 static int
 stopped_by_job(struct monitor *m, int vmid, int64_t since)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 found = 0;
 
-	st = store_prepare(m->store, "SELECT 1 FROM jobs WHERE "
+	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE "
 	    "target_vmid = ?1 AND action IN ('guest.stop', 'guest.shutdown',"
 	    " 'guest.reboot', 'guest.suspend', 'guest.migrate', "
 	    "'guest.snapshot.rollback', 'backup.create') AND (state IN "
@@ -329,10 +330,10 @@ stopped_by_job(struct monitor *m, int vmid, int64_t since)
 	    "created_at) >= ?2) LIMIT 1");
 	if (st == NULL)
 		return 1;	/* cannot tell: do not accuse */
-	sqlite3_bind_int(st, 1, vmid);
-	sqlite3_bind_int64(st, 2, since);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(m->store, st);
+	db_bind_int(st, 1, vmid);
+	db_bind_int(st, 2, since);
+	found = db_step(st) == DB_ROW;
+	db_finish(m->store, st);
 	return found;
 }
 
@@ -340,7 +341,7 @@ stopped_by_job(struct monitor *m, int vmid, int64_t since)
 static int
 stop_alert_open(struct monitor *m, int vmid)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*target = xasprintf("guest:%d", vmid);
 	size_t		 i;
 	int		 open = 0;
@@ -349,15 +350,15 @@ stop_alert_open(struct monitor *m, int vmid)
 		if (strcmp(m->rules[i].metric,
 		    "guest.stopped_unexpectedly") != 0)
 			continue;
-		st = store_prepare(m->store, "SELECT 1 FROM alerts WHERE "
+		st = db_prepare(m->store, "SELECT 1 FROM alerts WHERE "
 		    "rule = ?1 AND target = ?2 AND state IN ('pending', "
 		    "'firing', 'flapping')");
 		if (st == NULL)
 			break;
-		sqlite3_bind_text(st, 1, m->rules[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-		open = sqlite3_step(st) == SQLITE_ROW;
-		store_finish(m->store, st);
+		db_bind_text(st, 1, m->rules[i].name);
+		db_bind_text(st, 2, target);
+		open = db_step(st) == DB_ROW;
+		db_finish(m->store, st);
 	}
 	free(target);
 	return open;

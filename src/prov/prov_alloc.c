@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "log.h"
 #include "prov.h"
 #include "store.h"
@@ -187,44 +188,44 @@ int
 prov_row_live(struct store *s, const char *kind, const char *value,
     int nocase)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, nocase ? "SELECT 1 FROM prov_alloc WHERE "
+	st = db_prepare(s, nocase ? "SELECT 1 FROM prov_alloc WHERE "
 	    "kind = ?1 AND value = ?2 COLLATE NOCASE AND released_at IS NULL" :
 	    "SELECT 1 FROM prov_alloc WHERE kind = ?1 AND value = ?2 AND "
 	    "released_at IS NULL");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, kind);
+	db_bind_text(st, 2, value);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
 int
 prov_row_add(struct store *s, const char *kind, const char *value,
     const char *node, int64_t job_id, int vmid, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "INSERT INTO prov_alloc (kind, value, node, "
+	st = db_prepare(s, "INSERT INTO prov_alloc (kind, value, node, "
 	    "job_id, vmid, allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	if (st == NULL)
 		return set_cause(cause, "cannot record the allocation");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, job_id);
-	sqlite3_bind_int(st, 5, vmid);
-	sqlite3_bind_int64(st, 6, wall_now());
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
+	db_bind_text(st, 1, kind);
+	db_bind_text(st, 2, value);
+	db_bind_text(st, 3, node);
+	db_bind_int(st, 4, job_id);
+	db_bind_int(st, 5, vmid);
+	db_bind_int(st, 6, wall_now());
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc != DB_DONE)
 		return set_cause(cause, "cannot record %s %s: %s", kind, value,
-		    sqlite3_errmsg(store_db(s)));
+		    db_error(s));
 	return 0;
 }
 
@@ -326,36 +327,36 @@ prov_alloc_mac(struct store *s, const struct prov_conf *pc,
 int
 prov_release_job(struct store *s, int64_t job_id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = -1;
 
-	st = store_prepare(s, "UPDATE prov_alloc SET released_at = ?2 WHERE "
+	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?2 WHERE "
 	    "job_id = ?1 AND released_at IS NULL");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job_id);
-	sqlite3_bind_int64(st, 2, wall_now());
-	if (sqlite3_step(st) == SQLITE_DONE)
-		n = sqlite3_changes(store_db(s));
-	store_finish(s, st);
+	db_bind_int(st, 1, job_id);
+	db_bind_int(st, 2, wall_now());
+	if (db_step(st) == DB_DONE)
+		n = db_changes(s);
+	db_finish(s, st);
 	return n;
 }
 
 int
 prov_release_value(struct store *s, const char *kind, const char *value)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = -1;
 
-	st = store_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
+	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
 	    "kind = ?1 AND value = ?2 AND released_at IS NULL");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, wall_now());
-	if (sqlite3_step(st) == SQLITE_DONE)
-		n = sqlite3_changes(store_db(s));
-	store_finish(s, st);
+	db_bind_text(st, 1, kind);
+	db_bind_text(st, 2, value);
+	db_bind_int(st, 3, wall_now());
+	if (db_step(st) == DB_DONE)
+		n = db_changes(s);
+	db_finish(s, st);
 	return n;
 }

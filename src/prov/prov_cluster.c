@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "cmd.h"
@@ -101,17 +102,17 @@ count_in(const struct prov_used *u, const struct prov_range *r)
 static int64_t
 held_in(struct store *s, const char *node)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 n = 0;
 
-	st = store_prepare(s, "SELECT COUNT(*) FROM prov_alloc WHERE kind = "
+	st = db_prepare(s, "SELECT COUNT(*) FROM prov_alloc WHERE kind = "
 	    "'ip' AND node = ?1 AND released_at IS NULL");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	store_finish(s, st);
+	db_bind_text(st, 1, node);
+	if (db_step(st) == DB_ROW)
+		n = db_int(st, 0);
+	db_finish(s, st);
 	return n;
 }
 

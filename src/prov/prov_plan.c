@@ -42,6 +42,7 @@
 
 #include <jansson.h>
 
+#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "cmd.h"
@@ -73,61 +74,61 @@ struct target {
 int
 prov_sweep(struct store *s)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = -1;
 
-	st = store_prepare(s, "UPDATE prov_alloc SET released_at = ?1 WHERE "
+	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?1 WHERE "
 	    "released_at IS NULL AND job_id IN (SELECT id FROM jobs WHERE "
 	    "state IN ('denied', 'expired', 'cancelled', 'refused', "
 	    "'failed'))");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, wall_now());
-	if (sqlite3_step(st) == SQLITE_DONE)
-		n = sqlite3_changes(store_db(s));
-	store_finish(s, st);
+	db_bind_int(st, 1, wall_now());
+	if (db_step(st) == DB_DONE)
+		n = db_changes(s);
+	db_finish(s, st);
 	return n;
 }
 
 static int
 release_target(struct store *s, int64_t job, int vmid)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
+	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
 	    "job_id = ?1 AND vmid = ?2 AND released_at IS NULL");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_int(st, 2, vmid);
-	sqlite3_bind_int64(st, 3, wall_now());
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int(st, 1, job);
+	db_bind_int(st, 2, vmid);
+	db_bind_int(st, 3, wall_now());
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The job's live reservations, one target per VMID, in VMID order. */
 static int
 plan_load(struct store *s, int64_t job, struct target **out, size_t *n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct target	*t = NULL, *cur = NULL;
 	const char	*kind, *value, *node;
 	int		 vmid;
 
 	*out = NULL;
 	*n = 0;
-	st = store_prepare(s, "SELECT vmid, kind, value, node FROM prov_alloc "
+	st = db_prepare(s, "SELECT vmid, kind, value, node FROM prov_alloc "
 	    "WHERE job_id = ?1 AND released_at IS NULL ORDER BY vmid, id");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, job);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		vmid = sqlite3_column_int(st, 0);
-		kind = (const char *)sqlite3_column_text(st, 1);
-		value = (const char *)sqlite3_column_text(st, 2);
-		node = (const char *)sqlite3_column_text(st, 3);
+	db_bind_int(st, 1, job);
+	while (db_step(st) == DB_ROW) {
+		vmid = (int)db_int(st, 0);
+		kind = db_text(st, 1);
+		value = db_text(st, 2);
+		node = db_text(st, 3);
 		if (cur == NULL || cur->vmid != vmid) {
 			t = xreallocarray(t, *n + 1, sizeof *t);
 			cur = &t[(*n)++];
@@ -142,7 +143,7 @@ plan_load(struct store *s, int64_t job, struct target **out, size_t *n)
 		else if (strcmp(kind, "mac") == 0)
 			snprintf(cur->mac, sizeof cur->mac, "%s", value);
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	*out = t;
 	return 0;
 }
@@ -452,17 +453,17 @@ plan_call(struct app *app, struct store *s, const struct job *j,
 static int
 has_plan(struct store *s, int64_t job)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "SELECT 1 FROM prov_alloc WHERE job_id = ?1 "
+	st = db_prepare(s, "SELECT 1 FROM prov_alloc WHERE job_id = ?1 "
 	    "AND released_at IS NULL LIMIT 1");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_int64(st, 1, job);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_ROW;
+	db_bind_int(st, 1, job);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_ROW;
 }
 
 int

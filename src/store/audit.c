@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "conf.h"
 #include "log.h"
 #include "store.h"
@@ -308,10 +310,10 @@ own_prepare(struct store *s, const char *sql)
 {
 	sqlite3_stmt	*st = NULL;
 
-	if (sqlite3_prepare_v3(store_db(s), sql, -1,
+	if (sqlite3_prepare_v3(store_sqlite(s), sql, -1,
 	    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
 		log_error("audit", "prepare failed: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    sqlite3_errmsg(store_sqlite(s)));
 		sqlite3_finalize(st);
 		return NULL;
 	}
@@ -338,7 +340,7 @@ conn(struct store *s)
 		return NULL;
 	}
 	ac->key = key_lookup(store_path(s), &ac->keylen);
-	sqlite3_rollback_hook(store_db(s), on_rollback, ac);
+	sqlite3_rollback_hook(store_sqlite(s), on_rollback, ac);
 	*slot = ac;
 	return ac;
 }
@@ -452,7 +454,7 @@ append(struct store *s, struct audit_conn *ac, const char *actor,
 	sqlite3_clear_bindings(ac->insert);
 	if (rc != SQLITE_DONE) {
 		log_error("audit", "append failed: %s",
-		    sqlite3_errmsg(store_db(s)));
+		    sqlite3_errmsg(store_sqlite(s)));
 		return -1;
 	}
 	ac->head_id = id;
@@ -468,7 +470,7 @@ audit_append(struct store *s, const char *actor, const char *event,
     const char *detail)
 {
 	struct audit_conn	*ac = conn(s);
-	int			 own_tx = sqlite3_get_autocommit(store_db(s));
+	int			 own_tx = sqlite3_get_autocommit(store_sqlite(s));
 
 	if (ac == NULL)
 		return -1;
@@ -489,7 +491,7 @@ int
 audit_checkpoint(struct store *s, struct audit_head *head, char **cause)
 {
 	struct audit_conn	*ac = conn(s);
-	int			 own_tx = sqlite3_get_autocommit(store_db(s));
+	int			 own_tx = sqlite3_get_autocommit(store_sqlite(s));
 
 	memset(head, 0, sizeof *head);
 	if (ac == NULL)
@@ -775,7 +777,7 @@ verify(struct store *s, int64_t from, const char *given, int64_t *rows,
 		snprintf(ex[1].hash, sizeof ex[1].hash, "%s", colon + 1);
 	}
 
-	if ((st = store_prepare(s, "SELECT id, at, actor, event, detail, "
+	if ((st = own_prepare(s, "SELECT id, at, actor, event, detail, "
 	    "prev_hash, hash FROM audit WHERE id >= ?1 ORDER BY id")) ==
 	    NULL) {
 		set_cause(report, "cannot read the audit table");
@@ -864,7 +866,7 @@ verify(struct store *s, int64_t from, const char *given, int64_t *rows,
 		for (i = 0; i < nitems(ex) && cp_problem == NULL; i++)
 			expect_row(&ex[i], id, n, stored, &cp_problem);
 	}
-	store_finish(s, st);
+	sqlite3_finalize(st);
 	*rows = n;
 	if (bad)
 		goto out;

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "db.h"
 #include "chat.h"
 #include "log.h"
 #include "outbox.h"
@@ -109,35 +110,35 @@ static int64_t
 insert_row(struct store *s, enum outbox_kind kind, const char *connector,
     const char *room, const char *body, const char *reply, const char *label)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 id = -1, now = wall_now();
 
-	st = store_prepare(s, "INSERT INTO outbox (connector, room, kind, "
+	st = db_prepare(s, "INSERT INTO outbox (connector, room, kind, "
 	    "body, reply, label, version, sent_version, state, attempts, "
 	    "next_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
 	    "?6, 1, 0, 'pending', 0, 0, ?7, ?7)");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, kind_name(kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, connector);
+	db_bind_text(st, 2, room);
+	db_bind_text(st, 3, kind_name(kind));
+	db_bind_text(st, 4, body);
 	if (reply != NULL)
-		sqlite3_bind_text(st, 5, reply, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, reply);
 	else
-		sqlite3_bind_null(st, 5);
+		db_bind_null(st, 5);
 	if (label != NULL)
-		sqlite3_bind_text(st, 6, label, -1, SQLITE_STATIC);
+		db_bind_text(st, 6, label);
 	else
-		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, now);
-	if (sqlite3_step(st) == SQLITE_DONE) {
-		id = sqlite3_last_insert_rowid(store_db(s));
+		db_bind_null(st, 6);
+	db_bind_int(st, 7, now);
+	if (db_step(st) == DB_DONE) {
+		id = db_last_id(s);
 		store_note_outbox(s, connector);
 	} else
 		log_error("outbox", "insert failed connector=%s room=%s: %s",
-		    connector, room, sqlite3_errmsg(store_db(s)));
-	store_finish(s, st);
+		    connector, room, db_error(s));
+	db_finish(s, st);
 	return id;
 }
 
@@ -189,7 +190,7 @@ outbox_answer(struct store *s, const struct chat_event *ev, const char *text)
 int
 outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*body;
 	char		*connector = NULL;
 	int		 rc = -1;
@@ -197,20 +198,19 @@ outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
 	if (id <= 0)
 		return -1;
 	body = encode_msg(m);
-	st = store_prepare(s, "UPDATE outbox SET body = ?1, version = "
+	st = db_prepare(s, "UPDATE outbox SET body = ?1, version = "
 	    "version + 1, state = 'pending', attempts = 0, next_at = 0, "
 	    "updated_at = ?2 WHERE id = ?3 AND kind = 'message' RETURNING "
 	    "connector");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, body, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, wall_now());
-		sqlite3_bind_int64(st, 3, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			connector = xstrdup((const char *)
-			    sqlite3_column_text(st, 0));
+		db_bind_text(st, 1, body);
+		db_bind_int(st, 2, wall_now());
+		db_bind_int(st, 3, id);
+		if (db_step(st) == DB_ROW) {
+			connector = xstrdup(db_text(st, 0));
 			rc = 0;
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 	}
 	if (connector != NULL)
 		store_note_outbox(s, connector);
@@ -222,13 +222,13 @@ outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
 /* ---- the sender's side ---- */
 
 static const char *
-col_text(sqlite3_stmt *st, int i)
+col_text(struct db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return db_text(st, i);
 }
 
 static char *
-dup_col(sqlite3_stmt *st, int i)
+dup_col(struct db_stmt *st, int i)
 {
 	const char	*s = col_text(st, i);
 
@@ -345,7 +345,7 @@ int
 outbox_due(struct store *s, const char *connector, int64_t now_ms,
     struct outbox_item **out, size_t *nout, int64_t *next_ms)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct outbox_item *v = NULL;
 	size_t		 n = 0;
 	char		*room_seen;
@@ -362,15 +362,15 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 	 * message of a room is its head (no grouping in SQL: the temporary
 	 * B-trees that took cost more than everything else here).
 	 */
-	st = store_prepare(s, "SELECT id, kind, room, ref, label, version, "
+	st = db_prepare(s, "SELECT id, kind, room, ref, label, version, "
 	    "attempts, created_at, body, reply, next_at FROM outbox "
 	    "INDEXED BY outbox_waiting WHERE connector = ?1 AND "
 	    "state = 'pending' ORDER BY room, id");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, connector);
 	room_seen = NULL;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct outbox_item	*it;
 		const char		*room = col_text(st, 2);
 		int			 answer;
@@ -383,7 +383,7 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 			free(room_seen);
 			room_seen = xstrdup(room);
 		}
-		at = sqlite3_column_int64(st, 10);
+		at = db_int(st, 10);
 		if (at > now_ms) {
 			if (*next_ms == 0 || at < *next_ms)
 				*next_ms = at;
@@ -392,144 +392,142 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 		v = xreallocarray(v, n + 1, sizeof *v);
 		it = &v[n++];
 		memset(it, 0, sizeof *it);
-		it->id = sqlite3_column_int64(st, 0);
+		it->id = db_int(st, 0);
 		it->kind = answer ? OUTBOX_ANSWER : OUTBOX_MESSAGE;
 		it->connector = xstrdup(connector);
 		it->room = xstrdup(room);
 		it->ref = dup_col(st, 3);
 		it->label = dup_col(st, 4);
-		it->version = sqlite3_column_int64(st, 5);
-		it->attempts = sqlite3_column_int(st, 6);
-		it->created_at = sqlite3_column_int64(st, 7);
+		it->version = db_int(st, 5);
+		it->attempts = (int)db_int(st, 6);
+		it->created_at = db_int(st, 7);
 		decode_msg(it, col_text(st, 8));
 		it->ev = decode_event(it, col_text(st, 9));
 	}
 	free(room_seen);
 	if (n > 1)
 		qsort(v, n, sizeof *v, item_cmp);
-	store_finish(s, st);
+	db_finish(s, st);
 	*out = v;
 	*nout = n;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 outbox_sent(struct store *s, const struct outbox_item *it, const char *ref)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE outbox SET sent_version = ?1, ref = "
+	st = db_prepare(s, "UPDATE outbox SET sent_version = ?1, ref = "
 	    "COALESCE(?2, ref), attempts = 0, next_at = 0, error = NULL, "
 	    "state = CASE WHEN version <= ?1 THEN 'done' ELSE 'pending' END, "
 	    "updated_at = ?3 WHERE id = ?4");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, it->version);
+	db_bind_int(st, 1, it->version);
 	if (ref != NULL)
-		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+		db_bind_text(st, 2, ref);
 	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_int64(st, 3, wall_now());
-	sqlite3_bind_int64(st, 4, it->id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+		db_bind_null(st, 2);
+	db_bind_int(st, 3, wall_now());
+	db_bind_int(st, 4, it->id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 outbox_retry(struct store *s, const struct outbox_item *it, int64_t next_ms,
     const char *error)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE outbox SET attempts = attempts + 1, "
+	st = db_prepare(s, "UPDATE outbox SET attempts = attempts + 1, "
 	    "next_at = ?1, error = ?2, updated_at = ?3 WHERE id = ?4");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, next_ms);
-	sqlite3_bind_text(st, 2, error != NULL ? error : "", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, wall_now());
-	sqlite3_bind_int64(st, 4, it->id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int(st, 1, next_ms);
+	db_bind_text(st, 2, error != NULL ? error : "");
+	db_bind_int(st, 3, wall_now());
+	db_bind_int(st, 4, it->id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 outbox_forget_ref(struct store *s, const struct outbox_item *it)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE outbox SET ref = NULL, reply = NULL, "
+	st = db_prepare(s, "UPDATE outbox SET ref = NULL, reply = NULL, "
 	    "updated_at = ?1 WHERE id = ?2");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, wall_now());
-	sqlite3_bind_int64(st, 2, it->id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int(st, 1, wall_now());
+	db_bind_int(st, 2, it->id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 outbox_failed(struct store *s, const struct outbox_item *it,
     const char *error)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	st = store_prepare(s, "UPDATE outbox SET state = 'failed', error = "
+	st = db_prepare(s, "UPDATE outbox SET state = 'failed', error = "
 	    "?1, updated_at = ?2 WHERE id = ?3");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, error != NULL ? error : "", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, wall_now());
-	sqlite3_bind_int64(st, 3, it->id);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, error != NULL ? error : "");
+	db_bind_int(st, 2, wall_now());
+	db_bind_int(st, 3, it->id);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int64_t
 outbox_pending(struct store *s, const char *connector)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 n = 0;
 
 	/* Two statements, so that the index (connector, state) serves. */
 	if (connector != NULL)
-		st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
+		st = db_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
 		    "connector = ?1 AND state = 'pending'");
 	else
-		st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
+		st = db_prepare(s, "SELECT COUNT(*) FROM outbox WHERE "
 		    "state = 'pending'");
 	if (st == NULL)
 		return -1;
 	if (connector != NULL)
-		sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	store_finish(s, st);
+		db_bind_text(st, 1, connector);
+	if (db_step(st) == DB_ROW)
+		n = db_int(st, 0);
+	db_finish(s, st);
 	return n;
 }
 
 char *
 outbox_ref(struct store *s, int64_t id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*ref = NULL;
 
-	st = store_prepare(s, "SELECT ref FROM outbox WHERE id = ?1");
+	st = db_prepare(s, "SELECT ref FROM outbox WHERE id = ?1");
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int(st, 1, id);
+	if (db_step(st) == DB_ROW)
 		ref = dup_col(st, 0);
-	store_finish(s, st);
+	db_finish(s, st);
 	return ref;
 }

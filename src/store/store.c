@@ -27,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -35,18 +38,23 @@
 
 /*
  * Prepared statements are kept per connection, keyed by their SQL text:
- * parsing SQL is most of the cost of a small statement. store_prepare()
- * hands out an idle cached statement (or prepares one), store_finish()
+ * parsing SQL is most of the cost of a small statement. db_prepare()
+ * hands out an idle cached statement (or prepares one), db_finish()
  * resets it for the next use. A statement asked for while its cached
  * copies are all in use is prepared afresh and finalised by
- * store_finish(), so nesting and early returns stay correct.
+ * db_finish(), so nesting and early returns stay correct.
  */
 #define STMT_CACHE_MAX	256
+
+struct db_stmt {
+	struct store	*s;
+	sqlite3_stmt	*st;
+};
 
 struct stmt_slot {
 	uint64_t	 hash;		/* of the SQL text */
 	char		*sql;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 in_use;
 };
 
@@ -620,7 +628,8 @@ store_close(struct store *s)
 		return;
 	audit_conn_free(s->audit);
 	for (i = 0; i < s->nslots; i++) {
-		sqlite3_finalize(s->slots[i].st);
+		sqlite3_finalize(s->slots[i].st->st);
+		free(s->slots[i].st);
 		free(s->slots[i].sql);
 	}
 	free(s->slots);
@@ -632,8 +641,8 @@ store_close(struct store *s)
 	free(s);
 }
 
-sqlite3 *
-store_db(struct store *s)
+struct sqlite3 *
+store_sqlite(struct store *s)
 {
 	return s->db;
 }
@@ -667,16 +676,16 @@ store_version(struct store *s)
 static int
 tx_sql(struct store *s, const char *sql, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	if ((st = store_prepare(s, sql)) == NULL)
+	if ((st = db_prepare(s, sql)) == NULL)
 		return set_cause(cause, "%s", sqlite3_errmsg(s->db));
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
+	rc = db_step(st);
+	if (rc != DB_DONE)
 		set_cause(cause, "%s", sqlite3_errmsg(s->db));
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -741,11 +750,12 @@ sql_hash(const char *sql)
 	return h;
 }
 
-sqlite3_stmt *
-store_prepare(struct store *s, const char *sql)
+struct db_stmt *
+db_prepare(struct store *s, const char *sql)
 {
 	struct stmt_slot	*slot;
 	sqlite3_stmt		*st = NULL;
+	struct db_stmt		*ds;
 	uint64_t		 h = sql_hash(sql);
 	size_t			 i;
 
@@ -766,68 +776,181 @@ store_prepare(struct store *s, const char *sql)
 		sqlite3_finalize(st);
 		return NULL;
 	}
+	ds = xmalloc(sizeof *ds);
+	ds->s = s;
+	ds->st = st;
 	if (s->nslots < STMT_CACHE_MAX) {
 		s->slots = xreallocarray(s->slots, s->nslots + 1,
 		    sizeof *s->slots);
 		slot = &s->slots[s->nslots++];
 		slot->hash = h;
 		slot->sql = xstrdup(sql);
-		slot->st = st;
+		slot->st = ds;
 		slot->in_use = 1;
 	}
-	return st;
+	return ds;
 }
 
 void
-store_finish(struct store *s, sqlite3_stmt *st)
+db_finish(struct store *s, struct db_stmt *ds)
 {
 	size_t	 i;
 
-	if (st == NULL)
+	if (ds == NULL)
 		return;
 	for (i = 0; i < s->nslots; i++) {
-		if (s->slots[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
+		if (s->slots[i].st == ds) {
+			sqlite3_reset(ds->st);
+			sqlite3_clear_bindings(ds->st);
 			s->slots[i].in_use = 0;
 			return;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_finalize(ds->st);
+	free(ds);
+}
+
+void
+db_bind_int(struct db_stmt *ds, int i, int64_t v)
+{
+	sqlite3_bind_int64(ds->st, i, v);
+}
+
+void
+db_bind_double(struct db_stmt *ds, int i, double v)
+{
+	sqlite3_bind_double(ds->st, i, v);
+}
+
+void
+db_bind_text(struct db_stmt *ds, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(ds->st, i);
+	else
+		sqlite3_bind_text(ds->st, i, v, -1, SQLITE_STATIC);
+}
+
+void
+db_bind_text_copy(struct db_stmt *ds, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(ds->st, i);
+	else
+		sqlite3_bind_text(ds->st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+void
+db_bind_null(struct db_stmt *ds, int i)
+{
+	sqlite3_bind_null(ds->st, i);
+}
+
+int
+db_step(struct db_stmt *ds)
+{
+	switch (sqlite3_step(ds->st)) {
+	case SQLITE_ROW:
+		return DB_ROW;
+	case SQLITE_DONE:
+		return DB_DONE;
+	default:
+		return DB_ERROR;
+	}
+}
+
+int64_t
+db_int(struct db_stmt *ds, int col)
+{
+	return sqlite3_column_int64(ds->st, col);
+}
+
+double
+db_double(struct db_stmt *ds, int col)
+{
+	return sqlite3_column_double(ds->st, col);
+}
+
+const char *
+db_text(struct db_stmt *ds, int col)
+{
+	return (const char *)sqlite3_column_text(ds->st, col);
+}
+
+int
+db_null(struct db_stmt *ds, int col)
+{
+	return sqlite3_column_type(ds->st, col) == SQLITE_NULL;
+}
+
+int64_t
+db_changes(struct store *s)
+{
+	return sqlite3_changes(s->db);
+}
+
+int64_t
+db_total_changes(struct store *s)
+{
+	return sqlite3_total_changes(s->db);
+}
+
+int64_t
+db_last_id(struct store *s)
+{
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+const char *
+db_error(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+int
+db_autocommit(struct store *s)
+{
+	return sqlite3_get_autocommit(s->db);
+}
+
+void
+store_set_wait(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
 }
 
 static int
 get_text(struct store *s, const char *sql, const char *key, char **value)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*value = NULL;
-	if ((st = store_prepare(s, sql)) == NULL)
+	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*value = xstrdup((const char *)sqlite3_column_text(st, 0));
-	store_finish(s, st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, key);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*value = xstrdup(db_text(st, 0));
+	db_finish(s, st);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 static int
 put_text(struct store *s, const char *sql, const char *key,
     const char *value)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	if ((st = store_prepare(s, sql)) == NULL)
+	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, wall_now());
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE) {
+	db_bind_text(st, 1, key);
+	db_bind_text(st, 2, value);
+	db_bind_int(st, 3, wall_now());
+	rc = db_step(st);
+	db_finish(s, st);
+	if (rc != DB_DONE) {
 		log_error("store", "write failed key=%s: %s", key,
 		    sqlite3_errmsg(s->db));
 		return -1;

@@ -6,7 +6,11 @@
 #define PVEBOT_STORE_INT_H
 
 struct audit_conn;
+struct sqlite3;
 struct store;
+
+/* The SQLite connection under a store (audit.c's own statements). */
+struct sqlite3	*store_sqlite(struct store *);
 
 /* The connection's audit state, created by audit.c on first use. */
 struct audit_conn **store_audit_slot(struct store *);

@@ -17,6 +17,7 @@
 #include "exec_proxmox.h"
 #include "monitor.h"
 #include "sim.h"
+#include "db.h"
 #include "store.h"
 #include "t.h"
 #include "util.h"
@@ -282,14 +283,14 @@ env_today(int hours, int minutes)
 static __attribute__((unused)) int64_t
 env_int(struct env *e, const char *sql)
 {
-	sqlite3_stmt	*st = store_prepare(e->store, sql);
+	struct db_stmt	*st = db_prepare(e->store, sql);
 	int64_t		 v = -1;
 
 	if (st == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	store_finish(e->store, st);
+	if (db_step(st) == DB_ROW)
+		v = db_int(st, 0);
+	db_finish(e->store, st);
 	return v;
 }
 

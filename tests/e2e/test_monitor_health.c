@@ -69,12 +69,12 @@ state_of(struct env *e, const char *rule)
 {
 	char		*sql = xasprintf("SELECT state FROM alerts WHERE rule = "
 	    "'%s'", rule);
-	sqlite3_stmt	*st = store_prepare(e->store, sql);
+	struct db_stmt	*st = db_prepare(e->store, sql);
 	char		*v = NULL;
 
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	store_finish(e->store, st);
+	if (st != NULL && db_step(st) == DB_ROW)
+		v = xstrdup(db_text(st, 0));
+	db_finish(e->store, st);
 	free(sql);
 	return v != NULL ? v : xstrdup("(none)");
 }

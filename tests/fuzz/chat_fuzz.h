@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "chat.h"
 #include "log.h"
@@ -79,11 +79,11 @@ cf_reset(struct store *st, const char *sql)
 {
 	static int	 changes = -1;
 
-	if (sqlite3_total_changes(store_db(st)) == changes)
+	if (db_total_changes(st) == changes)
 		return;
 	if (store_exec(st, sql, NULL) != 0)
 		abort();
-	changes = sqlite3_total_changes(store_db(st));
+	changes = db_total_changes(st);
 }
 
 struct cf_part {

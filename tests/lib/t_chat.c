@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "chat.h"
 #include "outbox.h"
@@ -19,7 +19,7 @@ t_chat_deliver(struct connector *c, const char *db_path, const char *room,
 {
 	struct chat_sender	*snd;
 	struct store		*s;
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	char			*cause = NULL, *path, *ref = NULL;
 	int64_t			 id, deadline = now_ms() + timeout_ms;
 	int			 done = 0;
@@ -41,19 +41,18 @@ t_chat_deliver(struct connector *c, const char *db_path, const char *room,
 		return NULL;
 	}
 	while (!done && now_ms() < deadline) {
-		st = store_prepare(s, "SELECT state, ref FROM outbox WHERE "
+		st = db_prepare(s, "SELECT state, ref FROM outbox WHERE "
 		    "id = ?1");
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(st, 0),
+		db_bind_int(st, 1, id);
+		if (db_step(st) == DB_ROW &&
+		    strcmp(db_text(st, 0),
 		    "pending") != 0) {
 			done = 1;
-			if (strcmp((const char *)sqlite3_column_text(st, 0),
-			    "done") == 0 && sqlite3_column_text(st, 1) != NULL)
-				ref = xstrdup((const char *)
-				    sqlite3_column_text(st, 1));
+			if (strcmp(db_text(st, 0),
+			    "done") == 0 && db_text(st, 1) != NULL)
+				ref = xstrdup(db_text(st, 1));
 		}
-		store_finish(s, st);
+		db_finish(s, st);
 		if (!done)
 			sleep_ms(20);
 	}
@@ -70,7 +69,7 @@ t_chat_deliver_all(struct connector *c, const char *db_path,
 {
 	struct chat_sender	*snd;
 	struct store		*s;
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	char			*cause = NULL, *path;
 	int64_t			 deadline = now_ms() + timeout_ms, waiting = -1;
 	int			 delivered = 0;
@@ -100,11 +99,11 @@ t_chat_deliver_all(struct connector *c, const char *db_path,
 		waiting = outbox_pending(s, c->ops->name);
 	}
 	chat_sender_free(snd);
-	st = store_prepare(s, "SELECT COUNT(*) FROM outbox WHERE state = "
+	st = db_prepare(s, "SELECT COUNT(*) FROM outbox WHERE state = "
 	    "'done'");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		delivered = sqlite3_column_int(st, 0);
-	store_finish(s, st);
+	if (db_step(st) == DB_ROW)
+		delivered = (int)db_int(st, 0);
+	db_finish(s, st);
 	store_close(s);
 	free(path);
 	return delivered;

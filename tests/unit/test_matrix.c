@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "fakes/fake_matrix.h"
 #include "log.h"
+#include "db.h"
 #include "store.h"
 #include "t.h"
 #include "t_chat.h"
@@ -838,15 +839,15 @@ test_retry_same_txn(void)
 	json_decref(evs);
 	/* The outbox row was written and finished. */
 	{
-		sqlite3_stmt	*st = store_prepare(h->store, "SELECT "
+		struct db_stmt	*st = db_prepare(h->store, "SELECT "
 		    "count(*), min(state), max(ref) FROM chat_outbox WHERE "
 		    "connector = 'matrix' AND ref = ?1");
 
-		sqlite3_bind_text(st, 1, ref2, -1, SQLITE_STATIC);
-		T_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-		T_EQ_INT(sqlite3_column_int(st, 0), 1);
-		T_EQ_STR((const char *)sqlite3_column_text(st, 1), "sent");
-		store_finish(h->store, st);
+		db_bind_text(st, 1, ref2);
+		T_EQ_INT(db_step(st), DB_ROW);
+		T_EQ_INT((int)db_int(st, 0), 1);
+		T_EQ_STR(db_text(st, 1), "sent");
+		db_finish(h->store, st);
 	}
 	/* Sending the same text again later is a new message. */
 	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);

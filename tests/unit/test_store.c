@@ -19,6 +19,7 @@
 #include "chat.h"
 #include "jobs.h"
 #include "outbox.h"
+#include "db.h"
 #include "store.h"
 #include "t.h"
 #include "util.h"
@@ -39,13 +40,13 @@ fresh(const char *name)
 static int
 table_exists(struct store *s, const char *name)
 {
-	sqlite3_stmt	*st = store_prepare(s, "SELECT 1 FROM sqlite_master "
+	struct db_stmt	*st = db_prepare(s, "SELECT 1 FROM sqlite_master "
 	    "WHERE type = 'table' AND name = ?1");
 	int		 found;
 
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	store_finish(s, st);
+	db_bind_text(st, 1, name);
+	found = db_step(st) == DB_ROW;
+	db_finish(s, st);
 	return found;
 }
 
@@ -57,7 +58,7 @@ test_migrate_from_empty(void)
 	    "kv", "alerts", "silences", "chat_outbox", "chat_buttons",
 	    "alert_events", "metric_samples" };
 	size_t		 i;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	T_OK(s != NULL);
 	if (s == NULL)
@@ -65,10 +66,10 @@ test_migrate_from_empty(void)
 	T_EQ_INT(store_version(s), store_latest_version());
 	for (i = 0; i < nitems(tables); i++)
 		T_OK(table_exists(s, tables[i]));
-	st = store_prepare(s, "PRAGMA journal_mode");
-	T_OK(sqlite3_step(st) == SQLITE_ROW);
-	T_EQ_STR((const char *)sqlite3_column_text(st, 0), "wal");
-	store_finish(s, st);
+	st = db_prepare(s, "PRAGMA journal_mode");
+	T_OK(db_step(st) == DB_ROW);
+	T_EQ_STR(db_text(st, 0), "wal");
+	db_finish(s, st);
 	store_close(s);
 }
 
@@ -306,12 +307,12 @@ mac_of(const char *key, int64_t id, int64_t at, const char *actor,
 static char *
 column(struct store *s, const char *sql)
 {
-	sqlite3_stmt	*st = store_prepare(s, sql);
+	struct db_stmt	*st = db_prepare(s, sql);
 	char		*v = NULL;
 
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	store_finish(s, st);
+	if (st != NULL && db_step(st) == DB_ROW)
+		v = xstrdup(db_text(st, 0));
+	db_finish(s, st);
 	return v != NULL ? v : xstrdup("");
 }
 
@@ -325,7 +326,7 @@ static void
 recompute_unkeyed(struct store *s, int64_t from, int64_t to, int64_t edit_id,
     const char *edit_detail)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		 prev[80], hash[80], *sql;
 	struct {
 		int64_t	 id, at;
@@ -342,33 +343,33 @@ recompute_unkeyed(struct store *s, int64_t from, int64_t to, int64_t edit_id,
 		free(h);
 		free(sql);
 	}
-	st = store_prepare(s, "SELECT id, at, actor, event, detail FROM audit "
+	st = db_prepare(s, "SELECT id, at, actor, event, detail FROM audit "
 	    "WHERE id >= ?1 AND id <= ?2 ORDER BY id");
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW && n < nitems(r)) {
-		r[n].id = sqlite3_column_int64(st, 0);
-		r[n].at = sqlite3_column_int64(st, 1);
-		r[n].actor = xstrdup((const char *)sqlite3_column_text(st, 2));
-		r[n].event = xstrdup((const char *)sqlite3_column_text(st, 3));
+	db_bind_int(st, 1, from);
+	db_bind_int(st, 2, to > 0 ? to : INT64_MAX);
+	while (db_step(st) == DB_ROW && n < nitems(r)) {
+		r[n].id = db_int(st, 0);
+		r[n].at = db_int(st, 1);
+		r[n].actor = xstrdup(db_text(st, 2));
+		r[n].event = xstrdup(db_text(st, 3));
 		r[n].detail = xstrdup(r[n].id == edit_id ? edit_detail :
-		    (const char *)sqlite3_column_text(st, 4));
+		    db_text(st, 4));
 		n++;
 	}
-	store_finish(s, st);
+	db_finish(s, st);
 	T_EQ_INT(store_exec(s, "DROP TRIGGER IF EXISTS audit_no_update",
 	    NULL), 0);
 	for (i = 0; i < n; i++) {
 		mac_of(NULL, r[i].id, r[i].at, r[i].actor, r[i].event,
 		    r[i].detail, prev, hash);
-		st = store_prepare(s, "UPDATE audit SET detail = ?1, "
+		st = db_prepare(s, "UPDATE audit SET detail = ?1, "
 		    "prev_hash = ?2, hash = ?3 WHERE id = ?4");
-		sqlite3_bind_text(st, 1, r[i].detail, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, prev, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, r[i].id);
-		T_EQ_INT(sqlite3_step(st), SQLITE_DONE);
-		store_finish(s, st);
+		db_bind_text(st, 1, r[i].detail);
+		db_bind_text(st, 2, prev);
+		db_bind_text(st, 3, hash);
+		db_bind_int(st, 4, r[i].id);
+		T_EQ_INT(db_step(st), DB_DONE);
+		db_finish(s, st);
 		snprintf(prev, sizeof prev, "%s", hash);
 		free(r[i].actor);
 		free(r[i].event);
