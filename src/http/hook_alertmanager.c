@@ -149,14 +149,6 @@ group_release(struct am_group *g)
 	memset(g, 0, sizeof *g);
 }
 
-static char *
-col(struct db_stmt *st, int i)
-{
-	const char	*t = db_text(st, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
 /* Loads group `id` with its alerts, firing first. 0, 1 none, -1. */
 static int
 group_load(struct store *s, int64_t id, struct am_group *g)
@@ -173,13 +165,13 @@ group_load(struct store *s, int64_t id, struct am_group *g)
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		g->id = id;
-		g->status = col(st, 0);
-		g->receiver = col(st, 1);
+		g->status = db_text_dup(st, 0);
+		g->receiver = db_text_dup(st, 1);
 		g->group_labels = json_loads(db_text(st, 2), 0, NULL);
-		g->acked_by = col(st, 3);
-		g->notes = col(st, 4);
-		g->msg_refs = col(st, 5);
-		g->rendered = col(st, 6);
+		g->acked_by = db_text_dup(st, 3);
+		g->notes = db_text_dup(st, 4);
+		g->msg_refs = db_text_dup(st, 5);
+		g->rendered = db_text_dup(st, 6);
 	}
 	db_finish(s, st);
 	if (rc != DB_ROW)
@@ -197,8 +189,8 @@ group_load(struct store *s, int64_t id, struct am_group *g)
 
 		g->v = xreallocarray(g->v, g->n + 1, sizeof *g->v);
 		a = &g->v[g->n++];
-		a->fingerprint = col(st, 0);
-		a->status = col(st, 1);
+		a->fingerprint = db_text_dup(st, 0);
+		a->status = db_text_dup(st, 1);
 		a->labels = json_loads(db_text(st,
 		    2), 0, NULL);
 		a->annotations = json_loads(db_text(st, 3), 0, NULL);
@@ -206,7 +198,7 @@ group_load(struct store *s, int64_t id, struct am_group *g)
 			a->labels = json_object();
 		if (a->annotations == NULL)
 			a->annotations = json_object();
-		a->starts_at = col(st, 4);
+		a->starts_at = db_text_dup(st, 4);
 	}
 	db_finish(s, st);
 	return 0;
@@ -981,7 +973,7 @@ request_run(struct http *h, struct store *s, struct am_request *r)
 		return;
 	db_bind_int(st, 1, r->group);
 	while (db_step(st) == DB_ROW) {
-		fp = col(st, 0);
+		fp = db_text_dup(st, 0);
 		labels = json_loads(db_text(st, 1), 0,
 		    NULL);
 		if (labels == NULL || json_object_get(r->ids, fp) != NULL) {
@@ -1062,8 +1054,8 @@ requests_due(struct store *s, struct am_request **out, int64_t *next_ms)
 		r = &v[n++];
 		r->id = db_int(st, 0);
 		r->group = db_int(st, 1);
-		r->created_by = col(st, 2);
-		r->comment = col(st, 3);
+		r->created_by = db_text_dup(st, 2);
+		r->comment = db_text_dup(st, 3);
 		r->duration = db_int(st, 4);
 		r->requested_at = db_int(st, 5);
 		r->attempts = (int)db_int(st, 6);

@@ -200,14 +200,6 @@ struct event_row {
 	char	*summary, *details, *state, *acked_by, *notes, *msg_refs;
 };
 
-static char *
-col(struct db_stmt *st, int i)
-{
-	const char	*t = db_text(st, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
 static void
 event_row_release(struct event_row *e)
 {
@@ -243,18 +235,18 @@ event_load(struct store *s, int64_t id, struct event_row *e)
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		e->id = id;
-		e->type = col(st, 0);
-		e->hostname = col(st, 1);
-		e->job_id = col(st, 2);
-		e->severity = col(st, 3);
-		e->title = col(st, 4);
-		e->kind = col(st, 5);
-		e->summary = col(st, 6);
-		e->details = col(st, 7);
-		e->state = col(st, 8);
-		e->acked_by = col(st, 9);
-		e->notes = col(st, 10);
-		e->msg_refs = col(st, 11);
+		e->type = db_text_dup(st, 0);
+		e->hostname = db_text_dup(st, 1);
+		e->job_id = db_text_dup(st, 2);
+		e->severity = db_text_dup(st, 3);
+		e->title = db_text_dup(st, 4);
+		e->kind = db_text_dup(st, 5);
+		e->summary = db_text_dup(st, 6);
+		e->details = db_text_dup(st, 7);
+		e->state = db_text_dup(st, 8);
+		e->acked_by = db_text_dup(st, 9);
+		e->notes = db_text_dup(st, 10);
+		e->msg_refs = db_text_dup(st, 11);
 	}
 	db_finish(s, st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? 1 : -1;

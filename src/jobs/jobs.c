@@ -151,14 +151,6 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	return 0;
 }
 
-static char *
-col_text(struct db_stmt *st, int i)
-{
-	const char	*t = db_text(st, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
 #define JOB_COLUMNS "id, state, command, cmd_name, action, args, requester, " \
 	"connector, room, msg_id, approval_msg_id, nonce, rule, " \
 	"approvals_needed, approver_roles, self_approve, snapshot_before, " \
@@ -175,26 +167,26 @@ row_to_job(struct db_stmt *st, struct job *j)
 	if (job_state_parse(db_text(st, 1),
 	    &j->state) != 0)
 		j->state = JOB_FAILED;
-	j->command = col_text(st, 2);
-	j->cmd_name = col_text(st, 3);
-	j->action = col_text(st, 4);
-	j->args = col_text(st, 5);
-	j->requester = col_text(st, 6);
-	j->connector = col_text(st, 7);
-	j->room = col_text(st, 8);
+	j->command = db_text_dup(st, 2);
+	j->cmd_name = db_text_dup(st, 3);
+	j->action = db_text_dup(st, 4);
+	j->args = db_text_dup(st, 5);
+	j->requester = db_text_dup(st, 6);
+	j->connector = db_text_dup(st, 7);
+	j->room = db_text_dup(st, 8);
 	j->msg_id = db_int(st, 9);
 	j->approval_msg_id = db_int(st, 10);
-	j->nonce = col_text(st, 11);
-	j->rule = col_text(st, 12);
+	j->nonce = db_text_dup(st, 11);
+	j->rule = db_text_dup(st, 12);
 	j->approvals_needed = (int)db_int(st, 13);
-	j->approver_roles = col_text(st, 14);
+	j->approver_roles = db_text_dup(st, 14);
 	j->self_approve = (int)db_int(st, 15);
 	j->snapshot_before = (int)db_int(st, 16);
-	j->reason = col_text(st, 17);
+	j->reason = db_text_dup(st, 17);
 	j->target_vmid = db_int(st, 18);
-	j->target_node = col_text(st, 19);
-	j->target_type = col_text(st, 20);
-	j->target_status = col_text(st, 21);
+	j->target_node = db_text_dup(st, 19);
+	j->target_type = db_text_dup(st, 20);
+	j->target_status = db_text_dup(st, 21);
 	j->heavy = (int)db_int(st, 22);
 	j->created_at = db_int(st, 23);
 	j->expires_at = db_int(st, 24);
@@ -202,17 +194,17 @@ row_to_job(struct db_stmt *st, struct job *j)
 	j->started_at = db_int(st, 26);
 	j->dispatched_at = db_int(st, 27);
 	j->finished_at = db_int(st, 28);
-	j->upid = col_text(st, 29);
+	j->upid = db_text_dup(st, 29);
 	j->progress = db_null(st, 30) ? -1 :
 	    (int)db_int(st, 30);
-	j->result = col_text(st, 31);
-	j->error = col_text(st, 32);
+	j->result = db_text_dup(st, 31);
+	j->error = db_text_dup(st, 32);
 	j->parent_job = db_int(st, 33);
-	j->display = col_text(st, 34);
-	j->kind = col_text(st, 35);
-	j->target_name = col_text(st, 36);
-	j->approval_room = col_text(st, 37);
-	j->plan = col_text(st, 38);
+	j->display = db_text_dup(st, 34);
+	j->kind = db_text_dup(st, 35);
+	j->target_name = db_text_dup(st, 36);
+	j->approval_room = db_text_dup(st, 37);
+	j->plan = db_text_dup(st, 38);
 }
 
 int
@@ -511,7 +503,7 @@ jobs_approvers(struct store *s, int64_t job_id, char ***list, size_t *n)
 	db_bind_int(st, 1, job_id);
 	while (db_step(st) == DB_ROW) {
 		*list = xreallocarray(*list, *n + 2, sizeof **list);
-		(*list)[(*n)++] = col_text(st, 0);
+		(*list)[(*n)++] = db_text_dup(st, 0);
 		(*list)[*n] = NULL;
 	}
 	db_finish(s, st);
@@ -871,16 +863,16 @@ jobs_steps(struct store *s, int64_t job_id, struct job_step **out,
 		js->id = db_int(st, 0);
 		js->job_id = job_id;
 		js->seq = (int)db_int(st, 1);
-		js->name = col_text(st, 2);
-		js->method = col_text(st, 3);
-		js->target = col_text(st, 4);
-		js->params = col_text(st, 5);
-		js->node = col_text(st, 6);
-		js->task_type = col_text(st, 7);
+		js->name = db_text_dup(st, 2);
+		js->method = db_text_dup(st, 3);
+		js->target = db_text_dup(st, 4);
+		js->params = db_text_dup(st, 5);
+		js->node = db_text_dup(st, 6);
+		js->task_type = db_text_dup(st, 7);
 		js->vmid = (int)db_int(st, 8);
 		js->intent_at = db_int(st, 9);
-		js->upid = col_text(st, 10);
-		state = col_text(st, 11);
+		js->upid = db_text_dup(st, 10);
+		state = db_text_dup(st, 11);
 		js->state = STEP_INTENT;
 		for (k = 0; k < nitems(step_names); k++) {
 			if (state != NULL && strcmp(state, step_names[k]) == 0)

@@ -394,14 +394,6 @@ quiet(struct cycle *cy, const char *conn, const char *room,
 
 /* ---- rows ---- */
 
-static char *
-col_text(struct db_stmt *st, int i)
-{
-	const char	*t = db_text(st, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
 static void
 actx_release(struct actx *a)
 {
@@ -435,22 +427,22 @@ load_rows(struct cycle *cy)
 		a = &cy->v[cy->n++];
 		memset(a, 0, sizeof *a);
 		a->row.id = db_int(st, 0);
-		a->row.rule = col_text(st, 1);
-		a->row.target = col_text(st, 2);
+		a->row.rule = db_text_dup(st, 1);
+		a->row.target = db_text_dup(st, 2);
 		if (alert_state_parse(db_text(st, 3),
 		    &a->row.state) != 0)
 			a->row.state = ALERT_INACTIVE;
-		a->row.severity = col_text(st, 4);
+		a->row.severity = db_text_dup(st, 4);
 		a->row.value = db_double(st, 5);
 		a->row.pending_since = db_int(st, 6);
 		a->row.fired_at = db_int(st, 7);
 		a->row.resolved_at = db_int(st, 8);
 		a->row.last_sent_at = db_int(st, 9);
-		a->row.acked_by = col_text(st, 10);
+		a->row.acked_by = db_text_dup(st, 10);
 		a->row.flaps = (int)db_int(st, 11);
 		a->row.flap_window_start = db_int(st, 12);
-		a->row.msg_refs = col_text(st, 13);
-		a->row.summary = col_text(st, 14);
+		a->row.msg_refs = db_text_dup(st, 13);
+		a->row.summary = db_text_dup(st, 14);
 		a->row.missed = (int)db_int(st, 15);
 		a->row.last_seen_at = db_int(st, 16);
 		a->refs = a->row.msg_refs != NULL ?

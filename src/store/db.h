@@ -49,6 +49,8 @@ int64_t		 db_int(struct db_stmt *, int);
 double		 db_double(struct db_stmt *, int);
 const char	*db_text(struct db_stmt *, int);	/* NULL for NULL */
 int		 db_null(struct db_stmt *, int);
+/* A copy of a text column, NULL for NULL; caller frees. */
+char		*db_text_dup(struct db_stmt *, int);
 
 /* Rows changed by the connection's last statement, and the id its last
  * INSERT made. */

@@ -221,20 +221,6 @@ outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
 
 /* ---- the sender's side ---- */
 
-static const char *
-col_text(struct db_stmt *st, int i)
-{
-	return db_text(st, i);
-}
-
-static char *
-dup_col(struct db_stmt *st, int i)
-{
-	const char	*s = col_text(st, i);
-
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static char *
 dup_json(const json_t *o, const char *key)
 {
@@ -372,11 +358,11 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 	room_seen = NULL;
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct outbox_item	*it;
-		const char		*room = col_text(st, 2);
+		const char		*room = db_text(st, 2);
 		int			 answer;
 		int64_t			 at;
 
-		answer = strcmp(col_text(st, 1), "answer") == 0;
+		answer = strcmp(db_text(st, 1), "answer") == 0;
 		if (!answer) {
 			if (room_seen != NULL && strcmp(room_seen, room) == 0)
 				continue;
@@ -396,13 +382,13 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 		it->kind = answer ? OUTBOX_ANSWER : OUTBOX_MESSAGE;
 		it->connector = xstrdup(connector);
 		it->room = xstrdup(room);
-		it->ref = dup_col(st, 3);
-		it->label = dup_col(st, 4);
+		it->ref = db_text_dup(st, 3);
+		it->label = db_text_dup(st, 4);
 		it->version = db_int(st, 5);
 		it->attempts = (int)db_int(st, 6);
 		it->created_at = db_int(st, 7);
-		decode_msg(it, col_text(st, 8));
-		it->ev = decode_event(it, col_text(st, 9));
+		decode_msg(it, db_text(st, 8));
+		it->ev = decode_event(it, db_text(st, 9));
 	}
 	free(room_seen);
 	if (n > 1)
@@ -527,7 +513,7 @@ outbox_ref(struct store *s, int64_t id)
 		return NULL;
 	db_bind_int(st, 1, id);
 	if (db_step(st) == DB_ROW)
-		ref = dup_col(st, 0);
+		ref = db_text_dup(st, 0);
 	db_finish(s, st);
 	return ref;
 }

@@ -883,6 +883,14 @@ db_null(struct db_stmt *ds, int col)
 	return sqlite3_column_type(ds->st, col) == SQLITE_NULL;
 }
 
+char *
+db_text_dup(struct db_stmt *ds, int col)
+{
+	const char	*t = db_text(ds, col);
+
+	return t != NULL ? xstrdup(t) : NULL;
+}
+
 int64_t
 db_changes(struct store *s)
 {
