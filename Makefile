@@ -22,9 +22,9 @@
 # install paths rebuilds everything (see $(FLAGS_STAMP)).
 
 CC	?= cc
-PKGS	 = libwebsockets libcurl jansson yaml-0.1 sqlite3 openssl
+PKGS	 = libwebsockets libcurl jansson yaml-0.1 sqlite3 libpq openssl
 DEBS	 = build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev \
-	   libjansson-dev libyaml-dev libsqlite3-dev libsensors-dev \
+	   libjansson-dev libyaml-dev libsqlite3-dev libpq-dev libsensors-dev \
 	   libssl-dev libhttp-parser-dev openssh-client openssh-server \
 	   ca-certificates tzdata groff-base
 VERSION	:= $(shell sed -n 's/^\#define PVEBOT_VERSION "\(.*\)"/\1/p' \

@@ -18,9 +18,16 @@
 
 struct store;
 
-/* Opens (creating and migrating) the database; NULL with *cause. */
+/*
+ * Opens (creating and migrating) the database; NULL with *cause. `path`
+ * is a SQLite file, or a postgresql:// URL (store_pg.c; its password, if
+ * any, from store_set_password(): a URL holding one is refused).
+ */
 struct store	*store_open(const char *path, char **cause);
 void		 store_close(struct store *);
+/* The password for connections to `url`, for the whole process (copied;
+ * NULL forgets it). Never logged. */
+void		 store_set_password(const char *url, const char *password);
 const char	*store_path(const struct store *);
 int		 store_version(struct store *);	/* schema version */
 int		 store_latest_version(void);	/* what this binary knows */

@@ -18,7 +18,7 @@
  * (which no other connection can hold at the same time), PRAGMA
  * data_version says whether another connection committed since the head
  * was read; only then is the newest row read again. A rollback of this
- * connection forgets the head (sqlite3_rollback_hook), so a row that was
+ * connection forgets the head (audit_conn_rolled_back()), so a row that was
  * rolled back is never linked to.
  *
  * Deleting rows at the end leaves no broken link; checkpoints catch it.
@@ -45,9 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -59,14 +58,13 @@
 #define CHECKPOINT_EVERY 60		/* seconds, per connection */
 #define CHECKPOINT_KEY	"audit_checkpoint"
 #define KEY_MIN		32		/* characters of key material */
+#define ROWS_FROM	"SELECT id, at, actor, event, detail, prev_hash, " \
+	"hash FROM audit WHERE id >= ?1 ORDER BY id"
 
 /* What one connection knows of the chain. */
 struct audit_conn {
-	sqlite3_stmt	*version;	/* PRAGMA data_version */
-	sqlite3_stmt	*newest;
-	sqlite3_stmt	*insert;
 	int		 loaded;	/* head_* valid as of `dv` */
-	sqlite3_int64	 dv;
+	int64_t		 dv;
 	int64_t		 head_id;
 	char		 head_hash[HASH_MAX];
 	int		 head_warned;
@@ -266,26 +264,25 @@ row_mac(const char *key, size_t keylen, int64_t id, int64_t at,
 /* The MAC of the row `st` is on, columns (id, at, actor, event, detail,
  * prev_hash) from `col`, under the id `id`. */
 static void
-stmt_mac(sqlite3_stmt *st, const char *key, size_t keylen, int64_t id,
+stmt_mac(struct db_stmt *st, const char *key, size_t keylen, int64_t id,
     char out[HASH_MAX])
 {
-	const char	*prev = (const char *)sqlite3_column_text(st, 5);
+	const char	*prev = db_text(st, 5);
 
-	row_mac(key, keylen, id, sqlite3_column_int64(st, 1),
-	    (const char *)sqlite3_column_text(st, 2),
-	    (const char *)sqlite3_column_text(st, 3),
-	    (const char *)sqlite3_column_text(st, 4),
+	row_mac(key, keylen, id, db_int(st, 1),
+	    db_text(st, 2),
+	    db_text(st, 3),
+	    db_text(st, 4),
 	    prev != NULL ? prev : "", out);
 }
 
 /* ---- the connection's head ---- */
 
-static void
-on_rollback(void *arg)
+void
+audit_conn_rolled_back(struct audit_conn *ac)
 {
-	struct audit_conn	*ac = arg;
-
-	ac->loaded = 0;
+	if (ac != NULL)
+		ac->loaded = 0;
 }
 
 void
@@ -293,31 +290,11 @@ audit_conn_free(struct audit_conn *ac)
 {
 	if (ac == NULL)
 		return;
-	sqlite3_finalize(ac->version);
-	sqlite3_finalize(ac->newest);
-	sqlite3_finalize(ac->insert);
 	if (ac->key != NULL) {
 		explicit_bzero(ac->key, ac->keylen);
 		free(ac->key);
 	}
 	free(ac);
-}
-
-/* A statement the audit connection owns for its lifetime (not from the
- * store's cache, whose statements are lent for one use). */
-static sqlite3_stmt *
-own_prepare(struct store *s, const char *sql)
-{
-	sqlite3_stmt	*st = NULL;
-
-	if (sqlite3_prepare_v3(store_sqlite(s), sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-		log_error("audit", "prepare failed: %s",
-		    sqlite3_errmsg(store_sqlite(s)));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
 }
 
 static struct audit_conn *
@@ -329,18 +306,7 @@ conn(struct store *s)
 	if (*slot != NULL)
 		return *slot;
 	ac = xcalloc(1, sizeof *ac);
-	ac->version = own_prepare(s, "PRAGMA data_version");
-	ac->newest = own_prepare(s, "SELECT id, at, actor, event, detail, "
-	    "prev_hash, hash FROM audit ORDER BY id DESC LIMIT 1");
-	ac->insert = own_prepare(s, "INSERT INTO audit (id, at, actor, "
-	    "event, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7)");
-	if (ac->version == NULL || ac->newest == NULL || ac->insert == NULL) {
-		audit_conn_free(ac);
-		return NULL;
-	}
 	ac->key = key_lookup(store_path(s), &ac->keylen);
-	sqlite3_rollback_hook(store_sqlite(s), on_rollback, ac);
 	*slot = ac;
 	return ac;
 }
@@ -353,24 +319,24 @@ conn(struct store *s)
 static int
 head_current(struct store *s, struct audit_conn *ac)
 {
-	sqlite3_int64	 dv;
+	struct db_stmt	*newest;
+	int64_t		 dv = 0;
 	char		 mac[HASH_MAX];
 	const char	*stored;
-	int		 rc, known;
+	int		 rc, known, versioned;
 
-	if (sqlite3_step(ac->version) != SQLITE_ROW) {
-		sqlite3_reset(ac->version);
-		return -1;
-	}
-	dv = sqlite3_column_int64(ac->version, 0);
-	sqlite3_reset(ac->version);
-	if (ac->loaded && dv == ac->dv)
+	/* No data version (PostgreSQL): the head is read every time. */
+	versioned = db_data_version(s, &dv) == 0;
+	if (versioned && ac->loaded && dv == ac->dv)
 		return 0;
-	rc = sqlite3_step(ac->newest);
-	if (rc == SQLITE_ROW) {
-		int64_t	 id = sqlite3_column_int64(ac->newest, 0);
+	if ((newest = db_prepare(s, "SELECT id, at, actor, event, detail, "
+	    "prev_hash, hash FROM audit ORDER BY id DESC LIMIT 1")) == NULL)
+		return -1;
+	rc = db_step(newest);
+	if (rc == DB_ROW) {
+		int64_t	 id = db_int(newest, 0);
 
-		stored = (const char *)sqlite3_column_text(ac->newest, 6);
+		stored = db_text(newest, 6);
 		/*
 		 * Another connection committed, but not to the audit log
 		 * (the sender marking a message sent): the head this
@@ -382,7 +348,7 @@ head_current(struct store *s, struct audit_conn *ac)
 		snprintf(ac->head_hash, sizeof ac->head_hash, "%s",
 		    stored != NULL ? stored : "");
 		if (!known && (!is_keyed(stored) || ac->key != NULL)) {
-			stmt_mac(ac->newest, is_keyed(stored) ? ac->key : NULL,
+			stmt_mac(newest, is_keyed(stored) ? ac->key : NULL,
 			    ac->keylen, ac->head_id, mac);
 			if ((stored == NULL || strcmp(mac, stored) != 0) &&
 			    !ac->head_warned) {
@@ -398,10 +364,10 @@ head_current(struct store *s, struct audit_conn *ac)
 		snprintf(ac->head_hash, sizeof ac->head_hash, "%s",
 		    AUDIT_GENESIS);
 	}
-	sqlite3_reset(ac->newest);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finish(s, newest);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
-	ac->loaded = 1;
+	ac->loaded = versioned;
 	ac->dv = dv;
 	return 0;
 }
@@ -428,9 +394,10 @@ static int
 append(struct store *s, struct audit_conn *ac, const char *actor,
     const char *event, const char *detail, int64_t at)
 {
-	char	 hash[HASH_MAX];
-	int64_t	 id;
-	int	 rc;
+	struct db_stmt	*insert;
+	char		 hash[HASH_MAX];
+	int64_t		 id;
+	int		 rc;
 
 	if (head_current(s, ac) != 0)
 		return -1;
@@ -442,19 +409,22 @@ append(struct store *s, struct audit_conn *ac, const char *actor,
 	id = ac->head_id + 1;
 	row_mac(ac->key, ac->keylen, id, at, actor, event, detail,
 	    ac->head_hash, hash);
-	sqlite3_bind_int64(ac->insert, 1, id);
-	sqlite3_bind_int64(ac->insert, 2, at);
-	sqlite3_bind_text(ac->insert, 3, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ac->insert, 4, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ac->insert, 5, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ac->insert, 6, ac->head_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ac->insert, 7, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(ac->insert);
-	sqlite3_reset(ac->insert);
-	sqlite3_clear_bindings(ac->insert);
-	if (rc != SQLITE_DONE) {
+	if ((insert = db_prepare(s, "INSERT INTO audit (id, at, actor, "
+	    "event, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)")) == NULL)
+		return -1;
+	db_bind_int(insert, 1, id);
+	db_bind_int(insert, 2, at);
+	db_bind_text(insert, 3, actor);
+	db_bind_text(insert, 4, event);
+	db_bind_text(insert, 5, detail);
+	db_bind_text(insert, 6, ac->head_hash);
+	db_bind_text(insert, 7, hash);
+	rc = db_step(insert);
+	db_finish(s, insert);
+	if (rc != DB_DONE) {
 		log_error("audit", "append failed: %s",
-		    sqlite3_errmsg(store_sqlite(s)));
+		    db_error(s));
 		return -1;
 	}
 	ac->head_id = id;
@@ -470,7 +440,7 @@ audit_append(struct store *s, const char *actor, const char *event,
     const char *detail)
 {
 	struct audit_conn	*ac = conn(s);
-	int			 own_tx = sqlite3_get_autocommit(store_sqlite(s));
+	int			 own_tx = db_autocommit(s);
 
 	if (ac == NULL)
 		return -1;
@@ -491,7 +461,7 @@ int
 audit_checkpoint(struct store *s, struct audit_head *head, char **cause)
 {
 	struct audit_conn	*ac = conn(s);
-	int			 own_tx = sqlite3_get_autocommit(store_sqlite(s));
+	int			 own_tx = db_autocommit(s);
 
 	memset(head, 0, sizeof *head);
 	if (ac == NULL)
@@ -668,7 +638,7 @@ audit_stored_checkpoint(struct store *s, struct audit_head *cp)
  * inserted before it; returns by how much (0 when it was edited).
  */
 static int64_t
-renumbered(sqlite3_stmt *st, const char *key, size_t keylen, int64_t id,
+renumbered(struct db_stmt *st, const char *key, size_t keylen, int64_t id,
     const char *stored)
 {
 	char	 mac[HASH_MAX];
@@ -721,7 +691,7 @@ static int
 verify(struct store *s, int64_t from, const char *given, int64_t *rows,
     char **report)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct audit_head cp;
 	struct expect	 ex[2];
 	char		 prev[HASH_MAX], prev2[HASH_MAX], mac[HASH_MAX];
@@ -777,35 +747,38 @@ verify(struct store *s, int64_t from, const char *given, int64_t *rows,
 		snprintf(ex[1].hash, sizeof ex[1].hash, "%s", colon + 1);
 	}
 
-	if ((st = own_prepare(s, "SELECT id, at, actor, event, detail, "
-	    "prev_hash, hash FROM audit WHERE id >= ?1 ORDER BY id")) ==
-	    NULL) {
+	if ((st = db_prepare(s, ROWS_FROM)) == NULL) {
 		set_cause(report, "cannot read the audit table");
 		bad = 1;
 		goto out;
 	}
 	/* Starting later: the row before is the link to check against. */
 	if (from > 1) {
-		sqlite3_bind_int64(st, 1, from - 1);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			prev_id = sqlite3_column_int64(st, 0);
+		db_bind_int(st, 1, from - 1);
+		if (db_step(st) == DB_ROW) {
+			prev_id = db_int(st, 0);
 			n = prev_id;
 			snprintf(prev, sizeof prev, "%s",
-			    (const char *)sqlite3_column_text(st, 6));
+			    db_text(st, 6));
 			if (is_keyed(prev))
 				first_keyed = prev_id;
 		}
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, from);
+		db_finish(s, st);
+		if ((st = db_prepare(s, ROWS_FROM)) == NULL) {
+			set_cause(report, "cannot read the audit table");
+			bad = 1;
+			goto out;
+		}
+		db_bind_int(st, 1, from);
 	} else
-		sqlite3_bind_int64(st, 1, 0);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t		 id = sqlite3_column_int64(st, 0);
+		db_bind_int(st, 1, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t		 id = db_int(st, 0);
 		const char	*row_prev, *stored;
 		int		 keyed;
 
-		row_prev = (const char *)sqlite3_column_text(st, 5);
-		stored = (const char *)sqlite3_column_text(st, 6);
+		row_prev = db_text(st, 5);
+		stored = db_text(st, 6);
 		keyed = is_keyed(stored);
 		if (first_keyed != 0 && !keyed) {
 			set_cause(report, "audit row %" PRId64 " has no "
@@ -866,7 +839,7 @@ verify(struct store *s, int64_t from, const char *given, int64_t *rows,
 		for (i = 0; i < nitems(ex) && cp_problem == NULL; i++)
 			expect_row(&ex[i], id, n, stored, &cp_problem);
 	}
-	sqlite3_finalize(st);
+	db_finish(s, st);
 	*rows = n;
 	if (bad)
 		goto out;

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_int.h"
+#include "store_pg.h"
 #include "util.h"
 
 /*
@@ -48,7 +51,8 @@
 
 struct db_stmt {
 	struct store	*s;
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st;		/* SQLite's, or */
+	struct pg_stmt	*pg;		/* PostgreSQL's */
 };
 
 struct stmt_slot {
@@ -59,7 +63,8 @@ struct stmt_slot {
 };
 
 struct store {
-	sqlite3			*db;
+	sqlite3			*db;		/* SQLite, or */
+	struct pg_db		*pg;		/* PostgreSQL */
 	char			*path;
 	struct audit_conn	*audit;		/* audit.c's, lazily */
 	struct stmt_slot	*slots;
@@ -95,7 +100,7 @@ store_note_outbox(struct store *s, const char *connector)
 {
 	size_t	 i;
 
-	if (sqlite3_get_autocommit(s->db)) {
+	if (db_autocommit(s)) {
 		/* No transaction: the row is already committed. */
 		if (outbox_hook != NULL)
 			outbox_hook(connector);
@@ -437,10 +442,13 @@ store_latest_version(void)
 }
 
 static int
-exec_sql(sqlite3 *db, const char *sql, char **cause)
+exec_sql(struct store *s, const char *sql, char **cause)
 {
+	sqlite3	*db = s->db;
 	char	*err = NULL;
 
+	if (s->pg != NULL)
+		return pg_exec(s->pg, sql, cause);
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		set_cause(cause, "%s", err != NULL ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
@@ -450,24 +458,24 @@ exec_sql(sqlite3 *db, const char *sql, char **cause)
 }
 
 static int
-read_version(sqlite3 *db, int *version, char **cause)
+read_version(struct store *s, int *version, char **cause)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*version = 0;
-	if (exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_version ("
-	    "version INTEGER NOT NULL, applied_at INTEGER NOT NULL)",
+	if (exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version ("
+	    "version BIGINT NOT NULL, applied_at BIGINT NOT NULL)",
 	    cause) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version",
-	    -1, &st, NULL) != SQLITE_OK)
-		return set_cause(cause, "%s", sqlite3_errmsg(db));
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return 0;
+	if ((st = db_prepare(s, "SELECT MAX(version) FROM schema_version")) ==
+	    NULL)
+		return set_cause(cause, "%s", db_error(s));
+	rc = db_step(st);
+	if (rc == DB_ROW && !db_null(st, 0))
+		*version = (int)db_int(st, 0);
+	db_finish(s, st);
+	return rc == DB_ERROR ? set_cause(cause, "%s", db_error(s)) : 0;
 }
 
 /*
@@ -539,13 +547,66 @@ backup_before_migration(struct store *s, int version, char **cause)
 	return 0;
 }
 
+/*
+ * PostgreSQL: every step in one transaction under the write lock, so two
+ * instances starting together migrate one after the other, and a
+ * failed step leaves the schema as it was (its DDL is transactional).
+ */
+static int
+migrate_pg(struct store *s, int target, char **cause)
+{
+	int	 version, v;
+	char	*sql;
+
+	if (pg_begin(s->pg, cause) != 0)
+		return -1;
+	if (read_version(s, &version, cause) != 0)
+		goto fail;
+	if (version > store_latest_version()) {
+		set_cause(cause, "%s: database schema version %d is newer "
+		    "than this pvebot understands (%d); upgrade pvebot or use "
+		    "another database", s->path, version,
+		    store_latest_version());
+		goto fail;
+	}
+	for (v = version; v < target; v++) {
+		sql = pg_ddl(migrations[v]);
+		if (exec_sql(s, sql, cause) != 0) {
+			char	*c = *cause;
+
+			free(sql);
+			*cause = NULL;
+			set_cause(cause, "%s: migration %d failed: %s",
+			    s->path, v + 1, c);
+			free(c);
+			goto fail;
+		}
+		free(sql);
+		sql = xasprintf("INSERT INTO schema_version VALUES (%d, %lld)",
+		    v + 1, (long long)wall_now());
+		if (exec_sql(s, sql, cause) != 0) {
+			free(sql);
+			goto fail;
+		}
+		free(sql);
+	}
+	if (pg_commit(s->pg, cause) != 0)
+		return -1;
+	return pg_learn_ids(s->pg, cause);
+fail:
+	pg_rollback(s->pg);
+	return -1;
+}
+
 int
 store_migrate_to(struct store *s, int target, char **cause)
 {
 	int	 version, v;
 	char	*sql;
 
-	if (read_version(s->db, &version, cause) != 0)
+	if (s->pg != NULL)
+		return migrate_pg(s, target, cause);
+	if (read_version(s, &version, cause) != 0)
 		return -1;
 	if (version > store_latest_version())
 		return set_cause(cause, "%s: database schema version %d is "
@@ -556,19 +617,19 @@ store_migrate_to(struct store *s, int target, char **cause)
 	    backup_before_migration(s, version, cause) != 0)
 		return -1;
 	for (v = version; v < target; v++) {
-		if (exec_sql(s->db, "BEGIN IMMEDIATE", cause) != 0)
+		if (exec_sql(s, "BEGIN IMMEDIATE", cause) != 0)
 			return -1;
-		if (exec_sql(s->db, migrations[v], cause) != 0) {
-			exec_sql(s->db, "ROLLBACK", NULL);
+		if (exec_sql(s, migrations[v], cause) != 0) {
+			exec_sql(s, "ROLLBACK", NULL);
 			return set_cause(cause, "%s: migration %d failed: %s",
 			    s->path, v + 1, *cause);
 		}
 		sql = xasprintf("INSERT INTO schema_version VALUES (%d, %lld)",
 		    v + 1, (long long)wall_now());
-		if (exec_sql(s->db, sql, cause) != 0 ||
-		    exec_sql(s->db, "COMMIT", cause) != 0) {
+		if (exec_sql(s, sql, cause) != 0 ||
+		    exec_sql(s, "COMMIT", cause) != 0) {
 			free(sql);
-			exec_sql(s->db, "ROLLBACK", NULL);
+			exec_sql(s, "ROLLBACK", NULL);
 			return -1;
 		}
 		free(sql);
@@ -577,12 +638,89 @@ store_migrate_to(struct store *s, int target, char **cause)
 	return 0;
 }
 
+/*
+ * PostgreSQL passwords by URL, for every connection of this process: set
+ * once from database_password_file, never logged.
+ */
+static void
+freezero_str(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+struct password {
+	char	*url;
+	char	*password;
+};
+static pthread_mutex_t	 passwords_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct password	*passwords;
+static size_t		 npasswords;
+
+void
+store_set_password(const char *url, const char *password)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&passwords_lock);
+	for (i = 0; i < npasswords; i++) {
+		if (strcmp(passwords[i].url, url) == 0)
+			break;
+	}
+	if (i == npasswords) {
+		passwords = xreallocarray(passwords, npasswords + 1,
+		    sizeof *passwords);
+		passwords[npasswords].url = xstrdup(url);
+		passwords[npasswords++].password = NULL;
+	}
+	freezero_str(passwords[i].password);
+	passwords[i].password = password != NULL ? xstrdup(password) : NULL;
+	pthread_mutex_unlock(&passwords_lock);
+}
+
+static char *
+password_lookup(const char *url)
+{
+	char	*pw = NULL;
+	size_t	 i;
+
+	pthread_mutex_lock(&passwords_lock);
+	for (i = 0; i < npasswords; i++) {
+		if (strcmp(passwords[i].url, url) == 0 &&
+		    passwords[i].password != NULL)
+			pw = xstrdup(passwords[i].password);
+	}
+	pthread_mutex_unlock(&passwords_lock);
+	return pw;
+}
+
+/* SQLite rolled a transaction back (asked to, or on its own after an
+ * I/O error): what the connection cached of the audit head is stale. */
+static void
+on_rollback(void *arg)
+{
+	struct store	*s = arg;
+
+	audit_conn_rolled_back(s->audit);
+}
+
 static struct store *
 store_open_at(const char *path, int target, char **cause)
 {
 	struct store	*s = xcalloc(1, sizeof *s);
 
 	s->path = xstrdup(path);
+	if (pg_is_url(path)) {
+		char	*pw = password_lookup(path);
+
+		s->pg = pg_open(path, pw, cause);
+		freezero_str(pw);
+		if (s->pg == NULL || store_migrate_to(s, target, cause) != 0)
+			goto fail;
+		return s;
+	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		set_cause(cause, "%s: %s", path, s->db != NULL ?
@@ -590,7 +728,8 @@ store_open_at(const char *path, int target, char **cause)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_sql(s->db, "PRAGMA journal_mode=WAL;"
+	sqlite3_rollback_hook(s->db, on_rollback, s);
+	if (exec_sql(s, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON", cause) != 0) {
 		char	*c = *cause;
 
@@ -628,7 +767,10 @@ store_close(struct store *s)
 		return;
 	audit_conn_free(s->audit);
 	for (i = 0; i < s->nslots; i++) {
-		sqlite3_finalize(s->slots[i].st->st);
+		if (s->slots[i].st->pg != NULL)
+			pg_stmt_free(s->slots[i].st->pg);
+		else
+			sqlite3_finalize(s->slots[i].st->st);
 		free(s->slots[i].st);
 		free(s->slots[i].sql);
 	}
@@ -637,14 +779,9 @@ store_close(struct store *s)
 	free(s->notify);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
+	pg_close(s->pg);
 	free(s->path);
 	free(s);
-}
-
-struct sqlite3 *
-store_sqlite(struct store *s)
-{
-	return s->db;
 }
 
 struct audit_conn **
@@ -664,7 +801,7 @@ store_version(struct store *s)
 {
 	int	 v = 0;
 
-	read_version(s->db, &v, NULL);
+	read_version(s, &v, NULL);
 	return v;
 }
 
@@ -679,6 +816,14 @@ tx_sql(struct store *s, const char *sql, char **cause)
 	struct db_stmt	*st;
 	int		 rc;
 
+	if (s->pg != NULL) {
+		if (strcmp(sql, "BEGIN IMMEDIATE") == 0)
+			return pg_begin(s->pg, cause);
+		if (strcmp(sql, "COMMIT") == 0)
+			return pg_commit(s->pg, cause);
+		pg_rollback(s->pg);
+		return 0;
+	}
 	if ((st = db_prepare(s, sql)) == NULL)
 		return set_cause(cause, "%s", sqlite3_errmsg(s->db));
 	rc = db_step(st);
@@ -704,6 +849,8 @@ store_begin(struct store *s)
 int
 store_busy(struct store *s)
 {
+	if (s->pg != NULL)
+		return pg_busy(s->pg);
 	return (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY;
 }
 
@@ -716,8 +863,10 @@ store_commit(struct store *s)
 	if (tx_sql(s, "COMMIT", &cause) != 0) {
 		log_error("store", "commit failed: %s", cause);
 		free(cause);
-		if (!sqlite3_get_autocommit(s->db))
+		if (!db_autocommit(s))
 			tx_sql(s, "ROLLBACK", NULL);
+		if (s->pg != NULL)
+			audit_conn_rolled_back(s->audit);
 		notify_flush(s, 0);
 		return -1;
 	}
@@ -729,15 +878,17 @@ store_commit(struct store *s)
 void
 store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
+	if (!db_autocommit(s))
 		tx_sql(s, "ROLLBACK", NULL);
+	if (s->pg != NULL)
+		audit_conn_rolled_back(s->audit);
 	notify_flush(s, 0);
 }
 
 int
 store_exec(struct store *s, const char *sql, char **cause)
 {
-	return exec_sql(s->db, sql, cause);
+	return exec_sql(s, sql, cause);
 }
 
 static uint64_t
@@ -769,6 +920,12 @@ db_prepare(struct store *s, const char *sql)
 		slot->in_use = 1;
 		return slot->st;
 	}
+	if (s->pg != NULL) {
+		ds = xcalloc(1, sizeof *ds);
+		ds->s = s;
+		ds->pg = pg_prepare(s->pg, sql);
+		goto cache;
+	}
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 	    &st, NULL) != SQLITE_OK) {
 		log_error("store", "prepare failed: %s sql=%s",
@@ -776,9 +933,10 @@ db_prepare(struct store *s, const char *sql)
 		sqlite3_finalize(st);
 		return NULL;
 	}
-	ds = xmalloc(sizeof *ds);
+	ds = xcalloc(1, sizeof *ds);
 	ds->s = s;
 	ds->st = st;
+cache:
 	if (s->nslots < STMT_CACHE_MAX) {
 		s->slots = xreallocarray(s->slots, s->nslots + 1,
 		    sizeof *s->slots);
@@ -800,32 +958,53 @@ db_finish(struct store *s, struct db_stmt *ds)
 		return;
 	for (i = 0; i < s->nslots; i++) {
 		if (s->slots[i].st == ds) {
-			sqlite3_reset(ds->st);
-			sqlite3_clear_bindings(ds->st);
+			if (ds->pg != NULL)
+				pg_reset(ds->pg);
+			else {
+				sqlite3_reset(ds->st);
+				sqlite3_clear_bindings(ds->st);
+			}
 			s->slots[i].in_use = 0;
 			return;
 		}
 	}
-	sqlite3_finalize(ds->st);
+	if (ds->pg != NULL)
+		pg_stmt_free(ds->pg);
+	else
+		sqlite3_finalize(ds->st);
 	free(ds);
 }
 
 void
 db_bind_int(struct db_stmt *ds, int i, int64_t v)
 {
-	sqlite3_bind_int64(ds->st, i, v);
+	char	 num[24];
+
+	if (ds->pg != NULL) {
+		snprintf(num, sizeof num, "%lld", (long long)v);
+		pg_bind(ds->pg, i, num);
+	} else
+		sqlite3_bind_int64(ds->st, i, v);
 }
 
 void
 db_bind_double(struct db_stmt *ds, int i, double v)
 {
-	sqlite3_bind_double(ds->st, i, v);
+	char	 num[40];
+
+	if (ds->pg != NULL) {
+		snprintf(num, sizeof num, "%.17g", v);
+		pg_bind(ds->pg, i, num);
+	} else
+		sqlite3_bind_double(ds->st, i, v);
 }
 
 void
 db_bind_text(struct db_stmt *ds, int i, const char *v)
 {
-	if (v == NULL)
+	if (ds->pg != NULL)
+		pg_bind(ds->pg, i, v);
+	else if (v == NULL)
 		sqlite3_bind_null(ds->st, i);
 	else
 		sqlite3_bind_text(ds->st, i, v, -1, SQLITE_STATIC);
@@ -834,7 +1013,9 @@ db_bind_text(struct db_stmt *ds, int i, const char *v)
 void
 db_bind_text_copy(struct db_stmt *ds, int i, const char *v)
 {
-	if (v == NULL)
+	if (ds->pg != NULL)
+		pg_bind(ds->pg, i, v);
+	else if (v == NULL)
 		sqlite3_bind_null(ds->st, i);
 	else
 		sqlite3_bind_text(ds->st, i, v, -1, SQLITE_TRANSIENT);
@@ -843,12 +1024,17 @@ db_bind_text_copy(struct db_stmt *ds, int i, const char *v)
 void
 db_bind_null(struct db_stmt *ds, int i)
 {
-	sqlite3_bind_null(ds->st, i);
+	if (ds->pg != NULL)
+		pg_bind(ds->pg, i, NULL);
+	else
+		sqlite3_bind_null(ds->st, i);
 }
 
 int
 db_step(struct db_stmt *ds)
 {
+	if (ds->pg != NULL)
+		return pg_step(ds->pg);
 	switch (sqlite3_step(ds->st)) {
 	case SQLITE_ROW:
 		return DB_ROW;
@@ -859,27 +1045,44 @@ db_step(struct db_stmt *ds)
 	}
 }
 
+/* PostgreSQL answers booleans as t and f. */
 int64_t
 db_int(struct db_stmt *ds, int col)
 {
-	return sqlite3_column_int64(ds->st, col);
+	const char	*v;
+
+	if (ds->pg == NULL)
+		return sqlite3_column_int64(ds->st, col);
+	if ((v = pg_value(ds->pg, col)) == NULL)
+		return 0;
+	if (strcmp(v, "t") == 0)
+		return 1;
+	return strtoll(v, NULL, 10);
 }
 
 double
 db_double(struct db_stmt *ds, int col)
 {
-	return sqlite3_column_double(ds->st, col);
+	const char	*v;
+
+	if (ds->pg == NULL)
+		return sqlite3_column_double(ds->st, col);
+	return (v = pg_value(ds->pg, col)) != NULL ? strtod(v, NULL) : 0.0;
 }
 
 const char *
 db_text(struct db_stmt *ds, int col)
 {
+	if (ds->pg != NULL)
+		return pg_value(ds->pg, col);
 	return (const char *)sqlite3_column_text(ds->st, col);
 }
 
 int
 db_null(struct db_stmt *ds, int col)
 {
+	if (ds->pg != NULL)
+		return pg_value(ds->pg, col) == NULL;
 	return sqlite3_column_type(ds->st, col) == SQLITE_NULL;
 }
 
@@ -894,37 +1097,59 @@ db_text_dup(struct db_stmt *ds, int col)
 int64_t
 db_changes(struct store *s)
 {
-	return sqlite3_changes(s->db);
+	return s->pg != NULL ? pg_changes(s->pg) : sqlite3_changes(s->db);
 }
 
 int64_t
 db_total_changes(struct store *s)
 {
-	return sqlite3_total_changes(s->db);
+	return s->pg != NULL ? pg_total_changes(s->pg) :
+	    sqlite3_total_changes(s->db);
 }
 
 int64_t
 db_last_id(struct store *s)
 {
-	return sqlite3_last_insert_rowid(s->db);
+	return s->pg != NULL ? pg_last_id(s->pg) :
+	    sqlite3_last_insert_rowid(s->db);
 }
 
 const char *
 db_error(struct store *s)
 {
-	return sqlite3_errmsg(s->db);
+	return s->pg != NULL ? pg_error(s->pg) : sqlite3_errmsg(s->db);
 }
 
 int
 db_autocommit(struct store *s)
 {
-	return sqlite3_get_autocommit(s->db);
+	return s->pg != NULL ? !pg_in_tx(s->pg) : sqlite3_get_autocommit(s->db);
+}
+
+int
+db_data_version(struct store *s, int64_t *dv)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if (s->pg != NULL)
+		return -1;
+	if ((st = db_prepare(s, "PRAGMA data_version")) == NULL)
+		return -1;
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*dv = db_int(st, 0);
+	db_finish(s, st);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 void
 store_set_wait(struct store *s, int ms)
 {
-	sqlite3_busy_timeout(s->db, ms);
+	if (s->pg != NULL)
+		pg_set_wait(s->pg, ms);
+	else
+		sqlite3_busy_timeout(s->db, ms);
 }
 
 static int
@@ -955,12 +1180,13 @@ put_text(struct store *s, const char *sql, const char *key,
 		return -1;
 	db_bind_text(st, 1, key);
 	db_bind_text(st, 2, value);
-	db_bind_int(st, 3, wall_now());
+	if (strstr(sql, "?3") != NULL)
+		db_bind_int(st, 3, wall_now());
 	rc = db_step(st);
 	db_finish(s, st);
 	if (rc != DB_DONE) {
 		log_error("store", "write failed key=%s: %s", key,
-		    sqlite3_errmsg(s->db));
+		    db_error(s));
 		return -1;
 	}
 	return 0;
@@ -991,8 +1217,7 @@ store_kv_get(struct store *s, const char *key, char **value)
 int
 store_kv_set(struct store *s, const char *key, const char *value)
 {
-	/* ?3 is bound by put_text but unused here. */
 	return put_text(s, "INSERT INTO kv (key, value) VALUES (?1, ?2) "
-	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
-	    "WHERE ?3 IS NOT NULL", key, value);
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", key,
+	    value);
 }

@@ -5,12 +5,20 @@
 #ifndef PVEBOT_STORE_INT_H
 #define PVEBOT_STORE_INT_H
 
+#include <stdint.h>
+
 struct audit_conn;
-struct sqlite3;
 struct store;
 
-/* The SQLite connection under a store (audit.c's own statements). */
-struct sqlite3	*store_sqlite(struct store *);
+/*
+ * SQLite's count of commits by other connections (PRAGMA data_version):
+ * 0 and *dv, or -1 when the backend has none (PostgreSQL: then anything
+ * cached from the database must be read again).
+ */
+int	db_data_version(struct store *, int64_t *dv);
+/* The connection's transaction was rolled back: audit.c forgets the
+ * head it cached. NULL is fine. */
+void	audit_conn_rolled_back(struct audit_conn *);
 
 /* The connection's audit state, created by audit.c on first use. */
 struct audit_conn **store_audit_slot(struct store *);

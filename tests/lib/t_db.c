@@ -1,0 +1,147 @@
+/*
+ * t_db.c - see t_db.h. Each PostgreSQL database is named after the
+ * process and a counter, so parallel tests never share one; all are
+ * dropped (WITH (FORCE): connections of a crashed test do not keep one
+ * alive) at exit.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+#include "t.h"
+#include "t_db.h"
+#include "util.h"
+
+static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+static char		*password;
+static char		**made;
+static size_t		 nmade;
+
+int
+t_db_pg(void)
+{
+	const char	*u = getenv("PVEBOT_TEST_DB");
+
+	return u != NULL && (str_has_prefix(u, "postgresql://") ||
+	    str_has_prefix(u, "postgres://"));
+}
+
+static const char *
+server_password(void)
+{
+	const char	*f = getenv("PVEBOT_TEST_DB_PASSWORD_FILE");
+	FILE		*fp;
+	char		 line[256];
+
+	if (password != NULL || f == NULL || (fp = fopen(f, "r")) == NULL)
+		return password;
+	if (fgets(line, sizeof line, fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		password = xstrdup(line);
+	}
+	fclose(fp);
+	return password;
+}
+
+static PGconn *
+admin(void)
+{
+	const char	*keys[] = { "dbname", "password", NULL };
+	const char	*vals[] = { getenv("PVEBOT_TEST_DB"), server_password(),
+	    NULL };
+	PGconn		*c = PQconnectdbParams(keys, vals, 1);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		printf("t_db: cannot connect to the test server: %s\n",
+		    PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+drop_all(void)
+{
+	PGconn	*c;
+	size_t	 i;
+	char	*sql;
+
+	if (nmade == 0 || (c = admin()) == NULL)
+		return;
+	for (i = 0; i < nmade; i++) {
+		sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		    made[i]);
+		PQclear(PQexec(c, sql));
+		free(sql);
+		free(made[i]);
+	}
+	free(made);
+	made = NULL;
+	nmade = 0;
+	PQfinish(c);
+}
+
+/* The server URL with its database name replaced by `db`. */
+static char *
+url_with_db(const char *url, const char *db)
+{
+	const char	*host = strstr(url, "://"), *slash;
+
+	host += 3;
+	slash = strchr(host, '/');
+	if (slash == NULL)
+		return xasprintf("%s/%s", url, db);
+	return xasprintf("%.*s/%s", (int)(slash - url), url, db);
+}
+
+char *
+t_db_new(const char *name)
+{
+	static unsigned	 counter;
+	PGresult	*res;
+	PGconn		*c;
+	char		 db[64], *sql, *url;
+	size_t		 i, n;
+
+	if (!t_db_pg())
+		return t_path(name);
+	pthread_mutex_lock(&lock);
+	n = (size_t)snprintf(db, sizeof db, "t_%ld_%u_", (long)getpid(),
+	    counter++);
+	for (i = 0; name[i] != '\0' && n + 1 < sizeof db && n < 48; i++)
+		db[n++] = isalnum((unsigned char)name[i]) ?
+		    tolower((unsigned char)name[i]) : '_';
+	db[n] = '\0';
+	if ((c = admin()) == NULL) {
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	sql = xasprintf("CREATE DATABASE %s", db);
+	res = PQexec(c, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		printf("t_db: CREATE DATABASE %s: %s\n", db,
+		    PQresultErrorMessage(res));
+		PQclear(res);
+		PQfinish(c);
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	PQclear(res);
+	PQfinish(c);
+	if (nmade == 0)
+		atexit(drop_all);
+	made = xreallocarray(made, nmade + 1, sizeof *made);
+	made[nmade++] = xstrdup(db);
+	url = url_with_db(getenv("PVEBOT_TEST_DB"), db);
+	store_set_password(url, server_password());
+	pthread_mutex_unlock(&lock);
+	return url;
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tests/pg.sh start|stop|url: a private PostgreSQL server for the tests,
+# from Debian's postgresql package: its own cluster in build/pg (owned by
+# the postgres user when run as root: initdb refuses root), listening on
+# 127.0.0.1 only, port 55432 unless PVEBOT_PG_PORT says otherwise, with
+# password (SCRAM) authentication for the role `pvebot`, whose password
+# is in build/pg/password (mode 0600, random per cluster).
+#
+# `start` prints the URL for PVEBOT_TEST_DB (the password is not in it:
+# PVEBOT_TEST_DB_PASSWORD_FILE names the file). Prints nothing and exits 1
+# when PostgreSQL is not installed.
+set -eu
+cd "$(dirname "$0")/.."
+dir="$PWD/build/pg"
+port="${PVEBOT_PG_PORT:-55432}"
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bin" ] && [ -x "$bin/initdb" ] || exit 1
+
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		su postgres -s /bin/sh -c "$*"
+	else
+		sh -c "$*"
+	fi
+}
+
+url() {
+	echo "postgresql://pvebot@127.0.0.1:$port/pvebot"
+}
+
+case "${1:-start}" in
+start)
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/data"
+		umask 077
+		head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+		    > "$dir/password"
+		printf 'pvebot\n' > "$dir/su_password"
+		[ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+		as_owner "'$bin/initdb' -D '$dir/data' -U postgres \
+		    -A scram-sha-256 --pwfile='$dir/su_password' -E UTF8 \
+		    --no-instructions >'$dir/initdb.log' 2>&1"
+		cat >> "$dir/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+	fi
+	if ! as_owner "'$bin/pg_ctl' -D '$dir/data' status" >/dev/null 2>&1
+	then
+		as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' \
+		    -w -t 60 start" >/dev/null
+	fi
+	# The role and its database, once (idempotent).
+	PGPASSWORD=pvebot "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres \
+	    -d postgres -v ON_ERROR_STOP=1 >/dev/null <<EOF
+SELECT 'CREATE ROLE pvebot LOGIN CREATEDB'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pvebot')
+\gexec
+ALTER ROLE pvebot PASSWORD '$(cat "$dir/password")';
+SELECT 'CREATE DATABASE pvebot OWNER pvebot'
+    WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'pvebot')
+\gexec
+EOF
+	url
+	;;
+stop)
+	[ -f "$dir/data/PG_VERSION" ] &&
+	    as_owner "'$bin/pg_ctl' -D '$dir/data' -m fast stop" >/dev/null ||
+	    true
+	;;
+url)
+	url
+	;;
+esac
