@@ -320,7 +320,8 @@ struct conf_operations {
 
 struct conf {
 	char			*path;
-	char			*database;
+	char			*database;	/* SQLite file or postgresql:// URL */
+	char			*database_password;
 	char			*commands_dir;
 	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;

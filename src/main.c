@@ -175,7 +175,8 @@ load_conf(const char *path)
 	if (c == NULL) {
 		fputs(errors, stderr);
 		free(errors);
-	}
+	} else if (c->database_password != NULL)
+		store_set_password(c->database, c->database_password);
 	return c;
 }
 

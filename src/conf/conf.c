@@ -639,7 +639,10 @@ static const struct ckey operations_keys[] = {
 
 static const struct ckey top_keys[] = {
 	K("database", CK_PATH, struct conf, database, "pvebot.db", 0,
-	    "SQLite database"),
+	    "SQLite database file, or postgresql://USER@HOST:PORT/DB "
+	    "(docs/ha.md)"),
+	K("database_password", CK_SECRET, struct conf, database_password,
+	    NULL, 0, "PostgreSQL password (database_password_file: PATH)"),
 	K("commands", CK_PATH, struct conf, commands_dir, "commands", 0,
 	    "folder of command catalogue files"),
 	K("local_commands", CK_PATH, struct conf, local_commands_dir, NULL, 0,
@@ -800,6 +803,12 @@ set_scalar(struct walker *w, const struct ckey *k, void *base,
 		*(char **)field(base, k->off) = xstrdup(text);
 		return 0;
 	case CK_PATH:
+		/* `database` may name a PostgreSQL server instead. */
+		if (strcmp(k->name, "database") == 0 && (str_has_prefix(text,
+		    "postgresql://") || str_has_prefix(text, "postgres://"))) {
+			*(char **)field(base, k->off) = xstrdup(text);
+			return 0;
+		}
 		*(char **)field(base, k->off) = resolve_path(w, text);
 		return 0;
 	case CK_URL:
@@ -1650,6 +1659,22 @@ check_semantics(struct walker *w, struct conf *c, yaml_node_t *root)
 		werr(w, root, "proxmox: token_id and secret_file (or "
 		    "secret_env) are required when urls are given");
 	check_retention(w, c, root);
+	if (c->database != NULL && (str_has_prefix(c->database,
+	    "postgresql://") || str_has_prefix(c->database, "postgres://"))) {
+		/* A shared database has one chain: every instance keys it
+		 * with the same file, so the default beside a SQLite file
+		 * has no meaning here. */
+		if (c->audit.key_file == NULL)
+			werr(w, root, "audit.key_file is required when the "
+			    "database is PostgreSQL: give every instance a "
+			    "copy of the same key file (docs/ha.md)");
+		if (strchr(strstr(c->database, "://") + 3, '@') != NULL &&
+		    strchr(strstr(c->database, "://") + 3, ':') != NULL &&
+		    strchr(strstr(c->database, "://") + 3, ':') <
+		    strchr(strstr(c->database, "://") + 3, '@'))
+			werr(w, root, "database: the URL holds a password; "
+			    "put it in database_password_file instead");
+	}
 	for (i = 0; i < c->ssh.nhosts; i++) {
 		for (j = 0; j < i; j++) {
 			if (strcmp(c->ssh.hosts[i].name,
@@ -1804,7 +1829,9 @@ out:
 		return NULL;
 	}
 	buf_release(&w.errors);
-	if (c->audit.key_file == NULL && c->database != NULL)
+	if (c->audit.key_file == NULL && c->database != NULL &&
+	    !str_has_prefix(c->database, "postgresql://") &&
+	    !str_has_prefix(c->database, "postgres://"))
 		c->audit.key_file = xasprintf("%s.key", c->database);
 	if (c->log_level != NULL) {
 		enum log_level	 level;

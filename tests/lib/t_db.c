@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "store.h"
 #include "t.h"
 #include "t_db.h"
@@ -144,4 +145,72 @@ t_db_new(const char *name)
 	store_set_password(url, server_password());
 	pthread_mutex_unlock(&lock);
 	return url;
+}
+
+char *
+t_db_conf(const char *name, char **path)
+{
+	char	*key;
+	char	*text;
+
+	if ((*path = t_db_new(name)) == NULL)
+		*path = xstrdup("postgresql://no-database/");
+	if (!t_db_pg())
+		return xasprintf("database: %s\n", *path);
+	key = t_path("audit.key");
+	text = xasprintf("database: %s\n"
+	    "database_password_file: %s\n"
+	    "audit:\n"
+	    "  key_file: %s\n", *path,
+	    getenv("PVEBOT_TEST_DB_PASSWORD_FILE") != NULL ?
+	    getenv("PVEBOT_TEST_DB_PASSWORD_FILE") : "/nonexistent", key);
+	free(key);
+	return text;
+}
+
+int
+t_db_query_ints(const char *path, const char *sql, const char *a1,
+    const char *a2, int64_t *out, size_t max)
+{
+	struct store	*s;
+	struct db_stmt	*st;
+	char		*cause = NULL;
+	int		 n = -1;
+
+	if ((s = store_open(path, &cause)) == NULL) {
+		free(cause);
+		return -1;
+	}
+	if ((st = db_prepare(s, sql)) != NULL) {
+		if (a1 != NULL)
+			db_bind_text(st, 1, a1);
+		if (a2 != NULL)
+			db_bind_text(st, 2, a2);
+		n = 0;
+		while ((size_t)n < max && db_step(st) == DB_ROW)
+			out[n++] = db_int(st, 0);
+		db_finish(s, st);
+	}
+	store_close(s);
+	return n;
+}
+
+char *
+t_db_query_text(const char *path, const char *sql)
+{
+	struct store	*s;
+	struct db_stmt	*st;
+	char		*cause = NULL, *v = NULL;
+
+	if ((s = store_open(path, &cause)) == NULL) {
+		free(cause);
+		return NULL;
+	}
+	if ((st = db_prepare(s, sql)) != NULL) {
+		if (db_step(st) == DB_ROW)
+			v = db_text_dup(st, 0);
+		db_finish(s, st);
+	}
+	store_close(s);
+	return v;
 }

@@ -8,6 +8,9 @@
 #ifndef PVEBOT_T_DB_H
 #define PVEBOT_T_DB_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* 1 when the tests run on PostgreSQL. */
 int	 t_db_pg(void);
 /*
@@ -16,5 +19,20 @@ int	 t_db_pg(void);
  * refused (the reason printed).
  */
 char	*t_db_new(const char *name);
+/*
+ * bot.conf's lines for a new database `name` (caller frees): `database:`,
+ * and on PostgreSQL its password file and an audit key file in the
+ * test's folder (required there). *path gets the path or URL.
+ */
+char	*t_db_conf(const char *name, char **path);
+/*
+ * Runs `sql` (?1 and ?2 bound to a1 and a2 when not NULL) on the
+ * database at `path` and stores up to `max` integers of its first
+ * column in out: how many, or -1 on error.
+ */
+int	 t_db_query_ints(const char *path, const char *sql, const char *a1,
+	    const char *a2, int64_t *out, size_t max);
+/* The text of the first column of the first row, or NULL; caller frees. */
+char	*t_db_query_text(const char *path, const char *sql);
 
 #endif

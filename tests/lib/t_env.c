@@ -13,12 +13,12 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "fakes/fake_telegram.h"
 #include "log.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "t_env.h"
 #include "util.h"
 
@@ -43,6 +43,7 @@ t_env_new(const struct t_env_opts *o)
 	struct sim_opts	 so;
 	struct buf	 b;
 	char		 secret[33], cwd[PATH_MAX], *text, *cause = NULL;
+	char		*dbconf;
 	const char	*token_path = NULL;
 
 	random_hex(secret, 16);
@@ -78,11 +79,11 @@ t_env_new(const struct t_env_opts *o)
 	t_write("policies/users.yaml", t_env_users, 0644);
 	if (o->telegram)
 		token_path = t_write("telegram.token", T_TG_TOKEN "\n", 0600);
-	e->db_path = t_path("pvebot.db");
+	dbconf = t_db_conf("pvebot.db", &e->db_path);
 
 	buf_init(&b, 0);
 	buf_printf(&b,
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "policies: %s/policies\n"
 	    "log_level: debug\n"
@@ -92,7 +93,7 @@ t_env_new(const struct t_env_opts *o)
 	    "  console:\n"
 	    "    enabled: true\n"
 	    "    user: %s\n",
-	    e->db_path, cwd, t_tmpdir(), o->console_user != NULL ?
+	    dbconf, cwd, t_tmpdir(), o->console_user != NULL ?
 	    o->console_user : "bob");
 	if (o->telegram)
 		buf_printf(&b,
@@ -124,6 +125,7 @@ t_env_new(const struct t_env_opts *o)
 	    sim_port(e->sim), sim_fingerprint(e->sim),
 	    o->extra != NULL ? o->extra : "");
 	e->conf_path = xstrdup(t_write("bot.conf", buf_cstr(&b), 0600));
+	free(dbconf);
 	buf_release(&b);
 	return e;
 }
@@ -334,28 +336,7 @@ int
 t_db_ints(const char *path, const char *sql, const char *a1, const char *a2,
     int64_t *out, size_t max)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int		 n = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (a1 != NULL)
-			sqlite3_bind_text(st, 1, a1, -1, SQLITE_TRANSIENT);
-		if (a2 != NULL)
-			sqlite3_bind_text(st, 2, a2, -1, SQLITE_TRANSIENT);
-		n = 0;
-		while ((size_t)n < max && sqlite3_step(st) == SQLITE_ROW)
-			out[n++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return t_db_query_ints(path, sql, a1, a2, out, max);
 }
 
 int64_t

@@ -9,8 +9,9 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
+
+#include "t_db.h"
 #include "t_sim.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ t_sim_start(struct t_sim *e, int task_ms, int flags, const char *proxmox,
 	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
 	    .secret = T_SIM_SECRET, .task_ms = task_ms };
 	char		*cause = NULL, *text, *sched = NULL, cwd[512], *cmd;
+	char		*dbconf;
 
 	setenv("T_PVE_SECRET", so.secret, 1);
 	memset(e, 0, sizeof *e);
@@ -39,12 +41,12 @@ t_sim_start(struct t_sim *e, int task_ms, int flags, const char *proxmox,
 	if (system(cmd) != 0)
 		abort();
 	free(cmd);
-	e->db = t_path("pvebot.db");
+	dbconf = t_db_conf("pvebot.db", &e->db);
 	e->sched = t_path("schedules.yaml");
 	if (flags & T_SIM_SCHEDULES)
 		sched = xasprintf("schedules: %s\n", e->sched);
 	text = xasprintf(
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "policies: %s\n"
 	    "%s"
@@ -62,13 +64,14 @@ t_sim_start(struct t_sim *e, int task_ms, int flags, const char *proxmox,
 	    "  count: 2\n"
 	    "  edit_interval: 0s\n"
 	    "%s"
-	    "monitor: {enabled: false}\n", e->db, cwd, e->pols,
+	    "monitor: {enabled: false}\n", dbconf, cwd, e->pols,
 	    sched != NULL ? sched : "", sim_port(e->sim),
 	    sim_fingerprint(e->sim), proxmox != NULL ? proxmox : "",
 	    workers != NULL ? workers : "");
 	e->conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
 	free(sched);
+	free(dbconf);
 }
 
 void
@@ -262,19 +265,9 @@ t_sim_wait_job(struct t_sim *e, int id, const char *want, int timeout_ms)
 char *
 t_job_text(const char *db, int id, const char *col)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
-	    id), *v = NULL;
+	char	*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col, id);
+	char	*v = t_db_query_text(db, sql);
 
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0) != NULL)
-			v = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
 	free(sql);
 	return v;
 }
