@@ -26,7 +26,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http.h"
@@ -34,6 +33,7 @@
 #include "monitor_int.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_monitor.h"
 #include "util.h"
 #include "worker.h"
 
@@ -319,19 +319,8 @@ muted(struct cycle *cy, const char *metric, int backup_lock)
 static void
 load_silences(struct cycle *cy)
 {
-	struct db_stmt	*st;
-
-	st = db_prepare(cy->m->store, "SELECT matcher FROM silences "
-	    "WHERE ended_by IS NULL AND starts_at <= ?1 AND ends_at > ?1");
-	if (st == NULL)
-		return;
-	db_bind_int(st, 1, cy->now);
-	while (db_step(st) == DB_ROW) {
-		cy->silences = xreallocarray(cy->silences, cy->nsilences + 1,
-		    sizeof *cy->silences);
-		cy->silences[cy->nsilences++] = xstrdup(db_text(st, 0));
-	}
-	db_finish(cy->m->store, st);
+	silences_active(cy->m->store, cy->now, &cy->silences,
+	    &cy->nsilences);
 }
 
 static int64_t
@@ -412,39 +401,18 @@ actx_release(struct actx *a)
 static void
 load_rows(struct cycle *cy)
 {
-	struct db_stmt	*st;
+	struct alert_row	*rows;
+	size_t			 nrows, i;
 
-	st = db_prepare(cy->m->store, "SELECT id, rule, target, state, "
-	    "severity, value, pending_since, fired_at, resolved_at, "
-	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
-	    "summary, missed, last_seen_at FROM alerts ORDER BY id");
-	if (st == NULL)
-		return;
-	while (db_step(st) == DB_ROW) {
-		struct actx	*a;
+	/* On an error, the rows read before it (as ever). */
+	alerts_all(cy->m->store, &rows, &nrows);
+	cy->v = nrows > 0 ? xreallocarray(cy->v, cy->n + nrows,
+	    sizeof *cy->v) : cy->v;
+	for (i = 0; i < nrows; i++) {
+		struct actx	*a = &cy->v[cy->n++];
 
-		cy->v = xreallocarray(cy->v, cy->n + 1, sizeof *cy->v);
-		a = &cy->v[cy->n++];
 		memset(a, 0, sizeof *a);
-		a->row.id = db_int(st, 0);
-		a->row.rule = db_text_dup(st, 1);
-		a->row.target = db_text_dup(st, 2);
-		if (alert_state_parse(db_text(st, 3),
-		    &a->row.state) != 0)
-			a->row.state = ALERT_INACTIVE;
-		a->row.severity = db_text_dup(st, 4);
-		a->row.value = db_double(st, 5);
-		a->row.pending_since = db_int(st, 6);
-		a->row.fired_at = db_int(st, 7);
-		a->row.resolved_at = db_int(st, 8);
-		a->row.last_sent_at = db_int(st, 9);
-		a->row.acked_by = db_text_dup(st, 10);
-		a->row.flaps = (int)db_int(st, 11);
-		a->row.flap_window_start = db_int(st, 12);
-		a->row.msg_refs = db_text_dup(st, 13);
-		a->row.summary = db_text_dup(st, 14);
-		a->row.missed = (int)db_int(st, 15);
-		a->row.last_seen_at = db_int(st, 16);
+		a->row = rows[i];	/* the texts move to the context */
 		a->refs = a->row.msg_refs != NULL ?
 		    json_loads(a->row.msg_refs, 0, NULL) : NULL;
 		if (!json_is_array(a->refs)) {
@@ -454,7 +422,7 @@ load_rows(struct cycle *cy)
 		a->rule = rule_find(cy->m, a->row.rule);
 		labels_from_target(a, cy->m);
 	}
-	db_finish(cy->m->store, st);
+	free(rows);
 }
 
 static struct actx *
@@ -611,32 +579,12 @@ event_kind(enum alert_action act)
 	}
 }
 
-static void
-bind_opt_int(struct db_stmt *st, int i, int64_t v)
-{
-	if (v != 0)
-		db_bind_int(st, i, v);
-	else
-		db_bind_null(st, i);
-}
-
-static void
-bind_opt_text(struct db_stmt *st, int i, const char *v)
-{
-	if (v != NULL)
-		db_bind_text(st, i, v);
-	else
-		db_bind_null(st, i);
-}
-
 static int
 write_row(struct cycle *cy, struct actx *a)
 {
 	struct store	*s = cy->m->store;
-	struct db_stmt	*st;
 	const char	*kind;
 	char		*refs = NULL;
-	int		 rc;
 
 	if (a->refs_dirty || a->row.msg_refs == NULL) {
 		refs = json_array_size(a->refs) > 0 ? json_dumps(a->refs,
@@ -645,55 +593,15 @@ write_row(struct cycle *cy, struct actx *a)
 		a->row.msg_refs = refs != NULL ? xstrdup(refs) : NULL;
 		free(refs);
 	}
-	st = db_prepare(s, a->isnew ? "INSERT INTO alerts (rule, target, "
-	    "state, severity, value, pending_since, fired_at, resolved_at, "
-	    "last_sent_at, acked_by, flaps, flap_window_start, msg_refs, "
-	    "summary, missed, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)" : "UPDATE alerts "
-	    "SET state = ?3, severity = ?4, value = ?5, pending_since = ?6, "
-	    "fired_at = ?7, resolved_at = ?8, last_sent_at = ?9, acked_by = "
-	    "?10, flaps = ?11, flap_window_start = ?12, msg_refs = ?13, "
-	    "summary = ?14, missed = ?15, last_seen_at = ?16 WHERE rule = ?1 "
-	    "AND target = ?2");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, a->row.rule);
-	db_bind_text(st, 2, a->row.target);
-	db_bind_text(st, 3, alert_state_name(a->row.state));
-	bind_opt_text(st, 4, a->row.severity);
-	db_bind_double(st, 5, a->row.value);
-	bind_opt_int(st, 6, a->row.pending_since);
-	bind_opt_int(st, 7, a->row.fired_at);
-	bind_opt_int(st, 8, a->row.resolved_at);
-	bind_opt_int(st, 9, a->row.last_sent_at);
-	bind_opt_text(st, 10, a->row.acked_by);
-	db_bind_int(st, 11, a->row.flaps);
-	bind_opt_int(st, 12, a->row.flap_window_start);
-	bind_opt_text(st, 13, a->row.msg_refs);
-	bind_opt_text(st, 14, a->row.summary);
-	db_bind_int(st, 15, a->row.missed);
-	bind_opt_int(st, 16, a->row.last_seen_at);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
-		return -1;
 	if (a->isnew) {
-		a->row.id = db_last_id(s);
+		if (alert_insert(s, &a->row) != 0)
+			return -1;
 		a->isnew = 0;
-	}
-	if ((kind = event_kind(a->action)) != NULL) {
-		st = db_prepare(s, "INSERT INTO alert_events (alert_id, at, "
-		    "kind) VALUES (?1, ?2, ?3)");
-		if (st == NULL)
-			return -1;
-		db_bind_int(st, 1, a->row.id);
-		db_bind_int(st, 2, cy->now);
-		db_bind_text(st, 3, kind);
-		rc = db_step(st);
-		db_finish(s, st);
-		if (rc != DB_DONE)
-			return -1;
-	}
+	} else if (alert_update(s, &a->row) != 0)
+		return -1;
+	if ((kind = event_kind(a->action)) != NULL &&
+	    alert_event_add(s, a->row.id, cy->now, kind) != 0)
+		return -1;
 	return 0;
 }
 
@@ -1210,30 +1118,29 @@ monitor_cycle(struct monitor *m, int64_t now)
 
 /* ---- buttons ---- */
 
-/* Ids of the alerts posted together with alert `id` (itself first). */
+/* The alerts posted together with alert `id` (itself too), by id. */
 static int
-group_members(struct store *s, int64_t id, int64_t **ids, char ***rules,
-    char ***targets, char ***states, size_t *n)
+group_members(struct store *s, int64_t id, struct alert_row **members,
+    size_t *n)
 {
-	struct db_stmt	*st;
-	int		 found = 0;
+	struct alert_row	*rows;
+	size_t			 nrows, k;
+	int			 found = 0;
 
+	*members = NULL;
 	*n = 0;
-	*ids = NULL;
-	*rules = *targets = *states = NULL;
-	st = db_prepare(s, "SELECT id, rule, target, state, msg_refs FROM "
-	    "alerts ORDER BY id");
-	if (st == NULL)
+	if (alerts_all(s, &rows, &nrows) != 0) {
+		alert_rows_free(rows, nrows);
 		return -1;
-	while (db_step(st) == DB_ROW) {
-		int64_t		 aid = db_int(st, 0);
-		const char	*refs = db_text(st, 4);
-		int		 member = aid == id;
-		json_t		*a, *e;
-		size_t		 i;
+	}
+	for (k = 0; k < nrows; k++) {
+		struct alert_row	*r = &rows[k];
+		int			 member = r->id == id;
+		json_t			*a, *e;
+		size_t			 i;
 
-		if (!member && refs != NULL &&
-		    (a = json_loads(refs, 0, NULL)) != NULL) {
+		if (!member && r->msg_refs != NULL &&
+		    (a = json_loads(r->msg_refs, 0, NULL)) != NULL) {
 			json_array_foreach(a, i, e) {
 				if (json_integer_value(json_object_get(e,
 				    "g")) == id)
@@ -1243,70 +1150,29 @@ group_members(struct store *s, int64_t id, int64_t **ids, char ***rules,
 		}
 		if (!member)
 			continue;
-		found |= aid == id;
-		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
-		*rules = xreallocarray(*rules, *n + 1, sizeof **rules);
-		*targets = xreallocarray(*targets, *n + 1, sizeof **targets);
-		*states = xreallocarray(*states, *n + 1, sizeof **states);
-		(*ids)[*n] = aid;
-		(*rules)[*n] = xstrdup(db_text(st,
-		    1));
-		(*targets)[*n] = xstrdup(db_text(st,
-		    2));
-		(*states)[*n] = xstrdup(db_text(st,
-		    3));
-		(*n)++;
+		found |= r->id == id;
+		*members = xreallocarray(*members, *n + 1, sizeof **members);
+		(*members)[(*n)++] = *r;	/* its texts move too */
+		memset(r, 0, sizeof *r);
 	}
-	db_finish(s, st);
+	alert_rows_free(rows, nrows);
 	return found ? 0 : -1;
 }
 
-static void
-members_free(int64_t *ids, char **rules, char **targets, char **states,
-    size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++) {
-		free(rules[i]);
-		free(targets[i]);
-		free(states[i]);
-	}
-	free(ids);
-	free(rules);
-	free(targets);
-	free(states);
-}
-
-static int
-is_open(const char *state)
-{
-	enum alert_state	 st;
-
-	return alert_state_parse(state, &st) == 0 && alert_state_open(st);
-}
-
 static char *
-button_ack(struct store *s, const char *user, int64_t id, int64_t *ids,
-    char **states, size_t n)
+button_ack(struct store *s, const char *user, int64_t id,
+    const struct alert_row *members, size_t n)
 {
-	struct db_stmt	*st;
 	size_t		 i, acked = 0;
 	char		*detail;
+	int		 rc;
 
 	for (i = 0; i < n; i++) {
-		if (!is_open(states[i]))
+		if (!alert_state_open(members[i].state))
 			continue;
-		st = db_prepare(s, "UPDATE alerts SET acked_by = ?1 WHERE "
-		    "id = ?2 AND acked_by IS NULL");
-		if (st == NULL)
+		if ((rc = alert_ack(s, members[i].id, user)) == -1)
 			return NULL;
-		db_bind_text(st, 1, user);
-		db_bind_int(st, 2, ids[i]);
-		if (db_step(st) == DB_DONE &&
-		    db_changes(s) == 1)
-			acked++;
-		db_finish(s, st);
+		acked += rc;
 	}
 	if (acked == 0)
 		return xasprintf("alert #%" PRId64 " is not firing or already "
@@ -1320,12 +1186,12 @@ button_ack(struct store *s, const char *user, int64_t id, int64_t *ids,
 
 static char *
 button_silence(struct store *s, const char *user, int64_t id,
-    const char *dur, int64_t now, char **rules, char **targets, size_t n)
+    const char *dur, int64_t now, const struct alert_row *members, size_t n)
 {
-	struct db_stmt	*st;
-	int64_t		 secs, first = 0;
+	int64_t		 secs, sid, first = 0;
 	char		*cause = NULL, *detail, *matcher, d[32];
 	size_t		 i;
+	int		 rc;
 
 	if (parse_duration(dur, &secs, &cause) != 0 || secs <= 0 ||
 	    secs > 30 * 86400) {
@@ -1333,34 +1199,24 @@ button_silence(struct store *s, const char *user, int64_t id,
 		return xasprintf("this silence button is not valid (%s)", dur);
 	}
 	for (i = 0; i < n; i++) {
-		matcher = xasprintf("rule=%s,target=%s", rules[i], targets[i]);
-		st = db_prepare(s, "INSERT INTO silences (matcher, "
-		    "created_by, reason, starts_at, ends_at, created_at) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?4)");
-		if (st == NULL) {
-			free(matcher);
-			return NULL;
-		}
+		matcher = xasprintf("rule=%s,target=%s", members[i].rule,
+		    members[i].target);
 		detail = xasprintf("button on alert #%" PRId64, id);
-		db_bind_text(st, 1, matcher);
-		db_bind_text(st, 2, user);
-		db_bind_text(st, 3, detail);
-		db_bind_int(st, 4, now);
-		db_bind_int(st, 5, now + secs);
-		if (db_step(st) == DB_DONE) {
-			int64_t	 sid = db_last_id(s);
-
+		rc = silence_add(s, matcher, user, detail, now, now + secs,
+		    &sid);
+		free(detail);
+		if (rc == 0) {
 			if (first == 0)
 				first = sid;
-			free(detail);
 			detail = xasprintf("silence=%" PRId64 " matcher=%s "
 			    "for=%s", sid, matcher, dur);
 			audit_append(s, user, "silence.create", detail);
+			free(detail);
 		}
-		db_finish(s, st);
-		free(detail);
 		free(matcher);
 	}
+	if (first == 0)
+		return NULL;	/* none stored */
 	return xasprintf("silenced #%" PRId64 "%s for %s (silence %" PRId64
 	    ")", id, n > 1 ? " and its group" : "",
 	    format_duration(secs, d, sizeof d), first);
@@ -1370,11 +1226,12 @@ int
 monitor_button(struct store *s, const char *user, const char *data,
     int64_t now, char **answer)
 {
-	const char	*p, *errstr;
-	char		*idtext, **rules, **targets, **states;
-	int64_t		 id, *ids;
-	size_t		 n, len;
-	int		 ack;
+	struct alert_row	*members;
+	const char		*p, *errstr;
+	char			*idtext;
+	int64_t			 id;
+	size_t			 n, len;
+	int			 ack;
 
 	*answer = NULL;
 	if (data == NULL)
@@ -1397,19 +1254,19 @@ monitor_button(struct store *s, const char *user, const char *data,
 		*answer = xstrdup("this alert button is not valid");
 		return 1;
 	}
-	if (group_members(s, id, &ids, &rules, &targets, &states, &n) != 0) {
-		members_free(ids, rules, targets, states, n);
+	if (group_members(s, id, &members, &n) != 0) {
+		alert_rows_free(members, n);
 		*answer = xasprintf("there is no alert #%" PRId64, id);
 		return 1;
 	}
 	if (ack)
-		*answer = button_ack(s, user, id, ids, states, n);
+		*answer = button_ack(s, user, id, members, n);
 	else
-		*answer = button_silence(s, user, id, p + len + 1, now, rules,
-		    targets, n);
+		*answer = button_silence(s, user, id, p + len + 1, now,
+		    members, n);
 	if (*answer == NULL)
 		*answer = xstrdup("pvebot could not save that; press again");
-	members_free(ids, rules, targets, states, n);
+	alert_rows_free(members, n);
 	return 1;
 }
 

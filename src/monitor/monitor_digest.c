@@ -22,7 +22,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -34,6 +33,7 @@
 #include "outbox.h"
 #include "prov.h"
 #include "store.h"
+#include "store_monitor.h"
 #include "util.h"
 #include "worker.h"
 
@@ -83,7 +83,6 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
     int64_t now)
 {
 	int64_t		 bucket = now - now % BUCKET;
-	struct db_stmt	*st;
 	size_t		 i;
 	char		*name;
 
@@ -111,32 +110,13 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 
 		if (se->bucket != bucket || se->n == 0)
 			continue;
-		st = db_prepare(m->store, "INSERT OR REPLACE INTO "
-		    "metric_samples (series, at, value) VALUES (?1, ?2, ?3)");
-		if (st == NULL)
-			break;
-		db_bind_text(st, 1, se->name);
-		db_bind_int(st, 2, bucket);
-		db_bind_double(st, 3, se->use_max ? se->max :
-		    se->sum / se->n);
-		db_step(st);
-		db_finish(m->store, st);
+		/* A failed write loses one bucket: the next is tried. */
+		metric_sample_put(m->store, se->name, bucket, se->use_max ?
+		    se->max : se->sum / se->n);
 	}
 	if (now - m->pruned_at >= 3600 || now < m->pruned_at) {
-		st = db_prepare(m->store, "DELETE FROM metric_samples WHERE "
-		    "at < ?1");
-		if (st != NULL) {
-			db_bind_int(st, 1, now - KEEP_SAMPLES);
-			db_step(st);
-			db_finish(m->store, st);
-		}
-		st = db_prepare(m->store, "DELETE FROM alert_events WHERE "
-		    "at < ?1");
-		if (st != NULL) {
-			db_bind_int(st, 1, now - KEEP_EVENTS);
-			db_step(st);
-			db_finish(m->store, st);
-		}
+		metric_samples_prune(m->store, now - KEEP_SAMPLES);
+		alert_events_prune(m->store, now - KEEP_EVENTS);
 		m->pruned_at = now;
 	}
 	store_commit(m->store);
@@ -149,32 +129,28 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
 static char *
 cpu_sparkline(struct store *s, const char *node, int64_t now)
 {
-	double		 sum[24], v[24];
-	int		 n[24], any = 0, i;
-	int64_t		 start = now - 86400;
-	struct db_stmt	*st;
-	char		*series = xasprintf("node.cpu:%s", node);
+	struct metric_sample	*samples;
+	double			 sum[24], v[24];
+	int			 n[24], any = 0, i;
+	int64_t			 start = now - 86400;
+	size_t			 nsamples, j;
+	char			*series = xasprintf("node.cpu:%s", node);
 
 	memset(sum, 0, sizeof sum);
 	memset(n, 0, sizeof n);
-	st = db_prepare(s, "SELECT at, value FROM metric_samples WHERE "
-	    "series = ?1 AND at > ?2 AND at <= ?3");
-	if (st != NULL) {
-		db_bind_text(st, 1, series);
-		db_bind_int(st, 2, start);
-		db_bind_int(st, 3, now);
-		while (db_step(st) == DB_ROW) {
-			int64_t	 at = db_int(st, 0);
-			int	 k = (int)((at - start) / 3600);
+	/* On an error, the samples read before it. */
+	metric_samples_range(s, series, start, now, &samples,
+	    &nsamples);
+	for (j = 0; j < nsamples; j++) {
+		int	 k = (int)((samples[j].at - start) / 3600);
 
-			if (k < 0 || k > 23)
-				continue;
-			sum[k] += db_double(st, 1);
-			n[k]++;
-			any = 1;
-		}
-		db_finish(s, st);
+		if (k < 0 || k > 23)
+			continue;
+		sum[k] += samples[j].value;
+		n[k]++;
+		any = 1;
 	}
+	free(samples);
 	free(series);
 	if (!any)
 		return NULL;
@@ -187,22 +163,10 @@ cpu_sparkline(struct store *s, const char *node, int64_t now)
 static int
 temp_high(struct store *s, const char *node, int64_t now, double *out)
 {
-	struct db_stmt	*st;
 	char		*series = xasprintf("temp.max:%s", node);
-	int		 found = 0;
+	int		 found;
 
-	st = db_prepare(s, "SELECT MAX(value) FROM metric_samples WHERE "
-	    "series = ?1 AND at > ?2");
-	if (st != NULL) {
-		db_bind_text(st, 1, series);
-		db_bind_int(st, 2, now - 86400);
-		if (db_step(st) == DB_ROW &&
-		    !db_null(st, 0)) {
-			*out = db_double(st, 0);
-			found = 1;
-		}
-		db_finish(s, st);
-	}
+	found = metric_sample_max(s, series, now - 86400, out) == 1;
 	free(series);
 	return found;
 }
@@ -546,67 +510,58 @@ section_storage(struct buf *b, const json_t *res)
 	free(seen);
 }
 
+/* A count for the digest: 0 when it cannot be read. */
 static int64_t
-count_rows(struct store *s, const char *sql, int64_t since, const char *arg)
+count_or_zero(int64_t n)
 {
-	struct db_stmt	*st = db_prepare(s, sql);
-	int64_t		 n = 0;
-
-	if (st == NULL)
-		return 0;
-	db_bind_int(st, 1, since);
-	if (arg != NULL)
-		db_bind_text(st, 2, arg);
-	if (db_step(st) == DB_ROW)
-		n = db_int(st, 0);
-	db_finish(s, st);
-	return n;
+	return n > 0 ? n : 0;
 }
 
 static void
 section_alerts(struct buf *b, struct store *s, int64_t now)
 {
-	const char	*ev = "SELECT COUNT(*) FROM alert_events WHERE at > ?1 "
-	    "AND kind = ?2";
-	struct db_stmt	*st;
-	int		 n = 0;
+	struct alert_row	*rows;
+	size_t			 nrows, i;
+	int			 n = 0;
 
 	buf_printf(b, "Alerts 24h: %" PRId64 " fired, %" PRId64
-	    " resolved\n", count_rows(s, ev, now - 86400, "fired"),
-	    count_rows(s, ev, now - 86400, "resolved"));
-	st = db_prepare(s, "SELECT id, summary, state FROM alerts WHERE "
-	    "state IN ('firing', 'flapping', 'stale', 'unknown') ORDER BY id");
-	if (st == NULL)
-		return;
-	while (db_step(st) == DB_ROW) {
+	    " resolved\n",
+	    count_or_zero(alert_events_count(s, "fired", now - 86400)),
+	    count_or_zero(alert_events_count(s, "resolved", now - 86400)));
+	/* On an error, the alerts read before it. */
+	alerts_all(s, &rows, &nrows);
+	for (i = 0; i < nrows; i++) {
+		const struct alert_row	*a = &rows[i];
+
+		if (a->state != ALERT_FIRING && a->state != ALERT_FLAPPING &&
+		    a->state != ALERT_STALE && a->state != ALERT_UNKNOWN)
+			continue;
 		if (n++ == 0)
 			buf_puts(b, "  still firing:\n");
 		if (n > 8)
 			continue;
-		buf_printf(b, "  #%lld %s%s\n",
-		    (long long)db_int(st, 0),
-		    db_text(st, 1) != NULL ?
-		    db_text(st, 1) : "?",
-		    strcmp(db_text(st, 2), "stale") ==
-		    0 ? " (stale: not measured)" : strcmp(db_text(st, 2), "unknown") == 0 ?
+		buf_printf(b, "  #%" PRId64 " %s%s\n", a->id,
+		    a->summary != NULL ? a->summary : "?",
+		    a->state == ALERT_STALE ? " (stale: not measured)" :
+		    a->state == ALERT_UNKNOWN ?
 		    " (unknown: cannot be measured)" : "");
 	}
 	if (n > 8)
 		buf_printf(b, "  and %d more\n", n - 8);
-	db_finish(s, st);
+	alert_rows_free(rows, nrows);
 }
 
 static void
 section_jobs(struct buf *b, struct store *s, int64_t now)
 {
-	const char	*q = "SELECT COUNT(*) FROM jobs WHERE kind = 'action' "
-	    "AND COALESCE(finished_at, created_at) > ?1 AND state = ?2";
+	int64_t	 since = now - 86400;
 
 	buf_printf(b, "Jobs 24h: %" PRId64 " ok, %" PRId64 " failed, %"
-	    PRId64 " denied\n", count_rows(s, q, now - 86400, "succeeded"),
-	    count_rows(s, q, now - 86400, "failed") +
-	    count_rows(s, q, now - 86400, "interrupted"),
-	    count_rows(s, q, now - 86400, "denied"));
+	    PRId64 " denied\n", count_or_zero(jobs_actions_count_since(s,
+	    "succeeded", since)), count_or_zero(jobs_actions_count_since(s,
+	    "failed", since)) + count_or_zero(jobs_actions_count_since(s,
+	    "interrupted", since)), count_or_zero(jobs_actions_count_since(s,
+	    "denied", since)));
 }
 
 /* Coverage and failures, as the monitor last read them. */
@@ -650,28 +605,24 @@ section_coverage(struct buf *b, const json_t *health)
 static void
 section_schedules(struct buf *b, struct store *s, int64_t now)
 {
-	struct db_stmt	*st;
+	struct job_line	*v;
+	size_t		 nv, i;
 	int		 n = 0;
 
-	st = db_prepare(s, "SELECT substr(requester, 10), command, state "
-	    "FROM jobs WHERE requester LIKE 'schedule:%' AND created_at > ?1 "
-	    "ORDER BY id");
-	if (st == NULL)
-		return;
-	db_bind_int(st, 1, now - 86400);
-	while (db_step(st) == DB_ROW) {
+	/* On an error, the runs read before it. */
+	jobs_scheduled_since(s, now - 86400, &v, &nv);
+	for (i = 0; i < nv; i++) {
 		if (n++ == 0)
 			buf_puts(b, "Scheduled runs 24h:\n");
 		if (n > 12)
 			continue;
-		buf_printf(b, "  %s: %.80s (%s)\n",
-		    db_text(st, 0),
-		    db_text(st, 1),
-		    db_text(st, 2));
+		/* The schedule's name, after "schedule:". */
+		buf_printf(b, "  %s: %.80s (%s)\n", v[i].requester +
+		    strlen("schedule:"), v[i].command, v[i].state);
 	}
 	if (n > 12)
 		buf_printf(b, "  and %d more\n", n - 12);
-	db_finish(s, st);
+	job_lines_free(v, nv);
 }
 
 static void

@@ -29,7 +29,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -37,6 +36,7 @@
 #include "log.h"
 #include "monitor_int.h"
 #include "store.h"
+#include "store_monitor.h"
 #include "util.h"
 
 static void
@@ -196,30 +196,13 @@ sector_trend(struct monitor *m, const char *target, int64_t sectors,
     int64_t now)
 {
 	char		*series = xasprintf("disk.sectors:%s", target);
-	struct db_stmt	*st;
 	int64_t		 least = sectors;
+	double		 min;
 
-	st = db_prepare(m->store, "INSERT OR REPLACE INTO metric_samples "
-	    "(series, at, value) VALUES (?1, ?2, ?3)");
-	if (st != NULL) {
-		db_bind_text(st, 1, series);
-		db_bind_int(st, 2, now);
-		db_bind_double(st, 3, (double)sectors);
-		db_step(st);
-		db_finish(m->store, st);
-	}
-	st = db_prepare(m->store, "SELECT MIN(value) FROM metric_samples "
-	    "WHERE series = ?1 AND at >= ?2 AND at <= ?3");
-	if (st != NULL) {
-		db_bind_text(st, 1, series);
-		db_bind_int(st, 2, now - m->conf->monitor.disks.
-		    trend_window);
-		db_bind_int(st, 3, now);
-		if (db_step(st) == DB_ROW &&
-		    !db_null(st, 0))
-			least = (int64_t)db_double(st, 0);
-		db_finish(m->store, st);
-	}
+	metric_sample_put(m->store, series, now, (double)sectors);
+	if (metric_sample_min(m->store, series, now -
+	    m->conf->monitor.disks.trend_window, now, &min) == 1)
+		least = (int64_t)min;
 	free(series);
 	return sectors > least ? sectors - least : 0;
 }

@@ -43,7 +43,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "conf.h"
@@ -54,13 +53,14 @@
 #include "monitor_int.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_monitor.h"
 #include "util.h"
 
 #define SAFE_SHUTDOWN_TAG	"safe-shutdown"
 #define ONBOOT_MAX_AGE		600	/* seconds a config read is kept */
 #define RETENTION_MAX_DELETES	64	/* requests per clean-up */
 #define RETENTION_IDENTITY	"retention:snapshots"
-#define OPEN_STATES		"('resolving', 'awaiting_approval', 'queued')"
+#define IDLE_CANCEL_MAX		16	/* waiting requests cancelled at once */
 
 struct ops_idle {
 	char	*node;
@@ -275,42 +275,33 @@ idle_cancel_messages(struct monitor *m, int64_t id, const char *why)
 static int
 idle_cancel(struct monitor *m, const char *user, const char *why)
 {
-	struct db_stmt	*st;
-	int64_t		 ids[16];
-	enum job_state	 states[16];
+	struct job_line	*v;
+	enum job_state	 state;
 	char		*cause = NULL;
-	size_t		 n = 0, i;
+	size_t		 nv, i;
 	int		 done = 0;
 
-	st = db_prepare(m->store, "SELECT id, state FROM jobs WHERE "
-	    "requester = ?1 AND state IN " OPEN_STATES " ORDER BY id "
-	    "LIMIT 16");
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, user);
-	while (n < nitems(ids) && db_step(st) == DB_ROW) {
-		ids[n] = db_int(st, 0);
-		if (job_state_parse(db_text(st, 1),
-		    &states[n]) == 0)
-			n++;
-	}
-	db_finish(m->store, st);
-	for (i = 0; i < n; i++) {
-		if (jobs_transition(m->store, ids[i], states[i], JOB_CANCELLED,
+	/* On an error, the jobs read before it. */
+	jobs_waiting_of(m->store, user, IDLE_CANCEL_MAX, &v, &nv);
+	for (i = 0; i < nv; i++) {
+		if (job_state_parse(v[i].state, &state) != 0)
+			continue;
+		if (jobs_transition(m->store, v[i].id, state, JOB_CANCELLED,
 		    user, NULL, why, &cause) != 0) {
 			/* It moved on meanwhile (approved, claimed): the
 			 * worker checks the guests again. */
 			log_info("monitor", "idle request job=%" PRId64 " not "
-			    "cancelled: %s", ids[i], cause);
+			    "cancelled: %s", v[i].id, cause);
 			free(cause);
 			cause = NULL;
 			continue;
 		}
 		log_info("monitor", "idle request job=%" PRId64 " cancelled: "
-		    "%s", ids[i], why);
-		idle_cancel_messages(m, ids[i], why);
+		    "%s", v[i].id, why);
+		idle_cancel_messages(m, v[i].id, why);
 		done++;
 	}
+	job_lines_free(v, nv);
 	return done;
 }
 
@@ -411,39 +402,13 @@ snap_cmp(const void *a, const void *b)
 static int
 request_pending(struct monitor *m, const char *user, const char *command)
 {
-	struct db_stmt	*st;
-	char		*like;
 	int64_t		 day_ago = wall_now() - 86400;
-	int		 found;
 
-	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE requester = "
-	    "?1 AND command = ?2 AND (state IN ('resolving', "
-	    "'awaiting_approval', 'queued', 'running') OR (state IN "
-	    "('refused', 'denied', 'expired') AND COALESCE(finished_at, "
-	    "created_at) >= ?3)) LIMIT 1");
-	if (st == NULL)
-		return 1;	/* cannot tell: do not ask twice */
-	db_bind_text(st, 1, user);
-	db_bind_text(st, 2, command);
-	db_bind_int(st, 3, day_ago);
-	found = db_step(st) == DB_ROW;
-	db_finish(m->store, st);
-	if (found)
+	/* -1 (cannot tell): do not ask twice. */
+	if (jobs_request_pending(m->store, user, command, day_ago) != 0)
 		return 1;
 	/* Refused by the router: no job, an audit row. */
-	st = db_prepare(m->store, "SELECT 1 FROM audit WHERE actor = ?1 "
-	    "AND event = 'command.refused' AND at >= ?2 AND instr(detail, "
-	    "?3) > 0 LIMIT 1");
-	if (st == NULL)
-		return 1;
-	like = xasprintf(" command=%s ", command);
-	db_bind_text(st, 1, user);
-	db_bind_int(st, 2, day_ago);
-	db_bind_text(st, 3, like);
-	found = db_step(st) == DB_ROW;
-	db_finish(m->store, st);
-	free(like);
-	return found;
+	return audit_refused_since(m->store, user, command, day_ago) != 0;
 }
 
 /* One guest's prefixed snapshots past the limits; requests made. */
@@ -650,38 +615,22 @@ static int
 stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
     int64_t since)
 {
-	struct db_stmt	*st;
 	json_t		*args;
 	const char	*a0, *a1;
-	char		 want[16];
+	char		 want[16], **stops;
+	size_t		 nstops, i;
 	int		 found = 0;
 
-	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE "
-	    "target_vmid = ?1 AND action IN ('guest.stop', 'guest.shutdown',"
-	    " 'guest.reboot', 'guest.suspend', 'guest.migrate', "
-	    "'guest.snapshot.rollback') AND (state IN ('queued', 'running') "
-	    "OR COALESCE(finished_at, started_at, created_at) >= ?2) LIMIT 1");
-	if (st == NULL)
-		return 1;	/* cannot tell: do not accuse */
-	db_bind_int(st, 1, vmid);
-	db_bind_int(st, 2, since);
-	found = db_step(st) == DB_ROW;
-	db_finish(m->store, st);
-	if (found)
+	/* -1 (cannot tell): do not accuse. */
+	if (jobs_stopping_guest_since(m->store, vmid, since, 0) != 0)
 		return 1;
-	st = db_prepare(m->store, "SELECT args FROM jobs WHERE action IN "
-	    "('node.shutdown', 'node.shutdown.force', 'node.stopall') AND "
-	    "(state IN ('queued', 'running') OR COALESCE(finished_at, "
-	    "started_at, created_at) >= ?1)");
-	if (st == NULL)
+	if (jobs_node_stops_since(m->store, since, &stops, &nstops) != 0) {
+		strv_free(stops, nstops);
 		return 1;
-	db_bind_int(st, 1, since);
+	}
 	snprintf(want, sizeof want, "%d", vmid);
-	while (!found && db_step(st) == DB_ROW) {
-		const char	*text = db_text(st,
-		    0);
-
-		if (text == NULL || (args = json_loads(text, 0, NULL)) == NULL)
+	for (i = 0; !found && i < nstops; i++) {
+		if ((args = json_loads(stops[i], 0, NULL)) == NULL)
 			continue;
 		a0 = json_string_value(json_array_get(args, 0));
 		a1 = json_string_value(json_array_get(args, 1));
@@ -701,7 +650,7 @@ stopped_by_pvebot(struct monitor *m, int vmid, const char *node,
 		}
 		json_decref(args);
 	}
-	db_finish(m->store, st);
+	strv_free(stops, nstops);
 	return found;
 }
 

@@ -19,7 +19,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "exec_proxmox.h"
@@ -30,6 +29,7 @@
 #include "sensors_limits.h"
 #include "sensors_local.h"
 #include "store.h"
+#include "store_monitor.h"
 #include "util.h"
 
 /* Days of guest.no_backup for a guest that was never backed up. */
@@ -319,46 +319,27 @@ int_in(const int *v, size_t n, int x)
 static int
 stopped_by_job(struct monitor *m, int vmid, int64_t since)
 {
-	struct db_stmt	*st;
-	int		 found = 0;
-
-	st = db_prepare(m->store, "SELECT 1 FROM jobs WHERE "
-	    "target_vmid = ?1 AND action IN ('guest.stop', 'guest.shutdown',"
-	    " 'guest.reboot', 'guest.suspend', 'guest.migrate', "
-	    "'guest.snapshot.rollback', 'backup.create') AND (state IN "
-	    "('queued', 'running') OR COALESCE(finished_at, started_at, "
-	    "created_at) >= ?2) LIMIT 1");
-	if (st == NULL)
-		return 1;	/* cannot tell: do not accuse */
-	db_bind_int(st, 1, vmid);
-	db_bind_int(st, 2, since);
-	found = db_step(st) == DB_ROW;
-	db_finish(m->store, st);
-	return found;
+	/* A backup in stop mode stops the guest too; -1 (cannot tell):
+	 * do not accuse. */
+	return jobs_stopping_guest_since(m->store, vmid, since, 1) != 0;
 }
 
 /* Is an alert on this guest's stop still open (it stays until it runs)? */
 static int
 stop_alert_open(struct monitor *m, int vmid)
 {
-	struct db_stmt	*st;
 	char		*target = xasprintf("guest:%d", vmid);
 	size_t		 i;
-	int		 open = 0;
+	int		 open = 0, rc;
 
 	for (i = 0; i < m->nrules && !open; i++) {
 		if (strcmp(m->rules[i].metric,
 		    "guest.stopped_unexpectedly") != 0)
 			continue;
-		st = db_prepare(m->store, "SELECT 1 FROM alerts WHERE "
-		    "rule = ?1 AND target = ?2 AND state IN ('pending', "
-		    "'firing', 'flapping')");
-		if (st == NULL)
+		if ((rc = alert_active(m->store, m->rules[i].name,
+		    target)) == -1)
 			break;
-		db_bind_text(st, 1, m->rules[i].name);
-		db_bind_text(st, 2, target);
-		open = db_step(st) == DB_ROW;
-		db_finish(m->store, st);
+		open = rc;
 	}
 	free(target);
 	return open;
