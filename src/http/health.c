@@ -16,13 +16,14 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
 
 #include "app.h"
 #include "http_int.h"
 #include "log.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define HEALTH_CACHE_MS	1000
@@ -32,12 +33,11 @@ store_writable(struct store *s, char *reason, size_t len)
 {
 	char	*cause = NULL;
 
-	if (store_exec(s, "BEGIN IMMEDIATE", &cause) != 0) {
+	if (!hooks_writable(s, &cause)) {
 		snprintf(reason, len, "database: %s", cause);
 		free(cause);
 		return 0;
 	}
-	store_exec(s, "ROLLBACK", NULL);
 	return 1;
 }
 
