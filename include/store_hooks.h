@@ -1,6 +1,7 @@
 /*
- * store_hooks.h - what the webhooks keep in the store (store/hooks.c),
- * and what the HTTP endpoint reads of other parts' tables: the counts /metrics shows, the silences a Proxmox
+ * store_hooks.h - what the webhooks keep in the store (store/hooks.c,
+ * store/hooks_am.c), and what the HTTP endpoint reads of other parts'
+ * tables: the counts /metrics shows, the silences a Proxmox
  * notification may fall under, the health check's write probe.
  *
  * hook_events holds one row per Proxmox notification, unique by its
@@ -135,5 +136,93 @@ int	metrics_am_firing_labels(struct store *, char ***labels, size_t *n);
 int		 hooks_writable(struct store *, char **cause);
 /* The connection's last error message, for a 503's reason. */
 const char	*hooks_last_error(struct store *);
+
+/* ---- Alertmanager: am_groups, am_alerts (store/hooks_am.c) ---- */
+
+/* A group; the JSON columns as stored text. */
+struct am_group_row {
+	int64_t	 id;
+	char	*status;	/* firing | resolved, as last shown */
+	char	*receiver;
+	char	*group_labels;	/* JSON object */
+	char	*acked_by;
+	char	*notes;
+	char	*msg_refs;	/* JSON: [{c, r, m}] */
+	char	*rendered;	/* hash of what chat shows */
+};
+void	am_group_row_release(struct am_group_row *);
+
+/* An alert of a group (only fingerprint and labels for the firing
+ * ones). */
+struct am_alert_row {
+	char	*fingerprint;
+	char	*status;	/* firing | resolved */
+	char	*labels;	/* JSON object */
+	char	*annotations;	/* JSON object */
+	char	*starts_at;	/* as Alertmanager sent it; may be NULL */
+};
+void	am_alert_rows_free(struct am_alert_row *, size_t n);
+
+/*
+ * The group (receiver, group_key), created "resolved" when new; its
+ * labels, external URL (may be NULL) and update time set to these. *id:
+ * its id.
+ */
+int	am_group_upsert(struct store *, const char *receiver,
+	    const char *group_key, const char *group_labels,
+	    const char *external_url, int64_t now, int64_t *id);
+/* Group `id`: 0 found, 1 none, -1 error. */
+int	am_group_find(struct store *, int64_t id, struct am_group_row *);
+/* Its alerts, firing first, then by start and fingerprint. */
+int	am_group_alerts(struct store *, int64_t id, struct am_alert_row **,
+	    size_t *n);
+/* Its firing alerts by fingerprint: fingerprint and labels only. */
+int	am_group_alerts_firing(struct store *, int64_t id,
+	    struct am_alert_row **, size_t *n);
+/* A new incident: the group forgets its alerts, ack, notes, messages
+ * and what they showed (two statements: call in a transaction). */
+int	am_group_restart(struct store *, int64_t id);
+/* Stores an alert of group `gid` by fingerprint, replacing what was
+ * stored of it; starts_at and ends_at may be NULL. */
+int	am_alert_upsert(struct store *, int64_t gid, const char *fingerprint,
+	    const char *status, const char *labels, const char *annotations,
+	    const char *starts_at, const char *ends_at, int64_t now);
+/* What the group's message shows: its status, the messages (msg_refs
+ * NULL keeps them) and the hash of the content. */
+int	am_group_set_shown(struct store *, int64_t id, const char *status,
+	    const char *msg_refs, const char *rendered);
+/* Sets its notes, and who acked it unless acked_by is NULL. */
+int	am_group_set_notes(struct store *, int64_t id, const char *acked_by,
+	    const char *notes);
+
+/* ---- Alertmanager: am_silences (store/hooks_am.c) ---- */
+
+/* A silence request of the buttons. */
+struct am_silence_req {
+	int64_t	 id;
+	int64_t	 group_id;
+	char	*created_by;
+	char	*comment;
+	int64_t	 duration;	/* seconds */
+	int64_t	 requested_at;	/* UNIX s */
+	int	 attempts;
+	char	*silence_ids;	/* JSON {fingerprint: id}; may be NULL */
+	int64_t	 next_at;	/* wall clock ms */
+};
+void	am_silence_reqs_free(struct am_silence_req *, size_t n);
+/* A request, pending and due at once; *id gets its id. */
+int	am_silence_req_add(struct store *, int64_t gid, const char *created_by,
+	    const char *comment, int64_t duration, int64_t now, int64_t *id);
+/* At most `max` pending requests, the soonest due first (due or not). */
+int	am_silence_reqs_pending(struct store *, size_t max,
+	    struct am_silence_req **, size_t *n);
+/*
+ * Saves a request's progress: state (pending, done, failed), attempts,
+ * when it is due next, the silences made so far, the last error (may be
+ * NULL); a request no longer pending is finished at `now`.
+ */
+int	am_silence_req_save(struct store *, int64_t id, const char *state,
+	    int attempts, int64_t next_at, const char *silence_ids,
+	    const char *error, int64_t now);
 
 #endif
