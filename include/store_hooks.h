@@ -130,8 +130,9 @@ int	metrics_am_firing_labels(struct store *, char ***labels, size_t *n);
 
 /*
  * 1 when the database takes a write now: a write transaction begun and
- * rolled back, waiting at most the connection's wait for the lock; 0
- * with *cause when it does not (read-only, locked). Nothing is logged.
+ * rolled back (store_begin(), which logs a refusal), waiting at most the
+ * connection's wait for the lock; 0 with *cause when it does not
+ * (read-only, locked).
  */
 int		 hooks_writable(struct store *, char **cause);
 /* The connection's last error message, for a 503's reason. */

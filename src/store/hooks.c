@@ -403,14 +403,12 @@ metrics_am_firing_labels(struct store *s, char ***labels, size_t *n)
 int
 hooks_writable(struct store *s, char **cause)
 {
-	/*
-	 * SQLite's BEGIN IMMEDIATE takes the write lock at once, as
-	 * store_begin() does; unlike it, a refusal is the caller's to
-	 * report, not logged here.
-	 */
-	if (store_exec(s, "BEGIN IMMEDIATE", cause) != 0)
+	/* store_begin() is the write transaction of either backend. */
+	if (store_begin(s) != 0) {
+		set_cause(cause, "%s", db_error(s));
 		return 0;
-	store_exec(s, "ROLLBACK", NULL);
+	}
+	store_rollback(s);
 	return 1;
 }
 
