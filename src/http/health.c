@@ -6,9 +6,10 @@
  *   heartbeat, app_router_alive());
  * - the workers are alive: one of them turned its loop recently, or all
  *   of them are running jobs (workers_alive());
- * - the store takes a write: BEGIN IMMEDIATE and ROLLBACK on the
- *   caller's connection, waiting at most HTTP_DB_WAIT_MS for the lock
- *   (a read-only or locked database fails it);
+ * - the store takes a write: a write transaction begun and rolled back
+ *   on the caller's connection (hooks_writable()), waiting at most
+ *   HTTP_DB_WAIT_MS for the lock (a read-only or locked database fails
+ *   it);
  * - pvebot is not stopping.
  * The answer is reused for a second, so a busy scraper does not take
  * the write lock at every request. /healthz answers 200 "ok", or 503
@@ -16,13 +17,14 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
 
 #include "app.h"
 #include "http_int.h"
 #include "log.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define HEALTH_CACHE_MS	1000
@@ -32,12 +34,11 @@ store_writable(struct store *s, char *reason, size_t len)
 {
 	char	*cause = NULL;
 
-	if (store_exec(s, "BEGIN IMMEDIATE", &cause) != 0) {
+	if (!hooks_writable(s, &cause)) {
 		snprintf(reason, len, "database: %s", cause);
 		free(cause);
 		return 0;
 	}
-	store_exec(s, "ROLLBACK", NULL);
 	return 1;
 }
 

@@ -34,7 +34,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "conf.h"
@@ -44,6 +43,7 @@
 #include "monitor.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define HOOK_AM_MAX_ALERTS	1000	/* in one payload */
@@ -52,6 +52,7 @@
 #define HOOK_AM_VALUE_SHOWN	60
 #define HOOK_AM_NOTE_SHOWN	200
 #define HOOK_AM_TRIES		6	/* POSTs of one silence, in all */
+#define HOOK_AM_BATCH		32	/* pending requests read at once */
 #define HOOK_AM_IDLE_MS		5000	/* look for due requests this often */
 #define HOOK_AM_RECHECK_MS	2000	/* after a kick: the router commits */
 
@@ -149,58 +150,53 @@ group_release(struct am_group *g)
 	memset(g, 0, sizeof *g);
 }
 
+/* Stored JSON text parsed; an empty object when absent or unparsable. */
+static json_t *
+json_object_of(const char *text)
+{
+	json_t	*o = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+	return o != NULL ? o : json_object();
+}
+
 /* Loads group `id` with its alerts, firing first. 0, 1 none, -1. */
 static int
 group_load(struct store *s, int64_t id, struct am_group *g)
 {
-	struct db_stmt	*st;
-	int		 rc;
+	struct am_group_row	 row;
+	struct am_alert_row	*v;
+	size_t			 n, i;
+	int			 rc;
 
 	memset(g, 0, sizeof *g);
-	st = db_prepare(s, "SELECT status, receiver, group_labels, "
-	    "acked_by, notes, msg_refs, rendered FROM am_groups WHERE id = ?1");
-	if (st == NULL)
+	if ((rc = am_group_find(s, id, &row)) != 0)
+		return rc;
+	g->id = id;
+	g->status = row.status;
+	g->receiver = row.receiver;
+	g->group_labels = json_object_of(row.group_labels);
+	free(row.group_labels);
+	g->acked_by = row.acked_by;
+	g->notes = row.notes;
+	g->msg_refs = row.msg_refs;
+	g->rendered = row.rendered;
+	if (am_group_alerts(s, id, &v, &n) != 0) {
+		group_release(g);
 		return -1;
-	db_bind_int(st, 1, id);
-	rc = db_step(st);
-	if (rc == DB_ROW) {
-		g->id = id;
-		g->status = db_text_dup(st, 0);
-		g->receiver = db_text_dup(st, 1);
-		g->group_labels = json_loads(db_text(st, 2), 0, NULL);
-		g->acked_by = db_text_dup(st, 3);
-		g->notes = db_text_dup(st, 4);
-		g->msg_refs = db_text_dup(st, 5);
-		g->rendered = db_text_dup(st, 6);
 	}
-	db_finish(s, st);
-	if (rc != DB_ROW)
-		return rc == DB_DONE ? 1 : -1;
-	if (g->group_labels == NULL)
-		g->group_labels = json_object();
-	st = db_prepare(s, "SELECT fingerprint, status, labels, "
-	    "annotations, starts_at FROM am_alerts WHERE group_id = ?1 ORDER "
-	    "BY status = 'resolved', starts_at, fingerprint");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, id);
-	while (db_step(st) == DB_ROW) {
-		struct am_alert	*a;
+	g->v = n > 0 ? xcalloc(n, sizeof *g->v) : NULL;
+	for (i = 0; i < n; i++) {
+		struct am_alert	*a = &g->v[g->n++];
 
-		g->v = xreallocarray(g->v, g->n + 1, sizeof *g->v);
-		a = &g->v[g->n++];
-		a->fingerprint = db_text_dup(st, 0);
-		a->status = db_text_dup(st, 1);
-		a->labels = json_loads(db_text(st,
-		    2), 0, NULL);
-		a->annotations = json_loads(db_text(st, 3), 0, NULL);
-		if (a->labels == NULL)
-			a->labels = json_object();
-		if (a->annotations == NULL)
-			a->annotations = json_object();
-		a->starts_at = db_text_dup(st, 4);
+		a->fingerprint = v[i].fingerprint;
+		a->status = v[i].status;
+		a->labels = json_object_of(v[i].labels);
+		a->annotations = json_object_of(v[i].annotations);
+		a->starts_at = v[i].starts_at;
+		free(v[i].labels);
+		free(v[i].annotations);
 	}
-	db_finish(s, st);
+	free(v);
 	return 0;
 }
 
@@ -346,25 +342,13 @@ static int
 group_set_notes(struct store *s, struct am_group *g, const char *acked_by,
     const char *line)
 {
-	struct db_stmt	*st;
-	char		*notes = hook_note_add(g->notes, line);
-	int		 rc;
+	char	*notes = hook_note_add(g->notes, line);
+	int	 rc;
 
-	st = db_prepare(s, "UPDATE am_groups SET acked_by = COALESCE(?2, "
-	    "acked_by), notes = ?3 WHERE id = ?1");
-	if (st == NULL) {
-		free(notes);
-		return -1;
-	}
-	db_bind_int(st, 1, g->id);
-	if (acked_by != NULL)
-		db_bind_text(st, 2, acked_by);
-	db_bind_text(st, 3, notes);
-	rc = db_step(st);
-	db_finish(s, st);
+	rc = am_group_set_notes(s, g->id, acked_by, notes);
 	free(g->notes);
 	g->notes = notes;
-	return rc == DB_DONE ? group_redraw(s, g) : -1;
+	return rc == 0 ? group_redraw(s, g) : -1;
 }
 
 /* ---- the webhook ---- */
@@ -449,7 +433,6 @@ fingerprint(const json_t *a)
 static int
 alert_upsert(struct store *s, int64_t gid, const json_t *a, int64_t now)
 {
-	struct db_stmt	*st;
 	json_t		*ann = json_object_get(a, "annotations");
 	char		*fp = fingerprint(a), *labels, *anns;
 	int		 rc;
@@ -458,52 +441,15 @@ alert_upsert(struct store *s, int64_t gid, const json_t *a, int64_t now)
 	    JSON_SORT_KEYS);
 	anns = ann != NULL ? json_dumps(ann, JSON_COMPACT | JSON_SORT_KEYS) :
 	    xstrdup("{}");
-	st = db_prepare(s, "INSERT INTO am_alerts (group_id, fingerprint, "
-	    "status, labels, annotations, starts_at, ends_at, updated_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(group_id, "
-	    "fingerprint) DO UPDATE SET status = excluded.status, labels = "
-	    "excluded.labels, annotations = excluded.annotations, starts_at = "
-	    "excluded.starts_at, ends_at = excluded.ends_at, updated_at = "
-	    "excluded.updated_at");
-	if (st == NULL) {
-		free(fp);
-		free(labels);
-		free(anns);
-		return -1;
-	}
-	db_bind_int(st, 1, gid);
-	db_bind_text(st, 2, fp);
-	db_bind_text(st, 3, json_string_value(json_object_get(a,
-	    "status")));
-	db_bind_text(st, 4, labels);
-	db_bind_text(st, 5, anns);
-	if (json_is_string(json_object_get(a, "startsAt")))
-		db_bind_text(st, 6, json_string_value(json_object_get(a,
-		    "startsAt")));
-	if (json_is_string(json_object_get(a, "endsAt")))
-		db_bind_text(st, 7, json_string_value(json_object_get(a,
-		    "endsAt")));
-	db_bind_int(st, 8, now);
-	rc = db_step(st);
-	db_finish(s, st);
+	/* json_string_value() is NULL for what is absent or not text. */
+	rc = am_alert_upsert(s, gid, fp, json_string_value(json_object_get(a,
+	    "status")), labels, anns, json_string_value(json_object_get(a,
+	    "startsAt")), json_string_value(json_object_get(a, "endsAt")),
+	    now);
 	free(fp);
 	free(labels);
 	free(anns);
-	return rc == DB_DONE ? 0 : -1;
-}
-
-static int
-exec1(struct store *s, const char *sql, int64_t id)
-{
-	struct db_stmt	*st = db_prepare(s, sql);
-	int		 rc;
-
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, id);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return rc;
 }
 
 /* The payload's changes, in the caller's transaction. *result: what
@@ -516,7 +462,6 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 	struct am_group		 g;
 	struct chat_msg		 msg;
 	struct chat_button	 b[4];
-	struct db_stmt		*st;
 	const char		*worst;
 	char			 data[4][48], *title = NULL, *text = NULL;
 	char			*labels, *refs = NULL, hash[65];
@@ -527,31 +472,12 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 
 	labels = p->group_labels != NULL ? json_dumps(p->group_labels,
 	    JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
-	st = db_prepare(s, "INSERT INTO am_groups (receiver, group_key, "
-	    "status, group_labels, external_url, updated_at) VALUES (?1, ?2, "
-	    "'resolved', ?3, ?4, ?5) ON CONFLICT(receiver, group_key) DO "
-	    "UPDATE SET group_labels = excluded.group_labels, external_url = "
-	    "excluded.external_url, updated_at = excluded.updated_at "
-	    "RETURNING id");
-	if (st == NULL) {
-		free(labels);
-		return -1;
-	}
-	db_bind_text(st, 1, p->receiver);
-	db_bind_text(st, 2, p->group_key);
-	db_bind_text(st, 3, labels);
-	if (p->external_url != NULL)
-		db_bind_text(st, 4, p->external_url);
-	db_bind_int(st, 5, now);
-	*gid = 0;
-	if (db_step(st) == DB_ROW)
-		*gid = db_int(st, 0);
-	while (db_step(st) == DB_ROW)
-		;
-	db_finish(s, st);
+	rc = am_group_upsert(s, p->receiver, p->group_key, labels,
+	    p->external_url, now, gid);
 	free(labels);
-	if (*gid == 0 || group_load(s, *gid, &g) != 0)
+	if (rc != 0 || group_load(s, *gid, &g) != 0)
 		return -1;
+	rc = -1;
 	json_array_foreach(p->alerts, i, a) {
 		payload_firing += strcmp(json_string_value(json_object_get(a,
 		    "status")), "firing") == 0;
@@ -559,10 +485,7 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 	/* Nothing shown yet, or all shown resolved: a new incident. */
 	incident = payload_firing > 0 && (g.msg_refs == NULL ||
 	    strcmp(g.status, "resolved") == 0);
-	if (incident && (exec1(s, "DELETE FROM am_alerts WHERE group_id = ?1",
-	    *gid) != 0 || exec1(s, "UPDATE am_groups SET acked_by = NULL, "
-	    "notes = NULL, msg_refs = NULL, rendered = NULL WHERE id = ?1",
-	    *gid) != 0))
+	if (incident && am_group_restart(s, *gid) != 0)
 		goto out;
 	json_array_foreach(p->alerts, i, a) {
 		if (alert_upsert(s, *gid, a, now) != 0)
@@ -570,7 +493,7 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 	}
 	group_release(&g);
 	if (group_load(s, *gid, &g) != 0)
-		return -1;
+		goto out;
 	*nfiring = group_render(&g, &msg, &title, &text, b, data);
 	group_firing(&g, &worst);
 	{
@@ -593,17 +516,8 @@ group_apply(struct http *h, struct store *s, const struct am_payload *p,
 		*result = "updated";
 	} else
 		*result = "duplicate";
-	st = db_prepare(s, "UPDATE am_groups SET status = ?2, msg_refs = "
-	    "COALESCE(?3, msg_refs), rendered = ?4 WHERE id = ?1");
-	if (st == NULL)
-		goto out;
-	db_bind_int(st, 1, *gid);
-	db_bind_text(st, 2, *nfiring > 0 ? "firing" : "resolved");
-	if (refs != NULL)
-		db_bind_text(st, 3, refs);
-	db_bind_text(st, 4, hash);
-	rc = db_step(st) == DB_DONE ? 0 : -1;
-	db_finish(s, st);
+	rc = am_group_set_shown(s, *gid, *nfiring > 0 ? "firing" :
+	    "resolved", refs, hash);
 out:
 	json_decref(posted);
 	free(refs);
@@ -635,14 +549,14 @@ hook_alertmanager_handle(struct http *h, const struct httpd_req *req,
 		goto bad;
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : db_error(s));
+		    cause != NULL ? cause : hooks_last_error(s));
 		free(cause);
 		goto unavailable;
 	}
 	if (group_apply(h, s, &p, &gid, &result, &nfiring) != 0 ||
 	    store_commit(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    db_error(s));
+		    hooks_last_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}
@@ -676,7 +590,6 @@ hook_alertmanager_button(struct store *s, const char *user, int64_t gid,
 {
 	struct am_group	 g;
 	struct http	*h = http_running();
-	struct db_stmt	*st;
 	const char	*worst;
 	char		*answer = NULL, *line, *detail, *comment, *name, d[32];
 	int64_t		 secs, rid;
@@ -727,23 +640,9 @@ hook_alertmanager_button(struct store *s, const char *user, int64_t gid,
 	comment = xasprintf("Silenced for %s from chat with pvebot by %s "
 	    "(button on alert group m%" PRId64 ": %s)", d, user, gid, name);
 	free(name);
-	st = db_prepare(s, "INSERT INTO am_silences (group_id, created_by, "
-	    "comment, duration, requested_at, state, next_at) VALUES (?1, ?2, "
-	    "?3, ?4, ?5, 'pending', 0)");
-	if (st == NULL) {
-		free(comment);
-		goto out;
-	}
-	db_bind_int(st, 1, gid);
-	db_bind_text(st, 2, user);
-	db_bind_text(st, 3, comment);
-	db_bind_int(st, 4, secs);
-	db_bind_int(st, 5, now);
-	rc = db_step(st);
-	rid = db_last_id(s);
-	db_finish(s, st);
+	rc = am_silence_req_add(s, gid, user, comment, secs, now, &rid);
 	free(comment);
-	if (rc != DB_DONE)
+	if (rc != 0)
 		goto out;
 	line = xasprintf("\xf0\x9f\x94\x95 %s asked for a %s silence; asking "
 	    "Alertmanager...", user, d);
@@ -865,29 +764,13 @@ static int
 request_save(struct store *s, const struct am_request *r, const char *state,
     int64_t next_at, const char *error)
 {
-	struct db_stmt	*st;
-	char		*ids = json_dumps(r->ids, JSON_COMPACT);
-	int		 rc;
+	char	*ids = json_dumps(r->ids, JSON_COMPACT);
+	int	 rc;
 
-	st = db_prepare(s, "UPDATE am_silences SET state = ?2, attempts = "
-	    "?3, next_at = ?4, silence_ids = ?5, error = ?6, finished_at = "
-	    "CASE WHEN ?2 = 'pending' THEN NULL ELSE ?7 END WHERE id = ?1");
-	if (st == NULL) {
-		free(ids);
-		return -1;
-	}
-	db_bind_int(st, 1, r->id);
-	db_bind_text(st, 2, state);
-	db_bind_int(st, 3, r->attempts);
-	db_bind_int(st, 4, next_at);
-	db_bind_text(st, 5, ids);
-	if (error != NULL)
-		db_bind_text(st, 6, error);
-	db_bind_int(st, 7, wall_now());
-	rc = db_step(st);
-	db_finish(s, st);
+	rc = am_silence_req_save(s, r->id, state, r->attempts, next_at, ids,
+	    error, wall_now());
 	free(ids);
-	return rc == DB_DONE ? 0 : -1;
+	return rc;
 }
 
 /* The request is over: stored, said in the message, audited. */
@@ -952,41 +835,38 @@ request_finish(struct store *s, struct am_request *r, const char *error)
 static void
 request_run(struct http *h, struct store *s, struct am_request *r)
 {
-	struct db_stmt	*st;
-	json_t		*labels;
-	char		*body, *sid, *error = NULL, *fp;
-	int64_t		 now = wall_now(), ends = r->requested_at + r->duration;
-	int		 rc = 0, pending = 0;
+	struct am_alert_row	*firing;
+	json_t			*labels;
+	char			*body, *sid, *error = NULL;
+	int64_t			 now = wall_now();
+	int64_t			 ends = r->requested_at + r->duration;
+	int			 rc = 0, pending = 0;
 	struct {
 		char	*fp;
 		json_t	*labels;
-	}		*v = NULL;
-	size_t		 n = 0, i;
+	}			*v = NULL;
+	size_t			 nfiring, n = 0, i;
 
 	if (ends <= now + 1) {
 		request_finish(s, r, "the silence would already be over");
 		return;
 	}
-	st = db_prepare(s, "SELECT fingerprint, labels FROM am_alerts "
-	    "WHERE group_id = ?1 AND status = 'firing' ORDER BY fingerprint");
-	if (st == NULL)
+	if (am_group_alerts_firing(s, r->group, &firing, &nfiring) != 0)
 		return;
-	db_bind_int(st, 1, r->group);
-	while (db_step(st) == DB_ROW) {
-		fp = db_text_dup(st, 0);
-		labels = json_loads(db_text(st, 1), 0,
-		    NULL);
-		if (labels == NULL || json_object_get(r->ids, fp) != NULL) {
-			free(fp);
+	for (i = 0; i < nfiring; i++) {
+		labels = json_loads(firing[i].labels, 0, NULL);
+		if (labels == NULL || json_object_get(r->ids,
+		    firing[i].fingerprint) != NULL) {
 			json_decref(labels);
 			continue;
 		}
 		v = xreallocarray(v, n + 1, sizeof *v);
-		v[n].fp = fp;
+		v[n].fp = firing[i].fingerprint;
+		firing[i].fingerprint = NULL;
 		v[n].labels = labels;
 		n++;
 	}
-	db_finish(s, st);
+	am_alert_rows_free(firing, nfiring);
 	for (i = 0; i < n && rc == 0; i++) {
 		body = hook_alertmanager_silence_body(v[i].labels,
 		    r->created_by, r->comment, now, ends);
@@ -1027,23 +907,18 @@ request_run(struct http *h, struct store *s, struct am_request *r)
 static size_t
 requests_due(struct store *s, struct am_request **out, int64_t *next_ms)
 {
-	struct db_stmt		*st;
+	struct am_silence_req	*q;
 	struct am_request	*v = NULL;
-	size_t			 n = 0;
+	size_t			 nq, n = 0, i;
 	int64_t			 now = wall_now_ms();
 
 	*next_ms = 0;
 	*out = NULL;
-	st = db_prepare(s, "SELECT id, group_id, created_by, comment, "
-	    "duration, requested_at, attempts, silence_ids, next_at FROM "
-	    "am_silences WHERE state = 'pending' ORDER BY next_at, id LIMIT "
-	    "32");
-	if (st == NULL)
+	if (am_silence_reqs_pending(s, HOOK_AM_BATCH, &q, &nq) != 0)
 		return 0;
-	while (db_step(st) == DB_ROW) {
+	for (i = 0; i < nq; i++) {
 		struct am_request	*r;
-		int64_t			 at = db_int(st, 8);
-		const char		*ids = db_text(st, 7);
+		int64_t			 at = q[i].next_at;
 
 		if (at > now) {
 			if (*next_ms == 0 || at < *next_ms)
@@ -1052,20 +927,22 @@ requests_due(struct store *s, struct am_request **out, int64_t *next_ms)
 		}
 		v = xreallocarray(v, n + 1, sizeof *v);
 		r = &v[n++];
-		r->id = db_int(st, 0);
-		r->group = db_int(st, 1);
-		r->created_by = db_text_dup(st, 2);
-		r->comment = db_text_dup(st, 3);
-		r->duration = db_int(st, 4);
-		r->requested_at = db_int(st, 5);
-		r->attempts = (int)db_int(st, 6);
-		r->ids = ids != NULL ? json_loads(ids, 0, NULL) : NULL;
+		r->id = q[i].id;
+		r->group = q[i].group_id;
+		r->created_by = q[i].created_by;
+		q[i].created_by = NULL;
+		r->comment = q[i].comment;
+		q[i].comment = NULL;
+		r->duration = q[i].duration;
+		r->requested_at = q[i].requested_at;
+		r->attempts = q[i].attempts;
+		r->ids = json_object_of(q[i].silence_ids);
 		if (!json_is_object(r->ids)) {
 			json_decref(r->ids);
 			r->ids = json_object();
 		}
 	}
-	db_finish(s, st);
+	am_silence_reqs_free(q, nq);
 	*out = v;
 	return n;
 }

@@ -21,7 +21,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http_int.h"
@@ -29,6 +28,7 @@
 #include "monitor.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define HOOK_NOTES_MAX		6	/* note lines kept on a message */
@@ -194,64 +194,6 @@ hook_note_add(const char *notes, const char *line)
 
 /* ---- a Proxmox notification's message ---- */
 
-struct event_row {
-	int64_t	 id;
-	char	*type, *hostname, *job_id, *severity, *title, *kind;
-	char	*summary, *details, *state, *acked_by, *notes, *msg_refs;
-};
-
-static void
-event_row_release(struct event_row *e)
-{
-	free(e->type);
-	free(e->hostname);
-	free(e->job_id);
-	free(e->severity);
-	free(e->title);
-	free(e->kind);
-	free(e->summary);
-	free(e->details);
-	free(e->state);
-	free(e->acked_by);
-	free(e->notes);
-	free(e->msg_refs);
-	memset(e, 0, sizeof *e);
-}
-
-/* 0 found, 1 none, -1 error. */
-static int
-event_load(struct store *s, int64_t id, struct event_row *e)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	memset(e, 0, sizeof *e);
-	st = db_prepare(s, "SELECT type, hostname, job_id, severity, "
-	    "title, kind, summary, details, state, acked_by, notes, msg_refs "
-	    "FROM hook_events WHERE id = ?1");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, id);
-	rc = db_step(st);
-	if (rc == DB_ROW) {
-		e->id = id;
-		e->type = db_text_dup(st, 0);
-		e->hostname = db_text_dup(st, 1);
-		e->job_id = db_text_dup(st, 2);
-		e->severity = db_text_dup(st, 3);
-		e->title = db_text_dup(st, 4);
-		e->kind = db_text_dup(st, 5);
-		e->summary = db_text_dup(st, 6);
-		e->details = db_text_dup(st, 7);
-		e->state = db_text_dup(st, 8);
-		e->acked_by = db_text_dup(st, 9);
-		e->notes = db_text_dup(st, 10);
-		e->msg_refs = db_text_dup(st, 11);
-	}
-	db_finish(s, st);
-	return rc == DB_ROW ? 0 : rc == DB_DONE ? 1 : -1;
-}
-
 void
 hook_event_render(int64_t id, const char *severity, const char *state,
     const char *kind, const char *hostname, const char *summary,
@@ -278,7 +220,7 @@ hook_event_render(int64_t id, const char *severity, const char *state,
 
 /* Re-renders the messages of notification e after a change. */
 static int
-event_redraw(struct store *s, const struct event_row *e)
+event_redraw(struct store *s, const struct hook_event *e)
 {
 	struct chat_msg		 msg;
 	struct chat_button	 b[4];
@@ -293,28 +235,8 @@ event_redraw(struct store *s, const struct event_row *e)
 	return rc;
 }
 
-static int
-event_set(struct store *s, int64_t id, const char *acked_by,
-    const char *notes)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "UPDATE hook_events SET acked_by = "
-	    "COALESCE(?2, acked_by), notes = ?3 WHERE id = ?1");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, id);
-	if (acked_by != NULL)
-		db_bind_text(st, 2, acked_by);
-	db_bind_text(st, 3, notes);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
-
 static char *
-event_ack(struct store *s, const char *user, struct event_row *e)
+event_ack(struct store *s, const char *user, struct hook_event *e)
 {
 	char	*note, *notes, *detail;
 
@@ -327,7 +249,7 @@ event_ack(struct store *s, const char *user, struct event_row *e)
 	note = xasprintf("\xf0\x9f\x91\x8d acked by %s", user);
 	notes = hook_note_add(e->notes, note);
 	free(note);
-	if (event_set(s, e->id, user, notes) != 0) {
+	if (hook_event_set_notes(s, e->id, user, notes) != 0) {
 		free(notes);
 		return NULL;
 	}
@@ -359,11 +281,10 @@ max_silence(void)
 }
 
 static char *
-event_silence(struct store *s, const char *user, struct event_row *e,
+event_silence(struct store *s, const char *user, struct hook_event *e,
     const char *dur, int64_t now)
 {
-	struct db_stmt	*st;
-	int64_t		 secs, sid;
+	int64_t		 secs, sid = 0;
 	char		*cause = NULL, *matcher, *reason, *detail, *note, *notes;
 	char		 d[32];
 	int		 rc;
@@ -375,24 +296,9 @@ event_silence(struct store *s, const char *user, struct event_row *e,
 	}
 	matcher = hook_event_matcher(e->type, e->hostname, e->job_id);
 	reason = xasprintf("button on notification e%" PRId64, e->id);
-	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
-	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?4)");
-	if (st == NULL) {
-		free(matcher);
-		free(reason);
-		return NULL;
-	}
-	db_bind_text(st, 1, matcher);
-	db_bind_text(st, 2, user);
-	db_bind_text(st, 3, reason);
-	db_bind_int(st, 4, now);
-	db_bind_int(st, 5, now + secs);
-	rc = db_step(st);
-	sid = db_last_id(s);
-	db_finish(s, st);
+	rc = hook_silence_add(s, matcher, user, reason, now, now + secs, &sid);
 	free(reason);
-	if (rc != DB_DONE) {
+	if (rc != 0) {
 		free(matcher);
 		return NULL;
 	}
@@ -406,7 +312,7 @@ event_silence(struct store *s, const char *user, struct event_row *e,
 	notes = hook_note_add(e->notes, note);
 	free(note);
 	free(matcher);
-	if (event_set(s, e->id, NULL, notes) != 0) {
+	if (hook_event_set_notes(s, e->id, NULL, notes) != 0) {
 		free(notes);
 		return NULL;
 	}
@@ -422,7 +328,7 @@ int
 http_button(struct store *s, const char *user, const char *data,
     int64_t now, char **answer)
 {
-	struct event_row	 e;
+	struct hook_event	 e;
 	const char		*p, *errstr, *dur = NULL;
 	char			*num;
 	int64_t			 id;
@@ -459,7 +365,7 @@ http_button(struct store *s, const char *user, const char *data,
 			    "again");
 		return 1;
 	}
-	rc = event_load(s, id, &e);
+	rc = hook_event_find(s, id, &e);
 	if (rc == 1)
 		*answer = xasprintf("there is no notification e%" PRId64, id);
 	else if (rc == 0)
@@ -467,7 +373,7 @@ http_button(struct store *s, const char *user, const char *data,
 		    event_silence(s, user, &e, dur, now);
 	if (*answer == NULL)
 		*answer = xstrdup("pvebot could not save that; press again");
-	event_row_release(&e);
+	hook_event_release(&e);
 	return 1;
 }
 
@@ -476,17 +382,14 @@ http_button(struct store *s, const char *user, const char *data,
 void
 http_digest(struct buf *b, struct store *s, int64_t now)
 {
-	struct db_stmt	*st;
-	int64_t		 alerts = 0, closed = 0, lines = 0, shown = 0;
+	struct hook_event	*v;
+	size_t			 n, i;
+	int64_t			 alerts = 0, closed = 0, lines = 0, shown = 0;
 
-	st = db_prepare(s, "SELECT state, summary FROM hook_events WHERE "
-	    "received_at > ?1 ORDER BY id");
-	if (st == NULL)
+	if (hook_events_since(s, now - 86400, &v, &n) != 0)
 		return;
-	db_bind_int(st, 1, now - 86400);
-	while (db_step(st) == DB_ROW) {
-		const char	*state = db_text(st,
-				    0);
+	for (i = 0; i < n; i++) {
+		const char	*state = v[i].state;
 
 		if (strcmp(state, "alert") == 0 ||
 		    strcmp(state, "resolved") == 0) {
@@ -497,13 +400,13 @@ http_digest(struct buf *b, struct store *s, int64_t now)
 		if (lines++ == 0)
 			buf_puts(b, "Notifications 24h:\n");
 		if (shown < DIGEST_LINES_MAX) {
-			buf_printf(b, "  %s%s\n", db_text(st, 1),
+			buf_printf(b, "  %s%s\n", v[i].summary,
 			    strcmp(state, "silenced") == 0 ? " (silenced)" :
 			    "");
 			shown++;
 		}
 	}
-	db_finish(s, st);
+	hook_events_free(v, n);
 	if (lines > shown)
 		buf_printf(b, "  ... and %" PRId64 " more\n", lines - shown);
 	if (alerts > 0)

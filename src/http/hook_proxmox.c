@@ -34,7 +34,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "http_int.h"
@@ -43,6 +42,7 @@
 #include "monitor.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define PVE_TITLE_MAX		1024	/* bytes of a title kept */
@@ -524,8 +524,8 @@ static int
 silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 {
 	struct mon_labels	 l;
-	struct db_stmt		*st;
-	char			*target;
+	char			*target, **matchers;
+	size_t			 n, i;
 	int			 hit = 0;
 
 	memset(&l, 0, sizeof l);
@@ -536,13 +536,10 @@ silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 	l.node = ev->hostname;
 	l.storage = ev->datastore;
 	l.severity = ev->severity;
-	st = db_prepare(s, "SELECT matcher FROM silences WHERE ended_by IS "
-	    "NULL AND starts_at <= ?1 AND ends_at > ?1");
-	if (st != NULL) {
-		db_bind_int(st, 1, now);
-		while (!hit && db_step(st) == DB_ROW)
-			hit = mon_matcher_match(db_text(st, 0), &l) == 1;
-		db_finish(s, st);
+	if (hook_silences_active(s, now, &matchers, &n) == 0) {
+		for (i = 0; i < n && !hit; i++)
+			hit = mon_matcher_match(matchers[i], &l) == 1;
+		strv_free(matchers, n);
 	}
 	free((char *)l.rule);
 	free(target);
@@ -554,47 +551,20 @@ static int
 close_failures(struct store *s, const struct hook_pve *ev, int64_t id,
     int *closed)
 {
-	struct db_stmt	*st;
-	struct {
-		int64_t	 id;
-		char	*severity, *kind, *summary, *details, *notes, *refs;
-	}		*v = NULL;
-	size_t		 n = 0, i;
-	char		 when[32], *note, *title, *text, data[4][48];
-	struct chat_button b[4];
-	struct chat_msg	 msg;
-	struct tm	 tm;
-	int		 rc = 0;
+	struct hook_event	*v;
+	size_t			 n, i;
+	char			 when[32], *note, *title, *text, data[4][48];
+	struct chat_button	 b[4];
+	struct chat_msg		 msg;
+	struct tm		 tm;
+	int			 rc = 0;
 
 	*closed = 0;
 	if (!ev->success || ev->job_id == NULL)
 		return 0;
-	st = db_prepare(s, "SELECT id, severity, kind, summary, details, "
-	    "notes, msg_refs FROM hook_events WHERE state = 'alert' AND "
-	    "type = ?1 AND hostname = ?2 AND job_id = ?3 AND id < ?4");
-	if (st == NULL)
+	if (hook_events_open_of_job(s, ev->type, ev->hostname, ev->job_id, id,
+	    &v, &n) != 0)
 		return -1;
-	db_bind_text(st, 1, ev->type);
-	db_bind_text(st, 2, ev->hostname);
-	db_bind_text(st, 3, ev->job_id);
-	db_bind_int(st, 4, id);
-	while (db_step(st) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		v[n].id = db_int(st, 0);
-		v[n].severity = xstrdup(db_text(st,
-		    1));
-		v[n].kind = xstrdup(db_text(st, 2));
-		v[n].summary = xstrdup(db_text(st,
-		    3));
-		v[n].details = xstrdup(db_text(st,
-		    4));
-		v[n].notes = db_null(st, 5) ? NULL :
-		    xstrdup(db_text(st, 5));
-		v[n].refs = db_null(st, 6) ? NULL :
-		    xstrdup(db_text(st, 6));
-		n++;
-	}
-	db_finish(s, st);
 	gmtime_r(&(time_t){ (time_t)ev->ts }, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -604,37 +574,19 @@ close_failures(struct store *s, const struct hook_pve *ev, int64_t id,
 		    "(notification e%" PRId64 ")", when, id);
 		notes = hook_note_add(v[i].notes, note);
 		free(note);
-		st = db_prepare(s, "UPDATE hook_events SET state = "
-		    "'resolved', notes = ?2 WHERE id = ?1");
-		if (st == NULL) {
-			free(notes);
+		if (hook_event_resolve(s, v[i].id, notes) != 0)
 			rc = -1;
-			break;
-		}
-		db_bind_int(st, 1, v[i].id);
-		db_bind_text(st, 2, notes);
-		if (db_step(st) != DB_DONE)
-			rc = -1;
-		db_finish(s, st);
 		hook_event_render(v[i].id, v[i].severity, "resolved",
 		    v[i].kind, ev->hostname, v[i].summary, v[i].details, notes,
 		    &msg, &title, &text, b, data);
-		if (rc == 0 && hook_edit(s, v[i].refs, &msg) != 0)
+		if (rc == 0 && hook_edit(s, v[i].msg_refs, &msg) != 0)
 			rc = -1;
 		free(title);
 		free(text);
 		free(notes);
 		(*closed)++;
 	}
-	for (i = 0; i < n; i++) {
-		free(v[i].severity);
-		free(v[i].kind);
-		free(v[i].summary);
-		free(v[i].details);
-		free(v[i].notes);
-		free(v[i].refs);
-	}
-	free(v);
+	hook_events_free(v, n);
 	return rc;
 }
 
@@ -643,43 +595,30 @@ static int
 store_event(struct http *h, struct store *s, const struct hook_pve *ev,
     int64_t *id, const char **state)
 {
-	struct db_stmt	*st;
-	struct chat_msg	 msg;
-	struct chat_button b[4];
-	char		 data[4][48], *title, *text, *refs = NULL;
-	json_t		*posted = NULL;
-	int64_t		 now = wall_now();
-	int		 rc, closed = 0, rooms;
+	struct hook_event_new	 row;
+	struct chat_msg		 msg;
+	struct chat_button	 b[4];
+	char			 data[4][48], *title, *text, *refs = NULL;
+	json_t			*posted = NULL;
+	int64_t			 now = wall_now();
+	int			 rc, closed = 0, rooms;
 
-	st = db_prepare(s, "INSERT INTO hook_events (source, dedup_key, "
-	    "type, hostname, job_id, severity, sender_severity, ts, title, "
-	    "message, fields, kind, summary, details, state, received_at) "
-	    "VALUES ('proxmox', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	    "?12, ?13, 'new', ?14) ON CONFLICT(dedup_key) DO NOTHING");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, ev->dedup);
-	db_bind_text(st, 2, ev->type);
-	db_bind_text(st, 3, ev->hostname);
-	if (ev->job_id != NULL)
-		db_bind_text(st, 4, ev->job_id);
-	db_bind_text(st, 5, ev->severity);
-	db_bind_text(st, 6, ev->sender_severity);
-	db_bind_int(st, 7, ev->ts);
-	db_bind_text(st, 8, ev->title);
-	db_bind_text(st, 9, ev->message);
-	db_bind_text(st, 10, ev->fields);
-	db_bind_text(st, 11, ev->kind);
-	db_bind_text(st, 12, ev->summary);
-	db_bind_text(st, 13, ev->details);
-	db_bind_int(st, 14, now);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
-		return -1;
-	if (db_changes(s) == 0)
-		return 0;
-	*id = db_last_id(s);
+	memset(&row, 0, sizeof row);
+	row.dedup_key = ev->dedup;
+	row.type = ev->type;
+	row.hostname = ev->hostname;
+	row.job_id = ev->job_id;
+	row.severity = ev->severity;
+	row.sender_severity = ev->sender_severity;
+	row.ts = ev->ts;
+	row.title = ev->title;
+	row.message = ev->message;
+	row.fields = ev->fields;
+	row.kind = ev->kind;
+	row.summary = ev->summary;
+	row.details = ev->details;
+	if ((rc = hook_event_add(s, &row, now, id)) != 1)
+		return rc;
 	if (close_failures(s, ev, *id, &closed) != 0)
 		return -1;
 	if (closed > 0)
@@ -702,21 +641,11 @@ store_event(struct http *h, struct store *s, const struct hook_pve *ev,
 			refs = json_dumps(posted, JSON_COMPACT);
 		json_decref(posted);
 	}
-	st = db_prepare(s, "UPDATE hook_events SET state = ?2, msg_refs = "
-	    "?3 WHERE id = ?1");
-	if (st == NULL) {
-		free(refs);
-		return -1;
-	}
-	db_bind_int(st, 1, *id);
 	/* A success that closed failures is stored as a digest line. */
-	db_bind_text(st, 2, closed > 0 && !ev->alert ? "digest" : *state);
-	if (refs != NULL)
-		db_bind_text(st, 3, refs);
-	rc = db_step(st);
-	db_finish(s, st);
+	rc = hook_event_set_shown(s, *id, closed > 0 && !ev->alert ? "digest" :
+	    *state, refs);
 	free(refs);
-	return rc == DB_DONE ? 1 : -1;
+	return rc == 0 ? 1 : -1;
 }
 
 void
@@ -738,13 +667,13 @@ hook_proxmox_handle(struct http *h, const struct httpd_req *req,
 	}
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : db_error(s));
+		    cause != NULL ? cause : hooks_last_error(s));
 		goto unavailable;
 	}
 	if ((rc = store_event(h, s, &ev, &id, &state)) < 0 ||
 	    (rc == 1 && store_commit(s) != 0)) {
 		why = xasprintf("the database refused the write: %s",
-		    db_error(s));
+		    hooks_last_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}

@@ -9,8 +9,9 @@
  *   pvebot_alerts_firing{source,severity}   monitor alerts firing, open
  *                                           Proxmox notifications,
  *                                           Alertmanager alerts firing
- * and pvebot_build_info and the router's heartbeat age. A query that
- * fails leaves its family out and logs why; the page is still served.
+ * and pvebot_build_info and the router's heartbeat age (the counts come
+ * from store_hooks.h). A query that fails leaves its family out and logs
+ * that; the page is still served.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "chat.h"
 #include "http_int.h"
@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "store.h"
+#include "store_hooks.h"
 #include "util.h"
 
 #define METRICS_MAX_PAGE	(4 << 20)
@@ -56,46 +57,46 @@ sample2(struct buf *b, const char *name, const char *l1, const char *v1,
 static void
 jobs(struct buf *b, struct store *s)
 {
-	struct db_stmt	*st;
+	struct metrics_row	*v;
+	size_t			 n, i;
 
-	st = db_prepare(s, "SELECT kind, state, COUNT(*) FROM jobs GROUP "
-	    "BY kind, state ORDER BY kind, state");
-	if (st == NULL)
+	if (metrics_count_jobs(s, &v, &n) != 0) {
+		log_warn("http", "metrics: jobs not counted");
 		return;
+	}
 	family(b, "pvebot_jobs", "gauge", "Jobs in the database by kind "
 	    "(action, read) and state.");
-	while (db_step(st) == DB_ROW)
-		sample2(b, "pvebot_jobs", "kind", db_text(st, 0), "state", db_text(st, 1), db_int(st, 2));
-	db_finish(s, st);
+	for (i = 0; i < n; i++)
+		sample2(b, "pvebot_jobs", "kind", v[i].label1, "state",
+		    v[i].label2, v[i].n);
+	metrics_rows_free(v, n);
 }
 
 static void
 outbox(struct buf *b, struct store *s, struct app *app)
 {
-	struct db_stmt	*st;
-	size_t		 i;
-	json_t		*seen = json_object(), *v;
-	const char	*k;
+	struct metrics_row	*v;
+	size_t			 n, i;
+	json_t			*seen, *count;
+	const char		*k;
 
+	if (metrics_count_outbox(s, &v, &n) != 0) {
+		log_warn("http", "metrics: outbox not counted");
+		return;
+	}
 	/* Every connector shows, waiting or not. */
+	seen = json_object();
 	for (i = 0; i < app->nconnectors; i++)
 		json_object_set_new(seen, app->connectors[i]->ops->name,
 		    json_integer(0));
-	st = db_prepare(s, "SELECT connector, COUNT(*) FROM outbox WHERE "
-	    "state = 'pending' GROUP BY connector");
-	if (st == NULL) {
-		json_decref(seen);
-		return;
-	}
-	while (db_step(st) == DB_ROW)
-		json_object_set_new(seen, db_text(st,
-		    0), json_integer(db_int(st, 1)));
-	db_finish(s, st);
+	for (i = 0; i < n; i++)
+		json_object_set_new(seen, v[i].label1, json_integer(v[i].n));
+	metrics_rows_free(v, n);
 	family(b, "pvebot_outbox_depth", "gauge", "Chat messages, edits and "
 	    "answers waiting in the durable outbox, by connector.");
-	json_object_foreach(seen, k, v) {
+	json_object_foreach(seen, k, count) {
 		sample2(b, "pvebot_outbox_depth", "connector", k, NULL, NULL,
-		    (long long)json_integer_value(v));
+		    (long long)json_integer_value(count));
 	}
 	json_decref(seen);
 }
@@ -108,44 +109,46 @@ sev_index(const char *sev)
 	return r < 0 ? 1 : r > 2 ? 2 : r;
 }
 
+/* Adds counts by severity (NULL: warning) to one source's row. */
+static int
+count_severities(int (*count)(struct store *, struct metrics_row **,
+    size_t *), struct store *s, long long n[3])
+{
+	struct metrics_row	*v;
+	size_t			 nv, i;
+
+	if (count(s, &v, &nv) != 0)
+		return -1;
+	for (i = 0; i < nv; i++)
+		n[sev_index(v[i].label1 != NULL ? v[i].label1 : "warning")] +=
+		    v[i].n;
+	metrics_rows_free(v, nv);
+	return 0;
+}
+
 static void
 alerts(struct buf *b, struct store *s)
 {
-	static const char *const queries[] = {
-		/* monitor */
-		"SELECT severity, COUNT(*) FROM alerts WHERE state IN "
-		"('firing', 'flapping') GROUP BY severity",
-		/* proxmox: open notifications nobody acked */
-		"SELECT severity, COUNT(*) FROM hook_events WHERE state = "
-		"'alert' AND acked_by IS NULL GROUP BY severity",
-		/* alertmanager: by the label, read below */
-		"SELECT labels, 1 FROM am_alerts a JOIN am_groups g ON g.id = "
-		"a.group_id WHERE a.status = 'firing' AND g.status = 'firing'",
-	};
 	long long	 n[3][3];
-	struct db_stmt	*st;
-	size_t		 q, i, j;
+	char		**labels;
+	size_t		 nlabels, i, q, j;
 
 	memset(n, 0, sizeof n);
-	for (q = 0; q < nitems(queries); q++) {
-		if ((st = db_prepare(s, queries[q])) == NULL)
-			return;
-		while (db_step(st) == DB_ROW) {
-			const char	*sev = db_text(st, 0);
-
-			if (q == 2) {
-				json_t	*l = json_loads(sev, 0, NULL);
-
-				i = (size_t)sev_index(
-				    hook_alertmanager_severity(l));
-				json_decref(l);
-			} else
-				i = (size_t)sev_index(sev != NULL ? sev :
-				    "warning");
-			n[q][i] += db_int(st, 1);
-		}
-		db_finish(s, st);
+	/* monitor rules; Proxmox notifications open and nobody acked */
+	if (count_severities(metrics_count_alerts, s, n[0]) != 0 ||
+	    count_severities(metrics_count_hook_events, s, n[1]) != 0 ||
+	    metrics_am_firing_labels(s, &labels, &nlabels) != 0) {
+		log_warn("http", "metrics: alerts not counted");
+		return;
 	}
+	/* Alertmanager: by the severity label. */
+	for (i = 0; i < nlabels; i++) {
+		json_t	*l = json_loads(labels[i], 0, NULL);
+
+		n[2][sev_index(hook_alertmanager_severity(l))]++;
+		json_decref(l);
+	}
+	strv_free(labels, nlabels);
 	family(b, "pvebot_alerts_firing", "gauge", "Alerts firing now by "
 	    "source and severity: monitor rules, Proxmox notifications not "
 	    "yet acked or closed, Alertmanager alerts.");

@@ -1304,6 +1304,56 @@ test_healthz_and_heartbeat_follow_the_router(void)
 	env_free(e);
 }
 
+/*
+ * Another process holds the write lock past the health check's wait:
+ * /healthz says so (503 naming the database), and is healthy again once
+ * the lock is let go. Both are waited for, never timed: the answer is
+ * reused for a second and the check waits HTTP_DB_WAIT_MS for the lock.
+ */
+static void
+test_healthz_names_a_database_that_takes_no_write(void)
+{
+	struct env	*e = env_new(NULL, 0, 0);
+	char		*body = NULL;
+	sqlite3		*db;
+	int64_t		 until;
+	long		 status = 0;
+
+	T_EQ_INT(http_do(e, "/healthz", NULL, NULL, &body), 200);
+	free(body);
+	body = NULL;
+	T_EQ_INT(sqlite3_open(e->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 30000);
+	T_EQ_INT(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	until = now_ms() + 20000;
+	while (now_ms() < until) {
+		free(body);
+		body = NULL;
+		if ((status = http_do(e, "/healthz", NULL, NULL, &body)) ==
+		    503)
+			break;
+		sleep_ms(100);
+	}
+	T_EQ_INT(status, 503);
+	T_EQ_STR(body, "database: database is locked\n");
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	until = now_ms() + 20000;
+	while (now_ms() < until) {
+		free(body);
+		body = NULL;
+		if ((status = http_do(e, "/healthz", NULL, NULL, &body)) ==
+		    200)
+			break;
+		sleep_ms(100);
+	}
+	T_EQ_INT(status, 200);
+	T_EQ_STR(body, "ok\n");
+	free(body);
+	env_free(e);
+}
+
 int
 main(void)
 {
@@ -1318,5 +1368,6 @@ main(void)
 	T_RUN(test_silence_button_creates_the_silence_in_alertmanager);
 	T_RUN(test_metrics_pass_promtool_and_move);
 	T_RUN(test_healthz_and_heartbeat_follow_the_router);
+	T_RUN(test_healthz_names_a_database_that_takes_no_write);
 	return t_summary();
 }
