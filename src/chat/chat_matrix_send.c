@@ -387,7 +387,7 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 {
 	struct store	*s;
 	char		*txn = NULL, *suffix = NULL, hex[33];
-	int		 same = 1;
+	int		 found, same = 1;
 
 	if (stale != NULL)
 		*stale = 0;
@@ -396,12 +396,15 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
 		goto out;
 	if (key != NULL)
 		suffix = xasprintf(".%s", key);
-	/* A failed lookup records a new transaction, as a miss does. */
-	if (chat_txn_find(s, "matrix", room_id, body, suffix,
-	    wall_now() - MX_OUTBOX_REUSE_S, &txn, &same, NULL) == 1) {
-		if (!same)
+	/*
+	 * A failed lookup is a temporary failure, not a miss: a new id
+	 * could post again what a pending one already did.
+	 */
+	if ((found = chat_txn_find(s, "matrix", room_id, body, suffix,
+	    wall_now() - MX_OUTBOX_REUSE_S, &txn, &same, cause)) != 0) {
+		if (found == 1 && !same)
 			chat_txn_set_body(s, txn, body);
-		if (stale != NULL)
+		if (found == 1 && stale != NULL)
 			*stale = !same;
 		goto out;
 	}
