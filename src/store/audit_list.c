@@ -6,18 +6,29 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "rows.h"
 #include "store.h"
 #include "store_audit.h"
 #include "util.h"
+
+static void
+audit_fill(struct db_stmt *st, void *elem)
+{
+	struct audit_row	*r = elem;
+
+	r->id = db_int(st, 0);
+	r->at = db_int(st, 1);
+	r->actor = db_text_dup(st, 2);
+	r->event = db_text_dup(st, 3);
+	r->detail = db_text_dup(st, 4);
+}
 
 int
 audit_recent(struct store *s, int64_t limit, struct audit_row **out,
     size_t *n)
 {
-	struct db_stmt		*st;
-	struct audit_row	*v = NULL;
-	size_t			 nv = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -27,19 +38,8 @@ audit_recent(struct store *s, int64_t limit, struct audit_row **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, limit);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].id = db_int(st, 0);
-		v[nv].at = db_int(st, 1);
-		v[nv].actor = db_text_dup(st, 2);
-		v[nv].event = db_text_dup(st, 3);
-		v[nv].detail = db_text_dup(st, 4);
-		nv++;
-	}
-	db_finish(s, st);
-	*out = v;
-	*n = nv;
-	return rc == DB_DONE ? 0 : -1;
+	*out = rows_gather(s, st, sizeof **out, audit_fill, n, &rc);
+	return rc;
 }
 
 void

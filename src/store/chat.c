@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "rows.h"
 #include "store.h"
 #include "store_chat.h"
 #include "util.h"
@@ -175,14 +176,21 @@ chat_button_add(struct store *s, const char *connector, const char *room,
 	return db_changes(s) > 0;
 }
 
+static void
+button_fill(struct db_stmt *st, void *elem)
+{
+	struct chat_button_row	*b = elem;
+
+	b->data = db_text_dup(st, 0);
+	b->emoji = db_text_dup(st, 1);
+}
+
 int
 chat_buttons_of(struct store *s, const char *connector, const char *room,
     const char *msg_ref, struct chat_button_row **rows, size_t *n)
 {
-	struct db_stmt		*st;
-	struct chat_button_row	*v = NULL;
-	size_t			 nv = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*rows = NULL;
 	*n = 0;
@@ -192,16 +200,8 @@ chat_buttons_of(struct store *s, const char *connector, const char *room,
 	db_bind_text(st, 1, room);
 	db_bind_text(st, 2, msg_ref);
 	db_bind_text(st, 3, connector);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].data = db_text_dup(st, 0);
-		v[nv].emoji = db_text_dup(st, 1);
-		nv++;
-	}
-	db_finish(s, st);
-	*rows = v;
-	*n = nv;
-	return rc == DB_DONE ? 0 : -1;
+	*rows = rows_gather(s, st, sizeof **rows, button_fill, n, &rc);
+	return rc;
 }
 
 void

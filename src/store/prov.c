@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "rows.h"
 #include "store.h"
 #include "store_prov.h"
 #include "util.h"
@@ -57,13 +58,22 @@ prov_row_add(struct store *s, const char *kind, const char *value,
 	return 0;
 }
 
+static void
+row_fill(struct db_stmt *st, void *elem)
+{
+	struct prov_row	*r = elem;
+
+	r->vmid = (int)db_int(st, 0);
+	r->kind = db_text_dup(st, 1);
+	r->value = db_text_dup(st, 2);
+	r->node = db_text_dup(st, 3);
+}
+
 int
 prov_rows_of_job(struct store *s, int64_t job, struct prov_row **out,
     size_t *n)
 {
 	struct db_stmt	*st;
-	struct prov_row	*v = NULL;
-	size_t		 nv = 0;
 	int		 rc;
 
 	*out = NULL;
@@ -73,18 +83,8 @@ prov_rows_of_job(struct store *s, int64_t job, struct prov_row **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, job);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].vmid = (int)db_int(st, 0);
-		v[nv].kind = db_text_dup(st, 1);
-		v[nv].value = db_text_dup(st, 2);
-		v[nv].node = db_text_dup(st, 3);
-		nv++;
-	}
-	db_finish(s, st);
-	*out = v;
-	*n = nv;
-	return rc == DB_DONE ? 0 : -1;
+	*out = rows_gather(s, st, sizeof **out, row_fill, n, &rc);
+	return rc;
 }
 
 void

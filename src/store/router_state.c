@@ -6,17 +6,30 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "rows.h"
 #include "store.h"
 #include "store_router.h"
 #include "util.h"
 
+static void
+alert_fill(struct db_stmt *st, void *elem)
+{
+	struct router_alert	*a = elem;
+
+	a->id = db_int(st, 0);
+	a->rule = db_text_dup(st, 1);
+	a->target = db_text_dup(st, 2);
+	a->state = db_text_dup(st, 3);
+	a->severity = db_text_dup(st, 4);
+	a->since = db_int(st, 5);
+	a->acked_by = db_text_dup(st, 6);
+}
+
 int
 router_alerts_open(struct store *s, struct router_alert **out, size_t *n)
 {
-	struct db_stmt		*st;
-	struct router_alert	*v = NULL;
-	size_t			 nv = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -25,21 +38,8 @@ router_alerts_open(struct store *s, struct router_alert **out, size_t *n)
 	    "WHERE state IN ('pending', 'firing', 'flapping') ORDER BY id");
 	if (st == NULL)
 		return -1;
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].id = db_int(st, 0);
-		v[nv].rule = db_text_dup(st, 1);
-		v[nv].target = db_text_dup(st, 2);
-		v[nv].state = db_text_dup(st, 3);
-		v[nv].severity = db_text_dup(st, 4);
-		v[nv].since = db_int(st, 5);
-		v[nv].acked_by = db_text_dup(st, 6);
-		nv++;
-	}
-	db_finish(s, st);
-	*out = v;
-	*n = nv;
-	return rc == DB_DONE ? 0 : -1;
+	*out = rows_gather(s, st, sizeof **out, alert_fill, n, &rc);
+	return rc;
 }
 
 void
@@ -57,14 +57,24 @@ router_alerts_free(struct router_alert *v, size_t n)
 	free(v);
 }
 
+static void
+silence_fill(struct db_stmt *st, void *elem)
+{
+	struct router_silence	*si = elem;
+
+	si->id = db_int(st, 0);
+	si->matcher = db_text_dup(st, 1);
+	si->ends_at = db_int(st, 2);
+	si->created_by = db_text_dup(st, 3);
+	si->reason = db_text_dup(st, 4);
+}
+
 int
 router_silences_active(struct store *s, int64_t now,
     struct router_silence **out, size_t *n)
 {
-	struct db_stmt		*st;
-	struct router_silence	*v = NULL;
-	size_t			 nv = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -74,19 +84,8 @@ router_silences_active(struct store *s, int64_t now,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, now);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].id = db_int(st, 0);
-		v[nv].matcher = db_text_dup(st, 1);
-		v[nv].ends_at = db_int(st, 2);
-		v[nv].created_by = db_text_dup(st, 3);
-		v[nv].reason = db_text_dup(st, 4);
-		nv++;
-	}
-	db_finish(s, st);
-	*out = v;
-	*n = nv;
-	return rc == DB_DONE ? 0 : -1;
+	*out = rows_gather(s, st, sizeof **out, silence_fill, n, &rc);
+	return rc;
 }
 
 void
