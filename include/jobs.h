@@ -225,4 +225,14 @@ int	jobs_ids_expired(struct store *, int64_t now, int64_t **ids,
 char	*jobs_format_list(struct store *, int limit, const char *requester);
 char	*jobs_format_one(struct store *, int64_t id);
 
+/*
+ * Queries of the jobs table for its readers outside jobs.c (jobs_query.c):
+ * one statement each, in the caller's transaction if there is one.
+ */
+/* Has someone asked to cancel the job: 1 yes, 0 no (or not found, or
+ * an error). */
+int	jobs_cancel_requested(struct store *, int64_t id);
+/* Jobs resolving, queued or running; -1 on error. */
+int	jobs_count_active(struct store *);
+
 #endif

@@ -126,20 +126,8 @@ int	 prov_alloc_mac(struct store *, const struct prov_conf *,
 int	 prov_peek_ip(struct store *, const struct prov_node *,
 	    const struct prov_range *, const struct prov_used *,
 	    uint32_t *ip, char **cause);
-/*
- * One row of the table: is `value` of `kind` live (1, 0, -1 on error;
- * nocase: names, whose case Proxmox ignores), and record one for
- * job/vmid in the caller's transaction (0, or -1 with *cause).
- */
-int	 prov_row_live(struct store *, const char *kind, const char *value,
-	    int nocase);
-int	 prov_row_add(struct store *, const char *kind, const char *value,
-	    const char *node, int64_t job_id, int vmid, char **cause);
-/* Releases what a job allocated (all kinds); how many rows. */
-int	 prov_release_job(struct store *, int64_t job_id);
-/* Releases one value of a kind; 1 released, 0 none live. */
-int	 prov_release_value(struct store *, const char *kind,
-	    const char *value);
+/* The table itself: store_prov.h (prov_row_live, prov_row_add, the
+ * releases). */
 
 /*
  * Clone, replicate and restore-to by convention (prov_plan.c): a worker
@@ -147,7 +135,8 @@ int	 prov_release_value(struct store *, const char *kind,
  * lets the policy decide: 0 (planned, or nothing to plan), -1 when no
  * plan could be made and the job was failed with why. prov_plan_text()
  * is what the approval request shows (NULL: the job has no plan; caller
- * frees). prov_sweep() releases what jobs that ended without running hold.
+ * frees). prov_sweep() (store_prov.h) releases what jobs that ended
+ * without running hold.
  */
 struct app;
 struct catalogue;
@@ -157,7 +146,6 @@ int	 prov_has_plan(const char *builtin);
 int	 prov_plan_pending(struct app *, struct store *, int64_t job_id,
 	    const struct catalogue *);
 char	*prov_plan_text(struct store *, int64_t job_id);
-int	 prov_sweep(struct store *);
 
 struct pve;
 struct pve_guest;

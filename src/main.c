@@ -21,9 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "store/db.h"
 #include "app.h"
 #include "cmd.h"
 #include "conf.h"
@@ -39,6 +39,7 @@
 #include "schedule.h"
 #include "sim.h"
 #include "store.h"
+#include "store_audit.h"
 #include "util.h"
 
 #define EXIT_OK		0
@@ -460,13 +461,36 @@ cmd_jobs(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The newest rows, oldest first: "ID YYYY-MM-DD HH:MM:SS ACTOR EVENT
+ * DETAIL", the time in UTC. */
+static void
+print_audit(struct store *s, int64_t limit)
+{
+	struct audit_row	*rows;
+	struct tm		 tm;
+	time_t			 at;
+	size_t			 n, i;
+	char			 when[32];
+
+	audit_recent(s, limit, &rows, &n);
+	for (i = 0; i < n; i++) {
+		at = (time_t)rows[i].at;
+		if (gmtime_r(&at, &tm) == NULL || strftime(when, sizeof when,
+		    "%Y-%m-%d %H:%M:%S", &tm) == 0)
+			snprintf(when, sizeof when, "%lld",
+			    (long long)rows[i].at);
+		printf("%lld %s %s %s %s\n", (long long)rows[i].id, when,
+		    rows[i].actor, rows[i].event, rows[i].detail);
+	}
+	audit_rows_free(rows, n);
+}
+
 static int
 cmd_audit(int argc, char **argv)
 {
 	struct opts	 o;
 	struct conf	*c;
 	struct store	*s;
-	struct db_stmt	*st;
 	char		*report = NULL;
 	int64_t		 rows;
 	int		 rc = EXIT_OK;
@@ -508,19 +532,8 @@ cmd_audit(int argc, char **argv)
 		}
 		free(report);
 		audit_key_clear(c->database);
-	} else if ((st = db_prepare(s, "SELECT * FROM (SELECT id, "
-	    "datetime(at, 'unixepoch'), actor, event, detail FROM audit "
-	    "ORDER BY id DESC LIMIT ?1) ORDER BY 1")) != NULL) {
-		db_bind_int(st, 1, o.limit);
-		while (db_step(st) == DB_ROW)
-			printf("%lld %s %s %s %s\n",
-			    (long long)db_int(st, 0),
-			    db_text(st, 1),
-			    db_text(st, 2),
-			    db_text(st, 3),
-			    db_text(st, 4));
-		db_finish(s, st);
-	}
+	} else
+		print_audit(s, o.limit);
 	store_close(s);
 	conf_free(c);
 	return rc;

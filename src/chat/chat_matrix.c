@@ -49,13 +49,12 @@
 #include <string.h>
 #include <time.h>
 
-
-#include "../store/db.h"
 #include "chat_matrix_priv.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_chat.h"
 #include "util.h"
 
 #define MX_TIMELINE_LIMIT	50
@@ -562,17 +561,8 @@ mx_strip_reply_fallback(const char *body)
 static int
 mx_is_ours(struct mx_sync *ms, const char *event_id)
 {
-	struct db_stmt	*st;
-	int		 ours = 0;
-
-	if (event_id == NULL || (st = db_prepare(ms->store, "SELECT 1 "
-	    "FROM chat_outbox WHERE connector = 'matrix' AND ref = ?1")) ==
-	    NULL)
-		return 0;
-	db_bind_text(st, 1, event_id);
-	ours = db_step(st) == DB_ROW;
-	db_finish(ms->store, st);
-	return ours;
+	return event_id != NULL && chat_txn_is_ours(ms->store, "matrix",
+	    event_id);
 }
 
 /*
@@ -980,17 +970,11 @@ mx_thread(void *arg)
 		cause = NULL;
 	}
 	/* The outbox only matters while a send may still be retried. */
-	if (ms.store != NULL) {
-		char	*sql = xasprintf("DELETE FROM chat_outbox WHERE "
-		    "connector = 'matrix' AND created_at < %lld",
-		    (long long)(wall_now() - 7 * 86400));
-
-		if (store_exec(ms.store, sql, &cause) != 0) {
-			log_warn("matrix", "outbox cleanup: %s", cause);
-			free(cause);
-			cause = NULL;
-		}
-		free(sql);
+	if (ms.store != NULL && chat_txn_prune(ms.store, "matrix",
+	    wall_now() - 7 * 86400, &cause) != 0) {
+		log_warn("matrix", "outbox cleanup: %s", cause);
+		free(cause);
+		cause = NULL;
 	}
 	if (ms.store != NULL && store_offset_get(ms.store, "matrix",
 	    &saved) == 0 && saved != NULL) {

@@ -24,11 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-#include "../store/db.h"
 #include "chat_matrix_priv.h"
 #include "log.h"
 #include "store.h"
+#include "store_chat.h"
 #include "util.h"
 
 #define MX_OUTBOX_REUSE_S	86400
@@ -387,75 +386,36 @@ mx_outbox_claim(struct matrix *m, const char *room_id, const char *body,
     const char *key, int *stale, char **cause)
 {
 	struct store	*s;
-	struct db_stmt	*st;
 	char		*txn = NULL, *suffix = NULL, hex[33];
-	int		 differs = 0;
+	int		 found, same = 1;
 
 	if (stale != NULL)
 		*stale = 0;
 	pthread_mutex_lock(&m->out_lock);
 	if ((s = mx_out_store(m, cause)) == NULL)
 		goto out;
-	if (key != NULL) {
+	if (key != NULL)
 		suffix = xasprintf(".%s", key);
-		st = db_prepare(s, "SELECT txn_id, body = ?2 FROM "
-		    "chat_outbox WHERE connector = 'matrix' AND room = ?1 AND "
-		    "state = 'pending' AND created_at > ?3 AND "
-		    "substr(txn_id, -length(?4)) = ?4 ORDER BY id LIMIT 1");
-	} else
-		st = db_prepare(s, "SELECT txn_id, 1 FROM chat_outbox "
-		    "WHERE connector = 'matrix' AND room = ?1 AND body = ?2 "
-		    "AND state = 'pending' AND created_at > ?3 ORDER BY id "
-		    "LIMIT 1");
-	if (st == NULL) {
-		set_cause(cause, "outbox lookup failed");
-		goto out;
-	}
-	db_bind_text(st, 1, room_id);
-	db_bind_text(st, 2, body);
-	db_bind_int(st, 3, wall_now() - MX_OUTBOX_REUSE_S);
-	if (suffix != NULL)
-		db_bind_text(st, 4, suffix);
-	if (db_step(st) == DB_ROW) {
-		txn = xstrdup(db_text(st, 0));
-		differs = (int)db_int(st, 1) == 0;
-	}
-	db_finish(s, st);
-	if (txn != NULL) {
-		if (differs && (st = db_prepare(s, "UPDATE chat_outbox SET "
-		    "body = ?1 WHERE txn_id = ?2")) != NULL) {
-			db_bind_text(st, 1, body);
-			db_bind_text(st, 2, txn);
-			db_step(st);
-			db_finish(s, st);
-		}
-		if (stale != NULL)
-			*stale = differs;
+	/*
+	 * A failed lookup is a temporary failure, not a miss: a new id
+	 * could post again what a pending one already did.
+	 */
+	if ((found = chat_txn_find(s, "matrix", room_id, body, suffix,
+	    wall_now() - MX_OUTBOX_REUSE_S, &txn, &same, cause)) != 0) {
+		if (found == 1 && !same)
+			chat_txn_set_body(s, txn, body);
+		if (found == 1 && stale != NULL)
+			*stale = !same;
 		goto out;
 	}
 
 	random_hex(hex, 16);
 	txn = xasprintf("pvebot.%s%s", hex, suffix != NULL ? suffix : "");
-	st = db_prepare(s, "INSERT INTO chat_outbox (connector, room, "
-	    "txn_id, body, state, created_at) VALUES ('matrix', ?1, ?2, ?3, "
-	    "'pending', ?4)");
-	if (st == NULL) {
-		free(txn);
-		txn = NULL;
-		set_cause(cause, "outbox insert failed");
-		goto out;
-	}
-	db_bind_text(st, 1, room_id);
-	db_bind_text(st, 2, txn);
-	db_bind_text(st, 3, body);
-	db_bind_int(st, 4, wall_now());
-	if (db_step(st) != DB_DONE) {
-		set_cause(cause, "outbox insert failed: %s",
-		    db_error(s));
+	if (chat_txn_add(s, "matrix", room_id, txn, body, wall_now(),
+	    cause) != 0) {
 		free(txn);
 		txn = NULL;
 	}
-	db_finish(s, st);
 out:
 	pthread_mutex_unlock(&m->out_lock);
 	free(suffix);
@@ -466,19 +426,14 @@ static void
 mx_outbox_finish(struct matrix *m, const char *txn, const char *state,
     const char *ref)
 {
-	struct db_stmt	*st;
+	char	*cause = NULL;
 
 	pthread_mutex_lock(&m->out_lock);
-	if (m->out_store != NULL && (st = db_prepare(m->out_store,
-	    "UPDATE chat_outbox SET state = ?1, ref = ?2 WHERE "
-	    "txn_id = ?3")) != NULL) {
-		db_bind_text(st, 1, state);
-		db_bind_text(st, 2, ref);
-		db_bind_text(st, 3, txn);
-		if (db_step(st) != DB_DONE)
-			log_warn("matrix", "outbox update failed txn=%s: %s",
-			    txn, db_error(m->out_store));
-		db_finish(m->out_store, st);
+	if (m->out_store != NULL && chat_txn_finish(m->out_store, txn, state,
+	    ref, &cause) != 0) {
+		log_warn("matrix", "outbox update failed txn=%s: %s", txn,
+		    cause);
+		free(cause);
 	}
 	pthread_mutex_unlock(&m->out_lock);
 }
@@ -679,7 +634,6 @@ mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
     const struct chat_msg *msg)
 {
 	struct store	*s;
-	struct db_stmt	*st;
 	char		*cause = NULL, *reaction = NULL;
 	size_t		 i;
 	int		*fresh;
@@ -691,23 +645,10 @@ mx_add_buttons(struct matrix *m, const char *room_id, const char *msg_ref,
 		free(cause);
 		cause = NULL;
 	} else {
-		for (i = 0; i < msg->nbuttons; i++) {
-			st = db_prepare(s, "INSERT OR IGNORE INTO "
-			    "chat_buttons (connector, room, msg_ref, label, "
-			    "data, emoji) VALUES ('matrix', ?1, ?2, ?3, ?4, "
-			    "?5)");
-			if (st == NULL)
-				continue;
-			db_bind_text(st, 1, room_id);
-			db_bind_text(st, 2, msg_ref);
-			db_bind_text(st, 3, msg->buttons[i].label);
-			db_bind_text(st, 4, msg->buttons[i].data);
-			db_bind_text(st, 5, mx_button_emoji(msg, i));
-			if (db_step(st) == DB_DONE &&
-			    db_changes(s) > 0)
-				fresh[i] = 1;
-			db_finish(s, st);
-		}
+		for (i = 0; i < msg->nbuttons; i++)
+			fresh[i] = chat_button_add(s, "matrix", room_id,
+			    msg_ref, msg->buttons[i].label,
+			    msg->buttons[i].data, mx_button_emoji(msg, i)) == 1;
 	}
 	pthread_mutex_unlock(&m->out_lock);
 
@@ -756,27 +697,22 @@ char *
 mx_button_lookup(struct store *s, const char *room_id, const char *msg_ref,
     const char *key)
 {
-	struct db_stmt	*st;
-	char		*want, *have, *data = NULL;
+	struct chat_button_row	*rows;
+	char			*want, *have, *data = NULL;
+	size_t			 n, i;
 
-	st = db_prepare(s, "SELECT data, emoji FROM chat_buttons WHERE "
-	    "connector = 'matrix' AND room = ?1 AND msg_ref = ?2");
-	if (st == NULL)
-		return NULL;
-	db_bind_text(st, 1, room_id);
-	db_bind_text(st, 2, msg_ref);
+	chat_buttons_of(s, "matrix", room_id, msg_ref, &rows, &n);
 	want = mx_emoji_key(key);
-	while (data == NULL && db_step(st) == DB_ROW) {
-		if (db_text(st, 1) == NULL)
+	for (i = 0; data == NULL && i < n; i++) {
+		if (rows[i].emoji == NULL)
 			continue;
-		have = mx_emoji_key(db_text(st, 1));
+		have = mx_emoji_key(rows[i].emoji);
 		if (strcmp(have, want) == 0)
-			data = xstrdup(db_text(st,
-			    0));
+			data = xstrdup(rows[i].data);
 		free(have);
 	}
 	free(want);
-	db_finish(s, st);
+	chat_buttons_free(rows, n);
 	return data;
 }
 

@@ -14,59 +14,41 @@
  */
 #include <string.h>
 
-
-#include "../store/db.h"
 #include "app.h"
 #include "conf.h"
 #include "demo.h"
 #include "store.h"
+#include "store_router.h"
 #include "util.h"
 
 #define DEMO_UNTIL_POLL_MS	100
 
-static const char until_firing[] =
-    "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' LIMIT 1";
-static const char until_repeated[] =
-    "SELECT 1 FROM alerts WHERE rule = ?1 AND state = 'firing' AND "
-    "last_sent_at > fired_at LIMIT 1";
-static const char until_resolved[] =
-    "SELECT 1 FROM (SELECT e.kind FROM alert_events e JOIN alerts a ON "
-    "a.id = e.alert_id WHERE a.rule = ?1 AND e.kind IN ('fired', "
-    "'resolved') ORDER BY e.id DESC LIMIT 1) WHERE kind = 'resolved'";
-
-/* 1 when the condition holds, 0 when not (yet), -1 on error. */
+/* 1 when the condition holds, 0 when not (yet, or the database is
+ * busy), -1 on error. */
 static int
-holds(struct store *s, const char *sql, const char *rule)
+holds(struct store *s, const char *rule, enum router_alert_cond cond)
 {
-	struct db_stmt	*st;
-	int		 rc;
+	int	 rc = router_alert_reached(s, rule, cond);
 
-	if ((st = db_prepare(s, sql)) == NULL)
-		return -1;
-	db_bind_text_copy(st, 1, rule);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc == DB_ROW)
-		return 1;
-	return rc == DB_DONE || store_busy(s) ? 0 : -1;
+	return rc < 0 && store_busy(s) ? 0 : rc;
 }
 
 char *
 demo_until(struct app *app, const char *rule, const char *state,
     int64_t secs)
 {
-	struct store	*s;
-	const char	*sql;
-	char		*cause = NULL, *msg;
-	int64_t		 until = now_ms() + secs * 1000;
-	int		 rc;
+	struct store		*s;
+	enum router_alert_cond	 cond;
+	char			*cause = NULL, *msg;
+	int64_t			 until = now_ms() + secs * 1000;
+	int			 rc;
 
 	if (strcmp(state, "firing") == 0)
-		sql = until_firing;
+		cond = ALERT_COND_FIRING;
 	else if (strcmp(state, "repeated") == 0)
-		sql = until_repeated;
+		cond = ALERT_COND_REPEATED;
 	else if (strcmp(state, "resolved") == 0)
-		sql = until_resolved;
+		cond = ALERT_COND_RESOLVED;
 	else
 		return xstrdup("usage: /sim until RULE firing|repeated|resolved "
 		    "[SECONDS]");
@@ -75,7 +57,7 @@ demo_until(struct app *app, const char *rule, const char *state,
 		free(cause);
 		return msg;
 	}
-	while ((rc = holds(s, sql, rule)) == 0 && now_ms() < until)
+	while ((rc = holds(s, rule, cond)) == 0 && now_ms() < until)
 		sleep_ms(DEMO_UNTIL_POLL_MS);
 	store_close(s);
 	if (rc == 1)

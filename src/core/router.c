@@ -36,7 +36,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "chat.h"
@@ -55,6 +54,7 @@
 #include "request.h"
 #include "schedule.h"
 #include "store.h"
+#include "store_router.h"
 #include "util.h"
 
 /* Back-pressure, not a drop: a full queue makes the connector wait. */
@@ -1645,54 +1645,34 @@ bi_cancel(struct route *rt, const struct cmd_call *call, struct buf *out)
 int
 bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
-	struct db_stmt	*st;
-	int		 n = 0;
-	char		 since[32];
+	struct router_alert	*al;
+	struct router_silence	*si;
+	size_t			 n, i;
+	char			 since[32];
 
-	st = db_prepare(rt->store, "SELECT id, rule, target, state, "
-	    "severity, COALESCE(fired_at, pending_since, 0), acked_by, "
-	    "summary FROM alerts WHERE state IN ('pending', 'firing', "
-	    "'flapping') ORDER BY id");
-	if (st != NULL) {
-		while (db_step(st) == DB_ROW) {
-			format_duration(rt->now - db_int(st, 5),
-			    since, sizeof since);
-			buf_printf(out, "#%lld %s %s %s on %s for %s%s%s\n",
-			    (long long)db_int(st, 0),
-			    db_text(st, 4),
-			    db_text(st, 3),
-			    db_text(st, 1),
-			    db_text(st, 2), since,
-			    !db_null(st, 6) ?
-			    ", acked by " : "",
-			    !db_null(st, 6) ?
-			    db_text(st, 6) : "");
-			n++;
-		}
-		db_finish(rt->store, st);
+	router_alerts_open(rt->store, &al, &n);
+	for (i = 0; i < n; i++) {
+		format_duration(rt->now - al[i].since, since, sizeof since);
+		buf_printf(out, "#%lld %s %s %s on %s for %s%s%s\n",
+		    (long long)al[i].id, al[i].severity, al[i].state,
+		    al[i].rule, al[i].target, since,
+		    al[i].acked_by != NULL ? ", acked by " : "",
+		    al[i].acked_by != NULL ? al[i].acked_by : "");
 	}
 	if (n == 0)
 		buf_puts(out, "no alerts firing\n");
-	n = 0;
-	st = db_prepare(rt->store, "SELECT id, matcher, ends_at, "
-	    "created_by, COALESCE(reason, '') FROM silences WHERE ends_at > ?1"
-	    " AND ended_by IS NULL ORDER BY id");
-	if (st != NULL) {
-		db_bind_int(st, 1, rt->now);
-		while (db_step(st) == DB_ROW) {
-			if (n++ == 0)
-				buf_puts(out, "silences:\n");
-			format_duration(db_int(st, 2) - rt->now,
-			    since, sizeof since);
-			buf_printf(out, "  silence %lld: %s for %s more, by %s"
-			    "%s%s\n", (long long)db_int(st, 0),
-			    db_text(st, 1), since,
-			    db_text(st, 3),
-			    *db_text(st, 4) ? ": " : "",
-			    db_text(st, 4));
-		}
-		db_finish(rt->store, st);
+	router_alerts_free(al, n);
+	router_silences_active(rt->store, rt->now, &si, &n);
+	for (i = 0; i < n; i++) {
+		if (i == 0)
+			buf_puts(out, "silences:\n");
+		format_duration(si[i].ends_at - rt->now, since, sizeof since);
+		buf_printf(out, "  silence %lld: %s for %s more, by %s%s%s\n",
+		    (long long)si[i].id, si[i].matcher, since,
+		    si[i].created_by, *si[i].reason ? ": " : "",
+		    si[i].reason);
 	}
+	router_silences_free(si, n);
 	return 0;
 }
 
@@ -1725,9 +1705,8 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	const char	*matcher = cmd_call_value(call, "matcher");
 	const char	*dur = cmd_call_value(call, "duration");
 	const char	*reason = cmd_call_value(call, "reason");
-	struct db_stmt	*st;
-	int64_t		 secs = 0;
-	char		*cause = NULL, *notice = NULL, buf[32];
+	int64_t		 secs = 0, id;
+	char		*cause = NULL, *notice = NULL, *detail, buf[32];
 
 	if (matcher == NULL || dur == NULL ||
 	    parse_duration(dur, &secs, &cause) != 0) {
@@ -1742,36 +1721,21 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(cause);
 		return 0;
 	}
-	st = db_prepare(rt->store, "INSERT INTO silences (matcher, "
-	    "created_by, reason, starts_at, ends_at, created_at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?4)");
-	if (st == NULL) {
+	if (router_silence_add(rt->store, matcher, rt->ev->user, reason,
+	    rt->now, rt->now + secs, &id) != 0) {
 		free(notice);
 		return -1;
 	}
-	db_bind_text(st, 1, matcher);
-	db_bind_text(st, 2, rt->ev->user);
-	if (reason != NULL)
-		db_bind_text(st, 3, reason);
-	else
-		db_bind_null(st, 3);
-	db_bind_int(st, 4, rt->now);
-	db_bind_int(st, 5, rt->now + secs);
-	if (db_step(st) == DB_DONE) {
-		int64_t	 id = db_last_id(rt->store);
-		char	*detail = xasprintf("silence=%" PRId64 " matcher=%s "
-		    "for=%s", id, matcher, dur);
-
-		audit(rt, "silence.create", detail);
-		free(detail);
-		buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
-		    format_duration(secs, buf, sizeof buf));
-		if (notice != NULL) {
-			post_alert_rooms(rt, notice);
-			buf_puts(out, " (announced in the alert rooms)");
-		}
+	detail = xasprintf("silence=%" PRId64 " matcher=%s for=%s", id,
+	    matcher, dur);
+	audit(rt, "silence.create", detail);
+	free(detail);
+	buf_printf(out, "silence %" PRId64 ": %s for %s", id, matcher,
+	    format_duration(secs, buf, sizeof buf));
+	if (notice != NULL) {
+		post_alert_rooms(rt, notice);
+		buf_puts(out, " (announced in the alert rooms)");
 	}
-	db_finish(rt->store, st);
 	free(notice);
 	return 0;
 }
@@ -1780,19 +1744,12 @@ int
 bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	int64_t		 id = arg_id(call, "id");
-	struct db_stmt	*st;
+	int		 rc;
 
-	st = db_prepare(rt->store, "UPDATE silences SET ended_by = ?1, "
-	    "ends_at = MIN(ends_at, ?2) WHERE id = ?3 AND ended_by IS NULL "
-	    "AND ends_at > ?2");
-	if (st == NULL)
+	if ((rc = router_silence_end(rt->store, id, rt->ev->user,
+	    rt->now)) < 0)
 		return -1;
-	db_bind_text(st, 1, rt->ev->user);
-	db_bind_int(st, 2, rt->now);
-	db_bind_int(st, 3, id);
-	db_step(st);
-	db_finish(rt->store, st);
-	if (db_changes(rt->store) == 1) {
+	if (rc == 1) {
 		char	*detail = xasprintf("silence=%" PRId64, id);
 
 		audit(rt, "silence.end", detail);

@@ -26,7 +26,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "chat.h"
@@ -252,18 +251,7 @@ read_finish(struct run *r, char *text, char *cause)
 static int
 cancel_requested(struct run *r)
 {
-	struct db_stmt	*st;
-	int		 yes = 0;
-
-	st = db_prepare(r->store, "SELECT cancel_requested FROM jobs "
-	    "WHERE id = ?1");
-	if (st == NULL)
-		return 0;
-	db_bind_int(st, 1, r->job->id);
-	if (db_step(st) == DB_ROW)
-		yes = (int)db_int(st, 0);
-	db_finish(r->store, st);
-	return yes;
+	return jobs_cancel_requested(r->store, r->job->id);
 }
 
 static void
@@ -1677,19 +1665,15 @@ int
 workers_busy(struct workers *w)
 {
 	struct store	*s;
-	struct db_stmt	*st;
 	char		*cause = NULL;
-	int		 n = 0;
+	int		 n;
 
 	if ((s = store_open(w->app->conf->database, &cause)) == NULL) {
 		free(cause);
 		return 0;
 	}
-	st = db_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state IN "
-	    "('resolving', 'queued', 'running')");
-	if (st != NULL && db_step(st) == DB_ROW)
-		n = (int)db_int(st, 0);
-	db_finish(s, st);
+	if ((n = jobs_count_active(s)) < 0)
+		n = 0;
 	store_close(s);
 	return n;
 }

@@ -1,6 +1,7 @@
 /*
  * prov_alloc.c - what guests use (addresses and MACs read from their
- * configurations) and pvebot's allocation table (prov_alloc in SQLite).
+ * configurations) and the choice of free ones, recorded in pvebot's
+ * allocation table (prov_alloc: store_prov.h).
  *
  * Guarantees:
  * - An address is handed out only when no guest's configuration names
@@ -22,10 +23,10 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "log.h"
 #include "prov.h"
 #include "store.h"
+#include "store_prov.h"
 #include "util.h"
 
 #define MAC_TRIES	4096
@@ -182,52 +183,7 @@ prov_used_release(struct prov_used *u)
 	memset(u, 0, sizeof *u);
 }
 
-/* ---- the table --------------------------------------------------- */
-
-int
-prov_row_live(struct store *s, const char *kind, const char *value,
-    int nocase)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, nocase ? "SELECT 1 FROM prov_alloc WHERE "
-	    "kind = ?1 AND value = ?2 COLLATE NOCASE AND released_at IS NULL" :
-	    "SELECT 1 FROM prov_alloc WHERE kind = ?1 AND value = ?2 AND "
-	    "released_at IS NULL");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, kind);
-	db_bind_text(st, 2, value);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
-}
-
-int
-prov_row_add(struct store *s, const char *kind, const char *value,
-    const char *node, int64_t job_id, int vmid, char **cause)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "INSERT INTO prov_alloc (kind, value, node, "
-	    "job_id, vmid, allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	if (st == NULL)
-		return set_cause(cause, "cannot record the allocation");
-	db_bind_text(st, 1, kind);
-	db_bind_text(st, 2, value);
-	db_bind_text(st, 3, node);
-	db_bind_int(st, 4, job_id);
-	db_bind_int(st, 5, vmid);
-	db_bind_int(st, 6, wall_now());
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
-		return set_cause(cause, "cannot record %s %s: %s", kind, value,
-		    db_error(s));
-	return 0;
-}
+/* ---- choosing free values ----------------------------------------- */
 
 static int
 pick_ip(struct store *s, const struct prov_node *pn,
@@ -322,41 +278,4 @@ prov_alloc_mac(struct store *s, const struct prov_conf *pc,
 	}
 	return set_cause(cause, "no free MAC address with the prefix after "
 	    "%d tries: the prefix leaves too few addresses", ntries);
-}
-
-int
-prov_release_job(struct store *s, int64_t job_id)
-{
-	struct db_stmt	*st;
-	int		 n = -1;
-
-	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?2 WHERE "
-	    "job_id = ?1 AND released_at IS NULL");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, job_id);
-	db_bind_int(st, 2, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
-}
-
-int
-prov_release_value(struct store *s, const char *kind, const char *value)
-{
-	struct db_stmt	*st;
-	int		 n = -1;
-
-	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
-	    "kind = ?1 AND value = ?2 AND released_at IS NULL");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, kind);
-	db_bind_text(st, 2, value);
-	db_bind_int(st, 3, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
 }

@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "cmd.h"
@@ -21,6 +20,7 @@
 #include "prov.h"
 #include "prov_int.h"
 #include "store.h"
+#include "store_prov.h"
 #include "util.h"
 
 int
@@ -99,21 +99,13 @@ count_in(const struct prov_used *u, const struct prov_range *r)
 	return n;
 }
 
+/* Live addresses pvebot holds on a node (0 when it cannot tell). */
 static int64_t
 held_in(struct store *s, const char *node)
 {
-	struct db_stmt	*st;
-	int64_t		 n = 0;
+	int64_t	 n = prov_ips_held(s, node);
 
-	st = db_prepare(s, "SELECT COUNT(*) FROM prov_alloc WHERE kind = "
-	    "'ip' AND node = ?1 AND released_at IS NULL");
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, node);
-	if (db_step(st) == DB_ROW)
-		n = db_int(st, 0);
-	db_finish(s, st);
-	return n;
+	return n < 0 ? 0 : n;
 }
 
 /* `nextip NODE vm|ct`: what the next clone there would get; takes none. */

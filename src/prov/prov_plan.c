@@ -42,7 +42,6 @@
 
 #include <jansson.h>
 
-#include "../store/db.h"
 #include "app.h"
 #include "builtin.h"
 #include "cmd.h"
@@ -55,6 +54,7 @@
 #include "prov.h"
 #include "prov_int.h"
 #include "store.h"
+#include "store_prov.h"
 #include "util.h"
 #include "../exec/worker_int.h"
 
@@ -71,79 +71,38 @@ struct target {
 	int	 ok;
 };
 
-int
-prov_sweep(struct store *s)
-{
-	struct db_stmt	*st;
-	int		 n = -1;
-
-	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?1 WHERE "
-	    "released_at IS NULL AND job_id IN (SELECT id FROM jobs WHERE "
-	    "state IN ('denied', 'expired', 'cancelled', 'refused', "
-	    "'failed'))");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
-}
-
-static int
-release_target(struct store *s, int64_t job, int vmid)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
-	    "job_id = ?1 AND vmid = ?2 AND released_at IS NULL");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, job);
-	db_bind_int(st, 2, vmid);
-	db_bind_int(st, 3, wall_now());
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
-
 /* The job's live reservations, one target per VMID, in VMID order. */
 static int
 plan_load(struct store *s, int64_t job, struct target **out, size_t *n)
 {
-	struct db_stmt	*st;
+	struct prov_row	*rows;
 	struct target	*t = NULL, *cur = NULL;
-	const char	*kind, *value, *node;
-	int		 vmid;
+	size_t		 nrows, i;
 
 	*out = NULL;
 	*n = 0;
-	st = db_prepare(s, "SELECT vmid, kind, value, node FROM prov_alloc "
-	    "WHERE job_id = ?1 AND released_at IS NULL ORDER BY vmid, id");
-	if (st == NULL)
+	if (prov_rows_of_job(s, job, &rows, &nrows) != 0) {
+		prov_rows_free(rows, nrows);
 		return -1;
-	db_bind_int(st, 1, job);
-	while (db_step(st) == DB_ROW) {
-		vmid = (int)db_int(st, 0);
-		kind = db_text(st, 1);
-		value = db_text(st, 2);
-		node = db_text(st, 3);
-		if (cur == NULL || cur->vmid != vmid) {
+	}
+	for (i = 0; i < nrows; i++) {
+		const struct prov_row	*r = &rows[i];
+
+		if (cur == NULL || cur->vmid != r->vmid) {
 			t = xreallocarray(t, *n + 1, sizeof *t);
 			cur = &t[(*n)++];
 			memset(cur, 0, sizeof *cur);
-			cur->vmid = vmid;
-			snprintf(cur->node, sizeof cur->node, "%s", node);
+			cur->vmid = r->vmid;
+			snprintf(cur->node, sizeof cur->node, "%s", r->node);
 		}
-		if (strcmp(kind, "name") == 0)
-			snprintf(cur->name, sizeof cur->name, "%s", value);
-		else if (strcmp(kind, "ip") == 0)
-			snprintf(cur->ip, sizeof cur->ip, "%s", value);
-		else if (strcmp(kind, "mac") == 0)
-			snprintf(cur->mac, sizeof cur->mac, "%s", value);
+		if (strcmp(r->kind, "name") == 0)
+			snprintf(cur->name, sizeof cur->name, "%s", r->value);
+		else if (strcmp(r->kind, "ip") == 0)
+			snprintf(cur->ip, sizeof cur->ip, "%s", r->value);
+		else if (strcmp(r->kind, "mac") == 0)
+			snprintf(cur->mac, sizeof cur->mac, "%s", r->value);
 	}
-	db_finish(s, st);
+	prov_rows_free(rows, nrows);
 	*out = t;
 	return 0;
 }
@@ -450,22 +409,6 @@ plan_call(struct app *app, struct store *s, const struct job *j,
 	return rc;
 }
 
-static int
-has_plan(struct store *s, int64_t job)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "SELECT 1 FROM prov_alloc WHERE job_id = ?1 "
-	    "AND released_at IS NULL LIMIT 1");
-	if (st == NULL)
-		return 0;
-	db_bind_int(st, 1, job);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_ROW;
-}
-
 int
 prov_plan_pending(struct app *app, struct store *s, int64_t id,
     const struct catalogue *cat)
@@ -488,7 +431,7 @@ prov_plan_pending(struct app *app, struct store *s, int64_t id,
 		return 0;	/* the resolution reports it */
 	}
 	if (call.def->exec != CMD_EXEC_BUILTIN ||
-	    !prov_has_plan(call.def->builtin) || has_plan(s, id)) {
+	    !prov_has_plan(call.def->builtin) || prov_job_holds(s, id) == 1) {
 		cmd_call_release(&call);
 		job_release(&j);
 		return 0;
@@ -805,7 +748,7 @@ prov_op_clone(struct run *r, const struct cmd_call *call)
 		else if (rc > 0)
 			nunknown++;
 		else
-			release_target(r->store, r->job->id, t[i].vmid);
+			prov_release_target(r->store, r->job->id, t[i].vmid);
 		log_info("prov", "job=%" PRId64 " node=%s vmid=%d status=%s",
 		    r->job->id, t[i].node, t[i].vmid, t[i].status);
 		progress(r, head, t, n);
@@ -879,7 +822,7 @@ prov_op_restore(struct run *r, const struct cmd_call *call)
 	if (rc != 0) {
 		/* The job is finished, with why. */
 		if (rc < 0)
-			release_target(r->store, r->job->id, t->vmid);
+			prov_release_target(r->store, r->job->id, t->vmid);
 		log_info("prov", "job=%" PRId64 " restore to %s vmid=%d not "
 		    "done", r->job->id, t->node, t->vmid);
 		goto out;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t.h"
@@ -317,6 +318,37 @@ test_explain_names_the_rule(void)
 	free(conf);
 }
 
+/*
+ * Does a line of `pvebot audit` read "ID YYYY-MM-DD HH:MM:SS " then
+ * `rest`, the time in UTC and within an hour of now?
+ */
+static int
+audit_line_dated(const char *out, const char *rest)
+{
+	const char	*p = out;
+	struct tm	 tm;
+	long long	 id;
+	time_t		 at;
+	int		 len;
+
+	while (p != NULL && *p != '\0') {
+		memset(&tm, 0, sizeof tm);
+		len = 0;
+		if (sscanf(p, "%lld %4d-%2d-%2d %2d:%2d:%2d %n", &id,
+		    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		    &tm.tm_min, &tm.tm_sec, &len) == 7 && len > 0 &&
+		    strncmp(p + len, rest, strlen(rest)) == 0) {
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			at = timegm(&tm);
+			return at > time(NULL) - 3600 && at <= time(NULL);
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
 static void
 test_help_and_usage_errors(void)
 {
@@ -375,6 +407,7 @@ test_run_jobs_audit(void)
 	free(err);
 	T_EQ_INT(pvebot("audit", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
 	T_CONTAINS(out, "console:bob command room=console:console");
+	T_OK(audit_line_dated(out, "console:bob command room="));
 	free(out);
 	free(err);
 	free(conf);

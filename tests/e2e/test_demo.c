@@ -189,7 +189,9 @@ test_ack_and_silence_from_the_console(void)
 	    "/as bob\n"
 	    "ack 1\n"
 	    "silence node=pve2 1h noisy\n"
-	    "alerts\n", &out, &err, 90000), 0);
+	    "alerts\n"
+	    "unsilence 1\n"
+	    "unsilence 1\n", &out, &err, 90000), 0);
 	T_CONTAINS(out, "simulator: node-cpu-high is firing");
 	T_CONTAINS(out, "#1 pve2: CPU 97%");
 	T_CONTAINS(out, "Refused: your role viewer may not request "
@@ -198,6 +200,9 @@ test_ack_and_silence_from_the_console(void)
 	T_CONTAINS(out, "silence 1: node=pve2 for 1h");
 	T_CONTAINS(out, "acked by console:bob");
 	T_CONTAINS(out, "silence 1: node=pve2 for");
+	/* Ended early once; a second time there is none to end. */
+	T_CONTAINS(out, "silence 1 ended");
+	T_CONTAINS(out, "there is no active silence 1");
 	free(out);
 	free(err);
 }

@@ -21,6 +21,7 @@
 #include "prov.h"
 #include "sim.h"
 #include "store.h"
+#include "store_prov.h"
 #include "t.h"
 #include "util.h"
 
@@ -397,6 +398,35 @@ out:
 	env_stop(&e);
 }
 
+/*
+ * A held name blocks the same name in another case (Proxmox ignores the
+ * case of names), and only while its row is live; an address compares
+ * exactly.
+ */
+static void
+test_name_held_without_case(void)
+{
+	struct env	 e;
+	struct store	*s = NULL;
+	char		*cause = NULL;
+
+	if (env_start(&e) != 0 || (s = store_open(e.db, &cause)) == NULL)
+		goto out;
+	T_EQ_INT(prov_row_add(s, "name", "Web-01", "pve1", 7, 120, &cause),
+	    0);
+	T_EQ_INT(prov_row_live(s, "name", "web-01", 1), 1);
+	T_EQ_INT(prov_row_live(s, "name", "WEB-01", 1), 1);
+	T_EQ_INT(prov_row_live(s, "name", "web-02", 1), 0);
+	T_EQ_INT(prov_row_live(s, "name", "web-01", 0), 0);
+	T_EQ_INT(prov_row_live(s, "ip", "Web-01", 1), 0);
+	T_EQ_INT(prov_release_value(s, "name", "Web-01"), 1);
+	T_EQ_INT(prov_row_live(s, "name", "web-01", 1), 0);
+out:
+	free(cause);
+	store_close(s);
+	env_stop(&e);
+}
+
 struct racer {
 	struct env	*e;
 	int64_t		 job;
@@ -556,6 +586,7 @@ main(void)
 	T_RUN(test_used_from_configs);
 	T_RUN(test_outside_address_skipped);
 	T_RUN(test_release_then_reuse);
+	T_RUN(test_name_held_without_case);
 	T_RUN(test_two_at_once);
 	T_RUN(test_mac_avoids_cluster);
 	T_RUN(test_inventory_digest_line);
