@@ -39,6 +39,10 @@ int		 store_migrate_to(struct store *, int version, char **cause);
 
 /* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout. */
 int	store_begin(struct store *);
+/* The same, quiet: -1 with *cause for a caller that reports it. */
+int	store_try_begin(struct store *, char **cause);
+/* The connection's last error, for messages. */
+const char *store_error(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
 /*

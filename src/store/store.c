@@ -847,6 +847,18 @@ store_begin(struct store *s)
 }
 
 int
+store_try_begin(struct store *s, char **cause)
+{
+	return tx_sql(s, "BEGIN IMMEDIATE", cause);
+}
+
+const char *
+store_error(struct store *s)
+{
+	return db_error(s);
+}
+
+int
 store_busy(struct store *s)
 {
 	if (s->pg != NULL)
