@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/pg.sh start|stop|url: a private PostgreSQL server for the tests,
 # from Debian's postgresql package: its own cluster in build/pg (owned by
-# the postgres user when run as root: initdb refuses root), listening on
+# the postgres user when run as root: initdb refuses root; the password
+# file stays the caller's, as pvebot's secret-file rules want), listening on
 # 127.0.0.1 only, port 55432 unless PVEBOT_PG_PORT says otherwise, with
 # password (SCRAM) authentication for the role `pvebot`, whose password
 # is in build/pg/password (mode 0600, random per cluster).
@@ -32,19 +33,26 @@ case "${1:-start}" in
 start)
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		rm -rf "$dir"
-		mkdir -p "$dir/data"
+		mkdir -p "$dir/data" "$dir/run"
 		umask 077
 		head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 		    > "$dir/password"
 		printf 'pvebot\n' > "$dir/su_password"
-		[ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+		if [ "$(id -u)" -eq 0 ]; then
+			chown -R postgres "$dir/data" "$dir/run"
+			cp "$dir/su_password" "$dir/run/su_password"
+			chown postgres "$dir/run/su_password"
+		else
+			cp "$dir/su_password" "$dir/run/su_password"
+		fi
 		as_owner "'$bin/initdb' -D '$dir/data' -U postgres \
-		    -A scram-sha-256 --pwfile='$dir/su_password' -E UTF8 \
-		    --no-instructions >'$dir/initdb.log' 2>&1"
+		    -A scram-sha-256 --pwfile='$dir/run/su_password' -E UTF8 \
+		    --no-instructions >'$dir/run/initdb.log' 2>&1"
+		rm -f "$dir/run/su_password"
 		cat >> "$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
-unix_socket_directories = '$dir'
+unix_socket_directories = '$dir/run'
 max_connections = 300
 fsync = off
 synchronous_commit = off
@@ -53,7 +61,7 @@ EOF
 	fi
 	if ! as_owner "'$bin/pg_ctl' -D '$dir/data' status" >/dev/null 2>&1
 	then
-		as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' \
+		as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/run/server.log' \
 		    -w -t 60 start" >/dev/null
 	fi
 	# The role and its database, once (idempotent).

@@ -551,13 +551,24 @@ backup_before_migration(struct store *s, int version, char **cause)
  * PostgreSQL: every step in one transaction under the write lock, so two
  * instances starting together migrate one after the other, and a
  * failed step leaves the schema as it was (its DDL is transactional).
+ * A database already at the target takes no lock: opening one is not a
+ * write, and must not wait for one.
  */
 static int
 migrate_pg(struct store *s, int target, char **cause)
 {
-	int	 version, v;
-	char	*sql;
+	struct db_stmt	*st;
+	int		 version = -1, v;
+	char		*sql;
 
+	if ((st = db_prepare(s, "SELECT MAX(version) FROM schema_version")) !=
+	    NULL) {
+		if (db_step(st) == DB_ROW && !db_null(st, 0))
+			version = (int)db_int(st, 0);
+		db_finish(s, st);
+	}
+	if (version >= target && version <= store_latest_version())
+		return pg_learn_ids(s->pg, cause);
 	if (pg_begin(s->pg, cause) != 0)
 		return -1;
 	if (read_version(s, &version, cause) != 0)

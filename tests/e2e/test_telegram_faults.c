@@ -29,10 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "fakes/fake_telegram.h"
 #include "sim.h"
+#include "store.h"
 #include "t.h"
 #include "t_env.h"
 #include "util.h"
@@ -268,7 +268,7 @@ check_forgotten_saved(struct t_env *e, struct cmd c[12], const char *when)
 
 /* Holds the router for HOLD_MS, kills pvebot, restarts it. */
 static void
-hold_kill_restart(struct t_env *e, struct cmd c[12], sqlite3 *lock)
+hold_kill_restart(struct t_env *e, struct cmd c[12], struct store *lock)
 {
 	int64_t	 until = now_ms() + HOLD_MS, deadline;
 	int	 i, forgotten;
@@ -286,8 +286,8 @@ hold_kill_restart(struct t_env *e, struct cmd c[12], sqlite3 *lock)
 	if (lock != NULL) {
 		/* Held means held: nothing got through the lock. */
 		T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs", NULL), 0);
-		sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(lock);
+		store_rollback(lock);
+		store_close(lock);
 	} else
 		t_env_sim_fault(e, "{\"clear\":true}");
 
@@ -311,15 +311,21 @@ test_router_held_by_locked_database(void)
 {
 	struct t_env	*e = env_up(0);
 	struct cmd	 c[12];
-	sqlite3		*lock = NULL;
+	struct store	*lock;
+	char		*cause = NULL;
 
 	/* Someone else writes to the database and keeps it for a minute
-	 * (a long manual transaction, a backup tool). */
-	T_EQ_INT(sqlite3_open_v2(e->db_path, &lock, SQLITE_OPEN_READWRITE,
-	    NULL), SQLITE_OK);
-	sqlite3_busy_timeout(lock, 20000);
-	T_EQ_INT(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-	    SQLITE_OK);
+	 * (a long manual transaction, a backup tool): on SQLite the write
+	 * lock, on PostgreSQL the lock every pvebot write takes. */
+	lock = store_open(e->db_path, &cause);
+	T_OK(lock != NULL);
+	free(cause);
+	if (lock == NULL) {
+		t_env_free(e);
+		return;
+	}
+	store_set_wait(lock, 20000);
+	T_EQ_INT(store_begin(lock), 0);
 	hold_kill_restart(e, c, lock);
 	t_env_free(e);
 }
