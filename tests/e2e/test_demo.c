@@ -226,9 +226,11 @@ test_sim_lines_provoke_health_alerts(void)
 	    "/sim updates pve2 3 security\n"
 	    "/sim kernel pve3\n"
 	    "/sim disk pve1 sda wear 95\n"
-	    "/sim disk pve1 sdc sectors 8\n"
 	    "/sim backup 102 fail\n"
 	    "/sim until disk-failing firing\n"
+	    /* After a disk read has stored sdc's count (0): the rule is a
+	     * gain within the window, which needs a count before it. */
+	    "/sim disk pve1 sdc sectors 8\n"
 	    "/sim until zfs-unhealthy firing\n"
 	    "/sim until certificate-expiring firing\n"
 	    "/sim until replication-failed firing\n"
