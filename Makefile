@@ -93,6 +93,12 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 FAKELIB	 := $(BUILD)/libfakes.a
 TEST_SRCS := $(shell find tests/unit tests/e2e -name 'test_*.c' | sort)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# Run a second time on PostgreSQL by `make test` when it is installed
+# (tests/run.sh, tests/pg.sh): the tests whose databases come from
+# tests/lib/t_db.h. Paths under $(BUILD)/tests.
+PG_TEST_BINS := unit/test_store e2e/test_consent e2e/test_nodes \
+	   e2e/test_backup_ops e2e/test_never_waits e2e/test_schedules \
+	   e2e/test_prov_e2e e2e/test_ratelimit_e2e e2e/test_telegram_faults
 # Drivers of `make bench` (tests/bench/bench_*.c): built by bench only.
 BENCH_SRCS := $(shell find tests/bench -name 'bench_*.c' 2>/dev/null | sort)
 BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -163,7 +169,8 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory -j2 tests SAN=$(SAN)
-	@PVEBOT=$(PVEBOT) TESTBIN=$(BUILD)/tests sh tests/run.sh $(TEST_BINS)
+	@PVEBOT=$(PVEBOT) TESTBIN=$(BUILD)/tests PG_TESTS="$(PG_TEST_BINS)" \
+	    sh tests/run.sh $(TEST_BINS)
 
 FUZZ_SRCS := $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null | sort)
 fuzz: deps

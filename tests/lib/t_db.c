@@ -154,7 +154,7 @@ t_db_conf(const char *name, char **path)
 	char	*text;
 
 	if ((*path = t_db_new(name)) == NULL)
-		*path = xstrdup("postgresql://no-database/");
+		*path = xstrdup("postgresql://pvebot@127.0.0.1:1/no-database");
 	if (!t_db_pg())
 		return xasprintf("database: %s\n", *path);
 	key = t_path("audit.key");

@@ -46,7 +46,7 @@ dbpath(const char *name)
 			return xstrdup(urls[i]);
 	}
 	if (n == nitems(names) || (urls[n] = t_db_new(name)) == NULL)
-		return xstrdup("postgresql://no-database-left/");
+		return xstrdup("postgresql://pvebot@127.0.0.1:1/no-database");
 	names[n] = xstrdup(name);
 	return xstrdup(urls[n++]);
 }
