@@ -676,6 +676,44 @@ test_operations_section(void)
 	free(errors);
 }
 
+/*
+ * Issue 22: a PostgreSQL database. The URL is kept as given (not made a
+ * path next to the file), its password comes from a secret file, a URL
+ * holding one is refused without echoing it, and the audit key file must
+ * be named (there is no database file to put it beside).
+ */
+static void
+test_postgresql_database(void)
+{
+	struct conf	*c;
+	char		*errors = NULL, *pw, *text;
+
+	pw = xstrdup(t_write("db.password", "s3cret-db-pw\n", 0600));
+	text = xasprintf("database: postgresql://pvebot@127.0.0.1:5432/pvebot\n"
+	    "database_password_file: %s\n"
+	    "audit:\n  key_file: %s/audit.key\n", pw, t_tmpdir());
+	c = load_text("pg.conf", text, &errors);
+	T_OK(c != NULL);
+	if (c != NULL) {
+		T_EQ_STR(c->database, "postgresql://pvebot@127.0.0.1:5432/pvebot");
+		T_EQ_STR(c->database_password, "s3cret-db-pw");
+		conf_free(c);
+	}
+	free(text);
+	free(errors);
+	errors = NULL;
+
+	c = load_text("pg2.conf", "database: postgresql://pvebot:hunter2@"
+	    "127.0.0.1/pvebot\n", &errors);
+	T_OK(c == NULL);
+	T_CONTAINS(errors, "put it in database_password_file instead");
+	T_CONTAINS(errors, "audit.key_file is required when the database is "
+	    "PostgreSQL");
+	T_NOT_CONTAINS(errors, "hunter2");
+	free(errors);
+	free(pw);
+}
+
 int
 main(void)
 {
@@ -695,5 +733,6 @@ main(void)
 	T_RUN(test_time_zones);
 	T_RUN(test_http_section);
 	T_RUN(test_operations_section);
+	T_RUN(test_postgresql_database);
 	return t_summary();
 }

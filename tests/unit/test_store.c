@@ -977,6 +977,58 @@ test_outbox_heads(void)
 	store_close(s);
 }
 
+/*
+ * PostgreSQL: a write waits for another connection's write transaction
+ * (the advisory lock every write takes, as SQLite's BEGIN IMMEDIATE),
+ * gives up as "busy" after its wait, and goes through once the other
+ * commits; a read does not wait at all.
+ */
+static void
+test_pg_writers_queue(void)
+{
+	struct store	*a = fresh("queue.db"), *b;
+	char		*path = dbpath("queue.db"), *cause = NULL, *v = NULL;
+
+	b = store_open(path, &cause);
+	T_OK(a != NULL && b != NULL);
+	if (a == NULL || b == NULL)
+		goto out;
+	store_set_wait(b, 300);
+	T_EQ_INT(store_begin(a), 0);
+	T_EQ_INT(store_kv_set(a, "k", "from a"), 0);
+	/* b's write transaction cannot start while a holds the lock... */
+	T_EQ_INT(store_try_begin(b, &cause), -1);
+	T_OK(store_busy(b));
+	/* ...nor can a write outside a transaction... */
+	T_EQ_INT(store_kv_set(b, "k", "from b"), -1);
+	/* ...but a read goes on, and sees what was committed. */
+	T_EQ_INT(store_kv_get(b, "k", &v), 0);
+	T_OK(v == NULL);
+	T_EQ_INT(store_commit(a), 0);
+	T_EQ_INT(store_kv_set(b, "k", "from b"), 0);
+	T_EQ_INT(store_kv_get(a, "k", &v), 0);
+	T_EQ_STR(v, "from b");
+	free(v);
+out:
+	store_close(b);
+	store_close(a);
+	free(cause);
+	free(path);
+}
+
+/* A password in the URL is refused before any connection, unechoed. */
+static void
+test_pg_password_in_url_refused(void)
+{
+	char	*cause = NULL;
+
+	T_OK(store_open("postgresql://pvebot:hunter2@127.0.0.1:1/x",
+	    &cause) == NULL);
+	T_CONTAINS(cause, "database_password_file");
+	T_NOT_CONTAINS(cause, "hunter2");
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -1005,5 +1057,11 @@ main(void)
 	T_RUN(test_claim_serialises_guest_and_heavy);
 	T_RUN(test_steps_one_upid_one_step);
 	T_RUN(test_outbox_heads);
+	T_RUN(test_pg_password_in_url_refused);
+	if (t_db_pg())
+		T_RUN(test_pg_writers_queue);
+	else
+		printf("SKIP test_pg_writers_queue: PostgreSQL only (set "
+		    "PVEBOT_TEST_DB)\n");
 	return t_summary();
 }
