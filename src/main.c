@@ -40,6 +40,7 @@
 #include "sim.h"
 #include "store.h"
 #include "store_audit.h"
+#include "store_leader.h"
 #include "util.h"
 
 #define EXIT_OK		0
@@ -62,6 +63,8 @@ static const char *usage_text =
     "  explain  -c FILE --user ID [--room R] COMMAND...\n"
     "                              what the policy decides, and why\n"
     "  jobs     -c FILE [--limit N] recent jobs\n"
+    "  status   -c FILE --cluster  the instances sharing the database, "
+    "the leader\n"
     "  audit    -c FILE [--verify] [--checkpoint ID:MAC] [--limit N]\n"
     "                              the audit log, or check its hash chain\n"
     "  inventory export -c FILE [DIR]\n"
@@ -95,6 +98,7 @@ struct opts {
 	int		 limit;
 	int		 task_ms;
 	int		 help;
+	int		 cluster;
 };
 
 static int
@@ -110,6 +114,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "task-ms", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "cluster", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*errstr;
@@ -119,7 +124,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->conf = default_conf;
 	o->limit = 20;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hVC:", longopts,
+	while ((ch = getopt_long(argc, argv, "+c:u:r:d:n:t:hVC:L", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -156,6 +161,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 				    optarg, errstr);
 				return -1;
 			}
+			break;
+		case 'L':
+			o->cluster = 1;
 			break;
 		case 'h':
 			o->help = 1;
@@ -461,6 +469,70 @@ cmd_jobs(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void
+utc(int64_t t, char *out, size_t len)
+{
+	struct tm	 tm;
+	time_t		 at = (time_t)t;
+
+	if (gmtime_r(&at, &tm) == NULL || strftime(out, len,
+	    "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, len, "%lld", (long long)t);
+}
+
+/* The leader and the instances recorded in the database. */
+static int
+cmd_status(int argc, char **argv)
+{
+	struct opts		 o;
+	struct conf		*c;
+	struct store		*s;
+	struct leader_row	 lr;
+	struct instance_row	*iv;
+	size_t			 n, i;
+	char			 t1[40], t2[40];
+	int64_t			 now = wall_now();
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return usage(stderr, EXIT_USAGE);
+	if (o.help || !o.cluster) {
+		fprintf(o.help ? stdout : stderr,
+		    "usage: pvebot status -c FILE --cluster\n"
+		    "The pvebot instances that share the database and the "
+		    "leader among them,\nwith its epoch (docs/ha.md).\n"
+		    "Exit codes: 0 ok, 1 database error, 2 configuration "
+		    "error.\n");
+		return o.help ? EXIT_OK : EXIT_USAGE;
+	}
+	if ((s = open_store(o.conf, &c)) == NULL)
+		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (leader_state(s, &lr, &iv, &n) != 0) {
+		fprintf(stderr, "pvebot: cannot read the instances: %s\n",
+		    store_error(s));
+		store_close(s);
+		conf_free(c);
+		return EXIT_RUNTIME;
+	}
+	if (lr.instance != NULL) {
+		utc(lr.since, t1, sizeof t1);
+		printf("leader: %s (epoch %lld, since %s)\n", lr.instance,
+		    (long long)lr.epoch, t1);
+	} else
+		printf("leader: none yet (epoch %lld)\n", (long long)lr.epoch);
+	printf("instances: %zu\n", n);
+	for (i = 0; i < n; i++) {
+		utc(iv[i].started_at, t1, sizeof t1);
+		utc(iv[i].seen_at, t2, sizeof t2);
+		printf("  %s  site %s  started %s  seen %s (%llds ago)\n",
+		    iv[i].name, iv[i].site, t1, t2,
+		    (long long)(now - iv[i].seen_at));
+	}
+	leader_state_free(&lr, iv, n);
+	store_close(s);
+	conf_free(c);
+	return EXIT_OK;
+}
+
 /* The newest rows, oldest first: "ID YYYY-MM-DD HH:MM:SS ACTOR EVENT
  * DETAIL", the time in UTC. */
 static void
@@ -618,6 +690,7 @@ main(int argc, char **argv)
 		{ "check", cmd_check },
 		{ "explain", cmd_explain },
 		{ "jobs", cmd_jobs },
+		{ "status", cmd_status },
 		{ "audit", cmd_audit },
 		{ "inventory", cmd_inventory },
 		{ "demo", demo_main },

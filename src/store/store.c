@@ -433,6 +433,26 @@ static const char *migrations[] = {
 	"CREATE UNIQUE INDEX prov_alloc_live ON prov_alloc(kind, value) "
 	"  WHERE released_at IS NULL;"
 	"CREATE INDEX prov_alloc_job ON prov_alloc(job_id);",
+
+	/*
+	 * 10: several instances on one database (leader.c): the leader's
+	 * epoch, bumped by each instance that wins the leader lock and
+	 * checked by every leader-only write in its own transaction (a
+	 * fencing token), and the instances that have been seen.
+	 */
+	"CREATE TABLE leader ("
+	"  id INTEGER PRIMARY KEY,"		/* always 1 */
+	"  epoch INTEGER NOT NULL,"
+	"  instance TEXT,"
+	"  since INTEGER NOT NULL"		/* UNIX s */
+	");"
+	"INSERT INTO leader VALUES (1, 0, NULL, 0);"
+	"CREATE TABLE instances ("
+	"  name TEXT PRIMARY KEY,"
+	"  site TEXT NOT NULL,"
+	"  started_at INTEGER NOT NULL,"	/* UNIX s */
+	"  seen_at INTEGER NOT NULL"
+	");",
 };
 
 int

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "store_leader.h"
 #include "t.h"
 #include "util.h"
 
@@ -413,6 +415,49 @@ test_run_jobs_audit(void)
 	free(conf);
 }
 
+/* Issue 22: the instances sharing the database and their leader. */
+static void
+test_status_cluster(void)
+{
+	char		*conf = xstrdup(console_conf()), *out = NULL, *err = NULL;
+	char		*errors = NULL, *cause = NULL;
+	struct conf	*c = conf_load(conf, &errors);
+	struct leader	*l = NULL;
+	int64_t		 epoch = 0;
+
+	T_OK(c != NULL);
+	if (c == NULL)
+		goto out;
+	T_EQ_INT(pvebot("status", "-c", conf, "--cluster", NULL, NULL, &out,
+	    &err), 0);
+	T_CONTAINS(out, "leader: none yet (epoch 0)");
+	T_CONTAINS(out, "instances: 0");
+	free(out);
+	free(err);
+	/* Without --cluster there is nothing else to show yet. */
+	T_EQ_INT(pvebot("status", "-c", conf, NULL, NULL, NULL, &out, &err),
+	    2);
+	T_CONTAINS(err, "usage: pvebot status -c FILE --cluster");
+	free(out);
+	free(err);
+	l = leader_open(c->database, "alpha", "site1", &cause);
+	T_OK(l != NULL);
+	if (l != NULL)
+		T_EQ_INT(leader_try(l, &epoch), 1);
+	T_EQ_INT(pvebot("status", "-c", conf, "--cluster", NULL, NULL, &out,
+	    &err), 0);
+	T_CONTAINS(out, "leader: alpha (epoch 1, since ");
+	T_CONTAINS(out, "instances: 1\n  alpha  site site1  started ");
+	free(out);
+	free(err);
+out:
+	leader_close(l);
+	conf_free(c);
+	free(errors);
+	free(cause);
+	free(conf);
+}
+
 static const char *small_policy =
     "roles:\n"
     "  operator: {request: [\"*\"], approve: []}\n"
@@ -479,6 +524,7 @@ main(void)
 	T_RUN(test_explain_names_the_rule);
 	T_RUN(test_help_and_usage_errors);
 	T_RUN(test_run_jobs_audit);
+	T_RUN(test_status_cluster);
 	T_RUN(test_sigterm_and_sighup);
 	return t_summary();
 }

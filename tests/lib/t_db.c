@@ -214,3 +214,24 @@ t_db_query_text(const char *path, const char *sql)
 	store_close(s);
 	return v;
 }
+
+int
+t_db_admin_exec(const char *sql)
+{
+	PGconn		*c;
+	PGresult	*res;
+	int		 n = -1;
+
+	if (!t_db_pg() || (c = admin()) == NULL)
+		return -1;
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		n = PQntuples(res);
+	else if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		n = 0;
+	else
+		printf("t_db: %s: %s\n", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	return n;
+}

@@ -1,0 +1,67 @@
+/*
+ * store_leader.h - one leader among the pvebot instances that share a
+ * database, without home-made consensus: the database's own lock.
+ *
+ * On PostgreSQL the leader holds a session advisory lock on a connection
+ * of its own (TCP keepalives, user timeout: a leader cut off from the
+ * server loses the lock when the server notices, and notices itself
+ * that its connection is gone). The instance that wins bumps the epoch
+ * in table `leader`; every leader-only write checks that epoch in its
+ * own transaction (store_fence()), so a leader that lost the lock cannot
+ * commit with its old epoch even on its other connections. On SQLite the
+ * lock is an exclusive flock(2) on DATABASE.leader: one leader per file.
+ *
+ * Wiring the daemon to it (only the leader runs the chat connectors, the
+ * monitor and the digest) is not built yet: docs/ha.md.
+ */
+#ifndef PVEBOT_STORE_LEADER_H
+#define PVEBOT_STORE_LEADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct leader;
+
+/* Opens the leader's own connection and records the instance (name,
+ * site) in table `instances`. NULL with *cause. */
+struct leader	*leader_open(const char *database, const char *instance,
+		    const char *site, char **cause);
+void		 leader_close(struct leader *);
+
+/*
+ * Tries to take the lock: 1 won (*epoch is the new epoch, one more than
+ * any before), 0 another instance holds it, -1 the connection failed.
+ * Holding it already: 1 and the same epoch.
+ */
+int		 leader_try(struct leader *, int64_t *epoch);
+/* Still the leader: 1; 0 when the connection (so the lock) is lost. */
+int		 leader_check(struct leader *);
+/* Marks the instance seen now (best effort, a write). */
+void		 leader_seen(struct leader *);
+
+/*
+ * Inside the caller's write transaction: 0 when `epoch` is still the
+ * current one, -1 when another instance has won since (the caller rolls
+ * back: it is no longer the leader).
+ */
+int		 store_fence(struct store *, int64_t epoch);
+
+/* What `pvebot status --cluster` shows. */
+struct instance_row {
+	char	*name;
+	char	*site;
+	int64_t	 started_at;
+	int64_t	 seen_at;
+};
+struct leader_row {
+	int64_t	 epoch;
+	char	*instance;	/* NULL before any leader */
+	int64_t	 since;
+};
+int	leader_state(struct store *, struct leader_row *,
+	    struct instance_row **, size_t *n);
+void	leader_state_free(struct leader_row *, struct instance_row *,
+	    size_t n);
+
+#endif

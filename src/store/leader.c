@@ -1,0 +1,288 @@
+/*
+ * leader.c - the leader lock, its epoch and the fencing check
+ * (store_leader.h).
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+#include "store_leader.h"
+#include "util.h"
+
+/* The session advisory lock of the leader (not PG_WRITE_LOCK's key). */
+#define LEADER_LOCK	7231947
+
+struct leader {
+	struct store	*s;		/* the leader's own connection */
+	char		*instance;
+	int		 pg;
+	int		 fd;		/* SQLite: the flock'd file */
+	int		 held;
+	int64_t		 epoch;
+};
+
+static int
+is_pg(const char *database)
+{
+	return str_has_prefix(database, "postgresql://") ||
+	    str_has_prefix(database, "postgres://");
+}
+
+struct leader *
+leader_open(const char *database, const char *instance, const char *site,
+    char **cause)
+{
+	struct leader	*l = xcalloc(1, sizeof *l);
+	struct db_stmt	*st;
+	int64_t		 now = wall_now();
+	int		 rc;
+
+	l->fd = -1;
+	l->pg = is_pg(database);
+	l->instance = xstrdup(instance);
+	if ((l->s = store_open(database, cause)) == NULL)
+		goto fail;
+	if (!l->pg) {
+		char	*path = xasprintf("%s.leader", database);
+
+		l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (l->fd == -1) {
+			set_cause(cause, "%s: %s", path, strerror(errno));
+			free(path);
+			goto fail;
+		}
+		free(path);
+	}
+	if ((st = db_prepare(l->s, "INSERT INTO instances (name, site, "
+	    "started_at, seen_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT (name) "
+	    "DO UPDATE SET site = excluded.site, started_at = "
+	    "excluded.started_at, seen_at = excluded.seen_at")) == NULL) {
+		set_cause(cause, "cannot record the instance");
+		goto fail;
+	}
+	db_bind_text(st, 1, instance);
+	db_bind_text(st, 2, site);
+	db_bind_int(st, 3, now);
+	rc = db_step(st);
+	db_finish(l->s, st);
+	if (rc != DB_DONE) {
+		set_cause(cause, "cannot record the instance: %s",
+		    store_error(l->s));
+		goto fail;
+	}
+	return l;
+fail:
+	leader_close(l);
+	return NULL;
+}
+
+void
+leader_close(struct leader *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd != -1)
+		close(l->fd);
+	store_close(l->s);
+	free(l->instance);
+	free(l);
+}
+
+/* The lock itself: 1 taken, 0 held elsewhere, -1 error. */
+static int
+take_lock(struct leader *l)
+{
+	struct db_stmt	*st;
+	int		 rc, got = -1;
+
+	if (!l->pg) {
+		if (flock(l->fd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		return errno == EWOULDBLOCK ? 0 : -1;
+	}
+	if ((st = db_prepare(l->s, "SELECT pg_try_advisory_lock(?1)")) ==
+	    NULL)
+		return -1;
+	db_bind_int(st, 1, LEADER_LOCK);
+	if ((rc = db_step(st)) == DB_ROW)
+		got = db_int(st, 0) != 0;
+	db_finish(l->s, st);
+	return got;
+}
+
+/* Bumps the epoch, as the new leader: 0 and l->epoch, or -1. */
+static int
+bump_epoch(struct leader *l)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if (store_begin(l->s) != 0)
+		return -1;
+	if ((st = db_prepare(l->s, "UPDATE leader SET epoch = epoch + 1, "
+	    "instance = ?1, since = ?2 WHERE id = 1")) == NULL)
+		goto fail;
+	db_bind_text(st, 1, l->instance);
+	db_bind_int(st, 2, wall_now());
+	rc = db_step(st);
+	db_finish(l->s, st);
+	if (rc != DB_DONE ||
+	    (st = db_prepare(l->s, "SELECT epoch FROM leader WHERE id = 1")) ==
+	    NULL)
+		goto fail;
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		l->epoch = db_int(st, 0);
+	db_finish(l->s, st);
+	if (rc != DB_ROW || store_commit(l->s) != 0)
+		return -1;
+	return 0;
+fail:
+	store_rollback(l->s);
+	return -1;
+}
+
+int
+leader_try(struct leader *l, int64_t *epoch)
+{
+	int	 rc;
+
+	if (l->held) {
+		*epoch = l->epoch;
+		return leader_check(l) == 1 ? 1 : -1;
+	}
+	if ((rc = take_lock(l)) != 1)
+		return rc;
+	if (bump_epoch(l) != 0) {
+		log_error("leader", "won the lock but could not bump the "
+		    "epoch: %s", store_error(l->s));
+		return -1;
+	}
+	l->held = 1;
+	*epoch = l->epoch;
+	log_info("leader", "leader instance=%s epoch=%lld", l->instance,
+	    (long long)l->epoch);
+	return 1;
+}
+
+/*
+ * A read, never a write: a check that waited for the write lock would
+ * take a long transaction of another instance for a lost connection.
+ */
+int
+leader_check(struct leader *l)
+{
+	struct db_stmt	*st;
+	int		 rc, held = 0;
+
+	if (!l->held)
+		return 0;
+	if (!l->pg)
+		return 1;	/* the flock stays with the open file */
+	if ((st = db_prepare(l->s, "SELECT 1 FROM pg_locks WHERE locktype = "
+	    "'advisory' AND pid = pg_backend_pid() AND classid = 0 AND "
+	    "objid = ?1 AND objsubid = 1 AND granted")) == NULL)
+		return l->held = 0;
+	db_bind_int(st, 1, LEADER_LOCK);
+	rc = db_step(st);
+	held = rc == DB_ROW;
+	db_finish(l->s, st);
+	if (!held)
+		log_error("leader", "lost the leader lock: %s", rc ==
+		    DB_ERROR ? store_error(l->s) : "no longer held");
+	return l->held = held;
+}
+
+void
+leader_seen(struct leader *l)
+{
+	struct db_stmt	*st;
+
+	if ((st = db_prepare(l->s, "UPDATE instances SET seen_at = ?1 WHERE "
+	    "name = ?2")) == NULL)
+		return;
+	db_bind_int(st, 1, wall_now());
+	db_bind_text(st, 2, l->instance);
+	if (db_step(st) != DB_DONE)
+		log_warn("leader", "instance not marked seen: %s",
+		    store_error(l->s));
+	db_finish(l->s, st);
+}
+
+int
+store_fence(struct store *s, int64_t epoch)
+{
+	struct db_stmt	*st;
+	int64_t		 now = -1;
+	int		 rc;
+
+	if ((st = db_prepare(s, "SELECT epoch FROM leader WHERE id = 1")) ==
+	    NULL)
+		return -1;
+	if ((rc = db_step(st)) == DB_ROW)
+		now = db_int(st, 0);
+	db_finish(s, st);
+	if (now != epoch) {
+		log_error("leader", "fenced: epoch %lld is no longer the "
+		    "leader's (now %lld)", (long long)epoch, (long long)now);
+		return -1;
+	}
+	return 0;
+}
+
+int
+leader_state(struct store *s, struct leader_row *lr,
+    struct instance_row **v, size_t *n)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	memset(lr, 0, sizeof *lr);
+	*v = NULL;
+	*n = 0;
+	if ((st = db_prepare(s, "SELECT epoch, instance, since FROM leader "
+	    "WHERE id = 1")) == NULL)
+		return -1;
+	if ((rc = db_step(st)) == DB_ROW) {
+		lr->epoch = db_int(st, 0);
+		lr->instance = db_text_dup(st, 1);
+		lr->since = db_int(st, 2);
+	}
+	db_finish(s, st);
+	if (rc == DB_ERROR || (st = db_prepare(s, "SELECT name, site, "
+	    "started_at, seen_at FROM instances ORDER BY name")) == NULL)
+		return -1;
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct instance_row	*r;
+
+		*v = xreallocarray(*v, *n + 1, sizeof **v);
+		r = &(*v)[(*n)++];
+		r->name = db_text_dup(st, 0);
+		r->site = db_text_dup(st, 1);
+		r->started_at = db_int(st, 2);
+		r->seen_at = db_int(st, 3);
+	}
+	db_finish(s, st);
+	return rc == DB_DONE ? 0 : -1;
+}
+
+void
+leader_state_free(struct leader_row *lr, struct instance_row *v, size_t n)
+{
+	size_t	 i;
+
+	free(lr->instance);
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].site);
+	}
+	free(v);
+}
