@@ -48,11 +48,13 @@
  * db_finish(), so nesting and early returns stay correct.
  */
 #define STMT_CACHE_MAX	256
+#define STMT_BUCKETS	128		/* slots chained by hash */
 
 struct db_stmt {
 	struct store	*s;
 	sqlite3_stmt	*st;		/* SQLite's, or */
 	struct pg_stmt	*pg;		/* PostgreSQL's */
+	int		 slot;		/* its cache slot, -1 for none */
 };
 
 struct stmt_slot {
@@ -60,6 +62,7 @@ struct stmt_slot {
 	char		*sql;
 	struct db_stmt	*st;
 	int		 in_use;
+	uint16_t	 next;		/* next slot + 1 in its bucket, 0 */
 };
 
 struct store {
@@ -69,6 +72,7 @@ struct store {
 	struct audit_conn	*audit;		/* audit.c's, lazily */
 	struct stmt_slot	*slots;
 	size_t			 nslots;
+	uint16_t		 buckets[STMT_BUCKETS];	/* slot + 1, 0 */
 	/* Connectors whose outbox changed in the open transaction. */
 	char			**notify;
 	size_t			 nnotify;
@@ -951,12 +955,12 @@ db_prepare(struct store *s, const char *sql)
 	sqlite3_stmt		*st = NULL;
 	struct db_stmt		*ds;
 	uint64_t		 h = sql_hash(sql);
-	size_t			 i;
+	unsigned		 k;
 
 	/* By content, never by address: SQL built at run time may reuse
 	 * the address of other SQL. */
-	for (i = 0; i < s->nslots; i++) {
-		slot = &s->slots[i];
+	for (k = s->buckets[h % STMT_BUCKETS]; k != 0; k = slot->next) {
+		slot = &s->slots[k - 1];
 		if (slot->in_use || slot->hash != h ||
 		    strcmp(slot->sql, sql) != 0)
 			continue;
@@ -966,6 +970,7 @@ db_prepare(struct store *s, const char *sql)
 	if (s->pg != NULL) {
 		ds = xcalloc(1, sizeof *ds);
 		ds->s = s;
+		ds->slot = -1;
 		ds->pg = pg_prepare(s->pg, sql);
 		goto cache;
 	}
@@ -978,16 +983,20 @@ db_prepare(struct store *s, const char *sql)
 	}
 	ds = xcalloc(1, sizeof *ds);
 	ds->s = s;
+	ds->slot = -1;
 	ds->st = st;
 cache:
 	if (s->nslots < STMT_CACHE_MAX) {
 		s->slots = xreallocarray(s->slots, s->nslots + 1,
 		    sizeof *s->slots);
+		ds->slot = (int)s->nslots;
 		slot = &s->slots[s->nslots++];
 		slot->hash = h;
 		slot->sql = xstrdup(sql);
 		slot->st = ds;
 		slot->in_use = 1;
+		slot->next = s->buckets[h % STMT_BUCKETS];
+		s->buckets[h % STMT_BUCKETS] = (uint16_t)s->nslots;
 	}
 	return ds;
 }
@@ -995,21 +1004,17 @@ cache:
 void
 db_finish(struct store *s, struct db_stmt *ds)
 {
-	size_t	 i;
-
 	if (ds == NULL)
 		return;
-	for (i = 0; i < s->nslots; i++) {
-		if (s->slots[i].st == ds) {
-			if (ds->pg != NULL)
-				pg_reset(ds->pg);
-			else {
-				sqlite3_reset(ds->st);
-				sqlite3_clear_bindings(ds->st);
-			}
-			s->slots[i].in_use = 0;
-			return;
+	if (ds->slot >= 0) {
+		if (ds->pg != NULL)
+			pg_reset(ds->pg);
+		else {
+			sqlite3_reset(ds->st);
+			sqlite3_clear_bindings(ds->st);
 		}
+		s->slots[ds->slot].in_use = 0;
+		return;
 	}
 	if (ds->pg != NULL)
 		pg_stmt_free(ds->pg);
