@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "stmt.h"
+#include "db_util.h"
 #include "monitor.h"
 #include "store.h"
 #include "store_monitor.h"
@@ -143,7 +143,7 @@ alert_update(struct store *s, const struct alert_row *a)
 	if (st == NULL)
 		return -1;
 	bind_row(st, a);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -177,7 +177,7 @@ alert_active(struct store *s, const char *rule, const char *target)
 		return -1;
 	db_bind_text(st, 1, rule);
 	db_bind_text(st, 2, target);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 /* ---- alert history ---- */
@@ -195,7 +195,7 @@ alert_event_add(struct store *s, int64_t alert_id, int64_t at,
 	db_bind_int(st, 1, alert_id);
 	db_bind_int(st, 2, at);
 	db_bind_text(st, 3, kind);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int64_t
@@ -209,7 +209,7 @@ alert_events_count(struct store *s, const char *kind, int64_t since)
 		return -1;
 	db_bind_int(st, 1, since);
 	db_bind_text(st, 2, kind);
-	return stmt_count(s, st);
+	return db_count(s, st);
 }
 
 int
@@ -221,7 +221,7 @@ alert_events_prune(struct store *s, int64_t before)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, before);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 /* ---- silences ---- */
@@ -261,5 +261,5 @@ silences_active(struct store *s, int64_t now, char ***matchers, size_t *n)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, now);
-	return stmt_texts(s, st, matchers, n);
+	return db_texts(s, st, matchers, n);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_chat.h"
 #include "util.h"
@@ -200,7 +200,7 @@ chat_buttons_of(struct store *s, const char *connector, const char *room,
 	db_bind_text(st, 1, room);
 	db_bind_text(st, 2, msg_ref);
 	db_bind_text(st, 3, connector);
-	*rows = rows_gather(s, st, sizeof **rows, button_fill, n, &rc);
+	*rows = db_rows(s, st, sizeof **rows, button_fill, n, &rc);
 	return rc;
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "stmt.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_monitor.h"
 #include "util.h"
@@ -37,7 +37,7 @@ metric_sample_put(struct store *s, const char *series, int64_t at,
 	db_bind_text(st, 1, series);
 	db_bind_int(st, 2, at);
 	db_bind_double(st, 3, value);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -49,7 +49,7 @@ metric_samples_prune(struct store *s, int64_t before)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, before);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -204,7 +204,7 @@ jobs_actions_count_since(struct store *s, const char *state, int64_t since)
 		return -1;
 	db_bind_int(st, 1, since);
 	db_bind_text(st, 2, state);
-	return stmt_count(s, st);
+	return db_count(s, st);
 }
 
 int
@@ -223,7 +223,7 @@ jobs_request_pending(struct store *s, const char *requester,
 	db_bind_text(st, 1, requester);
 	db_bind_text(st, 2, command);
 	db_bind_int(st, 3, since);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 int
@@ -251,7 +251,7 @@ jobs_stopping_guest_since(struct store *s, int vmid, int64_t since,
 		return -1;
 	db_bind_int(st, 1, vmid);
 	db_bind_int(st, 2, since);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 int
@@ -269,7 +269,7 @@ jobs_node_stops_since(struct store *s, int64_t since, char ***args,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, since);
-	return stmt_texts(s, st, args, n);
+	return db_texts(s, st, args, n);
 }
 
 int

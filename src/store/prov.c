@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_prov.h"
 #include "util.h"
@@ -83,7 +83,7 @@ prov_rows_of_job(struct store *s, int64_t job, struct prov_row **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, job);
-	*out = rows_gather(s, st, sizeof **out, row_fill, n, &rc);
+	*out = db_rows(s, st, sizeof **out, row_fill, n, &rc);
 	return rc;
 }
 

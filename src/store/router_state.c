@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_router.h"
 #include "util.h"
@@ -38,7 +38,7 @@ router_alerts_open(struct store *s, struct router_alert **out, size_t *n)
 	    "WHERE state IN ('pending', 'firing', 'flapping') ORDER BY id");
 	if (st == NULL)
 		return -1;
-	*out = rows_gather(s, st, sizeof **out, alert_fill, n, &rc);
+	*out = db_rows(s, st, sizeof **out, alert_fill, n, &rc);
 	return rc;
 }
 
@@ -84,7 +84,7 @@ router_silences_active(struct store *s, int64_t now,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, now);
-	*out = rows_gather(s, st, sizeof **out, silence_fill, n, &rc);
+	*out = db_rows(s, st, sizeof **out, silence_fill, n, &rc);
 	return rc;
 }
 
