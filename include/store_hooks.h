@@ -1,8 +1,9 @@
 /*
  * store_hooks.h - what the webhooks keep in the store (store/hooks.c,
  * store/hooks_am.c), and what the HTTP endpoint reads of other parts'
- * tables: the counts /metrics shows, the silences a Proxmox
- * notification may fall under, the health check's write probe.
+ * tables: the counts /metrics shows, the health check's write probe.
+ * The silences a Proxmox notification may fall under are the monitor's
+ * (store_silences.h).
  *
  * hook_events holds one row per Proxmox notification, unique by its
  * dedup key, stored "new" and then set to what became of it (alert,
@@ -85,22 +86,6 @@ int	hook_event_resolve(struct store *, int64_t id, const char *notes);
  * posted in (msg_refs JSON, NULL when none). */
 int	hook_event_set_shown(struct store *, int64_t id, const char *state,
 	    const char *msg_refs);
-
-/*
- * ---- silences (the monitor's table, store/hooks.c) ----
- * The same statements as the monitor's; both sides can share one pair
- * once the store has it.
- */
-
-/* A silence of what `matcher` matches from `starts_at` (also its
- * creation time) to `ends_at`; *id (may be NULL) gets its id. */
-int	hook_silence_add(struct store *, const char *matcher, const char *by,
-	    const char *reason, int64_t starts_at, int64_t ends_at,
-	    int64_t *id);
-/* The matchers of the silences in force at `now` (not ended, started,
- * not over). Free with strv_free(). */
-int	hook_silences_active(struct store *, int64_t now, char ***matchers,
-	    size_t *n);
 
 /* ---- what /metrics counts (store/hooks.c) ---- */
 

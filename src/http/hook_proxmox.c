@@ -43,6 +43,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_hooks.h"
+#include "store_silences.h"
 #include "util.h"
 
 #define PVE_TITLE_MAX		1024	/* bytes of a title kept */
@@ -536,11 +537,12 @@ silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 	l.node = ev->hostname;
 	l.storage = ev->datastore;
 	l.severity = ev->severity;
-	if (hook_silences_active(s, now, &matchers, &n) == 0) {
+	/* On an error, the rows read before it are freed unused. */
+	if (silences_active(s, now, &matchers, &n) == 0) {
 		for (i = 0; i < n && !hit; i++)
 			hit = mon_matcher_match(matchers[i], &l) == 1;
-		strv_free(matchers, n);
 	}
+	strv_free(matchers, n);
 	free((char *)l.rule);
 	free(target);
 	return hit;

@@ -1,7 +1,7 @@
 /*
  * alerts.c - the monitor's alerts, their history and the silences
  * (tables alerts, alert_events, silences): the statements behind
- * store_monitor.h.
+ * store_monitor.h and store_silences.h.
  *
  * An alert is one (rule, target), unique in the table; its row holds
  * the rule state machine's state (monitor_rule.c) and where it was
@@ -17,6 +17,7 @@
 #include "monitor.h"
 #include "store.h"
 #include "store_monitor.h"
+#include "store_silences.h"
 #include "util.h"
 
 #define ALERT_COLUMNS	"rule, target, state, severity, value, " \
@@ -224,14 +225,13 @@ alert_events_prune(struct store *s, int64_t before)
 	return db_run(s, st);
 }
 
-/* ---- silences ---- */
+/* ---- silences (store_silences.h) ---- */
 
 int
 silence_add(struct store *s, const char *matcher, const char *by,
     const char *reason, int64_t starts_at, int64_t ends_at, int64_t *id)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
 	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
@@ -243,10 +243,30 @@ silence_add(struct store *s, const char *matcher, const char *by,
 	db_bind_text(st, 3, reason);
 	db_bind_int(st, 4, starts_at);
 	db_bind_int(st, 5, ends_at);
-	if ((rc = db_step(st)) == DB_DONE && id != NULL)
+	if (db_run(s, st) != 0)
+		return -1;
+	if (id != NULL)
 		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return 0;
+}
+
+int
+silence_end(struct store *s, int64_t id, const char *by, int64_t now)
+{
+	struct db_stmt	*st;
+
+	/* Only a silence still ending after now is ended, so it ends now. */
+	st = db_prepare(s, "UPDATE silences SET ended_by = ?1, ends_at = "
+	    "CASE WHEN ends_at < ?2 THEN ends_at ELSE ?2 END WHERE id = ?3 "
+	    "AND ended_by IS NULL AND ends_at > ?2");
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, by);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, id);
+	if (db_run(s, st) != 0)
+		return -1;
+	return db_changes(s) == 1;
 }
 
 int
@@ -262,4 +282,48 @@ silences_active(struct store *s, int64_t now, char ***matchers, size_t *n)
 		return -1;
 	db_bind_int(st, 1, now);
 	return db_texts(s, st, matchers, n);
+}
+
+static void
+silence_fill(struct db_stmt *st, void *elem)
+{
+	struct silence_row	*si = elem;
+
+	si->id = db_int(st, 0);
+	si->matcher = db_text_dup(st, 1);
+	si->ends_at = db_int(st, 2);
+	si->created_by = db_text_dup(st, 3);
+	si->reason = db_text_dup(st, 4);
+}
+
+int
+silences_open(struct store *s, int64_t now, struct silence_row **out,
+    size_t *n)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	st = db_prepare(s, "SELECT id, matcher, ends_at, created_by, "
+	    "COALESCE(reason, '') FROM silences WHERE ends_at > ?1 AND "
+	    "ended_by IS NULL ORDER BY id");
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 1, now);
+	*out = db_rows(s, st, sizeof **out, silence_fill, n, &rc);
+	return rc;
+}
+
+void
+silence_rows_free(struct silence_row *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].matcher);
+		free(v[i].created_by);
+		free(v[i].reason);
+	}
+	free(v);
 }

@@ -1,8 +1,7 @@
 /*
  * hooks.c - the Proxmox webhook's notifications (hook_events), and what
- * the HTTP endpoint reads of other parts' tables: the silences in force,
- * the counts of /metrics, the health check's write probe (see
- * store_hooks.h).
+ * the HTTP endpoint reads of other parts' tables: the counts of
+ * /metrics, the health check's write probe (see store_hooks.h).
  *
  * One statement per function unless its comment says otherwise, on the
  * caller's connection and inside the caller's transaction. A read that
@@ -238,32 +237,6 @@ hook_event_set_shown(struct store *s, int64_t id, const char *state,
 	    "?3 WHERE id = ?1", id, state, msg_refs);
 }
 
-/* ---- silences ---- */
-
-int
-hook_silence_add(struct store *s, const char *matcher, const char *by,
-    const char *reason, int64_t starts_at, int64_t ends_at, int64_t *id)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
-	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?4)");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, matcher);
-	db_bind_text(st, 2, by);
-	db_bind_text(st, 3, reason);
-	db_bind_int(st, 4, starts_at);
-	db_bind_int(st, 5, ends_at);
-	rc = db_step(st);
-	if (rc == DB_DONE && id != NULL)
-		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
-
 /*
  * The first text column of every row of a statement whose parameters
  * are bound: 0 with the strings (NULL columns skipped), -1 on error.
@@ -289,22 +262,6 @@ text_column(struct store *s, struct db_stmt *st, char ***out, size_t *nout)
 	*out = v;
 	*nout = n;
 	return 0;
-}
-
-int
-hook_silences_active(struct store *s, int64_t now, char ***matchers,
-    size_t *n)
-{
-	struct db_stmt	*st;
-
-	*matchers = NULL;
-	*n = 0;
-	st = db_prepare(s, "SELECT matcher FROM silences WHERE ended_by IS "
-	    "NULL AND starts_at <= ?1 AND ends_at > ?1");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, now);
-	return text_column(s, st, matchers, n);
 }
 
 /* ---- what /metrics counts ---- */
