@@ -17,7 +17,7 @@
  * the caller's transaction when there is one: callers that need several
  * writes to land together wrap them in store_begin()/store_commit().
  * Writes return 0, or -1 when the database refused (the connection's
- * error says why: hooks_last_error()). Rows come back in plain structs
+ * error says why: store_error()). Rows come back in plain structs
  * the caller owns and gives back with the matching _release/_free
  * function (both accept NULL / zero rows).
  */
@@ -115,13 +115,11 @@ int	metrics_am_firing_labels(struct store *, char ***labels, size_t *n);
 
 /*
  * 1 when the database takes a write now: a write transaction begun and
- * rolled back (store_begin(), which logs a refusal), waiting at most the
- * connection's wait for the lock; 0 with *cause when it does not
- * (read-only, locked).
+ * rolled back (store_try_begin(): nothing logged, the caller reports),
+ * waiting at most the connection's wait for the lock; 0 with *cause
+ * when it does not (read-only, locked).
  */
-int		 hooks_writable(struct store *, char **cause);
-/* The connection's last error message, for a 503's reason. */
-const char	*hooks_last_error(struct store *);
+int	hooks_writable(struct store *, char **cause);
 
 /* ---- Alertmanager: am_groups, am_alerts (store/hooks_am.c) ---- */
 

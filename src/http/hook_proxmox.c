@@ -669,13 +669,13 @@ hook_proxmox_handle(struct http *h, const struct httpd_req *req,
 	}
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : hooks_last_error(s));
+		    cause != NULL ? cause : store_error(s));
 		goto unavailable;
 	}
 	if ((rc = store_event(h, s, &ev, &id, &state)) < 0 ||
 	    (rc == 1 && store_commit(s) != 0)) {
 		why = xasprintf("the database refused the write: %s",
-		    hooks_last_error(s));
+		    store_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}

@@ -360,17 +360,10 @@ metrics_am_firing_labels(struct store *s, char ***labels, size_t *n)
 int
 hooks_writable(struct store *s, char **cause)
 {
-	/* store_begin() is the write transaction of either backend. */
-	if (store_begin(s) != 0) {
-		set_cause(cause, "%s", db_error(s));
+	/* The write transaction of either backend, its failure ours to
+	 * report: a locked check is not an error worth a log line. */
+	if (store_try_begin(s, cause) != 0)
 		return 0;
-	}
 	store_rollback(s);
 	return 1;
-}
-
-const char *
-hooks_last_error(struct store *s)
-{
-	return db_error(s);
 }
