@@ -10,7 +10,6 @@
  * monitor writes a cycle's rows and events in one of its own.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "db.h"
 #include "db_util.h"
@@ -26,44 +25,40 @@
 
 /* ---- alerts ---- */
 
+/* Columns: id, then ALERT_COLUMNS. */
+static void
+alert_fill(struct db_stmt *st, void *elem)
+{
+	struct alert_row	*a = elem;
+
+	a->id = db_int(st, 0);
+	a->rule = db_text_dup(st, 1);
+	a->target = db_text_dup(st, 2);
+	if (alert_state_parse(db_text(st, 3), &a->state) != 0)
+		a->state = ALERT_INACTIVE;
+	a->severity = db_text_dup(st, 4);
+	a->value = db_double(st, 5);
+	a->pending_since = db_int(st, 6);
+	a->fired_at = db_int(st, 7);
+	a->resolved_at = db_int(st, 8);
+	a->last_sent_at = db_int(st, 9);
+	a->acked_by = db_text_dup(st, 10);
+	a->flaps = (int)db_int(st, 11);
+	a->flap_window_start = db_int(st, 12);
+	a->msg_refs = db_text_dup(st, 13);
+	a->summary = db_text_dup(st, 14);
+	a->missed = (int)db_int(st, 15);
+	a->last_seen_at = db_int(st, 16);
+}
+
 int
 alerts_all(struct store *s, struct alert_row **rows, size_t *n)
 {
-	struct db_stmt		*st;
-	struct alert_row	*a;
-	int			 rc;
+	int	 rc;
 
-	*rows = NULL;
-	*n = 0;
-	st = db_prepare(s, "SELECT id, " ALERT_COLUMNS " FROM alerts "
-	    "ORDER BY id");
-	if (st == NULL)
-		return -1;
-	while ((rc = db_step(st)) == DB_ROW) {
-		*rows = xreallocarray(*rows, *n + 1, sizeof **rows);
-		a = &(*rows)[(*n)++];
-		memset(a, 0, sizeof *a);
-		a->id = db_int(st, 0);
-		a->rule = db_text_dup(st, 1);
-		a->target = db_text_dup(st, 2);
-		if (alert_state_parse(db_text(st, 3), &a->state) != 0)
-			a->state = ALERT_INACTIVE;
-		a->severity = db_text_dup(st, 4);
-		a->value = db_double(st, 5);
-		a->pending_since = db_int(st, 6);
-		a->fired_at = db_int(st, 7);
-		a->resolved_at = db_int(st, 8);
-		a->last_sent_at = db_int(st, 9);
-		a->acked_by = db_text_dup(st, 10);
-		a->flaps = (int)db_int(st, 11);
-		a->flap_window_start = db_int(st, 12);
-		a->msg_refs = db_text_dup(st, 13);
-		a->summary = db_text_dup(st, 14);
-		a->missed = (int)db_int(st, 15);
-		a->last_seen_at = db_int(st, 16);
-	}
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	*rows = db_rows(s, db_prepare(s, "SELECT id, " ALERT_COLUMNS " FROM "
+	    "alerts ORDER BY id"), sizeof **rows, alert_fill, n, &rc);
+	return rc;
 }
 
 void
@@ -117,7 +112,6 @@ int
 alert_insert(struct store *s, struct alert_row *a)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
@@ -125,10 +119,10 @@ alert_insert(struct store *s, struct alert_row *a)
 	if (st == NULL)
 		return -1;
 	bind_row(st, a);
-	if ((rc = db_step(st)) == DB_DONE)
-		a->id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return -1;
+	a->id = db_last_id(s);
+	return 0;
 }
 
 int
@@ -151,7 +145,6 @@ int
 alert_ack(struct store *s, int64_t id, const char *user)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE alerts SET acked_by = ?1 WHERE id = ?2 "
 	    "AND acked_by IS NULL");
@@ -159,12 +152,9 @@ alert_ack(struct store *s, int64_t id, const char *user)
 		return -1;
 	db_bind_text(st, 1, user);
 	db_bind_int(st, 2, id);
-	if ((rc = db_step(st)) == DB_DONE)
-		rc = db_changes(s) == 1;
-	else
-		rc = -1;
-	db_finish(s, st);
-	return rc;
+	if (db_run(s, st) != 0)
+		return -1;
+	return db_changes(s) == 1;
 }
 
 int

@@ -13,19 +13,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_hooks.h"
 #include "util.h"
-
-/* Runs a statement whose parameters are bound to its end: 0 or -1. */
-static int
-run(struct store *s, struct db_stmt *st)
-{
-	int	 rc = db_step(st);
-
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
 
 /* ---- am_groups ---- */
 
@@ -111,13 +102,13 @@ am_group_restart(struct store *s, int64_t id)
 	    "?1")) == NULL)
 		return -1;
 	db_bind_int(st, 1, id);
-	if (run(s, st) != 0)
+	if (db_run(s, st) != 0)
 		return -1;
 	if ((st = db_prepare(s, "UPDATE am_groups SET acked_by = NULL, notes "
 	    "= NULL, msg_refs = NULL, rendered = NULL WHERE id = ?1")) == NULL)
 		return -1;
 	db_bind_int(st, 1, id);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -134,7 +125,7 @@ am_group_set_shown(struct store *s, int64_t id, const char *status,
 	db_bind_text(st, 2, status);
 	db_bind_text(st, 3, msg_refs);
 	db_bind_text(st, 4, rendered);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -150,7 +141,7 @@ am_group_set_notes(struct store *s, int64_t id, const char *acked_by,
 	db_bind_int(st, 1, id);
 	db_bind_text(st, 2, acked_by);
 	db_bind_text(st, 3, notes);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 /* ---- am_alerts ---- */
@@ -170,41 +161,44 @@ am_alert_rows_free(struct am_alert_row *v, size_t n)
 	free(v);
 }
 
-/*
- * The rows of a statement on one group's alerts, its columns those of
- * struct am_alert_row in order (`ncols` of them: the rest stay NULL).
- */
+/* The rows of a statement on group `gid`'s alerts, all or none. */
 static int
-alert_rows(struct store *s, struct db_stmt *st, int64_t gid, int ncols,
-    struct am_alert_row **out, size_t *nout)
+alert_rows(struct store *s, struct db_stmt *st, int64_t gid,
+    db_fill_fn fill, struct am_alert_row **out, size_t *n)
 {
-	struct am_alert_row	*v = NULL, *a;
-	size_t			 n = 0;
-	int			 rc;
+	int	 rc;
 
 	db_bind_int(st, 1, gid);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		a = &v[n++];
-		memset(a, 0, sizeof *a);
-		a->fingerprint = db_text_dup(st, 0);
-		if (ncols == 2) {
-			a->labels = db_text_dup(st, 1);
-			continue;
-		}
-		a->status = db_text_dup(st, 1);
-		a->labels = db_text_dup(st, 2);
-		a->annotations = db_text_dup(st, 3);
-		a->starts_at = db_text_dup(st, 4);
+	*out = db_rows(s, st, sizeof **out, fill, n, &rc);
+	if (rc != 0) {
+		am_alert_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		am_alert_rows_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	return rc;
+}
+
+/* Columns: fingerprint, status, labels, annotations, starts_at. */
+static void
+alert_fill(struct db_stmt *st, void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	a->fingerprint = db_text_dup(st, 0);
+	a->status = db_text_dup(st, 1);
+	a->labels = db_text_dup(st, 2);
+	a->annotations = db_text_dup(st, 3);
+	a->starts_at = db_text_dup(st, 4);
+}
+
+/* Columns: fingerprint, labels. */
+static void
+firing_fill(struct db_stmt *st, void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	a->fingerprint = db_text_dup(st, 0);
+	a->labels = db_text_dup(st, 1);
 }
 
 int
@@ -222,7 +216,7 @@ am_group_alerts(struct store *s, int64_t id, struct am_alert_row **v,
 	    "NULL THEN 0 ELSE 1 END, starts_at, fingerprint");
 	if (st == NULL)
 		return -1;
-	return alert_rows(s, st, id, 5, v, n);
+	return alert_rows(s, st, id, alert_fill, v, n);
 }
 
 int
@@ -237,7 +231,7 @@ am_group_alerts_firing(struct store *s, int64_t id, struct am_alert_row **v,
 	    "group_id = ?1 AND status = 'firing' ORDER BY fingerprint");
 	if (st == NULL)
 		return -1;
-	return alert_rows(s, st, id, 2, v, n);
+	return alert_rows(s, st, id, firing_fill, v, n);
 }
 
 int
@@ -264,7 +258,7 @@ am_alert_upsert(struct store *s, int64_t gid, const char *fingerprint,
 	db_bind_text(st, 6, starts_at);
 	db_bind_text(st, 7, ends_at);
 	db_bind_int(st, 8, now);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 /* ---- am_silences ---- */
@@ -287,7 +281,6 @@ am_silence_req_add(struct store *s, int64_t gid, const char *created_by,
     const char *comment, int64_t duration, int64_t now, int64_t *id)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO am_silences (group_id, created_by, "
 	    "comment, duration, requested_at, state, next_at) VALUES (?1, ?2, "
@@ -299,21 +292,34 @@ am_silence_req_add(struct store *s, int64_t gid, const char *created_by,
 	db_bind_text(st, 3, comment);
 	db_bind_int(st, 4, duration);
 	db_bind_int(st, 5, now);
-	rc = db_step(st);
-	if (rc == DB_DONE)
-		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return -1;
+	*id = db_last_id(s);
+	return 0;
+}
+
+static void
+req_fill(struct db_stmt *st, void *elem)
+{
+	struct am_silence_req	*r = elem;
+
+	r->id = db_int(st, 0);
+	r->group_id = db_int(st, 1);
+	r->created_by = db_text_dup(st, 2);
+	r->comment = db_text_dup(st, 3);
+	r->duration = db_int(st, 4);
+	r->requested_at = db_int(st, 5);
+	r->attempts = (int)db_int(st, 6);
+	r->silence_ids = db_text_dup(st, 7);
+	r->next_at = db_int(st, 8);
 }
 
 int
 am_silence_reqs_pending(struct store *s, size_t max,
     struct am_silence_req **out, size_t *nout)
 {
-	struct db_stmt		*st;
-	struct am_silence_req	*v = NULL, *r;
-	size_t			 n = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -324,27 +330,13 @@ am_silence_reqs_pending(struct store *s, size_t max,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, (int64_t)max);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		r = &v[n++];
-		r->id = db_int(st, 0);
-		r->group_id = db_int(st, 1);
-		r->created_by = db_text_dup(st, 2);
-		r->comment = db_text_dup(st, 3);
-		r->duration = db_int(st, 4);
-		r->requested_at = db_int(st, 5);
-		r->attempts = (int)db_int(st, 6);
-		r->silence_ids = db_text_dup(st, 7);
-		r->next_at = db_int(st, 8);
+	*out = db_rows(s, st, sizeof **out, req_fill, nout, &rc);
+	if (rc != 0) {
+		am_silence_reqs_free(*out, *nout);
+		*out = NULL;
+		*nout = 0;
 	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		am_silence_reqs_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	return rc;
 }
 
 int
@@ -366,5 +358,5 @@ am_silence_req_save(struct store *s, int64_t id, const char *state,
 	db_bind_text(st, 5, silence_ids);
 	db_bind_text(st, 6, error);
 	db_bind_int(st, 7, now);
-	return run(s, st);
+	return db_run(s, st);
 }

@@ -63,7 +63,6 @@ router_alert_reached(struct store *s, const char *rule,
 {
 	struct db_stmt	*st;
 	const char	*sql;
-	int		 rc;
 
 	switch (cond) {
 	case ALERT_COND_FIRING:
@@ -84,7 +83,5 @@ router_alert_reached(struct store *s, const char *rule,
 	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
 	db_bind_text_copy(st, 1, rule);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+	return db_exists(s, st);
 }
