@@ -85,3 +85,19 @@ db_rows(struct store *s, struct db_stmt *st, size_t size, db_fill_fn fill,
 	*rc = step == DB_DONE ? 0 : -1;
 	return v;
 }
+
+void *
+db_rows_all(struct store *s, struct db_stmt *st, size_t size,
+    db_fill_fn fill, db_release_fn release, size_t *n, int *rc)
+{
+	char	*v;
+	size_t	 i;
+
+	if ((v = db_rows(s, st, size, fill, n, rc)) == NULL || *rc == 0)
+		return v;
+	for (i = 0; i < *n; i++)
+		release(v + i * size);
+	free(v);
+	*n = 0;
+	return NULL;
+}

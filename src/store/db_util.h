@@ -2,7 +2,8 @@
  * db_util.h - the ends of a statement that the domain functions share
  * (src/store/, src/jobs/ only): run one that gives no rows, ask one
  * whether it gives a row, read a count, read a column of texts, gather
- * the rows into an array of plain structs.
+ * the rows into an array of plain structs (the rows read before an
+ * error kept, or all or none).
  *
  * Each takes a statement prepared and bound (db.h), steps it and gives
  * it back with db_finish(), whatever happens. A NULL statement (one
@@ -43,5 +44,13 @@ typedef void	(*db_fill_fn)(struct db_stmt *, void *elem);
  */
 void	*db_rows(struct store *, struct db_stmt *st, size_t size,
 	    db_fill_fn fill, size_t *n, int *rc);
+/* Gives back what fill() put in `elem` (not the element itself). */
+typedef void	(*db_release_fn)(void *elem);
+/*
+ * db_rows(), all or none: on an error every row read is given to
+ * release(), the array is freed, and NULL comes back with *n 0.
+ */
+void	*db_rows_all(struct store *, struct db_stmt *st, size_t size,
+	    db_fill_fn fill, db_release_fn release, size_t *n, int *rc);
 
 #endif

@@ -116,20 +116,10 @@ hook_event_find(struct store *s, int64_t id, struct hook_event *e)
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? 1 : -1;
 }
 
-/* The notifications a statement gives, all or none (see the top). */
-static int
-events_read(struct store *s, struct db_stmt *st, db_fill_fn fill,
-    struct hook_event **out, size_t *n)
+static void
+event_release(void *elem)
 {
-	int	 rc;
-
-	*out = db_rows(s, st, sizeof **out, fill, n, &rc);
-	if (rc != 0) {
-		hook_events_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	hook_event_release(elem);
 }
 
 static void
@@ -152,6 +142,7 @@ hook_events_open_of_job(struct store *s, const char *type,
     struct hook_event **out, size_t *nout)
 {
 	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -164,7 +155,9 @@ hook_events_open_of_job(struct store *s, const char *type,
 	db_bind_text(st, 2, hostname);
 	db_bind_text(st, 3, job_id);
 	db_bind_int(st, 4, before);
-	return events_read(s, st, open_fill, out, nout);
+	*out = db_rows_all(s, st, sizeof **out, open_fill, event_release,
+	    nout, &rc);
+	return rc;
 }
 
 static void
@@ -182,6 +175,7 @@ hook_events_since(struct store *s, int64_t since, struct hook_event **out,
     size_t *nout)
 {
 	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -190,7 +184,9 @@ hook_events_since(struct store *s, int64_t since, struct hook_event **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, since);
-	return events_read(s, st, since_fill, out, nout);
+	*out = db_rows_all(s, st, sizeof **out, since_fill, event_release,
+	    nout, &rc);
+	return rc;
 }
 
 /* One UPDATE of hook_events by id with two text parameters. */

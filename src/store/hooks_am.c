@@ -146,18 +146,25 @@ am_group_set_notes(struct store *s, int64_t id, const char *acked_by,
 
 /* ---- am_alerts ---- */
 
+static void
+alert_release(void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	free(a->fingerprint);
+	free(a->status);
+	free(a->labels);
+	free(a->annotations);
+	free(a->starts_at);
+}
+
 void
 am_alert_rows_free(struct am_alert_row *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].fingerprint);
-		free(v[i].status);
-		free(v[i].labels);
-		free(v[i].annotations);
-		free(v[i].starts_at);
-	}
+	for (i = 0; i < n; i++)
+		alert_release(&v[i]);
 	free(v);
 }
 
@@ -169,12 +176,7 @@ alert_rows(struct store *s, struct db_stmt *st, int64_t gid,
 	int	 rc;
 
 	db_bind_int(st, 1, gid);
-	*out = db_rows(s, st, sizeof **out, fill, n, &rc);
-	if (rc != 0) {
-		am_alert_rows_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
+	*out = db_rows_all(s, st, sizeof **out, fill, alert_release, n, &rc);
 	return rc;
 }
 
@@ -263,16 +265,23 @@ am_alert_upsert(struct store *s, int64_t gid, const char *fingerprint,
 
 /* ---- am_silences ---- */
 
+static void
+req_release(void *elem)
+{
+	struct am_silence_req	*r = elem;
+
+	free(r->created_by);
+	free(r->comment);
+	free(r->silence_ids);
+}
+
 void
 am_silence_reqs_free(struct am_silence_req *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].created_by);
-		free(v[i].comment);
-		free(v[i].silence_ids);
-	}
+	for (i = 0; i < n; i++)
+		req_release(&v[i]);
 	free(v);
 }
 
@@ -330,12 +339,8 @@ am_silence_reqs_pending(struct store *s, size_t max,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, (int64_t)max);
-	*out = db_rows(s, st, sizeof **out, req_fill, nout, &rc);
-	if (rc != 0) {
-		am_silence_reqs_free(*out, *nout);
-		*out = NULL;
-		*nout = 0;
-	}
+	*out = db_rows_all(s, st, sizeof **out, req_fill, req_release, nout,
+	    &rc);
 	return rc;
 }
 
