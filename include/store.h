@@ -6,9 +6,14 @@
  *
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
- * transaction ids), chat_buttons, job_steps, and the webhooks' tables
- * (hook_events, am_groups, am_alerts, am_silences: src/http/), and
- * prov_alloc (addresses and MACs handed out: src/prov/, prov.h).
+ * transaction ids), chat_buttons, job_steps, the webhooks' tables
+ * (hook_events, am_groups, am_alerts, am_silences), and prov_alloc
+ * (addresses and MACs handed out). Their statements live behind domain
+ * functions in src/store/ and src/jobs/, declared in jobs.h, outbox.h
+ * and include/store_*.h: the webhooks' in src/store/hooks*.c
+ * (store_hooks.h), prov_alloc's in src/store/prov.c (store_prov.h),
+ * the alerts' and silences' in src/store/alerts.c (store_monitor.h,
+ * store_silences.h).
  */
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H

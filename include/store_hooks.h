@@ -1,8 +1,9 @@
 /*
  * store_hooks.h - what the webhooks keep in the store (store/hooks.c,
  * store/hooks_am.c), and what the HTTP endpoint reads of other parts'
- * tables: the counts /metrics shows, the silences a Proxmox
- * notification may fall under, the health check's write probe.
+ * tables: the counts /metrics shows, the health check's write probe.
+ * The silences a Proxmox notification may fall under are the monitor's
+ * (store_silences.h).
  *
  * hook_events holds one row per Proxmox notification, unique by its
  * dedup key, stored "new" and then set to what became of it (alert,
@@ -16,7 +17,7 @@
  * the caller's transaction when there is one: callers that need several
  * writes to land together wrap them in store_begin()/store_commit().
  * Writes return 0, or -1 when the database refused (the connection's
- * error says why: hooks_last_error()). Rows come back in plain structs
+ * error says why: store_error()). Rows come back in plain structs
  * the caller owns and gives back with the matching _release/_free
  * function (both accept NULL / zero rows).
  */
@@ -86,22 +87,6 @@ int	hook_event_resolve(struct store *, int64_t id, const char *notes);
 int	hook_event_set_shown(struct store *, int64_t id, const char *state,
 	    const char *msg_refs);
 
-/*
- * ---- silences (the monitor's table, store/hooks.c) ----
- * The same statements as the monitor's; both sides can share one pair
- * once the store has it.
- */
-
-/* A silence of what `matcher` matches from `starts_at` (also its
- * creation time) to `ends_at`; *id (may be NULL) gets its id. */
-int	hook_silence_add(struct store *, const char *matcher, const char *by,
-	    const char *reason, int64_t starts_at, int64_t ends_at,
-	    int64_t *id);
-/* The matchers of the silences in force at `now` (not ended, started,
- * not over). Free with strv_free(). */
-int	hook_silences_active(struct store *, int64_t now, char ***matchers,
-	    size_t *n);
-
 /* ---- what /metrics counts (store/hooks.c) ---- */
 
 /* One count by one or two labels (label2 NULL when there is one). */
@@ -130,13 +115,11 @@ int	metrics_am_firing_labels(struct store *, char ***labels, size_t *n);
 
 /*
  * 1 when the database takes a write now: a write transaction begun and
- * rolled back (store_begin(), which logs a refusal), waiting at most the
- * connection's wait for the lock; 0 with *cause when it does not
- * (read-only, locked).
+ * rolled back (store_try_begin(): nothing logged, the caller reports),
+ * waiting at most the connection's wait for the lock; 0 with *cause
+ * when it does not (read-only, locked).
  */
-int		 hooks_writable(struct store *, char **cause);
-/* The connection's last error message, for a 503's reason. */
-const char	*hooks_last_error(struct store *);
+int	hooks_writable(struct store *, char **cause);
 
 /* ---- Alertmanager: am_groups, am_alerts (store/hooks_am.c) ---- */
 

@@ -3,8 +3,9 @@
  * and what it reads there of other parts' tables.
  *
  * store/alerts.c: the alerts (one row per rule and target, struct
- * alert_row of monitor.h), their history (alert_events) and the
- * silences. store/monitor_state.c: the metric samples the digest and the
+ * alert_row of monitor.h) and their history (alert_events); the
+ * silences, in the same file, are store_silences.h's.
+ * store/monitor_state.c: the metric samples the digest and the
  * disk trends draw from, and the monitor's reads of the jobs and audit
  * tables (what pvebot itself asked for or stopped).
  *
@@ -58,23 +59,6 @@ int	alert_event_add(struct store *, int64_t alert_id, int64_t at,
 int64_t	alert_events_count(struct store *, const char *kind, int64_t since);
 /* Forgets the events before `before`. */
 int	alert_events_prune(struct store *, int64_t before);
-
-/* ---- silences (store/alerts.c) ---- */
-
-/*
- * A silence of the alerts `matcher` matches, from `starts_at` (also its
- * creation time) to `ends_at`; `reason` may be NULL. *id (may be NULL)
- * gets its id.
- */
-int	silence_add(struct store *, const char *matcher, const char *by,
-	    const char *reason, int64_t starts_at, int64_t ends_at,
-	    int64_t *id);
-/*
- * The matchers of the silences in force at `now` (not ended, started,
- * not over). Free with strv_free().
- */
-int	silences_active(struct store *, int64_t now, char ***matchers,
-	    size_t *n);
 
 /* ---- metric samples (store/monitor_state.c) ---- */
 

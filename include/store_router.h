@@ -1,11 +1,10 @@
 /*
- * store_router.h - the monitor's alerts and silences as the chat side
- * sees them (src/store/router_state.c): what `alerts` lists, the
- * silences `silence` and `unsilence` make and end, and the conditions
+ * store_router.h - the monitor's alerts as the chat side sees them
+ * (src/store/router_state.c): what `alerts` lists and the conditions
  * the demo's "/sim until" waits for. The monitor owns the alerts; these
  * functions only read them. Each is one statement and joins the
- * caller's transaction (the router's, so a silence and its audit row
- * land together).
+ * caller's transaction. The silences `silence`, `unsilence` and
+ * `alerts` make, end and list are store_silences.h's.
  */
 #ifndef PVEBOT_STORE_ROUTER_H
 #define PVEBOT_STORE_ROUTER_H
@@ -29,29 +28,6 @@ struct router_alert {
 int	router_alerts_open(struct store *, struct router_alert **,
 	    size_t *n);
 void	router_alerts_free(struct router_alert *, size_t n);
-
-/* A silence in force. */
-struct router_silence {
-	int64_t	 id;
-	char	*matcher;
-	int64_t	 ends_at;
-	char	*created_by;
-	char	*reason;	/* "" when none was given */
-};
-/* Those not ended and ending after `now`, in id order; 0 or -1. Free
- * with router_silences_free(). */
-int	router_silences_active(struct store *, int64_t now,
-	    struct router_silence **, size_t *n);
-void	router_silences_free(struct router_silence *, size_t n);
-/* A silence from `now` to `ends_at` (reason may be NULL); 0 with *id,
- * or -1. */
-int	router_silence_add(struct store *, const char *matcher,
-	    const char *by, const char *reason, int64_t now, int64_t ends_at,
-	    int64_t *id);
-/* Ends silence `id` at `now` if it is in force: 1 ended, 0 there is no
- * such silence in force, -1 error. */
-int	router_silence_end(struct store *, int64_t id, const char *by,
-	    int64_t now);
 
 /* What "/sim until RULE ..." waits for. */
 enum router_alert_cond {

@@ -55,6 +55,7 @@
 #include "schedule.h"
 #include "store.h"
 #include "store_router.h"
+#include "store_silences.h"
 #include "util.h"
 
 /* Back-pressure, not a drop: a full queue makes the connector wait. */
@@ -1646,7 +1647,7 @@ int
 bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 {
 	struct router_alert	*al;
-	struct router_silence	*si;
+	struct silence_row	*si;
 	size_t			 n, i;
 	char			 since[32];
 
@@ -1662,7 +1663,7 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 	if (n == 0)
 		buf_puts(out, "no alerts firing\n");
 	router_alerts_free(al, n);
-	router_silences_active(rt->store, rt->now, &si, &n);
+	silences_open(rt->store, rt->now, &si, &n);
 	for (i = 0; i < n; i++) {
 		if (i == 0)
 			buf_puts(out, "silences:\n");
@@ -1672,7 +1673,7 @@ bi_alerts(struct route *rt, const struct cmd_call *call, struct buf *out)
 		    si[i].created_by, *si[i].reason ? ": " : "",
 		    si[i].reason);
 	}
-	router_silences_free(si, n);
+	silence_rows_free(si, n);
 	return 0;
 }
 
@@ -1721,7 +1722,7 @@ bi_silence(struct route *rt, const struct cmd_call *call, struct buf *out)
 		free(cause);
 		return 0;
 	}
-	if (router_silence_add(rt->store, matcher, rt->ev->user, reason,
+	if (silence_add(rt->store, matcher, rt->ev->user, reason,
 	    rt->now, rt->now + secs, &id) != 0) {
 		free(notice);
 		return -1;
@@ -1746,7 +1747,7 @@ bi_unsilence(struct route *rt, const struct cmd_call *call, struct buf *out)
 	int64_t		 id = arg_id(call, "id");
 	int		 rc;
 
-	if ((rc = router_silence_end(rt->store, id, rt->ev->user,
+	if ((rc = silence_end(rt->store, id, rt->ev->user,
 	    rt->now)) < 0)
 		return -1;
 	if (rc == 1) {

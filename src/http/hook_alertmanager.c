@@ -549,14 +549,14 @@ hook_alertmanager_handle(struct http *h, const struct httpd_req *req,
 		goto bad;
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : hooks_last_error(s));
+		    cause != NULL ? cause : store_error(s));
 		free(cause);
 		goto unavailable;
 	}
 	if (group_apply(h, s, &p, &gid, &result, &nfiring) != 0 ||
 	    store_commit(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    hooks_last_error(s));
+		    store_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}

@@ -29,6 +29,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_hooks.h"
+#include "store_silences.h"
 #include "util.h"
 
 #define HOOK_NOTES_MAX		6	/* note lines kept on a message */
@@ -296,7 +297,7 @@ event_silence(struct store *s, const char *user, struct hook_event *e,
 	}
 	matcher = hook_event_matcher(e->type, e->hostname, e->job_id);
 	reason = xasprintf("button on notification e%" PRId64, e->id);
-	rc = hook_silence_add(s, matcher, user, reason, now, now + secs, &sid);
+	rc = silence_add(s, matcher, user, reason, now, now + secs, &sid);
 	free(reason);
 	if (rc != 0) {
 		free(matcher);

@@ -43,6 +43,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_hooks.h"
+#include "store_silences.h"
 #include "util.h"
 
 #define PVE_TITLE_MAX		1024	/* bytes of a title kept */
@@ -536,11 +537,12 @@ silenced(struct store *s, const struct hook_pve *ev, int64_t now)
 	l.node = ev->hostname;
 	l.storage = ev->datastore;
 	l.severity = ev->severity;
-	if (hook_silences_active(s, now, &matchers, &n) == 0) {
+	/* On an error, the rows read before it are freed unused. */
+	if (silences_active(s, now, &matchers, &n) == 0) {
 		for (i = 0; i < n && !hit; i++)
 			hit = mon_matcher_match(matchers[i], &l) == 1;
-		strv_free(matchers, n);
 	}
+	strv_free(matchers, n);
 	free((char *)l.rule);
 	free(target);
 	return hit;
@@ -667,13 +669,13 @@ hook_proxmox_handle(struct http *h, const struct httpd_req *req,
 	}
 	if ((s = http_store(h, &cause)) == NULL || store_begin(s) != 0) {
 		why = xasprintf("the database refused the write: %s",
-		    cause != NULL ? cause : hooks_last_error(s));
+		    cause != NULL ? cause : store_error(s));
 		goto unavailable;
 	}
 	if ((rc = store_event(h, s, &ev, &id, &state)) < 0 ||
 	    (rc == 1 && store_commit(s) != 0)) {
 		why = xasprintf("the database refused the write: %s",
-		    hooks_last_error(s));
+		    store_error(s));
 		store_rollback(s);
 		goto unavailable;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../store/db.h"
+#include "../store/db_util.h"
 #include "jobs.h"
 #include "log.h"
 #include "store.h"
@@ -99,7 +100,6 @@ int
 jobs_insert(struct store *s, struct job *j, char **cause)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	j->created_at = wall_now();
 	st = db_prepare(s, "INSERT INTO jobs (state, command, cmd_name, "
@@ -142,9 +142,7 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	bind_opt_text(st, 27, j->display);
 	db_bind_text(st, 28, j->kind != NULL ? j->kind : "action");
 	bind_opt_text(st, 29, j->target_name);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
+	if (db_run(s, st) != 0)
 		return set_cause(cause, "cannot store the job: %s",
 		    db_error(s));
 	j->id = db_last_id(s);
@@ -263,7 +261,7 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	struct db_stmt	*st;
 	const char	*stamp;
 	char		*sql, *detail;
-	int		 rc, own_tx, changed;
+	int		 rc, own_tx;
 
 	if (!job_transition_legal(from, to))
 		return set_cause(cause, "job %" PRId64 " cannot go from %s "
@@ -299,12 +297,9 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	bind_opt_text(st, 4, error);
 	db_bind_int(st, 5, id);
 	db_bind_text(st, 6, job_state_name(from));
-	rc = db_step(st);
-	db_finish(s, st);
-	changed = db_changes(s);
-	if (rc != DB_DONE)
+	if (db_run(s, st) != 0)
 		goto fail;
-	if (changed != 1) {
+	if (db_changes(s) != 1) {
 		struct job	 now;
 
 		if (own_tx)
@@ -357,7 +352,6 @@ set_column(struct store *s, int64_t id, const char *column, int is_text,
 {
 	struct db_stmt	*st;
 	char		*sql;
-	int		 rc;
 
 	if (!valid_column(column))
 		return -1;
@@ -371,9 +365,7 @@ set_column(struct store *s, int64_t id, const char *column, int is_text,
 	else
 		db_bind_int(st, 1, num);
 	db_bind_int(st, 2, id);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
@@ -393,7 +385,6 @@ int
 jobs_set_decision(struct store *s, const struct job *j)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE jobs SET rule = ?1, nonce = ?2, "
 	    "approvals_needed = ?3, approver_roles = ?4, self_approve = ?5, "
@@ -418,9 +409,7 @@ jobs_set_decision(struct store *s, const struct job *j)
 	bind_opt_int(st, 13, j->approval_msg_id);
 	db_bind_int(st, 14, j->id);
 	bind_opt_text(st, 15, j->target_name);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
@@ -428,7 +417,6 @@ jobs_add_approval(struct store *s, int64_t job_id, const char *who,
     const char *display, const char *decision)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, "INSERT INTO approvals (job_id, approver, "
 	    "decision, at, display) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
@@ -438,9 +426,7 @@ jobs_add_approval(struct store *s, int64_t job_id, const char *who,
 	db_bind_text(st, 3, decision);
 	db_bind_int(st, 4, wall_now());
 	bind_opt_text(st, 5, display);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 char *
@@ -464,30 +450,45 @@ jobs_approver_names(struct store *s, int64_t job_id)
 	return buf_steal(&b);
 }
 
-int
-jobs_awaiting_in_room(struct store *s, const char *connector,
-    const char *room, int64_t **ids, size_t *n)
+/*
+ * The ids (first column) a statement gives with ?1 bound to `text`, or
+ * to `num` when text is NULL: 0, -1 when it cannot be prepared. A
+ * failing step ends the list.
+ */
+static int
+ids_query(struct store *s, const char *sql, const char *text, int64_t num,
+    int64_t **ids, size_t *n)
 {
 	struct db_stmt	*st;
-	char		*key = xasprintf("%s:%s", connector, room);
 
 	*ids = NULL;
 	*n = 0;
-	st = db_prepare(s, "SELECT id FROM jobs WHERE state = "
-	    "'awaiting_approval' AND COALESCE(approval_room, connector || ':' "
-	    "|| room) = ?1 ORDER BY id");
-	if (st == NULL) {
-		free(key);
+	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
-	}
-	db_bind_text(st, 1, key);
+	if (text != NULL)
+		db_bind_text(st, 1, text);
+	else
+		db_bind_int(st, 1, num);
 	while (db_step(st) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
 		(*ids)[(*n)++] = db_int(st, 0);
 	}
 	db_finish(s, st);
-	free(key);
 	return 0;
+}
+
+int
+jobs_awaiting_in_room(struct store *s, const char *connector,
+    const char *room, int64_t **ids, size_t *n)
+{
+	char	*key = xasprintf("%s:%s", connector, room);
+	int	 rc;
+
+	rc = ids_query(s, "SELECT id FROM jobs WHERE state = "
+	    "'awaiting_approval' AND COALESCE(approval_room, connector || ':' "
+	    "|| room) = ?1 ORDER BY id", key, 0, ids, n);
+	free(key);
+	return rc;
 }
 
 int
@@ -574,28 +575,6 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	out->state = JOB_RUNNING;
 	out->started_at = wall_now();
 	return 1;
-}
-
-static int
-ids_query(struct store *s, const char *sql, const char *text, int64_t num,
-    int64_t **ids, size_t *n)
-{
-	struct db_stmt	*st;
-
-	*ids = NULL;
-	*n = 0;
-	if ((st = db_prepare(s, sql)) == NULL)
-		return -1;
-	if (text != NULL)
-		db_bind_text(st, 1, text);
-	else
-		db_bind_int(st, 1, num);
-	while (db_step(st) == DB_ROW) {
-		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
-		(*ids)[(*n)++] = db_int(st, 0);
-	}
-	db_finish(s, st);
-	return 0;
 }
 
 int
@@ -804,7 +783,6 @@ int
 jobs_step_upid(struct store *s, int64_t step_id, const char *upid)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE job_steps SET upid = ?1, state = "
 	    "'started' WHERE id = ?2 AND (upid IS NULL OR upid = ?1)");
@@ -812,18 +790,14 @@ jobs_step_upid(struct store *s, int64_t step_id, const char *upid)
 		return -1;
 	db_bind_text(st, 1, upid);
 	db_bind_int(st, 2, step_id);
-	rc = db_step(st);
-	db_finish(s, st);
-	/* SQLITE_CONSTRAINT: another step holds this UPID. */
-	return rc == DB_DONE && db_changes(s) == 1 ? 0 :
-	    -1;
+	/* A constraint error: another step holds this UPID. */
+	return db_run(s, st) == 0 && db_changes(s) == 1 ? 0 : -1;
 }
 
 int
 jobs_step_finish(struct store *s, int64_t step_id, enum step_state state)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE job_steps SET state = ?1, finished_at "
 	    "= ?2 WHERE id = ?3");
@@ -832,9 +806,7 @@ jobs_step_finish(struct store *s, int64_t step_id, enum step_state state)
 	db_bind_text(st, 1, step_state_name(state));
 	db_bind_int(st, 2, wall_now());
 	db_bind_int(st, 3, step_id);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
@@ -906,15 +878,12 @@ int
 jobs_upid_claimed(struct store *s, const char *upid)
 {
 	struct db_stmt	*st;
-	int		 yes = 0;
 
 	st = db_prepare(s, "SELECT 1 FROM job_steps WHERE upid = ?1");
 	if (st == NULL)
 		return 0;
 	db_bind_text(st, 1, upid);
-	yes = db_step(st) == DB_ROW;
-	db_finish(s, st);
-	return yes;
+	return db_exists(s, st) == 1;
 }
 
 /* ---- what a guest will be once a person's pending jobs have run ---- */

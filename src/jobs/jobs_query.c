@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../store/db.h"
+#include "../store/db_util.h"
 #include "jobs.h"
 #include "store.h"
 
@@ -29,15 +30,6 @@ jobs_cancel_requested(struct store *s, int64_t id)
 int
 jobs_count_active(struct store *s)
 {
-	struct db_stmt	*st;
-	int		 n = -1;
-
-	st = db_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state IN "
-	    "('resolving', 'queued', 'running')");
-	if (st == NULL)
-		return -1;
-	if (db_step(st) == DB_ROW)
-		n = (int)db_int(st, 0);
-	db_finish(s, st);
-	return n;
+	return (int)db_count(s, db_prepare(s, "SELECT COUNT(*) FROM jobs "
+	    "WHERE state IN ('resolving', 'queued', 'running')"));
 }

@@ -34,6 +34,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_monitor.h"
+#include "store_silences.h"
 #include "util.h"
 #include "worker.h"
 

@@ -1,7 +1,7 @@
 /*
  * alerts.c - the monitor's alerts, their history and the silences
  * (tables alerts, alert_events, silences): the statements behind
- * store_monitor.h.
+ * store_monitor.h and store_silences.h.
  *
  * An alert is one (rule, target), unique in the table; its row holds
  * the rule state machine's state (monitor_rule.c) and where it was
@@ -10,13 +10,13 @@
  * monitor writes a cycle's rows and events in one of its own.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "db.h"
-#include "stmt.h"
+#include "db_util.h"
 #include "monitor.h"
 #include "store.h"
 #include "store_monitor.h"
+#include "store_silences.h"
 #include "util.h"
 
 #define ALERT_COLUMNS	"rule, target, state, severity, value, " \
@@ -25,44 +25,40 @@
 
 /* ---- alerts ---- */
 
+/* Columns: id, then ALERT_COLUMNS. */
+static void
+alert_fill(struct db_stmt *st, void *elem)
+{
+	struct alert_row	*a = elem;
+
+	a->id = db_int(st, 0);
+	a->rule = db_text_dup(st, 1);
+	a->target = db_text_dup(st, 2);
+	if (alert_state_parse(db_text(st, 3), &a->state) != 0)
+		a->state = ALERT_INACTIVE;
+	a->severity = db_text_dup(st, 4);
+	a->value = db_double(st, 5);
+	a->pending_since = db_int(st, 6);
+	a->fired_at = db_int(st, 7);
+	a->resolved_at = db_int(st, 8);
+	a->last_sent_at = db_int(st, 9);
+	a->acked_by = db_text_dup(st, 10);
+	a->flaps = (int)db_int(st, 11);
+	a->flap_window_start = db_int(st, 12);
+	a->msg_refs = db_text_dup(st, 13);
+	a->summary = db_text_dup(st, 14);
+	a->missed = (int)db_int(st, 15);
+	a->last_seen_at = db_int(st, 16);
+}
+
 int
 alerts_all(struct store *s, struct alert_row **rows, size_t *n)
 {
-	struct db_stmt		*st;
-	struct alert_row	*a;
-	int			 rc;
+	int	 rc;
 
-	*rows = NULL;
-	*n = 0;
-	st = db_prepare(s, "SELECT id, " ALERT_COLUMNS " FROM alerts "
-	    "ORDER BY id");
-	if (st == NULL)
-		return -1;
-	while ((rc = db_step(st)) == DB_ROW) {
-		*rows = xreallocarray(*rows, *n + 1, sizeof **rows);
-		a = &(*rows)[(*n)++];
-		memset(a, 0, sizeof *a);
-		a->id = db_int(st, 0);
-		a->rule = db_text_dup(st, 1);
-		a->target = db_text_dup(st, 2);
-		if (alert_state_parse(db_text(st, 3), &a->state) != 0)
-			a->state = ALERT_INACTIVE;
-		a->severity = db_text_dup(st, 4);
-		a->value = db_double(st, 5);
-		a->pending_since = db_int(st, 6);
-		a->fired_at = db_int(st, 7);
-		a->resolved_at = db_int(st, 8);
-		a->last_sent_at = db_int(st, 9);
-		a->acked_by = db_text_dup(st, 10);
-		a->flaps = (int)db_int(st, 11);
-		a->flap_window_start = db_int(st, 12);
-		a->msg_refs = db_text_dup(st, 13);
-		a->summary = db_text_dup(st, 14);
-		a->missed = (int)db_int(st, 15);
-		a->last_seen_at = db_int(st, 16);
-	}
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	*rows = db_rows(s, db_prepare(s, "SELECT id, " ALERT_COLUMNS " FROM "
+	    "alerts ORDER BY id"), sizeof **rows, alert_fill, n, &rc);
+	return rc;
 }
 
 void
@@ -116,7 +112,6 @@ int
 alert_insert(struct store *s, struct alert_row *a)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
@@ -124,10 +119,10 @@ alert_insert(struct store *s, struct alert_row *a)
 	if (st == NULL)
 		return -1;
 	bind_row(st, a);
-	if ((rc = db_step(st)) == DB_DONE)
-		a->id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return -1;
+	a->id = db_last_id(s);
+	return 0;
 }
 
 int
@@ -143,14 +138,13 @@ alert_update(struct store *s, const struct alert_row *a)
 	if (st == NULL)
 		return -1;
 	bind_row(st, a);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int
 alert_ack(struct store *s, int64_t id, const char *user)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE alerts SET acked_by = ?1 WHERE id = ?2 "
 	    "AND acked_by IS NULL");
@@ -158,12 +152,9 @@ alert_ack(struct store *s, int64_t id, const char *user)
 		return -1;
 	db_bind_text(st, 1, user);
 	db_bind_int(st, 2, id);
-	if ((rc = db_step(st)) == DB_DONE)
-		rc = db_changes(s) == 1;
-	else
-		rc = -1;
-	db_finish(s, st);
-	return rc;
+	if (db_run(s, st) != 0)
+		return -1;
+	return db_changes(s) == 1;
 }
 
 int
@@ -177,7 +168,7 @@ alert_active(struct store *s, const char *rule, const char *target)
 		return -1;
 	db_bind_text(st, 1, rule);
 	db_bind_text(st, 2, target);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 /* ---- alert history ---- */
@@ -195,7 +186,7 @@ alert_event_add(struct store *s, int64_t alert_id, int64_t at,
 	db_bind_int(st, 1, alert_id);
 	db_bind_int(st, 2, at);
 	db_bind_text(st, 3, kind);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int64_t
@@ -209,7 +200,7 @@ alert_events_count(struct store *s, const char *kind, int64_t since)
 		return -1;
 	db_bind_int(st, 1, since);
 	db_bind_text(st, 2, kind);
-	return stmt_count(s, st);
+	return db_count(s, st);
 }
 
 int
@@ -221,17 +212,16 @@ alert_events_prune(struct store *s, int64_t before)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, before);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
-/* ---- silences ---- */
+/* ---- silences (store_silences.h) ---- */
 
 int
 silence_add(struct store *s, const char *matcher, const char *by,
     const char *reason, int64_t starts_at, int64_t ends_at, int64_t *id)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
 	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
@@ -243,10 +233,30 @@ silence_add(struct store *s, const char *matcher, const char *by,
 	db_bind_text(st, 3, reason);
 	db_bind_int(st, 4, starts_at);
 	db_bind_int(st, 5, ends_at);
-	if ((rc = db_step(st)) == DB_DONE && id != NULL)
+	if (db_run(s, st) != 0)
+		return -1;
+	if (id != NULL)
 		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return 0;
+}
+
+int
+silence_end(struct store *s, int64_t id, const char *by, int64_t now)
+{
+	struct db_stmt	*st;
+
+	/* Only a silence still ending after now is ended, so it ends now. */
+	st = db_prepare(s, "UPDATE silences SET ended_by = ?1, ends_at = "
+	    "CASE WHEN ends_at < ?2 THEN ends_at ELSE ?2 END WHERE id = ?3 "
+	    "AND ended_by IS NULL AND ends_at > ?2");
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, by);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, id);
+	if (db_run(s, st) != 0)
+		return -1;
+	return db_changes(s) == 1;
 }
 
 int
@@ -261,5 +271,49 @@ silences_active(struct store *s, int64_t now, char ***matchers, size_t *n)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, now);
-	return stmt_texts(s, st, matchers, n);
+	return db_texts(s, st, matchers, n);
+}
+
+static void
+silence_fill(struct db_stmt *st, void *elem)
+{
+	struct silence_row	*si = elem;
+
+	si->id = db_int(st, 0);
+	si->matcher = db_text_dup(st, 1);
+	si->ends_at = db_int(st, 2);
+	si->created_by = db_text_dup(st, 3);
+	si->reason = db_text_dup(st, 4);
+}
+
+int
+silences_open(struct store *s, int64_t now, struct silence_row **out,
+    size_t *n)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	st = db_prepare(s, "SELECT id, matcher, ends_at, created_by, "
+	    "COALESCE(reason, '') FROM silences WHERE ends_at > ?1 AND "
+	    "ended_by IS NULL ORDER BY id");
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 1, now);
+	*out = db_rows(s, st, sizeof **out, silence_fill, n, &rc);
+	return rc;
+}
+
+void
+silence_rows_free(struct silence_row *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].matcher);
+		free(v[i].created_by);
+		free(v[i].reason);
+	}
+	free(v);
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_audit.h"
 #include "util.h"
@@ -38,7 +38,7 @@ audit_recent(struct store *s, int64_t limit, struct audit_row **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, limit);
-	*out = rows_gather(s, st, sizeof **out, audit_fill, n, &rc);
+	*out = db_rows(s, st, sizeof **out, audit_fill, n, &rc);
 	return rc;
 }
 

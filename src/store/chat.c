@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_chat.h"
 #include "util.h"
@@ -63,16 +63,13 @@ int
 chat_txn_set_body(struct store *s, const char *txn, const char *body)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, "UPDATE chat_outbox SET body = ?1 WHERE "
 	    "txn_id = ?2")) == NULL)
 		return -1;
 	db_bind_text(st, 1, body);
 	db_bind_text(st, 2, txn);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
@@ -80,7 +77,6 @@ chat_txn_add(struct store *s, const char *connector, const char *room,
     const char *txn, const char *body, int64_t now, char **cause)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO chat_outbox (connector, room, "
 	    "txn_id, body, state, created_at) VALUES (?5, ?1, ?2, ?3, "
@@ -92,10 +88,10 @@ chat_txn_add(struct store *s, const char *connector, const char *room,
 	db_bind_text(st, 3, body);
 	db_bind_int(st, 4, now);
 	db_bind_text(st, 5, connector);
-	if ((rc = db_step(st)) != DB_DONE)
-		set_cause(cause, "outbox insert failed: %s", db_error(s));
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return set_cause(cause, "outbox insert failed: %s",
+		    db_error(s));
+	return 0;
 }
 
 int
@@ -103,7 +99,6 @@ chat_txn_finish(struct store *s, const char *txn, const char *state,
     const char *ref, char **cause)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, "UPDATE chat_outbox SET state = ?1, "
 	    "ref = ?2 WHERE txn_id = ?3")) == NULL)
@@ -111,26 +106,22 @@ chat_txn_finish(struct store *s, const char *txn, const char *state,
 	db_bind_text(st, 1, state);
 	db_bind_text(st, 2, ref);
 	db_bind_text(st, 3, txn);
-	if ((rc = db_step(st)) != DB_DONE)
-		set_cause(cause, "%s", db_error(s));
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return set_cause(cause, "%s", db_error(s));
+	return 0;
 }
 
 int
 chat_txn_is_ours(struct store *s, const char *connector, const char *ref)
 {
 	struct db_stmt	*st;
-	int		 ours;
 
 	if ((st = db_prepare(s, "SELECT 1 FROM chat_outbox WHERE "
 	    "connector = ?2 AND ref = ?1")) == NULL)
 		return 0;
 	db_bind_text(st, 1, ref);
 	db_bind_text(st, 2, connector);
-	ours = db_step(st) == DB_ROW;
-	db_finish(s, st);
-	return ours;
+	return db_exists(s, st) == 1;
 }
 
 int
@@ -138,17 +129,15 @@ chat_txn_prune(struct store *s, const char *connector, int64_t before,
     char **cause)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, "DELETE FROM chat_outbox WHERE "
 	    "connector = ?1 AND created_at < ?2")) == NULL)
 		return set_cause(cause, "cannot prepare the cleanup");
 	db_bind_text(st, 1, connector);
 	db_bind_int(st, 2, before);
-	if ((rc = db_step(st)) != DB_DONE)
-		set_cause(cause, "%s", db_error(s));
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return set_cause(cause, "%s", db_error(s));
+	return 0;
 }
 
 int
@@ -157,7 +146,6 @@ chat_button_add(struct store *s, const char *connector, const char *room,
     const char *emoji)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, "INSERT INTO chat_buttons (connector, room, "
 	    "msg_ref, label, data, emoji) VALUES (?6, ?1, ?2, ?3, ?4, ?5) "
@@ -169,9 +157,7 @@ chat_button_add(struct store *s, const char *connector, const char *room,
 	db_bind_text(st, 4, data);
 	db_bind_text(st, 5, emoji);
 	db_bind_text(st, 6, connector);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
+	if (db_run(s, st) != 0)
 		return -1;
 	return db_changes(s) > 0;
 }
@@ -200,7 +186,7 @@ chat_buttons_of(struct store *s, const char *connector, const char *room,
 	db_bind_text(st, 1, room);
 	db_bind_text(st, 2, msg_ref);
 	db_bind_text(st, 3, connector);
-	*rows = rows_gather(s, st, sizeof **rows, button_fill, n, &rc);
+	*rows = db_rows(s, st, sizeof **rows, button_fill, n, &rc);
 	return rc;
 }
 

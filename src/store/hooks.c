@@ -1,8 +1,7 @@
 /*
  * hooks.c - the Proxmox webhook's notifications (hook_events), and what
- * the HTTP endpoint reads of other parts' tables: the silences in force,
- * the counts of /metrics, the health check's write probe (see
- * store_hooks.h).
+ * the HTTP endpoint reads of other parts' tables: the counts of
+ * /metrics, the health check's write probe (see store_hooks.h).
  *
  * One statement per function unless its comment says otherwise, on the
  * caller's connection and inside the caller's transaction. A read that
@@ -12,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_hooks.h"
 #include "util.h"
@@ -23,7 +23,6 @@ hook_event_add(struct store *s, const struct hook_event_new *ev,
     int64_t now, int64_t *id)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO hook_events (source, dedup_key, "
 	    "type, hostname, job_id, severity, sender_severity, ts, title, "
@@ -46,9 +45,7 @@ hook_event_add(struct store *s, const struct hook_event_new *ev,
 	db_bind_text(st, 12, ev->summary);
 	db_bind_text(st, 13, ev->details);
 	db_bind_int(st, 14, now);
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
+	if (db_run(s, st) != 0)
 		return -1;
 	if (db_changes(s) == 0)
 		return 0;
@@ -119,15 +116,33 @@ hook_event_find(struct store *s, int64_t id, struct hook_event *e)
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? 1 : -1;
 }
 
+static void
+event_release(void *elem)
+{
+	hook_event_release(elem);
+}
+
+static void
+open_fill(struct db_stmt *st, void *elem)
+{
+	struct hook_event	*e = elem;
+
+	e->id = db_int(st, 0);
+	e->severity = db_text_dup(st, 1);
+	e->kind = db_text_dup(st, 2);
+	e->summary = db_text_dup(st, 3);
+	e->details = db_text_dup(st, 4);
+	e->notes = db_text_dup(st, 5);
+	e->msg_refs = db_text_dup(st, 6);
+}
+
 int
 hook_events_open_of_job(struct store *s, const char *type,
     const char *hostname, const char *job_id, int64_t before,
     struct hook_event **out, size_t *nout)
 {
-	struct db_stmt		*st;
-	struct hook_event	*v = NULL, *e;
-	size_t			 n = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -140,36 +155,27 @@ hook_events_open_of_job(struct store *s, const char *type,
 	db_bind_text(st, 2, hostname);
 	db_bind_text(st, 3, job_id);
 	db_bind_int(st, 4, before);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		e = &v[n++];
-		memset(e, 0, sizeof *e);
-		e->id = db_int(st, 0);
-		e->severity = db_text_dup(st, 1);
-		e->kind = db_text_dup(st, 2);
-		e->summary = db_text_dup(st, 3);
-		e->details = db_text_dup(st, 4);
-		e->notes = db_text_dup(st, 5);
-		e->msg_refs = db_text_dup(st, 6);
-	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		hook_events_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	*out = db_rows_all(s, st, sizeof **out, open_fill, event_release,
+	    nout, &rc);
+	return rc;
+}
+
+static void
+since_fill(struct db_stmt *st, void *elem)
+{
+	struct hook_event	*e = elem;
+
+	e->id = db_int(st, 0);
+	e->state = db_text_dup(st, 1);
+	e->summary = db_text_dup(st, 2);
 }
 
 int
 hook_events_since(struct store *s, int64_t since, struct hook_event **out,
     size_t *nout)
 {
-	struct db_stmt		*st;
-	struct hook_event	*v = NULL, *e;
-	size_t			 n = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -178,22 +184,9 @@ hook_events_since(struct store *s, int64_t since, struct hook_event **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, since);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		e = &v[n++];
-		memset(e, 0, sizeof *e);
-		e->id = db_int(st, 0);
-		e->state = db_text_dup(st, 1);
-		e->summary = db_text_dup(st, 2);
-	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		hook_events_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	*out = db_rows_all(s, st, sizeof **out, since_fill, event_release,
+	    nout, &rc);
+	return rc;
 }
 
 /* One UPDATE of hook_events by id with two text parameters. */
@@ -202,16 +195,13 @@ event_update(struct store *s, const char *sql, int64_t id, const char *t2,
     const char *t3)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(s, sql)) == NULL)
 		return -1;
 	db_bind_int(st, 1, id);
 	db_bind_text(st, 2, t2);
 	db_bind_text(st, 3, t3);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
@@ -236,75 +226,6 @@ hook_event_set_shown(struct store *s, int64_t id, const char *state,
 {
 	return event_update(s, "UPDATE hook_events SET state = ?2, msg_refs = "
 	    "?3 WHERE id = ?1", id, state, msg_refs);
-}
-
-/* ---- silences ---- */
-
-int
-hook_silence_add(struct store *s, const char *matcher, const char *by,
-    const char *reason, int64_t starts_at, int64_t ends_at, int64_t *id)
-{
-	struct db_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(s, "INSERT INTO silences (matcher, created_by, "
-	    "reason, starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?4)");
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, matcher);
-	db_bind_text(st, 2, by);
-	db_bind_text(st, 3, reason);
-	db_bind_int(st, 4, starts_at);
-	db_bind_int(st, 5, ends_at);
-	rc = db_step(st);
-	if (rc == DB_DONE && id != NULL)
-		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
-
-/*
- * The first text column of every row of a statement whose parameters
- * are bound: 0 with the strings (NULL columns skipped), -1 on error.
- */
-static int
-text_column(struct store *s, struct db_stmt *st, char ***out, size_t *nout)
-{
-	char	**v = NULL;
-	size_t	 n = 0;
-	int	 rc;
-
-	while ((rc = db_step(st)) == DB_ROW) {
-		if (db_null(st, 0))
-			continue;
-		v = xreallocarray(v, n + 1, sizeof *v);
-		v[n++] = db_text_dup(st, 0);
-	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		strv_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-int
-hook_silences_active(struct store *s, int64_t now, char ***matchers,
-    size_t *n)
-{
-	struct db_stmt	*st;
-
-	*matchers = NULL;
-	*n = 0;
-	st = db_prepare(s, "SELECT matcher FROM silences WHERE ended_by IS "
-	    "NULL AND starts_at <= ?1 AND ends_at > ?1");
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 1, now);
-	return text_column(s, st, matchers, n);
 }
 
 /* ---- what /metrics counts ---- */
@@ -386,16 +307,16 @@ metrics_count_hook_events(struct store *s, struct metrics_row **v,
 int
 metrics_am_firing_labels(struct store *s, char ***labels, size_t *n)
 {
-	struct db_stmt	*st;
-
 	*labels = NULL;
 	*n = 0;
-	st = db_prepare(s, "SELECT a.labels FROM am_alerts a JOIN am_groups "
-	    "g ON g.id = a.group_id WHERE a.status = 'firing' AND g.status = "
-	    "'firing'");
-	if (st == NULL)
-		return -1;
-	return text_column(s, st, labels, n);
+	if (db_texts(s, db_prepare(s, "SELECT a.labels FROM am_alerts a JOIN "
+	    "am_groups g ON g.id = a.group_id WHERE a.status = 'firing' AND "
+	    "g.status = 'firing'"), labels, n) == 0)
+		return 0;
+	strv_free(*labels, *n);		/* all or none (see the top) */
+	*labels = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* ---- the connection ---- */
@@ -403,17 +324,10 @@ metrics_am_firing_labels(struct store *s, char ***labels, size_t *n)
 int
 hooks_writable(struct store *s, char **cause)
 {
-	/* store_begin() is the write transaction of either backend. */
-	if (store_begin(s) != 0) {
-		set_cause(cause, "%s", db_error(s));
+	/* The write transaction of either backend, its failure ours to
+	 * report: a locked check is not an error worth a log line. */
+	if (store_try_begin(s, cause) != 0)
 		return 0;
-	}
 	store_rollback(s);
 	return 1;
-}
-
-const char *
-hooks_last_error(struct store *s)
-{
-	return db_error(s);
 }

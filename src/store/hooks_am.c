@@ -13,19 +13,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_hooks.h"
 #include "util.h"
-
-/* Runs a statement whose parameters are bound to its end: 0 or -1. */
-static int
-run(struct store *s, struct db_stmt *st)
-{
-	int	 rc = db_step(st);
-
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
-}
 
 /* ---- am_groups ---- */
 
@@ -111,13 +102,13 @@ am_group_restart(struct store *s, int64_t id)
 	    "?1")) == NULL)
 		return -1;
 	db_bind_int(st, 1, id);
-	if (run(s, st) != 0)
+	if (db_run(s, st) != 0)
 		return -1;
 	if ((st = db_prepare(s, "UPDATE am_groups SET acked_by = NULL, notes "
 	    "= NULL, msg_refs = NULL, rendered = NULL WHERE id = ?1")) == NULL)
 		return -1;
 	db_bind_int(st, 1, id);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -134,7 +125,7 @@ am_group_set_shown(struct store *s, int64_t id, const char *status,
 	db_bind_text(st, 2, status);
 	db_bind_text(st, 3, msg_refs);
 	db_bind_text(st, 4, rendered);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -150,61 +141,66 @@ am_group_set_notes(struct store *s, int64_t id, const char *acked_by,
 	db_bind_int(st, 1, id);
 	db_bind_text(st, 2, acked_by);
 	db_bind_text(st, 3, notes);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 /* ---- am_alerts ---- */
+
+static void
+alert_release(void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	free(a->fingerprint);
+	free(a->status);
+	free(a->labels);
+	free(a->annotations);
+	free(a->starts_at);
+}
 
 void
 am_alert_rows_free(struct am_alert_row *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].fingerprint);
-		free(v[i].status);
-		free(v[i].labels);
-		free(v[i].annotations);
-		free(v[i].starts_at);
-	}
+	for (i = 0; i < n; i++)
+		alert_release(&v[i]);
 	free(v);
 }
 
-/*
- * The rows of a statement on one group's alerts, its columns those of
- * struct am_alert_row in order (`ncols` of them: the rest stay NULL).
- */
+/* The rows of a statement on group `gid`'s alerts, all or none. */
 static int
-alert_rows(struct store *s, struct db_stmt *st, int64_t gid, int ncols,
-    struct am_alert_row **out, size_t *nout)
+alert_rows(struct store *s, struct db_stmt *st, int64_t gid,
+    db_fill_fn fill, struct am_alert_row **out, size_t *n)
 {
-	struct am_alert_row	*v = NULL, *a;
-	size_t			 n = 0;
-	int			 rc;
+	int	 rc;
 
 	db_bind_int(st, 1, gid);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		a = &v[n++];
-		memset(a, 0, sizeof *a);
-		a->fingerprint = db_text_dup(st, 0);
-		if (ncols == 2) {
-			a->labels = db_text_dup(st, 1);
-			continue;
-		}
-		a->status = db_text_dup(st, 1);
-		a->labels = db_text_dup(st, 2);
-		a->annotations = db_text_dup(st, 3);
-		a->starts_at = db_text_dup(st, 4);
-	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		am_alert_rows_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	*out = db_rows_all(s, st, sizeof **out, fill, alert_release, n, &rc);
+	return rc;
+}
+
+/* Columns: fingerprint, status, labels, annotations, starts_at. */
+static void
+alert_fill(struct db_stmt *st, void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	a->fingerprint = db_text_dup(st, 0);
+	a->status = db_text_dup(st, 1);
+	a->labels = db_text_dup(st, 2);
+	a->annotations = db_text_dup(st, 3);
+	a->starts_at = db_text_dup(st, 4);
+}
+
+/* Columns: fingerprint, labels. */
+static void
+firing_fill(struct db_stmt *st, void *elem)
+{
+	struct am_alert_row	*a = elem;
+
+	a->fingerprint = db_text_dup(st, 0);
+	a->labels = db_text_dup(st, 1);
 }
 
 int
@@ -222,7 +218,7 @@ am_group_alerts(struct store *s, int64_t id, struct am_alert_row **v,
 	    "NULL THEN 0 ELSE 1 END, starts_at, fingerprint");
 	if (st == NULL)
 		return -1;
-	return alert_rows(s, st, id, 5, v, n);
+	return alert_rows(s, st, id, alert_fill, v, n);
 }
 
 int
@@ -237,7 +233,7 @@ am_group_alerts_firing(struct store *s, int64_t id, struct am_alert_row **v,
 	    "group_id = ?1 AND status = 'firing' ORDER BY fingerprint");
 	if (st == NULL)
 		return -1;
-	return alert_rows(s, st, id, 2, v, n);
+	return alert_rows(s, st, id, firing_fill, v, n);
 }
 
 int
@@ -264,21 +260,28 @@ am_alert_upsert(struct store *s, int64_t gid, const char *fingerprint,
 	db_bind_text(st, 6, starts_at);
 	db_bind_text(st, 7, ends_at);
 	db_bind_int(st, 8, now);
-	return run(s, st);
+	return db_run(s, st);
 }
 
 /* ---- am_silences ---- */
+
+static void
+req_release(void *elem)
+{
+	struct am_silence_req	*r = elem;
+
+	free(r->created_by);
+	free(r->comment);
+	free(r->silence_ids);
+}
 
 void
 am_silence_reqs_free(struct am_silence_req *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].created_by);
-		free(v[i].comment);
-		free(v[i].silence_ids);
-	}
+	for (i = 0; i < n; i++)
+		req_release(&v[i]);
 	free(v);
 }
 
@@ -287,7 +290,6 @@ am_silence_req_add(struct store *s, int64_t gid, const char *created_by,
     const char *comment, int64_t duration, int64_t now, int64_t *id)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO am_silences (group_id, created_by, "
 	    "comment, duration, requested_at, state, next_at) VALUES (?1, ?2, "
@@ -299,21 +301,34 @@ am_silence_req_add(struct store *s, int64_t gid, const char *created_by,
 	db_bind_text(st, 3, comment);
 	db_bind_int(st, 4, duration);
 	db_bind_int(st, 5, now);
-	rc = db_step(st);
-	if (rc == DB_DONE)
-		*id = db_last_id(s);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	if (db_run(s, st) != 0)
+		return -1;
+	*id = db_last_id(s);
+	return 0;
+}
+
+static void
+req_fill(struct db_stmt *st, void *elem)
+{
+	struct am_silence_req	*r = elem;
+
+	r->id = db_int(st, 0);
+	r->group_id = db_int(st, 1);
+	r->created_by = db_text_dup(st, 2);
+	r->comment = db_text_dup(st, 3);
+	r->duration = db_int(st, 4);
+	r->requested_at = db_int(st, 5);
+	r->attempts = (int)db_int(st, 6);
+	r->silence_ids = db_text_dup(st, 7);
+	r->next_at = db_int(st, 8);
 }
 
 int
 am_silence_reqs_pending(struct store *s, size_t max,
     struct am_silence_req **out, size_t *nout)
 {
-	struct db_stmt		*st;
-	struct am_silence_req	*v = NULL, *r;
-	size_t			 n = 0;
-	int			 rc;
+	struct db_stmt	*st;
+	int		 rc;
 
 	*out = NULL;
 	*nout = 0;
@@ -324,27 +339,9 @@ am_silence_reqs_pending(struct store *s, size_t max,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, (int64_t)max);
-	while ((rc = db_step(st)) == DB_ROW) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		r = &v[n++];
-		r->id = db_int(st, 0);
-		r->group_id = db_int(st, 1);
-		r->created_by = db_text_dup(st, 2);
-		r->comment = db_text_dup(st, 3);
-		r->duration = db_int(st, 4);
-		r->requested_at = db_int(st, 5);
-		r->attempts = (int)db_int(st, 6);
-		r->silence_ids = db_text_dup(st, 7);
-		r->next_at = db_int(st, 8);
-	}
-	db_finish(s, st);
-	if (rc != DB_DONE) {
-		am_silence_reqs_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	*out = db_rows_all(s, st, sizeof **out, req_fill, req_release, nout,
+	    &rc);
+	return rc;
 }
 
 int
@@ -366,5 +363,5 @@ am_silence_req_save(struct store *s, int64_t id, const char *state,
 	db_bind_text(st, 5, silence_ids);
 	db_bind_text(st, 6, error);
 	db_bind_int(st, 7, now);
-	return run(s, st);
+	return db_run(s, st);
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "stmt.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_monitor.h"
 #include "util.h"
@@ -37,7 +37,7 @@ metric_sample_put(struct store *s, const char *series, int64_t at,
 	db_bind_text(st, 1, series);
 	db_bind_int(st, 2, at);
 	db_bind_double(st, 3, value);
-	return stmt_run(s, st);
+	return db_run(s, st);
 }
 
 int
@@ -49,7 +49,16 @@ metric_samples_prune(struct store *s, int64_t before)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, before);
-	return stmt_run(s, st);
+	return db_run(s, st);
+}
+
+static void
+sample_fill(struct db_stmt *st, void *elem)
+{
+	struct metric_sample	*m = elem;
+
+	m->at = db_int(st, 0);
+	m->value = db_double(st, 1);
 }
 
 int
@@ -68,14 +77,8 @@ metric_samples_range(struct store *s, const char *series, int64_t after,
 	db_bind_text(st, 1, series);
 	db_bind_int(st, 2, after);
 	db_bind_int(st, 3, until);
-	while ((rc = db_step(st)) == DB_ROW) {
-		*v = xreallocarray(*v, *n + 1, sizeof **v);
-		(*v)[*n].at = db_int(st, 0);
-		(*v)[*n].value = db_double(st, 1);
-		(*n)++;
-	}
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	*v = db_rows(s, st, sizeof **v, sample_fill, n, &rc);
+	return rc;
 }
 
 /* The one value of an aggregate: 1 (set), 0 (NULL: no rows), -1. */
@@ -139,23 +142,16 @@ job_lines_free(struct job_line *v, size_t n)
 	free(v);
 }
 
-/* Rows of (id, requester, command, state), at most `max`. */
-static int
-job_lines_read(struct store *s, struct db_stmt *st, size_t max,
-    struct job_line **v, size_t *n)
+/* Columns: id, requester, command, state. */
+static void
+job_line_fill(struct db_stmt *st, void *elem)
 {
-	int	 rc = DB_DONE;
+	struct job_line	*l = elem;
 
-	while (*n < max && (rc = db_step(st)) == DB_ROW) {
-		*v = xreallocarray(*v, *n + 1, sizeof **v);
-		(*v)[*n].id = db_int(st, 0);
-		(*v)[*n].requester = db_text_dup(st, 1);
-		(*v)[*n].command = db_text_dup(st, 2);
-		(*v)[*n].state = db_text_dup(st, 3);
-		(*n)++;
-	}
-	db_finish(s, st);
-	return rc == DB_ERROR ? -1 : 0;
+	l->id = db_int(st, 0);
+	l->requester = db_text_dup(st, 1);
+	l->command = db_text_dup(st, 2);
+	l->state = db_text_dup(st, 3);
 }
 
 int
@@ -163,6 +159,7 @@ jobs_scheduled_since(struct store *s, int64_t since, struct job_line **v,
     size_t *n)
 {
 	struct db_stmt	*st;
+	int		 rc;
 
 	*v = NULL;
 	*n = 0;
@@ -172,7 +169,8 @@ jobs_scheduled_since(struct store *s, int64_t since, struct job_line **v,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, since);
-	return job_lines_read(s, st, SIZE_MAX, v, n);
+	*v = db_rows(s, st, sizeof **v, job_line_fill, n, &rc);
+	return rc;
 }
 
 int
@@ -180,6 +178,7 @@ jobs_waiting_of(struct store *s, const char *requester, size_t max,
     struct job_line **v, size_t *n)
 {
 	struct db_stmt	*st;
+	int		 rc;
 
 	*v = NULL;
 	*n = 0;
@@ -190,7 +189,8 @@ jobs_waiting_of(struct store *s, const char *requester, size_t max,
 		return -1;
 	db_bind_text(st, 1, requester);
 	db_bind_int(st, 2, (int64_t)(max < INT64_MAX ? max : INT64_MAX));
-	return job_lines_read(s, st, max, v, n);
+	*v = db_rows(s, st, sizeof **v, job_line_fill, n, &rc);
+	return rc;
 }
 
 int64_t
@@ -204,7 +204,7 @@ jobs_actions_count_since(struct store *s, const char *state, int64_t since)
 		return -1;
 	db_bind_int(st, 1, since);
 	db_bind_text(st, 2, state);
-	return stmt_count(s, st);
+	return db_count(s, st);
 }
 
 int
@@ -223,7 +223,7 @@ jobs_request_pending(struct store *s, const char *requester,
 	db_bind_text(st, 1, requester);
 	db_bind_text(st, 2, command);
 	db_bind_int(st, 3, since);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 int
@@ -251,7 +251,7 @@ jobs_stopping_guest_since(struct store *s, int vmid, int64_t since,
 		return -1;
 	db_bind_int(st, 1, vmid);
 	db_bind_int(st, 2, since);
-	return stmt_exists(s, st);
+	return db_exists(s, st);
 }
 
 int
@@ -269,7 +269,7 @@ jobs_node_stops_since(struct store *s, int64_t since, char ***args,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, since);
-	return stmt_texts(s, st, args, n);
+	return db_texts(s, st, args, n);
 }
 
 int

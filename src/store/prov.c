@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "db.h"
-#include "rows.h"
+#include "db_util.h"
 #include "store.h"
 #include "store_prov.h"
 #include "util.h"
@@ -18,7 +18,6 @@ prov_row_live(struct store *s, const char *kind, const char *value,
     int nocase)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, nocase ? "SELECT 1 FROM prov_alloc WHERE "
 	    "kind = ?1 AND lower(value) = lower(?2) AND released_at IS NULL" :
@@ -28,9 +27,7 @@ prov_row_live(struct store *s, const char *kind, const char *value,
 		return -1;
 	db_bind_text(st, 1, kind);
 	db_bind_text(st, 2, value);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+	return db_exists(s, st);
 }
 
 int
@@ -38,7 +35,6 @@ prov_row_add(struct store *s, const char *kind, const char *value,
     const char *node, int64_t job_id, int vmid, char **cause)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "INSERT INTO prov_alloc (kind, value, node, "
 	    "job_id, vmid, allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -50,9 +46,7 @@ prov_row_add(struct store *s, const char *kind, const char *value,
 	db_bind_int(st, 4, job_id);
 	db_bind_int(st, 5, vmid);
 	db_bind_int(st, 6, wall_now());
-	rc = db_step(st);
-	db_finish(s, st);
-	if (rc != DB_DONE)
+	if (db_run(s, st) != 0)
 		return set_cause(cause, "cannot record %s %s: %s", kind, value,
 		    db_error(s));
 	return 0;
@@ -83,7 +77,7 @@ prov_rows_of_job(struct store *s, int64_t job, struct prov_row **out,
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, job);
-	*out = rows_gather(s, st, sizeof **out, row_fill, n, &rc);
+	*out = db_rows(s, st, sizeof **out, row_fill, n, &rc);
 	return rc;
 }
 
@@ -104,40 +98,32 @@ int
 prov_job_holds(struct store *s, int64_t job)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "SELECT 1 FROM prov_alloc WHERE job_id = ?1 "
 	    "AND released_at IS NULL LIMIT 1");
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, job);
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+	return db_exists(s, st);
 }
 
 int64_t
 prov_ips_held(struct store *s, const char *node)
 {
 	struct db_stmt	*st;
-	int64_t		 n = -1;
 
 	st = db_prepare(s, "SELECT COUNT(*) FROM prov_alloc WHERE kind = "
 	    "'ip' AND node = ?1 AND released_at IS NULL");
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, node);
-	if (db_step(st) == DB_ROW)
-		n = db_int(st, 0);
-	db_finish(s, st);
-	return n;
+	return db_count(s, st);
 }
 
 int
 prov_release_job(struct store *s, int64_t job_id)
 {
 	struct db_stmt	*st;
-	int		 n = -1;
 
 	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?2 WHERE "
 	    "job_id = ?1 AND released_at IS NULL");
@@ -145,17 +131,13 @@ prov_release_job(struct store *s, int64_t job_id)
 		return -1;
 	db_bind_int(st, 1, job_id);
 	db_bind_int(st, 2, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
+	return db_run(s, st) == 0 ? (int)db_changes(s) : -1;
 }
 
 int
 prov_release_target(struct store *s, int64_t job, int vmid)
 {
 	struct db_stmt	*st;
-	int		 rc;
 
 	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
 	    "job_id = ?1 AND vmid = ?2 AND released_at IS NULL");
@@ -164,16 +146,13 @@ prov_release_target(struct store *s, int64_t job, int vmid)
 	db_bind_int(st, 1, job);
 	db_bind_int(st, 2, vmid);
 	db_bind_int(st, 3, wall_now());
-	rc = db_step(st);
-	db_finish(s, st);
-	return rc == DB_DONE ? 0 : -1;
+	return db_run(s, st);
 }
 
 int
 prov_release_value(struct store *s, const char *kind, const char *value)
 {
 	struct db_stmt	*st;
-	int		 n = -1;
 
 	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?3 WHERE "
 	    "kind = ?1 AND value = ?2 AND released_at IS NULL");
@@ -182,17 +161,13 @@ prov_release_value(struct store *s, const char *kind, const char *value)
 	db_bind_text(st, 1, kind);
 	db_bind_text(st, 2, value);
 	db_bind_int(st, 3, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
+	return db_run(s, st) == 0 ? (int)db_changes(s) : -1;
 }
 
 int
 prov_sweep(struct store *s)
 {
 	struct db_stmt	*st;
-	int		 n = -1;
 
 	st = db_prepare(s, "UPDATE prov_alloc SET released_at = ?1 WHERE "
 	    "released_at IS NULL AND job_id IN (SELECT id FROM jobs WHERE "
@@ -201,8 +176,5 @@ prov_sweep(struct store *s)
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, wall_now());
-	if (db_step(st) == DB_DONE)
-		n = db_changes(s);
-	db_finish(s, st);
-	return n;
+	return db_run(s, st) == 0 ? (int)db_changes(s) : -1;
 }
