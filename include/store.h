@@ -1,19 +1,24 @@
 /*
- * store.h - the SQLite store: one connection per thread (WAL mode, busy
- * timeout), the schema created and upgraded by numbered migrations, the
- * saved chat offsets, a small key/value table, and the append-only,
- * keyed, hash-chained audit log.
+ * store.h - the store: one connection per thread to SQLite (the default:
+ * WAL mode, busy timeout) or PostgreSQL (store_pg.c: the same schema,
+ * writes serialised by one advisory lock as SQLite serialises them), the
+ * schema created and upgraded by numbered migrations, the saved chat
+ * offsets, a small key/value table, and the append-only, keyed,
+ * hash-chained audit log. No backend type shows here: statements run
+ * through src/store/db.h, inside src/store/ and src/jobs/ only.
  *
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
  * transaction ids), chat_buttons, job_steps, the webhooks' tables
  * (hook_events, am_groups, am_alerts, am_silences), and prov_alloc
- * (addresses and MACs handed out). Their statements live behind domain
+ * (addresses and MACs handed out), leader and instances (several
+ * instances on one database). Their statements live behind domain
  * functions in src/store/ and src/jobs/, declared in jobs.h, outbox.h
  * and include/store_*.h: the webhooks' in src/store/hooks*.c
  * (store_hooks.h), prov_alloc's in src/store/prov.c (store_prov.h),
  * the alerts' and silences' in src/store/alerts.c (store_monitor.h,
- * store_silences.h).
+ * store_silences.h), the leader's in src/store/leader.c
+ * (store_leader.h).
  */
 #ifndef PVEBOT_STORE_H
 #define PVEBOT_STORE_H
