@@ -10,8 +10,8 @@
  * Tables (see store.c for the full schema): jobs, approvals, audit,
  * offsets, kv, alerts, silences, outbox (outbox.h), chat_outbox (Matrix
  * transaction ids), chat_buttons, job_steps, the webhooks' tables
- * (hook_events, am_groups, am_alerts, am_silences), and prov_alloc
- * (addresses and MACs handed out), leader and instances (several
+ * (hook_events, am_groups, am_alerts, am_silences), prov_alloc
+ * (addresses and MACs handed out), and leader and instances (several
  * instances on one database). Their statements live behind domain
  * functions in src/store/ and src/jobs/, declared in jobs.h, outbox.h
  * and include/store_*.h: the webhooks' in src/store/hooks*.c
