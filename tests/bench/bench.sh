@@ -7,6 +7,8 @@
 # machine. Nothing here is a pass/fail test; docs/performance.md keeps the
 # table with the targets of issue 16. Everything binds to 127.0.0.1.
 #
+# BENCH_ONLY=console measures the console figures only.
+#
 # Figures:
 #   console_whoami_instr   instructions per console `whoami` (callgrind:
 #                          N=220 lines minus N=20, divided by 200)
@@ -119,6 +121,8 @@ if command -v valgrind >/dev/null 2>&1; then
 else
 	say console_whoami_instr "skipped: valgrind not installed"
 fi
+# BENCH_ONLY=console stops here (a quick look after a change).
+[ "${BENCH_ONLY:-}" = console ] && exit 0
 
 # ---- Telegram whoami ------------------------------------------------------
 TG=$BENCHBIN/bench_telegram
