@@ -23,6 +23,13 @@
  * everything below it is safe. allowed_updates, when absent, keeps the
  * previous call's setting, as on Telegram. Out-of-range limits are
  * clamped to 1..100.
+ *
+ * One consumer at a time, as on Telegram: a getUpdates that arrives
+ * while another is held ends the held one with 409 "Conflict: terminated
+ * by other getUpdates request; make sure that only one bot instance is
+ * running" (what the Bot API answers a second poller; the compact spec
+ * has no error texts). fake_telegram_max_pollers() says how many were
+ * ever held at once.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -128,6 +135,9 @@ struct fake_telegram {
 	pthread_cond_t		 sent_cond;	/* a sendMessage went through */
 	int64_t			 req_us;	/* the call being handled */
 	int			 stopping;
+	unsigned		 poll_gen;	/* getUpdates calls so far */
+	int			 polls;		/* held right now */
+	int			 polls_max;	/* most held at once */
 
 	struct ft_update	*updates;	/* every update, in order */
 	size_t			 nupdates;
@@ -991,6 +1001,7 @@ ft_get_updates(struct fake_telegram *f, json_t *params,
 	json_t		*allowed = json_object_get(params, "allowed_updates");
 	long long	 timeout = 0, limit = 100, n = 0;
 	int64_t		 deadline, now;
+	unsigned	 gen;
 	size_t		 i;
 
 	if (json_is_string(allowed))
@@ -1009,9 +1020,21 @@ ft_get_updates(struct fake_telegram *f, json_t *params,
 			limit = 100;
 	}
 	deadline = now_ms() + timeout * 1000;
+	gen = ++f->poll_gen;
+	if (++f->polls > f->polls_max)
+		f->polls_max = f->polls;
+	pthread_cond_broadcast(&f->cond);	/* an older poll ends */
 
 	for (;;) {
 		int	 ready = 0;
+
+		if (f->poll_gen != gen) {
+			f->polls--;
+			ft_reply_err(resp, 409, "Conflict: terminated by other "
+			    "getUpdates request; make sure that only one bot "
+			    "instance is running", NULL);
+			return;
+		}
 
 		/* Updates queued while waiting may already be confirmed. */
 		ft_confirm(f, params);
@@ -1033,6 +1056,7 @@ ft_get_updates(struct fake_telegram *f, json_t *params,
 			pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 		}
 	}
+	f->polls--;
 	/* Updates are stored as text: raw ones need not be valid JSON. */
 	now = now_ms();
 	buf_puts(&resp->body, "{\"ok\":true,\"result\":[");
@@ -1680,6 +1704,17 @@ fake_telegram_count(struct fake_telegram *f, long long chat_id,
 		    strstr(f->msgs[i].plain, needle) != NULL)
 			n++;
 	}
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+int
+fake_telegram_max_pollers(struct fake_telegram *f)
+{
+	int	 n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->polls_max;
 	pthread_mutex_unlock(&f->lock);
 	return n;
 }

@@ -150,6 +150,8 @@ char		*fake_telegram_dump(struct fake_telegram *);
  */
 int64_t		 fake_telegram_wait_sent(struct fake_telegram *,
 		    const char *needle, size_t n, int timeout_ms);
+/* The most getUpdates calls held at once (a second poller makes 2). */
+int		 fake_telegram_max_pollers(struct fake_telegram *);
 /* TCP connections accepted so far. */
 unsigned long long fake_telegram_connections(struct fake_telegram *);
 /* The monotonic clock, in microseconds. */

@@ -5,6 +5,7 @@
  * something. pvebot itself refuses most of these before the wire, which
  * is why they are checked here with plain libcurl.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +427,63 @@ test_rate_limits_by_default(void)
 	fake_telegram_stop(f);
 }
 
+struct held_poll {
+	struct fake_telegram	*f;
+	long			 status;
+	json_t			*reply;
+};
+
+static void *
+held_poll(void *arg)
+{
+	struct held_poll	*hp = arg;
+
+	hp->status = post(hp->f, TOKEN, "getUpdates", "application/json",
+	    "{\"timeout\":5}", &hp->reply);
+	return NULL;
+}
+
+/*
+ * One consumer per bot, as on Telegram: a second getUpdates while one is
+ * held ends the first with 409 Conflict; polls one after the other are
+ * never two at once.
+ */
+static void
+test_second_poller_conflicts(void)
+{
+	struct fake_telegram	*f = fake_telegram_start(TOKEN, "fakebot", 77);
+	struct held_poll	 hp = { f, 0, NULL };
+	pthread_t		 th;
+	json_t			*r = NULL;
+	int64_t			 until = now_ms() + 5000;
+
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json",
+	    "{\"timeout\":0}", &r), 200);
+	json_decref(r);
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json",
+	    "{\"timeout\":0}", &r), 200);
+	json_decref(r);
+	T_EQ_INT(fake_telegram_max_pollers(f), 1);
+	T_EQ_INT(pthread_create(&th, NULL, held_poll, &hp), 0);
+	/* Recorded means held: the call is registered in the same turn. */
+	while (fake_telegram_ncalls(f, "getUpdates") < 3 && now_ms() < until)
+		sleep_ms(10);
+	T_EQ_INT(post(f, TOKEN, "getUpdates", "application/json",
+	    "{\"timeout\":0}", &r), 200);
+	json_decref(r);
+	pthread_join(th, NULL);
+	T_EQ_INT(hp.status, 409);
+	T_EQ_INT(json_integer_value(json_object_get(hp.reply, "error_code")),
+	    409);
+	T_EQ_STR(json_string_value(json_object_get(hp.reply, "description")),
+	    "Conflict: terminated by other getUpdates request; make sure that "
+	    "only one bot instance is running");
+	T_OK(json_is_false(json_object_get(hp.reply, "ok")));
+	json_decref(hp.reply);
+	T_EQ_INT(fake_telegram_max_pollers(f), 2);
+	fake_telegram_stop(f);
+}
+
 int
 main(void)
 {
@@ -433,6 +491,7 @@ main(void)
 	T_RUN(test_wire_format_and_auth);
 	T_RUN(test_refuses_what_telegram_refuses);
 	T_RUN(test_offsets_and_long_poll);
+	T_RUN(test_second_poller_conflicts);
 	T_RUN(test_confirmed_updates_are_forgotten_as_on_telegram);
 	T_RUN(test_edit_only_own_messages);
 	T_RUN(test_rate_limits_by_default);
