@@ -99,7 +99,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 PG_TEST_BINS := unit/test_store e2e/test_consent e2e/test_nodes \
 	   e2e/test_backup_ops e2e/test_never_waits e2e/test_schedules \
 	   e2e/test_prov_e2e e2e/test_ratelimit_e2e e2e/test_telegram_faults \
-	   e2e/test_crash unit/test_leader
+	   e2e/test_crash unit/test_leader e2e/test_leader_e2e
 # Drivers of `make bench` (tests/bench/bench_*.c): built by bench only.
 BENCH_SRCS := $(shell find tests/bench -name 'bench_*.c' 2>/dev/null | sort)
 BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)

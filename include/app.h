@@ -105,6 +105,10 @@ struct app {
 	const char		*sensor_feed_host;
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */
+	/* On PostgreSQL: the leader lock this process holds to run at
+	 * all (src/store/leader.c), and its epoch. */
+	struct leader		*leader;
+	int64_t			 epoch;
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
 	/*

@@ -234,6 +234,12 @@ struct conf_audit {
 	char	*key_file;	/* HMAC key; default: the database + ".key" */
 };
 
+/* This process among the instances sharing a PostgreSQL database. */
+struct conf_instance {
+	char	*name;		/* default: the host name */
+	char	*site;
+};
+
 /* A route of the HTTP endpoint: on or off, and the token it wants. */
 struct conf_http_route {
 	int	 enabled;
@@ -322,6 +328,7 @@ struct conf {
 	char			*path;
 	char			*database;	/* SQLite file or postgresql:// URL */
 	char			*database_password;
+	struct conf_instance	 instance;
 	char			*commands_dir;
 	char			*local_commands_dir;	/* NULL: none */
 	char			*policies_dir;

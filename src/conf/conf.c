@@ -495,6 +495,15 @@ static const struct ckey audit_keys[] = {
 	KEND
 };
 
+static const struct ckey instance_keys[] = {
+	K("name", CK_STR, struct conf_instance, name, NULL, 0,
+	    "this instance's name among those sharing a PostgreSQL database "
+	    "(default: the host name)"),
+	K("site", CK_STR, struct conf_instance, site, "default", 0,
+	    "the site this instance serves"),
+	KEND
+};
+
 static const char *const http_methods[] = { "GET", "POST", NULL };
 
 static const struct ckey http_tls_keys[] = {
@@ -670,6 +679,8 @@ static const struct ckey top_keys[] = {
 	KSEC("digest", struct conf, digest, digest_keys, NONE,
 	    "daily digest"),
 	KSEC("audit", struct conf, audit, audit_keys, NONE, "audit log"),
+	KSEC("instance", struct conf, instance, instance_keys, NONE,
+	    "this instance among several on one PostgreSQL database"),
 	KSEC("http", struct conf, http, http_keys,
 	    offsetof(struct conf, http.enabled),
 	    "webhooks, /metrics and /healthz"),
@@ -1962,6 +1973,8 @@ conf_keep_fixed(struct conf *next, struct conf *cur)
 	KEEP_STR("schedules", schedules_file);
 	KEEP_STR("provisioning", provisioning_file);
 	KEEP_STR("audit.key_file", audit.key_file);
+	KEEP_STR("instance.name", instance.name);
+	KEEP_STR("instance.site", instance.site);
 
 	KEEP_NUM("chat.console.enabled", chat.console.enabled);
 	KEEP_STR("chat.console.user", chat.console.user);

@@ -50,11 +50,13 @@
 #include "prov.h"
 #include "schedule.h"
 #include "store.h"
+#include "store_leader.h"
 #include "util.h"
 
 
 #define APP_FIRST_LOOK_MS	3000	/* a first guest list at start */
 #define APP_SENDER_DRAIN_MS	5000	/* output delivered at stop */
+#define APP_LEADER_CHECK_MS	1000	/* leader lock looked at */
 
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_hup;
@@ -395,6 +397,65 @@ fail:
 }
 
 static void	app_signals(void);
+static void	notify(const char *);
+
+/*
+ * Several instances on one PostgreSQL database run one at a time: this
+ * one waits as a standby until it holds the leader lock, then runs
+ * everything (active-passive). Its epoch fences every write it makes,
+ * so once another instance has taken over, nothing of this one commits.
+ * SQLite: one process per file, nothing to wait for.
+ */
+static int
+app_lead(struct app *app, char **cause)
+{
+	const struct conf	*conf = app->conf;
+	char			 host[256];
+	const char		*name = conf->instance.name;
+	int			 rc, said = 0;
+
+	if (!str_has_prefix(conf->database, "postgresql://") &&
+	    !str_has_prefix(conf->database, "postgres://"))
+		return 0;
+	if (name == NULL) {
+		if (gethostname(host, sizeof host) != 0)
+			snprintf(host, sizeof host, "pvebot");
+		host[sizeof host - 1] = '\0';
+		name = host;
+	}
+	app->leader = leader_open(conf->database, name, conf->instance.site,
+	    cause);
+	if (app->leader == NULL)
+		return -1;
+	while ((rc = leader_try(app->leader, &app->epoch)) != 1) {
+		if (got_term)
+			return set_cause(cause, "stopped while standing by");
+		if (rc == 0 && !said) {
+			log_info("app", "standby instance=%s: another instance "
+			    "leads; taking over when it stops", name);
+			notify("READY=1\nSTATUS=standby: another instance "
+			    "leads");
+			said = 1;
+		} else if (rc == -1)
+			log_warn("app", "leader lock not taken: the database "
+			    "is out of reach");
+		sleep_ms(APP_LEADER_CHECK_MS);
+	}
+	store_set_fence(app->epoch);
+	return 0;
+}
+
+/* The leader lock is gone (the connection to the database): stop now,
+ * without writing; systemd starts this instance again as a standby. */
+static void
+app_check_leader(struct app *app)
+{
+	if (app->leader == NULL || leader_check(app->leader) == 1)
+		return;
+	log_error("app", "lost the leader lock (epoch %lld): stopping at "
+	    "once", (long long)app->epoch);
+	_exit(75);
+}
 
 int
 app_start(struct app *app, char **cause)
@@ -402,6 +463,8 @@ app_start(struct app *app, char **cause)
 	size_t	 i;
 
 	app_signals();
+	if (app_lead(app, cause) != 0)
+		return -1;
 	audit_milestone(app, 1);
 	/* Jobs a previous process left running are followed again. */
 	if (workers_start_recovery(app->workers, cause) != 0)
@@ -712,7 +775,7 @@ int
 app_run(struct app *app)
 {
 	int			 console_gone = 0, stalled = 0;
-	int64_t			 ping_ms, next_ping, nap;
+	int64_t			 ping_ms, next_ping, nap, next_lead;
 
 	app_signals();
 	/* The connectors and the router are up: app_start() returned. */
@@ -722,7 +785,12 @@ app_run(struct app *app)
 		log_info("app", "systemd watchdog on: a ping every %lldms "
 		    "while the router turns", (long long)ping_ms);
 	next_ping = now_ms();
+	next_lead = now_ms() + APP_LEADER_CHECK_MS;
 	for (;;) {
+		if (now_ms() >= next_lead) {
+			app_check_leader(app);
+			next_lead = now_ms() + APP_LEADER_CHECK_MS;
+		}
 		if (got_term) {
 			log_info("app", "signal received, stopping");
 			break;
@@ -819,6 +887,9 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	app_stop(app);
+	/* Last: the lock goes once nothing of this process writes. */
+	leader_close(app->leader);
+	app->leader = NULL;
 	http_free(app->http);
 	monitor_free(app->monitor);
 	workers_free(app->workers);

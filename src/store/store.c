@@ -37,6 +37,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "store_pg.h"
+#include "store_leader.h"
 #include "util.h"
 
 /*
@@ -79,6 +80,8 @@ struct store {
 };
 
 static store_outbox_hook	 outbox_hook;
+/* The leader's epoch every write checks (store_set_fence), 0: none. */
+static _Atomic int64_t		 fence_epoch;
 
 void
 store_set_outbox_hook(store_outbox_hook hook)
@@ -852,8 +855,20 @@ tx_sql(struct store *s, const char *sql, char **cause)
 	int		 rc;
 
 	if (s->pg != NULL) {
-		if (strcmp(sql, "BEGIN IMMEDIATE") == 0)
-			return pg_begin(s->pg, cause);
+		if (strcmp(sql, "BEGIN IMMEDIATE") == 0) {
+			int64_t	 epoch = fence_epoch;
+
+			if (pg_begin(s->pg, cause) != 0)
+				return -1;
+			/* Under the write lock: an epoch bumped by another
+			 * leader is seen, and nothing is written after it. */
+			if (epoch != 0 && store_fence(s, epoch) != 0) {
+				pg_rollback(s->pg);
+				return set_cause(cause, "fenced: another "
+				    "instance leads now");
+			}
+			return 0;
+		}
 		if (strcmp(sql, "COMMIT") == 0)
 			return pg_commit(s->pg, cause);
 		pg_rollback(s->pg);
@@ -885,6 +900,12 @@ int
 store_try_begin(struct store *s, char **cause)
 {
 	return tx_sql(s, "BEGIN IMMEDIATE", cause);
+}
+
+void
+store_set_fence(int64_t epoch)
+{
+	fence_epoch = epoch;
 }
 
 const char *
@@ -1081,6 +1102,20 @@ db_bind_null(struct db_stmt *ds, int i)
 int
 db_step(struct db_stmt *ds)
 {
+	struct store	*s = ds->s;
+	int		 rc;
+
+	if (ds->pg != NULL && fence_epoch != 0 && pg_is_write(ds->pg) &&
+	    !pg_in_tx(s->pg) && !pg_executed(ds->pg)) {
+		/* A write on its own, fenced like any transaction. */
+		if (store_begin(s) != 0)
+			return DB_ERROR;
+		if ((rc = pg_step(ds->pg)) == DB_ERROR) {
+			store_rollback(s);
+			return rc;
+		}
+		return store_commit(s) == 0 ? rc : DB_ERROR;
+	}
 	if (ds->pg != NULL)
 		return pg_step(ds->pg);
 	switch (sqlite3_step(ds->st)) {

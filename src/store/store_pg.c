@@ -506,6 +506,18 @@ run(struct pg_stmt *ps)
 }
 
 int
+pg_is_write(const struct pg_stmt *ps)
+{
+	return ps->write;
+}
+
+int
+pg_executed(const struct pg_stmt *ps)
+{
+	return ps->executed;
+}
+
+int
 pg_step(struct pg_stmt *ps)
 {
 	if (!ps->executed && run(ps) != 0)

@@ -51,6 +51,8 @@ void		 pg_stmt_free(struct pg_stmt *);
 void		 pg_reset(struct pg_stmt *);
 void		 pg_bind(struct pg_stmt *, int, const char *);	/* copied */
 int		 pg_step(struct pg_stmt *);	/* DB_ROW DB_DONE DB_ERROR */
+int		 pg_is_write(const struct pg_stmt *);
+int		 pg_executed(const struct pg_stmt *);	/* since reset */
 const char	*pg_value(struct pg_stmt *, int);	/* NULL for NULL */
 
 int64_t		 pg_changes(struct pg_db *);

@@ -1,0 +1,278 @@
+/*
+ * test_leader_e2e.c - issue 22: two pvebot instances on one PostgreSQL
+ * database, the simulator and the fake Telegram (which ends a held
+ * getUpdates with 409 when a second consumer polls, as Telegram does).
+ *
+ * alpha starts and leads; beta starts and stands by. 25 operators send
+ * 200 snapshot commands in private chats, each with its own snapshot
+ * name. When about half
+ * have jobs, alpha is killed with SIGKILL: beta must take over within
+ * 10 s, and afterwards every command has exactly one job, one chat
+ * message and one snapshot request to Proxmox, and every job ended.
+ * While both ran, only one ever polled Telegram.
+ *
+ * PostgreSQL only (PVEBOT_TEST_DB): on SQLite one process owns the file.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "t.h"
+#include "t_db.h"
+#include "t_env.h"
+#include "util.h"
+
+#define NCMD		200
+#define GUESTS		8
+#define NUSERS		25		/* pvebot paces each chat: 8 each */
+#define FIRST_UID	5001
+
+static const int guests[GUESTS] = { 101, 102, 103, 104, 106, 107, 108, 112 };
+
+/* bot.conf with `from` replaced by `to` (once), written as `name`. */
+static char *
+conf_variant(const char *path, const char *name, const char *from,
+    const char *to)
+{
+	char		*text = t_slurp(path), *next = NULL;
+	const char	*at = text != NULL ? strstr(text, from) : NULL;
+	char		*out;
+
+	T_OK(at != NULL);
+	if (at != NULL)
+		next = xasprintf("%.*s%s%s", (int)(at - text), text, to,
+		    at + strlen(from));
+	out = xstrdup(t_write(name, next != NULL ? next : "", 0600));
+	free(next);
+	free(text);
+	return out;
+}
+
+/* NUSERS operators, each in a private chat, and limits out of the way. */
+static void
+add_users(struct t_env *e)
+{
+	struct buf	 b;
+	char		*users = t_slurp("policies/users.yaml"), *c;
+	int		 i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, users != NULL ? users : "");
+	for (i = 0; i < NUSERS; i++)
+		buf_printf(&b, "  u%d:\n    identities: [telegram:%d]\n"
+		    "    roles: [operator]\n", FIRST_UID + i, FIRST_UID + i);
+	t_write("policies/users.yaml", buf_cstr(&b), 0644);
+	buf_reset(&b);
+	buf_puts(&b, "[\"1001\", \"1002\"");
+	for (i = 0; i < NUSERS; i++)
+		buf_printf(&b, ", \"%d\"", FIRST_UID + i);
+	buf_puts(&b, "]");
+	c = conf_variant(e->conf_path, "bot.conf", "[\"1001\", \"1002\"]",
+	    buf_cstr(&b));
+	free(c);
+	free(conf_variant(e->conf_path, "bot.conf", "  max_command_age: 5m\n",
+	    "  max_command_age: 5m\n  rate_limit: {per_user: 100000, "
+	    "user_burst: 100000, per_room: 100000, room_burst: 100000}\n"));
+	buf_release(&b);
+	free(users);
+}
+
+static int64_t
+jobs_count(struct t_env *e)
+{
+	return t_env_db_int(e, "SELECT count(*) FROM jobs", NULL);
+}
+
+static void
+test_standby_takes_over(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 200,
+	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	struct t_env		*e;
+	struct t_proc		 beta;
+	char			*confb, *out, cmd[64];
+	char			*argv[5];
+	int64_t			 killed, deadline, n;
+	json_t			*calls;
+	size_t			 i, k, posts = 0;
+	int			 twice = 0, lost = 0, unended;
+	int64_t			 succeeded;
+	static int		 seen[NCMD];
+
+	e = t_env_new(&o);
+	add_users(e);
+	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
+	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
+	    10000, NULL) != -1, 1);
+	confb = conf_variant(e->conf_path, "bot-beta.conf", "name: alpha",
+	    "name: beta");
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = confb;
+	argv[4] = NULL;
+	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
+	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
+
+	for (i = 0; i < NCMD; i++) {
+		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
+		    guests[i % GUESTS], i);
+		fake_telegram_inject_message(e->tg, FIRST_UID + i % NUSERS,
+		    FIRST_UID + i % NUSERS, cmd, 0);
+	}
+	deadline = now_ms() + 120000;
+	while (jobs_count(e) < NCMD / 2 && now_ms() < deadline)
+		sleep_ms(20);
+	/* Both ran until now: one poller. */
+	T_EQ_INT(fake_telegram_max_pollers(e->tg), 1);
+	T_EQ_INT(t_env_stop(e, SIGKILL), 128 + SIGKILL);
+	killed = now_ms();
+	T_EQ_INT(t_proc_wait_for(&beta, "leader instance=beta epoch=2",
+	    10000), 0);
+	printf("  note: beta led %lld ms after alpha was killed\n",
+	    (long long)(now_ms() - killed));
+
+	/* Every command ends, with one job each. */
+	deadline = now_ms() + 240000;
+	do {
+		unended = (int)t_env_db_int(e, "SELECT count(*) FROM jobs "
+		    "WHERE state IN ('resolving', 'awaiting_approval', "
+		    "'queued', 'running')", NULL);
+		n = jobs_count(e);
+		if (n >= NCMD && unended == 0)
+			break;
+		sleep_ms(100);
+	} while (now_ms() < deadline);
+	T_EQ_INT(n, NCMD);
+	T_EQ_INT(unended, 0);
+	for (i = 0; i < NCMD; i++) {
+		char	 needle[80];
+		int64_t	 jobs, until = now_ms() + 30000;
+
+		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
+		    guests[i % GUESTS], i);
+		jobs = t_env_jobs(e, cmd);
+		if (jobs == 0)
+			lost++;
+		else if (jobs > 1)
+			twice++;
+		/* One message per command, edited in place, showing how it
+		 * ended (the outbox delivers it, maybe after the job). */
+		snprintf(needle, sizeof needle, "%s\n", cmd);
+		while (fake_telegram_count(e->tg, FIRST_UID + i % NUSERS,
+		    needle) < 1 && now_ms() < until)
+			sleep_ms(50);
+		if (fake_telegram_count(e->tg, FIRST_UID + i % NUSERS,
+		    needle) != 1)
+			t_fail(__FILE__, __LINE__, "\"%s\": %d messages", cmd,
+			    fake_telegram_count(e->tg, FIRST_UID + i % NUSERS,
+			    needle));
+	}
+	/* One snapshot request per name (the simulator's call log). */
+	calls = t_env_sim_calls(e);
+	for (k = 0; k < json_array_size(calls); k++) {
+		json_t		*c = json_array_get(calls, k);
+		const char	*m = json_string_value(json_object_get(c,
+		    "method"));
+		const char	*p = json_string_value(json_object_get(c, "path"));
+		const char	*name;
+		json_t		*params = json_object_get(c, "params");
+		long		 idx;
+
+		if (m == NULL || p == NULL || strcmp(m, "POST") != 0 ||
+		    strstr(p, "/snapshot") == NULL ||
+		    strstr(p, "/rollback") != NULL)
+			continue;
+		posts++;
+		name = json_string_value(json_object_get(params, "snapname"));
+		if (name == NULL || name[0] != 'l')
+			continue;
+		idx = strtol(name + 1, NULL, 10);
+		if (idx >= 0 && idx < NCMD && ++seen[idx] > 1)
+			twice++;
+	}
+	json_decref(calls);
+	succeeded = t_env_db_int(e, "SELECT count(*) FROM jobs WHERE state = "
+	    "'succeeded'", NULL);
+	printf("  note: %d commands, %lld jobs (%lld succeeded), %zu snapshot "
+	    "requests: %d lost, %d twice\n", NCMD, (long long)n,
+	    (long long)succeeded, posts, lost, twice);
+	T_EQ_INT(lost, 0);
+	T_EQ_INT(twice, 0);
+	/* A job cut off between its intent and its request is not sent
+	 * again (it ends as interrupted): at most one request each, and
+	 * one for each job that succeeded. */
+	T_OK((int64_t)posts <= NCMD);
+	T_OK((int64_t)posts >= succeeded);
+	out = t_proc_output(&beta);
+	T_NOT_CONTAINS(out, "Conflict");
+	free(out);
+	t_proc_stop(&beta, SIGTERM, 30000);
+	free(confb);
+	t_env_free(e);
+}
+
+/*
+ * The leader cut off from PostgreSQL (its leader connection killed on
+ * the server): it notices at its next check (every second) and stops at
+ * once, exit status 75, writing nothing more; the standby takes over.
+ */
+static void
+test_cut_off_leader_stops(void)
+{
+	struct t_env_opts	 o = { .telegram = 1,
+	    .extra = "instance:\n  name: alpha\n" };
+	struct t_env		*e = t_env_new(&o);
+	struct t_proc		 beta;
+	char			*confb, *argv[5], *out;
+	int64_t			 cut;
+
+	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
+	confb = conf_variant(e->conf_path, "bot-beta.conf", "name: alpha",
+	    "name: beta");
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = confb;
+	argv[4] = NULL;
+	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
+	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
+	T_EQ_INT(t_db_admin_exec("SELECT pg_terminate_backend(pid) FROM "
+	    "pg_locks WHERE locktype = 'advisory' AND objid = 7231947 AND "
+	    "granted"), 1);
+	cut = now_ms();
+	T_OK(t_env_wait_output(e, 0, "lost the leader lock (epoch 1): "
+	    "stopping at once", 5000, NULL) != -1);
+	T_EQ_INT(t_env_stop(e, 0), 75);
+	T_EQ_INT(t_proc_wait_for(&beta, "leader instance=beta epoch=2",
+	    10000), 0);
+	printf("  note: alpha stopped and beta led %lld ms after the cut\n",
+	    (long long)(now_ms() - cut));
+	/* The poll alpha left held when it stopped is ended by beta's
+	 * first (the server cannot tell a dead client); beta itself was
+	 * never the one cut off. */
+	sleep_ms(1500);
+	out = t_proc_output(&beta);
+	T_NOT_CONTAINS(out, "Conflict");
+	free(out);
+	t_proc_stop(&beta, SIGTERM, 30000);
+	free(confb);
+	t_env_free(e);
+}
+
+int
+main(void)
+{
+	if (!t_db_pg()) {
+		printf("SKIP test_standby_takes_over, "
+		    "test_cut_off_leader_stops: PostgreSQL only (set "
+		    "PVEBOT_TEST_DB; on SQLite one process owns the file)\n");
+		return t_summary();
+	}
+	T_RUN(test_standby_takes_over);
+	T_RUN(test_cut_off_leader_stops);
+	return t_summary();
+}
