@@ -439,6 +439,10 @@ app_lead(struct app *app, char **cause)
 		} else if (rc == -1)
 			log_warn("app", "leader lock not taken: the database "
 			    "is out of reach");
+		/* A standby is alive and well: systemd's watchdog hears
+		 * so (a ping a second, well inside WatchdogSec). */
+		if (said && sdnotify_watchdog_usec() > 0)
+			notify("WATCHDOG=1");
 		sleep_ms(APP_LEADER_CHECK_MS);
 	}
 	store_set_fence(app->epoch);
