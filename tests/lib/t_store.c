@@ -7,7 +7,19 @@
 
 #include "db.h"
 #include "store.h"
+#include "t_db.h"
 #include "t_store.h"
+#include "util.h"
+
+char *
+t_store_db(const char *name)
+{
+	char	*path;
+
+	if ((path = t_db_new(name)) == NULL)
+		path = xstrdup("postgresql://pvebot@127.0.0.1:1/no-database");
+	return path;
+}
 
 int64_t
 t_store_exec(const char *path, const char *sql, const char *a1,

@@ -10,6 +10,12 @@
 #include <stdint.h>
 
 /*
+ * t_db_new(name), never NULL: when the server refused (the reason
+ * printed), a URL no connection reaches, so the test fails on it.
+ */
+char	*t_store_db(const char *name);
+
+/*
  * Runs `sql` (?1, ?2 bound to the texts a1, a2 when not NULL) on the
  * database at `path` in a connection of its own: the rows it changed,
  * or -1 with the error printed.
