@@ -397,7 +397,11 @@ db_audit(struct e2e *e, const char *event, const char *needle)
 {
 	int64_t	 v;
 
-	return t_db_ints(e->db_path, "SELECT count(*) FROM audit WHERE event = ?1 AND "
+	/* A substring's place: instr() in SQLite, strpos() in PostgreSQL. */
+	return t_db_ints(e->db_path, t_db_pg() ?
+	    "SELECT count(*) FROM audit WHERE event = ?1 AND "
+	    "strpos(detail, ?2) > 0" :
+	    "SELECT count(*) FROM audit WHERE event = ?1 AND "
 	    "instr(detail, ?2) > 0", event, needle, &v, 1) == 1 ? (int)v : -1;
 }
 
