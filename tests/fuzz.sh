@@ -13,7 +13,7 @@
 
 CLANG=${CLANG:-clang}
 RUNS=${FUZZ_RUNS:-20000}
-PKGS="libwebsockets libcurl jansson yaml-0.1 sqlite3 openssl"
+PKGS="libwebsockets libcurl jansson yaml-0.1 sqlite3 libpq openssl"
 OUT=build/fuzz
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "store_leader.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
 
 static int
@@ -31,16 +32,19 @@ static const char *
 console_conf(void)
 {
 	char		 cwd[512];
-	char		*text;
+	char		*text, *db, *dbconf;
 	const char	*path;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		abort();
-	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	dbconf = t_db_conf("p.db", &db);
+	text = xasprintf("%scommands: %s/commands\n"
 	    "policies: %s/policies\nchat:\n  console: {user: bob}\n",
-	    t_tmpdir(), cwd, cwd);
+	    dbconf, cwd, cwd);
 	path = t_write("bot.conf", text, 0600);
 	free(text);
+	free(dbconf);
+	free(db);
 	return path;
 }
 
@@ -105,7 +109,7 @@ test_check_reports_command_and_policy_errors(void)
 static char *
 own_folders_conf(int own_commands)
 {
-	char	 cwd[512], *text, *conf, *cmd, *cmds;
+	char	 cwd[512], *text, *conf, *cmd, *cmds, *db, *dbconf;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		abort();
@@ -120,10 +124,13 @@ own_folders_conf(int own_commands)
 		free(cmd);
 	} else
 		cmds = xasprintf("%s/commands", cwd);
-	text = xasprintf("database: %s/p.db\ncommands: %s\npolicies: %s/pols\n"
-	    "chat:\n  console: {user: bob}\n", t_tmpdir(), cmds, t_tmpdir());
+	dbconf = t_db_conf("p.db", &db);
+	text = xasprintf("%scommands: %s\npolicies: %s/pols\n"
+	    "chat:\n  console: {user: bob}\n", dbconf, cmds, t_tmpdir());
 	conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
+	free(dbconf);
+	free(db);
 	free(cmds);
 	return conf;
 }
@@ -287,15 +294,23 @@ test_check_fifo_token_file(void)
 static void
 test_check_audit_key(void)
 {
-	char	*out = NULL, *err = NULL, *conf = xstrdup(console_conf());
+	char		*out = NULL, *err = NULL, *conf = xstrdup(console_conf());
+	char		*want;
+	const char	*key;
 
 	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 0);
 	free(out);
 	free(err);
-	t_write("p.db.key", "0123456789abcdef0123456789abcdef\n", 0644);
+	/* Next to a SQLite file by default; named in bot.conf on PostgreSQL
+	 * (t_db_conf()). */
+	key = t_db_pg() ? "audit.key" : "p.db.key";
+	t_write(key, "0123456789abcdef0123456789abcdef\n", 0644);
 	T_EQ_INT(pvebot("check", "-c", conf, NULL, NULL, NULL, &out, &err), 2);
 	T_CONTAINS(err, "bot.conf: audit.key_file: secret file ");
-	T_CONTAINS(err, "p.db.key is readable by group or others (mode 0644)");
+	want = xasprintf("%s is readable by group or others (mode 0644)",
+	    key);
+	T_CONTAINS(err, want);
+	free(want);
 	free(out);
 	free(err);
 	free(conf);
@@ -470,16 +485,19 @@ static void
 test_sigterm_and_sighup(void)
 {
 	char		*out, *text, *conf, *pols = t_path("pols"), cwd[512];
-	char		*argv[5];
+	char		*argv[5], *db, *dbconf;
 	struct t_proc	 p;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		abort();
 	T_EQ_INT(mkdir(pols, 0700), 0);
 	t_write("pols/p.yaml", small_policy, 0600);
-	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
-	    "policies: %s\nchat:\n  console: {user: bob}\n", t_tmpdir(), cwd,
+	dbconf = t_db_conf("p.db", &db);
+	text = xasprintf("%scommands: %s/commands\n"
+	    "policies: %s\nchat:\n  console: {user: bob}\n", dbconf, cwd,
 	    pols);
+	free(dbconf);
+	free(db);
 	conf = xstrdup(t_write("bot.conf", text, 0600));
 	argv[0] = (char *)t_pvebot();
 	argv[1] = "run";

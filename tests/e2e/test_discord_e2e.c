@@ -24,6 +24,7 @@
 #include "log.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
 
 #define CAROL	"700000000000000003"
@@ -53,7 +54,8 @@ e2e_start(struct e2e *e)
 {
 	struct sim_opts	 so;
 	char		*cause = NULL, *errors = NULL, *text, *policy;
-	char		*cwd = getcwd(NULL, 0), *db = t_path("pvebot.db");
+	char		*cwd = getcwd(NULL, 0), *db = NULL;
+	char		*dbconf = t_db_conf("pvebot.db", &db);
 	char		*pdir = t_path("policies");
 	char		*ldir = t_path("local-commands");
 
@@ -82,7 +84,7 @@ e2e_start(struct e2e *e)
 	t_write("policies/users.yaml", users_yaml, 0600);
 	free(policy);
 	text = xasprintf(
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "local_commands: %s\n"
 	    "policies: %s\n"
@@ -109,7 +111,7 @@ e2e_start(struct e2e *e)
 	    "monitor:\n"
 	    "  enabled: false\n"
 	    "digest:\n"
-	    "  enabled: false\n", db, cwd, ldir, pdir,
+	    "  enabled: false\n", dbconf, cwd, ldir, pdir,
 	    fake_discord_api_url(e->fd), sim_port(e->sim),
 	    sim_fingerprint(e->sim));
 	/* A file, so that a reload reads it again. */
@@ -134,6 +136,7 @@ e2e_start(struct e2e *e)
 	}
 	free(cwd);
 	free(db);
+	free(dbconf);
 	free(pdir);
 	free(ldir);
 	return 0;
@@ -142,6 +145,7 @@ fail:
 	free(errors);
 	free(cwd);
 	free(db);
+	free(dbconf);
 	free(pdir);
 	free(ldir);
 	return -1;

@@ -1,8 +1,9 @@
 /*
  * Jobs that really run: `pvebot run` with the console as chat room,
  * against the Proxmox simulator over real HTTPS (certificate pinned),
- * with real SQLite. The simulator runs in this test process so the test
- * can inject faults and read the calls it received.
+ * with a real database (SQLite, or PostgreSQL: t_db.h). The simulator
+ * runs in this test process so the test can inject faults and read the
+ * calls it received.
  */
 #include <sys/stat.h>
 
@@ -10,15 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "t_sim.h"
+#include "t_store.h"
 #include "util.h"
 
 struct env {
@@ -28,7 +31,7 @@ struct env {
 };
 
 static const char *conf_template =
-    "database: %s\n"
+    "%s"
     "commands: %s/commands\n"
     "policies: %s\n"
     "chat:\n"
@@ -51,7 +54,7 @@ env_start(struct env *e, int task_ms, const char *policies,
 {
 	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
 	    .secret = "0b5c4f52-6d0a-4c4e-9b0e-3d2f3a9d7c11", .task_ms = task_ms };
-	char		*cause = NULL, *text, cwd[512], *pol;
+	char		*cause = NULL, *text, cwd[512], *pol, *dbconf;
 
 	setenv("T_PVE_SECRET", so.secret, 1);
 	memset(e, 0, sizeof *e);
@@ -64,13 +67,14 @@ env_start(struct env *e, int task_ms, const char *policies,
 		abort();
 	pol = policies != NULL ? xstrdup(policies) :
 	    xasprintf("%s/policies", cwd);
-	e->db = t_path("pvebot.db");
-	text = xasprintf(conf_template, e->db, cwd, pol, user != NULL ? user :
+	dbconf = t_db_conf("pvebot.db", &e->db);
+	text = xasprintf(conf_template, dbconf, cwd, pol, user != NULL ? user :
 	    "alice", sim_port(e->sim), fingerprint != NULL ? fingerprint :
 	    sim_fingerprint(e->sim));
 	e->conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
 	free(pol);
+	free(dbconf);
 }
 
 static void
@@ -355,19 +359,12 @@ test_fingerprint_mismatch_refused(void)
 static int64_t
 job_time(const char *db, int id, const char *col)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*st;
 	char		*sql = xasprintf("SELECT %s FROM jobs WHERE id = %d", col,
 	    id);
 	int64_t		 v = -1;
 
-	if (sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
+	if (t_db_query_ints(db, sql, NULL, NULL, &v, 1) != 1)
+		v = -1;
 	free(sql);
 	return v;
 }
@@ -476,8 +473,7 @@ test_approval_expires_by_timer(void)
 {
 	struct env	 e;
 	struct t_proc	 p;
-	char		*argv[5], *out, *dir = t_path("pol");
-	sqlite3		*h;
+	char		*argv[5], *out, *dir = t_path("pol"), *sql;
 
 	T_EQ_INT(mkdir(dir, 0700), 0);
 	t_write("pol/test.yaml", snap_policy, 0600);
@@ -491,12 +487,10 @@ test_approval_expires_by_timer(void)
 	T_OK(write(p.in_fd, "migrate 101 pve2\n", 17) == 17);
 	T_EQ_INT(t_proc_wait_for(&p, "[approve 1]", 15000), 0);
 	/* Fifteen minutes pass (the policy's shortest expiry is 1m)... */
-	T_EQ_INT(sqlite3_open(e.db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	T_EQ_INT(sqlite3_exec(h, "UPDATE jobs SET expires_at = "
-	    "strftime('%s','now') - 1 WHERE id = 1", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(h);
+	sql = xasprintf("UPDATE jobs SET expires_at = %lld WHERE id = 1",
+	    (long long)time(NULL) - 1);
+	T_EQ_INT(t_store_exec(e.db, sql, NULL, NULL), 1);
+	free(sql);
 	/* ...nobody looked: the timer ends it and tells the requester. */
 	T_EQ_INT(t_proc_wait_for(&p, "expired without approval", 15000), 0);
 	T_OK(write(p.in_fd, "approve 1\n", 10) == 10);

@@ -24,7 +24,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "app.h"
 #include "chat.h"
@@ -32,6 +31,8 @@
 #include "fakes/fake_matrix.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
+#include "t_store.h"
 #include "util.h"
 
 #define BOT	"@pvebot:hs.test"
@@ -60,7 +61,7 @@ static const char *users_yaml =
     "    roles: [viewer]\n";
 
 static const char *conf_template =
-    "database: %s/pvebot.db\n"
+    "%s"
     "commands: %s/commands\n"
     "policies: %s/policies\n"
     "log_level: debug\n"
@@ -91,6 +92,7 @@ struct e2e {
 	struct fake_matrix	*fm;
 	struct sim		*sim;
 	char			*conf;
+	char			*db;	/* path or URL (t_db.h) */
 	struct t_proc		 proc;
 	int			 running;
 };
@@ -102,7 +104,7 @@ e2e_new(const char *expiry)
 	struct e2e		*e = xcalloc(1, sizeof *e);
 	struct sim_opts		 so;
 	char			*cause = NULL, secret[33], cwd[1024];
-	char			*policy, *pdir, *p, *text;
+	char			*policy, *pdir, *p, *text, *dbconf;
 	const char		*dir = t_tmpdir();
 	size_t			 len;
 
@@ -145,11 +147,13 @@ e2e_new(const char *expiry)
 	free(pdir);
 	free(cause);
 
-	text = xasprintf(conf_template, dir, cwd, dir, fake_matrix_url(e->fm),
-	    e->sim != NULL ? sim_port(e->sim) : 0,
+	dbconf = t_db_conf("pvebot.db", &e->db);
+	text = xasprintf(conf_template, dbconf, cwd, dir,
+	    fake_matrix_url(e->fm), e->sim != NULL ? sim_port(e->sim) : 0,
 	    e->sim != NULL ? sim_fingerprint(e->sim) : "");
 	e->conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
+	free(dbconf);
 	return e;
 }
 
@@ -178,23 +182,11 @@ static int	 use_self;
 
 /* The Matrix offset pvebot's router saved, or "" (caller frees). */
 static char *
-saved_offset(void)
+saved_offset(struct e2e *e)
 {
-	char		*path = t_path("pvebot.db"), *v = NULL;
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
+	char	*v = t_db_query_text(e->db, "SELECT value FROM offsets WHERE "
+	    "key = 'matrix'");
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_prepare_v2(db, "SELECT value FROM offsets WHERE "
-		    "key = 'matrix'", -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			v = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	free(path);
 	return v != NULL ? v : xstrdup("");
 }
 
@@ -215,7 +207,7 @@ e2e_settled(struct e2e *e, int timeout_ms)
 		if (fake_matrix_wait_idle(e->fm, (int)(deadline -
 		    now_ms() > 0 ? deadline - now_ms() : 0)) != 0)
 			return -1;
-		saved = saved_offset();
+		saved = saved_offset(e);
 		same = fake_matrix_idle_since(e->fm, since, sizeof since) ==
 		    0 && strcmp(saved, since) == 0;
 		free(saved);
@@ -296,6 +288,7 @@ e2e_free(struct e2e *e)
 	fake_matrix_stop(e->fm);
 	sim_stop(e->sim);
 	free(e->conf);
+	free(e->db);
 	free(e);
 }
 
@@ -607,20 +600,14 @@ test_refused_reactions(void)
 
 /* Moves the job's expiry into the past, as fifteen minutes would. */
 static void
-expire_job(int64_t id)
+expire_job(struct e2e *e, int64_t id)
 {
-	char		*path = t_path("pvebot.db"), *sql;
-	sqlite3		*db = NULL;
+	char	*sql;
 
-	T_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
 	sql = xasprintf("UPDATE jobs SET expires_at = %lld WHERE id = %lld",
 	    (long long)wall_now() - 1, (long long)id);
-	T_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	T_EQ_INT(sqlite3_changes(db), 1);
-	sqlite3_close(db);
+	T_EQ_INT(t_store_exec(e->db, sql, NULL, NULL), 1);
 	free(sql);
-	free(path);
 }
 
 static void
@@ -632,7 +619,7 @@ test_expired_reaction(void)
 	T_EQ_INT(e2e_run(e), 0);
 	ap = ask_rollback(e);
 	if (ap != NULL) {
-		expire_job(1);
+		expire_job(e, 1);
 		free(fake_matrix_react(e->fm, OPS, ALICE, event_id(ap),
 		    CHECK));
 		ev = wait_bot(e, ALICE ": ", 10000);

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "store.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
 
 #define ENV_SECRET	"3a4b5c6d-7e8f-4a1b-9c2d-3e4f5a6b7c8d"
@@ -171,6 +172,7 @@ env_start(struct env *e, const char *conf_text)
 {
 	struct sim_opts	 o;
 	char		*cause = NULL, *text, *path, *errors = NULL;
+	char		*dbconf, *db;
 
 	memset(e, 0, sizeof *e);
 	pthread_mutex_init(&e->rec.lock, NULL);
@@ -199,10 +201,13 @@ env_start(struct env *e, const char *conf_text)
 		free(cause);
 		return -1;
 	}
-	text = xasprintf("database: state.db\nchat:\n  console:\n"
-	    "    enabled: true\n    alerts: true\n%s", conf_text);
+	dbconf = t_db_conf("state.db", &db);
+	text = xasprintf("%schat:\n  console:\n"
+	    "    enabled: true\n    alerts: true\n%s", dbconf, conf_text);
 	path = xstrdup(t_write("bot.conf", text, 0644));
 	free(text);
+	free(dbconf);
+	free(db);
 	e->conf = conf_load(path, &errors);
 	free(path);
 	if (e->conf == NULL) {

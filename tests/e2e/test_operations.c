@@ -30,7 +30,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "app.h"
 #include "conf.h"
@@ -38,6 +37,7 @@
 #include "monitor.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "t_sim.h"
 #include "util.h"
 
@@ -76,6 +76,7 @@ env_start(struct env *e, const char *ops, int no_approval)
 	struct sim_opts	 so = { .tls = 1, .token_id = "pvebot@pve!bot",
 	    .secret = SECRET, .task_ms = 50 };
 	char		*cause = NULL, *errors = NULL, *text, *path, *cmd;
+	char		*dbconf;
 	char		 cwd[512];
 
 	memset(e, 0, sizeof *e);
@@ -120,9 +121,9 @@ env_start(struct env *e, const char *ops, int no_approval)
 		t_write(text, ops_users, 0600);
 		free(text);
 	}
-	e->db = t_path("pvebot.db");
+	dbconf = t_db_conf("pvebot.db", &e->db);
 	text = xasprintf(
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "policies: %s\n"
 	    "chat:\n"
@@ -142,7 +143,8 @@ env_start(struct env *e, const char *ops, int no_approval)
 	    "operations:\n"
 	    "  room: console:console\n"
 	    "%s",
-	    e->db, cwd, path, sim_port(e->sim), sim_fingerprint(e->sim), ops);
+	    dbconf, cwd, path, sim_port(e->sim), sim_fingerprint(e->sim), ops);
+	free(dbconf);
 	free(path);
 	path = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
@@ -238,19 +240,10 @@ wait_output(struct env *e, const char *needle, int timeout_ms)
 static int64_t
 db_int(struct env *e, const char *sql)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*st;
 	int64_t		 v = -1;
 
-	if (sqlite3_open(e->db, &h) == SQLITE_OK) {
-		sqlite3_busy_timeout(h, 5000);
-		if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				v = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(h);
+	if (t_db_query_ints(e->db, sql, NULL, NULL, &v, 1) != 1)
+		v = -1;
 	return v;
 }
 

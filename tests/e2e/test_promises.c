@@ -24,10 +24,28 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
+#include "db.h"
+#include "store.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
+
+/* The test's database (t_db.h), the same for each config of a test. */
+static char	*test_dir, *test_db, *test_dbconf;
+
+static const char *
+test_database(void)
+{
+	if (test_dir == NULL || strcmp(test_dir, t_tmpdir()) != 0) {
+		free(test_dir);
+		free(test_db);
+		free(test_dbconf);
+		test_dir = xstrdup(t_tmpdir());
+		test_dbconf = t_db_conf("p.db", &test_db);
+	}
+	return test_db;
+}
 
 /*
  * A console config as `user`, with the repository's commands and
@@ -44,8 +62,9 @@ conf_for(const char *user, const char *cmds, const char *pols,
 		abort();
 	c = cmds != NULL ? t_path(cmds) : xasprintf("%s/commands", cwd);
 	p = pols != NULL ? t_path(pols) : xasprintf("%s/policies", cwd);
-	text = xasprintf("database: %s/p.db\ncommands: %s\npolicies: %s\n"
-	    "chat:\n  console: {user: %s}\n%s", t_tmpdir(), c, p, user,
+	test_database();
+	text = xasprintf("%scommands: %s\npolicies: %s\n"
+	    "chat:\n  console: {user: %s}\n%s", test_dbconf, c, p, user,
 	    extra != NULL ? extra : "");
 	conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
@@ -111,21 +130,66 @@ test_viewer_and_mutating_read(void)
 	free(conf);
 }
 
+/* An audit row as the chain covers it. */
+struct audit_row {
+	int64_t	 id, at;
+	char	*actor, *event, *detail;
+};
+
 /* The chain as it was made before it was keyed: plain SHA-256. */
 static void
-sha_row(sqlite3_stmt *st, const char *detail, const char *prev,
+sha_row(const struct audit_row *r, const char *detail, const char *prev,
     char out[65])
 {
-	const char	*actor = (const char *)sqlite3_column_text(st, 2);
-	const char	*event = (const char *)sqlite3_column_text(st, 3);
-	char		*content;
+	char	*content;
 
 	content = xasprintf("%lld|%lld|%zu:%s|%zu:%s|%zu:%s|%s",
-	    (long long)sqlite3_column_int64(st, 0),
-	    (long long)sqlite3_column_int64(st, 1), strlen(actor), actor,
-	    strlen(event), event, strlen(detail), detail, prev);
+	    (long long)r->id, (long long)r->at, strlen(r->actor), r->actor,
+	    strlen(r->event), r->event, strlen(detail), detail, prev);
 	sha256_hex(content, strlen(content), out);
 	free(content);
+}
+
+/* Drops the trigger that forbids `what` (UPDATE or DELETE) on audit. */
+static void
+drop_audit_trigger(struct store *s, const char *what)
+{
+	char	*sql, *cause = NULL;
+
+	sql = xasprintf(t_db_pg() ? "DROP TRIGGER audit_no_%s ON audit" :
+	    "DROP TRIGGER audit_no_%s", what);
+	T_EQ_INT(store_exec(s, sql, &cause), 0);
+	free(cause);
+	free(sql);
+}
+
+/* Points the head record at `head` ("ID:HASH"). */
+static void
+set_head(struct store *s, const char *head)
+{
+	struct db_stmt	*st;
+
+	st = db_prepare(s, "INSERT INTO kv (key, value) VALUES "
+	    "('audit_head', ?1) ON CONFLICT (key) DO UPDATE SET value = "
+	    "excluded.value");
+	T_OK(st != NULL);
+	if (st == NULL)
+		return;
+	db_bind_text(st, 1, head);
+	T_EQ_INT(db_step(st), DB_DONE);
+	db_finish(s, st);
+}
+
+static struct store *
+open_db(const char *path)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((s = store_open(path, &cause)) == NULL)
+		t_fail(__FILE__, __LINE__, "store_open: %s", cause);
+	free(cause);
+	return s;
 }
 
 /*
@@ -136,57 +200,80 @@ sha_row(sqlite3_stmt *st, const char *detail, const char *prev,
 static void
 rewrite_chain(const char *db_path)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st, *up;
-	char		 prev[65], hash[65], *detail, *sql;
+	struct store	*s;
+	struct db_stmt	*st;
+	struct audit_row rows[64];
+	char		 prev[65], hash[65], *detail, *head;
+	size_t		 n = 0, i;
 	int64_t		 last = 0;
 
-	T_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-	T_EQ_INT(sqlite3_exec(db, "DROP TRIGGER audit_no_update", NULL, NULL,
-	    NULL), SQLITE_OK);
-	snprintf(prev, sizeof prev, "%064d", 0);
-	sqlite3_prepare_v2(db, "SELECT id, at, actor, event, detail FROM audit "
-	    "ORDER BY id", -1, &st, NULL);
-	sqlite3_prepare_v2(db, "UPDATE audit SET detail = ?1, prev_hash = ?2, "
-	    "hash = ?3 WHERE id = ?4", -1, &up, NULL);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		last = sqlite3_column_int64(st, 0);
-		detail = xstrdup(last == 2 ? "nothing happened" :
-		    (const char *)sqlite3_column_text(st, 4));
-		sha_row(st, detail, prev, hash);
-		sqlite3_bind_text(up, 1, detail, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 2, prev, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 3, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(up, 4, last);
-		T_EQ_INT(sqlite3_step(up), SQLITE_DONE);
-		sqlite3_reset(up);
-		snprintf(prev, sizeof prev, "%s", hash);
-		free(detail);
+	if ((s = open_db(db_path)) == NULL)
+		return;
+	drop_audit_trigger(s, "update");
+	st = db_prepare(s, "SELECT id, at, actor, event, detail FROM audit "
+	    "ORDER BY id");
+	while (st != NULL && db_step(st) == DB_ROW && n < nitems(rows)) {
+		rows[n].id = db_int(st, 0);
+		rows[n].at = db_int(st, 1);
+		rows[n].actor = db_text_dup(st, 2);
+		rows[n].event = db_text_dup(st, 3);
+		rows[n].detail = db_text_dup(st, 4);
+		n++;
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
-	sql = sqlite3_mprintf("INSERT OR REPLACE INTO kv VALUES ('audit_head', "
-	    "'%lld:%q')", (long long)last, prev);
-	T_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_free(sql);
-	sqlite3_close(db);
+	db_finish(s, st);
+	T_OK(n > 2 && n < nitems(rows));
+	snprintf(prev, sizeof prev, "%064d", 0);
+	for (i = 0; i < n; i++) {
+		last = rows[i].id;
+		detail = last == 2 ? "nothing happened" : rows[i].detail;
+		sha_row(&rows[i], detail, prev, hash);
+		st = db_prepare(s, "UPDATE audit SET detail = ?1, prev_hash = "
+		    "?2, hash = ?3 WHERE id = ?4");
+		T_OK(st != NULL);
+		if (st != NULL) {
+			db_bind_text(st, 1, detail);
+			db_bind_text(st, 2, prev);
+			db_bind_text(st, 3, hash);
+			db_bind_int(st, 4, last);
+			T_EQ_INT(db_step(st), DB_DONE);
+			db_finish(s, st);
+		}
+		snprintf(prev, sizeof prev, "%s", hash);
+		free(rows[i].actor);
+		free(rows[i].event);
+		free(rows[i].detail);
+	}
+	head = xasprintf("%lld:%s", (long long)last, prev);
+	set_head(s, head);
+	free(head);
+	store_close(s);
 }
 
 /* Deletes the last two rows and makes the head record agree. */
 static void
 cut_tail(const char *db_path)
 {
-	sqlite3		*db;
-	char		*sql;
+	struct store	*s;
+	struct db_stmt	*st;
+	char		*cause = NULL, *head = NULL;
 
-	T_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-	sql = sqlite3_mprintf("DROP TRIGGER audit_no_delete;"
-	    "DELETE FROM audit WHERE id > (SELECT MAX(id) - 2 FROM audit);"
-	    "INSERT OR REPLACE INTO kv SELECT 'audit_head', id || ':' || hash "
-	    "FROM audit ORDER BY id DESC LIMIT 1;");
-	T_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_free(sql);
-	sqlite3_close(db);
+	if ((s = open_db(db_path)) == NULL)
+		return;
+	drop_audit_trigger(s, "delete");
+	T_EQ_INT(store_exec(s, "DELETE FROM audit WHERE id > (SELECT "
+	    "MAX(id) - 2 FROM audit)", &cause), 0);
+	free(cause);
+	st = db_prepare(s, "SELECT id, hash FROM audit ORDER BY id DESC "
+	    "LIMIT 1");
+	if (st != NULL && db_step(st) == DB_ROW)
+		head = xasprintf("%lld:%s", (long long)db_int(st, 0),
+		    db_text(st, 1));
+	db_finish(s, st);
+	T_OK(head != NULL);
+	if (head != NULL)
+		set_head(s, head);
+	free(head);
+	store_close(s);
 }
 
 /* Issue 14 item 6: the audit log cannot be rewritten undetected. */
@@ -194,8 +281,9 @@ static void
 test_audit_rewrites_detected(void)
 {
 	char	*conf = conf_for("bob", NULL, NULL, NULL), *out = NULL;
-	char	*db = t_path("p.db"), *oe[2] = { NULL, NULL };
-	char	*key = t_path("p.db.key");
+	char	*db = xstrdup(test_database()), *oe[2] = { NULL, NULL };
+	/* Next to a SQLite file; bot.conf's key_file on PostgreSQL. */
+	char	*key = t_path(t_db_pg() ? "audit.key" : "p.db.key");
 	struct stat st;
 
 	T_EQ_INT(run_console(conf, "whoami\nstart 101\nhelp\n", &out), 0);
@@ -225,7 +313,7 @@ static void
 test_audit_cut_tail_detected(void)
 {
 	char	*conf = conf_for("bob", NULL, NULL, NULL), *out = NULL;
-	char	*db = t_path("p.db"), *oe[2] = { NULL, NULL };
+	char	*db = xstrdup(test_database()), *oe[2] = { NULL, NULL };
 
 	T_EQ_INT(run_console(conf, "whoami\nstart 101\nhelp\n", &out), 0);
 	free(out);

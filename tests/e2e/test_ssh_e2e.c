@@ -13,16 +13,18 @@
 #include "fakes/sshd.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
 
 static char *
 write_conf(struct fake_ssh_env *f)
 {
-	char	 cwd[512], *text, *path;
+	char	 cwd[512], *text, *path, *db, *dbconf;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		abort();
-	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	dbconf = t_db_conf("p.db", &db);
+	text = xasprintf("%scommands: %s/commands\n"
 	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
 	    "  rate_limit: {per_user: 1000, user_burst: 1000, per_room: 1000,\n"
 	    "    room_burst: 1000}\n"
@@ -30,12 +32,14 @@ write_conf(struct fake_ssh_env *f)
 	    "    - name: %s\n      node: %s\n      address: %s\n"
 	    "      port: %d\n      user: %s\n      sudo: true\n"
 	    "      key_file: %s\n"
-	    "      known_hosts: %s\n", t_tmpdir(), cwd, cwd, f->host.name,
+	    "      known_hosts: %s\n", dbconf, cwd, cwd, f->host.name,
 	    f->host.node != NULL ? f->host.node : f->host.name,
 	    f->host.address, f->host.port, f->host.user, f->host.key_file,
 	    f->host.known_hosts);
 	path = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
+	free(dbconf);
+	free(db);
 	return path;
 }
 
@@ -137,7 +141,7 @@ test_unlock_on_the_guests_node(void)
 	    .secret = "6c1f0e2a-1d3b-4e5f-8a9b-0c1d2e3f4a5b", .task_ms = 200 };
 	struct sim		*sim;
 	char			*cause = NULL, *conf, *out = NULL, *calls;
-	char			*text, cwd[512];
+	char			*text, cwd[512], *db, *dbconf;
 
 	if (fake_ssh_env_start(&f, &cause) != 0) {
 		t_fail(__FILE__, __LINE__, "cannot run the test sshd: %s",
@@ -156,7 +160,8 @@ test_unlock_on_the_guests_node(void)
 		abort();
 	/* Only pve2 has an SSH host. */
 	fake_sshd_host(&f.sshd, &h2, "pve2-host", "pve2");
-	text = xasprintf("database: %s/p.db\ncommands: %s/commands\n"
+	dbconf = t_db_conf("p.db", &db);
+	text = xasprintf("%scommands: %s/commands\n"
 	    "policies: %s/policies\nchat:\n  console: {user: alice}\n"
 	    "proxmox:\n  urls: [\"https://127.0.0.1:%d/api2/json\"]\n"
 	    "  token_id: pvebot@pve!bot\n  secret_env: T_UNLOCK_PVE_SECRET\n"
@@ -165,11 +170,13 @@ test_unlock_on_the_guests_node(void)
 	    "ssh:\n  timeout: 30s\n  hosts:\n"
 	    "    - name: %s\n      node: %s\n      address: %s\n"
 	    "      port: %d\n      user: %s\n      sudo: true\n"
-	    "      key_file: %s\n      known_hosts: %s\n", t_tmpdir(), cwd,
+	    "      key_file: %s\n      known_hosts: %s\n", dbconf, cwd,
 	    cwd, sim_port(sim), sim_fingerprint(sim), h2.name, h2.node,
 	    h2.address, h2.port, h2.user, h2.key_file, h2.known_hosts);
 	conf = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
+	free(dbconf);
+	free(db);
 	T_EQ_INT(sim_admin(sim, "guest", "[{\"vmid\":104,\"lock\":"
 	    "\"backup\"},{\"vmid\":103,\"lock\":\"snapshot\"},"
 	    "{\"vmid\":101,\"lock\":\"migrate\"}]", &cause), 0);

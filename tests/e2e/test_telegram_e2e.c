@@ -37,6 +37,7 @@
 #include "log.h"
 #include "sim.h"
 #include "t.h"
+#include "t_db.h"
 #include "t_env.h"
 #include "util.h"
 
@@ -170,6 +171,7 @@ e2e_new_with(const char *token, int start)
 	struct e2e	*e = xcalloc(1, sizeof *e);
 	struct sim_opts	 so;
 	char		 secret[33], cwd[PATH_MAX], *policy, *text, *cause = NULL;
+	char		*dbconf;
 	const char	*token_path;
 
 	random_hex(secret, 16);
@@ -197,9 +199,9 @@ e2e_new_with(const char *token, int start)
 	text = xasprintf("%s\n", token);
 	token_path = t_write("telegram.token", text, 0600);
 	free(text);
-	e->db_path = t_path("pvebot.db");
+	dbconf = t_db_conf("pvebot.db", &e->db_path);
 	text = xasprintf(
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "policies: %s/policies\n"
 	    "log_level: debug\n"
@@ -228,9 +230,10 @@ e2e_new_with(const char *token, int start)
 	    "  enabled: false\n"
 	    "digest:\n"
 	    "  enabled: false\n",
-	    e->db_path, cwd, t_tmpdir(), fake_telegram_url(e->fake),
+	    dbconf, cwd, t_tmpdir(), fake_telegram_url(e->fake),
 	    token_path, e->sim != NULL ? sim_port(e->sim) : 0,
 	    e->sim != NULL ? sim_fingerprint(e->sim) : "");
+	free(dbconf);
 	e->conf_path = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
 	if (start)
@@ -394,7 +397,11 @@ db_audit(struct e2e *e, const char *event, const char *needle)
 {
 	int64_t	 v;
 
-	return t_db_ints(e->db_path, "SELECT count(*) FROM audit WHERE event = ?1 AND "
+	/* A substring's place: instr() in SQLite, strpos() in PostgreSQL. */
+	return t_db_ints(e->db_path, t_db_pg() ?
+	    "SELECT count(*) FROM audit WHERE event = ?1 AND "
+	    "strpos(detail, ?2) > 0" :
+	    "SELECT count(*) FROM audit WHERE event = ?1 AND "
 	    "instr(detail, ?2) > 0", event, needle, &v, 1) == 1 ? (int)v : -1;
 }
 

@@ -34,7 +34,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "app.h"
 #include "conf.h"
@@ -47,6 +46,7 @@
 #include "sim.h"
 #include "store.h"
 #include "t.h"
+#include "t_db.h"
 #include "util.h"
 
 #define TOKEN		"555000111:AAFhookSECRETtokenVALUE_abcdefghijk"
@@ -182,7 +182,7 @@ env_new(const char *extra, int tls, int heartbeat)
 	struct httpd_opts	 ho;
 	char			 secret[33], cwd[PATH_MAX], *text, *policy;
 	char			*cause = NULL, *errors = NULL, *tls_conf = NULL;
-	char			*beat_conf = NULL, *path;
+	char			*beat_conf = NULL, *path, *dbconf;
 
 	pthread_mutex_init(&e->beat_lock, NULL);
 	random_hex(secret, 16);
@@ -242,9 +242,9 @@ env_new(const char *extra, int tls, int heartbeat)
 		    "  interval: 1s\n  timeout: 2s\n", path);
 		free(path);
 	}
-	e->db = t_path("pvebot.db");
+	dbconf = t_db_conf("pvebot.db", &e->db);
 	text = xasprintf(
-	    "database: %s\n"
+	    "%s"
 	    "commands: %s/commands\n"
 	    "policies: %s/policies\n"
 	    "log_level: info\n"
@@ -283,7 +283,7 @@ env_new(const char *extra, int tls, int heartbeat)
 	    "    api_token_file: %s/am-api.token\n"
 	    "    timeout: 5s\n"
 	    "%s%s",
-	    e->db, cwd, t_tmpdir(), fake_telegram_url(e->tg), t_tmpdir(),
+	    dbconf, cwd, t_tmpdir(), fake_telegram_url(e->tg), t_tmpdir(),
 	    e->sim != NULL ? sim_port(e->sim) : 0,
 	    e->sim != NULL ? sim_fingerprint(e->sim) : "",
 	    tls_conf != NULL ? tls_conf : "", t_tmpdir(), t_tmpdir(),
@@ -291,6 +291,7 @@ env_new(const char *extra, int tls, int heartbeat)
 	    "", extra != NULL ? extra : "");
 	path = xstrdup(t_write("bot.conf", text, 0600));
 	free(text);
+	free(dbconf);
 	free(tls_conf);
 	free(beat_conf);
 	if ((e->conf = conf_load(path, &errors)) == NULL) {
@@ -574,23 +575,42 @@ sends_with(struct env *e, const char *needle)
 static long long
 db_int(struct env *e, const char *sql)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	long long	 v = -1;
+	int64_t	 v = -1;
 
-	if (sqlite3_open_v2(e->db, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
+	if (t_db_query_ints(e->db, sql, NULL, NULL, &v, 1) != 1)
+		v = -1;
 	return v;
+}
+
+/*
+ * Another connection that begins a write transaction and keeps it: the
+ * write lock on SQLite, the lock every pvebot write takes on PostgreSQL.
+ * It waits its turn for the lock as another process would. NULL when it
+ * could not (a check failed).
+ */
+static struct store *
+hold_database(struct env *e)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	s = store_open(e->db, &cause);
+	T_OK(s != NULL);
+	free(cause);
+	if (s == NULL)
+		return NULL;
+	store_set_wait(s, 30000);
+	T_EQ_INT(store_begin(s), 0);
+	return s;
+}
+
+static void
+release_database(struct store *s)
+{
+	if (s == NULL)
+		return;
+	store_rollback(s);
+	store_close(s);
 }
 
 /* Waits until a query gives `want`; 0 when it did. */
@@ -897,22 +917,18 @@ test_database_refusing_the_write_gets_503_and_no_2xx(void)
 {
 	struct env	*e = env_new(NULL, 0, 0);
 	char		*body = vzdump_failed(1764813616), *reply = NULL;
-	sqlite3		*db;
+	struct store	*db;
 
 	/*
 	 * Another process holds the write lock (a backup, an admin). It
 	 * waits its turn for the lock as such a process would: pvebot
 	 * itself writes now and then (the outbox, the poller's offset).
 	 */
-	T_EQ_INT(sqlite3_open(e->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 30000);
-	T_EQ_INT(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
-	    SQLITE_OK);
+	db = hold_database(e);
 	T_EQ_INT(post_pve(e, PVE_TOKEN, body, &reply), 503);
 	T_CONTAINS(reply, "database refused the write");
 	free(reply);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(db);
+	release_database(db);
 	T_EQ_INT(db_int(e, "SELECT COUNT(*) FROM hook_events"), 0);
 	T_EQ_INT(db_int(e, "SELECT COUNT(*) FROM outbox"), 0);
 	/* Nothing of it remains, so the same request is new, not a repeat. */
@@ -1319,7 +1335,7 @@ test_healthz_names_a_database_that_takes_no_write(void)
 {
 	struct env	*e = env_new(NULL, 0, 0);
 	char		*body = NULL, *path, *logs;
-	sqlite3		*db;
+	struct store	*db;
 	int64_t		 until;
 	long		 status = 0;
 	int		 fd, saved;
@@ -1327,10 +1343,7 @@ test_healthz_names_a_database_that_takes_no_write(void)
 	T_EQ_INT(http_do(e, "/healthz", NULL, NULL, &body), 200);
 	free(body);
 	body = NULL;
-	T_EQ_INT(sqlite3_open(e->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 30000);
-	T_EQ_INT(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
-	    SQLITE_OK);
+	db = hold_database(e);
 	fflush(stderr);
 	path = t_path("stderr.log");
 	saved = dup(2);
@@ -1357,8 +1370,7 @@ test_healthz_names_a_database_that_takes_no_write(void)
 	T_NOT_CONTAINS(logs, "begin failed");
 	free(logs);
 	free(path);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(db);
+	release_database(db);
 	until = now_ms() + 20000;
 	while (now_ms() < until) {
 		free(body);

@@ -1,5 +1,6 @@
 /*
- * t_chat.c - see t_chat.h.
+ * t_chat.c - see t_chat.h. A delivery without a database uses one per
+ * test (t_store_db(): SQLite, or PostgreSQL when the tests run there).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,26 @@
 #include "store.h"
 #include "t.h"
 #include "t_chat.h"
+#include "t_store.h"
 #include "util.h"
+
+/*
+ * The database a delivery without one uses: one per test (its folder),
+ * on the backend t_db.h says.
+ */
+static char *
+deliver_db(void)
+{
+	static char	*dir, *db;
+
+	if (dir == NULL || strcmp(dir, t_tmpdir()) != 0) {
+		free(dir);
+		free(db);
+		dir = xstrdup(t_tmpdir());
+		db = t_store_db("deliver.db");
+	}
+	return xstrdup(db);
+}
 
 char *
 t_chat_deliver(struct connector *c, const char *db_path, const char *room,
@@ -24,7 +44,7 @@ t_chat_deliver(struct connector *c, const char *db_path, const char *room,
 	int64_t			 id, deadline = now_ms() + timeout_ms;
 	int			 done = 0;
 
-	path = db_path != NULL ? xstrdup(db_path) : t_path("deliver.db");
+	path = db_path != NULL ? xstrdup(db_path) : deliver_db();
 	if ((s = store_open(path, &cause)) == NULL) {
 		t_fail(__FILE__, __LINE__, "store_open: %s", cause);
 		free(cause);
@@ -75,7 +95,7 @@ t_chat_deliver_all(struct connector *c, const char *db_path,
 	int			 delivered = 0;
 	size_t			 i;
 
-	path = db_path != NULL ? xstrdup(db_path) : t_path("deliver.db");
+	path = db_path != NULL ? xstrdup(db_path) : deliver_db();
 	if ((s = store_open(path, &cause)) == NULL) {
 		t_fail(__FILE__, __LINE__, "store_open: %s", cause);
 		free(cause);

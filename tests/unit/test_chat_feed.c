@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store.h"
 #include "t.h"
+#include "t_store.h"
 #include "util.h"
 
 /* The router's stand-in: keeps the events, says each offset is saved. */
@@ -48,7 +49,7 @@ feed_env_init(struct feed_env *e)
 	char	*cause = NULL;
 
 	memset(e, 0, sizeof *e);
-	e->conf.database = t_path("pvebot.db");
+	e->conf.database = t_store_db("pvebot.db");
 	e->st = store_open(e->conf.database, &cause);
 	T_OK(e->st != NULL);
 	free(cause);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "t.h"
+#include "t_store.h"
 #include "t_chat.h"
 #include "util.h"
 
@@ -668,7 +669,7 @@ test_ack_while_rate_limited(void)
 	fake_discord_force_429(b.fd, "POST", "/channels/", 2.5, 1, 1);
 	s.c = b.c;
 	s.room = CHAN;
-	s.db = t_path("out.db");
+	s.db = t_store_db("out.db");
 	s.ref = NULL;
 	pthread_create(&t, NULL, sender_thread, &s);
 	T_EQ_INT(fake_discord_wait_call(b.fd, "POST", "/channels/", 1, 2000,
@@ -938,7 +939,7 @@ test_429_global_holds_everything(void)
 	fake_discord_force_429(b.fd, "POST", "/channels/" CHAN, 0.5, 1, 1);
 	s.c = b.c;
 	s.room = CHAN;
-	s.db = t_path("out.db");
+	s.db = t_store_db("out.db");
 	s.ref = NULL;
 	pthread_create(&t, NULL, sender_thread, &s);
 	T_EQ_INT(fake_discord_wait_call(b.fd, "POST", "/channels/" CHAN, 1,
@@ -1168,7 +1169,7 @@ test_resume_saved_session(void)
 	struct chat_event	*ev;
 	struct store		*st;
 	struct fake_frame	 r;
-	char			*cause = NULL, *db = t_path("pvebot.db");
+	char			*cause = NULL, *db = t_store_db("pvebot.db");
 
 	fake_bench_init(&b, 5000);
 	b.conf.database = db;
@@ -1293,7 +1294,7 @@ test_replayed_interaction_after_crash(void)
 	struct fake_bench	 b;
 	struct chat_event	*ev;
 	struct store		*st;
-	char			*cause = NULL, *db = t_path("pvebot.db");
+	char			*cause = NULL, *db = t_store_db("pvebot.db");
 	char			*id = NULL, *token = NULL;
 
 	fake_bench_init(&b, 5000);

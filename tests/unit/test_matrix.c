@@ -28,6 +28,7 @@
 #include "db.h"
 #include "store.h"
 #include "t.h"
+#include "t_store.h"
 #include "t_chat.h"
 #include "util.h"
 
@@ -128,7 +129,7 @@ h_new(const char *token)
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	h->save_limit = -1;
-	h->conf.database = t_path("pvebot.db");
+	h->conf.database = t_store_db("pvebot.db");
 	h->conf.chat.max_command_age = 300;
 	h->conf.chat.bot_name = xstrdup("pvebot");
 	h->conf.chat.matrix.enabled = 1;

@@ -23,6 +23,8 @@
 #include "store.h"
 #include "store_prov.h"
 #include "t.h"
+#include "t_db.h"
+#include "t_store.h"
 #include "util.h"
 
 #define SECRET	"3a4b5c6d-7e8f-4a1b-9c2d-3e4f5a6b7c8d"
@@ -86,7 +88,7 @@ env_start(struct env *e)
 		free(errors);
 		return -1;
 	}
-	e->db = t_path("pvebot.db");
+	e->db = t_store_db("pvebot.db");
 	return 0;
 }
 
@@ -490,7 +492,8 @@ test_two_at_once(void)
 	T_EQ_INT(store_exec(s, "INSERT INTO prov_alloc (kind, value, node, "
 	    "allocated_at) SELECT kind, value, node, 0 FROM prov_alloc LIMIT "
 	    "1", &cause), -1);
-	T_CONTAINS(cause, "UNIQUE");
+	/* Each backend's words for it. */
+	T_CONTAINS(cause, t_db_pg() ? "unique constraint" : "UNIQUE");
 out:
 	free(cause);
 	store_close(s);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "store.h"
 #include "t.h"
+#include "t_store.h"
 #include "t_chat.h"
 #include "util.h"
 
@@ -99,7 +100,7 @@ static void
 env_conf(struct env *e, const char *token)
 {
 	memset(&e->conf, 0, sizeof e->conf);
-	e->conf.database = t_path("pvebot.db");
+	e->conf.database = t_store_db("pvebot.db");
 	e->conf.chat.max_command_age = 300;
 	e->conf.chat.bot_name = (char *)"pvebot";
 	e->rooms[0].id = (char *)"-100200";
