@@ -95,10 +95,9 @@ TEST_SRCS := $(shell find tests/unit tests/e2e -name 'test_*.c' | sort)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # Run a second time on PostgreSQL by `make test` when it is installed
 # (tests/run.sh, tests/pg.sh): the tests whose databases come from
-# tests/lib/t_db.h. Paths under $(BUILD)/tests. Not yet: unit/test_matrix
-# and e2e/test_matrix_e2e (src/store/chat.c's outbox lookup leaves ?4
-# unused: PostgreSQL cannot type it), e2e/test_webhooks (src/store/
-# hooks_am.c's CASE makes finished_at text).
+# tests/lib/t_db.h. Paths under $(BUILD)/tests. On SQLite only: the fuzz
+# targets, test_demo (`pvebot demo` has no password file), the tests
+# that open no database.
 PG_TEST_BINS := unit/test_store e2e/test_consent e2e/test_nodes \
 	   e2e/test_backup_ops e2e/test_never_waits e2e/test_schedules \
 	   e2e/test_prov_e2e e2e/test_ratelimit_e2e e2e/test_telegram_faults \
@@ -108,8 +107,8 @@ PG_TEST_BINS := unit/test_store e2e/test_consent e2e/test_nodes \
 	   e2e/test_telegram_e2e e2e/test_cli e2e/test_ssh_e2e \
 	   e2e/test_discord_e2e e2e/test_promises e2e/test_crash \
 	   unit/test_chat_feed unit/test_telegram unit/test_discord_msg \
-	   unit/test_prov \
-	   unit/test_leader e2e/test_leader_e2e
+	   unit/test_prov unit/test_matrix e2e/test_matrix_e2e \
+	   e2e/test_webhooks unit/test_leader e2e/test_leader_e2e
 # Drivers of `make bench` (tests/bench/bench_*.c): built by bench only.
 BENCH_SRCS := $(shell find tests/bench -name 'bench_*.c' 2>/dev/null | sort)
 BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)

@@ -48,12 +48,12 @@ void		 leader_seen(struct leader *);
 int		 store_fence(struct store *, int64_t epoch);
 
 /*
- * From now on every write of this process on PostgreSQL (each write
- * transaction, each write on its own) checks `epoch` under the write
- * lock and fails when another instance has won since: the leader's
- * fencing token, for all its connections. 0 turns it off.
+ * From now on every write of this process to `database` on PostgreSQL
+ * (each write transaction, each write on its own) checks `epoch` under
+ * the write lock and fails when another instance has won since: the
+ * leader's fencing token, for all its connections. 0 turns it off.
  */
-void		 store_set_fence(int64_t epoch);
+void		 store_set_fence(const char *database, int64_t epoch);
 
 /* What `pvebot status --cluster` shows. */
 struct instance_row {

@@ -445,7 +445,7 @@ app_lead(struct app *app, char **cause)
 			notify("WATCHDOG=1");
 		sleep_ms(APP_LEADER_CHECK_MS);
 	}
-	store_set_fence(app->epoch);
+	store_set_fence(conf->database, app->epoch);
 	return 0;
 }
 
@@ -892,8 +892,11 @@ app_free(struct app *app)
 		return;
 	app_stop(app);
 	/* Last: the lock goes once nothing of this process writes. */
-	leader_close(app->leader);
-	app->leader = NULL;
+	if (app->leader != NULL) {
+		leader_close(app->leader);
+		app->leader = NULL;
+		store_set_fence(app->conf->database, 0);
+	}
 	http_free(app->http);
 	monitor_free(app->monitor);
 	workers_free(app->workers);

@@ -353,7 +353,8 @@ am_silence_req_save(struct store *s, int64_t id, const char *state,
 
 	st = db_prepare(s, "UPDATE am_silences SET state = ?2, attempts = "
 	    "?3, next_at = ?4, silence_ids = ?5, error = ?6, finished_at = "
-	    "CASE WHEN ?2 = 'pending' THEN NULL ELSE ?7 END WHERE id = ?1");
+	    "CASE WHEN ?2 = 'pending' THEN NULL ELSE CAST(?7 AS BIGINT) END "
+	    "WHERE id = ?1");
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 1, id);

@@ -80,8 +80,20 @@ struct store {
 };
 
 static store_outbox_hook	 outbox_hook;
-/* The leader's epoch every write checks (store_set_fence), 0: none. */
-static _Atomic int64_t		 fence_epoch;
+/*
+ * The leader's epoch every write to one database checks (store_set_fence),
+ * by database: a process (a test) may open several in turn. A store
+ * copies its database's epoch when it opens.
+ */
+struct fence {
+	char	*path;
+	int64_t	 epoch;
+};
+static pthread_mutex_t	 fences_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fence	*fences;
+static size_t		 nfences;
+
+static int64_t	fence_of(struct store *);
 
 void
 store_set_outbox_hook(store_outbox_hook hook)
@@ -588,8 +600,16 @@ migrate_pg(struct store *s, int target, char **cause)
 	int		 version = -1, v;
 	char		*sql;
 
-	if ((st = db_prepare(s, "SELECT MAX(version) FROM schema_version")) !=
-	    NULL) {
+	/* A new database has no table yet: asked first, so that nothing
+	 * fails (and logs) on the way. */
+	if ((st = db_prepare(s, "SELECT to_regclass('schema_version') IS NOT "
+	    "NULL")) != NULL) {
+		if (db_step(st) == DB_ROW && db_int(st, 0) == 1)
+			version = 0;
+		db_finish(s, st);
+	}
+	if (version == 0 && (st = db_prepare(s, "SELECT MAX(version) FROM "
+	    "schema_version")) != NULL) {
 		if (db_step(st) == DB_ROW && !db_null(st, 0))
 			version = (int)db_int(st, 0);
 		db_finish(s, st);
@@ -856,7 +876,7 @@ tx_sql(struct store *s, const char *sql, char **cause)
 
 	if (s->pg != NULL) {
 		if (strcmp(sql, "BEGIN IMMEDIATE") == 0) {
-			int64_t	 epoch = fence_epoch;
+			int64_t	 epoch = fence_of(s);
 
 			if (pg_begin(s->pg, cause) != 0)
 				return -1;
@@ -899,13 +919,48 @@ store_begin(struct store *s)
 int
 store_try_begin(struct store *s, char **cause)
 {
-	return tx_sql(s, "BEGIN IMMEDIATE", cause);
+	if (tx_sql(s, "BEGIN IMMEDIATE", cause) == 0)
+		return 0;
+	/* The same words on either backend for a write lock held. */
+	if (cause != NULL && store_busy(s)) {
+		free(*cause);
+		*cause = xstrdup("database is locked");
+	}
+	return -1;
 }
 
 void
-store_set_fence(int64_t epoch)
+store_set_fence(const char *database, int64_t epoch)
 {
-	fence_epoch = epoch;
+	size_t	 i;
+
+	pthread_mutex_lock(&fences_lock);
+	for (i = 0; i < nfences; i++) {
+		if (strcmp(fences[i].path, database) == 0)
+			break;
+	}
+	if (i == nfences) {
+		fences = xreallocarray(fences, nfences + 1, sizeof *fences);
+		fences[nfences].path = xstrdup(database);
+		nfences++;
+	}
+	fences[i].epoch = epoch;
+	pthread_mutex_unlock(&fences_lock);
+}
+
+static int64_t
+fence_of(struct store *s)
+{
+	int64_t	 epoch = 0;
+	size_t	 i;
+
+	pthread_mutex_lock(&fences_lock);
+	for (i = 0; i < nfences; i++) {
+		if (strcmp(fences[i].path, s->path) == 0)
+			epoch = fences[i].epoch;
+	}
+	pthread_mutex_unlock(&fences_lock);
+	return epoch;
 }
 
 const char *
@@ -1105,8 +1160,8 @@ db_step(struct db_stmt *ds)
 	struct store	*s = ds->s;
 	int		 rc;
 
-	if (ds->pg != NULL && fence_epoch != 0 && pg_is_write(ds->pg) &&
-	    !pg_in_tx(s->pg) && !pg_executed(ds->pg)) {
+	if (ds->pg != NULL && pg_is_write(ds->pg) && !pg_in_tx(s->pg) &&
+	    !pg_executed(ds->pg) && fence_of(s) != 0) {
 		/* A write on its own, fenced like any transaction. */
 		if (store_begin(s) != 0)
 			return DB_ERROR;

@@ -35,11 +35,14 @@ struct pg_db {
 	size_t		 nid_tables;
 };
 
+#define PG_PARAMS_MAX	64
+
 struct pg_stmt {
 	struct pg_db	*db;
 	char		 name[24];
 	char		*sql;		/* with $N parameters */
 	int		 nparams;
+	Oid		*types;		/* text for a number never used */
 	char		**values;
 	int		 prepared;
 	int		 write;		/* INSERT, UPDATE or DELETE */
@@ -66,6 +69,8 @@ set_error(struct pg_db *db, const PGresult *res)
 	m = res != NULL ? PQresultErrorMessage(res) : "";
 	if (m == NULL || *m == '\0')
 		m = PQerrorMessage(db->conn);
+	if (m != NULL && strncmp(m, "ERROR:  ", 8) == 0)
+		m += 8;		/* libpq's severity prefix */
 	snprintf(db->error, sizeof db->error, "%s", m != NULL ? m : "?");
 	n = strlen(db->error);
 	while (n > 0 && (db->error[n - 1] == '\n' || db->error[n - 1] == ' '))
@@ -343,7 +348,7 @@ insert_table(const char *sql, char *out, size_t len)
  * SQLite's index hints (INDEXED BY name) go: PostgreSQL's planner picks.
  */
 static char *
-translate(const char *sql, int *max)
+translate(const char *sql, int *max, unsigned char used[PG_PARAMS_MAX])
 {
 	struct buf	 b;
 	const char	*p;
@@ -351,6 +356,7 @@ translate(const char *sql, int *max)
 	char		 num[16];
 
 	*max = 0;
+	memset(used, 0, PG_PARAMS_MAX);
 	buf_init(&b, 0);
 	for (p = sql; *p != '\0'; p++) {
 		if (*p == '\'')
@@ -375,6 +381,8 @@ translate(const char *sql, int *max)
 			n = ++bare;
 		if (n > *max)
 			*max = n;
+		if (n >= 1 && n <= PG_PARAMS_MAX)
+			used[n - 1] = 1;
 		snprintf(num, sizeof num, "$%d", n);
 		buf_append(&b, num, strlen(num));
 	}
@@ -385,12 +393,22 @@ struct pg_stmt *
 pg_prepare(struct pg_db *db, const char *sql)
 {
 	struct pg_stmt	*ps = xcalloc(1, sizeof *ps);
+	unsigned char	 used[PG_PARAMS_MAX];
 	char		 w[8], table[64];
 	size_t		 i;
 
 	ps->db = db;
-	ps->sql = translate(sql, &ps->nparams);
+	ps->sql = translate(sql, &ps->nparams, used);
 	ps->values = xcalloc(ps->nparams + 1, sizeof *ps->values);
+	/*
+	 * A number the statement skips (one variant of a statement binds
+	 * ?4, the other does not use it) has no context to take its type
+	 * from: it is text, as it would be for SQLite. The others, 0: from
+	 * their context.
+	 */
+	ps->types = xcalloc(ps->nparams + 1, sizeof *ps->types);
+	for (i = 0; i < (size_t)ps->nparams && i < PG_PARAMS_MAX; i++)
+		ps->types[i] = used[i] ? 0 : 25;	/* TEXTOID */
 	snprintf(ps->name, sizeof ps->name, "p%u", db->next_name++);
 	first_word(sql, w);
 	ps->write = strcmp(w, "INSERT") == 0 || strcmp(w, "UPDATE") == 0 ||
@@ -441,6 +459,7 @@ pg_stmt_free(struct pg_stmt *ps)
 			PQclear(PQexec(ps->db->conn, sql));
 	}
 	free(ps->values);
+	free(ps->types);
 	free(ps->sql);
 	free(ps);
 }
@@ -462,7 +481,8 @@ run(struct pg_stmt *ps)
 	int		 own, st;
 
 	if (!ps->prepared) {
-		res = PQprepare(db->conn, ps->name, ps->sql, ps->nparams, NULL);
+		res = PQprepare(db->conn, ps->name, ps->sql, ps->nparams,
+		    ps->types);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			set_error(db, res);
 			PQclear(res);
