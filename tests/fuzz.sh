@@ -28,7 +28,7 @@ fi
 COMMON="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -Iinclude \
 	$(pkg-config --cflags $PKGS 2>/dev/null)"
-TESTINC="-Itests/lib -Itests"
+TESTINC="-Itests/lib -Itests -Isrc/store"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lhttp_parser -lsensors -lpthread -lm"
 LIB="$OUT/libpvebot-fuzz.a"
 
