@@ -109,6 +109,7 @@ struct app {
 	 * all (src/store/leader.c), and its epoch. */
 	struct leader		*leader;
 	int64_t			 epoch;
+	int			 standby_stopped; /* stopped before leading */
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
 	/*

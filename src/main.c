@@ -336,9 +336,11 @@ cmd_run(int argc, char **argv)
 	log_info("app", "started version=%s config=%s", PVEBOT_VERSION,
 	    o.conf);
 	if (app_start(app, &cause) != 0) {
-		fprintf(stderr, "pvebot: %s\n", cause);
+		/* A standby asked to stop has done its job. */
+		if (!app->standby_stopped)
+			fprintf(stderr, "pvebot: %s\n", cause);
 		free(cause);
-		rc = EXIT_RUNTIME;
+		rc = app->standby_stopped ? EXIT_OK : EXIT_RUNTIME;
 	} else
 		rc = app_run(app) == 0 ? EXIT_OK : EXIT_RUNTIME;
 	app_free(app);

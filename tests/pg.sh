@@ -8,14 +8,15 @@
 # is in build/pg/password (mode 0600, random per cluster).
 #
 # `start` prints the URL for PVEBOT_TEST_DB (the password is not in it:
-# PVEBOT_TEST_DB_PASSWORD_FILE names the file). Prints nothing and exits 1
-# when PostgreSQL is not installed.
+# PVEBOT_TEST_DB_PASSWORD_FILE names the file). Prints nothing and exits 3
+# when PostgreSQL is not installed; any other failure (the port taken, a
+# broken cluster) exits with another status.
 set -eu
 cd "$(dirname "$0")/.."
 dir="$PWD/build/pg"
 port="${PVEBOT_PG_PORT:-55432}"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$bin" ] && [ -x "$bin/initdb" ] || exit 1
+[ -n "$bin" ] && [ -x "$bin/initdb" ] || exit 3
 
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then

@@ -30,16 +30,22 @@ for t in "$@" tests/sh/test_*.sh; do
 	one "$t" ""
 done
 if [ -n "${PG_TESTS:-}" ]; then
-	if url=$(sh tests/pg.sh start); then
+	url=$(sh tests/pg.sh start)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
 		export PVEBOT_TEST_DB="$url"
 		export PVEBOT_TEST_DB_PASSWORD_FILE="$PWD/build/pg/password"
 		for t in $PG_TESTS; do
 			one "$TESTBIN/$t" " [postgresql]"
 		done
 		sh tests/pg.sh stop
-	else
+	elif [ "$rc" -eq 3 ]; then
 		echo "SKIP the PostgreSQL runs: PostgreSQL is not installed" \
 		    "(apt-get install postgresql)"
+	else
+		echo "FAIL postgresql: the test server did not start" \
+		    "(tests/pg.sh start exited $rc; see build/pg/run/server.log)"
+		fail=$((fail + 1))
 	fi
 fi
 rm -f "$log"

@@ -428,8 +428,10 @@ app_lead(struct app *app, char **cause)
 	if (app->leader == NULL)
 		return -1;
 	while ((rc = leader_try(app->leader, &app->epoch)) != 1) {
-		if (got_term)
+		if (got_term) {
+			app->standby_stopped = 1;
 			return set_cause(cause, "stopped while standing by");
+		}
 		if (rc == 0 && !said) {
 			log_info("app", "standby instance=%s: another instance "
 			    "leads; taking over when it stops", name);

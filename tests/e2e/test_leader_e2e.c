@@ -240,6 +240,10 @@ test_cut_off_leader_stops(void)
 	argv[4] = NULL;
 	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
 	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
+	/* A standby asked to stop stops cleanly (systemd: no failure). */
+	T_EQ_INT(t_proc_stop(&beta, SIGTERM, 20000), 0);
+	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
+	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
 	T_EQ_INT(t_db_admin_exec("SELECT pg_terminate_backend(pid) FROM "
 	    "pg_locks WHERE locktype = 'advisory' AND objid = 7231947 AND "
 	    "granted"), 1);
