@@ -80,6 +80,27 @@ add_users(struct t_env *e)
 	free(users);
 }
 
+/*
+ * beta: alpha's bot.conf under another instance name, started and
+ * standing by (argv is kept for a restart). Its config path; caller
+ * frees.
+ */
+static char *
+start_beta(struct t_env *e, struct t_proc *beta, char *argv[5])
+{
+	char	*confb = conf_variant(e->conf_path, "bot-beta.conf",
+	    "name: alpha", "name: beta");
+
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = confb;
+	argv[4] = NULL;
+	T_EQ_INT(t_proc_start(beta, argv, 0), 0);
+	T_EQ_INT(t_proc_wait_for(beta, "standby instance=beta", 30000), 0);
+	return confb;
+}
+
 static int64_t
 jobs_count(struct t_env *e)
 {
@@ -107,15 +128,7 @@ test_standby_takes_over(void)
 	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
 	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
 	    10000, NULL) != -1, 1);
-	confb = conf_variant(e->conf_path, "bot-beta.conf", "name: alpha",
-	    "name: beta");
-	argv[0] = (char *)t_pvebot();
-	argv[1] = "run";
-	argv[2] = "-c";
-	argv[3] = confb;
-	argv[4] = NULL;
-	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
-	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
+	confb = start_beta(e, &beta, argv);
 
 	for (i = 0; i < NCMD; i++) {
 		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
@@ -231,15 +244,7 @@ test_cut_off_leader_stops(void)
 	int64_t			 cut;
 
 	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
-	confb = conf_variant(e->conf_path, "bot-beta.conf", "name: alpha",
-	    "name: beta");
-	argv[0] = (char *)t_pvebot();
-	argv[1] = "run";
-	argv[2] = "-c";
-	argv[3] = confb;
-	argv[4] = NULL;
-	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
-	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
+	confb = start_beta(e, &beta, argv);
 	/* A standby asked to stop stops cleanly (systemd: no failure). */
 	T_EQ_INT(t_proc_stop(&beta, SIGTERM, 20000), 0);
 	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
