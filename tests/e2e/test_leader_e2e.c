@@ -249,9 +249,7 @@ test_cut_off_leader_stops(void)
 	T_EQ_INT(t_proc_stop(&beta, SIGTERM, 20000), 0);
 	T_EQ_INT(t_proc_start(&beta, argv, 0), 0);
 	T_EQ_INT(t_proc_wait_for(&beta, "standby instance=beta", 30000), 0);
-	T_EQ_INT(t_db_admin_exec("SELECT pg_terminate_backend(pid) FROM "
-	    "pg_locks WHERE locktype = 'advisory' AND objid = 7231947 AND "
-	    "granted"), 1);
+	T_EQ_INT(t_db_cut_leader(e->db_path), 1);
 	cut = now_ms();
 	T_OK(t_env_wait_output(e, 0, "lost the leader lock (epoch 1): "
 	    "stopping at once", 5000, NULL) != -1);

@@ -216,21 +216,24 @@ t_db_query_text(const char *path, const char *sql)
 }
 
 int
-t_db_admin_exec(const char *sql)
+t_db_cut_leader(const char *path)
 {
+	const char	*db = strrchr(path, '/'), *params[1];
 	PGconn		*c;
 	PGresult	*res;
 	int		 n = -1;
 
-	if (!t_db_pg() || (c = admin()) == NULL)
+	if (!t_db_pg() || db == NULL || (c = admin()) == NULL)
 		return -1;
-	res = PQexec(c, sql);
+	params[0] = db + 1;
+	res = PQexecParams(c, "SELECT pg_terminate_backend(l.pid) FROM "
+	    "pg_locks l JOIN pg_database d ON d.oid = l.database WHERE "
+	    "l.locktype = 'advisory' AND l.objid = 7231947 AND l.granted "
+	    "AND d.datname = $1", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		n = PQntuples(res);
-	else if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		n = 0;
 	else
-		printf("t_db: %s: %s\n", sql, PQresultErrorMessage(res));
+		printf("t_db: cut the leader: %s\n", PQresultErrorMessage(res));
 	PQclear(res);
 	PQfinish(c);
 	return n;

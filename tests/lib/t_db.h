@@ -32,9 +32,13 @@ char	*t_db_conf(const char *name, char **path);
  */
 int	 t_db_query_ints(const char *path, const char *sql, const char *a1,
 	    const char *a2, int64_t *out, size_t max);
-/* PostgreSQL: runs `sql` as the server's superuser-less admin role of
- * the tests (PVEBOT_TEST_DB's user): rows it returned, or -1. */
-int	 t_db_admin_exec(const char *sql);
+/*
+ * PostgreSQL: the server drops the connection that holds the leader lock
+ * (src/store/leader.c) in the database at `path`, as when the leader is
+ * cut off; other tests' databases on the server are left alone. How many
+ * connections it dropped, or -1.
+ */
+int	 t_db_cut_leader(const char *path);
 /* The text of the first column of the first row, or NULL; caller frees. */
 char	*t_db_query_text(const char *path, const char *sql);
 

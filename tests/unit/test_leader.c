@@ -98,9 +98,7 @@ test_old_leader_fenced(void)
 	if (t_db_pg()) {
 		/* alpha is cut off: the server drops its leader connection
 		 * (and with it the session lock). */
-		T_EQ_INT(t_db_admin_exec("SELECT pg_terminate_backend(pid) "
-		    "FROM pg_locks WHERE locktype = 'advisory' AND "
-		    "objid = 7231947 AND granted"), 1);
+		T_EQ_INT(t_db_cut_leader(db), 1);
 		/* alpha notices at its next check, not at a timeout. */
 		t0 = now_ms();
 		T_EQ_INT(leader_check(a), 0);
