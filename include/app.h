@@ -106,9 +106,11 @@ struct app {
 	atomic_int		 stopping;
 	int			 audit_keyed;	/* its key is registered */
 	/* On PostgreSQL: the leader lock this process holds to run at
-	 * all (src/store/leader.c), and its epoch. */
+	 * all (src/store/leader.c), its epoch and this instance's name
+	 * (instance.name or the host name). Set before anything starts. */
 	struct leader		*leader;
 	int64_t			 epoch;
+	char			*instance;
 	int			 standby_stopped; /* stopped before leading */
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */

@@ -71,5 +71,11 @@ int	leader_state(struct store *, struct leader_row *,
 	    struct instance_row **, size_t *n);
 void	leader_state_free(struct leader_row *, struct instance_row *,
 	    size_t n);
+/*
+ * The same as text, a line for the leader ("leader: NAME (epoch N, since
+ * TIME)") and one per instance, `now` for how long ago each was seen;
+ * caller frees. NULL on a database error.
+ */
+char	*leader_state_text(struct store *, int64_t now);
 
 #endif

@@ -471,17 +471,6 @@ cmd_jobs(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static void
-utc(int64_t t, char *out, size_t len)
-{
-	struct tm	 tm;
-	time_t		 at = (time_t)t;
-
-	if (gmtime_r(&at, &tm) == NULL || strftime(out, len,
-	    "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, len, "%lld", (long long)t);
-}
-
 /* The leader and the instances recorded in the database. */
 static int
 cmd_status(int argc, char **argv)
@@ -489,11 +478,7 @@ cmd_status(int argc, char **argv)
 	struct opts		 o;
 	struct conf		*c;
 	struct store		*s;
-	struct leader_row	 lr;
-	struct instance_row	*iv;
-	size_t			 n, i;
-	char			 t1[40], t2[40];
-	int64_t			 now = wall_now();
+	char			*text;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return usage(stderr, EXIT_USAGE);
@@ -508,28 +493,15 @@ cmd_status(int argc, char **argv)
 	}
 	if ((s = open_store(o.conf, &c)) == NULL)
 		return c == NULL ? EXIT_USAGE : EXIT_RUNTIME;
-	if (leader_state(s, &lr, &iv, &n) != 0) {
+	if ((text = leader_state_text(s, wall_now())) == NULL) {
 		fprintf(stderr, "pvebot: cannot read the instances: %s\n",
 		    store_error(s));
 		store_close(s);
 		conf_free(c);
 		return EXIT_RUNTIME;
 	}
-	if (lr.instance != NULL) {
-		utc(lr.since, t1, sizeof t1);
-		printf("leader: %s (epoch %lld, since %s)\n", lr.instance,
-		    (long long)lr.epoch, t1);
-	} else
-		printf("leader: none yet (epoch %lld)\n", (long long)lr.epoch);
-	printf("instances: %zu\n", n);
-	for (i = 0; i < n; i++) {
-		utc(iv[i].started_at, t1, sizeof t1);
-		utc(iv[i].seen_at, t2, sizeof t2);
-		printf("  %s  site %s  started %s  seen %s (%llds ago)\n",
-		    iv[i].name, iv[i].site, t1, t2,
-		    (long long)(now - iv[i].seen_at));
-	}
-	leader_state_free(&lr, iv, n);
+	fputs(text, stdout);
+	free(text);
 	store_close(s);
 	conf_free(c);
 	return EXIT_OK;

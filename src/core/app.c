@@ -423,6 +423,7 @@ app_lead(struct app *app, char **cause)
 		host[sizeof host - 1] = '\0';
 		name = host;
 	}
+	app->instance = xstrdup(name);
 	app->leader = leader_open(conf->database, name, conf->instance.site,
 	    cause);
 	if (app->leader == NULL)
@@ -893,6 +894,7 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	app_stop(app);
+	free(app->instance);
 	/* Last: the lock goes once nothing of this process writes. */
 	if (app->leader != NULL) {
 		leader_close(app->leader);

@@ -17,6 +17,7 @@
 #include "core_int.h"
 #include "exec_proxmox.h"
 #include "sensors_limits.h"
+#include "store_leader.h"
 #include "../prov/prov_int.h"
 #include "util.h"
 #include "worker.h"
@@ -47,8 +48,22 @@ bw_status(const struct builtin_env *env, const struct cmd_call *call,
     char **cause)
 {
 	struct pve	*pve = need_pve(env, cause);
+	struct app	*app = env->app;
+	char		*text, *inst, *out;
 
-	return pve != NULL ? pve_format_status(pve, cause) : NULL;
+	if (pve == NULL || (text = pve_format_status(pve, cause)) == NULL)
+		return NULL;
+	if (app->leader == NULL)
+		return text;
+	/* Several instances share the database: which one answers, and
+	 * who leads (the same lines as `pvebot status --cluster`). */
+	inst = leader_state_text(env->store, wall_now());
+	out = xasprintf("%s\npvebot: answered by %s (site %s)\n%s", text,
+	    app->instance, app->conf->instance.site, inst != NULL ? inst :
+	    "instances: the database cannot be read now\n");
+	free(inst);
+	free(text);
+	return out;
 }
 
 static char *

@@ -1495,6 +1495,11 @@ bi_whoami(struct route *rt, const struct cmd_call *call, struct buf *out)
 	buf_printf(out, "you are %s in room %s\n", rt->ev->user, rt->room);
 	buf_puts(out, text);
 	free(text);
+	if (rt->app->leader != NULL)	/* read-only once started */
+		buf_printf(out, "%spvebot instance %s (site %s), the leader, "
+		    "epoch %lld\n", out->len > 0 && out->data[out->len - 1] !=
+		    '\n' ? "\n" : "", rt->app->instance,
+		    rt->app->conf->instance.site, (long long)rt->app->epoch);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -87,10 +88,21 @@ fail:
 void
 leader_close(struct leader *l)
 {
+	struct db_stmt	*st;
+
 	if (l == NULL)
 		return;
 	if (l->fd != -1)
 		close(l->fd);
+	/* Given back before the connection goes: the server frees a
+	 * closed session's locks only once its backend has exited, which
+	 * a standby trying now could still find held. */
+	if (l->pg && l->held && (st = db_prepare(l->s,
+	    "SELECT pg_advisory_unlock(?1)")) != NULL) {
+		db_bind_int(st, 1, LEADER_LOCK);
+		db_step(st);
+		db_finish(l->s, st);
+	}
 	store_close(l->s);
 	free(l->instance);
 	free(l);
@@ -285,4 +297,48 @@ leader_state_free(struct leader_row *lr, struct instance_row *v, size_t n)
 		free(v[i].site);
 	}
 	free(v);
+}
+
+static void
+utc(int64_t t, char *out, size_t len)
+{
+	struct tm	 tm;
+	time_t		 at = (time_t)t;
+
+	if (gmtime_r(&at, &tm) == NULL || strftime(out, len,
+	    "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, len, "%lld", (long long)t);
+}
+
+char *
+leader_state_text(struct store *s, int64_t now)
+{
+	struct leader_row	 lr;
+	struct instance_row	*iv;
+	struct buf		 b;
+	size_t			 n, i;
+	char			 t1[40], t2[40];
+
+	if (leader_state(s, &lr, &iv, &n) != 0) {
+		leader_state_free(&lr, iv, n);
+		return NULL;
+	}
+	buf_init(&b, 0);
+	if (lr.instance != NULL) {
+		utc(lr.since, t1, sizeof t1);
+		buf_printf(&b, "leader: %s (epoch %lld, since %s)\n",
+		    lr.instance, (long long)lr.epoch, t1);
+	} else
+		buf_printf(&b, "leader: none yet (epoch %lld)\n",
+		    (long long)lr.epoch);
+	buf_printf(&b, "instances: %zu\n", n);
+	for (i = 0; i < n; i++) {
+		utc(iv[i].started_at, t1, sizeof t1);
+		utc(iv[i].seen_at, t2, sizeof t2);
+		buf_printf(&b, "  %s  site %s  started %s  seen %s (%llds "
+		    "ago)\n", iv[i].name, iv[i].site, t1, t2,
+		    (long long)(now - iv[i].seen_at));
+	}
+	leader_state_free(&lr, iv, n);
+	return buf_steal(&b);
 }

@@ -220,6 +220,16 @@ test_standby_takes_over(void)
 	 * one for each job that succeeded. */
 	T_OK((int64_t)posts <= NCMD);
 	T_OK((int64_t)posts >= succeeded);
+	/* In chat, the new leader says who answers and who leads; alpha
+	 * stays listed, last seen before it was killed. */
+	fake_telegram_inject_message(e->tg, FIRST_UID, FIRST_UID, "whoami", 0);
+	T_OK(t_env_wait_bot(e, FIRST_UID, "pvebot instance beta (site lab), "
+	    "the leader, epoch 2", 20000) != -1);
+	fake_telegram_inject_message(e->tg, FIRST_UID, FIRST_UID, "status", 0);
+	T_OK(t_env_wait_bot(e, FIRST_UID, "pvebot: answered by beta (site "
+	    "lab)\nleader: beta (epoch 2, since ", 20000) != -1);
+	T_OK(t_env_wait_bot(e, FIRST_UID, "instances: 2\n  alpha  site lab  "
+	    "started ", 20000) != -1);
 	out = t_proc_output(&beta);
 	T_NOT_CONTAINS(out, "Conflict");
 	free(out);
