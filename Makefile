@@ -97,18 +97,18 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # (tests/run.sh, tests/pg.sh): the tests whose databases come from
 # tests/lib/t_db.h. Paths under $(BUILD)/tests. On SQLite only: the fuzz
 # targets, test_demo (`pvebot demo` has no password file), the tests
-# that open no database.
-PG_TEST_BINS := unit/test_store e2e/test_consent e2e/test_nodes \
-	   e2e/test_backup_ops e2e/test_never_waits e2e/test_schedules \
-	   e2e/test_prov_e2e e2e/test_ratelimit_e2e e2e/test_telegram_faults \
-	   e2e/test_jobs e2e/test_operations e2e/test_monitor \
-	   e2e/test_monitor_digest e2e/test_monitor_gpu \
-	   e2e/test_monitor_health e2e/test_monitor_sensors \
-	   e2e/test_telegram_e2e e2e/test_cli e2e/test_ssh_e2e \
-	   e2e/test_discord_e2e e2e/test_promises e2e/test_crash \
-	   unit/test_chat_feed unit/test_telegram unit/test_discord_msg \
-	   unit/test_prov unit/test_matrix e2e/test_matrix_e2e \
-	   e2e/test_webhooks unit/test_leader e2e/test_leader_e2e
+# that open no database. Longest first: run.sh runs three at a time.
+PG_TEST_BINS := e2e/test_crash e2e/test_telegram_faults e2e/test_jobs \
+	   e2e/test_webhooks e2e/test_telegram_e2e e2e/test_leader_e2e \
+	   e2e/test_prov_e2e unit/test_telegram unit/test_matrix \
+	   e2e/test_schedules e2e/test_matrix_e2e e2e/test_nodes \
+	   e2e/test_monitor e2e/test_ssh_e2e e2e/test_never_waits \
+	   unit/test_discord_msg e2e/test_operations e2e/test_backup_ops \
+	   e2e/test_promises unit/test_store e2e/test_consent \
+	   e2e/test_monitor_gpu e2e/test_discord_e2e e2e/test_cli \
+	   e2e/test_monitor_health e2e/test_monitor_digest unit/test_prov \
+	   unit/test_chat_feed e2e/test_ratelimit_e2e \
+	   e2e/test_monitor_sensors unit/test_leader
 # Drivers of `make bench` (tests/bench/bench_*.c): built by bench only.
 BENCH_SRCS := $(shell find tests/bench -name 'bench_*.c' 2>/dev/null | sort)
 BENCH_BINS := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)

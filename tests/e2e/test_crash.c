@@ -25,6 +25,11 @@
  *   unseen      a job that waited for approval with no request in the
  *               group
  * Each count must be 0. The run prints them, with the jobs' final states.
+ *
+ * On PostgreSQL (issue 22) a second run does the same with two instances
+ * on one database: 500 commands in 20 batches, and in each the leader is
+ * killed at a random moment; the standby must lead within 10 s, and the
+ * killed instance comes back as the standby. Judged the same way.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,10 +40,14 @@
 #include <jansson.h>
 
 #include "t.h"
+#include "t_db.h"
 #include "t_env.h"
 #include "util.h"
 
-#define NUSERS		100
+#define NUSERS		100	/* one instance, killed and restarted */
+#define NPAIR		500	/* two instances, the leader killed */
+#define MAXCMDS		NPAIR
+#define PAIR_ROUNDS	20	/* leader kills of the two-instance run */
 #define FIRST_UID	3001
 #define ROUNDS		15
 #define AIM_INTENT	5	/* round started with step.intent armed */
@@ -52,11 +61,12 @@ struct cmd {
 	const char	*post;		/* path part of its Proxmox POST */
 };
 
-static struct cmd	 cmds[NUSERS];
+static struct cmd	 cmds[MAXCMDS];
+static size_t		 ncmds;
 
-/* The 100 commands: unique per user, each Proxmox action countable. */
+/* n commands: unique per user, each Proxmox action countable. */
 static void
-make_commands(void)
+make_commands(size_t nc)
 {
 	static const int snap_guests[] = { 101, 102, 103, 104, 106, 107,
 	    108, 111, 112 };
@@ -75,9 +85,10 @@ make_commands(void)
 		{ "rollback 101 pre-upgrade", "/qemu/101/snapshot/pre-upgrade/"
 		    "rollback" },
 	};
-	static struct cmd	 all[NUSERS];
+	static struct cmd	 all[MAXCMDS];
 	size_t			 i, k = 0, n;
 
+	ncmds = nc;
 	for (n = 0; n < nitems(power); n++, k++) {
 		snprintf(all[k].text, sizeof all[k].text, "%s", power[n].text);
 		all[k].post = power[n].post;
@@ -90,13 +101,18 @@ make_commands(void)
 	}
 	for (n = 0; n < 20; n++, k++)
 		snprintf(all[k].text, sizeof all[k].text, "nodes");
-	for (n = 0; k < NUSERS; n++, k++)
+	/* Snapshots, at most 24 a guest (the simulator keeps 32, some
+	 * exist), then reads of one guest. */
+	for (n = 0; k < ncmds && n < 24 * nitems(snap_guests); n++, k++)
 		snprintf(all[k].text, sizeof all[k].text, "snapshot %d k%zu",
 		    snap_guests[n % nitems(snap_guests)], n);
+	for (n = 0; k < ncmds; n++, k++)
+		snprintf(all[k].text, sizeof all[k].text, "guest %d",
+		    snap_guests[n % nitems(snap_guests)]);
 	/* Mixed, so each batch has several kinds (the same every run:
-	 * 37 and 100 are coprime). */
-	for (i = 0; i < NUSERS; i++) {
-		cmds[i] = all[(i * 37 + 11) % NUSERS];
+	 * 37 is coprime with 100 and 500). */
+	for (i = 0; i < ncmds; i++) {
+		cmds[i] = all[(i * 37 + 11) % ncmds];
 		cmds[i].uid = FIRST_UID + (long long)i;
 	}
 }
@@ -118,7 +134,7 @@ write_people(struct t_env *e)
 	    "  bob:\n"
 	    "    identities: [telegram:1002, console:bob]\n"
 	    "    roles: [operator]\n");
-	for (i = 0; i < NUSERS; i++)
+	for (i = 0; i < ncmds; i++)
 		buf_printf(&b, "  u%lld:\n    identities: [telegram:%lld]\n"
 		    "    roles: [operator]\n", cmds[i].uid, cmds[i].uid);
 	t_write("policies/users.yaml", buf_cstr(&b), 0644);
@@ -140,7 +156,7 @@ write_people(struct t_env *e)
 	conf = t_slurp(e->conf_path);
 	buf_init(&b, 0);
 	buf_puts(&b, "[\"1001\", \"1002\"");
-	for (i = 0; i < NUSERS; i++)
+	for (i = 0; i < ncmds; i++)
 		buf_printf(&b, ", \"%lld\"", cmds[i].uid);
 	buf_puts(&b, "]");
 	at = conf != NULL ? strstr(conf, "[\"1001\", \"1002\"]") : NULL;
@@ -175,7 +191,7 @@ db_ids(struct t_env *e, const char *sql, int64_t *ids, size_t max)
 static void
 approve_shown(struct t_env *e)
 {
-	int64_t	 ids[NUSERS * 2];
+	int64_t	 ids[MAXCMDS * 2];
 	size_t	 n, i;
 
 	n = db_ids(e, "SELECT id FROM jobs WHERE state = 'awaiting_approval'",
@@ -279,49 +295,21 @@ final_text(const char *s)
 	return 0;
 }
 
+/*
+ * Waits until everything settled (approvals pressed, jobs ended, the
+ * outbox sent), then judges the run from the simulator's call log, the
+ * database and the fake's chats; prints the counts.
+ */
 static void
-test_kills_lose_and_repeat_nothing(void)
+settle_and_judge(struct t_env *e, int kills, int aimed)
 {
-	struct t_env_opts	 o = { .telegram = 1, .task_ms = 300 };
-	struct t_env		*e;
-	int64_t			 ids[NUSERS * 2], deadline;
-	size_t			 i, k = 0, n, njobs;
-	int			 round, lost = 0, twice = 0, unreported = 0;
-	int			 unseen = 0, aimed = 0, busy;
+	int64_t			 ids[MAXCMDS * 2], deadline;
+	size_t			 i, n, njobs;
+	int			 lost = 0, twice = 0, unreported = 0;
+	int			 unseen = 0, busy;
 	json_t			*calls;
 	char			 sql[256];
 
-	make_commands();
-	e = t_env_new(&o);
-	write_people(e);
-	start(e, NULL);
-	for (round = 0; round < ROUNDS; round++) {
-		size_t	 batch = NUSERS / ROUNDS + (round < NUSERS % ROUNDS);
-		const char *aim = round == AIM_INTENT ? "step.intent:2" :
-		    round == AIM_SNAPSHOT ? "step.snapshot" :
-		    round == AIM_SEND ? "send.done:3" : NULL;
-
-		if (aim != NULL) {
-			t_env_stop(e, SIGKILL);
-			start(e, aim);
-		}
-		for (i = 0; i < batch && k < NUSERS; i++, k++)
-			fake_telegram_inject_message(e->tg, cmds[k].uid,
-			    cmds[k].uid, cmds[k].text, 0);
-		if (round == AIM_SNAPSHOT)
-			fake_telegram_inject_message(e->tg, 1002, 1002,
-			    "rollback 101 pre-upgrade", 0);
-		if (aim != NULL) {
-			/* The process ends at the point, as SIGKILL would. */
-			aimed += ended_by_itself(e, 30000);
-		} else {
-			sleep_ms(200 + (int)(random_u64() % 1300));
-			approve_shown(e);
-			sleep_ms((int)(random_u64() % 400));
-		}
-		t_env_stop(e, SIGKILL);
-		start(e, NULL);
-	}
 	/* Everything settles: approvals pressed, jobs ended, outbox sent. */
 	deadline = now_ms() + 120000;
 	do {
@@ -334,10 +322,9 @@ test_kills_lose_and_repeat_nothing(void)
 		    "WHERE state = 'pending'", NULL);
 	} while (busy > 0 && now_ms() < deadline);
 	T_EQ_INT(busy, 0);
-	T_EQ_INT(aimed, 3);
 
 	/* Lost or twice, per user. */
-	for (i = 0; i < NUSERS; i++) {
+	for (i = 0; i < ncmds; i++) {
 		char	 who[32];
 
 		snprintf(who, sizeof who, "telegram:%lld", cmds[i].uid);
@@ -358,7 +345,7 @@ test_kills_lose_and_repeat_nothing(void)
 	/* An action asked of Proxmox more often than jobs could ask it. */
 	calls = t_env_sim_calls(e);
 	T_OK(json_array_size(calls) < 5000);	/* the log kept them all */
-	for (i = 0; i < NUSERS; i++) {
+	for (i = 0; i < ncmds; i++) {
 		size_t		 asked = 0, may = 0, c;
 		json_t		*call;
 
@@ -393,7 +380,7 @@ test_kills_lose_and_repeat_nothing(void)
 			twice++;
 		}
 		/* The same command text counts once. */
-		for (c = i + 1; c < NUSERS; c++) {
+		for (c = i + 1; c < ncmds; c++) {
 			if (strcmp(cmds[c].text, cmds[i].text) == 0)
 				cmds[c].post = NULL;
 		}
@@ -443,8 +430,8 @@ test_kills_lose_and_repeat_nothing(void)
 		}
 	}
 	printf("  %zu commands, %zu jobs, %d kills (%d aimed): %d lost, "
-	    "%d twice, %d unreported, %d approvals unseen\n", (size_t)NUSERS,
-	    njobs, ROUNDS, aimed, lost, twice, unreported, unseen);
+	    "%d twice, %d unreported, %d approvals unseen\n", ncmds,
+	    njobs, kills, aimed, lost, twice, unreported, unseen);
 	{
 		static const char *const states[] = { "succeeded", "failed",
 		    "refused", "interrupted", "unknown", "denied", "expired",
@@ -463,6 +450,148 @@ test_kills_lose_and_repeat_nothing(void)
 	T_EQ_INT(twice, 0);
 	T_EQ_INT(unreported, 0);
 	T_EQ_INT(unseen, 0);
+}
+
+static void
+test_kills_lose_and_repeat_nothing(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 300 };
+	struct t_env		*e;
+	size_t			 i, k = 0;
+	int			 round, aimed = 0;
+
+	make_commands(NUSERS);
+	e = t_env_new(&o);
+	write_people(e);
+	start(e, NULL);
+	for (round = 0; round < ROUNDS; round++) {
+		size_t	 batch = NUSERS / ROUNDS + (round < NUSERS % ROUNDS);
+		const char *aim = round == AIM_INTENT ? "step.intent:2" :
+		    round == AIM_SNAPSHOT ? "step.snapshot" :
+		    round == AIM_SEND ? "send.done:3" : NULL;
+
+		if (aim != NULL) {
+			t_env_stop(e, SIGKILL);
+			start(e, aim);
+		}
+		for (i = 0; i < batch && k < NUSERS; i++, k++)
+			fake_telegram_inject_message(e->tg, cmds[k].uid,
+			    cmds[k].uid, cmds[k].text, 0);
+		if (round == AIM_SNAPSHOT)
+			fake_telegram_inject_message(e->tg, 1002, 1002,
+			    "rollback 101 pre-upgrade", 0);
+		if (aim != NULL) {
+			/* The process ends at the point, as SIGKILL would. */
+			aimed += ended_by_itself(e, 30000);
+		} else {
+			sleep_ms(200 + (int)(random_u64() % 1300));
+			approve_shown(e);
+			sleep_ms((int)(random_u64() % 400));
+		}
+		t_env_stop(e, SIGKILL);
+		start(e, NULL);
+	}
+	T_EQ_INT(aimed, 3);
+	settle_and_judge(e, ROUNDS, aimed);
+	t_env_free(e);
+}
+
+/*
+ * Two instances on one PostgreSQL database: alpha (t_env's process) and
+ * beta. Each round a batch of commands arrives, and at a random moment
+ * the leader is killed with SIGKILL: the standby must take over (within
+ * 10 s), and the killed one is started again as the new standby.
+ */
+struct inst {
+	const char	*name;
+	struct t_proc	*proc;
+	char		*argv[5];
+};
+
+static void
+inst_start(struct t_env *e, struct inst *in, const char *ready)
+{
+	T_EQ_INT(t_proc_start(in->proc, in->argv, 0), 0);
+	if (in->proc == &e->proc)
+		e->running = 1;
+	if (t_proc_wait_for(in->proc, ready, 60000) != 0)
+		t_fail(__FILE__, __LINE__, "%s did not say \"%s\"", in->name,
+		    ready);
+}
+
+static void
+test_leader_kills_lose_and_repeat_nothing(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 300,
+	    .extra = "instance:\n  name: alpha\n" };
+	struct t_env		*e;
+	struct t_proc		 beta_proc;
+	struct inst		 in[2];
+	char			*conf, *confb, needle[64];
+	const char		*at;
+	size_t			 i, k = 0;
+	int			 round, lead = 0, epoch = 1;
+	int64_t			 killed, took, slowest = 0;
+
+	make_commands(NPAIR);
+	e = t_env_new(&o);
+	write_people(e);
+	conf = t_slurp(e->conf_path);
+	at = conf != NULL ? strstr(conf, "name: alpha") : NULL;
+	T_OK(at != NULL);
+	if (at == NULL) {
+		free(conf);
+		t_env_free(e);
+		return;
+	}
+	confb = xasprintf("%.*sname: beta%s", (int)(at - conf), conf,
+	    at + strlen("name: alpha"));
+	free(conf);
+	conf = xstrdup(t_write("bot-beta.conf", confb, 0600));
+	free(confb);
+	in[0] = (struct inst){ "alpha", &e->proc, { (char *)t_pvebot(),
+	    "run", "-c", e->conf_path, NULL } };
+	in[1] = (struct inst){ "beta", &beta_proc, { (char *)t_pvebot(),
+	    "run", "-c", conf, NULL } };
+	inst_start(e, &in[0], "connector started name=telegram");
+	inst_start(e, &in[1], "standby instance=beta");
+	for (round = 0; round < PAIR_ROUNDS; round++) {
+		size_t	 batch = NPAIR / PAIR_ROUNDS + (round < NPAIR %
+		    PAIR_ROUNDS);
+		struct inst	*dead = &in[lead], *next = &in[!lead];
+
+		for (i = 0; i < batch && k < ncmds; i++, k++)
+			fake_telegram_inject_message(e->tg, cmds[k].uid,
+			    cmds[k].uid, cmds[k].text, 0);
+		sleep_ms(200 + (int)(random_u64() % 2300));
+		approve_shown(e);
+		sleep_ms((int)(random_u64() % 400));
+		T_EQ_INT(t_proc_stop(dead->proc, SIGKILL, 20000),
+		    128 + SIGKILL);
+		killed = now_ms();
+		if (dead->proc == &e->proc)
+			e->running = 0;
+		epoch++;
+		snprintf(needle, sizeof needle, "leader instance=%s epoch=%d",
+		    next->name, epoch);
+		if (t_proc_wait_for(next->proc, needle, 10000) != 0) {
+			t_fail(__FILE__, __LINE__, "%s killed: %s did not "
+			    "take over within 10 s", dead->name, next->name);
+			break;
+		}
+		took = now_ms() - killed;
+		if (took > slowest)
+			slowest = took;
+		snprintf(needle, sizeof needle, "standby instance=%s",
+		    dead->name);
+		inst_start(e, dead, needle);
+		lead = !lead;
+	}
+	printf("  note: %d leader kills, the slowest takeover %lld ms\n",
+	    PAIR_ROUNDS, (long long)slowest);
+	settle_and_judge(e, PAIR_ROUNDS, 0);
+	t_proc_stop(&beta_proc, SIGTERM, 30000);
+	free(conf);
 	t_env_free(e);
 }
 
@@ -470,5 +599,10 @@ int
 main(void)
 {
 	T_RUN(test_kills_lose_and_repeat_nothing);
+	if (t_db_pg())
+		T_RUN(test_leader_kills_lose_and_repeat_nothing);
+	else
+		printf("SKIP test_leader_kills_lose_and_repeat_nothing: "
+		    "PostgreSQL only (set PVEBOT_TEST_DB)\n");
 	return t_summary();
 }
