@@ -72,9 +72,10 @@ int	leader_state(struct store *, struct leader_row *,
 void	leader_state_free(struct leader_row *, struct instance_row *,
 	    size_t n);
 /*
- * The same as text, a line for the leader ("leader: NAME (epoch N, since
- * TIME)") and one per instance, `now` for how long ago each was seen;
- * caller frees. NULL on a database error.
+ * What leader_state() reads, as the CLI and chat show it: a line for the
+ * leader ("leader: NAME (epoch N, since TIME)"), then "instances: N" and
+ * a line per instance (`now` says how long ago each was seen). Caller
+ * frees; NULL on a database error.
  */
 char	*leader_state_text(struct store *, int64_t now);
 
