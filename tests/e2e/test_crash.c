@@ -123,7 +123,6 @@ write_people(struct t_env *e)
 {
 	struct buf	 b;
 	char		*conf, *users, *next;
-	const char	*at;
 	size_t		 i;
 
 	buf_init(&b, 0);
@@ -141,16 +140,10 @@ write_people(struct t_env *e)
 	buf_release(&b);
 	/* Rollbacks take a safety snapshot first. */
 	users = t_slurp("policies/default.yaml");
-	at = users != NULL ? strstr(users, "    # snapshot_before: yes") :
-	    NULL;
-	T_OK(at != NULL);
-	if (at != NULL) {
-		next = xasprintf("%.*s    snapshot_before: yes%s",
-		    (int)(at - users), users, at + strlen(
-		    "    # snapshot_before: yes"));
-		t_write("policies/default.yaml", next, 0644);
-		free(next);
-	}
+	next = t_swap(users, "    # snapshot_before: yes",
+	    "    snapshot_before: yes");
+	t_write("policies/default.yaml", next, 0644);
+	free(next);
 	free(users);
 	/* Everyone may use a private chat; no rate limit gets in the way. */
 	conf = t_slurp(e->conf_path);
@@ -159,21 +152,12 @@ write_people(struct t_env *e)
 	for (i = 0; i < ncmds; i++)
 		buf_printf(&b, ", \"%lld\"", cmds[i].uid);
 	buf_puts(&b, "]");
-	at = conf != NULL ? strstr(conf, "[\"1001\", \"1002\"]") : NULL;
-	T_OK(at != NULL);
-	if (at != NULL) {
-		next = xasprintf("%.*s%s%s", (int)(at - conf), conf,
-		    buf_cstr(&b), at + strlen("[\"1001\", \"1002\"]"));
-		free(conf);
-		conf = next;
-		at = strstr(conf, "  max_command_age: 5m\n");
-		next = xasprintf("%.*s  max_command_age: 5m\n  rate_limit: "
-		    "{per_room: 100000, room_burst: 100000}\n%s",
-		    (int)(at - conf), conf, at + strlen("  max_command_age: "
-		    "5m\n"));
-		t_write("bot.conf", next, 0600);
-		free(next);
-	}
+	next = t_swap(conf, "[\"1001\", \"1002\"]", buf_cstr(&b));
+	free(conf);
+	conf = t_swap(next, "  max_command_age: 5m\n", "  max_command_age: "
+	    "5m\n  rate_limit: {per_room: 100000, room_burst: 100000}\n");
+	t_write("bot.conf", conf, 0600);
+	free(next);
 	buf_release(&b);
 	free(conf);
 }
@@ -528,7 +512,6 @@ test_leader_kills_lose_and_repeat_nothing(void)
 	struct t_proc		 beta_proc;
 	struct inst		 in[2];
 	char			*conf, *confb, needle[64];
-	const char		*at;
 	size_t			 i, k = 0;
 	int			 round, lead = 0, epoch = 1;
 	int64_t			 killed, took, slowest = 0;
@@ -537,15 +520,7 @@ test_leader_kills_lose_and_repeat_nothing(void)
 	e = t_env_new(&o);
 	write_people(e);
 	conf = t_slurp(e->conf_path);
-	at = conf != NULL ? strstr(conf, "name: alpha") : NULL;
-	T_OK(at != NULL);
-	if (at == NULL) {
-		free(conf);
-		t_env_free(e);
-		return;
-	}
-	confb = xasprintf("%.*sname: beta%s", (int)(at - conf), conf,
-	    at + strlen("name: alpha"));
+	confb = t_swap(conf, "name: alpha", "name: beta");
 	free(conf);
 	conf = xstrdup(t_write("bot-beta.conf", confb, 0600));
 	free(confb);

@@ -37,15 +37,9 @@ static char *
 conf_variant(const char *path, const char *name, const char *from,
     const char *to)
 {
-	char		*text = t_slurp(path), *next = NULL;
-	const char	*at = text != NULL ? strstr(text, from) : NULL;
-	char		*out;
+	char	*text = t_slurp(path), *next = t_swap(text, from, to);
+	char	*out = xstrdup(t_write(name, next, 0600));
 
-	T_OK(at != NULL);
-	if (at != NULL)
-		next = xasprintf("%.*s%s%s", (int)(at - text), text, to,
-		    at + strlen(from));
-	out = xstrdup(t_write(name, next != NULL ? next : "", 0600));
 	free(next);
 	free(text);
 	return out;

@@ -734,17 +734,11 @@ test_kill9_nothing_lost_or_repeated(void)
 static void
 conf_edit(struct e2e *e, const char *from, const char *to)
 {
-	char	*text, *p, *nt;
+	char	*text, *nt;
 	size_t	 len;
 
 	text = read_file(e->conf, 1 << 20, &len, NULL);
-	if (text == NULL || (p = strstr(text, from)) == NULL) {
-		t_fail(__FILE__, __LINE__, "bot.conf has no '%s'", from);
-		free(text);
-		return;
-	}
-	nt = xasprintf("%.*s%s%s", (int)(p - text), text, to,
-	    p + strlen(from));
+	nt = t_swap(text, from, to);
 	t_write("bot.conf", nt, 0600);
 	free(nt);
 	free(text);

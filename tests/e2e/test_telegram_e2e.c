@@ -788,18 +788,6 @@ test_unserved_chat_audited_once(void)
 	e2e_free(e);
 }
 
-/* s with its first `from` replaced by `to` (caller frees). */
-static char *
-text_swap(const char *s, const char *from, const char *to)
-{
-	const char	*at = s != NULL ? strstr(s, from) : NULL;
-
-	T_OK(at != NULL);
-	if (at == NULL)
-		return xstrdup(s != NULL ? s : "");
-	return xasprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
-}
-
 /* Whether the i-th setMyCommands named `command`. */
 static int
 menu_has(struct e2e *e, size_t i, const char *command)
@@ -836,10 +824,10 @@ test_sighup_reloads_everything(void)
 	dir = t_path("local-commands");
 	mkdir(dir, 0755);
 	conf = t_slurp(e->conf_path);
-	next = text_swap(conf, "policies: ", "local_commands: LOCAL\n"
+	next = t_swap(conf, "policies: ", "local_commands: LOCAL\n"
 	    "policies: ");
 	free(conf);
-	conf = text_swap(next, "LOCAL", dir);
+	conf = t_swap(next, "LOCAL", dir);
 	free(next);
 	t_write("bot.conf", conf, 0600);
 	e2e_start_pvebot(e);
@@ -848,10 +836,10 @@ test_sighup_reloads_everything(void)
 	T_OK(!menu_has(e, 0, "fleet"));
 
 	/* The changes: bot.conf, a new command, the policy. */
-	next = text_swap(conf, "users: [\"1001\", \"1002\"]",
+	next = t_swap(conf, "users: [\"1001\", \"1002\"]",
 	    "users: [\"1001\", \"1002\", \"1003\"]");
 	free(conf);
-	conf = text_swap(next, "count: 2", "count: 3");
+	conf = t_swap(next, "count: 2", "count: 3");
 	free(next);
 	t_write("bot.conf", conf, 0600);
 	t_write("local-commands/fleet.yaml",
@@ -874,7 +862,7 @@ test_sighup_reloads_everything(void)
 	    "    identities: [telegram:1004]\n"
 	    "    roles: [operator]\n", 0644);
 	policy = t_slurp("policies/default.yaml");
-	pnext = text_swap(policy, "rules:\n", "rules:\n"
+	pnext = t_swap(policy, "rules:\n", "rules:\n"
 	    "  - name: freeze-101\n"
 	    "    effect: prohibit\n"
 	    "    why: 101 is frozen for the audit\n"

@@ -440,3 +440,15 @@ t_free_port(void)
 	close(fd);
 	return port;
 }
+
+char *
+t_swap(const char *s, const char *from, const char *to)
+{
+	const char	*at = s != NULL ? strstr(s, from) : NULL;
+
+	if (at == NULL) {
+		t_fail(__FILE__, __LINE__, "no \"%s\" to replace", from);
+		return xstrdup(s != NULL ? s : "");
+	}
+	return xasprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}

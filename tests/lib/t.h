@@ -91,5 +91,10 @@ int	t_proc_wait_for(const struct t_proc *, const char *needle,
 
 int	t_free_port(void);	/* a free TCP port on 127.0.0.1 */
 char	*t_slurp(const char *path);	/* caller frees; NULL if missing */
+/*
+ * s with its first `from` replaced by `to` (caller frees). A check fails
+ * when s (NULL allowed) has no `from`; the copy is then unchanged.
+ */
+char	*t_swap(const char *s, const char *from, const char *to);
 
 #endif
