@@ -15,6 +15,7 @@
 #ifndef PVEBOT_CHAT_H
 #define PVEBOT_CHAT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -177,6 +178,9 @@ struct connector {
 	const struct connector_ops	*ops;
 	const struct chat_ctx		*ctx;
 	void				*priv;
+	/* Its sender while one runs (set and cleared by chat_sender.c;
+	 * the connector's threads read it while it starts). */
+	_Atomic(struct chat_sender *)	 sender;
 };
 
 /* Constructors, one per backend; NULL with *cause on a setup error. */
@@ -226,6 +230,13 @@ struct store;
 int	chat_sender_flush(struct connector *, struct store *);
 /* Rows delivered since start (tests). */
 int64_t	chat_sender_delivered(struct chat_sender *);
+/*
+ * Waits until everything written for the sender's connector before the
+ * call has been delivered (nothing of it waits: no row due later, no
+ * room paced), the sender stops, or `deadline_ms` (monotonic) passes;
+ * 1 when delivered. What the console waits on before its next line.
+ */
+int	chat_sender_settle(struct chat_sender *, int64_t deadline_ms);
 
 /*
  * Shared by all connectors: is a command sent at `sent_at` too old to

@@ -63,6 +63,7 @@ struct outbox_item {
 	int64_t			 version;
 	int			 attempts;
 	int64_t			 created_at;	/* UNIX seconds */
+	int			 more;		/* rows of its room wait behind */
 	/* The content. */
 	struct chat_msg		 msg;
 	char			*title, *text, *mention, *mention_name;

@@ -97,14 +97,33 @@ submit_and_wait(struct connector *c, struct chat_event *ev)
 		struct timespec	 ts;
 		int64_t		 at = wall_now_ms() + 50;
 
-		if (con->handled && (con->store == NULL ||
-		    outbox_pending(con->store, "console") == 0))
+		if (con->handled)
 			break;
 		ts.tv_sec = at / 1000;
 		ts.tv_nsec = (at % 1000) * 1000000;
 		pthread_cond_timedwait(&con->wait_cond, &con->wait_lock, &ts);
 	}
 	pthread_mutex_unlock(&con->wait_lock);
+	/*
+	 * Saved: now its answer (and whatever else was written for the
+	 * console by then) is delivered. The sender says so itself; only
+	 * before it runs does the console count the outbox's rows.
+	 */
+	while (!atomic_load(&con->stop) && now_ms() < deadline) {
+		struct chat_sender	*sender = atomic_load(&c->sender);
+
+		if (sender != NULL) {
+			/* In slices, so that a stop is seen. */
+			if (chat_sender_settle(sender, now_ms() + 50 <
+			    deadline ? now_ms() + 50 : deadline))
+				break;
+			continue;
+		}
+		if (con->store == NULL || outbox_pending(con->store,
+		    "console") == 0)
+			break;
+		sleep_ms(10);
+	}
 }
 
 static void

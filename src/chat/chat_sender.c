@@ -61,6 +61,11 @@ struct chat_sender {
 	size_t			 nrooms;
 	int64_t			 global_next;	/* monotonic ms */
 	atomic_int_fast64_t	 sent;		/* deliveries, for tests */
+	/* Under lock: commits announced, and how many of them the sender
+	 * has seen through to the end (chat_sender_settle). */
+	int64_t			 written;
+	int64_t			 settled;
+	pthread_cond_t		 settled_cond;
 };
 
 /* Every running sender, so the store's hook finds them by name. */
@@ -78,6 +83,7 @@ chat_sender_notify(const char *connector)
 			continue;
 		pthread_mutex_lock(&s->lock);
 		s->kicked = 1;
+		s->written++;
 		pthread_cond_signal(&s->cond);
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -168,8 +174,8 @@ audit_undelivered(struct store *st, const struct outbox_item *it,
 	free(detail);
 }
 
-/* Delivers one row and records the outcome. */
-static void
+/* Delivers one row and records the outcome: the attempt's CHAT_ code. */
+static int
 deliver(struct chat_sender *s, struct store *st, struct outbox_item *it)
 {
 	struct connector	*c = s->conn;
@@ -237,6 +243,7 @@ deliver(struct chat_sender *s, struct store *st, struct outbox_item *it)
 	}
 	free(ref);
 	free(cause);
+	return rc;
 }
 
 /* Waits for a kick, until `until_ms` (monotonic); 1 when told to stop. */
@@ -281,19 +288,22 @@ sender_main(void *arg)
 	for (;;) {
 		struct outbox_item	*items = NULL;
 		size_t			 n = 0, i;
-		int64_t			 next_wall = 0, wake, stopping;
-		int			 sent = 0;
+		int64_t			 next_wall = 0, wake, stopping, seen;
+		int			 again = 0;
 
 		pthread_mutex_lock(&s->lock);
 		stopping = s->stop;
 		s->kicked = 0;
+		seen = s->written;
 		pthread_mutex_unlock(&s->lock);
 		if (stopping && now_ms() >= s->drain_until)
 			break;
 		if (outbox_due(st, s->conn->ops->name, wall_now_ms(), &items,
-		    &n, &next_wall) != 0)
+		    &n, &next_wall) != 0) {
 			log_warn("sender", "connector=%s cannot read the outbox",
 			    s->conn->ops->name);
+			again = -1;	/* not settled; the next kick looks */
+		}
 		wake = now_ms() + idle_wait;
 		if (next_wall > 0 && now_ms() + (next_wall - wall_now_ms()) <
 		    wake)
@@ -308,24 +318,40 @@ sender_main(void *arg)
 				if (rp->next_ms > now_ms()) {
 					if (rp->next_ms < wake)
 						wake = rp->next_ms;
+					if (again == 0)
+						again = -1;	/* waits */
 					continue;
 				}
 			}
 			/* The platform's overall limit: a short wait. */
 			if ((gap = s->global_next - now_ms()) > 0)
 				sleep_ms(gap);
-			deliver(s, st, it);
+			/*
+			 * Another look is needed when a row of its room now
+			 * heads it or this one changed its place in time;
+			 * rows written meanwhile kick (sleep_until returns).
+			 */
+			if (deliver(s, st, it) != CHAT_OK || it->more)
+				again = 1;
 			s->global_next = now_ms() + pace_of(s->conn, NULL);
-			sent++;
 			pthread_mutex_lock(&s->lock);
 			stopping = s->stop && now_ms() >= s->drain_until;
 			pthread_mutex_unlock(&s->lock);
-			if (stopping)
+			if (stopping) {
+				again = -1;
 				break;
+			}
 		}
 		outbox_items_free(items, n);
-		if (sent > 0)
-			continue;	/* more may be due already */
+		if (again == 1)
+			continue;
+		if (again == 0 && next_wall == 0) {
+			/* All written before `seen` is delivered. */
+			pthread_mutex_lock(&s->lock);
+			s->settled = seen;
+			pthread_cond_broadcast(&s->settled_cond);
+			pthread_mutex_unlock(&s->lock);
+		}
 		pthread_mutex_lock(&s->lock);
 		stopping = s->stop;
 		pthread_mutex_unlock(&s->lock);
@@ -380,6 +406,7 @@ chat_sender_start(struct connector *c, const char *db_path, char **cause)
 	s->db_path = xstrdup(db_path);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->settled_cond, NULL);
 	atomic_init(&s->sent, 0);
 	pthread_mutex_lock(&registry_lock);
 	s->next = registry;
@@ -392,6 +419,7 @@ chat_sender_start(struct connector *c, const char *db_path, char **cause)
 		return NULL;
 	}
 	s->started = 1;
+	atomic_store(&c->sender, s);
 	return s;
 }
 
@@ -399,6 +427,30 @@ int64_t
 chat_sender_delivered(struct chat_sender *s)
 {
 	return atomic_load(&s->sent);
+}
+
+int
+chat_sender_settle(struct chat_sender *s, int64_t deadline_ms)
+{
+	int64_t	 target;
+	int	 done;
+
+	pthread_mutex_lock(&s->lock);
+	target = s->written;
+	while (s->settled < target && !s->stop) {
+		int64_t		 left = deadline_ms - now_ms(), wake;
+		struct timespec	 ts;
+
+		if (left <= 0)
+			break;
+		wake = wall_now_ms() + left;
+		ts.tv_sec = wake / 1000;
+		ts.tv_nsec = (wake % 1000) * 1000000;
+		pthread_cond_timedwait(&s->settled_cond, &s->lock, &ts);
+	}
+	done = s->settled >= target;
+	pthread_mutex_unlock(&s->lock);
+	return done;
 }
 
 static void
@@ -429,6 +481,7 @@ chat_sender_stop(struct chat_sender *s, int64_t drain_ms)
 	s->stop = 1;
 	s->drain_until = now_ms() + drain_ms;
 	pthread_cond_signal(&s->cond);
+	pthread_cond_broadcast(&s->settled_cond);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
 	unregister(s);
@@ -447,7 +500,10 @@ chat_sender_free(struct chat_sender *s)
 		free(s->rooms[i].room);
 	free(s->rooms);
 	pthread_mutex_destroy(&s->lock);
+	if (atomic_load(&s->conn->sender) == s)
+		atomic_store(&s->conn->sender, NULL);
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->settled_cond);
 	free(s->db_path);
 	free(s);
 }

@@ -9,6 +9,8 @@
  * transaction; the store wakes the connector's sender after the commit
  * (store_note_outbox), so nothing is announced that was rolled back.
  */
+#include <sys/types.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "chat.h"
 #include "log.h"
 #include "outbox.h"
+#include "outbox_int.h"
 #include "store.h"
 #include "util.h"
 
@@ -40,70 +43,67 @@ cut_utf8(const char *s, size_t max)
 	return xstrndup(s, max);
 }
 
+/* Rows are written by outbox_json.c; the cap is far above any content. */
+#define OUTBOX_ROW_MAX	(8 * OUTBOX_TEXT_MAX)
+
 static char *
 encode_msg(const struct chat_msg *m)
 {
-	json_t	*o = json_object(), *bs;
-	char	*s, *text = NULL;
-	size_t	 i;
+	struct buf	 b;
+	char		*text = NULL;
+	size_t		 i;
 
+	oj_begin(&b, OUTBOX_ROW_MAX);
 	if (m->title != NULL)
-		json_object_set_new(o, "title", json_string(m->title));
+		oj_str(&b, "title", m->title);
 	if (m->text != NULL) {
 		if (strlen(m->text) > OUTBOX_TEXT_MAX)
 			text = cut_utf8(m->text, OUTBOX_TEXT_MAX);
-		json_object_set_new(o, "text", json_string(text != NULL ?
-		    text : m->text));
+		oj_str(&b, "text", text != NULL ? text : m->text);
 		free(text);
 	}
 	if (m->pre)
-		json_object_set_new(o, "pre", json_true());
+		oj_true(&b, "pre");
 	if (m->mention != NULL) {
-		json_object_set_new(o, "mention", json_string(m->mention));
-		json_object_set_new(o, "mention_name", json_string(
-		    m->mention_name != NULL ? m->mention_name : m->mention));
+		oj_str(&b, "mention", m->mention);
+		oj_str(&b, "mention_name", m->mention_name != NULL ?
+		    m->mention_name : m->mention);
 	}
 	if (m->nbuttons > 0) {
-		bs = json_array();
+		oj_array(&b, "buttons");
 		for (i = 0; i < m->nbuttons; i++) {
-			const struct chat_button	*b = &m->buttons[i];
-			json_t				*jb;
+			const struct chat_button	*bt = &m->buttons[i];
 
-			jb = json_pack("{s:s, s:s, s:i}", "label",
-			    b->label != NULL ? b->label : "", "data",
-			    b->data != NULL ? b->data : "", "style",
-			    (int)b->style);
-			if (b->emoji != NULL)
-				json_object_set_new(jb, "emoji",
-				    json_string(b->emoji));
-			json_array_append_new(bs, jb);
+			oj_item(&b);
+			oj_str(&b, "label", bt->label != NULL ? bt->label : "");
+			oj_str(&b, "data", bt->data != NULL ? bt->data : "");
+			oj_int(&b, "style", (long long)bt->style);
+			if (bt->emoji != NULL)
+				oj_str(&b, "emoji", bt->emoji);
+			oj_close(&b, '}');
 		}
-		json_object_set_new(o, "buttons", bs);
+		oj_close(&b, ']');
 	}
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	return oj_end(&b);
 }
 
 static char *
 encode_event(const struct chat_event *ev)
 {
-	json_t	*o = json_object();
-	char	*s;
+	struct buf	 b;
 
+	oj_begin(&b, OUTBOX_ROW_MAX);
 	if (ev->user != NULL)
-		json_object_set_new(o, "user", json_string(ev->user));
+		oj_str(&b, "user", ev->user);
 	if (ev->reply_token != NULL)
-		json_object_set_new(o, "token", json_string(ev->reply_token));
+		oj_str(&b, "token", ev->reply_token);
 	if (ev->msg_ref != NULL)
-		json_object_set_new(o, "msg_ref", json_string(ev->msg_ref));
+		oj_str(&b, "msg_ref", ev->msg_ref);
 	if (ev->slash)
-		json_object_set_new(o, "slash", json_true());
+		oj_true(&b, "slash");
 	if (ev->direct)
-		json_object_set_new(o, "direct", json_true());
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+		oj_true(&b, "direct");
+	return oj_end(&b);
 }
 
 static int64_t
@@ -229,18 +229,161 @@ dup_json(const json_t *o, const char *key)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/* Points the message at the item's own strings. */
+static void
+link_msg(struct outbox_item *it, size_t nbuttons)
+{
+	it->msg.mention = it->mention;
+	it->msg.mention_name = it->mention_name;
+	it->msg.title = it->title;
+	it->msg.text = it->text;
+	it->msg.buttons = it->buttons;
+	it->msg.nbuttons = nbuttons;
+}
+
+static void
+unlink_msg(struct outbox_item *it)
+{
+	size_t	 i;
+
+	for (i = 0; i < 3 * it->msg.nbuttons; i++)
+		free(it->button_strings[i]);
+	free(it->button_strings);
+	free(it->buttons);
+	free(it->title);
+	free(it->text);
+	free(it->mention);
+	free(it->mention_name);
+	it->button_strings = NULL;
+	it->buttons = NULL;
+	it->title = it->text = it->mention = it->mention_name = NULL;
+	memset(&it->msg, 0, sizeof it->msg);
+}
+
+/* One string member into *slot (a repeated key keeps the last). */
+static void
+take_string(char **slot, struct oj_value *v)
+{
+	free(*slot);
+	*slot = v->s;
+	v->s = NULL;
+}
+
+/* The buttons array, member by member; -1 when it is not ours. */
+static int
+read_buttons(struct outbox_item *it, struct oj_reader *r, size_t *nout)
+{
+	struct oj_value	 v;
+	char		*key;
+	size_t		 n = 0;
+	int		 rc, more;
+
+	while ((more = oj_element(r)) == 1) {
+		struct chat_button	*bt;
+
+		it->buttons = xreallocarray(it->buttons, n + 1,
+		    sizeof *it->buttons);
+		it->button_strings = xreallocarray(it->button_strings,
+		    3 * (n + 1), sizeof *it->button_strings);
+		memset(&it->button_strings[3 * n], 0, 3 *
+		    sizeof *it->button_strings);
+		bt = &it->buttons[n];
+		memset(bt, 0, sizeof *bt);
+		it->msg.nbuttons = ++n;	/* what unlink_msg frees */
+		while ((rc = oj_next(r, &key)) == 1) {
+			if (oj_value(r, &v) != 0 || v.type == OJ_ARRAY) {
+				free(key);
+				free(v.s);
+				return -1;
+			}
+			if (v.type == OJ_STRING && strcmp(key, "label") == 0)
+				take_string(&it->button_strings[3 * n - 3], &v);
+			else if (v.type == OJ_STRING && strcmp(key, "data") == 0)
+				take_string(&it->button_strings[3 * n - 2], &v);
+			else if (v.type == OJ_STRING && strcmp(key, "emoji") == 0)
+				take_string(&it->button_strings[3 * n - 1], &v);
+			else if (v.type == OJ_INT && strcmp(key, "style") == 0)
+				bt->style = (enum chat_button_style)v.i;
+			free(key);
+			free(v.s);
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (more != 0)
+		return -1;
+	for (n = 0; n < it->msg.nbuttons; n++) {
+		it->buttons[n].label = it->button_strings[3 * n];
+		it->buttons[n].data = it->button_strings[3 * n + 1];
+		it->buttons[n].emoji = it->button_strings[3 * n + 2];
+	}
+	*nout = it->msg.nbuttons;
+	return 0;
+}
+
+/* The content as outbox_json.c wrote it; -1 when it is anything else. */
+static int
+read_msg(struct outbox_item *it, const char *body)
+{
+	struct oj_reader r;
+	struct oj_value	 v;
+	char		*key;
+	size_t		 nbuttons = 0;
+	int		 rc, pre = 0;
+
+	if (oj_open(&r, body) != 0)
+		return -1;
+	while ((rc = oj_next(&r, &key)) == 1) {
+		if (oj_value(&r, &v) != 0) {
+			free(key);
+			return -1;
+		}
+		if (v.type == OJ_ARRAY) {
+			rc = strcmp(key, "buttons") == 0 && nbuttons == 0 ?
+			    read_buttons(it, &r, &nbuttons) : -1;
+			free(key);
+			if (rc != 0)
+				return -1;
+			continue;
+		}
+		if (v.type == OJ_STRING && strcmp(key, "title") == 0)
+			take_string(&it->title, &v);
+		else if (v.type == OJ_STRING && strcmp(key, "text") == 0)
+			take_string(&it->text, &v);
+		else if (v.type == OJ_STRING && strcmp(key, "mention") == 0)
+			take_string(&it->mention, &v);
+		else if (v.type == OJ_STRING && strcmp(key, "mention_name") == 0)
+			take_string(&it->mention_name, &v);
+		else if (strcmp(key, "pre") == 0)
+			pre = v.type == OJ_BOOL && v.b;
+		free(key);
+		free(v.s);
+	}
+	if (rc != 0 || oj_finish(&r) != 0)
+		return -1;
+	if (it->text == NULL && it->title == NULL)
+		it->text = xstrdup("");
+	link_msg(it, nbuttons);
+	it->msg.pre = pre;
+	return 0;
+}
+
 /* Rebuilds the content; a row that does not decode is sent as text. */
 static void
 decode_msg(struct outbox_item *it, const char *body)
 {
-	json_t	*o = json_loads(body != NULL ? body : "", 0, NULL), *bs, *b;
+	json_t	*o, *bs, *b;
 	size_t	 i, n;
 
+	if (read_msg(it, body) == 0)
+		return;
+	/* Not as this pvebot writes it: an older row, or one edited. */
+	unlink_msg(it);
+	o = json_loads(body != NULL ? body : "", 0, NULL);
 	it->title = dup_json(o, "title");
 	it->text = dup_json(o, "text");
 	if (it->text == NULL && it->title == NULL)
 		it->text = xstrdup(o == NULL ? "(unreadable message)" : "");
-	it->msg.pre = json_is_true(json_object_get(o, "pre"));
 	bs = json_object_get(o, "buttons");
 	n = json_is_array(bs) ? json_array_size(bs) : 0;
 	if (n > 0) {
@@ -259,13 +402,42 @@ decode_msg(struct outbox_item *it, const char *body)
 	}
 	it->mention = dup_json(o, "mention");
 	it->mention_name = dup_json(o, "mention_name");
-	it->msg.mention = it->mention;
-	it->msg.mention_name = it->mention_name;
-	it->msg.title = it->title;
-	it->msg.text = it->text;
-	it->msg.buttons = it->buttons;
-	it->msg.nbuttons = n;
+	link_msg(it, n);
+	it->msg.pre = json_is_true(json_object_get(o, "pre"));
 	json_decref(o);
+}
+
+/* The reply context as outbox_json.c wrote it; -1 when anything else. */
+static int
+read_event(struct chat_event *ev, const char *reply)
+{
+	struct oj_reader r;
+	struct oj_value	 v;
+	char		*key;
+	int		 rc;
+
+	if (oj_open(&r, reply) != 0)
+		return -1;
+	while ((rc = oj_next(&r, &key)) == 1) {
+		if (oj_value(&r, &v) != 0 || v.type == OJ_ARRAY) {
+			free(key);
+			free(v.s);
+			return -1;
+		}
+		if (v.type == OJ_STRING && strcmp(key, "user") == 0)
+			take_string(&ev->user, &v);
+		else if (v.type == OJ_STRING && strcmp(key, "token") == 0)
+			take_string(&ev->reply_token, &v);
+		else if (v.type == OJ_STRING && strcmp(key, "msg_ref") == 0)
+			take_string(&ev->msg_ref, &v);
+		else if (strcmp(key, "slash") == 0)
+			ev->slash = v.type == OJ_BOOL && v.b;
+		else if (strcmp(key, "direct") == 0)
+			ev->direct = v.type == OJ_BOOL && v.b;
+		free(key);
+		free(v.s);
+	}
+	return rc == 0 && oj_finish(&r) == 0 ? 0 : -1;
 }
 
 static struct chat_event *
@@ -276,9 +448,14 @@ decode_event(const struct outbox_item *it, const char *reply)
 
 	if (reply == NULL)
 		return NULL;
-	o = json_loads(reply, 0, NULL);
 	ev = chat_event_new(it->kind == OUTBOX_ANSWER ? CHAT_EV_BUTTON :
 	    CHAT_EV_MESSAGE, it->connector, it->room, NULL);
+	if (read_event(ev, reply) == 0)
+		return ev;
+	free(ev->user);
+	free(ev->reply_token);
+	free(ev->msg_ref);
+	o = json_loads(reply, 0, NULL);
 	ev->user = dup_json(o, "user");
 	ev->reply_token = dup_json(o, "token");
 	ev->msg_ref = dup_json(o, "msg_ref");
@@ -291,20 +468,11 @@ decode_event(const struct outbox_item *it, const char *reply)
 static void
 item_release(struct outbox_item *it)
 {
-	size_t	 i;
-
 	free(it->connector);
 	free(it->room);
 	free(it->ref);
 	free(it->label);
-	free(it->title);
-	free(it->text);
-	free(it->mention);
-	free(it->mention_name);
-	for (i = 0; i < 3 * it->msg.nbuttons; i++)
-		free(it->button_strings[i]);
-	free(it->button_strings);
-	free(it->buttons);
+	unlink_msg(it);
 	chat_event_free(it->ev);
 }
 
@@ -335,6 +503,7 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 	struct outbox_item *v = NULL;
 	size_t		 n = 0;
 	char		*room_seen;
+	ssize_t		 head = -1;	/* the current room's head in v */
 	int		 rc;
 
 	*out = NULL;
@@ -364,10 +533,14 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 
 		answer = strcmp(db_text(st, 1), "answer") == 0;
 		if (!answer) {
-			if (room_seen != NULL && strcmp(room_seen, room) == 0)
+			if (room_seen != NULL && strcmp(room_seen, room) == 0) {
+				if (head >= 0)
+					v[head].more = 1;
 				continue;
+			}
 			free(room_seen);
 			room_seen = xstrdup(room);
+			head = -1;
 		}
 		at = db_int(st, 10);
 		if (at > now_ms) {
@@ -376,6 +549,8 @@ outbox_due(struct store *s, const char *connector, int64_t now_ms,
 			continue;
 		}
 		v = xreallocarray(v, n + 1, sizeof *v);
+		if (!answer)
+			head = (ssize_t)n;
 		it = &v[n++];
 		memset(it, 0, sizeof *it);
 		it->id = db_int(st, 0);

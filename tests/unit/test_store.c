@@ -958,6 +958,8 @@ test_outbox_heads(void)
 	T_OK(it[2].kind == OUTBOX_ANSWER && strcmp(it[2].room, "r1") == 0);
 	T_EQ_STR(it[0].text, "hello");
 	T_OK(next == 0);
+	/* r1's head has m3 behind it: the sender must look again. */
+	T_OK(it[0].more && !it[1].more && !it[3].more);
 
 	/* r1's first message retries in a minute: its second waits too. */
 	T_OK(outbox_retry(s, &it[0], now + 60000, "429") == 0);
@@ -973,6 +975,125 @@ test_outbox_heads(void)
 	T_OK(outbox_due(s, "telegram", now + 60000, &it, &n, &next) == 0);
 	T_OK(n == 3 && it[0].id == m1);
 	T_OK(m3 > m1);
+	outbox_items_free(it, n);
+	store_close(s);
+}
+
+/* The one row of `connector` that is due. */
+static struct outbox_item *
+only_due(struct store *s, const char *connector, size_t *n)
+{
+	struct outbox_item	*it;
+	int64_t			 next;
+
+	T_OK(outbox_due(s, connector, wall_now_ms(), &it, n, &next) == 0);
+	T_EQ_INT(*n, 1);
+	return it;
+}
+
+/*
+ * A message comes out of the outbox as it went in, whatever its text:
+ * quotes, backslashes, control characters, every plane of Unicode,
+ * buttons and the reply context. Bytes that are not UTF-8 become U+FFFD
+ * (the text is kept), and rows in another JSON form (an older pvebot's,
+ * one edited by hand) still read; a row that is not JSON at all is sent
+ * as "(unreadable message)".
+ */
+static void
+test_outbox_content_round_trip(void)
+{
+	struct store		*s = fresh("outbox-content.db");
+	struct chat_button	 bt[2] = {
+		{ .label = "Approve \u2705 \"now\"", .data = "ap:12:n\\x",
+		  .style = CHAT_BUTTON_PRIMARY, .emoji = "\xf0\x9f\x91\x8d" },
+		{ .label = "Deny", .data = "dn:12:n", .style =
+		  CHAT_BUTTON_DANGER },
+	};
+	const char		*text = "line 1\nline\t2 \\ \"q\" /x "
+	    "\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 \x01\x1f\x7f end";
+	struct chat_msg		 msg = { .title = "Job #12 \"snap\"",
+	    .text = text, .pre = 1, .mention = "@ann", .mention_name = "Ann",
+	    .buttons = bt, .nbuttons = 2 };
+	struct chat_msg		 bad = { .text = "bad \xff\xfe\xc3 end" };
+	struct chat_event	*ev;
+	struct outbox_item	*it;
+	size_t			 n;
+	int64_t			 id;
+	char			*sql;
+
+	T_OK(s != NULL);
+	ev = chat_event_new(CHAT_EV_MESSAGE, "telegram", "r1", "telegram:7");
+	ev->reply_token = xstrdup("tok\"en\\");
+	ev->msg_ref = xstrdup("55");
+	ev->slash = 1;
+	ev->direct = 1;
+	T_OK(store_begin(s) == 0);
+	T_OK(outbox_reply(s, ev, &msg, "job #12") > 0);
+	T_OK(store_commit(s) == 0);
+	chat_event_free(ev);
+	it = only_due(s, "telegram", &n);
+	T_EQ_STR(it[0].msg.title, "Job #12 \"snap\"");
+	T_EQ_STR(it[0].msg.text, text);
+	T_OK(it[0].msg.pre);
+	T_EQ_STR(it[0].msg.mention, "@ann");
+	T_EQ_STR(it[0].msg.mention_name, "Ann");
+	T_EQ_INT(it[0].msg.nbuttons, 2);
+	T_EQ_STR(it[0].msg.buttons[0].label, "Approve \u2705 \"now\"");
+	T_EQ_STR(it[0].msg.buttons[0].data, "ap:12:n\\x");
+	T_EQ_STR(it[0].msg.buttons[0].emoji, "\xf0\x9f\x91\x8d");
+	T_EQ_INT(it[0].msg.buttons[0].style, CHAT_BUTTON_PRIMARY);
+	T_EQ_STR(it[0].msg.buttons[1].label, "Deny");
+	T_OK(it[0].msg.buttons[1].emoji == NULL);
+	T_EQ_INT(it[0].msg.buttons[1].style, CHAT_BUTTON_DANGER);
+	T_OK(it[0].ev != NULL);
+	T_EQ_STR(it[0].ev->user, "telegram:7");
+	T_EQ_STR(it[0].ev->reply_token, "tok\"en\\");
+	T_EQ_STR(it[0].ev->msg_ref, "55");
+	T_OK(it[0].ev->slash && it[0].ev->direct);
+	T_OK(outbox_sent(s, &it[0], "1") == 0);
+	outbox_items_free(it, n);
+
+	/* Not UTF-8: kept, the bad bytes shown as U+FFFD. */
+	T_OK(store_begin(s) == 0);
+	id = outbox_send(s, "telegram", "r2", &bad, NULL);
+	T_OK(store_commit(s) == 0);
+	it = only_due(s, "telegram", &n);
+	T_EQ_STR(it[0].msg.text, "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
+	T_OK(outbox_sent(s, &it[0], "2") == 0);
+	outbox_items_free(it, n);
+
+	/* Another writer's JSON: escaped slashes, a number, a nested object. */
+	sql = xasprintf("UPDATE outbox SET state = 'pending', version = 2, "
+	    "body = '{\"extra\": {\"x\": [1.5, null]}, \"text\": \"a\\/b "
+	    "\\u00e9\", \"title\":\"T\", \"buttons\": [{\"label\": \"L\", "
+	    "\"data\": \"d\", \"style\": 1.0}]}' WHERE id = %lld",
+	    (long long)id);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
+	it = only_due(s, "telegram", &n);
+	T_EQ_STR(it[0].msg.text, "a/b \xc3\xa9");
+	T_EQ_STR(it[0].msg.title, "T");
+	T_EQ_INT(it[0].msg.nbuttons, 1);
+	T_EQ_STR(it[0].msg.buttons[0].data, "d");
+	T_OK(outbox_sent(s, &it[0], "2") == 0);
+	outbox_items_free(it, n);
+
+	/* Not JSON, or JSON with a NUL in it: sent as unreadable. */
+	sql = xasprintf("UPDATE outbox SET state = 'pending', version = 3, "
+	    "body = '{\"text\": \"a\\u0000b\"}' WHERE id = %lld",
+	    (long long)id);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
+	it = only_due(s, "telegram", &n);
+	T_EQ_STR(it[0].msg.text, "(unreadable message)");
+	T_OK(outbox_sent(s, &it[0], "2") == 0);
+	outbox_items_free(it, n);
+	sql = xasprintf("UPDATE outbox SET state = 'pending', version = 4, "
+	    "body = '{\"text\": \"cut' WHERE id = %lld", (long long)id);
+	T_EQ_INT(store_exec(s, sql, NULL), 0);
+	free(sql);
+	it = only_due(s, "telegram", &n);
+	T_EQ_STR(it[0].msg.text, "(unreadable message)");
 	outbox_items_free(it, n);
 	store_close(s);
 }
@@ -1057,6 +1178,7 @@ main(void)
 	T_RUN(test_claim_serialises_guest_and_heavy);
 	T_RUN(test_steps_one_upid_one_step);
 	T_RUN(test_outbox_heads);
+	T_RUN(test_outbox_content_round_trip);
 	T_RUN(test_pg_password_in_url_refused);
 	if (t_db_pg())
 		T_RUN(test_pg_writers_queue);
