@@ -1958,7 +1958,8 @@ router_thread(void *arg)
 {
 	struct router	*r = arg;
 	int64_t		 tick = r->app->tick_ms > 0 ? r->app->tick_ms : 1000;
-	int64_t		 next_tick = now_ms() + tick;
+	int64_t		 next_tick = now_ms() + tick, events = 0;
+	double		 events_cpu = 0, before;
 
 	/* Seen in top -H and /proc/PID/task/TID/comm (make bench). */
 	pthread_setname_np(pthread_self(), "pvebot-router");
@@ -1995,13 +1996,19 @@ router_thread(void *arg)
 		r->busy = 1;
 		pthread_cond_broadcast(&r->cond);
 		pthread_mutex_unlock(&r->lock);
+		before = thread_cpu_ms();
 		route(r, ev);
 		chat_event_free(ev);
+		events_cpu += thread_cpu_ms() - before;
+		events++;
 		pthread_mutex_lock(&r->lock);
 		r->busy = 0;
 		pthread_cond_broadcast(&r->idle);
 	}
 	pthread_mutex_unlock(&r->lock);
+	/* What the router's own clock spent on events (make bench). */
+	log_info("router", "stopped events=%lld events_cpu_ms=%.3f",
+	    (long long)events, events_cpu);
 	return NULL;
 }
 
