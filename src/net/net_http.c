@@ -222,7 +222,7 @@ net_http_free(struct net_http *http)
 		free(http->headers[i]);
 	free(http->headers);
 	free(http->name);
-	free(http->base_url);
+	wipe_free(http->base_url);	/* may hold a token */
 	wipe_free(http->auth_header);
 	free(http->username);
 	wipe_free(http->password);
@@ -415,8 +415,6 @@ client_new(struct net_http *http)
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)http->body_max);
 	if (http->username != NULL) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, http->username);
@@ -643,7 +641,7 @@ client_result(struct net_client *c, CURLcode cc, int cancelled)
 		reply_error(r, "%s", why);
 		return NET_TLS;
 	}
-	if (r->body.truncated || cc == CURLE_FILESIZE_EXCEEDED) {
+	if (r->body.truncated) {
 		snprintf(r->error, sizeof r->error, "reply larger than %zu "
 		    "bytes", http->body_max);
 		return NET_TOO_BIG;
