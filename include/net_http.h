@@ -120,6 +120,9 @@ struct net_reply {
 	char		*values[NET_HTTP_WANT_MAX];
 	char		 error[256];	/* why, when result != NET_REPLY */
 	int		 sends;		/* requests libcurl sent (resends) */
+	int		 pin_mismatch;	/* NET_TLS: the leaf is not pinned */
+	int		 pin_unchecked;	/* NET_TLS: no pin check ran (never
+					 * with OpenSSL; refused, not trusted) */
 	int		 tls_got_set;	/* tls_got holds the leaf's digest */
 	unsigned char	 tls_got[32];
 };

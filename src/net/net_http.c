@@ -626,6 +626,7 @@ client_result(struct net_client *c, CURLcode cc, int cancelled)
 			/* Cannot happen with OpenSSL; refuse, not trust. */
 			snprintf(r->error, sizeof r->error, "the TLS "
 			    "fingerprint was not checked");
+			r->pin_unchecked = 1;
 			return NET_TLS;
 		}
 	}
@@ -634,6 +635,7 @@ client_result(struct net_client *c, CURLcode cc, int cancelled)
 	if (c->pin_mismatch) {
 		snprintf(r->error, sizeof r->error, "TLS fingerprint "
 		    "mismatch");
+		r->pin_mismatch = 1;
 		return NET_TLS;
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
