@@ -21,6 +21,10 @@
  * Discord, so an acknowledgement is never late because of one. 5xx, network
  * errors and 429s are CHAT_TEMPORARY, other 4xx CHAT_PERMANENT. The token
  * is registered as a secret and no cause or log line carries a URL.
+ * Requests go through the one HTTP client (net_http.h) on kept-alive
+ * connections; a write is sent once (libcurl's own resend after a
+ * kept-alive connection died is refused: a message must not post twice),
+ * so such a call fails and its caller's retry decides.
  *
  * Offsets: each event carries "discord" = "SEQ SESSION_ID RESUME_URL";
  * on start the saved value lets the gateway resume where the last run
