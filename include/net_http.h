@@ -75,24 +75,31 @@ typedef int (*net_http_classify)(const struct net_reply *, void *arg);
 
 struct net_http_api {
 	const char	*name;		/* "telegram": log lines */
-	const char	*base_url;	/* before each path; NULL: paths are URLs */
-	const char	*auth_header;	/* "Authorization: ..." (secret) or NULL */
-	const char	*username;	/* basic auth built by libcurl, or NULL */
+	/* Before each request's path; NULL: paths are whole URLs. */
+	const char	*base_url;
+	/* "Authorization: ..." (a secret) or NULL. */
+	const char	*auth_header;
+	const char	*username;	/* basic auth by libcurl, or NULL */
 	const char	*password;
 	const char	*user_agent;	/* NULL: "pvebot/VERSION" */
-	const char	*const *headers; /* more fixed headers, NULL-terminated */
+	/* More fixed headers, NULL-terminated, or NULL. */
+	const char	*const *headers;
 	int		 https_only;	/* else http and https */
 	int		 http11;	/* HTTP/1.1, never HTTP/2 */
 	const char	*ca_file;	/* NULL: the system store */
-	const unsigned char (*pins)[32]; /* leaf SHA-256 digests, or none */
+	/* Leaf certificate SHA-256 digests; none: CA verification. */
+	const unsigned char (*pins)[32];
 	size_t		 npins;
 	long		 connect_timeout_ms;	/* 0: 10 s */
-	long		 timeout_ms;		/* 0: 30 s; a request may shorten */
-	size_t		 body_max;		/* 0: 1 MiB */
+	long		 timeout_ms;	/* 0: 30 s; a request may set its own */
+	size_t		 body_max;	/* 0: 1 MiB */
 	enum net_resend	 resend;
-	long		 action_max_idle_s;	/* for requests sent once; 0: any */
-	size_t		 pool_max;		/* idle clients kept; 0: 4 */
-	net_http_classify classify;	/* NULL: 0 for NET_REPLY, else -1 */
+	/* Requests sent once reuse a connection idle less than this; 0:
+	 * libcurl's default. */
+	long		 action_max_idle_s;
+	size_t		 pool_max;	/* idle clients kept; 0: 4 */
+	/* NULL: net_http_do returns 0 for NET_REPLY, else -1. */
+	net_http_classify classify;
 	void		*classify_arg;
 };
 
@@ -114,15 +121,15 @@ struct net_request {
 struct net_reply {
 	enum net_result	 result;
 	long		 status;	/* 0: no status line came */
-	char		 reason[128];	/* reason phrase of the status line */
+	char		 reason[256];	/* of the status line */
 	struct buf	 body;		/* capped at body_max */
 	int64_t		 retry_after;	/* seconds (Retry-After); 0: none */
 	char		*values[NET_HTTP_WANT_MAX];
 	char		 error[256];	/* why, when result != NET_REPLY */
 	int		 sends;		/* requests libcurl sent (resends) */
 	int		 pin_mismatch;	/* NET_TLS: the leaf is not pinned */
-	int		 pin_unchecked;	/* NET_TLS: no pin check ran (never
-					 * with OpenSSL; refused, not trusted) */
+	/* NET_TLS: no pin check ran (never with OpenSSL): refused. */
+	int		 pin_unchecked;
 	int		 tls_got_set;	/* tls_got holds the leaf's digest */
 	unsigned char	 tls_got[32];
 };

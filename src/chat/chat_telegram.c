@@ -85,7 +85,7 @@ struct tg {
 	const struct chat_ctx		*ctx;
 	/* Chats and users: a reload swaps it (tg_reload); read it once. */
 	const struct conf_telegram *_Atomic conf;
-	struct net_http			*http;	/* the Bot API, token in its URL */
+	struct net_http			*http;	/* token in its base URL */
 	char				*username;	/* from getMe */
 	long long			 bot_id;
 	int64_t				 poll_timeout;
