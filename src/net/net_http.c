@@ -597,12 +597,13 @@ not_sent(CURLcode cc, CURL *h)
 	}
 }
 
+/* libcurl's sentence, scrubbed of every registered secret. */
 static void
-reply_error(struct net_reply *r, const char *fmt, const char *text)
+reply_error(struct net_reply *r, const char *text)
 {
 	char	*clean = log_scrub(text);
 
-	snprintf(r->error, sizeof r->error, fmt, clean);
+	snprintf(r->error, sizeof r->error, "%s", clean);
 	free(clean);
 }
 
@@ -640,7 +641,7 @@ client_result(struct net_client *c, CURLcode cc, int cancelled)
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
 	    cc == CURLE_SSL_CACERT_BADFILE) {
-		reply_error(r, "%s", why);
+		reply_error(r, why);
 		return NET_TLS;
 	}
 	if (r->body.truncated) {
@@ -653,7 +654,7 @@ client_result(struct net_client *c, CURLcode cc, int cancelled)
 		    "before the reply");
 		return NET_LOST;
 	}
-	reply_error(r, "%s", why);
+	reply_error(r, why);
 	return not_sent(cc, c->easy) ? NET_NOT_SENT : NET_LOST;
 }
 
