@@ -1,5 +1,5 @@
 /*
- * chat_discord.c - the Discord connector (API v10): REST through libcurl,
+ * chat_discord.c - the Discord connector (API v10): REST through net_http,
  * the dispatch worker, slash commands, buttons as message components.
  * The Gateway client is in chat_discord_gateway.c.
  *
@@ -21,6 +21,10 @@
  * Discord, so an acknowledgement is never late because of one. 5xx, network
  * errors and 429s are CHAT_TEMPORARY, other 4xx CHAT_PERMANENT. The token
  * is registered as a secret and no cause or log line carries a URL.
+ * Requests go through the one HTTP client (net_http.h) on kept-alive
+ * connections; a write is sent once (libcurl's own resend after a
+ * kept-alive connection died is refused: a message must not post twice),
+ * so such a call fails and its caller's retry decides.
  *
  * Offsets: each event carries "discord" = "SEQ SESSION_ID RESUME_URL";
  * on start the saved value lets the gateway resume where the last run
@@ -36,7 +40,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "chat.h"
@@ -45,6 +48,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "net_http.h"
 #include "store.h"
 #include "util.h"
 
@@ -97,6 +101,7 @@ struct dc {
 	const struct conf_discord *_Atomic conf;
 	char			*api_url;
 	char			*token;
+	struct net_http		*http;	/* REST: token header, kept alive */
 
 	pthread_mutex_t		 lock;	/* everything below */
 	char			*app_id;
@@ -135,13 +140,6 @@ struct dc {
 	void			*feed_arg;
 };
 
-static pthread_once_t	 dc_curl_once = PTHREAD_ONCE_INIT;
-
-static void
-dc_curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- rate limits --------------------------------------------------- */
 
@@ -313,49 +311,33 @@ struct dc_headers {
 	double	 retry_after;	/* the Retry-After header, seconds */
 };
 
-static size_t
-dc_header_cb(char *data, size_t size, size_t n, void *arg)
+/* The rate-limit headers a REST reply is read for. */
+static const char *const dc_rate_headers[] = { "X-RateLimit-Bucket",
+	"X-RateLimit-Remaining", "X-RateLimit-Reset-After",
+	"X-RateLimit-Global", NULL };
+
+/* Reads them (curl_easy_header's values, in dc_rate_headers' order)
+ * and Retry-After (CURLINFO_RETRY_AFTER). */
+static void
+dc_headers_read(struct dc_headers *h, const struct net_reply *r)
 {
-	struct dc_headers	*h = arg;
-	size_t			 len = size * n, nlen;
-	char			 line[256], *v;
+	long	 n;
 
-	if (len == 0 || len >= sizeof line)
-		return len;
-	memcpy(line, data, len);
-	line[len] = '\0';
-	if ((v = strchr(line, ':')) == NULL)
-		return len;
-	*v++ = '\0';
-	v = str_trim(v);
-	nlen = strlen(line);
-	if (nlen == 0)
-		return len;
-	if (strcasecmp(line, "X-RateLimit-Bucket") == 0)
-		snprintf(h->bucket, sizeof h->bucket, "%s", v);
-	else if (strcasecmp(line, "X-RateLimit-Remaining") == 0) {
-		long	 r = strtol(v, NULL, 10);
-
-		h->remaining = r < 0 ? 0 : r > 1000000 ? 1000000 : (int)r;
+	memset(h, 0, sizeof *h);
+	if (r->values[0] != NULL)
+		snprintf(h->bucket, sizeof h->bucket, "%s", r->values[0]);
+	if (r->values[1] != NULL) {
+		n = strtol(r->values[1], NULL, 10);
+		h->remaining = n < 0 ? 0 : n > 1000000 ? 1000000 : (int)n;
 		h->has_remaining = 1;
-	} else if (strcasecmp(line, "X-RateLimit-Reset-After") == 0) {
-		h->reset_after = strtod(v, NULL);
+	}
+	if (r->values[2] != NULL) {
+		h->reset_after = strtod(r->values[2], NULL);
 		h->has_reset = 1;
-	} else if (strcasecmp(line, "X-RateLimit-Global") == 0)
-		h->global = strcasecmp(v, "true") == 0;
-	else if (strcasecmp(line, "Retry-After") == 0)
-		h->retry_after = strtod(v, NULL);
-	return len;
-}
-
-static size_t
-dc_body_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-
-	if (buf_append(b, data, size * n) != 0)
-		return 0;
-	return size * n;
+	}
+	if (r->values[3] != NULL)
+		h->global = strcasecmp(r->values[3], "true") == 0;
+	h->retry_after = (double)r->retry_after;
 }
 
 /* Seconds (from a header or a body) to milliseconds, bounded. */
@@ -416,8 +398,8 @@ dc_rate_hold(struct dc *dc, const char *route, int global, int64_t ms)
 	pthread_mutex_unlock(&dc->lock);
 }
 
-static CURLcode	dc_rest_feed(struct dc *, const char *, const char *,
-		    const char *, struct buf *, long *);
+static void	dc_rest_feed(struct dc *, const char *, const char *,
+		    const char *, struct net_reply *);
 
 /*
  * One REST request. `what` names it in causes ("create message"): never
@@ -428,30 +410,29 @@ static int
 dc_rest(struct dc *dc, const char *what, const char *method,
     const char *path, json_t *body, int flags, json_t **out, char **cause)
 {
-	char		*route, *url, *payload = NULL, *auth, *clean;
-	struct curl_slist *hdrs = NULL;
-	struct dc_headers h;
-	struct buf	 resp;
-	CURL		*curl;
-	CURLcode	 cc;
-	long		 status = 0;
-	json_t		*reply;
-	int		 attempt, rc = CHAT_TEMPORARY;
-	const char	*msg;
+	char			*route, *payload = NULL, *clean;
+	struct dc_headers	 h;
+	struct net_request	 req;
+	struct net_reply	 r;
+	long			 status;
+	json_t			*reply;
+	int			 attempt, rc = CHAT_TEMPORARY;
+	const char		*msg;
 
 	if (out != NULL)
 		*out = NULL;
 	route = dc_route_of(method, path);
-	url = xasprintf("%s%s", dc->api_url, path);
-	auth = xasprintf("Authorization: Bot %s", dc->token);
-	hdrs = curl_slist_append(hdrs, auth);
-	hdrs = curl_slist_append(hdrs, "User-Agent: " DC_USER_AGENT);
-	if (body != NULL) {
+	if (body != NULL)
 		payload = json_dumps(body, JSON_COMPACT);
-		hdrs = curl_slist_append(hdrs,
-		    "Content-Type: application/json");
-	}
-	buf_init(&resp, DC_BODY_MAX);
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	/* A write without a body still says Content-Length: 0. */
+	req.body = payload != NULL ? payload : strcmp(method, "GET") != 0 ?
+	    "" : NULL;
+	req.content_type = payload != NULL ? "application/json" : NULL;
+	req.timeout_ms = (flags & DC_REST_ACK) ? 3000L : 30000L;
+	req.want = dc_rate_headers;
 	for (attempt = 0;; attempt++) {
 		int64_t	 held = dc_rate_wait(dc, route, flags);
 
@@ -462,48 +443,25 @@ dc_rest(struct dc *dc, const char *what, const char *method,
 			rc = CHAT_TEMPORARY;
 			break;
 		}
-		memset(&h, 0, sizeof h);
-		buf_reset(&resp);
-		if (dc->feed_http != NULL) {
-			cc = dc_rest_feed(dc, method, path, payload, &resp,
-			    &status);
-			goto answered;
-		}
-		curl = curl_easy_init();
-		curl_easy_setopt(curl, CURLOPT_URL, url);
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-		    (flags & DC_REST_ACK) ? 3000L : 30000L);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, dc_header_cb);
-		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &h);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, dc_body_cb);
-		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-		if (payload != NULL) {
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
-			    (long)strlen(payload));
-		} else if (strcmp(method, "GET") != 0) {
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-		}
-		cc = curl_easy_perform(curl);
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(curl);
-answered:
-		if (cc != CURLE_OK) {
+		if (dc->feed_http != NULL)
+			dc_rest_feed(dc, method, path, payload, &r);
+		else
+			net_http_do(dc->http, &req, &r);
+		if (r.result != NET_REPLY) {
 			set_cause(cause, "Discord %s: %s", what,
-			    resp.truncated ? "reply too large" :
-			    curl_easy_strerror(cc));
-			rc = resp.truncated ? CHAT_PERMANENT : CHAT_TEMPORARY;
+			    r.result == NET_TOO_BIG ? "reply too large" :
+			    r.error);
+			rc = r.result == NET_TOO_BIG ? CHAT_PERMANENT :
+			    CHAT_TEMPORARY;
+			net_reply_release(&r);
 			break;
 		}
+		status = r.status;
+		dc_headers_read(&h, &r);
 		dc_rate_update(dc, route, &h);
-		reply = resp.len > 0 ? json_loadb(resp.data, resp.len, 0,
+		reply = r.body.len > 0 ? json_loadb(r.body.data, r.body.len, 0,
 		    NULL) : NULL;
+		net_reply_release(&r);
 		if (status == 429) {
 			double	 ra = h.retry_after;
 			int	 global = h.global;
@@ -551,11 +509,7 @@ answered:
 		rc = status >= 500 ? CHAT_TEMPORARY : CHAT_PERMANENT;
 		break;
 	}
-	buf_release(&resp);
-	curl_slist_free_all(hdrs);
 	free(payload);
-	free(auth);
-	free(url);
 	free(route);
 	return rc;
 }
@@ -1877,6 +1831,7 @@ dc_free(struct connector *c)
 	json_decref(dc->pending_commands);
 	free(dc->app_id);
 	free(dc->bot_id);
+	net_http_free(dc->http);
 	free(dc->api_url);
 	free(dc->token);
 	pthread_cond_destroy(&dc->cond);
@@ -1974,6 +1929,8 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 {
 	const struct conf_discord	*conf;
 	struct dc			*dc;
+	struct net_http_api		 api;
+	char				*auth;
 	size_t				 i, n;
 
 	if (ctx == NULL || ctx->conf == NULL) {
@@ -2021,7 +1978,6 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 		}
 	}
 	log_add_secret(conf->token);
-	pthread_once(&dc_curl_once, dc_curl_init);
 
 	dc = xcalloc(1, sizeof *dc);
 	dc->ctx = ctx;
@@ -2032,6 +1988,25 @@ chat_discord_create(const struct chat_ctx *ctx, char **cause)
 	n = strlen(dc->api_url);
 	while (n > 0 && dc->api_url[n - 1] == '/')
 		dc->api_url[--n] = '\0';
+	auth = xasprintf("Authorization: Bot %s", dc->token);
+	memset(&api, 0, sizeof api);
+	api.name = "discord";
+	api.base_url = dc->api_url;
+	api.auth_header = auth;
+	api.user_agent = DC_USER_AGENT;
+	api.connect_timeout_ms = 10000;
+	api.body_max = DC_BODY_MAX;
+	/* A message created twice shows twice: writes are sent once. */
+	api.resend = NET_RESEND_READS;
+	dc->http = net_http_create(&api, cause);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	if (dc->http == NULL) {
+		free(dc->api_url);
+		free(dc->token);
+		free(dc);
+		return NULL;
+	}
 	if (conf->application_id != NULL)
 		dc->app_id = xstrdup(conf->application_id);
 	pthread_mutex_init(&dc->lock, NULL);
@@ -2061,21 +2036,23 @@ chat_discord_feed_http(struct connector *c, chat_feed_http fn, void *arg)
 	dc->feed_arg = arg;
 }
 
-/* dc_rest's transfer, answered by feed_http; capped as dc_body_cb. */
-static CURLcode
+/* dc_rest's transfer, answered by feed_http; capped as net_http caps. */
+static void
 dc_rest_feed(struct dc *dc, const char *method, const char *path,
-    const char *payload, struct buf *resp, long *status)
+    const char *payload, struct net_reply *r)
 {
-	char		*reply = NULL;
-	CURLcode	 cc = CURLE_OK;
+	char	*reply = NULL;
 
-	*status = dc->feed_http(dc->feed_arg, method, path, payload, &reply);
-	if (*status == 0)
-		cc = CURLE_COULDNT_CONNECT;
-	else if (reply != NULL && buf_append(resp, reply, strlen(reply)) != 0)
-		cc = CURLE_WRITE_ERROR;
+	memset(r, 0, sizeof *r);
+	buf_init(&r->body, DC_BODY_MAX);
+	r->status = dc->feed_http(dc->feed_arg, method, path, payload, &reply);
+	if (r->status == 0) {
+		r->result = NET_NOT_SENT;
+		snprintf(r->error, sizeof r->error, "no reply (fed)");
+	} else if (reply != NULL && buf_append(&r->body, reply,
+	    strlen(reply)) != 0)
+		r->result = NET_TOO_BIG;
 	free(reply);
-	return cc;
 }
 
 /*

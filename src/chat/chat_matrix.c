@@ -53,6 +53,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "net_http.h"
 #include "store.h"
 #include "store_chat.h"
 #include "util.h"
@@ -207,7 +208,7 @@ mx_upload_filter(struct matrix *m, struct mx_sync *ms, char **cause)
 	    "lazy_load_members", 1,
 	    "ephemeral", "not_types", "*",
 	    "account_data", "not_types", "*");
-	esc = mx_escape(m->user_id);
+	esc = net_http_escape(m->user_id);
 	path = xasprintf("/_matrix/client/v3/user/%s/filter", esc);
 	free(esc);
 	mx_http(m, "POST", path, filter, MX_REQUEST_TIMEOUT_MS, &r);
@@ -265,7 +266,7 @@ mx_join(struct matrix *m, const char *room_id, const char *inviter)
 	json_t		*body = json_object();
 	int		 rc = -1;
 
-	esc = mx_escape(room_id);
+	esc = net_http_escape(room_id);
 	path = xasprintf("/_matrix/client/v3/join/%s", esc);
 	free(esc);
 	mx_http(m, "POST", path, body, MX_REQUEST_TIMEOUT_MS, &r);
@@ -294,7 +295,7 @@ mx_count_members(struct matrix *m, const char *room_id)
 	json_t		*joined;
 	int		 idx;
 
-	esc = mx_escape(room_id);
+	esc = net_http_escape(room_id);
 	path = xasprintf("/_matrix/client/v3/rooms/%s/joined_members", esc);
 	free(esc);
 	mx_http(m, "GET", path, NULL, MX_REQUEST_TIMEOUT_MS, &r);
@@ -321,7 +322,7 @@ mx_check_room(struct matrix *m, struct mx_sync *ms,
 	struct mx_reply	 r;
 	char		*esc, *path;
 
-	esc = mx_escape(room_id);
+	esc = net_http_escape(room_id);
 	path = xasprintf("/_matrix/client/v3/rooms/%s/state/"
 	    "m.room.encryption/", esc);
 	free(esc);
@@ -433,7 +434,7 @@ mx_decline(struct matrix *m, const char *room_id, const char *inviter)
 	json_t		*body = json_pack("{s:s}", "reason", "pvebot serves "
 	    "only the rooms in its configuration");
 
-	esc = mx_escape(room_id);
+	esc = net_http_escape(room_id);
 	path = xasprintf("/_matrix/client/v3/rooms/%s/leave", esc);
 	free(esc);
 	mx_http(m, "POST", path, body, MX_REQUEST_TIMEOUT_MS, &r);
@@ -1006,12 +1007,12 @@ mx_thread(void *arg)
 			ms.filter_stale = 0;
 		}
 		initial = ms.since == NULL;
-		esc = mx_escape(ms.filter_id);
+		esc = net_http_escape(ms.filter_id);
 		if (initial)
 			path = xasprintf("/_matrix/client/v3/sync?filter=%s&"
 			    "timeout=0", esc);
 		else {
-			char	*since = mx_escape(ms.since);
+			char	*since = net_http_escape(ms.since);
 
 			path = xasprintf("/_matrix/client/v3/sync?filter=%s&"
 			    "since=%s&timeout=%lld", esc, since,
@@ -1084,6 +1085,7 @@ mx_start(struct connector *c, char **cause)
 		log_info("matrix", "logged in user=%s homeserver=%s",
 		    m->user_id, m->homeserver);
 	atomic_store(&m->stopping, 0);
+	net_http_resume(m->http);
 	if (pthread_create(&m->thread, NULL, mx_thread, m) != 0)
 		return set_cause(cause, "cannot start the Matrix thread");
 	m->running = 1;
@@ -1101,6 +1103,7 @@ mx_stop(struct connector *c)
 	atomic_store(&m->stopping, 1);
 	pthread_cond_broadcast(&m->wait_cond);
 	pthread_mutex_unlock(&m->wait_lock);
+	net_http_cancel(m->http);
 	pthread_join(m->thread, NULL);
 	m->running = 0;
 }
@@ -1122,7 +1125,7 @@ mx_free(struct connector *c)
 	free(m->rooms);
 	free(m->homeserver);
 	free(m->user_id);
-	free(m->auth_header);
+	net_http_free(m->http);
 	free(m->db_path);
 	store_close(m->out_store);
 	mx_feed_release(m);
@@ -1170,6 +1173,8 @@ chat_matrix_create(const struct chat_ctx *ctx, char **cause)
 {
 	const struct conf_matrix	*cf = &ctx->conf->chat.matrix;
 	struct matrix			*m;
+	struct net_http_api		 api;
+	char				*auth;
 	size_t				 i, len;
 
 	if (cf->homeserver == NULL || (!str_has_prefix(cf->homeserver,
@@ -1220,7 +1225,28 @@ chat_matrix_create(const struct chat_ctx *ctx, char **cause)
 	while (len > 0 && m->homeserver[len - 1] == '/')
 		m->homeserver[--len] = '\0';
 	m->user_id = xstrdup(cf->user_id);
-	m->auth_header = xasprintf("Authorization: Bearer %s", cf->token);
+	auth = xasprintf("Authorization: Bearer %s", cf->token);
+	memset(&api, 0, sizeof api);
+	api.name = "matrix";
+	api.base_url = m->homeserver;
+	api.auth_header = auth;
+	api.headers = (const char *const []){ "Accept: application/json",
+	    NULL };
+	api.connect_timeout_ms = 10000;
+	api.timeout_ms = MX_REQUEST_TIMEOUT_MS;
+	api.body_max = MX_BODY_CAP;
+	/* One attempt per call: a write is never sent again behind the
+	 * sender's back; its retry (same transaction id) decides. */
+	api.resend = NET_RESEND_READS;
+	m->http = net_http_create(&api, cause);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	if (m->http == NULL) {
+		free(m->homeserver);
+		free(m->user_id);
+		free(m);
+		return NULL;
+	}
 	m->sync_timeout_ms = (cf->sync_timeout > 0 ? cf->sync_timeout : 30) *
 	    1000;
 	m->rooms = xcalloc(cf->nrooms, sizeof *m->rooms);

@@ -1,9 +1,9 @@
 /*
  * chat_matrix_priv.h - what the two halves of the Matrix connector share:
  * chat_matrix.c (set-up, the /sync loop, invites, encrypted rooms, turning
- * timeline events into chat events) and chat_matrix_send.c (the HTTP
- * client, the outbox with its transaction ids, sends, edits, replies and
- * reactions). Nothing outside src/chat/ includes this file.
+ * timeline events into chat events) and chat_matrix_send.c (requests
+ * through net_http.h, the outbox with its transaction ids, sends, edits,
+ * replies and reactions). Nothing outside src/chat/ includes this file.
  */
 #ifndef PVEBOT_CHAT_MATRIX_PRIV_H
 #define PVEBOT_CHAT_MATRIX_PRIV_H
@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "chat.h"
@@ -23,6 +22,7 @@
 #define MX_REQUEST_TIMEOUT_MS	30000
 #define MX_SEND_INTERVAL_MS	100		/* per room */
 
+struct net_http;
 struct store;
 
 /* A configured room: as written in bot.conf and as the server knows it. */
@@ -40,7 +40,7 @@ struct matrix {
 
 	char			*homeserver;	/* no trailing slash */
 	char			*user_id;
-	char			*auth_header;	/* secret: never logged */
+	struct net_http		*http;	/* the homeserver, token header */
 	int64_t			 sync_timeout_ms;
 
 	pthread_mutex_t		 rooms_lock;	/* ids and flags below */
@@ -72,7 +72,7 @@ struct mx_reply {
 	char	*errcode;	/* "M_LIMIT_EXCEEDED", ... or NULL */
 	char	*error;		/* the server's sentence, or NULL */
 	int64_t	 retry_after_ms;
-	char	 net_error[CURL_ERROR_SIZE];
+	char	 net_error[256];
 };
 
 /* Set on the receiving thread: its requests end when stop() is called. */
@@ -80,7 +80,7 @@ extern _Thread_local int mx_on_sync_thread;
 
 /*
  * Runs one request. `path` starts with "/_matrix/" and has its segments
- * escaped (mx_escape). `body` may be NULL. Returns 0 when a reply came
+ * escaped (net_http_escape). `body` may be NULL. Returns 0 when a reply came
  * (any status), -1 when none did (net_error says why) or the stop flag
  * cut a request of the receiving thread short.
  */
@@ -93,8 +93,6 @@ void	mx_reply_body(struct mx_reply *, const char *body, size_t len);
 int	mx_classify(const struct mx_reply *);
 /* "WHAT failed: HTTP 403 M_FORBIDDEN (text)"; caller frees. */
 char	*mx_reply_cause(const char *what, const struct mx_reply *);
-/* Percent-escapes a path segment; caller frees. */
-char	*mx_escape(const char *);
 
 /* Room id for a configured name or a room id; NULL with *cause. */
 char	*mx_room_id(struct matrix *, const char *room, char **cause);

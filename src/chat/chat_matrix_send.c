@@ -1,5 +1,5 @@
 /*
- * chat_matrix_send.c - the Matrix connector's HTTP client and everything
+ * chat_matrix_send.c - the Matrix connector's requests and everything
  * pvebot posts: notices, edits (m.replace), replies, answers to reactions,
  * and its own ✅ / ❌ reactions on approval requests.
  *
@@ -17,15 +17,22 @@
  * - The buttons of a message are stored in chat_buttons (with the emoji
  *   that stands for each) before pvebot reacts with them, so a user's
  *   reaction finds its data even after a restart.
+ * - Requests go through the one HTTP client (net_http.h) with kept-alive
+ *   connections. A write is sent once: libcurl's own resend, when a
+ *   kept-alive connection died first, is refused, so the call fails and
+ *   the sender's retry (same transaction id) decides. The receiving
+ *   thread's requests end at once when the connector stops; a send is
+ *   let finish.
  * - Called by the sender thread (and once by the receiving thread for
- *   the encryption notice): a curl handle per request; the store
- *   connection for outbox and buttons is used under out_lock.
+ *   the encryption notice); the store connection for outbox and buttons
+ *   is used under out_lock.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat_matrix_priv.h"
 #include "log.h"
+#include "net_http.h"
 #include "store.h"
 #include "store_chat.h"
 #include "util.h"
@@ -37,162 +44,47 @@ static const char *mx_keycaps[] = { "1\xef\xb8\x8f\xe2\x83\xa3",
 	"2\xef\xb8\x8f\xe2\x83\xa3", "3\xef\xb8\x8f\xe2\x83\xa3",
 	"4\xef\xb8\x8f\xe2\x83\xa3", "5\xef\xb8\x8f\xe2\x83\xa3" };
 
-struct mx_transfer {
-	struct buf	 body;
-	struct matrix	*m;
-	int		 interruptible;	/* stop() cuts it short */
-	int64_t		 retry_after_hdr;
-};
-
-static size_t
-mx_write_cb(char *ptr, size_t size, size_t n, void *arg)
-{
-	struct mx_transfer	*t = arg;
-
-	if (buf_append(&t->body, ptr, size * n) != 0)
-		return 0;	/* over the cap: curl fails the transfer */
-	return size * n;
-}
-
-static size_t
-mx_header_cb(char *ptr, size_t size, size_t n, void *arg)
-{
-	struct mx_transfer	*t = arg;
-	size_t			 len = size * n;
-	char			 line[128];
-	const char		*errstr;
-	long long		 secs;
-
-	if (len < 12 || len >= sizeof line ||
-	    strncasecmp(ptr, "Retry-After:", 12) != 0)
-		return len;
-	memcpy(line, ptr + 12, len - 12);
-	line[len - 12] = '\0';
-	secs = strtonum(str_trim(line), 0, 3600, &errstr);
-	if (errstr == NULL)
-		t->retry_after_hdr = secs * 1000;
-	return len;
-}
-
-static int
-mx_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	struct mx_transfer	*t = arg;
-
-	/* Only the receiving thread's requests: a send should finish. */
-	return t->interruptible && atomic_load(&t->m->stopping);
-}
-
 _Thread_local int mx_on_sync_thread;
 
 static int	mx_http_feed(struct matrix *, const char *, const char *,
 		    json_t *, struct mx_reply *);
 
-/*
- * Runs a transfer; on the receiving thread (long polls, set-up) it is
- * abandoned within 100 ms of stop()
- * (curl's progress callback alone may wait a second between calls).
- */
-static CURLcode
-mx_perform(struct matrix *m, CURL *c, int interruptible)
-{
-	CURLM		*multi;
-	CURLMsg		*msg;
-	CURLcode	 cc = CURLE_ABORTED_BY_CALLBACK;
-	int		 running = 1, left;
-
-	if (!interruptible)
-		return curl_easy_perform(c);
-	if ((multi = curl_multi_init()) == NULL)
-		log_fatal("matrix", "curl_multi_init failed");
-	curl_multi_add_handle(multi, c);
-	while (running) {
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
-			break;
-		if (!running || atomic_load(&m->stopping))
-			break;
-		curl_multi_poll(multi, NULL, 0, 100, NULL);
-	}
-	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
-			cc = msg->data.result;
-	}
-	curl_multi_remove_handle(multi, c);
-	curl_multi_cleanup(multi);
-	return cc;
-}
-
 int
 mx_http(struct matrix *m, const char *method, const char *path,
     json_t *body, int64_t timeout_ms, struct mx_reply *r)
 {
-	struct mx_transfer	 t;
-	struct curl_slist	*hdrs = NULL;
-	CURL			*c;
-	CURLcode		 cc;
-	char			*url, *payload = NULL;
+	struct net_request	 req;
+	struct net_reply	 nr;
+	char			*payload = NULL;
 
 	memset(r, 0, sizeof *r);
 	if (m->feed_http != NULL)
 		return mx_http_feed(m, method, path, body, r);
-	memset(&t, 0, sizeof t);
-	buf_init(&t.body, MX_BODY_CAP);
-	t.m = m;
-	t.interruptible = mx_on_sync_thread;
-	t.retry_after_hdr = -1;
-
-	url = xasprintf("%s%s", m->homeserver, path);
-	c = curl_easy_init();
-	if (c == NULL)
-		log_fatal("matrix", "curl_easy_init failed");
-	hdrs = curl_slist_append(hdrs, m->auth_header);
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
 	if (body != NULL) {
 		payload = json_dumps(body, JSON_COMPACT);
-		hdrs = curl_slist_append(hdrs,
-		    "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+		req.body = payload;
+		req.content_type = "application/json";
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "pvebot/" PVEBOT_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mx_write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, mx_header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, mx_progress_cb);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->net_error);
-
-	cc = mx_perform(m, c, t.interruptible);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	else {
-		if (r->net_error[0] == '\0' || t.body.truncated)
-			snprintf(r->net_error, sizeof r->net_error, "%s",
-			    t.body.truncated ? "reply larger than 4 MiB" :
-			    curl_easy_strerror(cc));
-		r->status = 0;
-	}
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
+	req.timeout_ms = (long)timeout_ms;
+	/* Only the receiving thread's requests: a send should finish. */
+	req.cancellable = mx_on_sync_thread;
+	net_http_do(m->http, &req, &nr);
 	free(payload);
-	free(url);
-
-	if (r->status != 0)
-		mx_reply_body(r, t.body.data, t.body.len);
-	buf_release(&t.body);
-	if (r->retry_after_ms == 0 && t.retry_after_hdr >= 0)
-		r->retry_after_ms = t.retry_after_hdr;
+	if (nr.result == NET_REPLY) {
+		r->status = nr.status;
+		mx_reply_body(r, nr.body.data, nr.body.len);
+		/* Retry-After counts when the body names no retry_after_ms. */
+		if (r->retry_after_ms == 0 && nr.retry_after > 0 &&
+		    nr.retry_after <= 3600)
+			r->retry_after_ms = nr.retry_after * 1000;
+	} else
+		snprintf(r->net_error, sizeof r->net_error, "%s",
+		    nr.result == NET_TOO_BIG ? "reply larger than 4 MiB" :
+		    nr.error);
+	net_reply_release(&nr);
 	return r->status != 0 ? 0 : -1;
 }
 
@@ -223,7 +115,7 @@ mx_reply_body(struct mx_reply *r, const char *body, size_t len)
 
 /*
  * Tests and fuzzing (chat_feed.h): the request goes to feed_http, its
- * answer is read as a homeserver's, capped as mx_write_cb caps it.
+ * answer is read as a homeserver's, capped as net_http caps it.
  */
 static int
 mx_http_feed(struct matrix *m, const char *method, const char *path,
@@ -292,19 +184,6 @@ mx_reply_cause(const char *what, const struct mx_reply *r)
 }
 
 char *
-mx_escape(const char *s)
-{
-	char	*e, *out;
-
-	e = curl_easy_escape(NULL, s, 0);
-	if (e == NULL)
-		log_fatal("matrix", "curl_easy_escape failed");
-	out = xstrdup(e);
-	curl_free(e);
-	return out;
-}
-
-char *
 mx_room_id(struct matrix *m, const char *room, char **cause)
 {
 	struct mx_reply	 r;
@@ -329,7 +208,7 @@ mx_room_id(struct matrix *m, const char *room, char **cause)
 	if (id != NULL)
 		return id;
 
-	esc = mx_escape(room);
+	esc = net_http_escape(room);
 	path = xasprintf("/_matrix/client/v3/directory/room/%s", esc);
 	free(esc);
 	mx_http(m, "GET", path, NULL, MX_REQUEST_TIMEOUT_MS, &r);
@@ -464,9 +343,9 @@ mx_put_event_keyed(struct matrix *m, const char *room_id, const char *type,
 	if (txn == NULL)
 		return CHAT_TEMPORARY;
 
-	e_room = mx_escape(room_id);
-	e_type = mx_escape(type);
-	e_txn = mx_escape(txn);
+	e_room = net_http_escape(room_id);
+	e_type = net_http_escape(type);
+	e_txn = net_http_escape(txn);
 	path = xasprintf("/_matrix/client/v3/rooms/%s/send/%s/%s", e_room,
 	    e_type, e_txn);
 	free(e_room);

@@ -27,14 +27,15 @@
  *   network, 429 and 5xx, CHAT_PERMANENT for the rest.
  * - The token is part of every URL; it is registered with the logger and
  *   error messages are built from method names only.
- * - Calls keep their connection alive: each borrows an easy handle from a
- *   small pool (the poller's long poll holds one, the sender another),
- *   so a reply costs no new TCP (or TLS) connection. libcurl sends a
- *   request again by itself when a kept-alive connection dies before the
- *   reply; that second send is refused (the pre-request callback counts
- *   sends), so such a call fails as it did on a connection of its own and
- *   the caller's retry decides, as for any lost reply. A handle whose
- *   call failed in transport is closed, not pooled.
+ * - Calls go through the one HTTP client (net_http.h) and keep their
+ *   connection alive: each borrows a client from the API's small pool
+ *   (the poller's long poll holds one, the sender another), so a reply
+ *   costs no new TCP (or TLS) connection. Every call is sent once:
+ *   libcurl's own resend, when a kept-alive connection dies before the
+ *   reply, is refused, so such a call fails as it did on a connection of
+ *   its own and the caller's retry decides, as for any lost reply. A
+ *   client whose call failed in transport is closed, not pooled.
+ *   stop() cancels the poller's calls at once (its long poll too).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,7 +43,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "chat.h"
@@ -51,6 +51,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "net_http.h"
 #include "store.h"
 #include "util.h"
 
@@ -84,8 +85,7 @@ struct tg {
 	const struct chat_ctx		*ctx;
 	/* Chats and users: a reload swaps it (tg_reload); read it once. */
 	const struct conf_telegram *_Atomic conf;
-	char				*base;	/* API URL, no trailing '/' */
-	char				*token;
+	struct net_http			*http;	/* token in its base URL */
 	char				*username;	/* from getMe */
 	long long			 bot_id;
 	int64_t				 poll_timeout;
@@ -96,10 +96,6 @@ struct tg {
 	size_t				 nmigrations;
 	json_t				*menu;	/* setMyCommands' list */
 	atomic_int			 republish;	/* menu changed */
-
-	pthread_mutex_t			 pool_lock;
-	CURL				*pool[TG_POOL_MAX];
-	size_t				 npool;
 
 	pthread_t			 thread;
 	int				 running;
@@ -219,78 +215,6 @@ tg_sleep(struct tg *tg, int64_t ms)
 /* ------------------------------------------------------------------ */
 /* The HTTP layer                                                       */
 
-struct tg_xfer {
-	struct buf	 body;
-	atomic_int	*stopping;	/* NULL: not interruptible */
-	int		 sends;		/* requests libcurl sent */
-};
-
-/* An idle handle with its connection, or a new one; NULL if none. */
-static CURL *
-tg_handle_get(struct tg *tg)
-{
-	CURL	*h = NULL;
-
-	pthread_mutex_lock(&tg->pool_lock);
-	if (tg->npool > 0)
-		h = tg->pool[--tg->npool];
-	pthread_mutex_unlock(&tg->pool_lock);
-	if (h == NULL)
-		return curl_easy_init();
-	curl_easy_reset(h);	/* keeps the connection */
-	return h;
-}
-
-/* Back to the pool after a call that got a reply; else closed. */
-static void
-tg_handle_put(struct tg *tg, CURL *h, int keep)
-{
-	if (keep) {
-		pthread_mutex_lock(&tg->pool_lock);
-		if (tg->npool < TG_POOL_MAX) {
-			tg->pool[tg->npool++] = h;
-			h = NULL;
-		}
-		pthread_mutex_unlock(&tg->pool_lock);
-	}
-	if (h != NULL)
-		curl_easy_cleanup(h);
-}
-
-/*
- * Called by libcurl before each request it sends: a second one in the
- * same call is its silent resend after a kept-alive connection died,
- * which may repeat a call Telegram has handled. Refused: the call fails
- * as a lost reply does.
- */
-static int
-tg_prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_port,
-    int local_port)
-{
-	struct tg_xfer	*x = arg;
-
-	return ++x->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
-}
-
-static size_t
-tg_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct tg_xfer	*x = arg;
-
-	if (buf_append(&x->body, ptr, size * nmemb) != 0)
-		return 0;
-	return size * nmemb;
-}
-
-static int
-tg_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct tg_xfer	*x = arg;
-
-	return x->stopping != NULL && atomic_load(x->stopping) ? 1 : 0;
-}
-
 /*
  * One HTTP call of a Bot API method with JSON parameters. The reply body
  * (capped at TG_BODY_MAX; *truncated says it was cut) goes to *body
@@ -303,84 +227,39 @@ tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
     int interruptible, struct buf *body_out, long *status, int *truncated,
     char **cause)
 {
-	CURL			*curl;
-	struct curl_slist	*headers = NULL;
-	struct tg_xfer		 x;
-	char			*url, *body, errbuf[CURL_ERROR_SIZE];
-	CURLcode		 cc;
+	struct net_request	 req;
+	struct net_reply	 r;
+	char			*path, *body;
+	int			 rc = CHAT_OK;
 
-	*status = 0;
 	*truncated = 0;
-	buf_init(&x.body, TG_BODY_MAX);
-	x.stopping = interruptible ? &tg->stopping : NULL;
-	x.sends = 0;
-	errbuf[0] = '\0';
-
-	url = xasprintf("%s/bot%s/%s", tg->base, tg->token, method);
+	path = xasprintf("/%s", method);
 	if (params != NULL)
 		body = json_dumps(params, JSON_COMPACT);
 	else
 		body = xstrdup("{}");
-	headers = curl_slist_append(headers,
-	    "Content-Type: application/json");
-
-	curl = tg_handle_get(tg);
-	if (curl == NULL) {
-		free(url);
-		free(body);
-		curl_slist_free_all(headers);
-		buf_release(&x.body);
-		set_cause(cause, "Telegram %s failed: cannot start libcurl",
-		    method);
-		return CHAT_TEMPORARY;
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pvebot/" PVEBOT_VERSION);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, tg_write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, tg_progress_cb);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)TG_CONNECT_TIMEOUT);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, tg_prereq_cb);
-	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &x);
-
-	cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	/* The options point into this frame: none may outlive it. */
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
-	tg_handle_put(tg, curl, cc == CURLE_OK);
-	curl_slist_free_all(headers);
-	free(url);
+	memset(&req, 0, sizeof req);
+	req.method = "POST";
+	req.path = path;
+	req.body = body;
+	req.content_type = "application/json";
+	req.timeout_ms = timeout_s * 1000;
+	req.cancellable = interruptible;
+	net_http_do(tg->http, &req, &r);
+	free(path);
 	free(body);
-
-	if (cc == CURLE_WRITE_ERROR && x.body.truncated) {
-		/* The reply is larger than we read: what arrived is kept. */
-		*truncated = 1;
-		*body_out = x.body;
-		return CHAT_OK;
+	*status = r.status;
+	if (r.result == NET_REPLY || r.result == NET_TOO_BIG) {
+		/* A reply larger than we read: what arrived is kept. */
+		*truncated = r.result == NET_TOO_BIG;
+		*body_out = r.body;
+		buf_init(&r.body, 0);
+	} else {
+		set_cause(cause, "Telegram %s failed: %s", method, r.error);
+		rc = CHAT_TEMPORARY;
 	}
-	if (cc != CURLE_OK) {
-		char	*clean;
-
-		clean = log_scrub(errbuf[0] != '\0' ? errbuf :
-		    curl_easy_strerror(cc));
-		set_cause(cause, "Telegram %s failed: %s", method, clean);
-		free(clean);
-		buf_release(&x.body);
-		return CHAT_TEMPORARY;
-	}
-	*body_out = x.body;
-	return CHAT_OK;
+	net_reply_release(&r);
+	return rc;
 }
 
 /*
@@ -411,13 +290,9 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 		    "bytes", method, TG_BODY_MAX);
 		return CHAT_TEMPORARY;
 	}
-	{
-		struct tg_xfer	 x = { .body = body };
-
-	root = json_loadb(x.body.data != NULL ? x.body.data : "", x.body.len,
-	    0, &jerr);
-	buf_release(&x.body);
-	}
+	root = json_loadb(body.data != NULL ? body.data : "", body.len, 0,
+	    &jerr);
+	buf_release(&body);
 	if (!json_is_object(root) || !json_is_boolean(json_object_get(root,
 	    "ok"))) {
 		json_decref(root);
@@ -1738,6 +1613,7 @@ tg_start(struct connector *c, char **cause)
 		tg->menu = cmd_export_telegram(tg->ctx->catalogue);
 	pthread_mutex_unlock(&tg->lock);
 	atomic_store(&tg->stopping, 0);
+	net_http_resume(tg->http);
 	if (tg->ctx->conf->database == NULL)
 		return set_cause(cause, "Telegram needs a database for its "
 		    "offsets");
@@ -1788,6 +1664,7 @@ tg_stop(struct connector *c)
 	if (!tg->running)
 		return;
 	atomic_store(&tg->stopping, 1);
+	net_http_cancel(tg->http);
 	pthread_join(tg->thread, NULL);
 	tg->running = 0;
 	store_close(tg->store);
@@ -1879,19 +1756,14 @@ tg_free(struct connector *c)
 		free(tg->migrations[i].to);
 	}
 	free(tg->migrations);
-	for (i = 0; i < tg->npool; i++)
-		curl_easy_cleanup(tg->pool[i]);
-	pthread_mutex_destroy(&tg->pool_lock);
 	pthread_mutex_destroy(&tg->lock);
 	pthread_mutex_destroy(&tg->saved_lock);
 	pthread_cond_destroy(&tg->saved_cond);
-	free(tg->base);
-	free(tg->token);
+	net_http_free(tg->http);
 	json_decref(tg->menu);
 	free(tg->username);
 	free(tg);
 	free(c);
-	curl_global_cleanup();
 }
 
 static int	tg_check_conf(const struct conf_telegram *, char **);
@@ -1980,30 +1852,45 @@ chat_telegram_create(const struct chat_ctx *ctx, char **cause)
 	const struct conf_telegram	*tc = &ctx->conf->chat.telegram;
 	struct connector		*c;
 	struct tg			*tg;
+	struct net_http_api		 api;
+	char				*base, *url;
 	size_t				 len;
 
 	if (tc->token != NULL)
 		log_add_secret(tc->token);
 	if (tg_check_conf(tc, cause) != 0)
 		return NULL;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-
 	tg = xcalloc(1, sizeof *tg);
 	tg->ctx = ctx;
 	tg->conf = tc;
 	tg->menu = ctx->catalogue != NULL ?
 	    cmd_export_telegram(ctx->catalogue) : NULL;
-	tg->base = xstrdup(tc->api_url != NULL && *tc->api_url != '\0' ?
+	base = xstrdup(tc->api_url != NULL && *tc->api_url != '\0' ?
 	    tc->api_url : TG_DEFAULT_URL);
-	len = strlen(tg->base);
-	while (len > 0 && tg->base[len - 1] == '/')
-		tg->base[--len] = '\0';
-	tg->token = xstrdup(tc->token);
+	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	url = xasprintf("%s/bot%s", base, tc->token);
+	memset(&api, 0, sizeof api);
+	api.name = "telegram";
+	api.base_url = url;
+	api.connect_timeout_ms = TG_CONNECT_TIMEOUT * 1000L;
+	api.timeout_ms = TG_CALL_TIMEOUT * 1000L;
+	api.body_max = TG_BODY_MAX;
+	api.resend = NET_RESEND_NEVER;	/* Telegram may have handled it */
+	api.pool_max = TG_POOL_MAX;
+	tg->http = net_http_create(&api, cause);
+	explicit_bzero(url, strlen(url));
+	free(url);
+	free(base);
+	if (tg->http == NULL) {
+		free(tg);
+		return NULL;
+	}
 	tg->poll_timeout = tc->poll_timeout > 0 ? tc->poll_timeout : 30;
 	if (tg->poll_timeout > 50)
 		tg->poll_timeout = 50;
 	pthread_mutex_init(&tg->lock, NULL);
-	pthread_mutex_init(&tg->pool_lock, NULL);
 	pthread_mutex_init(&tg->saved_lock, NULL);
 	pthread_cond_init(&tg->saved_cond, NULL);
 	atomic_init(&tg->stopping, 0);
@@ -2038,7 +1925,7 @@ chat_telegram_feed(struct connector *c, struct store *st, long status,
 
 	if (tg->running)
 		return CHAT_PERMANENT;
-	/* As tg_write_cb: what fits under the cap is kept. */
+	/* As net_http: what fits under the cap is kept. */
 	buf_init(&b, TG_BODY_MAX);
 	if (buf_append(&b, body != NULL ? body : "", len) != 0)
 		truncated = 1;

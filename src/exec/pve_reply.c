@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "exec_proxmox.h"
+#include "net_http.h"
 #include "util.h"
 
 /* Messages from the API are copied into chat; keep them one short line. */
@@ -36,15 +36,11 @@ pve_form_encode(const struct pve_param *params, size_t nparams)
 	for (i = 0; i < nparams; i++) {
 		if (params[i].key == NULL || params[i].value == NULL)
 			continue;
-		k = curl_easy_escape(NULL, params[i].key, 0);
-		v = curl_easy_escape(NULL, params[i].value, 0);
-		if (k == NULL || v == NULL) {
-			fprintf(stderr, "pvebot: out of memory escaping\n");
-			abort();
-		}
+		k = net_http_escape(params[i].key);
+		v = net_http_escape(params[i].value);
 		buf_printf(&b, "%s%s=%s", b.len ? "&" : "", k, v);
-		curl_free(k);
-		curl_free(v);
+		free(k);
+		free(v);
 	}
 	return buf_steal(&b);
 }

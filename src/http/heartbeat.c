@@ -22,6 +22,7 @@
 #include "http_int.h"
 #include "log.h"
 #include "metrics.h"
+#include "net_http.h"
 #include "store.h"
 #include "util.h"
 
@@ -48,23 +49,40 @@ static int
 ping(struct http *h, char **why)
 {
 	const struct conf_heartbeat	*hb = &h->app->conf->heartbeat;
-	struct http_call		 c;
-	char				*cause = NULL;
+	struct net_http_api		 api;
+	struct net_request		 req;
+	struct net_reply		 reply;
+	struct net_http			*client;
+	long				 timeout_ms;
 	int				 rc = -1;
 
-	memset(&c, 0, sizeof c);
-	c.method = hb->method;
-	c.url = hb->url;
-	c.body = strcmp(hb->method, "POST") == 0 ? "pvebot ok\n" : NULL;
-	c.content_type = c.body != NULL ? "text/plain" : NULL;
-	c.timeout_s = (long)hb->timeout;
-	if (http_call(&c, &cause) != 0)
-		*why = cause;
-	else if (c.status < 200 || c.status > 299)
-		*why = xasprintf("answered %ld", c.status);
+	/* Pings are minutes apart: a client of its own for each. */
+	timeout_ms = (hb->timeout > 0 ? (long)hb->timeout : 10L) * 1000;
+	memset(&api, 0, sizeof api);
+	api.name = "heartbeat";
+	api.connect_timeout_ms = timeout_ms;
+	api.timeout_ms = timeout_ms;
+	api.body_max = HTTP_CALL_MAX_REPLY;
+	api.resend = NET_RESEND_READS;
+	memset(&req, 0, sizeof req);
+	req.method = hb->method;
+	req.path = hb->url;
+	if (strcmp(hb->method, "POST") == 0) {
+		req.body = "pvebot ok\n";
+		req.content_type = "text/plain";
+	}
+	if ((client = net_http_create(&api, why)) == NULL)
+		return -1;
+	net_http_do(client, &req, &reply);
+	/* A reply past the cap still carries its status. */
+	if (reply.result != NET_REPLY && reply.result != NET_TOO_BIG)
+		*why = xstrdup(reply.error);
+	else if (reply.status < 200 || reply.status > 299)
+		*why = xasprintf("answered %ld", reply.status);
 	else
 		rc = 0;
-	http_call_release(&c);
+	net_reply_release(&reply);
+	net_http_free(client);
 	return rc;
 }
 

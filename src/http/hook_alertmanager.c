@@ -41,6 +41,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "net_http.h"
 #include "outbox.h"
 #include "store.h"
 #include "store_hooks.h"
@@ -714,33 +715,62 @@ static int
 post_silence(struct http *h, const char *body, char **sid, char **error)
 {
 	const struct conf_http_alertmanager	*am = &h->app->conf->http.alertmanager;
-	struct http_call			 c;
+	struct net_http_api			 api;
+	struct net_request			 req;
+	struct net_reply			 reply;
+	struct net_http				*client;
 	json_t					*o;
-	char					*url, *cause = NULL;
+	char					*url, *auth = NULL, *cause = NULL;
 	size_t					 len = strlen(am->url);
+	long					 timeout_ms;
 	int					 rc;
 
 	while (len > 0 && am->url[len - 1] == '/')
 		len--;
 	url = xasprintf("%.*s/api/v2/silences", (int)len, am->url);
-	memset(&c, 0, sizeof c);
-	c.method = "POST";
-	c.url = url;
-	c.body = body;
-	c.content_type = "application/json";
-	c.username = am->username;
-	c.password = am->password;
-	c.bearer = am->api_token;
-	c.ca_file = am->ca_file;
-	c.timeout_s = (long)am->timeout;
-	if (http_call(&c, &cause) != 0) {
+	/* Silences are rare: a client of its own for each. */
+	timeout_ms = (am->timeout > 0 ? (long)am->timeout : 10L) * 1000;
+	memset(&api, 0, sizeof api);
+	api.name = "alertmanager";
+	if (am->api_token != NULL)
+		auth = xasprintf("Authorization: Bearer %s", am->api_token);
+	else if (am->username != NULL) {
+		api.username = am->username;
+		api.password = am->password;
+	}
+	api.auth_header = auth;
+	api.ca_file = am->ca_file;
+	api.connect_timeout_ms = timeout_ms;
+	api.timeout_ms = timeout_ms;
+	api.body_max = HTTP_CALL_MAX_REPLY;
+	api.resend = NET_RESEND_READS;
+	memset(&req, 0, sizeof req);
+	req.method = "POST";
+	req.path = url;
+	req.body = body;
+	req.content_type = "application/json";
+	client = net_http_create(&api, &cause);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	if (client == NULL) {
 		*error = xasprintf("no answer from Alertmanager: %s", cause);
 		free(cause);
 		free(url);
-		http_call_release(&c);
 		return 1;
 	}
-	if (c.status == 200 && (o = json_loads(buf_cstr(&c.reply), 0,
+	net_http_do(client, &req, &reply);
+	net_http_free(client);
+	free(url);
+	/* A reply past the cap is judged by its status, as any other. */
+	if (reply.result != NET_REPLY && reply.result != NET_TOO_BIG) {
+		*error = xasprintf("no answer from Alertmanager: %s",
+		    reply.error);
+		net_reply_release(&reply);
+		return 1;
+	}
+	if (reply.status == 200 && (o = json_loads(buf_cstr(&reply.body), 0,
 	    NULL)) != NULL && json_is_string(json_object_get(o,
 	    "silenceID"))) {
 		*sid = xstrdup(json_string_value(json_object_get(o,
@@ -748,15 +778,14 @@ post_silence(struct http *h, const char *body, char **sid, char **error)
 		json_decref(o);
 		rc = 0;
 	} else {
-		char	*text = first_line(buf_cstr(&c.reply), 200);
+		char	*text = first_line(buf_cstr(&reply.body), 200);
 
-		*error = xasprintf("Alertmanager answered %ld%s%s", c.status,
-		    *text != '\0' ? ": " : "", text);
+		*error = xasprintf("Alertmanager answered %ld%s%s",
+		    reply.status, *text != '\0' ? ": " : "", text);
 		free(text);
-		rc = c.status >= 500 || c.status == 429 ? 1 : -1;
+		rc = reply.status >= 500 || reply.status == 429 ? 1 : -1;
 	}
-	free(url);
-	http_call_release(&c);
+	net_reply_release(&reply);
 	return rc;
 }
 

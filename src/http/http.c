@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "app.h"
@@ -333,8 +332,6 @@ http_create(struct app *app, char **cause)
 	char			*errcause = NULL;
 
 	h->app = app;
-	if (c->heartbeat.enabled || c->http.alertmanager.enabled)
-		curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&h->refused_lock, NULL);
 	pthread_mutex_init(&h->health_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);

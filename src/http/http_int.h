@@ -173,24 +173,8 @@ void		 health_handle(struct http *, const struct httpd_req *,
 /* heartbeat.c */
 void		*heartbeat_main(void *http);
 
-/* http_client.c: one outgoing request (Alertmanager, the heartbeat) */
-struct http_call {
-	const char	*method;	/* GET, POST */
-	const char	*url;
-	const char	*body;		/* NULL: none */
-	const char	*content_type;
-	const char	*username;	/* basic auth, with password */
-	const char	*password;
-	const char	*bearer;	/* Authorization: Bearer */
-	const char	*ca_file;
-	long		 timeout_s;
-	/* The answer. */
-	long		 status;	/* 0: none came */
-	struct buf	 reply;		/* capped at HTTP_CALL_MAX_REPLY */
-};
+/* Outgoing calls (Alertmanager, the heartbeat) go through net_http.h;
+ * their replies are capped at this. */
 #define HTTP_CALL_MAX_REPLY	(64 * 1024)
-/* 0 when an HTTP status came back (any), -1 with *cause when none. */
-int		 http_call(struct http_call *, char **cause);
-void		 http_call_release(struct http_call *);
 
 #endif

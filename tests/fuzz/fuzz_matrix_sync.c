@@ -91,7 +91,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* A path segment with %XX decoded (mx_escape's inverse). */
+/* A path segment with %XX decoded (net_http_escape's inverse). */
 static char *
 unescape(const char *s, size_t len)
 {

@@ -838,17 +838,22 @@ test_retry_same_txn(void)
 	T_EQ_STR(ref2, json_string_value(json_object_get(json_array_get(evs,
 	    1), "event_id")));
 	json_decref(evs);
-	/* The outbox row was written and finished. */
+	/* The outbox row was written and finished. The receiving thread
+	 * saves offsets on h->store (h_submit): one user at a time, as a
+	 * PostgreSQL connection needs. */
 	{
-		struct db_stmt	*st = db_prepare(h->store, "SELECT "
-		    "count(*), min(state), max(ref) FROM chat_outbox WHERE "
-		    "connector = 'matrix' AND ref = ?1");
+		struct db_stmt	*st;
 
+		pthread_mutex_lock(&h->lock);
+		st = db_prepare(h->store, "SELECT count(*), min(state), "
+		    "max(ref) FROM chat_outbox WHERE connector = 'matrix' AND "
+		    "ref = ?1");
 		db_bind_text(st, 1, ref2);
 		T_EQ_INT(db_step(st), DB_ROW);
 		T_EQ_INT((int)db_int(st, 0), 1);
 		T_EQ_STR(db_text(st, 1), "sent");
 		db_finish(h->store, st);
+		pthread_mutex_unlock(&h->lock);
 	}
 	/* Sending the same text again later is a new message. */
 	T_EQ_INT(chat_send(h->c, OPS, &msg, NULL, &cause), CHAT_OK);
