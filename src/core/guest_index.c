@@ -217,7 +217,9 @@ node_ok(const char *s)
 	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return 0;
 	}
 	return 1;

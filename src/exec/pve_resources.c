@@ -26,28 +26,49 @@ enum member {
 	M_STATUS, M_LOCK, M_POOL, M_TAGS, M_STORAGE, M_CONTENT
 };
 
-static const struct {
-	const char	*name;
-	enum member	 m;
-} members[] = {
-	{ "type", M_TYPE }, { "vmid", M_VMID }, { "template", M_TEMPLATE },
-	{ "shared", M_SHARED }, { "cpu", M_CPU }, { "maxcpu", M_MAXCPU },
-	{ "mem", M_MEM }, { "maxmem", M_MAXMEM }, { "disk", M_DISK },
-	{ "maxdisk", M_MAXDISK }, { "uptime", M_UPTIME }, { "node", M_NODE },
-	{ "name", M_NAME }, { "status", M_STATUS }, { "lock", M_LOCK },
-	{ "pool", M_POOL }, { "tags", M_TAGS }, { "storage", M_STORAGE },
-	{ "content", M_CONTENT }
-};
+/* A name against a literal, inline (most names are 3 to 8 bytes). */
+static int
+is(const char *key, const char *name)
+{
+	while (*name != '\0' && *key == *name) {
+		key++;
+		name++;
+	}
+	return *key == '\0' && *name == '\0';
+}
 
+/* By first letter, then name: the member names of an entry are few. */
 static enum member
 member_of(const char *key)
 {
-	size_t	 i;
-
-	for (i = 0; i < nitems(members); i++) {
-		if (key[0] == members[i].name[0] &&
-		    strcmp(key, members[i].name) == 0)
-			return members[i].m;
+	switch (key[0]) {
+	case 'c':
+		return is(key, "cpu") ? M_CPU : is(key, "content") ?
+		    M_CONTENT : M_NONE;
+	case 'd':
+		return is(key, "disk") ? M_DISK : M_NONE;
+	case 'l':
+		return is(key, "lock") ? M_LOCK : M_NONE;
+	case 'm':
+		if (key[1] == 'e')
+			return is(key, "mem") ? M_MEM : M_NONE;
+		return is(key, "maxcpu") ? M_MAXCPU : is(key, "maxmem") ?
+		    M_MAXMEM : is(key, "maxdisk") ? M_MAXDISK : M_NONE;
+	case 'n':
+		return is(key, "node") ? M_NODE : is(key, "name") ? M_NAME :
+		    M_NONE;
+	case 'p':
+		return is(key, "pool") ? M_POOL : M_NONE;
+	case 's':
+		return is(key, "status") ? M_STATUS : is(key, "storage") ?
+		    M_STORAGE : is(key, "shared") ? M_SHARED : M_NONE;
+	case 't':
+		return is(key, "type") ? M_TYPE : is(key, "tags") ? M_TAGS :
+		    is(key, "template") ? M_TEMPLATE : M_NONE;
+	case 'u':
+		return is(key, "uptime") ? M_UPTIME : M_NONE;
+	case 'v':
+		return is(key, "vmid") ? M_VMID : M_NONE;
 	}
 	return M_NONE;
 }

@@ -112,13 +112,18 @@ mon_samples_sort(struct mon_samples *s)
 		const char	*metric = s->v[i].metric;
 
 		/* Readings of one metric come in runs: the same pointer. */
-		if (last != NULL && (metric == last ||
-		    strcmp(metric, last) == 0)) {
+		if (metric == last) {
 			id[i] = lastk;
 			continue;
 		}
-		for (k = 0; k < nnames && strcmp(names[k], metric) != 0; k++)
+		/* The same constant, mostly; else the same text. */
+		for (k = 0; k < nnames && names[k] != metric; k++)
 			;
+		if (k == nnames) {
+			for (k = 0; k < nnames && strcmp(names[k], metric) != 0;
+			    k++)
+				;
+		}
 		if (k == nnames) {
 			names = xreallocarray(names, nnames + 1,
 			    sizeof *names);
