@@ -7,6 +7,12 @@
  * ("HTTP/1.1 500 VM is locked (backup)") and, in newer releases, also in
  * a "message" member; a 400 carries per-parameter messages in "errors".
  * Nothing here touches the network, so every mapping is unit-tested.
+ *
+ * A thread may ask for the "data" of its next 2xx replies to go to a
+ * reader instead of a jansson tree (pve_reply_set_reader, for the 3 MB
+ * /cluster/resources of a large cluster): the envelope is then checked
+ * by the strict scanner (jscan.h), and anything that is not JSON, or not
+ * what the reader expects, is a temporary failure naming the byte.
  */
 #include <ctype.h>
 #include <stdio.h>

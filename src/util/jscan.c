@@ -21,6 +21,8 @@
 #include "jscan.h"
 
 static int	string_in(struct jscan *, char *, size_t, size_t *, int);
+static const unsigned char *plain_run(const unsigned char *,
+		    const unsigned char *);
 
 void
 jscan_init(struct jscan *js, const char *text, size_t len)
@@ -62,9 +64,12 @@ jscan_error(const struct jscan *js)
 	return js->failed ? js->error : NULL;
 }
 
-static void
+static inline void
 space(struct jscan *js)
 {
+	/* Proxmox sends none: one comparison in the usual case. */
+	if (js->p < js->end && (unsigned char)*js->p > ' ')
+		return;
 	while (js->p < js->end && (*js->p == ' ' || *js->p == '\t' ||
 	    *js->p == '\n' || *js->p == '\r'))
 		js->p++;
@@ -187,17 +192,16 @@ jscan_key(struct jscan *js, char *key, size_t keysize)
 		return jscan_fail(js, "expected a member name");
 	if (keysize == 0)
 		return jscan_fail(js, "no room for a member name");
-	/* The usual name: short plain ASCII, copied as it is scanned. */
+	/* The usual name: plain ASCII, found with one look. */
 	{
-		const char	*q = js->p + 1;
-		char		*o = key, *oend = key + keysize - 1;
+		const char	*q = (const char *)plain_run(
+		    (const unsigned char *)js->p + 1,
+		    (const unsigned char *)js->end);
+		size_t		 len = (size_t)(q - js->p - 1);
 
-		while (q < js->end && o < oend && *q != '"' &&
-		    (unsigned char)*q >= 0x20 && *q != '\\' &&
-		    (unsigned char)*q < 0x80)
-			*o++ = *q++;
-		if (q < js->end && *q == '"') {
-			*o = '\0';
+		if (q < js->end && *q == '"' && len < keysize) {
+			memcpy(key, js->p + 1, len);
+			key[len] = '\0';
 			js->p = q + 1;
 		} else if (string_in(js, key, keysize, NULL, 1) != 0)
 			return -1;
@@ -474,7 +478,11 @@ jscan_number(struct jscan *js, double *dp, int64_t *ip)
 	long long	 ll = 0;
 	int		 integral = 1, ndigits = 0;
 
-	if (jscan_peek(js) != JSCAN_NUMBER)
+	if (js->failed)
+		return -1;
+	space(js);
+	if (js->p == js->end || (*js->p != '-' && (*js->p < '0' ||
+	    *js->p > '9')))
 		return jscan_fail(js, "expected a number");
 	p = q = js->p;
 	if (*q == '-')
