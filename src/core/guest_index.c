@@ -237,17 +237,10 @@ put(char *block, size_t *at, const char *s)
 	return p;
 }
 
-static size_t
-tag_count(const char *tags)
+static int
+tag_sep(char c)
 {
-	size_t	 n = 0, len;
-
-	for (; tags != NULL && *tags != '\0'; tags += len) {
-		tags += strspn(tags, ";, ");
-		if ((len = strcspn(tags, ";, ")) > 0)
-			n++;
-	}
-	return n;
+	return c == ';' || c == ',' || c == ' ';
 }
 
 /* Same guests by VMID and name, in the same order. */
@@ -271,7 +264,7 @@ static struct guest_view *
 view_of_resources(const struct pve_resources *rs)
 {
 	struct guest_view	*v = xcalloc(1, sizeof *v);
-	size_t			 k, size = 1, ntags = 0, at = 0, t = 0;
+	size_t			 k, size = 1, ntags = 0, at = 0, t = 0, len;
 	char			 num[16];
 
 	for (k = 0; k < rs->nguests; k++) {
@@ -283,8 +276,12 @@ view_of_resources(const struct pve_resources *rs)
 		size += 5;
 		size += (r->lock != NULL ? strlen(r->lock) : 0) + 1;
 		size += (r->pool != NULL ? strlen(r->pool) : 0) + 1;
-		size += (r->tags != NULL ? strlen(r->tags) : 0) + 1;
-		ntags += tag_count(r->tags);
+		if (r->tags != NULL) {
+			len = strlen(r->tags);
+			size += len + 1;
+			/* Words are at least one byte and a separator. */
+			ntags += len / 2 + 1;
+		}
 	}
 	v->strings = xmalloc(size);
 	v->tagv = xcalloc(ntags + 1, sizeof *v->tagv);
@@ -293,7 +290,6 @@ view_of_resources(const struct pve_resources *rs)
 		const struct pve_res	*r = &rs->v[rs->by_vmid[k]];
 		struct pve_guest	*g = &v->guests[k];
 		const char		*p;
-		size_t			 len;
 
 		g->vmid = r->vmid;
 		g->type = put(v->strings, &at, r->type == PVE_RES_QEMU ?
@@ -312,19 +308,24 @@ view_of_resources(const struct pve_resources *rs)
 			g->lock = put(v->strings, &at, r->lock);
 		if (r->pool != NULL && *r->pool != '\0')
 			g->pool = put(v->strings, &at, r->pool);
-		if (tag_count(r->tags) > 0) {
-			g->tags = &v->tagv[t];
-			for (p = r->tags; *p != '\0'; p += len) {
-				p += strspn(p, ";, ");
-				if ((len = strcspn(p, ";, ")) == 0)
-					continue;
-				v->tagv[t] = v->strings + at;
-				memcpy(v->tagv[t], p, len);
-				v->tagv[t][len] = '\0';
-				at += len + 1;
-				t++;
-				g->ntags++;
-			}
+		/* Split as pve_guest.c splits: on ';', ',' and spaces. */
+		for (p = r->tags; p != NULL && *p != '\0'; ) {
+			const char	*w;
+
+			while (*p != '\0' && tag_sep(*p))
+				p++;
+			for (w = p; *p != '\0' && !tag_sep(*p); p++)
+				;
+			if (p == w)
+				continue;
+			if (g->ntags == 0)
+				g->tags = &v->tagv[t];
+			v->tagv[t] = v->strings + at;
+			memcpy(v->tagv[t], w, (size_t)(p - w));
+			v->tagv[t][p - w] = '\0';
+			at += (size_t)(p - w) + 1;
+			t++;
+			g->ntags++;
 		}
 		g->is_template = r->is_template;
 		g->cpu = r->cpu;

@@ -83,25 +83,30 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
     int64_t now)
 {
 	int64_t		 bucket = now - now % BUCKET;
-	size_t		 i;
+	size_t		 i, lo, hi;
 	char		*name;
 
 	for (i = 0; i < m->nseries; i++)
 		m->series[i].n = m->series[i].bucket == bucket ?
 		    m->series[i].n : 0;
-	for (i = 0; i < s->n; i++) {
-		const struct mon_sample	*x = &s->v[i];
+	/* Only the two metrics drawn: their readings, from the sort. */
+	mon_samples_metric(s, "node.cpu", &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct mon_sample	*x = &s->v[s->order[i]];
 
-		if (strcmp(x->metric, "node.cpu") == 0) {
-			name = xasprintf("node.cpu:%s", x->node);
-			series_add(m, name, 0, x->value, bucket);
-			free(name);
-		} else if (strcmp(x->metric, "sensor.temp") == 0 &&
-		    x->node != NULL) {
-			name = xasprintf("temp.max:%s", x->node);
-			series_add(m, name, 1, x->value, bucket);
-			free(name);
-		}
+		name = xasprintf("node.cpu:%s", x->node);
+		series_add(m, name, 0, x->value, bucket);
+		free(name);
+	}
+	mon_samples_metric(s, "sensor.temp", &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct mon_sample	*x = &s->v[s->order[i]];
+
+		if (x->node == NULL)
+			continue;
+		name = xasprintf("temp.max:%s", x->node);
+		series_add(m, name, 1, x->value, bucket);
+		free(name);
 	}
 	if (store_begin(m->store) != 0)
 		return;
