@@ -476,7 +476,7 @@ jscan_number(struct jscan *js, double *dp, int64_t *ip)
 	char		 text[JSCAN_NUMBER_MAX + 1];
 	double		 d;
 	long long	 ll = 0;
-	int		 integral = 1, ndigits = 0;
+	int		 integral = 1, ndigits = 0, nfrac = 0, exponent = 0;
 
 	if (js->failed)
 		return -1;
@@ -504,11 +504,18 @@ jscan_number(struct jscan *js, double *dp, int64_t *ip)
 		if (q == js->end || *q < '0' || *q > '9')
 			return jscan_fail(js, "a number without digits after "
 			    "'.'");
-		while (q < js->end && *q >= '0' && *q <= '9')
+		/* The fraction's digits join the integer's while exact. */
+		while (q < js->end && *q >= '0' && *q <= '9') {
+			if (ndigits++ < 18) {
+				ll = ll * 10 + (*q - '0');
+				nfrac++;
+			}
 			q++;
+		}
 	}
 	if (q < js->end && (*q == 'e' || *q == 'E')) {
 		integral = 0;
+		exponent = 1;
 		q++;
 		if (q < js->end && (*q == '+' || *q == '-'))
 			q++;
@@ -526,6 +533,20 @@ jscan_number(struct jscan *js, double *dp, int64_t *ip)
 		if (*p == '-')
 			ll = -ll;
 		d = (double)ll;
+	} else if (!exponent && ndigits <= 15 && nfrac <= 22) {
+		/*
+		 * "0.0312" and the like: digits and the power of ten are
+		 * both exact doubles, so one division is rounded exactly
+		 * as strtod would round.
+		 */
+		static const double	 pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4,
+		    1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+		    1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+		d = (double)ll / pow10[nfrac];
+		if (*p == '-')
+			d = -d;
+		ll = (long long)d;
 	} else {
 		memcpy(text, p, q - p);
 		text[q - p] = '\0';

@@ -153,6 +153,32 @@ test_same_as_tree(void)
 	pve_resources_release(&rs);
 }
 
+/* Reals read exactly as strtod reads them (the CPU of every guest). */
+static void
+test_reals_exact(void)
+{
+	static const char *const reals[] = { "0.1", "0.25", "0.0312",
+	    "0.3333333333333333", "0.333333333333333", "-0.5", "1e-3",
+	    "0.000001234", "123456789012345.6", "12345678901234.56",
+	    "0.0000000000000000000001", "9007199254740993.0", "1.7976931348623157e308",
+	    "4.9e-324", "-0.0", "100.0" };
+	struct pve_resources	 rs;
+	size_t			 i;
+	char			*text;
+
+	memset(&rs, 0, sizeof rs);
+	for (i = 0; i < nitems(reals); i++) {
+		text = xasprintf("[{\"type\":\"qemu\",\"vmid\":1,"
+		    "\"cpu\":%s}]", reals[i]);
+		T_EQ_INT(pve_resources_parse(text, strlen(text), &rs, NULL), 0);
+		if (rs.n == 1 && rs.v[0].cpu != strtod(reals[i], NULL))
+			t_fail(__FILE__, __LINE__, "%s read as %.17g", reals[i],
+			    rs.v[0].cpu);
+		pve_resources_release(&rs);
+		free(text);
+	}
+}
+
 /* The guest index made from records answers as the one made from the
  * tree's guests. */
 static void
@@ -435,6 +461,7 @@ int
 main(void)
 {
 	T_RUN(test_same_as_tree);
+	T_RUN(test_reals_exact);
 	T_RUN(test_index_same);
 	T_RUN(test_refused);
 	T_RUN(test_read_through_client);
