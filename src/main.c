@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +673,16 @@ main(int argc, char **argv)
 	};
 	size_t	 i;
 
+	/*
+	 * Memory bounded whatever the number of threads: glibc gives each
+	 * thread that allocates at the same time as another an arena of
+	 * its own (up to 8 per core), and what a thread frees stays in its
+	 * arena. Every worker may read the 3 MB /cluster/resources of a
+	 * large cluster: four arenas at most. (A fixed mmap threshold would
+	 * give such buffers back at once, but the page faults of mapping
+	 * them again each cycle cost the monitor twice its CPU.)
+	 */
+	mallopt(M_ARENA_MAX, 4);
 	/* Before any thread: it reads and clears the environment. */
 	sdnotify_init();
 	fault_init();
