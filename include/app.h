@@ -247,6 +247,8 @@ int		 workers_start_recovery(struct workers *, char **cause);
 /* Reads /cluster/resources once: the guest index is fed. */
 int		 app_refresh_guests(struct app *, char **cause);
 /* Feeds the guest index from a /cluster/resources reply (all types). */
-void		 app_publish_resources(struct app *, const json_t *data);
+struct pve_resources;
+void		 app_publish_resources(struct app *,
+		    const struct pve_resources *);
 
 #endif

@@ -41,6 +41,13 @@ struct index_storage {
 void	guest_index_publish_cluster(struct guest_index *,
 	    const struct pve_guest *, size_t n, const struct index_node *,
 	    size_t nnodes, const struct index_storage *, size_t nstorages);
+/*
+ * The same from /cluster/resources records (pve_resources.h): guests,
+ * nodes and storages, without an allocation per guest.
+ */
+struct pve_resources;
+void	guest_index_publish_resources(struct guest_index *,
+	    const struct pve_resources *);
 /* The current view with a reference (NULL before the first publish). */
 const struct guest_view *guest_index_get(struct guest_index *);
 void	guest_view_release(const struct guest_view *);

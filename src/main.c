@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +673,21 @@ main(int argc, char **argv)
 	};
 	size_t	 i;
 
+	/*
+	 * Memory bounded whatever the number of threads: glibc gives each
+	 * thread that allocates at the same time as another an arena of
+	 * its own (up to 8 per core), and what a thread frees stays in its
+	 * arena: four arenas at most. Within them, the monitor's few MB a
+	 * cycle at 10,000 guests (the 3 MB /cluster/resources reply, its
+	 * records) are kept for the next cycle instead of being given back
+	 * and faulted in again, which cost it a third of its CPU: buffers
+	 * up to 16 MB come from the arena, and up to 16 MB free at an
+	 * arena's top stay mapped. Measured at 10,000 guests over 100
+	 * cycles: CPU 31.9 -> 19.7 ms a cycle, RSS 30.5 -> 36.5 MB.
+	 */
+	mallopt(M_ARENA_MAX, 4);
+	mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 	/* Before any thread: it reads and clears the environment. */
 	sdnotify_init();
 	fault_init();

@@ -48,6 +48,7 @@
 #include "policy.h"
 #include "sdnotify.h"
 #include "prov.h"
+#include "pve_resources.h"
 #include "schedule.h"
 #include "store.h"
 #include "store_leader.h"
@@ -140,40 +141,11 @@ guests_observed(void *arg, const struct pve_guest *g, size_t n)
 }
 
 void
-app_publish_resources(struct app *app, const json_t *data)
+app_publish_resources(struct app *app, const struct pve_resources *rs)
 {
-	struct pve_guest	*g;
-	struct index_node	*nodes;
-	struct index_storage	*sts;
-	const json_t		*o;
-	size_t			 n = 0, nn = 0, ns = 0, i;
-
-	if (app->guests == NULL || !json_is_array(data))
+	if (app->guests == NULL)
 		return;
-	g = xcalloc(json_array_size(data) + 1, sizeof *g);
-	nodes = xcalloc(json_array_size(data) + 1, sizeof *nodes);
-	sts = xcalloc(json_array_size(data) + 1, sizeof *sts);
-	json_array_foreach(data, i, o) {
-		const char	*type = jx_str(o, "type", "");
-
-		if (pve_guest_from_json(o, &g[n]) == 0)
-			n++;
-		else if (strcmp(type, "node") == 0 &&
-		    jx_str(o, "node", NULL) != NULL) {
-			nodes[nn].name = jx_str(o, "node", NULL);
-			nodes[nn++].online = strcmp(jx_str(o, "status", ""),
-			    "online") == 0;
-		} else if (strcmp(type, "storage") == 0 &&
-		    jx_str(o, "node", NULL) != NULL &&
-		    jx_str(o, "storage", NULL) != NULL) {
-			sts[ns].node = jx_str(o, "node", NULL);
-			sts[ns++].id = jx_str(o, "storage", NULL);
-		}
-	}
-	guest_index_publish_cluster(app->guests, g, n, nodes, nn, sts, ns);
-	pve_guests_free(g, n);
-	free(nodes);
-	free(sts);
+	guest_index_publish_resources(app->guests, rs);
 	pthread_mutex_lock(&app->refresh_lock);
 	pthread_cond_broadcast(&app->refresh_cond);
 	pthread_mutex_unlock(&app->refresh_lock);
@@ -182,20 +154,15 @@ app_publish_resources(struct app *app, const json_t *data)
 int
 app_refresh_guests(struct app *app, char **cause)
 {
-	json_t	*data = NULL;
+	struct pve_resources	 rs;
 
 	if (app->pve == NULL)
 		return set_cause(cause, "no Proxmox endpoint is configured");
-	if (pve_request(app->pve, "GET", "/cluster/resources", NULL, 0, &data,
-	    cause) != PVE_OK)
+	memset(&rs, 0, sizeof rs);
+	if (pve_resources_read(app->pve, &rs, cause) != PVE_OK)
 		return -1;
-	if (!json_is_array(data)) {
-		json_decref(data);
-		return set_cause(cause, "Proxmox sent a resource list that is "
-		    "not a list");
-	}
-	app_publish_resources(app, data);
-	json_decref(data);
+	app_publish_resources(app, &rs);
+	pve_resources_release(&rs);
 	return 0;
 }
 

@@ -6,6 +6,10 @@
  * itself is a pointer to the current view under a mutex held only to
  * take or swap a reference: lookups run on the caller's view without any
  * lock, so the router's cost per guest command is two binary searches.
+ *
+ * A view built from /cluster/resources records (the monitor's cycle)
+ * costs a few allocations whatever the number of guests, and keeps the
+ * previous view's order by name when no guest's name or VMID changed.
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -18,6 +22,7 @@
 
 #include "exec_proxmox.h"
 #include "guest_index.h"
+#include "pve_resources.h"
 #include "util.h"
 
 #define SUGGEST_MAX	3
@@ -29,6 +34,10 @@ struct guest_view {
 	struct pve_guest	*guests;	/* by VMID */
 	size_t			 n;
 	size_t			*by_name;	/* indexes, by name */
+	/* From records (publish_resources): the guests' strings and tag
+	 * lists live in these two blocks, not in one malloc each. */
+	char			*strings;
+	char			**tagv;
 	int			 have_cluster;	/* nodes, storages known */
 	char			**nodes;
 	int			*online;
@@ -48,8 +57,12 @@ view_free(struct guest_view *v)
 {
 	size_t	 i;
 
-	for (i = 0; i < v->n; i++)
-		pve_guest_release(&v->guests[i]);
+	if (v->strings == NULL) {
+		for (i = 0; i < v->n; i++)
+			pve_guest_release(&v->guests[i]);
+	}
+	free(v->strings);
+	free(v->tagv);
 	free(v->guests);
 	free(v->by_name);
 	strv_free(v->nodes, v->nnodes);
@@ -193,6 +206,192 @@ publish(struct guest_index *gi, const struct pve_guest *g, size_t n,
 	gi->view = v;
 	pthread_mutex_unlock(&gi->lock);
 	guest_view_release(old);
+}
+
+/* A node name as Proxmox allows it (one DNS label); as pve_guest.c. */
+static int
+node_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Copies s into the block at *at; the copy. */
+static char *
+put(char *block, size_t *at, const char *s)
+{
+	char	*p = block + *at;
+	size_t	 len = strlen(s) + 1;
+
+	memcpy(p, s, len);
+	*at += len;
+	return p;
+}
+
+static int
+tag_sep(char c)
+{
+	return c == ';' || c == ',' || c == ' ';
+}
+
+/* Same guests by VMID and name, in the same order. */
+static int
+same_names(const struct guest_view *a, const struct guest_view *b)
+{
+	size_t	 i;
+
+	if (a == NULL || a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		if (a->guests[i].vmid != b->guests[i].vmid ||
+		    strcmp(a->guests[i].name, b->guests[i].name) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The view of a list of records (pve_guest_from_res's rules). */
+static struct guest_view *
+view_of_resources(const struct pve_resources *rs)
+{
+	struct guest_view	*v = xcalloc(1, sizeof *v);
+	size_t			 k, size = 1, ntags = 0, at = 0, t = 0, len;
+	char			 num[16];
+
+	for (k = 0; k < rs->nguests; k++) {
+		const struct pve_res	*r = &rs->v[rs->by_vmid[k]];
+
+		size += (r->name != NULL ? strlen(r->name) : 0) + 12;
+		size += (r->node != NULL ? strlen(r->node) : 0) + 2;
+		size += (r->status != NULL ? strlen(r->status) : 0) + 8;
+		size += 5;
+		size += (r->lock != NULL ? strlen(r->lock) : 0) + 1;
+		size += (r->pool != NULL ? strlen(r->pool) : 0) + 1;
+		if (r->tags != NULL) {
+			len = strlen(r->tags);
+			size += len + 1;
+			/* Words are at least one byte and a separator. */
+			ntags += len / 2 + 1;
+		}
+	}
+	v->strings = xmalloc(size);
+	v->tagv = xcalloc(ntags + 1, sizeof *v->tagv);
+	v->guests = xcalloc(rs->nguests + 1, sizeof *v->guests);
+	for (k = 0; k < rs->nguests; k++) {
+		const struct pve_res	*r = &rs->v[rs->by_vmid[k]];
+		struct pve_guest	*g = &v->guests[k];
+		const char		*p;
+
+		g->vmid = r->vmid;
+		g->type = put(v->strings, &at, r->type == PVE_RES_QEMU ?
+		    "qemu" : "lxc");
+		if (r->name != NULL && *r->name != '\0')
+			g->name = put(v->strings, &at, r->name);
+		else {
+			snprintf(num, sizeof num, "%d", r->vmid);
+			g->name = put(v->strings, &at, num);
+		}
+		g->node = put(v->strings, &at, r->node != NULL &&
+		    node_ok(r->node) ? r->node : "?");
+		g->status = put(v->strings, &at, r->status != NULL &&
+		    *r->status != '\0' ? r->status : "unknown");
+		if (r->lock != NULL && *r->lock != '\0')
+			g->lock = put(v->strings, &at, r->lock);
+		if (r->pool != NULL && *r->pool != '\0')
+			g->pool = put(v->strings, &at, r->pool);
+		/* Split as pve_guest.c splits: on ';', ',' and spaces. */
+		for (p = r->tags; p != NULL && *p != '\0'; ) {
+			const char	*w;
+
+			while (*p != '\0' && tag_sep(*p))
+				p++;
+			for (w = p; *p != '\0' && !tag_sep(*p); p++)
+				;
+			if (p == w)
+				continue;
+			if (g->ntags == 0)
+				g->tags = &v->tagv[t];
+			v->tagv[t] = v->strings + at;
+			memcpy(v->tagv[t], w, (size_t)(p - w));
+			v->tagv[t][p - w] = '\0';
+			at += (size_t)(p - w) + 1;
+			t++;
+			g->ntags++;
+		}
+		g->is_template = r->is_template;
+		g->cpu = r->cpu;
+		g->maxcpu = (int)r->maxcpu;
+		g->mem = r->mem;
+		g->maxmem = r->maxmem;
+		g->disk = r->disk;
+		g->maxdisk = r->maxdisk;
+		g->uptime = r->uptime;
+	}
+	v->n = rs->nguests;
+	return v;
+}
+
+void
+guest_index_publish_resources(struct guest_index *gi,
+    const struct pve_resources *rs)
+{
+	struct guest_view	*v = view_of_resources(rs), *old;
+	struct index_node	*nodes;
+	struct index_storage	*sts;
+	size_t			 i, nn = 0, ns = 0;
+
+	atomic_init(&v->refs, 1);
+	v->born_ms = now_ms();
+	v->by_name = xcalloc(v->n + 1, sizeof *v->by_name);
+	nodes = xcalloc(rs->n + 1, sizeof *nodes);
+	sts = xcalloc(rs->n + 1, sizeof *sts);
+	for (i = 0; i < rs->n; i++) {
+		const struct pve_res	*r = &rs->v[i];
+
+		if (r->type == PVE_RES_NODE && r->node != NULL) {
+			nodes[nn].name = r->node;
+			nodes[nn++].online = r->status != NULL &&
+			    strcmp(r->status, "online") == 0;
+		} else if (r->type == PVE_RES_STORAGE && r->node != NULL &&
+		    r->storage != NULL) {
+			sts[ns].node = r->node;
+			sts[ns++].id = r->storage;
+		}
+	}
+	pthread_mutex_lock(&gi->lock);
+	old = gi->view;
+	if (old != NULL)
+		atomic_fetch_add(&old->refs, 1);
+	pthread_mutex_unlock(&gi->lock);
+	/* Unchanged names: the previous order by name holds. */
+	if (same_names(old, v))
+		memcpy(v->by_name, old->by_name, v->n * sizeof *v->by_name);
+	else {
+		for (i = 0; i < v->n; i++)
+			v->by_name[i] = i;
+		sorting = v;
+		qsort(v->by_name, v->n, sizeof *v->by_name, cmp_name);
+		sorting = NULL;
+	}
+	guest_view_release(old);
+	pthread_mutex_lock(&gi->lock);
+	copy_cluster(v, gi->view, nodes, nn, sts, ns);
+	v->version = ++gi->version;
+	old = gi->view;
+	gi->view = v;
+	pthread_mutex_unlock(&gi->lock);
+	guest_view_release(old);
+	free(nodes);
+	free(sts);
 }
 
 void

@@ -15,6 +15,7 @@
 
 #include "exec_proxmox.h"
 #include "jsonx.h"
+#include "pve_resources.h"
 #include "util.h"
 
 void
@@ -140,6 +141,42 @@ pve_guest_from_json(const json_t *o, struct pve_guest *g)
 	g->disk = jx_int(o, "disk");
 	g->maxdisk = jx_int(o, "maxdisk");
 	g->uptime = jx_int(o, "uptime");
+	return 0;
+}
+
+static char *
+res_strdup(const char *s)
+{
+	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
+}
+
+int
+pve_guest_from_res(const struct pve_res *r, struct pve_guest *g)
+{
+	memset(g, 0, sizeof *g);
+	if (!pve_res_is_guest(r) || r->vmid <= 0)
+		return -1;
+	g->vmid = r->vmid;
+	g->type = xstrdup(r->type == PVE_RES_QEMU ? "qemu" : "lxc");
+	g->name = res_strdup(r->name);
+	if (g->name == NULL)
+		g->name = xasprintf("%d", g->vmid);
+	g->node = r->node != NULL && node_name_ok(r->node) ?
+	    xstrdup(r->node) : xstrdup("?");
+	g->status = res_strdup(r->status);
+	if (g->status == NULL)
+		g->status = xstrdup("unknown");
+	g->lock = res_strdup(r->lock);
+	g->pool = res_strdup(r->pool);
+	split_tags(g, r->tags);
+	g->is_template = r->is_template;
+	g->cpu = r->cpu;
+	g->maxcpu = (int)r->maxcpu;
+	g->mem = r->mem;
+	g->maxmem = r->maxmem;
+	g->disk = r->disk;
+	g->maxdisk = r->maxdisk;
+	g->uptime = r->uptime;
 	return 0;
 }
 

@@ -7,6 +7,12 @@
  * ("HTTP/1.1 500 VM is locked (backup)") and, in newer releases, also in
  * a "message" member; a 400 carries per-parameter messages in "errors".
  * Nothing here touches the network, so every mapping is unit-tested.
+ *
+ * A thread may ask for the "data" of its next 2xx replies to go to a
+ * reader instead of a jansson tree (pve_reply_set_reader, for the 3 MB
+ * /cluster/resources of a large cluster): the envelope is then checked
+ * by the strict scanner (jscan.h), and anything that is not JSON, or not
+ * what the reader expects, is a temporary failure naming the byte.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -16,7 +22,9 @@
 #include <jansson.h>
 
 #include "exec_proxmox.h"
+#include "jscan.h"
 #include "net_http.h"
+#include "pve_resources.h"
 #include "util.h"
 
 /* Messages from the API are copied into chat; keep them one short line. */
@@ -201,6 +209,55 @@ parameter_message(json_t *errors, const char *msg)
 	return buf_steal(&b);
 }
 
+/* This thread's reader of "data" (pve_resources.h), or none. */
+static _Thread_local pve_data_reader	 data_reader;
+static _Thread_local void		*data_reader_arg;
+
+void
+pve_reply_set_reader(pve_data_reader fn, void *arg)
+{
+	data_reader = fn;
+	data_reader_arg = arg;
+}
+
+/*
+ * A 2xx reply read by the thread's reader: the envelope is checked
+ * member by member, and "data" goes to the reader without a tree.
+ */
+static int
+reply_read(const char *body, size_t len, int idempotent, json_t **data,
+    char **cause)
+{
+	struct jscan	 js;
+	char		 key[8];
+	int		 rc, seen = 0;
+
+	jscan_init(&js, body != NULL ? body : "", body != NULL ? len : 0);
+	if (jscan_object(&js) != 0)
+		goto bad;
+	while ((rc = jscan_key(&js, key, sizeof key)) == 1) {
+		if (strcmp(key, "data") == 0 && !seen) {
+			seen = 1;
+			if (data_reader(data_reader_arg, &js) != 0)
+				goto bad;
+		} else if (jscan_skip(&js) != 0)
+			goto bad;
+	}
+	if (rc != 0 || jscan_end(&js) != 0)
+		goto bad;
+	if (!seen) {
+		jscan_fail(&js, "the reply has no data");
+		goto bad;
+	}
+	if (data != NULL)
+		*data = json_null();
+	return PVE_OK;
+bad:
+	set_cause(cause, "Proxmox sent a reply that is not JSON or not "
+	    "what was asked for (%s)", jscan_error(&js));
+	return idempotent ? PVE_TEMPORARY : PVE_MAYBE;
+}
+
 int
 pve_reply_parse(long status, const char *reason, const char *body,
     size_t len, const char *path, int idempotent, json_t **data,
@@ -213,6 +270,8 @@ pve_reply_parse(long status, const char *reason, const char *body,
 
 	if (data != NULL)
 		*data = NULL;
+	if (status >= 200 && status < 300 && data_reader != NULL)
+		return reply_read(body, len, idempotent, data, cause);
 	if (body != NULL && len > 0)
 		root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
 

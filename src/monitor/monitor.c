@@ -1273,6 +1273,14 @@ monitor_button(struct store *s, const char *user, const char *data,
 
 /* ---- lifecycle ---- */
 
+static int
+vmid_cmp(const void *a, const void *b)
+{
+	int	 x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
 struct monitor *
 monitor_create(struct app *app, char **cause)
 {
@@ -1301,6 +1309,8 @@ monitor_create(struct app *app, char **cause)
 			if (errstr == NULL)
 				m->running[m->nrunning++] = v;
 		}
+		/* Kept sorted (monitor_poll.c looks VMIDs up in it). */
+		qsort(m->running, m->nrunning, sizeof *m->running, vmid_cmp);
 	}
 	free(running);
 	return m;
@@ -1396,6 +1406,7 @@ monitor_free(struct monitor *m)
 	free(m->series);
 	free(m->rules);
 	free(m->running);
+	free(m->stop_alerts);
 	free(m->backups);
 	mon_health_free(m);
 	mon_ops_free(m);

@@ -68,10 +68,10 @@ mon_backups_release(struct mon_node *n)
 /* The first of the guest's tags that monitor.backups.ignore_tags
  * matches, copied to `tag`; 0 when none does. */
 static int
-ignored_tag(const struct conf_monitor *mc, const json_t *guest, char *tag,
-    size_t size)
+ignored_tag(const struct conf_monitor *mc, const struct pve_res *guest,
+    char *tag, size_t size)
 {
-	const char	*tags = jx_str(guest, "tags", NULL), *p;
+	const char	*tags = guest->tags, *p;
 	size_t		 i, len;
 
 	if (tags == NULL || mc->backups.nignore_tags == 0)
@@ -91,7 +91,7 @@ ignored_tag(const struct conf_monitor *mc, const json_t *guest, char *tag,
 }
 
 int
-mon_guest_ignored(const struct conf_monitor *mc, const json_t *guest)
+mon_guest_ignored(const struct conf_monitor *mc, const struct pve_res *guest)
 {
 	char	 one[128];
 
@@ -340,12 +340,12 @@ newest_backup(const struct monitor *m, int vmid)
  * end: being told so is a measurement, not a reading that went missing.
  */
 static const char *
-no_backup_needed(struct monitor *m, const json_t *g, char *why,
+no_backup_needed(struct monitor *m, const struct pve_res *g, char *why,
     size_t size)
 {
 	char	 tag[128];
 
-	if (jx_num(g, "template") != 0)
+	if (g->is_template)
 		return "a template";
 	if (!ignored_tag(&m->conf->monitor, g, tag, sizeof tag))
 		return NULL;
@@ -354,40 +354,40 @@ no_backup_needed(struct monitor *m, const json_t *g, char *why,
 }
 
 /* A guest from the resources that needs backups, or NULL. */
-static const json_t *
-backed_guest(struct monitor *m, const json_t *resources, int vmid)
+static const struct pve_res *
+backed_guest(struct monitor *m, const struct pve_resources *resources,
+    int vmid)
 {
-	const json_t	*g = mon_guest_of(resources, vmid);
+	const struct pve_res	*g = pve_resources_guest(resources, vmid);
 
-	if (g == NULL || jx_num(g, "template") != 0 ||
+	if (g == NULL || g->is_template ||
 	    mon_guest_ignored(&m->conf->monitor, g))
 		return NULL;
 	return g;
 }
 
 static struct mon_sample *
-guest_sample(struct mon_samples *s, const char *metric, const json_t *g,
-    double v)
+guest_sample(struct mon_samples *s, const char *metric,
+    const struct pve_res *g, double v)
 {
-	int			 vmid = (int)jx_num(g, "vmid");
+	int			 vmid = g->vmid;
 	char			*target = xasprintf("guest:%d", vmid);
 	struct mon_sample	*x = mon_sample_named(s, metric, "guest",
-	    target, jx_str(g, "node", NULL), jx_str(g, "name", NULL), v);
+	    target, g->node, g->name, v);
 
 	free(target);
 	x->vmid = vmid;
-	x->tags = jx_str(g, "tags", NULL) != NULL ?
-	    xstrdup(jx_str(g, "tags", NULL)) : NULL;
+	x->tags = g->tags != NULL ? xstrdup(g->tags) : NULL;
 	return x;
 }
 
 void
-mon_samples_backups(struct monitor *m, const json_t *resources,
+mon_samples_backups(struct monitor *m, const struct pve_resources *resources,
     struct mon_samples *s)
 {
 	struct mon_health	*h = &m->health;
 	struct mon_sample	*x;
-	const json_t		*g;
+	const struct pve_res	*g;
 	const char		*why;
 	char			*target, whybuf[160];
 	size_t			 i, k;
@@ -395,7 +395,7 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 	if (h->coverage_read.ok) {
 		s->coverage_ok = 1;
 		for (i = 0; i < h->nnot_backed_up; i++) {
-			if ((g = mon_guest_of(resources,
+			if ((g = pve_resources_guest(resources,
 			    h->not_backed_up[i])) == NULL)
 				continue;
 			if ((why = no_backup_needed(m, g, whybuf,
@@ -404,13 +404,13 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 				    0);
 				x->no_new = 1;
 				x->summary = xasprintf("%s (%d) needs no backup "
-				    "(%s)", jx_str(g, "name", "?"),
+				    "(%s)", RES_NAME(g),
 				    h->not_backed_up[i], why);
 				continue;
 			}
 			x = guest_sample(s, "guest.not_backed_up", g, 1);
 			x->summary = xasprintf("%s (%d) is in no backup job",
-			    jx_str(g, "name", "?"), h->not_backed_up[i]);
+			    RES_NAME(g), h->not_backed_up[i]);
 		}
 	}
 	for (i = 0; i < h->nnodes; i++) {
@@ -422,7 +422,7 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 			const struct mon_failed	*f = &n->failed[k];
 			int			 over;
 
-			if ((g = mon_guest_of(resources, f->vmid)) == NULL)
+			if ((g = pve_resources_guest(resources, f->vmid)) == NULL)
 				continue;
 			if ((why = no_backup_needed(m, g, whybuf,
 			    sizeof whybuf)) != NULL) {
@@ -430,7 +430,7 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 				    0);
 				x->no_new = 1;
 				x->summary = xasprintf("%s (%d) needs no backup "
-				    "(%s)", jx_str(g, "name", "?"), f->vmid,
+				    "(%s)", RES_NAME(g), f->vmid,
 				    why);
 				continue;
 			}
@@ -438,9 +438,9 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 			x = guest_sample(s, "guest.backup_failed", g, !over);
 			x->no_new = over;
 			x->summary = over ? xasprintf("%s (%d) backed up again "
-			    "after a failed backup", jx_str(g, "name", "?"),
+			    "after a failed backup", RES_NAME(g),
 			    f->vmid) : xasprintf("%s (%d): backup on %s failed: "
-			    "%s", jx_str(g, "name", "?"), f->vmid, n->name,
+			    "%s", RES_NAME(g), f->vmid, n->name,
 			    f->why);
 		}
 		target = xasprintf("node:%s", n->name);
@@ -455,11 +455,11 @@ mon_samples_backups(struct monitor *m, const json_t *resources,
 }
 
 json_t *
-mon_snapshot_backups(struct monitor *m, const json_t *resources)
+mon_snapshot_backups(struct monitor *m, const struct pve_resources *resources)
 {
 	struct mon_health	*h = &m->health;
 	json_t			*o = json_object(), *a;
-	const json_t		*g;
+	const struct pve_res	*g;
 	size_t			 i, k;
 
 	if (h->coverage_read.at > 0 && h->coverage_read.ok) {
@@ -469,8 +469,7 @@ mon_snapshot_backups(struct monitor *m, const json_t *resources)
 			    h->not_backed_up[i])) == NULL)
 				continue;
 			json_array_append_new(a, json_pack("{siss}", "vmid",
-			    h->not_backed_up[i], "name", jx_str(g, "name",
-			    "?")));
+			    h->not_backed_up[i], "name", RES_NAME(g)));
 		}
 		json_object_set_new(o, "not_backed_up", a);
 	}
@@ -485,7 +484,7 @@ mon_snapshot_backups(struct monitor *m, const json_t *resources)
 			    newest_backup(m, f->vmid) >= f->at)
 				continue;
 			json_array_append_new(a, json_pack("{sisssssssI}",
-			    "vmid", f->vmid, "name", jx_str(g, "name", "?"),
+			    "vmid", f->vmid, "name", RES_NAME(g),
 			    "why", f->why, "node", n->name, "at",
 			    (json_int_t)f->at));
 		}

@@ -83,25 +83,30 @@ mon_series_record(struct monitor *m, const struct mon_samples *s,
     int64_t now)
 {
 	int64_t		 bucket = now - now % BUCKET;
-	size_t		 i;
+	size_t		 i, lo, hi;
 	char		*name;
 
 	for (i = 0; i < m->nseries; i++)
 		m->series[i].n = m->series[i].bucket == bucket ?
 		    m->series[i].n : 0;
-	for (i = 0; i < s->n; i++) {
-		const struct mon_sample	*x = &s->v[i];
+	/* Only the two metrics drawn: their readings, from the sort. */
+	mon_samples_metric(s, "node.cpu", &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct mon_sample	*x = &s->v[s->order[i]];
 
-		if (strcmp(x->metric, "node.cpu") == 0) {
-			name = xasprintf("node.cpu:%s", x->node);
-			series_add(m, name, 0, x->value, bucket);
-			free(name);
-		} else if (strcmp(x->metric, "sensor.temp") == 0 &&
-		    x->node != NULL) {
-			name = xasprintf("temp.max:%s", x->node);
-			series_add(m, name, 1, x->value, bucket);
-			free(name);
-		}
+		name = xasprintf("node.cpu:%s", x->node);
+		series_add(m, name, 0, x->value, bucket);
+		free(name);
+	}
+	mon_samples_metric(s, "sensor.temp", &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct mon_sample	*x = &s->v[s->order[i]];
+
+		if (x->node == NULL)
+			continue;
+		name = xasprintf("temp.max:%s", x->node);
+		series_add(m, name, 1, x->value, bucket);
+		free(name);
 	}
 	if (store_begin(m->store) != 0)
 		return;
@@ -630,23 +635,31 @@ section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
     const json_t *res, int64_t now)
 {
 	struct mon_backup	*v = NULL;
+	struct pve_resources	 rs;
 	size_t			 n = 0, i, k;
-	const json_t		*o;
 	int			 count = 0;
 	int64_t			 days = conf->monitor.no_backup_days > 0 ?
 	    conf->monitor.no_backup_days : 7;
+	char			*text;
 
-	if (mon_read_backups(pve, res, &v, &n) != 0) {
+	/* The storages as records, as the monitor reads them (once a
+	 * day: the tree's text read again costs nothing that matters). */
+	memset(&rs, 0, sizeof rs);
+	text = json_dumps(res, JSON_COMPACT);
+	if (text == NULL || pve_resources_parse(text, strlen(text), &rs,
+	    NULL) != 0 || mon_read_backups(pve, &rs, &v, &n) != 0) {
+		free(text);
+		pve_resources_release(&rs);
 		buf_puts(b, "Backups: could not list them\n");
 		return;
 	}
-	json_array_foreach(res, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		int		 vmid = (int)jx_num(o, "vmid");
-		int64_t		 last = 0;
+	free(text);
+	for (i = 0; i < rs.n; i++) {
+		const struct pve_res	*o = &rs.v[i];
+		int			 vmid = o->vmid;
+		int64_t			 last = 0;
 
-		if (type == NULL || (strcmp(type, "qemu") != 0 &&
-		    strcmp(type, "lxc") != 0) || jx_num(o, "template") != 0)
+		if (!pve_res_is_guest(o) || o->is_template)
 			continue;
 		for (k = 0; k < n; k++) {
 			if (v[k].vmid == vmid)
@@ -656,12 +669,13 @@ section_backups(struct buf *b, struct pve *pve, const struct conf *conf,
 			continue;
 		if (count++ == 0)
 			buf_printf(b, "No backup in %" PRId64 " days:\n", days);
-		buf_printf(b, "  %.20s (%d)%s\n", jx_str(o, "name", NULL) ?
-		    jx_str(o, "name", NULL) : "?", vmid, last == 0 ? " never" : "");
+		buf_printf(b, "  %.20s (%d)%s\n", RES_NAME(o), vmid,
+		    last == 0 ? " never" : "");
 	}
 	if (count == 0)
 		buf_printf(b, "Backups: all within %" PRId64 " days\n", days);
 	free(v);
+	pve_resources_release(&rs);
 }
 
 /*

@@ -100,22 +100,6 @@ mon_sample_named(struct mon_samples *s, const char *metric, const char *kind,
 	return x;
 }
 
-const json_t *
-mon_guest_of(const json_t *resources, int vmid)
-{
-	const json_t	*o;
-	size_t		 i;
-
-	json_array_foreach(resources, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-
-		if (type != NULL && (strcmp(type, "qemu") == 0 ||
-		    strcmp(type, "lxc") == 0) && jx_num(o, "vmid") == vmid)
-			return o;
-	}
-	return NULL;
-}
-
 /* ---- cluster membership ---- */
 
 static void
@@ -282,7 +266,7 @@ poll_members(struct monitor *m, int64_t now, const json_t *status,
 /* ---- the schedule ---- */
 
 static void
-snapshot_write(struct monitor *m, const json_t *resources)
+snapshot_write(struct monitor *m, const struct pve_resources *resources)
 {
 	struct mon_health	*h = &m->health;
 	json_t			*o = json_object(), *nodes = json_object();
@@ -316,24 +300,22 @@ snapshot_write(struct monitor *m, const json_t *resources)
 }
 
 void
-mon_health_poll(struct monitor *m, int64_t now, const json_t *resources,
-    const json_t *status, struct mon_samples *s)
+mon_health_poll(struct monitor *m, int64_t now,
+    const struct pve_resources *resources, const json_t *status,
+    struct mon_samples *s)
 {
 	const struct conf_monitor	*mc = &m->conf->monitor;
 	struct mon_health		*h = &m->health;
-	const json_t			*o;
 	size_t				 i;
 
 	for (i = 0; i < h->nnodes; i++)
 		h->nodes[i].online = 0;
-	json_array_foreach(resources, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		const char	*node = jx_str(o, "node", NULL);
-		const char	*st = jx_str(o, "status", NULL);
+	for (i = 0; i < resources->n; i++) {
+		const struct pve_res	*o = &resources->v[i];
 
-		if (type != NULL && strcmp(type, "node") == 0 && node != NULL)
-			mon_node_get(m, node)->online = st != NULL &&
-			    strcmp(st, "online") == 0;
+		if (o->type == PVE_RES_NODE && o->node != NULL)
+			mon_node_get(m, o->node)->online = o->status != NULL &&
+			    strcmp(o->status, "online") == 0;
 	}
 	if (status != NULL)
 		poll_members(m, now, status, s);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "exec_ssh.h"
+#include "pve_resources.h"
 #include "monitor.h"
 #include "sensors.h"
 
@@ -21,12 +22,19 @@ struct conf;
 struct store;
 struct connector;
 
-/* One measured value of one target in one cycle. */
+/*
+ * One measured value of one target in one cycle. metric and kind are
+ * string constants, never freed. A guest's readings from
+ * /cluster/resources borrow target, node, name and tags from the
+ * samples' own blocks (`borrowed`): 10,000 guests make 40,000 readings
+ * a cycle, and a copy of each string of each would cost more than the
+ * rules that read them.
+ */
 struct mon_sample {
-	char	*metric;	/* node.cpu, guest.memory, ... */
+	const char *metric;	/* node.cpu, guest.memory, ... */
 	char	*target;	/* "node:pve1", "guest:101", "cluster", ... */
 	double	 value;
-	char	*kind;		/* node guest storage cluster sensor */
+	const char *kind;	/* node guest storage cluster sensor */
 	char	*node;		/* node or sensor host's node */
 	char	*name;		/* guest name, storage id, chip/label */
 	char	*tags;
@@ -34,6 +42,7 @@ struct mon_sample {
 	int	 backup_lock;	/* the guest is under a backup lock */
 	int	 no_new;	/* keeps an alert going (or ends it), never
 				 * opens one */
+	int	 borrowed;	/* target, node, name, tags not owned */
 	char	*summary;	/* "pve1: CPU 95%" */
 };
 
@@ -54,6 +63,10 @@ struct mon_samples {
 	size_t			 noffline;
 	/* Indexes of v sorted by metric (then by order of addition). */
 	size_t			*order;
+	/* The cycle's /cluster/resources: borrowed strings point into
+	 * it and into gtargets ("guest:101" of each guest). */
+	struct pve_resources	 res;
+	char			*gtargets;
 };
 void	mon_samples_unknown(struct mon_samples *, const char *target);
 int	mon_samples_is_unknown(const struct mon_samples *, const char *);
@@ -240,6 +253,11 @@ struct monitor {
 	size_t			 nrunning;
 	int			 have_running;
 	int64_t			 last_poll;
+	/* Guests with an open guest.stopped_unexpectedly alert, sorted;
+	 * read once a cycle when a stopped guest asks. */
+	int			*stop_alerts;
+	size_t			 nstop_alerts;
+	int			 stop_alerts_read;
 
 	struct mon_backup	*backups;
 	size_t			 nbackups;
@@ -256,6 +274,9 @@ struct monitor {
 	struct mon_ops		*ops;
 };
 
+/* A guest record's name as messages show it. */
+#define RES_NAME(g)	((g)->name != NULL ? (g)->name : "?")
+
 /* monitor_poll.c */
 void	mon_samples_free(struct mon_samples *);
 struct mon_sample *mon_sample_add(struct mon_samples *, const char *metric,
@@ -264,7 +285,7 @@ int	mon_poll(struct monitor *, int64_t now, struct mon_samples *);
 /* Newest backup per guest from every backup storage; -1 when one could
  * not be listed. */
 struct pve;
-int	mon_read_backups(struct pve *, const json_t *resources,
+int	mon_read_backups(struct pve *, const struct pve_resources *resources,
 	    struct mon_backup **, size_t *);
 void	mon_sample_summary(struct mon_sample *);
 char	*mon_sample_text(const struct mon_sample *);
@@ -276,13 +297,12 @@ int	mon_due(const struct mon_read *, int64_t interval, int64_t now);
 void	mon_read_done(struct mon_read *, int ok, int64_t now,
 	    const char *what, const char *node, const char *cause);
 void	mon_health_poll(struct monitor *, int64_t now,
-	    const json_t *resources, const json_t *status,
+	    const struct pve_resources *, const json_t *status,
 	    struct mon_samples *);
 void	mon_health_free(struct monitor *);
 struct mon_sample *mon_sample_named(struct mon_samples *, const char *metric,
 	    const char *kind, const char *target, const char *node,
 	    const char *name, double value);
-const json_t *mon_guest_of(const json_t *resources, int vmid);
 /* monitor_disks.c: disks (SMART), ZFS pools, Ceph */
 void	mon_poll_disks(struct monitor *, struct mon_node *, int64_t now);
 void	mon_poll_zfs(struct monitor *, struct mon_node *, int64_t now);
@@ -299,23 +319,24 @@ void	mon_poll_replication(struct monitor *, struct mon_node *,
 	    int64_t now);
 void	mon_classify_updates(struct monitor *);
 void	mon_samples_nodeinfo(struct monitor *, struct mon_node *,
-	    int64_t now, const json_t *resources, struct mon_samples *);
+	    int64_t now, const struct pve_resources *resources, struct mon_samples *);
 void	mon_nodeinfo_release(struct mon_node *);
 json_t	*mon_snapshot_nodeinfo(struct monitor *, const struct mon_node *);
 /* monitor_backup.c: backup coverage and failed backups */
 void	mon_poll_coverage(struct monitor *, int64_t now);
 void	mon_poll_tasks(struct monitor *, struct mon_node *, int64_t now);
-void	mon_samples_backups(struct monitor *, const json_t *resources,
+void	mon_samples_backups(struct monitor *, const struct pve_resources *resources,
 	    struct mon_samples *);
 void	mon_backups_release(struct mon_node *);
-json_t	*mon_snapshot_backups(struct monitor *, const json_t *resources);
-int	mon_guest_ignored(const struct conf_monitor *, const json_t *guest);
+json_t	*mon_snapshot_backups(struct monitor *, const struct pve_resources *resources);
+int	mon_guest_ignored(const struct conf_monitor *,
+	    const struct pve_res *guest);
 
 /* monitor_ops.c: operations pvebot starts on its own */
 struct mon_ops;
-void	mon_ops_poll(struct monitor *, int64_t now, const json_t *resources);
+void	mon_ops_poll(struct monitor *, int64_t now, const struct pve_resources *resources);
 /* Before the previous poll's running set is replaced. */
-void	mon_expected_guest(struct monitor *, const json_t *guest,
+void	mon_expected_guest(struct monitor *, const struct pve_res *guest,
 	    int64_t now, struct mon_samples *);
 void	mon_ops_free(struct monitor *);
 

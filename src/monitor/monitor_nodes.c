@@ -490,7 +490,7 @@ samples_updates(struct monitor *m, const struct mon_node *n,
 
 static void
 samples_replication(const struct mon_node *n, int64_t now,
-    const json_t *resources, struct mon_samples *s)
+    const struct pve_resources *resources, struct mon_samples *s)
 {
 	struct mon_sample	*x;
 	char			*target, *who, d[32];
@@ -498,11 +498,12 @@ samples_replication(const struct mon_node *n, int64_t now,
 
 	for (i = 0; n->repl_read.ok && i < n->nrepl; i++) {
 		const struct mon_repl	*r = &n->repl[i];
-		const json_t		*g = mon_guest_of(resources, r->guest);
+		const struct pve_res	*g = pve_resources_guest(resources,
+		    r->guest);
 
 		target = xasprintf("replication:%s", r->id);
 		who = xasprintf("replication %s of %s (%d) %s->%s", r->id,
-		    g != NULL ? jx_str(g, "name", "?") : "?", r->guest,
+		    g != NULL ? RES_NAME(g) : "?", r->guest,
 		    n->name, r->target);
 		x = mon_sample_named(s, "replication.failed", "replication",
 		    target, n->name, r->id, r->fail_count);
@@ -529,7 +530,7 @@ samples_replication(const struct mon_node *n, int64_t now,
 
 void
 mon_samples_nodeinfo(struct monitor *m, struct mon_node *n, int64_t now,
-    const json_t *resources, struct mon_samples *s)
+    const struct pve_resources *resources, struct mon_samples *s)
 {
 	samples_certs(n, now, s);
 	samples_updates(m, n, s);

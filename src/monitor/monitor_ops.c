@@ -216,32 +216,31 @@ idle_get(struct mon_ops *o, const char *node)
  * online (or not listed).
  */
 static int
-idle_blockers(const json_t *resources, const char *node, struct buf *b)
+idle_blockers(const struct pve_resources *resources, const char *node,
+    struct buf *b)
 {
-	const json_t	*o;
 	size_t		 i;
 	int		 online = 0, n = 0;
 
-	json_array_foreach(resources, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		const char	*on = jx_str(o, "node", NULL);
-		const char	*status = jx_str(o, "status", NULL);
+	for (i = 0; i < resources->n; i++) {
+		const struct pve_res	*o = &resources->v[i];
+		const char		*status = o->status;
 
-		if (type == NULL || on == NULL || strcmp(on, node) != 0)
+		if (o->node == NULL || strcmp(o->node, node) != 0)
 			continue;
-		if (strcmp(type, "node") == 0) {
+		if (o->type == PVE_RES_NODE) {
 			online = status != NULL && strcmp(status, "online") == 0;
 			continue;
 		}
-		if (strcmp(type, "qemu") != 0 && strcmp(type, "lxc") != 0)
+		if (!pve_res_is_guest(o))
 			continue;
 		if (status == NULL || (strcmp(status, "running") != 0 &&
 		    strcmp(status, "paused") != 0))
 			continue;
-		if (tags_have(jx_str(o, "tags", NULL), SAFE_SHUTDOWN_TAG))
+		if (tags_have(o->tags, SAFE_SHUTDOWN_TAG))
 			continue;
-		buf_printf(b, "%s%d %s", n > 0 ? ", " : "",
-		    (int)jx_num(o, "vmid"), jx_str(o, "name", "?"));
+		buf_printf(b, "%s%d %s", n > 0 ? ", " : "", o->vmid,
+		    RES_NAME(o));
 		n++;
 	}
 	return online ? n : -1;
@@ -307,7 +306,7 @@ idle_cancel(struct monitor *m, const char *user, const char *why)
 
 static void
 idle_node(struct monitor *m, const struct conf_idle_node *cn,
-    const json_t *resources, int64_t now)
+    const struct pve_resources *resources, int64_t now)
 {
 	struct ops_idle	*x = idle_get(ops_get(m), cn->node);
 	struct buf	 b;
@@ -413,12 +412,13 @@ request_pending(struct monitor *m, const char *user, const char *command)
 
 /* One guest's prefixed snapshots past the limits; requests made. */
 static int
-retention_guest(struct monitor *m, const json_t *g, int64_t now, int budget)
+retention_guest(struct monitor *m, const struct pve_res *g, int64_t now,
+    int budget)
 {
 	const struct conf_snap_retention *r = &m->conf->operations.snapshots;
-	const char	*type = jx_str(g, "type", NULL);
-	const char	*node = jx_str(g, "node", NULL);
-	int		 vmid = (int)jx_num(g, "vmid"), asked = 0;
+	const char	*type = pve_res_type_name(g);
+	const char	*node = g->node;
+	int		 vmid = g->vmid, asked = 0;
 	json_t		*data = NULL, *o;
 	struct snap	*v;
 	char		*path, *cause = NULL, *text;
@@ -474,11 +474,11 @@ retention_guest(struct monitor *m, const json_t *g, int64_t now, int budget)
 }
 
 static void
-retention(struct monitor *m, const json_t *resources, int64_t now)
+retention(struct monitor *m, const struct pve_resources *resources,
+    int64_t now)
 {
 	const struct conf_snap_retention *r = &m->conf->operations.snapshots;
 	struct mon_ops	*o = ops_get(m);
-	const json_t	*g;
 	size_t		 i;
 	int		 asked = 0;
 
@@ -488,14 +488,12 @@ retention(struct monitor *m, const json_t *resources, int64_t now)
 	if (o->snaps_at != 0 && now - o->snaps_at < r->interval)
 		return;
 	o->snaps_at = now;
-	json_array_foreach(resources, i, g) {
-		const char	*type = jx_str(g, "type", NULL);
-		const char	*status = jx_str(g, "status", NULL);
+	for (i = 0; i < resources->n; i++) {
+		const struct pve_res	*g = &resources->v[i];
+		const char		*status = g->status;
 
-		if (type == NULL || (strcmp(type, "qemu") != 0 &&
-		    strcmp(type, "lxc") != 0) || jx_str(g, "node", NULL) ==
-		    NULL || jx_num(g, "vmid") <= 0 ||
-		    jx_num(g, "template") != 0 || status == NULL ||
+		if (!pve_res_is_guest(g) || g->node == NULL || g->vmid <= 0 ||
+		    g->is_template || status == NULL ||
 		    strcmp(status, "unknown") == 0)
 			continue;
 		if (asked >= RETENTION_MAX_DELETES) {
@@ -510,7 +508,8 @@ retention(struct monitor *m, const json_t *resources, int64_t now)
 }
 
 void
-mon_ops_poll(struct monitor *m, int64_t now, const json_t *resources)
+mon_ops_poll(struct monitor *m, int64_t now,
+    const struct pve_resources *resources)
 {
 	const struct conf_operations	*op = &m->conf->operations;
 	size_t				 i;
@@ -685,11 +684,12 @@ seen_running(struct monitor *m, struct mon_ops *o, int vmid, int64_t set,
 
 /* onboot of a guest from its config, kept a while; -1 when unreadable. */
 static int
-onboot_of(struct monitor *m, struct mon_ops *o, const json_t *g, int64_t now)
+onboot_of(struct monitor *m, struct mon_ops *o, const struct pve_res *g,
+    int64_t now)
 {
-	int		 vmid = (int)jx_num(g, "vmid");
-	const char	*node = jx_str(g, "node", NULL);
-	const char	*type = jx_str(g, "type", NULL);
+	int		 vmid = g->vmid;
+	const char	*node = g->node;
+	const char	*type = pve_res_type_name(g);
 	json_t		*data = NULL;
 	char		*path, *cause = NULL;
 	size_t		 i;
@@ -728,23 +728,22 @@ onboot_of(struct monitor *m, struct mon_ops *o, const json_t *g, int64_t now)
 }
 
 void
-mon_expected_guest(struct monitor *m, const json_t *g, int64_t now,
+mon_expected_guest(struct monitor *m, const struct pve_res *g, int64_t now,
     struct mon_samples *s)
 {
 	const struct conf_expected	*ex = &m->conf->operations.expected;
 	struct mon_ops			*o;
 	struct mon_sample		*x;
-	const char			*status = jx_str(g, "status", NULL);
-	const char			*node = jx_str(g, "node", NULL);
-	const char			*tags = jx_str(g, "tags", NULL);
-	const char			*lock = jx_str(g, "lock", NULL);
-	int				 vmid = (int)jx_num(g, "vmid");
+	const char			*status = g->status;
+	const char			*node = g->node;
+	const char			*tags = g->tags;
+	const char			*lock = g->lock;
+	int				 vmid = g->vmid;
 	int				 expected, on;
 	char				*target;
 	double				 v = 0;
 
-	if (!ex->enabled || status == NULL || vmid <= 0 ||
-	    jx_num(g, "template") != 0)
+	if (!ex->enabled || status == NULL || vmid <= 0 || g->is_template)
 		return;
 	o = ops_get(m);
 	purposeful_load(m, o);
@@ -785,7 +784,7 @@ mon_expected_guest(struct monitor *m, const json_t *g, int64_t now,
 		return;
 	}
 	x = mon_sample_named(s, "guest.expected_stopped", "guest", target,
-	    node, jx_str(g, "name", NULL), v);
+	    node, g->name, v);
 	x->vmid = vmid;
 	x->tags = tags != NULL ? xstrdup(tags) : NULL;
 	free(x->summary);

@@ -36,6 +36,8 @@
 #define NEVER_BACKED_UP	99999.0
 /* How often backup storages are listed. */
 #define BACKUP_REFRESH	3600
+/* "guest:" and a VMID of up to 9 digits, NUL. */
+#define GTARGET_SIZE	16
 
 void
 mon_samples_free(struct mon_samples *s)
@@ -45,15 +47,17 @@ mon_samples_free(struct mon_samples *s)
 	for (i = 0; i < s->n; i++) {
 		struct mon_sample	*x = &s->v[i];
 
-		free(x->metric);
-		free(x->target);
-		free(x->kind);
-		free(x->node);
-		free(x->name);
-		free(x->tags);
+		if (!x->borrowed) {
+			free(x->target);
+			free(x->node);
+			free(x->name);
+			free(x->tags);
+		}
 		free(x->summary);
 	}
 	free(s->v);
+	pve_resources_release(&s->res);
+	free(s->gtargets);
 	for (i = 0; i < s->nunknown; i++)
 		free(s->unknown[i]);
 	free(s->unknown);
@@ -82,32 +86,81 @@ mon_samples_node_unknown(const struct mon_samples *s, const char *node)
 	return 0;
 }
 
-/* The samples being sorted (qsort has no argument for it). */
-static _Thread_local const struct mon_samples *sorting;
-
 static int
-order_cmp(const void *a, const void *b)
+metric_cmp(const void *a, const void *b)
 {
-	size_t	 x = *(const size_t *)a, y = *(const size_t *)b;
-	int	 c = strcmp(sorting->v[x].metric, sorting->v[y].metric);
-
-	if (c != 0)
-		return c;
-	return x < y ? -1 : x > y;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/*
+ * By metric, then by order of addition: the metrics are few (a few
+ * dozen names), the readings many, so each reading is counted under its
+ * metric's rank and placed in one pass (a stable counting sort), with no
+ * string comparison per pair of readings.
+ */
 void
 mon_samples_sort(struct mon_samples *s)
 {
-	size_t	 i;
+	const char	**names = NULL, *last = NULL;
+	size_t		 nnames = 0, i, k, lastk = 0, *rank, *count;
+	size_t		*id;
 
 	free(s->order);
 	s->order = xreallocarray(NULL, s->n + 1, sizeof *s->order);
+	id = xreallocarray(NULL, s->n + 1, sizeof *id);
+	for (i = 0; i < s->n; i++) {
+		const char	*metric = s->v[i].metric;
+
+		/* Readings of one metric come in runs: the same pointer. */
+		if (metric == last) {
+			id[i] = lastk;
+			continue;
+		}
+		/* The same constant, mostly; else the same text. */
+		for (k = 0; k < nnames && names[k] != metric; k++)
+			;
+		if (k == nnames) {
+			for (k = 0; k < nnames && strcmp(names[k], metric) != 0;
+			    k++)
+				;
+		}
+		if (k == nnames) {
+			names = xreallocarray(names, nnames + 1,
+			    sizeof *names);
+			names[nnames++] = metric;
+		}
+		id[i] = k;
+		last = metric;
+		lastk = k;
+	}
+	/* The rank of each name, then where each rank starts. */
+	rank = xcalloc(nnames + 1, sizeof *rank);
+	count = xcalloc(nnames + 1, sizeof *count);
+	{
+		const char	**sorted = xreallocarray(NULL, nnames + 1,
+		    sizeof *sorted);
+
+		memcpy(sorted, names, nnames * sizeof *names);
+		qsort(sorted, nnames, sizeof *sorted, metric_cmp);
+		for (k = 0; k < nnames; k++) {
+			size_t	 r;
+
+			for (r = 0; strcmp(sorted[r], names[k]) != 0; r++)
+				;
+			rank[k] = r;
+		}
+		free(sorted);
+	}
 	for (i = 0; i < s->n; i++)
-		s->order[i] = i;
-	sorting = s;
-	qsort(s->order, s->n, sizeof *s->order, order_cmp);
-	sorting = NULL;
+		count[rank[id[i]] + 1]++;
+	for (k = 1; k < nnames; k++)
+		count[k] += count[k - 1];
+	for (i = 0; i < s->n; i++)
+		s->order[count[rank[id[i]]]++] = i;
+	free(count);
+	free(rank);
+	free(id);
+	free(names);
 }
 
 void
@@ -156,9 +209,9 @@ mon_samples_is_unknown(const struct mon_samples *s, const char *target)
 	return 0;
 }
 
-struct mon_sample *
-mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
-    const char *target, double value)
+static struct mon_sample *
+sample_new(struct mon_samples *s, const char *metric, const char *kind,
+    double value)
 {
 	struct mon_sample	*x;
 
@@ -168,10 +221,19 @@ mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
 	}
 	x = &s->v[s->n++];
 	memset(x, 0, sizeof *x);
-	x->metric = xstrdup(metric);
-	x->kind = xstrdup(kind);
-	x->target = xstrdup(target);
+	x->metric = metric;
+	x->kind = kind;
 	x->value = value;
+	return x;
+}
+
+struct mon_sample *
+mon_sample_add(struct mon_samples *s, const char *metric, const char *kind,
+    const char *target, double value)
+{
+	struct mon_sample	*x = sample_new(s, metric, kind, value);
+
+	x->target = xstrdup(target);
 	return x;
 }
 
@@ -283,36 +345,37 @@ add_node(struct mon_samples *s, const char *metric, const char *node,
 }
 
 static struct mon_sample *
-add_guest(struct mon_samples *s, const char *metric, const json_t *g,
+add_guest(struct mon_samples *s, const char *metric, const struct pve_res *g,
     double value)
 {
-	int			 vmid = (int)json_integer_value(
-	    json_object_get(g, "vmid"));
-	char			*target = xasprintf("guest:%d", vmid);
-	struct mon_sample	*x = mon_sample_add(s, metric, "guest", target,
-	    value);
-	const char		*lock = jx_str(g, "lock", NULL);
+	struct mon_sample	*x = sample_new(s, metric, "guest", value);
+	const char		*lock = g->lock;
 
-	free(target);
-	x->vmid = vmid;
-	x->node = jx_str(g, "node", NULL) ? xstrdup(jx_str(g, "node", NULL)) : NULL;
-	x->name = jx_str(g, "name", NULL) ? xstrdup(jx_str(g, "name", NULL)) : NULL;
-	x->tags = jx_str(g, "tags", NULL) ? xstrdup(jx_str(g, "tags", NULL)) : NULL;
+	/* Borrowed: the records of s->res and "guest:N" in s->gtargets. */
+	x->borrowed = 1;
+	x->target = s->gtargets + (size_t)(g - s->res.v) * GTARGET_SIZE;
+	x->vmid = g->vmid;
+	x->node = (char *)g->node;
+	x->name = (char *)g->name;
+	x->tags = (char *)g->tags;
 	x->backup_lock = lock != NULL && strcmp(lock, "backup") == 0;
 	/* No summary yet: most guests never breach (mon_sample_text). */
 	return x;
 }
 
 static int
+int_cmp(const void *a, const void *b)
+{
+	int	 x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* In a sorted list (monitor.running is kept sorted). */
+static int
 int_in(const int *v, size_t n, int x)
 {
-	size_t	 i;
-
-	for (i = 0; i < n; i++) {
-		if (v[i] == x)
-			return 1;
-	}
-	return 0;
+	return n > 0 && bsearch(&x, v, n, sizeof *v, int_cmp) != NULL;
 }
 
 /* Did a pvebot job stop (or may have stopped) this guest lately? */
@@ -324,25 +387,57 @@ stopped_by_job(struct monitor *m, int vmid, int64_t since)
 	return jobs_stopping_guest_since(m->store, vmid, since, 1) != 0;
 }
 
-/* Is an alert on this guest's stop still open (it stays until it runs)? */
+/*
+ * Is an alert on this guest's stop still open (it stays until it runs)?
+ * The open ones are read once a cycle, at the first stopped guest: one
+ * statement, not one per guest.
+ */
 static int
 stop_alert_open(struct monitor *m, int vmid)
 {
-	char		*target = xasprintf("guest:%d", vmid);
-	size_t		 i;
-	int		 open = 0, rc;
+	struct alert_row	*rows = NULL;
+	size_t			 nrows = 0, i, k;
+	const char		*errstr;
 
-	for (i = 0; i < m->nrules && !open; i++) {
-		if (strcmp(m->rules[i].metric,
-		    "guest.stopped_unexpectedly") != 0)
-			continue;
-		if ((rc = alert_active(m->store, m->rules[i].name,
-		    target)) == -1)
-			break;
-		open = rc;
+	if (!m->stop_alerts_read) {
+		m->nstop_alerts = 0;
+		if (alerts_all(m->store, &rows, &nrows) != 0) {
+			/* Cannot tell: accuse no guest this cycle. */
+			alert_rows_free(rows, nrows);
+			m->stop_alerts_read = 1;
+			return 0;
+		}
+		free(m->stop_alerts);
+		m->stop_alerts = xreallocarray(NULL, nrows + 1,
+		    sizeof *m->stop_alerts);
+		for (i = 0; i < nrows; i++) {
+			const struct alert_row	*r = &rows[i];
+
+			if ((r->state != ALERT_PENDING &&
+			    r->state != ALERT_FIRING &&
+			    r->state != ALERT_FLAPPING) ||
+			    !str_has_prefix(r->target, "guest:"))
+				continue;
+			for (k = 0; k < m->nrules; k++) {
+				if (strcmp(m->rules[k].name, r->rule) == 0 &&
+				    strcmp(m->rules[k].metric,
+				    "guest.stopped_unexpectedly") == 0)
+					break;
+			}
+			if (k == m->nrules)
+				continue;
+			m->stop_alerts[m->nstop_alerts] = (int)strtonum(
+			    r->target + strlen("guest:"), 1, 999999999,
+			    &errstr);
+			if (errstr == NULL)
+				m->nstop_alerts++;
+		}
+		alert_rows_free(rows, nrows);
+		qsort(m->stop_alerts, m->nstop_alerts, sizeof *m->stop_alerts,
+		    int_cmp);
+		m->stop_alerts_read = 1;
 	}
-	free(target);
-	return open;
+	return int_in(m->stop_alerts, m->nstop_alerts, vmid);
 }
 
 static void
@@ -368,28 +463,26 @@ save_running(struct monitor *m, const int *running, size_t n)
 }
 
 static void
-poll_guest(struct monitor *m, const json_t *g, int64_t now,
+poll_guest(struct monitor *m, const struct pve_res *g, int64_t now,
     struct mon_samples *s, int *running, size_t *nrunning)
 {
-	const char	*status = jx_str(g, "status", NULL);
-	int		 vmid = (int)json_integer_value(json_object_get(g,
-	    "vmid"));
-	const char	*lock = jx_str(g, "lock", NULL);
+	const char	*status = g->status;
+	int		 vmid = g->vmid;
+	const char	*lock = g->lock;
 	int		 backup = lock != NULL && strcmp(lock, "backup") == 0;
 	double		 v;
 
-	if (status == NULL || vmid <= 0 ||
-	    json_integer_value(json_object_get(g, "template")) != 0)
+	if (status == NULL || vmid <= 0 || g->is_template)
 		return;
 	mon_expected_guest(m, g, now, s);
 	if (strcmp(status, "running") == 0) {
 		running[(*nrunning)++] = vmid;
-		add_guest(s, "guest.cpu", g, 100.0 * jx_num(g, "cpu"));
-		add_guest(s, "guest.memory", g, mon_pct(jx_num(g, "mem"),
-		    jx_num(g, "maxmem")));
-		if (jx_num(g, "maxdisk") > 0 && jx_num(g, "disk") > 0)
-			add_guest(s, "guest.disk", g, mon_pct(jx_num(g, "disk"),
-			    jx_num(g, "maxdisk")));
+		add_guest(s, "guest.cpu", g, 100.0 * g->cpu);
+		add_guest(s, "guest.memory", g, mon_pct((double)g->mem,
+		    (double)g->maxmem));
+		if (g->maxdisk > 0 && g->disk > 0)
+			add_guest(s, "guest.disk", g, mon_pct((double)g->disk,
+			    (double)g->maxdisk));
 		add_guest(s, "guest.stopped_unexpectedly", g, 0);
 	} else if (strcmp(status, "stopped") == 0) {
 		v = 0;
@@ -415,36 +508,58 @@ poll_guest(struct monitor *m, const json_t *g, int64_t now,
 	}
 }
 
-static int
-poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
-    json_t **out)
+/* "guest:N" of every guest record, GTARGET_SIZE bytes each. */
+static void
+guest_targets(struct mon_samples *s)
 {
-	json_t		*data = NULL, *o;
-	char		*cause = NULL, **seen = NULL;
-	int		*running;
-	size_t		 i, nrunning = 0, nseen = 0, j;
+	const struct pve_resources	*rs = &s->res;
+	size_t				 i;
 
-	if (pve_request(m->app->pve, "GET", "/cluster/resources", NULL, 0,
-	    &data, &cause) != PVE_OK || !json_is_array(data)) {
+	s->gtargets = xcalloc(rs->n + 1, GTARGET_SIZE);
+	for (i = 0; i < rs->n; i++) {
+		char	*t = s->gtargets + i * GTARGET_SIZE, digits[12];
+		int	 v = rs->v[i].vmid, k = 0;
+
+		if (!pve_res_is_guest(&rs->v[i]))
+			continue;
+		memcpy(t, "guest:", 6);
+		do {
+			digits[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		t += 6;
+		while (k > 0)
+			*t++ = digits[--k];
+		*t = '\0';
+	}
+}
+
+static int
+poll_resources(struct monitor *m, int64_t now, struct mon_samples *s)
+{
+	struct pve_resources	*data = &s->res;
+	char			*cause = NULL, **seen = NULL;
+	int			*running;
+	size_t			 i, nrunning = 0, nseen = 0, j;
+
+	if (pve_resources_read(m->app->pve, data, &cause) != PVE_OK) {
 		log_warn("monitor", "cannot read /cluster/resources: %s",
-		    cause != NULL ? cause : "not a list");
+		    cause);
 		free(cause);
-		json_decref(data);
 		return -1;
 	}
 	/* The same reply keeps the router's guest index fresh. */
 	app_publish_resources(m->app, data);
-	running = xreallocarray(NULL, json_array_size(data) + 1,
-	    sizeof *running);
-	seen = xreallocarray(NULL, json_array_size(data) + 1, sizeof *seen);
-	json_array_foreach(data, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		const char	*node = jx_str(o, "node", NULL);
-		const char	*status = jx_str(o, "status", NULL);
+	guest_targets(s);
+	m->stop_alerts_read = 0;
+	running = xreallocarray(NULL, data->n + 1, sizeof *running);
+	seen = xreallocarray(NULL, data->n + 1, sizeof *seen);
+	for (i = 0; i < data->n; i++) {
+		const struct pve_res	*o = &data->v[i];
+		const char		*node = o->node;
+		const char		*status = o->status;
 
-		if (type == NULL)
-			continue;
-		if (strcmp(type, "node") == 0 && node != NULL) {
+		if (o->type == PVE_RES_NODE && node != NULL) {
 			int	 online = status != NULL &&
 			    strcmp(status, "online") == 0;
 
@@ -457,17 +572,16 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 				free(target);
 				continue;
 			}
-			add_node(s, "node.cpu", node, 100.0 * jx_num(o, "cpu"));
-			add_node(s, "node.memory", node, mon_pct(jx_num(o, "mem"),
-			    jx_num(o, "maxmem")));
-			add_node(s, "node.disk", node, mon_pct(jx_num(o, "disk"),
-			    jx_num(o, "maxdisk")));
-		} else if (strcmp(type, "qemu") == 0 ||
-		    strcmp(type, "lxc") == 0)
+			add_node(s, "node.cpu", node, 100.0 * o->cpu);
+			add_node(s, "node.memory", node, mon_pct((double)o->mem,
+			    (double)o->maxmem));
+			add_node(s, "node.disk", node, mon_pct((double)o->disk,
+			    (double)o->maxdisk));
+		} else if (pve_res_is_guest(o))
 			poll_guest(m, o, now, s, running, &nrunning);
-		else if (strcmp(type, "storage") == 0) {
-			const char		*id = jx_str(o, "storage", NULL);
-			int			 shared = jx_num(o, "shared") != 0;
+		else if (o->type == PVE_RES_STORAGE) {
+			const char		*id = o->storage;
+			int			 shared = o->shared;
 			char			*target;
 			struct mon_sample	*x;
 
@@ -476,7 +590,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			target = shared ? xasprintf("storage:%s", id) :
 			    xasprintf("storage:%s@%s", id, node);
 			if (status == NULL || strcmp(status, "available") != 0 ||
-			    jx_num(o, "maxdisk") <= 0) {
+			    o->maxdisk <= 0) {
 				if (!shared)
 					mon_samples_unknown(s, target);
 				free(target);
@@ -492,8 +606,8 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 			}
 			seen[nseen++] = target;
 			x = mon_sample_add(s, "storage.usage", "storage",
-			    target, mon_pct(jx_num(o, "disk"), jx_num(o,
-			    "maxdisk")));
+			    target, mon_pct((double)o->disk,
+			    (double)o->maxdisk));
 			x->name = xstrdup(id);
 			x->node = shared ? NULL : xstrdup(node);
 			mon_sample_summary(x);
@@ -503,16 +617,9 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s,
 		free(seen[j]);
 	free(seen);
 	/* Sorted, so an unchanged set is not written again. */
-	for (i = 1; i < nrunning; i++) {
-		int	 v = running[i];
-
-		for (j = i; j > 0 && running[j - 1] > v; j--)
-			running[j] = running[j - 1];
-		running[j] = v;
-	}
+	qsort(running, nrunning, sizeof *running, int_cmp);
 	save_running(m, running, nrunning);
 	free(running);
-	*out = data;
 	return 0;
 }
 
@@ -566,35 +673,33 @@ backup_seen(struct mon_backup **v, size_t *n, int vmid, int64_t ctime)
 
 /* Lists every backup storage once (shared ones from one node). */
 int
-mon_read_backups(struct pve *pve, const json_t *resources,
+mon_read_backups(struct pve *pve, const struct pve_resources *resources,
     struct mon_backup **out, size_t *nout)
 {
 	struct mon_backup	*v = NULL;
 	size_t			 n = 0, i, k;
 	char			**done = NULL;
 	size_t			 ndone = 0;
-	const json_t		*o;
 	int			 rc = 0;
 
-	done = xreallocarray(NULL, json_array_size(resources) + 1,
-	    sizeof *done);
-	json_array_foreach(resources, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		const char	*id = jx_str(o, "storage", NULL);
-		const char	*node = jx_str(o, "node", NULL);
-		const char	*content = jx_str(o, "content", NULL);
-		const char	*status = jx_str(o, "status", NULL);
+	done = xreallocarray(NULL, resources->n + 1, sizeof *done);
+	for (i = 0; i < resources->n; i++) {
+		const struct pve_res	*o = &resources->v[i];
+		const char	*id = o->storage;
+		const char	*node = o->node;
+		const char	*content = o->content;
+		const char	*status = o->status;
 		struct pve_param p = { "content", "backup" };
 		json_t		*data = NULL, *e;
 		char		*path, *key, *cause = NULL;
 		size_t		 j;
 
-		if (type == NULL || strcmp(type, "storage") != 0 ||
+		if (o->type != PVE_RES_STORAGE ||
 		    id == NULL || node == NULL || content == NULL ||
 		    strstr(content, "backup") == NULL || status == NULL ||
 		    strcmp(status, "available") != 0)
 			continue;
-		key = jx_num(o, "shared") != 0 ? xstrdup(id) :
+		key = o->shared ? xstrdup(id) :
 		    xasprintf("%s@%s", id, node);
 		for (k = 0; k < ndone && strcmp(done[k], key) != 0; k++)
 			;
@@ -636,7 +741,7 @@ mon_read_backups(struct pve *pve, const json_t *resources,
 }
 
 static int
-read_backups(struct monitor *m, const json_t *resources)
+read_backups(struct monitor *m, const struct pve_resources *resources)
 {
 	struct mon_backup	*v = NULL;
 	size_t			 n = 0;
@@ -650,10 +755,9 @@ read_backups(struct monitor *m, const json_t *resources)
 }
 
 static void
-poll_backups(struct monitor *m, int64_t now, const json_t *resources,
-    struct mon_samples *s)
+poll_backups(struct monitor *m, int64_t now,
+    const struct pve_resources *resources, struct mon_samples *s)
 {
-	const json_t	*o;
 	size_t		 i, k;
 
 	const struct conf_monitor	*mc = &m->conf->monitor;
@@ -669,14 +773,13 @@ poll_backups(struct monitor *m, int64_t now, const json_t *resources,
 	if (m->backups_at == 0 || mc->no_backup_days <= 0)
 		return;
 	s->backups_ok = 1;
-	json_array_foreach(resources, i, o) {
-		const char	*type = jx_str(o, "type", NULL);
-		int		 vmid = (int)jx_num(o, "vmid");
-		double		 days = NEVER_BACKED_UP;
+	for (i = 0; i < resources->n; i++) {
+		const struct pve_res	*o = &resources->v[i];
+		int			 vmid = o->vmid;
+		double			 days = NEVER_BACKED_UP;
 
-		if (type == NULL || (strcmp(type, "qemu") != 0 &&
-		    strcmp(type, "lxc") != 0) || vmid <= 0 ||
-		    jx_num(o, "template") != 0 || mon_guest_ignored(mc, o))
+		if (!pve_res_is_guest(o) || vmid <= 0 || o->is_template ||
+		    mon_guest_ignored(mc, o))
 			continue;
 		for (k = 0; k < m->nbackups; k++) {
 			if (m->backups[k].vmid == vmid) {
@@ -992,8 +1095,9 @@ sensor_samples(struct monitor *m, struct mon_samples *s)
 int
 mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 {
-	json_t	*resources = NULL, *status = NULL;
-	size_t	 i;
+	json_t			*status = NULL;
+	size_t			 i;
+	int			 have = 0;
 
 	memset(s, 0, sizeof *s);
 	for (i = 0; i < m->nhosts; i++) {
@@ -1001,18 +1105,18 @@ mon_poll(struct monitor *m, int64_t now, struct mon_samples *s)
 		m->hosts[i].gpu_ok = 0;
 	}
 	if (m->app->pve != NULL) {
-		if (poll_resources(m, now, s, &resources) == 0) {
+		if (poll_resources(m, now, s) == 0) {
+			have = 1;
 			s->resources_ok = 1;
-			poll_backups(m, now, resources, s);
-			mon_ops_poll(m, now, resources);
+			poll_backups(m, now, &s->res, s);
+			mon_ops_poll(m, now, &s->res);
 		}
 		if (poll_status(m, s, &status) == 0)
 			s->status_ok = 1;
 		/* The kinds read on their own schedules need the list of
 		 * nodes and guests; without it they wait. */
-		if (resources != NULL)
-			mon_health_poll(m, now, resources, status, s);
-		json_decref(resources);
+		if (have)
+			mon_health_poll(m, now, &s->res, status, s);
 		json_decref(status);
 	}
 	read_sensors(m);
