@@ -71,9 +71,10 @@ int	pve_resources_parse(const char *json, size_t len,
 	    struct pve_resources *out, char **cause);
 void	pve_resources_release(struct pve_resources *);
 /* GET /cluster/resources into *out (replaced only on PVE_OK); a
- * pve_status. */
-int	pve_resources_read(struct pve *, struct pve_resources *out,
-	    char **cause);
+ * pve_status. `type` ("vm", "node", "storage") asks Proxmox for one kind
+ * only; NULL for all. */
+int	pve_resources_read(struct pve *, const char *type,
+	    struct pve_resources *out, char **cause);
 
 /* A guest record as a pve_guest (pve_guest_from_json's rules); -1 for
  * one that is not a guest or has no VMID. */

@@ -159,7 +159,7 @@ app_refresh_guests(struct app *app, char **cause)
 	if (app->pve == NULL)
 		return set_cause(cause, "no Proxmox endpoint is configured");
 	memset(&rs, 0, sizeof rs);
-	if (pve_resources_read(app->pve, &rs, cause) != PVE_OK)
+	if (pve_resources_read(app->pve, NULL, &rs, cause) != PVE_OK)
 		return -1;
 	app_publish_resources(app, &rs);
 	pve_resources_release(&rs);

@@ -192,30 +192,23 @@ int
 pve_list_guests(struct pve *pve, struct pve_guest **out, size_t *nout,
     char **cause)
 {
-	static const struct pve_param	 p[] = { { "type", "vm" } };
-	json_t				*data, *v;
-	struct pve_guest		*g = NULL;
-	size_t				 n = 0, i;
-	int				 rc;
+	struct pve_resources	 rs;
+	struct pve_guest	*g;
+	size_t			 n = 0, i;
+	int			 rc;
 
 	*out = NULL;
 	*nout = 0;
-	rc = pve_request(pve, "GET", "/cluster/resources", p, nitems(p),
-	    &data, cause);
-	if (rc != PVE_OK)
+	/* The records, not a tree: at 10,000 guests the reply is 3 MB. */
+	memset(&rs, 0, sizeof rs);
+	if ((rc = pve_resources_read(pve, "vm", &rs, cause)) != PVE_OK)
 		return rc;
-	if (!json_is_array(data)) {
-		json_decref(data);
-		set_cause(cause, "Proxmox sent a guest list that is not a "
-		    "list");
-		return PVE_TEMPORARY;
-	}
-	g = xcalloc(json_array_size(data) + 1, sizeof *g);
-	json_array_foreach(data, i, v) {
-		if (pve_guest_from_json(v, &g[n]) == 0)
+	g = xcalloc(rs.n + 1, sizeof *g);
+	for (i = 0; i < rs.n; i++) {
+		if (pve_guest_from_res(&rs.v[i], &g[n]) == 0)
 			n++;
 	}
-	json_decref(data);
+	pve_resources_release(&rs);
 	qsort(g, n, sizeof *g, cmp_vmid);
 	pve_observe_guests(pve, g, n);
 	*out = g;

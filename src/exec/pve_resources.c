@@ -341,8 +341,10 @@ reader(void *arg, struct jscan *js)
 }
 
 int
-pve_resources_read(struct pve *pve, struct pve_resources *out, char **cause)
+pve_resources_read(struct pve *pve, const char *type,
+    struct pve_resources *out, char **cause)
 {
+	struct pve_param	 p[] = { { "type", type } };
 	struct pve_resources	 tmp;
 	json_t			*data = NULL;
 	char			*text;
@@ -350,8 +352,8 @@ pve_resources_read(struct pve *pve, struct pve_resources *out, char **cause)
 
 	memset(&tmp, 0, sizeof tmp);
 	pve_reply_set_reader(reader, &tmp);
-	rc = pve_request(pve, "GET", "/cluster/resources", NULL, 0, &data,
-	    cause);
+	rc = pve_request(pve, "GET", "/cluster/resources", p, type != NULL ?
+	    1 : 0, &data, cause);
 	pve_reply_set_reader(NULL, NULL);
 	if (rc != PVE_OK) {
 		pve_resources_release(&tmp);

@@ -542,7 +542,7 @@ poll_resources(struct monitor *m, int64_t now, struct mon_samples *s)
 	int			*running;
 	size_t			 i, nrunning = 0, nseen = 0, j;
 
-	if (pve_resources_read(m->app->pve, data, &cause) != PVE_OK) {
+	if (pve_resources_read(m->app->pve, NULL, data, &cause) != PVE_OK) {
 		log_warn("monitor", "cannot read /cluster/resources: %s",
 		    cause);
 		free(cause);

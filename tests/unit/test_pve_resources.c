@@ -404,7 +404,7 @@ test_read_through_client(void)
 	reply_body = "{\"data\":[{\"type\":\"lxc\",\"vmid\":200,\"name\":"
 	    "\"ct\",\"node\":\"pve1\",\"status\":\"running\"}],"
 	    "\"total\":1,\"x\":{\"y\":[]}}";
-	T_EQ_INT(pve_resources_read(pve, &rs, &cause), PVE_OK);
+	T_EQ_INT(pve_resources_read(pve, NULL, &rs, &cause), PVE_OK);
 	T_EQ_INT(rs.n, 1);
 	T_EQ_STR(rs.v[0].name, "ct");
 	was = rs.v;
@@ -412,23 +412,23 @@ test_read_through_client(void)
 	/* Cut short, garbage after the data, no data, data not a list:
 	 * refused, the list read before stays. */
 	reply_body = "{\"data\":[{\"type\":\"lxc\",\"vmid\":201";
-	T_EQ_INT(pve_resources_read(pve, &rs, &cause), PVE_TEMPORARY);
+	T_EQ_INT(pve_resources_read(pve, NULL, &rs, &cause), PVE_TEMPORARY);
 	T_CONTAINS(cause, "Proxmox sent a reply that is not JSON");
 	T_CONTAINS(cause, "the text ends inside an object");
 	free(cause);
 	cause = NULL;
 	reply_body = "{\"data\":[]} trailing";
-	T_EQ_INT(pve_resources_read(pve, &rs, &cause), PVE_TEMPORARY);
+	T_EQ_INT(pve_resources_read(pve, NULL, &rs, &cause), PVE_TEMPORARY);
 	T_CONTAINS(cause, "text after the end of the value");
 	free(cause);
 	cause = NULL;
 	reply_body = "{\"errors\":{}}";
-	T_EQ_INT(pve_resources_read(pve, &rs, &cause), PVE_TEMPORARY);
+	T_EQ_INT(pve_resources_read(pve, NULL, &rs, &cause), PVE_TEMPORARY);
 	T_CONTAINS(cause, "the reply has no data");
 	free(cause);
 	cause = NULL;
 	reply_body = "{\"data\":{\"type\":\"lxc\"}}";
-	T_EQ_INT(pve_resources_read(pve, &rs, &cause), PVE_TEMPORARY);
+	T_EQ_INT(pve_resources_read(pve, NULL, &rs, &cause), PVE_TEMPORARY);
 	T_CONTAINS(cause, "the resource list is not a list");
 	free(cause);
 	cause = NULL;
@@ -439,7 +439,7 @@ test_read_through_client(void)
 	/* An error reply still reads as one (its message). */
 	reply_status = 500;
 	reply_body = "{\"message\":\"cluster not ready - no quorum?\"}";
-	T_OK(pve_resources_read(pve, &rs, &cause) != PVE_OK);
+	T_OK(pve_resources_read(pve, NULL, &rs, &cause) != PVE_OK);
 	T_CONTAINS(cause, "no quorum");
 	free(cause);
 	cause = NULL;
