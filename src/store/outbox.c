@@ -15,10 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "db.h"
 #include "chat.h"
+#include "db.h"
+#include "jscan.h"
 #include "log.h"
 #include "outbox.h"
 #include "outbox_int.h"
@@ -221,14 +220,6 @@ outbox_edit(struct store *s, int64_t id, const struct chat_msg *m)
 
 /* ---- the sender's side ---- */
 
-static char *
-dup_json(const json_t *o, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* Points the message at the item's own strings. */
 static void
 link_msg(struct outbox_item *it, size_t nbuttons)
@@ -260,27 +251,75 @@ unlink_msg(struct outbox_item *it)
 	memset(&it->msg, 0, sizeof it->msg);
 }
 
-/* One string member into *slot (a repeated key keeps the last). */
+/*
+ * Reading a row back: the content and the reply context are small JSON
+ * objects (outbox_json.c wrote them; an older pvebot wrote them with
+ * jansson). They are read with the strict scanner, members pvebot does
+ * not know are skipped, and a row that is not JSON at all is sent as
+ * "(unreadable message)". Decoded strings are no longer than the text,
+ * so one scratch buffer of its size holds any of them.
+ */
+struct row_reader {
+	struct jscan	 js;
+	char		*scratch;
+	size_t		 size;
+};
+
 static void
-take_string(char **slot, struct oj_value *v)
+row_open(struct row_reader *rr, const char *text)
 {
-	free(*slot);
-	*slot = v->s;
-	v->s = NULL;
+	size_t	 len = strlen(text);
+
+	jscan_init(&rr->js, text, len);
+	rr->size = len + 1;
+	rr->scratch = xmalloc(rr->size);
 }
 
-/* The buttons array, member by member; -1 when it is not ours. */
-static int
-read_buttons(struct outbox_item *it, struct oj_reader *r, size_t *nout)
+static void
+row_close(struct row_reader *rr)
 {
-	struct oj_value	 v;
-	char		*key;
-	size_t		 n = 0;
-	int		 rc, more;
+	free(rr->scratch);
+}
 
-	while ((more = oj_element(r)) == 1) {
+/* A string member's value into *slot (a repeated key keeps the last);
+ * a value of another type is skipped and leaves the slot as it is. */
+static int
+row_string(struct row_reader *rr, char **slot)
+{
+	size_t	 len;
+
+	if (jscan_peek(&rr->js) != JSCAN_STRING)
+		return jscan_skip(&rr->js);
+	if (jscan_string(&rr->js, rr->scratch, rr->size, &len) != 0)
+		return -1;
+	free(*slot);
+	*slot = xstrndup(rr->scratch, len);
+	return 0;
+}
+
+/* A true or false member; anything else reads as false. */
+static int
+row_bool(struct row_reader *rr, int *out)
+{
+	*out = jscan_peek(&rr->js) == JSCAN_TRUE;
+	return jscan_skip(&rr->js);
+}
+
+/* The buttons array: objects of label, data, emoji and style. */
+static int
+read_buttons(struct outbox_item *it, struct row_reader *rr)
+{
+	char	 key[16];
+	size_t	 n;
+	int	 more, k;
+
+	if (jscan_array(&rr->js) != 0)
+		return -1;
+	while ((more = jscan_next(&rr->js)) == 1) {
 		struct chat_button	*bt;
+		int64_t			 style = 0;
 
+		n = it->msg.nbuttons;
 		it->buttons = xreallocarray(it->buttons, n + 1,
 		    sizeof *it->buttons);
 		it->button_strings = xreallocarray(it->button_strings,
@@ -289,26 +328,29 @@ read_buttons(struct outbox_item *it, struct oj_reader *r, size_t *nout)
 		    sizeof *it->button_strings);
 		bt = &it->buttons[n];
 		memset(bt, 0, sizeof *bt);
-		it->msg.nbuttons = ++n;	/* what unlink_msg frees */
-		while ((rc = oj_next(r, &key)) == 1) {
-			if (oj_value(r, &v) != 0 || v.type == OJ_ARRAY) {
-				free(key);
-				free(v.s);
-				return -1;
-			}
-			if (v.type == OJ_STRING && strcmp(key, "label") == 0)
-				take_string(&it->button_strings[3 * n - 3], &v);
-			else if (v.type == OJ_STRING && strcmp(key, "data") == 0)
-				take_string(&it->button_strings[3 * n - 2], &v);
-			else if (v.type == OJ_STRING && strcmp(key, "emoji") == 0)
-				take_string(&it->button_strings[3 * n - 1], &v);
-			else if (v.type == OJ_INT && strcmp(key, "style") == 0)
-				bt->style = (enum chat_button_style)v.i;
-			free(key);
-			free(v.s);
-		}
-		if (rc != 0)
+		it->msg.nbuttons = n + 1;	/* what unlink_msg frees */
+		if (jscan_object(&rr->js) != 0)
 			return -1;
+		while ((k = jscan_key(&rr->js, key, sizeof key)) == 1) {
+			if (strcmp(key, "label") == 0)
+				k = row_string(rr, &it->button_strings[3 * n]);
+			else if (strcmp(key, "data") == 0)
+				k = row_string(rr,
+				    &it->button_strings[3 * n + 1]);
+			else if (strcmp(key, "emoji") == 0)
+				k = row_string(rr,
+				    &it->button_strings[3 * n + 2]);
+			else if (strcmp(key, "style") == 0 &&
+			    jscan_peek(&rr->js) == JSCAN_NUMBER)
+				k = jscan_number(&rr->js, NULL, &style);
+			else
+				k = jscan_skip(&rr->js);
+			if (k != 0)
+				return -1;
+		}
+		if (k != 0)
+			return -1;
+		bt->style = (enum chat_button_style)style;
 	}
 	if (more != 0)
 		return -1;
@@ -317,151 +359,111 @@ read_buttons(struct outbox_item *it, struct oj_reader *r, size_t *nout)
 		it->buttons[n].data = it->button_strings[3 * n + 1];
 		it->buttons[n].emoji = it->button_strings[3 * n + 2];
 	}
-	*nout = it->msg.nbuttons;
 	return 0;
 }
 
-/* The content as outbox_json.c wrote it; -1 when it is anything else. */
 static int
-read_msg(struct outbox_item *it, const char *body)
+read_msg(struct outbox_item *it, struct row_reader *rr)
 {
-	struct oj_reader r;
-	struct oj_value	 v;
-	char		*key;
-	size_t		 nbuttons = 0;
-	int		 rc, pre = 0;
+	char	 key[16];
+	int	 k, rc, pre = 0, buttons = 0;
 
-	if (oj_open(&r, body) != 0)
+	if (jscan_object(&rr->js) != 0)
 		return -1;
-	while ((rc = oj_next(&r, &key)) == 1) {
-		if (oj_value(&r, &v) != 0) {
-			free(key);
-			return -1;
-		}
-		if (v.type == OJ_ARRAY) {
-			rc = strcmp(key, "buttons") == 0 && nbuttons == 0 ?
-			    read_buttons(it, &r, &nbuttons) : -1;
-			free(key);
-			if (rc != 0)
-				return -1;
-			continue;
-		}
-		if (v.type == OJ_STRING && strcmp(key, "title") == 0)
-			take_string(&it->title, &v);
-		else if (v.type == OJ_STRING && strcmp(key, "text") == 0)
-			take_string(&it->text, &v);
-		else if (v.type == OJ_STRING && strcmp(key, "mention") == 0)
-			take_string(&it->mention, &v);
-		else if (v.type == OJ_STRING && strcmp(key, "mention_name") == 0)
-			take_string(&it->mention_name, &v);
+	while ((k = jscan_key(&rr->js, key, sizeof key)) == 1) {
+		if (strcmp(key, "title") == 0)
+			rc = row_string(rr, &it->title);
+		else if (strcmp(key, "text") == 0)
+			rc = row_string(rr, &it->text);
+		else if (strcmp(key, "mention") == 0)
+			rc = row_string(rr, &it->mention);
+		else if (strcmp(key, "mention_name") == 0)
+			rc = row_string(rr, &it->mention_name);
 		else if (strcmp(key, "pre") == 0)
-			pre = v.type == OJ_BOOL && v.b;
-		free(key);
-		free(v.s);
+			rc = row_bool(rr, &pre);
+		else if (strcmp(key, "buttons") == 0 && !buttons &&
+		    jscan_peek(&rr->js) == JSCAN_ARRAY) {
+			rc = read_buttons(it, rr);
+			buttons = 1;
+		} else
+			rc = jscan_skip(&rr->js);
+		if (rc != 0)
+			return -1;
 	}
-	if (rc != 0 || oj_finish(&r) != 0)
+	if (k != 0 || jscan_end(&rr->js) != 0)
 		return -1;
-	if (it->text == NULL && it->title == NULL)
-		it->text = xstrdup("");
-	link_msg(it, nbuttons);
 	it->msg.pre = pre;
 	return 0;
 }
 
-/* Rebuilds the content; a row that does not decode is sent as text. */
+/* Rebuilds the content; a row that does not read is sent as such. */
 static void
 decode_msg(struct outbox_item *it, const char *body)
 {
-	json_t	*o, *bs, *b;
-	size_t	 i, n;
+	struct row_reader	 rr;
 
-	if (read_msg(it, body) == 0)
-		return;
-	/* Not as this pvebot writes it: an older row, or one edited. */
-	unlink_msg(it);
-	o = json_loads(body != NULL ? body : "", 0, NULL);
-	it->title = dup_json(o, "title");
-	it->text = dup_json(o, "text");
-	if (it->text == NULL && it->title == NULL)
-		it->text = xstrdup(o == NULL ? "(unreadable message)" : "");
-	bs = json_object_get(o, "buttons");
-	n = json_is_array(bs) ? json_array_size(bs) : 0;
-	if (n > 0) {
-		it->buttons = xcalloc(n, sizeof *it->buttons);
-		it->button_strings = xcalloc(3 * n, sizeof *it->button_strings);
-		json_array_foreach(bs, i, b) {
-			it->button_strings[3 * i] = dup_json(b, "label");
-			it->button_strings[3 * i + 1] = dup_json(b, "data");
-			it->button_strings[3 * i + 2] = dup_json(b, "emoji");
-			it->buttons[i].label = it->button_strings[3 * i];
-			it->buttons[i].data = it->button_strings[3 * i + 1];
-			it->buttons[i].emoji = it->button_strings[3 * i + 2];
-			it->buttons[i].style = (enum chat_button_style)
-			    json_integer_value(json_object_get(b, "style"));
-		}
-	}
-	it->mention = dup_json(o, "mention");
-	it->mention_name = dup_json(o, "mention_name");
-	link_msg(it, n);
-	it->msg.pre = json_is_true(json_object_get(o, "pre"));
-	json_decref(o);
+	row_open(&rr, body != NULL ? body : "");
+	if (read_msg(it, &rr) != 0) {
+		log_warn("outbox", "row %" PRId64 " does not read (%s); sent "
+		    "as unreadable", it->id, jscan_error(&rr.js));
+		unlink_msg(it);
+		it->text = xstrdup("(unreadable message)");
+	} else if (it->text == NULL && it->title == NULL)
+		it->text = xstrdup("");
+	row_close(&rr);
+	link_msg(it, it->msg.nbuttons);
 }
 
-/* The reply context as outbox_json.c wrote it; -1 when anything else. */
 static int
-read_event(struct chat_event *ev, const char *reply)
+read_event(struct chat_event *ev, struct row_reader *rr)
 {
-	struct oj_reader r;
-	struct oj_value	 v;
-	char		*key;
-	int		 rc;
+	char	 key[16];
+	int	 k, rc;
 
-	if (oj_open(&r, reply) != 0)
+	if (jscan_object(&rr->js) != 0)
 		return -1;
-	while ((rc = oj_next(&r, &key)) == 1) {
-		if (oj_value(&r, &v) != 0 || v.type == OJ_ARRAY) {
-			free(key);
-			free(v.s);
-			return -1;
-		}
-		if (v.type == OJ_STRING && strcmp(key, "user") == 0)
-			take_string(&ev->user, &v);
-		else if (v.type == OJ_STRING && strcmp(key, "token") == 0)
-			take_string(&ev->reply_token, &v);
-		else if (v.type == OJ_STRING && strcmp(key, "msg_ref") == 0)
-			take_string(&ev->msg_ref, &v);
+	while ((k = jscan_key(&rr->js, key, sizeof key)) == 1) {
+		if (strcmp(key, "user") == 0)
+			rc = row_string(rr, &ev->user);
+		else if (strcmp(key, "token") == 0)
+			rc = row_string(rr, &ev->reply_token);
+		else if (strcmp(key, "msg_ref") == 0)
+			rc = row_string(rr, &ev->msg_ref);
 		else if (strcmp(key, "slash") == 0)
-			ev->slash = v.type == OJ_BOOL && v.b;
+			rc = row_bool(rr, &ev->slash);
 		else if (strcmp(key, "direct") == 0)
-			ev->direct = v.type == OJ_BOOL && v.b;
-		free(key);
-		free(v.s);
+			rc = row_bool(rr, &ev->direct);
+		else
+			rc = jscan_skip(&rr->js);
+		if (rc != 0)
+			return -1;
 	}
-	return rc == 0 && oj_finish(&r) == 0 ? 0 : -1;
+	return k == 0 && jscan_end(&rr->js) == 0 ? 0 : -1;
 }
 
+/* The event a reply or an answer answers; what does not read is left
+ * out (the message then goes to the room, not threaded). */
 static struct chat_event *
 decode_event(const struct outbox_item *it, const char *reply)
 {
 	struct chat_event	*ev;
-	json_t			*o;
+	struct row_reader	 rr;
 
 	if (reply == NULL)
 		return NULL;
 	ev = chat_event_new(it->kind == OUTBOX_ANSWER ? CHAT_EV_BUTTON :
 	    CHAT_EV_MESSAGE, it->connector, it->room, NULL);
-	if (read_event(ev, reply) == 0)
-		return ev;
-	free(ev->user);
-	free(ev->reply_token);
-	free(ev->msg_ref);
-	o = json_loads(reply, 0, NULL);
-	ev->user = dup_json(o, "user");
-	ev->reply_token = dup_json(o, "token");
-	ev->msg_ref = dup_json(o, "msg_ref");
-	ev->slash = json_is_true(json_object_get(o, "slash"));
-	ev->direct = json_is_true(json_object_get(o, "direct"));
-	json_decref(o);
+	row_open(&rr, reply);
+	if (read_event(ev, &rr) != 0) {
+		log_warn("outbox", "row %" PRId64 "'s reply context does not "
+		    "read (%s)", it->id, jscan_error(&rr.js));
+		free(ev->user);
+		free(ev->reply_token);
+		free(ev->msg_ref);
+		ev->user = ev->reply_token = ev->msg_ref = NULL;
+		ev->slash = ev->direct = 0;
+	}
+	row_close(&rr);
 	return ev;
 }
 
