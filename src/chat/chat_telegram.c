@@ -49,6 +49,7 @@
 #include "chat_feed.h"
 #include "cmd.h"
 #include "conf.h"
+#include "jscan.h"
 #include "log.h"
 #include "metrics.h"
 #include "net_http.h"
@@ -263,23 +264,141 @@ tg_http(struct tg *tg, const char *method, json_t *params, long timeout_s,
 }
 
 /*
+ * A Bot API reply read with the strict scanner, without a tree:
+ * {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":
+ * "...","parameters":{"retry_after":N,"migrate_to_chat_id":N}}. Of the
+ * result only a message's message_id is kept. -1 when the reply is not
+ * such an object.
+ */
+struct tg_reply {
+	int		 ok;
+	long long	 error_code;	/* 0: none given */
+	long long	 retry_after;
+	long long	 migrate_to;
+	long long	 message_id;	/* 0: none */
+	char		*description;	/* NULL: none given */
+};
+
+/* An integer member's value; another type leaves *v as it is. */
+static int
+tg_scan_int(struct jscan *js, long long *v)
+{
+	int64_t	 i;
+
+	if (jscan_peek(js) != JSCAN_NUMBER)
+		return jscan_skip(js);
+	if (jscan_number(js, NULL, &i) != 0)
+		return -1;
+	*v = i;
+	return 0;
+}
+
+/* The members of an object, each handed to fn (which consumes it). */
+static int
+tg_scan_object(struct jscan *js, int (*fn)(struct jscan *, const char *,
+    struct tg_reply *, char *, size_t), struct tg_reply *r, char *scratch,
+    size_t size)
+{
+	char	 key[32];
+	int	 k;
+
+	if (jscan_object(js) != 0)
+		return -1;
+	while ((k = jscan_key(js, key, sizeof key)) == 1) {
+		if (fn(js, key, r, scratch, size) != 0)
+			return -1;
+	}
+	return k;
+}
+
+static int
+tg_scan_parameters(struct jscan *js, const char *key, struct tg_reply *r,
+    char *scratch, size_t size)
+{
+	if (strcmp(key, "retry_after") == 0)
+		return tg_scan_int(js, &r->retry_after);
+	if (strcmp(key, "migrate_to_chat_id") == 0)
+		return tg_scan_int(js, &r->migrate_to);
+	return jscan_skip(js);
+}
+
+static int
+tg_scan_result(struct jscan *js, const char *key, struct tg_reply *r,
+    char *scratch, size_t size)
+{
+	if (strcmp(key, "message_id") == 0)
+		return tg_scan_int(js, &r->message_id);
+	return jscan_skip(js);
+}
+
+static int
+tg_scan_top(struct jscan *js, const char *key, struct tg_reply *r,
+    char *scratch, size_t size)
+{
+	enum jscan_type	 t = jscan_peek(js);
+	size_t		 len;
+
+	if (strcmp(key, "ok") == 0 && (t == JSCAN_TRUE || t == JSCAN_FALSE)) {
+		r->ok = t == JSCAN_TRUE ? 1 : 0;
+		return jscan_skip(js);
+	}
+	if (strcmp(key, "error_code") == 0)
+		return tg_scan_int(js, &r->error_code);
+	if (strcmp(key, "description") == 0 && t == JSCAN_STRING) {
+		if (jscan_string(js, scratch, size, &len) != 0)
+			return -1;
+		free(r->description);
+		r->description = xstrndup(scratch, len);
+		return 0;
+	}
+	if (strcmp(key, "parameters") == 0 && t == JSCAN_OBJECT)
+		return tg_scan_object(js, tg_scan_parameters, r, scratch, size);
+	if (strcmp(key, "result") == 0 && t == JSCAN_OBJECT)
+		return tg_scan_object(js, tg_scan_result, r, scratch, size);
+	return jscan_skip(js);
+}
+
+static int
+tg_reply_read(const char *body, size_t len, struct tg_reply *r)
+{
+	struct jscan	 js;
+	char		*scratch = xmalloc(len + 1);
+	int		 rc;
+
+	memset(r, 0, sizeof *r);
+	r->ok = -1;
+	jscan_init(&js, body, len);
+	rc = tg_scan_object(&js, tg_scan_top, r, scratch, len + 1);
+	free(scratch);
+	if (rc != 0 || jscan_end(&js) != 0 || r->ok == -1) {
+		free(r->description);
+		r->description = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Calls a Bot API method with JSON parameters. On success *result (may
- * be NULL) gets the "result" value (caller decrefs). Failures fill *fail
- * and *cause; the cause names the method, never the URL.
+ * be NULL) gets the "result" value (caller decrefs) and *message_id (may
+ * be NULL) the result's message_id (0 when it has none). Failures fill
+ * *fail and *cause; the cause names the method, never the URL.
  */
 static int
 tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
-    int interruptible, json_t **result, struct tg_fail *fail, char **cause)
+    int interruptible, json_t **result, long long *message_id,
+    struct tg_fail *fail, char **cause)
 {
+	struct tg_reply	 r;
 	struct buf	 body;
-	json_t		*root = NULL, *params_obj;
-	json_error_t	 jerr;
 	long		 status = 0;
 	int		 rc, truncated;
 
 	memset(fail, 0, sizeof *fail);
 	if (result != NULL)
 		*result = NULL;
+	if (message_id != NULL)
+		*message_id = 0;
 	rc = tg_http(tg, method, params, timeout_s, interruptible, &body,
 	    &status, &truncated, cause);
 	if (rc != CHAT_OK)
@@ -290,12 +409,9 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 		    "bytes", method, TG_BODY_MAX);
 		return CHAT_TEMPORARY;
 	}
-	root = json_loadb(body.data != NULL ? body.data : "", body.len, 0,
-	    &jerr);
-	buf_release(&body);
-	if (!json_is_object(root) || !json_is_boolean(json_object_get(root,
-	    "ok"))) {
-		json_decref(root);
+	if (tg_reply_read(body.data != NULL ? body.data : "", body.len,
+	    &r) != 0) {
+		buf_release(&body);
 		fail->code = status;
 		set_cause(cause, "Telegram %s failed: HTTP %ld with an "
 		    "unreadable reply", method, status);
@@ -304,35 +420,39 @@ tg_call(struct tg *tg, const char *method, json_t *params, long timeout_s,
 			return CHAT_PERMANENT;
 		return CHAT_TEMPORARY;
 	}
-	if (json_is_true(json_object_get(root, "ok"))) {
+	if (r.ok) {
 		if (result != NULL) {
+			/* The whole result as a tree (getMe, rarely). */
+			json_t	*root = json_loadb(body.data, body.len, 0,
+			    NULL);
+
 			*result = json_object_get(root, "result");
 			json_incref(*result);
+			json_decref(root);
 		}
-		json_decref(root);
+		if (message_id != NULL)
+			*message_id = r.message_id;
+		buf_release(&body);
+		free(r.description);
 		return CHAT_OK;
 	}
+	buf_release(&body);
 
 	/* {"ok":false,"error_code":N,"description":"...","parameters":{}} */
 	{
-		long long	 code = status, v;
-		const char	*desc = tg_json_str(root, "description");
-		char		*clean;
+		char	*clean;
 
-		if (tg_json_int(root, "error_code", &v) == 0)
-			code = v;
-		fail->code = (long)code;
-		params_obj = json_object_get(root, "parameters");
-		if (tg_json_int(params_obj, "retry_after", &v) == 0 && v > 0)
-			fail->retry_after = v;
-		if (tg_json_int(params_obj, "migrate_to_chat_id", &v) == 0)
-			fail->migrate_to = v;
-		clean = log_scrub(desc != NULL ? desc : "no description");
+		fail->code = r.error_code != 0 ? (long)r.error_code : status;
+		if (r.retry_after > 0)
+			fail->retry_after = r.retry_after;
+		fail->migrate_to = r.migrate_to;
+		clean = log_scrub(r.description != NULL ? r.description :
+		    "no description");
 		snprintf(fail->description, sizeof fail->description, "%s",
 		    clean);
 		free(clean);
+		free(r.description);
 	}
-	json_decref(root);
 
 	if (fail->code == 429) {
 		int64_t	 wait = fail->retry_after > 0 ? fail->retry_after : 1;
@@ -1398,11 +1518,11 @@ tg_chat_id_json(const char *chat)
 /*
  * One outgoing call to a chat, a migrated group followed. No waiting
  * here: a 429's retry_after is left for the sender (tg_op_retry_after).
- * *result gets the API result on success.
+ * *message_id (may be NULL) gets the message a send made.
  */
 static int
 tg_chat_call(struct tg *tg, const char *room, const char *method,
-    json_t *params, json_t **result, char **cause)
+    json_t *params, long long *message_id, char **cause)
 {
 	struct tg_fail	 fail;
 	char		*chat = tg_chat_for_room(tg, room);
@@ -1412,8 +1532,8 @@ tg_chat_call(struct tg *tg, const char *room, const char *method,
 		char	*why = NULL;
 
 		json_object_set_new(params, "chat_id", tg_chat_id_json(chat));
-		rc = tg_call(tg, method, params, TG_CALL_TIMEOUT, 0, result,
-		    &fail, &why);
+		rc = tg_call(tg, method, params, TG_CALL_TIMEOUT, 0, NULL,
+		    message_id, &fail, &why);
 		if (rc == CHAT_OK) {
 			free(chat);
 			return CHAT_OK;
@@ -1470,7 +1590,7 @@ tg_deliver(struct tg *tg, const char *room, const char *edit_ref,
 	}
 	parts = tg_format(msg, &nparts);
 	for (i = 0; i < nparts && rc == CHAT_OK; i++) {
-		json_t		*params, *result = NULL;
+		json_t		*params;
 		int		 last = i + 1 == nparts, editing;
 		long long	 sent_id;
 
@@ -1493,19 +1613,17 @@ tg_deliver(struct tg *tg, const char *room, const char *edit_ref,
 			json_object_set_new(params, "reply_markup",
 			    tg_keyboard(msg));
 		rc = tg_chat_call(tg, room, editing ? "editMessageText" :
-		    "sendMessage", params, &result, cause);
+		    "sendMessage", params, &sent_id, cause);
 		json_decref(params);
 		if (rc == CHAT_OK && ref != NULL) {
 			free(*ref);
 			if (editing)
 				*ref = xstrdup(edit_ref);
-			else if (tg_json_int(result, "message_id",
-			    &sent_id) == 0)
+			else if (sent_id != 0)
 				*ref = tg_id_string(sent_id);
 			else
 				*ref = NULL;
 		}
-		json_decref(result);
 	}
 	strv_free(parts, nparts);
 	if (rc != CHAT_OK && ref != NULL) {
@@ -1533,7 +1651,8 @@ tg_get_me(struct tg *tg, long timeout_s, int *rejected, char **cause)
 	int		 rc;
 
 	*rejected = 0;
-	rc = tg_call(tg, "getMe", NULL, timeout_s, 1, &me, &fail, &why);
+	rc = tg_call(tg, "getMe", NULL, timeout_s, 1, &me, NULL, &fail,
+	    &why);
 	if (rc != CHAT_OK) {
 		if (fail.code == 401 || fail.code == 404) {
 			*rejected = 1;
@@ -1568,7 +1687,7 @@ tg_set_commands(struct tg *tg, json_t *commands, char **cause)
 
 	params = json_pack("{s:O}", "commands", commands);
 	rc = tg_call(tg, "setMyCommands", params, TG_CALL_TIMEOUT, 1, NULL,
-	    &fail, cause);
+	    NULL, &fail, cause);
 	json_decref(params);
 	return rc;
 }
@@ -1706,7 +1825,7 @@ tg_answer(struct connector *c, const struct chat_event *ev,
 		free(t);
 	}
 	rc = tg_call(tg, "answerCallbackQuery", params, TG_CALL_TIMEOUT, 0,
-	    NULL, &fail, cause);
+	    NULL, NULL, &fail, cause);
 	json_decref(params);
 	if (rc == CHAT_TEMPORARY && fail.code == 429)
 		tg->retry_after_ms = (fail.retry_after > 0 ? fail.retry_after :
