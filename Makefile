@@ -165,7 +165,9 @@ deps:
 	@sh tests/deps.sh $(DEBS)
 
 # Figures, not a test: see tests/bench/bench.sh and docs/performance.md.
-bench: deps
+# valgrind counts the instructions (callgrind).
+bench:
+	@sh tests/deps.sh $(DEBS) valgrind
 	@$(MAKE) --no-print-directory bin/pvebot $(BENCH_BINS)
 	@BENCHBIN=$(BUILD)/tests/bench sh tests/bench/bench.sh
 
