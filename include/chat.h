@@ -233,8 +233,9 @@ int64_t	chat_sender_delivered(struct chat_sender *);
 /*
  * Waits until everything written for the sender's connector before the
  * call has been delivered (nothing of it waits: no row due later, no
- * room paced), the sender stops, or `deadline_ms` (monotonic) passes;
- * 1 when delivered. What the console waits on before its next line.
+ * room paced), the sender stops, or `deadline_ms` (monotonic) passes:
+ * 1 delivered, -1 the sender stops, 0 the deadline passed. What the
+ * console waits on before its next line.
  */
 int	chat_sender_settle(struct chat_sender *, int64_t deadline_ms);
 

@@ -113,9 +113,10 @@ submit_and_wait(struct connector *c, struct chat_event *ev)
 		struct chat_sender	*sender = atomic_load(&c->sender);
 
 		if (sender != NULL) {
-			/* In slices, so that a stop is seen. */
+			/* In slices, so that a stop is seen; a sender that
+			 * stops delivers nothing more. */
 			if (chat_sender_settle(sender, now_ms() + 50 <
-			    deadline ? now_ms() + 50 : deadline))
+			    deadline ? now_ms() + 50 : deadline) != 0)
 				break;
 			continue;
 		}

@@ -448,7 +448,7 @@ chat_sender_settle(struct chat_sender *s, int64_t deadline_ms)
 		ts.tv_nsec = (wake % 1000) * 1000000;
 		pthread_cond_timedwait(&s->settled_cond, &s->lock, &ts);
 	}
-	done = s->settled >= target;
+	done = s->settled >= target ? 1 : s->stop ? -1 : 0;
 	pthread_mutex_unlock(&s->lock);
 	return done;
 }
