@@ -139,6 +139,11 @@ void		 pve_guest_release(struct pve_guest *);
 void		 pve_guest_copy(struct pve_guest *dst,
 		    const struct pve_guest *src);
 /*
+ * A node name as Proxmox allows it (pve-node: one DNS label). Anything
+ * else would end up in request paths ("pve1/lxc/200") and in messages.
+ */
+int		 pve_node_name_ok(const char *);
+/*
  * Every guest list read from Proxmox (pve_list_guests, hence every
  * resolve and `guests`) is also handed to `fn` (the guest index), from
  * the thread that read it.

@@ -175,12 +175,42 @@ copy_cluster(struct guest_view *v, const struct guest_view *from,
 	}
 }
 
+/* Fills v->by_name (allocated, v->n entries): the guests by name. */
+static void
+sort_by_name(struct guest_view *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < v->n; i++)
+		v->by_name[i] = i;
+	sorting = v;
+	qsort(v->by_name, v->n, sizeof *v->by_name, cmp_name);
+	sorting = NULL;
+}
+
+/* Makes v the index's view (with the cluster's nodes and storages). */
+static void
+install(struct guest_index *gi, struct guest_view *v,
+    const struct index_node *nodes, size_t nn,
+    const struct index_storage *sts, size_t ns)
+{
+	struct guest_view	*old;
+
+	pthread_mutex_lock(&gi->lock);
+	copy_cluster(v, gi->view, nodes, nn, sts, ns);
+	v->version = ++gi->version;
+	old = gi->view;
+	gi->view = v;
+	pthread_mutex_unlock(&gi->lock);
+	guest_view_release(old);
+}
+
 static void
 publish(struct guest_index *gi, const struct pve_guest *g, size_t n,
     const struct index_node *nodes, size_t nn,
     const struct index_storage *sts, size_t ns)
 {
-	struct guest_view	*v = xcalloc(1, sizeof *v), *old;
+	struct guest_view	*v = xcalloc(1, sizeof *v);
 	size_t			 i;
 
 	atomic_init(&v->refs, 1);
@@ -194,35 +224,8 @@ publish(struct guest_index *gi, const struct pve_guest *g, size_t n,
 	v->n = n;
 	qsort(v->guests, n, sizeof *v->guests, cmp_vmid);
 	v->by_name = xcalloc(n + 1, sizeof *v->by_name);
-	for (i = 0; i < n; i++)
-		v->by_name[i] = i;
-	sorting = v;
-	qsort(v->by_name, n, sizeof *v->by_name, cmp_name);
-	sorting = NULL;
-	pthread_mutex_lock(&gi->lock);
-	copy_cluster(v, gi->view, nodes, nn, sts, ns);
-	v->version = ++gi->version;
-	old = gi->view;
-	gi->view = v;
-	pthread_mutex_unlock(&gi->lock);
-	guest_view_release(old);
-}
-
-/* A node name as Proxmox allows it (one DNS label); as pve_guest.c. */
-static int
-node_ok(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	}
-	return 1;
+	sort_by_name(v);
+	install(gi, v, nodes, nn, sts, ns);
 }
 
 /* Copies s into the block at *at; the copy. */
@@ -301,7 +304,7 @@ view_of_resources(const struct pve_resources *rs)
 			g->name = put(v->strings, &at, num);
 		}
 		g->node = put(v->strings, &at, r->node != NULL &&
-		    node_ok(r->node) ? r->node : "?");
+		    pve_node_name_ok(r->node) ? r->node : "?");
 		g->status = put(v->strings, &at, r->status != NULL &&
 		    *r->status != '\0' ? r->status : "unknown");
 		if (r->lock != NULL && *r->lock != '\0')
@@ -375,21 +378,10 @@ guest_index_publish_resources(struct guest_index *gi,
 	/* Unchanged names: the previous order by name holds. */
 	if (same_names(old, v))
 		memcpy(v->by_name, old->by_name, v->n * sizeof *v->by_name);
-	else {
-		for (i = 0; i < v->n; i++)
-			v->by_name[i] = i;
-		sorting = v;
-		qsort(v->by_name, v->n, sizeof *v->by_name, cmp_name);
-		sorting = NULL;
-	}
+	else
+		sort_by_name(v);
 	guest_view_release(old);
-	pthread_mutex_lock(&gi->lock);
-	copy_cluster(v, gi->view, nodes, nn, sts, ns);
-	v->version = ++gi->version;
-	old = gi->view;
-	gi->view = v;
-	pthread_mutex_unlock(&gi->lock);
-	guest_view_release(old);
+	install(gi, v, nodes, nn, sts, ns);
 	free(nodes);
 	free(sts);
 }

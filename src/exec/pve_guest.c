@@ -59,12 +59,8 @@ json_strdup(const json_t *obj, const char *key)
 	return NULL;
 }
 
-/*
- * A node name as Proxmox allows it (pve-node: one DNS label). Anything
- * else would end up in request paths ("pve1/lxc/200") and in messages.
- */
-static int
-node_name_ok(const char *s)
+int
+pve_node_name_ok(const char *s)
 {
 	size_t	 i, n = strlen(s);
 
@@ -120,7 +116,7 @@ pve_guest_from_json(const json_t *o, struct pve_guest *g)
 	if (g->name == NULL)
 		g->name = xasprintf("%d", g->vmid);
 	g->node = json_strdup(o, "node");
-	if (g->node != NULL && !node_name_ok(g->node)) {
+	if (g->node != NULL && !pve_node_name_ok(g->node)) {
 		free(g->node);
 		g->node = NULL;
 	}
@@ -161,7 +157,7 @@ pve_guest_from_res(const struct pve_res *r, struct pve_guest *g)
 	g->name = res_strdup(r->name);
 	if (g->name == NULL)
 		g->name = xasprintf("%d", g->vmid);
-	g->node = r->node != NULL && node_name_ok(r->node) ?
+	g->node = r->node != NULL && pve_node_name_ok(r->node) ?
 	    xstrdup(r->node) : xstrdup("?");
 	g->status = res_strdup(r->status);
 	if (g->status == NULL)
