@@ -112,6 +112,11 @@ struct app {
 	int64_t			 epoch;
 	char			*instance;
 	int			 standby_stopped; /* stopped before leading */
+	/* Every instance runs workers; only the leader runs the rest
+	 * (set once it leads). What other instances write is heard by
+	 * the listener (PostgreSQL). */
+	atomic_int		 leading;
+	struct store_listener	*listener;
 	/* Tests and the demo shorten waits through these. */
 	int64_t			 tick_ms;	/* router timer period */
 	/*
@@ -166,6 +171,9 @@ int		 app_check_rules(const struct catalogue *,
 		    const struct policy *, char **errors);
 
 struct connector *app_connector(struct app *, const char *name);
+/* The site jobs made here belong to: instance.site with several
+ * instances on PostgreSQL, NULL (any worker) on SQLite. */
+const char	*app_site(const struct app *);
 
 /*
  * Whether the router's loop is turning: its heartbeat is at most
@@ -223,6 +231,8 @@ struct workers	*workers_create(struct app *, char **cause);
 int		 workers_start(struct workers *, char **cause);
 /* Wakes a worker: a job was queued. */
 void		 workers_kick(struct workers *);
+/* The same for a callback (the store's listener): arg is the workers. */
+void		 workers_kick_arg(void *);
 /* Number of jobs queued or running. */
 int		 workers_busy(struct workers *);
 /*
@@ -236,10 +246,14 @@ int		 workers_alive(struct workers *, int64_t max_age_ms,
 void		 workers_stop(struct workers *);
 void		 workers_free(struct workers *);
 /*
- * Re-attaches jobs left running by a previous process (crash safety):
- * each is followed by its UPID, found in the node's task list, or
- * reported interrupted. workers_start_recovery() runs it on its own
- * thread at start, so a long task does not hold up the connectors.
+ * Re-attaches jobs whose owner is gone (crash safety, jobs_adopt()): a
+ * previous process of this instance, or on PostgreSQL any instance of
+ * this site whose liveness lock is free. Each is followed by its UPID,
+ * found in the node's task list, or reported interrupted.
+ * workers_start_recovery() takes this process's generation and runs it
+ * on its own thread: once at start on SQLite, every second on
+ * PostgreSQL (another instance may die at any time), so a long task
+ * does not hold up the connectors.
  */
 void		 workers_recover(struct workers *);
 int		 workers_start_recovery(struct workers *, char **cause);

@@ -92,6 +92,8 @@ struct job {
 	int64_t		 parent_job;
 	char		*plan;		/* JSON: what it will do, worked out
 					 * before approval (prune), or NULL */
+	char		*site;		/* whose workers may run it; NULL any */
+	char		*runner;	/* the instance that runs it, or NULL */
 };
 
 const char	*job_state_name(enum job_state);
@@ -149,25 +151,38 @@ int	jobs_approvers(struct store *, int64_t job_id, char ***list,
 void	jobs_free_list(char **, size_t);
 
 /*
- * Claims the oldest queued job of `kind` ("action" or "read") that may
- * run now: no other job of the
- * same guest is running, and a heavy job only while fewer than
- * heavy_per_node heavy jobs run on its node. Moves it to running.
- * Returns 1 with *out filled, 0 when nothing can run, -1 on error.
+ * Who claims: the process's generation (each start takes the next one,
+ * jobs_next_generation()), the instance's name (NULL on one instance)
+ * and its site: only jobs of that site, or of none, are claimed (NULL:
+ * any).
  */
-int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
-	    int64_t gen, struct job *out);
+struct job_claimer {
+	int64_t		 gen;
+	const char	*instance;
+	const char	*site;
+};
 
 /*
- * Process generations: each start takes the next one (kept in kv), and
- * jobs_claim() stamps it on the jobs it claims. Running jobs of older
- * generations are orphans of a process that is gone: jobs_adopt_orphans()
- * stamps them with `gen` and returns their ids, once, before this
- * process's workers start; caller frees.
+ * Claims the oldest queued job of `kind` ("action" or "read") that may
+ * run now: no other job of the same guest is running, and a heavy job
+ * only while fewer than heavy_per_node heavy jobs run on its node. Moves
+ * it to running, owned by `by`. Returns 1 with *out filled, 0 when
+ * nothing can run, -1 on error.
  */
+int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
+	    const struct job_claimer *by, struct job *out);
+
+/*
+ * Running jobs whose owner is gone become `by`'s, and their ids are
+ * returned (caller frees): on SQLite those claimed by an earlier
+ * generation (one process per file), on PostgreSQL those whose
+ * generation's liveness lock (JOBS_LIVE_CLASS, store_leader.h) nobody
+ * holds. Only jobs of by's site (or of none).
+ */
+#define JOBS_LIVE_CLASS	7231948		/* = LEADER_LIVE_CLASS */
 int64_t	jobs_next_generation(struct store *);
-int	jobs_adopt_orphans(struct store *, int64_t gen, int64_t **ids,
-	    size_t *n);
+int	jobs_adopt(struct store *, const struct job_claimer *by,
+	    int64_t **ids, size_t *n);
 
 /*
  * Steps: intent before action. A step row is committed before its

@@ -70,6 +70,25 @@ typedef void	(*store_outbox_hook)(const char *connector);
 void	store_set_outbox_hook(store_outbox_hook);
 /* Called by outbox.c for each write. */
 void	store_note_outbox(struct store *, const char *connector);
+/* Called by jobs.c when a job may have become claimable (queued, or a
+ * running job ended and unblocks its guest's next). */
+void	store_note_jobs(struct store *);
+
+/*
+ * PostgreSQL: what other instances on the same database wrote reaches
+ * this one as notifications (LISTEN/NOTIFY on the channels below), heard
+ * by a thread with a connection of its own: an outbox write calls the
+ * outbox hook with its connector, a job that may be claimed now calls
+ * `on_jobs(arg)`. A lost connection is opened again, and both hooks are
+ * called once it is back (what was said meanwhile is not kept). SQLite
+ * (one process per file): NULL and nothing to hear.
+ */
+#define STORE_CHANNEL_OUTBOX	"pvebot_outbox"
+#define STORE_CHANNEL_JOBS	"pvebot_jobs"
+struct store_listener;
+struct store_listener *store_listen(const char *database,
+	    void (*on_jobs)(void *), void *arg, char **cause);
+void	store_listen_stop(struct store_listener *);
 
 /* Runs one statement with no result; -1 with *cause on error. */
 int	store_exec(struct store *, const char *sql, char **cause);

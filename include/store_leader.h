@@ -11,14 +11,23 @@
  * commit with its old epoch even on its other connections. On SQLite the
  * lock is an exclusive flock(2) on DATABASE.leader: one leader per file.
  *
- * Wiring the daemon to it (only the leader runs the chat connectors, the
- * monitor and the digest) is not built yet: docs/ha.md.
+ * Every instance, leader or not, is also alive or dead to the others: on
+ * PostgreSQL each process takes a generation (one more than any before)
+ * and holds a second session advisory lock, (LEADER_LIVE_CLASS, gen),
+ * on the same connection. Jobs it claims carry that generation; a
+ * running job whose generation's lock nobody holds has lost its owner
+ * and is adopted by a live worker of its site (jobs_adopt_dead()). Its
+ * writes check in their own transaction that it still holds that lock
+ * (store_set_alive()), so a process whose jobs were adopted cannot write
+ * to them any more.
  */
 #ifndef PVEBOT_STORE_LEADER_H
 #define PVEBOT_STORE_LEADER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jobs.h"
 
 struct store;
 struct leader;
@@ -37,6 +46,29 @@ void		 leader_close(struct leader *);
 int		 leader_try(struct leader *, int64_t *epoch);
 /* Still the leader: 1; 0 when the connection (so the lock) is lost. */
 int		 leader_check(struct leader *);
+/* This process's liveness lock is still held: 1; 0 when lost (every
+ * instance checks it, and stops at once when it is gone). */
+int		 leader_alive(struct leader *);
+/* This process's generation (PostgreSQL; 0 on SQLite), and the backend
+ * that holds its liveness lock. */
+int64_t		 leader_gen(const struct leader *);
+int64_t		 leader_pid(const struct leader *);
+
+/* The class of the liveness locks: (LEADER_LIVE_CLASS, gen). */
+#define LEADER_LIVE_CLASS	JOBS_LIVE_CLASS
+
+/*
+ * Inside the caller's transaction: 1 when the liveness lock of `gen` is
+ * held by backend `pid` (this process's own), 0 when not, -1 on error.
+ */
+int		 store_alive(struct store *, int64_t gen, int64_t pid);
+/*
+ * From now on every write of this process to `database` on PostgreSQL
+ * checks that it still holds its liveness lock (gen, held by backend
+ * pid). 0 turns it off.
+ */
+void		 store_set_alive(const char *database, int64_t gen,
+		    int64_t pid);
 /* Marks the instance seen now (best effort, a write). */
 void		 leader_seen(struct leader *);
 
@@ -61,6 +93,7 @@ struct instance_row {
 	char	*site;
 	int64_t	 started_at;
 	int64_t	 seen_at;
+	int	 alive;		/* its liveness lock is held */
 };
 struct leader_row {
 	int64_t	 epoch;

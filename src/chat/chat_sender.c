@@ -79,7 +79,10 @@ chat_sender_notify(const char *connector)
 
 	pthread_mutex_lock(&registry_lock);
 	for (s = registry; s != NULL; s = s->next) {
-		if (strcmp(s->conn->ops->name, connector) != 0)
+		/* "": every connector (what another instance wrote while
+		 * the listener was away). */
+		if (*connector != '\0' &&
+		    strcmp(s->conn->ops->name, connector) != 0)
 			continue;
 		pthread_mutex_lock(&s->lock);
 		s->kicked = 1;

@@ -71,6 +71,12 @@ on_signal(int sig)
 		got_term = 1;
 }
 
+const char *
+app_site(const struct app *app)
+{
+	return app->leader != NULL ? app->conf->instance.site : NULL;
+}
+
 struct connector *
 app_connector(struct app *app, const char *name)
 {
@@ -367,19 +373,17 @@ static void	app_signals(void);
 static void	notify(const char *);
 
 /*
- * Several instances on one PostgreSQL database run one at a time: this
- * one waits as a standby until it holds the leader lock, then runs
- * everything (active-passive). Its epoch fences every write it makes,
- * so once another instance has taken over, nothing of this one commits.
- * SQLite: one process per file, nothing to wait for.
+ * Several instances on one PostgreSQL database: each joins with a
+ * generation and its liveness lock (leader.c), so its workers may claim
+ * and adopt jobs beside the others', and hears what the others write.
+ * SQLite: one process per file, nothing to join.
  */
 static int
-app_lead(struct app *app, char **cause)
+app_join(struct app *app, char **cause)
 {
 	const struct conf	*conf = app->conf;
 	char			 host[256];
 	const char		*name = conf->instance.name;
-	int			 rc, said = 0;
 
 	if (!str_has_prefix(conf->database, "postgresql://") &&
 	    !str_has_prefix(conf->database, "postgres://"))
@@ -395,6 +399,30 @@ app_lead(struct app *app, char **cause)
 	    cause);
 	if (app->leader == NULL)
 		return -1;
+	store_set_alive(conf->database, leader_gen(app->leader),
+	    leader_pid(app->leader));
+	app->listener = store_listen(conf->database, workers_kick_arg,
+	    app->workers, cause);
+	return app->listener == NULL ? -1 : 0;
+}
+
+/*
+ * One leader at a time runs the chat connectors, the router, the
+ * monitor, the scheduler and the webhooks: this instance waits as a
+ * standby (its workers run meanwhile) until it holds the leader lock.
+ * Its epoch fences every write it makes from then on, so once another
+ * instance has taken over, nothing of this one commits.
+ */
+static int
+app_lead(struct app *app, char **cause)
+{
+	const struct conf	*conf = app->conf;
+	int			 rc, said = 0;
+
+	if (app->leader == NULL) {
+		atomic_store(&app->leading, 1);
+		return 0;
+	}
 	while ((rc = leader_try(app->leader, &app->epoch)) != 1) {
 		if (got_term) {
 			app->standby_stopped = 1;
@@ -402,13 +430,21 @@ app_lead(struct app *app, char **cause)
 		}
 		if (rc == 0 && !said) {
 			log_info("app", "standby instance=%s: another instance "
-			    "leads; taking over when it stops", name);
+			    "leads; running jobs of site %s, taking over when "
+			    "it stops", app->instance, conf->instance.site);
 			notify("READY=1\nSTATUS=standby: another instance "
 			    "leads");
 			said = 1;
 		} else if (rc == -1)
 			log_warn("app", "leader lock not taken: the database "
 			    "is out of reach");
+		/* Jobs this instance claimed may be adopted once its
+		 * liveness lock is gone: stop at once. */
+		if (!leader_alive(app->leader)) {
+			log_error("app", "lost the liveness lock: stopping "
+			    "at once");
+			_exit(75);
+		}
 		/* A standby is alive and well: systemd's watchdog hears
 		 * so (a ping a second, well inside WatchdogSec). */
 		if (said && sdnotify_watchdog_usec() > 0)
@@ -416,6 +452,7 @@ app_lead(struct app *app, char **cause)
 		sleep_ms(APP_LEADER_CHECK_MS);
 	}
 	store_set_fence(conf->database, app->epoch);
+	atomic_store(&app->leading, 1);
 	return 0;
 }
 
@@ -437,11 +474,17 @@ app_start(struct app *app, char **cause)
 	size_t	 i;
 
 	app_signals();
-	if (app_lead(app, cause) != 0)
+	if (app_join(app, cause) != 0)
 		return -1;
 	audit_milestone(app, 1);
-	/* Jobs a previous process left running are followed again. */
-	if (workers_start_recovery(app->workers, cause) != 0)
+	/*
+	 * Jobs a previous process left running are followed again, and
+	 * the workers start: on every instance, leading or not.
+	 */
+	if (workers_start_recovery(app->workers, cause) != 0 ||
+	    workers_start(app->workers, cause) != 0)
+		return -1;
+	if (app_lead(app, cause) != 0)
 		return -1;
 	if (app->pve != NULL) {
 		const struct guest_view	*v = NULL;
@@ -471,8 +514,6 @@ app_start(struct app *app, char **cause)
 		guest_view_release(v);
 	}
 	if (router_start(app->router, cause) != 0)
-		return -1;
-	if (workers_start(app->workers, cause) != 0)
 		return -1;
 	if (app->monitor != NULL && monitor_start(app->monitor, cause) != 0)
 		return -1;
@@ -828,6 +869,8 @@ app_stop(struct app *app)
 
 	if (atomic_exchange(&app->stopping, 1))
 		return;
+	store_listen_stop(app->listener);
+	app->listener = NULL;
 	http_stop(app->http);
 	for (i = 0; i < app->nconnectors; i++)
 		app->connectors[i]->ops->stop(app->connectors[i]);

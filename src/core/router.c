@@ -682,6 +682,7 @@ admit_record(struct admit *a, const struct policy_decision *d)
 		j.connector = (char *)a->connector;
 		j.room = (char *)a->room;
 		j.kind = a->call->mutating ? "action" : "read";
+		j.site = (char *)app_site(a->app);
 		aj = args_json(a->call);
 		args = json_dumps(aj, JSON_COMPACT);
 		json_decref(aj);
@@ -826,6 +827,7 @@ admit_later(struct admit *a)
 	j.room = (char *)a->room;
 	j.reason = (char *)a->req->reason;
 	j.kind = a->call->mutating ? "action" : "read";
+	j.site = (char *)app_site(a->app);
 	aj = args_json(a->call);
 	j.args = json_dumps(aj, JSON_COMPACT);
 	json_decref(aj);

@@ -41,6 +41,7 @@
 #include "prov.h"
 #include "sensors.h"
 #include "store.h"
+#include "store_leader.h"
 #include "util.h"
 #include "worker.h"
 #include "worker_int.h"
@@ -50,6 +51,7 @@
 					 * log's final line decides */
 #define WORKER_FIND_TRIES	3	/* task list reads, a second apart */
 #define WORKER_CLOCK_SKEW	2	/* seconds a node's clock may lag */
+#define WORKER_SWEEP_MS		1000	/* looks for jobs of dead instances */
 
 struct workers {
 	struct app	*app;
@@ -57,8 +59,9 @@ struct workers {
 	int		 nthreads;
 	pthread_t	 recovery;
 	int		 recovering;
-	int64_t		 gen;		/* this process's generation */
-	int64_t		*orphans;	/* jobs of processes that are gone */
+	struct job_claimer by;		/* this process: generation, name,
+					 * site */
+	int64_t		*orphans;	/* adopted, not yet followed */
 	size_t		 norphans;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
@@ -1358,18 +1361,12 @@ out:
 	run_release(&r);
 }
 
-void
-workers_recover(struct workers *w)
+/* Follows the adopted jobs in w->orphans, then forgets them. */
+static void
+recover_adopted(struct workers *w, struct store *s)
 {
-	struct store	*s;
-	size_t		 i;
-	char		*cause = NULL;
+	size_t	 i;
 
-	if ((s = store_open(w->app->conf->database, &cause)) == NULL) {
-		log_error("worker", "recovery: %s", cause);
-		free(cause);
-		return;
-	}
 	for (i = 0; i < w->norphans && !atomic_load(&w->app->stopping); i++) {
 		struct job	 j;
 
@@ -1378,6 +1375,54 @@ workers_recover(struct workers *w)
 		if (j.state == JOB_RUNNING)
 			recover_one(w, s, &j);
 		job_release(&j);
+	}
+	free(w->orphans);
+	w->orphans = NULL;
+	w->norphans = 0;
+}
+
+/* Waits up to ms, or until the workers stop: 1 when they do. */
+static int
+sweep_wait(struct workers *w, int64_t ms)
+{
+	struct timespec	 ts;
+	int64_t		 wake = wall_now_ms() + ms;
+	int		 stop;
+
+	ts.tv_sec = wake / 1000;
+	ts.tv_nsec = (wake % 1000) * 1000000;
+	pthread_mutex_lock(&w->lock);
+	if (!w->stop)
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop || atomic_load(&w->app->stopping);
+}
+
+void
+workers_recover(struct workers *w)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((s = store_open(w->app->conf->database, &cause)) == NULL) {
+		log_error("worker", "recovery: %s", cause);
+		free(cause);
+		return;
+	}
+	recover_adopted(w, s);
+	/*
+	 * Several instances: any of them may die at any time, and a live
+	 * one of the same site follows what it left running.
+	 */
+	while (w->app->leader != NULL &&
+	    !sweep_wait(w, WORKER_SWEEP_MS)) {
+		if (jobs_adopt(s, &w->by, &w->orphans, &w->norphans) != 0)
+			continue;
+		if (w->norphans > 0)
+			log_info("worker", "adopted %zu running jobs of an "
+			    "instance that is gone", w->norphans);
+		recover_adopted(w, s);
 	}
 	store_close(s);
 }
@@ -1396,13 +1441,18 @@ workers_start_recovery(struct workers *w, char **cause)
 
 	/*
 	 * Once per start, before any worker claims a job: this process's
-	 * generation, and the running jobs of earlier ones. Only those are
-	 * recovered; jobs this process claims carry its generation.
+	 * generation (on PostgreSQL the one whose liveness lock it holds),
+	 * and the running jobs whose owner is gone. Jobs this process
+	 * claims carry its generation.
 	 */
 	if ((s = store_open(w->app->conf->database, cause)) == NULL)
 		return -1;
-	if ((w->gen = jobs_next_generation(s)) < 0 ||
-	    jobs_adopt_orphans(s, w->gen, &w->orphans, &w->norphans) != 0) {
+	w->by.instance = w->app->instance;
+	w->by.site = app_site(w->app);
+	w->by.gen = w->app->leader != NULL ? leader_gen(w->app->leader) :
+	    jobs_next_generation(s);
+	if (w->by.gen < 0 ||
+	    jobs_adopt(s, &w->by, &w->orphans, &w->norphans) != 0) {
 		store_close(s);
 		return set_cause(cause, "cannot read the jobs a previous "
 		    "process left");
@@ -1587,10 +1637,12 @@ worker_thread(void *arg)
 		if (atomic_load(&w->app->stopping))
 			break;
 		atomic_store(&w->beat, now_ms());
-		if (reads && resolve_pending(w, s) > 0)
+		/* Deciding on a request is the leader's (its rules). */
+		if (reads && atomic_load(&w->app->leading) &&
+		    resolve_pending(w, s) > 0)
 			continue;
 		rc = jobs_claim(s, reads ? "read" : "action",
-		    w->app->conf->workers.heavy_per_node, w->gen, &j);
+		    w->app->conf->workers.heavy_per_node, &w->by, &j);
 		if (rc == 1) {
 			atomic_fetch_add(&w->executing, 1);
 			execute(w, s, &j);
@@ -1650,6 +1702,12 @@ workers_start(struct workers *w, char **cause)
 		w->nthreads++;
 	}
 	return 0;
+}
+
+void
+workers_kick_arg(void *arg)
+{
+	workers_kick(arg);
 }
 
 void

@@ -107,10 +107,10 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	    "approvals_needed, approver_roles, self_approve, snapshot_before, "
 	    "reason, target_vmid, target_node, target_type, target_status, "
 	    "heavy, created_at, expires_at, queued_at, parent_job, msg_id, "
-	    "approval_msg_id, display, kind, target_name) "
+	    "approval_msg_id, display, kind, target_name, site) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
 	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
-	    "?27, ?28, ?29)");
+	    "?27, ?28, ?29, ?30)");
 	if (st == NULL)
 		return set_cause(cause, "cannot store the job");
 	db_bind_text(st, 1, job_state_name(j->state));
@@ -142,10 +142,13 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	bind_opt_text(st, 27, j->display);
 	db_bind_text(st, 28, j->kind != NULL ? j->kind : "action");
 	bind_opt_text(st, 29, j->target_name);
+	bind_opt_text(st, 30, j->site);
 	if (db_run(s, st) != 0)
 		return set_cause(cause, "cannot store the job: %s",
 		    db_error(s));
 	j->id = db_last_id(s);
+	if (j->state == JOB_QUEUED)
+		store_note_jobs(s);
 	return 0;
 }
 
@@ -155,7 +158,7 @@ jobs_insert(struct store *s, struct job *j, char **cause)
 	"reason, target_vmid, target_node, target_type, target_status, heavy, " \
 	"created_at, expires_at, queued_at, started_at, dispatched_at, " \
 	"finished_at, upid, progress, result, error, parent_job, display, kind, " \
-	"target_name, approval_room, plan"
+	"target_name, approval_room, plan, site, runner"
 
 static void
 row_to_job(struct db_stmt *st, struct job *j)
@@ -203,6 +206,8 @@ row_to_job(struct db_stmt *st, struct job *j)
 	j->target_name = db_text_dup(st, 36);
 	j->approval_room = db_text_dup(st, 37);
 	j->plan = db_text_dup(st, 38);
+	j->site = db_text_dup(st, 39);
+	j->runner = db_text_dup(st, 40);
 }
 
 int
@@ -240,6 +245,8 @@ job_release(struct job *j)
 	free(j->target_name);
 	free(j->approval_room);
 	free(j->plan);
+	free(j->site);
+	free(j->runner);
 	free(j->nonce);
 	free(j->rule);
 	free(j->approver_roles);
@@ -319,6 +326,9 @@ jobs_transition(struct store *s, int64_t id, enum job_state from,
 	free(detail);
 	if (rc != 0)
 		goto fail;
+	/* Workers of other instances: one may be claimable now. */
+	if (to == JOB_QUEUED || from == JOB_RUNNING)
+		store_note_jobs(s);
 	if (own_tx && store_commit(s) != 0)
 		return set_cause(cause, "database commit failed");
 	return 0;
@@ -517,9 +527,35 @@ jobs_free_list(char **list, size_t n)
 	strv_free(list, n);
 }
 
+#define CLAIM_SQL "SELECT " JOB_COLUMNS " FROM jobs j " \
+	"WHERE state = 'queued' AND kind = ?2 AND " \
+	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) AND " \
+	"(target_vmid IS NULL OR NOT EXISTS (" \
+	"  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND " \
+	"  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))" \
+	" AND (heavy = 0 OR target_node IS NULL OR (SELECT COUNT(*) FROM " \
+	"  jobs h WHERE h.state = 'running' AND h.heavy = 1 AND " \
+	"  h.target_node = j.target_node) < ?1) " \
+	"ORDER BY id LIMIT 1"
+
+/* The claimer owns the job now: its generation and its name. */
+static int
+set_owner(struct store *s, int64_t id, const struct job_claimer *by)
+{
+	struct db_stmt	*st;
+
+	if ((st = db_prepare(s, "UPDATE jobs SET claim_gen = ?1, runner = ?2 "
+	    "WHERE id = ?3")) == NULL)
+		return -1;
+	db_bind_int(st, 1, by->gen);
+	db_bind_text(st, 2, by->instance);
+	db_bind_int(st, 3, id);
+	return db_run(s, st);
+}
+
 int
 jobs_claim(struct store *s, const char *kind, int heavy_per_node,
-    int64_t gen, struct job *out)
+    const struct job_claimer *by, struct job *out)
 {
 	struct db_stmt	*st;
 	int		 rc, found = 0;
@@ -528,26 +564,24 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	if (store_begin(s) != 0)
 		return -1;
 	/*
-	 * Oldest first; skip a job whose guest already has a running job
-	 * (jobs on one guest run one at a time, in order: an older queued
-	 * job of the same guest also blocks a newer one), and a heavy job
-	 * whose node is at its limit.
+	 * Oldest first; only a job of the claimer's site (or of none);
+	 * skip a job whose guest already has a running job (jobs on one
+	 * guest run one at a time, in order: an older queued job of the
+	 * same guest also blocks a newer one), and a heavy job whose node
+	 * is at its limit. PostgreSQL: the row is locked, and one locked
+	 * by another claimer is passed over rather than waited for (every
+	 * write transaction also holds the store's write lock today, for
+	 * the audit chain, so claimers do not meet there yet).
 	 */
-	st = db_prepare(s, "SELECT " JOB_COLUMNS " FROM jobs j "
-	    "WHERE state = 'queued' AND kind = ?2 AND "
-	    "(target_vmid IS NULL OR NOT EXISTS ("
-	    "  SELECT 1 FROM jobs o WHERE o.target_vmid = j.target_vmid AND "
-	    "  (o.state = 'running' OR (o.state = 'queued' AND o.id < j.id))))"
-	    " AND (heavy = 0 OR target_node IS NULL OR (SELECT COUNT(*) FROM "
-	    "  jobs h WHERE h.state = 'running' AND h.heavy = 1 AND "
-	    "  h.target_node = j.target_node) < ?1) "
-	    "ORDER BY id LIMIT 1");
+	st = db_prepare(s, db_is_pg(s) ? CLAIM_SQL " FOR UPDATE OF j SKIP "
+	    "LOCKED" : CLAIM_SQL);
 	if (st == NULL) {
 		store_rollback(s);
 		return -1;
 	}
 	db_bind_int(st, 1, heavy_per_node);
 	db_bind_text(st, 2, kind);
+	db_bind_text(st, 3, by->site);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		row_to_job(st, out);
@@ -559,10 +593,9 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 		return rc == DB_DONE ? 0 : -1;
 	}
 	if (jobs_transition(s, out->id, JOB_QUEUED, JOB_RUNNING, "worker",
-	    NULL, NULL, &cause) != 0 ||
-	    jobs_set_int(s, out->id, "claim_gen", gen) != 0) {
+	    NULL, NULL, &cause) != 0 || set_owner(s, out->id, by) != 0) {
 		log_warn("jobs", "claim failed job=%" PRId64 ": %s", out->id,
-		    cause != NULL ? cause : "cannot stamp the generation");
+		    cause != NULL ? cause : "cannot stamp the owner");
 		free(cause);
 		store_rollback(s);
 		job_release(out);
@@ -574,6 +607,8 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	}
 	out->state = JOB_RUNNING;
 	out->started_at = wall_now();
+	free(out->runner);
+	out->runner = by->instance != NULL ? xstrdup(by->instance) : NULL;
 	return 1;
 }
 
@@ -696,8 +731,27 @@ jobs_next_generation(struct store *s)
 	return gen;
 }
 
+/*
+ * A running job has lost its owner when, on SQLite (one process per
+ * file), an earlier process claimed it; on PostgreSQL, when nobody holds
+ * the liveness lock of the generation that claimed it (its process is
+ * gone, or cut off and stopping: its writes are fenced). Under the write
+ * lock, so two adopters never take the same job.
+ */
+#define ADOPT_SQLITE "UPDATE jobs SET claim_gen = ?1, runner = ?2 WHERE " \
+	"state = 'running' AND (claim_gen IS NULL OR claim_gen < ?1) AND " \
+	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) RETURNING id"
+#define ADOPT_PG "UPDATE jobs SET claim_gen = ?1, runner = ?2 WHERE " \
+	"state = 'running' AND (claim_gen IS NULL OR claim_gen <> ?1) AND " \
+	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) AND NOT EXISTS (SELECT 1 " \
+	"FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ?4 " \
+	"AND l.objid::bigint = jobs.claim_gen AND l.objsubid = 2 AND " \
+	"l.granted AND l.database = (SELECT oid FROM pg_database WHERE " \
+	"datname = current_database())) RETURNING id"
+
 int
-jobs_adopt_orphans(struct store *s, int64_t gen, int64_t **ids, size_t *n)
+jobs_adopt(struct store *s, const struct job_claimer *by, int64_t **ids,
+    size_t *n)
 {
 	struct db_stmt	*st;
 	int		 rc;
@@ -706,14 +760,16 @@ jobs_adopt_orphans(struct store *s, int64_t gen, int64_t **ids, size_t *n)
 	*n = 0;
 	if (store_begin(s) != 0)
 		return -1;
-	st = db_prepare(s, "UPDATE jobs SET claim_gen = ?1 WHERE state = "
-	    "'running' AND (claim_gen IS NULL OR claim_gen < ?1) RETURNING "
-	    "id");
-	if (st == NULL) {
+	if ((st = db_prepare(s, db_is_pg(s) ? ADOPT_PG : ADOPT_SQLITE)) ==
+	    NULL) {
 		store_rollback(s);
 		return -1;
 	}
-	db_bind_int(st, 1, gen);
+	db_bind_int(st, 1, by->gen);
+	db_bind_text(st, 2, by->instance);
+	db_bind_text(st, 3, by->site);
+	if (db_is_pg(s))
+		db_bind_int(st, 4, JOBS_LIVE_CLASS);
 	while ((rc = db_step(st)) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
 		(*ids)[(*n)++] = db_int(st, 0);

@@ -62,5 +62,7 @@ int64_t		 db_total_changes(struct store *);
 const char	*db_error(struct store *);
 /* Outside any transaction right now. */
 int		 db_autocommit(struct store *);
+/* The store is PostgreSQL (for the few statements written for each). */
+int		 db_is_pg(const struct store *);
 
 #endif

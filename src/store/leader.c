@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "jobs.h"
 #include "log.h"
 #include "store.h"
 #include "store_leader.h"
@@ -28,13 +29,61 @@ struct leader {
 	int		 fd;		/* SQLite: the flock'd file */
 	int		 held;
 	int64_t		 epoch;
+	int64_t		 gen;		/* PostgreSQL: the liveness lock's */
+	int64_t		 pid;		/* the backend that holds it */
 };
+
+/* Advisory locks of this database only (pg_locks shows every one). */
+#define THIS_DATABASE	"database = (SELECT oid FROM pg_database WHERE " \
+	"datname = current_database())"
 
 static int
 is_pg(const char *database)
 {
 	return str_has_prefix(database, "postgresql://") ||
 	    str_has_prefix(database, "postgres://");
+}
+
+/*
+ * A new generation and its liveness lock, held for the life of this
+ * connection (so of this process), and recorded with the instance.
+ */
+static int
+take_live(struct leader *l, char **cause)
+{
+	struct db_stmt	*st;
+	int		 rc, got = 0;
+
+	if ((l->gen = jobs_next_generation(l->s)) <= 0 || l->gen > INT32_MAX)
+		return set_cause(cause, "cannot take a process generation: %s",
+		    store_error(l->s));
+	if ((st = db_prepare(l->s, "SELECT pg_try_advisory_lock(?1, ?2), "
+	    "pg_backend_pid()")) == NULL)
+		return set_cause(cause, "cannot take the liveness lock");
+	db_bind_int(st, 1, LEADER_LIVE_CLASS);
+	db_bind_int(st, 2, l->gen);
+	if ((rc = db_step(st)) == DB_ROW) {
+		got = db_int(st, 0) != 0;
+		l->pid = db_int(st, 1);
+	}
+	db_finish(l->s, st);
+	if (!got)
+		return set_cause(cause, "cannot take the liveness lock of "
+		    "generation %lld: %s", (long long)l->gen, rc == DB_ROW ?
+		    "held by another process" : store_error(l->s));
+	if ((st = db_prepare(l->s, "UPDATE instances SET gen = ?1 WHERE "
+	    "name = ?2")) == NULL)
+		return set_cause(cause, "cannot record the generation");
+	db_bind_int(st, 1, l->gen);
+	db_bind_text(st, 2, l->instance);
+	rc = db_step(st);
+	db_finish(l->s, st);
+	if (rc != DB_DONE)
+		return set_cause(cause, "cannot record the generation: %s",
+		    store_error(l->s));
+	log_info("leader", "instance=%s generation=%lld", l->instance,
+	    (long long)l->gen);
+	return 0;
 }
 
 struct leader *
@@ -79,6 +128,8 @@ leader_open(const char *database, const char *instance, const char *site,
 		    store_error(l->s));
 		goto fail;
 	}
+	if (l->pg && take_live(l, cause) != 0)
+		goto fail;
 	return l;
 fail:
 	leader_close(l);
@@ -100,6 +151,13 @@ leader_close(struct leader *l)
 	if (l->pg && l->held && (st = db_prepare(l->s,
 	    "SELECT pg_advisory_unlock(?1)")) != NULL) {
 		db_bind_int(st, 1, LEADER_LOCK);
+		db_step(st);
+		db_finish(l->s, st);
+	}
+	if (l->pg && l->gen > 0 && (st = db_prepare(l->s,
+	    "SELECT pg_advisory_unlock(?1, ?2)")) != NULL) {
+		db_bind_int(st, 1, LEADER_LIVE_CLASS);
+		db_bind_int(st, 2, l->gen);
 		db_step(st);
 		db_finish(l->s, st);
 	}
@@ -213,6 +271,50 @@ leader_check(struct leader *l)
 	return l->held = held;
 }
 
+int
+leader_alive(struct leader *l)
+{
+	int	 rc;
+
+	if (!l->pg)
+		return 1;
+	if ((rc = store_alive(l->s, l->gen, l->pid)) != 1)
+		log_error("leader", "lost the liveness lock of generation "
+		    "%lld: %s", (long long)l->gen, rc == 0 ? "no longer held" :
+		    store_error(l->s));
+	return rc == 1;
+}
+
+int64_t
+leader_gen(const struct leader *l)
+{
+	return l->gen;
+}
+
+int64_t
+leader_pid(const struct leader *l)
+{
+	return l->pid;
+}
+
+int
+store_alive(struct store *s, int64_t gen, int64_t pid)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(s, "SELECT 1 FROM pg_locks WHERE locktype = "
+	    "'advisory' AND classid = ?1 AND objid = ?2 AND objsubid = 2 AND "
+	    "pid = ?3 AND granted AND " THIS_DATABASE)) == NULL)
+		return -1;
+	db_bind_int(st, 1, LEADER_LIVE_CLASS);
+	db_bind_int(st, 2, gen);
+	db_bind_int(st, 3, pid);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
 void
 leader_seen(struct leader *l)
 {
@@ -269,9 +371,15 @@ leader_state(struct store *s, struct leader_row *lr,
 		lr->since = db_int(st, 2);
 	}
 	db_finish(s, st);
-	if (rc == DB_ERROR || (st = db_prepare(s, "SELECT name, site, "
-	    "started_at, seen_at FROM instances ORDER BY name")) == NULL)
+	if (rc == DB_ERROR || (st = db_prepare(s, db_is_pg(s) ?
+	    "SELECT name, site, started_at, seen_at, EXISTS (SELECT 1 FROM "
+	    "pg_locks WHERE locktype = 'advisory' AND classid = ?1 AND "
+	    "objid::bigint = instances.gen AND objsubid = 2 AND granted AND "
+	    THIS_DATABASE ") FROM instances ORDER BY name" :
+	    "SELECT name, site, started_at, seen_at, 1 FROM instances WHERE "
+	    "?1 IS NOT NULL ORDER BY name")) == NULL)
 		return -1;
+	db_bind_int(st, 1, LEADER_LIVE_CLASS);
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct instance_row	*r;
 
@@ -281,6 +389,7 @@ leader_state(struct store *s, struct leader_row *lr,
 		r->site = db_text_dup(st, 1);
 		r->started_at = db_int(st, 2);
 		r->seen_at = db_int(st, 3);
+		r->alive = db_int(st, 4) != 0;
 	}
 	db_finish(s, st);
 	return rc == DB_DONE ? 0 : -1;
@@ -335,8 +444,9 @@ leader_state_text(struct store *s, int64_t now)
 	for (i = 0; i < n; i++) {
 		utc(iv[i].started_at, t1, sizeof t1);
 		utc(iv[i].seen_at, t2, sizeof t2);
-		buf_printf(&b, "  %s  site %s  started %s  seen %s (%llds "
-		    "ago)\n", iv[i].name, iv[i].site, t1, t2,
+		buf_printf(&b, "  %s  site %s  %s  started %s  seen %s "
+		    "(%llds ago)\n", iv[i].name, iv[i].site, iv[i].alive ?
+		    "alive" : "gone", t1, t2,
 		    (long long)(now - iv[i].seen_at));
 	}
 	leader_state_free(&lr, iv, n);

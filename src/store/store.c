@@ -87,18 +87,27 @@ static store_outbox_hook	 outbox_hook;
  */
 struct fence {
 	char	*path;
-	int64_t	 epoch;
+	int64_t	 epoch;		/* the leader's, 0: not the leader */
+	int64_t	 gen;		/* this process's liveness lock, 0: none */
+	int64_t	 pid;		/* the backend that holds it */
 };
 static pthread_mutex_t	 fences_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fence	*fences;
 static size_t		 nfences;
 
-static int64_t	fence_of(struct store *);
+static int	fence_of(struct store *, struct fence *);
 
 void
 store_set_outbox_hook(store_outbox_hook hook)
 {
 	outbox_hook = hook;
+}
+
+void
+store_run_outbox_hook(const char *connector)
+{
+	if (outbox_hook != NULL)
+		outbox_hook(connector);
 }
 
 static void
@@ -114,6 +123,26 @@ notify_flush(struct store *s, int run)
 	s->nnotify = 0;
 }
 
+/*
+ * PostgreSQL: the other instances on the database hear of it too
+ * (store_listen()). Sent inside the caller's transaction, the server
+ * delivers it only if that commits.
+ */
+static void
+pg_note(struct store *s, const char *channel, const char *payload)
+{
+	struct db_stmt	*st;
+
+	if (s->pg == NULL ||
+	    (st = db_prepare(s, "SELECT pg_notify(?1, ?2)")) == NULL)
+		return;
+	db_bind_text(st, 1, channel);
+	db_bind_text(st, 2, payload);
+	if (db_step(st) == DB_ERROR)
+		log_warn("store", "notify %s: %s", channel, db_error(s));
+	db_finish(s, st);
+}
+
 void
 store_note_outbox(struct store *s, const char *connector)
 {
@@ -121,6 +150,7 @@ store_note_outbox(struct store *s, const char *connector)
 
 	if (db_autocommit(s)) {
 		/* No transaction: the row is already committed. */
+		pg_note(s, STORE_CHANNEL_OUTBOX, connector);
 		if (outbox_hook != NULL)
 			outbox_hook(connector);
 		return;
@@ -129,9 +159,22 @@ store_note_outbox(struct store *s, const char *connector)
 		if (strcmp(s->notify[i], connector) == 0)
 			return;
 	}
+	pg_note(s, STORE_CHANNEL_OUTBOX, connector);
 	s->notify = xreallocarray(s->notify, s->nnotify + 1,
 	    sizeof *s->notify);
 	s->notify[s->nnotify++] = xstrdup(connector);
+}
+
+void
+store_note_jobs(struct store *s)
+{
+	pg_note(s, STORE_CHANNEL_JOBS, "");
+}
+
+int
+db_is_pg(const struct store *s)
+{
+	return s->pg != NULL;
 }
 
 static const char *migrations[] = {
@@ -472,6 +515,16 @@ static const char *migrations[] = {
 	"  started_at INTEGER NOT NULL,"	/* UNIX s */
 	"  seen_at INTEGER NOT NULL"
 	");",
+
+	/*
+	 * 11: workers on every instance (leader.c, jobs.c): the site a job
+	 * belongs to (only workers of that site claim it), the instance
+	 * that runs it, and each instance's process generation, whose
+	 * liveness lock says whether the jobs it claimed have an owner.
+	 */
+	"ALTER TABLE jobs ADD COLUMN site TEXT;"
+	"ALTER TABLE jobs ADD COLUMN runner TEXT;"
+	"ALTER TABLE instances ADD COLUMN gen INTEGER;",
 };
 
 int
@@ -700,8 +753,8 @@ store_migrate_to(struct store *s, int target, char **cause)
  * PostgreSQL passwords by URL, for every connection of this process: set
  * once from database_password_file, never logged.
  */
-static void
-freezero_str(char *s)
+void
+store_free_password(char *s)
 {
 	if (s != NULL) {
 		explicit_bzero(s, strlen(s));
@@ -733,13 +786,13 @@ store_set_password(const char *url, const char *password)
 		passwords[npasswords].url = xstrdup(url);
 		passwords[npasswords++].password = NULL;
 	}
-	freezero_str(passwords[i].password);
+	store_free_password(passwords[i].password);
 	passwords[i].password = password != NULL ? xstrdup(password) : NULL;
 	pthread_mutex_unlock(&passwords_lock);
 }
 
-static char *
-password_lookup(const char *url)
+char *
+store_password_of(const char *url)
 {
 	char	*pw = NULL;
 	size_t	 i;
@@ -771,10 +824,10 @@ store_open_at(const char *path, int target, char **cause)
 
 	s->path = xstrdup(path);
 	if (pg_is_url(path)) {
-		char	*pw = password_lookup(path);
+		char	*pw = store_password_of(path);
 
 		s->pg = pg_open(path, pw, cause);
-		freezero_str(pw);
+		store_free_password(pw);
 		if (s->pg == NULL || store_migrate_to(s, target, cause) != 0)
 			goto fail;
 		return s;
@@ -876,16 +929,28 @@ tx_sql(struct store *s, const char *sql, char **cause)
 
 	if (s->pg != NULL) {
 		if (strcmp(sql, "BEGIN IMMEDIATE") == 0) {
-			int64_t	 epoch = fence_of(s);
+			struct fence	 f;
+			int		 fenced = fence_of(s, &f);
 
 			if (pg_begin(s->pg, cause) != 0)
 				return -1;
-			/* Under the write lock: an epoch bumped by another
-			 * leader is seen, and nothing is written after it. */
-			if (epoch != 0 && store_fence(s, epoch) != 0) {
+			/*
+			 * Under the write lock: an epoch bumped by another
+			 * leader is seen, and so is a liveness lock this
+			 * process lost (its jobs may be adopted already);
+			 * nothing is written after either.
+			 */
+			if (fenced && f.epoch != 0 &&
+			    store_fence(s, f.epoch) != 0) {
 				pg_rollback(s->pg);
 				return set_cause(cause, "fenced: another "
 				    "instance leads now");
+			}
+			if (fenced && f.gen != 0 &&
+			    store_alive(s, f.gen, f.pid) != 1) {
+				pg_rollback(s->pg);
+				return set_cause(cause, "fenced: this "
+				    "instance's liveness lock is lost");
 			}
 			return 0;
 		}
@@ -929,38 +994,57 @@ store_try_begin(struct store *s, char **cause)
 	return -1;
 }
 
+/* The fence of `database`, made when missing; under fences_lock. */
+static struct fence *
+fence_slot(const char *database)
+{
+	size_t	 i;
+
+	for (i = 0; i < nfences; i++) {
+		if (strcmp(fences[i].path, database) == 0)
+			return &fences[i];
+	}
+	fences = xreallocarray(fences, nfences + 1, sizeof *fences);
+	memset(&fences[nfences], 0, sizeof *fences);
+	fences[nfences].path = xstrdup(database);
+	return &fences[nfences++];
+}
+
 void
 store_set_fence(const char *database, int64_t epoch)
 {
-	size_t	 i;
-
 	pthread_mutex_lock(&fences_lock);
-	for (i = 0; i < nfences; i++) {
-		if (strcmp(fences[i].path, database) == 0)
-			break;
-	}
-	if (i == nfences) {
-		fences = xreallocarray(fences, nfences + 1, sizeof *fences);
-		fences[nfences].path = xstrdup(database);
-		nfences++;
-	}
-	fences[i].epoch = epoch;
+	fence_slot(database)->epoch = epoch;
 	pthread_mutex_unlock(&fences_lock);
 }
 
-static int64_t
-fence_of(struct store *s)
+void
+store_set_alive(const char *database, int64_t gen, int64_t pid)
 {
-	int64_t	 epoch = 0;
+	struct fence	*f;
+
+	pthread_mutex_lock(&fences_lock);
+	f = fence_slot(database);
+	f->gen = gen;
+	f->pid = pid;
+	pthread_mutex_unlock(&fences_lock);
+}
+
+/* 1 and *out when writes to s's database are fenced, else 0. */
+static int
+fence_of(struct store *s, struct fence *out)
+{
 	size_t	 i;
 
+	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&fences_lock);
 	for (i = 0; i < nfences; i++) {
 		if (strcmp(fences[i].path, s->path) == 0)
-			epoch = fences[i].epoch;
+			*out = fences[i];
 	}
 	pthread_mutex_unlock(&fences_lock);
-	return epoch;
+	out->path = NULL;
+	return out->epoch != 0 || out->gen != 0;
 }
 
 const char *
@@ -1158,10 +1242,11 @@ int
 db_step(struct db_stmt *ds)
 {
 	struct store	*s = ds->s;
+	struct fence	 f;
 	int		 rc;
 
 	if (ds->pg != NULL && pg_is_write(ds->pg) && !pg_in_tx(s->pg) &&
-	    !pg_executed(ds->pg) && fence_of(s) != 0) {
+	    !pg_executed(ds->pg) && fence_of(s, &f)) {
 		/* A write on its own, fenced like any transaction. */
 		if (store_begin(s) != 0)
 			return DB_ERROR;

@@ -25,4 +25,11 @@ struct audit_conn **store_audit_slot(struct store *);
 /* Finalizes its statements; store_close() calls it. NULL is fine. */
 void	audit_conn_free(struct audit_conn *);
 
+/* The hook outbox writes call (store_set_outbox_hook), or NULL. */
+void	store_run_outbox_hook(const char *connector);
+/* The password set for a PostgreSQL URL, a copy, or NULL; freed (and
+ * wiped) with store_free_password(). */
+char	*store_password_of(const char *url);
+void	 store_free_password(char *);
+
 #endif

@@ -583,3 +583,27 @@ pg_error(struct pg_db *db)
 {
 	return db->error;
 }
+
+int
+pg_socket(struct pg_db *db)
+{
+	return PQsocket(db->conn);
+}
+
+int
+pg_notifications(struct pg_db *db, void (*fn)(const char *, const char *,
+    void *), void *arg)
+{
+	PGnotify	*n;
+
+	if (PQconsumeInput(db->conn) == 0 ||
+	    PQstatus(db->conn) != CONNECTION_OK) {
+		set_error(db, NULL);
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		fn(n->relname, n->extra != NULL ? n->extra : "", arg);
+		PQfreemem(n);
+	}
+	return 0;
+}

@@ -60,4 +60,10 @@ int64_t		 pg_total_changes(struct pg_db *);
 int64_t		 pg_last_id(struct pg_db *);
 const char	*pg_error(struct pg_db *);
 
+/* LISTEN: the connection's socket, to wait on, and what it heard (fn
+ * per notification); -1 when the connection is lost. */
+int		 pg_socket(struct pg_db *);
+int		 pg_notifications(struct pg_db *, void (*fn)(const char *channel,
+		    const char *payload, void *), void *);
+
 #endif

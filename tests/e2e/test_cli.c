@@ -462,7 +462,7 @@ test_status_cluster(void)
 	T_EQ_INT(pvebot("status", "-c", conf, "--cluster", NULL, NULL, &out,
 	    &err), 0);
 	T_CONTAINS(out, "leader: alpha (epoch 1, since ");
-	T_CONTAINS(out, "instances: 1\n  alpha  site site1  started ");
+	T_CONTAINS(out, "instances: 1\n  alpha  site site1  alive  started ");
 	free(out);
 	free(err);
 out:

@@ -215,26 +215,47 @@ t_db_query_text(const char *path, const char *sql)
 	return v;
 }
 
-int
-t_db_cut_leader(const char *path)
+/* Drops the connections holding advisory lock (classid, objid) in the
+ * database at path. */
+static int
+cut_lock(const char *path, int64_t classid, int64_t objid)
 {
-	const char	*db = strrchr(path, '/'), *params[1];
+	const char	*db = strrchr(path, '/'), *params[3];
+	char		 k1[24], k2[24];
 	PGconn		*c;
 	PGresult	*res;
 	int		 n = -1;
 
 	if (!t_db_pg() || db == NULL || (c = admin()) == NULL)
 		return -1;
+	snprintf(k1, sizeof k1, "%lld", (long long)classid);
+	snprintf(k2, sizeof k2, "%lld", (long long)objid);
 	params[0] = db + 1;
+	params[1] = k1;
+	params[2] = k2;
 	res = PQexecParams(c, "SELECT pg_terminate_backend(l.pid) FROM "
 	    "pg_locks l JOIN pg_database d ON d.oid = l.database WHERE "
-	    "l.locktype = 'advisory' AND l.objid = 7231947 AND l.granted "
-	    "AND d.datname = $1", 1, NULL, params, NULL, NULL, 0);
+	    "l.locktype = 'advisory' AND l.classid::bigint = $2::bigint AND "
+	    "l.objid::bigint = $3::bigint AND l.granted AND d.datname = $1",
+	    3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		n = PQntuples(res);
 	else
-		printf("t_db: cut the leader: %s\n", PQresultErrorMessage(res));
+		printf("t_db: cut a connection: %s\n",
+		    PQresultErrorMessage(res));
 	PQclear(res);
 	PQfinish(c);
 	return n;
+}
+
+int
+t_db_cut_leader(const char *path)
+{
+	return cut_lock(path, 0, 7231947);
+}
+
+int
+t_db_cut_instance(const char *path, int64_t gen)
+{
+	return cut_lock(path, 7231948, gen);
 }

@@ -39,6 +39,9 @@ int	 t_db_query_ints(const char *path, const char *sql, const char *a1,
  * connections it dropped, or -1.
  */
 int	 t_db_cut_leader(const char *path);
+/* The same for the connection that holds the liveness lock of process
+ * generation `gen` (an instance, leader or not). */
+int	 t_db_cut_instance(const char *path, int64_t gen);
 /* The text of the first column of the first row, or NULL; caller frees. */
 char	*t_db_query_text(const char *path, const char *sql);
 

@@ -826,25 +826,71 @@ test_claim_serialises_guest_and_heavy(void)
 	struct job	 c = sample_job(JOB_QUEUED, 102, 1);
 	struct job	 d = sample_job(JOB_QUEUED, 103, 1);
 	struct job	 got;
+	struct job_claimer by = { .gen = 1 };
 	char		*cause = NULL;
 
 	jobs_insert(s, &a, &cause);
 	jobs_insert(s, &b, &cause);
 	jobs_insert(s, &c, &cause);
 	jobs_insert(s, &d, &cause);
-	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 1);
 	T_EQ_INT(got.id, a.id);
 	job_release(&got);
 	/* b waits for a (same guest); c is heavy and its node has room. */
-	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 1);
 	T_EQ_INT(got.id, c.id);
 	job_release(&got);
 	/* d is heavy on the same node: at the limit of 1. */
-	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 0);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 0);
 	T_EQ_INT(jobs_transition(s, a.id, JOB_RUNNING, JOB_SUCCEEDED, "w",
 	    "done", NULL, &cause), 0);
-	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 1);
 	T_EQ_INT(got.id, b.id);
+	job_release(&got);
+	free(cause);
+	store_close(s);
+}
+
+/*
+ * Sites: a worker claims only jobs of its own site (or of none), and the
+ * job says which instance runs it.
+ */
+static void
+test_claim_by_site(void)
+{
+	struct store	*s = fresh("site.db");
+	struct job	 a = sample_job(JOB_QUEUED, 101, 0);
+	struct job	 b = sample_job(JOB_QUEUED, 102, 0);
+	struct job	 none = sample_job(JOB_QUEUED, 103, 0);
+	struct job	 got;
+	struct job_claimer paris = { .gen = 1, .instance = "p1",
+	    .site = "paris" };
+	struct job_claimer lyon = { .gen = 2, .instance = "l1",
+	    .site = "lyon" };
+	char		*cause = NULL;
+
+	a.site = "lyon";
+	b.site = "paris";
+	T_EQ_INT(jobs_insert(s, &a, &cause), 0);
+	T_EQ_INT(jobs_insert(s, &b, &cause), 0);
+	T_EQ_INT(jobs_insert(s, &none, &cause), 0);
+	/* Paris passes over Lyon's older job. */
+	T_EQ_INT(jobs_claim(s, "action", 1, &paris, &got), 1);
+	T_EQ_INT(got.id, b.id);
+	T_EQ_STR(got.runner, "p1");
+	job_release(&got);
+	T_EQ_INT(jobs_claim(s, "action", 1, &paris, &got), 1);
+	T_EQ_INT(got.id, none.id);
+	job_release(&got);
+	T_EQ_INT(jobs_claim(s, "action", 1, &paris, &got), 0);
+	T_EQ_INT(jobs_claim(s, "action", 1, &lyon, &got), 1);
+	T_EQ_INT(got.id, a.id);
+	job_release(&got);
+	/* What the store keeps. */
+	T_EQ_INT(jobs_get(s, b.id, &got), 0);
+	T_EQ_STR(got.site, "paris");
+	T_EQ_STR(got.runner, "p1");
+	T_EQ_INT(got.state, JOB_RUNNING);
 	job_release(&got);
 	free(cause);
 	store_close(s);
@@ -868,6 +914,7 @@ test_steps_one_upid_one_step(void)
 	int64_t		*ids = NULL, gen;
 	size_t		 n = 0;
 	struct job	 got;
+	struct job_claimer by = { .gen = 1 };
 
 	jobs_insert(s, &a, &cause);
 	jobs_insert(s, &b, &cause);
@@ -905,18 +952,19 @@ test_steps_one_upid_one_step(void)
 	/* Generations: a job claimed by generation 1 is an orphan for 2,
 	 * once; a job claimed by generation 2 is never one. */
 	T_EQ_INT(jobs_next_generation(s), 1);
-	T_EQ_INT(jobs_claim(s, "action", 1, 1, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 1);
 	job_release(&got);
 	gen = jobs_next_generation(s);
 	T_EQ_INT(gen, 2);
-	T_EQ_INT(jobs_adopt_orphans(s, gen, &ids, &n), 0);
+	by.gen = gen;
+	T_EQ_INT(jobs_adopt(s, &by, &ids, &n), 0);
 	T_EQ_INT(n, 1);
 	if (n == 1)
 		T_EQ_INT(ids[0], a.id);
 	free(ids);
-	T_EQ_INT(jobs_claim(s, "action", 1, gen, &got), 1);
+	T_EQ_INT(jobs_claim(s, "action", 1, &by, &got), 1);
 	job_release(&got);
-	T_EQ_INT(jobs_adopt_orphans(s, gen, &ids, &n), 0);
+	T_EQ_INT(jobs_adopt(s, &by, &ids, &n), 0);
 	T_EQ_INT(n, 0);
 	free(ids);
 	free(cause);
@@ -1176,6 +1224,7 @@ main(void)
 	T_RUN(test_audit_threads);
 	T_RUN(test_job_state_machine);
 	T_RUN(test_claim_serialises_guest_and_heavy);
+	T_RUN(test_claim_by_site);
 	T_RUN(test_steps_one_upid_one_step);
 	T_RUN(test_outbox_heads);
 	T_RUN(test_outbox_content_round_trip);
