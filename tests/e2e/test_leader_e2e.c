@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define NCMD		200
+#define NKILL		40		/* commands of the standby kill */
 #define GUESTS		8
 #define NUSERS		25		/* pvebot paces each chat: 8 each */
 #define FIRST_UID	5001
@@ -101,46 +102,20 @@ jobs_count(struct t_env *e)
 	return t_env_db_int(e, "SELECT count(*) FROM jobs", NULL);
 }
 
+/*
+ * After a kill: every one of the ncmd commands "snapshot G <letter>N"
+ * ends, with exactly one job, one chat message (edited in place) and at
+ * most one snapshot request to Proxmox (the simulator's call log).
+ */
 static void
-test_standby_takes_over(void)
+judge(struct t_env *e, char letter, int ncmd)
 {
-	struct t_env_opts	 o = { .telegram = 1, .task_ms = 200,
-	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
-	struct t_env		*e;
-	struct t_proc		 beta;
-	char			*confb, *out, cmd[64];
-	char			*argv[5];
-	int64_t			 killed, deadline, n;
-	json_t			*calls;
-	size_t			 i, k, posts = 0;
-	int			 twice = 0, lost = 0, unended;
-	int64_t			 succeeded;
-	static int		 seen[NCMD];
-
-	e = t_env_new(&o);
-	add_users(e);
-	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
-	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
-	    10000, NULL) != -1, 1);
-	confb = start_beta(e, &beta, argv);
-
-	for (i = 0; i < NCMD; i++) {
-		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
-		    guests[i % GUESTS], i);
-		fake_telegram_inject_message(e->tg, FIRST_UID + i % NUSERS,
-		    FIRST_UID + i % NUSERS, cmd, 0);
-	}
-	deadline = now_ms() + 120000;
-	while (jobs_count(e) < NCMD / 2 && now_ms() < deadline)
-		sleep_ms(20);
-	/* Both ran until now: one poller. */
-	T_EQ_INT(fake_telegram_max_pollers(e->tg), 1);
-	T_EQ_INT(t_env_stop(e, SIGKILL), 128 + SIGKILL);
-	killed = now_ms();
-	T_EQ_INT(t_proc_wait_for(&beta, "leader instance=beta epoch=2",
-	    10000), 0);
-	printf("  note: beta led %lld ms after alpha was killed\n",
-	    (long long)(now_ms() - killed));
+	char		 cmd[64];
+	int64_t		 deadline, n, succeeded;
+	json_t		*calls;
+	size_t		 i, k, posts = 0;
+	int		 twice = 0, lost = 0, unended;
+	int		*seen = xcalloc(ncmd, sizeof *seen);
 
 	/* Every command ends, with one job each. */
 	deadline = now_ms() + 240000;
@@ -149,18 +124,18 @@ test_standby_takes_over(void)
 		    "WHERE state IN ('resolving', 'awaiting_approval', "
 		    "'queued', 'running')", NULL);
 		n = jobs_count(e);
-		if (n >= NCMD && unended == 0)
+		if (n >= ncmd && unended == 0)
 			break;
 		sleep_ms(100);
 	} while (now_ms() < deadline);
-	T_EQ_INT(n, NCMD);
+	T_EQ_INT(n, ncmd);
 	T_EQ_INT(unended, 0);
-	for (i = 0; i < NCMD; i++) {
+	for (i = 0; i < (size_t)ncmd; i++) {
 		char	 needle[80];
 		int64_t	 jobs, until = now_ms() + 30000;
 
-		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
-		    guests[i % GUESTS], i);
+		snprintf(cmd, sizeof cmd, "snapshot %d %c%zu",
+		    guests[i % GUESTS], letter, i);
 		jobs = t_env_jobs(e, cmd);
 		if (jobs == 0)
 			lost++;
@@ -195,25 +170,66 @@ test_standby_takes_over(void)
 			continue;
 		posts++;
 		name = json_string_value(json_object_get(params, "snapname"));
-		if (name == NULL || name[0] != 'l')
+		if (name == NULL || name[0] != letter)
 			continue;
 		idx = strtol(name + 1, NULL, 10);
-		if (idx >= 0 && idx < NCMD && ++seen[idx] > 1)
+		if (idx >= 0 && idx < ncmd && ++seen[idx] > 1)
 			twice++;
 	}
 	json_decref(calls);
 	succeeded = t_env_db_int(e, "SELECT count(*) FROM jobs WHERE state = "
 	    "'succeeded'", NULL);
 	printf("  note: %d commands, %lld jobs (%lld succeeded), %zu snapshot "
-	    "requests: %d lost, %d twice\n", NCMD, (long long)n,
+	    "requests: %d lost, %d twice\n", ncmd, (long long)n,
 	    (long long)succeeded, posts, lost, twice);
 	T_EQ_INT(lost, 0);
 	T_EQ_INT(twice, 0);
 	/* A job cut off between its intent and its request is not sent
 	 * again (it ends as interrupted): at most one request each, and
 	 * one for each job that succeeded. */
-	T_OK((int64_t)posts <= NCMD);
+	T_OK((int64_t)posts <= ncmd);
 	T_OK((int64_t)posts >= succeeded);
+	free(seen);
+}
+
+static void
+test_standby_takes_over(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 200,
+	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	struct t_env		*e;
+	struct t_proc		 beta;
+	char			*confb, *out, cmd[64];
+	char			*argv[5];
+	int64_t			 killed, deadline;
+	size_t			 i;
+
+	e = t_env_new(&o);
+	add_users(e);
+	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
+	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
+	    10000, NULL) != -1, 1);
+	confb = start_beta(e, &beta, argv);
+
+	for (i = 0; i < NCMD; i++) {
+		snprintf(cmd, sizeof cmd, "snapshot %d l%zu",
+		    guests[i % GUESTS], i);
+		fake_telegram_inject_message(e->tg, FIRST_UID + i % NUSERS,
+		    FIRST_UID + i % NUSERS, cmd, 0);
+	}
+	deadline = now_ms() + 120000;
+	while (jobs_count(e) < NCMD / 2 && now_ms() < deadline)
+		sleep_ms(20);
+	/* Both ran until now: one poller. */
+	T_EQ_INT(fake_telegram_max_pollers(e->tg), 1);
+	T_EQ_INT(t_env_stop(e, SIGKILL), 128 + SIGKILL);
+	killed = now_ms();
+	T_EQ_INT(t_proc_wait_for(&beta, "leader instance=beta epoch=2",
+	    10000), 0);
+	printf("  note: beta led %lld ms after alpha was killed\n",
+	    (long long)(now_ms() - killed));
+
+	judge(e, 'l', NCMD);
 	/* In chat, the new leader says who answers and who leads; alpha
 	 * stays listed, last seen before it was killed. */
 	fake_telegram_inject_message(e->tg, FIRST_UID, FIRST_UID, "whoami", 0);
@@ -223,12 +239,101 @@ test_standby_takes_over(void)
 	T_OK(t_env_wait_bot(e, FIRST_UID, "pvebot: answered by beta (site "
 	    "lab)\nleader: beta (epoch 2, since ", 20000) != -1);
 	T_OK(t_env_wait_bot(e, FIRST_UID, "instances: 2\n  alpha  site lab  "
-	    "started ", 20000) != -1);
+	    "gone  started ", 20000) != -1);
+	/* Both ran jobs: beta's workers did not wait to lead. */
+	printf("  note: jobs run by alpha %lld, by beta %lld\n",
+	    (long long)t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
+	    "runner = 'alpha'", NULL), (long long)t_env_db_int(e,
+	    "SELECT count(*) FROM jobs WHERE runner = 'beta'", NULL));
 	out = t_proc_output(&beta);
 	T_NOT_CONTAINS(out, "Conflict");
 	free(out);
 	t_proc_stop(&beta, SIGTERM, 30000);
 	free(confb);
+	t_env_free(e);
+}
+
+/*
+ * Workers on every instance: beta, standing by, runs jobs beside alpha's
+ * workers, and gamma, of another site, runs none. beta is killed with
+ * SIGKILL while it runs jobs: alpha adopts them within seconds (its
+ * sweep finds the liveness lock of beta's generation free), follows each
+ * task by its UPID, and every command ends with one job, one message and
+ * at most one request.
+ */
+static void
+test_standby_killed_jobs_adopted(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 3000,
+	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	struct t_env		*e;
+	struct t_proc		 beta, gamma;
+	char			*confb, *confg, *tmp, cmd[64];
+	char			*argv[5], *argvg[5];
+	int64_t			 deadline, killed, on_beta = 0, left;
+	int64_t			 followed[8];
+	size_t			 i;
+
+	e = t_env_new(&o);
+	add_users(e);
+	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
+	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
+	    10000, NULL) != -1, 1);
+	confb = start_beta(e, &beta, argv);
+	tmp = conf_variant(e->conf_path, "bot-gamma.conf", "name: alpha",
+	    "name: gamma");
+	confg = conf_variant(tmp, "bot-gamma.conf", "site: lab", "site: far");
+	free(tmp);
+	memcpy(argvg, argv, sizeof argvg);
+	argvg[3] = confg;
+	T_EQ_INT(t_proc_start(&gamma, argvg, 0), 0);
+	T_EQ_INT(t_proc_wait_for(&gamma, "standby instance=gamma", 30000), 0);
+
+	for (i = 0; i < NKILL; i++) {
+		snprintf(cmd, sizeof cmd, "snapshot %d k%zu",
+		    guests[i % GUESTS], i);
+		fake_telegram_inject_message(e->tg, FIRST_UID + i % NUSERS,
+		    FIRST_UID + i % NUSERS, cmd, 0);
+	}
+	/* beta's workers take jobs while alpha leads; it is killed once a
+	 * task it started runs on Proxmox. */
+	deadline = now_ms() + 60000;
+	while ((on_beta = t_db_query_ints(e->db_path, "SELECT id FROM jobs "
+	    "WHERE state = 'running' AND runner = 'beta' AND upid IS NOT NULL",
+	    NULL, NULL, followed, nitems(followed))) < 1 &&
+	    now_ms() < deadline)
+		sleep_ms(20);
+	T_OK(on_beta >= 1);
+	T_EQ_INT(t_proc_stop(&beta, SIGKILL, 10000), 128 + SIGKILL);
+	killed = now_ms();
+	/* alpha adopts what beta left running. */
+	deadline = now_ms() + 10000;
+	while ((left = t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
+	    "state = 'running' AND runner = 'beta'", NULL)) > 0 &&
+	    now_ms() < deadline)
+		sleep_ms(20);
+	T_EQ_INT(left, 0);
+	printf("  note: %lld jobs running on beta when it was killed, all "
+	    "adopted %lld ms later\n", (long long)on_beta,
+	    (long long)(now_ms() - killed));
+	judge(e, 'k', NKILL);
+	/* A task beta started is followed to its end by alpha, not sent
+	 * again (judge() counted the requests). */
+	for (i = 0; i < (size_t)on_beta && i < nitems(followed); i++) {
+		char	 id[24];
+
+		snprintf(id, sizeof id, "%lld", (long long)followed[i]);
+		T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE id = "
+		    "?1 AND state = 'succeeded' AND runner = 'alpha'", id), 1);
+	}
+	/* gamma serves another site: none of these jobs. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE runner = "
+	    "'gamma'", NULL), 0);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE runner IS "
+	    "NULL OR runner NOT IN ('alpha', 'beta')", NULL), 0);
+	t_proc_stop(&gamma, SIGTERM, 30000);
+	free(confb);
+	free(confg);
 	t_env_free(e);
 }
 
@@ -279,11 +384,13 @@ main(void)
 {
 	if (!t_db_pg()) {
 		printf("SKIP test_standby_takes_over, "
+		    "test_standby_killed_jobs_adopted, "
 		    "test_cut_off_leader_stops: PostgreSQL only (set "
 		    "PVEBOT_TEST_DB; on SQLite one process owns the file)\n");
 		return t_summary();
 	}
 	T_RUN(test_standby_takes_over);
+	T_RUN(test_standby_killed_jobs_adopted);
 	T_RUN(test_cut_off_leader_stops);
 	return t_summary();
 }
