@@ -174,6 +174,10 @@ struct connector *app_connector(struct app *, const char *name);
 /* The site jobs made here belong to: instance.site with several
  * instances on PostgreSQL, NULL (any worker) on SQLite. */
 const char	*app_site(const struct app *);
+/* The site whose cluster commands from connector:room act on: the
+ * room's `site`, else app_site(). */
+const char	*app_room_site(const struct app *, const char *connector,
+		    const char *room);
 
 /*
  * Whether the router's loop is turning: its heartbeat is at most

@@ -19,6 +19,8 @@ struct conf_room {
 	int	 commands;	/* commands are served here (default yes) */
 	int	 approvals;	/* approval requests from private chats go
 				 * here (default: the alert rooms) */
+	char	*site;		/* commands act on this site's cluster
+				 * (several instances); NULL: the leader's */
 };
 
 struct conf_console {

@@ -232,6 +232,13 @@ char	*jobs_expected_status(struct store *, const char *requester,
 /* Ids of jobs in a state (e.g. running at start-up); caller frees. */
 int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,
 	    size_t *n);
+/*
+ * Requests a worker of `site` decides (resolving): for the leader those
+ * of its site or of none, for another instance those of its site when
+ * the leader serves another one.
+ */
+int	jobs_ids_to_resolve(struct store *, const char *site, int leading,
+	    int64_t **ids, size_t *n);
 /* Awaiting approval and past expires_at. */
 int	jobs_ids_expired(struct store *, int64_t now, int64_t **ids,
 	    size_t *n);

@@ -118,6 +118,10 @@ static const struct ckey room_keys[] = {
 	    "commands are served here"),
 	K("approvals", CK_BOOL, struct conf_room, approvals, "false", 0,
 	    "approval requests made in private chats are posted here"),
+	K("site", CK_STR, struct conf_room, site, NULL, 0,
+	    "commands from here act on this site's cluster: instances of "
+	    "that site run them (several instances on PostgreSQL; default: "
+	    "the leader's own site)"),
 	KEND
 };
 
@@ -1933,7 +1937,8 @@ rooms_differ(const struct conf_room *a, size_t na, const struct conf_room *b,
 	for (i = 0; i < na; i++) {
 		if (str_differs(a[i].id, b[i].id) || a[i].alerts != b[i].alerts ||
 		    a[i].commands != b[i].commands ||
-		    a[i].approvals != b[i].approvals)
+		    a[i].approvals != b[i].approvals ||
+		    str_differs(a[i].site, b[i].site))
 			return 1;
 	}
 	return 0;

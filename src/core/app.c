@@ -77,6 +77,33 @@ app_site(const struct app *app)
 	return app->leader != NULL ? app->conf->instance.site : NULL;
 }
 
+const char *
+app_room_site(const struct app *app, const char *connector, const char *room)
+{
+	const struct conf	*c = app->conf;
+	const struct conf_room	*rooms = NULL;
+	size_t			 n = 0, i;
+
+	if (app->leader == NULL)
+		return NULL;
+	if (strcmp(connector, "telegram") == 0) {
+		rooms = c->chat.telegram.chats;
+		n = c->chat.telegram.nchats;
+	} else if (strcmp(connector, "matrix") == 0) {
+		rooms = c->chat.matrix.rooms;
+		n = c->chat.matrix.nrooms;
+	} else if (strcmp(connector, "discord") == 0) {
+		rooms = c->chat.discord.channels;
+		n = c->chat.discord.nchannels;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(rooms[i].id, room) == 0 && rooms[i].site != NULL &&
+		    strcmp(rooms[i].site, c->instance.site) != 0)
+			return rooms[i].site;
+	}
+	return app_site(app);
+}
+
 struct connector *
 app_connector(struct app *app, const char *name)
 {

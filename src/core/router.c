@@ -313,6 +313,7 @@ struct admit {
 	const char		*room;
 	const char		*room_key;	/* connector:room */
 	const struct guest_view	*view;		/* to validate against */
+	const char		*site;		/* whose cluster: the job's */
 	const struct policy	*policy;
 	int			 direct;	/* asked in a private chat */
 	char			 rule[256];	/* "file:line (name)" */
@@ -682,7 +683,7 @@ admit_record(struct admit *a, const struct policy_decision *d)
 		j.connector = (char *)a->connector;
 		j.room = (char *)a->room;
 		j.kind = a->call->mutating ? "action" : "read";
-		j.site = (char *)app_site(a->app);
+		j.site = (char *)a->site;
 		aj = args_json(a->call);
 		args = json_dumps(aj, JSON_COMPACT);
 		json_decref(aj);
@@ -827,7 +828,7 @@ admit_later(struct admit *a)
 	j.room = (char *)a->room;
 	j.reason = (char *)a->req->reason;
 	j.kind = a->call->mutating ? "action" : "read";
-	j.site = (char *)app_site(a->app);
+	j.site = (char *)a->site;
 	aj = args_json(a->call);
 	j.args = json_dumps(aj, JSON_COMPACT);
 	json_decref(aj);
@@ -916,13 +917,24 @@ static int
 route_call(struct route *rt, struct cmd_call *call)
 {
 	struct app		*app = rt->app;
-	const struct guest_view	*view = guest_index_get(app->guests);
-	struct request_guests	 rg = guests_of(app, view);
+	const char		*site = app_room_site(app, rt->ev->connector,
+	    rt->ev->room);
+	const struct guest_view	*view = NULL;
+	struct request_guests	 rg;
 	struct request		 req;
 	struct policy_decision	 d;
 	struct admit		 a;
 	char			*cause = NULL, *detail, *text;
 	int			 prep, rc = 0;
+
+	/*
+	 * A room of another site: its cluster is not the one this index
+	 * knows (the same VMIDs may name other guests there), so its guests
+	 * are looked up by a worker of that site.
+	 */
+	if (site == NULL || strcmp(site, app_site(app)) == 0)
+		view = guest_index_get(app->guests);
+	rg = guests_of(app, view);
 
 	prep = request_prepare(&rg, call, rt->ev->user, rt->room, rt->now,
 	    &req, &cause);
@@ -953,6 +965,7 @@ route_call(struct route *rt, struct cmd_call *call)
 	a.room = rt->ev->room;
 	a.room_key = rt->room;
 	a.view = view;
+	a.site = site;
 	a.policy = rt->policy;
 	a.now = rt->now;
 	if (prep == REQUEST_LOOKUP || needs_plan(call)) {
@@ -2155,6 +2168,7 @@ router_resolve_job(struct app *app, struct store *s, struct job *j,
 	a.room = j->room;
 	a.room_key = room;
 	a.view = view;
+	a.site = j->site;
 	a.policy = pol;
 	a.now = wall_now();
 	if (cmd_parse(cat, j->command, &opts, &call, &cause) != CMD_PARSE_OK) {

@@ -1564,7 +1564,8 @@ resolve_pending(struct workers *w, struct store *s)
 	char			*cause = NULL;
 	int			 done = 0;
 
-	if (jobs_ids_in_state(s, JOB_RESOLVING, &ids, &n) != 0 || n == 0) {
+	if (jobs_ids_to_resolve(s, w->by.site, atomic_load(&w->app->leading),
+	    &ids, &n) != 0 || n == 0) {
 		free(ids);
 		return 0;
 	}
@@ -1637,9 +1638,7 @@ worker_thread(void *arg)
 		if (atomic_load(&w->app->stopping))
 			break;
 		atomic_store(&w->beat, now_ms());
-		/* Deciding on a request is the leader's (its rules). */
-		if (reads && atomic_load(&w->app->leading) &&
-		    resolve_pending(w, s) > 0)
+		if (reads && resolve_pending(w, s) > 0)
 			continue;
 		rc = jobs_claim(s, reads ? "read" : "action",
 		    w->app->conf->workers.heavy_per_node, &w->by, &j);

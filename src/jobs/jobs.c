@@ -621,6 +621,23 @@ jobs_ids_in_state(struct store *s, enum job_state state, int64_t **ids,
 }
 
 int
+jobs_ids_to_resolve(struct store *s, const char *site, int leading,
+    int64_t **ids, size_t *n)
+{
+	/*
+	 * The leader: requests of its own site (or of none). Another
+	 * instance: those of its site when the leader is of another one
+	 * (a room of its site asked, and only its cluster knows the guest).
+	 */
+	return ids_query(s, leading ? "SELECT id FROM jobs WHERE state = "
+	    "'resolving' AND (site IS NULL OR site = ?1) ORDER BY id" :
+	    "SELECT id FROM jobs WHERE state = 'resolving' AND site = ?1 AND "
+	    "site <> COALESCE((SELECT i.site FROM leader l JOIN instances i "
+	    "ON i.name = l.instance WHERE l.id = 1), '') ORDER BY id", site, 0,
+	    ids, n);
+}
+
+int
 jobs_ids_expired(struct store *s, int64_t now, int64_t **ids, size_t *n)
 {
 	return ids_query(s, "SELECT id FROM jobs WHERE state = "

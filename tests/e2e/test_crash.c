@@ -482,9 +482,12 @@ test_kills_lose_and_repeat_nothing(void)
 
 /*
  * Two instances on one PostgreSQL database: alpha (t_env's process) and
- * beta. Each round a batch of commands arrives, and at a random moment
- * the leader is killed with SIGKILL: the standby must take over (within
- * 10 s), and the killed one is started again as the new standby.
+ * beta, both running jobs (workers on every instance). Each round a batch
+ * of commands arrives, and at a random moment one instance is killed
+ * with SIGKILL: the leader in even rounds (the standby must take over
+ * within 10 s and adopt the jobs it left running), the standby in odd
+ * ones (the leader adopts its jobs); the killed one is started again as
+ * the standby.
  */
 struct inst {
 	const char	*name;
@@ -515,6 +518,7 @@ test_leader_kills_lose_and_repeat_nothing(void)
 	size_t			 i, k = 0;
 	int			 round, lead = 0, epoch = 1;
 	int64_t			 killed, took, slowest = 0;
+	int64_t			 busy[2] = { 0, 0 };	/* standby, leader */
 
 	make_commands(NPAIR);
 	e = t_env_new(&o);
@@ -533,7 +537,9 @@ test_leader_kills_lose_and_repeat_nothing(void)
 	for (round = 0; round < PAIR_ROUNDS; round++) {
 		size_t	 batch = NPAIR / PAIR_ROUNDS + (round < NPAIR %
 		    PAIR_ROUNDS);
-		struct inst	*dead = &in[lead], *next = &in[!lead];
+		int	 kill_leader = round % 2 == 0;
+		struct inst	*dead = &in[kill_leader ? lead : !lead];
+		struct inst	*next = &in[kill_leader ? !lead : lead];
 
 		for (i = 0; i < batch && k < ncmds; i++, k++)
 			fake_telegram_inject_message(e->tg, cmds[k].uid,
@@ -541,29 +547,43 @@ test_leader_kills_lose_and_repeat_nothing(void)
 		sleep_ms(200 + (int)(random_u64() % 2300));
 		approve_shown(e);
 		sleep_ms((int)(random_u64() % 400));
+		snprintf(needle, sizeof needle, "%s", dead->name);
+		busy[kill_leader] += t_env_db_int(e, "SELECT count(*) FROM jobs "
+		    "WHERE state = 'running' AND runner = ?1", needle);
 		T_EQ_INT(t_proc_stop(dead->proc, SIGKILL, 20000),
 		    128 + SIGKILL);
 		killed = now_ms();
 		if (dead->proc == &e->proc)
 			e->running = 0;
-		epoch++;
-		snprintf(needle, sizeof needle, "leader instance=%s epoch=%d",
-		    next->name, epoch);
-		if (t_proc_wait_for(next->proc, needle, 10000) != 0) {
-			t_fail(__FILE__, __LINE__, "%s killed: %s did not "
-			    "take over within 10 s", dead->name, next->name);
-			break;
+		if (kill_leader) {
+			epoch++;
+			snprintf(needle, sizeof needle, "leader instance=%s "
+			    "epoch=%d", next->name, epoch);
+			if (t_proc_wait_for(next->proc, needle, 10000) != 0) {
+				t_fail(__FILE__, __LINE__, "%s killed: %s did "
+				    "not take over within 10 s", dead->name,
+				    next->name);
+				break;
+			}
+			took = now_ms() - killed;
+			if (took > slowest)
+				slowest = took;
+			lead = !lead;
 		}
-		took = now_ms() - killed;
-		if (took > slowest)
-			slowest = took;
 		snprintf(needle, sizeof needle, "standby instance=%s",
 		    dead->name);
 		inst_start(e, dead, needle);
-		lead = !lead;
 	}
-	printf("  note: %d leader kills, the slowest takeover %lld ms\n",
-	    PAIR_ROUNDS, (long long)slowest);
+	printf("  note: %d leader kills (%lld jobs running on it), the "
+	    "slowest takeover %lld ms; %d standby kills (%lld jobs running "
+	    "on it)\n", (PAIR_ROUNDS + 1) / 2, (long long)busy[1],
+	    (long long)slowest, PAIR_ROUNDS / 2, (long long)busy[0]);
+	printf("  note: jobs run by alpha %lld, by beta %lld\n",
+	    (long long)t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
+	    "runner = 'alpha'", NULL), (long long)t_env_db_int(e,
+	    "SELECT count(*) FROM jobs WHERE runner = 'beta'", NULL));
+	/* The standby kills hit running jobs too (else they test nothing). */
+	T_OK(busy[0] > 0);
 	settle_and_judge(e, PAIR_ROUNDS, 0);
 	t_proc_stop(&beta_proc, SIGTERM, 30000);
 	free(conf);

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "sim.h"
 #include "t.h"
 #include "t_db.h"
 #include "t_env.h"
@@ -337,6 +338,143 @@ test_standby_killed_jobs_adopted(void)
 	t_env_free(e);
 }
 
+/* The snapshot requests of a simulator's call log whose name starts
+ * with `letter`, as "name name ..." sorted as they came. */
+static char *
+snapshots_on(struct t_env *e, struct sim *sim, char letter)
+{
+	struct sim	*keep = e->sim;
+	struct buf	 b;
+	json_t		*calls, *c;
+	size_t		 k;
+
+	e->sim = sim;
+	calls = t_env_sim_calls(e);
+	e->sim = keep;
+	buf_init(&b, 0);
+	buf_append(&b, "", 0);
+	json_array_foreach(calls, k, c) {
+		const char	*m = json_string_value(json_object_get(c,
+		    "method"));
+		const char	*name = json_string_value(json_object_get(
+		    json_object_get(c, "params"), "snapname"));
+
+		if (m != NULL && strcmp(m, "POST") == 0 && name != NULL &&
+		    name[0] == letter)
+			buf_printf(&b, "%s%s", b.len > 0 ? " " : "", name);
+	}
+	json_decref(calls);
+	return buf_steal(&b);
+}
+
+/*
+ * Several clusters: alpha serves site lab (the simulator of t_env), gamma
+ * site far (a second simulator with the same VMIDs, as two clusters
+ * have). Commands from the group marked `site: far` are looked up,
+ * decided and run by gamma against its own cluster; those from lab's
+ * group by alpha against lab's. Each cluster sees only its own requests.
+ */
+static void
+test_rooms_of_another_site(void)
+{
+	struct t_env_opts	 o = { .telegram = 1, .task_ms = 200,
+	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	struct t_env		*e;
+	struct sim_opts		 so;
+	struct sim		*far;
+	struct t_proc		 gamma;
+	char			*confg, *tmp, *argv[5], from[128], to[128];
+	char			*cause = NULL, *got, cmd[80];
+	int64_t			 deadline, unended = -1, n = -1;
+	int			 i;
+
+	e = t_env_new(&o);
+	/* The same token as t_env's (its secret is in the environment). */
+	memset(&so, 0, sizeof so);
+	so.tls = 1;
+	so.secret = getenv("PVEBOT_T_ENV_PVE_SECRET");
+	so.task_ms = 200;
+	if ((far = sim_start(&so, &cause)) == NULL) {
+		t_fail(__FILE__, __LINE__, "second simulator: %s", cause);
+		free(cause);
+		t_env_free(e);
+		return;
+	}
+	free(conf_variant(e->conf_path, "bot.conf",
+	    "      - id: \"-100200\"\n        alerts: true\n",
+	    "      - id: \"-100200\"\n        alerts: true\n"
+	    "      - id: \"-100300\"\n        site: far\n"));
+	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
+	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
+	    10000, NULL) != -1, 1);
+	/* gamma: the same file, its name, its site and its cluster. */
+	tmp = conf_variant(e->conf_path, "bot-gamma.conf", "name: alpha",
+	    "name: gamma");
+	free(conf_variant(tmp, "bot-gamma.conf", "site: lab", "site: far"));
+	snprintf(from, sizeof from, "127.0.0.1:%d/", sim_port(e->sim));
+	snprintf(to, sizeof to, "127.0.0.1:%d/", sim_port(far));
+	free(conf_variant(tmp, "bot-gamma.conf", from, to));
+	snprintf(from, sizeof from, "fingerprint: \"%s\"",
+	    sim_fingerprint(e->sim));
+	snprintf(to, sizeof to, "fingerprint: \"%s\"", sim_fingerprint(far));
+	confg = conf_variant(tmp, "bot-gamma.conf", from, to);
+	free(tmp);
+	argv[0] = (char *)t_pvebot();
+	argv[1] = "run";
+	argv[2] = "-c";
+	argv[3] = confg;
+	argv[4] = NULL;
+	T_EQ_INT(t_proc_start(&gamma, argv, 0), 0);
+	T_EQ_INT(t_proc_wait_for(&gamma, "standby instance=gamma", 30000), 0);
+
+	for (i = 0; i < 4; i++) {
+		snprintf(cmd, sizeof cmd, "/snapshot@pvebot_test %d f%d",
+		    guests[i], i);
+		fake_telegram_inject_message(e->tg, -100300, 1001, cmd, 0);
+	}
+	fake_telegram_inject_message(e->tg, -100200, 1001,
+	    "/snapshot@pvebot_test 101 h0", 0);
+	deadline = now_ms() + 60000;
+	do {
+		unended = t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
+		    "state IN ('resolving', 'awaiting_approval', 'queued', "
+		    "'running')", NULL);
+		n = jobs_count(e);
+		if (n >= 5 && unended == 0)
+			break;
+		sleep_ms(100);
+	} while (now_ms() < deadline);
+	T_EQ_INT(n, 5);
+	T_EQ_INT(unended, 0);
+	/* Who ran what, and where. */
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE site = "
+	    "'far' AND runner = 'gamma' AND state = 'succeeded'", NULL), 4);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE site = "
+	    "'lab' AND runner = 'alpha' AND state = 'succeeded'", NULL), 1);
+	got = snapshots_on(e, far, 'f');
+	T_EQ_STR(got, "f0 f1 f2 f3");
+	free(got);
+	got = snapshots_on(e, far, 'h');
+	T_EQ_STR(got, "");
+	free(got);
+	got = snapshots_on(e, e->sim, 'h');
+	T_EQ_STR(got, "h0");
+	free(got);
+	got = snapshots_on(e, e->sim, 'f');
+	T_EQ_STR(got, "");
+	free(got);
+	/* The group hears how each ended, from the leader's poller. */
+	for (i = 0; i < 4; i++) {
+		snprintf(cmd, sizeof cmd, "snapshot %d f%d\nsucceeded",
+		    guests[i], i);
+		T_OK(t_env_wait_bot(e, -100300, cmd, 20000) != -1);
+	}
+	t_proc_stop(&gamma, SIGTERM, 30000);
+	free(confg);
+	t_env_free(e);
+	sim_stop(far);
+}
+
 /*
  * The leader cut off from PostgreSQL (its leader connection killed on
  * the server): it notices at its next check (every second) and stops at
@@ -385,12 +523,14 @@ main(void)
 	if (!t_db_pg()) {
 		printf("SKIP test_standby_takes_over, "
 		    "test_standby_killed_jobs_adopted, "
+		    "test_rooms_of_another_site, "
 		    "test_cut_off_leader_stops: PostgreSQL only (set "
 		    "PVEBOT_TEST_DB; on SQLite one process owns the file)\n");
 		return t_summary();
 	}
 	T_RUN(test_standby_takes_over);
 	T_RUN(test_standby_killed_jobs_adopted);
+	T_RUN(test_rooms_of_another_site);
 	T_RUN(test_cut_off_leader_stops);
 	return t_summary();
 }
