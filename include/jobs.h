@@ -180,6 +180,7 @@ int	jobs_claim(struct store *, const char *kind, int heavy_per_node,
  * holds. Only jobs of by's site (or of none).
  */
 #define JOBS_LIVE_CLASS	7231948		/* = LEADER_LIVE_CLASS */
+#define JOBS_LIVE_CLASS_S "7231948"
 int64_t	jobs_next_generation(struct store *);
 int	jobs_adopt(struct store *, const struct job_claimer *by,
 	    int64_t **ids, size_t *n);
@@ -239,6 +240,10 @@ int	jobs_ids_in_state(struct store *, enum job_state, int64_t **ids,
  */
 int	jobs_ids_to_resolve(struct store *, const char *site, int leading,
 	    int64_t **ids, size_t *n);
+/* PostgreSQL: requests for a site other than `site` that no live
+ * instance serves (none on SQLite). */
+int	jobs_ids_unserved(struct store *, const char *site, int64_t **ids,
+	    size_t *n);
 /* Awaiting approval and past expires_at. */
 int	jobs_ids_expired(struct store *, int64_t now, int64_t **ids,
 	    size_t *n);

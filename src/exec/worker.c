@@ -1468,6 +1468,64 @@ workers_start_recovery(struct workers *w, char **cause)
 }
 
 /*
+ * Inside the caller's transaction: a resolving job ends here, its
+ * message saying how (the plan that needs nothing done, or why).
+ */
+static void
+end_resolving(struct store *s, const struct job *j, enum job_state to,
+    const char *text)
+{
+	struct chat_msg	 m;
+	char		*title = xasprintf("Job #%" PRId64 ": %s", j->id,
+	    j->command);
+
+	jobs_transition(s, j->id, JOB_RESOLVING, to, "pvebot",
+	    to == JOB_SUCCEEDED ? text : NULL, to == JOB_SUCCEEDED ? NULL :
+	    text, NULL);
+	m = (struct chat_msg){ .title = title, .text = text };
+	if (j->msg_id > 0)
+		outbox_edit(s, j->msg_id, &m);
+	free(title);
+}
+
+/*
+ * The leader: requests for a site that no live instance serves (a room's
+ * `site` misspelt, or every instance of it down) fail at once, saying
+ * so, rather than wait unseen.
+ */
+static void
+fail_unserved(struct workers *w, struct store *s)
+{
+	int64_t		*ids = NULL;
+	size_t		 n = 0, i;
+
+	if (jobs_ids_unserved(s, w->by.site, &ids, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct job	 j;
+		char		*msg;
+
+		if (store_begin(s) != 0)
+			break;
+		if (jobs_get(s, ids[i], &j) != 0 || j.state != JOB_RESOLVING) {
+			store_rollback(s);
+			job_release(&j);
+			continue;
+		}
+		msg = xasprintf("no pvebot instance of site %s is running, so "
+		    "its cluster cannot be reached; nothing was done",
+		    j.site != NULL ? j.site : "?");
+		end_resolving(s, &j, JOB_FAILED, msg);
+		log_warn("worker", "job=%" PRId64 " failed: %s", j.id, msg);
+		free(msg);
+		if (store_commit(s) != 0)
+			store_rollback(s);
+		job_release(&j);
+	}
+	free(ids);
+}
+
+/*
  * A resolving job whose built-in reads a plan first (prune's dry run):
  * the plan is read here, outside any transaction, and stored with the
  * job; the approval request shows it. A plan with nothing to do ends
@@ -1482,8 +1540,7 @@ resolve_plan(struct workers *w, struct store *s, const struct catalogue *cat,
 	struct cmd_parse_opts	 opts = { .direct = 1, .addressed = 1 };
 	struct cmd_call		 call;
 	struct job		 j;
-	struct chat_msg		 m;
-	char			*plan = NULL, *cause = NULL, *title, *msg;
+	char			*plan = NULL, *cause = NULL, *msg;
 	int			 rc;
 
 	if (jobs_get(s, id, &j) != 0 || j.state != JOB_RESOLVING) {
@@ -1516,26 +1573,16 @@ resolve_plan(struct workers *w, struct store *s, const struct catalogue *cat,
 		rc = 1;
 		goto out;
 	}
-	title = xasprintf("Job #%" PRId64 ": %s", j.id, j.command);
 	if (rc == 0)
 		jobs_set_text(s, j.id, "plan", plan);
-	else if (rc > 0) {
-		jobs_transition(s, j.id, JOB_RESOLVING, JOB_SUCCEEDED, "pvebot",
-		    plan, NULL, NULL);
-		m = (struct chat_msg){ .title = title, .text = plan };
-		if (j.msg_id > 0)
-			outbox_edit(s, j.msg_id, &m);
-	} else {
+	else if (rc > 0)
+		end_resolving(s, &j, JOB_SUCCEEDED, plan);
+	else {
 		msg = xasprintf("%s; nothing was done", cause);
-		jobs_transition(s, j.id, JOB_RESOLVING, JOB_FAILED, "pvebot",
-		    NULL, msg, NULL);
-		m = (struct chat_msg){ .title = title, .text = msg };
-		if (j.msg_id > 0)
-			outbox_edit(s, j.msg_id, &m);
+		end_resolving(s, &j, JOB_FAILED, msg);
 		free(msg);
 		rc = 1;
 	}
-	free(title);
 	if (store_commit(s) != 0) {
 		store_rollback(s);
 		rc = 1;
@@ -1564,6 +1611,8 @@ resolve_pending(struct workers *w, struct store *s)
 	char			*cause = NULL;
 	int			 done = 0;
 
+	if (atomic_load(&w->app->leading))
+		fail_unserved(w, s);
 	if (jobs_ids_to_resolve(s, w->by.site, atomic_load(&w->app->leading),
 	    &ids, &n) != 0 || n == 0) {
 		free(ids);

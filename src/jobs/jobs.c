@@ -638,6 +638,23 @@ jobs_ids_to_resolve(struct store *s, const char *site, int leading,
 }
 
 int
+jobs_ids_unserved(struct store *s, const char *site, int64_t **ids,
+    size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!db_is_pg(s) || site == NULL)
+		return 0;
+	return ids_query(s, "SELECT id FROM jobs j WHERE state = 'resolving' "
+	    "AND site IS NOT NULL AND site <> ?1 AND NOT EXISTS (SELECT 1 FROM "
+	    "instances i JOIN pg_locks l ON l.locktype = 'advisory' AND "
+	    "l.classid = " JOBS_LIVE_CLASS_S " AND l.objid::bigint = i.gen AND "
+	    "l.objsubid = 2 AND l.granted AND l.database = (SELECT oid FROM "
+	    "pg_database WHERE datname = current_database()) WHERE i.site = "
+	    "j.site) ORDER BY id", site, 0, ids, n);
+}
+
+int
 jobs_ids_expired(struct store *s, int64_t now, int64_t **ids, size_t *n)
 {
 	return ids_query(s, "SELECT id FROM jobs WHERE state = "

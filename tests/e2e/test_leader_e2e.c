@@ -338,21 +338,26 @@ test_standby_killed_jobs_adopted(void)
 	t_env_free(e);
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The snapshot requests of a simulator's call log whose name starts
- * with `letter`, as "name name ..." sorted as they came. */
+ * with `letter`, as "name name ..." in name order; caller frees. */
 static char *
 snapshots_on(struct t_env *e, struct sim *sim, char letter)
 {
 	struct sim	*keep = e->sim;
 	struct buf	 b;
 	json_t		*calls, *c;
-	size_t		 k;
+	const char	*names[64];
+	size_t		 k, n = 0;
 
 	e->sim = sim;
 	calls = t_env_sim_calls(e);
 	e->sim = keep;
-	buf_init(&b, 0);
-	buf_append(&b, "", 0);
 	json_array_foreach(calls, k, c) {
 		const char	*m = json_string_value(json_object_get(c,
 		    "method"));
@@ -360,9 +365,14 @@ snapshots_on(struct t_env *e, struct sim *sim, char letter)
 		    json_object_get(c, "params"), "snapname"));
 
 		if (m != NULL && strcmp(m, "POST") == 0 && name != NULL &&
-		    name[0] == letter)
-			buf_printf(&b, "%s%s", b.len > 0 ? " " : "", name);
+		    name[0] == letter && n < nitems(names))
+			names[n++] = name;
 	}
+	qsort(names, n, sizeof *names, by_name);
+	buf_init(&b, 0);
+	buf_append(&b, "", 0);
+	for (k = 0; k < n; k++)
+		buf_printf(&b, "%s%s", k > 0 ? " " : "", names[k]);
 	json_decref(calls);
 	return buf_steal(&b);
 }
@@ -403,7 +413,8 @@ test_rooms_of_another_site(void)
 	free(conf_variant(e->conf_path, "bot.conf",
 	    "      - id: \"-100200\"\n        alerts: true\n",
 	    "      - id: \"-100200\"\n        alerts: true\n"
-	    "      - id: \"-100300\"\n        site: far\n"));
+	    "      - id: \"-100300\"\n        site: far\n"
+	    "      - id: \"-100400\"\n        site: fra\n"));
 	T_EQ_INT(t_env_start(e, "connector started name=telegram", 60000), 0);
 	T_EQ_INT(t_env_wait_output(e, 0, "leader instance=alpha epoch=1",
 	    10000, NULL) != -1, 1);
@@ -434,17 +445,23 @@ test_rooms_of_another_site(void)
 	}
 	fake_telegram_inject_message(e->tg, -100200, 1001,
 	    "/snapshot@pvebot_test 101 h0", 0);
+	/* A misspelt site: no instance serves it, and the room hears so. */
+	fake_telegram_inject_message(e->tg, -100400, 1002,
+	    "/snapshot@pvebot_test 101 t0", 0);
+	T_OK(t_env_wait_bot(e, -100400, "snapshot 101 t0\nno pvebot "
+	    "instance of site fra is running, so its cluster cannot be "
+	    "reached; nothing was done", 20000) != -1);
 	deadline = now_ms() + 60000;
 	do {
 		unended = t_env_db_int(e, "SELECT count(*) FROM jobs WHERE "
 		    "state IN ('resolving', 'awaiting_approval', 'queued', "
 		    "'running')", NULL);
 		n = jobs_count(e);
-		if (n >= 5 && unended == 0)
+		if (n >= 6 && unended == 0)
 			break;
 		sleep_ms(100);
 	} while (now_ms() < deadline);
-	T_EQ_INT(n, 5);
+	T_EQ_INT(n, 6);
 	T_EQ_INT(unended, 0);
 	/* Who ran what, and where. */
 	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE site = "
@@ -463,6 +480,8 @@ test_rooms_of_another_site(void)
 	got = snapshots_on(e, e->sim, 'f');
 	T_EQ_STR(got, "");
 	free(got);
+	T_EQ_INT(t_env_db_int(e, "SELECT count(*) FROM jobs WHERE site = "
+	    "'fra' AND state = 'failed' AND runner IS NULL", NULL), 1);
 	/* The group hears how each ended, from the leader's poller. */
 	for (i = 0; i < 4; i++) {
 		snprintf(cmd, sizeof cmd, "snapshot %d f%d\nsucceeded",
