@@ -11,6 +11,11 @@
  * message and one snapshot request to Proxmox, and every job ended.
  * While both ran, only one ever polled Telegram.
  *
+ * Workers on every instance: a standby's running jobs are adopted by the
+ * leader when the standby is killed, and an instance of another site
+ * runs none of them; rooms of another site send their commands to that
+ * site's instance and cluster (a second simulator).
+ *
  * PostgreSQL only (PVEBOT_TEST_DB): on SQLite one process owns the file.
  */
 #include <signal.h>
