@@ -63,6 +63,13 @@ int64_t		 leader_pid(const struct leader *);
  */
 int		 store_alive(struct store *, int64_t gen, int64_t pid);
 /*
+ * Both checks in one statement (what every write transaction of a
+ * fenced process runs): 0 fine, 1 the epoch is not `epoch` (unless 0),
+ * 2 the liveness lock of `gen` is lost (unless gen is 0), -1 error.
+ */
+int		 store_fences(struct store *, int64_t epoch, int64_t gen,
+		    int64_t pid);
+/*
  * From now on every write of this process to `database` on PostgreSQL
  * checks that it still holds its liveness lock (gen, held by backend
  * pid). 0 turns it off.

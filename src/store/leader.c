@@ -315,6 +315,41 @@ store_alive(struct store *s, int64_t gen, int64_t pid)
 	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
+int
+store_fences(struct store *s, int64_t epoch, int64_t gen, int64_t pid)
+{
+	struct db_stmt	*st;
+	int64_t		 now = -1;
+	int		 rc, alive = 0;
+
+	if ((st = db_prepare(s, "SELECT (SELECT epoch FROM leader WHERE id = "
+	    "1), EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+	    "AND classid = ?1 AND objid = ?2 AND objsubid = 2 AND pid = ?3 "
+	    "AND granted AND " THIS_DATABASE ")")) == NULL)
+		return -1;
+	db_bind_int(st, 1, LEADER_LIVE_CLASS);
+	db_bind_int(st, 2, gen);
+	db_bind_int(st, 3, pid);
+	if ((rc = db_step(st)) == DB_ROW) {
+		now = db_int(st, 0);
+		alive = db_int(st, 1) != 0;
+	}
+	db_finish(s, st);
+	if (rc != DB_ROW)
+		return -1;
+	if (epoch != 0 && now != epoch) {
+		log_error("leader", "fenced: epoch %lld is no longer the "
+		    "leader's (now %lld)", (long long)epoch, (long long)now);
+		return 1;
+	}
+	if (gen != 0 && !alive) {
+		log_error("leader", "fenced: the liveness lock of generation "
+		    "%lld is lost", (long long)gen);
+		return 2;
+	}
+	return 0;
+}
+
 void
 leader_seen(struct leader *l)
 {

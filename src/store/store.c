@@ -940,17 +940,13 @@ tx_sql(struct store *s, const char *sql, char **cause)
 			 * process lost (its jobs may be adopted already);
 			 * nothing is written after either.
 			 */
-			if (fenced && f.epoch != 0 &&
-			    store_fence(s, f.epoch) != 0) {
+			if (fenced && (rc = store_fences(s, f.epoch, f.gen,
+			    f.pid)) != 0) {
 				pg_rollback(s->pg);
-				return set_cause(cause, "fenced: another "
-				    "instance leads now");
-			}
-			if (fenced && f.gen != 0 &&
-			    store_alive(s, f.gen, f.pid) != 1) {
-				pg_rollback(s->pg);
-				return set_cause(cause, "fenced: this "
-				    "instance's liveness lock is lost");
+				return set_cause(cause, "fenced: %s", rc == 1 ?
+				    "another instance leads now" : rc == 2 ?
+				    "this instance's liveness lock is lost" :
+				    "the check failed");
 			}
 			return 0;
 		}
