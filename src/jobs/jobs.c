@@ -538,6 +538,23 @@ jobs_free_list(char **list, size_t n)
 	"  h.target_node = j.target_node) < ?1) " \
 	"ORDER BY id LIMIT 1"
 
+/* 1 when the query (text parameters ?1, ?2) has a row, 0 when not, -1
+ * on error. */
+static int
+any_row(struct store *s, const char *sql, const char *t1, const char *t2)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(s, sql)) == NULL)
+		return -1;
+	db_bind_text(st, 1, t1);
+	db_bind_text(st, 2, t2);
+	rc = db_step(st);
+	db_finish(s, st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
 /* The claimer owns the job now: its generation and its name. */
 static int
 set_owner(struct store *s, int64_t id, const struct job_claimer *by)
@@ -561,6 +578,12 @@ jobs_claim(struct store *s, const char *kind, int heavy_per_node,
 	int		 rc, found = 0;
 	char		*cause = NULL;
 
+	/* Idle workers of every instance look often: only when there is
+	 * something to claim do they queue for the write lock. */
+	if ((rc = any_row(s, "SELECT 1 FROM jobs WHERE state = 'queued' AND "
+	    "kind = ?1 AND (site IS NULL OR CAST(?2 AS TEXT) IS NULL OR "
+	    "site = ?2) LIMIT 1", kind, by->site)) <= 0)
+		return rc;
 	if (store_begin(s) != 0)
 		return -1;
 	/*
@@ -776,12 +799,25 @@ jobs_next_generation(struct store *s)
 	"state = 'running' AND (claim_gen IS NULL OR claim_gen < ?1) AND " \
 	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) RETURNING id"
 #define ADOPT_PG "UPDATE jobs SET claim_gen = ?1, runner = ?2 WHERE " \
+	ADOPT_PG_WHERE " RETURNING id"
+#define ADOPT_PG_PROBE "SELECT 1 FROM jobs WHERE " ADOPT_PG_WHERE " LIMIT 1"
+#define ADOPT_PG_WHERE \
 	"state = 'running' AND (claim_gen IS NULL OR claim_gen <> ?1) AND " \
-	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) AND NOT EXISTS (SELECT 1 " \
-	"FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ?4 " \
+	"(site IS NULL OR CAST(?3 AS TEXT) IS NULL OR site = ?3) AND NOT " \
+	"EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ?4 " \
 	"AND l.objid::bigint = jobs.claim_gen AND l.objsubid = 2 AND " \
 	"l.granted AND l.database = (SELECT oid FROM pg_database WHERE " \
-	"datname = current_database())) RETURNING id"
+	"datname = current_database()))"
+
+static void
+adopt_bind(struct store *s, struct db_stmt *st, const struct job_claimer *by)
+{
+	db_bind_int(st, 1, by->gen);
+	db_bind_text(st, 2, by->instance);
+	db_bind_text(st, 3, by->site);
+	if (db_is_pg(s))
+		db_bind_int(st, 4, JOBS_LIVE_CLASS);
+}
 
 int
 jobs_adopt(struct store *s, const struct job_claimer *by, int64_t **ids,
@@ -792,6 +828,17 @@ jobs_adopt(struct store *s, const struct job_claimer *by, int64_t **ids,
 
 	*ids = NULL;
 	*n = 0;
+	/* Every instance looks every second: the write lock only when
+	 * there is something to adopt. */
+	if (db_is_pg(s)) {
+		if ((st = db_prepare(s, ADOPT_PG_PROBE)) == NULL)
+			return -1;
+		adopt_bind(s, st, by);
+		rc = db_step(st);
+		db_finish(s, st);
+		if (rc != DB_ROW)
+			return rc == DB_DONE ? 0 : -1;
+	}
 	if (store_begin(s) != 0)
 		return -1;
 	if ((st = db_prepare(s, db_is_pg(s) ? ADOPT_PG : ADOPT_SQLITE)) ==
@@ -799,11 +846,7 @@ jobs_adopt(struct store *s, const struct job_claimer *by, int64_t **ids,
 		store_rollback(s);
 		return -1;
 	}
-	db_bind_int(st, 1, by->gen);
-	db_bind_text(st, 2, by->instance);
-	db_bind_text(st, 3, by->site);
-	if (db_is_pg(s))
-		db_bind_int(st, 4, JOBS_LIVE_CLASS);
+	adopt_bind(s, st, by);
 	while ((rc = db_step(st)) == DB_ROW) {
 		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
 		(*ids)[(*n)++] = db_int(st, 0);
