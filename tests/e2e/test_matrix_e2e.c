@@ -588,12 +588,16 @@ test_refused_reactions(void)
 	}
 	json_decref(ev);
 	T_EQ_INT(count_bot(e, "denied by"), 0);
-	/* The approval was recorded once: one "queued" edit, one telling. */
-	T_EQ_INT(count_bot(e, "approved by alice; queued"), 1);
+	/*
+	 * The approval was recorded once: one telling, and at most one
+	 * "queued" edit (the outbox delivers a message's newest content, so
+	 * on a busy machine the worker's "running" may replace it unseen).
+	 */
 	ev = wait_bot(e, "was approved by alice", 10000);
 	T_OK(ev != NULL);
 	json_decref(ev);
 	T_EQ_INT(count_bot(e, "was approved by alice"), 1);
+	T_OK(count_bot(e, "approved by alice; queued") <= 1);
 	json_decref(ap);
 	e2e_free(e);
 }
