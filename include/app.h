@@ -175,7 +175,8 @@ struct connector *app_connector(struct app *, const char *name);
  * instances on PostgreSQL, NULL (any worker) on SQLite. */
 const char	*app_site(const struct app *);
 /* The site whose cluster commands from connector:room act on: the
- * room's `site`, else app_site(). */
+ * room's `site`, else instance.home_site, else instance.site (NULL on
+ * SQLite). */
 const char	*app_room_site(const struct app *, const char *connector,
 		    const char *room);
 

@@ -240,6 +240,7 @@ struct conf_audit {
 struct conf_instance {
 	char	*name;		/* default: the host name */
 	char	*site;
+	char	*home_site;	/* of rooms without a site; NULL: site */
 };
 
 /* A route of the HTTP endpoint: on or off, and the token it wants. */

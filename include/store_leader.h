@@ -46,6 +46,9 @@ void		 leader_close(struct leader *);
 int		 leader_try(struct leader *, int64_t *epoch);
 /* Still the leader: 1; 0 when the connection (so the lock) is lost. */
 int		 leader_check(struct leader *);
+/* A site other than `site` that an instance on the database has
+ * recorded, or NULL; caller frees. */
+char		*leader_other_site(struct leader *, const char *site);
 /* This process's liveness lock is still held: 1; 0 when lost (every
  * instance checks it, and stops at once when it is gone). */
 int		 leader_alive(struct leader *);

@@ -505,6 +505,10 @@ static const struct ckey instance_keys[] = {
 	    "(default: the host name)"),
 	K("site", CK_STR, struct conf_instance, site, "default", 0,
 	    "the site this instance serves"),
+	K("home_site", CK_STR, struct conf_instance, home_site, NULL, 0,
+	    "the site private chats and rooms without a site act on, "
+	    "whichever instance leads (default: this instance's site); "
+	    "give every instance the same"),
 	KEND
 };
 
@@ -1980,6 +1984,7 @@ conf_keep_fixed(struct conf *next, struct conf *cur)
 	KEEP_STR("audit.key_file", audit.key_file);
 	KEEP_STR("instance.name", instance.name);
 	KEEP_STR("instance.site", instance.site);
+	KEEP_STR("instance.home_site", instance.home_site);
 
 	KEEP_NUM("chat.console.enabled", chat.console.enabled);
 	KEEP_STR("chat.console.user", chat.console.user);

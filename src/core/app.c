@@ -97,11 +97,13 @@ app_room_site(const struct app *app, const char *connector, const char *room)
 		n = c->chat.discord.nchannels;
 	}
 	for (i = 0; i < n; i++) {
-		if (strcmp(rooms[i].id, room) == 0 && rooms[i].site != NULL &&
-		    strcmp(rooms[i].site, c->instance.site) != 0)
+		if (strcmp(rooms[i].id, room) == 0 && rooms[i].site != NULL)
 			return rooms[i].site;
 	}
-	return app_site(app);
+	/* Not the leader's own site: after a failover to another site's
+	 * instance, `stop 101` still means the same guest. */
+	return c->instance.home_site != NULL ? c->instance.home_site :
+	    c->instance.site;
 }
 
 struct connector *
@@ -409,7 +411,7 @@ static int
 app_join(struct app *app, char **cause)
 {
 	const struct conf	*conf = app->conf;
-	char			 host[256];
+	char			 host[256], *other;
 	const char		*name = conf->instance.name;
 
 	if (!str_has_prefix(conf->database, "postgresql://") &&
@@ -426,6 +428,22 @@ app_join(struct app *app, char **cause)
 	    cause);
 	if (app->leader == NULL)
 		return -1;
+	/*
+	 * Several sites: rooms without a site must keep meaning one
+	 * cluster whichever instance leads, so that site is named.
+	 */
+	if (conf->instance.home_site == NULL &&
+	    (other = leader_other_site(app->leader, conf->instance.site)) !=
+	    NULL) {
+		set_cause(cause, "instances of sites %s and %s share this "
+		    "database: set instance.home_site (the same on every "
+		    "instance), the site whose cluster private chats and rooms "
+		    "without a site act on, so that a leader of another site "
+		    "does not change which guest `stop 101` stops",
+		    conf->instance.site, other);
+		free(other);
+		return -1;
+	}
 	store_set_alive(conf->database, leader_gen(app->leader),
 	    leader_pid(app->leader));
 	app->listener = store_listen(conf->database, workers_kick_arg,

@@ -271,6 +271,22 @@ leader_check(struct leader *l)
 	return l->held = held;
 }
 
+char *
+leader_other_site(struct leader *l, const char *site)
+{
+	struct db_stmt	*st;
+	char		*other = NULL;
+
+	if ((st = db_prepare(l->s, "SELECT site FROM instances WHERE site <> "
+	    "?1 ORDER BY site LIMIT 1")) == NULL)
+		return NULL;
+	db_bind_text(st, 1, site);
+	if (db_step(st) == DB_ROW)
+		other = db_text_dup(st, 0);
+	db_finish(l->s, st);
+	return other;
+}
+
 int
 leader_alive(struct leader *l)
 {

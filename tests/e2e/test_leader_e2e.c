@@ -271,7 +271,8 @@ static void
 test_standby_killed_jobs_adopted(void)
 {
 	struct t_env_opts	 o = { .telegram = 1, .task_ms = 3000,
-	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	    .extra = "instance:\n  name: alpha\n  site: lab\n"
+	    "  home_site: lab\n" };
 	struct t_env		*e;
 	struct t_proc		 beta, gamma;
 	char			*confb, *confg, *tmp, cmd[64];
@@ -388,18 +389,20 @@ snapshots_on(struct t_env *e, struct sim *sim, char letter)
  * have). Commands from the group marked `site: far` are looked up,
  * decided and run by gamma against its own cluster; those from lab's
  * group by alpha against lab's. Each cluster sees only its own requests.
+ * When gamma leads, lab's group still means lab (home_site).
  */
 static void
 test_rooms_of_another_site(void)
 {
 	struct t_env_opts	 o = { .telegram = 1, .task_ms = 200,
-	    .extra = "instance:\n  name: alpha\n  site: lab\n" };
+	    .extra = "instance:\n  name: alpha\n  site: lab\n"
+	    "  home_site: lab\n" };
 	struct t_env		*e;
 	struct sim_opts		 so;
 	struct sim		*far;
 	struct t_proc		 gamma;
 	char			*confg, *tmp, *argv[5], from[128], to[128];
-	char			*cause = NULL, *got, cmd[80];
+	char			*cause = NULL, *got, cmd[80], *out, *err;
 	int64_t			 deadline, unended = -1, n = -1;
 	int			 i;
 
@@ -438,8 +441,17 @@ test_rooms_of_another_site(void)
 	argv[0] = (char *)t_pvebot();
 	argv[1] = "run";
 	argv[2] = "-c";
-	argv[3] = confg;
 	argv[4] = NULL;
+	/* Without a home site, an instance of a second site is refused. */
+	argv[3] = conf_variant(confg, "bot-nohome.conf", "  home_site: lab\n",
+	    "");
+	T_OK(t_spawn(argv, NULL, &out, &err, 30000) != 0);
+	T_CONTAINS(err, "instances of sites far and lab share this database: "
+	    "set instance.home_site");
+	free(out);
+	free(err);
+	free(argv[3]);
+	argv[3] = confg;
 	T_EQ_INT(t_proc_start(&gamma, argv, 0), 0);
 	T_EQ_INT(t_proc_wait_for(&gamma, "standby instance=gamma", 30000), 0);
 
@@ -493,6 +505,21 @@ test_rooms_of_another_site(void)
 		    guests[i], i);
 		T_OK(t_env_wait_bot(e, -100300, cmd, 20000) != -1);
 	}
+	/*
+	 * alpha stops: gamma, of site far, leads now, but a room without a
+	 * site still acts on the home site, lab, not on far's guest 101;
+	 * with no instance of lab running, it is told so.
+	 */
+	T_EQ_INT(t_env_stop(e, SIGTERM), 0);
+	T_EQ_INT(t_proc_wait_for(&gamma, "leader instance=gamma epoch=2",
+	    10000), 0);
+	fake_telegram_inject_message(e->tg, -100200, 1002,
+	    "/snapshot@pvebot_test 101 h1", 0);
+	T_OK(t_env_wait_bot(e, -100200, "snapshot 101 h1\nno pvebot instance "
+	    "of site lab is running", 20000) != -1);
+	got = snapshots_on(e, far, 'h');
+	T_EQ_STR(got, "");
+	free(got);
 	t_proc_stop(&gamma, SIGTERM, 30000);
 	free(confg);
 	t_env_free(e);
